@@ -1,1 +1,24 @@
+//! Strata's codecs: the bit-level layer under chunks, blocks and the WAL.
+//!
+//! - [`bits`]: MSB-first bit streams buffered in `u64` words.
+//! - [`varint`]: Go-compatible uvarints and zig-zag varints.
+//! - [`delta`]: a byte-aligned delta / delta-of-delta codec for `(timestamp, value)` series.
+//! - [`xor`]: Gorilla XOR chunks, bit-for-bit Prometheus' XOR chunk encoding, so blocks
+//!   Strata writes can be read by Prometheus and the other way round.
+//! - [`container`]: a self-describing, checksummed file of one series in either codec (what
+//!   `strata compress` writes).
+//!
+//! Every decoder returns [`CodecError`] for input it cannot decode, never panics, and
+//! decodes lazily through an iterator.
 
+pub mod bits;
+pub mod container;
+pub mod delta;
+mod error;
+pub mod varint;
+pub mod xor;
+
+pub use error::{CodecError, Result};
+
+#[cfg(test)]
+mod tests;

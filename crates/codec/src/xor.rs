@@ -1,0 +1,442 @@
+//! Gorilla XOR chunks, byte-compatible with Prometheus' XOR chunk (encoding 1).
+//!
+//! | field | encoding |
+//! |---|---|
+//! | header | `BE16` number of samples (so at most 65,535); the bit stream follows |
+//! | sample 0 | timestamp as zig-zag varint bytes; value as 64 raw bits |
+//! | sample 1 | `t1 − t0` as uvarint bytes; value as an XOR field (below) |
+//! | sample n ≥ 2 | delta-of-delta `dod = (tₙ − tₙ₋₁) − (tₙ₋₁ − tₙ₋₂)`; value as an XOR field |
+//! | padding | zero bits to the next byte |
+//!
+//! Delta-of-delta buckets (the payload is the low n bits, two's complement; the ranges are
+//! deliberately asymmetric, `-(2ⁿ⁻¹−1) ..= 2ⁿ⁻¹`, and so is the decoder):
+//!
+//! | prefix | payload | dod range |
+//! |---|---|---|
+//! | `0` | — | 0 |
+//! | `10` | 14 bits | −8191 ..= 8192 |
+//! | `110` | 17 bits | −65535 ..= 65536 |
+//! | `1110` | 20 bits | −524287 ..= 524288 |
+//! | `1111` | 64 bits | anything |
+//!
+//! XOR field, with `x = bits(v) ^ bits(previous v)`:
+//!
+//! | prefix | then | when |
+//! |---|---|---|
+//! | `0` | — | `x == 0` (value repeated) |
+//! | `10` | `64 − lz − tz` bits of `x >> tz`, reusing the window `(lz, tz)` | `x`'s leading zeros ≥ lz and trailing zeros ≥ tz |
+//! | `11` | 5 bits lz, 6 bits sig (64 is written as 0), sig bits of `x >> tz`; the window becomes `(lz, tz)` | otherwise |
+//!
+//! Leading zeros are clamped to 31 (5 bits). Timestamp arithmetic wraps (as Go's does), so
+//! any `i64` timestamps round-trip, however far apart. Prometheus releases up to 2.42
+//! sometimes leave one extra zero byte at the end; decoders stop at the sample count and
+//! ignore trailing bytes. Source: Prometheus' `tsdb/chunkenc/xor.go` and
+//! `tsdb/docs/format/chunks.md`, restated in ../shared/specs/prom-format-notes.md.
+
+use crate::bits::{BitReader, BitWriter};
+use crate::varint::{put_uvarint, put_varint, read_uvarint, read_varint};
+use crate::{CodecError, Result};
+
+/// Most samples one chunk can count in its `BE16` header.
+pub const MAX_SAMPLES_PER_CHUNK: usize = u16::MAX as usize;
+
+/// How an encoder's output divides between timestamps and the three kinds of value field;
+/// this is what `strata compress` reports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct XorStats {
+    /// Bits spent on timestamps (varints and delta-of-delta fields).
+    pub timestamp_bits: u64,
+    /// Bits spent on the first value of each chunk (64 each).
+    pub first_value_bits: u64,
+    /// Values equal to their predecessor: count and bits (`0`).
+    pub repeat: ClassStats,
+    /// Values that reused the previous XOR window: count and bits (`10` + payload).
+    pub reuse_window: ClassStats,
+    /// Values that set a new XOR window: count and bits (`11` + 11 + payload).
+    pub new_window: ClassStats,
+    /// Header bits (the 16-bit count) and final padding.
+    pub overhead_bits: u64,
+}
+
+/// Count and total bits of one kind of value field.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClassStats {
+    /// Values of this kind.
+    pub count: u64,
+    /// Bits they took, control bits included.
+    pub bits: u64,
+}
+
+impl ClassStats {
+    fn add(&mut self, bits: u32) {
+        self.count += 1;
+        self.bits += u64::from(bits);
+    }
+
+    fn merge(&mut self, other: &ClassStats) {
+        self.count += other.count;
+        self.bits += other.bits;
+    }
+}
+
+impl XorStats {
+    /// Adds another encoder's figures to these.
+    pub fn merge(&mut self, other: &XorStats) {
+        self.timestamp_bits += other.timestamp_bits;
+        self.first_value_bits += other.first_value_bits;
+        self.repeat.merge(&other.repeat);
+        self.reuse_window.merge(&other.reuse_window);
+        self.new_window.merge(&other.new_window);
+        self.overhead_bits += other.overhead_bits;
+    }
+
+    /// All value bits (first values and the three XOR kinds).
+    pub fn value_bits(&self) -> u64 {
+        self.first_value_bits + self.repeat.bits + self.reuse_window.bits + self.new_window.bits
+    }
+}
+
+/// Builds one XOR chunk sample by sample.
+#[derive(Debug, Clone)]
+pub struct XorEncoder {
+    stream: BitWriter,
+    count: u16,
+    t: i64,
+    /// `t − previous t`, wrapping; meaningful from the second sample on.
+    t_delta: i64,
+    v_bits: u64,
+    /// The current XOR window `(leading, trailing)`; `None` until the first `11` field.
+    window: Option<(u32, u32)>,
+    stats: XorStats,
+}
+
+impl Default for XorEncoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl XorEncoder {
+    /// An empty chunk.
+    pub fn new() -> Self {
+        XorEncoder {
+            stream: BitWriter::with_prefix(vec![0, 0]),
+            count: 0,
+            t: 0,
+            t_delta: 0,
+            v_bits: 0,
+            window: None,
+            stats: XorStats { overhead_bits: 16, ..XorStats::default() },
+        }
+    }
+
+    /// Number of samples appended.
+    pub fn len(&self) -> usize {
+        usize::from(self.count)
+    }
+
+    /// Whether no sample was appended.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Size of the chunk so far in bytes, padding included.
+    pub fn byte_len(&self) -> usize {
+        self.stream.bit_len().div_ceil(8) as usize
+    }
+
+    /// Appends a sample. Timestamps need not increase (any `i64` sequence round-trips),
+    /// though chunks in a TSDB hold increasing ones. Fails only when the chunk is full.
+    pub fn append(&mut self, t: i64, v: f64) -> Result<()> {
+        if usize::from(self.count) == MAX_SAMPLES_PER_CHUNK {
+            return Err(CodecError::Full { format: "XOR chunk", limit: MAX_SAMPLES_PER_CHUNK });
+        }
+        let v_bits = v.to_bits();
+        let before = self.stream.bit_len();
+        match self.count {
+            0 => {
+                let mut head = Vec::with_capacity(10);
+                put_varint(&mut head, t);
+                self.stream.write_bytes(&head);
+                self.stats.timestamp_bits += self.stream.bit_len() - before;
+                self.stream.write_bits(v_bits, 64);
+                self.stats.first_value_bits += 64;
+            }
+            1 => {
+                let delta = t.wrapping_sub(self.t);
+                let mut head = Vec::with_capacity(10);
+                put_uvarint(&mut head, delta as u64);
+                self.stream.write_bytes(&head);
+                self.stats.timestamp_bits += self.stream.bit_len() - before;
+                self.t_delta = delta;
+                self.write_value(v_bits);
+            }
+            _ => {
+                let delta = t.wrapping_sub(self.t);
+                self.write_dod(delta.wrapping_sub(self.t_delta));
+                self.stats.timestamp_bits += self.stream.bit_len() - before;
+                self.t_delta = delta;
+                self.write_value(v_bits);
+            }
+        }
+        self.t = t;
+        self.v_bits = v_bits;
+        self.count += 1;
+        Ok(())
+    }
+
+    #[inline]
+    fn write_dod(&mut self, dod: i64) {
+        let s = &mut self.stream;
+        if dod == 0 {
+            s.write_bits(0, 1);
+        } else if fits_bucket(dod, 14) {
+            s.write_bits(0b10, 2);
+            s.write_bits(dod as u64, 14);
+        } else if fits_bucket(dod, 17) {
+            s.write_bits(0b110, 3);
+            s.write_bits(dod as u64, 17);
+        } else if fits_bucket(dod, 20) {
+            s.write_bits(0b1110, 4);
+            s.write_bits(dod as u64, 20);
+        } else {
+            s.write_bits(0b1111, 4);
+            s.write_bits(dod as u64, 64);
+        }
+    }
+
+    #[inline]
+    fn write_value(&mut self, v_bits: u64) {
+        let x = v_bits ^ self.v_bits;
+        if x == 0 {
+            self.stream.write_bits(0, 1);
+            self.stats.repeat.add(1);
+            return;
+        }
+        let lz = x.leading_zeros().min(31);
+        let tz = x.trailing_zeros();
+        match self.window {
+            Some((wl, wt)) if lz >= wl && tz >= wt => {
+                let sig = 64 - wl - wt;
+                self.stream.write_bits(0b10, 2);
+                self.stream.write_bits(x >> wt, sig);
+                self.stats.reuse_window.add(2 + sig);
+            }
+            _ => {
+                let sig = 64 - lz - tz;
+                self.stream.write_bits(0b11, 2);
+                self.stream.write_bits(u64::from(lz), 5);
+                self.stream.write_bits(u64::from(sig), 6); // 64 wraps to 0 in 6 bits
+                self.stream.write_bits(x >> tz, sig);
+                self.window = Some((lz, tz));
+                self.stats.new_window.add(13 + sig);
+            }
+        }
+    }
+
+    /// The chunk as it stands, without ending it (appending may continue).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes = self.stream.to_bytes();
+        bytes[..2].copy_from_slice(&self.count.to_be_bytes());
+        bytes
+    }
+
+    /// Ends the chunk, returning its bytes and the encoding figures.
+    pub fn finish(mut self) -> (Vec<u8>, XorStats) {
+        let padding = (8 - self.stream.bit_len() % 8) % 8;
+        self.stats.overhead_bits += padding;
+        let count = self.count.to_be_bytes();
+        let mut bytes = self.stream.finish();
+        bytes[..2].copy_from_slice(&count);
+        (bytes, self.stats)
+    }
+}
+
+/// Whether `dod` fits the asymmetric n-bit bucket `-(2ⁿ⁻¹−1) ..= 2ⁿ⁻¹`.
+#[inline]
+fn fits_bucket(dod: i64, n: u32) -> bool {
+    let half = 1i64 << (n - 1);
+    -(half - 1) <= dod && dod <= half
+}
+
+/// Encodes `samples` as one chunk (at most [`MAX_SAMPLES_PER_CHUNK`]).
+pub fn encode_chunk(samples: impl IntoIterator<Item = (i64, f64)>) -> Result<(Vec<u8>, XorStats)> {
+    let mut enc = XorEncoder::new();
+    for (t, v) in samples {
+        enc.append(t, v)?;
+    }
+    Ok(enc.finish())
+}
+
+/// Streaming decoder over one chunk: yields samples in stored order without materialising
+/// the chunk. After an error it yields nothing more.
+#[derive(Debug, Clone)]
+pub struct XorIter<'a> {
+    chunk: &'a [u8],
+    reader: BitReader<'a>,
+    /// Samples still to decode.
+    remaining: u16,
+    /// Samples decoded so far.
+    read: u16,
+    t: i64,
+    t_delta: i64,
+    v_bits: u64,
+    leading: u32,
+    trailing: u32,
+    failed: bool,
+    /// Byte offset just past sample 0 (where sample 1's uvarint starts).
+    body_start: usize,
+}
+
+impl<'a> XorIter<'a> {
+    /// Starts decoding `chunk`. Fails only if the 2-byte header is missing.
+    pub fn new(chunk: &'a [u8]) -> Result<Self> {
+        let Some(header) = chunk.get(..2) else {
+            return Err(CodecError::Truncated { what: "XOR chunk header", offset: chunk.len() });
+        };
+        let count = u16::from_be_bytes([header[0], header[1]]);
+        Ok(XorIter {
+            chunk,
+            reader: BitReader::new(&[]),
+            remaining: count,
+            read: 0,
+            t: 0,
+            t_delta: 0,
+            v_bits: 0,
+            leading: 0,
+            trailing: 0,
+            failed: false,
+            body_start: 2,
+        })
+    }
+
+    /// Number of samples the chunk header announces.
+    pub fn sample_count(&self) -> usize {
+        usize::from(self.remaining) + usize::from(self.read)
+    }
+
+    /// Advances to the first sample with timestamp ≥ `t` and returns it (`None` when there
+    /// is none). Like Prometheus' `Seek`, a linear scan: chunks are short.
+    pub fn seek(&mut self, t: i64) -> Option<Result<(i64, f64)>> {
+        self.by_ref().find(|s| s.as_ref().map_or(true, |&(st, _)| st >= t))
+    }
+
+    fn fail(&mut self, err: CodecError) -> Option<Result<(i64, f64)>> {
+        self.failed = true;
+        Some(Err(err))
+    }
+
+    /// Samples 0 and 1 start with byte-aligned varints; read them from the slice, then
+    /// hand the rest of the chunk to the bit reader.
+    fn read_head_sample(&mut self) -> Result<(i64, f64)> {
+        if self.read == 0 {
+            let mut pos = 2;
+            self.t = read_varint(self.chunk, &mut pos)?;
+            let Some(v) = self.chunk.get(pos..pos + 8) else {
+                return Err(CodecError::Truncated { what: "first value", offset: self.chunk.len() });
+            };
+            let mut word = [0u8; 8];
+            word.copy_from_slice(v);
+            self.v_bits = u64::from_be_bytes(word);
+            self.body_start = pos + 8;
+            return Ok((self.t, f64::from_bits(self.v_bits)));
+        }
+        let mut pos = self.body_start;
+        self.t_delta = read_uvarint(self.chunk, &mut pos)? as i64;
+        self.t = self.t.wrapping_add(self.t_delta);
+        self.reader = BitReader::new(&self.chunk[pos..]);
+        self.read_value();
+        Ok((self.t, f64::from_bits(self.v_bits)))
+    }
+
+    #[inline(always)]
+    fn read_dod(&mut self) -> i64 {
+        let r = &mut self.reader;
+        // Up to four prefix bits: count the leading ones.
+        let prefix = r.peek_bits(4) as u32;
+        let ones = (!(prefix << 28)).leading_zeros().min(4);
+        r.skip_bits(if ones == 4 { 4 } else { ones + 1 });
+        let size = match ones {
+            0 => return 0,
+            1 => 14,
+            2 => 17,
+            3 => 20,
+            _ => return r.read_bits_wide(64) as i64,
+        };
+        let bits = r.read_bits(size);
+        if bits > 1 << (size - 1) {
+            (bits as i64) - (1i64 << size)
+        } else {
+            bits as i64
+        }
+    }
+
+    #[inline(always)]
+    fn read_value(&mut self) {
+        let r = &mut self.reader;
+        let control = r.peek_bits(2);
+        if control < 0b10 {
+            r.skip_bits(1);
+            return;
+        }
+        r.skip_bits(2);
+        if control == 0b11 {
+            let header = r.read_bits(11) as u32;
+            self.leading = header >> 6;
+            let sig = match header & 0x3f {
+                0 => 64,
+                s => s,
+            };
+            // A corrupt window (leading + sig > 64) cannot come from an encoder; clamp so
+            // the shift below stays in range and the bad chunk decodes to garbage, not UB.
+            self.trailing = 64u32.saturating_sub(self.leading + sig);
+        }
+        let sig = 64 - self.leading - self.trailing;
+        let x = r.read_bits_wide(sig);
+        self.v_bits ^= x.checked_shl(self.trailing).unwrap_or(0);
+    }
+}
+
+impl Iterator for XorIter<'_> {
+    type Item = Result<(i64, f64)>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.remaining == 0 || self.failed {
+            return None;
+        }
+        let sample = if self.read < 2 {
+            match self.read_head_sample() {
+                Ok(s) => s,
+                Err(e) => return self.fail(e),
+            }
+        } else {
+            let dod = self.read_dod();
+            self.t_delta = self.t_delta.wrapping_add(dod);
+            self.t = self.t.wrapping_add(self.t_delta);
+            self.read_value();
+            (self.t, f64::from_bits(self.v_bits))
+        };
+        if self.reader.overrun() {
+            let offset = self.chunk.len();
+            return self.fail(CodecError::Truncated { what: "XOR chunk sample", offset });
+        }
+        self.remaining -= 1;
+        self.read += 1;
+        Some(Ok(sample))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(usize::from(self.remaining)))
+    }
+}
+
+/// Decodes a whole chunk into `out`, appending.
+pub fn decode_chunk_into(chunk: &[u8], out: &mut Vec<(i64, f64)>) -> Result<()> {
+    let iter = XorIter::new(chunk)?;
+    out.reserve(iter.sample_count());
+    for sample in iter {
+        out.push(sample?);
+    }
+    Ok(())
+}
