@@ -1,1 +1,48 @@
-fn main() {}
+//! `strata`: the time series database and the tools that show each of its layers.
+//!
+//! Every subcommand lives in its own module under `cmd/`; reports are plain structs that
+//! print as text, or as one JSON object with `--json` (see `report.rs`).
+
+mod cmd;
+mod duration;
+mod pointfile;
+mod report;
+
+use clap::{Parser, Subcommand};
+
+/// Strata, a time series database.
+#[derive(Debug, Parser)]
+#[command(name = "strata", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Compress a raw point file with the delta or Gorilla codec and report the figures.
+    Compress(cmd::compress::Args),
+    /// Decompress a file written by `compress`, timing the decode and verifying it.
+    Decompress(cmd::decompress::Args),
+    /// Write a raw point file of monitoring-like values.
+    Gen(cmd::gen::Args),
+    /// An interactive in-memory store: INSERT and QUERY from stdin.
+    Mem(cmd::mem::Args),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Compress(args) => cmd::compress::run(args),
+        Command::Decompress(args) => cmd::decompress::run(args),
+        Command::Gen(args) => cmd::gen::run(args),
+        Command::Mem(args) => cmd::mem::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -58,7 +58,9 @@ fn bench_codecs(c: &mut Criterion) {
         let (delta_bytes, _) = delta::encode(samples.iter().copied());
         let mut group = c.benchmark_group(format!("codec/{kind}"));
         group.throughput(Throughput::Elements(POINTS as u64));
-        group.bench_function(BenchmarkId::new("gorilla", "encode"), |b| b.iter(|| xor_chunks(black_box(&samples))));
+        group.bench_function(BenchmarkId::new("gorilla", "encode"), |b| {
+            b.iter(|| xor_chunks(black_box(&samples)))
+        });
         group.bench_function(BenchmarkId::new("gorilla", "decode"), |b| {
             let mut out = Vec::with_capacity(POINTS);
             b.iter(|| {

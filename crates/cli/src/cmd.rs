@@ -1,0 +1,6 @@
+//! One module per subcommand.
+
+pub(crate) mod compress;
+pub(crate) mod decompress;
+pub(crate) mod gen;
+pub(crate) mod mem;
