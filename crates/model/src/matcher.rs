@@ -58,7 +58,7 @@ impl Matcher {
                 let re = Regex::new(&anchored).map_err(|e| ModelError::InvalidRegex {
                     name: name.clone(),
                     pattern: value.clone(),
-                    reason: e.to_string(),
+                    reason: one_line_reason(&e),
                 })?;
                 Some(re)
             }
@@ -108,6 +108,14 @@ impl Matcher {
     pub fn matches_empty(&self) -> bool {
         self.matches("")
     }
+}
+
+/// The regex crate's message spans lines and quotes our anchored wrapper; keep its
+/// `error: …` line, which says what is wrong with the user's pattern.
+fn one_line_reason(err: &regex::Error) -> String {
+    let text = err.to_string();
+    let reason = text.lines().find_map(|l| l.trim().strip_prefix("error: "));
+    reason.map_or_else(|| text.split_whitespace().collect::<Vec<_>>().join(" "), str::to_string)
 }
 
 impl PartialEq for Matcher {
@@ -162,6 +170,7 @@ mod tests {
         let err = Matcher::new(MatchOp::RegexMatch, "job", "(unclosed").unwrap_err();
         let text = err.to_string();
         assert!(text.contains("(unclosed") && text.contains("job"), "{text}");
+        assert!(text.contains("unclosed group") && !text.contains('\n'), "{text}");
     }
 
     #[test]

@@ -163,7 +163,7 @@ mod tests {
         let repeats = g.windows(2).filter(|w| w[0].1 == w[1].1).count();
         assert!((2_000..5_000).contains(&repeats), "about a third unchanged, saw {repeats}");
         let d = generate(Pattern::Decimal, 10_000, 0, 10_000, 0, 7);
-        assert!(d.iter().all(|&(_, v)| (0.0..=100.0).contains(&v) && (v * 100.0).round() == v * 100.0));
+        assert!(d.iter().all(|&(_, v)| (0.0..=100.0).contains(&v) && (v * 100.0).round() / 100.0 == v));
         assert!(g.windows(2).all(|w| w[1].0 - w[0].0 == 10_000));
         let c = generate(Pattern::Counter, 10_000, 0, 10_000, 0, 7);
         let drops = c.windows(2).filter(|w| w[1].1 < w[0].1).count();

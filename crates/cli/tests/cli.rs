@@ -1,0 +1,185 @@
+//! End-to-end tests of the `strata` binary's tool subcommands.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn strata(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_strata")).args(args).output().expect("strata runs")
+}
+
+fn strata_stdin(args: &[&str], input: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("strata runs");
+    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
+    child.wait_with_output().expect("strata exits")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn path(dir: &Path, name: &str) -> String {
+    dir.join(name).display().to_string()
+}
+
+#[test]
+fn mem_answers_the_seed_session() {
+    let session = "\
+INSERT cpu.usage host=server1 region=us-east 1703001600 0.75
+INSERT cpu.usage host=server1 region=us-east 1703001610 0.82
+INSERT cpu.usage host=server2 region=us-east 1703001615 0.10
+QUERY cpu.usage{host=server1} FROM 1703001600 TO 1703001620
+INSERT nonsense
+QUERY cpu.usage{region=us-east} FROM 1703001605 TO 1703001615
+";
+    let out = strata_stdin(&["mem"], session);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[..5], ["OK", "OK", "OK", "[1703001600, 0.75]", "[1703001610, 0.82]"]);
+    assert!(lines[5].starts_with("2 points returned in ") && lines[5].ends_with("ms"), "{}", lines[5]);
+    assert!(lines[6].starts_with("ERROR: INSERT needs"), "{}", lines[6]);
+    assert_eq!(lines[7..9], ["[1703001610, 0.82]", "[1703001615, 0.1]"]);
+    assert!(lines.iter().all(|l| !l.starts_with("> ")), "no prompt without a terminal");
+}
+
+#[test]
+fn mem_json_answers_one_object_per_command() {
+    let out = strata_stdin(&["mem", "--json"], "INSERT m a=1 5 NaN\nQUERY m{a=1}\nBAD\nSTATS\n");
+    let objects: Vec<serde_json::Value> =
+        text(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("each line is JSON")).collect();
+    assert_eq!(objects.len(), 4);
+    assert_eq!(objects[1]["points"], serde_json::json!([[5, "NaN"]]));
+    assert!(objects[2]["error"].as_str().unwrap().contains("unknown command"));
+    assert_eq!(objects[3]["points"], 1);
+}
+
+#[test]
+fn gen_compress_decompress_round_trip_for_each_codec() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = path(dir.path(), "in.raw");
+    for pattern in ["gauge", "decimal", "counter", "constant"] {
+        let out = strata(&[
+            "gen",
+            "--points",
+            "5000",
+            "--interval",
+            "15s",
+            "--jitter",
+            "3",
+            "--pattern",
+            pattern,
+            &raw,
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        for codec in ["delta", "gorilla"] {
+            let packed = path(dir.path(), "x.stc");
+            let unpacked = path(dir.path(), "x.raw");
+            let out = strata(&["compress", "--codec", codec, &raw, &packed]);
+            assert!(out.status.success(), "{}", text(&out.stderr));
+            let report = text(&out.stdout);
+            assert!(
+                report.contains("Ratio:") && report.contains("Timestamps:") && report.contains("Values:"),
+                "{report}"
+            );
+            assert_eq!(report.contains("'10'"), codec == "gorilla", "{report}");
+            for extra in [vec![], vec!["--verify", raw.as_str()]] {
+                let mut args = vec!["decompress"];
+                args.extend(extra.iter().copied());
+                args.extend([packed.as_str(), unpacked.as_str()]);
+                let out = strata(&args);
+                assert!(out.status.success(), "{}", text(&out.stderr));
+                assert!(text(&out.stdout).contains("Points:       5000"), "{}", text(&out.stdout));
+                assert!(text(&out.stdout).contains("Verification: PASSED"), "{}", text(&out.stdout));
+                assert_eq!(
+                    std::fs::read(&raw).unwrap(),
+                    std::fs::read(&unpacked).unwrap(),
+                    "{pattern} {codec}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn verify_against_a_different_original_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b, packed, out_raw) =
+        (path(dir.path(), "a"), path(dir.path(), "b"), path(dir.path(), "p"), path(dir.path(), "o"));
+    assert!(strata(&["gen", "--points", "100", "--seed", "1", &a]).status.success());
+    assert!(strata(&["gen", "--points", "100", "--seed", "2", &b]).status.success());
+    assert!(strata(&["compress", "--codec", "gorilla", &a, &packed]).status.success());
+    let out = strata(&["decompress", "--verify", &b, &packed, &out_raw]);
+    assert!(!out.status.success());
+    assert!(text(&out.stdout).contains("Verification: FAILED"), "{}", text(&out.stdout));
+    assert!(!text(&out.stdout).contains("PASSED"));
+}
+
+#[test]
+fn damaged_files_are_rejected_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (raw, packed, bad, out_raw) =
+        (path(dir.path(), "r"), path(dir.path(), "p"), path(dir.path(), "bad"), path(dir.path(), "o"));
+    assert!(strata(&["gen", "--points", "2000", &raw]).status.success());
+    assert!(strata(&["compress", "--codec", "gorilla", &raw, &packed]).status.success());
+    let bytes = std::fs::read(&packed).unwrap();
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (bytes[..bytes.len() - 7].to_vec(), "truncated"),
+        (bytes[..10].to_vec(), "truncated"),
+        (
+            {
+                let mut b = bytes.clone();
+                b[bytes.len() / 2] ^= 0x40;
+                b
+            },
+            "checksum mismatch",
+        ),
+        (
+            {
+                let mut b = bytes.clone();
+                b[0] = b'Z';
+                b
+            },
+            "not a Strata series file",
+        ),
+        (b"hello".to_vec(), "truncated"),
+    ];
+    for (content, want) in cases {
+        std::fs::write(&bad, content).unwrap();
+        let out = strata(&["decompress", &bad, &out_raw]);
+        assert!(!out.status.success());
+        assert!(text(&out.stderr).contains(want), "want {want:?}: {}", text(&out.stderr));
+    }
+    std::fs::write(&bad, &std::fs::read(&raw).unwrap()[..33]).unwrap();
+    let out = strata(&["compress", "--codec", "delta", &bad, &packed]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("not a whole number of 16-byte points"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn json_reports_carry_the_same_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let (raw, packed, out_raw) = (path(dir.path(), "r"), path(dir.path(), "p"), path(dir.path(), "o"));
+    let gen: serde_json::Value =
+        serde_json::from_slice(&strata(&["gen", "--json", "--points", "1000", &raw]).stdout).unwrap();
+    assert_eq!(gen["points"], 1000);
+    assert_eq!(gen["bytes"], 16_000);
+    let c: serde_json::Value =
+        serde_json::from_slice(&strata(&["compress", "--json", "--codec", "gorilla", &raw, &packed]).stdout)
+            .unwrap();
+    assert_eq!(c["points"], 1000);
+    assert_eq!(c["output_bytes"].as_u64().unwrap(), std::fs::metadata(&packed).unwrap().len());
+    let shares: f64 =
+        c["gorilla_value_fields"].as_array().unwrap().iter().map(|f| f["share"].as_f64().unwrap()).sum();
+    assert!((shares - 1.0).abs() < 1e-9);
+    let d: serde_json::Value =
+        serde_json::from_slice(&strata(&["decompress", "--json", &packed, &out_raw]).stdout).unwrap();
+    assert_eq!(d["verification"], "PASSED");
+    assert_eq!(d["points"], 1000);
+}
