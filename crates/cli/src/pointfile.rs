@@ -16,7 +16,7 @@ pub(crate) fn read(path: &Path) -> anyhow::Result<Vec<(i64, f64)>> {
 
 /// Decodes raw point bytes.
 pub(crate) fn decode(bytes: &[u8]) -> anyhow::Result<Vec<(i64, f64)>> {
-    if bytes.len() % POINT_BYTES != 0 {
+    if !bytes.len().is_multiple_of(POINT_BYTES) {
         bail!(
             "{} bytes is not a whole number of {POINT_BYTES}-byte points (truncated? {} bytes left over)",
             bytes.len(),

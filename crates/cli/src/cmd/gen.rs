@@ -138,7 +138,7 @@ fn generate(pattern: Pattern, n: u64, start: i64, interval: i64, jitter: u32, se
                     (level * 100.0).round() / 100.0
                 }
                 Pattern::Counter => {
-                    if rng.next_u64() % 50_000 == 0 {
+                    if rng.next_u64().is_multiple_of(50_000) {
                         counter = 0.0;
                     }
                     let rate = 20.0 + 15.0 * daily; // per second
