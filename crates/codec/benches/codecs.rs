@@ -1,59 +1,29 @@
 //! Encode and decode throughput of each codec, in samples per second (criterion's
-//! "elements"). The series are shaped like monitoring data: a 10 s scrape interval with a
-//! little jitter-free regularity, and gauge, counter and constant values.
+//! "elements"), on the series `strata gen` writes (`strata_codec::synthetic`): 500,000
+//! points 10 s apart of each pattern, in Prometheus-sized chunks of 120 samples.
 //!
 //! Run: `cargo bench -p strata-codec --bench codecs`.
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use strata_codec::synthetic::{self, Pattern, SeriesSpec};
 use strata_codec::{delta, xor};
 
 const POINTS: usize = 500_000;
 const CHUNK: usize = 120;
-
-/// A small deterministic generator so runs are comparable (no external RNG crate).
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next_f64(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
-fn series(kind: &str) -> Vec<(i64, f64)> {
-    let mut rng = SplitMix(42);
-    let mut level = 50.0f64;
-    let mut counter = 0.0f64;
-    (0..POINTS)
-        .map(|i| {
-            let t = 1_703_001_600_000 + i as i64 * 10_000;
-            let v = match kind {
-                // A CPU-like gauge: a random walk, rounded to 2 decimals as exporters do.
-                "gauge" => {
-                    level = (level + (rng.next_f64() - 0.5) * 4.0).clamp(0.0, 100.0);
-                    (level * 100.0).round() / 100.0
-                }
-                "counter" => {
-                    counter += (rng.next_f64() * 100.0).floor();
-                    counter
-                }
-                _ => 1.0,
-            };
-            (t, v)
-        })
-        .collect()
-}
 
 fn xor_chunks(samples: &[(i64, f64)]) -> Vec<Vec<u8>> {
     samples.chunks(CHUNK).map(|c| xor::encode_chunk(c.iter().copied()).unwrap().0).collect()
 }
 
 fn bench_codecs(c: &mut Criterion) {
-    for kind in ["gauge", "counter", "constant"] {
-        let samples = series(kind);
+    let patterns = [
+        ("gauge", Pattern::Gauge),
+        ("decimal", Pattern::Decimal),
+        ("counter", Pattern::Counter),
+        ("constant", Pattern::Constant),
+    ];
+    for (kind, pattern) in patterns {
+        let samples = synthetic::generate(&SeriesSpec::new(pattern, POINTS as u64));
         let chunks = xor_chunks(&samples);
         let (delta_bytes, _) = delta::encode(samples.iter().copied());
         let mut group = c.benchmark_group(format!("codec/{kind}"));

@@ -7,6 +7,7 @@
 //!   Strata writes can be read by Prometheus and the other way round.
 //! - [`container`]: a self-describing, checksummed file of one series in either codec (what
 //!   `strata compress` writes).
+//! - [`synthetic`]: monitoring-like series for the tools and the benchmarks.
 //!
 //! Every decoder returns [`CodecError`] for input it cannot decode, never panics, and
 //! decodes lazily through an iterator.
@@ -15,6 +16,7 @@ pub mod bits;
 pub mod container;
 pub mod delta;
 mod error;
+pub mod synthetic;
 pub mod varint;
 pub mod xor;
 
