@@ -99,75 +99,101 @@ impl BitWriter {
 }
 
 /// Reads bits MSB-first from a byte slice; see the module docs.
-#[derive(Debug, Clone)]
+///
+/// Two ways to read: [`BitReader::read_bits`] checks and refills as needed; the hot loop of
+/// a decoder instead calls [`BitReader::refill`] once (which guarantees 56 bits while data
+/// remains) and then [`BitReader::consume`]s up to 56 bits with no check at all.
+#[derive(Debug, Clone, Copy)]
 pub struct BitReader<'a> {
     data: &'a [u8],
     /// Next byte of `data` to load into `buf`.
     next: usize,
-    /// Valid bits, left-aligned; the bits below the valid ones are zero.
+    /// `next < fast_end` exactly when 8 bytes can be loaded at `next`.
+    fast_end: usize,
+    /// Valid bits, left-aligned. Below them sit either the next bits of `data` (loaded
+    /// early by a refill, and loaded again identically by the next one) or zeros past the
+    /// end of `data`.
     buf: u64,
-    /// Number of valid bits in `buf`, ≤ 63.
-    avail: u32,
-    /// Set when a read needed bits beyond the end of `data`.
-    overrun: bool,
+    /// Valid bits in `buf`, ≤ 63; negative once reads went past the end of `data`.
+    avail: i64,
 }
 
 impl<'a> BitReader<'a> {
     /// A reader positioned at the first bit of `data`.
     pub fn new(data: &'a [u8]) -> Self {
-        let mut r = BitReader { data, next: 0, buf: 0, avail: 0, overrun: false };
+        let fast_end = data.len().saturating_sub(7);
+        let mut r = BitReader { data, next: 0, fast_end, buf: 0, avail: 0 };
         r.refill();
         r
     }
 
     /// Tops the buffer up to at least 56 valid bits, or to the end of the data.
     #[inline(always)]
-    fn refill(&mut self) {
-        if let Some(chunk) = self.data.get(self.next..self.next + 8) {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            // `avail` ≤ 63, so the shift is in range; the low bits shifted out are re-read
-            // next time because `next` only advances by the whole bytes that fit.
-            self.buf |= u64::from_be_bytes(word) >> self.avail;
-            let whole_bytes = (63 - self.avail) >> 3;
-            self.next += whole_bytes as usize;
-            self.avail += whole_bytes * 8;
+    pub fn refill(&mut self) {
+        if self.next < self.fast_end {
+            // SAFETY: `next < fast_end = len - 7`, so bytes `next..next + 8` are in `data`;
+            // `read_unaligned` has no alignment requirement. Exercised by every decode test.
+            let word = unsafe { self.data.as_ptr().add(self.next).cast::<[u8; 8]>().read_unaligned() };
+            // While 8 bytes remain no read has passed the end, so 0 ≤ avail ≤ 63: the
+            // shift is in range. Whole bytes that fit are taken; avail becomes 56..=63.
+            self.buf |= u64::from_be_bytes(word).wrapping_shr(self.avail as u32);
+            self.next += ((63 - self.avail) >> 3) as usize;
+            self.avail |= 56;
         } else {
-            self.refill_tail();
+            *self = self.refill_tail();
         }
     }
 
+    /// Loads the last bytes one at a time. By value, so that a decoder's reader never has
+    /// its address taken and can live in registers.
     #[cold]
-    fn refill_tail(&mut self) {
-        while self.avail <= 55 && self.next < self.data.len() {
+    #[must_use]
+    fn refill_tail(mut self) -> Self {
+        while (0..=55).contains(&self.avail) && self.next < self.data.len() {
             self.buf |= u64::from(self.data[self.next]) << (56 - self.avail);
             self.next += 1;
             self.avail += 8;
         }
+        self
     }
 
-    /// Reads `n` ≤ 56 bits. Past the end it returns zero bits and sets [`Self::overrun`].
+    /// Refills only if fewer than `n` bits are buffered (a refill guarantees 56).
     #[inline(always)]
-    pub fn read_bits(&mut self, n: u32) -> u64 {
-        debug_assert!(n <= 56);
-        if n == 0 {
-            return 0;
-        }
-        if self.avail < n {
+    pub fn ensure(&mut self, n: u32) {
+        if self.avail < i64::from(n) {
             self.refill();
-            if self.avail < n {
-                self.overrun = true;
-                self.avail = n; // the buffer's low bits are zero: read them as padding
-            }
         }
-        let value = self.buf >> (64 - n);
+    }
+
+    /// The buffered bits, next bit first (bits past the end of the data read as zero).
+    #[inline(always)]
+    pub fn buffer(&self) -> u64 {
+        self.buf
+    }
+
+    /// Takes the next `n` ≤ 56 bits without checking that they were loaded: call
+    /// [`Self::refill`] first. Past the end of the data it yields zeros and
+    /// [`Self::overrun`] turns true.
+    #[inline(always)]
+    pub fn consume(&mut self, n: u32) -> u64 {
+        debug_assert!(n <= 56);
+        // Two shifts so that n = 0 yields 0 instead of shifting by 64.
+        let value = (self.buf >> 1) >> (63 - n);
         self.buf <<= n;
-        self.avail -= n;
+        self.avail -= i64::from(n);
         value
     }
 
+    /// Reads `n` ≤ 56 bits. Past the end it returns zero bits and sets [`Self::overrun`].
+    #[inline]
+    pub fn read_bits(&mut self, n: u32) -> u64 {
+        debug_assert!(n <= 56);
+        self.ensure(n);
+        self.consume(n)
+    }
+
     /// Reads `n` ≤ 64 bits.
-    #[inline(always)]
+    #[inline]
     pub fn read_bits_wide(&mut self, n: u32) -> u64 {
         if n <= 56 {
             self.read_bits(n)
@@ -178,35 +204,20 @@ impl<'a> BitReader<'a> {
     }
 
     /// Reads one bit.
-    #[inline(always)]
+    #[inline]
     pub fn read_bit(&mut self) -> bool {
         self.read_bits(1) == 1
     }
 
-    /// Returns the next `n` ≤ 56 bits without consuming them (zero past the end).
-    #[inline(always)]
-    pub fn peek_bits(&mut self, n: u32) -> u64 {
-        if self.avail < n {
-            self.refill();
-        }
-        self.buf >> (64 - n)
-    }
-
-    /// Consumes `n` bits previously looked at with [`Self::peek_bits`].
-    #[inline(always)]
-    pub fn skip_bits(&mut self, n: u32) {
-        self.read_bits(n);
-    }
-
     /// Whether any read went past the end of the data.
-    #[inline]
+    #[inline(always)]
     pub fn overrun(&self) -> bool {
-        self.overrun
+        self.avail < 0
     }
 
-    /// Number of bits consumed so far (saturating at the data's end).
+    /// Number of bits consumed so far.
     pub fn bit_position(&self) -> u64 {
-        (self.next as u64 * 8).saturating_sub(u64::from(self.avail))
+        (self.next as u64 * 8).saturating_sub(self.avail.max(0) as u64)
     }
 }
 

@@ -220,6 +220,32 @@ proptest! {
     }
 
     #[test]
+    fn fast_chunk_decoder_agrees_with_the_checked_iterator(samples in arb_series(), flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..3), cut in any::<usize>()) {
+        let (mut chunk, _) = xor::encode_chunk(samples.iter().copied()).unwrap();
+        for &(at, x) in &flips {
+            let i = at % chunk.len();
+            chunk[i] ^= x;
+        }
+        chunk.truncate(cut % (chunk.len() + 1));
+        let checked: Result<Vec<_>, _> = match xor::XorIter::new(&chunk) {
+            Ok(it) => it.collect(),
+            Err(e) => Err(e),
+        };
+        let mut fast = vec![(7, 7.0)];
+        let result = xor::decode_chunk_into(&chunk, &mut fast);
+        match checked {
+            Ok(want) => {
+                prop_assert!(result.is_ok());
+                prop_assert_eq!(bits_of(&fast[1..]), bits_of(&want));
+            }
+            Err(_) => {
+                prop_assert!(result.is_err());
+                prop_assert_eq!(fast.len(), 1, "nothing appended on error");
+            }
+        }
+    }
+
+    #[test]
     fn truncated_xor_chunks_report_an_error(samples in arb_series(), cut in any::<usize>()) {
         let (chunk, _) = xor::encode_chunk(samples.iter().copied()).unwrap();
         // Cutting off whole bytes of sample data must not yield all samples silently.
