@@ -61,6 +61,7 @@ fn bench(c: &mut Criterion) {
         })
     });
     group.sample_size(10);
+    group.throughput(Throughput::Elements(100_000));
     group.bench_function("insert-late-100k", |b| {
         // Every 10th sample arrives late, 5 intervals behind.
         b.iter_batched(
