@@ -176,6 +176,14 @@ pub fn read_header(bytes: &[u8]) -> Result<Header> {
 
 /// Decodes a container, verifying its checksum, length and sample count.
 pub fn decode(bytes: &[u8]) -> Result<(Header, Vec<(i64, f64)>)> {
+    let mut samples = Vec::new();
+    let header = decode_into(bytes, &mut samples)?;
+    Ok((header, samples))
+}
+
+/// Like [`decode`], into `out` (cleared first), so a caller can reuse its memory.
+pub fn decode_into(bytes: &[u8], out: &mut Vec<(i64, f64)>) -> Result<Header> {
+    out.clear();
     let header = read_header(bytes)?;
     let payload = &bytes[HEADER_LEN..];
     let len = payload.len() as u64;
@@ -196,22 +204,22 @@ pub fn decode(bytes: &[u8]) -> Result<(Header, Vec<(i64, f64)>)> {
             format!("checksum mismatch: stored {stored:#010x}, computed {actual:#010x}"),
         ));
     }
-    let samples = match header.codec {
-        Codec::Delta => delta::decode(payload).map_err(|e| shift(e, HEADER_LEN))?,
-        Codec::Gorilla => decode_chunks(payload, header.samples).map_err(|e| shift(e, HEADER_LEN))?,
-    };
-    if samples.len() as u64 != header.samples {
+    match header.codec {
+        Codec::Delta => out.extend(delta::decode(payload).map_err(|e| shift(e, HEADER_LEN))?),
+        Codec::Gorilla => decode_chunks(payload, header.samples, out).map_err(|e| shift(e, HEADER_LEN))?,
+    }
+    if out.len() as u64 != header.samples {
         return Err(corrupt(
             8,
-            format!("header announces {} samples, payload holds {}", header.samples, samples.len()),
+            format!("header announces {} samples, payload holds {}", header.samples, out.len()),
         ));
     }
-    Ok((header, samples))
+    Ok(header)
 }
 
-fn decode_chunks(payload: &[u8], announced: u64) -> Result<Vec<(i64, f64)>> {
+fn decode_chunks(payload: &[u8], announced: u64, out: &mut Vec<(i64, f64)>) -> Result<()> {
     // Reserve no more than the payload could hold (a sample takes at least one bit).
-    let mut out = Vec::with_capacity(announced.min(payload.len() as u64 * 8) as usize);
+    out.reserve(announced.min(payload.len() as u64 * 8) as usize);
     let mut pos = 0;
     while pos < payload.len() {
         let len = read_uvarint(payload, &mut pos)?;
@@ -219,10 +227,10 @@ fn decode_chunks(payload: &[u8], announced: u64) -> Result<Vec<(i64, f64)>> {
         let Some(end) = end else {
             return Err(CodecError::Truncated { what: "XOR chunk", offset: payload.len() });
         };
-        xor::decode_chunk_into(&payload[pos..end], &mut out).map_err(|e| shift(e, pos))?;
+        xor::decode_chunk_into(&payload[pos..end], out).map_err(|e| shift(e, pos))?;
         pos = end;
     }
-    Ok(out)
+    Ok(())
 }
 
 fn corrupt(offset: usize, detail: String) -> CodecError {
