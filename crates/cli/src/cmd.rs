@@ -3,4 +3,5 @@
 pub(crate) mod compress;
 pub(crate) mod decompress;
 pub(crate) mod gen;
+pub(crate) mod index;
 pub(crate) mod mem;

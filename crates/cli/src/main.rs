@@ -26,6 +26,9 @@ enum Command {
     Decompress(cmd::decompress::Args),
     /// Write a raw point file of monitoring-like values.
     Gen(cmd::gen::Args),
+    /// The inverted label index: `strata index bench` builds one and measures it.
+    #[command(subcommand)]
+    Index(cmd::index::IndexCommand),
     /// An interactive in-memory store: INSERT and QUERY from stdin.
     Mem(cmd::mem::Args),
 }
@@ -36,6 +39,7 @@ fn main() -> std::process::ExitCode {
         Command::Compress(args) => cmd::compress::run(args),
         Command::Decompress(args) => cmd::decompress::run(args),
         Command::Gen(args) => cmd::gen::run(args),
+        Command::Index(command) => cmd::index::run(command),
         Command::Mem(args) => cmd::mem::run(args),
     };
     match result {

@@ -100,8 +100,9 @@ impl SeriesIndex {
         }
         let pairs: Vec<_> = labels
             .iter()
-            .map(|l| {
-                let name = inner.table.name_id_or_insert(&l.name);
+            .enumerate()
+            .map(|(position, l)| {
+                let name = inner.table.name_id_at(position, &l.name);
                 (name, inner.table.get_mut(name).value_id_or_insert(&l.value))
             })
             .collect();
@@ -202,12 +203,12 @@ impl SeriesIndex {
         let inner = &mut *guard;
         let doomed = refs & &inner.all;
         for r in doomed.iter().map(SeriesRef) {
-            let labels = inner.series.labels(r, &inner.table);
+            let hash = inner.series.hash_of(r, &inner.table);
             let pairs: Vec<_> = inner.series.pairs(r).collect();
             for (name, value) in pairs {
                 inner.table.get_mut(name).postings_mut(value).remove(r.0);
             }
-            inner.series.unmap(labels.stable_hash().0, r);
+            inner.series.unmap(hash, r);
         }
         inner.all -= &doomed;
         doomed.len()

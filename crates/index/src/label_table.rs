@@ -4,8 +4,14 @@
 //! value gets a dense value id; the pair is what a series stores, so strings are kept once.
 //! Postings are roaring bitmaps of series refs, one per `name=value`. A value whose
 //! postings became empty (its series were deleted) keeps its id; readers skip empty ones.
+//!
+//! The string maps use foldhash: several times faster than std's SipHash on short strings
+//! (interning is on the path of every new series), and still randomly seeded, so label
+//! values sent by a hostile client cannot be chosen to collide.
 
 use std::collections::HashMap;
+
+use foldhash::fast::RandomState;
 
 use roaring::RoaringBitmap;
 
@@ -17,7 +23,7 @@ pub(crate) struct NameId(pub(crate) u32);
 #[derive(Debug, Default)]
 pub(crate) struct LabelName {
     pub(crate) name: Box<str>,
-    value_ids: HashMap<Box<str>, u32>,
+    value_ids: HashMap<Box<str>, u32, RandomState>,
     /// Values by value id.
     values: Vec<Box<str>>,
     /// Postings by value id.
@@ -79,11 +85,31 @@ impl LabelName {
 /// All label names.
 #[derive(Debug, Default)]
 pub(crate) struct LabelTable {
-    ids: HashMap<Box<str>, NameId>,
+    ids: HashMap<Box<str>, NameId, RandomState>,
     names: Vec<LabelName>,
+    /// The name ids of the last series interned, by position: series mostly carry the
+    /// same names in the same order, and a string compare against a hot entry is cheaper
+    /// than a hash lookup that chases pointers.
+    last_layout: Vec<NameId>,
 }
 
 impl LabelTable {
+    /// The id of the `position`-th label name of a series, creating it if new.
+    pub(crate) fn name_id_at(&mut self, position: usize, name: &str) -> NameId {
+        if let Some(&id) = self.last_layout.get(position) {
+            if *self.names[id.0 as usize].name == *name {
+                return id;
+            }
+        }
+        let id = self.name_id_or_insert(name);
+        if position < self.last_layout.len() {
+            self.last_layout[position] = id;
+        } else if position == self.last_layout.len() {
+            self.last_layout.push(id);
+        }
+        id
+    }
+
     pub(crate) fn name_id_or_insert(&mut self, name: &str) -> NameId {
         if let Some(&id) = self.ids.get(name) {
             return id;

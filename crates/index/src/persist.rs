@@ -197,7 +197,7 @@ fn decode(bytes: &[u8], path: &Path) -> Result<Inner> {
     }
     check_refs(&table, &series, &all).map_err(|detail| c.corrupt(detail))?;
     for r in all.iter().map(SeriesRef) {
-        let hash = series.labels(r, &table).stable_hash().0;
+        let hash = series.hash_of(r, &table);
         series.remap(hash, r);
     }
     Ok(Inner { table, series, all })

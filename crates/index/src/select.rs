@@ -16,7 +16,7 @@
 
 use std::borrow::Cow;
 
-use roaring::RoaringBitmap;
+use roaring::{MultiOps, RoaringBitmap};
 use strata_model::{MatchOp, Matcher};
 
 use crate::label_table::{LabelName, LabelTable};
@@ -89,27 +89,17 @@ fn union_where<'a>(label: &'a LabelName, m: &Matcher, want: bool) -> Cow<'a, Roa
     let regex = matches!(m.op(), MatchOp::RegexMatch | MatchOp::RegexNoMatch);
     // The shortcuts give the values the *regex* matches; for `!~` matching is the opposite.
     let regex_wants = want == (m.op() == MatchOp::RegexMatch);
-    let mut out = RoaringBitmap::new();
-    match (regex, regex.then(|| plan(m.value()))) {
+    let sets: Vec<&RoaringBitmap> = match (regex, regex.then(|| plan(m.value()))) {
         (true, Some(RegexPlan::Literals(values))) if regex_wants => {
-            for id in values.iter().filter_map(|v| label.value_id(v)) {
-                out |= label.postings(id);
-            }
+            values.iter().filter_map(|v| label.value_id(v)).map(|id| label.postings(id)).collect()
         }
-        (true, Some(RegexPlan::Prefix(prefix))) => {
-            for (value, postings) in label.live_values() {
-                if value.starts_with(prefix.as_str()) == regex_wants {
-                    out |= postings;
-                }
-            }
-        }
-        _ => {
-            for (value, postings) in label.live_values() {
-                if m.matches(value) == want {
-                    out |= postings;
-                }
-            }
-        }
-    }
-    Cow::Owned(out)
+        (true, Some(RegexPlan::Prefix(prefix))) => label
+            .live_values()
+            .filter(|(value, _)| value.starts_with(prefix.as_str()) == regex_wants)
+            .map(|(_, p)| p)
+            .collect(),
+        _ => label.live_values().filter(|(value, _)| m.matches(value) == want).map(|(_, p)| p).collect(),
+    };
+    // One multi-way union, not a chain of pairwise ones into a growing accumulator.
+    Cow::Owned(sets.union())
 }

@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use strata_codec::varint::{put_uvarint, read_uvarint};
-use strata_model::{Label, Labels};
+use strata_model::{Label, Labels, SeriesHash};
 
 use crate::label_table::{LabelTable, NameId};
 use crate::{IndexError, Result, SeriesRef};
@@ -135,6 +135,15 @@ impl SeriesStore {
         });
         // Stored labels came from a valid `Labels`, in order: rebuilding cannot fail.
         Labels::from_pairs(pairs).unwrap_or_default()
+    }
+
+    /// The stable hash of series `r`'s labels, computed from the stored pairs.
+    pub(crate) fn hash_of(&self, r: SeriesRef, table: &LabelTable) -> u64 {
+        let pairs = self.pairs(r).map(|(n, v)| {
+            let name = table.get(n);
+            (&*name.name, name.value(v))
+        });
+        SeriesHash::of_pairs(pairs).0
     }
 
     fn equals(&self, r: SeriesRef, labels: &Labels, table: &LabelTable) -> bool {
