@@ -183,3 +183,24 @@ fn json_reports_carry_the_same_figures() {
     assert_eq!(d["verification"], "PASSED");
     assert_eq!(d["points"], 1000);
 }
+
+#[test]
+fn index_bench_reports_the_agreed_json_fields() {
+    let out = strata(&["index", "bench", "--series", "20000", "--runs", "3", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(report["series"], 20_000);
+    assert!(report["build_seconds"].as_f64().unwrap() > 0.0);
+    assert!(report["bytes_per_series"].as_f64().unwrap() > 10.0);
+    assert_eq!(report["label_names"], 15);
+    let queries = report["queries"].as_array().unwrap();
+    assert!(queries.len() >= 4);
+    for q in queries {
+        for field in ["query", "matchers", "matching_series", "median_ms", "p99_ms"] {
+            assert!(!q[field].is_null(), "{field} missing in {q}");
+        }
+        assert!(q["median_ms"].as_f64().unwrap() <= q["p99_ms"].as_f64().unwrap());
+    }
+    let three = queries.iter().find(|q| q["matchers"] == 3).expect("a 3-matcher query");
+    assert!(three["matching_series"].as_u64().unwrap() > 0, "the 3-way query matches something");
+}

@@ -60,6 +60,7 @@ struct BenchReport {
     label_names: usize,
     label_values: usize,
     build_seconds: f64,
+    existing_lookup_ns: f64,
     memory_bytes: usize,
     bytes_per_series: f64,
     disk_bytes: u64,
@@ -76,6 +77,7 @@ impl Report for BenchReport {
              Label names:     {}\n\
              Label values:    {}\n\
              Build time:      {:.3} s ({:.0} series/s)\n\
+             get_or_create:   {:.0} ns for an existing series (the ingest path)\n\
              Index in memory: {:.1} MiB ({:.1} bytes/series)\n\
              Index on disk:   {:.1} MiB ({:.1} bytes/series), written in {:.3} s, loaded in {:.3} s\n\n",
             self.series,
@@ -84,6 +86,7 @@ impl Report for BenchReport {
             self.label_values,
             self.build_seconds,
             self.series as f64 / self.build_seconds.max(1e-9),
+            self.existing_lookup_ns,
             self.memory_bytes as f64 / 1048576.0,
             self.bytes_per_series,
             self.disk_bytes as f64 / 1048576.0,
@@ -120,6 +123,7 @@ fn bench(args: BenchArgs) -> anyhow::Result<std::process::ExitCode> {
         build += started.elapsed().as_secs_f64();
     }
     let stats = index.stats();
+    let existing_lookup_ns = time_existing_lookups(&index, args.seed)?;
 
     let dir = tempfile_dir()?;
     let path = dir.join("index");
@@ -142,6 +146,7 @@ fn bench(args: BenchArgs) -> anyhow::Result<std::process::ExitCode> {
         label_names: stats.label_names,
         label_values: stats.label_values,
         build_seconds: build,
+        existing_lookup_ns,
         memory_bytes: stats.memory_bytes,
         bytes_per_series: stats.memory_bytes as f64 / n,
         disk_bytes,
@@ -152,6 +157,18 @@ fn bench(args: BenchArgs) -> anyhow::Result<std::process::ExitCode> {
     };
     report::print(&report, args.json)?;
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// Mean time of `get_or_create` for series that exist: the same population is drawn again.
+fn time_existing_lookups(index: &SeriesIndex, seed: u64) -> anyhow::Result<f64> {
+    let mut population = Population::new(seed);
+    let n = index.stats().series.min(100_000) as usize;
+    let sets: Vec<_> = (0..n).map(|_| population.next_labels()).collect();
+    let started = Instant::now();
+    for labels in &sets {
+        std::hint::black_box(index.get_or_create(labels)?);
+    }
+    Ok(started.elapsed().as_secs_f64() * 1e9 / n.max(1) as f64)
 }
 
 /// A fresh directory under the system's temp dir for the index file.
