@@ -1,0 +1,323 @@
+//! [`Wal`]: appending records durably, with group commit.
+//!
+//! `append` encodes its records, frames them into the current segment's pages and writes
+//! them with one `write` under the state mutex (short: no fsync happens under it). It then
+//! returns as the policy promises:
+//! - `None`: at once (in the OS's buffers only; a machine crash can lose it — unsafe);
+//! - `Sync`: after an fsync that covers its bytes. The first appender to need a sync
+//!   becomes the leader: it fsyncs outside the lock while later appenders keep writing, and
+//!   everyone whose bytes that fsync covered returns; the rest wait for the next one. So
+//!   concurrent appenders share fsyncs (group commit);
+//! - `Batch` (the default): like `Sync`, but the leader first waits up to `batch_wait`
+//!   (default 2 ms) for other appenders to join, so a busy log does fewer, larger fsyncs.
+//!
+//! Any write or fsync error is returned, and the log then refuses every later append
+//! ([`WalError::Failed`]): after a failed write the segment may end in a partial record,
+//! which recovery truncates, and nothing may be acknowledged after it.
+//!
+//! Segments rotate when the next record would not fit; the old one is padded to a page
+//! boundary and fsynced first, and the directory is fsynced when a segment is created. A
+//! newly opened log always starts a new segment after the last existing one.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crate::record::Record;
+use crate::segment::{framed_len, list_segments, page_padding, scan, segment_name, write_fragments};
+use crate::{Result, WalError};
+
+/// How durable an acknowledged append is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncPolicy {
+    /// fsync before returning; concurrent appenders share fsyncs.
+    Sync,
+    /// Like `Sync`, with a bounded wait for more appenders before each fsync.
+    Batch,
+    /// No fsync: only in the operating system's buffers. Unsafe on a machine crash.
+    None,
+}
+
+/// Settings of a [`Wal`].
+#[derive(Debug, Clone)]
+pub struct WalOptions {
+    /// A segment is cut before it would exceed this size (at least one page).
+    pub segment_size: u64,
+    /// Durability of an acknowledged append.
+    pub policy: SyncPolicy,
+    /// With `Batch`: how long a sync leader waits for others to join.
+    pub batch_wait: Duration,
+}
+
+impl Default for WalOptions {
+    fn default() -> Self {
+        WalOptions {
+            segment_size: 128 << 20,
+            policy: SyncPolicy::Batch,
+            batch_wait: Duration::from_millis(2),
+        }
+    }
+}
+
+/// Figures about the log's work so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WalStats {
+    /// Appends acknowledged.
+    pub appends: u64,
+    /// fsyncs done.
+    pub fsyncs: u64,
+    /// Bytes written.
+    pub bytes: u64,
+    /// The segment being written.
+    pub segment: u32,
+}
+
+#[derive(Debug)]
+struct State {
+    segment: u32,
+    file: Arc<File>,
+    /// Bytes in the current segment.
+    size: u64,
+    /// Bytes used in the current page.
+    page_offset: usize,
+    /// Sequence number of the last append written, and of the last one an fsync covered.
+    written: u64,
+    synced: u64,
+    syncing: bool,
+    failed: Option<String>,
+    stats: WalStats,
+    buf: Vec<u8>,
+}
+
+/// The write-ahead log of one directory; see the module docs. Thread-safe.
+#[derive(Debug)]
+pub struct Wal {
+    dir: PathBuf,
+    options: WalOptions,
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+fn io(op: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> WalError {
+    let path = path.to_path_buf();
+    move |source| WalError::Io { op, path, source }
+}
+
+/// A crash mid-write leaves the last segment ending in a partial record; writing on in a
+/// new segment would turn that tail into damage in the middle, so cut it off first. Damage
+/// with valid records after it is left alone for replay to report.
+fn truncate_torn_tail(path: &Path) -> Result<()> {
+    let bytes = std::fs::read(path).map_err(io("reading", path))?;
+    let scanned = scan(&bytes);
+    if let (Some(_), false) = (scanned.corruption, scanned.valid_after_corruption) {
+        let file = OpenOptions::new().write(true).open(path).map_err(io("opening", path))?;
+        file.set_len(scanned.valid_len).and_then(|()| file.sync_all()).map_err(io("truncating", path))?;
+    }
+    Ok(())
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir).and_then(|d| d.sync_all()).map_err(io("syncing directory", dir))
+}
+
+impl Wal {
+    /// Opens the log in `dir` (created if missing) for appending, in a new segment.
+    pub fn open(dir: &Path, options: WalOptions) -> Result<Wal> {
+        std::fs::create_dir_all(dir).map_err(io("creating", dir))?;
+        let segments = list_segments(dir)?;
+        if let Some((_, last)) = segments.last() {
+            truncate_torn_tail(last)?;
+        }
+        let next = segments.last().map_or(0, |(n, _)| n + 1);
+        let file = Self::create_segment(dir, next)?;
+        let state = State {
+            segment: next,
+            file: Arc::new(file),
+            size: 0,
+            page_offset: 0,
+            written: 0,
+            synced: 0,
+            syncing: false,
+            failed: None,
+            stats: WalStats { segment: next, ..WalStats::default() },
+            buf: Vec::new(),
+        };
+        Ok(Wal { dir: dir.to_path_buf(), options, state: Mutex::new(state), changed: Condvar::new() })
+    }
+
+    fn create_segment(dir: &Path, n: u32) -> Result<File> {
+        let path = dir.join(segment_name(n));
+        let file = OpenOptions::new()
+            .create_new(true)
+            .append(true)
+            .open(&path)
+            .map_err(io("creating segment", &path))?;
+        sync_dir(dir)?;
+        Ok(file)
+    }
+
+    /// The directory of the log.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic under the lock leaves at worst a partial write, which recovery handles.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Appends `records`; returns once they are as durable as the policy promises.
+    pub fn append(&self, records: &[Record]) -> Result<()> {
+        let mut st = self.lock();
+        if let Some(e) = &st.failed {
+            return Err(WalError::Failed(e.clone()));
+        }
+        let seq = match self.write_locked(&mut st, records) {
+            Ok(seq) => seq,
+            Err(e) => {
+                st.failed = Some(e.to_string());
+                self.changed.notify_all();
+                return Err(e);
+            }
+        };
+        self.changed.notify_all();
+        match self.options.policy {
+            SyncPolicy::None => {
+                st.stats.appends += 1;
+                Ok(())
+            }
+            SyncPolicy::Sync | SyncPolicy::Batch => self.wait_durable(st, seq),
+        }
+    }
+
+    fn write_locked(&self, st: &mut State, records: &[Record]) -> Result<u64> {
+        let mut buf = std::mem::take(&mut st.buf);
+        buf.clear();
+        let mut payload = Vec::new();
+        for record in records {
+            payload.clear();
+            record.encode(&mut payload);
+            let need = framed_len(payload.len(), st.page_offset) as u64;
+            if st.size + buf.len() as u64 + need > self.options.segment_size && st.size + buf.len() as u64 > 0
+            {
+                self.flush(st, &buf)?;
+                buf.clear();
+                self.rotate(st)?;
+            }
+            write_fragments(&mut buf, &mut st.page_offset, &payload);
+        }
+        self.flush(st, &buf)?;
+        st.buf = buf;
+        st.written += 1;
+        Ok(st.written)
+    }
+
+    fn flush(&self, st: &mut State, bytes: &[u8]) -> Result<()> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        let path = self.dir.join(segment_name(st.segment));
+        (&*st.file).write_all(bytes).map_err(io("writing", &path))?;
+        st.size += bytes.len() as u64;
+        st.stats.bytes += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Pads and fsyncs the current segment, then starts the next.
+    fn rotate(&self, st: &mut State) -> Result<()> {
+        let pad = vec![0u8; page_padding(st.page_offset)];
+        self.flush(st, &pad)?;
+        let path = self.dir.join(segment_name(st.segment));
+        st.file.sync_data().map_err(io("syncing", &path))?;
+        st.stats.fsyncs += 1;
+        st.segment += 1;
+        st.file = Arc::new(Self::create_segment(&self.dir, st.segment)?);
+        st.size = 0;
+        st.page_offset = 0;
+        st.stats.segment = st.segment;
+        Ok(())
+    }
+
+    fn wait_durable<'a>(&'a self, mut st: MutexGuard<'a, State>, seq: u64) -> Result<()> {
+        loop {
+            if st.synced >= seq {
+                st.stats.appends += 1;
+                return Ok(());
+            }
+            if let Some(e) = &st.failed {
+                return Err(WalError::Failed(e.clone()));
+            }
+            if st.syncing {
+                st = self.changed.wait(st).unwrap_or_else(|e| e.into_inner());
+                continue;
+            }
+            st.syncing = true;
+            if self.options.policy == SyncPolicy::Batch {
+                st = self.gather(st);
+            }
+            let (target, file, segment) = (st.written, Arc::clone(&st.file), st.segment);
+            drop(st);
+            let result = file.sync_data();
+            st = self.lock();
+            st.syncing = false;
+            match result {
+                Ok(()) => {
+                    st.synced = st.synced.max(target);
+                    st.stats.fsyncs += 1;
+                }
+                Err(e) => {
+                    let path = self.dir.join(segment_name(segment));
+                    st.failed = Some(format!("syncing {}: {e}", path.display()));
+                }
+            }
+            self.changed.notify_all();
+        }
+    }
+
+    /// Waits, up to `batch_wait`, while other appenders keep arriving.
+    fn gather<'a>(&self, mut st: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        let deadline = Instant::now() + self.options.batch_wait;
+        loop {
+            let before = st.written;
+            let now = Instant::now();
+            if now >= deadline {
+                return st;
+            }
+            let (guard, timeout) =
+                self.changed.wait_timeout(st, deadline - now).unwrap_or_else(|e| e.into_inner());
+            st = guard;
+            // Nobody else wrote while we waited: no one to wait for.
+            if timeout.timed_out() || st.written == before {
+                return st;
+            }
+        }
+    }
+
+    /// Makes everything appended so far durable, whatever the policy.
+    pub fn sync(&self) -> Result<()> {
+        let st = self.lock();
+        let (file, segment) = (Arc::clone(&st.file), st.segment);
+        drop(st);
+        file.sync_data().map_err(|source| WalError::Io {
+            op: "syncing",
+            path: self.dir.join(segment_name(segment)),
+            source,
+        })
+    }
+
+    /// Figures so far.
+    pub fn stats(&self) -> WalStats {
+        self.lock().stats
+    }
+
+    /// Ends the current segment and starts a new one (e.g. before a checkpoint, so every
+    /// earlier segment is closed); returns the number of the segment just closed.
+    pub fn cut_segment(&self) -> Result<u32> {
+        let mut st = self.lock();
+        let closed = st.segment;
+        self.rotate(&mut st)?;
+        Ok(closed)
+    }
+}
