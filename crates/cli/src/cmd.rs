@@ -5,3 +5,4 @@ pub(crate) mod decompress;
 pub(crate) mod gen;
 pub(crate) mod index;
 pub(crate) mod mem;
+pub(crate) mod wal;

@@ -7,6 +7,7 @@ mod cmd;
 mod duration;
 mod pointfile;
 mod report;
+mod size;
 
 use clap::{Parser, Subcommand};
 
@@ -31,6 +32,9 @@ enum Command {
     Index(cmd::index::IndexCommand),
     /// An interactive in-memory store: INSERT and QUERY from stdin.
     Mem(cmd::mem::Args),
+    /// The write-ahead log: demo, recover, checkpoint.
+    #[command(subcommand)]
+    Wal(cmd::wal::WalCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -41,6 +45,7 @@ fn main() -> std::process::ExitCode {
         Command::Gen(args) => cmd::gen::run(args),
         Command::Index(command) => cmd::index::run(command),
         Command::Mem(args) => cmd::mem::run(args),
+        Command::Wal(command) => cmd::wal::run(command),
     };
     match result {
         Ok(code) => code,
