@@ -292,3 +292,22 @@ fn checkpoint_keeps_what_matters_and_replays_the_same() {
     std::fs::create_dir(dir.path().join(format!("checkpoint.{:08}.tmp", closed + 5))).unwrap();
     assert_eq!(read_all(dir.path(), false).unwrap(), got);
 }
+
+#[test]
+fn an_io_error_is_returned_and_the_log_then_refuses_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let wal = Wal::open(dir.path(), options(SyncPolicy::Sync, PAGE_SIZE as u64)).unwrap();
+    wal.append(&[samples(0, 10)]).unwrap();
+    // The next segment's name is taken: rotating into it fails like a full disk would.
+    std::fs::create_dir(dir.path().join(segment_name(1))).unwrap();
+    let big = samples(1, 5_000);
+    let err = wal.append(std::slice::from_ref(&big)).unwrap_err();
+    assert!(matches!(err, WalError::Io { .. }), "{err}");
+    let refused = wal.append(&[samples(2, 1)]).unwrap_err();
+    assert!(matches!(refused, WalError::Failed(_)), "{refused}");
+    assert!(refused.to_string().contains("creating segment"), "{refused}");
+    drop(wal);
+    std::fs::remove_dir(dir.path().join(segment_name(1))).unwrap();
+    // What was acknowledged before the failure is intact.
+    assert_eq!(read_all(dir.path(), false).unwrap()[0], samples(0, 10));
+}
