@@ -212,7 +212,7 @@ impl Reader<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
 
@@ -251,7 +251,7 @@ mod tests {
         assert_eq!(Record::decode(&[6, 1, 2]).unwrap(), Record::Other(6));
     }
 
-    fn arb_record() -> impl Strategy<Value = Record> {
+    pub(crate) fn arb_record() -> impl Strategy<Value = Record> {
         let label = (r"[a-z_]{1,5}", r"\PC{1,6}");
         let series = (any::<u64>(), proptest::collection::vec(label, 0..4))
             .prop_filter_map("valid labels", |(r, pairs)| {
@@ -274,7 +274,7 @@ mod tests {
         ]
     }
 
-    fn bits(r: &Record) -> String {
+    pub(crate) fn bits(r: &Record) -> String {
         match r {
             Record::Samples(s) => {
                 format!("{:?}", s.iter().map(|s| (s.series_ref, s.t, s.v.to_bits())).collect::<Vec<_>>())

@@ -200,6 +200,23 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
+    fn arbitrary_record_sequences_round_trip(
+        records in proptest::collection::vec(crate::record::tests::arb_record(), 0..40),
+        pages in 1u64..4,
+        per_append in 1usize..5,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let wal = Wal::open(dir.path(), options(SyncPolicy::None, pages * PAGE_SIZE as u64)).unwrap();
+        for group in records.chunks(per_append) {
+            wal.append(group).unwrap();
+        }
+        drop(wal);
+        let got = read_all(dir.path(), false).unwrap();
+        let bits = crate::record::tests::bits;
+        prop_assert_eq!(got.iter().map(bits).collect::<Vec<_>>(), records.iter().map(bits).collect::<Vec<_>>());
+    }
+
+    #[test]
     fn flipped_bytes_never_panic_and_keep_a_prefix(flips in proptest::collection::vec((any::<usize>(), 1u8..), 1..6), repair: bool) {
         let written = workload(60, 30);
         let dir = tempfile::tempdir().unwrap();
