@@ -10,7 +10,7 @@
 //! `STRATA_SHARED_DIR`; the second skips loudly without `promtool`, except under `CI=true`,
 //! where a missing peer fails the run.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use strata_codec::{varint, xor};
@@ -71,20 +71,6 @@ fn fixture_block_from_prometheus() {
     }
 }
 
-fn promtool() -> Option<PathBuf> {
-    let found = std::env::var_os("PATH")
-        .and_then(|paths| std::env::split_paths(&paths).map(|p| p.join("promtool")).find(|p| p.is_file()));
-    if found.is_none() {
-        let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-        assert!(
-            !ci,
-            "promtool (Debian package `prometheus`) is missing, and CI=true: interop tests must run"
-        );
-        eprintln!("SKIPPED: promtool is not installed (apt-get install prometheus); XOR interop not checked");
-    }
-    found
-}
-
 /// Deterministic series with the shapes that exercise every part of the encoding.
 fn generate_series() -> Vec<(String, Vec<(i64, f64)>)> {
     let mut state = 0x5eed_u64;
@@ -135,7 +121,7 @@ fn openmetrics_value(v: f64) -> String {
 
 #[test]
 fn promtool_written_block_matches_our_encoder() {
-    let Some(promtool) = promtool() else { return };
+    let Some(promtool) = strata_testkit::peer_binary("promtool", "prometheus") else { return };
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("input.om");
     let series = generate_series();

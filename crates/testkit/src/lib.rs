@@ -1,0 +1,32 @@
+//! Helpers for interop tests against the real peers (Prometheus, promtool, …).
+//!
+//! The contract for such tests (README, `.ci/run`): a peer that is not installed makes the
+//! test print `SKIPPED` and pass on a developer's machine, but fail under `CI=true`, where
+//! `.ci/run` installs every peer. Peers bind 127.0.0.1 on free ports, use temp dirs, and
+//! are stopped when the test ends.
+
+mod http;
+mod prometheus;
+
+pub use http::{get, url_encode};
+pub use prometheus::Prometheus;
+
+/// The path of peer binary `name` (from Debian package `package`), or `None` after
+/// printing why the calling test is skipped. Panics under `CI=true` if it is missing.
+pub fn peer_binary(name: &str, package: &str) -> Option<std::path::PathBuf> {
+    let found = std::env::var_os("PATH")
+        .and_then(|paths| std::env::split_paths(&paths).map(|p| p.join(name)).find(|p| p.is_file()));
+    if found.is_none() {
+        let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+        assert!(!ci, "{name} (Debian package `{package}`) is missing, and CI=true: interop tests must run");
+        eprintln!(
+            "SKIPPED: {name} is not installed (apt-get install {package}); this interop test did not run"
+        );
+    }
+    found
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_or(0, |a| a.port())
+}

@@ -1,0 +1,82 @@
+//! A real Prometheus on loopback, for interop tests.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::{free_port, get, url_encode};
+
+/// A running Prometheus; stopped (SIGTERM, then SIGKILL) by [`Prometheus::stop`] or drop.
+#[derive(Debug)]
+pub struct Prometheus {
+    child: Child,
+    /// Its HTTP port on 127.0.0.1.
+    pub port: u16,
+}
+
+impl Prometheus {
+    /// Starts `binary` on data dir `data` with a 1 s scrape interval, scraping itself when
+    /// `scrape_self`, and waits until `/-/ready` answers 200.
+    pub fn start(binary: &Path, data: &Path, scrape_self: bool) -> Prometheus {
+        let port = free_port();
+        let config = data.with_extension("yml");
+        let scrape = if scrape_self {
+            format!("scrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n")
+        } else {
+            "scrape_configs: []\n".to_string()
+        };
+        let global = "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n";
+        std::fs::write(&config, format!("{global}{scrape}")).expect("writing the prometheus config");
+        let child = Command::new(binary)
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.tsdb.path={}", data.display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("prometheus starts");
+        let prometheus = Prometheus { child, port };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while get(port, "/-/ready").is_none_or(|(code, _)| code != 200) {
+            assert!(Instant::now() < deadline, "prometheus did not become ready within 60 s");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        prometheus
+    }
+
+    /// `/api/v1/query` of `promql` (at `time` in seconds, or now); the whole JSON answer.
+    pub fn query(&self, promql: &str, time: Option<f64>) -> serde_json::Value {
+        let mut path = format!("/api/v1/query?query={}", url_encode(promql));
+        if let Some(t) = time {
+            path.push_str(&format!("&time={t:.3}"));
+        }
+        let (code, body) = get(self.port, &path).expect("prometheus answers queries");
+        assert_eq!(code, 200, "{promql}: {body}");
+        serde_json::from_str(&body).expect("prometheus answers JSON")
+    }
+
+    /// The value of a query whose result is exactly one sample.
+    pub fn value(&self, promql: &str, time: Option<f64>) -> f64 {
+        let answer = self.query(promql, time);
+        let result = &answer["data"]["result"];
+        assert_eq!(result.as_array().map(Vec::len), Some(1), "{promql}: {answer}");
+        result[0]["value"][1].as_str().and_then(|v| v.parse().ok()).expect("a numeric sample value")
+    }
+
+    /// Stops it gracefully (SIGTERM, SIGKILL after 30 s) and waits for it.
+    pub fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
