@@ -72,9 +72,9 @@ impl SeriesIndex {
         SeriesIndex { inner: RwLock::new(inner) }
     }
 
-    // A panic while holding the lock cannot leave the index half-updated in a way readers
-    // could misread (every update is finished before the guard drops or aborts the
-    // process), so a poisoned lock is used as is.
+    // Only a bug can panic under the lock; it could leave a new series without some of its
+    // postings (queries would miss it, never see garbage). Poisoning every later caller
+    // would be worse, so a poisoned lock is used as is.
     pub(crate) fn read(&self) -> RwLockReadGuard<'_, Inner> {
         self.inner.read().unwrap_or_else(|e| e.into_inner())
     }
