@@ -1,9 +1,12 @@
 //! Strata's storage engines.
 //!
-//! For now this holds the in-memory store behind `strata mem` ([`MemStore`]); the block
-//! engine (head, WAL, Prometheus-format blocks) and the `Engine` trait join it in later
-//! issues (ARCHITECTURE.md, decisions 3, 4 and 9).
+//! For now: the in-memory store behind `strata mem` ([`MemStore`]) and the writer of
+//! immutable blocks in Prometheus' format ([`block`]). The head, the querier and the
+//! `Engine` trait join them with the block engine issue (ARCHITECTURE.md, decisions 3, 4, 9).
 
+pub mod block;
+mod error;
 mod memstore;
 
+pub use error::StorageError;
 pub use memstore::{MemStore, MemStoreStats, SeriesId};

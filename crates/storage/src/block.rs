@@ -1,0 +1,24 @@
+//! Immutable blocks in the Prometheus TSDB block format (ARCHITECTURE.md, decision 4), so
+//! `promtool tsdb analyze|dump` and a real Prometheus read what Strata writes.
+//!
+//! ```text
+//! <ULID>/meta.json       block id, [minTime, maxTime), stats, compaction level 1 (`meta`)
+//! <ULID>/chunks/000001   XOR chunks of every series, grouped by series (`chunk_writer`)
+//! <ULID>/index           index format v2: symbols, series, postings, TOC (`index_writer`)
+//! <ULID>/tombstones      no deletions yet: the 9-byte empty file (`tombstones`)
+//! ```
+//!
+//! A block is written into `<ULID>.tmp/`, every file and directory fsynced, then renamed
+//! into place (`writer`), so a crash never leaves a half block under a real block id.
+//! Sources: Prometheus' `tsdb/docs/format/{index,chunks,tombstones}.md` and its writers,
+//! restated in ../shared/specs/prom-format-notes.md §1–5; this layout is described in
+//! docs/format/block.md.
+
+mod chunk_writer;
+mod index_writer;
+mod meta;
+mod tombstones;
+mod writer;
+
+pub use meta::BlockMeta;
+pub use writer::{write_block, BlockSeries, BlockStats, SAMPLES_PER_CHUNK};

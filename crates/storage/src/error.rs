@@ -1,0 +1,34 @@
+//! Errors of the storage engines.
+
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+/// What went wrong in storage.
+#[derive(Debug, Error)]
+pub enum StorageError {
+    /// A file operation failed.
+    #[error("{op} {path}: {source}")]
+    Io {
+        /// What was being done.
+        op: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// Input that a block cannot hold.
+    #[error("invalid block input: {0}")]
+    Invalid(String),
+    /// A codec refused the samples.
+    #[error(transparent)]
+    Codec(#[from] strata_codec::CodecError),
+}
+
+impl StorageError {
+    /// A closure turning an `io::Error` into [`StorageError::Io`] for `op` on `path`.
+    pub(crate) fn io(op: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> StorageError {
+        let path = path.to_path_buf();
+        move |source| StorageError::Io { op, path, source }
+    }
+}
