@@ -8,6 +8,8 @@
 //! <ULID>/tombstones      no deletions yet: the 9-byte empty file (`tombstones`)
 //! ```
 //!
+//! [`BlockReader`] reads blocks back (index v2, and v1 as older Prometheus wrote it).
+//!
 //! A block is written into `<ULID>.tmp/`, every file and directory fsynced, then renamed
 //! into place (`writer`), so a crash never leaves a half block under a real block id.
 //! Sources: Prometheus' `tsdb/docs/format/{index,chunks,tombstones}.md` and its writers,
@@ -17,8 +19,13 @@
 mod chunk_writer;
 mod index_writer;
 mod meta;
+mod reader;
 mod tombstones;
 mod writer;
 
+#[cfg(test)]
+mod tests;
+
 pub use meta::BlockMeta;
+pub use reader::{BlockReader, ChunkRef, SeriesSamples};
 pub use writer::{write_block, BlockSeries, BlockStats, SAMPLES_PER_CHUNK};

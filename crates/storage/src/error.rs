@@ -17,6 +17,16 @@ pub enum StorageError {
         /// The operating system's error.
         source: std::io::Error,
     },
+    /// A file's bytes contradict its format.
+    #[error("corrupt {path} at byte {offset}: {detail}")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// Where (for chunks: the chunk reference).
+        offset: u64,
+        /// What is wrong.
+        detail: String,
+    },
     /// Input that a block cannot hold.
     #[error("invalid block input: {0}")]
     Invalid(String),

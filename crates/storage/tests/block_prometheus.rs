@@ -111,3 +111,52 @@ fn promtool_and_prometheus_read_a_strata_block() {
     assert_eq!(served, total, "prometheus serves every sample of the block");
     server.stop();
 }
+
+#[test]
+fn strata_reads_a_block_promtool_wrote() {
+    let Some(promtool) = peer_binary("promtool", "prometheus") else { return };
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let input = series(now);
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    for s in &input {
+        let key = promtool_labels(&s.labels).replace(", ", ",");
+        let name = s.labels.metric_name().unwrap();
+        let rest = key.replacen(&format!("__name__=\"{name}\","), "", 1);
+        for &(t, v) in &s.samples {
+            let v = if v.is_nan() { "NaN".to_string() } else { format!("{v:?}") };
+            text.push_str(&format!("{name}{rest} {v} {}.{:03}\n", t / 1000, t % 1000));
+        }
+    }
+    text.push_str("# EOF\n");
+    let om = dir.path().join("input.om");
+    std::fs::write(&om, text).unwrap();
+    let out = dir.path().join("blocks");
+    let run = Command::new(&promtool)
+        .args(["tsdb", "create-blocks-from", "openmetrics"])
+        .arg(&om)
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+
+    let mut read: BTreeMap<(String, i64), u64> = BTreeMap::new();
+    for entry in std::fs::read_dir(&out).unwrap() {
+        let block = strata_storage::block::BlockReader::open(&entry.unwrap().path()).unwrap();
+        assert_eq!(block.index_version(), 2);
+        for (labels, samples) in block.select(&[], i64::MIN, i64::MAX).unwrap() {
+            for (t, v) in samples {
+                assert!(
+                    read.insert((promtool_labels(&labels), t), value_bits(v)).is_none(),
+                    "sample read twice"
+                );
+            }
+        }
+    }
+    let written: BTreeMap<(String, i64), u64> = input
+        .iter()
+        .flat_map(|s| s.samples.iter().map(move |&(t, v)| ((promtool_labels(&s.labels), t), value_bits(v))))
+        .collect();
+    assert_eq!(read.len(), written.len(), "every sample promtool stored is read");
+    assert!(read == written, "strata reads exactly what promtool wrote");
+}

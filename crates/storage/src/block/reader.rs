@@ -1,0 +1,346 @@
+//! Reading a block: `meta.json`, the index (format v2, and v1 as older Prometheus wrote it)
+//! and the chunk segments, all memory-mapped, every checksum verified.
+//!
+//! Opening checks the index magic, version and TOC checksum, reads the symbol table (its
+//! checksum too) and the postings offset table. Series entries and chunks are read on
+//! demand, each against its own CRC, so a damaged block is an error naming the file and
+//! byte, never a panic. Format v1 differs in three ways: symbols and series are referenced
+//! by byte offset instead of position and offset/16, the postings offset table is not
+//! sorted, and there is no all-series postings list.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use memmap2::Mmap;
+use strata_codec::varint::{read_uvarint, read_varint};
+use strata_codec::xor::XorIter;
+use strata_model::{Labels, Matcher};
+
+use super::meta::BlockMeta;
+use crate::StorageError;
+
+const INDEX_MAGIC: u32 = 0xBAAA_D700;
+const CHUNKS_MAGIC: u32 = 0x85BD_40DD;
+
+/// One chunk's place and time range, as the index records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkRef {
+    /// First sample's timestamp.
+    pub mint: i64,
+    /// Last sample's timestamp (inclusive).
+    pub maxt: i64,
+    /// Segment index << 32 | offset.
+    pub chunk_ref: u64,
+}
+
+/// An opened block; see the module docs.
+#[derive(Debug)]
+pub struct BlockReader {
+    dir: PathBuf,
+    meta: BlockMeta,
+    index: Mmap,
+    version: u8,
+    /// Symbols by position (v2) — for v1 also looked up by byte offset.
+    symbols: Vec<String>,
+    symbol_at_offset: HashMap<u64, usize>,
+    /// `(name, value)` → offset of its postings list.
+    postings: HashMap<(String, String), u64>,
+    segments: Vec<Mmap>,
+}
+
+/// What a select over a block returns for one series.
+pub type SeriesSamples = (Labels, Vec<(i64, f64)>);
+
+fn corrupt(path: &Path, offset: u64, detail: impl Into<String>) -> StorageError {
+    StorageError::Corrupt { path: path.to_path_buf(), offset, detail: detail.into() }
+}
+
+fn map(path: &Path) -> Result<Mmap, StorageError> {
+    let file = File::open(path).map_err(StorageError::io("opening", path))?;
+    // SAFETY: block files are immutable once renamed into place (written whole, never
+    // modified); the map is read through bounds-checked slices. Truncation by another
+    // process could fault, as for any mmap reader. Exercised by the block tests.
+    unsafe { Mmap::map(&file) }.map_err(StorageError::io("mapping", path))
+}
+
+/// Reads varints from a series entry's body, reporting errors at their file offset.
+struct Cursor<'a> {
+    body: &'a [u8],
+    pos: usize,
+    /// File offset of `body`.
+    base: usize,
+    path: &'a Path,
+}
+
+impl Cursor<'_> {
+    fn uvarint(&mut self, what: &str) -> Result<u64, StorageError> {
+        let at = self.pos;
+        read_uvarint(self.body, &mut self.pos)
+            .map_err(|e| corrupt(self.path, (self.base + at) as u64, format!("{what}: {e}")))
+    }
+
+    fn varint(&mut self, what: &str) -> Result<i64, StorageError> {
+        let at = self.pos;
+        read_varint(self.body, &mut self.pos)
+            .map_err(|e| corrupt(self.path, (self.base + at) as u64, format!("{what}: {e}")))
+    }
+}
+
+fn be32(b: &[u8], at: usize) -> Option<u32> {
+    b.get(at..at + 4).map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+}
+
+fn be64(b: &[u8], at: usize) -> Option<u64> {
+    b.get(at..at + 8).map(|s| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(s);
+        u64::from_be_bytes(w)
+    })
+}
+
+/// A `len BE32 | body | CRC BE32` section at `at`: its body, checksum verified.
+fn section<'a>(bytes: &'a [u8], at: usize, path: &Path, what: &str) -> Result<&'a [u8], StorageError> {
+    let len = be32(bytes, at)
+        .ok_or_else(|| corrupt(path, at as u64, format!("{what}: length past the end")))?
+        as usize;
+    let body = bytes
+        .get(at + 4..at + 4 + len)
+        .ok_or_else(|| corrupt(path, at as u64, format!("{what}: {len} bytes past the end")))?;
+    let crc = be32(bytes, at + 4 + len)
+        .ok_or_else(|| corrupt(path, at as u64, format!("{what}: checksum past the end")))?;
+    if crc32c::crc32c(body) != crc {
+        return Err(corrupt(path, at as u64, format!("{what}: checksum mismatch")));
+    }
+    Ok(body)
+}
+
+fn string<'a>(b: &'a [u8], pos: &mut usize, path: &Path, base: usize) -> Result<&'a str, StorageError> {
+    let bad = |pos: usize, d: &str| corrupt(path, (base + pos) as u64, d.to_string());
+    let len = read_uvarint(b, pos).map_err(|e| bad(*pos, &e.to_string()))? as usize;
+    let s = b.get(*pos..*pos + len).ok_or_else(|| bad(*pos, "string past the end of its section"))?;
+    *pos += len;
+    std::str::from_utf8(s).map_err(|_| bad(*pos, "string is not UTF-8"))
+}
+
+impl BlockReader {
+    /// Opens the block in `dir`.
+    pub fn open(dir: &Path) -> Result<BlockReader, StorageError> {
+        let meta_path = dir.join("meta.json");
+        let meta_bytes = std::fs::read(&meta_path).map_err(StorageError::io("reading", &meta_path))?;
+        let meta: BlockMeta = serde_json::from_slice(&meta_bytes)
+            .map_err(|e| corrupt(&meta_path, e.column() as u64, e.to_string()))?;
+        let index_path = dir.join("index");
+        let index = map(&index_path)?;
+        let p = &index_path;
+        if be32(&index, 0) != Some(INDEX_MAGIC) {
+            return Err(corrupt(p, 0, "not a Prometheus index (bad magic)"));
+        }
+        let version = *index.get(4).ok_or_else(|| corrupt(p, 4, "no version byte"))?;
+        if !(1..=2).contains(&version) {
+            return Err(corrupt(p, 4, format!("unsupported index version {version}")));
+        }
+        let toc_at = index.len().checked_sub(52).ok_or_else(|| corrupt(p, 0, "too short for a TOC"))?;
+        let toc = &index[toc_at..toc_at + 48];
+        if be32(&index, toc_at + 48) != Some(crc32c::crc32c(toc)) {
+            return Err(corrupt(p, toc_at as u64, "TOC checksum mismatch"));
+        }
+        let offset = |i: usize| be64(toc, i * 8).unwrap_or(0) as usize;
+        let (symbols_at, table_at) = (offset(0), offset(5));
+
+        let body = section(&index, symbols_at, p, "symbol table")?;
+        let count = be32(body, 0).unwrap_or(0) as usize;
+        let (mut symbols, mut symbol_at_offset, mut pos) =
+            (Vec::with_capacity(count.min(body.len())), HashMap::new(), 4);
+        for i in 0..count {
+            symbol_at_offset.insert((symbols_at + 4 + pos) as u64, i);
+            symbols.push(string(body, &mut pos, p, symbols_at + 4)?.to_string());
+        }
+
+        let body = section(&index, table_at, p, "postings offset table")?;
+        let count = be32(body, 0).unwrap_or(0) as usize;
+        let (mut postings, mut pos) = (HashMap::with_capacity(count.min(body.len())), 4);
+        for _ in 0..count {
+            let bad = |pos: usize, d: String| corrupt(p, (table_at + 4 + pos) as u64, d);
+            let n = read_uvarint(body, &mut pos).map_err(|e| bad(pos, e.to_string()))?;
+            if n != 2 {
+                return Err(bad(pos, format!("postings key of {n} strings, want 2")));
+            }
+            let name = string(body, &mut pos, p, table_at + 4)?.to_string();
+            let value = string(body, &mut pos, p, table_at + 4)?.to_string();
+            let at = read_uvarint(body, &mut pos).map_err(|e| bad(pos, e.to_string()))?;
+            postings.insert((name, value), at);
+        }
+
+        let mut segments = Vec::new();
+        for n in 1.. {
+            let path = dir.join("chunks").join(format!("{n:06}"));
+            if !path.is_file() {
+                break;
+            }
+            let segment = map(&path)?;
+            if be32(&segment, 0) != Some(CHUNKS_MAGIC) {
+                return Err(corrupt(&path, 0, "not a chunk segment (bad magic)"));
+            }
+            segments.push(segment);
+        }
+        Ok(BlockReader {
+            dir: dir.to_path_buf(),
+            meta,
+            index,
+            version,
+            symbols,
+            symbol_at_offset,
+            postings,
+            segments,
+        })
+    }
+
+    /// The block's meta.json.
+    pub fn meta(&self) -> &BlockMeta {
+        &self.meta
+    }
+
+    /// The index format version (1 or 2).
+    pub fn index_version(&self) -> u8 {
+        self.version
+    }
+
+    fn index_path(&self) -> PathBuf {
+        self.dir.join("index")
+    }
+
+    /// The series refs of a postings list (empty if the pair is not in the block).
+    fn postings_of(&self, name: &str, value: &str) -> Result<Vec<u64>, StorageError> {
+        let Some(&at) = self.postings.get(&(name.to_string(), value.to_string())) else {
+            return Ok(Vec::new());
+        };
+        let body = section(&self.index, at as usize, &self.index_path(), "postings list")?;
+        let count = be32(body, 0).unwrap_or(0) as usize;
+        Ok((0..count).filter_map(|i| be32(body, 4 + i * 4)).map(u64::from).collect())
+    }
+
+    /// Every series ref in the block.
+    fn all_refs(&self) -> Result<Vec<u64>, StorageError> {
+        if self.version >= 2 {
+            return self.postings_of("", "");
+        }
+        // v1 has no all-series list: the union of every list.
+        let mut all = Vec::new();
+        for (name, value) in self.postings.keys() {
+            all.extend(self.postings_of(name, value)?);
+        }
+        all.sort_unstable();
+        all.dedup();
+        Ok(all)
+    }
+
+    /// The labels and chunk refs of series `r`.
+    pub fn series(&self, r: u64) -> Result<(Labels, Vec<ChunkRef>), StorageError> {
+        let path = self.index_path();
+        let at = if self.version >= 2 { r * 16 } else { r } as usize;
+        let bad = |pos: usize, d: String| corrupt(&path, pos as u64, d);
+        let mut pos = at;
+        let len = read_uvarint(&self.index, &mut pos).map_err(|e| bad(at, e.to_string()))? as usize;
+        let body =
+            self.index.get(pos..pos + len).ok_or_else(|| bad(at, "series entry past the end".into()))?;
+        if be32(&self.index, pos + len) != Some(crc32c::crc32c(body)) {
+            return Err(bad(at, "series entry checksum mismatch".into()));
+        }
+        let mut c = Cursor { body, pos: 0, base: pos, path: &path };
+        let labels_n = c.uvarint("label count")?;
+        let mut pairs = Vec::with_capacity(labels_n.min(64) as usize);
+        for _ in 0..labels_n {
+            let (n, v) = (c.uvarint("label name")?, c.uvarint("label value")?);
+            pairs.push((self.symbol(n, &path)?, self.symbol(v, &path)?));
+        }
+        let labels = Labels::from_pairs(pairs).map_err(|e| bad(at, e.to_string()))?;
+        let chunks_n = c.uvarint("chunk count")?;
+        let mut chunks = Vec::with_capacity(chunks_n.min(1024) as usize);
+        let (mut prev_maxt, mut prev_ref) = (0i64, 0u64);
+        for i in 0..chunks_n {
+            let mint = if i == 0 {
+                c.varint("chunk mint")?
+            } else {
+                prev_maxt.wrapping_add(c.uvarint("chunk mint")? as i64)
+            };
+            let maxt = mint.wrapping_add(c.uvarint("chunk maxt")? as i64);
+            let chunk_ref = if i == 0 {
+                c.uvarint("chunk ref")?
+            } else {
+                prev_ref.wrapping_add(c.varint("chunk ref")? as u64)
+            };
+            chunks.push(ChunkRef { mint, maxt, chunk_ref });
+            (prev_maxt, prev_ref) = (maxt, chunk_ref);
+        }
+        Ok((labels, chunks))
+    }
+
+    fn symbol(&self, r: u64, path: &Path) -> Result<String, StorageError> {
+        let i = if self.version >= 2 { Some(r as usize) } else { self.symbol_at_offset.get(&r).copied() };
+        i.and_then(|i| self.symbols.get(i))
+            .cloned()
+            .ok_or_else(|| corrupt(path, 0, format!("unknown symbol reference {r}")))
+    }
+
+    /// The bytes of an XOR chunk, checksum verified.
+    pub fn chunk(&self, r: u64) -> Result<&[u8], StorageError> {
+        let (segment, offset) = ((r >> 32) as usize, (r & 0xffff_ffff) as usize);
+        let path = self.dir.join("chunks").join(format!("{:06}", segment + 1));
+        let bytes = self
+            .segments
+            .get(segment)
+            .ok_or_else(|| corrupt(&path, 0, format!("chunk ref {r:#x}: no such segment")))?;
+        let mut pos = offset;
+        let len =
+            read_uvarint(bytes, &mut pos).map_err(|e| corrupt(&path, offset as u64, e.to_string()))? as usize;
+        let body = bytes
+            .get(pos..pos + 1 + len)
+            .ok_or_else(|| corrupt(&path, offset as u64, "chunk past the end"))?;
+        if be32(bytes, pos + 1 + len) != Some(crc32c::crc32c(body)) {
+            return Err(corrupt(&path, offset as u64, "chunk checksum mismatch"));
+        }
+        if body[0] != 1 {
+            return Err(corrupt(&path, offset as u64, format!("chunk encoding {} is not XOR (1)", body[0])));
+        }
+        Ok(&body[1..])
+    }
+
+    /// Series the matchers select with their samples in `[mint, maxt]`, decoding only the
+    /// chunks that overlap the range. Series without samples in range are left out.
+    pub fn select(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<SeriesSamples>, StorageError> {
+        let refs =
+            match matchers.iter().find(|m| m.op() == strata_model::MatchOp::Equal && !m.value().is_empty()) {
+                Some(m) => self.postings_of(m.name(), m.value())?,
+                None => self.all_refs()?,
+            };
+        let mut out = Vec::new();
+        for r in refs {
+            let (labels, chunks) = self.series(r)?;
+            if !matchers.iter().all(|m| m.matches_labels(&labels)) {
+                continue;
+            }
+            let mut samples = Vec::new();
+            for c in chunks.iter().filter(|c| c.maxt >= mint && c.mint <= maxt) {
+                let path = self.dir.join("chunks");
+                for s in XorIter::new(self.chunk(c.chunk_ref)?)
+                    .map_err(|e| corrupt(&path, c.chunk_ref, e.to_string()))?
+                {
+                    let (t, v) = s.map_err(|e| corrupt(&path, c.chunk_ref, e.to_string()))?;
+                    if (mint..=maxt).contains(&t) {
+                        samples.push((t, v));
+                    }
+                }
+            }
+            if !samples.is_empty() {
+                out.push((labels, samples));
+            }
+        }
+        Ok(out)
+    }
+}
