@@ -5,4 +5,5 @@ pub(crate) mod decompress;
 pub(crate) mod gen;
 pub(crate) mod index;
 pub(crate) mod mem;
+pub(crate) mod tsdb;
 pub(crate) mod wal;

@@ -7,6 +7,7 @@ mod cmd;
 mod duration;
 mod pointfile;
 mod report;
+mod selector;
 mod size;
 
 use clap::{Parser, Subcommand};
@@ -32,6 +33,9 @@ enum Command {
     Index(cmd::index::IndexCommand),
     /// An interactive in-memory store: INSERT and QUERY from stdin.
     Mem(cmd::mem::Args),
+    /// A data dir's blocks and head: inspect, dump.
+    #[command(subcommand)]
+    Tsdb(cmd::tsdb::TsdbCommand),
     /// The write-ahead log: demo, recover, checkpoint.
     #[command(subcommand)]
     Wal(cmd::wal::WalCommand),
@@ -45,6 +49,7 @@ fn main() -> std::process::ExitCode {
         Command::Gen(args) => cmd::gen::run(args),
         Command::Index(command) => cmd::index::run(command),
         Command::Mem(args) => cmd::mem::run(args),
+        Command::Tsdb(command) => cmd::tsdb::run(command),
         Command::Wal(command) => cmd::wal::run(command),
     };
     match result {
