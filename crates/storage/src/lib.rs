@@ -6,7 +6,9 @@
 
 pub mod block;
 mod error;
+mod head;
 mod memstore;
 
 pub use error::StorageError;
+pub use head::{AppendResult, Head, HeadStats, Rejected};
 pub use memstore::{MemStore, MemStoreStats, SeriesId};
