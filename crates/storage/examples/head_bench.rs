@@ -1,0 +1,72 @@
+//! Head append throughput and memory per series: `SERIES` series of the synthetic
+//! population, `ROUNDS` samples each, appended in batches of 1,000 by `THREADS` threads
+//! (each its own share of the series), with the WAL policy given.
+//!
+//! Run: `cargo run --release -p strata-storage --example head_bench -- 1000000 10 2 batch`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use strata_index::population::Population;
+use strata_storage::Head;
+use strata_wal::{SyncPolicy, WalOptions};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let get = |i: usize, default: &str| args.get(i).cloned().unwrap_or_else(|| default.to_string());
+    let (series, rounds, threads): (usize, i64, usize) =
+        (get(0, "100000").parse()?, get(1, "10").parse()?, get(2, "1").parse()?);
+    let policy = match get(3, "batch").as_str() {
+        "sync" => SyncPolicy::Sync,
+        "none" => SyncPolicy::None,
+        _ => SyncPolicy::Batch,
+    };
+    let mut population = Population::new(1);
+    let mut labels = Vec::with_capacity(series);
+    let mut seen = std::collections::HashSet::new();
+    while labels.len() < series {
+        let l = population.next_labels();
+        if seen.insert(l.clone()) {
+            labels.push(l);
+        }
+    }
+    drop(seen);
+    let labels = Arc::new(labels);
+    let dir = tempfile::tempdir()?;
+    let head = Arc::new(Head::open(dir.path(), WalOptions { policy, ..WalOptions::default() })?);
+    let started = Instant::now();
+    let workers: Vec<_> = (0..threads)
+        .map(|w| {
+            let (head, labels) = (Arc::clone(&head), Arc::clone(&labels));
+            std::thread::spawn(move || {
+                let mine: Vec<usize> = (w..labels.len()).step_by(threads).collect();
+                for round in 0..rounds {
+                    for part in mine.chunks(1000) {
+                        let batch: Vec<_> = part
+                            .iter()
+                            .map(|&i| (labels[i].clone(), round * 15_000, (i as i64 + round) as f64))
+                            .collect();
+                        head.append(&batch).expect("append");
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().map_err(|_| "a writer panicked")?;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let stats = head.stats();
+    let total = series as f64 * rounds as f64;
+    println!(
+        "{series} series x {rounds} samples, {threads} thread(s), WAL {:?}: {:.3} s, {:.0} samples/s\n\
+         head chunks: {:.0} bytes/series; samples {}, chunks {}",
+        policy,
+        seconds,
+        total / seconds,
+        stats.chunk_bytes as f64 / series as f64,
+        stats.samples,
+        stats.chunks
+    );
+    Ok(())
+}
