@@ -145,6 +145,11 @@ impl Head {
                                 let i = r.0 as usize;
                                 if i == series.len() {
                                     series.push(Arc::new(Mutex::new(MemSeries::new(s.series_ref))));
+                                } else if i > series.len() {
+                                    failure = Some(format!(
+                                        "series ref {i} out of step with {} series",
+                                        series.len()
+                                    ));
                                 }
                                 by_wal_ref.insert(s.series_ref, i);
                             }
@@ -194,6 +199,15 @@ impl Head {
         let r = self.index.get_or_create(labels).map_err(|e| StorageError::Invalid(e.to_string()))?;
         if let Some(s) = all.get(r.0 as usize) {
             return Ok((Arc::clone(s), None)); // another appender created it meanwhile
+        }
+        // Index refs are dense and only created here (under this lock) or during replay, so a
+        // new ref is the next position; anything else would attach samples to a wrong series.
+        if r.0 as usize != all.len() {
+            return Err(StorageError::Invalid(format!(
+                "series ref {} out of step with the head's {} series",
+                r.0,
+                all.len()
+            )));
         }
         let wal_ref = self.next_wal_ref.fetch_add(1, Ordering::SeqCst);
         let s = Arc::new(Mutex::new(MemSeries::new(wal_ref)));
