@@ -145,13 +145,13 @@ impl Head {
                                 let i = r.0 as usize;
                                 if i == series.len() {
                                     series.push(Arc::new(Mutex::new(MemSeries::new(s.series_ref))));
-                                } else if i > series.len() {
-                                    failure = Some(format!(
-                                        "series ref {i} out of step with {} series",
-                                        series.len()
-                                    ));
                                 }
-                                by_wal_ref.insert(s.series_ref, i);
+                                if i < series.len() {
+                                    by_wal_ref.insert(s.series_ref, i);
+                                } else {
+                                    let n = series.len();
+                                    failure = Some(format!("series ref {i} out of step with {n} series"));
+                                }
                             }
                             Err(e) => failure = Some(e.to_string()),
                         }
