@@ -23,12 +23,13 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use strata_codec::xor::{XorEncoder, XorIter};
+use strata_codec::xor::XorEncoder;
 use strata_index::{SeriesIndex, SeriesRef};
 use strata_model::{Labels, Matcher};
 use strata_wal::{Record, RefSample, RefSeries, ReplayOptions, Wal, WalOptions};
 
 use crate::block::{SeriesSamples, SAMPLES_PER_CHUNK};
+use crate::time_range::{overlaps, push_samples_in_range};
 use crate::StorageError;
 
 /// A closed chunk of the head.
@@ -291,16 +292,8 @@ impl Head {
                 .map(|c| (c.mint, c.maxt, &c.bytes[..]))
                 .chain((!m.open.is_empty()).then_some((open_range.0, open_range.1, &open[..])));
             let mut samples = Vec::new();
-            for (cmin, cmax, bytes) in chunks {
-                if cmax < mint || cmin > maxt {
-                    continue;
-                }
-                for sample in XorIter::new(bytes)? {
-                    let (t, v) = sample?;
-                    if (mint..=maxt).contains(&t) {
-                        samples.push((t, v));
-                    }
-                }
+            for (_, _, bytes) in chunks.filter(|(cmin, cmax, _)| overlaps(*cmin, *cmax, mint, maxt)) {
+                push_samples_in_range(bytes, mint, maxt, &mut samples)?;
             }
             if !samples.is_empty() {
                 out.push((labels, samples));

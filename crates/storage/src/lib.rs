@@ -8,6 +8,7 @@ pub mod block;
 mod error;
 mod head;
 mod memstore;
+mod time_range;
 
 pub use error::StorageError;
 pub use head::{AppendResult, Head, HeadStats, Rejected};

@@ -14,10 +14,10 @@ use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
 use strata_codec::varint::{read_uvarint, read_varint};
-use strata_codec::xor::XorIter;
 use strata_model::{Labels, Matcher};
 
 use super::meta::BlockMeta;
+use crate::time_range::{overlaps, push_samples_in_range};
 use crate::StorageError;
 
 const INDEX_MAGIC: u32 = 0xBAAA_D700;
@@ -326,16 +326,10 @@ impl BlockReader {
                 continue;
             }
             let mut samples = Vec::new();
-            for c in chunks.iter().filter(|c| c.maxt >= mint && c.mint <= maxt) {
-                let path = self.dir.join("chunks");
-                for s in XorIter::new(self.chunk(c.chunk_ref)?)
-                    .map_err(|e| corrupt(&path, c.chunk_ref, e.to_string()))?
-                {
-                    let (t, v) = s.map_err(|e| corrupt(&path, c.chunk_ref, e.to_string()))?;
-                    if (mint..=maxt).contains(&t) {
-                        samples.push((t, v));
-                    }
-                }
+            for c in chunks.iter().filter(|c| overlaps(c.mint, c.maxt, mint, maxt)) {
+                let chunk = self.chunk(c.chunk_ref)?;
+                push_samples_in_range(chunk, mint, maxt, &mut samples)
+                    .map_err(|e| corrupt(&self.dir.join("chunks"), c.chunk_ref, e.to_string()))?;
             }
             if !samples.is_empty() {
                 out.push((labels, samples));
