@@ -4,12 +4,14 @@
 //!   index a vector of series. Each series has its own mutex over its closed chunks, its
 //!   open XOR chunk (encoded as samples arrive, cut at 120 samples) and its last timestamp,
 //!   so appends to different series never wait on one another's lock.
-//! - **Append** takes a batch: it resolves (or creates) each series, locks the batch's
-//!   series in ref order (no deadlock between batches), rejects samples older than or equal
-//!   to their series' last one (Prometheus' rule with no out-of-order window: counted and
-//!   returned per sample, never silent), appends one WAL entry — the records of new series,
-//!   then the accepted samples — and only then applies them to memory. When `append`
-//!   returns `Ok`, the accepted samples are as durable as the WAL's policy promises.
+//! - **Append** is two steps. `series_refs` resolves label sets to [`HeadRef`]s once,
+//!   writing the records of new series to the WAL before it returns. `append_refs`, the hot
+//!   path, groups a batch by series (a stable sort by ref, so arrival order is kept within
+//!   a series), locks each series once in ascending ref order (no deadlock between
+//!   batches), rejects samples not after their series' newest (Prometheus' rule with no
+//!   out-of-order window: counted and returned per sample, never silent), appends one WAL
+//!   record of the accepted samples and only then applies them to memory. When it returns
+//!   `Ok`, they are as durable as the WAL's policy promises. `append` by labels does both.
 //! - **Open** replays the WAL (checkpoint, then segments): series records map the log's refs
 //!   to head refs (a log a real Prometheus wrote uses its own refs), samples are applied in
 //!   log order. Series this head creates get WAL refs above every ref found in the log.
@@ -76,6 +78,10 @@ impl MemSeries {
             + std::mem::size_of::<Self>()
     }
 }
+
+/// A series of the head, for appending by ref (see [`Head::series_refs`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct HeadRef(u32);
 
 /// Why a sample was not appended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -191,81 +197,113 @@ impl Head {
         self.series.read().unwrap_or_else(|e| e.into_inner()).get(r.0 as usize).cloned()
     }
 
-    /// The series of `labels`, creating it (and its WAL record, returned) if new.
-    fn resolve(&self, labels: &Labels) -> Result<(Arc<Mutex<MemSeries>>, Option<RefSeries>), StorageError> {
-        if let Some(s) = self.index.get(labels).and_then(|r| self.series_at(r)) {
-            return Ok((s, None));
+    /// The refs of these series, creating the new ones: their records go to the WAL (one
+    /// append for all of them) before this returns, so samples appended by ref later always
+    /// follow their series in the log. Callers keep refs to append without label lookups.
+    pub fn series_refs(&self, labels: &[Labels]) -> Result<Vec<HeadRef>, StorageError> {
+        let mut refs = Vec::with_capacity(labels.len());
+        let mut created = Vec::new();
+        for l in labels {
+            let (r, new) = self.resolve(l)?;
+            created.extend(new);
+            refs.push(r);
+        }
+        if !created.is_empty() {
+            self.wal
+                .append(&[Record::Series(created)])
+                .map_err(|e| StorageError::Invalid(format!("WAL: {e}")))?;
+        }
+        Ok(refs)
+    }
+
+    /// The ref of `labels`, creating the series (and returning its WAL record) if new.
+    fn resolve(&self, labels: &Labels) -> Result<(HeadRef, Option<RefSeries>), StorageError> {
+        if let Some(r) = self.index.get(labels) {
+            return Ok((HeadRef(r.0), None));
         }
         let mut all = self.series.write().unwrap_or_else(|e| e.into_inner());
         let r = self.index.get_or_create(labels).map_err(|e| StorageError::Invalid(e.to_string()))?;
-        if let Some(s) = all.get(r.0 as usize) {
-            return Ok((Arc::clone(s), None)); // another appender created it meanwhile
+        if (r.0 as usize) < all.len() {
+            return Ok((HeadRef(r.0), None)); // another appender created it meanwhile
         }
         // Index refs are dense and only created here (under this lock) or during replay, so a
         // new ref is the next position; anything else would attach samples to a wrong series.
         if r.0 as usize != all.len() {
+            let n = all.len();
             return Err(StorageError::Invalid(format!(
-                "series ref {} out of step with the head's {} series",
-                r.0,
-                all.len()
+                "series ref {} out of step with the head's {n} series",
+                r.0
             )));
         }
         let wal_ref = self.next_wal_ref.fetch_add(1, Ordering::SeqCst);
-        let s = Arc::new(Mutex::new(MemSeries::new(wal_ref)));
-        all.push(Arc::clone(&s));
-        Ok((s, Some(RefSeries { series_ref: wal_ref, labels: labels.clone() })))
+        all.push(Arc::new(Mutex::new(MemSeries::new(wal_ref))));
+        Ok((HeadRef(r.0), Some(RefSeries { series_ref: wal_ref, labels: labels.clone() })))
     }
 
-    /// Appends a batch of samples; see the module docs for what `Ok` promises.
+    /// Appends a batch of samples given by labels: [`Head::series_refs`], then
+    /// [`Head::append_refs`]. See the module docs for what `Ok` promises.
     pub fn append(&self, batch: &[(Labels, i64, f64)]) -> Result<AppendResult, StorageError> {
-        let mut new_series = Vec::new();
-        let mut resolved = Vec::with_capacity(batch.len());
-        for (labels, _, _) in batch {
-            let (s, created) = self.resolve(labels)?;
-            new_series.extend(created);
-            resolved.push(s);
-        }
-        // Lock each series once, in a fixed order (by address), so batches cannot deadlock.
+        let labels: Vec<Labels> = batch.iter().map(|(l, _, _)| l.clone()).collect();
+        let refs = self.series_refs(&labels)?;
+        let by_ref: Vec<(HeadRef, i64, f64)> =
+            refs.into_iter().zip(batch).map(|(r, (_, t, v))| (r, *t, *v)).collect();
+        self.append_refs(&by_ref)
+    }
+
+    /// Appends samples of series known by ref (the ingest hot path: no label lookups).
+    /// Samples not after their series' newest are rejected, each with its reason.
+    pub fn append_refs(&self, batch: &[(HeadRef, i64, f64)]) -> Result<AppendResult, StorageError> {
+        // Group by series, keeping arrival order within a series (stable sort); series are
+        // locked in ascending ref order, the same in every batch, so batches cannot deadlock.
         let mut order: Vec<usize> = (0..batch.len()).collect();
-        order.sort_by_key(|&i| Arc::as_ptr(&resolved[i]) as usize);
-        order.dedup_by_key(|i| Arc::as_ptr(&resolved[*i]) as usize);
-        let mut guards: HashMap<usize, std::sync::MutexGuard<'_, MemSeries>> = HashMap::new();
-        for &i in &order {
-            guards.insert(Arc::as_ptr(&resolved[i]) as usize, lock(&resolved[i]));
-        }
+        order.sort_by_key(|&i| batch[i].0);
+        let series: Vec<Arc<Mutex<MemSeries>>> = {
+            let all = self.series.read().unwrap_or_else(|e| e.into_inner());
+            let mut out = Vec::new();
+            for (k, &i) in order.iter().enumerate() {
+                if k > 0 && batch[order[k - 1]].0 == batch[i].0 {
+                    continue;
+                }
+                let r = batch[i].0;
+                let s = all
+                    .get(r.0 as usize)
+                    .ok_or_else(|| StorageError::Invalid(format!("unknown head series ref {}", r.0)))?;
+                out.push(Arc::clone(s));
+            }
+            out
+        };
+        let mut guards: Vec<_> = series.iter().map(|s| lock(s)).collect();
         let mut result = AppendResult::default();
-        let mut accepted = Vec::with_capacity(batch.len());
-        let mut last: HashMap<usize, i64> = HashMap::new();
-        for (i, (_, t, v)) in batch.iter().enumerate() {
-            let key = Arc::as_ptr(&resolved[i]) as usize;
-            let series = &guards[&key];
-            let newest = last.get(&key).copied().or(series.last_t);
-            match newest {
-                Some(n) if *t <= n => result.rejected.push(Rejected {
+        let mut accepted: Vec<(usize, RefSample)> = Vec::with_capacity(batch.len());
+        let mut group = 0usize;
+        let mut newest: Option<i64> = None;
+        for (k, &i) in order.iter().enumerate() {
+            if k > 0 && batch[order[k - 1]].0 != batch[i].0 {
+                group += 1;
+                newest = None;
+            }
+            let (_, t, v) = batch[i];
+            let g = &guards[group];
+            match newest.or(g.last_t) {
+                Some(n) if t <= n => result.rejected.push(Rejected {
                     index: i,
                     reason: format!("out of order sample: timestamp {t} is not after the series' newest {n}"),
                 }),
                 _ => {
-                    last.insert(key, *t);
-                    accepted.push((i, RefSample { series_ref: series.wal_ref, t: *t, v: *v }));
+                    newest = Some(t);
+                    accepted.push((group, RefSample { series_ref: g.wal_ref, t, v }));
                 }
             }
         }
-        let mut records = Vec::new();
-        if !new_series.is_empty() {
-            records.push(Record::Series(new_series));
-        }
+        result.rejected.sort_by_key(|r| r.index);
         if !accepted.is_empty() {
-            records.push(Record::Samples(accepted.iter().map(|(_, s)| *s).collect()));
+            let samples = accepted.iter().map(|(_, s)| *s).collect();
+            self.wal
+                .append(&[Record::Samples(samples)])
+                .map_err(|e| StorageError::Invalid(format!("WAL: {e}")))?;
         }
-        if !records.is_empty() {
-            self.wal.append(&records).map_err(|e| StorageError::Invalid(format!("WAL: {e}")))?;
-        }
-        for (i, s) in &accepted {
-            let key = Arc::as_ptr(&resolved[*i]) as usize;
-            if let Some(series) = guards.get_mut(&key) {
-                series.push(s.t, s.v)?;
-            }
+        for (group, s) in &accepted {
+            guards[*group].push(s.t, s.v)?;
         }
         result.accepted = accepted.len();
         self.samples.fetch_add(accepted.len() as u64, Ordering::Relaxed);
@@ -376,6 +414,38 @@ mod tests {
         assert!(result.rejected[0].reason.contains("out of order"), "{}", result.rejected[0].reason);
         assert_eq!(all(&head)[0].1, [(10, 1.0), (11, 4.0)]);
         assert_eq!(head.stats().rejected, 3);
+    }
+
+    #[test]
+    fn append_by_ref_keeps_arrival_order_within_each_series() {
+        let dir = tempfile::tempdir().unwrap();
+        let head = Head::open(dir.path(), opts()).unwrap();
+        let refs = head.series_refs(&[series("a"), series("b")]).unwrap();
+        let (a, b) = (refs[0], refs[1]);
+        assert_eq!(head.series_refs(&[series("b")]).unwrap(), [b], "refs are stable");
+        let result =
+            head.append_refs(&[(a, 5, 1.0), (b, 1, 2.0), (a, 3, 3.0), (a, 6, 4.0), (b, 1, 5.0)]).unwrap();
+        assert_eq!(result.accepted, 3);
+        assert_eq!(result.rejected.iter().map(|r| r.index).collect::<Vec<_>>(), [2, 4]);
+        let got = all(&head);
+        assert_eq!(got[0].1, [(5, 1.0), (6, 4.0)]);
+        assert_eq!(got[1].1, [(1, 2.0)]);
+        let unknown = head.append_refs(&[(HeadRef(99), 1, 1.0)]).unwrap_err();
+        assert!(unknown.to_string().contains("unknown head series ref 99"), "{unknown}");
+    }
+
+    #[test]
+    fn series_records_are_durable_before_any_sample() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let head = Head::open(dir.path(), opts()).unwrap();
+            head.series_refs(&[series("a")]).unwrap();
+        }
+        let head = Head::open(dir.path(), opts()).unwrap();
+        assert_eq!(head.stats().series, 1, "the series came back from the WAL");
+        let r = head.series_refs(&[series("a")]).unwrap()[0];
+        head.append_refs(&[(r, 1, 1.0)]).unwrap();
+        assert_eq!(all(&head), vec![(series("a"), vec![(1, 1.0)])]);
     }
 
     #[test]

@@ -11,5 +11,5 @@ mod memstore;
 mod time_range;
 
 pub use error::StorageError;
-pub use head::{AppendResult, Head, HeadStats, Rejected};
+pub use head::{AppendResult, Head, HeadRef, HeadStats, Rejected};
 pub use memstore::{MemStore, MemStoreStats, SeriesId};
