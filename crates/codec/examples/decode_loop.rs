@@ -43,19 +43,5 @@ fn main() {
 
 fn read_raw(path: &str) -> Vec<(i64, f64)> {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
-    assert!(
-        bytes.len().is_multiple_of(16),
-        "{path}: not a raw point file (length {} is not a multiple of 16)",
-        bytes.len()
-    );
-    bytes
-        .chunks_exact(16)
-        .map(|p| {
-            let (t, v) = p.split_at(8);
-            (
-                i64::from_le_bytes(t.try_into().expect("8 bytes")),
-                f64::from_le_bytes(v.try_into().expect("8 bytes")),
-            )
-        })
-        .collect()
+    strata_codec::raw_points::decode(&bytes).unwrap_or_else(|e| panic!("{path}: {e}"))
 }

@@ -7,6 +7,7 @@
 //!   Strata writes can be read by Prometheus and the other way round.
 //! - [`container`]: a self-describing, checksummed file of one series in either codec (what
 //!   `strata compress` writes).
+//! - [`raw_points`]: the 16-byte little-endian point files the tools exchange.
 //! - [`synthetic`]: monitoring-like series for the tools and the benchmarks.
 //!
 //! Every decoder returns [`CodecError`] for input it cannot decode, never panics, and
@@ -16,6 +17,7 @@ pub mod bits;
 pub mod container;
 pub mod delta;
 mod error;
+pub mod raw_points;
 pub mod synthetic;
 pub mod varint;
 pub mod xor;

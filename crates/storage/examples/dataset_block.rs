@@ -24,16 +24,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         };
         let labels = Labels::parse_prometheus_key(key)?;
         let bytes = std::fs::read(input.join(file))?;
-        let mut samples: Vec<(i64, f64)> = bytes
-            .chunks_exact(16)
-            .map(|p| {
-                let (t, v) = p.split_at(8);
-                (
-                    i64::from_le_bytes(t.try_into().unwrap_or_default()),
-                    f64::from_le_bytes(v.try_into().unwrap_or_default()),
-                )
-            })
-            .collect();
+        let mut samples = strata_codec::raw_points::decode(&bytes)?;
         samples.dedup_by_key(|s| s.0);
         series.push(BlockSeries { labels, samples });
     }

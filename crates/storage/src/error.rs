@@ -33,6 +33,12 @@ pub enum StorageError {
     /// A codec refused the samples.
     #[error(transparent)]
     Codec(#[from] strata_codec::CodecError),
+    /// The write-ahead log failed (its error names the segment, offset or file).
+    #[error("WAL: {0}")]
+    Wal(#[from] strata_wal::WalError),
+    /// The series index failed.
+    #[error("index: {0}")]
+    Index(#[from] strata_index::IndexError),
 }
 
 impl StorageError {

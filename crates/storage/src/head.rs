@@ -157,10 +157,11 @@ impl Head {
                                     by_wal_ref.insert(s.series_ref, i);
                                 } else {
                                     let n = series.len();
-                                    failure = Some(format!("series ref {i} out of step with {n} series"));
+                                    let detail = format!("series ref {i} out of step with {n} series");
+                                    failure = Some(StorageError::Invalid(detail));
                                 }
                             }
-                            Err(e) => failure = Some(e.to_string()),
+                            Err(e) => failure = Some(StorageError::from(e)),
                         }
                     }
                 }
@@ -176,13 +177,12 @@ impl Head {
                     }
                 }
                 _ => {}
-            })
-            .map_err(|e| StorageError::Invalid(format!("replaying {}: {e}", wal_dir.display())))?;
+            })?;
         }
         if let Some(e) = failure {
-            return Err(StorageError::Invalid(format!("replaying {}: {e}", wal_dir.display())));
+            return Err(e);
         }
-        let wal = Wal::open(&wal_dir, wal_options).map_err(|e| StorageError::Invalid(e.to_string()))?;
+        let wal = Wal::open(&wal_dir, wal_options)?;
         Ok(Head {
             index,
             series: RwLock::new(series),
@@ -201,6 +201,13 @@ impl Head {
     /// append for all of them) before this returns, so samples appended by ref later always
     /// follow their series in the log. Callers keep refs to append without label lookups.
     pub fn series_refs(&self, labels: &[Labels]) -> Result<Vec<HeadRef>, StorageError> {
+        self.refs_of(labels.iter())
+    }
+
+    fn refs_of<'a>(
+        &self,
+        labels: impl ExactSizeIterator<Item = &'a Labels>,
+    ) -> Result<Vec<HeadRef>, StorageError> {
         let mut refs = Vec::with_capacity(labels.len());
         let mut created = Vec::new();
         for l in labels {
@@ -209,9 +216,7 @@ impl Head {
             refs.push(r);
         }
         if !created.is_empty() {
-            self.wal
-                .append(&[Record::Series(created)])
-                .map_err(|e| StorageError::Invalid(format!("WAL: {e}")))?;
+            self.wal.append(&[Record::Series(created)])?;
         }
         Ok(refs)
     }
@@ -222,7 +227,7 @@ impl Head {
             return Ok((HeadRef(r.0), None));
         }
         let mut all = self.series.write().unwrap_or_else(|e| e.into_inner());
-        let r = self.index.get_or_create(labels).map_err(|e| StorageError::Invalid(e.to_string()))?;
+        let r = self.index.get_or_create(labels)?;
         if (r.0 as usize) < all.len() {
             return Ok((HeadRef(r.0), None)); // another appender created it meanwhile
         }
@@ -243,8 +248,7 @@ impl Head {
     /// Appends a batch of samples given by labels: [`Head::series_refs`], then
     /// [`Head::append_refs`]. See the module docs for what `Ok` promises.
     pub fn append(&self, batch: &[(Labels, i64, f64)]) -> Result<AppendResult, StorageError> {
-        let labels: Vec<Labels> = batch.iter().map(|(l, _, _)| l.clone()).collect();
-        let refs = self.series_refs(&labels)?;
+        let refs = self.refs_of(batch.iter().map(|(l, _, _)| l))?;
         let by_ref: Vec<(HeadRef, i64, f64)> =
             refs.into_iter().zip(batch).map(|(r, (_, t, v))| (r, *t, *v)).collect();
         self.append_refs(&by_ref)
@@ -298,9 +302,7 @@ impl Head {
         result.rejected.sort_by_key(|r| r.index);
         if !accepted.is_empty() {
             let samples = accepted.iter().map(|(_, s)| *s).collect();
-            self.wal
-                .append(&[Record::Samples(samples)])
-                .map_err(|e| StorageError::Invalid(format!("WAL: {e}")))?;
+            self.wal.append(&[Record::Samples(samples)])?;
         }
         for (group, s) in &accepted {
             guards[*group].push(s.t, s.v)?;
@@ -322,16 +324,14 @@ impl Head {
         for r in self.index.select(matchers).iter().map(SeriesRef) {
             let (Some(labels), Some(series)) = (self.index.labels(r), self.series_at(r)) else { continue };
             let m = lock(&series);
-            let open = m.open.to_bytes();
-            let open_range = (m.open_mint, m.last_t.unwrap_or(i64::MIN));
-            let chunks = m
-                .closed
-                .iter()
-                .map(|c| (c.mint, c.maxt, &c.bytes[..]))
-                .chain((!m.open.is_empty()).then_some((open_range.0, open_range.1, &open[..])));
             let mut samples = Vec::new();
-            for (_, _, bytes) in chunks.filter(|(cmin, cmax, _)| overlaps(*cmin, *cmax, mint, maxt)) {
-                push_samples_in_range(bytes, mint, maxt, &mut samples)?;
+            for c in m.closed.iter().filter(|c| overlaps(c.mint, c.maxt, mint, maxt)) {
+                push_samples_in_range(&c.bytes, mint, maxt, &mut samples)?;
+            }
+            // The open chunk is copied out of its encoder only when the query needs it.
+            let open_overlaps = m.last_t.is_some_and(|last| overlaps(m.open_mint, last, mint, maxt));
+            if !m.open.is_empty() && open_overlaps {
+                push_samples_in_range(&m.open.to_bytes(), mint, maxt, &mut samples)?;
             }
             if !samples.is_empty() {
                 out.push((labels, samples));

@@ -37,7 +37,7 @@ pub struct ReplayOptions {
 pub struct SegmentReport {
     /// Segment number.
     pub segment: u32,
-    /// `Some(N)` for a segment of checkpoint N (`u32::MAX` while a checkpoint is written).
+    /// `Some(N)` for a segment of checkpoint N.
     pub checkpoint: Option<u32>,
     /// Records read.
     pub valid_records: u64,
@@ -74,12 +74,12 @@ pub fn replay(dir: &Path, options: ReplayOptions, mut on_record: impl FnMut(Reco
     let checkpoint = latest_checkpoint(dir)?;
     if let Some((n, path)) = &checkpoint {
         let segments = list_segments(path)?;
-        replay_segments(&segments, None, Some(*n), options, &mut on_record, &mut report)?;
+        replay_segments(&segments, None, Some(*n), false, options, &mut on_record, &mut report)?;
     }
     let after = checkpoint.map(|(n, _)| n);
     let segments: Vec<_> =
         list_segments(dir)?.into_iter().filter(|(n, _)| after.is_none_or(|c| *n > c)).collect();
-    replay_segments(&segments, after.map(|c| c + 1), None, options, &mut on_record, &mut report)?;
+    replay_segments(&segments, after.map(|c| c + 1), None, true, options, &mut on_record, &mut report)?;
     report.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(report)
 }
@@ -110,32 +110,25 @@ pub(crate) fn replay_dir(
             });
         }
     }
-    replay_segments_closed(&segments, expected_first, options, on_record, &mut report)?;
+    // Every segment read here is closed: damage at the end of the last is not a torn tail.
+    replay_segments(&segments, expected_first, None, false, options, on_record, &mut report)?;
     Ok(report)
 }
 
-fn replay_segments_closed(
-    segments: &[(u32, PathBuf)],
-    expected_first: Option<u32>,
-    options: ReplayOptions,
-    on_record: &mut impl FnMut(Record),
-    report: &mut ReplayReport,
-) -> Result<()> {
-    // A sentinel checkpoint number makes every segment "not the log's last".
-    replay_segments(segments, expected_first, Some(u32::MAX), options, on_record, report)
-}
-
+/// Replays `segments` in order. `ends_log`: the last of them is the log's newest segment,
+/// where a crash mid-write leaves a torn tail (anywhere else damage is in the middle).
 fn replay_segments(
     segments: &[(u32, PathBuf)],
     expected_first: Option<u32>,
     checkpoint: Option<u32>,
+    ends_log: bool,
     options: ReplayOptions,
     on_record: &mut impl FnMut(Record),
     report: &mut ReplayReport,
 ) -> Result<()> {
     let mut expected = expected_first.or(segments.first().map(|(n, _)| *n));
     for (i, (n, path)) in segments.iter().enumerate() {
-        let is_last = i + 1 == segments.len() && checkpoint.is_none();
+        let is_last = ends_log && i + 1 == segments.len();
         if expected.is_some_and(|e| e != *n) {
             // A gap: the missing segment's records are gone, and what follows cannot be
             // replayed in order without them.
