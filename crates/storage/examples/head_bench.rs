@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use strata_index::population::Population;
-use strata_storage::Head;
+use strata_storage::{Head, HeadOptions};
 use strata_wal::{SyncPolicy, WalOptions};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -35,7 +35,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     drop(seen);
     let labels = Arc::new(labels);
     let dir = tempfile::tempdir()?;
-    let head = Arc::new(Head::open(dir.path(), WalOptions { policy, ..WalOptions::default() })?);
+    let rss_before = rss_bytes();
+    let options =
+        HeadOptions { wal: WalOptions { policy, ..WalOptions::default() }, ..HeadOptions::default() };
+    let head = Arc::new(Head::open(dir.path(), options)?);
     let creating = Instant::now();
     let refs = Arc::new(
         labels.chunks(1000).map(|part| head.series_refs(part)).collect::<Result<Vec<_>, _>>()?.concat(),
@@ -69,18 +72,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let seconds = started.elapsed().as_secs_f64();
     let stats = head.stats();
+    let rss_growth = rss_bytes().saturating_sub(rss_before);
     let total = series as f64 * rounds as f64;
     println!(
         "{series} series created in {create_seconds:.3} s; x {rounds} samples, {threads} thread(s), WAL {:?}: \
          {:.3} s wall; in Head::append_refs {:.3} s (busiest thread): {:.0} samples/s\n\
-         head chunks: {:.0} bytes/series; samples {}, chunks {}",
+         head memory per series: chunks {:.0} B + index {:.0} B = {:.0} B (process RSS grew {:.0} B/series); \
+         samples {}, chunks {}",
         policy,
         seconds,
         append_seconds,
         total / append_seconds.max(1e-9),
         stats.chunk_bytes as f64 / series as f64,
-        stats.samples,
+        stats.index_bytes as f64 / series as f64,
+        (stats.chunk_bytes + stats.index_bytes) as f64 / series as f64,
+        rss_growth as f64 / series as f64,
+        stats.samples_appended,
         stats.chunks
     );
     Ok(())
+}
+
+/// Resident set size of this process (Linux), 0 where unknown.
+fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    statm.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()).unwrap_or(0) * 4096
 }

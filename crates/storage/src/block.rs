@@ -28,4 +28,4 @@ mod tests;
 
 pub use meta::BlockMeta;
 pub use reader::{BlockReader, ChunkRef, SeriesSamples};
-pub use writer::{write_block, BlockSeries, BlockStats, SAMPLES_PER_CHUNK};
+pub use writer::{write_block, write_block_range, BlockSeries, BlockStats, SAMPLES_PER_CHUNK};

@@ -2,44 +2,86 @@
 //!
 //! - **Series** are registered in the inverted index (`strata-index`), whose dense refs
 //!   index a vector of series. Each series has its own mutex over its closed chunks, its
-//!   open XOR chunk (encoded as samples arrive, cut at 120 samples) and its last timestamp,
-//!   so appends to different series never wait on one another's lock.
-//! - **Append** is two steps. `series_refs` resolves label sets to [`HeadRef`]s once,
+//!   open XOR chunk (encoded as samples arrive), its out-of-order samples and its newest
+//!   timestamp, so appends to different series never wait on one another's lock. A chunk is
+//!   cut at 120 samples or when a sample crosses a chunk range boundary (multiples of the
+//!   block range), so that every chunk lies inside one block's time range.
+//! - **Append** is two steps. `series_refs` resolves label sets to [`AppendRef`]s once,
 //!   writing the records of new series to the WAL before it returns. `append_refs`, the hot
 //!   path, groups a batch by series (a stable sort by ref, so arrival order is kept within
 //!   a series), locks each series once in ascending ref order (no deadlock between
-//!   batches), rejects samples not after their series' newest (Prometheus' rule with no
-//!   out-of-order window: counted and returned per sample, never silent), appends one WAL
-//!   record of the accepted samples and only then applies them to memory. When it returns
-//!   `Ok`, they are as durable as the WAL's policy promises. `append` by labels does both.
+//!   batches), checks every sample, appends one WAL record of the accepted samples and only
+//!   then applies them to memory. When it returns `Ok`, they are as durable as the WAL's
+//!   policy promises. Refused samples are counted and returned one by one with the reason:
+//!   - *out of bounds*: older than the head's minimum valid time (that range is already
+//!     in a block);
+//!   - *duplicate*: the timestamp is already there;
+//!   - *out of order*: older than the series' newest sample by more than the out-of-order
+//!     window (default 0: Prometheus' rule). Within the window, samples are kept apart in a
+//!     sorted list per series and merged into queries and into the next block.
 //! - **Open** replays the WAL (checkpoint, then segments): series records map the log's refs
 //!   to head refs (a log a real Prometheus wrote uses its own refs), samples are applied in
-//!   log order. Series this head creates get WAL refs above every ref found in the log.
-//! - **Select** decodes only the chunks that overlap the query range, the open one included.
-//!
-//! Cutting blocks from the head, the out-of-order window and truncating the WAL come next
-//! (block engine issue).
+//!   log order; samples older than the minimum valid time (the end of the newest block) are
+//!   skipped, older-than-newest samples go to the out-of-order list whatever the window
+//!   (they were acknowledged). Series this head creates get WAL refs above every ref found
+//!   in the log.
+//! - **Cutting** (driven by the engine): [`Head::raise_min_valid_time`] first, so no sample
+//!   can land in the range any more, then [`Head::collect_range`] reads it for the block,
+//!   then [`Head::truncate`] drops it from memory. The minimum valid time is checked while
+//!   the series' lock is held, after the lock was taken, so an append either lands before
+//!   the range is read or is refused.
+//! - **Select** returns each series' chunks that overlap the query range, shared (closed
+//!   chunks are reference-counted; the open one is copied only if the query needs it);
+//!   decoding happens when the caller iterates (`series_set`).
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use strata_codec::xor::XorEncoder;
+use strata_codec::xor::{decode_chunk_into, XorEncoder};
 use strata_index::{SeriesIndex, SeriesRef};
 use strata_model::{Labels, Matcher};
 use strata_wal::{Record, RefSample, RefSeries, ReplayOptions, Wal, WalOptions};
 
-use crate::block::{SeriesSamples, SAMPLES_PER_CHUNK};
-use crate::time_range::{overlaps, push_samples_in_range};
+use crate::block::{BlockSeries, SAMPLES_PER_CHUNK};
+use crate::series_set::{ChunkData, ChunkSource, Series};
+use crate::time_range::overlaps;
 use crate::StorageError;
+
+/// How a head behaves.
+#[derive(Debug, Clone)]
+pub struct HeadOptions {
+    /// The WAL's options.
+    pub wal: WalOptions,
+    /// Chunks never cross a multiple of this (ms): the block range.
+    pub chunk_range: i64,
+    /// How far (ms) before its series' newest sample a sample is still accepted.
+    pub out_of_order_window: i64,
+    /// Samples before this are refused (and skipped in replay): they belong to blocks.
+    pub min_valid_time: i64,
+}
+
+/// Two hours, Prometheus' default block range.
+pub const DEFAULT_BLOCK_RANGE_MS: i64 = 2 * 3600 * 1000;
+
+impl Default for HeadOptions {
+    fn default() -> Self {
+        HeadOptions {
+            wal: WalOptions::default(),
+            chunk_range: DEFAULT_BLOCK_RANGE_MS,
+            out_of_order_window: 0,
+            min_valid_time: i64::MIN,
+        }
+    }
+}
 
 /// A closed chunk of the head.
 #[derive(Debug)]
 struct HeadChunk {
     mint: i64,
     maxt: i64,
-    bytes: Vec<u8>,
+    bytes: Arc<[u8]>,
 }
 
 #[derive(Debug)]
@@ -49,20 +91,39 @@ struct MemSeries {
     closed: Vec<HeadChunk>,
     open: XorEncoder,
     open_mint: i64,
-    /// Timestamp of the newest sample; samples must come after it.
+    /// Timestamp of the newest sample; in-order samples must come after it.
     last_t: Option<i64>,
+    /// Accepted out-of-order samples, sorted by time, one per timestamp.
+    ooo: Vec<(i64, f64)>,
+}
+
+/// Where an accepted sample goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Placement {
+    InOrder,
+    OutOfOrder,
 }
 
 impl MemSeries {
     fn new(wal_ref: u64) -> Self {
-        MemSeries { wal_ref, closed: Vec::new(), open: XorEncoder::new(), open_mint: 0, last_t: None }
+        MemSeries {
+            wal_ref,
+            closed: Vec::new(),
+            open: XorEncoder::new(),
+            open_mint: 0,
+            last_t: None,
+            ooo: Vec::new(),
+        }
     }
 
-    fn push(&mut self, t: i64, v: f64) -> Result<(), StorageError> {
-        if self.open.len() == SAMPLES_PER_CHUNK {
+    /// Appends an in-order sample (`t` after `last_t`), cutting the open chunk first when
+    /// it is full or `t` is in another chunk range.
+    fn push(&mut self, t: i64, v: f64, chunk_range: i64) -> Result<(), StorageError> {
+        let crosses = t.div_euclid(chunk_range) != self.open_mint.div_euclid(chunk_range);
+        if !self.open.is_empty() && (self.open.len() == SAMPLES_PER_CHUNK || crosses) {
             let full = std::mem::take(&mut self.open);
             let maxt = self.last_t.unwrap_or(self.open_mint);
-            self.closed.push(HeadChunk { mint: self.open_mint, maxt, bytes: full.finish().0 });
+            self.closed.push(HeadChunk { mint: self.open_mint, maxt, bytes: full.finish().0.into() });
         }
         if self.open.is_empty() {
             self.open_mint = t;
@@ -72,16 +133,120 @@ impl MemSeries {
         Ok(())
     }
 
+    /// Whether a sample at `t` (older than the newest) is already held: out of order, or
+    /// in the one chunk that can hold it (decoded for this; only out-of-order appends ask).
+    fn holds(&self, t: i64) -> bool {
+        if self.ooo.binary_search_by_key(&t, |s| s.0).is_ok() {
+            return true;
+        }
+        let mut samples = Vec::new();
+        let decoded = match self.last_t {
+            Some(last) if !self.open.is_empty() && (self.open_mint..=last).contains(&t) => {
+                decode_chunk_into(&self.open.to_bytes(), &mut samples)
+            }
+            _ => match self.closed.iter().rev().find(|c| (c.mint..=c.maxt).contains(&t)) {
+                Some(c) => decode_chunk_into(&c.bytes, &mut samples),
+                None => return false,
+            },
+        };
+        // A chunk that does not decode cannot be told apart: count the sample as held.
+        decoded.is_err() || samples.binary_search_by_key(&t, |s| s.0).is_ok()
+    }
+
+    fn insert_ooo(&mut self, t: i64, v: f64) -> bool {
+        match self.ooo.binary_search_by_key(&t, |s| s.0) {
+            Ok(_) => false,
+            Err(at) => {
+                self.ooo.insert(at, (t, v));
+                true
+            }
+        }
+    }
+
+    /// Applies a sample read back from the WAL: acknowledged once, so kept unless it is a
+    /// copy of one already held.
+    fn replay(&mut self, t: i64, v: f64, chunk_range: i64) -> bool {
+        match self.last_t {
+            Some(last) if t == last => false,
+            Some(last) if t < last => self.insert_ooo(t, v),
+            _ => self.push(t, v, chunk_range).is_ok(),
+        }
+    }
+
     fn heap_bytes(&self) -> usize {
-        self.closed.iter().map(|c| c.bytes.capacity() + std::mem::size_of::<HeadChunk>()).sum::<usize>()
+        self.closed.iter().map(|c| c.bytes.len() + 16 + std::mem::size_of::<HeadChunk>()).sum::<usize>()
             + self.open.byte_len()
+            + self.ooo.capacity() * 16
             + std::mem::size_of::<Self>()
+            // The Arc<Mutex<…>> around it and its slot in the head's vector.
+            + 16 + 8 + 8
+    }
+
+    /// The chunks overlapping `[mint, maxt]`, as query sources.
+    fn chunks_in(&self, mint: i64, maxt: i64) -> Vec<ChunkSource> {
+        let mut out = Vec::new();
+        for c in self.closed.iter().filter(|c| overlaps(c.mint, c.maxt, mint, maxt)) {
+            out.push(ChunkSource { mint: c.mint, maxt: c.maxt, data: ChunkData::Xor(Arc::clone(&c.bytes)) });
+        }
+        if let Some(last) = self.last_t.filter(|_| !self.open.is_empty()) {
+            if overlaps(self.open_mint, last, mint, maxt) {
+                let data = ChunkData::Xor(self.open.to_bytes().into());
+                out.push(ChunkSource { mint: self.open_mint, maxt: last, data });
+            }
+        }
+        let from = self.ooo.partition_point(|s| s.0 < mint);
+        let to = self.ooo.partition_point(|s| s.0 <= maxt);
+        if from < to {
+            let part = &self.ooo[from..to];
+            let data = ChunkData::Samples(part.to_vec().into());
+            out.push(ChunkSource { mint: part[0].0, maxt: part[part.len() - 1].0, data });
+        }
+        out
+    }
+
+    /// Samples in `[from, to)`, in time order, out-of-order ones merged in (an in-order
+    /// sample wins a tie, as in queries).
+    fn samples_in(&self, from: i64, to: i64) -> Result<Vec<(i64, f64)>, StorageError> {
+        let last = to.saturating_sub(1);
+        let mut samples = Vec::new();
+        for c in self.closed.iter().filter(|c| overlaps(c.mint, c.maxt, from, last)) {
+            decode_chunk_into(&c.bytes, &mut samples)?;
+        }
+        if self.last_t.is_some_and(|l| !self.open.is_empty() && overlaps(self.open_mint, l, from, last)) {
+            decode_chunk_into(&self.open.to_bytes(), &mut samples)?;
+        }
+        samples.retain(|s| (from..to).contains(&s.0));
+        let ooo: Vec<_> = self.ooo.iter().filter(|s| (from..to).contains(&s.0)).copied().collect();
+        if !ooo.is_empty() {
+            samples.extend(ooo);
+            samples.sort_by_key(|s| s.0); // stable: the in-order copy stays first
+            samples.dedup_by_key(|s| s.0);
+        }
+        Ok(samples)
+    }
+
+    /// Timestamp of the oldest sample held.
+    fn oldest(&self) -> Option<i64> {
+        let first_chunk = self.closed.first().map(|c| c.mint);
+        let open = (!self.open.is_empty()).then_some(self.open_mint);
+        [first_chunk.or(open), self.ooo.first().map(|s| s.0)].into_iter().flatten().min()
+    }
+
+    /// Drops everything before `t`.
+    fn truncate(&mut self, t: i64) {
+        self.closed.retain(|c| c.maxt >= t);
+        if self.last_t.is_some_and(|last| last < t) {
+            self.open = XorEncoder::new();
+        }
+        let keep_from = self.ooo.partition_point(|s| s.0 < t);
+        self.ooo.drain(..keep_from);
     }
 }
 
-/// A series of the head, for appending by ref (see [`Head::series_refs`]).
+/// A series of an engine, for appending by ref (see [`Head::series_refs`]). Valid only for
+/// the engine that gave it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct HeadRef(u32);
+pub struct AppendRef(pub(crate) u32);
 
 /// Why a sample was not appended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,6 +262,8 @@ pub struct Rejected {
 pub struct AppendResult {
     /// Samples appended (durable per the WAL policy).
     pub accepted: usize,
+    /// Of those, samples older than their series' newest (within the out-of-order window).
+    pub out_of_order: usize,
     /// Samples refused, with the reason.
     pub rejected: Vec<Rejected>,
 }
@@ -106,14 +273,22 @@ pub struct AppendResult {
 pub struct HeadStats {
     /// Series.
     pub series: u64,
-    /// Samples held.
+    /// Samples appended or replayed since open (cut samples included).
+    pub samples_appended: u64,
+    /// Samples held now (in chunks and out of order).
     pub samples: u64,
     /// Chunks (closed and open).
     pub chunks: u64,
+    /// Out-of-order samples held.
+    pub out_of_order_samples: u64,
     /// Approximate heap bytes of series data (labels in the index not included).
     pub chunk_bytes: u64,
-    /// Samples rejected since open (out of order or duplicate).
+    /// Approximate heap bytes of the series index (labels, postings).
+    pub index_bytes: u64,
+    /// Samples rejected since open (out of bounds, duplicate, out of order).
     pub rejected: u64,
+    /// Oldest and newest timestamp held (`None` when empty).
+    pub time_range: Option<(i64, i64)>,
 }
 
 /// The head; see the module docs. Thread-safe.
@@ -122,8 +297,13 @@ pub struct Head {
     index: SeriesIndex,
     series: RwLock<Vec<Arc<Mutex<MemSeries>>>>,
     wal: Wal,
+    options: HeadOptions,
     /// WAL ref of the next new series.
     next_wal_ref: AtomicU64,
+    min_valid_time: AtomicI64,
+    /// Oldest and newest sample time held (`MAX`/`MIN` when empty).
+    min_time: AtomicI64,
+    max_time: AtomicI64,
     samples: AtomicU64,
     rejected: AtomicU64,
 }
@@ -134,80 +314,122 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// What replay builds before the head exists.
+#[derive(Debug, Default)]
+struct Replayed {
+    series: Vec<Arc<Mutex<MemSeries>>>,
+    by_wal_ref: HashMap<u64, usize>,
+    max_ref: u64,
+    samples: u64,
+    min_time: i64,
+    max_time: i64,
+    failure: Option<StorageError>,
+}
+
+impl Replayed {
+    fn record(&mut self, record: Record, index: &SeriesIndex, options: &HeadOptions) {
+        match record {
+            Record::Series(list) => {
+                for s in list {
+                    self.max_ref = self.max_ref.max(s.series_ref);
+                    match index.get_or_create(&s.labels) {
+                        Ok(r) if r.0 as usize == self.series.len() => {
+                            self.series.push(Arc::new(Mutex::new(MemSeries::new(s.series_ref))));
+                            self.by_wal_ref.insert(s.series_ref, r.0 as usize);
+                        }
+                        // The same labels again under another ref (Prometheus may log a series
+                        // twice across a checkpoint): both refs name one series.
+                        Ok(r) if (r.0 as usize) < self.series.len() => {
+                            self.by_wal_ref.insert(s.series_ref, r.0 as usize);
+                        }
+                        Ok(r) => {
+                            let detail =
+                                format!("series ref {} out of step with {} series", r.0, self.series.len());
+                            self.failure = Some(StorageError::Invalid(detail));
+                        }
+                        Err(e) => self.failure = Some(StorageError::from(e)),
+                    }
+                }
+            }
+            Record::Samples(list) => {
+                for s in list.iter().filter(|s| s.t >= options.min_valid_time) {
+                    let Some(&i) = self.by_wal_ref.get(&s.series_ref) else { continue };
+                    if lock(&self.series[i]).replay(s.t, s.v, options.chunk_range) {
+                        self.samples += 1;
+                        self.min_time = self.min_time.min(s.t);
+                        self.max_time = self.max_time.max(s.t);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 impl Head {
     /// Opens the head of the data dir `dir`: replays `dir/wal/`, then appends to it.
-    pub fn open(dir: &Path, wal_options: WalOptions) -> Result<Head, StorageError> {
+    pub fn open(dir: &Path, options: HeadOptions) -> Result<Head, StorageError> {
+        if options.chunk_range <= 0 {
+            return Err(StorageError::Invalid(format!(
+                "chunk range {} ms must be positive",
+                options.chunk_range
+            )));
+        }
         let wal_dir = dir.join("wal");
         let index = SeriesIndex::new();
-        let mut series: Vec<Arc<Mutex<MemSeries>>> = Vec::new();
-        let mut by_wal_ref: HashMap<u64, usize> = HashMap::new();
-        let (mut max_ref, mut samples, mut rejected, mut failure) = (0u64, 0u64, 0u64, None);
+        let mut replayed = Replayed { min_time: i64::MAX, max_time: i64::MIN, ..Replayed::default() };
         if wal_dir.is_dir() {
-            strata_wal::replay(&wal_dir, ReplayOptions::default(), |record| match record {
-                Record::Series(list) => {
-                    for s in list {
-                        max_ref = max_ref.max(s.series_ref);
-                        match index.get_or_create(&s.labels) {
-                            Ok(r) => {
-                                let i = r.0 as usize;
-                                if i == series.len() {
-                                    series.push(Arc::new(Mutex::new(MemSeries::new(s.series_ref))));
-                                }
-                                if i < series.len() {
-                                    by_wal_ref.insert(s.series_ref, i);
-                                } else {
-                                    let n = series.len();
-                                    let detail = format!("series ref {i} out of step with {n} series");
-                                    failure = Some(StorageError::Invalid(detail));
-                                }
-                            }
-                            Err(e) => failure = Some(StorageError::from(e)),
-                        }
-                    }
-                }
-                Record::Samples(list) => {
-                    for s in list {
-                        let Some(&i) = by_wal_ref.get(&s.series_ref) else { continue };
-                        let mut m = lock(&series[i]);
-                        if m.last_t.is_some_and(|last| s.t <= last) || m.push(s.t, s.v).is_err() {
-                            rejected += 1;
-                        } else {
-                            samples += 1;
-                        }
-                    }
-                }
-                _ => {}
+            strata_wal::replay(&wal_dir, ReplayOptions::default(), |record| {
+                replayed.record(record, &index, &options)
             })?;
         }
-        if let Some(e) = failure {
+        if let Some(e) = replayed.failure {
             return Err(e);
         }
-        let wal = Wal::open(&wal_dir, wal_options)?;
+        let wal = Wal::open(&wal_dir, options.wal.clone())?;
         Ok(Head {
             index,
-            series: RwLock::new(series),
+            series: RwLock::new(replayed.series),
             wal,
-            next_wal_ref: AtomicU64::new(max_ref + 1),
-            samples: AtomicU64::new(samples),
-            rejected: AtomicU64::new(rejected),
+            next_wal_ref: AtomicU64::new(replayed.max_ref + 1),
+            min_valid_time: AtomicI64::new(options.min_valid_time),
+            options,
+            min_time: AtomicI64::new(replayed.min_time),
+            max_time: AtomicI64::new(replayed.max_time),
+            samples: AtomicU64::new(replayed.samples),
+            rejected: AtomicU64::new(0),
         })
+    }
+
+    /// The head's write-ahead log.
+    pub fn wal(&self) -> &Wal {
+        &self.wal
+    }
+
+    /// The series index of the head (label lookups).
+    pub fn index(&self) -> &SeriesIndex {
+        &self.index
     }
 
     fn series_at(&self, r: SeriesRef) -> Option<Arc<Mutex<MemSeries>>> {
         self.series.read().unwrap_or_else(|e| e.into_inner()).get(r.0 as usize).cloned()
     }
 
+    fn all_series(&self) -> Vec<Arc<Mutex<MemSeries>>> {
+        self.series.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     /// The refs of these series, creating the new ones: their records go to the WAL (one
     /// append for all of them) before this returns, so samples appended by ref later always
     /// follow their series in the log. Callers keep refs to append without label lookups.
-    pub fn series_refs(&self, labels: &[Labels]) -> Result<Vec<HeadRef>, StorageError> {
+    pub fn series_refs(&self, labels: &[Labels]) -> Result<Vec<AppendRef>, StorageError> {
         self.refs_of(labels.iter())
     }
 
     fn refs_of<'a>(
         &self,
         labels: impl ExactSizeIterator<Item = &'a Labels>,
-    ) -> Result<Vec<HeadRef>, StorageError> {
+    ) -> Result<Vec<AppendRef>, StorageError> {
         let mut refs = Vec::with_capacity(labels.len());
         let mut created = Vec::new();
         for l in labels {
@@ -222,14 +444,14 @@ impl Head {
     }
 
     /// The ref of `labels`, creating the series (and returning its WAL record) if new.
-    fn resolve(&self, labels: &Labels) -> Result<(HeadRef, Option<RefSeries>), StorageError> {
+    fn resolve(&self, labels: &Labels) -> Result<(AppendRef, Option<RefSeries>), StorageError> {
         if let Some(r) = self.index.get(labels) {
-            return Ok((HeadRef(r.0), None));
+            return Ok((AppendRef(r.0), None));
         }
         let mut all = self.series.write().unwrap_or_else(|e| e.into_inner());
         let r = self.index.get_or_create(labels)?;
         if (r.0 as usize) < all.len() {
-            return Ok((HeadRef(r.0), None)); // another appender created it meanwhile
+            return Ok((AppendRef(r.0), None)); // another appender created it meanwhile
         }
         // Index refs are dense and only created here (under this lock) or during replay, so a
         // new ref is the next position; anything else would attach samples to a wrong series.
@@ -242,21 +464,50 @@ impl Head {
         }
         let wal_ref = self.next_wal_ref.fetch_add(1, Ordering::SeqCst);
         all.push(Arc::new(Mutex::new(MemSeries::new(wal_ref))));
-        Ok((HeadRef(r.0), Some(RefSeries { series_ref: wal_ref, labels: labels.clone() })))
+        Ok((AppendRef(r.0), Some(RefSeries { series_ref: wal_ref, labels: labels.clone() })))
     }
 
     /// Appends a batch of samples given by labels: [`Head::series_refs`], then
     /// [`Head::append_refs`]. See the module docs for what `Ok` promises.
     pub fn append(&self, batch: &[(Labels, i64, f64)]) -> Result<AppendResult, StorageError> {
         let refs = self.refs_of(batch.iter().map(|(l, _, _)| l))?;
-        let by_ref: Vec<(HeadRef, i64, f64)> =
+        let by_ref: Vec<(AppendRef, i64, f64)> =
             refs.into_iter().zip(batch).map(|(r, (_, t, v))| (r, *t, *v)).collect();
         self.append_refs(&by_ref)
     }
 
+    /// Where sample `t` goes in a series whose newest in-order sample is `newest`, or why
+    /// it is refused; `pending` are the series' timestamps accepted earlier in the batch.
+    fn place(
+        &self,
+        t: i64,
+        newest: Option<i64>,
+        series: &MemSeries,
+        pending: &[i64],
+    ) -> Result<Placement, String> {
+        let min_valid = self.min_valid_time.load(Ordering::SeqCst);
+        if t < min_valid {
+            return Err(format!(
+                "out of bounds: timestamp {t} is before {min_valid}, the start of the head (older data is in blocks)"
+            ));
+        }
+        let Some(n) = newest.filter(|&n| t <= n) else { return Ok(Placement::InOrder) };
+        let window = self.options.out_of_order_window;
+        let in_window = window > 0 && t >= n.saturating_sub(window);
+        if t == n || (in_window && (pending.contains(&t) || series.holds(t))) {
+            return Err(format!("duplicate sample for timestamp {t}"));
+        }
+        if in_window {
+            return Ok(Placement::OutOfOrder);
+        }
+        Err(format!(
+            "out of order sample: timestamp {t} is before the series' newest {n} (out-of-order window {window} ms)"
+        ))
+    }
+
     /// Appends samples of series known by ref (the ingest hot path: no label lookups).
-    /// Samples not after their series' newest are rejected, each with its reason.
-    pub fn append_refs(&self, batch: &[(HeadRef, i64, f64)]) -> Result<AppendResult, StorageError> {
+    /// Refused samples are returned each with its reason (see the module docs).
+    pub fn append_refs(&self, batch: &[(AppendRef, i64, f64)]) -> Result<AppendResult, StorageError> {
         // Group by series, keeping arrival order within a series (stable sort); series are
         // locked in ascending ref order, the same in every batch, so batches cannot deadlock.
         let mut order: Vec<usize> = (0..batch.len()).collect();
@@ -271,41 +522,56 @@ impl Head {
                 let r = batch[i].0;
                 let s = all
                     .get(r.0 as usize)
-                    .ok_or_else(|| StorageError::Invalid(format!("unknown head series ref {}", r.0)))?;
+                    .ok_or_else(|| StorageError::Invalid(format!("unknown series ref {}", r.0)))?;
                 out.push(Arc::clone(s));
             }
             out
         };
+        // The minimum valid time is read (in `place`) only once these locks are held.
         let mut guards: Vec<_> = series.iter().map(|s| lock(s)).collect();
         let mut result = AppendResult::default();
-        let mut accepted: Vec<(usize, RefSample)> = Vec::with_capacity(batch.len());
-        let mut group = 0usize;
-        let mut newest: Option<i64> = None;
+        let mut accepted: Vec<(usize, Placement, RefSample)> = Vec::with_capacity(batch.len());
+        let (mut group, mut newest, mut pending) = (0usize, None, Vec::new());
         for (k, &i) in order.iter().enumerate() {
             if k > 0 && batch[order[k - 1]].0 != batch[i].0 {
                 group += 1;
                 newest = None;
+                pending.clear();
             }
             let (_, t, v) = batch[i];
             let g = &guards[group];
-            match newest.or(g.last_t) {
-                Some(n) if t <= n => result.rejected.push(Rejected {
-                    index: i,
-                    reason: format!("out of order sample: timestamp {t} is not after the series' newest {n}"),
-                }),
-                _ => {
-                    newest = Some(t);
-                    accepted.push((group, RefSample { series_ref: g.wal_ref, t, v }));
+            let newest_here = newest.or(g.last_t);
+            match self.place(t, newest_here, g, &pending) {
+                Ok(placement) => {
+                    if placement == Placement::InOrder {
+                        newest = Some(t);
+                    }
+                    pending.push(t);
+                    accepted.push((group, placement, RefSample { series_ref: g.wal_ref, t, v }));
                 }
+                Err(reason) => result.rejected.push(Rejected { index: i, reason }),
             }
         }
         result.rejected.sort_by_key(|r| r.index);
         if !accepted.is_empty() {
-            let samples = accepted.iter().map(|(_, s)| *s).collect();
+            let samples = accepted.iter().map(|(_, _, s)| *s).collect();
             self.wal.append(&[Record::Samples(samples)])?;
         }
-        for (group, s) in &accepted {
-            guards[*group].push(s.t, s.v)?;
+        let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+        for (group, placement, s) in &accepted {
+            match placement {
+                Placement::InOrder => guards[*group].push(s.t, s.v, self.options.chunk_range)?,
+                Placement::OutOfOrder => {
+                    guards[*group].insert_ooo(s.t, s.v);
+                    result.out_of_order += 1;
+                }
+            }
+            (lo, hi) = (lo.min(s.t), hi.max(s.t));
+        }
+        drop(guards);
+        if !accepted.is_empty() {
+            self.min_time.fetch_min(lo, Ordering::SeqCst);
+            self.max_time.fetch_max(hi, Ordering::SeqCst);
         }
         result.accepted = accepted.len();
         self.samples.fetch_add(accepted.len() as u64, Ordering::Relaxed);
@@ -313,48 +579,93 @@ impl Head {
         Ok(result)
     }
 
-    /// Series the matchers select, with their samples in `[mint, maxt]`.
-    pub fn select(
-        &self,
-        matchers: &[Matcher],
-        mint: i64,
-        maxt: i64,
-    ) -> Result<Vec<SeriesSamples>, StorageError> {
+    /// Series the matchers select, with their chunks that overlap `[mint, maxt]`, sorted by
+    /// labels. Series without such chunks are left out.
+    pub fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<Series> {
         let mut out = Vec::new();
         for r in self.index.select(matchers).iter().map(SeriesRef) {
             let (Some(labels), Some(series)) = (self.index.labels(r), self.series_at(r)) else { continue };
-            let m = lock(&series);
-            let mut samples = Vec::new();
-            for c in m.closed.iter().filter(|c| overlaps(c.mint, c.maxt, mint, maxt)) {
-                push_samples_in_range(&c.bytes, mint, maxt, &mut samples)?;
+            let chunks = lock(&series).chunks_in(mint, maxt);
+            if !chunks.is_empty() {
+                out.push(Series::new(labels, chunks, mint, maxt));
             }
-            // The open chunk is copied out of its encoder only when the query needs it.
-            let open_overlaps = m.last_t.is_some_and(|last| overlaps(m.open_mint, last, mint, maxt));
-            if !m.open.is_empty() && open_overlaps {
-                push_samples_in_range(&m.open.to_bytes(), mint, maxt, &mut samples)?;
+        }
+        out.sort_by(|a, b| a.labels().cmp(b.labels()));
+        out
+    }
+
+    /// The oldest and newest timestamp in the head, if it holds any sample.
+    pub fn time_range(&self) -> Option<(i64, i64)> {
+        let (lo, hi) = (self.min_time.load(Ordering::SeqCst), self.max_time.load(Ordering::SeqCst));
+        (lo <= hi).then_some((lo, hi))
+    }
+
+    /// Samples before this are refused.
+    pub fn min_valid_time(&self) -> i64 {
+        self.min_valid_time.load(Ordering::SeqCst)
+    }
+
+    /// Refuses samples before `t` from now on (never lowers it).
+    pub fn raise_min_valid_time(&self, t: i64) {
+        self.min_valid_time.fetch_max(t, Ordering::SeqCst);
+    }
+
+    /// Every series with its samples in `[from, to)`, for a block.
+    pub fn collect_range(&self, from: i64, to: i64) -> Result<Vec<BlockSeries>, StorageError> {
+        let all = self.all_series();
+        let mut out = Vec::new();
+        for (i, s) in all.iter().enumerate() {
+            let samples = lock(s).samples_in(from, to)?;
+            if samples.is_empty() {
+                continue;
             }
-            if !samples.is_empty() {
-                out.push((labels, samples));
-            }
+            let labels = self.index.labels(SeriesRef(i as u32)).ok_or_else(|| {
+                StorageError::Invalid(format!("head series {i} has samples but no labels in the index"))
+            })?;
+            out.push(BlockSeries { labels, samples });
         }
         Ok(out)
     }
 
+    /// Drops every sample before `t` from memory (they are in a block now) and moves the
+    /// head's start to its oldest remaining sample.
+    pub fn truncate(&self, t: i64) {
+        let mut oldest = i64::MAX;
+        for s in self.all_series() {
+            let mut m = lock(&s);
+            m.truncate(t);
+            oldest = oldest.min(m.oldest().unwrap_or(i64::MAX));
+        }
+        // Appends racing with this only add samples at or after `t`; starting at `t` when
+        // the head is empty keeps `time_range` from going backwards.
+        let start = if oldest == i64::MAX { t } else { oldest.max(t) };
+        self.min_time.fetch_max(start, Ordering::SeqCst);
+    }
+
     /// Figures about the head.
     pub fn stats(&self) -> HeadStats {
-        let all = self.series.read().unwrap_or_else(|e| e.into_inner());
-        let (mut chunks, mut bytes) = (0u64, 0u64);
-        for s in all.iter() {
+        let all = self.all_series();
+        let (mut chunks, mut bytes, mut ooo, mut samples) = (0u64, 0u64, 0u64, 0u64);
+        for s in &all {
             let m = lock(s);
             chunks += m.closed.len() as u64 + u64::from(!m.open.is_empty());
+            // An XOR chunk starts with its sample count (big-endian u16).
+            let closed: u64 =
+                m.closed.iter().map(|c| u64::from(u16::from_be_bytes([c.bytes[0], c.bytes[1]]))).sum();
+            samples += closed + m.open.len() as u64 + m.ooo.len() as u64;
             bytes += m.heap_bytes() as u64;
+            ooo += m.ooo.len() as u64;
         }
         HeadStats {
             series: all.len() as u64,
-            samples: self.samples.load(Ordering::Relaxed),
+            samples_appended: self.samples.load(Ordering::Relaxed),
+            samples,
             chunks,
+            out_of_order_samples: ooo,
             chunk_bytes: bytes,
+            index_bytes: self.index.stats().memory_bytes as u64,
             rejected: self.rejected.load(Ordering::Relaxed),
+            time_range: self.time_range(),
         }
     }
 }
@@ -364,18 +675,23 @@ mod tests {
     use super::*;
     use strata_wal::SyncPolicy;
 
-    fn opts() -> WalOptions {
-        WalOptions { policy: SyncPolicy::None, ..WalOptions::default() }
+    fn opts() -> HeadOptions {
+        HeadOptions {
+            wal: WalOptions { policy: SyncPolicy::None, ..WalOptions::default() },
+            ..Default::default()
+        }
+    }
+
+    fn collect(series: Vec<Series>) -> Vec<(Labels, Vec<(i64, f64)>)> {
+        series.into_iter().map(|s| (s.labels().clone(), s.collect_samples().unwrap())).collect()
     }
 
     fn series(job: &str) -> Labels {
         Labels::from_pairs([("__name__", "up"), ("job", job)]).unwrap()
     }
 
-    fn all(head: &Head) -> Vec<SeriesSamples> {
-        let mut out = head.select(&[], i64::MIN, i64::MAX).unwrap();
-        out.sort_by(|a, b| a.0.cmp(&b.0));
-        out
+    fn all(head: &Head) -> Vec<(Labels, Vec<(i64, f64)>)> {
+        collect(head.select(&[], i64::MIN, i64::MAX))
     }
 
     #[test]
@@ -392,7 +708,7 @@ mod tests {
         assert_eq!(got[0].1.len(), 300);
         assert_eq!(got[1].1[299], (299_000, -299.0));
         assert_eq!(head.stats().chunks, 2 * 3, "300 samples: two full chunks and an open one");
-        let window = head.select(&[Matcher::equal("job", "a")], 100_000, 100_500).unwrap();
+        let window = collect(head.select(&[Matcher::equal("job", "a")], 100_000, 100_500));
         assert_eq!(window, vec![(series("a"), vec![(100_000, 100.0)])]);
     }
 
@@ -412,6 +728,7 @@ mod tests {
         assert_eq!(result.accepted, 1);
         assert_eq!(result.rejected.iter().map(|r| r.index).collect::<Vec<_>>(), [0, 1, 3]);
         assert!(result.rejected[0].reason.contains("out of order"), "{}", result.rejected[0].reason);
+        assert!(result.rejected[1].reason.contains("duplicate"), "{}", result.rejected[1].reason);
         assert_eq!(all(&head)[0].1, [(10, 1.0), (11, 4.0)]);
         assert_eq!(head.stats().rejected, 3);
     }
@@ -430,8 +747,8 @@ mod tests {
         let got = all(&head);
         assert_eq!(got[0].1, [(5, 1.0), (6, 4.0)]);
         assert_eq!(got[1].1, [(1, 2.0)]);
-        let unknown = head.append_refs(&[(HeadRef(99), 1, 1.0)]).unwrap_err();
-        assert!(unknown.to_string().contains("unknown head series ref 99"), "{unknown}");
+        let unknown = head.append_refs(&[(AppendRef(99), 1, 1.0)]).unwrap_err();
+        assert!(unknown.to_string().contains("unknown series ref 99"), "{unknown}");
     }
 
     #[test]
@@ -458,7 +775,7 @@ mod tests {
         let before;
         {
             let head = Head::open(dir.path(), opts()).unwrap();
-            assert_eq!(head.stats().samples, 2);
+            assert_eq!(head.stats().samples_appended, 2);
             head.append(&[(series("c"), 2, 3.0), (series("a"), 2, 4.0)]).unwrap();
             before = all(&head);
         }
@@ -472,7 +789,7 @@ mod tests {
     fn replays_a_log_with_foreign_refs() {
         // A log as a real Prometheus writes it: its own refs, not ours.
         let dir = tempfile::tempdir().unwrap();
-        let wal = Wal::open(&dir.path().join("wal"), opts()).unwrap();
+        let wal = Wal::open(&dir.path().join("wal"), opts().wal).unwrap();
         wal.append(&[
             Record::Series(vec![RefSeries { series_ref: 7_000, labels: series("x") }]),
             Record::Samples(vec![
@@ -493,8 +810,8 @@ mod tests {
     #[test]
     fn concurrent_writers_to_different_series() {
         let dir = tempfile::tempdir().unwrap();
-        let head =
-            Arc::new(Head::open(dir.path(), WalOptions { policy: SyncPolicy::Batch, ..opts() }).unwrap());
+        let batch_wal = WalOptions { policy: SyncPolicy::Batch, ..WalOptions::default() };
+        let head = Arc::new(Head::open(dir.path(), HeadOptions { wal: batch_wal, ..opts() }).unwrap());
         let threads: Vec<_> = (0..4)
             .map(|w| {
                 let head = Arc::clone(&head);
@@ -509,9 +826,9 @@ mod tests {
             .collect();
         threads.into_iter().for_each(|t| t.join().unwrap());
         let stats = head.stats();
-        assert_eq!((stats.series, stats.samples), (80, 4000));
+        assert_eq!((stats.series, stats.samples_appended), (80, 4000));
         drop(head);
         let reopened = Head::open(dir.path(), opts()).unwrap();
-        assert_eq!(reopened.stats().samples, 4000);
+        assert_eq!(reopened.stats().samples_appended, 4000);
     }
 }

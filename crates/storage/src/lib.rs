@@ -5,11 +5,17 @@
 //! `Engine` trait join them with the block engine issue (ARCHITECTURE.md, decisions 3, 4, 9).
 
 pub mod block;
+mod block_engine;
+mod engine;
 mod error;
 mod head;
 mod memstore;
+mod series_set;
 mod time_range;
 
+pub use block_engine::{BlockEngine, BlockEngineOptions, SkippedBlock};
+pub use engine::{Engine, EngineStats, FlushReport, Persisted};
 pub use error::StorageError;
-pub use head::{AppendResult, Head, HeadRef, HeadStats, Rejected};
+pub use head::{AppendRef, AppendResult, Head, HeadOptions, HeadStats, Rejected, DEFAULT_BLOCK_RANGE_MS};
 pub use memstore::{MemStore, MemStoreStats, SeriesId};
+pub use series_set::{ChunkSource, SampleIter, Series};

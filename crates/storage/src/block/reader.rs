@@ -201,6 +201,11 @@ impl BlockReader {
         &self.meta
     }
 
+    /// The block's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// The index format version (1 or 2).
     pub fn index_version(&self) -> u8 {
         self.version
@@ -306,6 +311,42 @@ impl BlockReader {
         Ok(&body[1..])
     }
 
+    /// Series the matchers select, with the refs of their chunks that overlap `[mint, maxt]`
+    /// (series with none are left out). Candidates are the intersection of the postings of
+    /// every `name="value"` matcher (all series if there is none); every matcher is then
+    /// checked against each candidate's labels.
+    pub fn select_chunks(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<(Labels, Vec<ChunkRef>)>, StorageError> {
+        let mut candidates: Option<Vec<u64>> = None;
+        for m in matchers.iter().filter(|m| m.op() == strata_model::MatchOp::Equal && !m.value().is_empty()) {
+            let list = self.postings_of(m.name(), m.value())?;
+            candidates = Some(match candidates {
+                None => list,
+                Some(c) => intersect(&c, &list),
+            });
+        }
+        let refs = match candidates {
+            Some(c) => c,
+            None => self.all_refs()?,
+        };
+        let mut out = Vec::new();
+        for r in refs {
+            let (labels, mut chunks) = self.series(r)?;
+            if !matchers.iter().all(|m| m.matches_labels(&labels)) {
+                continue;
+            }
+            chunks.retain(|c| overlaps(c.mint, c.maxt, mint, maxt));
+            if !chunks.is_empty() {
+                out.push((labels, chunks));
+            }
+        }
+        Ok(out)
+    }
+
     /// Series the matchers select with their samples in `[mint, maxt]`, decoding only the
     /// chunks that overlap the range. Series without samples in range are left out.
     pub fn select(
@@ -314,19 +355,10 @@ impl BlockReader {
         mint: i64,
         maxt: i64,
     ) -> Result<Vec<SeriesSamples>, StorageError> {
-        let refs =
-            match matchers.iter().find(|m| m.op() == strata_model::MatchOp::Equal && !m.value().is_empty()) {
-                Some(m) => self.postings_of(m.name(), m.value())?,
-                None => self.all_refs()?,
-            };
         let mut out = Vec::new();
-        for r in refs {
-            let (labels, chunks) = self.series(r)?;
-            if !matchers.iter().all(|m| m.matches_labels(&labels)) {
-                continue;
-            }
+        for (labels, chunks) in self.select_chunks(matchers, mint, maxt)? {
             let mut samples = Vec::new();
-            for c in chunks.iter().filter(|c| overlaps(c.mint, c.maxt, mint, maxt)) {
+            for c in &chunks {
                 let chunk = self.chunk(c.chunk_ref)?;
                 push_samples_in_range(chunk, mint, maxt, &mut samples)
                     .map_err(|e| corrupt(&self.dir.join("chunks"), c.chunk_ref, e.to_string()))?;
@@ -337,4 +369,26 @@ impl BlockReader {
         }
         Ok(out)
     }
+
+    /// Every `(name, value)` pair of the block's postings table (the all-series key left out).
+    pub fn label_pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.postings.keys().filter(|(n, _)| !n.is_empty()).map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+}
+
+/// The refs in both sorted lists.
+fn intersect(a: &[u64], b: &[u64]) -> Vec<u64> {
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                out.push(a[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out
 }

@@ -39,9 +39,32 @@ pub struct BlockStats {
 }
 
 /// Writes the series as one block under `parent`, atomically (see the module docs of
-/// `block`). Series without samples are left out. Errors on empty input, unsorted or
-/// repeated timestamps, and I/O failures; on error no block directory is left in place.
-pub fn write_block(parent: &Path, mut series: Vec<BlockSeries>) -> Result<BlockStats, StorageError> {
+/// `block`); its time range is that of the samples. Series without samples are left out.
+/// Errors on empty input, unsorted or repeated timestamps, and I/O failures; on error no
+/// block directory is left in place.
+pub fn write_block(parent: &Path, series: Vec<BlockSeries>) -> Result<BlockStats, StorageError> {
+    write_block_in(parent, series, None)
+}
+
+/// [`write_block`] for a block that covers `[from, to)` whatever the samples' own span (as
+/// Prometheus records the range a block was cut for); samples outside it are refused.
+pub fn write_block_range(
+    parent: &Path,
+    series: Vec<BlockSeries>,
+    from: i64,
+    to: i64,
+) -> Result<BlockStats, StorageError> {
+    if let Some(s) = series.iter().find(|s| s.samples.iter().any(|&(t, _)| t < from || t >= to)) {
+        return Err(StorageError::Invalid(format!("series {} has samples outside [{from}, {to})", s.labels)));
+    }
+    write_block_in(parent, series, Some((from, to)))
+}
+
+fn write_block_in(
+    parent: &Path,
+    mut series: Vec<BlockSeries>,
+    range: Option<(i64, i64)>,
+) -> Result<BlockStats, StorageError> {
     series.retain(|s| !s.samples.is_empty());
     if series.is_empty() {
         return Err(StorageError::Invalid("a block needs at least one sample".into()));
@@ -52,7 +75,7 @@ pub fn write_block(parent: &Path, mut series: Vec<BlockSeries>) -> Result<BlockS
     }
     let id = ulid::Ulid::new().to_string();
     let tmp = parent.join(format!("{id}.tmp"));
-    let result = write_into(&tmp, &id, &series);
+    let result = write_into(&tmp, &id, &series, range);
     if result.is_err() {
         let _ = std::fs::remove_dir_all(&tmp);
     }
@@ -63,7 +86,12 @@ pub fn write_block(parent: &Path, mut series: Vec<BlockSeries>) -> Result<BlockS
     Ok(BlockStats { dir, meta, index_bytes, chunk_bytes })
 }
 
-fn write_into(tmp: &Path, id: &str, series: &[BlockSeries]) -> Result<(BlockMeta, u64, u64), StorageError> {
+fn write_into(
+    tmp: &Path,
+    id: &str,
+    series: &[BlockSeries],
+    range: Option<(i64, i64)>,
+) -> Result<(BlockMeta, u64, u64), StorageError> {
     std::fs::create_dir_all(tmp).map_err(StorageError::io("creating", tmp))?;
     let chunks_dir = tmp.join("chunks");
     let mut chunks = ChunkWriter::new(&chunks_dir)?;
@@ -96,10 +124,11 @@ fn write_into(tmp: &Path, id: &str, series: &[BlockSeries]) -> Result<(BlockMeta
     let index = build_index(&index_input)?;
     write_file(&tmp.join("index"), &index)?;
     write_file(&tmp.join("tombstones"), &tombstones::empty_file())?;
+    let (min_time, max_time) = range.unwrap_or((min_time, max_time.saturating_add(1)));
     let meta = BlockMeta {
         ulid: id.to_string(),
         min_time,
-        max_time: max_time.saturating_add(1),
+        max_time,
         stats: MetaStats { num_samples: samples, num_series: series.len() as u64, num_chunks: chunk_count },
         compaction: MetaCompaction { level: 1, sources: vec![id.to_string()] },
         version: 1,

@@ -1,0 +1,384 @@
+//! The block engine: a WAL-backed head and immutable Prometheus-format blocks in one data
+//! dir, laid out exactly as Prometheus lays out its own (ARCHITECTURE.md, decisions 3, 4, 9):
+//!
+//! ```text
+//! DIR/wal/00000000 …, checkpoint.N/     the head's write-ahead log (strata-wal)
+//! DIR/<ULID>/meta.json index chunks/ tombstones    one block per cut head range
+//! ```
+//!
+//! so a Prometheus started on DIR serves what Strata wrote, and Strata opens what Prometheus
+//! wrote (its other files, `chunks_head/`, `lock`, `queries.active`, are left alone).
+//!
+//! - **Open**: every `<ULID>/` is opened (meta, index TOC and tables, chunk segment headers
+//!   checked); a block that fails is reported in [`BlockEngine::skipped_blocks`] and left
+//!   out, and the engine still starts. `<ULID>.tmp*` directories are what a crash during a
+//!   block write (ours or Prometheus') leaves: they are removed. The head then replays the
+//!   WAL, skipping samples before the end of the newest block (they are in it).
+//! - **Cutting**: when the head spans more than 1.5 block ranges (Prometheus' rule), its
+//!   oldest aligned range `[k·range, (k+1)·range)` is written as a block, oldest first,
+//!   until it spans less. The appender whose batch made the head due does it, the others
+//!   carry on (one cut at a time). The order is what keeps queries and appends right: the
+//!   head's minimum valid time is raised (later samples for the range are refused as out of
+//!   bounds), the range is read and written as a block, the block joins the block list,
+//!   and only then is the range dropped from the head. Last, the WAL's current segment is
+//!   closed and a checkpoint keeps the series and every sample from the cut on, deleting
+//!   older segments: a crash at any step leaves each sample in the WAL or in a block (both
+//!   is harmless: replay skips what a block holds, queries drop duplicate timestamps).
+//! - **Select** reads the head first, then the block list, so a cut running meanwhile
+//!   shows a range in both (deduplicated) rather than in neither.
+//! - **Flush** cuts the whole head, its last range ending just after its newest sample.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+use strata_model::{Labels, Matcher};
+use strata_wal::WalOptions;
+
+use crate::block::{write_block_range, BlockReader, BlockStats};
+use crate::engine::{Engine, EngineStats, FlushReport, Persisted};
+use crate::head::{AppendRef, AppendResult, Head, HeadOptions, DEFAULT_BLOCK_RANGE_MS};
+use crate::series_set::{ChunkData, ChunkSource, Series};
+use crate::time_range::overlaps;
+use crate::StorageError;
+
+/// How a block engine behaves.
+#[derive(Debug, Clone)]
+pub struct BlockEngineOptions {
+    /// Time range of a block cut from the head, in ms (default 2 h).
+    pub block_range: i64,
+    /// How far (ms) before its series' newest sample a sample is still accepted (default 0).
+    pub out_of_order_window: i64,
+    /// The WAL's options.
+    pub wal: WalOptions,
+}
+
+impl Default for BlockEngineOptions {
+    fn default() -> Self {
+        BlockEngineOptions {
+            block_range: DEFAULT_BLOCK_RANGE_MS,
+            out_of_order_window: 0,
+            wal: WalOptions::default(),
+        }
+    }
+}
+
+/// A block that could not be opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedBlock {
+    /// Its directory.
+    pub dir: PathBuf,
+    /// Why.
+    pub error: String,
+}
+
+/// The block engine; see the module docs.
+#[derive(Debug)]
+pub struct BlockEngine {
+    dir: PathBuf,
+    options: BlockEngineOptions,
+    head: Head,
+    /// Sorted by min time.
+    blocks: RwLock<Vec<Arc<BlockReader>>>,
+    skipped: Vec<SkippedBlock>,
+    /// Held while cutting: one cut at a time.
+    cutting: Mutex<()>,
+    /// The error of the last cut started by an append, if it failed (the data stays in the
+    /// head and the WAL; the next append retries).
+    last_cut_error: Mutex<Option<String>>,
+}
+
+/// Whether `name` is a ULID (26 characters of Crockford's base32).
+fn is_ulid(name: &str) -> bool {
+    name.len() == 26 && ulid::Ulid::from_string(name).is_ok()
+}
+
+impl BlockEngine {
+    /// Opens (creating if needed) the data dir `dir`; see the module docs.
+    pub fn open(dir: &Path, options: BlockEngineOptions) -> Result<BlockEngine, StorageError> {
+        if options.block_range <= 0 {
+            return Err(StorageError::Invalid(format!(
+                "block range {} ms must be positive",
+                options.block_range
+            )));
+        }
+        std::fs::create_dir_all(dir).map_err(StorageError::io("creating", dir))?;
+        let (blocks, skipped) = open_blocks(dir)?;
+        let min_valid_time = blocks.iter().map(|b| b.meta().max_time).max().unwrap_or(i64::MIN);
+        let head = Head::open(
+            dir,
+            HeadOptions {
+                wal: options.wal.clone(),
+                chunk_range: options.block_range,
+                out_of_order_window: options.out_of_order_window,
+                min_valid_time,
+            },
+        )?;
+        Ok(BlockEngine {
+            dir: dir.to_path_buf(),
+            options,
+            head,
+            blocks: RwLock::new(blocks),
+            skipped,
+            cutting: Mutex::new(()),
+            last_cut_error: Mutex::new(None),
+        })
+    }
+
+    /// The data dir.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The head.
+    pub fn head(&self) -> &Head {
+        &self.head
+    }
+
+    /// The blocks, oldest first.
+    pub fn blocks(&self) -> Vec<Arc<BlockReader>> {
+        self.blocks.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Blocks found damaged at open and left out.
+    pub fn skipped_blocks(&self) -> &[SkippedBlock] {
+        &self.skipped
+    }
+
+    /// The error of the last cut an append started, if it failed.
+    pub fn last_cut_error(&self) -> Option<String> {
+        self.last_cut_error.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn cut_is_due(&self) -> bool {
+        let range = self.options.block_range;
+        self.head.time_range().is_some_and(|(lo, hi)| hi.saturating_sub(lo) > range / 2 * 3)
+    }
+
+    /// Cuts blocks while the head spans more than 1.5 block ranges; returns them.
+    pub fn cut_due_blocks(&self) -> Result<Vec<BlockStats>, StorageError> {
+        let _one_at_a_time = self.cutting.lock().unwrap_or_else(|e| e.into_inner());
+        self.cut_while_due()
+    }
+
+    fn cut_while_due(&self) -> Result<Vec<BlockStats>, StorageError> {
+        let range = self.options.block_range;
+        let mut written = Vec::new();
+        let mut cut_to = None;
+        while self.cut_is_due() {
+            let Some((lo, _)) = self.head.time_range() else { break };
+            let from = lo.div_euclid(range) * range;
+            let to = from.saturating_add(range);
+            written.extend(self.persist(from, to)?);
+            cut_to = Some(to);
+        }
+        if let Some(to) = cut_to {
+            self.truncate_wal(to)?;
+        }
+        Ok(written)
+    }
+
+    /// Writes the head's samples in `[from, to)` as a block (none if it has none there) and
+    /// drops them from the head; see the module docs for the order of the steps.
+    fn persist(&self, from: i64, to: i64) -> Result<Option<BlockStats>, StorageError> {
+        self.head.raise_min_valid_time(to);
+        let series = self.head.collect_range(from, to)?;
+        let stats = if series.is_empty() {
+            None
+        } else {
+            let stats = write_block_range(&self.dir, series, from, to)?;
+            let reader = Arc::new(BlockReader::open(&stats.dir)?);
+            let mut blocks = self.blocks.write().unwrap_or_else(|e| e.into_inner());
+            blocks.push(reader);
+            blocks.sort_by_key(|b| b.meta().min_time);
+            Some(stats)
+        };
+        self.head.truncate(to);
+        Ok(stats)
+    }
+
+    /// Closes the WAL's segment and checkpoints what is before it, keeping samples from
+    /// `min_time` on; returns the bytes removed.
+    fn truncate_wal(&self, min_time: i64) -> Result<u64, StorageError> {
+        let closed = self.head.wal().cut_segment()?;
+        let report = strata_wal::checkpoint(self.head.wal().dir(), closed, min_time, |_| true)?;
+        Ok(report.bytes_removed)
+    }
+
+    /// Blocks whose time range overlaps `[mint, maxt]`.
+    pub fn blocks_overlapping(&self, mint: i64, maxt: i64) -> Vec<Arc<BlockReader>> {
+        self.blocks()
+            .into_iter()
+            .filter(|b| overlaps(b.meta().min_time, b.meta().max_time - 1, mint, maxt))
+            .collect()
+    }
+}
+
+/// Opens every block of `dir`, oldest first; damaged ones are returned apart.
+fn open_blocks(dir: &Path) -> Result<(Vec<Arc<BlockReader>>, Vec<SkippedBlock>), StorageError> {
+    let (mut blocks, mut skipped) = (Vec::new(), Vec::new());
+    let entries = std::fs::read_dir(dir).map_err(StorageError::io("listing", dir))?;
+    for entry in entries {
+        let entry = entry.map_err(StorageError::io("listing", dir))?;
+        let path = entry.path();
+        let Some(name) = entry.file_name().to_str().map(str::to_string) else { continue };
+        if !path.is_dir() {
+            continue;
+        }
+        let leftover = name.get(..26).is_some_and(is_ulid) && name[26..].starts_with(".tmp");
+        if leftover {
+            std::fs::remove_dir_all(&path).map_err(StorageError::io("removing", &path))?;
+        } else if is_ulid(&name) {
+            match BlockReader::open(&path) {
+                Ok(block) => blocks.push(Arc::new(block)),
+                Err(e) => skipped.push(SkippedBlock { dir: path, error: e.to_string() }),
+            }
+        }
+    }
+    blocks.sort_by_key(|b| b.meta().min_time);
+    Ok((blocks, skipped))
+}
+
+fn dir_bytes(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_bytes(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+fn persisted(stats: &BlockStats) -> Persisted {
+    let meta = &stats.meta;
+    Persisted {
+        id: meta.ulid.clone(),
+        min_time: meta.min_time,
+        max_time: meta.max_time,
+        series: meta.stats.num_series,
+        samples: meta.stats.num_samples,
+        chunks: meta.stats.num_chunks,
+        chunk_bytes: stats.chunk_bytes,
+        index_bytes: stats.index_bytes,
+    }
+}
+
+impl Engine for BlockEngine {
+    fn series_refs(&self, labels: &[Labels]) -> Result<Vec<AppendRef>, StorageError> {
+        self.head.series_refs(labels)
+    }
+
+    fn append_refs(&self, batch: &[(AppendRef, i64, f64)]) -> Result<AppendResult, StorageError> {
+        let result = self.head.append_refs(batch)?;
+        if self.cut_is_due() {
+            // Whoever finds the cutting lock taken leaves the cut to its holder.
+            if let Ok(_one_at_a_time) = self.cutting.try_lock() {
+                let outcome = self.cut_while_due().err().map(|e| e.to_string());
+                *self.last_cut_error.lock().unwrap_or_else(|e| e.into_inner()) = outcome;
+            }
+        }
+        Ok(result)
+    }
+
+    fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>, StorageError> {
+        let head = self.head.select(matchers, mint, maxt);
+        let mut by_labels: BTreeMap<Labels, Vec<ChunkSource>> = BTreeMap::new();
+        for block in self.blocks_overlapping(mint, maxt) {
+            for (labels, refs) in block.select_chunks(matchers, mint, maxt)? {
+                let chunks = by_labels.entry(labels).or_default();
+                chunks.extend(refs.into_iter().map(|c| ChunkSource {
+                    mint: c.mint,
+                    maxt: c.maxt,
+                    data: ChunkData::Block { block: Arc::clone(&block), chunk_ref: c.chunk_ref },
+                }));
+            }
+        }
+        for series in head {
+            let (labels, chunks) = series.into_parts();
+            by_labels.entry(labels).or_default().extend(chunks);
+        }
+        Ok(by_labels.into_iter().map(|(labels, chunks)| Series::new(labels, chunks, mint, maxt)).collect())
+    }
+
+    fn label_names(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<String>, StorageError> {
+        let mut names = BTreeSet::new();
+        if matchers.is_empty() {
+            names.extend(self.head.index().label_names(&[]));
+            for block in self.blocks_overlapping(mint, maxt) {
+                names.extend(block.label_pairs().map(|(n, _)| n.to_string()));
+            }
+        } else {
+            for series in self.select(matchers, mint, maxt)? {
+                names.extend(series.labels().iter().map(|l| l.name.to_string()));
+            }
+        }
+        Ok(names.into_iter().collect())
+    }
+
+    fn label_values(
+        &self,
+        name: &str,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<String>, StorageError> {
+        let mut values = BTreeSet::new();
+        if matchers.is_empty() {
+            values.extend(self.head.index().label_values(name, &[]));
+            for block in self.blocks_overlapping(mint, maxt) {
+                values.extend(block.label_pairs().filter(|(n, _)| *n == name).map(|(_, v)| v.to_string()));
+            }
+        } else {
+            for series in self.select(matchers, mint, maxt)? {
+                values.extend(series.labels().get(name).map(str::to_string));
+            }
+        }
+        Ok(values.into_iter().collect())
+    }
+
+    fn delete(&self, _matchers: &[Matcher], _mint: i64, _maxt: i64) -> Result<u64, StorageError> {
+        Err(StorageError::Invalid("delete is not implemented by the block engine yet".into()))
+    }
+
+    fn flush(&self) -> Result<FlushReport, StorageError> {
+        let _one_at_a_time = self.cutting.lock().unwrap_or_else(|e| e.into_inner());
+        let range = self.options.block_range;
+        let mut report = FlushReport::default();
+        let Some((_, hi)) = self.head.time_range() else { return Ok(report) };
+        let end = hi.saturating_add(1);
+        // Each persist moves the head's start past its range, so this ends.
+        while let Some((lo, _)) = self.head.time_range().filter(|(lo, _)| *lo < end) {
+            let from = lo.div_euclid(range) * range;
+            let to = from.saturating_add(range).min(end);
+            report.written.extend(self.persist(from, to)?.as_ref().map(persisted));
+        }
+        report.wal_bytes_removed = self.truncate_wal(end)?;
+        Ok(report)
+    }
+
+    fn stats(&self) -> Result<EngineStats, StorageError> {
+        let head = self.head.stats();
+        let blocks = self.blocks();
+        let mut stats = EngineStats {
+            head_series: head.series,
+            head_samples: head.samples,
+            head_chunks: head.chunks,
+            head_memory_bytes: head.chunk_bytes + head.index_bytes,
+            blocks: blocks.len() as u64,
+            wal_bytes: dir_bytes(self.head.wal().dir()),
+            rejected_samples: head.rejected,
+            skipped_blocks: self.skipped.len() as u64,
+            ..EngineStats::default()
+        };
+        for b in &blocks {
+            let m = b.meta();
+            stats.block_series += m.stats.num_series;
+            stats.block_samples += m.stats.num_samples;
+            stats.block_chunks += m.stats.num_chunks;
+            stats.block_bytes += dir_bytes(b.dir());
+        }
+        Ok(stats)
+    }
+}

@@ -1,0 +1,129 @@
+//! The `Engine` trait: what the rest of Strata (shards, PromQL, the server) asks of a storage
+//! engine, whichever it is (ARCHITECTURE.md, decision 9).
+//!
+//! Engines are synchronous and thread-safe (decision 7). Writes come in batches, by labels
+//! or by the [`AppendRef`]s an engine hands out (the ingest hot path skips label lookups);
+//! an `Ok` append has made every accepted sample as durable as the engine's WAL policy
+//! promises, and names every refused sample with its reason. Reads return [`Series`], whose
+//! samples are decoded only while they are iterated.
+
+use strata_model::{Labels, Matcher};
+
+use crate::head::{AppendRef, AppendResult};
+use crate::series_set::Series;
+use crate::StorageError;
+
+/// A storage engine; see the module docs.
+pub trait Engine: Send + Sync + std::fmt::Debug {
+    /// The refs of these series, creating the new ones (durably) first.
+    fn series_refs(&self, labels: &[Labels]) -> Result<Vec<AppendRef>, StorageError>;
+
+    /// Appends samples of series known by ref.
+    fn append_refs(&self, batch: &[(AppendRef, i64, f64)]) -> Result<AppendResult, StorageError>;
+
+    /// Appends samples given by labels.
+    fn append(&self, batch: &[(Labels, i64, f64)]) -> Result<AppendResult, StorageError> {
+        let labels: Vec<Labels> = batch.iter().map(|(l, _, _)| l.clone()).collect();
+        let refs = self.series_refs(&labels)?;
+        let by_ref: Vec<_> = refs.into_iter().zip(batch).map(|(r, (_, t, v))| (r, *t, *v)).collect();
+        self.append_refs(&by_ref)
+    }
+
+    /// Series the matchers select that have samples in `[mint, maxt]` (both inclusive),
+    /// sorted by labels, each with its samples in that range.
+    fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>, StorageError>;
+
+    /// Label names of the series the matchers select in `[mint, maxt]` (all series when
+    /// there is no matcher), sorted.
+    fn label_names(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<String>, StorageError>;
+
+    /// Values of label `name` among those series, sorted.
+    fn label_values(
+        &self,
+        name: &str,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<String>, StorageError>;
+
+    /// Deletes the samples in `[mint, maxt]` of the series the matchers select; returns how
+    /// many series were touched.
+    fn delete(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<u64, StorageError>;
+
+    /// Persists everything in memory (the block engine: cuts the whole head into blocks).
+    fn flush(&self) -> Result<FlushReport, StorageError>;
+
+    /// Figures about the engine.
+    fn stats(&self) -> Result<EngineStats, StorageError>;
+}
+
+/// One immutable file set an engine wrote (a block of the block engine).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Persisted {
+    /// Its id (a ULID for blocks).
+    pub id: String,
+    /// First timestamp (inclusive) and end (exclusive).
+    pub min_time: i64,
+    /// End of the range (exclusive).
+    pub max_time: i64,
+    /// Series.
+    pub series: u64,
+    /// Samples.
+    pub samples: u64,
+    /// Chunks.
+    pub chunks: u64,
+    /// Bytes of the chunk data.
+    pub chunk_bytes: u64,
+    /// Bytes of the index.
+    pub index_bytes: u64,
+}
+
+/// What a flush wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlushReport {
+    /// What was written, oldest first.
+    pub written: Vec<Persisted>,
+    /// WAL bytes removed by the truncation that followed.
+    pub wal_bytes_removed: u64,
+}
+
+/// Figures about an engine.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EngineStats {
+    /// Series in memory (the head).
+    pub head_series: u64,
+    /// Samples in memory.
+    pub head_samples: u64,
+    /// Chunks in memory.
+    pub head_chunks: u64,
+    /// Heap bytes of the in-memory series: chunks plus index.
+    pub head_memory_bytes: u64,
+    /// Immutable blocks (or files) on disk.
+    pub blocks: u64,
+    /// Series summed over blocks (a series in two blocks counts twice).
+    pub block_series: u64,
+    /// Samples in blocks.
+    pub block_samples: u64,
+    /// Chunks in blocks.
+    pub block_chunks: u64,
+    /// Bytes of the blocks on disk.
+    pub block_bytes: u64,
+    /// Bytes of the write-ahead log (segments and checkpoint).
+    pub wal_bytes: u64,
+    /// Samples refused since open.
+    pub rejected_samples: u64,
+    /// Blocks found damaged at open and left out.
+    pub skipped_blocks: u64,
+}
+
+impl EngineStats {
+    /// Samples in memory and on disk.
+    pub fn samples(&self) -> u64 {
+        self.head_samples + self.block_samples
+    }
+
+    /// Bytes on disk (blocks and WAL).
+    pub fn disk_bytes(&self) -> u64 {
+        self.block_bytes + self.wal_bytes
+    }
+}

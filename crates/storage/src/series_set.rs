@@ -1,0 +1,257 @@
+//! What a select returns: series with their chunks, decoded lazily, merged in time order.
+//!
+//! A [`Series`] holds its labels and the chunks of the query range from every source (blocks,
+//! the head's closed and open chunks, its out-of-order samples), each as a [`ChunkSource`]
+//! with its time range. Nothing is decoded until [`Series::samples`] is iterated, and then one
+//! chunk at a time: chunks that do not overlap their neighbours (the usual case) are decoded
+//! alone; a run of overlapping chunks (the same series in two blocks, out-of-order samples)
+//! is decoded together, sorted by time and rid of duplicate timestamps. Of two samples with
+//! one timestamp the one kept is from the chunk that starts first (the source listed first
+//! when they start together): copies of one sample (a block and the head during a cut) are
+//! equal, so this only decides between an out-of-order sample and an in-order one.
+
+use std::sync::Arc;
+
+use strata_codec::xor::decode_chunk_into;
+use strata_model::Labels;
+
+use crate::block::BlockReader;
+use crate::StorageError;
+
+/// Where a chunk's samples are.
+#[derive(Debug, Clone)]
+pub(crate) enum ChunkData {
+    /// An XOR chunk in a block's chunk segments.
+    Block { block: Arc<BlockReader>, chunk_ref: u64 },
+    /// An XOR chunk in memory (a head chunk, or a copy of the open one).
+    Xor(Arc<[u8]>),
+    /// Samples already decoded, in time order (the head's out-of-order samples).
+    Samples(Arc<[(i64, f64)]>),
+}
+
+/// One chunk of a series and its time range (both ends inclusive).
+#[derive(Debug, Clone)]
+pub struct ChunkSource {
+    pub(crate) mint: i64,
+    pub(crate) maxt: i64,
+    pub(crate) data: ChunkData,
+}
+
+impl ChunkSource {
+    /// Decodes the whole chunk into `out` (appending).
+    fn decode_into(&self, out: &mut Vec<(i64, f64)>) -> Result<(), StorageError> {
+        match &self.data {
+            ChunkData::Block { block, chunk_ref } => {
+                let bytes = block.chunk(*chunk_ref)?;
+                decode_chunk_into(bytes, out).map_err(|e| StorageError::Corrupt {
+                    path: block.dir().join("chunks"),
+                    offset: *chunk_ref,
+                    detail: e.to_string(),
+                })
+            }
+            ChunkData::Xor(bytes) => Ok(decode_chunk_into(bytes, out)?),
+            ChunkData::Samples(samples) => {
+                out.extend_from_slice(samples);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A selected series: labels and the chunks that overlap the query range.
+#[derive(Debug, Clone)]
+pub struct Series {
+    labels: Labels,
+    /// Sorted by `mint` (stable: earlier sources first among equal `mint`s).
+    chunks: Vec<ChunkSource>,
+    mint: i64,
+    maxt: i64,
+}
+
+impl Series {
+    /// A series of `chunks` (any order), to be read within `[mint, maxt]`.
+    pub(crate) fn new(labels: Labels, mut chunks: Vec<ChunkSource>, mint: i64, maxt: i64) -> Series {
+        chunks.sort_by_key(|c| c.mint);
+        Series { labels, chunks, mint, maxt }
+    }
+
+    /// The series' labels.
+    pub fn labels(&self) -> &Labels {
+        &self.labels
+    }
+
+    /// Chunks that will be decoded (those overlapping the query range).
+    pub fn chunk_count(&self) -> usize {
+        self.chunks.len()
+    }
+
+    /// The samples in the query range, in time order, each timestamp once.
+    pub fn samples(&self) -> SampleIter<'_> {
+        SampleIter { series: self, next_chunk: 0, buffer: Vec::new(), pos: 0, last_t: None, failed: false }
+    }
+
+    /// All samples collected, or the first decoding error.
+    pub fn collect_samples(&self) -> Result<Vec<(i64, f64)>, StorageError> {
+        self.samples().collect()
+    }
+
+    pub(crate) fn into_parts(self) -> (Labels, Vec<ChunkSource>) {
+        (self.labels, self.chunks)
+    }
+}
+
+/// Iterator over a [`Series`]' samples; see the module docs. After an error it ends.
+#[derive(Debug)]
+pub struct SampleIter<'a> {
+    series: &'a Series,
+    next_chunk: usize,
+    /// Decoded samples of the current chunk run.
+    buffer: Vec<(i64, f64)>,
+    pos: usize,
+    last_t: Option<i64>,
+    failed: bool,
+}
+
+impl SampleIter<'_> {
+    /// Decodes the next run of overlapping chunks into `buffer`.
+    fn refill(&mut self) -> Result<bool, StorageError> {
+        let chunks = &self.series.chunks;
+        if self.next_chunk >= chunks.len() {
+            return Ok(false);
+        }
+        self.buffer.clear();
+        self.pos = 0;
+        let first = self.next_chunk;
+        let mut run_maxt = chunks[first].maxt;
+        let mut end = first + 1;
+        while end < chunks.len() && chunks[end].mint <= run_maxt {
+            run_maxt = run_maxt.max(chunks[end].maxt);
+            end += 1;
+        }
+        for c in &chunks[first..end] {
+            c.decode_into(&mut self.buffer)?;
+        }
+        if end - first > 1 {
+            // Stable: for equal timestamps the earlier source stays first and wins below.
+            self.buffer.sort_by_key(|s| s.0);
+            self.buffer.dedup_by_key(|s| s.0);
+        }
+        self.next_chunk = end;
+        Ok(true)
+    }
+}
+
+impl Iterator for SampleIter<'_> {
+    type Item = Result<(i64, f64), StorageError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        loop {
+            while let Some(&(t, v)) = self.buffer.get(self.pos) {
+                self.pos += 1;
+                if t < self.series.mint || self.last_t.is_some_and(|last| t <= last) {
+                    continue;
+                }
+                if t > self.series.maxt {
+                    self.pos = self.buffer.len();
+                    self.next_chunk = self.series.chunks.len();
+                    return None;
+                }
+                self.last_t = Some(t);
+                return Some(Ok((t, v)));
+            }
+            match self.refill() {
+                Ok(true) => {}
+                Ok(false) => return None,
+                Err(e) => {
+                    self.failed = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use strata_codec::xor::encode_chunk;
+
+    fn xor(samples: &[(i64, f64)]) -> ChunkSource {
+        let bytes = encode_chunk(samples.iter().copied()).unwrap().0;
+        ChunkSource {
+            mint: samples[0].0,
+            maxt: samples[samples.len() - 1].0,
+            data: ChunkData::Xor(bytes.into()),
+        }
+    }
+
+    fn raw(samples: &[(i64, f64)]) -> ChunkSource {
+        ChunkSource {
+            mint: samples[0].0,
+            maxt: samples[samples.len() - 1].0,
+            data: ChunkData::Samples(samples.to_vec().into()),
+        }
+    }
+
+    fn series(chunks: Vec<ChunkSource>, mint: i64, maxt: i64) -> Vec<(i64, f64)> {
+        Series::new(Labels::default(), chunks, mint, maxt).collect_samples().unwrap()
+    }
+
+    #[test]
+    fn overlapping_chunks_merge_and_the_earlier_chunk_wins_a_tie() {
+        let a = xor(&[(1, 1.0), (3, 3.0), (5, 5.0)]);
+        let b = raw(&[(2, 20.0), (3, 30.0), (9, 90.0)]);
+        let c = xor(&[(20, 200.0)]);
+        assert_eq!(
+            series(vec![c, a, b], i64::MIN, i64::MAX),
+            [(1, 1.0), (2, 20.0), (3, 3.0), (5, 5.0), (9, 90.0), (20, 200.0)]
+        );
+    }
+
+    #[test]
+    fn the_range_bounds_are_inclusive() {
+        let a = xor(&[(1, 1.0), (3, 3.0), (5, 5.0), (7, 7.0)]);
+        assert_eq!(series(vec![a], 3, 5), [(3, 3.0), (5, 5.0)]);
+    }
+
+    #[test]
+    fn a_damaged_chunk_is_an_error_then_the_end() {
+        let bad = ChunkSource { mint: 0, maxt: 10, data: ChunkData::Xor(vec![0, 5, 1].into()) };
+        let s = Series::new(Labels::default(), vec![bad], 0, 10);
+        let mut it = s.samples();
+        assert!(matches!(it.next(), Some(Err(_))));
+        assert!(it.next().is_none());
+    }
+
+    proptest! {
+        /// Any split of samples into chunks, overlapping or not, reads back as the sorted,
+        /// deduplicated samples within the range.
+        #[test]
+        fn merge_equals_a_sorted_dedup(
+            parts in prop::collection::vec(prop::collection::btree_map(-500i64..500, -1e3f64..1e3, 1..40), 1..6),
+            mint in -600i64..600,
+            len in 0i64..1200,
+        ) {
+            let maxt = mint + len;
+            let mut want = std::collections::BTreeMap::new();
+            let mut chunks = Vec::new();
+            for (i, part) in parts.iter().enumerate() {
+                let samples: Vec<_> = part.iter().map(|(&t, &v)| (t, v)).collect();
+                for &(t, v) in &samples {
+                    want.entry(t).or_insert(v);
+                }
+                chunks.push(if i % 2 == 0 { xor(&samples) } else { raw(&samples) });
+            }
+            let got = series(chunks, mint, maxt);
+            let in_range: Vec<_> = want.into_iter().filter(|(t, _)| (mint..=maxt).contains(t)).collect();
+            prop_assert_eq!(got.len(), in_range.len());
+            for (g, w) in got.iter().zip(&in_range) {
+                prop_assert_eq!(g.0, w.0);
+            }
+        }
+    }
+}

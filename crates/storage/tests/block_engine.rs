@@ -1,0 +1,315 @@
+//! The block engine end to end: cutting, reopening, damaged blocks, out-of-order samples,
+//! merging across blocks, concurrent appends during cuts, and a model-checked property test.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use proptest::prelude::*;
+use strata_model::{Labels, Matcher};
+use strata_storage::block::{write_block, BlockSeries};
+use strata_storage::{BlockEngine, BlockEngineOptions, Engine};
+use strata_wal::{SyncPolicy, WalOptions};
+
+const HOUR: i64 = 3_600_000;
+
+fn options(block_range: i64, ooo: i64) -> BlockEngineOptions {
+    BlockEngineOptions {
+        block_range,
+        out_of_order_window: ooo,
+        wal: WalOptions { policy: SyncPolicy::None, ..WalOptions::default() },
+    }
+}
+
+fn series(job: &str) -> Labels {
+    Labels::from_pairs([("__name__", "up"), ("job", job)]).unwrap()
+}
+
+type Model = BTreeMap<Labels, BTreeMap<i64, f64>>;
+
+fn everything(engine: &dyn Engine) -> Model {
+    let mut out = Model::new();
+    for s in engine.select(&[], i64::MIN, i64::MAX).unwrap() {
+        let samples = s.collect_samples().unwrap();
+        assert!(samples.windows(2).all(|w| w[0].0 < w[1].0), "time order, no duplicates");
+        out.insert(s.labels().clone(), samples.into_iter().collect());
+    }
+    out
+}
+
+fn block_dirs(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.len() == 26)
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn the_head_is_cut_into_aligned_blocks_and_everything_survives_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = BlockEngine::open(dir.path(), options(2 * HOUR, 0)).unwrap();
+    let mut model = Model::new();
+    // 7 hours at one sample a minute for three series, appended minute by minute.
+    for minute in 0..7 * 60 {
+        let t = minute * 60_000;
+        let batch: Vec<_> = ["a", "b", "c"].iter().map(|j| (series(j), t, (minute as f64) * 1.5)).collect();
+        assert_eq!(engine.append(&batch).unwrap().accepted, 3);
+        for (l, t, v) in batch {
+            model.entry(l).or_default().insert(t, v);
+        }
+    }
+    // Cuts happen when the head spans more than 3 h: [0,2h) at 3h+1m, [2h,4h) at 5h+1m.
+    let blocks = engine.blocks();
+    let ranges: Vec<_> = blocks.iter().map(|b| (b.meta().min_time, b.meta().max_time)).collect();
+    assert_eq!(ranges, [(0, 2 * HOUR), (2 * HOUR, 4 * HOUR)], "Prometheus records the range cut");
+    assert_eq!(blocks[0].meta().stats.num_samples, 3 * 120);
+    let (lo, hi) = engine.head().time_range().unwrap();
+    assert_eq!((lo, hi), (4 * HOUR, 7 * HOUR - 60_000), "the head holds only what is not in a block");
+    assert_eq!(everything(&engine), model);
+    let stats = engine.stats().unwrap();
+    assert_eq!((stats.blocks, stats.samples()), (2, 3 * 7 * 60));
+    assert!(engine.last_cut_error().is_none());
+    let wal = dir.path().join("wal");
+    assert!(std::fs::read_dir(&wal)
+        .unwrap()
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().starts_with("checkpoint.")));
+    drop(engine);
+
+    let engine = BlockEngine::open(dir.path(), options(2 * HOUR, 0)).unwrap();
+    assert_eq!(everything(&engine), model, "blocks + checkpoint + WAL give back every sample once");
+    assert_eq!(engine.stats().unwrap().head_samples, 3 * 3 * 60, "replay skipped what the blocks hold");
+    let late = engine.append(&[(series("a"), HOUR, 1.0)]).unwrap();
+    assert!(late.rejected[0].reason.contains("out of bounds"), "{:?}", late.rejected);
+}
+
+#[test]
+fn flush_cuts_the_whole_head_and_later_samples_must_come_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = BlockEngine::open(dir.path(), options(2 * HOUR, 0)).unwrap();
+    let batch: Vec<_> = (0..300).map(|i| (series("a"), i * 30_000, i as f64)).collect();
+    engine.append(&batch).unwrap();
+    let report = engine.flush().unwrap();
+    let ranges: Vec<_> = report.written.iter().map(|p| (p.min_time, p.max_time, p.samples)).collect();
+    assert_eq!(ranges, [(0, 2 * HOUR, 240), (2 * HOUR, 299 * 30_000 + 1, 60)]);
+    assert_eq!(engine.stats().unwrap().head_samples, 0);
+    let want: Vec<_> = batch.iter().map(|(_, t, v)| (*t, *v)).collect();
+    let got = engine.select(&[Matcher::equal("job", "a")], 0, i64::MAX).unwrap();
+    assert_eq!(got[0].collect_samples().unwrap(), want);
+    let refused = engine.append(&[(series("a"), 299 * 30_000, 0.0), (series("b"), 10, 0.0)]).unwrap();
+    assert_eq!(refused.rejected.len(), 2);
+    assert_eq!(engine.append(&[(series("a"), 300 * 30_000, 0.0)]).unwrap().accepted, 1);
+    drop(engine);
+    let engine = BlockEngine::open(dir.path(), options(2 * HOUR, 0)).unwrap();
+    assert_eq!(engine.select(&[], 0, i64::MAX).unwrap()[0].collect_samples().unwrap().len(), 301);
+}
+
+#[test]
+fn a_damaged_block_is_skipped_and_reported_and_leftovers_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let one =
+        |t0: i64, job: &str| BlockSeries { labels: series(job), samples: vec![(t0, 1.0), (t0 + 1, 2.0)] };
+    let good = write_block(dir.path(), vec![one(0, "good")]).unwrap();
+    let bad = write_block(dir.path(), vec![one(10, "bad")]).unwrap();
+    let index = bad.dir.join("index");
+    let mut bytes = std::fs::read(&index).unwrap();
+    let n = bytes.len();
+    bytes[n - 10] ^= 0xff; // inside the TOC
+    std::fs::write(&index, bytes).unwrap();
+    let leftover = dir.path().join(format!("{}.tmp-for-creation", ulid::Ulid::new()));
+    std::fs::create_dir_all(leftover.join("chunks")).unwrap();
+
+    let engine = BlockEngine::open(dir.path(), options(2 * HOUR, 0)).unwrap();
+    let skipped = engine.skipped_blocks();
+    assert_eq!(skipped.len(), 1);
+    assert_eq!(skipped[0].dir, bad.dir);
+    assert!(skipped[0].error.contains("TOC checksum"), "{}", skipped[0].error);
+    assert!(!leftover.exists(), "a half-written block is removed");
+    let all = everything(&engine);
+    assert_eq!(all.keys().cloned().collect::<Vec<_>>(), [series("good")]);
+    assert_eq!(engine.blocks()[0].dir(), good.dir.as_path());
+    assert_eq!(engine.stats().unwrap().skipped_blocks, 1);
+}
+
+#[test]
+fn the_same_series_in_overlapping_blocks_and_the_head_is_merged_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = |samples: Vec<(i64, f64)>| vec![BlockSeries { labels: series("a"), samples }];
+    write_block(dir.path(), a(vec![(0, 0.0), (10, 1.0), (20, 2.0)])).unwrap();
+    write_block(dir.path(), a(vec![(5, 0.5), (10, 1.0), (30, 3.0)])).unwrap();
+    let engine = BlockEngine::open(dir.path(), options(2 * HOUR, 0)).unwrap();
+    engine.append(&[(series("a"), 40, 4.0), (series("b"), 41, 4.1)]).unwrap();
+    let got = engine.select(&[Matcher::equal("job", "a")], 5, 40).unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].collect_samples().unwrap(), [(5, 0.5), (10, 1.0), (20, 2.0), (30, 3.0), (40, 4.0)]);
+    assert_eq!(got[0].chunk_count(), 3, "one chunk from each block and the head's open one");
+    assert_eq!(engine.label_values("job", &[], i64::MIN, i64::MAX).unwrap(), ["a", "b"]);
+    assert_eq!(engine.label_names(&[], i64::MIN, i64::MAX).unwrap(), ["__name__", "job"]);
+    let only_b = engine.label_values("job", &[Matcher::equal("job", "b")], 0, 100).unwrap();
+    assert_eq!(only_b, ["b"]);
+}
+
+#[test]
+fn out_of_order_samples_within_the_window_are_kept_merged_cut_and_replayed() {
+    let dir = tempfile::tempdir().unwrap();
+    let window = 10 * 60_000;
+    let engine = BlockEngine::open(dir.path(), options(2 * HOUR, window)).unwrap();
+    engine.append(&[(series("a"), HOUR, 1.0)]).unwrap();
+    let result = engine
+        .append(&[
+            (series("a"), HOUR - 60_000, 2.0),
+            (series("a"), HOUR - window - 1, 3.0),
+            (series("a"), HOUR - 60_000, 4.0),
+            (series("a"), HOUR + 1, 5.0),
+        ])
+        .unwrap();
+    assert_eq!((result.accepted, result.out_of_order), (2, 1));
+    let reasons: Vec<_> = result.rejected.iter().map(|r| (r.index, r.reason.as_str())).collect();
+    assert!(reasons[0].0 == 1 && reasons[0].1.contains("out-of-order window 600000 ms"), "{reasons:?}");
+    assert!(reasons[1].0 == 2 && reasons[1].1.contains("duplicate"), "{reasons:?}");
+    let want = [(HOUR - 60_000, 2.0), (HOUR, 1.0), (HOUR + 1, 5.0)];
+    assert_eq!(engine.select(&[], 0, i64::MAX).unwrap()[0].collect_samples().unwrap(), want);
+    drop(engine);
+    // Replay keeps acknowledged out-of-order samples even if the window is now 0.
+    let engine = BlockEngine::open(dir.path(), options(2 * HOUR, 0)).unwrap();
+    assert_eq!(engine.select(&[], 0, i64::MAX).unwrap()[0].collect_samples().unwrap(), want);
+    engine.flush().unwrap();
+    assert_eq!(engine.blocks()[0].meta().stats.num_samples, 3);
+    assert_eq!(engine.select(&[], 0, i64::MAX).unwrap()[0].collect_samples().unwrap(), want);
+}
+
+#[test]
+fn concurrent_appends_while_blocks_are_cut_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Arc::new(BlockEngine::open(dir.path(), options(60_000, 0)).unwrap());
+    let writers: Vec<_> = (0..3)
+        .map(|w| {
+            let engine = Arc::clone(&engine);
+            std::thread::spawn(move || {
+                let labels: Vec<_> = (0..20).map(|s| series(&format!("w{w}s{s}"))).collect();
+                let refs = engine.series_refs(&labels).unwrap();
+                let mut accepted = Model::new();
+                for step in 0..400i64 {
+                    let batch: Vec<_> = refs.iter().map(|&r| (r, step * 1000, step as f64)).collect();
+                    let result = engine.append_refs(&batch).unwrap();
+                    // A writer that lags far behind the others may find its range cut
+                    // already (out of bounds); whatever was accepted must be kept.
+                    let refused: Vec<usize> = result.rejected.iter().map(|r| r.index).collect();
+                    assert!(result.rejected.iter().all(|r| r.reason.contains("out of bounds")));
+                    for (_, l) in labels.iter().enumerate().filter(|(i, _)| !refused.contains(i)) {
+                        accepted.entry(l.clone()).or_default().insert(step * 1000, step as f64);
+                    }
+                }
+                accepted
+            })
+        })
+        .collect();
+    let reader = {
+        let engine = Arc::clone(&engine);
+        std::thread::spawn(move || {
+            for _ in 0..50 {
+                for s in engine.select(&[], i64::MIN, i64::MAX).unwrap() {
+                    let samples = s.collect_samples().unwrap();
+                    assert!(samples.windows(2).all(|w| w[0].0 < w[1].0));
+                }
+            }
+        })
+    };
+    let mut want = Model::new();
+    for w in writers {
+        want.extend(w.join().unwrap());
+    }
+    reader.join().unwrap();
+    assert!(engine.blocks().len() >= 4, "{} blocks", engine.blocks().len());
+    let total: usize = want.values().map(|s| s.len()).sum();
+    // The writer furthest ahead is never refused: a cut ends well before the newest sample.
+    assert!(total >= 20 * 400, "{total} samples accepted");
+    assert_eq!(everything(engine.as_ref()), want);
+    let path = dir.path().to_path_buf();
+    drop(engine);
+    let reopened = BlockEngine::open(&path, options(60_000, 0)).unwrap();
+    assert_eq!(reopened.stats().unwrap().samples() as usize, total);
+    assert_eq!(everything(&reopened), want);
+    assert!(!block_dirs(&path).is_empty());
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Append(Vec<(u8, i64, i32)>),
+    Flush,
+    CutDue,
+    Reopen,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        6 => prop::collection::vec((0u8..4, 0i64..40, -1000i32..1000), 1..30).prop_map(Op::Append),
+        1 => Just(Op::Flush),
+        1 => Just(Op::CutDue),
+        1 => Just(Op::Reopen),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
+
+    /// Whatever is appended, cut, flushed and reopened, the engine holds exactly what a
+    /// model that applies the same acceptance rules holds.
+    #[test]
+    fn the_engine_equals_a_model(ops in prop::collection::vec(op(), 1..25), ooo in prop::bool::ANY) {
+        let dir = tempfile::tempdir().unwrap();
+        let range = 10_000i64;
+        let window = if ooo { 5_000 } else { 0 };
+        let mut engine = BlockEngine::open(dir.path(), options(range, window)).unwrap();
+        let mut model = Model::new();
+        let mut newest: BTreeMap<Labels, i64> = BTreeMap::new();
+        let mut min_valid = i64::MIN;
+        let mut clock = 0i64;
+        for op in ops {
+            match op {
+                Op::Append(samples) => {
+                    let batch: Vec<_> = samples
+                        .iter()
+                        .map(|&(s, dt, v)| (series(&format!("s{s}")), clock + dt * 500 - 4_000, f64::from(v)))
+                        .collect();
+                    clock += 2_000;
+                    let result = engine.append(&batch).unwrap();
+                    let refused: Vec<usize> = result.rejected.iter().map(|r| r.index).collect();
+                    let mut want_refused = Vec::new();
+                    for (i, (l, t, v)) in batch.iter().enumerate() {
+                        let last = newest.get(l).copied();
+                        let held = model.get(l).is_some_and(|m| m.contains_key(t));
+                        let ok = *t >= min_valid && !held && last.is_none_or(|n| *t > n || *t >= n - window);
+                        if ok {
+                            model.entry(l.clone()).or_default().insert(*t, *v);
+                            newest.insert(l.clone(), last.map_or(*t, |n| n.max(*t)));
+                        } else {
+                            want_refused.push(i);
+                        }
+                    }
+                    prop_assert_eq!(refused, want_refused);
+                }
+                Op::Flush => {
+                    engine.flush().unwrap();
+                    if let Some(t) = model.values().flat_map(|m| m.keys()).max() {
+                        min_valid = min_valid.max(t + 1);
+                    }
+                }
+                Op::CutDue => {
+                    engine.cut_due_blocks().unwrap();
+                    min_valid = min_valid.max(engine.head().min_valid_time());
+                }
+                Op::Reopen => {
+                    drop(engine);
+                    engine = BlockEngine::open(dir.path(), options(range, window)).unwrap();
+                }
+            }
+            min_valid = min_valid.max(engine.head().min_valid_time());
+            prop_assert_eq!(&everything(&engine), &model);
+        }
+    }
+}
