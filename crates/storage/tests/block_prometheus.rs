@@ -9,10 +9,7 @@ use std::process::Command;
 
 use strata_model::Labels;
 use strata_storage::block::{write_block, BlockSeries};
-use strata_testkit::{peer_binary, Prometheus};
-
-/// Prometheus' NaN: the bits its parser and its dump give every NaN.
-const PROM_NAN: u64 = 0x7ff8_0000_0000_0001;
+use strata_testkit::{peer_binary, promtool_dump, promtool_labels, value_bits, Prometheus, PROM_NAN};
 
 fn series(now: i64) -> Vec<BlockSeries> {
     let start = (now - 50 * 60_000) / 1000 * 1000;
@@ -44,20 +41,6 @@ fn series(now: i64) -> Vec<BlockSeries> {
         .collect()
 }
 
-/// Labels as promtool prints them: `{a="x", b="y"}`.
-fn promtool_labels(labels: &Labels) -> String {
-    let pairs: Vec<String> = labels.iter().map(|l| format!("{}=\"{}\"", l.name, l.value)).collect();
-    format!("{{{}}}", pairs.join(", "))
-}
-
-fn value_bits(v: f64) -> u64 {
-    if v.is_nan() {
-        PROM_NAN
-    } else {
-        v.to_bits()
-    }
-}
-
 #[test]
 fn promtool_and_prometheus_read_a_strata_block() {
     let Some(promtool) = peer_binary("promtool", "prometheus") else { return };
@@ -81,16 +64,7 @@ fn promtool_and_prometheus_read_a_strata_block() {
     assert!(report.contains(&format!("Block ID: {}", stats.meta.ulid)), "{report}");
     assert!(report.contains("Series: 50"), "{report}");
 
-    let dump = Command::new(&promtool).args(["tsdb", "dump"]).arg(&data).output().unwrap();
-    assert!(dump.status.success(), "{}", String::from_utf8_lossy(&dump.stderr));
-    let mut dumped: BTreeMap<(String, i64), u64> = BTreeMap::new();
-    for line in String::from_utf8_lossy(&dump.stdout).lines() {
-        let (rest, t) = line.rsplit_once(' ').expect("`labels value ts`");
-        let (labels, v) = rest.rsplit_once(' ').expect("`labels value ts`");
-        let v: f64 = v.parse().expect("a float");
-        let previous = dumped.insert((labels.to_string(), t.parse().expect("a timestamp")), value_bits(v));
-        assert!(previous.is_none(), "sample dumped twice: {line}");
-    }
+    let dumped = promtool_dump(&promtool, &data);
     let written: BTreeMap<(String, i64), u64> = input
         .iter()
         .flat_map(|s| s.samples.iter().map(move |&(t, v)| ((promtool_labels(&s.labels), t), value_bits(v))))

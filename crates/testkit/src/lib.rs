@@ -7,9 +7,11 @@
 
 mod http;
 mod prometheus;
+mod promtool;
 
 pub use http::{get, url_encode};
 pub use prometheus::Prometheus;
+pub use promtool::{promtool_dump, promtool_labels, value_bits, PROM_NAN};
 
 /// The path of peer binary `name` (from Debian package `package`), or `None` after
 /// printing why the calling test is skipped. Panics under `CI=true` if it is missing.

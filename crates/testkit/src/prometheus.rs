@@ -18,6 +18,11 @@ impl Prometheus {
     /// Starts `binary` on data dir `data` with a 1 s scrape interval, scraping itself when
     /// `scrape_self`, and waits until `/-/ready` answers 200.
     pub fn start(binary: &Path, data: &Path, scrape_self: bool) -> Prometheus {
+        Prometheus::start_with(binary, data, scrape_self, &[])
+    }
+
+    /// [`Prometheus::start`] with more command-line flags.
+    pub fn start_with(binary: &Path, data: &Path, scrape_self: bool, flags: &[&str]) -> Prometheus {
         let port = free_port();
         let config = data.with_extension("yml");
         let scrape = if scrape_self {
@@ -31,6 +36,7 @@ impl Prometheus {
             .arg(format!("--config.file={}", config.display()))
             .arg(format!("--storage.tsdb.path={}", data.display()))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .args(flags)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

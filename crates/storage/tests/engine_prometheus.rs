@@ -1,0 +1,234 @@
+//! A whole data dir — blocks plus a WAL-only head — shared with the real Prometheus 2.42
+//! (Debian `prometheus`), both ways:
+//! 1. Strata's block engine writes a known data set, part of it cut into blocks and the rest
+//!    left in the head (the WAL); `promtool tsdb analyze` accepts the dir and `promtool tsdb
+//!    dump` lists exactly the samples written, head included;
+//! 2. a real Prometheus started on a copy of that dir answers `/api/v1/query_range` with
+//!    every sample;
+//! 3. Strata opens a data dir a real Prometheus wrote (it scraped itself with 5 s blocks, so
+//!    there are blocks and a WAL), returns the samples Prometheus' own API returned, keeps
+//!    ingesting into it, and Prometheus then serves what Strata added.
+//!
+//! Skipped (loudly) without the peers, except under `CI=true`, where that fails.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use strata_model::{is_stale_marker, Labels, Matcher};
+use strata_storage::{BlockEngine, BlockEngineOptions, Engine};
+use strata_testkit::{get, peer_binary, promtool_dump, promtool_labels, url_encode, value_bits, Prometheus};
+use strata_wal::{SyncPolicy, WalOptions};
+
+const STEP: i64 = 15_000;
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+fn options() -> BlockEngineOptions {
+    BlockEngineOptions {
+        wal: WalOptions { policy: SyncPolicy::Batch, ..WalOptions::default() },
+        ..Default::default()
+    }
+}
+
+/// 40 series over the last 5 hours at 15 s, with awkward values: NaN, huge, tiny, negative.
+fn data_set(end: i64) -> Vec<(Labels, Vec<(i64, f64)>)> {
+    let start = (end - 5 * 3_600_000) / STEP * STEP;
+    (0..40u32)
+        .map(|s| {
+            let labels = Labels::from_pairs([
+                ("__name__", format!("engine_metric_{}", s % 4)),
+                ("instance", format!("host-{s}")),
+                ("job", "interop".to_string()),
+            ])
+            .unwrap();
+            let samples = (0..1200i64)
+                .map(|i| {
+                    let v = match s % 5 {
+                        0 => i as f64,
+                        1 => (i as f64 * 0.07).cos() * 1e12,
+                        2 if i % 17 == 5 => f64::NAN,
+                        2 => -3.25,
+                        3 => 1e-250 * (i + 1) as f64,
+                        _ => (1u64 << 53) as f64 - i as f64,
+                    };
+                    (start + i * STEP, v)
+                })
+                .collect();
+            (labels, samples)
+        })
+        .collect()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn promtool_and_prometheus_read_a_strata_data_dir_with_blocks_and_a_head() {
+    let Some(promtool) = peer_binary("promtool", "prometheus") else { return };
+    let Some(prometheus) = peer_binary("prometheus", "prometheus") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let input = data_set(now_ms() - 60_000);
+    {
+        let engine = BlockEngine::open(&data, options()).unwrap();
+        let refs = engine.series_refs(&input.iter().map(|(l, _)| l.clone()).collect::<Vec<_>>()).unwrap();
+        for i in 0..1200 {
+            let batch: Vec<_> = refs.iter().zip(&input).map(|(&r, (_, s))| (r, s[i].0, s[i].1)).collect();
+            assert_eq!(engine.append_refs(&batch).unwrap().accepted, input.len());
+        }
+        let stats = engine.stats().unwrap();
+        assert!(stats.blocks >= 1 && stats.head_samples > 0, "blocks and a head: {stats:?}");
+        eprintln!("strata wrote {} blocks and a head of {} samples", stats.blocks, stats.head_samples);
+    }
+    let written: BTreeMap<(String, i64), u64> = input
+        .iter()
+        .flat_map(|(l, s)| s.iter().map(move |&(t, v)| ((promtool_labels(l), t), value_bits(v))))
+        .collect();
+
+    let analyze = Command::new(&promtool).args(["tsdb", "analyze"]).arg(&data).output().unwrap();
+    let report = String::from_utf8_lossy(&analyze.stdout);
+    assert!(
+        analyze.status.success(),
+        "promtool tsdb analyze: {report}{}",
+        String::from_utf8_lossy(&analyze.stderr)
+    );
+    assert!(report.contains("Series: 40"), "{report}");
+    let dumped = promtool_dump(&promtool, &data);
+    assert_eq!(dumped.len(), written.len(), "promtool dumps every sample, head included");
+    assert!(dumped == written, "promtool dumps exactly the samples written");
+
+    let copy = dir.path().join("copy");
+    copy_dir(&data, &copy);
+    let server = Prometheus::start(&prometheus, &copy, false);
+    for (labels, samples) in &input {
+        let selector = format!("{{instance=\"{}\"}}", labels.get("instance").unwrap());
+        let (start, end) = (samples[0].0, samples[samples.len() - 1].0);
+        let path = format!(
+            "/api/v1/query_range?query={}&start={}&end={}&step=15",
+            url_encode(&selector),
+            start as f64 / 1000.0,
+            end as f64 / 1000.0
+        );
+        let (code, body) = get(server.port, &path).expect("prometheus answers");
+        assert_eq!(code, 200, "{body}");
+        let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let values = answer["data"]["result"][0]["values"].as_array().expect("one series").clone();
+        let served: Vec<(i64, u64)> = values
+            .iter()
+            .map(|p| {
+                let t = (p[0].as_f64().unwrap() * 1000.0).round() as i64;
+                (t, value_bits(p[1].as_str().unwrap().parse::<f64>().unwrap()))
+            })
+            .collect();
+        let want: Vec<(i64, u64)> = samples.iter().map(|&(t, v)| (t, value_bits(v))).collect();
+        assert!(served == want, "prometheus serves every sample of {labels}");
+    }
+    server.stop();
+}
+
+/// Every sample Prometheus' API returns (stale markers are not returned by range queries).
+fn api_samples(server: &Prometheus) -> BTreeMap<(String, i64), u64> {
+    let all = server.query("{__name__=~\".+\"}[1d]", None);
+    let mut out = BTreeMap::new();
+    for series in all["data"]["result"].as_array().expect("a matrix") {
+        let labels = Labels::from_pairs(
+            series["metric"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string())),
+        )
+        .unwrap();
+        for p in series["values"].as_array().unwrap() {
+            let t = (p[0].as_f64().unwrap() * 1000.0).round() as i64;
+            out.insert((promtool_labels(&labels), t), value_bits(p[1].as_str().unwrap().parse().unwrap()));
+        }
+    }
+    out
+}
+
+fn engine_samples(engine: &BlockEngine) -> BTreeMap<(String, i64), u64> {
+    let mut out = BTreeMap::new();
+    for series in engine.select(&[], i64::MIN, i64::MAX).unwrap() {
+        for (t, v) in series.collect_samples().unwrap() {
+            if !is_stale_marker(v) {
+                out.insert((promtool_labels(series.labels()), t), value_bits(v));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn strata_opens_a_prometheus_data_dir_and_keeps_ingesting() {
+    let Some(prometheus) = peer_binary("prometheus", "prometheus") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let small_blocks = ["--storage.tsdb.min-block-duration=5s", "--storage.tsdb.max-block-duration=5s"];
+    let scraping = Prometheus::start_with(&prometheus, &data, true, &small_blocks);
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let blocks = |data: &Path| {
+        std::fs::read_dir(data).unwrap().flatten().filter(|e| e.path().join("meta.json").is_file()).count()
+    };
+    while blocks(&data) < 2 {
+        assert!(Instant::now() < deadline, "prometheus cut no blocks");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    std::thread::sleep(Duration::from_secs(2)); // and some samples in its head
+    scraping.stop();
+
+    let serving = Prometheus::start_with(&prometheus, &data, false, &small_blocks);
+    let want = api_samples(&serving);
+    serving.stop();
+    assert!(want.len() > 1000, "prometheus wrote something worth checking ({})", want.len());
+
+    let engine = BlockEngine::open(&data, options()).unwrap();
+    assert!(engine.skipped_blocks().is_empty(), "{:?}", engine.skipped_blocks());
+    let stats = engine.stats().unwrap();
+    assert!(stats.blocks >= 2 && stats.head_samples > 0, "blocks and a head: {stats:?}");
+    let got = engine_samples(&engine);
+    eprintln!(
+        "prometheus serves {} samples; strata reads {} ({} blocks)",
+        want.len(),
+        got.len(),
+        stats.blocks
+    );
+    assert_eq!(got.len(), want.len());
+    assert!(got == want, "strata reads exactly what prometheus serves");
+
+    // Strata carries on in Prometheus' data dir: an existing series and a new one.
+    let up = engine.select(&[Matcher::equal("__name__", "up")], i64::MIN, i64::MAX).unwrap();
+    let up_labels = up[0].labels().clone();
+    let last = up[0].collect_samples().unwrap().last().unwrap().0;
+    let t = now_ms().max(last + 1000);
+    let added = Labels::from_pairs([("__name__", "strata_added"), ("job", "interop")]).unwrap();
+    let result = engine.append(&[(up_labels.clone(), t, 7.0), (added.clone(), t, 8.0)]).unwrap();
+    assert_eq!(result.accepted, 2, "{:?}", result.rejected);
+    drop(engine);
+    let engine = BlockEngine::open(&data, options()).unwrap();
+    let again = engine_samples(&engine);
+    assert_eq!(again.len(), want.len() + 2, "the new samples survive a reopen");
+    drop(engine);
+
+    let serving = Prometheus::start_with(&prometheus, &data, false, &small_blocks);
+    let seconds = t as f64 / 1000.0;
+    assert_eq!(serving.value("strata_added", Some(seconds)), 8.0);
+    assert_eq!(
+        serving.value(&format!("up{{instance=\"{}\"}}", up_labels.get("instance").unwrap()), Some(seconds)),
+        7.0
+    );
+    serving.stop();
+}
