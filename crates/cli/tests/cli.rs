@@ -204,3 +204,36 @@ fn index_bench_reports_the_agreed_json_fields() {
     let three = queries.iter().find(|q| q["matchers"] == 3).expect("a 3-matcher query");
     assert!(three["matching_series"].as_u64().unwrap() > 0, "the 3-way query matches something");
 }
+
+#[test]
+fn tsdb_demo_writes_blocks_that_tsdb_inspect_and_dump_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = path(dir.path(), "data");
+    let out = strata(&["tsdb", "demo", "--dir", &data, "--series", "200", "--samples", "120000", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["samples"], 120_000);
+    assert_eq!(report["series"], 200);
+    let bytes_per_sample = report["bytes_per_sample"].as_f64().unwrap();
+    assert!(bytes_per_sample > 0.1 && bytes_per_sample < 16.0, "{bytes_per_sample}");
+    assert!(report["head_bytes_per_series"].as_f64().unwrap() > 0.0);
+    let blocks = report["blocks"].as_array().unwrap();
+    let in_blocks: u64 = blocks.iter().map(|b| b["samples"].as_u64().unwrap()).sum();
+    assert_eq!(in_blocks, 120_000, "the flush put every sample in a block");
+    let query_samples = report["query"]["samples"].as_u64().unwrap();
+    assert_eq!(query_samples, 600 * report["query"]["series"].as_u64().unwrap(), "whole series returned");
+
+    let inspect = strata(&["tsdb", "inspect", "--json", &data]);
+    let listed: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    let ids: Vec<&str> =
+        listed["blocks"].as_array().unwrap().iter().map(|b| b["ulid"].as_str().unwrap()).collect();
+    let mut want: Vec<&str> = blocks.iter().map(|b| b["ulid"].as_str().unwrap()).collect();
+    want.sort();
+    assert_eq!(ids, want);
+    let dump = strata(&["tsdb", "dump", &data]);
+    assert_eq!(text(&dump.stdout).lines().count(), 120_000, "dump prints each sample once");
+
+    let again = strata(&["tsdb", "demo", "--dir", &data, "--series", "1", "--samples", "1"]);
+    assert!(!again.status.success());
+    assert!(text(&again.stderr).contains("is not empty"), "{}", text(&again.stderr));
+}

@@ -1,9 +1,14 @@
 //! `strata tsdb`: a data dir's blocks and head, as promtool shows them.
 //!
+//! - `demo --dir D …` runs the block engine end to end on synthetic data (`demo`).
 //! - `inspect DIR` lists the blocks (id, time range, counts, size) and the WAL.
 //! - `dump DIR [--match SELECTOR] [--min-time MS] [--max-time MS]` prints every sample of
 //!   the blocks and of the head (replayed from `wal/`, as promtool does) as
 //!   `{labels} value timestamp`, values formatted like Go's `%g` — promtool's format.
+//!   Head samples older than the end of the newest block are left out, as Prometheus'
+//!   replay leaves them out (a cut put them in that block).
+
+mod demo;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -20,6 +25,8 @@ use crate::selector::parse_selector;
 
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum TsdbCommand {
+    /// Ingest synthetic samples through the head, cut blocks, query them; print the figures.
+    Demo(demo::DemoArgs),
     /// List the blocks and the WAL of a data dir.
     Inspect(InspectArgs),
     /// Print the samples of a data dir (blocks and head), like `promtool tsdb dump`.
@@ -52,6 +59,7 @@ pub(crate) struct DumpArgs {
 
 pub(crate) fn run(command: TsdbCommand) -> anyhow::Result<std::process::ExitCode> {
     match command {
+        TsdbCommand::Demo(args) => demo::run(args),
         TsdbCommand::Inspect(args) => inspect(args),
         TsdbCommand::Dump(args) => dump(args),
     }
@@ -118,7 +126,7 @@ impl Report for InspectReport {
     }
 }
 
-fn dir_bytes(dir: &Path) -> u64 {
+pub(crate) fn dir_bytes(dir: &Path) -> u64 {
     let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
     entries
         .flatten()
@@ -177,8 +185,10 @@ fn dump(args: DumpArgs) -> anyhow::Result<std::process::ExitCode> {
     };
     let (mint, maxt) = (args.min_time, args.max_time);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut blocks_end = i64::MIN;
     for dir in block_dirs(&args.dir)? {
         let block = BlockReader::open(&dir).with_context(|| format!("opening block {}", dir.display()))?;
+        blocks_end = blocks_end.max(block.meta().max_time);
         for (labels, samples) in block.select(&matchers, mint, maxt)? {
             let key = promtool_labels(&labels);
             for (t, v) in samples {
@@ -188,7 +198,7 @@ fn dump(args: DumpArgs) -> anyhow::Result<std::process::ExitCode> {
     }
     let wal = args.dir.join("wal");
     if wal.is_dir() {
-        dump_head(&wal, &matchers, mint, maxt, &mut out)?;
+        dump_head(&wal, &matchers, mint.max(blocks_end), maxt, &mut out)?;
     }
     out.flush()?;
     Ok(std::process::ExitCode::SUCCESS)
