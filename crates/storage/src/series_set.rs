@@ -87,7 +87,15 @@ impl Series {
 
     /// The samples in the query range, in time order, each timestamp once.
     pub fn samples(&self) -> SampleIter<'_> {
-        SampleIter { series: self, next_chunk: 0, buffer: Vec::new(), pos: 0, last_t: None, failed: false }
+        SampleIter {
+            series: self,
+            next_chunk: 0,
+            buffer: Vec::new(),
+            pos: 0,
+            end: 0,
+            last_t: None,
+            failed: false,
+        }
     }
 
     /// All samples collected, or the first decoding error.
@@ -105,15 +113,19 @@ impl Series {
 pub struct SampleIter<'a> {
     series: &'a Series,
     next_chunk: usize,
-    /// Decoded samples of the current chunk run.
+    /// Decoded samples of the current chunk run; `buffer[pos..end]` are still to return,
+    /// already trimmed to the query range and to after the last returned timestamp.
     buffer: Vec<(i64, f64)>,
     pos: usize,
+    end: usize,
     last_t: Option<i64>,
     failed: bool,
 }
 
 impl SampleIter<'_> {
-    /// Decodes the next run of overlapping chunks into `buffer`.
+    /// Decodes the next run of overlapping chunks into `buffer`. Kept out of line so that
+    /// `next`, which runs once per sample, stays small enough to inline.
+    #[inline(never)]
     fn refill(&mut self) -> Result<bool, StorageError> {
         let chunks = &self.series.chunks;
         if self.next_chunk >= chunks.len() {
@@ -137,6 +149,13 @@ impl SampleIter<'_> {
             self.buffer.dedup_by_key(|s| s.0);
         }
         self.next_chunk = end;
+        // Runs do not overlap one another, but a chunk may reach outside the query range.
+        let from = self.last_t.map_or(self.series.mint, |last| self.series.mint.max(last.saturating_add(1)));
+        self.pos = self.buffer.partition_point(|s| s.0 < from);
+        self.end = self.buffer.partition_point(|s| s.0 <= self.series.maxt);
+        if self.end < self.buffer.len() {
+            self.next_chunk = chunks.len(); // past the range: nothing later can be in it
+        }
         Ok(true)
     }
 }
@@ -144,23 +163,19 @@ impl SampleIter<'_> {
 impl Iterator for SampleIter<'_> {
     type Item = Result<(i64, f64), StorageError>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         if self.failed {
             return None;
         }
         loop {
-            while let Some(&(t, v)) = self.buffer.get(self.pos) {
+            if self.pos < self.end {
+                let sample = self.buffer[self.pos];
                 self.pos += 1;
-                if t < self.series.mint || self.last_t.is_some_and(|last| t <= last) {
-                    continue;
+                if self.pos == self.end {
+                    self.last_t = Some(sample.0);
                 }
-                if t > self.series.maxt {
-                    self.pos = self.buffer.len();
-                    self.next_chunk = self.series.chunks.len();
-                    return None;
-                }
-                self.last_t = Some(t);
-                return Some(Ok((t, v)));
+                return Some(Ok(sample));
             }
             match self.refill() {
                 Ok(true) => {}

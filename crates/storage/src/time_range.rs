@@ -1,6 +1,6 @@
 //! Reading a time range out of chunks: shared by the block reader and the head.
 
-use strata_codec::xor::XorIter;
+use strata_codec::xor::decode_chunk_into;
 use strata_codec::CodecError;
 
 /// Whether a chunk spanning `[chunk_min, chunk_max]` holds anything in `[mint, maxt]`.
@@ -15,11 +15,13 @@ pub(crate) fn push_samples_in_range(
     maxt: i64,
     out: &mut Vec<(i64, f64)>,
 ) -> Result<(), CodecError> {
-    for sample in XorIter::new(chunk)? {
-        let (t, v) = sample?;
-        if (mint..=maxt).contains(&t) {
-            out.push((t, v));
-        }
-    }
+    let start = out.len();
+    decode_chunk_into(chunk, out)?;
+    // Samples are in time order: keep the slice of the new ones inside the range.
+    let new = &out[start..];
+    let from = start + new.partition_point(|s| s.0 < mint);
+    let to = start + new.partition_point(|s| s.0 <= maxt);
+    out.truncate(to);
+    out.drain(start..from);
     Ok(())
 }
