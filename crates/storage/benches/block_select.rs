@@ -54,7 +54,7 @@ fn bench(c: &mut Criterion) {
     let block = BlockReader::open(&stats.dir).unwrap();
     let engine = BlockEngine::open(dir.path(), BlockEngineOptions::default()).unwrap();
     let all = SERIES * SAMPLES;
-    let one = Matcher::equal("__name__", "metric_7");
+    let one = [Matcher::equal("__name__", "metric_7")];
 
     let mut group = c.benchmark_group("block-select");
     group.sample_size(20);
@@ -70,7 +70,7 @@ fn bench(c: &mut Criterion) {
     });
     group.throughput(Throughput::Elements(all / 50));
     group.bench_function("engine-one-metric", |b| {
-        b.iter(|| assert_eq!(count(&engine.select(&[one.clone()], i64::MIN, i64::MAX).unwrap()), all / 50))
+        b.iter(|| assert_eq!(count(&engine.select(&one, i64::MIN, i64::MAX).unwrap()), all / 50))
     });
     group.finish();
 }
