@@ -28,4 +28,6 @@ mod tests;
 
 pub use meta::BlockMeta;
 pub use reader::{BlockReader, ChunkRef, SeriesSamples};
-pub use writer::{write_block, write_block_range, BlockSeries, BlockStats, SAMPLES_PER_CHUNK};
+pub use writer::{
+    write_block, write_block_range, BlockSeries, BlockStats, SAMPLES_PER_BLOCK_CHUNK, SAMPLES_PER_CHUNK,
+};

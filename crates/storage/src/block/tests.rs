@@ -105,7 +105,7 @@ fn select_filters_by_matchers_and_decodes_only_overlapping_chunks() {
     assert_eq!(got[0].1.len(), 11);
     let not_b = block.select(&[m(MatchOp::NotEqual, "job", "b")], 0, i64::MAX).unwrap();
     assert_eq!(not_b.len(), 2);
-    assert_eq!(block.meta().stats.num_chunks, 3 * 9, "1000 samples cut into 9 chunks of ≤120");
+    assert_eq!(block.meta().stats.num_chunks, 3 * 5, "1000 samples cut into 5 chunks of ≤240");
     assert!(block.select(&[], i64::MAX - 1, i64::MAX).unwrap().is_empty(), "no chunk overlaps");
 }
 
