@@ -5,7 +5,7 @@
 //! <ULID>/meta.json       block id, [minTime, maxTime), stats, compaction level 1 (`meta`)
 //! <ULID>/chunks/000001   XOR chunks of every series, grouped by series (`chunk_writer`)
 //! <ULID>/index           index format v2: symbols, series, postings, TOC (`index_writer`)
-//! <ULID>/tombstones      no deletions yet: the 9-byte empty file (`tombstones`)
+//! <ULID>/tombstones      deleted intervals per series, empty when written (`tombstones`)
 //! ```
 //!
 //! [`BlockReader`] reads blocks back (index v2, and v1 as older Prometheus wrote it).
@@ -27,7 +27,9 @@ mod writer;
 mod tests;
 
 pub use meta::BlockMeta;
-pub use reader::{BlockReader, ChunkRef, SeriesSamples};
+pub use reader::{BlockReader, ChunkRef, SelectedSeries, SeriesSamples};
+pub(crate) use tombstones::is_deleted;
+pub use tombstones::Tombstones;
 pub use writer::{
     write_block, write_block_range, BlockSeries, BlockStats, SAMPLES_PER_BLOCK_CHUNK, SAMPLES_PER_CHUNK,
 };

@@ -27,6 +27,10 @@
 //! - **Select** reads the head first, then the block list, so a cut running meanwhile
 //!   shows a range in both (deduplicated) rather than in neither.
 //! - **Flush** cuts the whole head, its last range ending just after its newest sample.
+//! - **Delete** drops the range from the head (logged in the WAL as a tombstones record)
+//!   and adds tombstones to every block it overlaps (their `tombstones` file, Prometheus'
+//!   format, which promtool and Prometheus honour too); reads hide tombstoned samples at
+//!   once. Rewriting blocks without them is compaction's job.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -286,12 +290,17 @@ impl Engine for BlockEngine {
         let head = self.head.select(matchers, mint, maxt);
         let mut by_labels: BTreeMap<Labels, Vec<ChunkSource>> = BTreeMap::new();
         for block in self.blocks_overlapping(mint, maxt) {
-            for (labels, refs) in block.select_chunks(matchers, mint, maxt)? {
-                let chunks = by_labels.entry(labels).or_default();
-                chunks.extend(refs.into_iter().map(|c| ChunkSource {
-                    mint: c.mint,
-                    maxt: c.maxt,
-                    data: ChunkData::Block { block: Arc::clone(&block), chunk_ref: c.chunk_ref },
+            for selected in block.select_chunks(matchers, mint, maxt)? {
+                let deleted: Option<Arc<[(i64, i64)]>> =
+                    (!selected.deleted.is_empty()).then(|| selected.deleted.into());
+                let chunks = by_labels.entry(selected.labels).or_default();
+                chunks.extend(selected.chunks.into_iter().map(|c| ChunkSource {
+                    deleted: deleted.clone(),
+                    ..ChunkSource::new(
+                        c.mint,
+                        c.maxt,
+                        ChunkData::Block { block: Arc::clone(&block), chunk_ref: c.chunk_ref },
+                    )
                 }));
             }
         }
@@ -338,8 +347,12 @@ impl Engine for BlockEngine {
         Ok(values.into_iter().collect())
     }
 
-    fn delete(&self, _matchers: &[Matcher], _mint: i64, _maxt: i64) -> Result<u64, StorageError> {
-        Err(StorageError::Invalid("delete is not implemented by the block engine yet".into()))
+    fn delete(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<u64, StorageError> {
+        let mut touched: BTreeSet<Labels> = self.head.delete(matchers, mint, maxt)?.into_iter().collect();
+        for block in self.blocks_overlapping(mint, maxt) {
+            touched.extend(block.delete(matchers, mint, maxt)?);
+        }
+        Ok(touched.len() as u64)
     }
 
     fn flush(&self) -> Result<FlushReport, StorageError> {

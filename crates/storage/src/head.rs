@@ -42,7 +42,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use strata_codec::xor::{decode_chunk_into, XorEncoder};
 use strata_index::{SeriesIndex, SeriesRef};
 use strata_model::{Labels, Matcher};
-use strata_wal::{Record, RefSample, RefSeries, ReplayOptions, Wal, WalOptions};
+use strata_wal::{Record, RefSample, RefSeries, ReplayOptions, Tombstone, Wal, WalOptions};
 
 use crate::block::{BlockSeries, SAMPLES_PER_CHUNK};
 use crate::series_set::{ChunkData, ChunkSource, Series};
@@ -186,12 +186,12 @@ impl MemSeries {
     fn chunks_in(&self, mint: i64, maxt: i64) -> Vec<ChunkSource> {
         let mut out = Vec::new();
         for c in self.closed.iter().filter(|c| overlaps(c.mint, c.maxt, mint, maxt)) {
-            out.push(ChunkSource { mint: c.mint, maxt: c.maxt, data: ChunkData::Xor(Arc::clone(&c.bytes)) });
+            out.push(ChunkSource::new(c.mint, c.maxt, ChunkData::Xor(Arc::clone(&c.bytes))));
         }
         if let Some(last) = self.last_t.filter(|_| !self.open.is_empty()) {
             if overlaps(self.open_mint, last, mint, maxt) {
                 let data = ChunkData::Xor(self.open.to_bytes().into());
-                out.push(ChunkSource { mint: self.open_mint, maxt: last, data });
+                out.push(ChunkSource::new(self.open_mint, last, data));
             }
         }
         let from = self.ooo.partition_point(|s| s.0 < mint);
@@ -199,7 +199,7 @@ impl MemSeries {
         if from < to {
             let part = &self.ooo[from..to];
             let data = ChunkData::Samples(part.to_vec().into());
-            out.push(ChunkSource { mint: part[0].0, maxt: part[part.len() - 1].0, data });
+            out.push(ChunkSource::new(part[0].0, part[part.len() - 1].0, data));
         }
         out
     }
@@ -223,6 +223,45 @@ impl MemSeries {
             samples.dedup_by_key(|s| s.0);
         }
         Ok(samples)
+    }
+
+    /// Whether the series may hold samples in `[mint, maxt]` (a chunk overlaps it).
+    fn touches(&self, mint: i64, maxt: i64) -> bool {
+        self.closed.iter().any(|c| overlaps(c.mint, c.maxt, mint, maxt))
+            || self
+                .last_t
+                .is_some_and(|last| !self.open.is_empty() && overlaps(self.open_mint, last, mint, maxt))
+            || self.ooo.iter().any(|s| (mint..=maxt).contains(&s.0))
+    }
+
+    /// Removes the samples in `[mint, maxt]`: the chunks from the first one that overlaps
+    /// the range on are decoded and encoded again without them. The newest timestamp stays
+    /// what it was, so deleted timestamps do not become appendable in order again (as in
+    /// Prometheus).
+    fn delete(&mut self, mint: i64, maxt: i64, chunk_range: i64) -> Result<(), StorageError> {
+        self.ooo.retain(|s| !(mint..=maxt).contains(&s.0));
+        let first = self.closed.iter().position(|c| c.maxt >= mint).unwrap_or(self.closed.len());
+        let open_hit =
+            self.last_t.is_some_and(|l| !self.open.is_empty() && overlaps(self.open_mint, l, mint, maxt));
+        if !open_hit && !self.closed[first..].iter().any(|c| overlaps(c.mint, c.maxt, mint, maxt)) {
+            return Ok(());
+        }
+        let mut samples = Vec::new();
+        for c in &self.closed[first..] {
+            decode_chunk_into(&c.bytes, &mut samples)?;
+        }
+        if !self.open.is_empty() {
+            decode_chunk_into(&self.open.to_bytes(), &mut samples)?;
+        }
+        let newest = self.last_t;
+        self.closed.truncate(first);
+        self.open = XorEncoder::new();
+        self.last_t = self.closed.last().map(|c| c.maxt);
+        for (t, v) in samples.into_iter().filter(|s| !(mint..=maxt).contains(&s.0)) {
+            self.push(t, v, chunk_range)?;
+        }
+        self.last_t = newest;
+        Ok(())
     }
 
     /// Timestamp of the oldest sample held.
@@ -348,6 +387,15 @@ impl Replayed {
                             self.failure = Some(StorageError::Invalid(detail));
                         }
                         Err(e) => self.failure = Some(StorageError::from(e)),
+                    }
+                }
+            }
+            Record::Tombstones(list) => {
+                for stone in list {
+                    let Some(&i) = self.by_wal_ref.get(&stone.series_ref) else { continue };
+                    if let Err(e) = lock(&self.series[i]).delete(stone.mint, stone.maxt, options.chunk_range)
+                    {
+                        self.failure = Some(e);
                     }
                 }
             }
@@ -592,6 +640,32 @@ impl Head {
         }
         out.sort_by(|a, b| a.labels().cmp(b.labels()));
         out
+    }
+
+    /// Deletes the samples in `[mint, maxt]` of the series the matchers select: a WAL
+    /// tombstones record first, then the samples are dropped from memory, all under the
+    /// series' locks (taken in ascending order) so that no append lands between the two.
+    /// Returns the labels of the series that had chunks in the range.
+    pub fn delete(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Labels>, StorageError> {
+        let selected: Vec<(SeriesRef, Arc<Mutex<MemSeries>>)> = self
+            .index
+            .select(matchers)
+            .iter()
+            .filter_map(|r| self.series_at(SeriesRef(r)).map(|s| (SeriesRef(r), s)))
+            .collect();
+        let mut guards: Vec<_> = selected.iter().map(|(r, s)| (*r, lock(s))).collect();
+        guards.retain(|(_, g)| g.touches(mint, maxt));
+        if guards.is_empty() {
+            return Ok(Vec::new());
+        }
+        let stones = guards.iter().map(|(_, g)| Tombstone { series_ref: g.wal_ref, mint, maxt }).collect();
+        self.wal.append(&[Record::Tombstones(stones)])?;
+        let mut touched = Vec::with_capacity(guards.len());
+        for (r, g) in &mut guards {
+            g.delete(mint, maxt, self.options.chunk_range)?;
+            touched.extend(self.index.labels(*r));
+        }
+        Ok(touched)
     }
 
     /// The oldest and newest timestamp in the head, if it holds any sample.

@@ -35,11 +35,34 @@ pub struct ChunkSource {
     pub(crate) mint: i64,
     pub(crate) maxt: i64,
     pub(crate) data: ChunkData,
+    /// Intervals deleted from the series (a block's tombstones), hidden when decoding.
+    pub(crate) deleted: Option<Arc<[(i64, i64)]>>,
 }
 
 impl ChunkSource {
-    /// Decodes the whole chunk into `out` (appending).
+    /// A chunk with nothing deleted from it.
+    pub(crate) fn new(mint: i64, maxt: i64, data: ChunkData) -> ChunkSource {
+        ChunkSource { mint, maxt, data, deleted: None }
+    }
+
+    /// Decodes the whole chunk into `out` (appending), leaving out deleted samples.
     fn decode_into(&self, out: &mut Vec<(i64, f64)>) -> Result<(), StorageError> {
+        let start = out.len();
+        self.decode_all_into(out)?;
+        if let Some(deleted) = &self.deleted {
+            let mut keep = start;
+            for i in start..out.len() {
+                if !crate::block::is_deleted(deleted, out[i].0) {
+                    out[keep] = out[i];
+                    keep += 1;
+                }
+            }
+            out.truncate(keep);
+        }
+        Ok(())
+    }
+
+    fn decode_all_into(&self, out: &mut Vec<(i64, f64)>) -> Result<(), StorageError> {
         match &self.data {
             ChunkData::Block { block, chunk_ref } => {
                 let bytes = block.chunk(*chunk_ref)?;
@@ -197,19 +220,15 @@ mod tests {
 
     fn xor(samples: &[(i64, f64)]) -> ChunkSource {
         let bytes = encode_chunk(samples.iter().copied()).unwrap().0;
-        ChunkSource {
-            mint: samples[0].0,
-            maxt: samples[samples.len() - 1].0,
-            data: ChunkData::Xor(bytes.into()),
-        }
+        ChunkSource::new(samples[0].0, samples[samples.len() - 1].0, ChunkData::Xor(bytes.into()))
     }
 
     fn raw(samples: &[(i64, f64)]) -> ChunkSource {
-        ChunkSource {
-            mint: samples[0].0,
-            maxt: samples[samples.len() - 1].0,
-            data: ChunkData::Samples(samples.to_vec().into()),
-        }
+        ChunkSource::new(
+            samples[0].0,
+            samples[samples.len() - 1].0,
+            ChunkData::Samples(samples.to_vec().into()),
+        )
     }
 
     fn series(chunks: Vec<ChunkSource>, mint: i64, maxt: i64) -> Vec<(i64, f64)> {
@@ -228,6 +247,13 @@ mod tests {
     }
 
     #[test]
+    fn deleted_intervals_are_hidden() {
+        let mut a = xor(&[(1, 1.0), (3, 3.0), (5, 5.0), (7, 7.0), (9, 9.0)]);
+        a.deleted = Some(vec![(2, 3), (7, 8)].into());
+        assert_eq!(series(vec![a], 0, 100), [(1, 1.0), (5, 5.0), (9, 9.0)]);
+    }
+
+    #[test]
     fn the_range_bounds_are_inclusive() {
         let a = xor(&[(1, 1.0), (3, 3.0), (5, 5.0), (7, 7.0)]);
         assert_eq!(series(vec![a], 3, 5), [(3, 3.0), (5, 5.0)]);
@@ -235,7 +261,7 @@ mod tests {
 
     #[test]
     fn a_damaged_chunk_is_an_error_then_the_end() {
-        let bad = ChunkSource { mint: 0, maxt: 10, data: ChunkData::Xor(vec![0, 5, 1].into()) };
+        let bad = ChunkSource::new(0, 10, ChunkData::Xor(vec![0, 5, 1].into()));
         let s = Series::new(Labels::default(), vec![bad], 0, 10);
         let mut it = s.samples();
         assert!(matches!(it.next(), Some(Err(_))));

@@ -1,10 +1,11 @@
 //! A whole data dir — blocks plus a WAL-only head — shared with the real Prometheus 2.42
 //! (Debian `prometheus`), both ways:
 //! 1. Strata's block engine writes a known data set, part of it cut into blocks and the rest
-//!    left in the head (the WAL); `promtool tsdb analyze` accepts the dir and `promtool tsdb
-//!    dump` lists exactly the samples written, head included;
+//!    left in the head (the WAL), then deletes a range of one series across both (block
+//!    tombstones, a WAL tombstones record); `promtool tsdb analyze` accepts the dir and
+//!    `promtool tsdb dump` lists exactly the samples written and not deleted, head included;
 //! 2. a real Prometheus started on a copy of that dir answers `/api/v1/query_range` with
-//!    every sample;
+//!    every sample, and hides the deleted ones;
 //! 3. Strata opens a data dir a real Prometheus wrote (it scraped itself with 5 s blocks, so
 //!    there are blocks and a WAL), returns the samples Prometheus' own API returned, keeps
 //!    ingesting into it, and Prometheus then serves what Strata added.
@@ -63,6 +64,11 @@ fn data_set(end: i64) -> Vec<(Labels, Vec<(i64, f64)>)> {
         .collect()
 }
 
+/// Samples 100 to 1000 of the data set: from inside the first block into the head.
+fn deleted_range(input: &[(Labels, Vec<(i64, f64)>)]) -> (i64, i64) {
+    (input[0].1[100].0, input[0].1[1000].0)
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap().flatten() {
@@ -92,7 +98,19 @@ fn promtool_and_prometheus_read_a_strata_data_dir_with_blocks_and_a_head() {
         let stats = engine.stats().unwrap();
         assert!(stats.blocks >= 1 && stats.head_samples > 0, "blocks and a head: {stats:?}");
         eprintln!("strata wrote {} blocks and a head of {} samples", stats.blocks, stats.head_samples);
+        // A deletion across the blocks and the head: block tombstones and a WAL record.
+        let (from, to) = deleted_range(&input);
+        assert_eq!(engine.delete(&[Matcher::equal("instance", "host-3")], from, to).unwrap(), 1);
     }
+    let (from, to) = deleted_range(&input);
+    let is_deleted = |l: &Labels, t: i64| l.get("instance") == Some("host-3") && (from..=to).contains(&t);
+    let input: Vec<(Labels, Vec<(i64, f64)>)> = input
+        .into_iter()
+        .map(|(l, s)| {
+            let kept = s.into_iter().filter(|&(t, _)| !is_deleted(&l, t)).collect();
+            (l, kept)
+        })
+        .collect();
     let written: BTreeMap<(String, i64), u64> = input
         .iter()
         .flat_map(|(l, s)| s.iter().map(move |&(t, v)| ((promtool_labels(l), t), value_bits(v))))
@@ -115,6 +133,17 @@ fn promtool_and_prometheus_read_a_strata_data_dir_with_blocks_and_a_head() {
     let server = Prometheus::start(&prometheus, &copy, false);
     for (labels, samples) in &input {
         let selector = format!("{{instance=\"{}\"}}", labels.get("instance").unwrap());
+        if labels.get("instance") == Some("host-3") {
+            // Steps would fill the deleted gap by lookback: read the raw samples instead.
+            let end = samples[samples.len() - 1].0 as f64 / 1000.0;
+            let raw = server.query(&format!("{selector}[6h]"), Some(end));
+            let values = raw["data"]["result"][0]["values"].as_array().expect("one series").clone();
+            let served: Vec<i64> =
+                values.iter().map(|p| (p[0].as_f64().unwrap() * 1000.0).round() as i64).collect();
+            let want: Vec<i64> = samples.iter().map(|s| s.0).collect();
+            assert!(served == want, "prometheus hides the deleted samples of {labels}");
+            continue;
+        }
         let (start, end) = (samples[0].0, samples[samples.len() - 1].0);
         let path = format!(
             "/api/v1/query_range?query={}&start={}&end={}&step=15",

@@ -11,12 +11,14 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
 
 use memmap2::Mmap;
 use strata_codec::varint::{read_uvarint, read_varint};
 use strata_model::{Labels, Matcher};
 
 use super::meta::BlockMeta;
+use super::tombstones::{self, Tombstones};
 use crate::time_range::{overlaps, push_samples_in_range};
 use crate::StorageError;
 
@@ -47,6 +49,24 @@ pub struct BlockReader {
     /// `(name, value)` → offset of its postings list.
     postings: HashMap<(String, String), u64>,
     segments: Vec<Mmap>,
+    /// Deleted intervals (the `tombstones` file), replaced whole by each delete.
+    tombstones: RwLock<Arc<Tombstones>>,
+    /// Held by a delete from reading the tombstones to replacing them.
+    deleting: Mutex<()>,
+}
+
+/// A series a block select found: its labels, the chunks overlapping the range, and the
+/// intervals deleted from it (sorted, merged; empty if none).
+#[derive(Debug, Clone)]
+pub struct SelectedSeries {
+    /// The series' ref in the block's index.
+    pub series_ref: u64,
+    /// Its labels.
+    pub labels: Labels,
+    /// Its chunks that overlap the range (minus those wholly deleted).
+    pub chunks: Vec<ChunkRef>,
+    /// Deleted intervals, both ends inclusive.
+    pub deleted: Vec<(i64, i64)>,
 }
 
 /// What a select over a block returns for one series.
@@ -184,6 +204,7 @@ impl BlockReader {
             }
             segments.push(segment);
         }
+        let tombstones = RwLock::new(Arc::new(tombstones::read(dir)?));
         Ok(BlockReader {
             dir: dir.to_path_buf(),
             meta,
@@ -193,6 +214,8 @@ impl BlockReader {
             symbol_at_offset,
             postings,
             segments,
+            tombstones,
+            deleting: Mutex::new(()),
         })
     }
 
@@ -312,15 +335,15 @@ impl BlockReader {
     }
 
     /// Series the matchers select, with the refs of their chunks that overlap `[mint, maxt]`
-    /// (series with none are left out). Candidates are the intersection of the postings of
-    /// every `name="value"` matcher (all series if there is none); every matcher is then
-    /// checked against each candidate's labels.
+    /// and are not wholly deleted (series with none are left out). Candidates are the
+    /// intersection of the postings of every `name="value"` matcher (all series if there is
+    /// none); every matcher is then checked against each candidate's labels.
     pub fn select_chunks(
         &self,
         matchers: &[Matcher],
         mint: i64,
         maxt: i64,
-    ) -> Result<Vec<(Labels, Vec<ChunkRef>)>, StorageError> {
+    ) -> Result<Vec<SelectedSeries>, StorageError> {
         let mut candidates: Option<Vec<u64>> = None;
         for m in matchers.iter().filter(|m| m.op() == strata_model::MatchOp::Equal && !m.value().is_empty()) {
             let list = self.postings_of(m.name(), m.value())?;
@@ -333,18 +356,44 @@ impl BlockReader {
             Some(c) => c,
             None => self.all_refs()?,
         };
+        let stones = self.tombstones();
         let mut out = Vec::new();
         for r in refs {
             let (labels, mut chunks) = self.series(r)?;
             if !matchers.iter().all(|m| m.matches_labels(&labels)) {
                 continue;
             }
-            chunks.retain(|c| overlaps(c.mint, c.maxt, mint, maxt));
+            let deleted = stones.get(&r).cloned().unwrap_or_default();
+            chunks.retain(|c| {
+                overlaps(c.mint, c.maxt, mint, maxt) && !tombstones::covers(&deleted, c.mint, c.maxt)
+            });
             if !chunks.is_empty() {
-                out.push((labels, chunks));
+                out.push(SelectedSeries { series_ref: r, labels, chunks, deleted });
             }
         }
         Ok(out)
+    }
+
+    /// The block's deleted intervals.
+    pub fn tombstones(&self) -> Arc<Tombstones> {
+        Arc::clone(&self.tombstones.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Deletes `[mint, maxt]` from the series the matchers select: adds tombstones (the file
+    /// first, then what reads see). Returns the labels of the series that had chunks there.
+    pub fn delete(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Labels>, StorageError> {
+        let _one_at_a_time = self.deleting.lock().unwrap_or_else(|e| e.into_inner());
+        let hit = self.select_chunks(matchers, mint, maxt)?;
+        if hit.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut stones = Tombstones::clone(&self.tombstones());
+        for s in &hit {
+            tombstones::add(&mut stones, s.series_ref, mint, maxt);
+        }
+        tombstones::write(&self.dir, &stones)?;
+        *self.tombstones.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(stones);
+        Ok(hit.into_iter().map(|s| s.labels).collect())
     }
 
     /// Series the matchers select with their samples in `[mint, maxt]`, decoding only the
@@ -356,15 +405,18 @@ impl BlockReader {
         maxt: i64,
     ) -> Result<Vec<SeriesSamples>, StorageError> {
         let mut out = Vec::new();
-        for (labels, chunks) in self.select_chunks(matchers, mint, maxt)? {
+        for s in self.select_chunks(matchers, mint, maxt)? {
             let mut samples = Vec::new();
-            for c in &chunks {
+            for c in &s.chunks {
                 let chunk = self.chunk(c.chunk_ref)?;
                 push_samples_in_range(chunk, mint, maxt, &mut samples)
                     .map_err(|e| corrupt(&self.dir.join("chunks"), c.chunk_ref, e.to_string()))?;
             }
+            if !s.deleted.is_empty() {
+                samples.retain(|&(t, _)| !tombstones::is_deleted(&s.deleted, t));
+            }
             if !samples.is_empty() {
-                out.push((labels, samples));
+                out.push((s.labels, samples));
             }
         }
         Ok(out)
