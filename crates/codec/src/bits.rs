@@ -30,6 +30,11 @@ impl BitWriter {
         BitWriter { bytes: prefix, acc: 0, pending: 0 }
     }
 
+    /// Bytes the buffer can hold before it grows.
+    pub fn capacity(&self) -> usize {
+        self.bytes.capacity()
+    }
+
     /// Appends one bit.
     #[inline]
     pub fn write_bit(&mut self, bit: bool) {

@@ -119,8 +119,16 @@ impl Default for XorEncoder {
 impl XorEncoder {
     /// An empty chunk.
     pub fn new() -> Self {
+        Self::with_capacity(2)
+    }
+
+    /// An empty chunk whose buffer holds `bytes` before it must grow: a writer that knows
+    /// its chunks' usual size avoids the reallocations (and the freed blocks they leave).
+    pub fn with_capacity(bytes: usize) -> Self {
+        let mut header = Vec::with_capacity(bytes.max(2));
+        header.extend_from_slice(&[0, 0]);
         XorEncoder {
-            stream: BitWriter::with_prefix(vec![0, 0]),
+            stream: BitWriter::with_prefix(header),
             count: 0,
             t: 0,
             t_delta: 0,
@@ -143,6 +151,11 @@ impl XorEncoder {
     /// Size of the chunk so far in bytes, padding included.
     pub fn byte_len(&self) -> usize {
         self.stream.bit_len().div_ceil(8) as usize
+    }
+
+    /// Bytes allocated for the chunk (at least [`XorEncoder::byte_len`]).
+    pub fn byte_capacity(&self) -> usize {
+        self.stream.capacity()
     }
 
     /// Appends a sample. Timestamps need not increase (any `i64` sequence round-trips),
