@@ -159,7 +159,26 @@ fn arb_series() -> impl Strategy<Value = Vec<(i64, f64)>> {
 }
 
 proptest! {
+
     #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// An encoder without figures writes the same bytes, and reports zeros.
+    #[test]
+    fn encoders_without_stats_write_the_same_chunk(
+        samples in prop::collection::vec((any::<i64>(), any::<f64>()), 0..200),
+        capacity in 0usize..300,
+    ) {
+        let (mut full, mut lean) = (xor::XorEncoder::new(), xor::XorEncoder::without_stats(capacity));
+        for &(t, v) in &samples {
+            full.append(t, v).unwrap();
+            lean.append(t, v).unwrap();
+        }
+        prop_assert_eq!(lean.to_bytes(), full.to_bytes());
+        let ((a, stats), (b, none)) = (full.finish(), lean.finish());
+        prop_assert_eq!(a, b);
+        prop_assert_eq!(none, xor::XorStats::default());
+        prop_assert!(samples.is_empty() || stats.timestamp_bits > 0);
+    }
 
     #[test]
     fn xor_round_trips_bit_exact(samples in arb_series()) {

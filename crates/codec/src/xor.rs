@@ -107,7 +107,9 @@ pub struct XorEncoder {
     v_bits: u64,
     /// The current XOR window `(leading, trailing)`; `None` until the first `11` field.
     window: Option<(u32, u32)>,
-    stats: XorStats,
+    /// Encoding figures; `None` for an encoder made [`XorEncoder::without_stats`] (boxed, so
+    /// that such an encoder — one per series in a TSDB head — stays small).
+    stats: Option<Box<XorStats>>,
 }
 
 impl Default for XorEncoder {
@@ -125,6 +127,19 @@ impl XorEncoder {
     /// An empty chunk whose buffer holds `bytes` before it must grow: a writer that knows
     /// its chunks' usual size avoids the reallocations (and the freed blocks they leave).
     pub fn with_capacity(bytes: usize) -> Self {
+        XorEncoder {
+            stats: Some(Box::new(XorStats { overhead_bits: 16, ..XorStats::default() })),
+            ..Self::lean(bytes)
+        }
+    }
+
+    /// [`XorEncoder::with_capacity`] without encoding figures: [`XorEncoder::finish`] then
+    /// reports all zeros. For encoders kept by the million, where the figures are not read.
+    pub fn without_stats(bytes: usize) -> Self {
+        Self::lean(bytes)
+    }
+
+    fn lean(bytes: usize) -> Self {
         let mut header = Vec::with_capacity(bytes.max(2));
         header.extend_from_slice(&[0, 0]);
         XorEncoder {
@@ -134,7 +149,7 @@ impl XorEncoder {
             t_delta: 0,
             v_bits: 0,
             window: None,
-            stats: XorStats { overhead_bits: 16, ..XorStats::default() },
+            stats: None,
         }
     }
 
@@ -171,23 +186,31 @@ impl XorEncoder {
                 let mut head = Vec::with_capacity(10);
                 put_varint(&mut head, t);
                 self.stream.write_bytes(&head);
-                self.stats.timestamp_bits += self.stream.bit_len() - before;
+                if let Some(st) = self.stats.as_deref_mut() {
+                    st.timestamp_bits += self.stream.bit_len() - before;
+                }
                 self.stream.write_bits(v_bits, 64);
-                self.stats.first_value_bits += 64;
+                if let Some(st) = self.stats.as_deref_mut() {
+                    st.first_value_bits += 64;
+                }
             }
             1 => {
                 let delta = t.wrapping_sub(self.t);
                 let mut head = Vec::with_capacity(10);
                 put_uvarint(&mut head, delta as u64);
                 self.stream.write_bytes(&head);
-                self.stats.timestamp_bits += self.stream.bit_len() - before;
+                if let Some(st) = self.stats.as_deref_mut() {
+                    st.timestamp_bits += self.stream.bit_len() - before;
+                }
                 self.t_delta = delta;
                 self.write_value(v_bits);
             }
             _ => {
                 let delta = t.wrapping_sub(self.t);
                 self.write_dod(delta.wrapping_sub(self.t_delta));
-                self.stats.timestamp_bits += self.stream.bit_len() - before;
+                if let Some(st) = self.stats.as_deref_mut() {
+                    st.timestamp_bits += self.stream.bit_len() - before;
+                }
                 self.t_delta = delta;
                 self.write_value(v_bits);
             }
@@ -223,7 +246,9 @@ impl XorEncoder {
         let x = v_bits ^ self.v_bits;
         if x == 0 {
             self.stream.write_bits(0, 1);
-            self.stats.repeat.add(1);
+            if let Some(st) = self.stats.as_deref_mut() {
+                st.repeat.add(1);
+            }
             return;
         }
         let lz = x.leading_zeros().min(31);
@@ -233,7 +258,9 @@ impl XorEncoder {
                 let sig = 64 - wl - wt;
                 self.stream.write_bits(0b10, 2);
                 self.stream.write_bits(x >> wt, sig);
-                self.stats.reuse_window.add(2 + sig);
+                if let Some(st) = self.stats.as_deref_mut() {
+                    st.reuse_window.add(2 + sig);
+                }
             }
             _ => {
                 let sig = 64 - lz - tz;
@@ -242,7 +269,9 @@ impl XorEncoder {
                 self.stream.write_bits(u64::from(sig), 6); // 64 wraps to 0 in 6 bits
                 self.stream.write_bits(x >> tz, sig);
                 self.window = Some((lz, tz));
-                self.stats.new_window.add(13 + sig);
+                if let Some(st) = self.stats.as_deref_mut() {
+                    st.new_window.add(13 + sig);
+                }
             }
         }
     }
@@ -254,14 +283,18 @@ impl XorEncoder {
         bytes
     }
 
-    /// Ends the chunk, returning its bytes and the encoding figures.
-    pub fn finish(mut self) -> (Vec<u8>, XorStats) {
+    /// Ends the chunk, returning its bytes and the encoding figures (all zeros for an
+    /// encoder made [`XorEncoder::without_stats`]).
+    pub fn finish(self) -> (Vec<u8>, XorStats) {
         let padding = (8 - self.stream.bit_len() % 8) % 8;
-        self.stats.overhead_bits += padding;
+        let stats = self.stats.map_or_else(XorStats::default, |st| XorStats {
+            overhead_bits: st.overhead_bits + padding,
+            ..*st
+        });
         let count = self.count.to_be_bytes();
         let mut bytes = self.stream.finish();
         bytes[..2].copy_from_slice(&count);
-        (bytes, self.stats)
+        (bytes, stats)
     }
 }
 

@@ -76,7 +76,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "{series} series created in {create_seconds:.3} s; x {rounds} samples, {threads} thread(s), WAL {:?}: \
          {:.3} s wall; in Head::append_refs {:.3} s (busiest thread): {:.0} samples/s\n\
-         head memory per series: chunks {:.0} B + index {:.0} B = {:.0} B (process RSS grew {:.0} B/series); \
+         head memory per series: chunks {:.0} B + index {:.0} B = {:.0} B (process anonymous RSS grew {:.0} B/series); head chunk files {:.0} B/series; \
          samples {}, chunks {}",
         policy,
         seconds,
@@ -86,14 +86,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         stats.index_bytes as f64 / series as f64,
         (stats.chunk_bytes + stats.index_bytes) as f64 / series as f64,
         rss_growth as f64 / series as f64,
+        stats.chunk_file_bytes as f64 / series as f64,
         stats.samples_appended,
         stats.chunks
     );
     Ok(())
 }
 
-/// Resident set size of this process (Linux), 0 where unknown.
+/// Anonymous resident memory of this process (Linux `RssAnon`: the heap, not mapped
+/// files such as the head chunk files), 0 where unknown.
 fn rss_bytes() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    statm.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()).unwrap_or(0) * 4096
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let line = status.lines().find(|l| l.starts_with("RssAnon:")).unwrap_or_default();
+    line.split_whitespace().nth(1).and_then(|kb| kb.parse::<u64>().ok()).unwrap_or(0) * 1024
 }

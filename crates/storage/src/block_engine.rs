@@ -4,10 +4,12 @@
 //! ```text
 //! DIR/wal/00000000 …, checkpoint.N/     the head's write-ahead log (strata-wal)
 //! DIR/<ULID>/meta.json index chunks/ tombstones    one block per cut head range
+//! DIR/strata_chunks_head/000001 …       the head's closed chunks, mapped (a cache of the WAL)
 //! ```
 //!
 //! so a Prometheus started on DIR serves what Strata wrote, and Strata opens what Prometheus
-//! wrote (its other files, `chunks_head/`, `lock`, `queries.active`, are left alone).
+//! wrote (its other files, `chunks_head/`, `lock`, `queries.active`, are left alone, as
+//! Prometheus leaves Strata's head chunk files alone).
 //!
 //! - **Open**: every `<ULID>/` is opened (meta, index TOC and tables, chunk segment headers
 //!   checked); a block that fails is reported in [`BlockEngine::skipped_blocks`] and left
@@ -55,6 +57,9 @@ pub struct BlockEngineOptions {
     pub out_of_order_window: i64,
     /// The WAL's options.
     pub wal: WalOptions,
+    /// Keep the head's closed chunks in mapped files (`DIR/strata_chunks_head/`) rather than
+    /// on the heap (default true).
+    pub head_chunks_on_disk: bool,
 }
 
 impl Default for BlockEngineOptions {
@@ -63,6 +68,7 @@ impl Default for BlockEngineOptions {
             block_range: DEFAULT_BLOCK_RANGE_MS,
             out_of_order_window: 0,
             wal: WalOptions::default(),
+            head_chunks_on_disk: true,
         }
     }
 }
@@ -116,6 +122,7 @@ impl BlockEngine {
                 chunk_range: options.block_range,
                 out_of_order_window: options.out_of_order_window,
                 min_valid_time,
+                chunks_on_disk: options.head_chunks_on_disk,
             },
         )?;
         Ok(BlockEngine {

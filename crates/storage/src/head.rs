@@ -45,6 +45,7 @@ use strata_model::{Labels, Matcher};
 use strata_wal::{Record, RefSample, RefSeries, ReplayOptions, Tombstone, Wal, WalOptions};
 
 use crate::block::{BlockSeries, SAMPLES_PER_CHUNK};
+use crate::head_chunks::{self, DiskChunk, HeadChunkFiles};
 use crate::series_set::{ChunkData, ChunkSource, Series};
 use crate::time_range::overlaps;
 use crate::StorageError;
@@ -60,6 +61,9 @@ pub struct HeadOptions {
     pub out_of_order_window: i64,
     /// Samples before this are refused (and skipped in replay): they belong to blocks.
     pub min_valid_time: i64,
+    /// Keep closed chunks in files under the data dir, mapped, instead of on the heap
+    /// (`head_chunks`; default true).
+    pub chunks_on_disk: bool,
 }
 
 /// Two hours, Prometheus' default block range.
@@ -72,19 +76,70 @@ impl Default for HeadOptions {
             chunk_range: DEFAULT_BLOCK_RANGE_MS,
             out_of_order_window: 0,
             min_valid_time: i64::MIN,
+            chunks_on_disk: true,
         }
     }
 }
 
-/// Bytes reserved for an open chunk when it starts.
-const OPEN_CHUNK_CAPACITY: usize = 192;
+/// Bytes reserved for a series' first open chunk; later ones reserve what the previous
+/// chunk took (chunks of one series are alike), so a chunk is usually one allocation.
+const FIRST_CHUNK_CAPACITY: usize = 32;
+
+/// Where a closed chunk's bytes are.
+#[derive(Debug)]
+enum ChunkBytes {
+    /// In a head chunk file (`head_chunks`), read through mmap.
+    Disk(DiskChunk),
+    /// In memory (no chunk files, or writing to them failed).
+    Memory(Arc<[u8]>),
+}
+
+impl ChunkBytes {
+    fn slice(&self) -> &[u8] {
+        match self {
+            ChunkBytes::Disk(d) => d.bytes(),
+            ChunkBytes::Memory(m) => m,
+        }
+    }
+
+    fn source(&self) -> ChunkData {
+        match self {
+            ChunkBytes::Disk(d) => ChunkData::HeadFile(d.clone()),
+            ChunkBytes::Memory(m) => ChunkData::Xor(Arc::clone(m)),
+        }
+    }
+
+    /// Heap bytes (beyond the enum itself).
+    fn heap_bytes(&self) -> usize {
+        match self {
+            ChunkBytes::Disk(_) => 0,
+            ChunkBytes::Memory(m) => m.len() + 16,
+        }
+    }
+}
 
 /// A closed chunk of the head.
 #[derive(Debug)]
 struct HeadChunk {
     mint: i64,
     maxt: i64,
-    bytes: Arc<[u8]>,
+    bytes: ChunkBytes,
+}
+
+/// Where closing chunks go, and the range they must not cross.
+#[derive(Debug, Clone, Copy)]
+struct ChunkSink<'a> {
+    chunk_range: i64,
+    files: Option<&'a HeadChunkFiles>,
+}
+
+impl ChunkSink<'_> {
+    fn close(&self, bytes: Vec<u8>, maxt: i64) -> ChunkBytes {
+        match self.files.map(|f| f.write(&bytes, maxt)) {
+            Some(Ok(on_disk)) => ChunkBytes::Disk(on_disk),
+            _ => ChunkBytes::Memory(bytes.into()),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -112,7 +167,7 @@ impl MemSeries {
         MemSeries {
             wal_ref,
             closed: Vec::new(),
-            open: XorEncoder::new(),
+            open: XorEncoder::without_stats(0),
             open_mint: 0,
             last_t: None,
             ooo: Vec::new(),
@@ -121,16 +176,22 @@ impl MemSeries {
 
     /// Appends an in-order sample (`t` after `last_t`), cutting the open chunk first when
     /// it is full or `t` is in another chunk range.
-    fn push(&mut self, t: i64, v: f64, chunk_range: i64) -> Result<(), StorageError> {
-        let crosses = t.div_euclid(chunk_range) != self.open_mint.div_euclid(chunk_range);
+    fn push(&mut self, t: i64, v: f64, sink: ChunkSink<'_>) -> Result<(), StorageError> {
+        let range = sink.chunk_range;
+        let crosses = t.div_euclid(range) != self.open_mint.div_euclid(range);
+        let mut capacity = FIRST_CHUNK_CAPACITY;
         if !self.open.is_empty() && (self.open.len() == SAMPLES_PER_CHUNK || crosses) {
-            let full = std::mem::take(&mut self.open);
+            let full = std::mem::replace(&mut self.open, XorEncoder::without_stats(0));
             let maxt = self.last_t.unwrap_or(self.open_mint);
-            self.closed.push(HeadChunk { mint: self.open_mint, maxt, bytes: full.finish().0.into() });
+            let bytes = full.finish().0;
+            capacity = bytes.len() + 8;
+            // Exact growth: a series holds a handful of closed chunks, and the doubling
+            // vector's spare slots would cost more per series than the chunk bytes do.
+            self.closed.reserve_exact(1);
+            self.closed.push(HeadChunk { mint: self.open_mint, maxt, bytes: sink.close(bytes, maxt) });
         }
         if self.open.is_empty() {
-            // Room for a typical chunk (120 samples at ~1.3 bytes) in one allocation.
-            self.open = XorEncoder::with_capacity(OPEN_CHUNK_CAPACITY);
+            self.open = XorEncoder::without_stats(capacity);
             self.open_mint = t;
         }
         self.open.append(t, v)?;
@@ -150,7 +211,7 @@ impl MemSeries {
                 decode_chunk_into(&self.open.to_bytes(), &mut samples)
             }
             _ => match self.closed.iter().rev().find(|c| (c.mint..=c.maxt).contains(&t)) {
-                Some(c) => decode_chunk_into(&c.bytes, &mut samples),
+                Some(c) => decode_chunk_into(c.bytes.slice(), &mut samples),
                 None => return false,
             },
         };
@@ -170,17 +231,17 @@ impl MemSeries {
 
     /// Applies a sample read back from the WAL: acknowledged once, so kept unless it is a
     /// copy of one already held.
-    fn replay(&mut self, t: i64, v: f64, chunk_range: i64) -> bool {
+    fn replay(&mut self, t: i64, v: f64, sink: ChunkSink<'_>) -> bool {
         match self.last_t {
             Some(last) if t == last => false,
             Some(last) if t < last => self.insert_ooo(t, v),
-            _ => self.push(t, v, chunk_range).is_ok(),
+            _ => self.push(t, v, sink).is_ok(),
         }
     }
 
     fn heap_bytes(&self) -> usize {
         // Each closed chunk's bytes sit behind an Arc (two counters before them).
-        self.closed.iter().map(|c| c.bytes.len() + 16).sum::<usize>()
+        self.closed.iter().map(|c| c.bytes.heap_bytes()).sum::<usize>()
             + self.closed.capacity() * std::mem::size_of::<HeadChunk>()
             + self.open.byte_capacity()
             + self.ooo.capacity() * 16
@@ -193,7 +254,7 @@ impl MemSeries {
     fn chunks_in(&self, mint: i64, maxt: i64) -> Vec<ChunkSource> {
         let mut out = Vec::new();
         for c in self.closed.iter().filter(|c| overlaps(c.mint, c.maxt, mint, maxt)) {
-            out.push(ChunkSource::new(c.mint, c.maxt, ChunkData::Xor(Arc::clone(&c.bytes))));
+            out.push(ChunkSource::new(c.mint, c.maxt, c.bytes.source()));
         }
         if let Some(last) = self.last_t.filter(|_| !self.open.is_empty()) {
             if overlaps(self.open_mint, last, mint, maxt) {
@@ -217,7 +278,7 @@ impl MemSeries {
         let last = to.saturating_sub(1);
         let mut samples = Vec::new();
         for c in self.closed.iter().filter(|c| overlaps(c.mint, c.maxt, from, last)) {
-            decode_chunk_into(&c.bytes, &mut samples)?;
+            decode_chunk_into(c.bytes.slice(), &mut samples)?;
         }
         if self.last_t.is_some_and(|l| !self.open.is_empty() && overlaps(self.open_mint, l, from, last)) {
             decode_chunk_into(&self.open.to_bytes(), &mut samples)?;
@@ -245,7 +306,7 @@ impl MemSeries {
     /// the range on are decoded and encoded again without them. The newest timestamp stays
     /// what it was, so deleted timestamps do not become appendable in order again (as in
     /// Prometheus).
-    fn delete(&mut self, mint: i64, maxt: i64, chunk_range: i64) -> Result<(), StorageError> {
+    fn delete(&mut self, mint: i64, maxt: i64, sink: ChunkSink<'_>) -> Result<(), StorageError> {
         self.ooo.retain(|s| !(mint..=maxt).contains(&s.0));
         let first = self.closed.iter().position(|c| c.maxt >= mint).unwrap_or(self.closed.len());
         let open_hit =
@@ -255,17 +316,17 @@ impl MemSeries {
         }
         let mut samples = Vec::new();
         for c in &self.closed[first..] {
-            decode_chunk_into(&c.bytes, &mut samples)?;
+            decode_chunk_into(c.bytes.slice(), &mut samples)?;
         }
         if !self.open.is_empty() {
             decode_chunk_into(&self.open.to_bytes(), &mut samples)?;
         }
         let newest = self.last_t;
         self.closed.truncate(first);
-        self.open = XorEncoder::new();
+        self.open = XorEncoder::without_stats(0);
         self.last_t = self.closed.last().map(|c| c.maxt);
         for (t, v) in samples.into_iter().filter(|s| !(mint..=maxt).contains(&s.0)) {
-            self.push(t, v, chunk_range)?;
+            self.push(t, v, sink)?;
         }
         self.last_t = newest;
         Ok(())
@@ -282,7 +343,7 @@ impl MemSeries {
     fn truncate(&mut self, t: i64) {
         self.closed.retain(|c| c.maxt >= t);
         if self.last_t.is_some_and(|last| last < t) {
-            self.open = XorEncoder::new();
+            self.open = XorEncoder::without_stats(0);
         }
         let keep_from = self.ooo.partition_point(|s| s.0 < t);
         self.ooo.drain(..keep_from);
@@ -331,6 +392,8 @@ pub struct HeadStats {
     pub chunk_bytes: u64,
     /// Approximate heap bytes of the series index (labels, postings).
     pub index_bytes: u64,
+    /// Bytes of closed chunks in the head chunk files (on disk, mapped, not on the heap).
+    pub chunk_file_bytes: u64,
     /// Samples rejected since open (out of bounds, duplicate, out of order).
     pub rejected: u64,
     /// Oldest and newest timestamp held (`None` when empty).
@@ -340,6 +403,8 @@ pub struct HeadStats {
 /// The head; see the module docs. Thread-safe.
 #[derive(Debug)]
 pub struct Head {
+    /// Where closed chunks go (`None`: they stay in memory).
+    chunk_files: Option<HeadChunkFiles>,
     index: SeriesIndex,
     series: RwLock<Vec<Arc<Mutex<MemSeries>>>>,
     wal: Wal,
@@ -373,7 +438,7 @@ struct Replayed {
 }
 
 impl Replayed {
-    fn record(&mut self, record: Record, index: &SeriesIndex, options: &HeadOptions) {
+    fn record(&mut self, record: Record, index: &SeriesIndex, options: &HeadOptions, sink: ChunkSink<'_>) {
         match record {
             Record::Series(list) => {
                 for s in list {
@@ -400,8 +465,7 @@ impl Replayed {
             Record::Tombstones(list) => {
                 for stone in list {
                     let Some(&i) = self.by_wal_ref.get(&stone.series_ref) else { continue };
-                    if let Err(e) = lock(&self.series[i]).delete(stone.mint, stone.maxt, options.chunk_range)
-                    {
+                    if let Err(e) = lock(&self.series[i]).delete(stone.mint, stone.maxt, sink) {
                         self.failure = Some(e);
                     }
                 }
@@ -409,7 +473,7 @@ impl Replayed {
             Record::Samples(list) => {
                 for s in list.iter().filter(|s| s.t >= options.min_valid_time) {
                     let Some(&i) = self.by_wal_ref.get(&s.series_ref) else { continue };
-                    if lock(&self.series[i]).replay(s.t, s.v, options.chunk_range) {
+                    if lock(&self.series[i]).replay(s.t, s.v, sink) {
                         self.samples += 1;
                         self.min_time = self.min_time.min(s.t);
                         self.max_time = self.max_time.max(s.t);
@@ -431,11 +495,17 @@ impl Head {
             )));
         }
         let wal_dir = dir.join("wal");
+        let chunk_files = if options.chunks_on_disk {
+            Some(HeadChunkFiles::create(dir, head_chunks::SEGMENT_BYTES)?)
+        } else {
+            None
+        };
+        let sink = ChunkSink { chunk_range: options.chunk_range, files: chunk_files.as_ref() };
         let index = SeriesIndex::new();
         let mut replayed = Replayed { min_time: i64::MAX, max_time: i64::MIN, ..Replayed::default() };
         if wal_dir.is_dir() {
             strata_wal::replay(&wal_dir, ReplayOptions::default(), |record| {
-                replayed.record(record, &index, &options)
+                replayed.record(record, &index, &options, sink)
             })?;
         }
         if let Some(e) = replayed.failure {
@@ -443,6 +513,7 @@ impl Head {
         }
         let wal = Wal::open(&wal_dir, options.wal.clone())?;
         Ok(Head {
+            chunk_files,
             index,
             series: RwLock::new(replayed.series),
             wal,
@@ -454,6 +525,10 @@ impl Head {
             samples: AtomicU64::new(replayed.samples),
             rejected: AtomicU64::new(0),
         })
+    }
+
+    fn sink(&self) -> ChunkSink<'_> {
+        ChunkSink { chunk_range: self.options.chunk_range, files: self.chunk_files.as_ref() }
     }
 
     /// The head's write-ahead log.
@@ -615,7 +690,7 @@ impl Head {
         let (mut lo, mut hi) = (i64::MAX, i64::MIN);
         for (group, placement, s) in &accepted {
             match placement {
-                Placement::InOrder => guards[*group].push(s.t, s.v, self.options.chunk_range)?,
+                Placement::InOrder => guards[*group].push(s.t, s.v, self.sink())?,
                 Placement::OutOfOrder => {
                     guards[*group].insert_ooo(s.t, s.v);
                     result.out_of_order += 1;
@@ -669,7 +744,7 @@ impl Head {
         self.wal.append(&[Record::Tombstones(stones)])?;
         let mut touched = Vec::with_capacity(guards.len());
         for (r, g) in &mut guards {
-            g.delete(mint, maxt, self.options.chunk_range)?;
+            g.delete(mint, maxt, self.sink())?;
             touched.extend(self.index.labels(*r));
         }
         Ok(touched)
@@ -721,6 +796,9 @@ impl Head {
         // the head is empty keeps `time_range` from going backwards.
         let start = if oldest == i64::MAX { t } else { oldest.max(t) };
         self.min_time.fetch_max(start, Ordering::SeqCst);
+        if let Some(files) = &self.chunk_files {
+            files.remove_before(t);
+        }
     }
 
     /// Figures about the head.
@@ -731,8 +809,12 @@ impl Head {
             let m = lock(s);
             chunks += m.closed.len() as u64 + u64::from(!m.open.is_empty());
             // An XOR chunk starts with its sample count (big-endian u16).
-            let closed: u64 =
-                m.closed.iter().map(|c| u64::from(u16::from_be_bytes([c.bytes[0], c.bytes[1]]))).sum();
+            let closed: u64 = m
+                .closed
+                .iter()
+                .map(|c| c.bytes.slice())
+                .map(|b| u64::from(u16::from_be_bytes([b[0], b[1]])))
+                .sum();
             samples += closed + m.open.len() as u64 + m.ooo.len() as u64;
             bytes += m.heap_bytes() as u64;
             ooo += m.ooo.len() as u64;
@@ -745,6 +827,7 @@ impl Head {
             out_of_order_samples: ooo,
             chunk_bytes: bytes,
             index_bytes: self.index.stats().memory_bytes as u64,
+            chunk_file_bytes: self.chunk_files.as_ref().map_or(0, HeadChunkFiles::bytes),
             rejected: self.rejected.load(Ordering::Relaxed),
             time_range: self.time_range(),
         }

@@ -9,6 +9,7 @@ mod block_engine;
 mod engine;
 mod error;
 mod head;
+mod head_chunks;
 mod memstore;
 mod series_set;
 mod time_range;

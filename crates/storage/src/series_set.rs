@@ -16,6 +16,7 @@ use strata_codec::xor::decode_chunk_into;
 use strata_model::Labels;
 
 use crate::block::BlockReader;
+use crate::head_chunks::DiskChunk;
 use crate::StorageError;
 
 /// Where a chunk's samples are.
@@ -25,6 +26,8 @@ pub(crate) enum ChunkData {
     Block { block: Arc<BlockReader>, chunk_ref: u64 },
     /// An XOR chunk in memory (a head chunk, or a copy of the open one).
     Xor(Arc<[u8]>),
+    /// A closed head chunk in a head chunk file.
+    HeadFile(DiskChunk),
     /// Samples already decoded, in time order (the head's out-of-order samples).
     Samples(Arc<[(i64, f64)]>),
 }
@@ -73,6 +76,7 @@ impl ChunkSource {
                 })
             }
             ChunkData::Xor(bytes) => Ok(decode_chunk_into(bytes, out)?),
+            ChunkData::HeadFile(chunk) => Ok(decode_chunk_into(chunk.bytes(), out)?),
             ChunkData::Samples(samples) => {
                 out.extend_from_slice(samples);
                 Ok(())

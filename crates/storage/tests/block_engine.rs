@@ -18,6 +18,7 @@ fn options(block_range: i64, ooo: i64) -> BlockEngineOptions {
         block_range,
         out_of_order_window: ooo,
         wal: WalOptions { policy: SyncPolicy::None, ..WalOptions::default() },
+        ..BlockEngineOptions::default()
     }
 }
 
@@ -291,10 +292,15 @@ proptest! {
     /// Whatever is appended, cut, flushed and reopened, the engine holds exactly what a
     /// model that applies the same acceptance rules holds.
     #[test]
-    fn the_engine_equals_a_model(ops in prop::collection::vec(op(), 1..25), ooo in prop::bool::ANY) {
+    fn the_engine_equals_a_model(
+        ops in prop::collection::vec(op(), 1..25),
+        ooo in prop::bool::ANY,
+        chunk_files in prop::bool::ANY,
+    ) {
         let dir = tempfile::tempdir().unwrap();
         let range = 10_000i64;
         let window = if ooo { 5_000 } else { 0 };
+        let options = |range, window| BlockEngineOptions { head_chunks_on_disk: chunk_files, ..options(range, window) };
         let mut engine = BlockEngine::open(dir.path(), options(range, window)).unwrap();
         let mut model = Model::new();
         let mut newest: BTreeMap<Labels, i64> = BTreeMap::new();

@@ -7,7 +7,8 @@
 //!    counters, 35% integer gauges, 15% constants, 5% two-decimal percentages; timestamps
 //!    every `--interval`, ending now, without jitter (since 2.23 Prometheus moves a scrape
 //!    timestamp within 2 ms of its schedule onto the schedule, for compression).
-//! 2. Prints the head: samples/s of ingestion, memory per series, WAL size.
+//! 2. Prints the head: samples/s of ingestion, memory per series (closed chunks live in
+//!    mapped files, reported apart), WAL size.
 //! 3. Flushes the head into blocks (one per block range it spans) and prints each: ULID,
 //!    time range, samples, size on disk, bytes per sample against 16 (a raw `i64`+`f64`),
 //!    chunks, index size.
@@ -96,6 +97,7 @@ struct DemoReport {
     head_bytes_per_series: f64,
     head_chunk_bytes: u64,
     head_index_bytes: u64,
+    head_chunk_file_bytes: u64,
     wal_bytes: u64,
     blocks: Vec<BlockFigures>,
     block_bytes: u64,
@@ -108,7 +110,8 @@ impl Report for DemoReport {
     fn text(&self) -> String {
         let mut s = format!(
             "ingested {} samples of {} series in {:.2} s: {:.0} samples/s (WAL fsync {})\n\
-             head: {} chunks, {:.0} bytes/series ({} in chunks, {} in the index); WAL {} bytes\n\
+             head: {} chunks, {:.0} bytes/series in memory ({} in chunks, {} in the index; {} bytes of \
+             closed chunks in mapped files); WAL {} bytes\n\
              cut {} block(s) into {}:\n",
             self.samples,
             self.series,
@@ -119,6 +122,7 @@ impl Report for DemoReport {
             self.head_bytes_per_series,
             self.head_chunk_bytes,
             self.head_index_bytes,
+            self.head_chunk_file_bytes,
             self.wal_bytes,
             self.blocks.len(),
             self.dir
@@ -296,6 +300,7 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<std::process::ExitCode> {
         head_bytes_per_series: (head.chunk_bytes + head.index_bytes) as f64 / head.series.max(1) as f64,
         head_chunk_bytes: head.chunk_bytes,
         head_index_bytes: head.index_bytes,
+        head_chunk_file_bytes: head.chunk_file_bytes,
         wal_bytes: before.wal_bytes,
         bytes_per_sample: block_bytes as f64 / samples as f64,
         blocks,
