@@ -237,3 +237,32 @@ fn tsdb_demo_writes_blocks_that_tsdb_inspect_and_dump_read_back() {
     assert!(!again.status.success());
     assert!(text(&again.stderr).contains("is not empty"), "{}", text(&again.stderr));
 }
+
+#[test]
+fn tsdb_delete_and_snapshot_change_and_copy_a_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = path(dir.path(), "data");
+    let out = strata(&["tsdb", "demo", "--dir", &data, "--series", "50", "--samples", "5000"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let before = text(&strata(&["tsdb", "dump", &data]).stdout).lines().count();
+    assert_eq!(before, 5000);
+
+    let deleted = strata(&["tsdb", "delete", "--dir", &data, "--match", "metric_0", "--json"]);
+    assert!(deleted.status.success(), "{}", text(&deleted.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&deleted.stdout).unwrap();
+    let touched = report["series_touched"].as_u64().unwrap();
+    assert!(touched > 0, "{report}");
+    let after = text(&strata(&["tsdb", "dump", &data]).stdout).lines().count();
+    assert_eq!(after as u64, 5000 - touched * 100, "each touched series loses its 100 samples");
+    let left = text(&strata(&["tsdb", "dump", &data, "--match", "metric_0"]).stdout).lines().count();
+    assert_eq!(left, 0);
+
+    let snap = path(dir.path(), "snap");
+    let snapshot = strata(&["tsdb", "snapshot", "--dir", &data, "--out", &snap, "--json"]);
+    assert!(snapshot.status.success(), "{}", text(&snapshot.stderr));
+    assert_eq!(text(&strata(&["tsdb", "dump", &snap]).stdout).lines().count(), after);
+    let again = strata(&["tsdb", "snapshot", "--dir", &data, "--out", &snap]);
+    assert!(!again.status.success() && text(&again.stderr).contains("not empty"), "{}", text(&again.stderr));
+    let bad = strata(&["tsdb", "delete", "--dir", &data, "--match", "{"]);
+    assert!(!bad.status.success() && text(&bad.stderr).contains("--match"), "{}", text(&bad.stderr));
+}

@@ -29,6 +29,9 @@
 //! - **Select** reads the head first, then the block list, so a cut running meanwhile
 //!   shows a range in both (deduplicated) rather than in neither.
 //! - **Flush** cuts the whole head, its last range ending just after its newest sample.
+//! - **Snapshot** (as Prometheus' admin snapshot): every block hard-linked into the target,
+//!   the head written there as one more block, and an empty `wal/` (promtool wants one);
+//!   the engine carries on untouched.
 //! - **Delete** drops the range from the head (logged in the WAL as a tombstones record)
 //!   and adds tombstones to every block it overlaps (their `tombstones` file, Prometheus'
 //!   format, which promtool and Prometheus honour too); reads hide tombstoned samples at
@@ -42,7 +45,7 @@ use strata_model::{Labels, Matcher};
 use strata_wal::WalOptions;
 
 use crate::block::{write_block_range, BlockReader, BlockStats};
-use crate::engine::{Engine, EngineStats, FlushReport, Persisted};
+use crate::engine::{Engine, EngineStats, FlushReport, Persisted, SnapshotReport};
 use crate::head::{AppendRef, AppendResult, Head, HeadOptions, DEFAULT_BLOCK_RANGE_MS};
 use crate::series_set::{ChunkData, ChunkSource, Series};
 use crate::time_range::overlaps;
@@ -250,6 +253,23 @@ fn open_blocks(dir: &Path) -> Result<(Vec<Arc<BlockReader>>, Vec<SkippedBlock>),
     Ok((blocks, skipped))
 }
 
+/// Hard-links every file of block `from` into a new directory `to` (blocks are never
+/// modified in place: a delete replaces `tombstones` by a rename, which leaves the link
+/// pointing at the old file).
+fn link_block(from: &Path, to: &Path) -> Result<(), StorageError> {
+    std::fs::create_dir_all(to).map_err(StorageError::io("creating", to))?;
+    for entry in std::fs::read_dir(from).map_err(StorageError::io("listing", from))? {
+        let entry = entry.map_err(StorageError::io("listing", from))?;
+        let (source, target) = (entry.path(), to.join(entry.file_name()));
+        if source.is_dir() {
+            link_block(&source, &target)?;
+        } else if !entry.file_name().to_string_lossy().ends_with(".tmp") {
+            std::fs::hard_link(&source, &target).map_err(StorageError::io("linking", &source))?;
+        }
+    }
+    std::fs::File::open(to).and_then(|d| d.sync_all()).map_err(StorageError::io("syncing", to))
+}
+
 fn dir_bytes(dir: &Path) -> u64 {
     let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
     entries
@@ -375,6 +395,32 @@ impl Engine for BlockEngine {
             report.written.extend(self.persist(from, to)?.as_ref().map(persisted));
         }
         report.wal_bytes_removed = self.truncate_wal(end)?;
+        Ok(report)
+    }
+
+    fn snapshot(&self, out: &Path) -> Result<SnapshotReport, StorageError> {
+        if out.read_dir().is_ok_and(|mut entries| entries.next().is_some()) {
+            return Err(StorageError::Invalid(format!("snapshot target {} is not empty", out.display())));
+        }
+        std::fs::create_dir_all(out).map_err(StorageError::io("creating", out))?;
+        // No cut meanwhile: a range is then either in a listed block or in the head.
+        let _one_at_a_time = self.cutting.lock().unwrap_or_else(|e| e.into_inner());
+        let mut report = SnapshotReport::default();
+        for block in self.blocks() {
+            link_block(block.dir(), &out.join(&block.meta().ulid))?;
+            report.linked.push(block.meta().ulid.clone());
+        }
+        if let Some((lo, hi)) = self.head.time_range() {
+            let series = self.head.collect_range(lo, hi.saturating_add(1))?;
+            if !series.is_empty() {
+                let stats = write_block_range(out, series, lo, hi.saturating_add(1))?;
+                report.written = Some(persisted(&stats));
+            }
+        }
+        // An empty WAL: promtool's read-only open of a data dir insists on one.
+        let wal = out.join("wal");
+        std::fs::create_dir_all(&wal).map_err(StorageError::io("creating", &wal))?;
+        std::fs::File::open(out).and_then(|d| d.sync_all()).map_err(StorageError::io("syncing", out))?;
         Ok(report)
     }
 

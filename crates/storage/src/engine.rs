@@ -7,6 +7,8 @@
 //! promises, and names every refused sample with its reason. Reads return [`Series`], whose
 //! samples are decoded only while they are iterated.
 
+use std::path::Path;
+
 use strata_model::{Labels, Matcher};
 
 use crate::head::{AppendRef, AppendResult};
@@ -53,6 +55,11 @@ pub trait Engine: Send + Sync + std::fmt::Debug {
     /// Persists everything in memory (the block engine: cuts the whole head into blocks).
     fn flush(&self) -> Result<FlushReport, StorageError>;
 
+    /// Writes a complete, self-contained copy of the engine's data at `out` (which must not
+    /// exist, or be empty) without stopping it: immutable files are hard-linked, what is only
+    /// in memory is written there.
+    fn snapshot(&self, out: &Path) -> Result<SnapshotReport, StorageError>;
+
     /// Figures about the engine.
     fn stats(&self) -> Result<EngineStats, StorageError>;
 }
@@ -85,6 +92,15 @@ pub struct FlushReport {
     pub written: Vec<Persisted>,
     /// WAL bytes removed by the truncation that followed.
     pub wal_bytes_removed: u64,
+}
+
+/// What a snapshot holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SnapshotReport {
+    /// Ids of the immutable files (blocks) linked into the snapshot.
+    pub linked: Vec<String>,
+    /// What was written from memory (the head), if it held anything.
+    pub written: Option<Persisted>,
 }
 
 /// Figures about an engine.

@@ -15,7 +15,7 @@ mod series_set;
 mod time_range;
 
 pub use block_engine::{BlockEngine, BlockEngineOptions, SkippedBlock};
-pub use engine::{Engine, EngineStats, FlushReport, Persisted};
+pub use engine::{Engine, EngineStats, FlushReport, Persisted, SnapshotReport};
 pub use error::StorageError;
 pub use head::{AppendRef, AppendResult, Head, HeadOptions, HeadStats, Rejected, DEFAULT_BLOCK_RANGE_MS};
 pub use memstore::{MemStore, MemStoreStats, SeriesId};

@@ -212,6 +212,35 @@ fn deleted_samples_are_hidden_in_blocks_and_head_and_stay_deleted() {
 }
 
 #[test]
+fn a_snapshot_is_a_complete_data_dir_that_later_changes_do_not_touch() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = BlockEngine::open(&dir.path().join("data"), options(2 * HOUR, 0)).unwrap();
+    let batch: Vec<_> = (0..300)
+        .flat_map(|i| [(series("a"), i * 60_000, i as f64), (series("b"), i * 60_000, 0.5)])
+        .collect();
+    engine.append(&batch[..400]).unwrap();
+    engine.flush().unwrap(); // a block
+    engine.append(&batch[400..]).unwrap(); // and a head
+    let want = everything(&engine);
+    let out = dir.path().join("snap");
+    let report = engine.snapshot(&out).unwrap();
+    assert_eq!(report.linked.len(), 2, "the flush wrote two blocks: [0, 2h) and [2h, 200m)");
+    assert_eq!(report.written.as_ref().map(|w| w.samples), Some(200));
+    assert!(engine.snapshot(&out).unwrap_err().to_string().contains("not empty"));
+
+    // The engine carries on; the snapshot does not see what follows.
+    engine.append(&[(series("a"), 400 * 60_000, 1.0)]).unwrap();
+    engine.delete(&[Matcher::equal("job", "b")], 0, i64::MAX).unwrap();
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(engine.blocks()[0].dir().join("meta.json")).unwrap()).unwrap();
+    assert_eq!(meta["stats"]["numTombstones"], 1, "meta.json counts the tombstones, as Prometheus' does");
+    engine.flush().unwrap();
+    let snapshot = BlockEngine::open(&out, options(2 * HOUR, 0)).unwrap();
+    assert_eq!(snapshot.stats().unwrap().blocks, 3);
+    assert_eq!(everything(&snapshot), want);
+}
+
+#[test]
 fn concurrent_appends_while_blocks_are_cut_lose_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let engine = Arc::new(BlockEngine::open(dir.path(), options(60_000, 0)).unwrap());

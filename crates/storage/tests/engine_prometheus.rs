@@ -4,6 +4,7 @@
 //!    left in the head (the WAL), then deletes a range of one series across both (block
 //!    tombstones, a WAL tombstones record); `promtool tsdb analyze` accepts the dir and
 //!    `promtool tsdb dump` lists exactly the samples written and not deleted, head included;
+//!    a snapshot of it (blocks linked, the head written as a block) dumps the same;
 //! 2. a real Prometheus started on a copy of that dir answers `/api/v1/query_range` with
 //!    every sample, and hides the deleted ones;
 //! 3. Strata opens a data dir a real Prometheus wrote (it scraped itself with 5 s blocks, so
@@ -101,6 +102,7 @@ fn promtool_and_prometheus_read_a_strata_data_dir_with_blocks_and_a_head() {
         // A deletion across the blocks and the head: block tombstones and a WAL record.
         let (from, to) = deleted_range(&input);
         assert_eq!(engine.delete(&[Matcher::equal("instance", "host-3")], from, to).unwrap(), 1);
+        engine.snapshot(&dir.path().join("snapshot")).unwrap();
     }
     let (from, to) = deleted_range(&input);
     let is_deleted = |l: &Labels, t: i64| l.get("instance") == Some("host-3") && (from..=to).contains(&t);
@@ -127,6 +129,8 @@ fn promtool_and_prometheus_read_a_strata_data_dir_with_blocks_and_a_head() {
     let dumped = promtool_dump(&promtool, &data);
     assert_eq!(dumped.len(), written.len(), "promtool dumps every sample, head included");
     assert!(dumped == written, "promtool dumps exactly the samples written");
+    let snapshot = promtool_dump(&promtool, &dir.path().join("snapshot"));
+    assert!(snapshot == written, "a snapshot (blocks linked, the head as a block) holds the same samples");
 
     let copy = dir.path().join("copy");
     copy_dir(&data, &copy);

@@ -1,6 +1,7 @@
 //! `strata tsdb`: a data dir's blocks and head, as promtool shows them.
 //!
 //! - `demo --dir D …` runs the block engine end to end on synthetic data (`demo`).
+//! - `delete` and `snapshot` change or copy a data dir (`admin`).
 //! - `inspect DIR` lists the blocks (id, time range, counts, size) and the WAL.
 //! - `dump DIR [--match SELECTOR] [--min-time MS] [--max-time MS]` prints every sample of
 //!   the blocks and of the head (replayed from `wal/`, as promtool does) as
@@ -8,6 +9,7 @@
 //!   Head samples older than the end of the newest block are left out, as Prometheus'
 //!   replay leaves them out (a cut put them in that block).
 
+mod admin;
 mod demo;
 
 use std::collections::HashMap;
@@ -27,6 +29,10 @@ use crate::selector::parse_selector;
 pub(crate) enum TsdbCommand {
     /// Ingest synthetic samples through the head, cut blocks, query them; print the figures.
     Demo(demo::DemoArgs),
+    /// Delete a time range of the series a selector matches (head and block tombstones).
+    Delete(admin::DeleteArgs),
+    /// Write a complete copy of a data dir: blocks hard-linked, the head as a block.
+    Snapshot(admin::SnapshotArgs),
     /// List the blocks and the WAL of a data dir.
     Inspect(InspectArgs),
     /// Print the samples of a data dir (blocks and head), like `promtool tsdb dump`.
@@ -60,6 +66,8 @@ pub(crate) struct DumpArgs {
 pub(crate) fn run(command: TsdbCommand) -> anyhow::Result<std::process::ExitCode> {
     match command {
         TsdbCommand::Demo(args) => demo::run(args),
+        TsdbCommand::Delete(args) => admin::delete(args),
+        TsdbCommand::Snapshot(args) => admin::snapshot(args),
         TsdbCommand::Inspect(args) => inspect(args),
         TsdbCommand::Dump(args) => dump(args),
     }

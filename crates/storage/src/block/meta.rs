@@ -1,6 +1,11 @@
 //! `meta.json`: what a block is, as Prometheus writes it (`version` 1 is the meta format).
 
+use std::io::Write;
+use std::path::Path;
+
 use serde::{Deserialize, Serialize};
+
+use crate::StorageError;
 
 /// The contents of a block's `meta.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,6 +35,14 @@ pub struct MetaStats {
     pub num_series: u64,
     /// Chunks.
     pub num_chunks: u64,
+    /// Deleted intervals in the block's tombstones (left out of the file when 0, as
+    /// Prometheus leaves zero counts out).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub num_tombstones: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// `compaction` of a block.
@@ -39,4 +52,19 @@ pub struct MetaCompaction {
     pub level: u32,
     /// The level-1 blocks it holds; a level-1 block lists itself.
     pub sources: Vec<String>,
+}
+
+impl BlockMeta {
+    /// Replaces `dir/meta.json` with this meta: written to `meta.json.tmp`, fsynced, renamed,
+    /// the directory fsynced (a crash leaves the old file or the new one).
+    pub(crate) fn replace_file(&self, dir: &Path) -> Result<(), StorageError> {
+        let json =
+            serde_json::to_vec_pretty(self).map_err(|e| StorageError::Invalid(format!("meta.json: {e}")))?;
+        let (tmp, path) = (dir.join("meta.json.tmp"), dir.join("meta.json"));
+        let mut file = std::fs::File::create(&tmp).map_err(StorageError::io("creating", &tmp))?;
+        file.write_all(&json).map_err(StorageError::io("writing", &tmp))?;
+        file.sync_all().map_err(StorageError::io("syncing", &tmp))?;
+        std::fs::rename(&tmp, &path).map_err(StorageError::io("renaming", &tmp))?;
+        std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(StorageError::io("syncing", dir))
+    }
 }

@@ -219,7 +219,8 @@ impl BlockReader {
         })
     }
 
-    /// The block's meta.json.
+    /// The block's meta.json as it was at open (a delete since then updates the file's
+    /// tombstone count, not this copy).
     pub fn meta(&self) -> &BlockMeta {
         &self.meta
     }
@@ -392,6 +393,10 @@ impl BlockReader {
             tombstones::add(&mut stones, s.series_ref, mint, maxt);
         }
         tombstones::write(&self.dir, &stones)?;
+        // Prometheus counts the intervals in meta.json too; the file is what reads use.
+        let mut meta = self.meta.clone();
+        meta.stats.num_tombstones = stones.values().map(|i| i.len() as u64).sum();
+        meta.replace_file(&self.dir)?;
         *self.tombstones.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(stones);
         Ok(hit.into_iter().map(|s| s.labels).collect())
     }

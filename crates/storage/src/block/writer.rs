@@ -137,7 +137,12 @@ fn write_into(
         ulid: id.to_string(),
         min_time,
         max_time,
-        stats: MetaStats { num_samples: samples, num_series: series.len() as u64, num_chunks: chunk_count },
+        stats: MetaStats {
+            num_samples: samples,
+            num_series: series.len() as u64,
+            num_chunks: chunk_count,
+            num_tombstones: 0,
+        },
         compaction: MetaCompaction { level: 1, sources: vec![id.to_string()] },
         version: 1,
     };
