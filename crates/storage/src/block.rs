@@ -18,7 +18,7 @@
 
 mod chunk_writer;
 mod index_writer;
-mod meta;
+pub(crate) mod meta;
 mod reader;
 mod tombstones;
 mod writer;
@@ -26,10 +26,11 @@ mod writer;
 #[cfg(test)]
 mod tests;
 
-pub use meta::BlockMeta;
+pub use meta::{BlockMeta, BlockParent};
 pub use reader::{BlockReader, ChunkRef, SelectedSeries, SeriesSamples};
 pub(crate) use tombstones::is_deleted;
 pub use tombstones::Tombstones;
 pub use writer::{
     write_block, write_block_range, BlockSeries, BlockStats, SAMPLES_PER_BLOCK_CHUNK, SAMPLES_PER_CHUNK,
 };
+pub(crate) use writer::{BlockBuilder, Lineage};

@@ -32,6 +32,10 @@
 //! - **Snapshot** (as Prometheus' admin snapshot): every block hard-linked into the target,
 //!   the head written there as one more block, and an empty `wal/` (promtool wants one);
 //!   the engine carries on untouched.
+//! - **Compaction** (`compaction`): `compact` merges blocks as Prometheus' leveled planner
+//!   picks them (overlapping ones first, then 2 h → 6 h → 18 h …, up to the maximum block
+//!   range), `clean_tombstones` rewrites blocks without their deleted samples; one at a
+//!   time, and never while a delete runs. Queries keep the readers they started with.
 //! - **Delete** drops the range from the head (logged in the WAL as a tombstones record)
 //!   and adds tombstones to every block it overlaps (their `tombstones` file, Prometheus'
 //!   format, which promtool and Prometheus honour too); reads hide tombstoned samples at
@@ -45,6 +49,7 @@ use strata_model::{Labels, Matcher};
 use strata_wal::WalOptions;
 
 use crate::block::{write_block_range, BlockReader, BlockStats};
+use crate::compaction::{self, Candidate, CompactionReport};
 use crate::engine::{Engine, EngineStats, FlushReport, Persisted, SnapshotReport};
 use crate::head::{AppendRef, AppendResult, Head, HeadOptions, DEFAULT_BLOCK_RANGE_MS};
 use crate::series_set::{ChunkData, ChunkSource, Series};
@@ -63,6 +68,9 @@ pub struct BlockEngineOptions {
     /// Keep the head's closed chunks in mapped files (`DIR/strata_chunks_head/`) rather than
     /// on the heap (default true).
     pub head_chunks_on_disk: bool,
+    /// Compaction never makes a block longer than this, in ms (default 1 day, the span of a
+    /// time shard).
+    pub max_block_range: i64,
 }
 
 impl Default for BlockEngineOptions {
@@ -72,6 +80,7 @@ impl Default for BlockEngineOptions {
             out_of_order_window: 0,
             wal: WalOptions::default(),
             head_chunks_on_disk: true,
+            max_block_range: 24 * 3600 * 1000,
         }
     }
 }
@@ -96,6 +105,8 @@ pub struct BlockEngine {
     skipped: Vec<SkippedBlock>,
     /// Held while cutting: one cut at a time.
     cutting: Mutex<()>,
+    /// Held while compacting or deleting: a delete must not land in a block being merged.
+    compacting: Mutex<()>,
     /// The error of the last cut started by an append, if it failed (the data stays in the
     /// head and the WAL; the next append retries).
     last_cut_error: Mutex<Option<String>>,
@@ -135,6 +146,7 @@ impl BlockEngine {
             blocks: RwLock::new(blocks),
             skipped,
             cutting: Mutex::new(()),
+            compacting: Mutex::new(()),
             last_cut_error: Mutex::new(None),
         })
     }
@@ -219,6 +231,67 @@ impl BlockEngine {
         Ok(report.bytes_removed)
     }
 
+    /// Runs compactions while the planner finds one (see `compaction`); returns them.
+    pub fn compact(&self) -> Result<Vec<CompactionReport>, StorageError> {
+        let _one_at_a_time = self.compacting.lock().unwrap_or_else(|e| e.into_inner());
+        let ranges = compaction::ranges(self.options.block_range, self.options.max_block_range);
+        let mut done = Vec::new();
+        loop {
+            let blocks = self.blocks();
+            let candidates: Vec<Candidate<'_>> = blocks
+                .iter()
+                .map(|b| Candidate {
+                    meta: b.meta(),
+                    tombstones: b.tombstones().values().map(|i| i.len() as u64).sum(),
+                })
+                .collect();
+            let chosen = compaction::plan(&candidates, &ranges);
+            if chosen.is_empty() {
+                return Ok(done);
+            }
+            let sources: Vec<_> = blocks.into_iter().filter(|b| chosen.contains(&b.meta().ulid)).collect();
+            done.push(self.merge(&sources)?);
+        }
+    }
+
+    /// Rewrites every block that has tombstones without the deleted samples; returns what
+    /// it did.
+    pub fn clean_tombstones(&self) -> Result<Vec<CompactionReport>, StorageError> {
+        let _one_at_a_time = self.compacting.lock().unwrap_or_else(|e| e.into_inner());
+        let mut done = Vec::new();
+        for block in self.blocks().into_iter().filter(|b| !b.tombstones().is_empty()) {
+            done.push(self.merge(&[block])?);
+        }
+        Ok(done)
+    }
+
+    /// Merges `sources` (sorted by time) into one block and swaps it in; the caller holds
+    /// the compaction lock. See `compaction` for why this order is crash-safe.
+    fn merge(&self, sources: &[Arc<BlockReader>]) -> Result<CompactionReport, StorageError> {
+        let bytes_before = sources.iter().map(|b| dir_bytes(b.dir())).sum();
+        let written = compaction::compact_blocks(&self.dir, sources)?;
+        let reader = written.as_ref().map(|w| BlockReader::open(&w.dir)).transpose()?;
+        let ids: Vec<String> = sources.iter().map(|b| b.meta().ulid.clone()).collect();
+        {
+            let mut blocks = self.blocks.write().unwrap_or_else(|e| e.into_inner());
+            blocks.retain(|b| !ids.contains(&b.meta().ulid));
+            blocks.extend(reader.map(Arc::new));
+            blocks.sort_by_key(|b| b.meta().min_time);
+        }
+        for b in sources {
+            // Readers still holding the block keep their maps; the files go now.
+            std::fs::remove_dir_all(b.dir()).map_err(StorageError::io("removing", b.dir()))?;
+        }
+        Ok(CompactionReport {
+            sources: ids,
+            min_time: sources.iter().map(|b| b.meta().min_time).min().unwrap_or(0),
+            max_time: sources.iter().map(|b| b.meta().max_time).max().unwrap_or(0),
+            bytes_before,
+            bytes_after: written.as_ref().map_or(0, |w| dir_bytes(&w.dir)),
+            created: written.as_ref().map(persisted),
+        })
+    }
+
     /// Blocks whose time range overlaps `[mint, maxt]`.
     pub fn blocks_overlapping(&self, mint: i64, maxt: i64) -> Vec<Arc<BlockReader>> {
         self.blocks()
@@ -249,6 +322,19 @@ fn open_blocks(dir: &Path) -> Result<(Vec<Arc<BlockReader>>, Vec<SkippedBlock>),
             }
         }
     }
+    // Sources of a compaction that finished (its result names them as parents) but were not
+    // deleted before a crash: delete them now, or their samples would be there twice.
+    let parents: BTreeSet<String> =
+        blocks.iter().flat_map(|b| b.meta().compaction.parents.iter().map(|p| p.ulid.clone())).collect();
+    for ulid in &parents {
+        let path = dir.join(ulid);
+        if path.is_dir() {
+            std::fs::remove_dir_all(&path).map_err(StorageError::io("removing", &path))?;
+        }
+    }
+    let is_parent = |path: &Path| path.file_name().is_some_and(|n| parents.contains(&*n.to_string_lossy()));
+    blocks.retain(|b| !is_parent(b.dir()));
+    skipped.retain(|s| !is_parent(&s.dir));
     blocks.sort_by_key(|b| b.meta().min_time);
     Ok((blocks, skipped))
 }
@@ -375,6 +461,7 @@ impl Engine for BlockEngine {
     }
 
     fn delete(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<u64, StorageError> {
+        let _no_compaction_meanwhile = self.compacting.lock().unwrap_or_else(|e| e.into_inner());
         let mut touched: BTreeSet<Labels> = self.head.delete(matchers, mint, maxt)?.into_iter().collect();
         for block in self.blocks_overlapping(mint, maxt) {
             touched.extend(block.delete(matchers, mint, maxt)?);

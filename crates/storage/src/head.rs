@@ -149,6 +149,7 @@ struct MemSeries {
     closed: Vec<HeadChunk>,
     open: XorEncoder,
     open_mint: i64,
+    open_maxt: i64,
     /// Timestamp of the newest sample; in-order samples must come after it.
     last_t: Option<i64>,
     /// Accepted out-of-order samples, sorted by time, one per timestamp.
@@ -169,6 +170,7 @@ impl MemSeries {
             closed: Vec::new(),
             open: XorEncoder::without_stats(0),
             open_mint: 0,
+            open_maxt: 0,
             last_t: None,
             ooo: Vec::new(),
         }
@@ -182,7 +184,7 @@ impl MemSeries {
         let mut capacity = FIRST_CHUNK_CAPACITY;
         if !self.open.is_empty() && (self.open.len() == SAMPLES_PER_CHUNK || crosses) {
             let full = std::mem::replace(&mut self.open, XorEncoder::without_stats(0));
-            let maxt = self.last_t.unwrap_or(self.open_mint);
+            let maxt = self.open_maxt;
             let bytes = full.finish().0;
             capacity = bytes.len() + 8;
             // Exact growth: a series holds a handful of closed chunks, and the doubling
@@ -195,8 +197,15 @@ impl MemSeries {
             self.open_mint = t;
         }
         self.open.append(t, v)?;
+        self.open_maxt = t;
         self.last_t = Some(t);
         Ok(())
+    }
+
+    /// First and last timestamp of the open chunk, if it has samples. Its last is the
+    /// series' newest sample, except after a delete removed the newest ones.
+    fn open_range(&self) -> Option<(i64, i64)> {
+        (!self.open.is_empty()).then_some((self.open_mint, self.open_maxt))
     }
 
     /// Whether a sample at `t` (older than the newest) is already held: out of order, or
@@ -206,8 +215,8 @@ impl MemSeries {
             return true;
         }
         let mut samples = Vec::new();
-        let decoded = match self.last_t {
-            Some(last) if !self.open.is_empty() && (self.open_mint..=last).contains(&t) => {
+        let decoded = match self.open_range() {
+            Some((lo, hi)) if (lo..=hi).contains(&t) => {
                 decode_chunk_into(&self.open.to_bytes(), &mut samples)
             }
             _ => match self.closed.iter().rev().find(|c| (c.mint..=c.maxt).contains(&t)) {
@@ -256,11 +265,8 @@ impl MemSeries {
         for c in self.closed.iter().filter(|c| overlaps(c.mint, c.maxt, mint, maxt)) {
             out.push(ChunkSource::new(c.mint, c.maxt, c.bytes.source()));
         }
-        if let Some(last) = self.last_t.filter(|_| !self.open.is_empty()) {
-            if overlaps(self.open_mint, last, mint, maxt) {
-                let data = ChunkData::Xor(self.open.to_bytes().into());
-                out.push(ChunkSource::new(self.open_mint, last, data));
-            }
+        if let Some((lo, hi)) = self.open_range().filter(|&(lo, hi)| overlaps(lo, hi, mint, maxt)) {
+            out.push(ChunkSource::new(lo, hi, ChunkData::Xor(self.open.to_bytes().into())));
         }
         let from = self.ooo.partition_point(|s| s.0 < mint);
         let to = self.ooo.partition_point(|s| s.0 <= maxt);
@@ -280,7 +286,7 @@ impl MemSeries {
         for c in self.closed.iter().filter(|c| overlaps(c.mint, c.maxt, from, last)) {
             decode_chunk_into(c.bytes.slice(), &mut samples)?;
         }
-        if self.last_t.is_some_and(|l| !self.open.is_empty() && overlaps(self.open_mint, l, from, last)) {
+        if self.open_range().is_some_and(|(lo, hi)| overlaps(lo, hi, from, last)) {
             decode_chunk_into(&self.open.to_bytes(), &mut samples)?;
         }
         samples.retain(|s| (from..to).contains(&s.0));
@@ -296,9 +302,7 @@ impl MemSeries {
     /// Whether the series may hold samples in `[mint, maxt]` (a chunk overlaps it).
     fn touches(&self, mint: i64, maxt: i64) -> bool {
         self.closed.iter().any(|c| overlaps(c.mint, c.maxt, mint, maxt))
-            || self
-                .last_t
-                .is_some_and(|last| !self.open.is_empty() && overlaps(self.open_mint, last, mint, maxt))
+            || self.open_range().is_some_and(|(lo, hi)| overlaps(lo, hi, mint, maxt))
             || self.ooo.iter().any(|s| (mint..=maxt).contains(&s.0))
     }
 
@@ -309,8 +313,7 @@ impl MemSeries {
     fn delete(&mut self, mint: i64, maxt: i64, sink: ChunkSink<'_>) -> Result<(), StorageError> {
         self.ooo.retain(|s| !(mint..=maxt).contains(&s.0));
         let first = self.closed.iter().position(|c| c.maxt >= mint).unwrap_or(self.closed.len());
-        let open_hit =
-            self.last_t.is_some_and(|l| !self.open.is_empty() && overlaps(self.open_mint, l, mint, maxt));
+        let open_hit = self.open_range().is_some_and(|(lo, hi)| overlaps(lo, hi, mint, maxt));
         if !open_hit && !self.closed[first..].iter().any(|c| overlaps(c.mint, c.maxt, mint, maxt)) {
             return Ok(());
         }
@@ -342,7 +345,7 @@ impl MemSeries {
     /// Drops everything before `t`.
     fn truncate(&mut self, t: i64) {
         self.closed.retain(|c| c.maxt >= t);
-        if self.last_t.is_some_and(|last| last < t) {
+        if self.open_range().is_some_and(|(_, hi)| hi < t) {
             self.open = XorEncoder::without_stats(0);
         }
         let keep_from = self.ooo.partition_point(|s| s.0 < t);

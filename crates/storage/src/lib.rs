@@ -6,6 +6,7 @@
 
 pub mod block;
 mod block_engine;
+mod compaction;
 mod engine;
 mod error;
 mod head;
@@ -15,6 +16,7 @@ mod series_set;
 mod time_range;
 
 pub use block_engine::{BlockEngine, BlockEngineOptions, SkippedBlock};
+pub use compaction::CompactionReport;
 pub use engine::{Engine, EngineStats, FlushReport, Persisted, SnapshotReport};
 pub use error::StorageError;
 pub use head::{AppendRef, AppendResult, Head, HeadOptions, HeadStats, Rejected, DEFAULT_BLOCK_RANGE_MS};

@@ -52,6 +52,23 @@ pub struct MetaCompaction {
     pub level: u32,
     /// The level-1 blocks it holds; a level-1 block lists itself.
     pub sources: Vec<String>,
+    /// The blocks it was compacted from (none for a level-1 block). A block listed here is
+    /// obsolete: the engine deletes it at open if it is still there (a crash between writing
+    /// a compacted block and deleting its sources), as Prometheus does.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parents: Vec<BlockParent>,
+}
+
+/// A block another block was compacted from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlockParent {
+    /// Its id.
+    pub ulid: String,
+    /// Its range's start.
+    pub min_time: i64,
+    /// Its range's end (exclusive).
+    pub max_time: i64,
 }
 
 impl BlockMeta {

@@ -249,6 +249,11 @@ impl BlockReader {
         Ok((0..count).filter_map(|i| be32(body, 4 + i * 4)).map(u64::from).collect())
     }
 
+    /// Every series ref in the block, in index order (sorted by labels).
+    pub fn series_refs(&self) -> Result<Vec<u64>, StorageError> {
+        self.all_refs()
+    }
+
     /// Every series ref in the block.
     fn all_refs(&self) -> Result<Vec<u64>, StorageError> {
         if self.version >= 2 {

@@ -9,7 +9,7 @@ use strata_model::Labels;
 
 use super::chunk_writer::ChunkWriter;
 use super::index_writer::{build_index, ChunkMeta};
-use super::meta::{BlockMeta, MetaCompaction, MetaStats};
+use super::meta::{BlockMeta, BlockParent, MetaCompaction, MetaStats};
 use super::tombstones;
 use crate::StorageError;
 
@@ -78,81 +78,184 @@ fn write_block_in(
         return Err(StorageError::Invalid("a block needs at least one sample".into()));
     }
     series.sort_by(|a, b| a.labels.cmp(&b.labels));
-    if let Some(w) = series.windows(2).find(|w| w[0].labels == w[1].labels) {
-        return Err(StorageError::Invalid(format!("series {} given twice", w[0].labels)));
+    let mut builder = BlockBuilder::new(parent)?;
+    for s in &series {
+        builder.add_samples(&s.labels, &s.samples)?;
     }
-    let id = ulid::Ulid::new().to_string();
-    let tmp = parent.join(format!("{id}.tmp"));
-    let result = write_into(&tmp, &id, &series, range);
-    if result.is_err() {
-        let _ = std::fs::remove_dir_all(&tmp);
-    }
-    let (meta, index_bytes, chunk_bytes) = result?;
-    let dir = parent.join(&id);
-    std::fs::rename(&tmp, &dir).map_err(StorageError::io("renaming", &tmp))?;
-    sync_dir(parent)?;
-    Ok(BlockStats { dir, meta, index_bytes, chunk_bytes })
+    builder.finish(range, None)
 }
 
-fn write_into(
-    tmp: &Path,
-    id: &str,
-    series: &[BlockSeries],
-    range: Option<(i64, i64)>,
-) -> Result<(BlockMeta, u64, u64), StorageError> {
-    std::fs::create_dir_all(tmp).map_err(StorageError::io("creating", tmp))?;
-    let chunks_dir = tmp.join("chunks");
-    let mut chunks = ChunkWriter::new(&chunks_dir)?;
-    let (mut min_time, mut max_time, mut samples, mut chunk_count) = (i64::MAX, i64::MIN, 0u64, 0u64);
-    let mut index_input = Vec::with_capacity(series.len());
-    for s in series {
-        if let Some(w) = s.samples.windows(2).find(|w| w[1].0 <= w[0].0) {
+/// A block being written series by series, in label order, into `<ULID>.tmp/`: chunks go
+/// to the segment files as they come, only the index's entries (labels and chunk metas)
+/// stay in memory until [`BlockBuilder::finish`] writes the index and meta.json, fsyncs
+/// and renames. Dropped unfinished, it removes its `.tmp` directory.
+#[derive(Debug)]
+pub(crate) struct BlockBuilder {
+    parent: PathBuf,
+    id: String,
+    tmp: PathBuf,
+    chunks: Option<ChunkWriter>,
+    index_input: Vec<(Labels, Vec<ChunkMeta>)>,
+    min_time: i64,
+    max_time: i64,
+    samples: u64,
+    chunk_count: u64,
+}
+
+/// What a compacted block records of its inputs.
+#[derive(Debug, Clone)]
+pub(crate) struct Lineage {
+    pub(crate) level: u32,
+    pub(crate) sources: Vec<String>,
+    pub(crate) parents: Vec<BlockParent>,
+}
+
+impl BlockBuilder {
+    /// Starts a block under `parent`.
+    pub(crate) fn new(parent: &Path) -> Result<BlockBuilder, StorageError> {
+        let id = ulid::Ulid::new().to_string();
+        let tmp = parent.join(format!("{id}.tmp"));
+        std::fs::create_dir_all(&tmp).map_err(StorageError::io("creating", &tmp))?;
+        let chunks = ChunkWriter::new(&tmp.join("chunks"))?;
+        Ok(BlockBuilder {
+            parent: parent.to_path_buf(),
+            id,
+            tmp,
+            chunks: Some(chunks),
+            index_input: Vec::new(),
+            min_time: i64::MAX,
+            max_time: i64::MIN,
+            samples: 0,
+            chunk_count: 0,
+        })
+    }
+
+    /// Whether any series was added.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.index_input.is_empty()
+    }
+
+    fn check_order(&self, labels: &Labels) -> Result<(), StorageError> {
+        match self.index_input.last() {
+            Some((last, _)) if last == labels => {
+                Err(StorageError::Invalid(format!("series {labels} given twice")))
+            }
+            Some((last, _)) if last > labels => {
+                Err(StorageError::Invalid(format!("series {labels} comes after {last}: not in label order")))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Adds a series from its samples (strictly increasing timestamps), encoding them in
+    /// chunks of [`SAMPLES_PER_BLOCK_CHUNK`]. Series must come in label order.
+    pub(crate) fn add_samples(
+        &mut self,
+        labels: &Labels,
+        samples: &[(i64, f64)],
+    ) -> Result<(), StorageError> {
+        if let Some(w) = samples.windows(2).find(|w| w[1].0 <= w[0].0) {
             return Err(StorageError::Invalid(format!(
-                "samples of {} not in increasing time order at {}",
-                s.labels, w[1].0
+                "samples of {labels} not in increasing time order at {}",
+                w[1].0
             )));
         }
-        let mut metas = Vec::new();
-        for part in s.samples.chunks(SAMPLES_PER_BLOCK_CHUNK) {
+        let mut chunks = Vec::new();
+        for part in samples.chunks(SAMPLES_PER_BLOCK_CHUNK) {
             let mut enc = XorEncoder::new();
             for &(t, v) in part {
                 enc.append(t, v)?;
             }
-            let (bytes, _) = enc.finish();
-            let chunk_ref = chunks.write(&bytes)?;
-            metas.push(ChunkMeta { mint: part[0].0, maxt: part[part.len() - 1].0, chunk_ref });
+            chunks.push((part[0].0, part[part.len() - 1].0, enc.finish().0));
         }
-        min_time = min_time.min(s.samples[0].0);
-        max_time = max_time.max(s.samples[s.samples.len() - 1].0);
-        samples += s.samples.len() as u64;
-        chunk_count += metas.len() as u64;
-        index_input.push((s.labels.clone(), metas));
+        self.add_chunks(labels, chunks.iter().map(|(mint, maxt, bytes)| (*mint, *maxt, bytes.as_slice())))
     }
-    chunks.finish()?;
-    let index = build_index(&index_input)?;
-    write_file(&tmp.join("index"), &index)?;
-    write_file(&tmp.join("tombstones"), &tombstones::empty_file())?;
-    let (min_time, max_time) = range.unwrap_or((min_time, max_time.saturating_add(1)));
-    let meta = BlockMeta {
-        ulid: id.to_string(),
-        min_time,
-        max_time,
-        stats: MetaStats {
-            num_samples: samples,
-            num_series: series.len() as u64,
-            num_chunks: chunk_count,
-            num_tombstones: 0,
-        },
-        compaction: MetaCompaction { level: 1, sources: vec![id.to_string()] },
-        version: 1,
-    };
-    let json =
-        serde_json::to_vec_pretty(&meta).map_err(|e| StorageError::Invalid(format!("meta.json: {e}")))?;
-    write_file(&tmp.join("meta.json"), &json)?;
-    sync_dir(&chunks_dir)?;
-    sync_dir(tmp)?;
-    let chunk_bytes = dir_bytes(&chunks_dir);
-    Ok((meta, index.len() as u64, chunk_bytes))
+
+    /// Adds a series from XOR chunks `(mint, maxt, bytes)` in time order, copied as they are.
+    /// Series must come in label order; a series without chunks is left out.
+    pub(crate) fn add_chunks<'a>(
+        &mut self,
+        labels: &Labels,
+        chunks: impl IntoIterator<Item = (i64, i64, &'a [u8])>,
+    ) -> Result<(), StorageError> {
+        self.check_order(labels)?;
+        let writer =
+            self.chunks.as_mut().ok_or_else(|| StorageError::Invalid("block already finished".into()))?;
+        let mut metas = Vec::new();
+        for (mint, maxt, bytes) in chunks {
+            if metas.last().is_some_and(|m: &ChunkMeta| mint <= m.maxt) {
+                return Err(StorageError::Invalid(format!("chunks of {labels} overlap at {mint}")));
+            }
+            let chunk_ref = writer.write(bytes)?;
+            metas.push(ChunkMeta { mint, maxt, chunk_ref });
+            // An XOR chunk starts with its sample count (big-endian u16).
+            self.samples += bytes.get(..2).map_or(0, |c| u64::from(u16::from_be_bytes([c[0], c[1]])));
+        }
+        let (Some(first), Some(last)) = (metas.first(), metas.last()) else { return Ok(()) };
+        self.min_time = self.min_time.min(first.mint);
+        self.max_time = self.max_time.max(last.maxt);
+        self.chunk_count += metas.len() as u64;
+        self.index_input.push((labels.clone(), metas));
+        Ok(())
+    }
+
+    /// Writes the index, tombstones and meta.json, fsyncs everything and renames the block
+    /// into place. Its range is `range` if given, else its samples' span; `lineage` (for a
+    /// compacted block) sets level, sources and parents, else it is a level-1 block.
+    pub(crate) fn finish(
+        mut self,
+        range: Option<(i64, i64)>,
+        lineage: Option<Lineage>,
+    ) -> Result<BlockStats, StorageError> {
+        if self.index_input.is_empty() {
+            return Err(StorageError::Invalid("a block needs at least one sample".into()));
+        }
+        let chunks_dir = self.tmp.join("chunks");
+        self.chunks.take().ok_or_else(|| StorageError::Invalid("block already finished".into()))?.finish()?;
+        let index = build_index(&self.index_input)?;
+        write_file(&self.tmp.join("index"), &index)?;
+        write_file(&self.tmp.join("tombstones"), &tombstones::empty_file())?;
+        let (min_time, max_time) = range.unwrap_or((self.min_time, self.max_time.saturating_add(1)));
+        let lineage = lineage.unwrap_or_else(|| Lineage {
+            level: 1,
+            sources: vec![self.id.clone()],
+            parents: Vec::new(),
+        });
+        let meta = BlockMeta {
+            ulid: self.id.clone(),
+            min_time,
+            max_time,
+            stats: MetaStats {
+                num_samples: self.samples,
+                num_series: self.index_input.len() as u64,
+                num_chunks: self.chunk_count,
+                num_tombstones: 0,
+            },
+            compaction: MetaCompaction {
+                level: lineage.level,
+                sources: lineage.sources,
+                parents: lineage.parents,
+            },
+            version: 1,
+        };
+        let json =
+            serde_json::to_vec_pretty(&meta).map_err(|e| StorageError::Invalid(format!("meta.json: {e}")))?;
+        write_file(&self.tmp.join("meta.json"), &json)?;
+        sync_dir(&chunks_dir)?;
+        sync_dir(&self.tmp)?;
+        let chunk_bytes = dir_bytes(&chunks_dir);
+        let dir = self.parent.join(&self.id);
+        std::fs::rename(&self.tmp, &dir).map_err(StorageError::io("renaming", &self.tmp))?;
+        sync_dir(&self.parent)?;
+        Ok(BlockStats { dir, meta, index_bytes: index.len() as u64, chunk_bytes })
+    }
+}
+
+impl Drop for BlockBuilder {
+    fn drop(&mut self) {
+        // After a successful finish the directory was renamed away and this finds nothing.
+        let _ = std::fs::remove_dir_all(&self.tmp);
+    }
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), StorageError> {

@@ -1,0 +1,159 @@
+//! Merging blocks into one, series by series.
+//!
+//! Each source's series are read in index order — sorted by labels, in Prometheus' blocks
+//! as in Strata's — and merged like sorted lists, so one series is in memory at a time:
+//! its chunk references, and its samples only when they must be re-encoded. A series'
+//! chunks are copied byte for byte when they do not overlap and no tombstone touches them
+//! (the usual case for levelled compaction); otherwise they are decoded, tombstoned samples
+//! dropped, merged by time keeping the first source's sample for a repeated timestamp
+//! (sources in time order), and encoded again. Only the index's entries for the new block
+//! stay in memory until it is finished.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use strata_codec::xor::decode_chunk_into;
+use strata_model::Labels;
+
+use crate::block::{
+    is_deleted, BlockBuilder, BlockParent, BlockReader, BlockStats, ChunkRef, Lineage, Tombstones,
+};
+use crate::StorageError;
+
+/// One source's position in the merge.
+struct Cursor<'a> {
+    block: &'a BlockReader,
+    stones: Arc<Tombstones>,
+    refs: Vec<u64>,
+    next: usize,
+    current: Option<(u64, Labels, Vec<ChunkRef>)>,
+}
+
+impl Cursor<'_> {
+    fn advance(&mut self) -> Result<(), StorageError> {
+        self.current = match self.refs.get(self.next) {
+            Some(&r) => {
+                let (labels, chunks) = self.block.series(r)?;
+                Some((r, labels, chunks))
+            }
+            None => None,
+        };
+        self.next += 1;
+        Ok(())
+    }
+}
+
+/// A series' chunks from one source, with that source's deleted intervals.
+struct Part<'a> {
+    block: &'a BlockReader,
+    chunks: Vec<ChunkRef>,
+    deleted: &'a [(i64, i64)],
+}
+
+/// Writes `sources` (sorted by time) as one block under `parent`; `None` if every sample
+/// was deleted. The new block records them as parents; see the module docs.
+pub(crate) fn compact_blocks(
+    parent: &Path,
+    sources: &[Arc<BlockReader>],
+) -> Result<Option<BlockStats>, StorageError> {
+    let mut cursors = Vec::with_capacity(sources.len());
+    for block in sources {
+        let mut cursor =
+            Cursor { block, stones: block.tombstones(), refs: block.series_refs()?, next: 0, current: None };
+        cursor.advance()?;
+        cursors.push(cursor);
+    }
+    let mut builder = BlockBuilder::new(parent)?;
+    while let Some(labels) =
+        cursors.iter().filter_map(|c| c.current.as_ref().map(|(_, l, _)| l)).min().cloned()
+    {
+        let mut taken = Vec::new();
+        for (i, c) in cursors.iter_mut().enumerate() {
+            if c.current.as_ref().is_some_and(|(_, l, _)| *l == labels) {
+                taken.push((i, c.current.take().expect("checked just above")));
+            }
+        }
+        let parts: Vec<Part<'_>> = taken
+            .iter()
+            .map(|(i, (r, _, chunks))| Part {
+                block: cursors[*i].block,
+                chunks: chunks.clone(),
+                deleted: cursors[*i].stones.get(r).map_or(&[][..], Vec::as_slice),
+            })
+            .collect();
+        write_series(&mut builder, &labels, &parts)?;
+        drop(parts);
+        for (i, _) in taken {
+            cursors[i].advance()?;
+        }
+    }
+    if builder.is_empty() {
+        return Ok(None);
+    }
+    let min_time = sources.iter().map(|b| b.meta().min_time).min().unwrap_or(0);
+    let max_time = sources.iter().map(|b| b.meta().max_time).max().unwrap_or(0);
+    builder.finish(Some((min_time, max_time)), Some(lineage(sources))).map(Some)
+}
+
+/// Level one above the highest source (the same when a block is rewritten alone), every
+/// source's sources, and the sources as parents — as Prometheus records them.
+fn lineage(sources: &[Arc<BlockReader>]) -> Lineage {
+    let top = sources.iter().map(|b| b.meta().compaction.level).max().unwrap_or(1);
+    let level = if sources.len() > 1 { top + 1 } else { top };
+    let all: BTreeSet<String> =
+        sources.iter().flat_map(|b| b.meta().compaction.sources.iter().cloned()).collect();
+    let parents = sources
+        .iter()
+        .map(|b| BlockParent {
+            ulid: b.meta().ulid.clone(),
+            min_time: b.meta().min_time,
+            max_time: b.meta().max_time,
+        })
+        .collect();
+    Lineage { level, sources: all.into_iter().collect(), parents }
+}
+
+fn corrupt_chunk(block: &BlockReader, chunk_ref: u64, e: impl std::fmt::Display) -> StorageError {
+    StorageError::Corrupt { path: block.dir().join("chunks"), offset: chunk_ref, detail: e.to_string() }
+}
+
+fn write_series(builder: &mut BlockBuilder, labels: &Labels, parts: &[Part<'_>]) -> Result<(), StorageError> {
+    let mut chunks: Vec<(i64, i64, &[u8])> = Vec::new();
+    let mut touched_by_tombstones = false;
+    for part in parts {
+        for c in &part.chunks {
+            touched_by_tombstones |= part.deleted.iter().any(|&(lo, hi)| lo <= c.maxt && c.mint <= hi);
+            chunks.push((c.mint, c.maxt, part.block.chunk(c.chunk_ref)?));
+        }
+    }
+    chunks.sort_by_key(|c| c.0);
+    let overlapping = chunks.windows(2).any(|w| w[1].0 <= w[0].1);
+    if !overlapping && !touched_by_tombstones {
+        return builder.add_chunks(labels, chunks);
+    }
+    let mut samples = Vec::new();
+    for part in parts {
+        for c in &part.chunks {
+            let start = samples.len();
+            decode_chunk_into(part.block.chunk(c.chunk_ref)?, &mut samples)
+                .map_err(|e| corrupt_chunk(part.block, c.chunk_ref, e))?;
+            if !part.deleted.is_empty() {
+                let mut keep = start;
+                for i in start..samples.len() {
+                    if !is_deleted(part.deleted, samples[i].0) {
+                        samples[keep] = samples[i];
+                        keep += 1;
+                    }
+                }
+                samples.truncate(keep);
+            }
+        }
+    }
+    samples.sort_by_key(|s| s.0); // stable: the earlier source's sample stays first
+    samples.dedup_by_key(|s| s.0);
+    if samples.is_empty() {
+        return Ok(());
+    }
+    builder.add_samples(labels, &samples)
+}
