@@ -266,3 +266,47 @@ fn tsdb_delete_and_snapshot_change_and_copy_a_data_dir() {
     let bad = strata(&["tsdb", "delete", "--dir", &data, "--match", "{"]);
     assert!(!bad.status.success() && text(&bad.stderr).contains("--match"), "{}", text(&bad.stderr));
 }
+
+#[test]
+fn tsdb_compact_merges_the_demo_blocks_and_cleans_tombstones() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = path(dir.path(), "data");
+    // 40 series x 400 samples at 15 s over 1 h 40 min, blocks of 10 minutes.
+    let demo =
+        ["tsdb", "demo", "--dir", &data, "--series", "40", "--samples", "16000", "--block-range", "10m"];
+    assert!(strata(&demo).status.success());
+    let before = text(&strata(&["tsdb", "dump", &data]).stdout);
+    let blocks_before = strata(&["tsdb", "inspect", "--json", &data]);
+    let listed: serde_json::Value = serde_json::from_slice(&blocks_before.stdout).unwrap();
+    let n_before = listed["blocks"].as_array().unwrap().len();
+
+    let out = strata(&["tsdb", "compact", "--dir", &data, "--block-range", "10m", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let compactions = report["compactions"].as_array().unwrap();
+    assert!(!compactions.is_empty(), "{report}");
+    assert!(compactions
+        .iter()
+        .all(|c| c["sources"].as_array().unwrap().len() >= 2 && c["bytes_after"].as_u64() > Some(0)));
+    assert!((report["blocks_after"].as_u64().unwrap() as usize) < n_before);
+    let mut after =
+        text(&strata(&["tsdb", "dump", &data]).stdout).lines().map(String::from).collect::<Vec<_>>();
+    let mut want = before.lines().map(String::from).collect::<Vec<_>>();
+    after.sort();
+    want.sort();
+    assert!(after == want, "compaction keeps every sample, once");
+
+    assert!(strata(&["tsdb", "delete", "--dir", &data, "--match", "metric_0"]).status.success());
+    let cleaned =
+        strata(&["tsdb", "compact", "--dir", &data, "--block-range", "10m", "--clean-tombstones", "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&cleaned.stdout).unwrap();
+    assert!(!report["compactions"].as_array().unwrap().is_empty(), "{report}");
+    let listed: serde_json::Value =
+        serde_json::from_slice(&strata(&["tsdb", "inspect", "--json", &data]).stdout).unwrap();
+    for b in listed["blocks"].as_array().unwrap() {
+        let tombstones =
+            std::fs::metadata(dir.path().join("data").join(b["ulid"].as_str().unwrap()).join("tombstones"));
+        assert_eq!(tombstones.unwrap().len(), 9, "no tombstones left after cleaning");
+    }
+    assert_eq!(text(&strata(&["tsdb", "dump", &data, "--match", "metric_0"]).stdout).lines().count(), 0);
+}

@@ -289,6 +289,7 @@ impl BlockEngine {
             bytes_before,
             bytes_after: written.as_ref().map_or(0, |w| dir_bytes(&w.dir)),
             created: written.as_ref().map(persisted),
+            level: written.as_ref().map(|w| w.meta.compaction.level),
         })
     }
 

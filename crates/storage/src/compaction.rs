@@ -18,6 +18,8 @@ pub struct CompactionReport {
     pub sources: Vec<String>,
     /// The block written; `None` when every sample of the sources had been deleted.
     pub created: Option<crate::Persisted>,
+    /// Its compaction level.
+    pub level: Option<u32>,
     /// Time range covered: start (inclusive).
     pub min_time: i64,
     /// Time range covered: end (exclusive).

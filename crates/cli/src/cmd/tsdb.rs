@@ -1,7 +1,7 @@
 //! `strata tsdb`: a data dir's blocks and head, as promtool shows them.
 //!
 //! - `demo --dir D …` runs the block engine end to end on synthetic data (`demo`).
-//! - `delete` and `snapshot` change or copy a data dir (`admin`).
+//! - `compact`, `delete` and `snapshot` change or copy a data dir (`admin`).
 //! - `inspect DIR` lists the blocks (id, time range, counts, size) and the WAL.
 //! - `dump DIR [--match SELECTOR] [--min-time MS] [--max-time MS]` prints every sample of
 //!   the blocks and of the head (replayed from `wal/`, as promtool does) as
@@ -29,6 +29,8 @@ use crate::selector::parse_selector;
 pub(crate) enum TsdbCommand {
     /// Ingest synthetic samples through the head, cut blocks, query them; print the figures.
     Demo(demo::DemoArgs),
+    /// Run the compactions that are due; print sources, result, range and sizes.
+    Compact(admin::CompactArgs),
     /// Delete a time range of the series a selector matches (head and block tombstones).
     Delete(admin::DeleteArgs),
     /// Write a complete copy of a data dir: blocks hard-linked, the head as a block.
@@ -66,6 +68,7 @@ pub(crate) struct DumpArgs {
 pub(crate) fn run(command: TsdbCommand) -> anyhow::Result<std::process::ExitCode> {
     match command {
         TsdbCommand::Demo(args) => demo::run(args),
+        TsdbCommand::Compact(args) => admin::compact(args),
         TsdbCommand::Delete(args) => admin::delete(args),
         TsdbCommand::Snapshot(args) => admin::snapshot(args),
         TsdbCommand::Inspect(args) => inspect(args),
