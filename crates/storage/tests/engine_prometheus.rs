@@ -7,7 +7,9 @@
 //!    a snapshot of it (blocks linked, the head written as a block) dumps the same;
 //! 2. a real Prometheus started on a copy of that dir answers `/api/v1/query_range` with
 //!    every sample, and hides the deleted ones;
-//! 3. Strata opens a data dir a real Prometheus wrote (it scraped itself with 5 s blocks, so
+//! 3. after leveled compaction and tombstone cleaning, promtool still reads every block and
+//!    dumps exactly the samples kept;
+//! 4. Strata opens a data dir a real Prometheus wrote (it scraped itself with 5 s blocks, so
 //!    there are blocks and a WAL), returns the samples Prometheus' own API returned, keeps
 //!    ingesting into it, and Prometheus then serves what Strata added.
 //!
@@ -170,6 +172,51 @@ fn promtool_and_prometheus_read_a_strata_data_dir_with_blocks_and_a_head() {
         assert!(served == want, "prometheus serves every sample of {labels}");
     }
     server.stop();
+}
+
+#[test]
+fn promtool_reads_compacted_and_cleaned_blocks() {
+    let Some(promtool) = peer_binary("promtool", "prometheus") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let input = data_set(now_ms() - 60_000);
+    let options = BlockEngineOptions { block_range: 600_000, ..options() };
+    let engine = BlockEngine::open(&data, options).unwrap();
+    let refs = engine.series_refs(&input.iter().map(|(l, _)| l.clone()).collect::<Vec<_>>()).unwrap();
+    for i in 0..1200 {
+        let batch: Vec<_> = refs.iter().zip(&input).map(|(&r, (_, s))| (r, s[i].0, s[i].1)).collect();
+        engine.append_refs(&batch).unwrap();
+    }
+    let blocks_before = engine.blocks().len();
+    let compacted = engine.compact().unwrap();
+    let (from, to) = deleted_range(&input);
+    engine.delete(&[Matcher::equal("instance", "host-3")], from, to).unwrap();
+    let cleaned = engine.clean_tombstones().unwrap();
+    let levels: Vec<u32> = engine.blocks().iter().map(|b| b.meta().compaction.level).collect();
+    eprintln!(
+        "{blocks_before} blocks -> {} compactions, {} cleaned -> {} blocks, levels {levels:?}",
+        compacted.len(),
+        cleaned.len(),
+        engine.blocks().len()
+    );
+    assert!(levels.iter().any(|&l| l >= 3), "compactions went two levels up: {levels:?}");
+    assert!(!cleaned.is_empty());
+    drop(engine);
+
+    let written: BTreeMap<(String, i64), u64> = input
+        .iter()
+        .flat_map(|(l, s)| {
+            let deleted = l.get("instance") == Some("host-3");
+            s.iter()
+                .filter(move |(t, _)| !(deleted && (from..=to).contains(t)))
+                .map(move |&(t, v)| ((promtool_labels(l), t), value_bits(v)))
+        })
+        .collect();
+    let analyze = Command::new(&promtool).args(["tsdb", "analyze"]).arg(&data).output().unwrap();
+    assert!(analyze.status.success(), "{}", String::from_utf8_lossy(&analyze.stderr));
+    let dumped = promtool_dump(&promtool, &data);
+    assert_eq!(dumped.len(), written.len());
+    assert!(dumped == written, "promtool dumps exactly the samples kept, once each");
 }
 
 /// Every sample Prometheus' API returns (stale markers are not returned by range queries).
