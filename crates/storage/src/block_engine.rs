@@ -35,7 +35,9 @@
 //! - **Compaction** (`compaction`): `compact` merges blocks as Prometheus' leveled planner
 //!   picks them (overlapping ones first, then 2 h → 6 h → 18 h …, up to the maximum block
 //!   range), `clean_tombstones` rewrites blocks without their deleted samples; one at a
-//!   time, and never while a delete runs. Queries keep the readers they started with.
+//!   time, and never while a delete runs. `start_compactor` runs `compact` in a background
+//!   thread. Queries keep the readers they started with, so each sees a block list from
+//!   before or after a compaction's swap — every sample exactly once.
 //! - **Delete** drops the range from the head (logged in the WAL as a tombstones record)
 //!   and adds tombstones to every block it overlaps (their `tombstones` file, Prometheus'
 //!   format, which promtool and Prometheus honour too); reads hide tombstoned samples at
@@ -43,7 +45,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::time::Duration;
 
 use strata_model::{Labels, Matcher};
 use strata_wal::WalOptions;
@@ -293,12 +296,70 @@ impl BlockEngine {
         })
     }
 
+    /// Starts compacting in the background: a thread runs [`BlockEngine::compact`] every
+    /// `every` until the returned handle is dropped (or the engine is). One compaction at a
+    /// time, whoever starts it.
+    pub fn start_compactor(self: &Arc<Self>, every: Duration) -> BackgroundCompactor {
+        let engine = Arc::downgrade(self);
+        let stop = Arc::new((Mutex::new(false), Condvar::new()));
+        let last_error = Arc::new(Mutex::new(None));
+        let (thread_stop, thread_error) = (Arc::clone(&stop), Arc::clone(&last_error));
+        let thread = std::thread::Builder::new()
+            .name("strata-compactor".into())
+            .spawn(move || loop {
+                let (flag, wake) = &*thread_stop;
+                let stopped = flag.lock().unwrap_or_else(|e| e.into_inner());
+                let (stopped, _) = wake.wait_timeout(stopped, every).unwrap_or_else(|e| e.into_inner());
+                if *stopped {
+                    return;
+                }
+                drop(stopped);
+                let Some(engine) = engine.upgrade() else { return };
+                let outcome = engine.compact().err().map(|e| e.to_string());
+                *thread_error.lock().unwrap_or_else(|e| e.into_inner()) = outcome;
+            })
+            .ok();
+        BackgroundCompactor { stop, thread, last_error }
+    }
+
     /// Blocks whose time range overlaps `[mint, maxt]`.
     pub fn blocks_overlapping(&self, mint: i64, maxt: i64) -> Vec<Arc<BlockReader>> {
         self.blocks()
             .into_iter()
             .filter(|b| overlaps(b.meta().min_time, b.meta().max_time - 1, mint, maxt))
             .collect()
+    }
+}
+
+/// The background compaction thread of [`BlockEngine::start_compactor`]; dropping it stops
+/// the thread (waiting for a compaction under way to finish).
+#[derive(Debug)]
+pub struct BackgroundCompactor {
+    stop: Arc<(Mutex<bool>, Condvar)>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    last_error: Arc<Mutex<Option<String>>>,
+}
+
+impl BackgroundCompactor {
+    /// The error of the last background compaction, if it failed (it is retried next time).
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Whether the thread is running (it could not be started if the system refused).
+    pub fn is_running(&self) -> bool {
+        self.thread.as_ref().is_some_and(|t| !t.is_finished())
+    }
+}
+
+impl Drop for BackgroundCompactor {
+    fn drop(&mut self) {
+        let (flag, wake) = &*self.stop;
+        *flag.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        wake.notify_all();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 
