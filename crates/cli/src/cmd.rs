@@ -3,6 +3,7 @@
 pub(crate) mod compress;
 pub(crate) mod decompress;
 pub(crate) mod gen;
+pub(crate) mod import;
 pub(crate) mod index;
 pub(crate) mod mem;
 pub(crate) mod tsdb;

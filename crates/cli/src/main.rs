@@ -28,6 +28,9 @@ enum Command {
     Decompress(cmd::decompress::Args),
     /// Write a raw point file of monitoring-like values.
     Gen(cmd::gen::Args),
+    /// Backfill: write a file of timestamped samples (Prometheus text, OpenMetrics, Influx
+    /// line protocol; gzip or plain) straight into blocks.
+    Import(cmd::import::Args),
     /// The inverted label index: `strata index bench` builds one and measures it.
     #[command(subcommand)]
     Index(cmd::index::IndexCommand),
@@ -47,6 +50,7 @@ fn main() -> std::process::ExitCode {
         Command::Compress(args) => cmd::compress::run(args),
         Command::Decompress(args) => cmd::decompress::run(args),
         Command::Gen(args) => cmd::gen::run(args),
+        Command::Import(args) => cmd::import::run(args),
         Command::Index(command) => cmd::index::run(command),
         Command::Mem(args) => cmd::mem::run(args),
         Command::Tsdb(command) => cmd::tsdb::run(command),

@@ -1,0 +1,167 @@
+//! `strata import` end to end: each format (plain and gzip) round-trips through blocks,
+//! bad input stops the import with its line number and leaves no block, and — with
+//! `STRATA_SHARED_DIR` — both text forms of ../shared/datasets/scrape-1s-A import whole,
+//! with the counts its stats.json gives.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn strata(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_strata")).args(args).output().expect("strata runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn sorted_dump(dir: &Path) -> Vec<String> {
+    let out = strata(&["tsdb", "dump", dir.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mut lines: Vec<String> = text(&out.stdout).lines().map(String::from).collect();
+    lines.sort();
+    lines
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+fn import(dir: &Path, format: &str, name: &str, content: &[u8], extra: &[&str]) -> Output {
+    let file = dir.join(name);
+    std::fs::write(&file, content).unwrap();
+    let data = dir.join(format!("data-{name}"));
+    let mut args =
+        vec!["import", "--format", format, file.to_str().unwrap(), "--dir", data.to_str().unwrap(), "--json"];
+    args.extend_from_slice(extra);
+    strata(&args)
+}
+
+/// 3 series × 600 samples, 10 s apart over 100 minutes, in all three formats.
+fn inputs() -> (String, String, String) {
+    let (mut prom, mut om, mut lp) = (String::new(), String::new(), String::new());
+    let start = 1_700_000_000_000i64;
+    for i in 0..600i64 {
+        for host in ["a", "b", "c"] {
+            let t = start + i * 10_000;
+            let v = (i as f64) * 0.25 + if host == "b" { 1e9 } else { 0.0 };
+            prom.push_str(&format!("cpu_seconds{{host=\"{host}\",mode=\"idle\"}} {v:?} {t}\n"));
+            om.push_str(&format!(
+                "cpu_seconds{{host=\"{host}\",mode=\"idle\"}} {v:?} {}.{:03}\n",
+                t / 1000,
+                t % 1000
+            ));
+            lp.push_str(&format!("cpu,host={host},mode=idle seconds={v:?} {}\n", t * 1_000_000));
+        }
+    }
+    om.push_str("# EOF\n");
+    (prom, om, lp)
+}
+
+#[test]
+fn every_format_imports_the_same_samples_gzip_or_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let (prom, om, lp) = inputs();
+    let runs = [
+        ("prometheus", "in.prom", prom.clone().into_bytes()),
+        ("prometheus", "in.prom.gz", gzip(prom.as_bytes())),
+        ("openmetrics", "in.om", om.into_bytes()),
+        ("influx", "in.lp.gz", gzip(lp.as_bytes())),
+    ];
+    let mut dumps = Vec::new();
+    for (format, name, content) in runs {
+        let out = import(dir.path(), format, name, &content, &[]);
+        assert!(out.status.success(), "{name}: {}", text(&out.stderr));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!((report["samples"].as_u64(), report["series"].as_u64()), (Some(1800), Some(3)), "{name}");
+        assert_eq!(report["blocks_written"], 1, "{name}: 100 minutes fall in one 2 h block");
+        dumps.push(sorted_dump(&dir.path().join(format!("data-{name}"))));
+    }
+    assert_eq!(dumps[0].len(), 1800);
+    assert!(dumps.iter().all(|d| *d == dumps[0]), "all formats give the same samples");
+    assert!(dumps[0]
+        .iter()
+        .any(|l| l == r#"{__name__="cpu_seconds", host="b", mode="idle"} 1.00000014975e+09 1700005990000"#));
+
+    // Small blocks: the data is cut at range boundaries and compaction runs after.
+    let out = import(dir.path(), "prometheus", "small.prom", prom.as_bytes(), &["--block-range", "10m"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report["blocks_written"].as_u64().unwrap() >= 10, "{report}");
+    assert!(report["compactions"].as_u64().unwrap() >= 1, "{report}");
+    assert_eq!(sorted_dump(&dir.path().join("data-small.prom")), dumps[0]);
+}
+
+#[test]
+fn a_bad_line_stops_the_import_with_its_number_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (prom, om, lp) = inputs();
+    let mut lines: Vec<&str> = prom.lines().collect();
+    lines[1234] = "cpu_seconds{host=\"a\" 1 2";
+    let cases = [
+        ("prometheus", "bad.prom", lines.join("\n"), "line 1235"),
+        ("prometheus", "nots.prom", "up 1\n".to_string(), "line 1: no timestamp"),
+        ("openmetrics", "noeof.om", om.replace("# EOF\n", ""), "must end with `# EOF`"),
+        ("openmetrics", "after.om", format!("{om}up 1 2\n"), "text after `# EOF`"),
+        ("influx", "bad.lp", lp.replacen("seconds=", "seconds=x", 1), "line 1, column"),
+    ];
+    for (format, name, content, want) in cases {
+        let out = import(dir.path(), format, name, content.as_bytes(), &[]);
+        assert!(!out.status.success(), "{name}");
+        assert!(text(&out.stderr).contains(want), "{name}: {}", text(&out.stderr));
+        let data = dir.path().join(format!("data-{name}"));
+        assert!(
+            !data.exists() || std::fs::read_dir(&data).unwrap().next().is_none(),
+            "{name}: nothing written"
+        );
+    }
+}
+
+#[test]
+fn the_shared_dataset_imports_whole_in_both_text_forms() {
+    let Some(shared) = std::env::var_os("STRATA_SHARED_DIR") else {
+        eprintln!("SKIPPED: STRATA_SHARED_DIR is not set; the dataset import was not run");
+        return;
+    };
+    let datasets = Path::new(&shared).join("datasets");
+    let stats: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(datasets.join("scrape-1s-A.stats.json")).unwrap()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for (format, file, samples, series) in [
+        (
+            "prometheus",
+            "scrape-1s-A.prom.gz",
+            stats["samples"].as_u64().unwrap(),
+            stats["series"].as_u64().unwrap(),
+        ),
+        ("influx", "scrape-1s-A.lp.gz", stats["lp_lines"].as_u64().unwrap(), 0),
+    ] {
+        let data = dir.path().join(format);
+        let input = datasets.join(file);
+        let out = strata(&[
+            "import",
+            "--format",
+            format,
+            input.to_str().unwrap(),
+            "--dir",
+            data.to_str().unwrap(),
+            "--json",
+        ]);
+        assert!(out.status.success(), "{file}: {}", text(&out.stderr));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        eprintln!("{file}: {report}");
+        assert_eq!(report["samples"].as_u64(), Some(samples), "{file}");
+        if series > 0 {
+            assert_eq!(report["series"].as_u64(), Some(series), "{file}");
+        }
+        assert_eq!(report["min_time"], stats["min_ts_ms"], "{file}");
+        assert_eq!(report["max_time"], stats["max_ts_ms"], "{file}");
+        let inspect: serde_json::Value =
+            serde_json::from_slice(&strata(&["tsdb", "inspect", "--json", data.to_str().unwrap()]).stdout)
+                .unwrap();
+        let in_blocks: u64 =
+            inspect["blocks"].as_array().unwrap().iter().map(|b| b["samples"].as_u64().unwrap()).sum();
+        assert_eq!(in_blocks, samples, "{file}: the blocks hold every sample");
+    }
+}
