@@ -45,7 +45,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 use strata_model::{Labels, Matcher};
@@ -74,6 +74,9 @@ pub struct BlockEngineOptions {
     /// Compaction never makes a block longer than this, in ms (default 1 day, the span of a
     /// time shard).
     pub max_block_range: i64,
+    /// How often [`BlockEngine::open_shared`] runs compaction in the background (default
+    /// every minute, as Prometheus; `None`: never).
+    pub compact_every: Option<Duration>,
 }
 
 impl Default for BlockEngineOptions {
@@ -84,6 +87,7 @@ impl Default for BlockEngineOptions {
             wal: WalOptions::default(),
             head_chunks_on_disk: true,
             max_block_range: 24 * 3600 * 1000,
+            compact_every: Some(Duration::from_secs(60)),
         }
     }
 }
@@ -110,6 +114,10 @@ pub struct BlockEngine {
     cutting: Mutex<()>,
     /// Held while compacting or deleting: a delete must not land in a block being merged.
     compacting: Mutex<()>,
+    /// Blocks whose compaction failed since open (also marked in their meta.json).
+    failed_compactions: Mutex<BTreeSet<String>>,
+    /// The background compactor of [`BlockEngine::open_shared`], stopped with the engine.
+    own_compactor: OnceLock<BackgroundCompactor>,
     /// The error of the last cut started by an append, if it failed (the data stays in the
     /// head and the WAL; the next append retries).
     last_cut_error: Mutex<Option<String>>,
@@ -150,8 +158,23 @@ impl BlockEngine {
             skipped,
             cutting: Mutex::new(()),
             compacting: Mutex::new(()),
+            failed_compactions: Mutex::new(BTreeSet::new()),
+            own_compactor: OnceLock::new(),
             last_cut_error: Mutex::new(None),
         })
+    }
+
+    /// [`BlockEngine::open`], shared, with compaction running in the background every
+    /// `options.compact_every` for as long as the engine lives: the engine maintains itself.
+    pub fn open_shared(dir: &Path, options: BlockEngineOptions) -> Result<Arc<BlockEngine>, StorageError> {
+        let every = options.compact_every;
+        let engine = Arc::new(BlockEngine::open(dir, options)?);
+        if let Some(every) = every {
+            let compactor = engine.start_compactor(every);
+            // Set once, here; the thread holds the engine weakly, so this is no cycle.
+            let _ = engine.own_compactor.set(compactor);
+        }
+        Ok(engine)
     }
 
     /// The data dir.
@@ -240,7 +263,12 @@ impl BlockEngine {
         let ranges = compaction::ranges(self.options.block_range, self.options.max_block_range);
         let mut done = Vec::new();
         loop {
-            let blocks = self.blocks();
+            let failed = self.failed_compactions.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let blocks: Vec<_> = self
+                .blocks()
+                .into_iter()
+                .filter(|b| !b.meta().compaction.failed && !failed.contains(&b.meta().ulid))
+                .collect();
             let candidates: Vec<Candidate<'_>> = blocks
                 .iter()
                 .map(|b| Candidate {
@@ -253,7 +281,26 @@ impl BlockEngine {
                 return Ok(done);
             }
             let sources: Vec<_> = blocks.into_iter().filter(|b| chosen.contains(&b.meta().ulid)).collect();
-            done.push(self.merge(&sources)?);
+            match self.merge(&sources) {
+                Ok(report) => done.push(report),
+                Err(e) => {
+                    self.mark_failed(&sources);
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    /// Marks blocks whose compaction failed, as Prometheus does (`compaction.failed` in
+    /// meta.json, best effort), so the planner moves on to others instead of failing on
+    /// them again.
+    fn mark_failed(&self, sources: &[Arc<BlockReader>]) {
+        let mut failed = self.failed_compactions.lock().unwrap_or_else(|e| e.into_inner());
+        for b in sources {
+            failed.insert(b.meta().ulid.clone());
+            let mut meta = b.meta().clone();
+            meta.compaction.failed = true;
+            let _ = meta.replace_file(b.dir());
         }
     }
 
@@ -341,7 +388,8 @@ pub struct BackgroundCompactor {
 }
 
 impl BackgroundCompactor {
-    /// The error of the last background compaction, if it failed (it is retried next time).
+    /// The error of the last background compaction, if it failed (blocks whose compaction
+    /// failed are marked and left out next time).
     pub fn last_error(&self) -> Option<String> {
         self.last_error.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
@@ -358,7 +406,11 @@ impl Drop for BackgroundCompactor {
         *flag.lock().unwrap_or_else(|e| e.into_inner()) = true;
         wake.notify_all();
         if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+            // The engine may be dropped by the compactor thread itself (it held the last
+            // reference for a moment): then it is on its way out, and must not wait for itself.
+            if thread.thread().id() != std::thread::current().id() {
+                let _ = thread.join();
+            }
         }
     }
 }

@@ -289,12 +289,62 @@ fn blocks_compact_by_level_and_a_crash_before_the_sources_go_leaves_no_duplicate
 }
 
 #[test]
+fn a_compaction_that_fails_is_reported_marked_and_not_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let range = 60_000;
+    let opts = || BlockEngineOptions { max_block_range: 9 * range, ..options(range, 0) };
+    let engine = BlockEngine::open(dir.path(), opts()).unwrap();
+    for i in 0..(12 * 60) {
+        engine.append(&[(series("a"), i * 1000, i as f64)]).unwrap();
+    }
+    // Damage a chunk of the second block: its CRC no longer matches.
+    let victim = engine.blocks()[1].dir().to_path_buf();
+    let segment = victim.join("chunks/000001");
+    let mut bytes = std::fs::read(&segment).unwrap();
+    let n = bytes.len();
+    bytes[n - 6] ^= 0xff;
+    std::fs::write(&segment, bytes).unwrap();
+    drop(engine);
+
+    let engine = BlockEngine::open(dir.path(), opts()).unwrap();
+    let err = engine.compact().unwrap_err().to_string();
+    assert!(err.contains("checksum") && err.contains("000001"), "{err}");
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(victim.join("meta.json")).unwrap()).unwrap();
+    assert_eq!(meta["compaction"]["failed"], true, "marked as Prometheus marks it");
+    let done = engine.compact().expect("the planner moves on to other blocks");
+    assert!(!done.is_empty());
+    assert!(done.iter().all(|c| !c.sources.iter().any(|s| victim.ends_with(s))));
+    drop(engine);
+    let engine = BlockEngine::open(dir.path(), opts()).unwrap();
+    assert!(engine.compact().is_ok(), "after a restart the failed block stays out");
+    assert!(victim.exists());
+}
+
+#[test]
 fn queries_during_background_compaction_see_each_sample_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
-    let options = BlockEngineOptions { max_block_range: 27_000, ..options(1_000, 0) };
-    let engine = Arc::new(BlockEngine::open(dir.path(), options).unwrap());
+    let compacting = BlockEngineOptions { max_block_range: 27_000, ..options(1_000, 0) };
+    let engine = Arc::new(BlockEngine::open(dir.path(), compacting).unwrap());
     let compactor = engine.start_compactor(std::time::Duration::from_millis(2));
     assert!(compactor.is_running());
+    // And an engine that compacts itself, dropped while its thread may be compacting.
+    let own_dir = tempfile::tempdir().unwrap();
+    let own_options = BlockEngineOptions {
+        compact_every: Some(std::time::Duration::from_millis(1)),
+        max_block_range: 27_000,
+        ..options(1_000, 0)
+    };
+    let own = BlockEngine::open_shared(own_dir.path(), own_options).unwrap();
+    for i in 0..2000i64 {
+        own.append(&[(series("a"), i * 100, 1.0)]).unwrap();
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !own.blocks().iter().any(|b| b.meta().compaction.level >= 2) {
+        assert!(std::time::Instant::now() < deadline, "it compacted by itself");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    drop(own);
     let writer = {
         let engine = Arc::clone(&engine);
         std::thread::spawn(move || {

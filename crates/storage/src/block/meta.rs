@@ -57,6 +57,14 @@ pub struct MetaCompaction {
     /// a compacted block and deleting its sources), as Prometheus does.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parents: Vec<BlockParent>,
+    /// A compaction of this block failed (set as Prometheus sets it): the planner leaves
+    /// it out rather than retrying it forever.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub failed: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// A block another block was compacted from.

@@ -235,6 +235,7 @@ impl BlockBuilder {
                 level: lineage.level,
                 sources: lineage.sources,
                 parents: lineage.parents,
+                failed: false,
             },
             version: 1,
         };

@@ -114,7 +114,12 @@ mod tests {
             min_time,
             max_time,
             stats: MetaStats { num_samples: 1, num_series: 100, num_chunks: 1, num_tombstones: 0 },
-            compaction: MetaCompaction { level: 1, sources: vec![id.to_string()], parents: Vec::new() },
+            compaction: MetaCompaction {
+                level: 1,
+                sources: vec![id.to_string()],
+                parents: Vec::new(),
+                failed: false,
+            },
             version: 1,
         }
     }
