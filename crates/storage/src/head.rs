@@ -39,16 +39,18 @@ use std::path::Path;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use strata_codec::xor::{decode_chunk_into, XorEncoder};
 use strata_index::{SeriesIndex, SeriesRef};
 use strata_model::{Labels, Matcher};
 use strata_wal::{Record, RefSample, RefSeries, ReplayOptions, Tombstone, Wal, WalOptions};
 
-use crate::block::{BlockSeries, SAMPLES_PER_CHUNK};
-use crate::head_chunks::{self, DiskChunk, HeadChunkFiles};
-use crate::series_set::{ChunkData, ChunkSource, Series};
-use crate::time_range::overlaps;
+use crate::block::BlockSeries;
+use crate::head_chunks::{self, HeadChunkFiles};
+use crate::series_set::Series;
 use crate::StorageError;
+
+mod mem_series;
+
+use mem_series::{ChunkSink, MemSeries};
 
 /// How a head behaves.
 #[derive(Debug, Clone)]
@@ -81,276 +83,11 @@ impl Default for HeadOptions {
     }
 }
 
-/// Bytes reserved for a series' first open chunk; later ones reserve what the previous
-/// chunk took (chunks of one series are alike), so a chunk is usually one allocation.
-const FIRST_CHUNK_CAPACITY: usize = 32;
-
-/// Where a closed chunk's bytes are.
-#[derive(Debug)]
-enum ChunkBytes {
-    /// In a head chunk file (`head_chunks`), read through mmap.
-    Disk(DiskChunk),
-    /// In memory (no chunk files, or writing to them failed).
-    Memory(Arc<[u8]>),
-}
-
-impl ChunkBytes {
-    fn slice(&self) -> &[u8] {
-        match self {
-            ChunkBytes::Disk(d) => d.bytes(),
-            ChunkBytes::Memory(m) => m,
-        }
-    }
-
-    fn source(&self) -> ChunkData {
-        match self {
-            ChunkBytes::Disk(d) => ChunkData::HeadFile(d.clone()),
-            ChunkBytes::Memory(m) => ChunkData::Xor(Arc::clone(m)),
-        }
-    }
-
-    /// Heap bytes (beyond the enum itself).
-    fn heap_bytes(&self) -> usize {
-        match self {
-            ChunkBytes::Disk(_) => 0,
-            ChunkBytes::Memory(m) => m.len() + 16,
-        }
-    }
-}
-
-/// A closed chunk of the head.
-#[derive(Debug)]
-struct HeadChunk {
-    mint: i64,
-    maxt: i64,
-    bytes: ChunkBytes,
-}
-
-/// Where closing chunks go, and the range they must not cross.
-#[derive(Debug, Clone, Copy)]
-struct ChunkSink<'a> {
-    chunk_range: i64,
-    files: Option<&'a HeadChunkFiles>,
-}
-
-impl ChunkSink<'_> {
-    fn close(&self, bytes: Vec<u8>, maxt: i64) -> ChunkBytes {
-        match self.files.map(|f| f.write(&bytes, maxt)) {
-            Some(Ok(on_disk)) => ChunkBytes::Disk(on_disk),
-            _ => ChunkBytes::Memory(bytes.into()),
-        }
-    }
-}
-
-#[derive(Debug)]
-struct MemSeries {
-    /// The ref this series has in the WAL.
-    wal_ref: u64,
-    closed: Vec<HeadChunk>,
-    open: XorEncoder,
-    open_mint: i64,
-    open_maxt: i64,
-    /// Timestamp of the newest sample; in-order samples must come after it.
-    last_t: Option<i64>,
-    /// Accepted out-of-order samples, sorted by time, one per timestamp.
-    ooo: Vec<(i64, f64)>,
-}
-
 /// Where an accepted sample goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Placement {
     InOrder,
     OutOfOrder,
-}
-
-impl MemSeries {
-    fn new(wal_ref: u64) -> Self {
-        MemSeries {
-            wal_ref,
-            closed: Vec::new(),
-            open: XorEncoder::without_stats(0),
-            open_mint: 0,
-            open_maxt: 0,
-            last_t: None,
-            ooo: Vec::new(),
-        }
-    }
-
-    /// Appends an in-order sample (`t` after `last_t`), cutting the open chunk first when
-    /// it is full or `t` is in another chunk range.
-    fn push(&mut self, t: i64, v: f64, sink: ChunkSink<'_>) -> Result<(), StorageError> {
-        let range = sink.chunk_range;
-        let crosses = t.div_euclid(range) != self.open_mint.div_euclid(range);
-        let mut capacity = FIRST_CHUNK_CAPACITY;
-        if !self.open.is_empty() && (self.open.len() == SAMPLES_PER_CHUNK || crosses) {
-            let full = std::mem::replace(&mut self.open, XorEncoder::without_stats(0));
-            let maxt = self.open_maxt;
-            let bytes = full.finish().0;
-            capacity = bytes.len() + 8;
-            // Exact growth: a series holds a handful of closed chunks, and the doubling
-            // vector's spare slots would cost more per series than the chunk bytes do.
-            self.closed.reserve_exact(1);
-            self.closed.push(HeadChunk { mint: self.open_mint, maxt, bytes: sink.close(bytes, maxt) });
-        }
-        if self.open.is_empty() {
-            self.open = XorEncoder::without_stats(capacity);
-            self.open_mint = t;
-        }
-        self.open.append(t, v)?;
-        self.open_maxt = t;
-        self.last_t = Some(t);
-        Ok(())
-    }
-
-    /// First and last timestamp of the open chunk, if it has samples. Its last is the
-    /// series' newest sample, except after a delete removed the newest ones.
-    fn open_range(&self) -> Option<(i64, i64)> {
-        (!self.open.is_empty()).then_some((self.open_mint, self.open_maxt))
-    }
-
-    /// Whether a sample at `t` (older than the newest) is already held: out of order, or
-    /// in the one chunk that can hold it (decoded for this; only out-of-order appends ask).
-    fn holds(&self, t: i64) -> bool {
-        if self.ooo.binary_search_by_key(&t, |s| s.0).is_ok() {
-            return true;
-        }
-        let mut samples = Vec::new();
-        let decoded = match self.open_range() {
-            Some((lo, hi)) if (lo..=hi).contains(&t) => {
-                decode_chunk_into(&self.open.to_bytes(), &mut samples)
-            }
-            _ => match self.closed.iter().rev().find(|c| (c.mint..=c.maxt).contains(&t)) {
-                Some(c) => decode_chunk_into(c.bytes.slice(), &mut samples),
-                None => return false,
-            },
-        };
-        // A chunk that does not decode cannot be told apart: count the sample as held.
-        decoded.is_err() || samples.binary_search_by_key(&t, |s| s.0).is_ok()
-    }
-
-    fn insert_ooo(&mut self, t: i64, v: f64) -> bool {
-        match self.ooo.binary_search_by_key(&t, |s| s.0) {
-            Ok(_) => false,
-            Err(at) => {
-                self.ooo.insert(at, (t, v));
-                true
-            }
-        }
-    }
-
-    /// Applies a sample read back from the WAL: acknowledged once, so kept unless it is a
-    /// copy of one already held.
-    fn replay(&mut self, t: i64, v: f64, sink: ChunkSink<'_>) -> bool {
-        match self.last_t {
-            Some(last) if t == last => false,
-            Some(last) if t < last => self.insert_ooo(t, v),
-            _ => self.push(t, v, sink).is_ok(),
-        }
-    }
-
-    fn heap_bytes(&self) -> usize {
-        // Each closed chunk's bytes sit behind an Arc (two counters before them).
-        self.closed.iter().map(|c| c.bytes.heap_bytes()).sum::<usize>()
-            + self.closed.capacity() * std::mem::size_of::<HeadChunk>()
-            + self.open.byte_capacity()
-            + self.ooo.capacity() * 16
-            + std::mem::size_of::<Self>()
-            // The Arc<Mutex<…>> around it and its slot in the head's vector.
-            + 16 + 8 + 8
-    }
-
-    /// The chunks overlapping `[mint, maxt]`, as query sources.
-    fn chunks_in(&self, mint: i64, maxt: i64) -> Vec<ChunkSource> {
-        let mut out = Vec::new();
-        for c in self.closed.iter().filter(|c| overlaps(c.mint, c.maxt, mint, maxt)) {
-            out.push(ChunkSource::new(c.mint, c.maxt, c.bytes.source()));
-        }
-        if let Some((lo, hi)) = self.open_range().filter(|&(lo, hi)| overlaps(lo, hi, mint, maxt)) {
-            out.push(ChunkSource::new(lo, hi, ChunkData::Xor(self.open.to_bytes().into())));
-        }
-        let from = self.ooo.partition_point(|s| s.0 < mint);
-        let to = self.ooo.partition_point(|s| s.0 <= maxt);
-        if from < to {
-            let part = &self.ooo[from..to];
-            let data = ChunkData::Samples(part.to_vec().into());
-            out.push(ChunkSource::new(part[0].0, part[part.len() - 1].0, data));
-        }
-        out
-    }
-
-    /// Samples in `[from, to)`, in time order, out-of-order ones merged in (an in-order
-    /// sample wins a tie, as in queries).
-    fn samples_in(&self, from: i64, to: i64) -> Result<Vec<(i64, f64)>, StorageError> {
-        let last = to.saturating_sub(1);
-        let mut samples = Vec::new();
-        for c in self.closed.iter().filter(|c| overlaps(c.mint, c.maxt, from, last)) {
-            decode_chunk_into(c.bytes.slice(), &mut samples)?;
-        }
-        if self.open_range().is_some_and(|(lo, hi)| overlaps(lo, hi, from, last)) {
-            decode_chunk_into(&self.open.to_bytes(), &mut samples)?;
-        }
-        samples.retain(|s| (from..to).contains(&s.0));
-        let ooo: Vec<_> = self.ooo.iter().filter(|s| (from..to).contains(&s.0)).copied().collect();
-        if !ooo.is_empty() {
-            samples.extend(ooo);
-            samples.sort_by_key(|s| s.0); // stable: the in-order copy stays first
-            samples.dedup_by_key(|s| s.0);
-        }
-        Ok(samples)
-    }
-
-    /// Whether the series may hold samples in `[mint, maxt]` (a chunk overlaps it).
-    fn touches(&self, mint: i64, maxt: i64) -> bool {
-        self.closed.iter().any(|c| overlaps(c.mint, c.maxt, mint, maxt))
-            || self.open_range().is_some_and(|(lo, hi)| overlaps(lo, hi, mint, maxt))
-            || self.ooo.iter().any(|s| (mint..=maxt).contains(&s.0))
-    }
-
-    /// Removes the samples in `[mint, maxt]`: the chunks from the first one that overlaps
-    /// the range on are decoded and encoded again without them. The newest timestamp stays
-    /// what it was, so deleted timestamps do not become appendable in order again (as in
-    /// Prometheus).
-    fn delete(&mut self, mint: i64, maxt: i64, sink: ChunkSink<'_>) -> Result<(), StorageError> {
-        self.ooo.retain(|s| !(mint..=maxt).contains(&s.0));
-        let first = self.closed.iter().position(|c| c.maxt >= mint).unwrap_or(self.closed.len());
-        let open_hit = self.open_range().is_some_and(|(lo, hi)| overlaps(lo, hi, mint, maxt));
-        if !open_hit && !self.closed[first..].iter().any(|c| overlaps(c.mint, c.maxt, mint, maxt)) {
-            return Ok(());
-        }
-        let mut samples = Vec::new();
-        for c in &self.closed[first..] {
-            decode_chunk_into(c.bytes.slice(), &mut samples)?;
-        }
-        if !self.open.is_empty() {
-            decode_chunk_into(&self.open.to_bytes(), &mut samples)?;
-        }
-        let newest = self.last_t;
-        self.closed.truncate(first);
-        self.open = XorEncoder::without_stats(0);
-        self.last_t = self.closed.last().map(|c| c.maxt);
-        for (t, v) in samples.into_iter().filter(|s| !(mint..=maxt).contains(&s.0)) {
-            self.push(t, v, sink)?;
-        }
-        self.last_t = newest;
-        Ok(())
-    }
-
-    /// Timestamp of the oldest sample held.
-    fn oldest(&self) -> Option<i64> {
-        let first_chunk = self.closed.first().map(|c| c.mint);
-        let open = (!self.open.is_empty()).then_some(self.open_mint);
-        [first_chunk.or(open), self.ooo.first().map(|s| s.0)].into_iter().flatten().min()
-    }
-
-    /// Drops everything before `t`.
-    fn truncate(&mut self, t: i64) {
-        self.closed.retain(|c| c.maxt >= t);
-        if self.open_range().is_some_and(|(_, hi)| hi < t) {
-            self.open = XorEncoder::without_stats(0);
-        }
-        let keep_from = self.ooo.partition_point(|s| s.0 < t);
-        self.ooo.drain(..keep_from);
-    }
 }
 
 /// A series of an engine, for appending by ref (see [`Head::series_refs`]). Valid only for

@@ -1,0 +1,278 @@
+//! One series of the head: its closed chunks (in the head chunk files, or on the heap), its
+//! open XOR chunk, its out-of-order samples and its newest timestamp — and everything done to
+//! it under its lock: appending, reading a range, deleting, truncating after a cut.
+
+use std::sync::Arc;
+
+use strata_codec::xor::{decode_chunk_into, XorEncoder};
+
+use crate::block::SAMPLES_PER_CHUNK;
+use crate::head_chunks::{DiskChunk, HeadChunkFiles};
+use crate::series_set::{ChunkData, ChunkSource};
+use crate::time_range::overlaps;
+use crate::StorageError;
+
+/// Bytes reserved for a series' first open chunk; later ones reserve what the previous
+/// chunk took (chunks of one series are alike), so a chunk is usually one allocation.
+const FIRST_CHUNK_CAPACITY: usize = 32;
+
+/// Where a closed chunk's bytes are.
+#[derive(Debug)]
+pub(super) enum ChunkBytes {
+    /// In a head chunk file (`head_chunks`), read through mmap.
+    Disk(DiskChunk),
+    /// In memory (no chunk files, or writing to them failed).
+    Memory(Arc<[u8]>),
+}
+
+impl ChunkBytes {
+    pub(super) fn slice(&self) -> &[u8] {
+        match self {
+            ChunkBytes::Disk(d) => d.bytes(),
+            ChunkBytes::Memory(m) => m,
+        }
+    }
+
+    fn source(&self) -> ChunkData {
+        match self {
+            ChunkBytes::Disk(d) => ChunkData::HeadFile(d.clone()),
+            ChunkBytes::Memory(m) => ChunkData::Xor(Arc::clone(m)),
+        }
+    }
+
+    /// Heap bytes (beyond the enum itself).
+    fn heap_bytes(&self) -> usize {
+        match self {
+            ChunkBytes::Disk(_) => 0,
+            ChunkBytes::Memory(m) => m.len() + 16,
+        }
+    }
+}
+
+/// A closed chunk of the head.
+#[derive(Debug)]
+pub(super) struct HeadChunk {
+    pub(super) mint: i64,
+    pub(super) maxt: i64,
+    pub(super) bytes: ChunkBytes,
+}
+
+/// Where closing chunks go, and the range they must not cross.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ChunkSink<'a> {
+    pub(super) chunk_range: i64,
+    pub(super) files: Option<&'a HeadChunkFiles>,
+}
+
+impl ChunkSink<'_> {
+    fn close(&self, bytes: Vec<u8>, maxt: i64) -> ChunkBytes {
+        match self.files.map(|f| f.write(&bytes, maxt)) {
+            Some(Ok(on_disk)) => ChunkBytes::Disk(on_disk),
+            _ => ChunkBytes::Memory(bytes.into()),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(super) struct MemSeries {
+    /// The ref this series has in the WAL.
+    pub(super) wal_ref: u64,
+    pub(super) closed: Vec<HeadChunk>,
+    pub(super) open: XorEncoder,
+    pub(super) open_mint: i64,
+    pub(super) open_maxt: i64,
+    /// Timestamp of the newest sample; in-order samples must come after it.
+    pub(super) last_t: Option<i64>,
+    /// Accepted out-of-order samples, sorted by time, one per timestamp.
+    pub(super) ooo: Vec<(i64, f64)>,
+}
+
+impl MemSeries {
+    pub(super) fn new(wal_ref: u64) -> Self {
+        MemSeries {
+            wal_ref,
+            closed: Vec::new(),
+            open: XorEncoder::without_stats(0),
+            open_mint: 0,
+            open_maxt: 0,
+            last_t: None,
+            ooo: Vec::new(),
+        }
+    }
+
+    /// Appends an in-order sample (`t` after `last_t`), cutting the open chunk first when
+    /// it is full or `t` is in another chunk range.
+    pub(super) fn push(&mut self, t: i64, v: f64, sink: ChunkSink<'_>) -> Result<(), StorageError> {
+        let range = sink.chunk_range;
+        let crosses = t.div_euclid(range) != self.open_mint.div_euclid(range);
+        let mut capacity = FIRST_CHUNK_CAPACITY;
+        if !self.open.is_empty() && (self.open.len() == SAMPLES_PER_CHUNK || crosses) {
+            let full = std::mem::replace(&mut self.open, XorEncoder::without_stats(0));
+            let maxt = self.open_maxt;
+            let bytes = full.finish().0;
+            capacity = bytes.len() + 8;
+            // Exact growth: a series holds a handful of closed chunks, and the doubling
+            // vector's spare slots would cost more per series than the chunk bytes do.
+            self.closed.reserve_exact(1);
+            self.closed.push(HeadChunk { mint: self.open_mint, maxt, bytes: sink.close(bytes, maxt) });
+        }
+        if self.open.is_empty() {
+            self.open = XorEncoder::without_stats(capacity);
+            self.open_mint = t;
+        }
+        self.open.append(t, v)?;
+        self.open_maxt = t;
+        self.last_t = Some(t);
+        Ok(())
+    }
+
+    /// First and last timestamp of the open chunk, if it has samples. Its last is the
+    /// series' newest sample, except after a delete removed the newest ones.
+    pub(super) fn open_range(&self) -> Option<(i64, i64)> {
+        (!self.open.is_empty()).then_some((self.open_mint, self.open_maxt))
+    }
+
+    /// Whether a sample at `t` (older than the newest) is already held: out of order, or
+    /// in the one chunk that can hold it (decoded for this; only out-of-order appends ask).
+    pub(super) fn holds(&self, t: i64) -> bool {
+        if self.ooo.binary_search_by_key(&t, |s| s.0).is_ok() {
+            return true;
+        }
+        let mut samples = Vec::new();
+        let decoded = match self.open_range() {
+            Some((lo, hi)) if (lo..=hi).contains(&t) => {
+                decode_chunk_into(&self.open.to_bytes(), &mut samples)
+            }
+            _ => match self.closed.iter().rev().find(|c| (c.mint..=c.maxt).contains(&t)) {
+                Some(c) => decode_chunk_into(c.bytes.slice(), &mut samples),
+                None => return false,
+            },
+        };
+        // A chunk that does not decode cannot be told apart: count the sample as held.
+        decoded.is_err() || samples.binary_search_by_key(&t, |s| s.0).is_ok()
+    }
+
+    pub(super) fn insert_ooo(&mut self, t: i64, v: f64) -> bool {
+        match self.ooo.binary_search_by_key(&t, |s| s.0) {
+            Ok(_) => false,
+            Err(at) => {
+                self.ooo.insert(at, (t, v));
+                true
+            }
+        }
+    }
+
+    /// Applies a sample read back from the WAL: acknowledged once, so kept unless it is a
+    /// copy of one already held.
+    pub(super) fn replay(&mut self, t: i64, v: f64, sink: ChunkSink<'_>) -> bool {
+        match self.last_t {
+            Some(last) if t == last => false,
+            Some(last) if t < last => self.insert_ooo(t, v),
+            _ => self.push(t, v, sink).is_ok(),
+        }
+    }
+
+    pub(super) fn heap_bytes(&self) -> usize {
+        // Each closed chunk's bytes sit behind an Arc (two counters before them).
+        self.closed.iter().map(|c| c.bytes.heap_bytes()).sum::<usize>()
+            + self.closed.capacity() * std::mem::size_of::<HeadChunk>()
+            + self.open.byte_capacity()
+            + self.ooo.capacity() * 16
+            + std::mem::size_of::<Self>()
+            // The Arc<Mutex<…>> around it and its slot in the head's vector.
+            + 16 + 8 + 8
+    }
+
+    /// The chunks overlapping `[mint, maxt]`, as query sources.
+    pub(super) fn chunks_in(&self, mint: i64, maxt: i64) -> Vec<ChunkSource> {
+        let mut out = Vec::new();
+        for c in self.closed.iter().filter(|c| overlaps(c.mint, c.maxt, mint, maxt)) {
+            out.push(ChunkSource::new(c.mint, c.maxt, c.bytes.source()));
+        }
+        if let Some((lo, hi)) = self.open_range().filter(|&(lo, hi)| overlaps(lo, hi, mint, maxt)) {
+            out.push(ChunkSource::new(lo, hi, ChunkData::Xor(self.open.to_bytes().into())));
+        }
+        let from = self.ooo.partition_point(|s| s.0 < mint);
+        let to = self.ooo.partition_point(|s| s.0 <= maxt);
+        if from < to {
+            let part = &self.ooo[from..to];
+            let data = ChunkData::Samples(part.to_vec().into());
+            out.push(ChunkSource::new(part[0].0, part[part.len() - 1].0, data));
+        }
+        out
+    }
+
+    /// Samples in `[from, to)`, in time order, out-of-order ones merged in (an in-order
+    /// sample wins a tie, as in queries).
+    pub(super) fn samples_in(&self, from: i64, to: i64) -> Result<Vec<(i64, f64)>, StorageError> {
+        let last = to.saturating_sub(1);
+        let mut samples = Vec::new();
+        for c in self.closed.iter().filter(|c| overlaps(c.mint, c.maxt, from, last)) {
+            decode_chunk_into(c.bytes.slice(), &mut samples)?;
+        }
+        if self.open_range().is_some_and(|(lo, hi)| overlaps(lo, hi, from, last)) {
+            decode_chunk_into(&self.open.to_bytes(), &mut samples)?;
+        }
+        samples.retain(|s| (from..to).contains(&s.0));
+        let ooo: Vec<_> = self.ooo.iter().filter(|s| (from..to).contains(&s.0)).copied().collect();
+        if !ooo.is_empty() {
+            samples.extend(ooo);
+            samples.sort_by_key(|s| s.0); // stable: the in-order copy stays first
+            samples.dedup_by_key(|s| s.0);
+        }
+        Ok(samples)
+    }
+
+    /// Whether the series may hold samples in `[mint, maxt]` (a chunk overlaps it).
+    pub(super) fn touches(&self, mint: i64, maxt: i64) -> bool {
+        self.closed.iter().any(|c| overlaps(c.mint, c.maxt, mint, maxt))
+            || self.open_range().is_some_and(|(lo, hi)| overlaps(lo, hi, mint, maxt))
+            || self.ooo.iter().any(|s| (mint..=maxt).contains(&s.0))
+    }
+
+    /// Removes the samples in `[mint, maxt]`: the chunks from the first one that overlaps
+    /// the range on are decoded and encoded again without them. The newest timestamp stays
+    /// what it was, so deleted timestamps do not become appendable in order again (as in
+    /// Prometheus).
+    pub(super) fn delete(&mut self, mint: i64, maxt: i64, sink: ChunkSink<'_>) -> Result<(), StorageError> {
+        self.ooo.retain(|s| !(mint..=maxt).contains(&s.0));
+        let first = self.closed.iter().position(|c| c.maxt >= mint).unwrap_or(self.closed.len());
+        let open_hit = self.open_range().is_some_and(|(lo, hi)| overlaps(lo, hi, mint, maxt));
+        if !open_hit && !self.closed[first..].iter().any(|c| overlaps(c.mint, c.maxt, mint, maxt)) {
+            return Ok(());
+        }
+        let mut samples = Vec::new();
+        for c in &self.closed[first..] {
+            decode_chunk_into(c.bytes.slice(), &mut samples)?;
+        }
+        if !self.open.is_empty() {
+            decode_chunk_into(&self.open.to_bytes(), &mut samples)?;
+        }
+        let newest = self.last_t;
+        self.closed.truncate(first);
+        self.open = XorEncoder::without_stats(0);
+        self.last_t = self.closed.last().map(|c| c.maxt);
+        for (t, v) in samples.into_iter().filter(|s| !(mint..=maxt).contains(&s.0)) {
+            self.push(t, v, sink)?;
+        }
+        self.last_t = newest;
+        Ok(())
+    }
+
+    /// Timestamp of the oldest sample held.
+    pub(super) fn oldest(&self) -> Option<i64> {
+        let first_chunk = self.closed.first().map(|c| c.mint);
+        let open = (!self.open.is_empty()).then_some(self.open_mint);
+        [first_chunk.or(open), self.ooo.first().map(|s| s.0)].into_iter().flatten().min()
+    }
+
+    /// Drops everything before `t`.
+    pub(super) fn truncate(&mut self, t: i64) {
+        self.closed.retain(|c| c.maxt >= t);
+        if self.open_range().is_some_and(|(_, hi)| hi < t) {
+            self.open = XorEncoder::without_stats(0);
+        }
+        let keep_from = self.ooo.partition_point(|s| s.0 < t);
+        self.ooo.drain(..keep_from);
+    }
+}
