@@ -1,0 +1,92 @@
+//! Every script of Prometheus' PromQL conformance corpus reads, and the reader agrees with
+//! the corpus' own counts (../shared/conformance/promql/README.md) and its eval index
+//! (eval-index.tsv: the file and line of every eval). Needs `STRATA_PROMQL_CONFORMANCE`
+//! (`.ci/run` points it at ../shared/conformance/promql/); skipped loudly without it.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use strata_promql::testscript::{parse_script, Command, EvalKind, MessageMatch};
+
+fn corpus() -> Option<PathBuf> {
+    match std::env::var_os("STRATA_PROMQL_CONFORMANCE") {
+        Some(dir) => Some(PathBuf::from(dir)),
+        None => {
+            eprintln!("SKIPPED: STRATA_PROMQL_CONFORMANCE is not set; the conformance scripts were not read");
+            None
+        }
+    }
+}
+
+#[test]
+fn every_script_reads_and_the_counts_match_the_corpus() {
+    let Some(dir) = corpus() else { return };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "test"))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 21);
+    let (mut instant, mut range, mut loads, mut nhcb, mut clears, mut fails) = (0, 0, 0, 0, 0, 0);
+    let (mut ordered, mut range_vectors, mut strings, mut scalars) = (0, 0, 0, 0);
+    let mut found = BTreeSet::new();
+    for file in &files {
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(file).unwrap();
+        let commands = parse_script(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        for c in commands {
+            match c {
+                Command::Load { with_nhcb, .. } => {
+                    loads += 1;
+                    nhcb += usize::from(with_nhcb);
+                }
+                Command::Clear { .. } => clears += 1,
+                Command::Eval(e) => {
+                    match e.kind {
+                        EvalKind::Instant { .. } => instant += 1,
+                        EvalKind::Range { .. } => range += 1,
+                    }
+                    fails += usize::from(e.expect.fail.is_some());
+                    ordered += usize::from(e.expect.ordered);
+                    range_vectors += usize::from(e.expect.range_vector.is_some());
+                    strings += usize::from(e.expect.string.is_some());
+                    scalars += usize::from(e.expect.scalar.is_some());
+                    found.insert((name.clone(), e.line));
+                }
+            }
+        }
+    }
+    assert_eq!((instant, range), (1885, 329), "evals");
+    assert_eq!((loads, nhcb, clears), (310, 33, 231), "loads and clears");
+    assert_eq!(fails, 35, "evals expecting failure");
+    assert_eq!((ordered, range_vectors, strings, scalars), (24, 5, 5, 54));
+
+    let index = std::fs::read_to_string(dir.join("eval-index.tsv")).unwrap();
+    let indexed: BTreeSet<(String, usize)> = index
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| {
+            let mut f = l.split('\t');
+            (f.next().unwrap().to_string(), f.next().unwrap().parse().unwrap())
+        })
+        .collect();
+    assert_eq!(found, indexed, "every eval is where the index says");
+}
+
+#[test]
+fn failure_expectations_keep_their_messages() {
+    let Some(dir) = corpus() else { return };
+    let text = std::fs::read_to_string(dir.join("functions.test")).unwrap();
+    let exact = parse_script(&text)
+        .unwrap()
+        .into_iter()
+        .filter_map(|c| match c {
+            Command::Eval(e) => e.expect.fail,
+            _ => None,
+        })
+        .filter(|m| matches!(m, MessageMatch::Exact(_)))
+        .count();
+    assert!(exact > 0, "functions.test has `expect fail msg:` lines");
+}
