@@ -11,6 +11,8 @@
 //! wrote (its other files, `chunks_head/`, `lock`, `queries.active`, are left alone, as
 //! Prometheus leaves Strata's head chunk files alone).
 //!
+//! - **Lock**: the engine holds an exclusive flock on `DIR/lock` (as Prometheus does) for its
+//!   life; a second process, Strata's or Prometheus', is refused the dir.
 //! - **Open**: every `<ULID>/` is opened (meta, index TOC and tables, chunk segment headers
 //!   checked); a block that fails is reported in [`BlockEngine::skipped_blocks`] and left
 //!   out, and the engine still starts. `<ULID>.tmp*` directories are what a crash during a
@@ -57,6 +59,7 @@ pub use background::BackgroundCompactor;
 
 use crate::block::{write_block_range, BlockReader, BlockStats};
 use crate::compaction::{self, Candidate, CompactionReport};
+use crate::dir_lock::DirLock;
 use crate::engine::{Engine, EngineStats, FlushReport, Persisted, SnapshotReport};
 use crate::head::{AppendRef, AppendResult, Head, HeadOptions, DEFAULT_BLOCK_RANGE_MS};
 use crate::series_set::{ChunkData, ChunkSource, Series};
@@ -108,6 +111,8 @@ pub struct SkippedBlock {
 /// The block engine; see the module docs.
 #[derive(Debug)]
 pub struct BlockEngine {
+    /// Held for the engine's life: no other process writes this dir meanwhile.
+    _lock: DirLock,
     dir: PathBuf,
     options: BlockEngineOptions,
     head: Head,
@@ -142,6 +147,7 @@ impl BlockEngine {
             )));
         }
         std::fs::create_dir_all(dir).map_err(StorageError::io("creating", dir))?;
+        let lock = DirLock::acquire(dir)?;
         let (blocks, skipped) = open_blocks(dir)?;
         let min_valid_time = blocks.iter().map(|b| b.meta().max_time).max().unwrap_or(i64::MIN);
         let head = Head::open(
@@ -155,6 +161,7 @@ impl BlockEngine {
             },
         )?;
         Ok(BlockEngine {
+            _lock: lock,
             dir: dir.to_path_buf(),
             options,
             head,

@@ -7,6 +7,7 @@
 pub mod block;
 mod block_engine;
 mod compaction;
+mod dir_lock;
 mod engine;
 mod error;
 mod head;
