@@ -85,6 +85,22 @@ fn every_format_imports_the_same_samples_gzip_or_not() {
         .iter()
         .any(|l| l == r#"{__name__="cpu_seconds", host="b", mode="idle"} 1.00000014975e+09 1700005990000"#));
 
+    // A small buffer: written out every 500 samples, into blocks that overlap, which the
+    // compaction after the import merges; the samples are the same.
+    let out = import(
+        dir.path(),
+        "prometheus",
+        "buffered.prom",
+        prom.as_bytes(),
+        &["--max-buffered-samples", "500"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["blocks_written"], 4, "{report}");
+    assert_eq!(report["blocks_after"], 1, "{report}");
+    assert_eq!(report["series"], 3, "{report}");
+    assert_eq!(sorted_dump(&dir.path().join("data-buffered.prom")), dumps[0]);
+
     // Small blocks: the data is cut at range boundaries and compaction runs after.
     let out = import(dir.path(), "prometheus", "small.prom", prom.as_bytes(), &["--block-range", "10m"]);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -107,7 +123,8 @@ fn a_bad_line_stops_the_import_with_its_number_and_writes_nothing() {
         ("influx", "bad.lp", lp.replacen("seconds=", "seconds=x", 1), "line 1, column"),
     ];
     for (format, name, content, want) in cases {
-        let out = import(dir.path(), format, name, content.as_bytes(), &[]);
+        // A small buffer, so blocks were already written when the bad line comes.
+        let out = import(dir.path(), format, name, content.as_bytes(), &["--max-buffered-samples", "100"]);
         assert!(!out.status.success(), "{name}");
         assert!(text(&out.stderr).contains(want), "{name}: {}", text(&out.stderr));
         let data = dir.path().join(format!("data-{name}"));

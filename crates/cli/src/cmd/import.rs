@@ -9,18 +9,21 @@
 //!   create-blocks-from openmetrics` takes it;
 //! - `influx`: line protocol, timestamps in `--precision` (default ns).
 //!
-//! Every line is parsed before anything is written, so a bad line stops the import with its
-//! line number and column, and no block is left behind. Then the samples are written as one
-//! block per block range they fall in (a repeated timestamp of a series keeps the last value,
-//! counted), and the engine compacts what is due — overlapping blocks first, so data
-//! imported over existing blocks is merged into them. A progress bar on stderr follows the
-//! bytes read (when stderr is a terminal). Memory: the samples are held until written,
-//! about 16 bytes each plus the series' labels.
+//! Samples are buffered and written as one block per block range they fall in (a repeated
+//! timestamp of a series keeps the last value, counted); whenever `--max-buffered-samples`
+//! are buffered (default 10 million, ~160 MB) they are written out, so memory stays bounded
+//! whatever the input's size. Blocks go to a staging directory, `D/<ULID>.tmp-import/`, and
+//! move into D only once the whole input has been read: a bad line stops the import with its
+//! line number and column and leaves nothing in D (the staging directory is removed; a crash
+//! leaves one that the engine removes at open). Then the engine compacts what is due —
+//! overlapping blocks first, so what several flushes wrote for one range, or data imported
+//! over existing blocks, is merged (a timestamp repeated across flushes keeps the earlier
+//! value there). A progress bar on stderr follows the bytes read (when stderr is a terminal).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context};
@@ -61,6 +64,9 @@ pub(crate) struct Args {
     /// Time range of a block.
     #[arg(long, default_value = "2h")]
     block_range: String,
+    /// Write blocks out whenever this many samples are buffered (bounds memory).
+    #[arg(long, default_value_t = 10_000_000)]
+    max_buffered_samples: u64,
     /// Print the report as one JSON object (and no progress bar).
     #[arg(long)]
     json: bool,
@@ -141,30 +147,126 @@ fn open_input(args: &Args) -> anyhow::Result<(Box<dyn BufRead>, indicatif::Progr
     Ok((reader, bar))
 }
 
-/// What the parse of the whole input gathered.
-#[derive(Debug, Default)]
+/// Blocks written so far, in `D/<ULID>.tmp-import/` until the import commits; removed if
+/// dropped uncommitted.
+#[derive(Debug)]
+struct Staging {
+    dir: PathBuf,
+    target: PathBuf,
+    blocks: Vec<PathBuf>,
+    committed: bool,
+}
+
+impl Staging {
+    fn new(target: &Path) -> anyhow::Result<Staging> {
+        let dir = target.join(format!("{}.tmp-import", ulid::Ulid::new()));
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        Ok(Staging { dir, target: target.to_path_buf(), blocks: Vec::new(), committed: false })
+    }
+
+    /// Moves every staged block into the target dir.
+    fn commit(mut self) -> anyhow::Result<usize> {
+        for block in &self.blocks {
+            let name = block.file_name().context("a staged block has a name")?;
+            std::fs::rename(block, self.target.join(name))
+                .with_context(|| format!("moving {}", block.display()))?;
+        }
+        File::open(&self.target).and_then(|d| d.sync_all()).context("syncing the data dir")?;
+        self.committed = true;
+        std::fs::remove_dir_all(&self.dir).with_context(|| format!("removing {}", self.dir.display()))?;
+        Ok(self.blocks.len())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Samples read and not yet written, and the figures of the whole import.
+#[derive(Debug)]
 struct Gathered {
     series: HashMap<Labels, Vec<(i64, f64)>>,
+    buffered: u64,
+    seen: HashSet<Labels>,
     lines: u64,
     samples: u64,
     string_fields: u64,
+    duplicates: u64,
+    min_time: i64,
+    max_time: i64,
 }
 
 impl Gathered {
+    fn new() -> Gathered {
+        Gathered {
+            series: HashMap::new(),
+            buffered: 0,
+            seen: HashSet::new(),
+            lines: 0,
+            samples: 0,
+            string_fields: 0,
+            duplicates: 0,
+            min_time: i64::MAX,
+            max_time: i64::MIN,
+        }
+    }
+
     fn add(&mut self, sample: ParsedSample, line: u64) -> anyhow::Result<()> {
         let Some(t) = sample.timestamp else {
             bail!("line {line}: no timestamp (every backfilled sample needs one)");
         };
         self.series.entry(sample.labels).or_default().push((t, sample.value));
         self.samples += 1;
+        self.buffered += 1;
+        Ok(())
+    }
+
+    /// Writes what is buffered into `staging`, one block per block range.
+    fn flush(&mut self, staging: &mut Staging, block_range: i64) -> anyhow::Result<()> {
+        let mut windows: BTreeMap<i64, Vec<BlockSeries>> = BTreeMap::new();
+        for (labels, mut samples) in self.series.drain() {
+            samples.sort_by_key(|s| s.0); // stable: the last of a repeated timestamp stays last
+            let before = samples.len();
+            samples.reverse();
+            samples.dedup_by_key(|s| s.0); // keeps the first of each run: the last one given
+            samples.reverse();
+            self.duplicates += (before - samples.len()) as u64;
+            self.min_time = self.min_time.min(samples[0].0);
+            self.max_time = self.max_time.max(samples[samples.len() - 1].0);
+            let mut rest = samples.as_slice();
+            while let Some(&(t, _)) = rest.first() {
+                let window = t.div_euclid(block_range);
+                let end = rest.partition_point(|s| s.0.div_euclid(block_range) == window);
+                windows
+                    .entry(window)
+                    .or_default()
+                    .push(BlockSeries { labels: labels.clone(), samples: rest[..end].to_vec() });
+                rest = &rest[end..];
+            }
+            self.seen.insert(labels);
+        }
+        while let Some((window, series)) = windows.pop_first() {
+            let from = window * block_range;
+            staging.blocks.push(write_block_range(&staging.dir, series, from, from + block_range)?.dir);
+        }
+        self.buffered = 0;
         Ok(())
     }
 }
 
-fn parse_all(args: &Args, mut input: Box<dyn BufRead>) -> anyhow::Result<Gathered> {
+fn read_all(
+    args: &Args,
+    mut input: Box<dyn BufRead>,
+    staging: &mut Staging,
+    block_range: i64,
+) -> anyhow::Result<Gathered> {
     let precision = Precision::parse(&args.precision)
         .with_context(|| format!("--precision {:?}: expected ns, us, ms or s", args.precision))?;
-    let mut gathered = Gathered::default();
+    let mut gathered = Gathered::new();
     let mut text = String::new();
     let mut eof_marker: Option<u64> = None;
     let file = args.file.display().to_string();
@@ -176,6 +278,9 @@ fn parse_all(args: &Args, mut input: Box<dyn BufRead>) -> anyhow::Result<Gathere
             break;
         }
         gathered.lines = line;
+        if gathered.buffered >= args.max_buffered_samples {
+            gathered.flush(staging, block_range)?;
+        }
         let trimmed = text.trim_end_matches(['\n', '\r']);
         if let Some(eof) = eof_marker {
             if !trimmed.trim().is_empty() {
@@ -208,64 +313,39 @@ fn parse_all(args: &Args, mut input: Box<dyn BufRead>) -> anyhow::Result<Gathere
     if args.format == Format::Openmetrics && eof_marker.is_none() {
         bail!("{file}: OpenMetrics input must end with `# EOF` (after line {})", gathered.lines);
     }
+    gathered.flush(staging, block_range)?;
     Ok(gathered)
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
     let block_range = parse_duration_ms(&args.block_range).context("--block-range")?;
+    if args.max_buffered_samples == 0 {
+        bail!("--max-buffered-samples must be positive");
+    }
     let started = Instant::now();
     let (input, bar) = open_input(&args)?;
-    let gathered = parse_all(&args, input);
+    std::fs::create_dir_all(&args.dir).with_context(|| format!("creating {}", args.dir.display()))?;
+    let mut staging = Staging::new(&args.dir)?;
+    let gathered = read_all(&args, input, &mut staging, block_range);
     bar.finish_and_clear();
     let gathered = gathered?;
     if gathered.samples == 0 {
         bail!("{}: no samples in {} lines", args.file.display(), gathered.lines);
     }
-
-    // One block per block range, each series cut at the range boundaries.
-    let series_count = gathered.series.len();
-    let mut windows: BTreeMap<i64, Vec<BlockSeries>> = BTreeMap::new();
-    let (mut duplicates, mut min_time, mut max_time) = (0u64, i64::MAX, i64::MIN);
-    for (labels, mut samples) in gathered.series {
-        samples.sort_by_key(|s| s.0); // stable: the last of a repeated timestamp stays last
-        let before = samples.len();
-        samples.reverse();
-        samples.dedup_by_key(|s| s.0); // keeps the first of each run: the last one given
-        samples.reverse();
-        duplicates += (before - samples.len()) as u64;
-        min_time = min_time.min(samples[0].0);
-        max_time = max_time.max(samples[samples.len() - 1].0);
-        let mut rest = samples.as_slice();
-        while let Some(&(t, _)) = rest.first() {
-            let window = t.div_euclid(block_range);
-            let end = rest.partition_point(|s| s.0.div_euclid(block_range) == window);
-            windows
-                .entry(window)
-                .or_default()
-                .push(BlockSeries { labels: labels.clone(), samples: rest[..end].to_vec() });
-            rest = &rest[end..];
-        }
-    }
-    std::fs::create_dir_all(&args.dir).with_context(|| format!("creating {}", args.dir.display()))?;
-    let mut blocks_written = 0;
-    while let Some((window, series)) = windows.pop_first() {
-        let from = window * block_range;
-        write_block_range(&args.dir, series, from, from + block_range)?;
-        blocks_written += 1;
-    }
+    let blocks_written = staging.commit()?;
     let engine = BlockEngine::open(&args.dir, BlockEngineOptions { block_range, ..Default::default() })?;
     let compactions = engine.compact()?.len();
     let seconds = started.elapsed().as_secs_f64();
     let report = ImportReport {
         file: args.file.display().to_string(),
         lines: gathered.lines,
-        samples: gathered.samples - duplicates,
-        series: series_count,
-        duplicate_timestamps: duplicates,
+        samples: gathered.samples - gathered.duplicates,
+        series: gathered.seen.len(),
+        duplicate_timestamps: gathered.duplicates,
         string_fields_skipped: gathered.string_fields,
         blocks_written,
-        min_time,
-        max_time,
+        min_time: gathered.min_time,
+        max_time: gathered.max_time,
         compactions,
         blocks_after: engine.blocks().len(),
         seconds,
