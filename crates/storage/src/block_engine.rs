@@ -37,8 +37,8 @@
 //! - **Compaction** (`compaction`): `compact` merges blocks as Prometheus' leveled planner
 //!   picks them (overlapping ones first, then 2 h → 6 h → 18 h …, up to the maximum block
 //!   range), `clean_tombstones` rewrites blocks without their deleted samples; one at a
-//!   time, and never while a delete runs. `start_compactor` runs `compact` in a background
-//!   thread. Queries keep the readers they started with, so each sees a block list from
+//!   time, and never while a delete runs. `start_maintenance` runs due cuts and `compact` in a
+//!   background thread (and `open_shared` starts it, leaving appends free of cuts). Queries keep the readers they started with, so each sees a block list from
 //!   before or after a compaction's swap — every sample exactly once.
 //! - **Delete** drops the range from the head (logged in the WAL as a tombstones record)
 //!   and adds tombstones to every block it overlaps (their `tombstones` file, Prometheus'
@@ -55,7 +55,7 @@ use strata_wal::WalOptions;
 
 mod background;
 
-pub use background::BackgroundCompactor;
+pub use background::BackgroundMaintenance;
 
 use crate::block::{write_block_range, BlockReader, BlockStats};
 use crate::compaction::{self, Candidate, CompactionReport};
@@ -81,9 +81,10 @@ pub struct BlockEngineOptions {
     /// Compaction never makes a block longer than this, in ms (default 1 day, the span of a
     /// time shard).
     pub max_block_range: i64,
-    /// How often [`BlockEngine::open_shared`] runs compaction in the background (default
-    /// every minute, as Prometheus; `None`: never).
-    pub compact_every: Option<Duration>,
+    /// How often [`BlockEngine::open_shared`] cuts the blocks that are due and compacts, in a
+    /// background thread (default every minute, as Prometheus' compaction loop). `None`: no
+    /// background thread; cuts then happen in the append that makes the head due.
+    pub maintenance_every: Option<Duration>,
 }
 
 impl Default for BlockEngineOptions {
@@ -94,7 +95,7 @@ impl Default for BlockEngineOptions {
             wal: WalOptions::default(),
             head_chunks_on_disk: true,
             max_block_range: 24 * 3600 * 1000,
-            compact_every: Some(Duration::from_secs(60)),
+            maintenance_every: Some(Duration::from_secs(60)),
         }
     }
 }
@@ -125,8 +126,10 @@ pub struct BlockEngine {
     compacting: Mutex<()>,
     /// Blocks whose compaction failed since open (also marked in their meta.json).
     failed_compactions: Mutex<BTreeSet<String>>,
-    /// The background compactor of [`BlockEngine::open_shared`], stopped with the engine.
-    own_compactor: OnceLock<BackgroundCompactor>,
+    /// The background maintenance of [`BlockEngine::open_shared`], stopped with the engine.
+    own_maintenance: OnceLock<BackgroundMaintenance>,
+    /// Set when that thread cuts blocks: appends then leave cuts to it.
+    cuts_in_background: std::sync::atomic::AtomicBool,
     /// The error of the last cut started by an append, if it failed (the data stays in the
     /// head and the WAL; the next append retries).
     last_cut_error: Mutex<Option<String>>,
@@ -170,20 +173,23 @@ impl BlockEngine {
             cutting: Mutex::new(()),
             compacting: Mutex::new(()),
             failed_compactions: Mutex::new(BTreeSet::new()),
-            own_compactor: OnceLock::new(),
+            own_maintenance: OnceLock::new(),
+            cuts_in_background: std::sync::atomic::AtomicBool::new(false),
             last_cut_error: Mutex::new(None),
         })
     }
 
-    /// [`BlockEngine::open`], shared, with compaction running in the background every
-    /// `options.compact_every` for as long as the engine lives: the engine maintains itself.
+    /// [`BlockEngine::open`], shared, with cuts and compaction running in a background thread
+    /// every `options.maintenance_every` for as long as the engine lives: the engine maintains
+    /// itself, and appends never wait for a block to be written.
     pub fn open_shared(dir: &Path, options: BlockEngineOptions) -> Result<Arc<BlockEngine>, StorageError> {
-        let every = options.compact_every;
+        let every = options.maintenance_every;
         let engine = Arc::new(BlockEngine::open(dir, options)?);
         if let Some(every) = every {
-            let compactor = engine.start_compactor(every);
+            engine.cuts_in_background.store(true, std::sync::atomic::Ordering::SeqCst);
+            let compactor = engine.start_maintenance(every);
             // Set once, here; the thread holds the engine weakly, so this is no cycle.
-            let _ = engine.own_compactor.set(compactor);
+            let _ = engine.own_maintenance.set(compactor);
         }
         Ok(engine)
     }
@@ -302,6 +308,13 @@ impl BlockEngine {
         }
     }
 
+    /// One round of maintenance: the cuts that are due, then the compactions.
+    pub fn maintain(&self) -> Result<(), StorageError> {
+        let cut = self.cut_due_blocks();
+        let compacted = self.compact();
+        cut.and(compacted).map(|_| ())
+    }
+
     /// Marks blocks whose compaction failed, as Prometheus does (`compaction.failed` in
     /// meta.json, best effort), so the planner moves on to others instead of failing on
     /// them again.
@@ -354,11 +367,11 @@ impl BlockEngine {
         })
     }
 
-    /// Starts compacting in the background: a thread runs [`BlockEngine::compact`] every
-    /// `every` until the returned handle is dropped (or the engine is). One compaction at a
-    /// time, whoever starts it.
-    pub fn start_compactor(self: &Arc<Self>, every: Duration) -> BackgroundCompactor {
-        BackgroundCompactor::spawn(Arc::downgrade(self), every)
+    /// Starts maintenance in the background: a thread runs [`BlockEngine::maintain`] (due
+    /// cuts, then compactions) every `every` until the returned handle is dropped (or the
+    /// engine is). One cut and one compaction at a time, whoever starts them.
+    pub fn start_maintenance(self: &Arc<Self>, every: Duration) -> BackgroundMaintenance {
+        BackgroundMaintenance::spawn(Arc::downgrade(self), every)
     }
 
     /// Blocks whose time range overlaps `[mint, maxt]`.
@@ -458,7 +471,7 @@ impl Engine for BlockEngine {
 
     fn append_refs(&self, batch: &[(AppendRef, i64, f64)]) -> Result<AppendResult, StorageError> {
         let result = self.head.append_refs(batch)?;
-        if self.cut_is_due() {
+        if !self.cuts_in_background.load(std::sync::atomic::Ordering::Relaxed) && self.cut_is_due() {
             // Whoever finds the cutting lock taken leaves the cut to its holder.
             if let Ok(_one_at_a_time) = self.cutting.try_lock() {
                 let outcome = self.cut_while_due().err().map(|e| e.to_string());

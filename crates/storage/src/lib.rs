@@ -16,7 +16,7 @@ mod memstore;
 mod series_set;
 mod time_range;
 
-pub use block_engine::{BackgroundCompactor, BlockEngine, BlockEngineOptions, SkippedBlock};
+pub use block_engine::{BackgroundMaintenance, BlockEngine, BlockEngineOptions, SkippedBlock};
 pub use compaction::CompactionReport;
 pub use engine::{Engine, EngineStats, FlushReport, Persisted, SnapshotReport};
 pub use error::StorageError;

@@ -322,16 +322,35 @@ fn a_compaction_that_fails_is_reported_marked_and_not_retried() {
 }
 
 #[test]
+fn a_shared_engine_leaves_cuts_to_its_maintenance_thread() {
+    let dir = tempfile::tempdir().unwrap();
+    let hourly = BlockEngineOptions {
+        maintenance_every: Some(std::time::Duration::from_secs(3600)),
+        ..options(1_000, 0)
+    };
+    let engine = BlockEngine::open_shared(dir.path(), hourly).unwrap();
+    for i in 0..100i64 {
+        engine.append(&[(series("a"), i * 100, 1.0)]).unwrap();
+    }
+    assert!(engine.blocks().is_empty(), "the appends did not cut: 10 s of 1 s blocks wait in the head");
+    engine.maintain().unwrap();
+    let stats = engine.stats().unwrap();
+    assert!(stats.block_samples >= 80, "maintenance cut the due ranges: {stats:?}");
+    assert!(engine.blocks().iter().any(|b| b.meta().compaction.level >= 2), "and compacted them");
+    assert_eq!(engine.stats().unwrap().samples(), 100);
+}
+
+#[test]
 fn queries_during_background_compaction_see_each_sample_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
     let compacting = BlockEngineOptions { max_block_range: 27_000, ..options(1_000, 0) };
     let engine = Arc::new(BlockEngine::open(dir.path(), compacting).unwrap());
-    let compactor = engine.start_compactor(std::time::Duration::from_millis(2));
+    let compactor = engine.start_maintenance(std::time::Duration::from_millis(2));
     assert!(compactor.is_running());
     // And an engine that compacts itself, dropped while its thread may be compacting.
     let own_dir = tempfile::tempdir().unwrap();
     let own_options = BlockEngineOptions {
-        compact_every: Some(std::time::Duration::from_millis(1)),
+        maintenance_every: Some(std::time::Duration::from_millis(1)),
         max_block_range: 27_000,
         ..options(1_000, 0)
     };

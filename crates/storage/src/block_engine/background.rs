@@ -1,28 +1,29 @@
-//! The background compaction thread: wakes every interval, compacts what is due, and stops
-//! when its handle is dropped or the engine is gone (it holds the engine weakly).
+//! The background maintenance thread: wakes every interval, cuts the blocks that are due and
+//! compacts, and stops when its handle is dropped or the engine is gone (it holds the engine
+//! weakly).
 
 use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::time::Duration;
 
 use super::BlockEngine;
 
-/// The background compaction thread of [`BlockEngine::start_compactor`]; dropping it stops
-/// the thread (waiting for a compaction under way to finish).
+/// The background maintenance thread of [`BlockEngine::start_maintenance`]; dropping it
+/// stops the thread (waiting for a cut or compaction under way to finish).
 #[derive(Debug)]
-pub struct BackgroundCompactor {
+pub struct BackgroundMaintenance {
     stop: Arc<(Mutex<bool>, Condvar)>,
     thread: Option<std::thread::JoinHandle<()>>,
     last_error: Arc<Mutex<Option<String>>>,
 }
 
-impl BackgroundCompactor {
-    /// Starts the thread: [`BlockEngine::compact`] every `every`, while `engine` lives.
-    pub(super) fn spawn(engine: Weak<BlockEngine>, every: Duration) -> BackgroundCompactor {
+impl BackgroundMaintenance {
+    /// Starts the thread: [`BlockEngine::maintain`] every `every`, while `engine` lives.
+    pub(super) fn spawn(engine: Weak<BlockEngine>, every: Duration) -> BackgroundMaintenance {
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
         let last_error = Arc::new(Mutex::new(None));
         let (thread_stop, thread_error) = (Arc::clone(&stop), Arc::clone(&last_error));
         let thread = std::thread::Builder::new()
-            .name("strata-compactor".into())
+            .name("strata-maintenance".into())
             .spawn(move || loop {
                 let (flag, wake) = &*thread_stop;
                 let stopped = flag.lock().unwrap_or_else(|e| e.into_inner());
@@ -32,16 +33,16 @@ impl BackgroundCompactor {
                 }
                 drop(stopped);
                 let Some(engine) = engine.upgrade() else { return };
-                let outcome = engine.compact().err().map(|e| e.to_string());
+                let outcome = engine.maintain().err().map(|e| e.to_string());
                 *thread_error.lock().unwrap_or_else(|e| e.into_inner()) = outcome;
             })
             .ok();
-        BackgroundCompactor { stop, thread, last_error }
+        BackgroundMaintenance { stop, thread, last_error }
     }
 }
 
-impl BackgroundCompactor {
-    /// The error of the last background compaction, if it failed (blocks whose compaction
+impl BackgroundMaintenance {
+    /// The error of the last maintenance round, if it failed (blocks whose compaction
     /// failed are marked and left out next time).
     pub fn last_error(&self) -> Option<String> {
         self.last_error.lock().unwrap_or_else(|e| e.into_inner()).clone()
@@ -53,7 +54,7 @@ impl BackgroundCompactor {
     }
 }
 
-impl Drop for BackgroundCompactor {
+impl Drop for BackgroundMaintenance {
     fn drop(&mut self) {
         let (flag, wake) = &*self.stop;
         *flag.lock().unwrap_or_else(|e| e.into_inner()) = true;
