@@ -9,7 +9,10 @@
 //! result: a number (a scalar) or series lines (one value for an instant query, one per step
 //! for a range query). Expressions are kept as text here; the engine parses them.
 
+mod load;
 mod notation;
+
+pub use load::{load_into, Loaded};
 
 pub use notation::{
     expand_item, parse_duration, parse_float, parse_series, quoted_string, split_items, Item,

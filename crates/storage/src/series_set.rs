@@ -102,6 +102,21 @@ impl Series {
         Series { labels, chunks, mint, maxt }
     }
 
+    /// A series of samples already in memory (an in-memory store's, a test's), to be read
+    /// within `[mint, maxt]`; they are sorted by time and a repeated timestamp kept once.
+    pub fn from_samples(labels: Labels, mut samples: Vec<(i64, f64)>, mint: i64, maxt: i64) -> Series {
+        samples.sort_by_key(|s| s.0);
+        samples.dedup_by_key(|s| s.0);
+        let chunks = match (samples.first(), samples.last()) {
+            (Some(first), Some(last)) => {
+                let (lo, hi) = (first.0, last.0);
+                vec![ChunkSource::new(lo, hi, ChunkData::Samples(samples.into()))]
+            }
+            _ => Vec::new(),
+        };
+        Series::new(labels, chunks, mint, maxt)
+    }
+
     /// The series' labels.
     pub fn labels(&self) -> &Labels {
         &self.labels
@@ -248,6 +263,16 @@ mod tests {
             series(vec![c, a, b], i64::MIN, i64::MAX),
             [(1, 1.0), (2, 20.0), (3, 3.0), (5, 5.0), (9, 90.0), (20, 200.0)]
         );
+    }
+
+    #[test]
+    fn a_series_from_samples_in_memory_reads_like_any_other() {
+        let s = Series::from_samples(Labels::default(), vec![(5, 5.0), (1, 1.0), (5, 6.0), (9, 9.0)], 2, 9);
+        assert_eq!(s.collect_samples().unwrap(), [(5, 5.0), (9, 9.0)]);
+        assert!(Series::from_samples(Labels::default(), Vec::new(), 0, 1)
+            .collect_samples()
+            .unwrap()
+            .is_empty());
     }
 
     #[test]

@@ -1,0 +1,103 @@
+//! What the PromQL engine reads: series selected by matchers over a time range, with their
+//! samples decoded lazily (`strata_storage::Series`). Every storage engine is one; so is
+//! [`MemoryQueryable`], the store the conformance runner loads scripts into.
+
+use std::collections::BTreeMap;
+
+use strata_model::{Labels, Matcher};
+use strata_storage::{Engine, Series, StorageError};
+
+/// A source of series for queries.
+pub trait Queryable: Send + Sync {
+    /// Series the matchers select with samples in `[mint, maxt]` (both inclusive), sorted by
+    /// labels.
+    fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>, StorageError>;
+}
+
+impl<E: Engine + ?Sized> Queryable for E {
+    fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>, StorageError> {
+        Engine::select(self, matchers, mint, maxt)
+    }
+}
+
+/// Series held in memory, for tests and the conformance runner.
+#[derive(Debug, Default, Clone)]
+pub struct MemoryQueryable {
+    series: BTreeMap<Labels, BTreeMap<i64, f64>>,
+}
+
+impl MemoryQueryable {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a sample (a later one at the same timestamp replaces it).
+    pub fn add(&mut self, labels: &Labels, t: i64, v: f64) {
+        self.series.entry(labels.clone()).or_default().insert(t, v);
+    }
+
+    /// Drops everything.
+    pub fn clear(&mut self) {
+        self.series.clear();
+    }
+
+    /// Number of samples held.
+    pub fn sample_count(&self) -> usize {
+        self.series.values().map(BTreeMap::len).sum()
+    }
+}
+
+impl Queryable for MemoryQueryable {
+    fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>, StorageError> {
+        let mut out = Vec::new();
+        for (labels, samples) in &self.series {
+            if !matchers.iter().all(|m| m.matches_labels(labels)) {
+                continue;
+            }
+            let in_range: Vec<(i64, f64)> = samples.range(mint..=maxt).map(|(t, v)| (*t, *v)).collect();
+            if !in_range.is_empty() {
+                out.push(Series::from_samples(labels.clone(), in_range, mint, maxt));
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(job: &str) -> Labels {
+        Labels::from_pairs([("__name__", "up"), ("job", job)]).unwrap()
+    }
+
+    #[test]
+    fn selects_by_matchers_and_range_in_label_order() {
+        let mut store = MemoryQueryable::new();
+        for t in 0..10 {
+            store.add(&labels("b"), t * 10, t as f64);
+            store.add(&labels("a"), t * 10, -(t as f64));
+        }
+        store.add(&labels("a"), 0, 42.0);
+        assert_eq!(store.sample_count(), 20);
+        let all = store.select(&[], 15, 40).unwrap();
+        assert_eq!(all.iter().map(|s| s.labels().get("job").unwrap()).collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(all[1].collect_samples().unwrap(), [(20, 2.0), (30, 3.0), (40, 4.0)]);
+        let a = store.select(&[Matcher::equal("job", "a")], 0, 0).unwrap();
+        assert_eq!(a[0].collect_samples().unwrap(), [(0, 42.0)], "a later add replaces");
+        store.clear();
+        assert!(store.select(&[], i64::MIN, i64::MAX).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_block_engine_is_queryable() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine =
+            strata_storage::BlockEngine::open(dir.path(), strata_storage::BlockEngineOptions::default())
+                .unwrap();
+        engine.append(&[(labels("a"), 1000, 1.0), (labels("a"), 2000, 2.0)]).unwrap();
+        let q: &dyn Queryable = &engine;
+        assert_eq!(q.select(&[], 0, 1500).unwrap()[0].collect_samples().unwrap(), [(1000, 1.0)]);
+    }
+}

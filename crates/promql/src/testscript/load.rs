@@ -1,0 +1,51 @@
+//! Playing a script's `load` into a store: item i of a series at `i × interval`.
+
+use super::{Item, SeriesSpec};
+use crate::queryable::MemoryQueryable;
+
+/// What a load put in the store.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Loaded {
+    /// Float samples added (staleness markers included).
+    pub samples: usize,
+    /// Native histogram samples left out (native histograms come in a later issue).
+    pub histograms: usize,
+}
+
+/// Adds `series` to `store`, item i at `i × interval` ms.
+pub fn load_into(store: &mut MemoryQueryable, series: &[SeriesSpec], interval: i64) -> Loaded {
+    let mut loaded = Loaded::default();
+    for s in series {
+        for (i, item) in s.items.iter().enumerate() {
+            let t = i as i64 * interval;
+            match item {
+                Item::Float(v) => {
+                    store.add(&s.labels, t, *v);
+                    loaded.samples += 1;
+                }
+                Item::Histogram(_) => loaded.histograms += 1,
+                Item::Empty => {}
+            }
+        }
+    }
+    loaded
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::queryable::Queryable;
+    use crate::testscript::{parse_script, Command};
+
+    #[test]
+    fn items_land_at_multiples_of_the_interval() {
+        let script = "load 10s\n  m{a=\"1\"} 1 _ 3 {{sum:1}} stale\n";
+        let Command::Load { series, interval, .. } = &parse_script(script).unwrap()[0] else { panic!() };
+        let mut store = MemoryQueryable::new();
+        let loaded = load_into(&mut store, series, *interval);
+        assert_eq!(loaded, Loaded { samples: 3, histograms: 1 });
+        let got = store.select(&[], i64::MIN, i64::MAX).unwrap()[0].collect_samples().unwrap();
+        assert_eq!(got.iter().map(|s| s.0).collect::<Vec<_>>(), [0, 20_000, 40_000]);
+        assert_eq!(got[2].1.to_bits(), strata_model::STALE_NAN_BITS);
+    }
+}
