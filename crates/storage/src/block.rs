@@ -28,7 +28,7 @@ mod tests;
 
 pub use meta::{BlockMeta, BlockParent};
 pub use reader::{BlockReader, ChunkRef, SelectedSeries, SeriesSamples};
-pub(crate) use tombstones::is_deleted;
+pub(crate) use tombstones::drop_deleted;
 pub use tombstones::Tombstones;
 pub use writer::{
     write_block, write_block_range, BlockSeries, BlockStats, SAMPLES_PER_BLOCK_CHUNK, SAMPLES_PER_CHUNK,

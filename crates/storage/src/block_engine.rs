@@ -60,6 +60,7 @@ pub use background::BackgroundMaintenance;
 use crate::block::{write_block_range, BlockReader, BlockStats};
 use crate::compaction::{self, Candidate, CompactionReport};
 use crate::dir_lock::DirLock;
+use crate::disk_usage::dir_bytes;
 use crate::engine::{Engine, EngineStats, FlushReport, Persisted, SnapshotReport};
 use crate::head::{AppendRef, AppendResult, Head, HeadOptions, DEFAULT_BLOCK_RANGE_MS};
 use crate::series_set::{ChunkData, ChunkSource, Series};
@@ -374,6 +375,18 @@ impl BlockEngine {
         BackgroundMaintenance::spawn(Arc::downgrade(self), every)
     }
 
+    /// After an append: cuts what is due, unless a maintenance thread does it. Whoever finds
+    /// the cutting lock taken leaves the cut to its holder.
+    fn cut_after_append(&self) {
+        if self.cuts_in_background.load(std::sync::atomic::Ordering::Relaxed) || !self.cut_is_due() {
+            return;
+        }
+        if let Ok(_one_at_a_time) = self.cutting.try_lock() {
+            let outcome = self.cut_while_due().err().map(|e| e.to_string());
+            *self.last_cut_error.lock().unwrap_or_else(|e| e.into_inner()) = outcome;
+        }
+    }
+
     /// Blocks whose time range overlaps `[mint, maxt]`.
     pub fn blocks_overlapping(&self, mint: i64, maxt: i64) -> Vec<Arc<BlockReader>> {
         self.blocks()
@@ -438,18 +451,6 @@ fn link_block(from: &Path, to: &Path) -> Result<(), StorageError> {
     std::fs::File::open(to).and_then(|d| d.sync_all()).map_err(StorageError::io("syncing", to))
 }
 
-fn dir_bytes(dir: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
-    entries
-        .flatten()
-        .map(|e| match e.metadata() {
-            Ok(m) if m.is_dir() => dir_bytes(&e.path()),
-            Ok(m) => m.len(),
-            Err(_) => 0,
-        })
-        .sum()
-}
-
 fn persisted(stats: &BlockStats) -> Persisted {
     let meta = &stats.meta;
     Persisted {
@@ -471,13 +472,14 @@ impl Engine for BlockEngine {
 
     fn append_refs(&self, batch: &[(AppendRef, i64, f64)]) -> Result<AppendResult, StorageError> {
         let result = self.head.append_refs(batch)?;
-        if !self.cuts_in_background.load(std::sync::atomic::Ordering::Relaxed) && self.cut_is_due() {
-            // Whoever finds the cutting lock taken leaves the cut to its holder.
-            if let Ok(_one_at_a_time) = self.cutting.try_lock() {
-                let outcome = self.cut_while_due().err().map(|e| e.to_string());
-                *self.last_cut_error.lock().unwrap_or_else(|e| e.into_inner()) = outcome;
-            }
-        }
+        self.cut_after_append();
+        Ok(result)
+    }
+
+    fn append(&self, batch: &[(Labels, i64, f64)]) -> Result<AppendResult, StorageError> {
+        // The head resolves labels without copying them (the trait's default would).
+        let result = self.head.append(batch)?;
+        self.cut_after_append();
         Ok(result)
     }
 

@@ -548,13 +548,7 @@ impl Head {
         for s in &all {
             let m = lock(s);
             chunks += m.closed.len() as u64 + u64::from(!m.open.is_empty());
-            // An XOR chunk starts with its sample count (big-endian u16).
-            let closed: u64 = m
-                .closed
-                .iter()
-                .map(|c| c.bytes.slice())
-                .map(|b| u64::from(u16::from_be_bytes([b[0], b[1]])))
-                .sum();
+            let closed: u64 = m.closed.iter().map(|c| c.bytes.samples()).sum();
             samples += closed + m.open.len() as u64 + m.ooo.len() as u64;
             bytes += m.heap_bytes() as u64;
             ooo += m.ooo.len() as u64;

@@ -43,13 +43,22 @@ pub(crate) struct Segment {
 pub(crate) struct DiskChunk {
     segment: Arc<Segment>,
     offset: u32,
-    len: u32,
+    /// A head chunk holds at most 120 samples: its length fits 16 bits.
+    len: u16,
+    /// Its sample count, kept here so that counting a head's samples reads no mapped page.
+    samples: u16,
 }
 
 impl DiskChunk {
     /// The chunk's bytes.
     pub(crate) fn bytes(&self) -> &[u8] {
-        &self.segment.map[self.offset as usize..(self.offset + self.len) as usize]
+        let start = self.offset as usize;
+        &self.segment.map[start..start + usize::from(self.len)]
+    }
+
+    /// The number of samples in it.
+    pub(crate) fn samples(&self) -> u16 {
+        self.samples
     }
 }
 
@@ -99,8 +108,12 @@ impl HeadChunkFiles {
         Ok(())
     }
 
-    /// Writes a closed chunk whose newest sample is at `maxt`.
+    /// Writes a closed XOR chunk whose newest sample is at `maxt`.
     pub(crate) fn write(&self, bytes: &[u8], maxt: i64) -> Result<DiskChunk, StorageError> {
+        let (Some(header), Ok(short_len)) = (bytes.get(..2), u16::try_from(bytes.len())) else {
+            return Err(StorageError::Invalid(format!("a {}-byte chunk is no head chunk", bytes.len())));
+        };
+        let samples = u16::from_be_bytes([header[0], header[1]]);
         let len = bytes.len() as u64;
         if len > self.segment_bytes {
             return Err(StorageError::Invalid(format!(
@@ -116,7 +129,7 @@ impl HeadChunkFiles {
         segment.file.write_all_at(bytes, offset).map_err(StorageError::io("writing", &segment.path))?;
         segment.maxt.fetch_max(maxt, Ordering::SeqCst);
         w.used += len;
-        Ok(DiskChunk { segment, offset: offset as u32, len: len as u32 })
+        Ok(DiskChunk { segment, offset: offset as u32, len: short_len, samples })
     }
 
     /// Deletes the files of segments (but the one being written) whose chunks all end

@@ -8,6 +8,7 @@ pub mod block;
 mod block_engine;
 mod compaction;
 mod dir_lock;
+mod disk_usage;
 mod engine;
 mod error;
 mod head;
@@ -18,6 +19,7 @@ mod time_range;
 
 pub use block_engine::{BackgroundMaintenance, BlockEngine, BlockEngineOptions, SkippedBlock};
 pub use compaction::CompactionReport;
+pub use disk_usage::dir_bytes;
 pub use engine::{Engine, EngineStats, FlushReport, Persisted, SnapshotReport};
 pub use error::StorageError;
 pub use head::{AppendRef, AppendResult, Head, HeadOptions, HeadStats, Rejected, DEFAULT_BLOCK_RANGE_MS};

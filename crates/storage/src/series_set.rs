@@ -53,14 +53,7 @@ impl ChunkSource {
         let start = out.len();
         self.decode_all_into(out)?;
         if let Some(deleted) = &self.deleted {
-            let mut keep = start;
-            for i in start..out.len() {
-                if !crate::block::is_deleted(deleted, out[i].0) {
-                    out[keep] = out[i];
-                    keep += 1;
-                }
-            }
-            out.truncate(keep);
+            crate::block::drop_deleted(out, start, deleted);
         }
         Ok(())
     }

@@ -20,6 +20,7 @@ use anyhow::Context;
 use serde::Serialize;
 use strata_model::{Labels, Matcher};
 use strata_storage::block::BlockReader;
+use strata_storage::dir_bytes;
 use strata_wal::{Record, ReplayOptions};
 
 use crate::report::{self, Report};
@@ -135,18 +136,6 @@ impl Report for InspectReport {
         s.push_str(&format!("WAL: {} segment(s), {} bytes\n", self.wal_segments, self.wal_bytes));
         s
     }
-}
-
-pub(crate) fn dir_bytes(dir: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
-    entries
-        .flatten()
-        .map(|e| match e.metadata() {
-            Ok(m) if m.is_dir() => dir_bytes(&e.path()),
-            Ok(m) => m.len(),
-            Err(_) => 0,
-        })
-        .sum()
 }
 
 fn inspect(args: InspectArgs) -> anyhow::Result<std::process::ExitCode> {

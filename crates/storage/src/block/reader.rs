@@ -422,9 +422,7 @@ impl BlockReader {
                 push_samples_in_range(chunk, mint, maxt, &mut samples)
                     .map_err(|e| corrupt(&self.dir.join("chunks"), c.chunk_ref, e.to_string()))?;
             }
-            if !s.deleted.is_empty() {
-                samples.retain(|&(t, _)| !tombstones::is_deleted(&s.deleted, t));
-            }
+            tombstones::drop_deleted(&mut samples, 0, &s.deleted);
             if !samples.is_empty() {
                 out.push((s.labels, samples));
             }

@@ -105,6 +105,21 @@ pub(crate) fn is_deleted(intervals: &[(i64, i64)], t: i64) -> bool {
     intervals.get(i).is_some_and(|&(lo, _)| lo <= t)
 }
 
+/// Drops from `samples[from..]` (in time order) those inside the deleted `intervals`.
+pub(crate) fn drop_deleted(samples: &mut Vec<(i64, f64)>, from: usize, intervals: &[(i64, i64)]) {
+    if intervals.is_empty() {
+        return;
+    }
+    let mut keep = from;
+    for i in from..samples.len() {
+        if !is_deleted(intervals, samples[i].0) {
+            samples[keep] = samples[i];
+            keep += 1;
+        }
+    }
+    samples.truncate(keep);
+}
+
 /// Whether `[mint, maxt]` lies wholly inside one interval.
 pub(crate) fn covers(intervals: &[(i64, i64)], mint: i64, maxt: i64) -> bool {
     let i = intervals.partition_point(|&(_, hi)| hi < mint);

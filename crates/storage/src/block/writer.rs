@@ -11,6 +11,7 @@ use super::chunk_writer::ChunkWriter;
 use super::index_writer::{build_index, ChunkMeta};
 use super::meta::{BlockMeta, BlockParent, MetaCompaction, MetaStats};
 use super::tombstones;
+use crate::disk_usage::dir_bytes;
 use crate::StorageError;
 
 /// Samples per chunk, as Prometheus cuts them in its head (and Strata's head too).
@@ -267,11 +268,6 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), StorageError> {
 
 fn sync_dir(dir: &Path) -> Result<(), StorageError> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(StorageError::io("syncing", dir))
-}
-
-fn dir_bytes(dir: &Path) -> u64 {
-    std::fs::read_dir(dir)
-        .map_or(0, |entries| entries.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum())
 }
 
 #[cfg(test)]

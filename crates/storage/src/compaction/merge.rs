@@ -17,7 +17,7 @@ use strata_codec::xor::decode_chunk_into;
 use strata_model::Labels;
 
 use crate::block::{
-    is_deleted, BlockBuilder, BlockParent, BlockReader, BlockStats, ChunkRef, Lineage, Tombstones,
+    drop_deleted, BlockBuilder, BlockParent, BlockReader, BlockStats, ChunkRef, Lineage, Tombstones,
 };
 use crate::StorageError;
 
@@ -119,36 +119,27 @@ fn corrupt_chunk(block: &BlockReader, chunk_ref: u64, e: impl std::fmt::Display)
 }
 
 fn write_series(builder: &mut BlockBuilder, labels: &Labels, parts: &[Part<'_>]) -> Result<(), StorageError> {
-    let mut chunks: Vec<(i64, i64, &[u8])> = Vec::new();
+    // Each chunk is read (and its CRC checked) once, in source order.
+    let mut chunks: Vec<(ChunkRef, &[u8], &Part<'_>)> = Vec::new();
     let mut touched_by_tombstones = false;
     for part in parts {
         for c in &part.chunks {
             touched_by_tombstones |= part.deleted.iter().any(|&(lo, hi)| lo <= c.maxt && c.mint <= hi);
-            chunks.push((c.mint, c.maxt, part.block.chunk(c.chunk_ref)?));
+            chunks.push((*c, part.block.chunk(c.chunk_ref)?, part));
         }
     }
-    chunks.sort_by_key(|c| c.0);
-    let overlapping = chunks.windows(2).any(|w| w[1].0 <= w[0].1);
+    let mut by_time: Vec<(i64, i64, &[u8])> =
+        chunks.iter().map(|(c, bytes, _)| (c.mint, c.maxt, *bytes)).collect();
+    by_time.sort_by_key(|c| c.0);
+    let overlapping = by_time.windows(2).any(|w| w[1].0 <= w[0].1);
     if !overlapping && !touched_by_tombstones {
-        return builder.add_chunks(labels, chunks);
+        return builder.add_chunks(labels, by_time);
     }
     let mut samples = Vec::new();
-    for part in parts {
-        for c in &part.chunks {
-            let start = samples.len();
-            decode_chunk_into(part.block.chunk(c.chunk_ref)?, &mut samples)
-                .map_err(|e| corrupt_chunk(part.block, c.chunk_ref, e))?;
-            if !part.deleted.is_empty() {
-                let mut keep = start;
-                for i in start..samples.len() {
-                    if !is_deleted(part.deleted, samples[i].0) {
-                        samples[keep] = samples[i];
-                        keep += 1;
-                    }
-                }
-                samples.truncate(keep);
-            }
-        }
+    for (c, bytes, part) in &chunks {
+        let start = samples.len();
+        decode_chunk_into(bytes, &mut samples).map_err(|e| corrupt_chunk(part.block, c.chunk_ref, e))?;
+        drop_deleted(&mut samples, start, part.deleted);
     }
     samples.sort_by_key(|s| s.0); // stable: the earlier source's sample stays first
     samples.dedup_by_key(|s| s.0);

@@ -33,6 +33,15 @@ impl ChunkBytes {
         }
     }
 
+    /// Its sample count, without touching a mapped page.
+    pub(super) fn samples(&self) -> u64 {
+        match self {
+            ChunkBytes::Disk(d) => u64::from(d.samples()),
+            // An XOR chunk starts with its sample count (big-endian u16).
+            ChunkBytes::Memory(m) => m.get(..2).map_or(0, |h| u64::from(u16::from_be_bytes([h[0], h[1]]))),
+        }
+    }
+
     fn source(&self) -> ChunkData {
         match self {
             ChunkBytes::Disk(d) => ChunkData::HeadFile(d.clone()),

@@ -22,14 +22,12 @@ use anyhow::{bail, Context};
 use serde::Serialize;
 use strata_codec::synthetic::{generate, Pattern, SeriesSpec};
 use strata_index::population::Population;
-use strata_storage::{BlockEngine, BlockEngineOptions, Engine};
+use strata_storage::{dir_bytes, BlockEngine, BlockEngineOptions, Engine};
 use strata_wal::{SyncPolicy, WalOptions};
 
 use crate::duration::parse_duration_ms;
 use crate::report::{self, Report};
 use crate::selector::parse_selector;
-
-use super::dir_bytes;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct DemoArgs {
