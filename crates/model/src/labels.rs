@@ -115,6 +115,31 @@ impl Labels {
         SeriesHash::of(self)
     }
 
+    /// Sets label `name` to `value`, replacing an existing value; an empty value removes the
+    /// label (the invariants hold: sorted, unique, no empty values). The name is not
+    /// validated: callers that take names from users check them first.
+    pub fn set(&mut self, name: &str, value: &str) {
+        match self.0.binary_search_by(|l| l.name.as_str().cmp(name)) {
+            Ok(i) if value.is_empty() => {
+                self.0.remove(i);
+            }
+            Ok(i) => self.0[i].value = value.to_string(),
+            Err(_) if value.is_empty() => {}
+            Err(i) => self.0.insert(i, Label { name: name.to_string(), value: value.to_string() }),
+        }
+    }
+
+    /// Removes label `name`, returning its value if it was there.
+    pub fn remove(&mut self, name: &str) -> Option<String> {
+        let i = self.0.binary_search_by(|l| l.name.as_str().cmp(name)).ok()?;
+        Some(self.0.remove(i).value)
+    }
+
+    /// Keeps only the labels for which `keep` is true.
+    pub fn retain(&mut self, mut keep: impl FnMut(&Label) -> bool) {
+        self.0.retain(|l| keep(l));
+    }
+
     /// A rough count of heap bytes held, for memory reports.
     pub fn heap_bytes(&self) -> usize {
         self.0.capacity() * std::mem::size_of::<Label>()
@@ -167,6 +192,22 @@ mod tests {
         assert!(Labels::with_metric_name("cpu.usage", [("h", "1")]).is_ok());
         let legacy = Labels::from_pairs_with([("__name__", "cpu.usage")], NameValidation::Legacy);
         assert!(matches!(legacy, Err(ModelError::InvalidMetricName { .. })));
+    }
+
+    #[test]
+    fn set_remove_and_retain_keep_the_invariants() {
+        let mut l = Labels::from_pairs([("b", "2")]).unwrap();
+        l.set("c", "3");
+        l.set("a", "1");
+        l.set("b", "20");
+        assert_eq!(l, Labels::from_pairs([("a", "1"), ("b", "20"), ("c", "3")]).unwrap());
+        l.set("a", "");
+        assert_eq!(l.remove("c"), Some("3".to_string()));
+        assert_eq!(l.remove("zz"), None);
+        l.set("d", "");
+        assert_eq!(l, Labels::from_pairs([("b", "20")]).unwrap());
+        l.retain(|label| label.name != "b");
+        assert!(l.is_empty());
     }
 
     #[test]

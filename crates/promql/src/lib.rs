@@ -1,16 +1,23 @@
 //! PromQL for Strata (ARCHITECTURE.md, decision 5): expressions parsed by the
-//! `promql-parser` crate, evaluated by our own engine over a `Queryable`, and checked
+//! `promql-parser` crate, evaluated by our own engine over a [`Queryable`], and checked
 //! against Prometheus' own conformance scripts.
 //!
-//! So far: [`parse`] (the `promql-parser` crate), [`Queryable`], what the engine reads (every storage engine is one, and
-//! [`MemoryQueryable`] for tests), and `testscript`, the reader of Prometheus' `.test`
-//! script format (loads, clears, evals with their expectations, the series value notation)
-//! with the loader that plays a script's loads into a store. The evaluator and the runner
-//! that checks evals come next (PromQL engine issue).
+//! - [`QueryEngine`]: instant and range queries with Prometheus 3 semantics (module `eval`
+//!   describes the design), limits (timeout, samples loaded, cancellation) and annotations.
+//! - [`Queryable`]: what the engine reads; every storage engine is one, and
+//!   [`MemoryQueryable`] serves tests.
+//! - `testscript` reads Prometheus' `.test` script format; `runner` plays scripts against
+//!   the engine and checks every eval as Prometheus' harness does.
 
+mod engine;
+mod eval;
 mod parse;
 mod queryable;
+pub mod runner;
 pub mod testscript;
+mod value;
 
+pub use engine::{EngineOptions, QueryEngine, QueryError, QueryResult, Range};
 pub use parse::{parse, Expr, ParseError};
 pub use queryable::{MemoryQueryable, Queryable};
+pub use value::{format_float, RangeSeries, Sample, Value};

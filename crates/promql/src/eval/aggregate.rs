@@ -1,0 +1,244 @@
+//! Aggregations. Each input series is assigned its group once (`by` keeps the listed labels,
+//! `without` drops them and the metric name); then the values are combined step by step.
+//! `topk`, `bottomk`, `limitk` and `limit_ratio` select input series rather than combine
+//! them, so their output keeps the input labels.
+
+use promql_parser::parser::{AggregateExpr, LabelModifier};
+use strata_model::{Labels, METRIC_NAME_LABEL};
+
+use super::functions::{nan_last, unwrap_parens};
+use super::math::{kahan_sum, mean, quantile, variance};
+use super::steps::{by_step, OutputBuilder};
+use super::{Evaluator, StepSeries, Val};
+use crate::engine::QueryError;
+use crate::format_float;
+
+impl Evaluator<'_> {
+    pub(crate) fn aggregate(&self, agg: &AggregateExpr) -> Result<Val, QueryError> {
+        let op = agg.op.to_string().to_lowercase();
+        let param = match (&agg.param, op.as_str()) {
+            (Some(p), "count_values") => Param::Label(match unwrap_parens(p) {
+                promql_parser::parser::Expr::StringLiteral(s) => s.val.clone(),
+                _ => return Err(QueryError::BadData("count_values needs a string parameter".into())),
+            }),
+            (Some(p), _) => Param::Number(self.eval_scalar(p)?),
+            (None, _) => Param::None,
+        };
+        let input = self.eval_vector(&agg.expr)?;
+        let (group_of, group_labels) = groups(&input, agg.modifier.as_ref());
+        match (op.as_str(), param) {
+            ("topk" | "bottomk" | "limitk" | "limit_ratio", Param::Number(k)) => {
+                self.select_series(&op, &k, input, &group_of, group_labels.len())
+            }
+            ("count_values", Param::Label(label)) => {
+                self.count_values(&label, &input, &group_of, &group_labels)
+            }
+            (_, param) => self.combine(&op, param, &input, &group_of, group_labels),
+        }
+    }
+
+    /// sum, avg, count, group, min, max, stddev, stdvar, quantile.
+    fn combine(
+        &self,
+        op: &str,
+        param: Param,
+        input: &[StepSeries],
+        group_of: &[usize],
+        group_labels: Vec<Labels>,
+    ) -> Result<Val, QueryError> {
+        if let (Param::Number(q), "quantile") = (&param, op) {
+            self.check_quantile_param(q);
+        }
+        let mut out: Vec<StepSeries> = group_labels
+            .into_iter()
+            .map(|labels| StepSeries { labels, points: Vec::new(), drop_name: false })
+            .collect();
+        let mut values: Vec<Vec<f64>> = vec![Vec::new(); out.len()];
+        for (step, at_step) in by_step(self, input).into_iter().enumerate() {
+            if at_step.is_empty() {
+                continue;
+            }
+            values.iter_mut().for_each(Vec::clear);
+            for (series, v) in at_step {
+                values[group_of[series]].push(v);
+            }
+            let t = self.start + step as i64 * self.step;
+            for (g, vs) in values.iter_mut().enumerate() {
+                if vs.is_empty() {
+                    continue;
+                }
+                let v = match op {
+                    "sum" => kahan_sum(vs.iter().copied()),
+                    "avg" => mean(vs),
+                    "count" => vs.len() as f64,
+                    "group" => 1.0,
+                    "min" => {
+                        vs.iter().copied().fold(f64::NAN, |m, v| if v < m || m.is_nan() { v } else { m })
+                    }
+                    "max" => {
+                        vs.iter().copied().fold(f64::NAN, |m, v| if v > m || m.is_nan() { v } else { m })
+                    }
+                    "stdvar" => variance(vs),
+                    "stddev" => variance(vs).sqrt(),
+                    "quantile" => match &param {
+                        Param::Number(q) => quantile(q[step], vs),
+                        _ => return Err(QueryError::BadData("quantile needs a parameter".into())),
+                    },
+                    other => {
+                        return Err(QueryError::BadData(format!("aggregation \"{other}\" is not supported")))
+                    }
+                };
+                out[g].points.push((t, v));
+            }
+        }
+        Ok(Val::Vector(out.into_iter().filter(|s| !s.points.is_empty()).collect()))
+    }
+
+    /// topk, bottomk, limitk, limit_ratio: which input series each group keeps at each step.
+    fn select_series(
+        &self,
+        op: &str,
+        k: &[f64],
+        input: Vec<StepSeries>,
+        group_of: &[usize],
+        group_count: usize,
+    ) -> Result<Val, QueryError> {
+        if op == "limit_ratio" {
+            self.check_ratio(k)?;
+        } else if k.iter().any(|k| k.is_nan()) {
+            return Err(QueryError::Execution("Parameter value is NaN".into()));
+        }
+        let mut out = OutputBuilder::default();
+        let ids: Vec<usize> = input.iter().map(|s| out.series_for(&s.labels, s.drop_name)).collect();
+        let mut members: Vec<Vec<(usize, f64)>> = vec![Vec::new(); group_count];
+        for (step, at_step) in by_step(self, &input).into_iter().enumerate() {
+            if at_step.is_empty() {
+                continue;
+            }
+            members.iter_mut().for_each(Vec::clear);
+            for (series, v) in at_step {
+                members[group_of[series]].push((series, v));
+            }
+            let t = self.start + step as i64 * self.step;
+            for group in &mut members {
+                let keep = match op {
+                    "limit_ratio" => limit_ratio(k[step].clamp(-1.0, 1.0), group, &input),
+                    _ => rank(op, k[step], group),
+                };
+                for &(series, v) in &keep {
+                    out.push(ids[series], t, v)?;
+                }
+            }
+        }
+        let mut series = out.finish();
+        if self.step_count() == 1 && op != "limit_ratio" && op != "limitk" {
+            // An instant topk/bottomk lists its result best first.
+            let descending = op == "topk";
+            series.sort_by(|a, b| nan_last(a.points[0].1, b.points[0].1, descending));
+        }
+        Ok(Val::Vector(series))
+    }
+
+    fn check_ratio(&self, ratios: &[f64]) -> Result<(), QueryError> {
+        if ratios.iter().any(|r| r.is_nan()) {
+            return Err(QueryError::Execution("Ratio value is NaN".into()));
+        }
+        if let Some(r) = ratios.iter().find(|r| !(-1.0..=1.0).contains(*r)) {
+            let capped = r.clamp(-1.0, 1.0);
+            self.ctx.warn(format!(
+                "PromQL warning: ratio value should be between -1 and 1, got {}, capping to {}",
+                format_float(*r),
+                format_float(capped)
+            ));
+        }
+        Ok(())
+    }
+
+    fn count_values(
+        &self,
+        label: &str,
+        input: &[StepSeries],
+        group_of: &[usize],
+        group_labels: &[Labels],
+    ) -> Result<Val, QueryError> {
+        let mut out = OutputBuilder::default();
+        for (step, at_step) in by_step(self, input).into_iter().enumerate() {
+            let t = self.start + step as i64 * self.step;
+            let mut counts: Vec<(usize, f64)> = Vec::new();
+            for (series, v) in at_step {
+                let mut labels = group_labels[group_of[series]].clone();
+                labels.set(label, &format_float(v));
+                let id = out.series_for(&labels, false);
+                match counts.iter_mut().find(|(i, _)| *i == id) {
+                    Some((_, c)) => *c += 1.0,
+                    None => counts.push((id, 1.0)),
+                }
+            }
+            for (id, c) in counts {
+                out.push(id, t, c)?;
+            }
+        }
+        Ok(Val::Vector(out.finish()))
+    }
+}
+
+enum Param {
+    None,
+    Number(Vec<f64>),
+    Label(String),
+}
+
+/// Each series' group index, and each group's labels.
+fn groups(input: &[StepSeries], modifier: Option<&LabelModifier>) -> (Vec<usize>, Vec<Labels>) {
+    let mut index: std::collections::HashMap<Labels, usize> = std::collections::HashMap::new();
+    let mut labels_of_group = Vec::new();
+    let group_of = input
+        .iter()
+        .map(|s| {
+            let mut labels = s.labels.clone();
+            match modifier {
+                None => labels = Labels::empty(),
+                Some(LabelModifier::Include(keep)) => labels.retain(|l| keep.labels.contains(&l.name)),
+                Some(LabelModifier::Exclude(drop)) => {
+                    labels.retain(|l| l.name != METRIC_NAME_LABEL && !drop.labels.contains(&l.name))
+                }
+            }
+            *index.entry(labels.clone()).or_insert_with(|| {
+                labels_of_group.push(labels);
+                labels_of_group.len() - 1
+            })
+        })
+        .collect();
+    (group_of, labels_of_group)
+}
+
+/// The k best (`topk`: largest, `bottomk`: smallest, NaN worst either way) or, for
+/// `limitk`, the first k of a group.
+fn rank(op: &str, k: f64, group: &[(usize, f64)]) -> Vec<(usize, f64)> {
+    if k < 1.0 {
+        return Vec::new();
+    }
+    let k = if k >= group.len() as f64 { group.len() } else { k as usize };
+    let mut ranked = group.to_vec();
+    match op {
+        "topk" => ranked.sort_by(|a, b| nan_last(a.1, b.1, true)),
+        "bottomk" => ranked.sort_by(|a, b| nan_last(a.1, b.1, false)),
+        _ => {}
+    }
+    ranked.truncate(k);
+    ranked
+}
+
+/// `limit_ratio`: a series is kept when its label hash, as a fraction of the hash space, is
+/// below the ratio (from the top for a negative ratio) — the same series at every step and
+/// on every Prometheus-compatible system.
+fn limit_ratio(ratio: f64, group: &[(usize, f64)], input: &[StepSeries]) -> Vec<(usize, f64)> {
+    group
+        .iter()
+        .copied()
+        .filter(|&(series, _)| {
+            let offset = input[series].labels.stable_hash().0 as f64 / u64::MAX as f64;
+            (ratio >= 0.0 && offset < ratio) || (ratio < 0.0 && offset >= 1.0 + ratio)
+        })
+        .collect()
+}

@@ -1,0 +1,301 @@
+//! Binary operators: arithmetic, comparisons (filtering, or 0/1 with `bool`) and the set
+//! operators, between scalars and vectors. Vector/vector matching follows Prometheus: series
+//! are matched on their labels without the metric name (or only the `on` labels, or all but
+//! the `ignoring` ones); one-to-one unless `group_left`/`group_right` names the "many" side,
+//! whose labels the result keeps (plus the listed labels of the "one" side).
+
+use std::collections::{HashMap, HashSet};
+
+use promql_parser::parser::{BinaryExpr, LabelModifier, VectorMatchCardinality};
+use strata_model::{Labels, SeriesHash, METRIC_NAME_LABEL};
+
+use super::steps::{by_step, OutputBuilder};
+use super::{Evaluator, StepSeries, Val};
+use crate::engine::QueryError;
+
+/// How a binary operation is written, beside its operands.
+struct Op<'e> {
+    symbol: String,
+    comparison: bool,
+    return_bool: bool,
+    card: VectorMatchCardinality,
+    matching: Option<&'e LabelModifier>,
+}
+
+impl Op<'_> {
+    /// Whether the result loses the metric name (arithmetic, and comparisons with `bool`).
+    fn drops_name(&self) -> bool {
+        !self.comparison || self.return_bool
+    }
+}
+
+impl Evaluator<'_> {
+    pub(crate) fn binary(&self, bin: &BinaryExpr) -> Result<Val, QueryError> {
+        let modifier = bin.modifier.as_ref();
+        let op = Op {
+            symbol: bin.op.to_string().to_lowercase(),
+            comparison: bin.op.is_comparison_operator(),
+            return_bool: modifier.is_some_and(|m| m.return_bool),
+            card: modifier.map_or(VectorMatchCardinality::OneToOne, |m| m.card.clone()),
+            matching: modifier.and_then(|m| m.matching.as_ref()),
+        };
+        let lhs = self.eval(&bin.lhs)?;
+        let rhs = self.eval(&bin.rhs)?;
+        match (lhs, rhs) {
+            (Val::Scalar(a), Val::Scalar(b)) => {
+                let values = a
+                    .into_iter()
+                    .zip(b)
+                    .map(|(l, r)| {
+                        let (v, keep) = apply(&op.symbol, l, r);
+                        if op.comparison {
+                            if keep {
+                                1.0
+                            } else {
+                                0.0
+                            }
+                        } else {
+                            v
+                        }
+                    })
+                    .collect();
+                Ok(Val::Scalar(values))
+            }
+            (Val::Vector(v), Val::Scalar(s)) => Ok(Val::Vector(self.vector_scalar(&op, v, &s, false))),
+            (Val::Scalar(s), Val::Vector(v)) => Ok(Val::Vector(self.vector_scalar(&op, v, &s, true))),
+            (Val::Vector(l), Val::Vector(r)) => match op.symbol.as_str() {
+                "and" | "or" | "unless" => self.set_operation(&op, l, r).map(Val::Vector),
+                _ => self.vector_vector(&op, l, r).map(Val::Vector),
+            },
+            (l, r) => Err(QueryError::BadData(format!(
+                "binary expression must contain only scalar and instant vector types, got {} and {}",
+                l.type_name(),
+                r.type_name()
+            ))),
+        }
+    }
+
+    fn vector_scalar(
+        &self,
+        op: &Op<'_>,
+        mut series: Vec<StepSeries>,
+        scalar: &[f64],
+        swap: bool,
+    ) -> Vec<StepSeries> {
+        for s in &mut series {
+            s.points.retain_mut(|p| {
+                let sv = scalar[self.step_index(p.0)];
+                let (l, r) = if swap { (sv, p.1) } else { (p.1, sv) };
+                let (mut v, keep) = apply(&op.symbol, l, r);
+                if op.comparison {
+                    v = p.1; // a comparison keeps the vector's value, whichever side it is on
+                }
+                if op.return_bool {
+                    p.1 = if keep { 1.0 } else { 0.0 };
+                    return true;
+                }
+                p.1 = v;
+                keep
+            });
+            if op.drops_name() {
+                self.drop_name(s);
+            }
+        }
+        series.retain(|s| !s.points.is_empty());
+        series
+    }
+
+    fn vector_vector(
+        &self,
+        op: &Op<'_>,
+        lhs: Vec<StepSeries>,
+        rhs: Vec<StepSeries>,
+    ) -> Result<Vec<StepSeries>, QueryError> {
+        let swapped = matches!(op.card, VectorMatchCardinality::OneToMany(_));
+        let (many, one) = if swapped { (rhs, lhs) } else { (lhs, rhs) };
+        let many_sigs: Vec<SeriesHash> = many.iter().map(|s| signature(&s.labels, op.matching)).collect();
+        let one_sigs: Vec<SeriesHash> = one.iter().map(|s| signature(&s.labels, op.matching)).collect();
+        let many_steps = by_step(self, &many);
+        let one_steps = by_step(self, &one);
+        let mut out = OutputBuilder::default();
+        let mut result_ids: HashMap<(usize, usize), usize> = HashMap::new();
+        for (step, (many_at, one_at)) in many_steps.into_iter().zip(one_steps).enumerate() {
+            if many_at.is_empty() || one_at.is_empty() {
+                continue;
+            }
+            let t = self.start + step as i64 * self.step;
+            let mut one_by_sig: HashMap<SeriesHash, (usize, f64)> = HashMap::with_capacity(one_at.len());
+            for &(i, v) in &one_at {
+                if let Some(&(other, _)) = one_by_sig.get(&one_sigs[i]) {
+                    return Err(duplicate_error(op, &one[other].labels, &one[i].labels, !swapped));
+                }
+                one_by_sig.insert(one_sigs[i], (i, v));
+            }
+            let mut matched: HashMap<SeriesHash, HashSet<usize>> = HashMap::new();
+            for &(m, mv) in &many_at {
+                let Some(&(o, ov)) = one_by_sig.get(&many_sigs[m]) else { continue };
+                let (l, r) = if swapped { (ov, mv) } else { (mv, ov) };
+                let (mut v, keep) = apply(&op.symbol, l, r);
+                if op.return_bool {
+                    v = if keep { 1.0 } else { 0.0 };
+                } else if !keep {
+                    continue;
+                }
+                let id = match result_ids.get(&(m, o)) {
+                    Some(&id) => id,
+                    None => {
+                        let (labels, drop_name) = self.result_labels(op, &many[m], &one[o]);
+                        let id = out.series_for(&labels, drop_name);
+                        result_ids.insert((m, o), id);
+                        id
+                    }
+                };
+                let outputs = matched.entry(many_sigs[m]).or_default();
+                if matches!(op.card, VectorMatchCardinality::OneToOne) && !outputs.is_empty() {
+                    return Err(QueryError::Execution(
+                        "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)"
+                            .into(),
+                    ));
+                }
+                if !outputs.insert(id) {
+                    return Err(QueryError::Execution(
+                        "multiple matches for labels: grouping labels must ensure unique matches".into(),
+                    ));
+                }
+                out.push(id, t, v)?;
+            }
+        }
+        Ok(out.finish())
+    }
+
+    /// The labels of a matched pair's result: the "many" side's, less the metric name for
+    /// arithmetic; for one-to-one matching only the `on` labels (or all but the `ignoring`
+    /// ones); plus the `group_left`/`group_right` labels taken from the "one" side.
+    fn result_labels(&self, op: &Op<'_>, many: &StepSeries, one: &StepSeries) -> (Labels, bool) {
+        let mut labels = many.labels.clone();
+        let mut drop_name = many.drop_name;
+        if op.drops_name() {
+            if self.ctx.options().delayed_name_removal {
+                drop_name = true;
+            } else {
+                labels.remove(METRIC_NAME_LABEL);
+            }
+        }
+        match (&op.card, op.matching) {
+            (VectorMatchCardinality::OneToOne, Some(LabelModifier::Include(on))) => {
+                labels.retain(|l| on.labels.contains(&l.name))
+            }
+            (VectorMatchCardinality::OneToOne, Some(LabelModifier::Exclude(ignoring))) => {
+                labels.retain(|l| !ignoring.labels.contains(&l.name))
+            }
+            _ => {}
+        }
+        if let Some(include) = op.card.labels() {
+            for name in &include.labels {
+                labels.set(name, one.labels.get(name).unwrap_or(""));
+            }
+        }
+        (labels, drop_name)
+    }
+
+    fn set_operation(
+        &self,
+        op: &Op<'_>,
+        lhs: Vec<StepSeries>,
+        rhs: Vec<StepSeries>,
+    ) -> Result<Vec<StepSeries>, QueryError> {
+        let lhs_sigs: Vec<SeriesHash> = lhs.iter().map(|s| signature(&s.labels, op.matching)).collect();
+        let rhs_sigs: Vec<SeriesHash> = rhs.iter().map(|s| signature(&s.labels, op.matching)).collect();
+        let mut out = OutputBuilder::default();
+        let lhs_ids: Vec<usize> = lhs.iter().map(|s| out.series_for(&s.labels, s.drop_name)).collect();
+        let rhs_ids: Vec<usize> = if op.symbol == "or" {
+            rhs.iter().map(|s| out.series_for(&s.labels, s.drop_name)).collect()
+        } else {
+            Vec::new()
+        };
+        for (step, (l_at, r_at)) in by_step(self, &lhs).into_iter().zip(by_step(self, &rhs)).enumerate() {
+            let t = self.start + step as i64 * self.step;
+            match op.symbol.as_str() {
+                "or" => {
+                    let left: HashSet<SeriesHash> = l_at.iter().map(|&(i, _)| lhs_sigs[i]).collect();
+                    for &(i, v) in &l_at {
+                        out.push(lhs_ids[i], t, v)?;
+                    }
+                    for &(i, v) in r_at.iter().filter(|(i, _)| !left.contains(&rhs_sigs[*i])) {
+                        out.push(rhs_ids[i], t, v)?;
+                    }
+                }
+                symbol => {
+                    let right: HashSet<SeriesHash> = r_at.iter().map(|&(i, _)| rhs_sigs[i]).collect();
+                    let want = symbol == "and";
+                    for &(i, v) in l_at.iter().filter(|(i, _)| right.contains(&lhs_sigs[*i]) == want) {
+                        out.push(lhs_ids[i], t, v)?;
+                    }
+                }
+            }
+        }
+        Ok(out.finish())
+    }
+}
+
+/// The value of `l op r` and, for comparisons, whether it holds (arithmetic always "holds").
+fn apply(op: &str, l: f64, r: f64) -> (f64, bool) {
+    match op {
+        "+" => (l + r, true),
+        "-" => (l - r, true),
+        "*" => (l * r, true),
+        "/" => (l / r, true),
+        "%" => (l % r, true),
+        "^" => (l.powf(r), true),
+        "atan2" => (l.atan2(r), true),
+        "==" => (l, l == r),
+        "!=" => (l, l != r),
+        ">" => (l, l > r),
+        "<" => (l, l < r),
+        ">=" => (l, l >= r),
+        "<=" => (l, l <= r),
+        _ => (f64::NAN, false),
+    }
+}
+
+/// What two series must share to match.
+fn signature(labels: &Labels, matching: Option<&LabelModifier>) -> SeriesHash {
+    let pairs = labels.iter().map(|l| (l.name.as_str(), l.value.as_str()));
+    match matching {
+        Some(LabelModifier::Include(on)) => {
+            SeriesHash::of_pairs(pairs.filter(|(n, _)| on.labels.iter().any(|o| o == n)))
+        }
+        Some(LabelModifier::Exclude(ignoring)) => SeriesHash::of_pairs(
+            pairs.filter(|(n, _)| *n != METRIC_NAME_LABEL && !ignoring.labels.iter().any(|o| o == n)),
+        ),
+        None => SeriesHash::of_pairs(pairs.filter(|(n, _)| *n != METRIC_NAME_LABEL)),
+    }
+}
+
+fn matching_labels(labels: &Labels, matching: Option<&LabelModifier>) -> Labels {
+    let mut out = labels.clone();
+    match matching {
+        Some(LabelModifier::Include(on)) => out.retain(|l| on.labels.contains(&l.name)),
+        Some(LabelModifier::Exclude(ignoring)) => {
+            out.retain(|l| l.name != METRIC_NAME_LABEL && !ignoring.labels.contains(&l.name))
+        }
+        None => out.retain(|l| l.name != METRIC_NAME_LABEL),
+    }
+    out
+}
+
+fn duplicate_error(op: &Op<'_>, a: &Labels, b: &Labels, right: bool) -> QueryError {
+    QueryError::Execution(format!(
+        "found duplicate series for the match group {} on the {} hand-side of the operation: [{}, {}];many-to-many matching not allowed: matching labels must be unique on one side",
+        go_labels(&matching_labels(a, op.matching)),
+        if right { "right" } else { "left" },
+        go_labels(a),
+        go_labels(b),
+    ))
+}
+
+/// Labels as Prometheus prints them in messages: `{a="1", b="2"}`, the name as a label.
+pub(crate) fn go_labels(labels: &Labels) -> String {
+    let pairs: Vec<String> = labels.iter().map(|l| format!("{}={:?}", l.name, l.value)).collect();
+    format!("{{{}}}", pairs.join(", "))
+}

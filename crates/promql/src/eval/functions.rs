@@ -1,0 +1,520 @@
+//! Function calls: argument evaluation, the type rules the parser leaves to us, and the
+//! functions over instant vectors and scalars. Range-vector functions are in
+//! `range_functions`, `histogram_quantile` in `histogram`.
+
+use promql_parser::parser::{Call, Expr};
+use regex::Regex;
+use strata_model::{Labels, MatchOp, METRIC_NAME_LABEL};
+
+use super::selector::convert_matcher;
+use super::steps::OutputBuilder;
+use super::{range_functions, Evaluator, RangeVal, StepSeries, Val};
+use crate::engine::QueryError;
+
+impl Evaluator<'_> {
+    pub(crate) fn call(&self, call: &Call) -> Result<Val, QueryError> {
+        let name = call.func.name;
+        if call.func.experimental && !self.ctx.options().experimental_functions {
+            return Err(QueryError::BadData(format!("function \"{name}\" is not enabled")));
+        }
+        let args: Vec<&Expr> = call.args.args.iter().map(|a| a.as_ref()).collect();
+        if let Some((f, keeps_name)) = range_functions::lookup(name) {
+            return self.call_range_function(name, &args, f, keeps_name);
+        }
+        let n = self.step_count();
+        match name {
+            "time" => Ok(Val::Scalar(self.step_times().map(|t| t as f64 / 1000.0).collect())),
+            "pi" => Ok(Val::Scalar(vec![std::f64::consts::PI; n])),
+            "vector" => {
+                let values = self.eval_scalar(args[0])?;
+                let points = self.step_times().zip(values).collect();
+                Ok(Val::Vector(vec![StepSeries { labels: Labels::empty(), points, drop_name: false }]))
+            }
+            "scalar" => self.scalar_of(args[0]),
+            "timestamp" => self.timestamp(args[0]),
+            "absent" => self.absent(args[0]),
+            "absent_over_time" => self.absent_over_time(args[0]),
+            "label_replace" => self.label_replace(&args),
+            "label_join" => self.label_join(&args),
+            "sort" | "sort_desc" | "sort_by_label" | "sort_by_label_desc" => self.sort(name, &args),
+            "histogram_quantile" => self.histogram_quantile(args[0], args[1]),
+            "clamp" | "clamp_min" | "clamp_max" | "round" => self.clamp_or_round(name, &args),
+            "day_of_month" | "day_of_week" | "day_of_year" | "days_in_month" | "hour" | "minute"
+            | "month" | "year" => self.date_function(name, args.first().copied()),
+            _ => match elementwise(name) {
+                Some(f) => self.map_values(args[0], |v, _| f(v)),
+                None => Err(QueryError::BadData(format!("function \"{name}\" is not supported"))),
+            },
+        }
+    }
+
+    fn call_range_function(
+        &self,
+        name: &str,
+        args: &[&Expr],
+        f: range_functions::RangeFn,
+        keeps_name: bool,
+    ) -> Result<Val, QueryError> {
+        let range_index = if name == "quantile_over_time" { 1 } else { 0 };
+        let input = match self.eval(args[range_index])? {
+            Val::Range(r) => r,
+            other => {
+                return Err(QueryError::BadData(format!(
+                    "expected type range vector in call to function \"{name}\", got {}",
+                    other.type_name()
+                )))
+            }
+        };
+        let mut scalars = Vec::new();
+        for (i, arg) in args.iter().enumerate() {
+            if i != range_index {
+                scalars.push(self.eval_scalar(arg)?);
+            }
+        }
+        match name {
+            "rate" | "increase" => self.note_non_counter(&input),
+            "quantile_over_time" => self.check_quantile_param(&scalars[0]),
+            "double_exponential_smoothing" => check_smoothing_factors(&scalars)?,
+            _ => {}
+        }
+        Ok(Val::Vector(self.apply_range_function(input, f, keeps_name, &scalars)?))
+    }
+
+    /// Warns once per query about a φ outside [0, 1].
+    pub(crate) fn check_quantile_param(&self, values: &[f64]) {
+        if let Some(q) = values.iter().find(|q| !(0.0..=1.0).contains(*q)) {
+            self.ctx.warn(format!(
+                "PromQL warning: quantile value should be between 0 and 1, got {}",
+                crate::format_float(*q)
+            ));
+        }
+    }
+
+    /// Applies `f(value, step index)` to every point; the metric name is dropped.
+    fn map_values(&self, arg: &Expr, f: impl Fn(f64, usize) -> f64) -> Result<Val, QueryError> {
+        let mut series = self.eval_vector(arg)?;
+        for s in &mut series {
+            for p in &mut s.points {
+                p.1 = f(p.1, self.step_index(p.0));
+            }
+            self.drop_name(s);
+        }
+        Ok(Val::Vector(series))
+    }
+
+    fn scalar_of(&self, arg: &Expr) -> Result<Val, QueryError> {
+        let series = self.eval_vector(arg)?;
+        let mut values = vec![f64::NAN; self.step_count()];
+        let mut counts = vec![0usize; self.step_count()];
+        for s in &series {
+            for &(t, v) in &s.points {
+                let i = self.step_index(t);
+                counts[i] += 1;
+                values[i] = v;
+            }
+        }
+        for (v, c) in values.iter_mut().zip(counts) {
+            if c != 1 {
+                *v = f64::NAN;
+            }
+        }
+        Ok(Val::Scalar(values))
+    }
+
+    /// `timestamp(v)`: of a selector, the selected samples' own timestamps; of anything else,
+    /// the evaluation time.
+    fn timestamp(&self, arg: &Expr) -> Result<Val, QueryError> {
+        let mut series = match unwrap_parens(arg) {
+            Expr::VectorSelector(vs) => self.vector_selector(vs, true)?,
+            other => {
+                let mut series = self.eval_vector(other)?;
+                for s in &mut series {
+                    s.points.iter_mut().for_each(|p| p.1 = p.0 as f64 / 1000.0);
+                }
+                series
+            }
+        };
+        for s in &mut series {
+            self.drop_name(s);
+        }
+        Ok(Val::Vector(series))
+    }
+
+    fn absent(&self, arg: &Expr) -> Result<Val, QueryError> {
+        let series = self.eval_vector(arg)?;
+        let mut present = vec![false; self.step_count()];
+        for s in &series {
+            for &(t, _) in &s.points {
+                present[self.step_index(t)] = true;
+            }
+        }
+        self.absent_result(arg, present)
+    }
+
+    fn absent_over_time(&self, arg: &Expr) -> Result<Val, QueryError> {
+        let input = match self.eval(arg)? {
+            Val::Range(r) => r,
+            other => return Err(type_error("absent_over_time", "range vector", &other)),
+        };
+        let present = self.steps_with_samples(&input);
+        self.absent_result(arg, present)
+    }
+
+    fn steps_with_samples(&self, input: &RangeVal) -> Vec<bool> {
+        self.step_times()
+            .map(|t| {
+                let end = input.window_end(t);
+                input
+                    .series
+                    .iter()
+                    .any(|s| s.samples.iter().any(|&(st, _)| st > end - input.range && st <= end))
+            })
+            .collect()
+    }
+
+    /// One series, valued 1 at the steps where nothing was present, labelled by the
+    /// selector's equality matchers (a label matched twice is left out).
+    fn absent_result(&self, arg: &Expr, present: Vec<bool>) -> Result<Val, QueryError> {
+        let points: Vec<(i64, f64)> =
+            self.step_times().zip(present).filter(|(_, p)| !p).map(|(t, _)| (t, 1.0)).collect();
+        if points.is_empty() {
+            return Ok(Val::Vector(Vec::new()));
+        }
+        Ok(Val::Vector(vec![StepSeries { labels: absent_labels(arg)?, points, drop_name: false }]))
+    }
+
+    fn label_replace(&self, args: &[&Expr]) -> Result<Val, QueryError> {
+        let dst = string_arg(args[1])?;
+        let replacement = string_arg(args[2])?;
+        let src = string_arg(args[3])?;
+        let pattern = string_arg(args[4])?;
+        let regex = Regex::new(&format!("^(?s:{pattern})$")).map_err(|e| {
+            QueryError::Execution(format!("invalid regular expression in label_replace(): {e}"))
+        })?;
+        if dst.is_empty() {
+            return Err(QueryError::Execution(format!(
+                "invalid destination label name in label_replace(): {dst}"
+            )));
+        }
+        let input = self.eval_vector(args[0])?;
+        self.relabel(input, &dst, |labels| {
+            let value = labels.get(&src).unwrap_or("");
+            let caps = regex.captures(value)?;
+            let mut out = String::new();
+            caps.expand(&replacement, &mut out);
+            Some(out)
+        })
+    }
+
+    fn label_join(&self, args: &[&Expr]) -> Result<Val, QueryError> {
+        let dst = string_arg(args[1])?;
+        let separator = string_arg(args[2])?;
+        let sources: Vec<String> = args[3..].iter().map(|a| string_arg(a)).collect::<Result<_, _>>()?;
+        if dst.is_empty() {
+            return Err(QueryError::Execution(format!(
+                "invalid destination label name in label_join(): {dst}"
+            )));
+        }
+        let input = self.eval_vector(args[0])?;
+        self.relabel(input, &dst, |labels| {
+            Some(sources.iter().map(|s| labels.get(s).unwrap_or("")).collect::<Vec<_>>().join(&separator))
+        })
+    }
+
+    /// Sets `dst` to what `value_for` gives (none: unchanged; empty: removed), merging
+    /// series that end up with the same labels.
+    fn relabel(
+        &self,
+        input: Vec<StepSeries>,
+        dst: &str,
+        value_for: impl Fn(&Labels) -> Option<String>,
+    ) -> Result<Val, QueryError> {
+        let mut out = OutputBuilder::default();
+        for s in input {
+            let mut labels = s.labels.clone();
+            let mut drop_name = s.drop_name;
+            if let Some(value) = value_for(&s.labels) {
+                labels.set(dst, &value);
+                if dst == METRIC_NAME_LABEL {
+                    drop_name = false;
+                }
+            }
+            let i = out.series_for(&labels, drop_name);
+            for (t, v) in s.points {
+                out.push(i, t, v)?;
+            }
+        }
+        Ok(Val::Vector(out.finish()))
+    }
+
+    /// Sorting matters only for an instant query's single step; a range query's result is
+    /// ordered by labels whatever the query says.
+    fn sort(&self, name: &str, args: &[&Expr]) -> Result<Val, QueryError> {
+        let mut series = self.eval_vector(args[0])?;
+        if self.step_count() != 1 {
+            if self.ctx.range().start != self.ctx.range().end {
+                self.ctx.warn(
+                    "PromQL warning: sort is ineffective for range queries since results are always ordered by labels"
+                        .into(),
+                );
+            }
+            return Ok(Val::Vector(series));
+        }
+        let value = |s: &StepSeries| s.points[0].1;
+        match name {
+            "sort" => series.sort_by(|a, b| nan_last(value(a), value(b), false)),
+            "sort_desc" => series.sort_by(|a, b| nan_last(value(a), value(b), true)),
+            _ => {
+                let keys: Vec<String> = args[1..].iter().map(|a| string_arg(a)).collect::<Result<_, _>>()?;
+                let key = |s: &StepSeries| -> Vec<String> {
+                    keys.iter().map(|k| s.labels.get(k).unwrap_or("").to_string()).collect()
+                };
+                series.sort_by(|a, b| key(a).cmp(&key(b)).then_with(|| a.labels.cmp(&b.labels)));
+                if name == "sort_by_label_desc" {
+                    series.reverse();
+                }
+            }
+        }
+        Ok(Val::Vector(series))
+    }
+
+    fn clamp_or_round(&self, name: &str, args: &[&Expr]) -> Result<Val, QueryError> {
+        let params: Vec<Vec<f64>> =
+            args[1..].iter().map(|a| self.eval_scalar(a)).collect::<Result<_, _>>()?;
+        let val = match name {
+            "clamp" => self.map_values(args[0], |v, i| go_max(params[0][i], go_min(params[1][i], v)))?,
+            "clamp_min" => self.map_values(args[0], |v, i| go_max(params[0][i], v))?,
+            "clamp_max" => self.map_values(args[0], |v, i| go_min(params[0][i], v))?,
+            _ => self.map_values(args[0], |v, i| {
+                let inverse = 1.0 / params.first().map_or(1.0, |p| p[i]);
+                (v * inverse + 0.5).floor() / inverse
+            })?,
+        };
+        if name != "clamp" {
+            return Ok(val);
+        }
+        // clamp with max < min gives nothing at that step.
+        let Val::Vector(mut series) = val else { unreachable!("map_values gives a vector") };
+        for s in &mut series {
+            s.points.retain(|p| {
+                let i = self.step_index(p.0);
+                params[1][i] >= params[0][i]
+            });
+        }
+        series.retain(|s| !s.points.is_empty());
+        Ok(Val::Vector(series))
+    }
+
+    fn date_function(&self, name: &str, arg: Option<&Expr>) -> Result<Val, QueryError> {
+        let f = |v: f64| date_part(name, v);
+        match arg {
+            Some(arg) => self.map_values(arg, |v, _| f(v)),
+            None => {
+                let points = self.step_times().map(|t| (t, f(t as f64 / 1000.0))).collect();
+                Ok(Val::Vector(vec![StepSeries { labels: Labels::empty(), points, drop_name: false }]))
+            }
+        }
+    }
+}
+
+fn check_smoothing_factors(scalars: &[Vec<f64>]) -> Result<(), QueryError> {
+    for (what, values) in [("smoothing", &scalars[0]), ("trend", &scalars[1])] {
+        if let Some(v) = values.iter().find(|v| !(**v > 0.0 && **v < 1.0)) {
+            return Err(QueryError::Execution(format!(
+                "invalid {what} factor. Expected: 0 < sf < 1, got: {v:.6}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn type_error(function: &str, expected: &str, got: &Val) -> QueryError {
+    QueryError::BadData(format!(
+        "expected type {expected} in call to function \"{function}\", got {}",
+        got.type_name()
+    ))
+}
+
+pub(crate) fn unwrap_parens(mut e: &Expr) -> &Expr {
+    while let Expr::Paren(p) = e {
+        e = &p.expr;
+    }
+    e
+}
+
+fn string_arg(e: &Expr) -> Result<String, QueryError> {
+    match unwrap_parens(e) {
+        Expr::StringLiteral(s) => Ok(s.val.clone()),
+        _ => Err(QueryError::BadData("expected a string literal argument".into())),
+    }
+}
+
+/// The labels `absent` gives: the equality matchers of a selector argument.
+fn absent_labels(arg: &Expr) -> Result<Labels, QueryError> {
+    let vs = match arg {
+        Expr::VectorSelector(vs) => vs,
+        Expr::MatrixSelector(ms) => &ms.vs,
+        _ => return Ok(Labels::empty()),
+    };
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    let mut repeated: Vec<String> = Vec::new();
+    let name_matcher = vs.name.as_ref().map(|n| (METRIC_NAME_LABEL.to_string(), n.clone()));
+    let matchers = vs.matchers.matchers.iter().map(convert_matcher).collect::<Result<Vec<_>, _>>()?;
+    let equalities = matchers
+        .iter()
+        .filter(|m| m.op() == MatchOp::Equal)
+        .map(|m| (m.name().to_string(), m.value().to_string()))
+        .chain(name_matcher);
+    for (name, value) in equalities {
+        if pairs.iter().any(|(n, _)| *n == name) {
+            repeated.push(name);
+        } else {
+            pairs.push((name, value));
+        }
+    }
+    pairs.retain(|(n, _)| !repeated.contains(n));
+    if !vs.matchers.or_matchers.is_empty() {
+        return Ok(Labels::empty());
+    }
+    Labels::from_pairs(pairs).map_err(|e| QueryError::Execution(e.to_string()))
+}
+
+/// Functions applied to each value alone.
+fn elementwise(name: &str) -> Option<fn(f64) -> f64> {
+    Some(match name {
+        "abs" => f64::abs,
+        "ceil" => f64::ceil,
+        "floor" => f64::floor,
+        "exp" => f64::exp,
+        "sqrt" => f64::sqrt,
+        "ln" => f64::ln,
+        "log2" => f64::log2,
+        "log10" => f64::log10,
+        "sgn" => |v| {
+            if v < 0.0 {
+                -1.0
+            } else if v > 0.0 {
+                1.0
+            } else {
+                v
+            }
+        },
+        "deg" => |v| v * 180.0 / std::f64::consts::PI,
+        "rad" => |v| v * std::f64::consts::PI / 180.0,
+        "acos" => f64::acos,
+        "acosh" => f64::acosh,
+        "asin" => f64::asin,
+        "asinh" => f64::asinh,
+        "atan" => f64::atan,
+        "atanh" => f64::atanh,
+        "cos" => f64::cos,
+        "cosh" => f64::cosh,
+        "sin" => f64::sin,
+        "sinh" => f64::sinh,
+        "tan" => f64::tan,
+        "tanh" => f64::tanh,
+        _ => return None,
+    })
+}
+
+/// Go's `math.Max`: +Inf wins, then NaN.
+fn go_max(a: f64, b: f64) -> f64 {
+    if a == f64::INFINITY || b == f64::INFINITY {
+        f64::INFINITY
+    } else if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+/// Go's `math.Min`: −Inf wins, then NaN.
+fn go_min(a: f64, b: f64) -> f64 {
+    if a == f64::NEG_INFINITY || b == f64::NEG_INFINITY {
+        f64::NEG_INFINITY
+    } else if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else if a < b {
+        a
+    } else {
+        b
+    }
+}
+
+/// Ascending or descending by value, NaN last either way.
+pub(crate) fn nan_last(a: f64, b: f64, descending: bool) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Greater,
+        (false, true) => Ordering::Less,
+        _ if descending => b.partial_cmp(&a).unwrap_or(Ordering::Equal),
+        _ => a.partial_cmp(&b).unwrap_or(Ordering::Equal),
+    }
+}
+
+/// A calendar field of the UTC time `seconds` after the epoch.
+fn date_part(name: &str, seconds: f64) -> f64 {
+    if !seconds.is_finite() {
+        return f64::NAN;
+    }
+    let secs = seconds.trunc() as i64;
+    let days = secs.div_euclid(86_400);
+    let of_day = secs.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    (match name {
+        "day_of_month" => day,
+        "day_of_week" => (days + 4).rem_euclid(7),
+        "day_of_year" => month_days[..(month - 1) as usize].iter().sum::<i64>() + day,
+        "days_in_month" => month_days[(month - 1) as usize],
+        "hour" => of_day / 3600,
+        "minute" => of_day % 3600 / 60,
+        "month" => month,
+        _ => year,
+    }) as f64
+}
+
+/// (year, month 1–12, day 1–31) of a day count from 1970-01-01 (Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calendar_fields_of_known_dates() {
+        // 2023-12-19T16:00:00Z, a Tuesday.
+        let t = 1_703_001_600.0;
+        assert_eq!(date_part("year", t), 2023.0);
+        assert_eq!(date_part("month", t), 12.0);
+        assert_eq!(date_part("day_of_month", t), 19.0);
+        assert_eq!(date_part("day_of_week", t), 2.0);
+        assert_eq!(date_part("day_of_year", t), 353.0);
+        assert_eq!(date_part("hour", t), 16.0);
+        assert_eq!(date_part("days_in_month", 951_782_400.0), 29.0, "2000-02-29 is in a leap February");
+        assert_eq!(date_part("year", -1.0), 1969.0);
+    }
+
+    #[test]
+    fn go_min_max_let_nan_and_inf_through() {
+        assert!(go_max(1.0, f64::NAN).is_nan());
+        assert_eq!(go_max(f64::NAN, f64::INFINITY), f64::INFINITY);
+        assert_eq!(go_min(f64::NAN, f64::NEG_INFINITY), f64::NEG_INFINITY);
+        assert_eq!(go_min(2.0, 1.0), 1.0);
+    }
+}

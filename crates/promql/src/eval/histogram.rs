@@ -1,0 +1,175 @@
+//! `histogram_quantile` over classic histograms: series that differ only in `le` are one
+//! histogram; its buckets are sorted by upper bound, merged where bounds repeat, made
+//! monotonic (Prometheus' tolerance for floating-point noise included), and the quantile is
+//! interpolated linearly inside the bucket that holds its rank.
+
+use std::collections::HashMap;
+
+use promql_parser::parser::Expr;
+use strata_model::{Labels, METRIC_NAME_LABEL};
+
+use super::steps::by_step;
+use super::{Evaluator, StepSeries, Val};
+use crate::engine::QueryError;
+
+const BUCKET_LABEL: &str = "le";
+
+impl Evaluator<'_> {
+    pub(crate) fn histogram_quantile(&self, phi: &Expr, input: &Expr) -> Result<Val, QueryError> {
+        let phi = self.eval_scalar(phi)?;
+        self.check_quantile_param(&phi);
+        let input = self.eval_vector(input)?;
+        // Each series' histogram and upper bound; series without a usable `le` are left out.
+        let mut index: HashMap<Labels, usize> = HashMap::new();
+        let mut histograms: Vec<StepSeries> = Vec::new();
+        let mut member: Vec<Option<(usize, f64)>> = Vec::with_capacity(input.len());
+        for s in &input {
+            let Some(bound) = s.labels.get(BUCKET_LABEL).and_then(parse_bound) else {
+                self.ctx.warn(format!(
+                    "PromQL warning: bucket label {BUCKET_LABEL:?} is missing or has a malformed value of {:?} for metric name {:?}",
+                    s.labels.get(BUCKET_LABEL).unwrap_or(""),
+                    s.labels.get(METRIC_NAME_LABEL).unwrap_or("")
+                ));
+                member.push(None);
+                continue;
+            };
+            let mut labels = s.labels.clone();
+            labels.remove(BUCKET_LABEL);
+            if !self.ctx.options().delayed_name_removal {
+                labels.remove(METRIC_NAME_LABEL);
+            }
+            let h = *index.entry(labels.clone()).or_insert_with(|| {
+                histograms.push(StepSeries { labels, points: Vec::new(), drop_name: true });
+                histograms.len() - 1
+            });
+            member.push(Some((h, bound)));
+        }
+        let mut buckets: Vec<Vec<(f64, f64)>> = vec![Vec::new(); histograms.len()];
+        for (step, at_step) in by_step(self, &input).into_iter().enumerate() {
+            buckets.iter_mut().for_each(Vec::clear);
+            for (series, count) in at_step {
+                if let Some((h, bound)) = member[series] {
+                    buckets[h].push((bound, count));
+                }
+            }
+            let t = self.start + step as i64 * self.step;
+            for (h, b) in buckets.iter_mut().enumerate() {
+                if b.is_empty() {
+                    continue;
+                }
+                let (q, forced_monotonic) = bucket_quantile(phi[step], b);
+                if forced_monotonic {
+                    self.ctx.info(format!(
+                        "PromQL info: input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name {:?}",
+                        histograms[h].labels.get(METRIC_NAME_LABEL).unwrap_or("")
+                    ));
+                }
+                histograms[h].points.push((t, q));
+            }
+        }
+        let mut out: Vec<StepSeries> = histograms.into_iter().filter(|s| !s.points.is_empty()).collect();
+        for s in &mut out {
+            s.drop_name = self.ctx.options().delayed_name_removal;
+        }
+        Ok(Val::Vector(out))
+    }
+}
+
+/// An `le` value as Go's ParseFloat reads it.
+fn parse_bound(le: &str) -> Option<f64> {
+    le.trim().parse::<f64>().ok()
+}
+
+/// The φ-quantile of (upper bound, cumulative count) buckets; also whether the counts had to
+/// be made monotonic.
+pub(crate) fn bucket_quantile(q: f64, buckets: &mut Vec<(f64, f64)>) -> (f64, bool) {
+    if q.is_nan() {
+        return (f64::NAN, false);
+    }
+    if q < 0.0 {
+        return (f64::NEG_INFINITY, false);
+    }
+    if q > 1.0 {
+        return (f64::INFINITY, false);
+    }
+    buckets.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal));
+    if buckets.last().is_none_or(|b| b.0 != f64::INFINITY) {
+        return (f64::NAN, false);
+    }
+    coalesce(buckets);
+    let forced = make_monotonic(buckets);
+    if buckets.len() < 2 {
+        return (f64::NAN, forced);
+    }
+    let observations = buckets[buckets.len() - 1].1;
+    if observations == 0.0 {
+        return (f64::NAN, forced);
+    }
+    let mut rank = q * observations;
+    let b = buckets[..buckets.len() - 1].partition_point(|x| x.1 < rank);
+    if b == buckets.len() - 1 {
+        return (buckets[buckets.len() - 2].0, forced);
+    }
+    if b == 0 && buckets[0].0 <= 0.0 {
+        return (buckets[0].0, forced);
+    }
+    let (mut start, end, mut count) = (0.0, buckets[b].0, buckets[b].1);
+    if b > 0 {
+        start = buckets[b - 1].0;
+        count -= buckets[b - 1].1;
+        rank -= buckets[b - 1].1;
+    }
+    (start + (end - start) * (rank / count), forced)
+}
+
+/// Merges buckets with the same upper bound (sorted input).
+fn coalesce(buckets: &mut Vec<(f64, f64)>) {
+    let mut out: Vec<(f64, f64)> = Vec::with_capacity(buckets.len());
+    for &(bound, count) in buckets.iter() {
+        match out.last_mut() {
+            Some(last) if last.0 == bound => last.1 += count,
+            _ => out.push((bound, count)),
+        }
+    }
+    *buckets = out;
+}
+
+/// Raises counts that fall below an earlier bucket's; tiny relative differences (1e-12) are
+/// floating-point noise and are flattened without counting as a fix.
+fn make_monotonic(buckets: &mut [(f64, f64)]) -> bool {
+    const TOLERANCE: f64 = 1e-12;
+    let mut forced = false;
+    let mut prev = buckets[0].1;
+    for b in buckets.iter_mut().skip(1) {
+        let cur = b.1;
+        if cur == prev {
+            continue;
+        }
+        if crate::runner::almost_equal(prev, cur, TOLERANCE) {
+            b.1 = prev;
+            continue;
+        }
+        if cur < prev {
+            b.1 = prev;
+            forced = true;
+            continue;
+        }
+        prev = cur;
+    }
+    forced
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_of_uniform_buckets_interpolates() {
+        let mut b = vec![(1.0, 10.0), (2.0, 20.0), (f64::INFINITY, 20.0), (0.5, 5.0)];
+        let (q, forced) = bucket_quantile(0.5, &mut b);
+        assert_eq!((q, forced), (1.0, false));
+        let mut b = vec![(1.0, 10.0), (2.0, 8.0), (f64::INFINITY, 20.0)];
+        assert!(bucket_quantile(0.9, &mut b).1, "a falling count is fixed and said so");
+        assert!(bucket_quantile(0.5, &mut vec![(1.0, 1.0)]).0.is_nan(), "no +Inf bucket");
+    }
+}

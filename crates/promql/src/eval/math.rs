@@ -1,0 +1,146 @@
+//! Numerical helpers shared by functions and aggregations, with Prometheus' exact
+//! arithmetic (Kahan–Neumaier sums, its quantile interpolation, its regression).
+
+/// One step of Kahan–Neumaier summation: returns the new sum and compensation.
+pub(crate) fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
+    let t = sum + inc;
+    let c = if t.is_infinite() {
+        0.0
+    } else if sum.abs() >= inc.abs() {
+        c + ((sum - t) + inc)
+    } else {
+        c + ((inc - t) + sum)
+    };
+    (t, c)
+}
+
+/// The compensated sum of `values`.
+pub(crate) fn kahan_sum(values: impl IntoIterator<Item = f64>) -> f64 {
+    let (mut sum, mut c) = (0.0, 0.0);
+    for v in values {
+        (sum, c) = kahan_inc(v, sum, c);
+    }
+    sum + c
+}
+
+/// The mean, switching to an incremental mean if the running sum overflows (as Prometheus).
+pub(crate) fn mean(values: &[f64]) -> f64 {
+    let Some((&first, rest)) = values.split_first() else { return f64::NAN };
+    let (mut sum, mut c, mut count) = (first, 0.0, 1.0);
+    let (mut avg, mut incremental) = (0.0, false);
+    for &v in rest {
+        count += 1.0;
+        if !incremental {
+            let (s, nc) = kahan_inc(v, sum, c);
+            if !s.is_infinite() {
+                (sum, c) = (s, nc);
+                continue;
+            }
+            incremental = true;
+            avg = sum / (count - 1.0);
+            c /= count - 1.0;
+        }
+        let q = (count - 1.0) / count;
+        (avg, c) = kahan_inc(v / count, q * avg, q * c);
+    }
+    if incremental {
+        avg + c
+    } else {
+        sum / count + c / count
+    }
+}
+
+/// Population variance (Welford, compensated).
+pub(crate) fn variance(values: &[f64]) -> f64 {
+    let (mut count, mut mean, mut c_mean, mut aux, mut c_aux) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for &v in values {
+        count += 1.0;
+        let delta = v - (mean + c_mean);
+        (mean, c_mean) = kahan_inc(delta / count, mean, c_mean);
+        (aux, c_aux) = kahan_inc(delta * (v - (mean + c_mean)), aux, c_aux);
+    }
+    (aux + c_aux) / count
+}
+
+/// The φ-quantile of `values` by Prometheus' interpolation (sorts `values`).
+pub(crate) fn quantile(q: f64, values: &mut [f64]) -> f64 {
+    if values.is_empty() || q.is_nan() {
+        return f64::NAN;
+    }
+    if q < 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    if q > 1.0 {
+        return f64::INFINITY;
+    }
+    // Go's float sort, which Prometheus uses, puts NaN first.
+    values.sort_by(|a, b| match (a.is_nan(), b.is_nan()) {
+        (true, true) => std::cmp::Ordering::Equal,
+        (true, false) => std::cmp::Ordering::Less,
+        (false, true) => std::cmp::Ordering::Greater,
+        _ => a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal),
+    });
+    let n = values.len() as f64;
+    let rank = q * (n - 1.0);
+    let lower = rank.floor().max(0.0);
+    let upper = (lower + 1.0).min(n - 1.0);
+    let weight = rank - rank.floor();
+    values[lower as usize] * (1.0 - weight) + values[upper as usize] * weight
+}
+
+/// Least-squares slope and intercept of `samples`, with x in seconds from `intercept_time`.
+pub(crate) fn linear_regression(samples: &[(i64, f64)], intercept_time: i64) -> (f64, f64) {
+    let init_y = samples[0].1;
+    let const_y = samples.iter().all(|s| s.1 == init_y);
+    if const_y {
+        return if init_y.is_infinite() { (f64::NAN, f64::NAN) } else { (0.0, init_y) };
+    }
+    let n = samples.len() as f64;
+    let (mut sx, mut cx, mut sy, mut cy, mut sxy, mut cxy, mut sx2, mut cx2) =
+        (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+    for &(t, y) in samples {
+        let x = (t - intercept_time) as f64 / 1e3;
+        (sx, cx) = kahan_inc(x, sx, cx);
+        (sy, cy) = kahan_inc(y, sy, cy);
+        (sxy, cxy) = kahan_inc(x * y, sxy, cxy);
+        (sx2, cx2) = kahan_inc(x * x, sx2, cx2);
+    }
+    let (sx, sy, sxy, sx2) = (sx + cx, sy + cy, sxy + cxy, sx2 + cx2);
+    let cov = sxy - sx * sy / n;
+    let var = sx2 - sx * sx / n;
+    let slope = cov / var;
+    (slope, sy / n - slope * sx / n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn quantile_interpolates_between_ranks() {
+        assert_eq!(quantile(0.5, &mut [1.0, 3.0, 2.0, 4.0]), 2.5);
+        assert_eq!(quantile(0.0, &mut [5.0, 1.0]), 1.0);
+        assert_eq!(quantile(2.0, &mut [5.0]), f64::INFINITY);
+        assert!(quantile(0.5, &mut []).is_nan());
+    }
+
+    #[test]
+    fn regression_of_a_line_finds_it() {
+        let points: Vec<(i64, f64)> = (0..10).map(|i| (i * 1000, 3.0 + 2.0 * i as f64)).collect();
+        let (slope, intercept) = linear_regression(&points, 0);
+        assert!((slope - 2.0).abs() < 1e-12 && (intercept - 3.0).abs() < 1e-12);
+    }
+
+    proptest! {
+        #[test]
+        fn compensated_sums_match_exact_integer_sums(xs in proptest::collection::vec(-1_000_000i64..1_000_000, 0..200)) {
+            let exact: i64 = xs.iter().sum();
+            prop_assert_eq!(kahan_sum(xs.iter().map(|&x| x as f64)), exact as f64);
+            if !xs.is_empty() {
+                let m = mean(&xs.iter().map(|&x| x as f64).collect::<Vec<_>>());
+                prop_assert!((m - exact as f64 / xs.len() as f64).abs() < 1e-6);
+            }
+        }
+    }
+}

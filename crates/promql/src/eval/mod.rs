@@ -1,0 +1,312 @@
+//! The evaluator.
+//!
+//! Design: every expression is evaluated over all steps of the query at once, as
+//! Prometheus' engine does; an instant query is a range query of one step. An instant-vector
+//! expression yields [`StepSeries`] — per series, one point per step where it has a value —
+//! so a function like `rate` walks each series' samples once for all steps (its window slides
+//! forward), and aggregations and binary operators group series once and then combine the
+//! values step by step. A range-vector expression (a matrix selector or a subquery) yields a
+//! [`RangeVal`]: each series' samples over the whole span the steps need, read with the
+//! window `(t − range, t]` at each step (left-open, as in Prometheus 3).
+//!
+//! Metric names: an operation that drops `__name__` (arithmetic, most functions) either
+//! removes it at once or, with delayed name removal, marks the series and the name is removed
+//! from the final result only; either way two result series that end with the same labels
+//! are an error ("vector cannot contain metrics with the same labelset").
+//!
+//! Limits: samples read from storage are counted against `max_samples`; the deadline and the
+//! cancel flag are checked at every node and every selected series.
+
+mod aggregate;
+mod binary;
+mod context;
+mod functions;
+mod histogram;
+mod math;
+mod range_functions;
+mod selector;
+mod steps;
+
+pub(crate) use context::QueryContext;
+pub(crate) use selector::selector_matchers;
+
+use std::collections::HashMap;
+
+use promql_parser::parser::{AtModifier, Expr, Offset};
+use strata_model::{Labels, METRIC_NAME_LABEL};
+
+use crate::engine::QueryError;
+use crate::{Queryable, RangeSeries, Sample, Value};
+
+/// One series of an instant-vector expression: its value at the steps where it has one.
+#[derive(Debug, Clone)]
+pub(crate) struct StepSeries {
+    pub(crate) labels: Labels,
+    /// (step time in ms, value), in step order.
+    pub(crate) points: Vec<(i64, f64)>,
+    /// `__name__` is to be dropped from the final result (delayed name removal).
+    pub(crate) drop_name: bool,
+}
+
+/// One series of a range-vector expression.
+#[derive(Debug, Clone)]
+pub(crate) struct RangeData {
+    pub(crate) labels: Labels,
+    /// Samples in time order over the span every step's window needs; no stale markers.
+    pub(crate) samples: Vec<(i64, f64)>,
+    pub(crate) drop_name: bool,
+}
+
+/// A range-vector expression's value: series plus how to cut each step's window.
+#[derive(Debug, Clone)]
+pub(crate) struct RangeVal {
+    pub(crate) series: Vec<RangeData>,
+    /// Window length (ms).
+    pub(crate) range: i64,
+    /// Selector offset (ms).
+    pub(crate) offset: i64,
+    /// `@` time (ms), if fixed.
+    pub(crate) at: Option<i64>,
+}
+
+impl RangeVal {
+    /// The end of the window evaluated at step `t` (the window is `(end − range, end]`).
+    pub(crate) fn window_end(&self, t: i64) -> i64 {
+        self.at.unwrap_or(t) - self.offset
+    }
+}
+
+/// A value during evaluation.
+#[derive(Debug, Clone)]
+pub(crate) enum Val {
+    /// One number per step.
+    Scalar(Vec<f64>),
+    String(String),
+    Vector(Vec<StepSeries>),
+    Range(RangeVal),
+}
+
+impl Val {
+    fn type_name(&self) -> &'static str {
+        match self {
+            Val::Scalar(_) => "scalar",
+            Val::String(_) => "string",
+            Val::Vector(_) => "instant vector",
+            Val::Range(_) => "range vector",
+        }
+    }
+}
+
+/// Evaluates `expr` over the context's steps and shapes the result as Prometheus does.
+pub(crate) fn evaluate(
+    store: &dyn Queryable,
+    ctx: &QueryContext,
+    expr: &Expr,
+    instant: bool,
+) -> Result<Value, QueryError> {
+    let range = ctx.range();
+    let ev = Evaluator { store, ctx, start: range.start, end: range.end, step: range.step };
+    let val = ev.eval(expr)?;
+    if !instant && matches!(val, Val::Range(_) | Val::String(_)) {
+        return Err(QueryError::BadData(format!(
+            "invalid expression type \"{}\" for range query, must be Scalar or instant Vector",
+            val.type_name()
+        )));
+    }
+    match val {
+        Val::Scalar(values) if instant => Ok(Value::Scalar { t: range.start, v: values[0] }),
+        Val::Scalar(values) => Ok(Value::Matrix(vec![RangeSeries {
+            labels: Labels::empty(),
+            points: ev.step_times().zip(values).collect(),
+        }])),
+        Val::String(s) => Ok(Value::String { t: range.start, s }),
+        Val::Vector(series) => {
+            let series = finish_names(series)?;
+            if instant {
+                Ok(Value::Vector(
+                    series
+                        .into_iter()
+                        .filter_map(|s| s.points.first().map(|&(t, v)| Sample { labels: s.labels, t, v }))
+                        .collect(),
+                ))
+            } else {
+                let mut out: Vec<RangeSeries> = series
+                    .into_iter()
+                    .filter(|s| !s.points.is_empty())
+                    .map(|s| RangeSeries { labels: s.labels, points: s.points })
+                    .collect();
+                out.sort_by(|a, b| a.labels.cmp(&b.labels));
+                Ok(Value::Matrix(out))
+            }
+        }
+        Val::Range(rv) => {
+            let t = range.start;
+            let end = rv.window_end(t);
+            let mut out = Vec::new();
+            for s in rv.series {
+                let points: Vec<(i64, f64)> =
+                    s.samples.into_iter().filter(|&(st, _)| st > end - rv.range && st <= end).collect();
+                if points.is_empty() {
+                    continue;
+                }
+                let mut labels = s.labels;
+                if s.drop_name {
+                    labels.remove(METRIC_NAME_LABEL);
+                }
+                out.push(RangeSeries { labels, points });
+            }
+            out.sort_by(|a, b| a.labels.cmp(&b.labels));
+            Ok(Value::Matrix(out))
+        }
+    }
+}
+
+/// Drops `__name__` where marked and refuses results in which two series share labels.
+fn finish_names(mut series: Vec<StepSeries>) -> Result<Vec<StepSeries>, QueryError> {
+    for s in &mut series {
+        if s.drop_name {
+            s.labels.remove(METRIC_NAME_LABEL);
+            s.drop_name = false;
+        }
+    }
+    let mut seen: HashMap<&Labels, usize> = HashMap::new();
+    for (i, s) in series.iter().enumerate() {
+        if let Some(&j) = seen.get(&s.labels) {
+            if steps_overlap(&series[j].points, &s.points) {
+                return Err(same_labelset());
+            }
+        }
+        seen.insert(&s.labels, i);
+    }
+    // Series that share labels at different steps become one.
+    Ok(steps::merge_same_labels(series))
+}
+
+fn steps_overlap(a: &[(i64, f64)], b: &[(i64, f64)]) -> bool {
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].0.cmp(&b[j].0) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => return true,
+        }
+    }
+    false
+}
+
+pub(crate) fn same_labelset() -> QueryError {
+    QueryError::Execution("vector cannot contain metrics with the same labelset".into())
+}
+
+/// Evaluates expressions over the steps `start, start + step, …, end`.
+#[derive(Clone, Copy)]
+pub(crate) struct Evaluator<'a> {
+    store: &'a dyn Queryable,
+    ctx: &'a QueryContext,
+    start: i64,
+    end: i64,
+    step: i64,
+}
+
+impl<'a> Evaluator<'a> {
+    /// The step times.
+    pub(crate) fn step_times(&self) -> impl Iterator<Item = i64> {
+        let (start, step) = (self.start, self.step);
+        (0..self.step_count()).map(move |i| start + i as i64 * step)
+    }
+
+    pub(crate) fn step_count(&self) -> usize {
+        ((self.end - self.start) / self.step + 1) as usize
+    }
+
+    /// The index of step time `t`.
+    pub(crate) fn step_index(&self, t: i64) -> usize {
+        ((t - self.start) / self.step) as usize
+    }
+
+    pub(crate) fn eval(&self, expr: &Expr) -> Result<Val, QueryError> {
+        self.ctx.check("expression evaluation")?;
+        match expr {
+            Expr::NumberLiteral(n) => Ok(Val::Scalar(vec![n.val; self.step_count()])),
+            Expr::StringLiteral(s) => Ok(Val::String(s.val.clone())),
+            Expr::Paren(p) => self.eval(&p.expr),
+            Expr::Unary(u) => self.negate(self.eval(&u.expr)?),
+            Expr::VectorSelector(vs) => self.vector_selector(vs, false).map(Val::Vector),
+            Expr::MatrixSelector(ms) => self.matrix_selector(ms).map(Val::Range),
+            Expr::Subquery(sq) => self.subquery(sq).map(Val::Range),
+            Expr::Call(call) => self.call(call),
+            Expr::Aggregate(agg) => self.aggregate(agg),
+            Expr::Binary(bin) => self.binary(bin),
+            Expr::Extension(_) => Err(QueryError::BadData("extension expressions are not supported".into())),
+        }
+    }
+
+    /// Evaluates an expression that must give an instant vector.
+    pub(crate) fn eval_vector(&self, expr: &Expr) -> Result<Vec<StepSeries>, QueryError> {
+        match self.eval(expr)? {
+            Val::Vector(v) => Ok(v),
+            other => Err(QueryError::BadData(format!("expected instant vector, got {}", other.type_name()))),
+        }
+    }
+
+    /// Evaluates an expression that must give a scalar (one number per step).
+    pub(crate) fn eval_scalar(&self, expr: &Expr) -> Result<Vec<f64>, QueryError> {
+        match self.eval(expr)? {
+            Val::Scalar(v) => Ok(v),
+            other => Err(QueryError::BadData(format!("expected scalar, got {}", other.type_name()))),
+        }
+    }
+
+    fn negate(&self, val: Val) -> Result<Val, QueryError> {
+        match val {
+            Val::Scalar(v) => Ok(Val::Scalar(v.into_iter().map(|x| -x).collect())),
+            Val::Vector(mut series) => {
+                for s in &mut series {
+                    s.points.iter_mut().for_each(|p| p.1 = -p.1);
+                    self.drop_name(s);
+                }
+                Ok(Val::Vector(series))
+            }
+            other => Err(QueryError::BadData(format!(
+                "unary expression only allowed on expressions of type scalar or instant vector, got {}",
+                other.type_name()
+            ))),
+        }
+    }
+
+    /// Drops the metric name now, or marks it to be dropped at the end.
+    pub(crate) fn drop_name(&self, s: &mut StepSeries) {
+        if self.ctx.options().delayed_name_removal {
+            s.drop_name = true;
+        } else {
+            s.labels.remove(METRIC_NAME_LABEL);
+        }
+    }
+
+    /// The time an `@` modifier fixes, in ms.
+    pub(crate) fn at_time(&self, at: &Option<AtModifier>) -> Option<i64> {
+        let range = self.ctx.range();
+        match at.as_ref()? {
+            AtModifier::Start => Some(range.start),
+            AtModifier::End => Some(range.end),
+            AtModifier::At(time) => Some(match time.duration_since(std::time::UNIX_EPOCH) {
+                Ok(d) => d.as_millis() as i64,
+                Err(e) => -(e.duration().as_millis() as i64),
+            }),
+        }
+    }
+
+    /// An `Evaluator` over other steps (subqueries, step-invariant parts).
+    pub(crate) fn with_steps(&self, start: i64, end: i64, step: i64) -> Evaluator<'a> {
+        Evaluator { start, end, step, ..*self }
+    }
+}
+
+/// An offset in ms (negative offsets look forward).
+pub(crate) fn offset_ms(offset: &Option<Offset>) -> i64 {
+    match offset {
+        None => 0,
+        Some(Offset::Pos(d)) => d.as_millis() as i64,
+        Some(Offset::Neg(d)) => -(d.as_millis() as i64),
+    }
+}

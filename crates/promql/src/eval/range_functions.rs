@@ -1,0 +1,242 @@
+//! Functions over range vectors (`rate`, `*_over_time`, …). Each series' samples are walked
+//! once for all steps: the window `(end − range, end]` only moves forward.
+
+use strata_model::METRIC_NAME_LABEL;
+
+use super::math::{kahan_sum, linear_regression, mean, quantile, variance};
+use super::{Evaluator, RangeVal, StepSeries};
+use crate::engine::QueryError;
+
+/// The samples of one series in one step's window, and where the window lies.
+pub(crate) struct Window<'a> {
+    pub(crate) samples: &'a [(i64, f64)],
+    /// Window start (exclusive) and end (inclusive), ms.
+    pub(crate) start: i64,
+    pub(crate) end: i64,
+    /// Evaluation time (the step, or the `@` time), ms.
+    pub(crate) eval_time: i64,
+}
+
+impl Window<'_> {
+    fn range_seconds(&self) -> f64 {
+        (self.end - self.start) as f64 / 1000.0
+    }
+
+    fn values(&self) -> impl Iterator<Item = f64> + '_ {
+        self.samples.iter().map(|s| s.1)
+    }
+}
+
+/// A range function: the window and the step's scalar arguments to a value (or none).
+pub(crate) type RangeFn = fn(&Window<'_>, &[f64]) -> Option<f64>;
+
+/// The range function called `name`: its implementation and whether it keeps `__name__`.
+pub(crate) fn lookup(name: &str) -> Option<(RangeFn, bool)> {
+    let f: RangeFn = match name {
+        "rate" => |w, _| extrapolated_rate(w, true, true),
+        "increase" => |w, _| extrapolated_rate(w, true, false),
+        "delta" => |w, _| extrapolated_rate(w, false, false),
+        "irate" => |w, _| instant_delta(w, true),
+        "idelta" => |w, _| instant_delta(w, false),
+        "deriv" => |w, _| (w.samples.len() >= 2).then(|| linear_regression(w.samples, w.samples[0].0).0),
+        "predict_linear" => predict_linear,
+        "resets" => |w, _| Some(w.samples.windows(2).filter(|p| p[1].1 < p[0].1).count() as f64),
+        "changes" => |w, _| Some(w.samples.windows(2).filter(|p| !same_float(p[0].1, p[1].1)).count() as f64),
+        "avg_over_time" => |w, _| Some(mean(&w.values().collect::<Vec<_>>())),
+        "sum_over_time" => |w, _| Some(kahan_sum(w.values())),
+        "count_over_time" => |w, _| Some(w.samples.len() as f64),
+        "min_over_time" => {
+            |w, _| Some(w.values().fold(f64::NAN, |m, v| if v < m || m.is_nan() { v } else { m }))
+        }
+        "max_over_time" => {
+            |w, _| Some(w.values().fold(f64::NAN, |m, v| if v > m || m.is_nan() { v } else { m }))
+        }
+        "stddev_over_time" => |w, _| Some(variance(&w.values().collect::<Vec<_>>()).sqrt()),
+        "stdvar_over_time" => |w, _| Some(variance(&w.values().collect::<Vec<_>>())),
+        "quantile_over_time" => |w, args| Some(quantile(args[0], &mut w.values().collect::<Vec<_>>())),
+        "last_over_time" => |w, _| w.samples.last().map(|s| s.1),
+        "first_over_time" => |w, _| w.samples.first().map(|s| s.1),
+        "present_over_time" => |_, _| Some(1.0),
+        "mad_over_time" => mad_over_time,
+        "ts_of_last_over_time" => |w, _| w.samples.last().map(|s| s.0 as f64 / 1000.0),
+        "ts_of_first_over_time" => |w, _| w.samples.first().map(|s| s.0 as f64 / 1000.0),
+        "ts_of_max_over_time" => |w, _| extreme_timestamp(w, |v, m| v >= m),
+        "ts_of_min_over_time" => |w, _| extreme_timestamp(w, |v, m| v <= m),
+        "double_exponential_smoothing" => double_exponential_smoothing,
+        _ => return None,
+    };
+    let keeps_name = matches!(name, "last_over_time" | "first_over_time");
+    Some((f, keeps_name))
+}
+
+impl Evaluator<'_> {
+    /// Applies `f` to every series' window at every step; `args` are scalar arguments, one
+    /// value per step each.
+    pub(crate) fn apply_range_function(
+        &self,
+        input: RangeVal,
+        f: RangeFn,
+        keeps_name: bool,
+        args: &[Vec<f64>],
+    ) -> Result<Vec<StepSeries>, QueryError> {
+        let mut out = Vec::with_capacity(input.series.len());
+        let mut step_args = vec![0.0; args.len()];
+        let (range, offset, at) = (input.range, input.offset, input.at);
+        for series in input.series {
+            self.ctx.check("function evaluation")?;
+            let samples = &series.samples;
+            let (mut lo, mut hi) = (0, 0);
+            let mut points = Vec::new();
+            for (i, t) in self.step_times().enumerate() {
+                let end = at.unwrap_or(t) - offset;
+                let start = end - range;
+                while hi < samples.len() && samples[hi].0 <= end {
+                    hi += 1;
+                }
+                while lo < hi && samples[lo].0 <= start {
+                    lo += 1;
+                }
+                if lo == hi {
+                    continue;
+                }
+                for (a, values) in step_args.iter_mut().zip(args) {
+                    *a = values[i];
+                }
+                let window = Window { samples: &samples[lo..hi], start, end, eval_time: at.unwrap_or(t) };
+                if let Some(v) = f(&window, &step_args) {
+                    points.push((t, v));
+                }
+            }
+            if points.is_empty() {
+                continue;
+            }
+            let mut s = StepSeries { labels: series.labels, points, drop_name: series.drop_name };
+            if !keeps_name {
+                self.drop_name(&mut s);
+            }
+            out.push(s);
+        }
+        Ok(out)
+    }
+
+    /// Prometheus' info for `rate`/`increase` over something that is not named like a counter.
+    pub(crate) fn note_non_counter(&self, input: &RangeVal) {
+        for s in &input.series {
+            if let Some(name) = s.labels.get(METRIC_NAME_LABEL) {
+                if !["_total", "_sum", "_count", "_bucket"].iter().any(|suffix| name.ends_with(suffix)) {
+                    self.ctx.info(format!(
+                        "PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {name:?}"
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// NaN equals NaN here (a NaN that stays NaN is no change).
+fn same_float(a: f64, b: f64) -> bool {
+    a == b || (a.is_nan() && b.is_nan())
+}
+
+/// `rate`, `increase` and `delta`: the change over the window, corrected for counter resets
+/// and extrapolated towards the window's edges (not past where the series plausibly starts
+/// or ends, nor below zero for counters), as Prometheus 3 does.
+fn extrapolated_rate(w: &Window<'_>, is_counter: bool, is_rate: bool) -> Option<f64> {
+    let s = w.samples;
+    if s.len() < 2 {
+        return None;
+    }
+    let (first, last) = (s[0], s[s.len() - 1]);
+    let mut result = last.1 - first.1;
+    if is_counter {
+        for p in s.windows(2) {
+            if p[1].1 < p[0].1 {
+                result += p[0].1;
+            }
+        }
+    }
+    let mut to_start = (first.0 - w.start) as f64 / 1000.0;
+    let mut to_end = (w.end - last.0) as f64 / 1000.0;
+    let sampled = (last.0 - first.0) as f64 / 1000.0;
+    let average_gap = sampled / (s.len() - 1) as f64;
+    let threshold = average_gap * 1.1;
+    if to_start >= threshold {
+        to_start = average_gap / 2.0;
+    }
+    if is_counter && result > 0.0 && first.1 >= 0.0 {
+        // Don't extrapolate below zero: a counter started no earlier than where it would
+        // have been 0.
+        let to_zero = sampled * (first.1 / result);
+        if to_zero < to_start {
+            to_start = to_zero;
+        }
+    }
+    if to_end >= threshold {
+        to_end = average_gap / 2.0;
+    }
+    let mut factor = (sampled + to_start + to_end) / sampled;
+    if is_rate {
+        factor /= w.range_seconds();
+    }
+    Some(result * factor)
+}
+
+/// `irate` and `idelta`: from the last two samples.
+fn instant_delta(w: &Window<'_>, is_rate: bool) -> Option<f64> {
+    let s = w.samples;
+    if s.len() < 2 {
+        return None;
+    }
+    let (prev, last) = (s[s.len() - 2], s[s.len() - 1]);
+    let delta = if is_rate && last.1 < prev.1 { last.1 } else { last.1 - prev.1 };
+    if !is_rate {
+        return Some(delta);
+    }
+    let interval = last.0 - prev.0;
+    (interval != 0).then(|| delta / (interval as f64 / 1000.0))
+}
+
+fn predict_linear(w: &Window<'_>, args: &[f64]) -> Option<f64> {
+    if w.samples.len() < 2 {
+        return None;
+    }
+    let (slope, intercept) = linear_regression(w.samples, w.eval_time);
+    Some(slope * args[0] + intercept)
+}
+
+fn mad_over_time(w: &Window<'_>, _: &[f64]) -> Option<f64> {
+    let mut values: Vec<f64> = w.values().collect();
+    let median = quantile(0.5, &mut values);
+    let mut deviations: Vec<f64> = values.iter().map(|v| (v - median).abs()).collect();
+    Some(quantile(0.5, &mut deviations))
+}
+
+/// Timestamp (s) of the last sample that wins `better(value, best)`; NaN never wins unless all are NaN.
+fn extreme_timestamp(w: &Window<'_>, better: fn(f64, f64) -> bool) -> Option<f64> {
+    let mut best = w.samples.first()?;
+    for s in &w.samples[1..] {
+        if best.1.is_nan() || (!s.1.is_nan() && better(s.1, best.1)) {
+            best = s;
+        }
+    }
+    Some(best.0 as f64 / 1000.0)
+}
+
+/// Holt's linear smoothing; the factors must lie strictly between 0 and 1.
+fn double_exponential_smoothing(w: &Window<'_>, args: &[f64]) -> Option<f64> {
+    let (sf, tf) = (args[0], args[1]);
+    let s = w.samples;
+    if s.len() < 2 || !(sf > 0.0 && sf < 1.0) || !(tf > 0.0 && tf < 1.0) {
+        return None;
+    }
+    let (mut s0, mut s1, mut trend) = (0.0, s[0].1, s[1].1 - s[0].1);
+    for (i, sample) in s.iter().enumerate().skip(1) {
+        let x = sf * sample.1;
+        if i > 1 {
+            trend = tf * (s1 - s0) + (1.0 - tf) * trend;
+        }
+        let y = (1.0 - sf) * (s1 + trend);
+        (s0, s1) = (s1, x + y);
+    }
+    Some(s1)
+}

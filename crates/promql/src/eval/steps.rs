@@ -1,0 +1,73 @@
+//! Helpers for values laid out by step: reading several series step by step, and building
+//! output series keyed by their labels.
+
+use std::collections::HashMap;
+
+use strata_model::Labels;
+
+use super::{same_labelset, Evaluator, StepSeries};
+use crate::engine::QueryError;
+
+/// For each step, the `(series index, value)` pairs that have a value there.
+pub(crate) fn by_step(ev: &Evaluator<'_>, series: &[StepSeries]) -> Vec<Vec<(usize, f64)>> {
+    let mut steps: Vec<Vec<(usize, f64)>> = vec![Vec::new(); ev.step_count()];
+    for (i, s) in series.iter().enumerate() {
+        for &(t, v) in &s.points {
+            steps[ev.step_index(t)].push((i, v));
+        }
+    }
+    steps
+}
+
+/// Output series built point by point; a second point for the same labels at the same step
+/// is the "same labelset" error.
+#[derive(Default)]
+pub(crate) struct OutputBuilder {
+    index: HashMap<Labels, usize>,
+    series: Vec<StepSeries>,
+}
+
+impl OutputBuilder {
+    /// The output series for `labels`, created if new.
+    pub(crate) fn series_for(&mut self, labels: &Labels, drop_name: bool) -> usize {
+        if let Some(&i) = self.index.get(labels) {
+            return i;
+        }
+        self.series.push(StepSeries { labels: labels.clone(), points: Vec::new(), drop_name });
+        self.index.insert(labels.clone(), self.series.len() - 1);
+        self.series.len() - 1
+    }
+
+    /// Adds a point to output series `i`.
+    pub(crate) fn push(&mut self, i: usize, t: i64, v: f64) -> Result<(), QueryError> {
+        let points = &mut self.series[i].points;
+        if points.last().is_some_and(|&(last, _)| last == t) {
+            return Err(same_labelset());
+        }
+        points.push((t, v));
+        Ok(())
+    }
+
+    pub(crate) fn finish(self) -> Vec<StepSeries> {
+        self.series.into_iter().filter(|s| !s.points.is_empty()).collect()
+    }
+}
+
+/// Merges series that have the same labels (they hold values at different steps).
+pub(crate) fn merge_same_labels(series: Vec<StepSeries>) -> Vec<StepSeries> {
+    let mut index: HashMap<Labels, usize> = HashMap::new();
+    let mut out: Vec<StepSeries> = Vec::with_capacity(series.len());
+    for s in series {
+        match index.get(&s.labels) {
+            Some(&i) => {
+                out[i].points.extend(s.points);
+                out[i].points.sort_by_key(|p| p.0);
+            }
+            None => {
+                index.insert(s.labels.clone(), out.len());
+                out.push(s);
+            }
+        }
+    }
+    out
+}

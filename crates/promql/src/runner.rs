@@ -1,0 +1,345 @@
+//! The conformance runner: plays a `.test` script against the engine and checks every eval
+//! as Prometheus' own harness does — whole label sets, unordered unless `ordered`, values
+//! within a relative 1e-6 (NaN equals NaN, a stale marker only a stale marker), exact
+//! timestamps — and runs each instant eval a second time as a 3-step range query around its
+//! time, whose middle step must give the same answer.
+//!
+//! Evals that touch native histograms (an expected `{{…}}` value, or a selector matching a
+//! series loaded with histogram samples or converted by `load_with_nhcb` since the last
+//! `clear`) are skipped: native histograms are a later issue. Annotation messages are compared
+//! without their trailing `(line:col)`: the parser gives no positions.
+
+use strata_model::{is_stale_marker, Labels, Matcher, METRIC_NAME_LABEL};
+
+use crate::engine::{QueryEngine, QueryResult, Range};
+use crate::eval::selector_matchers;
+use crate::testscript::{load_into, parse_script, Command, Eval, EvalKind, Item, MessageMatch, ScriptError};
+use crate::{parse, MemoryQueryable, Value};
+
+/// How an eval ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvalStatus {
+    Passed,
+    Failed,
+    Skipped,
+}
+
+impl EvalStatus {
+    /// `passed`, `failed` or `skipped`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EvalStatus::Passed => "passed",
+            EvalStatus::Failed => "failed",
+            EvalStatus::Skipped => "skipped",
+        }
+    }
+}
+
+/// One eval's outcome.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalOutcome {
+    /// 1-based line of the `eval`.
+    pub line: usize,
+    /// The expression.
+    pub expr: String,
+    pub status: EvalStatus,
+    /// Why it failed or was skipped (empty when it passed).
+    pub reason: String,
+}
+
+/// Runs a whole script; a script that does not read is an error.
+pub fn run_script(text: &str, engine: &QueryEngine) -> Result<Vec<EvalOutcome>, ScriptError> {
+    let mut store = MemoryQueryable::new();
+    let mut histogram_series: Vec<Labels> = Vec::new();
+    let mut outcomes = Vec::new();
+    for command in parse_script(text)? {
+        match command {
+            Command::Load { interval, with_nhcb, series, .. } => {
+                load_into(&mut store, &series, interval);
+                for s in &series {
+                    if s.items.iter().any(|i| matches!(i, Item::Histogram(_))) {
+                        histogram_series.push(s.labels.clone());
+                    }
+                    if with_nhcb {
+                        histogram_series.extend(nhcb_series(&s.labels));
+                    }
+                }
+            }
+            Command::Clear { .. } => {
+                store.clear();
+                histogram_series.clear();
+            }
+            Command::Eval(eval) => {
+                let (status, reason) = match skip_reason(&eval, &histogram_series) {
+                    Some(reason) => (EvalStatus::Skipped, reason),
+                    None => match check_eval(&eval, &store, engine) {
+                        Ok(()) => (EvalStatus::Passed, String::new()),
+                        Err(reason) => (EvalStatus::Failed, reason),
+                    },
+                };
+                outcomes.push(EvalOutcome { line: eval.line, expr: eval.expr.clone(), status, reason });
+            }
+        }
+    }
+    Ok(outcomes)
+}
+
+/// The native histogram series `load_with_nhcb` makes of a classic histogram's series.
+fn nhcb_series(labels: &Labels) -> Option<Labels> {
+    let name = labels.metric_name()?;
+    let base = ["_bucket", "_count", "_sum"].iter().find_map(|s| name.strip_suffix(s))?;
+    let mut out = labels.clone();
+    out.set(METRIC_NAME_LABEL, base);
+    out.remove("le");
+    Some(out)
+}
+
+fn skip_reason(eval: &Eval, histogram_series: &[Labels]) -> Option<String> {
+    let expects_histogram =
+        eval.expect.series.iter().flat_map(|s| &s.items).any(|i| matches!(i, Item::Histogram(_)));
+    if expects_histogram {
+        return Some("native histograms: expects histogram values".into());
+    }
+    let expr = parse(&eval.expr).ok()?;
+    let selectors = selector_matchers(&expr).ok()?;
+    let touches = selectors.iter().any(|matchers| {
+        histogram_series.iter().any(|labels| matchers.iter().all(|m: &Matcher| m.matches_labels(labels)))
+    });
+    touches.then(|| "native histograms: selects a series with histogram samples".into())
+}
+
+fn check_eval(eval: &Eval, store: &MemoryQueryable, engine: &QueryEngine) -> Result<(), String> {
+    let result = match eval.kind {
+        EvalKind::Instant { at } => engine.instant(store, &eval.expr, at),
+        EvalKind::Range { start, end, step } => engine.range(store, &eval.expr, Range { start, end, step }),
+    };
+    let result = match (result, &eval.expect.fail) {
+        (Err(e), Some(want)) => {
+            return if message_matches(want, &e.to_string()) {
+                Ok(())
+            } else {
+                Err(format!("failed with {:?}, expected {want:?}", e.to_string()))
+            }
+        }
+        (Ok(_), Some(_)) => return Err("expected the query to fail; it succeeded".into()),
+        (Err(e), None) => return Err(format!("query failed: {e}")),
+        (Ok(r), None) => r,
+    };
+    check_annotations(eval, &result)?;
+    check_value(eval, &result.value)?;
+    if let EvalKind::Instant { at } = eval.kind {
+        if !eval.expect.ordered && matches!(result.value, Value::Vector(_) | Value::Scalar { .. }) {
+            check_as_range(eval, store, engine, at)?;
+        }
+    }
+    Ok(())
+}
+
+/// The instant eval as a range query from `at − 1m` to `at + 1m`: the middle step must give
+/// the same answer.
+fn check_as_range(eval: &Eval, store: &MemoryQueryable, engine: &QueryEngine, at: i64) -> Result<(), String> {
+    let range = Range { start: at - 60_000, end: at + 60_000, step: 60_000 };
+    let result =
+        engine.range(store, &eval.expr, range).map_err(|e| format!("as a range query: failed: {e}"))?;
+    let Value::Matrix(series) = result.value else {
+        return Err("as a range query: the result is not a matrix".into());
+    };
+    let middle: Vec<crate::Sample> = series
+        .into_iter()
+        .filter_map(|s| {
+            let v = s.points.iter().find(|p| p.0 == at)?.1;
+            Some(crate::Sample { labels: s.labels, t: at, v })
+        })
+        .collect();
+    let value = match eval.expect.scalar {
+        Some(_) => Value::Scalar { t: at, v: middle.first().map_or(f64::NAN, |s| s.v) },
+        None => Value::Vector(middle),
+    };
+    check_value(eval, &value).map_err(|e| format!("as a range query: {e}"))
+}
+
+fn check_annotations(eval: &Eval, result: &QueryResult) -> Result<(), String> {
+    let e = &eval.expect;
+    for (kind, wanted, got, none) in
+        [("warning", &e.warn, &result.warnings, e.no_warn), ("info", &e.info, &result.infos, e.no_info)]
+    {
+        if none && !got.is_empty() {
+            return Err(format!("expected no {kind}, got {got:?}"));
+        }
+        if !wanted.is_empty() && got.is_empty() {
+            return Err(format!("expected a {kind}, got none"));
+        }
+        for want in wanted {
+            if !got.iter().any(|g| message_matches(want, g)) {
+                return Err(format!("expected {kind} {want:?}, got {got:?}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether `message` is what `want` asks for (a trailing `(line:col)` is not compared).
+fn message_matches(want: &MessageMatch, message: &str) -> bool {
+    match want {
+        MessageMatch::Any => true,
+        MessageMatch::Exact(text) => strip_position(text) == strip_position(message),
+        MessageMatch::Regex(re) => {
+            let re = strip_position(re.strip_suffix(r" \([0-9]+:[0-9]+\)").unwrap_or(re));
+            regex::Regex::new(re).is_ok_and(|r| r.is_match(message))
+        }
+    }
+}
+
+fn strip_position(text: &str) -> &str {
+    let t = text.trim_end();
+    if let Some(open) = t.rfind(" (") {
+        let inner = &t[open + 2..];
+        if let Some(pos) = inner.strip_suffix(')') {
+            if pos.split(':').count() == 2
+                && pos.split(':').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+            {
+                return &t[..open];
+            }
+        }
+    }
+    t
+}
+
+fn check_value(eval: &Eval, value: &Value) -> Result<(), String> {
+    let e = &eval.expect;
+    if let Some(want) = &e.string {
+        return match value {
+            Value::String { s, .. } if s == want => Ok(()),
+            other => Err(format!("expected string {want:?}, got {other:?}")),
+        };
+    }
+    if let Some(want) = e.scalar {
+        return match value {
+            Value::Scalar { v, .. } if values_equal(want, *v) => Ok(()),
+            other => Err(format!("expected scalar {want}, got {}", describe(other))),
+        };
+    }
+    match (eval.kind, value) {
+        (EvalKind::Instant { at }, Value::Vector(samples)) if e.range_vector.is_none() => {
+            let want: Vec<(Labels, f64)> = e
+                .series
+                .iter()
+                .map(|s| match s.items.as_slice() {
+                    [Item::Float(v)] => Ok((s.labels.clone(), *v)),
+                    other => Err(format!("an instant result needs one value per series, got {other:?}")),
+                })
+                .collect::<Result<_, _>>()?;
+            let got: Vec<(Labels, f64)> = samples.iter().map(|s| (s.labels.clone(), s.v)).collect();
+            if samples.iter().any(|s| s.t != at) {
+                return Err("a sample's timestamp is not the evaluation time".into());
+            }
+            compare_samples(&want, &got, e.ordered)
+        }
+        (EvalKind::Instant { .. }, Value::Matrix(series))
+            if e.range_vector.is_some() || e.series.is_empty() =>
+        {
+            let (from, to, step) = e.range_vector.unwrap_or((0, 0, 1));
+            compare_matrix(eval, series, from, step, to)
+        }
+        (EvalKind::Range { start, end, step }, Value::Matrix(series)) => {
+            compare_matrix(eval, series, start, step, end)
+        }
+        (_, other) => Err(format!("unexpected result type {}: {}", other.type_name(), describe(other))),
+    }
+}
+
+fn compare_samples(want: &[(Labels, f64)], got: &[(Labels, f64)], ordered: bool) -> Result<(), String> {
+    if want.len() != got.len() {
+        return Err(format!("expected {} series, got {}: {}", want.len(), got.len(), list(got)));
+    }
+    for (i, (labels, v)) in want.iter().enumerate() {
+        let found =
+            if ordered { got.get(i).filter(|g| g.0 == *labels) } else { got.iter().find(|g| g.0 == *labels) };
+        match found {
+            None if ordered => return Err(format!("expected {labels} at position {i}, got {}", list(got))),
+            None => return Err(format!("expected series {labels} missing; got {}", list(got))),
+            Some((_, g)) if !values_equal(*v, *g) => return Err(format!("{labels}: expected {v}, got {g}")),
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+fn compare_matrix(
+    eval: &Eval,
+    got: &[crate::RangeSeries],
+    start: i64,
+    step: i64,
+    end: i64,
+) -> Result<(), String> {
+    let mut want: Vec<(Labels, Vec<(i64, f64)>)> = Vec::new();
+    for s in &eval.expect.series {
+        let mut points = Vec::new();
+        for (i, item) in s.items.iter().enumerate() {
+            let t = start + i as i64 * step;
+            match item {
+                Item::Float(v) => points.push((t, *v)),
+                Item::Empty => {}
+                Item::Histogram(_) => return Err("expects histogram values".into()),
+            }
+            if t > end {
+                return Err(format!("expected series {} has more points than steps", s.labels));
+            }
+        }
+        want.push((s.labels.clone(), points));
+    }
+    if want.len() != got.len() {
+        let names: Vec<String> = got.iter().map(|s| s.labels.to_string()).collect();
+        return Err(format!("expected {} series, got {}: [{}]", want.len(), got.len(), names.join(", ")));
+    }
+    if got.windows(2).any(|w| w[0].labels > w[1].labels) {
+        return Err("range result is not sorted by labels".into());
+    }
+    for (labels, points) in &want {
+        let Some(g) = got.iter().find(|g| g.labels == *labels) else {
+            return Err(format!("expected series {labels} missing"));
+        };
+        let same = g.points.len() == points.len()
+            && g.points.iter().zip(points).all(|(a, b)| a.0 == b.0 && values_equal(b.1, a.1));
+        if !same {
+            return Err(format!("{labels}: expected {points:?}, got {:?}", g.points));
+        }
+    }
+    Ok(())
+}
+
+/// Prometheus' test comparison: equal, or both NaN (a stale marker only equals a stale
+/// marker), or within a relative 1e-6.
+pub(crate) fn values_equal(want: f64, got: f64) -> bool {
+    if is_stale_marker(want) || is_stale_marker(got) {
+        return is_stale_marker(want) && is_stale_marker(got);
+    }
+    almost_equal(want, got, 1e-6)
+}
+
+/// Go's `almost.Equal`.
+pub(crate) fn almost_equal(a: f64, b: f64, epsilon: f64) -> bool {
+    const MIN_NORMAL: f64 = 2.2250738585072014e-308;
+    if (a.is_nan() && b.is_nan()) || a == b {
+        return true;
+    }
+    let abs_sum = a.abs() + b.abs();
+    let diff = (a - b).abs();
+    if a == 0.0 || b == 0.0 || abs_sum < MIN_NORMAL {
+        return diff < epsilon * MIN_NORMAL;
+    }
+    diff / abs_sum.min(f64::MAX) < epsilon
+}
+
+fn list(got: &[(Labels, f64)]) -> String {
+    let items: Vec<String> = got.iter().map(|(l, v)| format!("{l} {v}")).collect();
+    format!("[{}]", items.join(", "))
+}
+
+fn describe(value: &Value) -> String {
+    let text = value.to_string();
+    match text.char_indices().nth(300) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.trim_end().to_string(),
+    }
+}
