@@ -184,9 +184,17 @@ fn message_matches(want: &MessageMatch, message: &str) -> bool {
         MessageMatch::Any => true,
         MessageMatch::Exact(text) => strip_position(text) == strip_position(message),
         MessageMatch::Regex(re) => {
-            let re = strip_position(re.strip_suffix(r" \([0-9]+:[0-9]+\)").unwrap_or(re));
+            let re = strip_regex_position(re);
             regex::Regex::new(re).is_ok_and(|r| r.is_match(message))
         }
+    }
+}
+
+/// A pattern without its final ` \(…:…\)` (the expected position, written as a regex).
+fn strip_regex_position(re: &str) -> &str {
+    match (re.rfind(r" \("), re.ends_with(r"\)")) {
+        (Some(open), true) if re[open..].contains(':') => &re[..open],
+        _ => re,
     }
 }
 

@@ -53,6 +53,11 @@ impl Evaluator<'_> {
             .into_iter()
             .map(|labels| StepSeries { labels, points: Vec::new(), drop_name: false })
             .collect();
+        // Grouping by `__name__` keeps a name that is to be dropped: the group is dropped
+        // with it (delayed name removal).
+        for (s, &g) in input.iter().zip(group_of) {
+            out[g].drop_name |= s.drop_name && out[g].labels.metric_name().is_some();
+        }
         let mut values: Vec<Vec<f64>> = vec![Vec::new(); out.len()];
         for (step, at_step) in by_step(self, input).into_iter().enumerate() {
             if at_step.is_empty() {

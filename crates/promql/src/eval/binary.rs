@@ -132,8 +132,17 @@ impl Evaluator<'_> {
                 one_by_sig.insert(one_sigs[i], (i, v));
             }
             let mut matched: HashMap<SeriesHash, HashSet<usize>> = HashMap::new();
+            let mut many_by_sig: HashMap<SeriesHash, usize> = HashMap::new();
             for &(m, mv) in &many_at {
                 let Some(&(o, ov)) = one_by_sig.get(&many_sigs[m]) else { continue };
+                // One-to-one matching needs unique matches on the left too, whether or not a
+                // comparison filters the pair out.
+                if matches!(op.card, VectorMatchCardinality::OneToOne) {
+                    if let Some(&first) = many_by_sig.get(&many_sigs[m]) {
+                        return Err(duplicate_error(op, &many[first].labels, &many[m].labels, false));
+                    }
+                    many_by_sig.insert(many_sigs[m], m);
+                }
                 let (l, r) = if swapped { (ov, mv) } else { (mv, ov) };
                 let (mut v, keep) = apply(&op.symbol, l, r);
                 if op.return_bool {
@@ -150,14 +159,7 @@ impl Evaluator<'_> {
                         id
                     }
                 };
-                let outputs = matched.entry(many_sigs[m]).or_default();
-                if matches!(op.card, VectorMatchCardinality::OneToOne) && !outputs.is_empty() {
-                    return Err(QueryError::Execution(
-                        "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)"
-                            .into(),
-                    ));
-                }
-                if !outputs.insert(id) {
+                if !matched.entry(many_sigs[m]).or_default().insert(id) {
                     return Err(QueryError::Execution(
                         "multiple matches for labels: grouping labels must ensure unique matches".into(),
                     ));
@@ -178,7 +180,7 @@ impl Evaluator<'_> {
             if self.ctx.options().delayed_name_removal {
                 drop_name = true;
             } else {
-                labels.remove(METRIC_NAME_LABEL);
+                super::remove_name(&mut labels);
             }
         }
         match (&op.card, op.matching) {

@@ -38,6 +38,7 @@ impl Evaluator<'_> {
             "label_join" => self.label_join(&args),
             "sort" | "sort_desc" | "sort_by_label" | "sort_by_label_desc" => self.sort(name, &args),
             "histogram_quantile" => self.histogram_quantile(args[0], args[1]),
+            "histogram_fraction" => self.histogram_fraction(args[0], args[1], args[2]),
             "clamp" | "clamp_min" | "clamp_max" | "round" => self.clamp_or_round(name, &args),
             "day_of_month" | "day_of_week" | "day_of_year" | "days_in_month" | "hour" | "minute"
             | "month" | "year" => self.date_function(name, args.first().copied()),
@@ -349,34 +350,32 @@ fn string_arg(e: &Expr) -> Result<String, QueryError> {
     }
 }
 
-/// The labels `absent` gives: the equality matchers of a selector argument.
+/// The labels `absent` gives: the selector's equality matchers, except the metric name and
+/// any label matched more than once or by another operator.
 fn absent_labels(arg: &Expr) -> Result<Labels, QueryError> {
     let vs = match arg {
         Expr::VectorSelector(vs) => vs,
         Expr::MatrixSelector(ms) => &ms.vs,
         _ => return Ok(Labels::empty()),
     };
-    let mut pairs: Vec<(String, String)> = Vec::new();
-    let mut repeated: Vec<String> = Vec::new();
-    let name_matcher = vs.name.as_ref().map(|n| (METRIC_NAME_LABEL.to_string(), n.clone()));
-    let matchers = vs.matchers.matchers.iter().map(convert_matcher).collect::<Result<Vec<_>, _>>()?;
-    let equalities = matchers
-        .iter()
-        .filter(|m| m.op() == MatchOp::Equal)
-        .map(|m| (m.name().to_string(), m.value().to_string()))
-        .chain(name_matcher);
-    for (name, value) in equalities {
-        if pairs.iter().any(|(n, _)| *n == name) {
-            repeated.push(name);
-        } else {
-            pairs.push((name, value));
-        }
-    }
-    pairs.retain(|(n, _)| !repeated.contains(n));
     if !vs.matchers.or_matchers.is_empty() {
         return Ok(Labels::empty());
     }
-    Labels::from_pairs(pairs).map_err(|e| QueryError::Execution(e.to_string()))
+    let mut labels = Labels::empty();
+    let mut seen: Vec<&str> = Vec::new();
+    for m in &vs.matchers.matchers {
+        if m.name == METRIC_NAME_LABEL {
+            continue;
+        }
+        let first = !seen.contains(&m.name.as_str());
+        seen.push(&m.name);
+        if first && convert_matcher(m)?.op() == MatchOp::Equal {
+            labels.set(&m.name, &m.value);
+        } else {
+            labels.remove(&m.name);
+        }
+    }
+    Ok(labels)
 }
 
 /// Functions applied to each value alone.

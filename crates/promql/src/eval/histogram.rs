@@ -18,8 +18,38 @@ impl Evaluator<'_> {
     pub(crate) fn histogram_quantile(&self, phi: &Expr, input: &Expr) -> Result<Val, QueryError> {
         let phi = self.eval_scalar(phi)?;
         self.check_quantile_param(&phi);
+        self.per_histogram(input, |step, labels, buckets| {
+            let (q, forced_monotonic) = bucket_quantile(phi[step], buckets);
+            if forced_monotonic {
+                self.ctx.info(format!(
+                    "PromQL info: input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name {:?}",
+                    labels.get(METRIC_NAME_LABEL).unwrap_or("")
+                ));
+            }
+            q
+        })
+    }
+
+    pub(crate) fn histogram_fraction(
+        &self,
+        lower: &Expr,
+        upper: &Expr,
+        input: &Expr,
+    ) -> Result<Val, QueryError> {
+        let lower = self.eval_scalar(lower)?;
+        let upper = self.eval_scalar(upper)?;
+        self.per_histogram(input, |step, _, buckets| bucket_fraction(lower[step], upper[step], buckets))
+    }
+
+    /// Groups the input's series into classic histograms (same labels but `le`) and gives
+    /// `f` each histogram's (upper bound, count) buckets at each step.
+    fn per_histogram(
+        &self,
+        input: &Expr,
+        f: impl Fn(usize, &Labels, &mut Vec<(f64, f64)>) -> f64,
+    ) -> Result<Val, QueryError> {
         let input = self.eval_vector(input)?;
-        // Each series' histogram and upper bound; series without a usable `le` are left out.
+        let delayed = self.ctx.options().delayed_name_removal;
         let mut index: HashMap<Labels, usize> = HashMap::new();
         let mut histograms: Vec<StepSeries> = Vec::new();
         let mut member: Vec<Option<(usize, f64)>> = Vec::with_capacity(input.len());
@@ -35,11 +65,11 @@ impl Evaluator<'_> {
             };
             let mut labels = s.labels.clone();
             labels.remove(BUCKET_LABEL);
-            if !self.ctx.options().delayed_name_removal {
-                labels.remove(METRIC_NAME_LABEL);
+            if !delayed {
+                super::remove_name(&mut labels);
             }
             let h = *index.entry(labels.clone()).or_insert_with(|| {
-                histograms.push(StepSeries { labels, points: Vec::new(), drop_name: true });
+                histograms.push(StepSeries { labels, points: Vec::new(), drop_name: delayed });
                 histograms.len() - 1
             });
             member.push(Some((h, bound)));
@@ -54,24 +84,13 @@ impl Evaluator<'_> {
             }
             let t = self.start + step as i64 * self.step;
             for (h, b) in buckets.iter_mut().enumerate() {
-                if b.is_empty() {
-                    continue;
+                if !b.is_empty() {
+                    let v = f(step, &histograms[h].labels, b);
+                    histograms[h].points.push((t, v));
                 }
-                let (q, forced_monotonic) = bucket_quantile(phi[step], b);
-                if forced_monotonic {
-                    self.ctx.info(format!(
-                        "PromQL info: input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name {:?}",
-                        histograms[h].labels.get(METRIC_NAME_LABEL).unwrap_or("")
-                    ));
-                }
-                histograms[h].points.push((t, q));
             }
         }
-        let mut out: Vec<StepSeries> = histograms.into_iter().filter(|s| !s.points.is_empty()).collect();
-        for s in &mut out {
-            s.drop_name = self.ctx.options().delayed_name_removal;
-        }
-        Ok(Val::Vector(out))
+        Ok(Val::Vector(histograms.into_iter().filter(|s| !s.points.is_empty()).collect()))
     }
 }
 
@@ -122,6 +141,52 @@ pub(crate) fn bucket_quantile(q: f64, buckets: &mut Vec<(f64, f64)>) -> (f64, bo
     (start + (end - start) * (rank / count), forced)
 }
 
+/// The fraction of observations between `lower` and `upper`, interpolating linearly inside
+/// finite buckets; the first bucket starts at 0 when its bound is positive (as for
+/// quantiles), and a bound inside an infinitely wide bucket counts none of it.
+pub(crate) fn bucket_fraction(lower: f64, upper: f64, buckets: &mut Vec<(f64, f64)>) -> f64 {
+    buckets.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal));
+    if buckets.last().is_none_or(|b| b.0 != f64::INFINITY) {
+        return f64::NAN;
+    }
+    coalesce(buckets);
+    make_monotonic(buckets);
+    let total = buckets[buckets.len() - 1].1;
+    if total == 0.0 || lower.is_nan() || upper.is_nan() {
+        return f64::NAN;
+    }
+    if lower >= upper {
+        return 0.0;
+    }
+    (rank_at(upper, buckets) - rank_at(lower, buckets)).max(0.0) / total
+}
+
+/// How many observations are at or below `v`.
+fn rank_at(v: f64, buckets: &[(f64, f64)]) -> f64 {
+    let first_lower = if buckets[0].0 > 0.0 { 0.0 } else { f64::NEG_INFINITY };
+    if v <= first_lower {
+        return 0.0;
+    }
+    let mut previous_count = 0.0;
+    for (i, &(upper, count)) in buckets.iter().enumerate() {
+        let lower = if i == 0 { first_lower } else { buckets[i - 1].0 };
+        if v <= upper {
+            if v == upper {
+                return count;
+            }
+            if lower.is_infinite() {
+                return count;
+            }
+            if upper.is_infinite() {
+                return previous_count;
+            }
+            return previous_count + (count - previous_count) * (v - lower) / (upper - lower);
+        }
+        previous_count = count;
+    }
+    previous_count
+}
+
 /// Merges buckets with the same upper bound (sorted input).
 fn coalesce(buckets: &mut Vec<(f64, f64)>) {
     let mut out: Vec<(f64, f64)> = Vec::with_capacity(buckets.len());
@@ -162,6 +227,18 @@ fn make_monotonic(buckets: &mut [(f64, f64)]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fractions_interpolate_inside_finite_buckets_only() {
+        let positive = || vec![(1.0, 1.0), (2.0, 3.0), (3.0, 6.0), (f64::INFINITY, 100.0)];
+        assert!((bucket_fraction(0.0, 1.5, &mut positive()) - 0.02).abs() < 1e-12);
+        assert!((bucket_fraction(400.0, f64::INFINITY, &mut positive()) - 0.94).abs() < 1e-12);
+        assert_eq!(bucket_fraction(4.0, 5.0, &mut positive()), 0.0);
+        let negative = || vec![(-3.0, 10.0), (-2.0, 12.0), (-1.0, 15.0), (f64::INFINITY, 100.0)];
+        assert!((bucket_fraction(-4.0, -2.0, &mut negative()) - 0.02).abs() < 1e-12);
+        assert!((bucket_fraction(f64::NEG_INFINITY, -1.5, &mut negative()) - 0.135).abs() < 1e-12);
+        assert!(bucket_fraction(f64::NAN, 1.0, &mut negative()).is_nan());
+    }
 
     #[test]
     fn median_of_uniform_buckets_interpolates() {

@@ -151,7 +151,7 @@ pub(crate) fn evaluate(
                 }
                 let mut labels = s.labels;
                 if s.drop_name {
-                    labels.remove(METRIC_NAME_LABEL);
+                    remove_name(&mut labels);
                 }
                 out.push(RangeSeries { labels, points });
             }
@@ -165,7 +165,7 @@ pub(crate) fn evaluate(
 fn finish_names(mut series: Vec<StepSeries>) -> Result<Vec<StepSeries>, QueryError> {
     for s in &mut series {
         if s.drop_name {
-            s.labels.remove(METRIC_NAME_LABEL);
+            remove_name(&mut s.labels);
             s.drop_name = false;
         }
     }
@@ -279,7 +279,7 @@ impl<'a> Evaluator<'a> {
         if self.ctx.options().delayed_name_removal {
             s.drop_name = true;
         } else {
-            s.labels.remove(METRIC_NAME_LABEL);
+            remove_name(&mut s.labels);
         }
     }
 
@@ -309,4 +309,12 @@ pub(crate) fn offset_ms(offset: &Option<Offset>) -> i64 {
         Some(Offset::Pos(d)) => d.as_millis() as i64,
         Some(Offset::Neg(d)) => -(d.as_millis() as i64),
     }
+}
+
+/// Drops the metric name and, with it, the `__type__` and `__unit__` labels Prometheus 3
+/// attaches to a series' name (they describe the metric, not the result).
+pub(crate) fn remove_name(labels: &mut Labels) {
+    labels.remove(METRIC_NAME_LABEL);
+    labels.remove("__type__");
+    labels.remove("__unit__");
 }

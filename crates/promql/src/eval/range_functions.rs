@@ -13,7 +13,8 @@ pub(crate) struct Window<'a> {
     /// Window start (exclusive) and end (inclusive), ms.
     pub(crate) start: i64,
     pub(crate) end: i64,
-    /// Evaluation time (the step, or the `@` time), ms.
+    /// Evaluation time (the step, even with `@`: Prometheus' `predict_linear` extrapolates
+    /// from the step), ms.
     pub(crate) eval_time: i64,
 }
 
@@ -102,7 +103,7 @@ impl Evaluator<'_> {
                 for (a, values) in step_args.iter_mut().zip(args) {
                     *a = values[i];
                 }
-                let window = Window { samples: &samples[lo..hi], start, end, eval_time: at.unwrap_or(t) };
+                let window = Window { samples: &samples[lo..hi], start, end, eval_time: t };
                 if let Some(v) = f(&window, &step_args) {
                     points.push((t, v));
                 }
