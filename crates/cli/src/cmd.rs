@@ -6,5 +6,6 @@ pub(crate) mod gen;
 pub(crate) mod import;
 pub(crate) mod index;
 pub(crate) mod mem;
+pub(crate) mod promql;
 pub(crate) mod tsdb;
 pub(crate) mod wal;

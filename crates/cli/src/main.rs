@@ -36,6 +36,8 @@ enum Command {
     Index(cmd::index::IndexCommand),
     /// An interactive in-memory store: INSERT and QUERY from stdin.
     Mem(cmd::mem::Args),
+    /// PromQL: a REPL over a data dir (`--dir D`), or `test PATH…` to run `.test` scripts.
+    Promql(cmd::promql::Args),
     /// A data dir's blocks and head: inspect, dump.
     #[command(subcommand)]
     Tsdb(cmd::tsdb::TsdbCommand),
@@ -53,6 +55,7 @@ fn main() -> std::process::ExitCode {
         Command::Import(args) => cmd::import::run(args),
         Command::Index(command) => cmd::index::run(command),
         Command::Mem(args) => cmd::mem::run(args),
+        Command::Promql(args) => cmd::promql::run(args),
         Command::Tsdb(command) => cmd::tsdb::run(command),
         Command::Wal(command) => cmd::wal::run(command),
     };

@@ -1,0 +1,193 @@
+//! The engine's contract beyond the conformance corpus: limits and errors, and properties
+//! checked against oracles on random data (range queries agree with instant queries at
+//! every step; `*_over_time` agree with a direct computation; the block engine answers as
+//! the in-memory store does).
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use proptest::prelude::*;
+use strata_model::Labels;
+use strata_promql::{EngineOptions, MemoryQueryable, QueryEngine, QueryError, Range, Value};
+
+fn labels(job: &str, instance: &str) -> Labels {
+    Labels::from_pairs([("__name__", "http_requests_total"), ("job", job), ("instance", instance)]).unwrap()
+}
+
+/// Series of `values`, one sample every 15 s from 0, per (job, instance).
+fn store_of(series: &[(String, String, Vec<f64>)]) -> MemoryQueryable {
+    let mut store = MemoryQueryable::new();
+    for (job, instance, values) in series {
+        for (i, v) in values.iter().enumerate() {
+            store.add(&labels(job, instance), i as i64 * 15_000, *v);
+        }
+    }
+    store
+}
+
+#[test]
+fn type_errors_and_limits_are_clear_errors() {
+    let store = store_of(&[("a".into(), "1".into(), (0..100).map(f64::from).collect())]);
+    let engine = QueryEngine::default();
+    let err = engine.instant(&store, "rate(http_requests_total)", 60_000).unwrap_err();
+    assert_eq!(err.error_type(), "bad_data");
+    assert!(err.to_string().contains("expected type range vector in call to function \"rate\""), "{err}");
+
+    let small = QueryEngine::new(EngineOptions { max_samples: 50, ..EngineOptions::default() });
+    let err = small.instant(&store, "count_over_time(http_requests_total[1h])", 3_600_000).unwrap_err();
+    assert!(matches!(err, QueryError::TooManySamples(_)), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "query processing would load too many samples into memory in query execution"
+    );
+
+    let cancel = Arc::new(AtomicBool::new(true));
+    let expr = strata_promql::parse("http_requests_total").unwrap();
+    let err = engine.instant_expr(&store, &expr, 0, Some(cancel)).unwrap_err();
+    assert_eq!(err.error_type(), "canceled");
+
+    let zero =
+        QueryEngine::new(EngineOptions { timeout: std::time::Duration::ZERO, ..EngineOptions::default() });
+    assert_eq!(zero.instant(&store, "http_requests_total", 0).unwrap_err().error_type(), "timeout");
+
+    let err = engine.range(&store, "http_requests_total[5m]", Range { start: 0, end: 60_000, step: 15_000 });
+    assert!(err
+        .unwrap_err()
+        .to_string()
+        .contains("invalid expression type \"range vector\" for range query"));
+}
+
+#[test]
+fn duplicate_label_sets_after_dropping_names_are_refused() {
+    let mut store = MemoryQueryable::new();
+    let a = Labels::from_pairs([("__name__", "a_total"), ("job", "x")]).unwrap();
+    let b = Labels::from_pairs([("__name__", "b_total"), ("job", "x")]).unwrap();
+    for t in 0..10 {
+        store.add(&a, t * 15_000, t as f64);
+        store.add(&b, t * 15_000, t as f64);
+    }
+    let err = QueryEngine::default().instant(&store, "rate({job=\"x\"}[1m])", 120_000).unwrap_err();
+    assert_eq!(err.to_string(), "vector cannot contain metrics with the same labelset");
+}
+
+fn series_strategy() -> impl Strategy<Value = Vec<(String, String, Vec<f64>)>> {
+    let values =
+        proptest::collection::vec(prop_oneof![9 => (0u32..1000).prop_map(f64::from), 1 => Just(0.0)], 1..40);
+    proptest::collection::vec(
+        (prop::sample::select(vec!["api", "db"]), prop::sample::select(vec!["0", "1", "2"]), values),
+        1..6,
+    )
+    .prop_map(|v| {
+        let mut seen = std::collections::HashSet::new();
+        v.into_iter()
+            .filter(|(j, i, _)| seen.insert((j.to_string(), i.to_string())))
+            .map(|(j, i, vals)| (j.to_string(), i.to_string(), vals))
+            .collect()
+    })
+}
+
+const QUERIES: &[&str] = &[
+    "http_requests_total",
+    "rate(http_requests_total[1m])",
+    "sum by (job) (increase(http_requests_total[2m]))",
+    "topk(2, http_requests_total)",
+    "avg_over_time(http_requests_total[45s]) > 100",
+    "http_requests_total / on(job, instance) group_left max by (job, instance) (http_requests_total offset 30s)",
+    "max_over_time(rate(http_requests_total[1m])[2m:30s])",
+    "count_values(\"v\", http_requests_total)",
+    "quantile by (job) (0.5, http_requests_total) unless on(job) http_requests_total{instance=\"2\"}",
+    "absent(http_requests_total{job=\"web\"})",
+    "label_replace(http_requests_total, \"host\", \"h-$1\", \"instance\", \"(.*)\")",
+    "deriv(http_requests_total[2m]) + changes(http_requests_total[2m]) * resets(http_requests_total[2m])",
+];
+
+fn as_map(value: Value) -> std::collections::BTreeMap<Labels, u64> {
+    match value {
+        Value::Vector(samples) => samples.into_iter().map(|s| (s.labels, s.v.to_bits())).collect(),
+        other => panic!("expected a vector, got {other:?}"),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Evaluating all steps at once must agree with evaluating each step alone.
+    #[test]
+    fn range_queries_agree_with_instant_queries_at_every_step(series in series_strategy(), q in 0..QUERIES.len()) {
+        let store = store_of(&series);
+        let engine = QueryEngine::default();
+        let range = Range { start: 30_000, end: 600_000, step: 45_000 };
+        let Value::Matrix(matrix) = engine.range(&store, QUERIES[q], range).unwrap().value else { panic!() };
+        let mut t = range.start;
+        while t <= range.end {
+            let instant = as_map(engine.instant(&store, QUERIES[q], t).unwrap().value);
+            let from_range: std::collections::BTreeMap<Labels, u64> = matrix
+                .iter()
+                .filter_map(|s| s.points.iter().find(|p| p.0 == t).map(|p| (s.labels.clone(), p.1.to_bits())))
+                .collect();
+            prop_assert_eq!(&instant, &from_range, "{} at {}", QUERIES[q], t);
+            t += range.step;
+        }
+    }
+
+    /// `sum_over_time`, `count_over_time` and `max_over_time` against a direct computation
+    /// over the left-open window.
+    #[test]
+    fn over_time_functions_match_a_direct_computation(series in series_strategy(), t in 0i64..700_000, range_s in 1i64..300) {
+        let store = store_of(&series);
+        let engine = QueryEngine::default();
+        for (f, oracle) in [
+            ("sum_over_time", (|w: &[f64]| w.iter().sum::<f64>()) as fn(&[f64]) -> f64),
+            ("count_over_time", |w: &[f64]| w.len() as f64),
+            ("max_over_time", |w: &[f64]| w.iter().copied().fold(f64::MIN, f64::max)),
+        ] {
+            let got = as_map(engine.instant(&store, &format!("{f}(http_requests_total[{range_s}s])"), t).unwrap().value);
+            let mut want = std::collections::BTreeMap::new();
+            for (job, instance, values) in &series {
+                let window: Vec<f64> = values
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| {
+                        let st = *i as i64 * 15_000;
+                        st > t - range_s * 1000 && st <= t
+                    })
+                    .map(|(_, v)| *v)
+                    .collect();
+                if !window.is_empty() {
+                    let mut l = labels(job, instance);
+                    l.remove("__name__");
+                    want.insert(l, oracle(&window).to_bits());
+                }
+            }
+            prop_assert_eq!(got, want, "{}", f);
+        }
+    }
+}
+
+#[test]
+fn the_block_engine_answers_as_the_memory_store_does() {
+    let series: Vec<(String, String, Vec<f64>)> = (0..6)
+        .map(|i| ("api".to_string(), i.to_string(), (0..500).map(|j| (j * (i + 1)) as f64).collect()))
+        .collect();
+    let memory = store_of(&series);
+    let dir = tempfile::tempdir().unwrap();
+    let options = strata_storage::BlockEngineOptions { block_range: 3_600_000, ..Default::default() };
+    let blocks = strata_storage::BlockEngine::open(dir.path(), options).unwrap();
+    // In time order across series, as scrapes arrive: the head cuts blocks as it goes.
+    for i in 0..500 {
+        let samples: Vec<(Labels, i64, f64)> = series
+            .iter()
+            .map(|(job, instance, values)| (labels(job, instance), i as i64 * 15_000, values[i]))
+            .collect();
+        strata_storage::Engine::append(&blocks, &samples).unwrap();
+    }
+    assert!(strata_storage::Engine::stats(&blocks).unwrap().blocks > 0, "the data spans blocks and head");
+    strata_storage::Engine::flush(&blocks).unwrap();
+    let engine = QueryEngine::default();
+    for q in QUERIES {
+        let range = Range { start: 0, end: 7_000_000, step: 60_000 };
+        let a = engine.range(&memory, q, range).unwrap().value;
+        let b = engine.range(&blocks, q, range).unwrap().value;
+        assert_eq!(a, b, "{q}");
+    }
+}
