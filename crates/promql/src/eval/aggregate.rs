@@ -217,21 +217,66 @@ fn groups(input: &[StepSeries], modifier: Option<&LabelModifier>) -> (Vec<usize>
     (group_of, labels_of_group)
 }
 
-/// The k best (`topk`: largest, `bottomk`: smallest, NaN worst either way) or, for
-/// `limitk`, the first k of a group.
+/// The k best of a group (`topk`: largest, `bottomk`: smallest, NaN worst either way) or,
+/// for `limitk`, the first k. Ties are broken as Prometheus breaks them: by the same
+/// bounded binary heap (Go's `container/heap`), fed in the same order.
 fn rank(op: &str, k: f64, group: &[(usize, f64)]) -> Vec<(usize, f64)> {
     if k < 1.0 {
         return Vec::new();
     }
     let k = if k >= group.len() as f64 { group.len() } else { k as usize };
-    let mut ranked = group.to_vec();
     match op {
-        "topk" => ranked.sort_by(|a, b| nan_last(a.1, b.1, true)),
-        "bottomk" => ranked.sort_by(|a, b| nan_last(a.1, b.1, false)),
-        _ => {}
+        // The heap's top is the worst kept: the smallest for topk, the largest for bottomk.
+        "topk" => bounded_heap(group, k, |a, b| a.is_nan() || a < b),
+        "bottomk" => bounded_heap(group, k, |a, b| a.is_nan() || a > b),
+        _ => group[..k].to_vec(),
     }
-    ranked.truncate(k);
-    ranked
+}
+
+/// Keeps k elements in a heap ordered by `less` (top = least), replacing the top when a
+/// new value beats it — Prometheus' topk/bottomk, step for step.
+fn bounded_heap(group: &[(usize, f64)], k: usize, less: fn(f64, f64) -> bool) -> Vec<(usize, f64)> {
+    let mut heap: Vec<(usize, f64)> = Vec::with_capacity(k);
+    for &item in group {
+        if heap.len() < k {
+            heap.push(item);
+            let last = heap.len() - 1;
+            heap_up(&mut heap, last, less);
+        } else if less(heap[0].1, item.1) && !item.1.is_nan() {
+            heap[0] = item;
+            heap_down(&mut heap, 0, less);
+        }
+    }
+    heap
+}
+
+fn heap_up(heap: &mut [(usize, f64)], mut j: usize, less: fn(f64, f64) -> bool) {
+    while j > 0 {
+        let parent = (j - 1) / 2;
+        if !less(heap[j].1, heap[parent].1) {
+            break;
+        }
+        heap.swap(parent, j);
+        j = parent;
+    }
+}
+
+fn heap_down(heap: &mut [(usize, f64)], mut i: usize, less: fn(f64, f64) -> bool) {
+    loop {
+        let left = 2 * i + 1;
+        if left >= heap.len() {
+            break;
+        }
+        let mut j = left;
+        if left + 1 < heap.len() && less(heap[left + 1].1, heap[left].1) {
+            j = left + 1;
+        }
+        if !less(heap[j].1, heap[i].1) {
+            break;
+        }
+        heap.swap(i, j);
+        i = j;
+    }
 }
 
 /// `limit_ratio`: a series is kept when its label hash, as a fraction of the hash space, is
