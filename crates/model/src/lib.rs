@@ -24,4 +24,4 @@ pub use matcher::{MatchOp, Matcher};
 pub use name::{
     is_legacy_label_name, is_legacy_metric_name, validate_label_name, validate_metric_name, NameValidation,
 };
-pub use sample::{is_stale_marker, Sample, Timestamp, STALE_NAN_BITS};
+pub use sample::{format_float, is_stale_marker, Sample, Timestamp, STALE_NAN_BITS};

@@ -12,6 +12,19 @@ pub fn is_stale_marker(v: f64) -> bool {
     v.to_bits() == STALE_NAN_BITS
 }
 
+/// A value as Prometheus writes it in its API and console: `NaN`, `+Inf`, `-Inf`, else
+/// the shortest decimal that reads back to the same float, never in exponent form (Go's
+/// `strconv.FormatFloat(v, 'f', -1, 64)`, which Rust's `Display` matches).
+pub fn format_float(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "+Inf" } else { "-Inf" }.into()
+    } else {
+        v.to_string()
+    }
+}
+
 /// One sample of a float series.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Sample {
@@ -37,6 +50,17 @@ impl Sample {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_print_like_prometheus() {
+        assert_eq!(format_float(0.75), "0.75");
+        assert_eq!(format_float(3.0), "3");
+        assert_eq!(format_float(f64::NAN), "NaN");
+        assert_eq!(format_float(f64::INFINITY), "+Inf");
+        assert_eq!(format_float(f64::NEG_INFINITY), "-Inf");
+        assert_eq!(format_float(1e-7), "0.0000001");
+        assert_eq!(format_float(1e21), "1000000000000000000000");
+    }
 
     #[test]
     fn bit_eq_distinguishes_what_eq_cannot() {

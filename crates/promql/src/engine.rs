@@ -127,7 +127,7 @@ impl QueryEngine {
     /// Evaluates `query` at time `t` (ms).
     pub fn instant(&self, store: &dyn Queryable, query: &str, t: i64) -> Result<QueryResult, QueryError> {
         let expr = parse(query).map_err(|e| QueryError::BadData(e.0))?;
-        self.run(store, &expr, Range { start: t, end: t, step: 1 }, true, None)
+        self.instant_expr(store, &expr, t, None)
     }
 
     /// Evaluates `query` at every step of `range`.

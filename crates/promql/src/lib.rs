@@ -20,4 +20,5 @@ mod value;
 pub use engine::{EngineOptions, QueryEngine, QueryError, QueryResult, Range};
 pub use parse::{parse, Expr, ParseError};
 pub use queryable::{MemoryQueryable, Queryable};
-pub use value::{format_float, RangeSeries, Sample, Value};
+pub use strata_model::format_float;
+pub use value::{RangeSeries, Sample, Value};

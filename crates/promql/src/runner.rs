@@ -9,6 +9,8 @@
 //! `clear`) are skipped: native histograms are a later issue. Annotation messages are compared
 //! without their trailing `(line:col)`: the parser gives no positions.
 
+use std::path::PathBuf;
+
 use strata_model::{is_stale_marker, Labels, Matcher, METRIC_NAME_LABEL};
 
 use crate::engine::{QueryEngine, QueryResult, Range};
@@ -45,6 +47,30 @@ pub struct EvalOutcome {
     pub status: EvalStatus,
     /// Why it failed or was skipped (empty when it passed).
     pub reason: String,
+}
+
+/// The `.test` scripts `paths` name: files as given, a directory's `*.test` files in name
+/// order. A path that is neither is an error naming it.
+pub fn script_files(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut in_dir: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "test"))
+                .collect();
+            in_dir.sort();
+            files.extend(in_dir);
+        } else if path.is_file() {
+            files.push(path.clone());
+        } else {
+            let message = format!("{}: no such file or directory", path.display());
+            return Err(std::io::Error::new(std::io::ErrorKind::NotFound, message));
+        }
+    }
+    Ok(files)
 }
 
 /// Runs a whole script; a script that does not read is an error.
@@ -322,21 +348,7 @@ pub(crate) fn values_equal(want: f64, got: f64) -> bool {
     if is_stale_marker(want) || is_stale_marker(got) {
         return is_stale_marker(want) && is_stale_marker(got);
     }
-    almost_equal(want, got, 1e-6)
-}
-
-/// Go's `almost.Equal`.
-pub(crate) fn almost_equal(a: f64, b: f64, epsilon: f64) -> bool {
-    const MIN_NORMAL: f64 = 2.2250738585072014e-308;
-    if (a.is_nan() && b.is_nan()) || a == b {
-        return true;
-    }
-    let abs_sum = a.abs() + b.abs();
-    let diff = (a - b).abs();
-    if a == 0.0 || b == 0.0 || abs_sum < MIN_NORMAL {
-        return diff < epsilon * MIN_NORMAL;
-    }
-    diff / abs_sum.min(f64::MAX) < epsilon
+    crate::eval::almost_equal(want, got, 1e-6)
 }
 
 fn list(got: &[(Labels, f64)]) -> String {

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use strata_model::Labels;
+use strata_model::{format_float, Labels};
 
 /// One sample of an instant vector.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,23 +49,6 @@ impl Value {
     }
 }
 
-/// A float as Prometheus prints it in JSON and in the console: shortest round-trip form,
-/// `NaN`, `+Inf`, `-Inf`.
-pub fn format_float(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".to_string()
-    } else if v == f64::INFINITY {
-        "+Inf".to_string()
-    } else if v == f64::NEG_INFINITY {
-        "-Inf".to_string()
-    } else {
-        // Prometheus writes floats with strconv.FormatFloat(f, 'f', -1, 64): the shortest
-        // decimal that reads back to the same bits, never in exponent form — as Rust's
-        // Display does.
-        format!("{v}")
-    }
-}
-
 impl fmt::Display for Value {
     /// The REPL's form: one row per series, `labels value` or `labels value @ t` lines.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -87,20 +70,5 @@ impl fmt::Display for Value {
                 Ok(())
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn floats_print_as_prometheus_does() {
-        assert_eq!(format_float(0.75), "0.75");
-        assert_eq!(format_float(3.0), "3");
-        assert_eq!(format_float(f64::NAN), "NaN");
-        assert_eq!(format_float(f64::INFINITY), "+Inf");
-        assert_eq!(format_float(-f64::INFINITY), "-Inf");
-        assert_eq!(format_float(1e-7), "0.0000001");
     }
 }

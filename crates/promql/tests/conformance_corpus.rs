@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use strata_promql::runner::{run_script, EvalStatus};
+use strata_promql::runner::{run_script, script_files, EvalStatus};
 use strata_promql::testscript::{load_into, parse_script, Command, EvalKind, Item, MessageMatch};
 use strata_promql::{EngineOptions, MemoryQueryable, QueryEngine};
 
@@ -23,13 +23,7 @@ fn corpus() -> Option<PathBuf> {
 #[test]
 fn every_script_reads_and_the_counts_match_the_corpus() {
     let Some(dir) = corpus() else { return };
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "test"))
-        .collect();
-    files.sort();
+    let files = script_files(std::slice::from_ref(&dir)).unwrap();
     assert_eq!(files.len(), 21);
     let (mut instant, mut range, mut loads, mut nhcb, mut clears, mut fails) = (0, 0, 0, 0, 0, 0);
     let (mut ordered, mut range_vectors, mut strings, mut scalars) = (0, 0, 0, 0);
@@ -169,13 +163,7 @@ fn evals_pass_above_the_floor() {
     let engine = QueryEngine::new(EngineOptions::conformance());
     let (mut passed, mut failed, mut skipped, mut plain_passed) = (0, 0, 0, 0);
     let mut report = Vec::new();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "test"))
-        .collect();
-    files.sort();
+    let files = script_files(std::slice::from_ref(&dir)).unwrap();
     for file in files {
         let name = file.file_name().unwrap().to_string_lossy().into_owned();
         let outcomes = run_script(&std::fs::read_to_string(&file).unwrap(), &engine).unwrap();

@@ -11,7 +11,7 @@ use std::path::Path;
 use strata_model::Labels;
 use strata_promql::{QueryEngine, Range, Value};
 use strata_storage::{BlockEngine, BlockEngineOptions, Engine};
-use strata_testkit::{get, peer_binary, url_encode, Prometheus};
+use strata_testkit::{peer_binary, Prometheus};
 
 const SCRAPE_MS: i64 = 15_000;
 const SCRAPES: i64 = 480; // 2 h
@@ -134,49 +134,6 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// Prometheus' answer as (labels, points), sorted by labels.
-fn prometheus_matrix(server: &Prometheus, query: &str, range: Range) -> Vec<(Labels, Vec<(i64, f64)>)> {
-    let path = format!(
-        "/api/v1/query_range?query={}&start={}&end={}&step={}",
-        url_encode(query),
-        range.start as f64 / 1000.0,
-        range.end as f64 / 1000.0,
-        range.step as f64 / 1000.0
-    );
-    let (code, body) = get(server.port, &path).expect("prometheus answers");
-    assert_eq!(code, 200, "{query}: {body}");
-    let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let mut out: Vec<(Labels, Vec<(i64, f64)>)> = answer["data"]["result"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|series| {
-            let labels = Labels::from_pairs(
-                series["metric"]
-                    .as_object()
-                    .unwrap()
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string())),
-            )
-            .unwrap();
-            let points = series["values"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|p| {
-                    (
-                        (p[0].as_f64().unwrap() * 1000.0).round() as i64,
-                        p[1].as_str().unwrap().parse().unwrap(),
-                    )
-                })
-                .collect();
-            (labels, points)
-        })
-        .collect();
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    out
-}
-
 fn close(a: f64, b: f64) -> bool {
     a == b || (a.is_nan() && b.is_nan()) || (a - b).abs() <= 1e-9 * a.abs().max(b.abs())
 }
@@ -204,7 +161,7 @@ fn strata_and_prometheus_answer_the_same_queries_alike() {
     let range = Range { start: start + 15 * 60_000, end: start + 105 * 60_000, step: 60_000 };
     let mut mismatches = Vec::new();
     for query in QUERIES {
-        let want = prometheus_matrix(&server, query, range);
+        let want = server.query_range(query, range.start, range.end, range.step);
         let got = match queries.range(&engine, query, range) {
             Ok(r) => r.value,
             Err(e) => {

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use strata_model::{is_stale_marker, Labels, Matcher};
 use strata_storage::{BlockEngine, BlockEngineOptions, Engine};
-use strata_testkit::{get, peer_binary, promtool_dump, promtool_labels, url_encode, value_bits, Prometheus};
+use strata_testkit::{matrix, peer_binary, promtool_dump, promtool_labels, value_bits, Prometheus};
 use strata_wal::{SyncPolicy, WalOptions};
 
 const STEP: i64 = 15_000;
@@ -143,31 +143,15 @@ fn promtool_and_prometheus_read_a_strata_data_dir_with_blocks_and_a_head() {
             // Steps would fill the deleted gap by lookback: read the raw samples instead.
             let end = samples[samples.len() - 1].0 as f64 / 1000.0;
             let raw = server.query(&format!("{selector}[6h]"), Some(end));
-            let values = raw["data"]["result"][0]["values"].as_array().expect("one series").clone();
-            let served: Vec<i64> =
-                values.iter().map(|p| (p[0].as_f64().unwrap() * 1000.0).round() as i64).collect();
+            let served: Vec<i64> = matrix(&raw).first().expect("one series").1.iter().map(|p| p.0).collect();
             let want: Vec<i64> = samples.iter().map(|s| s.0).collect();
             assert!(served == want, "prometheus hides the deleted samples of {labels}");
             continue;
         }
         let (start, end) = (samples[0].0, samples[samples.len() - 1].0);
-        let path = format!(
-            "/api/v1/query_range?query={}&start={}&end={}&step=15",
-            url_encode(&selector),
-            start as f64 / 1000.0,
-            end as f64 / 1000.0
-        );
-        let (code, body) = get(server.port, &path).expect("prometheus answers");
-        assert_eq!(code, 200, "{body}");
-        let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
-        let values = answer["data"]["result"][0]["values"].as_array().expect("one series").clone();
-        let served: Vec<(i64, u64)> = values
-            .iter()
-            .map(|p| {
-                let t = (p[0].as_f64().unwrap() * 1000.0).round() as i64;
-                (t, value_bits(p[1].as_str().unwrap().parse::<f64>().unwrap()))
-            })
-            .collect();
+        let answer = server.query_range(&selector, start, end, 15_000);
+        assert_eq!(answer.len(), 1, "one series for {selector}");
+        let served: Vec<(i64, u64)> = answer[0].1.iter().map(|&(t, v)| (t, value_bits(v))).collect();
         let want: Vec<(i64, u64)> = samples.iter().map(|&(t, v)| (t, value_bits(v))).collect();
         assert!(served == want, "prometheus serves every sample of {labels}");
     }
@@ -223,18 +207,9 @@ fn promtool_reads_compacted_and_cleaned_blocks() {
 fn api_samples(server: &Prometheus) -> BTreeMap<(String, i64), u64> {
     let all = server.query("{__name__=~\".+\"}[1d]", None);
     let mut out = BTreeMap::new();
-    for series in all["data"]["result"].as_array().expect("a matrix") {
-        let labels = Labels::from_pairs(
-            series["metric"]
-                .as_object()
-                .unwrap()
-                .iter()
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string())),
-        )
-        .unwrap();
-        for p in series["values"].as_array().unwrap() {
-            let t = (p[0].as_f64().unwrap() * 1000.0).round() as i64;
-            out.insert((promtool_labels(&labels), t), value_bits(p[1].as_str().unwrap().parse().unwrap()));
+    for (labels, points) in matrix(&all) {
+        for (t, v) in points {
+            out.insert((promtool_labels(&labels), t), value_bits(v));
         }
     }
     out

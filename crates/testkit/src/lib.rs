@@ -10,7 +10,7 @@ mod prometheus;
 mod promtool;
 
 pub use http::{get, url_encode};
-pub use prometheus::Prometheus;
+pub use prometheus::{matrix, MatrixSeries, Prometheus};
 pub use promtool::{promtool_dump, promtool_labels, value_bits, PROM_NAN};
 
 /// The path of peer binary `name` (from Debian package `package`), or `None` after

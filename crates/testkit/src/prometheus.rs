@@ -4,6 +4,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use strata_model::Labels;
+
 use crate::{free_port, get, url_encode};
 
 /// A running Prometheus; stopped (SIGTERM, then SIGKILL) by [`Prometheus::stop`] or drop.
@@ -61,6 +63,21 @@ impl Prometheus {
         serde_json::from_str(&body).expect("prometheus answers JSON")
     }
 
+    /// `/api/v1/query_range` of `promql` over `[start, end]` every `step` (all in ms), as
+    /// [`matrix`] reads it.
+    pub fn query_range(&self, promql: &str, start: i64, end: i64, step: i64) -> Vec<MatrixSeries> {
+        let path = format!(
+            "/api/v1/query_range?query={}&start={}&end={}&step={}",
+            url_encode(promql),
+            start as f64 / 1000.0,
+            end as f64 / 1000.0,
+            step as f64 / 1000.0
+        );
+        let (code, body) = get(self.port, &path).expect("prometheus answers queries");
+        assert_eq!(code, 200, "{promql}: {body}");
+        matrix(&serde_json::from_str(&body).expect("prometheus answers JSON"))
+    }
+
     /// The value of a query whose result is exactly one sample.
     pub fn value(&self, promql: &str, time: Option<f64>) -> f64 {
         let answer = self.query(promql, time);
@@ -88,4 +105,33 @@ impl Drop for Prometheus {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// One series of a matrix answer: labels and (ms, value) points.
+pub type MatrixSeries = (Labels, Vec<(i64, f64)>);
+
+/// The series of a Prometheus API answer whose result is a matrix, sorted by labels.
+pub fn matrix(answer: &serde_json::Value) -> Vec<MatrixSeries> {
+    let result = answer["data"]["result"].as_array().unwrap_or_else(|| panic!("a matrix answer: {answer}"));
+    let mut out: Vec<MatrixSeries> = result
+        .iter()
+        .map(|series| {
+            let metric = series["metric"].as_object().expect("series labels");
+            let labels =
+                Labels::from_pairs(metric.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string())))
+                    .expect("valid labels");
+            let points = series["values"]
+                .as_array()
+                .expect("series points")
+                .iter()
+                .map(|p| {
+                    let t = (p[0].as_f64().unwrap() * 1000.0).round() as i64;
+                    (t, p[1].as_str().and_then(|v| v.parse().ok()).expect("a numeric value"))
+                })
+                .collect();
+            (labels, points)
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
 }

@@ -14,7 +14,7 @@ use serde_json::json;
 use strata_storage::MemStore;
 
 use self::command::{parse, Command, HELP};
-use crate::report::format_value;
+use strata_model::format_float;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -70,11 +70,11 @@ fn execute(store: &mut MemStore, command: Command, json: bool) -> String {
             let points = store.query_merged(&matchers, from, to);
             let ms = started.elapsed().as_secs_f64() * 1e3;
             if json {
-                let rows: Vec<_> = points.iter().map(|p| json!([p.t, format_value(p.v)])).collect();
+                let rows: Vec<_> = points.iter().map(|p| json!([p.t, format_float(p.v)])).collect();
                 return json!({ "points": rows, "count": points.len(), "elapsed_ms": ms }).to_string();
             }
             let mut s: String =
-                points.iter().map(|p| format!("[{}, {}]\n", p.t, format_value(p.v))).collect();
+                points.iter().map(|p| format!("[{}, {}]\n", p.t, format_float(p.v))).collect();
             s.push_str(&format!("{} points returned in {ms:.3}ms", points.len()));
             s
         }

@@ -169,15 +169,11 @@ impl Evaluator<'_> {
         let mut out = OutputBuilder::default();
         for (step, at_step) in by_step(self, input).into_iter().enumerate() {
             let t = self.start + step as i64 * self.step;
-            let mut counts: Vec<(usize, f64)> = Vec::new();
+            let mut counts: std::collections::BTreeMap<usize, f64> = std::collections::BTreeMap::new();
             for (series, v) in at_step {
                 let mut labels = group_labels[group_of[series]].clone();
                 labels.set(label, &format_float(v));
-                let id = out.series_for(&labels, false);
-                match counts.iter_mut().find(|(i, _)| *i == id) {
-                    Some((_, c)) => *c += 1.0,
-                    None => counts.push((id, 1.0)),
-                }
+                *counts.entry(out.series_for(&labels, false)).or_default() += 1.0;
             }
             for (id, c) in counts {
                 out.push(id, t, c)?;

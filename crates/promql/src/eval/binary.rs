@@ -260,20 +260,14 @@ fn apply(op: &str, l: f64, r: f64) -> (f64, bool) {
     }
 }
 
-/// What two series must share to match.
+/// What two series must share to match: the hash of their matching labels (computed once
+/// per series, not per step).
 fn signature(labels: &Labels, matching: Option<&LabelModifier>) -> SeriesHash {
-    let pairs = labels.iter().map(|l| (l.name.as_str(), l.value.as_str()));
-    match matching {
-        Some(LabelModifier::Include(on)) => {
-            SeriesHash::of_pairs(pairs.filter(|(n, _)| on.labels.iter().any(|o| o == n)))
-        }
-        Some(LabelModifier::Exclude(ignoring)) => SeriesHash::of_pairs(
-            pairs.filter(|(n, _)| *n != METRIC_NAME_LABEL && !ignoring.labels.iter().any(|o| o == n)),
-        ),
-        None => SeriesHash::of_pairs(pairs.filter(|(n, _)| *n != METRIC_NAME_LABEL)),
-    }
+    matching_labels(labels, matching).stable_hash()
 }
 
+/// The labels a series is matched on: the `on` labels, or all but the `ignoring` ones and the
+/// metric name.
 fn matching_labels(labels: &Labels, matching: Option<&LabelModifier>) -> Labels {
     let mut out = labels.clone();
     match matching {

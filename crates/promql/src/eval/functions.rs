@@ -8,7 +8,7 @@ use strata_model::{Labels, MatchOp, METRIC_NAME_LABEL};
 
 use super::selector::convert_matcher;
 use super::steps::OutputBuilder;
-use super::{range_functions, Evaluator, RangeVal, StepSeries, Val};
+use super::{range_functions, Evaluator, StepSeries, Val};
 use crate::engine::QueryError;
 
 impl Evaluator<'_> {
@@ -143,13 +143,7 @@ impl Evaluator<'_> {
 
     fn absent(&self, arg: &Expr) -> Result<Val, QueryError> {
         let series = self.eval_vector(arg)?;
-        let mut present = vec![false; self.step_count()];
-        for s in &series {
-            for &(t, _) in &s.points {
-                present[self.step_index(t)] = true;
-            }
-        }
-        self.absent_result(arg, present)
+        self.absent_result(arg, &series)
     }
 
     fn absent_over_time(&self, arg: &Expr) -> Result<Val, QueryError> {
@@ -157,25 +151,20 @@ impl Evaluator<'_> {
             Val::Range(r) => r,
             other => return Err(type_error("absent_over_time", "range vector", &other)),
         };
-        let present = self.steps_with_samples(&input);
-        self.absent_result(arg, present)
-    }
-
-    fn steps_with_samples(&self, input: &RangeVal) -> Vec<bool> {
-        self.step_times()
-            .map(|t| {
-                let end = input.window_end(t);
-                input
-                    .series
-                    .iter()
-                    .any(|s| s.samples.iter().any(|&(st, _)| st > end - input.range && st <= end))
-            })
-            .collect()
+        // Which windows hold a sample: present_over_time's answer.
+        let present = self.apply_range_function(input, |_, _| Some(1.0), true, &[])?;
+        self.absent_result(arg, &present)
     }
 
     /// One series, valued 1 at the steps where nothing was present, labelled by the
     /// selector's equality matchers (a label matched twice is left out).
-    fn absent_result(&self, arg: &Expr, present: Vec<bool>) -> Result<Val, QueryError> {
+    fn absent_result(&self, arg: &Expr, input: &[StepSeries]) -> Result<Val, QueryError> {
+        let mut present = vec![false; self.step_count()];
+        for s in input {
+            for &(t, _) in &s.points {
+                present[self.step_index(t)] = true;
+            }
+        }
         let points: Vec<(i64, f64)> =
             self.step_times().zip(present).filter(|(_, p)| !p).map(|(t, _)| (t, 1.0)).collect();
         if points.is_empty() {

@@ -210,7 +210,7 @@ fn make_monotonic(buckets: &mut [(f64, f64)]) -> bool {
         if cur == prev {
             continue;
         }
-        if crate::runner::almost_equal(prev, cur, TOLERANCE) {
+        if super::math::almost_equal(prev, cur, TOLERANCE) {
             b.1 = prev;
             continue;
         }

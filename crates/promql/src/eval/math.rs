@@ -112,6 +112,20 @@ pub(crate) fn linear_regression(samples: &[(i64, f64)], intercept_time: i64) -> 
     (slope, sy / n - slope * sx / n)
 }
 
+/// Go's `almost.Equal`.
+pub(crate) fn almost_equal(a: f64, b: f64, epsilon: f64) -> bool {
+    const MIN_NORMAL: f64 = 2.2250738585072014e-308;
+    if (a.is_nan() && b.is_nan()) || a == b {
+        return true;
+    }
+    let abs_sum = a.abs() + b.abs();
+    let diff = (a - b).abs();
+    if a == 0.0 || b == 0.0 || abs_sum < MIN_NORMAL {
+        return diff < epsilon * MIN_NORMAL;
+    }
+    diff / abs_sum.min(f64::MAX) < epsilon
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

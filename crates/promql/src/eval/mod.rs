@@ -28,9 +28,8 @@ mod selector;
 mod steps;
 
 pub(crate) use context::QueryContext;
+pub(crate) use math::almost_equal;
 pub(crate) use selector::selector_matchers;
-
-use std::collections::HashMap;
 
 use promql_parser::parser::{AtModifier, Expr, Offset};
 use strata_model::{Labels, METRIC_NAME_LABEL};
@@ -169,29 +168,8 @@ fn finish_names(mut series: Vec<StepSeries>) -> Result<Vec<StepSeries>, QueryErr
             s.drop_name = false;
         }
     }
-    let mut seen: HashMap<&Labels, usize> = HashMap::new();
-    for (i, s) in series.iter().enumerate() {
-        if let Some(&j) = seen.get(&s.labels) {
-            if steps_overlap(&series[j].points, &s.points) {
-                return Err(same_labelset());
-            }
-        }
-        seen.insert(&s.labels, i);
-    }
-    // Series that share labels at different steps become one.
-    Ok(steps::merge_same_labels(series))
-}
-
-fn steps_overlap(a: &[(i64, f64)], b: &[(i64, f64)]) -> bool {
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        match a[i].0.cmp(&b[j].0) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => return true,
-        }
-    }
-    false
+    // Series that share labels at different steps become one; at the same step, an error.
+    steps::merge_same_labels(series)
 }
 
 pub(crate) fn same_labelset() -> QueryError {

@@ -106,39 +106,37 @@ impl Evaluator<'_> {
 
     /// Every series the selector matches, with its samples in `[mint, maxt]`.
     fn select(&self, vs: &VectorSelector, mint: i64, maxt: i64) -> Result<Vec<SelectedSeries>, QueryError> {
-        let mut alternatives = vec![vs.matchers.matchers.clone()];
-        alternatives.extend(vs.matchers.or_matchers.iter().cloned());
+        let alternatives = matcher_sets(vs)?;
         let several = alternatives.len() > 1;
         let mut seen = std::collections::HashSet::new();
         let mut out: Vec<SelectedSeries> = Vec::new();
-        for parser_matchers in alternatives {
-            let mut matchers = Vec::with_capacity(parser_matchers.len() + 1);
-            if let Some(name) = &vs.name {
-                matchers.push(Matcher::equal(METRIC_NAME_LABEL, name.clone()));
-            }
-            for m in &parser_matchers {
-                matchers.push(convert_matcher(m)?);
-            }
-            for series in
-                self.store.select(&matchers, mint, maxt).map_err(|e| QueryError::Storage(e.to_string()))?
-            {
+        for matchers in alternatives {
+            let selected =
+                self.store.select(&matchers, mint, maxt).map_err(|e| QueryError::Storage(e.to_string()))?;
+            for series in selected {
                 self.ctx.check("query execution")?;
-                let labels = series.labels().clone();
-                if several && !seen.insert(labels.clone()) {
+                if several && !seen.insert(series.labels().clone()) {
                     continue;
                 }
-                let samples: Vec<(i64, f64)> = series
-                    .collect_samples()
-                    .map_err(|e| QueryError::Storage(e.to_string()))?
-                    .into_iter()
-                    .filter(|&(t, _)| t >= mint && t <= maxt)
-                    .collect();
+                // A selected series yields only its samples within [mint, maxt].
+                let samples = series.collect_samples().map_err(|e| QueryError::Storage(e.to_string()))?;
                 self.ctx.load_samples(samples.len())?;
-                out.push((labels, samples));
+                out.push((series.labels().clone(), samples));
             }
         }
         Ok(out)
     }
+}
+
+/// The selector's matchers as ours, one list per `or` alternative, the metric name first.
+fn matcher_sets(vs: &VectorSelector) -> Result<Vec<Vec<Matcher>>, QueryError> {
+    std::iter::once(&vs.matchers.matchers)
+        .chain(&vs.matchers.or_matchers)
+        .map(|alternative| {
+            let name = vs.name.iter().map(|n| Ok(Matcher::equal(METRIC_NAME_LABEL, n.clone())));
+            name.chain(alternative.iter().map(convert_matcher)).collect()
+        })
+        .collect()
 }
 
 /// A matcher of the parser's AST as one of ours.
@@ -161,8 +159,8 @@ pub(crate) fn selector_matchers(expr: &Expr) -> Result<Vec<Vec<Matcher>>, QueryE
 
 fn collect_selectors(expr: &Expr, out: &mut Vec<Vec<Matcher>>) -> Result<(), QueryError> {
     match expr {
-        Expr::VectorSelector(vs) => push_selector(vs, out)?,
-        Expr::MatrixSelector(ms) => push_selector(&ms.vs, out)?,
+        Expr::VectorSelector(vs) => out.extend(matcher_sets(vs)?),
+        Expr::MatrixSelector(ms) => out.extend(matcher_sets(&ms.vs)?),
         Expr::Aggregate(a) => {
             collect_selectors(&a.expr, out)?;
             if let Some(p) = &a.param {
@@ -182,22 +180,6 @@ fn collect_selectors(expr: &Expr, out: &mut Vec<Vec<Matcher>>) -> Result<(), Que
             }
         }
         Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
-    }
-    Ok(())
-}
-
-fn push_selector(vs: &VectorSelector, out: &mut Vec<Vec<Matcher>>) -> Result<(), QueryError> {
-    let mut alternatives = vec![vs.matchers.matchers.clone()];
-    alternatives.extend(vs.matchers.or_matchers.iter().cloned());
-    for alternative in alternatives {
-        let mut matchers = Vec::new();
-        if let Some(name) = &vs.name {
-            matchers.push(Matcher::equal(METRIC_NAME_LABEL, name.clone()));
-        }
-        for m in &alternative {
-            matchers.push(convert_matcher(m)?);
-        }
-        out.push(matchers);
     }
     Ok(())
 }

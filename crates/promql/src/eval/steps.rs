@@ -53,15 +53,17 @@ impl OutputBuilder {
     }
 }
 
-/// Merges series that have the same labels (they hold values at different steps).
-pub(crate) fn merge_same_labels(series: Vec<StepSeries>) -> Vec<StepSeries> {
+/// Merges series that have the same labels (each holding values at other steps); two
+/// values at one step are the "same labelset" error.
+pub(crate) fn merge_same_labels(series: Vec<StepSeries>) -> Result<Vec<StepSeries>, QueryError> {
     let mut index: HashMap<Labels, usize> = HashMap::new();
     let mut out: Vec<StepSeries> = Vec::with_capacity(series.len());
+    let mut merged = false;
     for s in series {
         match index.get(&s.labels) {
             Some(&i) => {
                 out[i].points.extend(s.points);
-                out[i].points.sort_by_key(|p| p.0);
+                merged = true;
             }
             None => {
                 index.insert(s.labels.clone(), out.len());
@@ -69,5 +71,13 @@ pub(crate) fn merge_same_labels(series: Vec<StepSeries>) -> Vec<StepSeries> {
             }
         }
     }
-    out
+    if merged {
+        for s in &mut out {
+            s.points.sort_by_key(|p| p.0);
+            if s.points.windows(2).any(|w| w[0].0 == w[1].0) {
+                return Err(same_labelset());
+            }
+        }
+    }
+    Ok(out)
 }

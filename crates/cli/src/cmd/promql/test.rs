@@ -87,7 +87,7 @@ pub(crate) fn run(args: TestArgs) -> anyhow::Result<std::process::ExitCode> {
         list_failures: args.failures,
     };
     let mut unreadable = false;
-    for path in super::script_files(&args.paths)? {
+    for path in strata_promql::runner::script_files(&args.paths)? {
         let file = path.display().to_string();
         let text = std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
         let mut row = FileRow { file: file.clone(), passed: 0, failed: 0, skipped: 0, error: None };
