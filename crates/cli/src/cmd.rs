@@ -7,5 +7,6 @@ pub(crate) mod import;
 pub(crate) mod index;
 pub(crate) mod mem;
 pub(crate) mod promql;
+pub(crate) mod server;
 pub(crate) mod tsdb;
 pub(crate) mod wal;

@@ -38,6 +38,9 @@ enum Command {
     Mem(cmd::mem::Args),
     /// PromQL: a REPL over a data dir (`--dir D`), or `test PATH…` to run `.test` scripts.
     Promql(cmd::promql::Args),
+    /// The database: ingestion (Influx line protocol, remote write, Prometheus text) and the
+    /// Prometheus HTTP API, on 127.0.0.1:9090 with data in ./data by default.
+    Server(Box<cmd::server::Args>),
     /// A data dir's blocks and head: inspect, dump.
     #[command(subcommand)]
     Tsdb(cmd::tsdb::TsdbCommand),
@@ -56,6 +59,7 @@ fn main() -> std::process::ExitCode {
         Command::Index(command) => cmd::index::run(command),
         Command::Mem(args) => cmd::mem::run(args),
         Command::Promql(args) => cmd::promql::run(args),
+        Command::Server(args) => cmd::server::run(*args),
         Command::Tsdb(command) => cmd::tsdb::run(command),
         Command::Wal(command) => cmd::wal::run(command),
     };

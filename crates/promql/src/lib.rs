@@ -18,7 +18,7 @@ pub mod testscript;
 mod value;
 
 pub use engine::{EngineOptions, QueryEngine, QueryError, QueryResult, Range};
-pub use parse::{parse, Expr, ParseError};
+pub use parse::{parse, parse_metric_selector, Expr, ParseError};
 pub use queryable::{MemoryQueryable, Queryable};
 pub use strata_model::format_float;
 pub use value::{RangeSeries, Sample, Value};

@@ -15,6 +15,21 @@ pub fn parse(query: &str) -> Result<Expr, ParseError> {
     promql_parser::parser::parse(query).map_err(|e| ParseError(prometheus_wording(&e)))
 }
 
+/// Parses a series selector as the HTTP API's `match[]` takes it (`up{job="a"}`,
+/// `{__name__=~"x.*"}`; Prometheus' `ParseMetricSelector`): one list of matchers per `or`
+/// alternative. As Prometheus, a selector whose matchers all match the empty label value is
+/// refused (it would select every series).
+pub fn parse_metric_selector(text: &str) -> Result<Vec<Vec<strata_model::Matcher>>, ParseError> {
+    let Expr::VectorSelector(vs) = parse(text)? else {
+        return Err(ParseError(format!("{text:?} is not a series selector")));
+    };
+    let sets = crate::eval::matcher_sets(&vs).map_err(|e| ParseError(e.to_string()))?;
+    if sets.iter().any(|set| set.iter().all(|m| m.matches(""))) {
+        return Err(ParseError("match[] must contain at least one non-empty matcher".into()));
+    }
+    Ok(sets)
+}
+
 /// The parser writes `expected type matrix in call to function 'rate', got vector`;
 /// Prometheus writes type names as users know them and function names in double quotes.
 fn prometheus_wording(message: &str) -> String {
@@ -49,6 +64,9 @@ mod tests {
             parse("rate(up)").unwrap_err().0,
             "expected type range vector in call to function \"rate\", got instant vector"
         );
+        assert_eq!(parse_metric_selector(r#"up{job="a"}"#).unwrap()[0].len(), 2);
+        assert!(parse_metric_selector(r#"{job=~".*"}"#).is_err());
+        assert!(parse_metric_selector("rate(up[5m])").is_err());
         assert_eq!(
             parse("sum(up[5m])").unwrap_err().0,
             "expected type instant vector in aggregation expression, got range vector"

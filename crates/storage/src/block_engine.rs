@@ -134,6 +134,9 @@ pub struct BlockEngine {
     /// The error of the last cut started by an append, if it failed (the data stays in the
     /// head and the WAL; the next append retries).
     last_cut_error: Mutex<Option<String>>,
+    /// Compactions (merges and tombstone cleanups) done since open, and their total time.
+    compactions: std::sync::atomic::AtomicU64,
+    compaction_micros: std::sync::atomic::AtomicU64,
 }
 
 /// Whether `name` is a ULID (26 characters of Crockford's base32).
@@ -177,6 +180,8 @@ impl BlockEngine {
             own_maintenance: OnceLock::new(),
             cuts_in_background: std::sync::atomic::AtomicBool::new(false),
             last_cut_error: Mutex::new(None),
+            compactions: Default::default(),
+            compaction_micros: Default::default(),
         })
     }
 
@@ -343,6 +348,17 @@ impl BlockEngine {
     /// Merges `sources` (sorted by time) into one block and swaps it in; the caller holds
     /// the compaction lock. See `compaction` for why this order is crash-safe.
     fn merge(&self, sources: &[Arc<BlockReader>]) -> Result<CompactionReport, StorageError> {
+        let started = std::time::Instant::now();
+        let report = self.merge_untimed(sources);
+        if report.is_ok() {
+            use std::sync::atomic::Ordering::Relaxed;
+            self.compactions.fetch_add(1, Relaxed);
+            self.compaction_micros.fetch_add(started.elapsed().as_micros() as u64, Relaxed);
+        }
+        report
+    }
+
+    fn merge_untimed(&self, sources: &[Arc<BlockReader>]) -> Result<CompactionReport, StorageError> {
         let bytes_before = sources.iter().map(|b| dir_bytes(b.dir())).sum();
         let written = compaction::compact_blocks(&self.dir, sources)?;
         let reader = written.as_ref().map(|w| BlockReader::open(&w.dir)).transpose()?;
@@ -607,6 +623,9 @@ impl Engine for BlockEngine {
             wal_bytes: dir_bytes(self.head.wal().dir()),
             rejected_samples: head.rejected,
             skipped_blocks: self.skipped.len() as u64,
+            compactions: self.compactions.load(std::sync::atomic::Ordering::Relaxed),
+            compaction_micros: self.compaction_micros.load(std::sync::atomic::Ordering::Relaxed),
+            wal_fsyncs: self.head.wal().stats().fsyncs,
             ..EngineStats::default()
         };
         for b in &blocks {

@@ -130,6 +130,12 @@ pub struct EngineStats {
     pub rejected_samples: u64,
     /// Blocks found damaged at open and left out.
     pub skipped_blocks: u64,
+    /// Compactions (block merges, tombstone cleanups) done since open.
+    pub compactions: u64,
+    /// Their total duration, in microseconds.
+    pub compaction_micros: u64,
+    /// WAL fsyncs since open.
+    pub wal_fsyncs: u64,
 }
 
 impl EngineStats {

@@ -27,7 +27,7 @@ pub use error::{Result, WalError};
 pub use record::{Record, RefSample, RefSeries, Tombstone};
 pub use replay::{replay, ReplayOptions, ReplayReport, SegmentReport};
 pub use segment::{list_segments, segment_name, PAGE_SIZE};
-pub use writer::{SyncPolicy, Wal, WalOptions, WalStats};
+pub use writer::{SyncPolicy, Wal, WalOptions, WalStats, FSYNC_BUCKETS_SECONDS};
 
 #[cfg(test)]
 mod tests;

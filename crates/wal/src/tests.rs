@@ -93,6 +93,10 @@ fn concurrent_appenders_all_land() {
     let stats = wal.stats();
     assert_eq!(stats.appends, 400);
     assert!(stats.fsyncs < 400, "group commit shares fsyncs: {} for 400 appends", stats.fsyncs);
+    // Every fsync of an append is timed: buckets are cumulative and end at most at the count.
+    assert!(stats.fsync_buckets.windows(2).all(|w| w[0] <= w[1]), "{:?}", stats.fsync_buckets);
+    assert!(stats.fsync_buckets[stats.fsync_buckets.len() - 1] <= stats.fsyncs);
+    assert!(stats.fsyncs > 0 && stats.fsync_micros > 0);
     let got = read_all(dir.path(), false).unwrap();
     let mut batches: Vec<i64> = got
         .iter()

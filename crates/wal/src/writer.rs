@@ -75,6 +75,28 @@ pub struct WalStats {
     pub bytes: u64,
     /// The segment being written.
     pub segment: u32,
+    /// Time spent in fsyncs of appends, in microseconds.
+    pub fsync_micros: u64,
+    /// fsyncs of appends that took at most each of [`FSYNC_BUCKETS_SECONDS`] (cumulative,
+    /// the buckets of a Prometheus histogram).
+    pub fsync_buckets: [u64; FSYNC_BUCKETS_SECONDS.len()],
+}
+
+/// Upper bounds (seconds) of the fsync latency buckets in [`WalStats`].
+pub const FSYNC_BUCKETS_SECONDS: [f64; 10] =
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0];
+
+impl WalStats {
+    fn record_fsync(&mut self, took: Duration) {
+        self.fsyncs += 1;
+        self.fsync_micros += took.as_micros() as u64;
+        let seconds = took.as_secs_f64();
+        for (count, bound) in self.fsync_buckets.iter_mut().zip(FSYNC_BUCKETS_SECONDS) {
+            if seconds <= bound {
+                *count += 1;
+            }
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -274,13 +296,15 @@ impl Wal {
             }
             let (target, file, segment) = (st.written, Arc::clone(&st.file), st.segment);
             drop(st);
+            let started = Instant::now();
             let result = file.sync_data();
+            let took = started.elapsed();
             st = self.lock();
             st.syncing = false;
             match result {
                 Ok(()) => {
                     st.synced = st.synced.max(target);
-                    st.stats.fsyncs += 1;
+                    st.stats.record_fsync(took);
                 }
                 Err(e) => {
                     let path = self.dir.join(segment_name(segment));

@@ -29,6 +29,7 @@ mod steps;
 
 pub(crate) use context::QueryContext;
 pub(crate) use math::almost_equal;
+pub(crate) use selector::matcher_sets;
 pub(crate) use selector::selector_matchers;
 
 use promql_parser::parser::{AtModifier, Expr, Offset};

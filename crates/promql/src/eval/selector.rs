@@ -129,7 +129,7 @@ impl Evaluator<'_> {
 }
 
 /// The selector's matchers as ours, one list per `or` alternative, the metric name first.
-fn matcher_sets(vs: &VectorSelector) -> Result<Vec<Vec<Matcher>>, QueryError> {
+pub(crate) fn matcher_sets(vs: &VectorSelector) -> Result<Vec<Vec<Matcher>>, QueryError> {
     std::iter::once(&vs.matchers.matchers)
         .chain(&vs.matchers.or_matchers)
         .map(|alternative| {

@@ -1,0 +1,117 @@
+//! `strata server`: the database. Every setting is a flag, a `STRATA_*` environment
+//! variable, or a key of the TOML file given with `--config`, in that order of precedence;
+//! `strata server --help` lists them with their defaults (strata_server::ServerConfig).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use strata_server::ServerConfig;
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Each flag can also be set by the environment variable shown, or as a key of the \
+TOML file given with --config (the flag's name without --, e.g. `data-dir = \"/var/lib/strata\"`). \
+Flags win over the environment, which wins over the file.")]
+pub(crate) struct Args {
+    /// TOML file with settings (keys as the flags' names).
+    #[arg(long, env = "STRATA_CONFIG")]
+    config: Option<PathBuf>,
+    /// HTTP address to listen on [default: 127.0.0.1:9090].
+    #[arg(long, env = "STRATA_LISTEN")]
+    listen: Option<String>,
+    /// Data directory [default: ./data].
+    #[arg(long, env = "STRATA_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Address of the Influx line protocol TCP listener (off unless given), e.g. 127.0.0.1:8089.
+    #[arg(long, env = "STRATA_INFLUX_TCP_LISTEN")]
+    influx_tcp_listen: Option<String>,
+    /// WAL durability before a write is acknowledged: batch (group commit), always, none [default: batch].
+    #[arg(long, env = "STRATA_FSYNC")]
+    fsync: Option<String>,
+    /// Time range of a block cut from the head [default: 2h].
+    #[arg(long, env = "STRATA_BLOCK_RANGE")]
+    block_range: Option<String>,
+    /// Largest request body, in bytes, after decompression [default: 67108864].
+    #[arg(long, env = "STRATA_MAX_BODY_BYTES")]
+    max_body_bytes: Option<usize>,
+    /// Writes applied at once; more wait for a turn [default: 8].
+    #[arg(long, env = "STRATA_MAX_CONCURRENT_WRITES")]
+    max_concurrent_writes: Option<usize>,
+    /// Writes allowed to wait; more get 503 with Retry-After at once [default: 256].
+    #[arg(long, env = "STRATA_MAX_PENDING_WRITES")]
+    max_pending_writes: Option<usize>,
+    /// How long a write waits for a turn before 503 with Retry-After [default: 10s].
+    #[arg(long, env = "STRATA_WRITE_WAIT_TIMEOUT")]
+    write_wait_timeout: Option<String>,
+    /// Samples appended to the engine per call [default: 10000].
+    #[arg(long, env = "STRATA_APPEND_BATCH")]
+    append_batch: Option<usize>,
+    /// TCP listener: lines gathered before an append [default: 5000].
+    #[arg(long, env = "STRATA_TCP_BATCH_LINES")]
+    tcp_batch_lines: Option<usize>,
+    /// TCP listener: longest a line waits in a batch [default: 1s].
+    #[arg(long, env = "STRATA_TCP_FLUSH_INTERVAL")]
+    tcp_flush_interval: Option<String>,
+    /// Longest a query may run [default: 2m].
+    #[arg(long, env = "STRATA_QUERY_TIMEOUT")]
+    query_timeout: Option<String>,
+    /// Most samples a query may read [default: 50000000].
+    #[arg(long, env = "STRATA_QUERY_MAX_SAMPLES")]
+    query_max_samples: Option<usize>,
+    /// PromQL lookback delta [default: 5m].
+    #[arg(long, env = "STRATA_LOOKBACK_DELTA")]
+    lookback_delta: Option<String>,
+    /// Serve /api/v1/admin/* (true or false) [default: true].
+    #[arg(long, env = "STRATA_ADMIN_API")]
+    admin_api: Option<bool>,
+    /// Log format: text or json [default: text].
+    #[arg(long, env = "STRATA_LOG_FORMAT")]
+    log_format: Option<String>,
+    /// Log filter, e.g. info or strata_server=debug [default: info].
+    #[arg(long, env = "STRATA_LOG_LEVEL")]
+    log_level: Option<String>,
+}
+
+impl Args {
+    /// The settings: defaults, overridden by the file, overridden by flags and environment.
+    fn config(self) -> anyhow::Result<ServerConfig> {
+        let mut c = match &self.config {
+            Some(path) => ServerConfig::from_toml_file(path)?,
+            None => ServerConfig::default(),
+        };
+        macro_rules! set {
+            ($($field:ident),*) => { $( if let Some(v) = self.$field { c.$field = v; } )* };
+        }
+        set!(
+            listen,
+            data_dir,
+            fsync,
+            block_range,
+            max_body_bytes,
+            max_concurrent_writes,
+            max_pending_writes,
+            write_wait_timeout,
+            append_batch,
+            tcp_batch_lines,
+            tcp_flush_interval,
+            query_timeout,
+            query_max_samples,
+            lookback_delta,
+            admin_api,
+            log_format,
+            log_level
+        );
+        if self.influx_tcp_listen.is_some() {
+            c.influx_tcp_listen = self.influx_tcp_listen;
+        }
+        c.validate()?;
+        Ok(c)
+    }
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let config = args.config()?;
+    strata_server::init_logging(&config.log_format, &config.log_level);
+    strata_server::run(config).context("strata server")?;
+    Ok(ExitCode::SUCCESS)
+}

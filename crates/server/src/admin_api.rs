@@ -1,0 +1,175 @@
+//! `/api/v1/admin/tsdb/{delete_series,snapshot,clean_tombstones}` as Prometheus serves them
+//! with `--web.enable-admin-api` (here on unless `admin-api = false`), and remote read
+//! (`/api/v1/read`).
+//!
+//! - delete_series: `match[]` (required), `start`, `end` (default all time): tombstones, 204.
+//! - snapshot: a complete copy of the data under `<data-dir>/snapshots/<name>` (blocks
+//!   hard-linked, the head written as a block; `skip_head=true` leaves the head out);
+//!   answers `{"name": …}`. The copy is itself a data dir Prometheus or Strata can open.
+//! - clean_tombstones: rewrites blocks without their deleted samples, 204.
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use strata_storage::Engine;
+
+use crate::api_error::{json_response, ApiError};
+use crate::json;
+use crate::params::{MAX_TIME, MIN_TIME};
+use crate::query_api::request_params;
+use crate::remote::{self, ReadError};
+use crate::state::Shared;
+
+fn admin_enabled(state: &Shared) -> Result<(), ApiError> {
+    if state.config.admin_api {
+        Ok(())
+    } else {
+        Err(ApiError::new("unavailable", "admin APIs disabled"))
+    }
+}
+
+/// `delete_series`.
+pub(crate) async fn delete_series(State(state): State<Shared>, request: Request) -> Response {
+    let run = async {
+        admin_enabled(&state)?;
+        let params = request_params(request, state.config.max_body_bytes).await?;
+        let texts = params.all("match[]");
+        if texts.is_empty() {
+            return Err(ApiError::bad_data("no match[] parameter provided"));
+        }
+        let mut sets = Vec::new();
+        for text in texts {
+            sets.extend(
+                strata_promql::parse_metric_selector(text).map_err(|e| ApiError::bad_param("match[]", e))?,
+            );
+        }
+        let (start, end) = (params.time("start", MIN_TIME)?, params.time("end", MAX_TIME)?);
+        let engine = state.engine.clone();
+        tokio::task::spawn_blocking(move || {
+            for set in &sets {
+                Engine::delete(&*engine, set, start, end)?;
+            }
+            Ok::<_, ApiError>(())
+        })
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))??;
+        Ok(StatusCode::NO_CONTENT.into_response())
+    };
+    run.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `snapshot`.
+pub(crate) async fn snapshot(State(state): State<Shared>, request: Request) -> Response {
+    let run = async {
+        admin_enabled(&state)?;
+        let params = request_params(request, state.config.max_body_bytes).await?;
+        let skip_head = params.get("skip_head").is_some_and(|v| v == "true");
+        let name = snapshot_name();
+        let out = state.config.data_dir.join("snapshots").join(&name);
+        let engine = state.engine.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Some(parent) = out.parent() {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| ApiError::internal(format!("creating {}: {e}", parent.display())))?;
+            }
+            if skip_head {
+                snapshot_blocks_only(&engine, &out)
+            } else {
+                Engine::snapshot(&*engine, &out).map(|_| ()).map_err(ApiError::from)
+            }
+        })
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))??;
+        Ok::<_, ApiError>(json_response(
+            StatusCode::OK,
+            json::success(&json!({ "name": name }).to_string(), &[], &[]),
+        ))
+    };
+    run.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// A snapshot of the blocks alone: each hard-linked, plus an empty `wal/`.
+fn snapshot_blocks_only(engine: &strata_storage::BlockEngine, out: &std::path::Path) -> Result<(), ApiError> {
+    let fail = |e: std::io::Error| ApiError::internal(format!("snapshot into {}: {e}", out.display()));
+    std::fs::create_dir_all(out.join("wal")).map_err(fail)?;
+    for block in engine.blocks() {
+        let target = out.join(block.dir().file_name().unwrap_or_default());
+        link_tree(block.dir(), &target).map_err(fail)?;
+    }
+    Ok(())
+}
+
+fn link_tree(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            link_tree(&entry.path(), &target)?;
+        } else {
+            std::fs::hard_link(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
+
+/// `20231219T160320Z-<8 random hex>` (Prometheus' form: UTC time and a random suffix).
+fn snapshot_name() -> String {
+    let ms = crate::state::now_ms();
+    let secs = ms.div_euclid(1000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let random = ulid::Ulid::new().random() as u32;
+    format!("{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z-{random:08x}", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// `clean_tombstones`.
+pub(crate) async fn clean_tombstones(State(state): State<Shared>) -> Response {
+    let run = async {
+        admin_enabled(&state)?;
+        let engine = state.engine.clone();
+        tokio::task::spawn_blocking(move || engine.clean_tombstones().map(|_| ()).map_err(ApiError::from))
+            .await
+            .map_err(|e| ApiError::internal(e.to_string()))??;
+        Ok::<_, ApiError>(StatusCode::NO_CONTENT.into_response())
+    };
+    run.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `POST /api/v1/read`: remote read, `SAMPLES` responses.
+pub(crate) async fn remote_read(State(state): State<Shared>, request: Request) -> Response {
+    let limit = state.config.max_body_bytes;
+    let body = match axum::body::to_bytes(request.into_body(), limit).await {
+        Ok(b) => b,
+        Err(e) => return (StatusCode::PAYLOAD_TOO_LARGE, format!("{e}\n")).into_response(),
+    };
+    let engine = state.engine.clone();
+    let answer = tokio::task::spawn_blocking(move || {
+        let raw = remote::unsnappy(&body, limit)?;
+        remote::read(&engine, &raw)
+    })
+    .await;
+    match answer {
+        Ok(Ok(bytes)) => {
+            let mut response = bytes.into_response();
+            let headers = response.headers_mut();
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-protobuf"));
+            headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("snappy"));
+            response
+        }
+        Ok(Err(ReadError::Bad(m))) => (StatusCode::BAD_REQUEST, format!("{m}\n")).into_response(),
+        Ok(Err(ReadError::Storage(m))) => {
+            (StatusCode::INTERNAL_SERVER_ERROR, format!("{m}\n")).into_response()
+        }
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
+    }
+}

@@ -1,0 +1,160 @@
+//! The server's settings. Each comes, in order of precedence, from a command-line flag, a
+//! `STRATA_*` environment variable (both handled by the CLI), the TOML file given with
+//! `--config`, or the default below (ARCHITECTURE.md, decision 10). The TOML keys are the
+//! flags' names without `--`:
+//!
+//! ```toml
+//! listen = "127.0.0.1:9090"
+//! data-dir = "./data"
+//! fsync = "batch"
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::params::parse_duration;
+
+/// Everything `strata server` can be told; see the module docs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ServerConfig {
+    /// HTTP address (`host:port`).
+    pub listen: String,
+    /// The data dir.
+    pub data_dir: PathBuf,
+    /// Address of the Influx line-protocol TCP listener; none (off) by default.
+    pub influx_tcp_listen: Option<String>,
+    /// WAL durability before a write is acknowledged: `batch` (group commit: fsync, shared
+    /// by concurrent writers), `always` (fsync per write), `none` (no fsync).
+    pub fsync: String,
+    /// Time range of a block cut from the head (Prometheus duration).
+    pub block_range: String,
+    /// Largest request body accepted, bytes (after decompression too).
+    pub max_body_bytes: usize,
+    /// Writes applied to the engine at once; more wait (see `write-wait-timeout`).
+    pub max_concurrent_writes: usize,
+    /// Writes allowed to wait for a turn; more are refused at once with 503.
+    pub max_pending_writes: usize,
+    /// How long a write waits for a turn before a 503 with Retry-After.
+    pub write_wait_timeout: String,
+    /// Samples appended to the engine per call (a request is cut into batches of this).
+    pub append_batch: usize,
+    /// TCP listener: lines gathered before they are appended.
+    pub tcp_batch_lines: usize,
+    /// TCP listener: longest time a line waits in a batch.
+    pub tcp_flush_interval: String,
+    /// Longest a query may run.
+    pub query_timeout: String,
+    /// Most samples a query may read.
+    pub query_max_samples: usize,
+    /// PromQL lookback delta.
+    pub lookback_delta: String,
+    /// Serve `/api/v1/admin/*` (delete series, snapshot, clean tombstones).
+    pub admin_api: bool,
+    /// Log format: `text` or `json`.
+    pub log_format: String,
+    /// Log filter (tracing's env-filter syntax: `info`, `strata_server=debug`).
+    pub log_level: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: "127.0.0.1:9090".into(),
+            data_dir: PathBuf::from("./data"),
+            influx_tcp_listen: None,
+            fsync: "batch".into(),
+            block_range: "2h".into(),
+            max_body_bytes: 64 << 20,
+            max_concurrent_writes: 8,
+            max_pending_writes: 256,
+            write_wait_timeout: "10s".into(),
+            append_batch: 10_000,
+            tcp_batch_lines: 5_000,
+            tcp_flush_interval: "1s".into(),
+            query_timeout: "2m".into(),
+            query_max_samples: 50_000_000,
+            lookback_delta: "5m".into(),
+            admin_api: true,
+            log_format: "text".into(),
+            log_level: "info".into(),
+        }
+    }
+}
+
+/// Settings that do not hold together.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+impl ServerConfig {
+    /// Reads a TOML file (keys as in the module docs; unknown keys are an error).
+    pub fn from_toml_file(path: &Path) -> Result<ServerConfig, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError(format!("reading config file {}: {e}", path.display())))?;
+        toml::from_str(&text).map_err(|e| ConfigError(format!("config file {}: {e}", path.display())))
+    }
+
+    /// A duration setting in ms.
+    pub(crate) fn duration_ms(&self, name: &str, text: &str) -> Result<i64, ConfigError> {
+        match parse_duration(text) {
+            Ok(ms) if ms > 0 => Ok(ms),
+            Ok(_) => Err(ConfigError(format!("{name} must be positive, got {text:?}"))),
+            Err(e) => Err(ConfigError(format!("{name}: {e}"))),
+        }
+    }
+
+    /// Checks every setting, so a mistake stops the server before it opens anything.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.duration_ms("block-range", &self.block_range)?;
+        self.duration_ms("write-wait-timeout", &self.write_wait_timeout)?;
+        self.duration_ms("tcp-flush-interval", &self.tcp_flush_interval)?;
+        self.duration_ms("query-timeout", &self.query_timeout)?;
+        self.duration_ms("lookback-delta", &self.lookback_delta)?;
+        self.sync_policy()?;
+        for (name, n) in [
+            ("max-concurrent-writes", self.max_concurrent_writes),
+            ("append-batch", self.append_batch),
+            ("tcp-batch-lines", self.tcp_batch_lines),
+            ("max-body-bytes", self.max_body_bytes),
+        ] {
+            if n == 0 {
+                return Err(ConfigError(format!("{name} must be at least 1")));
+            }
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return Err(ConfigError(format!("log-format must be text or json, got {:?}", self.log_format)));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn sync_policy(&self) -> Result<strata_wal::SyncPolicy, ConfigError> {
+        use strata_wal::SyncPolicy;
+        match self.fsync.as_str() {
+            "batch" => Ok(SyncPolicy::Batch),
+            "always" => Ok(SyncPolicy::Sync),
+            "none" => Ok(SyncPolicy::None),
+            other => Err(ConfigError(format!("fsync must be batch, always or none, got {other:?}"))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_validate_and_toml_overrides_them() {
+        ServerConfig::default().validate().unwrap();
+        let c: ServerConfig = toml::from_str("listen = \"127.0.0.1:1\"\nfsync = \"none\"\n").unwrap();
+        assert_eq!(c.listen, "127.0.0.1:1");
+        assert_eq!(c.fsync, "none");
+        assert_eq!(c.data_dir, PathBuf::from("./data"));
+        assert!(toml::from_str::<ServerConfig>("lisen = \"x\"").unwrap_err().to_string().contains("lisen"));
+        let bad = ServerConfig { fsync: "sometimes".into(), ..ServerConfig::default() };
+        assert!(bad.validate().unwrap_err().0.contains("fsync"));
+        let bad = ServerConfig { query_timeout: "0s".into(), ..ServerConfig::default() };
+        assert!(bad.validate().unwrap_err().0.contains("query-timeout"));
+    }
+}

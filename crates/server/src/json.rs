@@ -1,0 +1,261 @@
+//! Prometheus' JSON, byte for byte (../shared/specs/prom-http-api-notes.md): the envelope
+//! `{"status":…,"data":…,"warnings":…,"infos":…}`, timestamps as JSON numbers of seconds with
+//! a three-digit millisecond fraction when there is one (`1.500`, `2`), values as strings in
+//! Go's shortest form with Go's exponent rules (`"1e-07"`, `"+Inf"`, `"NaN"`).
+//!
+//! Results are written by hand into one `String` rather than through serde: a range query
+//! can return millions of points, and this keeps it to one pass with no intermediate tree.
+
+use std::fmt::Write;
+
+use strata_model::Labels;
+use strata_promql::Value;
+
+/// Appends `s` as a JSON string (quotes included).
+pub(crate) fn push_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            // Go's encoder escapes these for HTML safety; so does Prometheus' output.
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Appends a millisecond timestamp as Prometheus writes it: seconds, `.` and three digits
+/// when the milliseconds are not zero.
+pub(crate) fn push_timestamp(out: &mut String, ms: i64) {
+    if ms < 0 {
+        out.push('-');
+    }
+    let abs = ms.unsigned_abs();
+    let _ = write!(out, "{}", abs / 1000);
+    if !abs.is_multiple_of(1000) {
+        let _ = write!(out, ".{:03}", abs % 1000);
+    }
+}
+
+/// A value as Prometheus' JSON writes it (without the quotes): Go's
+/// `FormatFloat(v, 'f', -1, 64)`, or `'e'` below 1e-6 and from 1e21 on.
+pub(crate) fn float_text(v: f64) -> String {
+    if v.is_nan() {
+        return "NaN".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "+Inf" } else { "-Inf" }.into();
+    }
+    let abs = v.abs();
+    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
+        // Rust writes `1.5e21` / `1e-7`; Go writes `1.5e+21` / `1e-07`.
+        let rust = format!("{v:e}");
+        let (mantissa, exponent) = rust.split_once('e').unwrap_or((&rust, "0"));
+        let (sign, digits) = match exponent.strip_prefix('-') {
+            Some(d) => ('-', d),
+            None => ('+', exponent),
+        };
+        return format!("{mantissa}e{sign}{digits:0>2}");
+    }
+    if v == 0.0 && v.is_sign_negative() {
+        return "-0".into();
+    }
+    v.to_string()
+}
+
+/// Appends `[<ts>,"<value>"]`.
+pub(crate) fn push_point(out: &mut String, t: i64, v: f64) {
+    out.push('[');
+    push_timestamp(out, t);
+    out.push_str(",\"");
+    out.push_str(&float_text(v));
+    out.push_str("\"]");
+}
+
+/// Appends a label set as a JSON object, names in order.
+pub(crate) fn push_labels(out: &mut String, labels: &Labels) {
+    out.push('{');
+    for (i, l) in labels.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_str(out, &l.name);
+        out.push(':');
+        push_str(out, &l.value);
+    }
+    out.push('}');
+}
+
+/// Appends `[…]` of JSON strings.
+pub(crate) fn push_str_array<'a>(out: &mut String, items: impl IntoIterator<Item = &'a str>) {
+    out.push('[');
+    for (i, s) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_str(out, s);
+    }
+    out.push(']');
+}
+
+/// The `data` of a query answer: `{"resultType":…,"result":…}`.
+pub(crate) fn query_data(value: &Value) -> String {
+    let mut out = String::with_capacity(256);
+    out.push_str("{\"resultType\":\"");
+    out.push_str(value.type_name());
+    out.push_str("\",\"result\":");
+    match value {
+        Value::Scalar { t, v } => push_point(&mut out, *t, *v),
+        Value::String { t, s } => {
+            out.push('[');
+            push_timestamp(&mut out, *t);
+            out.push(',');
+            push_str(&mut out, s);
+            out.push(']');
+        }
+        Value::Vector(samples) => {
+            out.push('[');
+            for (i, s) in samples.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str("{\"metric\":");
+                push_labels(&mut out, &s.labels);
+                out.push_str(",\"value\":");
+                push_point(&mut out, s.t, s.v);
+                out.push('}');
+            }
+            out.push(']');
+        }
+        Value::Matrix(series) => {
+            out.push('[');
+            for (i, s) in series.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str("{\"metric\":");
+                push_labels(&mut out, &s.labels);
+                out.push_str(",\"values\":[");
+                for (j, (t, v)) in s.points.iter().enumerate() {
+                    if j > 0 {
+                        out.push(',');
+                    }
+                    push_point(&mut out, *t, *v);
+                }
+                out.push_str("]}");
+            }
+            out.push(']');
+        }
+    }
+    out.push('}');
+    out
+}
+
+/// A success envelope around already-encoded `data`.
+pub(crate) fn success(data: &str, warnings: &[String], infos: &[String]) -> String {
+    let mut out = String::with_capacity(data.len() + 64);
+    out.push_str("{\"status\":\"success\",\"data\":");
+    out.push_str(data);
+    push_annotations(&mut out, warnings, infos);
+    out.push('}');
+    out
+}
+
+fn push_annotations(out: &mut String, warnings: &[String], infos: &[String]) {
+    if !warnings.is_empty() {
+        out.push_str(",\"warnings\":");
+        push_str_array(out, warnings.iter().map(String::as_str));
+    }
+    if !infos.is_empty() {
+        out.push_str(",\"infos\":");
+        push_str_array(out, infos.iter().map(String::as_str));
+    }
+}
+
+/// An error envelope.
+pub(crate) fn error(error_type: &str, message: &str) -> String {
+    let mut out = String::with_capacity(message.len() + 64);
+    out.push_str("{\"status\":\"error\",\"errorType\":");
+    push_str(&mut out, error_type);
+    out.push_str(",\"error\":");
+    push_str(&mut out, message);
+    out.push('}');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn timestamps_are_seconds_with_three_digit_milliseconds() {
+        for (ms, text) in [(1500, "1.500"), (1005, "1.005"), (2000, "2"), (0, "0"), (-1500, "-1.500")] {
+            let mut out = String::new();
+            push_timestamp(&mut out, ms);
+            assert_eq!(out, text);
+        }
+    }
+
+    #[test]
+    fn floats_follow_go() {
+        let cases = [
+            (0.023, "0.023"),
+            (1.0, "1"),
+            (-0.0, "-0"),
+            (1e-7, "1e-07"),
+            (1.5e21, "1.5e+21"),
+            (1e100, "1e+100"),
+            (0.000001, "0.000001"),
+            (123456789012345680000.0, "123456789012345680000"),
+            (f64::NAN, "NaN"),
+            (f64::INFINITY, "+Inf"),
+            (f64::NEG_INFINITY, "-Inf"),
+        ];
+        for (v, text) in cases {
+            assert_eq!(float_text(v), text, "{v}");
+        }
+    }
+
+    #[test]
+    fn strings_are_escaped_as_go_does() {
+        let mut out = String::new();
+        push_str(&mut out, "a\"b\\c\n<&>\u{1}");
+        assert_eq!(out, r#""a\"b\\c\n\u003c\u0026\u003e\u0001""#);
+    }
+
+    proptest! {
+        /// Every finite value reads back exactly, and the text is valid JSON in a string.
+        #[test]
+        fn floats_round_trip(v in proptest::num::f64::ANY) {
+            let text = float_text(v);
+            if v.is_nan() {
+                prop_assert_eq!(text, "NaN");
+            } else {
+                let back: f64 = text.replace("+Inf", "inf").replace("-Inf", "-inf").parse().unwrap();
+                prop_assert_eq!(back.to_bits(), v.to_bits());
+            }
+        }
+
+        /// Encoded strings are JSON that decodes to the input.
+        #[test]
+        fn strings_round_trip(s in ".*") {
+            let mut out = String::new();
+            push_str(&mut out, &s);
+            let back: String = serde_json::from_str(&out).unwrap();
+            prop_assert_eq!(back, s);
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! `strata server`: the database behind HTTP (ARCHITECTURE.md: crates/server; decisions 6,
+//! 7, 10, 13).
+//!
+//! One block engine (WAL-backed head and Prometheus-format blocks, maintaining itself in a
+//! background thread) serves every endpoint. axum on tokio does the HTTP; anything that
+//! touches storage or evaluates PromQL runs on tokio's blocking threads, so a slow fsync or
+//! a long query never stalls the threads that accept and read requests.
+//!
+//! - Writes (`write_api`, `remote`, `tcp_listener`): Influx line protocol (HTTP 1.x and 2.x
+//!   endpoints, and a TCP listener), the Prometheus text format, remote write 1.0. A write
+//!   takes a turn at the write gate (`write_gate`: bounded concurrency and waiting, 503 +
+//!   Retry-After past them), reads its body within the size limit, then is parsed and
+//!   appended in batches (`ingest_batch`, which also states the partial-write policy).
+//!   A write is acknowledged only once the WAL holds it as the fsync policy promises.
+//! - Reads (`query_api`, `meta_api`, `admin_api`): the Prometheus HTTP API with Prometheus'
+//!   JSON shapes (`json`), errors (`api_error`) and parameters (`params`); remote read.
+//! - Operations (`status_api`, `metrics`): `/admin/status`, `/metrics`, build and TSDB
+//!   status, health and readiness probes.
+//! - Configuration (`config`): defaults, TOML file, and (in the CLI) flags and `STRATA_*`
+//!   environment variables.
+
+mod admin_api;
+mod api_error;
+mod body;
+mod config;
+mod ingest_batch;
+mod json;
+mod meta_api;
+mod metrics;
+mod params;
+mod prompb;
+mod query_api;
+mod remote;
+mod server;
+mod state;
+mod status_api;
+mod tcp_listener;
+mod write_api;
+mod write_gate;
+
+pub use config::{ConfigError, ServerConfig};
+pub use server::{run, start, RunningServer, ServerError};
+
+/// Sets up structured logging to stderr: `format` `text` or `json`, `filter` in tracing's
+/// env-filter syntax (`RUST_LOG` overrides it when set).
+pub fn init_logging(format: &str, filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder =
+        tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr);
+    let _ = if format == "json" { builder.json().try_init() } else { builder.try_init() };
+}

@@ -1,0 +1,363 @@
+//! Strata's own metrics, served at `/metrics` in the Prometheus text exposition format
+//! (ARCHITECTURE.md, decision 13; every name starts with `strata_`, plus the usual
+//! `process_*`).
+//!
+//! Counters the request paths bump are atomics (or a map under a mutex for the labelled
+//! ones, bumped once per request, not per sample). Figures the engine already keeps (head
+//! series, chunks, WAL bytes and fsyncs, compactions) are read from it at scrape time rather
+//! than mirrored. [`RateMeter`] keeps a minute of per-second totals for `/admin/status`.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use strata_storage::EngineStats;
+use strata_wal::{WalStats, FSYNC_BUCKETS_SECONDS};
+
+/// How samples arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Protocol {
+    /// Influx line protocol over HTTP.
+    Influx,
+    /// Influx line protocol over the TCP listener.
+    InfluxTcp,
+    /// The Prometheus text format (`/write` without `db`, `/api/v1/import/prometheus`).
+    PrometheusText,
+    /// Prometheus remote write.
+    RemoteWrite,
+}
+
+impl Protocol {
+    const ALL: [Protocol; 4] =
+        [Protocol::Influx, Protocol::InfluxTcp, Protocol::PrometheusText, Protocol::RemoteWrite];
+
+    fn name(self) -> &'static str {
+        match self {
+            Protocol::Influx => "influx",
+            Protocol::InfluxTcp => "influx_tcp",
+            Protocol::PrometheusText => "prometheus_text",
+            Protocol::RemoteWrite => "remote_write",
+        }
+    }
+}
+
+/// Query latency bucket bounds, in seconds.
+const QUERY_BUCKETS: [f64; 12] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
+
+/// A histogram of durations with fixed buckets.
+#[derive(Debug)]
+struct Histogram {
+    bounds: &'static [f64],
+    /// Observations per bucket (not cumulative); the last one is `+Inf`.
+    counts: Vec<AtomicU64>,
+    sum_micros: AtomicU64,
+}
+
+impl Histogram {
+    fn new(bounds: &'static [f64]) -> Self {
+        Histogram {
+            bounds,
+            counts: (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect(),
+            sum_micros: AtomicU64::new(0),
+        }
+    }
+
+    fn observe(&self, took: Duration) {
+        let seconds = took.as_secs_f64();
+        let bucket = self.bounds.iter().position(|&b| seconds <= b).unwrap_or(self.bounds.len());
+        self.counts[bucket].fetch_add(1, Relaxed);
+        self.sum_micros.fetch_add(took.as_micros() as u64, Relaxed);
+    }
+
+    fn count(&self) -> u64 {
+        self.counts.iter().map(|c| c.load(Relaxed)).sum()
+    }
+
+    fn render(&self, out: &mut String, name: &str, labels: &str) {
+        let mut cumulative = 0;
+        let sep = if labels.is_empty() { "" } else { "," };
+        for (i, c) in self.counts.iter().enumerate() {
+            cumulative += c.load(Relaxed);
+            let le = self.bounds.get(i).map_or("+Inf".to_string(), |b| b.to_string());
+            let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{le}\"}} {cumulative}");
+        }
+        let braces = if labels.is_empty() { String::new() } else { format!("{{{labels}}}") };
+        let sum = self.sum_micros.load(Relaxed) as f64 / 1e6;
+        let _ = writeln!(out, "{name}_sum{braces} {sum}\n{name}_count{braces} {cumulative}");
+    }
+}
+
+/// The server's counters; see the module docs.
+#[derive(Debug)]
+pub(crate) struct Metrics {
+    ingested: [AtomicU64; 4],
+    rejected: Mutex<BTreeMap<&'static str, u64>>,
+    http_requests: Mutex<BTreeMap<(String, u16), u64>>,
+    instant_queries: Histogram,
+    range_queries: Histogram,
+    started: Instant,
+    started_unix: f64,
+    rates: RateMeter,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            ingested: Default::default(),
+            rejected: Mutex::default(),
+            http_requests: Mutex::default(),
+            instant_queries: Histogram::new(&QUERY_BUCKETS),
+            range_queries: Histogram::new(&QUERY_BUCKETS),
+            started: Instant::now(),
+            started_unix: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64()),
+            rates: RateMeter::default(),
+        }
+    }
+}
+
+impl Metrics {
+    pub(crate) fn ingested(&self, protocol: Protocol, samples: usize) {
+        self.ingested[protocol as usize].fetch_add(samples as u64, Relaxed);
+    }
+
+    /// Samples refused, by reason (`parse`, `string_field`, `out_of_order`, …).
+    pub(crate) fn rejected(&self, reason: &'static str, samples: usize) {
+        if samples > 0 {
+            *self.rejected.lock().unwrap_or_else(|e| e.into_inner()).entry(reason).or_default() +=
+                samples as u64;
+        }
+    }
+
+    pub(crate) fn http_request(&self, handler: &str, code: u16) {
+        let mut map = self.http_requests.lock().unwrap_or_else(|e| e.into_inner());
+        *map.entry((handler.to_string(), code)).or_default() += 1;
+    }
+
+    pub(crate) fn query(&self, range: bool, took: Duration) {
+        if range { &self.range_queries } else { &self.instant_queries }.observe(took);
+    }
+
+    pub(crate) fn samples_ingested(&self) -> u64 {
+        self.ingested.iter().map(|c| c.load(Relaxed)).sum()
+    }
+
+    pub(crate) fn queries(&self) -> u64 {
+        self.instant_queries.count() + self.range_queries.count()
+    }
+
+    fn query_micros(&self) -> u64 {
+        self.instant_queries.sum_micros.load(Relaxed) + self.range_queries.sum_micros.load(Relaxed)
+    }
+
+    pub(crate) fn uptime(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Records the current totals for [`Metrics::recent_rates`]; called every second.
+    pub(crate) fn tick(&self) {
+        self.rates.record(self.samples_ingested(), self.queries(), self.query_micros());
+    }
+
+    /// Samples/s, queries/s and mean query latency (ms) over the last minute.
+    pub(crate) fn recent_rates(&self) -> Rates {
+        self.rates.rates((self.samples_ingested(), self.queries(), self.query_micros()))
+    }
+
+    /// Everything in the text exposition format.
+    pub(crate) fn render(&self, engine: &EngineStats, wal: &WalStats) -> String {
+        let mut out = String::with_capacity(8192);
+        self.render_ingest(&mut out);
+        self.render_http_and_queries(&mut out);
+        render_storage(&mut out, engine, wal);
+        render_process(&mut out, self.started_unix);
+        out
+    }
+
+    fn render_ingest(&self, out: &mut String) {
+        header(out, "strata_samples_ingested_total", "counter", "Samples written, by protocol.");
+        for p in Protocol::ALL {
+            let n = self.ingested[p as usize].load(Relaxed);
+            let _ = writeln!(out, "strata_samples_ingested_total{{protocol=\"{}\"}} {n}", p.name());
+        }
+        header(out, "strata_samples_rejected_total", "counter", "Samples refused, by reason.");
+        let rejected = self.rejected.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        for reason in [
+            "parse",
+            "string_field",
+            "out_of_order",
+            "out_of_bounds",
+            "duplicate",
+            "native_histogram",
+            "storage",
+        ] {
+            let n = rejected.get(reason).copied().unwrap_or(0);
+            let _ = writeln!(out, "strata_samples_rejected_total{{reason=\"{reason}\"}} {n}");
+        }
+    }
+
+    fn render_http_and_queries(&self, out: &mut String) {
+        header(out, "strata_http_requests_total", "counter", "HTTP requests, by handler and status code.");
+        let requests = self.http_requests.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        for ((handler, code), n) in requests {
+            let _ = writeln!(out, "strata_http_requests_total{{code=\"{code}\",handler=\"{handler}\"}} {n}");
+        }
+        header(out, "strata_query_duration_seconds", "histogram", "PromQL query latency, by query kind.");
+        self.instant_queries.render(out, "strata_query_duration_seconds", "kind=\"instant\"");
+        self.range_queries.render(out, "strata_query_duration_seconds", "kind=\"range\"");
+    }
+}
+
+fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+fn gauge(out: &mut String, name: &str, help: &str, value: impl std::fmt::Display) {
+    header(out, name, "gauge", help);
+    let _ = writeln!(out, "{name} {value}");
+}
+
+fn counter(out: &mut String, name: &str, help: &str, value: impl std::fmt::Display) {
+    header(out, name, "counter", help);
+    let _ = writeln!(out, "{name} {value}");
+}
+
+fn render_storage(out: &mut String, s: &EngineStats, wal: &WalStats) {
+    gauge(out, "strata_head_series", "Series in the head.", s.head_series);
+    gauge(out, "strata_head_samples", "Samples in the head.", s.head_samples);
+    gauge(out, "strata_head_chunks", "Chunks in the head.", s.head_chunks);
+    gauge(out, "strata_head_memory_bytes", "Heap bytes of the head's series and index.", s.head_memory_bytes);
+    gauge(out, "strata_blocks", "Blocks on disk.", s.blocks);
+    gauge(out, "strata_block_samples", "Samples in blocks.", s.block_samples);
+    gauge(out, "strata_block_bytes", "Bytes of the blocks on disk.", s.block_bytes);
+    gauge(out, "strata_wal_bytes", "Bytes of the write-ahead log.", s.wal_bytes);
+    counter(out, "strata_wal_written_bytes_total", "Bytes written to the WAL since start.", wal.bytes);
+    header(out, "strata_wal_fsync_duration_seconds", "histogram", "Latency of the WAL's fsyncs.");
+    for (count, bound) in wal.fsync_buckets.iter().zip(FSYNC_BUCKETS_SECONDS) {
+        let _ = writeln!(out, "strata_wal_fsync_duration_seconds_bucket{{le=\"{bound}\"}} {count}");
+    }
+    let sum = wal.fsync_micros as f64 / 1e6;
+    let _ = writeln!(
+        out,
+        "strata_wal_fsync_duration_seconds_bucket{{le=\"+Inf\"}} {n}\nstrata_wal_fsync_duration_seconds_sum {sum}\nstrata_wal_fsync_duration_seconds_count {n}",
+        n = wal.fsyncs
+    );
+    counter(out, "strata_compactions_total", "Block compactions since start.", s.compactions);
+    counter(
+        out,
+        "strata_compaction_duration_seconds_total",
+        "Time spent compacting since start.",
+        s.compaction_micros as f64 / 1e6,
+    );
+    counter(out, "strata_storage_rejected_samples_total", "Samples the engine refused.", s.rejected_samples);
+}
+
+/// `process_*` from /proc/self, as Go's and Rust's Prometheus clients export them.
+fn render_process(out: &mut String, started_unix: f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib = |key: &str| -> u64 {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    gauge(out, "process_resident_memory_bytes", "Resident memory size in bytes.", kib("VmRSS:") * 1024);
+    gauge(out, "process_virtual_memory_bytes", "Virtual memory size in bytes.", kib("VmSize:") * 1024);
+    counter(out, "process_cpu_seconds_total", "User and system CPU time in seconds.", process_cpu_seconds());
+    gauge(out, "process_start_time_seconds", "Start time since the Unix epoch in seconds.", started_unix);
+    let fds = std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count());
+    gauge(out, "process_open_fds", "Open file descriptors.", fds);
+}
+
+/// utime + stime of /proc/self/stat, in seconds (clock ticks of 100 Hz, Linux' USER_HZ).
+pub(crate) fn process_cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces, so split after its ')').
+    let fields: Vec<&str> = stat.rsplit_once(')').map_or(Vec::new(), |(_, r)| r.split_whitespace().collect());
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Rates over the last minute.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Rates {
+    pub(crate) samples_per_second: f64,
+    pub(crate) queries_per_second: f64,
+    pub(crate) average_query_ms: f64,
+}
+
+/// A minute of per-second totals.
+#[derive(Debug, Default)]
+struct RateMeter {
+    history: Mutex<VecDeque<(Instant, u64, u64, u64)>>,
+}
+
+impl RateMeter {
+    fn record(&self, samples: u64, queries: u64, query_micros: u64) {
+        let mut h = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        h.push_back((Instant::now(), samples, queries, query_micros));
+        while h.len() > 61 {
+            h.pop_front();
+        }
+    }
+
+    fn rates(&self, now: (u64, u64, u64)) -> Rates {
+        let h = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(&(at, samples, queries, micros)) = h.front() else { return Rates::default() };
+        let seconds = at.elapsed().as_secs_f64();
+        if seconds <= 0.0 {
+            return Rates::default();
+        }
+        let new_queries = now.1 - queries;
+        Rates {
+            samples_per_second: (now.0 - samples) as f64 / seconds,
+            queries_per_second: new_queries as f64 / seconds,
+            average_query_ms: if new_queries == 0 {
+                0.0
+            } else {
+                (now.2 - micros) as f64 / 1e3 / new_queries as f64
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_buckets_are_cumulative() {
+        let h = Histogram::new(&QUERY_BUCKETS);
+        h.observe(Duration::from_micros(300));
+        h.observe(Duration::from_millis(30));
+        h.observe(Duration::from_secs(10));
+        let mut out = String::new();
+        h.render(&mut out, "q", "kind=\"x\"");
+        assert!(out.contains("q_bucket{kind=\"x\",le=\"0.0005\"} 1\n"), "{out}");
+        assert!(out.contains("q_bucket{kind=\"x\",le=\"0.05\"} 2\n"), "{out}");
+        assert!(out.contains("q_bucket{kind=\"x\",le=\"+Inf\"} 3\n"), "{out}");
+        assert!(out.contains("q_count{kind=\"x\"} 3\n"), "{out}");
+    }
+
+    #[test]
+    fn every_metric_has_help_and_type_and_parses() {
+        let m = Metrics::default();
+        m.ingested(Protocol::RemoteWrite, 10);
+        m.rejected("parse", 2);
+        m.http_request("/api/v1/query", 200);
+        m.query(true, Duration::from_millis(3));
+        let text = m.render(&EngineStats::default(), &WalStats::default());
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let sample =
+                strata_ingest::exposition::parse_line(line, 1, strata_ingest::exposition::Flavor::Prometheus);
+            assert!(matches!(sample, Ok(Some(_))), "{line}: {sample:?}");
+        }
+        assert!(text.contains("strata_samples_ingested_total{protocol=\"remote_write\"} 10\n"));
+        assert!(text.contains("strata_http_requests_total{code=\"200\",handler=\"/api/v1/query\"} 1\n"));
+        assert!(process_cpu_seconds() > 0.0);
+    }
+}

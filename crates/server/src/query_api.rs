@@ -1,0 +1,176 @@
+//! `/api/v1/query` (and its alias `/query`) and `/api/v1/query_range`, GET or POST form, as
+//! Prometheus answers them (../shared/specs/prom-http-api-notes.md): parameters `query`,
+//! `time` / `start`, `end`, `step`, `timeout` (can only shorten the server's), `limit`,
+//! `lookback_delta`.
+//!
+//! Evaluation runs on a blocking thread (decision 7). If the client goes away, the handler's
+//! future is dropped, and with it a guard that raises the query's cancel flag, so the
+//! evaluation stops at its next check instead of running to its end for nobody.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use strata_promql::{parse, QueryEngine, QueryResult, Range, Value};
+
+use crate::api_error::{json_response, ApiError};
+use crate::json;
+use crate::params::Params;
+use crate::state::{now_ms, Shared};
+
+/// Prometheus' cap on points per series in a range query.
+const MAX_POINTS: i64 = 11_000;
+
+/// Reads a request's parameters: the query string, and a form body on POST.
+pub(crate) async fn request_params(request: Request, limit: usize) -> Result<Params, ApiError> {
+    let query = request.uri().query().map(str::to_string);
+    let is_form = request
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let body = if is_form {
+        axum::body::to_bytes(request.into_body(), limit)
+            .await
+            .map_err(|e| ApiError::bad_data(format!("reading the form body: {e}")))?
+            .to_vec()
+    } else {
+        Vec::new()
+    };
+    Ok(Params::parse(query.as_deref(), &body))
+}
+
+/// Raises a cancel flag when dropped (see the module docs).
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+/// The engine for one request: the server's options, with the request's timeout (never
+/// longer than the server's) and lookback delta.
+fn engine_for(state: &Shared, params: &Params) -> Result<QueryEngine, ApiError> {
+    let mut options = state.query_options.clone();
+    if let Some(ms) = params.duration("timeout")? {
+        if ms > 0 {
+            options.timeout = options.timeout.min(Duration::from_millis(ms as u64));
+        }
+    }
+    if let Some(ms) = params.duration("lookback_delta")? {
+        if ms > 0 {
+            options.lookback_delta_ms = ms;
+        }
+    }
+    Ok(QueryEngine::new(options))
+}
+
+/// `/api/v1/query`.
+pub(crate) async fn instant(State(state): State<Shared>, request: Request) -> Response {
+    let run = async {
+        let params = request_params(request, state.config.max_body_bytes).await?;
+        let text = params.get("query").unwrap_or("").to_string();
+        let time = params.time("time", now_ms())?;
+        let limit = params.limit("limit")?;
+        let engine = engine_for(&state, &params)?;
+        let expr = parse(&text).map_err(|e| ApiError::bad_param("query", e))?;
+        let result = evaluate(&state, false, move |store, cancel| {
+            engine.instant_expr(store, &expr, time, Some(cancel))
+        })
+        .await?;
+        Ok::<_, ApiError>(respond(result, limit))
+    };
+    run.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `/api/v1/query_range`.
+pub(crate) async fn range(State(state): State<Shared>, request: Request) -> Response {
+    let run = async {
+        let params = request_params(request, state.config.max_body_bytes).await?;
+        let text = params.get("query").unwrap_or("").to_string();
+        let start = params.time("start", i64::MIN).and_then(|t| required(t, "start"))?;
+        let end = params.time("end", i64::MIN).and_then(|t| required(t, "end"))?;
+        let step = match params.duration("step")? {
+            Some(step) => step,
+            None => return Err(ApiError::bad_param("step", "cannot parse \"\" to a valid duration")),
+        };
+        if end < start {
+            return Err(ApiError::bad_param("end", "end timestamp must not be before start time"));
+        }
+        if step <= 0 {
+            return Err(ApiError::bad_param(
+                "step",
+                "zero or negative query resolution step widths are not accepted. Try a positive integer",
+            ));
+        }
+        if (end - start) / step > MAX_POINTS {
+            return Err(ApiError::bad_data(
+                "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
+            ));
+        }
+        let limit = params.limit("limit")?;
+        let engine = engine_for(&state, &params)?;
+        let expr = parse(&text).map_err(|e| ApiError::bad_param("query", e))?;
+        let range = Range { start, end, step };
+        let result =
+            evaluate(&state, true, move |store, cancel| engine.range_expr(store, &expr, range, Some(cancel)))
+                .await?;
+        Ok(respond(result, limit))
+    };
+    run.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+fn required(t: i64, name: &str) -> Result<i64, ApiError> {
+    if t == i64::MIN {
+        Err(ApiError::bad_param(name, "cannot parse \"\" to a valid timestamp"))
+    } else {
+        Ok(t)
+    }
+}
+
+/// Runs `query` on a blocking thread with a cancel flag tied to this future.
+async fn evaluate<F>(state: &Shared, is_range: bool, query: F) -> Result<QueryResult, ApiError>
+where
+    F: FnOnce(
+            &dyn strata_promql::Queryable,
+            Arc<AtomicBool>,
+        ) -> Result<QueryResult, strata_promql::QueryError>
+        + Send
+        + 'static,
+{
+    let cancel = Arc::new(AtomicBool::new(false));
+    let _guard = CancelOnDrop(cancel.clone());
+    let engine = state.engine.clone();
+    let started = Instant::now();
+    let result = tokio::task::spawn_blocking(move || query(&*engine, cancel))
+        .await
+        .map_err(|e| ApiError::internal(format!("query failed: {e}")))?;
+    state.metrics.query(is_range, started.elapsed());
+    result.map_err(ApiError::from)
+}
+
+/// The success answer, truncated to `limit` series when one is given.
+fn respond(mut result: QueryResult, limit: usize) -> Response {
+    if limit > 0 {
+        let truncated = match &mut result.value {
+            Value::Vector(v) if v.len() > limit => {
+                v.truncate(limit);
+                true
+            }
+            Value::Matrix(m) if m.len() > limit => {
+                m.truncate(limit);
+                true
+            }
+            _ => false,
+        };
+        if truncated {
+            result.warnings.push("results truncated due to limit".into());
+        }
+    }
+    let data = json::query_data(&result.value);
+    json_response(StatusCode::OK, json::success(&data, &result.warnings, &result.infos))
+}

@@ -1,0 +1,236 @@
+//! Starting and stopping the server: open the engine (replaying its WAL), bind the HTTP
+//! listener (and the TCP one if asked), serve until told to stop; then refuse new writes,
+//! let the requests in flight finish, sync the WAL and close the engine.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use strata_storage::{BlockEngine, BlockEngineOptions, Engine};
+use strata_wal::WalOptions;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::ServerConfig;
+use crate::state::{AppState, Shared};
+use crate::{admin_api, meta_api, query_api, status_api, tcp_listener, write_api};
+
+/// Why the server could not start or stop cleanly.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// A setting is wrong.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// The data dir could not be opened.
+    #[error("opening the data dir {dir}: {source}")]
+    Storage {
+        /// The data dir.
+        dir: std::path::PathBuf,
+        /// What failed.
+        source: strata_storage::StorageError,
+    },
+    /// A listener could not be bound.
+    #[error("listening on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// What failed.
+        source: std::io::Error,
+    },
+    /// Something else failed at runtime.
+    #[error("{0}")]
+    Runtime(String),
+}
+
+/// A server that is running; stop it with [`RunningServer::stop`].
+#[derive(Debug)]
+pub struct RunningServer {
+    /// The HTTP address it listens on.
+    pub http_addr: SocketAddr,
+    /// The Influx TCP listener's address, if on.
+    pub tcp_addr: Option<SocketAddr>,
+    state: Shared,
+    stop: watch::Sender<bool>,
+    http: tokio::task::JoinHandle<std::io::Result<()>>,
+    tcp: Option<tokio::task::JoinHandle<()>>,
+    ticker: tokio::task::JoinHandle<()>,
+}
+
+/// Opens the engine and starts serving (see the module docs).
+pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
+    config.validate()?;
+    let engine = open_engine(&config).await?;
+    let state: Shared = Arc::new(AppState::new(engine, config.clone())?);
+    let listener = TcpListener::bind(&config.listen)
+        .await
+        .map_err(|source| ServerError::Bind { addr: config.listen.clone(), source })?;
+    let http_addr = listener.local_addr().map_err(|e| ServerError::Runtime(e.to_string()))?;
+    let (stop, stopped) = watch::channel(false);
+    let mut tcp_addr = None;
+    let tcp = match &config.influx_tcp_listen {
+        Some(addr) => {
+            let tcp_listener = TcpListener::bind(addr)
+                .await
+                .map_err(|source| ServerError::Bind { addr: addr.clone(), source })?;
+            tcp_addr = tcp_listener.local_addr().ok();
+            tracing::info!(addr = ?tcp_addr, "influx line protocol TCP listener started");
+            Some(tokio::spawn(tcp_listener::serve(tcp_listener, state.clone(), stopped.clone())))
+        }
+        None => None,
+    };
+    let app = router(state.clone());
+    let mut shutdown = stopped.clone();
+    let http = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = shutdown.wait_for(|stop| *stop).await;
+            })
+            .await
+    });
+    let ticker = tokio::spawn(tick(state.clone()));
+    tracing::info!(addr = %http_addr, "HTTP server started");
+    Ok(RunningServer { http_addr, tcp_addr, state, stop, http, tcp, ticker })
+}
+
+async fn open_engine(config: &ServerConfig) -> Result<Arc<BlockEngine>, ServerError> {
+    let options = BlockEngineOptions {
+        block_range: config.duration_ms("block-range", &config.block_range)?,
+        wal: WalOptions { policy: config.sync_policy()?, ..WalOptions::default() },
+        ..BlockEngineOptions::default()
+    };
+    let dir = config.data_dir.clone();
+    tracing::info!(dir = %dir.display(), "opening the data dir: loading blocks and replaying the WAL");
+    let started = Instant::now();
+    let engine = tokio::task::spawn_blocking(move || BlockEngine::open_shared(&dir, options))
+        .await
+        .map_err(|e| ServerError::Runtime(e.to_string()))?
+        .map_err(|source| ServerError::Storage { dir: config.data_dir.clone(), source })?;
+    for skipped in engine.skipped_blocks() {
+        tracing::warn!(block = %skipped.dir.display(), error = %skipped.error, "damaged block left out");
+    }
+    let stats = Engine::stats(&*engine)
+        .map_err(|source| ServerError::Storage { dir: config.data_dir.clone(), source })?;
+    tracing::info!(
+        took_ms = started.elapsed().as_millis() as u64,
+        head_series = stats.head_series,
+        head_samples = stats.head_samples,
+        blocks = stats.blocks,
+        block_samples = stats.block_samples,
+        "data dir open: WAL replayed"
+    );
+    Ok(engine)
+}
+
+/// Records totals every second for `/admin/status`'s rates.
+async fn tick(state: Shared) {
+    let mut every = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        every.tick().await;
+        state.metrics.tick();
+    }
+}
+
+impl RunningServer {
+    /// Stops: new writes are refused (503), the listeners close once the requests in flight
+    /// are answered, the WAL is synced and the engine closed.
+    pub async fn stop(self) -> Result<(), ServerError> {
+        tracing::info!("stopping: refusing new writes, finishing requests in flight");
+        self.state.stop_writes();
+        let _ = self.stop.send(true);
+        let served = self.http.await.map_err(|e| ServerError::Runtime(e.to_string()))?;
+        if let Some(tcp) = self.tcp {
+            let _ = tcp.await;
+        }
+        self.ticker.abort();
+        let state = self.state;
+        tokio::task::spawn_blocking(move || {
+            let synced = state.engine.head().wal().sync();
+            drop(state);
+            synced
+        })
+        .await
+        .map_err(|e| ServerError::Runtime(e.to_string()))?
+        .map_err(|e| ServerError::Runtime(format!("syncing the WAL: {e}")))?;
+        served.map_err(|e| ServerError::Runtime(e.to_string()))?;
+        tracing::info!("stopped: WAL synced, engine closed");
+        Ok(())
+    }
+}
+
+/// Every route.
+fn router(state: Shared) -> Router {
+    let api = Router::new()
+        .route("/write", post(write_api::write_v1))
+        .route("/api/v2/write", post(write_api::write_v2))
+        .route("/api/v1/import/prometheus", post(write_api::import_prometheus))
+        .route("/api/v1/write", post(write_api::remote_write))
+        .route("/api/v1/read", post(admin_api::remote_read))
+        .route("/api/v1/query", get(query_api::instant).post(query_api::instant))
+        .route("/query", get(query_api::instant).post(query_api::instant))
+        .route("/api/v1/query_range", get(query_api::range).post(query_api::range))
+        .route("/api/v1/series", get(meta_api::series).post(meta_api::series))
+        .route("/api/v1/labels", get(meta_api::labels).post(meta_api::labels))
+        .route("/api/v1/label/{name}/values", get(meta_api::label_values))
+        .route("/api/v1/metadata", get(meta_api::metadata))
+        .route("/api/v1/status/buildinfo", get(status_api::buildinfo))
+        .route("/api/v1/status/tsdb", get(status_api::tsdb))
+        .route(
+            "/api/v1/admin/tsdb/delete_series",
+            post(admin_api::delete_series).put(admin_api::delete_series),
+        )
+        .route("/api/v1/admin/tsdb/snapshot", post(admin_api::snapshot).put(admin_api::snapshot))
+        .route(
+            "/api/v1/admin/tsdb/clean_tombstones",
+            post(admin_api::clean_tombstones).put(admin_api::clean_tombstones),
+        )
+        .route("/admin/status", get(status_api::admin_status))
+        .route("/metrics", get(status_api::metrics))
+        .route("/-/healthy", get(status_api::healthy))
+        .route("/-/ready", get(status_api::ready))
+        .route("/ping", get(status_api::ping).head(status_api::ping));
+    api.layer(middleware::from_fn_with_state(state.clone(), count_requests))
+        // Bodies are limited by each handler (after decompression too), not by axum's default.
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .with_state(state)
+}
+
+/// Counts requests by route and status code for `/metrics`.
+async fn count_requests(State(state): State<Shared>, request: Request, next: Next) -> Response {
+    let handler = request.extensions().get::<MatchedPath>().map_or("other", |p| p.as_str()).to_string();
+    let response = next.run(request).await;
+    state.metrics.http_request(&handler, response.status().as_u16());
+    response
+}
+
+/// Runs the server until SIGTERM or SIGINT, then stops it cleanly (the blocking entry point
+/// of `strata server`).
+pub fn run(config: ServerConfig) -> Result<(), ServerError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("strata-server")
+        .build()
+        .map_err(|e| ServerError::Runtime(format!("starting the runtime: {e}")))?;
+    runtime.block_on(async {
+        let server = start(config).await?;
+        wait_for_signal().await;
+        server.stop().await
+    })
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
+    else {
+        tracing::error!("cannot listen for signals; stopping");
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received"),
+        _ = int.recv() => tracing::info!("SIGINT received"),
+    }
+}

@@ -1,0 +1,66 @@
+//! What every handler shares: the engine, the settings, the counters, the write gate.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use strata_promql::EngineOptions;
+use strata_storage::BlockEngine;
+
+use crate::config::{ConfigError, ServerConfig};
+use crate::metrics::Metrics;
+use crate::write_gate::WriteGate;
+
+/// The server's shared state.
+#[derive(Debug)]
+pub(crate) struct AppState {
+    pub(crate) engine: Arc<BlockEngine>,
+    pub(crate) config: ServerConfig,
+    /// The PromQL engine's options (a request may shorten the timeout or change lookback).
+    pub(crate) query_options: EngineOptions,
+    pub(crate) metrics: Metrics,
+    pub(crate) writes: WriteGate,
+    /// Set on SIGTERM/SIGINT: writes are refused from then on.
+    stopping: AtomicBool,
+}
+
+/// Handlers' state.
+pub(crate) type Shared = Arc<AppState>;
+
+impl AppState {
+    pub(crate) fn new(engine: Arc<BlockEngine>, config: ServerConfig) -> Result<AppState, ConfigError> {
+        let ms = |name: &str, text: &str| config.duration_ms(name, text);
+        let query_options = EngineOptions {
+            lookback_delta_ms: ms("lookback-delta", &config.lookback_delta)?,
+            max_samples: config.query_max_samples,
+            timeout: Duration::from_millis(ms("query-timeout", &config.query_timeout)? as u64),
+            ..EngineOptions::default()
+        };
+        let writes = WriteGate::new(
+            config.max_concurrent_writes,
+            config.max_pending_writes,
+            Duration::from_millis(ms("write-wait-timeout", &config.write_wait_timeout)? as u64),
+        );
+        Ok(AppState {
+            engine,
+            config,
+            query_options,
+            metrics: Metrics::default(),
+            writes,
+            stopping: AtomicBool::new(false),
+        })
+    }
+
+    pub(crate) fn stop_writes(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+    }
+
+    pub(crate) fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+}
+
+/// Now, in ms since the epoch.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}

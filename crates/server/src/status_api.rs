@@ -1,0 +1,151 @@
+//! What the server says about itself: `/api/v1/status/buildinfo`, `/api/v1/status/tsdb`
+//! (head figures and the top series counts, as Prometheus' TSDB status page),
+//! `/admin/status` (the seed's JSON: storage, ingestion and query figures), `/metrics`,
+//! and the probes `/-/healthy`, `/-/ready` and `/ping` (what Influx clients call).
+
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use strata_storage::Engine;
+
+use crate::api_error::{json_response, ApiError};
+use crate::json;
+use crate::state::Shared;
+
+/// `/api/v1/status/buildinfo`, with Prometheus' keys (Grafana reads `version`).
+pub(crate) async fn buildinfo() -> Response {
+    let data = json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "revision": option_env!("STRATA_GIT_REVISION").unwrap_or("unknown"),
+        "branch": "",
+        "buildUser": "",
+        "buildDate": "",
+        "goVersion": "",
+    });
+    json_response(StatusCode::OK, json::success(&data.to_string(), &[], &[]))
+}
+
+/// `/api/v1/status/tsdb`: head statistics and the ten largest of each count.
+pub(crate) async fn tsdb(State(state): State<Shared>) -> Response {
+    let engine = state.engine.clone();
+    let answer = tokio::task::spawn_blocking(move || {
+        let head = engine.head();
+        let index = head.index();
+        let pairs = index.top_label_values(usize::MAX);
+        let mut by_name: BTreeMap<&str, (u64, u64)> = BTreeMap::new(); // (values, bytes)
+        for p in &pairs {
+            let entry = by_name.entry(&p.name).or_default();
+            entry.0 += 1;
+            entry.1 += p.value.len() as u64 * p.series;
+        }
+        let top = |mut items: Vec<(String, u64)>| {
+            items.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            items.truncate(10);
+            items.into_iter().map(|(name, value)| json!({"name": name, "value": value})).collect::<Vec<_>>()
+        };
+        let by_metric: Vec<(String, u64)> =
+            pairs.iter().filter(|p| p.name == "__name__").map(|p| (p.value.clone(), p.series)).collect();
+        let pair_counts: Vec<(String, u64)> =
+            pairs.iter().map(|p| (format!("{}={}", p.name, p.value), p.series)).collect();
+        let stats = head.stats();
+        let (min_time, max_time) = head.time_range().unwrap_or((i64::MAX, i64::MIN));
+        json!({
+            "headStats": {
+                "numSeries": stats.series,
+                "numLabelPairs": pairs.len(),
+                "chunkCount": stats.chunks,
+                "minTime": min_time,
+                "maxTime": max_time,
+            },
+            "seriesCountByMetricName": top(by_metric),
+            "labelValueCountByLabelName": top(by_name.iter().map(|(n, v)| (n.to_string(), v.0)).collect()),
+            "memoryInBytesByLabelName": top(by_name.iter().map(|(n, v)| (n.to_string(), v.1)).collect()),
+            "seriesCountByLabelValuePair": top(pair_counts),
+        })
+    })
+    .await;
+    match answer {
+        Ok(data) => json_response(StatusCode::OK, json::success(&data.to_string(), &[], &[])),
+        Err(e) => ApiError::internal(e.to_string()).into_response(),
+    }
+}
+
+/// `/admin/status`: the seed's figures.
+pub(crate) async fn admin_status(State(state): State<Shared>) -> Response {
+    let engine = state.engine.clone();
+    let stats = match tokio::task::spawn_blocking(move || Engine::stats(&*engine)).await {
+        Ok(Ok(stats)) => stats,
+        Ok(Err(e)) => return ApiError::from(e).into_response(),
+        Err(e) => return ApiError::internal(e.to_string()).into_response(),
+    };
+    let rates = state.metrics.recent_rates();
+    // Raw size: 16 bytes per sample (an i64 timestamp and an f64 value), against what the
+    // samples take where they are stored: blocks on disk, chunks in the head.
+    let stored = stats.block_bytes + stats.head_memory_bytes;
+    let ratio = if stored == 0 { 0.0 } else { stats.samples() as f64 * 16.0 / stored as f64 };
+    let body = json!({
+        "status": "success",
+        "storage": {
+            "series": stats.head_series.max(stats.block_series),
+            "head_series": stats.head_series,
+            "samples": stats.samples(),
+            "disk_bytes": stats.disk_bytes(),
+            "blocks": stats.blocks,
+            "compression_ratio": (ratio * 100.0).round() / 100.0,
+        },
+        "ingestion": {
+            "samples_per_second": rates.samples_per_second.round(),
+            "samples_total": state.metrics.samples_ingested(),
+            "active_series": stats.head_series,
+        },
+        "query": {
+            "queries_per_second": (rates.queries_per_second * 100.0).round() / 100.0,
+            "average_latency_ms": (rates.average_query_ms * 1000.0).round() / 1000.0,
+            "queries_total": state.metrics.queries(),
+        },
+        "uptime_seconds": state.metrics.uptime().as_secs(),
+        "version": env!("CARGO_PKG_VERSION"),
+    });
+    json_response(StatusCode::OK, body.to_string())
+}
+
+/// `/metrics`.
+pub(crate) async fn metrics(State(state): State<Shared>) -> Response {
+    let engine = state.engine.clone();
+    let stats =
+        tokio::task::spawn_blocking(move || (Engine::stats(&*engine), engine.head().wal().stats())).await;
+    let (engine_stats, wal_stats) = match stats {
+        Ok((Ok(e), w)) => (e, w),
+        Ok((Err(e), _)) => return ApiError::from(e).into_response(),
+        Err(e) => return ApiError::internal(e.to_string()).into_response(),
+    };
+    let mut response = state.metrics.render(&engine_stats, &wal_stats).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
+    response
+}
+
+/// `/-/healthy`.
+pub(crate) async fn healthy() -> &'static str {
+    "Strata is Healthy.\n"
+}
+
+/// `/-/ready`: the engine is open (the server only listens once it is), unless stopping.
+pub(crate) async fn ready(State(state): State<Shared>) -> Response {
+    if state.is_stopping() {
+        (StatusCode::SERVICE_UNAVAILABLE, "Strata is shutting down.\n").into_response()
+    } else {
+        "Strata is Ready.\n".into_response()
+    }
+}
+
+/// `/ping` (InfluxDB's): 204 with a version header.
+pub(crate) async fn ping() -> Response {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response.headers_mut().insert("X-Influxdb-Version", HeaderValue::from_static(env!("CARGO_PKG_VERSION")));
+    response
+}

@@ -1,0 +1,223 @@
+//! The write endpoints:
+//!
+//! | endpoint | body | success |
+//! |---|---|---|
+//! | `POST /write?db=…&precision=` | Influx line protocol (InfluxDB 1.x) | 204 |
+//! | `POST /write` without `db` | Prometheus text, timestamps as `ingest_batch` says | 200 `{"status":"success","samples_written":N}` |
+//! | `POST /api/v2/write?org=&bucket=&precision=` | Influx line protocol (InfluxDB 2.x) | 204 |
+//! | `POST /api/v1/import/prometheus` | Prometheus text, ms (VictoriaMetrics' API) | 204 |
+//! | `POST /api/v1/write` | remote write 1.0 (`remote`) | 204 |
+//!
+//! Each request first takes a turn at the write gate (503 + `Retry-After` when the server is
+//! saturated or stopping), then reads its body (413 past `max-body-bytes`; gzip undone),
+//! then parses and appends on a blocking thread (decision 7). Errors follow the
+//! partial-write policy in `ingest_batch`: 400 names the bad lines and the samples written;
+//! 500 when storage failed.
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use strata_ingest::line_protocol::Precision;
+
+use crate::api_error::json_response;
+use crate::body::read_body;
+use crate::ingest_batch::{self, Parsed, TextTime, WriteSummary};
+use crate::json;
+use crate::metrics::Protocol;
+use crate::params::Params;
+use crate::remote;
+use crate::state::{now_ms, Shared};
+use crate::write_gate::Busy;
+
+/// How a write endpoint answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dialect {
+    /// `{"status":"success","samples_written":N}` (the seed's `/write`).
+    Strata,
+    /// 204 / `{"code":"invalid","message":…}` as InfluxDB.
+    Influx,
+    /// 204 / Prometheus' error envelope (import, as VictoriaMetrics).
+    NoContent,
+    /// 204 / plain text (remote write, as Prometheus).
+    RemoteWrite,
+}
+
+/// What a body holds.
+#[derive(Debug, Clone, Copy)]
+enum Format {
+    LineProtocol(Precision),
+    PrometheusText(TextTime),
+    RemoteWrite,
+}
+
+/// `POST /write`: line protocol with `db`, the Prometheus text format without.
+pub(crate) async fn write_v1(State(state): State<Shared>, request: Request) -> Response {
+    let params = Params::parse(request.uri().query(), b"");
+    let precision = match precision_param(&params) {
+        Ok(p) => p,
+        Err(response) => return *response,
+    };
+    if params.get("db").is_some() {
+        let format = Format::LineProtocol(precision.unwrap_or(Precision::Nanoseconds));
+        write(state, request, format, Protocol::Influx, Dialect::Influx).await
+    } else {
+        let format = Format::PrometheusText(precision.map_or(TextTime::Auto, TextTime::Unit));
+        write(state, request, format, Protocol::PrometheusText, Dialect::Strata).await
+    }
+}
+
+/// `POST /api/v2/write`: line protocol (InfluxDB 2.x); `bucket` is required as there.
+pub(crate) async fn write_v2(State(state): State<Shared>, request: Request) -> Response {
+    let params = Params::parse(request.uri().query(), b"");
+    if params.get("bucket").is_none() {
+        return influx_error(StatusCode::BAD_REQUEST, "bucket not specified", 0);
+    }
+    let precision = match precision_param(&params) {
+        Ok(p) => p.unwrap_or(Precision::Nanoseconds),
+        Err(response) => return *response,
+    };
+    write(state, request, Format::LineProtocol(precision), Protocol::Influx, Dialect::Influx).await
+}
+
+/// `POST /api/v1/import/prometheus`: the text format, timestamps in ms unless `precision`.
+pub(crate) async fn import_prometheus(State(state): State<Shared>, request: Request) -> Response {
+    let params = Params::parse(request.uri().query(), b"");
+    let precision = match precision_param(&params) {
+        Ok(p) => p.unwrap_or(Precision::Milliseconds),
+        Err(response) => return *response,
+    };
+    let format = Format::PrometheusText(TextTime::Unit(precision));
+    write(state, request, format, Protocol::PrometheusText, Dialect::NoContent).await
+}
+
+/// `POST /api/v1/write`: Prometheus remote write 1.0.
+pub(crate) async fn remote_write(State(state): State<Shared>, request: Request) -> Response {
+    write(state, request, Format::RemoteWrite, Protocol::RemoteWrite, Dialect::RemoteWrite).await
+}
+
+/// The `precision` parameter, if given; a bad one is answered with 400.
+fn precision_param(params: &Params) -> Result<Option<Precision>, Box<Response>> {
+    let Some(text) = params.get("precision") else { return Ok(None) };
+    Precision::parse(text).map(Some).ok_or_else(|| {
+        let message = format!("invalid precision {text:?}: use ns, us, ms or s");
+        Box::new(influx_error(StatusCode::BAD_REQUEST, &message, 0))
+    })
+}
+
+async fn write(
+    state: Shared,
+    request: Request,
+    format: Format,
+    protocol: Protocol,
+    dialect: Dialect,
+) -> Response {
+    if state.is_stopping() {
+        return busy("the server is shutting down");
+    }
+    let _turn = match state.writes.enter().await {
+        Ok(turn) => turn,
+        Err(Busy::QueueFull) => return busy("too many writes are waiting; retry later"),
+        Err(Busy::TimedOut) => return busy("the server could not take the write in time; retry later"),
+    };
+    let (parts, body) = request.into_parts();
+    let limit = state.config.max_body_bytes;
+    // Remote write is snappy, never gzip: read it raw.
+    let bytes = match format {
+        Format::RemoteWrite => axum::body::to_bytes(body, limit).await.map(|b| b.to_vec()).map_err(|_| {
+            crate::body::BodyProblem {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                message: format!("request body is larger than the limit of {limit} bytes (max-body-bytes)"),
+            }
+        }),
+        _ => read_body(&parts.headers, body, limit).await,
+    };
+    let bytes = match bytes {
+        Ok(b) => b,
+        Err(problem) => return answer_error(dialect, problem.status, &problem.message, 0),
+    };
+    let worker = state.clone();
+    let done = tokio::task::spawn_blocking(move || parse_and_apply(&worker, &bytes, format, protocol)).await;
+    match done {
+        Ok(Ok(summary)) => answer(dialect, &summary),
+        Ok(Err(message)) => answer_error(dialect, StatusCode::BAD_REQUEST, &message, 0),
+        Err(e) => answer_error(dialect, StatusCode::INTERNAL_SERVER_ERROR, &format!("write failed: {e}"), 0),
+    }
+}
+
+/// Parses and appends; `Err` when the body as a whole is unreadable.
+fn parse_and_apply(
+    state: &Shared,
+    bytes: &[u8],
+    format: Format,
+    protocol: Protocol,
+) -> Result<WriteSummary, String> {
+    let now = now_ms();
+    let (parsed, histograms): (Parsed, usize) = match format {
+        Format::LineProtocol(precision) => (ingest_batch::parse_line_protocol(bytes, precision, now), 0),
+        Format::PrometheusText(time) => (ingest_batch::parse_prometheus_text(bytes, time, now), 0),
+        Format::RemoteWrite => {
+            let raw = remote::unsnappy(bytes, state.config.max_body_bytes).map_err(|e| e.0)?;
+            remote::parse_write_request(&raw).map_err(|e| e.0)?
+        }
+    };
+    let mut summary =
+        ingest_batch::apply(&state.engine, &state.metrics, protocol, parsed, state.config.append_batch);
+    if histograms > 0 {
+        state.metrics.rejected("native_histogram", histograms);
+        summary.refused += histograms;
+        summary.refused_reasons.push(format!("{histograms} native histogram sample(s): not supported yet"));
+    }
+    Ok(summary)
+}
+
+fn answer(dialect: Dialect, summary: &WriteSummary) -> Response {
+    if summary.complete() {
+        return match dialect {
+            Dialect::Strata => json_response(
+                StatusCode::OK,
+                format!("{{\"status\":\"success\",\"samples_written\":{}}}", summary.written),
+            ),
+            _ => StatusCode::NO_CONTENT.into_response(),
+        };
+    }
+    let status = if summary.storage_error.is_some() {
+        StatusCode::INTERNAL_SERVER_ERROR
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    answer_error(dialect, status, &summary.problem(), summary.written)
+}
+
+fn answer_error(dialect: Dialect, status: StatusCode, message: &str, written: usize) -> Response {
+    match dialect {
+        Dialect::Influx => influx_error(status, message, written),
+        Dialect::RemoteWrite => (status, format!("{message}\n")).into_response(),
+        Dialect::Strata | Dialect::NoContent => {
+            let error_type = if status.is_server_error() { "internal" } else { "bad_data" };
+            let mut body = json::error(error_type, message);
+            body.pop();
+            body.push_str(&format!(",\"samples_written\":{written}}}"));
+            json_response(status, body)
+        }
+    }
+}
+
+/// InfluxDB's error body (2.x's `code`/`message`, 1.x's `error`), plus what was written.
+fn influx_error(status: StatusCode, message: &str, written: usize) -> Response {
+    let code = if status.is_server_error() { "internal error" } else { "invalid" };
+    let mut body = String::from("{\"code\":");
+    json::push_str(&mut body, code);
+    body.push_str(",\"message\":");
+    json::push_str(&mut body, message);
+    body.push_str(",\"error\":");
+    json::push_str(&mut body, message);
+    body.push_str(&format!(",\"samples_written\":{written}}}"));
+    json_response(status, body)
+}
+
+/// 503 with `Retry-After`.
+fn busy(message: &str) -> Response {
+    let mut response = json_response(StatusCode::SERVICE_UNAVAILABLE, json::error("unavailable", message));
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
+}
