@@ -8,10 +8,12 @@
 mod http;
 mod prometheus;
 mod promtool;
+mod strata;
 
-pub use http::{get, url_encode};
+pub use http::{get, post, request, url_encode, HttpResponse};
 pub use prometheus::{matrix, MatrixSeries, Prometheus};
 pub use promtool::{promtool_dump, promtool_labels, value_bits, PROM_NAN};
+pub use strata::StrataServer;
 
 /// The path of peer binary `name` (from Debian package `package`), or `None` after
 /// printing why the calling test is skipped. Panics under `CI=true` if it is missing.
