@@ -111,7 +111,9 @@ fn prometheus_text_import_takes_milliseconds() {
 }
 
 /// A remote-write request encoded by hand from the .proto's field numbers.
-fn remote_write_body(series: &[(&[(&str, &str)], &[(i64, f64)])]) -> Vec<u8> {
+type SeriesSpec<'a> = (&'a [(&'a str, &'a str)], &'a [(i64, f64)]);
+
+fn remote_write_body(series: &[SeriesSpec<'_>]) -> Vec<u8> {
     fn field(tag: u8, bytes: &[u8], out: &mut Vec<u8>) {
         out.push(tag);
         let mut n = bytes.len();
