@@ -34,3 +34,45 @@ pub fn peer_binary(name: &str, package: &str) -> Option<std::path::PathBuf> {
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_or(0, |a| a.port())
 }
+
+/// Whether `python3` can import `module` (from PyPI package `package`); prints why the
+/// calling test is skipped when not. Panics under `CI=true` if it is missing.
+pub fn python_module(module: &str, package: &str) -> bool {
+    let found = std::process::Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+        assert!(
+            !ci,
+            "python module {module} (pip install {package}) is missing, and CI=true: interop tests must run"
+        );
+        eprintln!("SKIPPED: python module {module} is not installed (pip install {package}); this interop test did not run");
+    }
+    found
+}
+
+/// A peer process started by a test, killed when dropped.
+#[derive(Debug)]
+pub struct PeerProcess(pub std::process::Child);
+
+impl PeerProcess {
+    /// Starts `binary` with `args`, output discarded.
+    pub fn spawn(binary: &std::path::Path, args: &[String]) -> PeerProcess {
+        let child = std::process::Command::new(binary)
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()));
+        PeerProcess(child)
+    }
+}
+
+impl Drop for PeerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

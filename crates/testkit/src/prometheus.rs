@@ -25,15 +25,27 @@ impl Prometheus {
 
     /// [`Prometheus::start`] with more command-line flags.
     pub fn start_with(binary: &Path, data: &Path, scrape_self: bool, flags: &[&str]) -> Prometheus {
+        Prometheus::start_configured(binary, data, flags, |port| {
+            let scrape = if scrape_self {
+                format!("scrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n")
+            } else {
+                "scrape_configs: []\n".to_string()
+            };
+            format!("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n{scrape}")
+        })
+    }
+
+    /// Starts `binary` with the YAML config `config(port)` makes for the port it will listen
+    /// on, and waits until `/-/ready` answers 200.
+    pub fn start_configured(
+        binary: &Path,
+        data: &Path,
+        flags: &[&str],
+        config_for: impl FnOnce(u16) -> String,
+    ) -> Prometheus {
         let port = free_port();
         let config = data.with_extension("yml");
-        let scrape = if scrape_self {
-            format!("scrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n")
-        } else {
-            "scrape_configs: []\n".to_string()
-        };
-        let global = "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n";
-        std::fs::write(&config, format!("{global}{scrape}")).expect("writing the prometheus config");
+        std::fs::write(&config, config_for(port)).expect("writing the prometheus config");
         let child = Command::new(binary)
             .arg(format!("--config.file={}", config.display()))
             .arg(format!("--storage.tsdb.path={}", data.display()))
