@@ -22,6 +22,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Load generators against a running server: `strata bench ingest`.
+    #[command(subcommand)]
+    Bench(cmd::bench::BenchCommand),
     /// Compress a raw point file with the delta or Gorilla codec and report the figures.
     Compress(cmd::compress::Args),
     /// Decompress a file written by `compress`, timing the decode and verifying it.
@@ -52,6 +55,7 @@ enum Command {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Bench(command) => cmd::bench::run(command),
         Command::Compress(args) => cmd::compress::run(args),
         Command::Decompress(args) => cmd::decompress::run(args),
         Command::Gen(args) => cmd::gen::run(args),
