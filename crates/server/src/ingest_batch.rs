@@ -86,7 +86,7 @@ pub(crate) fn parse_line_protocol(body: &[u8], precision: Precision, now_ms: i64
                 }
                 parsed.samples.extend(point.samples.into_iter().map(|s| into_tuple(s, now_ms)));
             }
-            Err(e) => parsed.errors.push(LineError { line: no, message: e.to_string() }),
+            Err(e) => parsed.errors.push(column_error(no, &e)),
         }
     }
     parsed
@@ -115,10 +115,15 @@ pub(crate) fn parse_prometheus_text(body: &[u8], time: TextTime, now_ms: i64) ->
                 }
                 None => parsed.samples.push(into_tuple(sample, now_ms)),
             },
-            Err(e) => parsed.errors.push(LineError { line: no, message: e.to_string() }),
+            Err(e) => parsed.errors.push(column_error(no, &e)),
         }
     }
     parsed
+}
+
+/// A parser's error without its line number (the answer adds it).
+fn column_error(line: usize, e: &strata_ingest::ParseError) -> LineError {
+    LineError { line, message: format!("column {}: {}", e.column, e.message) }
 }
 
 fn text_time_ms(t: i64, time: TextTime) -> Option<i64> {
