@@ -162,6 +162,20 @@ fn remote_write_is_stored_and_bad_bodies_are_400() {
     assert_eq!(answer.code, 204, "{}", answer.text());
     let got = server.query("node_load1", 1703001615.0);
     assert_eq!(got["data"]["result"][0]["value"][1], "0.75", "{got}");
+    // The same series again (known to the server's series cache), then deleted and written
+    // once more: the new sample must land in a live series, not in the deleted one.
+    let again =
+        remote_write_body(&[(&[("__name__", "node_load1"), ("instance", "a")], &[(1703001630000, 1.25)])]);
+    assert_eq!(server.post("/api/v1/write", "application/x-protobuf", &again).code, 204);
+    assert_eq!(server.query("node_load1", 1703001630.0)["data"]["result"][0]["value"][1], "1.25");
+    let deleted = server.post("/api/v1/admin/tsdb/delete_series?match[]=node_load1", "", b"");
+    assert_eq!(deleted.code, 204, "{}", deleted.text());
+    assert_eq!(server.query("node_load1", 1703001630.0)["data"]["result"], json!([]));
+    let after =
+        remote_write_body(&[(&[("__name__", "node_load1"), ("instance", "a")], &[(1703001645000, 2.5)])]);
+    assert_eq!(server.post("/api/v1/write", "application/x-protobuf", &after).code, 204);
+    let got = server.query("node_load1", 1703001645.0);
+    assert_eq!(got["data"]["result"][0]["value"][1], "2.5", "written after the delete: {got}");
     assert_eq!(server.post("/api/v1/write", "application/x-protobuf", b"garbage").code, 400);
     let nameless = remote_write_body(&[(&[("instance", "a")], &[(1703001600000, 1.0)])]);
     let answer = server.post("/api/v1/write", "application/x-protobuf", &nameless);

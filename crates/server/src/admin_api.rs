@@ -46,14 +46,18 @@ pub(crate) async fn delete_series(State(state): State<Shared>, request: Request)
         }
         let (start, end) = (params.time("start", MIN_TIME)?, params.time("end", MAX_TIME)?);
         let engine = state.engine.clone();
-        tokio::task::spawn_blocking(move || {
+        let deleted = tokio::task::spawn_blocking(move || {
             for set in &sets {
                 Engine::delete(&*engine, set, start, end)?;
             }
             Ok::<_, ApiError>(())
         })
         .await
-        .map_err(|e| ApiError::internal(e.to_string()))??;
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+        // Today's head keeps deleted series (only their samples go), so cached refs stay
+        // valid; clearing keeps that true for a head that drops them (see series_cache).
+        state.series_cache.clear();
+        deleted?;
         Ok(StatusCode::NO_CONTENT.into_response())
     };
     run.await.unwrap_or_else(IntoResponse::into_response)

@@ -18,9 +18,11 @@ use strata_ingest::exposition::{self, Flavor};
 use strata_ingest::line_protocol::{self, Precision};
 use strata_ingest::ParsedSample;
 use strata_model::Labels;
-use strata_storage::{BlockEngine, Engine, StorageError};
+use strata_storage::{AppendRef, AppendResult, BlockEngine, Engine, StorageError};
 
 use crate::metrics::{Metrics, Protocol};
+use crate::remote_write_fast::RawSeries;
+use crate::series_cache::SeriesCache;
 
 /// Timestamps of text-format lines at or above this are milliseconds when no precision is
 /// given on `/write` (see the module docs).
@@ -214,35 +216,125 @@ pub(crate) fn apply(
     metrics.rejected("parse", summary.line_errors.len());
     metrics.rejected("string_field", summary.string_fields);
     for chunk in parsed.samples.chunks(batch.max(1)) {
-        match append_chunk(engine, chunk) {
-            Ok(result) => {
-                summary.written += result.accepted;
-                summary.refused += result.rejected.len();
-                for r in &result.rejected {
-                    metrics.rejected(refusal_reason(&r.reason), 1);
-                }
-                let room = 5usize.saturating_sub(summary.refused_reasons.len());
-                summary.refused_reasons.extend(result.rejected.into_iter().take(room).map(|r| {
-                    let labels = &chunk[r.index].0;
-                    format!("{labels}: {}", r.reason)
-                }));
-            }
-            Err(e) => {
-                metrics.rejected("storage", chunk.len());
-                summary.storage_error = Some(e.to_string());
-                break;
-            }
+        let result = Engine::append(engine, chunk);
+        if !account(&mut summary, metrics, result, chunk.len(), |i| chunk[i].0.to_string()) {
+            break;
         }
     }
     metrics.ingested(protocol, summary.written);
     summary
 }
 
-fn append_chunk(
+/// Adds an append's outcome to `summary` (refusals described by `describe(index)`);
+/// false when storage failed and the write must stop.
+fn account(
+    summary: &mut WriteSummary,
+    metrics: &Metrics,
+    result: Result<AppendResult, StorageError>,
+    attempted: usize,
+    describe: impl Fn(usize) -> String,
+) -> bool {
+    match result {
+        Ok(result) => {
+            summary.written += result.accepted;
+            summary.refused += result.rejected.len();
+            for r in &result.rejected {
+                metrics.rejected(refusal_reason(&r.reason), 1);
+            }
+            let room = 5usize.saturating_sub(summary.refused_reasons.len());
+            summary.refused_reasons.extend(
+                result
+                    .rejected
+                    .into_iter()
+                    .take(room)
+                    .map(|r| format!("{}: {}", describe(r.index), r.reason)),
+            );
+            true
+        }
+        Err(e) => {
+            metrics.rejected("storage", attempted);
+            summary.storage_error = Some(e.to_string());
+            false
+        }
+    }
+}
+
+/// Remote write's path: series found in `cache` skip label decoding entirely (see
+/// `series_cache`); the others are decoded, validated, created (durably) and cached.
+/// A series is named by its position in the request in errors, from 1.
+pub(crate) fn apply_remote(
     engine: &BlockEngine,
-    chunk: &[(Labels, i64, f64)],
-) -> Result<strata_storage::AppendResult, StorageError> {
-    Engine::append(engine, chunk)
+    metrics: &Metrics,
+    cache: &SeriesCache<AppendRef>,
+    series: &[RawSeries<'_>],
+    batch: usize,
+) -> WriteSummary {
+    let mut summary = WriteSummary::default();
+    let mut refs: Vec<Option<AppendRef>> =
+        series.iter().map(|s| if s.samples.is_empty() { None } else { cache.get(&s.key) }).collect();
+    let (mut missing, mut missing_labels) = (Vec::new(), Vec::new());
+    for (i, s) in series.iter().enumerate() {
+        if refs[i].is_some() || s.samples.is_empty() {
+            continue;
+        }
+        match decode_labels(s) {
+            Ok(labels) => {
+                missing.push(i);
+                missing_labels.push(labels);
+            }
+            Err(message) => summary.line_errors.push(LineError { line: i + 1, message }),
+        }
+    }
+    metrics.rejected("parse", summary.line_errors.len());
+    if !missing_labels.is_empty() {
+        match Engine::series_refs(engine, &missing_labels) {
+            Ok(created) => {
+                for (i, r) in missing.into_iter().zip(created) {
+                    refs[i] = Some(r);
+                    cache.insert(&series[i].key, r);
+                }
+            }
+            Err(e) => {
+                summary.storage_error = Some(e.to_string());
+                return summary;
+            }
+        }
+    }
+    let mut samples = Vec::with_capacity(series.iter().map(|s| s.samples.len()).sum());
+    let mut owner = Vec::with_capacity(samples.capacity());
+    for (i, s) in series.iter().enumerate() {
+        if let Some(r) = refs[i] {
+            samples.extend(s.samples.iter().map(|&(t, v)| (r, t, v)));
+            owner.extend(std::iter::repeat_n(i, s.samples.len()));
+        }
+    }
+    let batch = batch.max(1);
+    for (k, chunk) in samples.chunks(batch).enumerate() {
+        let result = Engine::append_refs(engine, chunk);
+        if !account(&mut summary, metrics, result, chunk.len(), |j| {
+            format!("series {}", owner[k * batch + j] + 1)
+        }) {
+            break;
+        }
+    }
+    metrics.ingested(Protocol::RemoteWrite, summary.written);
+    summary
+}
+
+/// A raw series' labels, validated; it must have a metric name.
+fn decode_labels(s: &RawSeries<'_>) -> Result<Labels, String> {
+    let text = |b: &[u8]| {
+        std::str::from_utf8(b).map(str::to_string).map_err(|_| "a label is not valid UTF-8".to_string())
+    };
+    let mut pairs = Vec::with_capacity(s.labels.len());
+    for (name, value) in &s.labels {
+        pairs.push((text(name)?, text(value)?));
+    }
+    let labels = Labels::from_pairs(pairs).map_err(|e| e.to_string())?;
+    if labels.metric_name().is_none() {
+        return Err(format!("series {labels} has no __name__ label"));
+    }
+    Ok(labels)
 }
 
 #[cfg(test)]

@@ -31,6 +31,8 @@ mod params;
 mod prompb;
 mod query_api;
 mod remote;
+mod remote_write_fast;
+mod series_cache;
 mod server;
 mod state;
 mod status_api;

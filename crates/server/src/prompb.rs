@@ -5,7 +5,9 @@
 //! Fields left out here (exemplars, metadata, read hints) are skipped by the decoder as
 //! unknown fields, which is what protobuf promises.
 
-/// `prometheus.WriteRequest`.
+/// `prometheus.WriteRequest` (the server walks it itself, `remote_write_fast`; tests
+/// encode and decode it with prost as the oracle).
+#[cfg(test)]
 #[derive(Clone, PartialEq, prost::Message)]
 pub(crate) struct WriteRequest {
     #[prost(message, repeated, tag = "1")]

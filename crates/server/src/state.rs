@@ -5,11 +5,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use strata_promql::EngineOptions;
-use strata_storage::BlockEngine;
+use strata_storage::{AppendRef, BlockEngine};
 
 use crate::config::{ConfigError, ServerConfig};
 use crate::metrics::Metrics;
+use crate::series_cache::SeriesCache;
 use crate::write_gate::WriteGate;
+
+/// Series the remote-write cache holds at most (~100 bytes each).
+const SERIES_CACHE_CAPACITY: usize = 1 << 20;
 
 /// The server's shared state.
 #[derive(Debug)]
@@ -20,6 +24,8 @@ pub(crate) struct AppState {
     pub(crate) query_options: EngineOptions,
     pub(crate) metrics: Metrics,
     pub(crate) writes: WriteGate,
+    /// Raw series bytes → ref, for remote write (`series_cache`).
+    pub(crate) series_cache: SeriesCache<AppendRef>,
     /// Set on SIGTERM/SIGINT: writes are refused from then on.
     stopping: AtomicBool,
 }
@@ -47,6 +53,7 @@ impl AppState {
             query_options,
             metrics: Metrics::default(),
             writes,
+            series_cache: SeriesCache::new(SERIES_CACHE_CAPACITY),
             stopping: AtomicBool::new(false),
         })
     }

@@ -25,9 +25,9 @@ use crate::ingest_batch::{self, Parsed, TextTime, WriteSummary};
 use crate::json;
 use crate::metrics::Protocol;
 use crate::params::Params;
-use crate::remote;
 use crate::state::{now_ms, Shared};
 use crate::write_gate::Busy;
+use crate::{remote, remote_write_fast};
 
 /// How a write endpoint answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,22 +152,31 @@ fn parse_and_apply(
     protocol: Protocol,
 ) -> Result<WriteSummary, String> {
     let now = now_ms();
-    let (parsed, histograms): (Parsed, usize) = match format {
-        Format::LineProtocol(precision) => (ingest_batch::parse_line_protocol(bytes, precision, now), 0),
-        Format::PrometheusText(time) => (ingest_batch::parse_prometheus_text(bytes, time, now), 0),
+    let parsed: Parsed = match format {
+        Format::LineProtocol(precision) => ingest_batch::parse_line_protocol(bytes, precision, now),
+        Format::PrometheusText(time) => ingest_batch::parse_prometheus_text(bytes, time, now),
         Format::RemoteWrite => {
             let raw = remote::unsnappy(bytes, state.config.max_body_bytes).map_err(|e| e.0)?;
-            remote::parse_write_request(&raw).map_err(|e| e.0)?
+            let series = remote_write_fast::walk(&raw).map_err(|e| e.0)?;
+            let histograms = series.iter().map(|s| s.histograms).sum();
+            let mut summary = ingest_batch::apply_remote(
+                &state.engine,
+                &state.metrics,
+                &state.series_cache,
+                &series,
+                state.config.append_batch,
+            );
+            if histograms > 0 {
+                state.metrics.rejected("native_histogram", histograms);
+                summary.refused += histograms;
+                summary
+                    .refused_reasons
+                    .push(format!("{histograms} native histogram sample(s): not supported yet"));
+            }
+            return Ok(summary);
         }
     };
-    let mut summary =
-        ingest_batch::apply(&state.engine, &state.metrics, protocol, parsed, state.config.append_batch);
-    if histograms > 0 {
-        state.metrics.rejected("native_histogram", histograms);
-        summary.refused += histograms;
-        summary.refused_reasons.push(format!("{histograms} native histogram sample(s): not supported yet"));
-    }
-    Ok(summary)
+    Ok(ingest_batch::apply(&state.engine, &state.metrics, protocol, parsed, state.config.append_batch))
 }
 
 fn answer(dialect: Dialect, summary: &WriteSummary) -> Response {

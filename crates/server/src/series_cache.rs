@@ -1,0 +1,84 @@
+//! The ingest path's series cache: the raw bytes that name a series in a request (for
+//! remote write, the protobuf bytes of a `TimeSeries`' labels) → the engine's
+//! `AppendRef`. A series seen before then costs a hash and a byte comparison: no label
+//! strings are decoded, built, sorted, validated or looked up in the index (Prometheus'
+//! scrape cache and VictoriaMetrics' raw-name cache do the same). Measured: label decoding
+//! and the index lookup were about 40% of the server's CPU on remote write.
+//!
+//! Correctness: a ref goes into the cache only after the engine handed it out (and logged
+//! the series in the WAL). The head never reuses or drops a ref (a delete removes samples,
+//! a block cut truncates them; both keep the series), so a cached ref always names the live
+//! series those bytes decode to. The delete endpoint clears the cache all the same, so a
+//! future head that drops deleted series stays correct. Two encodings of the same labels
+//! (another label order, say) are two keys for one ref — harmless. Memory is bounded: a
+//! shard that grows past its share of `capacity` is emptied (the next writes refill it).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+const SHARDS: usize = 16;
+
+type Shard<V> = HashMap<Box<[u8]>, V, foldhash::fast::RandomState>;
+
+/// See the module docs.
+#[derive(Debug)]
+pub(crate) struct SeriesCache<V> {
+    shards: Vec<Mutex<Shard<V>>>,
+    per_shard: usize,
+}
+
+impl<V: Copy> SeriesCache<V> {
+    /// A cache of at most about `capacity` series.
+    pub(crate) fn new(capacity: usize) -> Self {
+        SeriesCache {
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            per_shard: (capacity / SHARDS).max(1),
+        }
+    }
+
+    fn shard(&self, key: &[u8]) -> &Mutex<Shard<V>> {
+        // The first bytes after the label field's header differ most between series; a cheap
+        // mix of length and a few bytes spreads keys well enough for lock sharding.
+        let h = key.iter().rev().take(8).fold(key.len(), |h, &b| h.wrapping_mul(31).wrapping_add(b as usize));
+        &self.shards[h % SHARDS]
+    }
+
+    pub(crate) fn get(&self, key: &[u8]) -> Option<V> {
+        self.shard(key).lock().unwrap_or_else(|e| e.into_inner()).get(key).copied()
+    }
+
+    pub(crate) fn insert(&self, key: &[u8], r: V) {
+        let mut shard = self.shard(key).lock().unwrap_or_else(|e| e.into_inner());
+        if shard.len() >= self.per_shard {
+            shard.clear();
+        }
+        shard.insert(key.into(), r);
+    }
+
+    /// Forgets everything (after a delete: see the module docs).
+    pub(crate) fn clear(&self) {
+        for shard in &self.shards {
+            shard.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hits_misses_bound_and_clear() {
+        let cache = SeriesCache::new(SHARDS * 2);
+        cache.insert(b"a", 1u32);
+        assert_eq!(cache.get(b"a"), Some(1));
+        assert_eq!(cache.get(b"b"), None);
+        for i in 0..1000u32 {
+            cache.insert(&i.to_le_bytes(), i);
+        }
+        let held: usize = cache.shards.iter().map(|s| s.lock().unwrap().len()).sum();
+        assert!(held <= SHARDS * 2, "{held}");
+        cache.clear();
+        assert_eq!(cache.get(&999u32.to_le_bytes()), None);
+    }
+}
