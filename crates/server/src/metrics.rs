@@ -358,6 +358,12 @@ mod tests {
         }
         assert!(text.contains("strata_samples_ingested_total{protocol=\"remote_write\"} 10\n"));
         assert!(text.contains("strata_http_requests_total{code=\"200\",handler=\"/api/v1/query\"} 1\n"));
-        assert!(process_cpu_seconds() > 0.0);
+        // CPU time is counted in 10 ms ticks: a fresh, quick test process may be at 0. Spin
+        // until the kernel has counted some; it must then show.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while process_cpu_seconds() == 0.0 {
+            assert!(Instant::now() < deadline, "process_cpu_seconds never rose above 0");
+            std::hint::black_box((0..100_000u64).sum::<u64>());
+        }
     }
 }
