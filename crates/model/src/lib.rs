@@ -9,6 +9,7 @@
 //! [`Labels::stable_hash`] gives every series a 64-bit hash that is the same in every
 //! process and on every machine (the cluster's hash ring depends on that).
 
+pub mod calendar;
 mod error;
 mod hash;
 mod labels;

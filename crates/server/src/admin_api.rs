@@ -123,15 +123,7 @@ fn snapshot_name() -> String {
     let ms = crate::state::now_ms();
     let secs = ms.div_euclid(1000);
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (y, m, d) = strata_model::calendar::civil_from_days(days);
     let random = ulid::Ulid::new().random() as u32;
     format!("{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z-{random:08x}", rem / 3600, rem % 3600 / 60, rem % 60)
 }

@@ -159,20 +159,9 @@ fn parse_rfc3339(text: &str) -> Option<i64> {
             sign * (h.parse::<i64>().ok()? * 60 + m.parse::<i64>().ok()?)
         }
     };
-    let days = days_from_civil(year, month, day);
+    let days = strata_model::calendar::days_from_civil(year, month, day);
     let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
     Some(seconds * 1000 + millis)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 /// Seconds (`15`, `0.5`) or a Prometheus duration (`1h30m`, `15s`, `100ms`) to ms.
@@ -256,16 +245,7 @@ mod tests {
         #[test]
         fn rfc3339_agrees_with_seconds(secs in 0i64..7_258_118_400) {
             let (days, rem) = (secs / 86_400, secs % 86_400);
-            // civil_from_days, the inverse of days_from_civil.
-            let z = days + 719_468;
-            let era = z.div_euclid(146_097);
-            let doe = z - era * 146_097;
-            let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-            let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-            let mp = (5 * doy + 2) / 153;
-            let d = doy - (153 * mp + 2) / 5 + 1;
-            let m = if mp < 10 { mp + 3 } else { mp - 9 };
-            let y = yoe + era * 400 + i64::from(m <= 2);
+            let (y, m, d) = strata_model::calendar::civil_from_days(days);
             let text = format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60);
             prop_assert_eq!(parse_time(&text), Ok(secs * 1000));
         }
