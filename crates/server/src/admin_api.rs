@@ -15,6 +15,7 @@ use serde_json::json;
 use strata_storage::Engine;
 
 use crate::api_error::{json_response, ApiError};
+use crate::body::read_raw;
 use crate::json;
 use crate::params::{MAX_TIME, MIN_TIME};
 use crate::query_api::request_params;
@@ -77,11 +78,7 @@ pub(crate) async fn snapshot(State(state): State<Shared>, request: Request) -> R
                 std::fs::create_dir_all(parent)
                     .map_err(|e| ApiError::internal(format!("creating {}: {e}", parent.display())))?;
             }
-            if skip_head {
-                snapshot_blocks_only(&engine, &out)
-            } else {
-                Engine::snapshot(&*engine, &out).map(|_| ()).map_err(ApiError::from)
-            }
+            engine.snapshot_with(&out, !skip_head).map(|_| ()).map_err(ApiError::from)
         })
         .await
         .map_err(|e| ApiError::internal(e.to_string()))??;
@@ -91,31 +88,6 @@ pub(crate) async fn snapshot(State(state): State<Shared>, request: Request) -> R
         ))
     };
     run.await.unwrap_or_else(IntoResponse::into_response)
-}
-
-/// A snapshot of the blocks alone: each hard-linked, plus an empty `wal/`.
-fn snapshot_blocks_only(engine: &strata_storage::BlockEngine, out: &std::path::Path) -> Result<(), ApiError> {
-    let fail = |e: std::io::Error| ApiError::internal(format!("snapshot into {}: {e}", out.display()));
-    std::fs::create_dir_all(out.join("wal")).map_err(fail)?;
-    for block in engine.blocks() {
-        let target = out.join(block.dir().file_name().unwrap_or_default());
-        link_tree(block.dir(), &target).map_err(fail)?;
-    }
-    Ok(())
-}
-
-fn link_tree(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            link_tree(&entry.path(), &target)?;
-        } else {
-            std::fs::hard_link(entry.path(), &target)?;
-        }
-    }
-    Ok(())
 }
 
 /// `20231219T160320Z-<8 random hex>` (Prometheus' form: UTC time and a random suffix).
@@ -144,9 +116,9 @@ pub(crate) async fn clean_tombstones(State(state): State<Shared>) -> Response {
 /// `POST /api/v1/read`: remote read, `SAMPLES` responses.
 pub(crate) async fn remote_read(State(state): State<Shared>, request: Request) -> Response {
     let limit = state.config.max_body_bytes;
-    let body = match axum::body::to_bytes(request.into_body(), limit).await {
+    let body = match read_raw(request.into_body(), limit).await {
         Ok(b) => b,
-        Err(e) => return (StatusCode::PAYLOAD_TOO_LARGE, format!("{e}\n")).into_response(),
+        Err(problem) => return (problem.status, format!("{}\n", problem.message)).into_response(),
     };
     let engine = state.engine.clone();
     let answer = tokio::task::spawn_blocking(move || {

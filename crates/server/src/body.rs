@@ -15,9 +15,17 @@ pub(crate) struct BodyProblem {
     pub(crate) message: String,
 }
 
+/// The whole body as sent (no decompression), at most `limit` bytes.
+pub(crate) async fn read_raw(body: Body, limit: usize) -> Result<Vec<u8>, BodyProblem> {
+    axum::body::to_bytes(body, limit)
+        .await
+        .map(|b| b.to_vec())
+        .map_err(|e| too_large_or(e.to_string(), limit))
+}
+
 /// The whole body, decompressed, at most `limit` bytes.
 pub(crate) async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Vec<u8>, BodyProblem> {
-    let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| too_large_or(e.to_string(), limit))?;
+    let bytes = read_raw(body, limit).await?;
     let gzip = headers
         .get(axum::http::header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
@@ -25,7 +33,7 @@ pub(crate) async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> 
     if gzip || bytes.starts_with(&[0x1f, 0x8b]) {
         gunzip(&bytes, limit)
     } else {
-        Ok(bytes.to_vec())
+        Ok(bytes)
     }
 }
 

@@ -186,11 +186,17 @@ fn push_annotations(out: &mut String, warnings: &[String], infos: &[String]) {
 
 /// An error envelope.
 pub(crate) fn error(error_type: &str, message: &str) -> String {
-    let mut out = String::with_capacity(message.len() + 64);
+    error_with(error_type, message, "")
+}
+
+/// An error envelope with more members, `extra` being their JSON text (`,"k":v` each).
+pub(crate) fn error_with(error_type: &str, message: &str, extra: &str) -> String {
+    let mut out = String::with_capacity(message.len() + extra.len() + 64);
     out.push_str("{\"status\":\"error\",\"errorType\":");
     push_str(&mut out, error_type);
     out.push_str(",\"error\":");
     push_str(&mut out, message);
+    out.push_str(extra);
     out.push('}');
     out
 }

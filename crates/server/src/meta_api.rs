@@ -43,7 +43,7 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// `limit` applied, with Prometheus' warning when it cut something.
-fn limited<T>(mut items: Vec<T>, limit: usize) -> (Vec<T>, Vec<String>) {
+pub(crate) fn limited<T>(mut items: Vec<T>, limit: usize) -> (Vec<T>, Vec<String>) {
     if limit > 0 && items.len() > limit {
         items.truncate(limit);
         return (items, vec!["results truncated due to limit".into()]);
@@ -90,22 +90,8 @@ pub(crate) async fn series(State(state): State<Shared>, request: Request) -> Res
 pub(crate) async fn labels(State(state): State<Shared>, request: Request) -> Response {
     let run = async {
         let params = request_params(request, state.config.max_body_bytes).await?;
-        let sets = match_sets(&params)?;
-        let (start, end) = time_range(&params)?;
-        let limit = params.limit("limit")?;
         let engine = state.engine.clone();
-        let names = blocking(move || {
-            let mut names = BTreeSet::new();
-            if sets.is_empty() {
-                names.extend(Engine::label_names(&*engine, &[], start, end)?);
-            }
-            for set in &sets {
-                names.extend(Engine::label_names(&*engine, set, start, end)?);
-            }
-            Ok(names)
-        })
-        .await?;
-        Ok::<_, ApiError>(string_list(names.into_iter().collect(), limit))
+        string_union(&params, move |set, start, end| Engine::label_names(&*engine, set, start, end)).await
     };
     run.await.unwrap_or_else(IntoResponse::into_response)
 }
@@ -121,24 +107,34 @@ pub(crate) async fn label_values(
             .filter(|n| !n.is_empty())
             .ok_or_else(|| ApiError::bad_data(format!("invalid label name: {name:?}")))?;
         let params = request_params(request, state.config.max_body_bytes).await?;
-        let sets = match_sets(&params)?;
-        let (start, end) = time_range(&params)?;
-        let limit = params.limit("limit")?;
         let engine = state.engine.clone();
-        let values = blocking(move || {
-            let mut values = BTreeSet::new();
-            if sets.is_empty() {
-                values.extend(Engine::label_values(&*engine, &name, &[], start, end)?);
-            }
-            for set in &sets {
-                values.extend(Engine::label_values(&*engine, &name, set, start, end)?);
-            }
-            Ok(values)
-        })
-        .await?;
-        Ok::<_, ApiError>(string_list(values.into_iter().collect(), limit))
+        string_union(&params, move |set, start, end| Engine::label_values(&*engine, &name, set, start, end))
+            .await
     };
     run.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// The sorted union of `lookup` over every `match[]` matcher list (over all series when
+/// none is given) in the request's time range, as a string-list answer within `limit`.
+async fn string_union<F>(params: &Params, lookup: F) -> Result<Response, ApiError>
+where
+    F: Fn(&[Matcher], i64, i64) -> Result<Vec<String>, strata_storage::StorageError> + Send + 'static,
+{
+    let mut sets = match_sets(params)?;
+    if sets.is_empty() {
+        sets.push(Vec::new());
+    }
+    let (start, end) = time_range(params)?;
+    let limit = params.limit("limit")?;
+    let found = blocking(move || {
+        let mut found = BTreeSet::new();
+        for set in &sets {
+            found.extend(lookup(set, start, end)?);
+        }
+        Ok(found)
+    })
+    .await?;
+    Ok(string_list(found.into_iter().collect(), limit))
 }
 
 fn string_list(items: Vec<String>, limit: usize) -> Response {

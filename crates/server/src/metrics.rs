@@ -344,7 +344,7 @@ mod tests {
     }
 
     #[test]
-    fn every_metric_has_help_and_type_and_parses() {
+    fn every_metric_line_parses_as_exposition() {
         let m = Metrics::default();
         m.ingested(Protocol::RemoteWrite, 10);
         m.rejected("parse", 2);

@@ -43,6 +43,11 @@ impl Params {
         }
     }
 
+    /// `name` as a time in ms; missing is an error, as an unparsable value is.
+    pub(crate) fn required_time(&self, name: &str) -> Result<i64, ApiError> {
+        parse_time(self.get(name).unwrap_or("")).map_err(|e| ApiError::bad_param(name, e))
+    }
+
     /// `name` as a duration in ms, if given.
     pub(crate) fn duration(&self, name: &str) -> Result<Option<i64>, ApiError> {
         self.get(name).map(|text| parse_duration(text).map_err(|e| ApiError::bad_param(name, e))).transpose()

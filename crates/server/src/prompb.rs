@@ -93,6 +93,32 @@ pub(crate) struct QueryResult {
 /// The `ResponseType` that sends whole samples (the one Strata answers with).
 pub(crate) const RESPONSE_TYPE_SAMPLES: i32 = 0;
 
+/// A test series: labels (name, value) and samples (timestamp ms, value).
+#[cfg(test)]
+pub(crate) type SeriesSpec<N, V> = (Vec<(N, V)>, Vec<(i64, f64)>);
+
+/// A `WriteRequest`'s protobuf bytes (uncompressed), built with prost, each series with
+/// `histograms` dummy native-histogram entries: the tests' sender.
+#[cfg(test)]
+pub(crate) fn encode_write_request<N: AsRef<str>, V: AsRef<str>>(
+    series: &[SeriesSpec<N, V>],
+    histograms: usize,
+) -> Vec<u8> {
+    use prost::Message;
+    let timeseries = series
+        .iter()
+        .map(|(labels, samples)| TimeSeries {
+            labels: labels
+                .iter()
+                .map(|(n, v)| Label { name: n.as_ref().into(), value: v.as_ref().into() })
+                .collect(),
+            samples: samples.iter().map(|&(timestamp, value)| Sample { value, timestamp }).collect(),
+            histograms: vec![vec![0x08, 0x01]; histograms],
+        })
+        .collect();
+    WriteRequest { timeseries }.encode_to_vec()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

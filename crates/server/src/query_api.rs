@@ -18,6 +18,7 @@ use strata_promql::{parse, QueryEngine, QueryResult, Range, Value};
 
 use crate::api_error::{json_response, ApiError};
 use crate::json;
+use crate::meta_api::limited;
 use crate::params::Params;
 use crate::state::{now_ms, Shared};
 
@@ -92,8 +93,7 @@ pub(crate) async fn range(State(state): State<Shared>, request: Request) -> Resp
     let run = async {
         let params = request_params(request, state.config.max_body_bytes).await?;
         let text = params.get("query").unwrap_or("").to_string();
-        let start = params.time("start", i64::MIN).and_then(|t| required(t, "start"))?;
-        let end = params.time("end", i64::MIN).and_then(|t| required(t, "end"))?;
+        let (start, end) = (params.required_time("start")?, params.required_time("end")?);
         let step = match params.duration("step")? {
             Some(step) => step,
             None => return Err(ApiError::bad_param("step", "cannot parse \"\" to a valid duration")),
@@ -124,14 +124,6 @@ pub(crate) async fn range(State(state): State<Shared>, request: Request) -> Resp
     run.await.unwrap_or_else(IntoResponse::into_response)
 }
 
-fn required(t: i64, name: &str) -> Result<i64, ApiError> {
-    if t == i64::MIN {
-        Err(ApiError::bad_param(name, "cannot parse \"\" to a valid timestamp"))
-    } else {
-        Ok(t)
-    }
-}
-
 /// Runs `query` on a blocking thread with a cancel flag tied to this future.
 async fn evaluate<F>(state: &Shared, is_range: bool, query: F) -> Result<QueryResult, ApiError>
 where
@@ -155,22 +147,19 @@ where
 
 /// The success answer, truncated to `limit` series when one is given.
 fn respond(mut result: QueryResult, limit: usize) -> Response {
-    if limit > 0 {
-        let truncated = match &mut result.value {
-            Value::Vector(v) if v.len() > limit => {
-                v.truncate(limit);
-                true
-            }
-            Value::Matrix(m) if m.len() > limit => {
-                m.truncate(limit);
-                true
-            }
-            _ => false,
-        };
-        if truncated {
-            result.warnings.push("results truncated due to limit".into());
-        }
-    }
+    let cut = match &mut result.value {
+        Value::Vector(v) => truncate(v, limit),
+        Value::Matrix(m) => truncate(m, limit),
+        _ => Vec::new(),
+    };
+    result.warnings.extend(cut);
     let data = json::query_data(&result.value);
     json_response(StatusCode::OK, json::success(&data, &result.warnings, &result.infos))
+}
+
+/// `items` cut to `limit` in place; the warnings that says so.
+fn truncate<T>(items: &mut Vec<T>, limit: usize) -> Vec<String> {
+    let (kept, warnings) = limited(std::mem::take(items), limit);
+    *items = kept;
+    warnings
 }

@@ -142,26 +142,10 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    type TestSeries<'a> = (Vec<(&'a str, &'a str)>, Vec<(i64, f64)>);
+    type TestSeries<'a> = prompb::SeriesSpec<&'a str, &'a str>;
 
     fn request(series: Vec<TestSeries<'_>>) -> Vec<u8> {
-        let request = prompb::WriteRequest {
-            timeseries: series
-                .into_iter()
-                .map(|(labels, samples)| prompb::TimeSeries {
-                    labels: labels
-                        .into_iter()
-                        .map(|(n, v)| prompb::Label { name: n.into(), value: v.into() })
-                        .collect(),
-                    samples: samples
-                        .into_iter()
-                        .map(|(timestamp, value)| prompb::Sample { value, timestamp })
-                        .collect(),
-                    histograms: Vec::new(),
-                })
-                .collect(),
-        };
-        snap::raw::Encoder::new().compress_vec(&request.encode_to_vec()).unwrap()
+        snap::raw::Encoder::new().compress_vec(&prompb::encode_write_request(&series, 0)).unwrap()
     }
 
     #[test]

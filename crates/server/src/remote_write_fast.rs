@@ -174,26 +174,10 @@ mod tests {
     use proptest::prelude::*;
     use prost::Message;
 
-    type TestSeries = (Vec<(String, String)>, Vec<(i64, f64)>);
+    type TestSeries = prompb::SeriesSpec<String, String>;
 
     fn request(series: &[TestSeries]) -> Vec<u8> {
-        prompb::WriteRequest {
-            timeseries: series
-                .iter()
-                .map(|(labels, samples)| prompb::TimeSeries {
-                    labels: labels
-                        .iter()
-                        .map(|(n, v)| prompb::Label { name: n.clone(), value: v.clone() })
-                        .collect(),
-                    samples: samples
-                        .iter()
-                        .map(|&(timestamp, value)| prompb::Sample { value, timestamp })
-                        .collect(),
-                    histograms: vec![vec![0x08, 0x01]],
-                })
-                .collect(),
-        }
-        .encode_to_vec()
+        prompb::encode_write_request(series, 1)
     }
 
     proptest! {

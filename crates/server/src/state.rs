@@ -24,6 +24,8 @@ pub(crate) struct AppState {
     pub(crate) query_options: EngineOptions,
     pub(crate) metrics: Metrics,
     pub(crate) writes: WriteGate,
+    /// The TCP listener's `tcp-flush-interval`.
+    pub(crate) tcp_flush_every: Duration,
     /// Raw series bytes → ref, for remote write (`series_cache`).
     pub(crate) series_cache: SeriesCache<AppendRef>,
     /// Set on SIGTERM/SIGINT: writes are refused from then on.
@@ -47,12 +49,15 @@ impl AppState {
             config.max_pending_writes,
             Duration::from_millis(ms("write-wait-timeout", &config.write_wait_timeout)? as u64),
         );
+        let tcp_flush_every =
+            Duration::from_millis(ms("tcp-flush-interval", &config.tcp_flush_interval)? as u64);
         Ok(AppState {
             engine,
             config,
             query_options,
             metrics: Metrics::default(),
             writes,
+            tcp_flush_every,
             series_cache: SeriesCache::new(SERIES_CACHE_CAPACITY),
             stopping: AtomicBool::new(false),
         })

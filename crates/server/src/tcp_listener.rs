@@ -37,10 +37,7 @@ pub(crate) async fn serve(listener: TcpListener, state: Shared, mut stop: watch:
 }
 
 async fn connection(stream: TcpStream, peer: SocketAddr, state: Shared, mut stop: watch::Receiver<bool>) {
-    let flush_every = Duration::from_millis(
-        state.config.duration_ms("tcp-flush-interval", &state.config.tcp_flush_interval).unwrap_or(1000)
-            as u64,
-    );
+    let flush_every = state.tcp_flush_every;
     let max_lines = state.config.tcp_batch_lines;
     let mut reader = BufReader::new(stream);
     let mut batch: Vec<u8> = Vec::new();

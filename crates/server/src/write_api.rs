@@ -20,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 use strata_ingest::line_protocol::Precision;
 
 use crate::api_error::json_response;
-use crate::body::read_body;
+use crate::body::{read_body, read_raw};
 use crate::ingest_batch::{self, Parsed, TextTime, WriteSummary};
 use crate::json;
 use crate::metrics::Protocol;
@@ -123,12 +123,7 @@ async fn write(
     let limit = state.config.max_body_bytes;
     // Remote write is snappy, never gzip: read it raw.
     let bytes = match format {
-        Format::RemoteWrite => axum::body::to_bytes(body, limit).await.map(|b| b.to_vec()).map_err(|_| {
-            crate::body::BodyProblem {
-                status: StatusCode::PAYLOAD_TOO_LARGE,
-                message: format!("request body is larger than the limit of {limit} bytes (max-body-bytes)"),
-            }
-        }),
+        Format::RemoteWrite => read_raw(body, limit).await,
         _ => read_body(&parts.headers, body, limit).await,
     };
     let bytes = match bytes {
@@ -203,10 +198,8 @@ fn answer_error(dialect: Dialect, status: StatusCode, message: &str, written: us
         Dialect::RemoteWrite => (status, format!("{message}\n")).into_response(),
         Dialect::Strata | Dialect::NoContent => {
             let error_type = if status.is_server_error() { "internal" } else { "bad_data" };
-            let mut body = json::error(error_type, message);
-            body.pop();
-            body.push_str(&format!(",\"samples_written\":{written}}}"));
-            json_response(status, body)
+            let extra = format!(",\"samples_written\":{written}");
+            json_response(status, json::error_with(error_type, message, &extra))
         }
     }
 }

@@ -200,6 +200,34 @@ impl BlockEngine {
         Ok(engine)
     }
 
+    /// [`Engine::snapshot`], with the head written as a block only when `with_head` (the
+    /// admin API's `skip_head=true` leaves it out, as Prometheus does).
+    pub fn snapshot_with(&self, out: &Path, with_head: bool) -> Result<SnapshotReport, StorageError> {
+        if out.read_dir().is_ok_and(|mut entries| entries.next().is_some()) {
+            return Err(StorageError::Invalid(format!("snapshot target {} is not empty", out.display())));
+        }
+        std::fs::create_dir_all(out).map_err(StorageError::io("creating", out))?;
+        // No cut meanwhile: a range is then either in a listed block or in the head.
+        let _one_at_a_time = self.cutting.lock().unwrap_or_else(|e| e.into_inner());
+        let mut report = SnapshotReport::default();
+        for block in self.blocks() {
+            link_block(block.dir(), &out.join(&block.meta().ulid))?;
+            report.linked.push(block.meta().ulid.clone());
+        }
+        if let Some((lo, hi)) = self.head.time_range().filter(|_| with_head) {
+            let series = self.head.collect_range(lo, hi.saturating_add(1))?;
+            if !series.is_empty() {
+                let stats = write_block_range(out, series, lo, hi.saturating_add(1))?;
+                report.written = Some(persisted(&stats));
+            }
+        }
+        // An empty WAL: promtool's read-only open of a data dir insists on one.
+        let wal = out.join("wal");
+        std::fs::create_dir_all(&wal).map_err(StorageError::io("creating", &wal))?;
+        std::fs::File::open(out).and_then(|d| d.sync_all()).map_err(StorageError::io("syncing", out))?;
+        Ok(report)
+    }
+
     /// The data dir.
     pub fn dir(&self) -> &Path {
         &self.dir
@@ -586,29 +614,7 @@ impl Engine for BlockEngine {
     }
 
     fn snapshot(&self, out: &Path) -> Result<SnapshotReport, StorageError> {
-        if out.read_dir().is_ok_and(|mut entries| entries.next().is_some()) {
-            return Err(StorageError::Invalid(format!("snapshot target {} is not empty", out.display())));
-        }
-        std::fs::create_dir_all(out).map_err(StorageError::io("creating", out))?;
-        // No cut meanwhile: a range is then either in a listed block or in the head.
-        let _one_at_a_time = self.cutting.lock().unwrap_or_else(|e| e.into_inner());
-        let mut report = SnapshotReport::default();
-        for block in self.blocks() {
-            link_block(block.dir(), &out.join(&block.meta().ulid))?;
-            report.linked.push(block.meta().ulid.clone());
-        }
-        if let Some((lo, hi)) = self.head.time_range() {
-            let series = self.head.collect_range(lo, hi.saturating_add(1))?;
-            if !series.is_empty() {
-                let stats = write_block_range(out, series, lo, hi.saturating_add(1))?;
-                report.written = Some(persisted(&stats));
-            }
-        }
-        // An empty WAL: promtool's read-only open of a data dir insists on one.
-        let wal = out.join("wal");
-        std::fs::create_dir_all(&wal).map_err(StorageError::io("creating", &wal))?;
-        std::fs::File::open(out).and_then(|d| d.sync_all()).map_err(StorageError::io("syncing", out))?;
-        Ok(report)
+        self.snapshot_with(out, true)
     }
 
     fn stats(&self) -> Result<EngineStats, StorageError> {
