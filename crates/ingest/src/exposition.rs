@@ -30,15 +30,21 @@ struct Cursor<'a> {
     text: &'a str,
     pos: usize,
     line: usize,
+    /// Where `text` starts in the line (errors give columns of the whole line).
+    base: usize,
 }
 
 impl<'a> Cursor<'a> {
+    fn new(text: &'a str, line: usize, base: usize) -> Self {
+        Cursor { text, pos: 0, line, base }
+    }
+
     fn peek(&self) -> Option<u8> {
         self.text.as_bytes().get(self.pos).copied()
     }
 
     fn error(&self, message: impl Into<String>) -> ParseError {
-        ParseError::new(self.line, self.pos, message)
+        ParseError::new(self.line, self.base + self.pos, message)
     }
 
     fn skip_spaces(&mut self) -> usize {
@@ -107,17 +113,87 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// A sample line with its series still text: what the server's series cache keys on, so
+/// a series seen before costs no label decoding (`parse_series` does that for new ones).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RawSample<'a> {
+    /// The series as written: the metric name and its braces, if any (`up{job="a"}`).
+    /// Not validated yet: `parse_series` does that.
+    pub series: &'a str,
+    /// Where `series` starts in the line (a byte offset), for `parse_series`' errors.
+    pub series_at: usize,
+    /// The value.
+    pub value: f64,
+    /// Milliseconds since the epoch, if the line had a timestamp.
+    pub timestamp: Option<i64>,
+}
+
 /// Parses one line (`line_no` names it in errors); `None` for lines without a sample.
 pub fn parse_line(line: &str, line_no: usize, flavor: Flavor) -> Result<Option<ParsedSample>, ParseError> {
+    let Some(raw) = scan_line(line, line_no, flavor)? else { return Ok(None) };
+    let labels = parse_series(raw.series, line_no, raw.series_at)?;
+    Ok(Some(ParsedSample { labels, value: raw.value, timestamp: raw.timestamp }))
+}
+
+/// Splits a line into its series text, value and timestamp, checking all but the series
+/// (whose bytes are only delimited). An error is the one `parse_line` gives: when the rest
+/// of the line is bad too, the series' own error comes first.
+pub fn scan_line(line: &str, line_no: usize, flavor: Flavor) -> Result<Option<RawSample<'_>>, ParseError> {
     let line = line.strip_suffix('\r').unwrap_or(line);
-    let mut c = Cursor { text: line, pos: 0, line: line_no };
+    let mut c = Cursor::new(line, line_no, 0);
     c.skip_spaces();
     if matches!(c.peek(), None | Some(b'#')) {
         return Ok(None);
     }
+    let start = c.pos;
+    let series_error = |series: &str| parse_series(series, line_no, start).err();
+    let Some(end) = series_end(line.as_bytes(), start) else {
+        return Err(series_error(&line[start..]).unwrap_or_else(|| c.error("expected a metric name")));
+    };
+    c.pos = end;
+    match sample_tail(&mut c, flavor) {
+        Ok((value, timestamp)) => {
+            Ok(Some(RawSample { series: &line[start..end], series_at: start, value, timestamp }))
+        }
+        Err(e) => Err(series_error(&line[start..end]).unwrap_or(e)),
+    }
+}
+
+/// Where the series that starts at `start` ends: after the metric name, or after the `}`
+/// closing its labels (quotes and escapes respected). `None` when there is no name or the
+/// braces never close. Only delimits: `parse_series` validates.
+fn series_end(line: &[u8], start: usize) -> Option<usize> {
+    let name_byte = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b':';
+    let name_end = start + line[start..].iter().take_while(|&&b| name_byte(b)).count();
+    if name_end == start {
+        return None;
+    }
+    let brace = name_end + line[name_end..].iter().take_while(|&&b| b == b' ' || b == b'\t').count();
+    if line.get(brace) != Some(&b'{') {
+        return Some(name_end);
+    }
+    let (mut i, mut quoted) = (brace + 1, false);
+    while i < line.len() {
+        match line[i] {
+            b'\\' if quoted => i += 1,
+            b'"' => quoted = !quoted,
+            b'}' if !quoted => return Some(i + 1),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// A series as `scan_line` delimits it (`series_at` is its offset in the line, for errors)
+/// to labels: the metric name, then labels in braces (optional, may end with a comma, spaces
+/// allowed around their parts).
+pub fn parse_series(series: &str, line_no: usize, series_at: usize) -> Result<Labels, ParseError> {
+    let mut c = Cursor::new(series, line_no, series_at);
     let name = c.name(true, "metric name")?;
     let mut pairs = vec![(METRIC_NAME_LABEL.to_string(), name.to_string())];
-    let mut spaced = c.skip_spaces() > 0;
+    let name_end = c.pos;
+    c.skip_spaces();
     if c.peek() == Some(b'{') {
         c.pos += 1;
         loop {
@@ -126,11 +202,10 @@ pub fn parse_line(line: &str, line_no: usize, flavor: Flavor) -> Result<Option<P
                 c.pos += 1;
                 break;
             }
-            spaced = false;
             let label_at = c.pos;
             let label = c.name(false, "label name or '}'")?;
             if label == METRIC_NAME_LABEL {
-                return Err(ParseError::new(line_no, label_at, "__name__ given as a label"));
+                return Err(ParseError::new(line_no, series_at + label_at, "__name__ given as a label"));
             }
             c.skip_spaces();
             c.expect(b'=', "'=' after the label name")?;
@@ -144,17 +219,24 @@ pub fn parse_line(line: &str, line_no: usize, flavor: Flavor) -> Result<Option<P
                 _ => return Err(c.error("expected ',' or '}' after a label")),
             }
         }
+    } else {
+        c.pos = name_end;
     }
-    let labels_end = c.pos;
-    let labels =
-        Labels::from_pairs(pairs).map_err(|e| ParseError::new(line_no, labels_end, e.to_string()))?;
-    spaced |= c.skip_spaces() > 0;
-    if !spaced {
+    if c.pos != series.len() {
+        return Err(c.error("expected a space before the value"));
+    }
+    Labels::from_pairs(pairs).map_err(|e| c.error(e.to_string()))
+}
+
+/// What follows the series: spaces, the value, the optional timestamp (and in OpenMetrics
+/// an optional exemplar, ignored).
+fn sample_tail(c: &mut Cursor<'_>, flavor: Flavor) -> Result<(f64, Option<i64>), ParseError> {
+    if c.skip_spaces() == 0 {
         return Err(c.error("expected a space before the value"));
     }
     let value_at = c.pos;
     let value =
-        parse_float(c.token()).ok_or_else(|| ParseError::new(line_no, value_at, "value is not a number"))?;
+        parse_float(c.token()).ok_or_else(|| ParseError::new(c.line, value_at, "value is not a number"))?;
     c.skip_spaces();
     let timestamp = match c.peek() {
         None => None,
@@ -167,7 +249,7 @@ pub fn parse_line(line: &str, line_no: usize, flavor: Flavor) -> Result<Option<P
                 Flavor::OpenMetrics => seconds_to_ms(text),
             };
             Some(t.ok_or_else(|| {
-                ParseError::new(line_no, at, format!("timestamp {text:?} is not a valid time"))
+                ParseError::new(c.line, at, format!("timestamp {text:?} is not a valid time"))
             })?)
         }
     };
@@ -177,7 +259,7 @@ pub fn parse_line(line: &str, line_no: usize, flavor: Flavor) -> Result<Option<P
         Some(b'#') if flavor == Flavor::OpenMetrics => {}
         Some(_) => return Err(c.error("unexpected text after the sample")),
     }
-    Ok(Some(ParsedSample { labels, value, timestamp }))
+    Ok((value, timestamp))
 }
 
 /// A float as Go's `ParseFloat` reads Prometheus values (`NaN`, `Inf`, `+Inf`, `-Inf`).
@@ -307,6 +389,8 @@ mod tests {
             let ts = t.map(|t| format!(" {t}")).unwrap_or_default();
             let line = format!("{name}{{{}}} {v}{ts}", body.join(","));
             let s = parse_line(&line, 1, Flavor::Prometheus).unwrap().unwrap();
+            let raw = scan_line(&line, 1, Flavor::Prometheus).unwrap().unwrap();
+            prop_assert_eq!(raw.series, &line[..line.find(&format!("}} {v}")).unwrap() + 1]);
             prop_assert_eq!(s.labels.metric_name(), Some(name.as_str()));
             for (k, v) in &labels {
                 prop_assert_eq!(s.labels.get(k), if v.is_empty() { None } else { Some(v.as_str()) });
@@ -319,6 +403,31 @@ mod tests {
         fn arbitrary_lines_never_panic(line in "\\PC{0,60}") {
             let _ = parse_line(&line, 1, Flavor::Prometheus);
             let _ = parse_line(&line, 1, Flavor::OpenMetrics);
+        }
+
+        /// The series text a scan delimits is a piece of the line, and the line's sample is
+        /// the scan's sample under that text's labels: what lets the server key its series
+        /// cache on the text.
+        #[test]
+        fn a_scan_delimits_what_the_parser_reads(
+            line in r#"[ ]?[a-z9]{1,3}[ ]?(\{([a-z]{1,2}[ ]?=[ ]?"([a-z} ,=]|\\[\\"n])*"[ ]?,?)*\}?)?[ ]{0,2}(1|NaN|x)?( -?[0-9]{1,3})?"#,
+        ) {
+            let full = parse_line(&line, 1, Flavor::Prometheus);
+            match scan_line(&line, 1, Flavor::Prometheus) {
+                Ok(Some(raw)) => {
+                    prop_assert_eq!(&line[raw.series_at..raw.series_at + raw.series.len()], raw.series);
+                    match (parse_series(raw.series, 1, raw.series_at), full) {
+                        (Ok(labels), Ok(Some(s))) => {
+                            prop_assert_eq!(labels, s.labels);
+                            prop_assert_eq!((raw.value.to_bits(), raw.timestamp), (s.value.to_bits(), s.timestamp));
+                        }
+                        (Err(a), Err(b)) => prop_assert_eq!(a, b),
+                        (a, b) => prop_assert!(false, "series {:?} vs line {:?}", a, b),
+                    }
+                }
+                Ok(None) => prop_assert_eq!(full, Ok(None)),
+                Err(e) => prop_assert_eq!(full, Err(e)),
+            }
         }
     }
 }

@@ -65,14 +65,15 @@ pub struct Point {
     pub string_fields: usize,
 }
 
-/// Splits `text` at unescaped `separators`; returns the pieces with their byte offsets.
-fn split_unescaped<'a>(text: &'a str, separators: &[u8], base: usize) -> Vec<(usize, &'a str)> {
+/// Splits `text` at unescaped `separators` (and, with `quotes`, not inside double quotes);
+/// returns the pieces with their byte offsets.
+fn split_unescaped<'a>(text: &'a str, separators: &[u8], quotes: bool, base: usize) -> Vec<(usize, &'a str)> {
     let bytes = text.as_bytes();
     let (mut out, mut start, mut i, mut quoted) = (Vec::new(), 0, 0, false);
     while i < bytes.len() {
         match bytes[i] {
             b'\\' => i += 1,
-            b'"' => quoted = !quoted,
+            b'"' if quotes => quoted = !quoted,
             b if !quoted && separators.contains(&b) => {
                 out.push((base + start, &text[start..i]));
                 start = i + 1;
@@ -83,6 +84,22 @@ fn split_unescaped<'a>(text: &'a str, separators: &[u8], base: usize) -> Vec<(us
     }
     out.push((base + start, &text[start.min(text.len())..]));
     out
+}
+
+/// Where the first unescaped `separator` at or after `from` is (with `quotes`, not inside
+/// double quotes); the end of `bytes` if none.
+fn find_unescaped(bytes: &[u8], from: usize, separator: u8, quotes: bool) -> usize {
+    let (mut i, mut quoted) = (from, false);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 1,
+            b'"' if quotes => quoted = !quoted,
+            b if b == separator && !quoted => return i,
+            _ => {}
+        }
+        i += 1;
+    }
+    bytes.len()
 }
 
 /// Removes the backslash before any of `escaped`.
@@ -99,33 +116,127 @@ fn unescape(text: &str, escaped: &[char]) -> String {
     out
 }
 
+/// A line with its series still text (measurement and tags as written): what the server's
+/// series cache keys on, so a series seen before costs no tag decoding. `parse_series` and
+/// `field_labels` make the labels of new ones.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RawPoint<'a> {
+    /// Measurement and tags as written, up to the first unescaped space. Not validated yet.
+    pub series: &'a str,
+    /// Where `series` starts in the line (a byte offset), for `parse_series`' errors.
+    pub series_at: usize,
+    /// Milliseconds since the epoch, if the line had a timestamp.
+    pub timestamp: Option<i64>,
+    /// String fields left out.
+    pub string_fields: usize,
+}
+
+/// A numeric (or boolean) field: its key as written (escapes kept) and its value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RawField<'a> {
+    /// The key, escapes kept.
+    pub key: &'a str,
+    /// The value as a float.
+    pub value: f64,
+}
+
+/// A series' measurement and tags, unescaped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeriesParts {
+    /// The measurement.
+    pub measurement: String,
+    /// The tags, in line order.
+    pub tags: Vec<(String, String)>,
+}
+
 /// Parses one line; an empty `Point` for blank and `#` lines.
 pub fn parse_line(line: &str, line_no: usize, precision: Precision) -> Result<Point, ParseError> {
+    let mut fields = Vec::new();
+    let Some(raw) = scan_line(line, line_no, precision, &mut fields)? else { return Ok(Point::default()) };
+    let parts = parse_series(raw.series, line_no, raw.series_at)?;
+    let mut point = Point { samples: Vec::with_capacity(fields.len()), string_fields: raw.string_fields };
+    for field in &fields {
+        let labels = field_labels(&parts, field.key, line_no, raw.series_at)?;
+        point.samples.push(ParsedSample { labels, value: field.value, timestamp: raw.timestamp });
+    }
+    Ok(point)
+}
+
+/// Splits a line into its series text, timestamp and numeric fields (into `fields`, which is
+/// cleared first), checking all but the series (only delimited). An error is the one
+/// `parse_line` gives: when the rest of the line is bad too, the series' own error comes first.
+pub fn scan_line<'a>(
+    line: &'a str,
+    line_no: usize,
+    precision: Precision,
+    fields: &mut Vec<RawField<'a>>,
+) -> Result<Option<RawPoint<'a>>, ParseError> {
+    fields.clear();
     let line = line.strip_suffix('\r').unwrap_or(line);
-    let indent = line.len() - line.trim_start().len();
-    let body = line.trim_start();
-    if body.is_empty() || body.starts_with('#') {
-        return Ok(Point::default());
+    let start = line.len() - line.trim_start().len();
+    if start == line.len() || line[start..].starts_with('#') {
+        return Ok(None);
     }
     let err = |at: usize, message: String| ParseError::new(line_no, at, message);
-    let sections = split_unescaped(body, b" ", indent);
-    let sections: Vec<(usize, &str)> = sections.into_iter().filter(|(_, s)| !s.is_empty()).collect();
-    let (series, fields, timestamp) = match sections.as_slice() {
-        [series, fields] => (*series, *fields, None),
-        [series, fields, t] => (*series, *fields, Some(*t)),
-        [_] => return Err(err(indent + body.len(), "expected fields after the measurement and tags".into())),
-        _ => return Err(err(sections[3].0, "unexpected text after the timestamp".into())),
+    let bytes = line.as_bytes();
+    let skip_spaces = |from: usize| from + bytes[from..].iter().take_while(|&&b| b == b' ').count();
+    let series_end = find_unescaped(bytes, start, b' ', false);
+    let fields_at = skip_spaces(series_end);
+    if fields_at == bytes.len() {
+        return Err(err(line.len(), "expected fields after the measurement and tags".into()));
+    }
+    let fields_end = find_unescaped(bytes, fields_at, b' ', true);
+    let time_at = skip_spaces(fields_end);
+    let time_end = find_unescaped(bytes, time_at, b' ', false);
+    let rest_at = skip_spaces(time_end);
+    let series = &line[start..series_end];
+    let series_first = |e: ParseError| parse_series(series, line_no, start).err().unwrap_or(e);
+    if rest_at < bytes.len() {
+        return Err(series_first(err(rest_at, "unexpected text after the timestamp".into())));
+    }
+    let timestamp = match &line[time_at..time_end] {
+        "" => None,
+        text => Some(timestamp_ms(text, precision).map_err(|m| series_first(err(time_at, m)))?),
     };
+    let mut string_fields = 0;
+    let mut at = fields_at;
+    while at <= fields_end {
+        let end = find_unescaped(&bytes[..fields_end], at, b',', true);
+        let field = &line[at..end];
+        let eq = find_unescaped(field.as_bytes(), 0, b'=', false);
+        if eq == field.len() {
+            return Err(series_first(err(at, format!("field {field:?} is not key=value"))));
+        }
+        if eq == 0 {
+            return Err(series_first(err(at, "empty field key".into())));
+        }
+        match field_value(&field[eq + 1..]).map_err(|m| series_first(err(at + eq + 1, m)))? {
+            Some(value) => fields.push(RawField { key: &field[..eq], value }),
+            None => string_fields += 1,
+        }
+        at = end + 1;
+    }
+    Ok(Some(RawPoint { series, series_at: start, timestamp, string_fields }))
+}
 
-    let mut parts = split_unescaped(series.1, b",", series.0).into_iter();
-    let (m_at, measurement) = parts.next().unwrap_or((series.0, ""));
+fn timestamp_ms(text: &str, precision: Precision) -> Result<i64, String> {
+    let raw: i64 = text.parse().map_err(|_| format!("timestamp {text:?} is not an integer"))?;
+    precision.to_ms(raw).ok_or_else(|| format!("timestamp {text} overflows"))
+}
+
+/// A series as `scan_line` delimits it (`series_at` is its offset in the line, for errors)
+/// to its measurement and tags.
+pub fn parse_series(series: &str, line_no: usize, series_at: usize) -> Result<SeriesParts, ParseError> {
+    let err = |at: usize, message: String| ParseError::new(line_no, at, message);
+    let mut parts = split_unescaped(series, b",", false, series_at).into_iter();
+    let (m_at, measurement) = parts.next().unwrap_or((series_at, ""));
     let measurement = unescape(measurement, &[',', ' ']);
     if measurement.is_empty() {
         return Err(err(m_at, "empty measurement".into()));
     }
     let mut tags = Vec::new();
     for (at, tag) in parts {
-        let kv = split_unescaped(tag, b"=", at);
+        let kv = split_unescaped(tag, b"=", false, at);
         let [(_, k), (v_at, v)] = kv.as_slice() else {
             return Err(err(at, format!("tag {tag:?} is not key=value")));
         };
@@ -137,36 +248,22 @@ pub fn parse_line(line: &str, line_no: usize, precision: Precision) -> Result<Po
         }
         tags.push((unescape(k, &[',', '=', ' ']), unescape(v, &[',', '=', ' '])));
     }
+    Ok(SeriesParts { measurement, tags })
+}
 
-    let t = match timestamp {
-        None => None,
-        Some((at, text)) => {
-            let raw: i64 =
-                text.parse().map_err(|_| err(at, format!("timestamp {text:?} is not an integer")))?;
-            Some(precision.to_ms(raw).ok_or_else(|| err(at, format!("timestamp {text} overflows")))?)
-        }
-    };
-
-    let mut point = Point::default();
-    for (at, field) in split_unescaped(fields.1, b",", fields.0) {
-        let kv = split_unescaped(field, b"=", at);
-        let [(_, key), (v_at, value)] = kv.as_slice() else {
-            return Err(err(at, format!("field {field:?} is not key=value")));
-        };
-        if key.is_empty() {
-            return Err(err(at, "empty field key".into()));
-        }
-        let Some(value) = field_value(value).map_err(|m| err(*v_at, m))? else {
-            point.string_fields += 1;
-            continue;
-        };
-        let key = unescape(key, &[',', '=', ' ']);
-        let name = if key == "value" { measurement.clone() } else { format!("{measurement}_{key}") };
-        let pairs = std::iter::once((METRIC_NAME_LABEL.to_string(), name)).chain(tags.iter().cloned());
-        let labels = Labels::from_pairs(pairs).map_err(|e| err(series.0, e.to_string()))?;
-        point.samples.push(ParsedSample { labels, value, timestamp: t });
-    }
-    Ok(point)
+/// The labels of field `key` (as written) of a series: metric `measurement_key`, or
+/// `measurement` for a field named `value`; the tags as labels.
+pub fn field_labels(
+    parts: &SeriesParts,
+    key: &str,
+    line_no: usize,
+    series_at: usize,
+) -> Result<Labels, ParseError> {
+    let key = unescape(key, &[',', '=', ' ']);
+    let m = &parts.measurement;
+    let name = if key == "value" { m.clone() } else { format!("{m}_{key}") };
+    let pairs = std::iter::once((METRIC_NAME_LABEL.to_string(), name)).chain(parts.tags.iter().cloned());
+    Labels::from_pairs(pairs).map_err(|e| ParseError::new(line_no, series_at, e.to_string()))
 }
 
 /// A field's value as a float; `None` for a string field.
@@ -231,6 +328,10 @@ mod tests {
             r#"go_gc_duration_seconds{instance="127.0.0.1:8086",job="influxdb",quantile="0.25"}"#
         );
         assert_eq!((s.value, s.timestamp), (0.0, Some(1_795_547_583_979)));
+        // Quotes mean strings in field values only; in a tag they are characters.
+        let p = point(r#"m,t=a"b v=1,s="x y" 5"#);
+        assert_eq!(p.samples[0].labels.get("t"), Some("a\"b"));
+        assert_eq!((p.samples.len(), p.string_fields), (1, 1));
     }
 
     #[test]
@@ -287,6 +388,37 @@ mod tests {
         #[test]
         fn arbitrary_lines_never_panic(line in "\\PC{0,60}") {
             let _ = parse_line(&line, 1, Precision::Nanoseconds);
+        }
+
+        /// The series text a scan delimits is a piece of the line, and the line's samples
+        /// are the scan's fields under that text's labels: what lets the server key its
+        /// series cache on (series text, field key).
+        #[test]
+        fn a_scan_delimits_what_the_parser_reads(
+            line in r#"[ ]?[a-z,=\\ "]{0,6}[ ]{1,2}([a-z\\ "]{0,2}=(1|2i|t|"[a-z ,]*"|x),?){0,3}( -?[0-9]{1,3})?[ ]?"#,
+        ) {
+            let full = parse_line(&line, 1, Precision::Seconds);
+            let mut fields = Vec::new();
+            match scan_line(&line, 1, Precision::Seconds, &mut fields) {
+                Ok(Some(raw)) => {
+                    prop_assert_eq!(&line[raw.series_at..raw.series_at + raw.series.len()], raw.series);
+                    let labels: Result<Vec<Labels>, ParseError> = parse_series(raw.series, 1, raw.series_at)
+                        .and_then(|parts| fields.iter().map(|f| field_labels(&parts, f.key, 1, raw.series_at)).collect());
+                    match (labels, full) {
+                        (Ok(labels), Ok(point)) => {
+                            prop_assert_eq!(point.string_fields, raw.string_fields);
+                            let want: Vec<_> = labels.into_iter().zip(&fields)
+                                .map(|(labels, f)| ParsedSample { labels, value: f.value, timestamp: raw.timestamp })
+                                .collect();
+                            prop_assert_eq!(point.samples, want);
+                        }
+                        (Err(a), Err(b)) => prop_assert_eq!(a, b),
+                        (a, b) => prop_assert!(false, "series {:?} vs line {:?}", a, b),
+                    }
+                }
+                Ok(None) => prop_assert_eq!(full, Ok(Point::default())),
+                Err(e) => prop_assert_eq!(full, Err(e)),
+            }
         }
     }
 }

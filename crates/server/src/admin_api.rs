@@ -57,7 +57,7 @@ pub(crate) async fn delete_series(State(state): State<Shared>, request: Request)
         .map_err(|e| ApiError::internal(e.to_string()))?;
         // Today's head keeps deleted series (only their samples go), so cached refs stay
         // valid; clearing keeps that true for a head that drops them (see series_cache).
-        state.series_cache.clear();
+        state.series_caches.clear();
         deleted?;
         Ok(StatusCode::NO_CONTENT.into_response())
     };

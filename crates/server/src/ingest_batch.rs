@@ -2,6 +2,14 @@
 //! each bad one is reported with its line number and reason), then append in batches of
 //! `append-batch` samples, and say exactly how many were written.
 //!
+//! Parsing is in two steps so that known series cost no label work: the parsers' scans
+//! (`scan_line`) delimit a line's series text and parse only its value and timestamp; the
+//! text is looked up in the protocol's series cache (`series_cache`); only a miss decodes
+//! labels (`parse_series`), once per request per series. The new series are created in one
+//! call before the samples are appended, and their keys cached only then, so the cache
+//! holds nothing the engine did not hand out. Remote write takes the same path with the
+//! bytes of a series' label fields as its key.
+//!
 //! The partial-write policy (as InfluxDB's): the valid lines of a request are written even
 //! when others are bad, and the answer is then an error (HTTP 400) that names the bad
 //! lines and says how many samples were written. A sample the engine refuses (out of order,
@@ -14,9 +22,10 @@
 //! 5138; 10^11 ms is March 1973, before any real monitoring data). A line without a
 //! timestamp, in either format, gets the server's time of receipt.
 
+use std::collections::HashMap;
+
 use strata_ingest::exposition::{self, Flavor};
-use strata_ingest::line_protocol::{self, Precision};
-use strata_ingest::ParsedSample;
+use strata_ingest::line_protocol::{self, Precision, RawField};
 use strata_model::Labels;
 use strata_storage::{AppendRef, AppendResult, BlockEngine, Engine, StorageError};
 
@@ -44,83 +53,219 @@ pub(crate) struct LineError {
     pub(crate) message: String,
 }
 
-/// A parsed body.
-#[derive(Debug, Default)]
-pub(crate) struct Parsed {
-    pub(crate) samples: Vec<(Labels, i64, f64)>,
+/// Whose series a sample is: one the cache knew, or the n-th new one of the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Known(AppendRef),
+    New(u32),
+}
+
+/// A parsed request: samples whose series are named by ref when the series cache knows
+/// the raw bytes that name them, and by labels (decoded once per request) when not. What a
+/// "line" is depends on the protocol: a text line, or a remote-write series' position.
+#[derive(Debug)]
+pub(crate) struct Batch<'c> {
+    cache: &'c SeriesCache<AppendRef>,
+    /// The unit `line` counts in errors: "line" or "series".
+    unit: &'static str,
+    samples: Vec<(Target, i64, f64)>,
+    /// The line of each sample, for the refusals' messages.
+    lines: Vec<u32>,
+    /// New series of this request: their keys (to cache once created) and labels.
+    new_index: HashMap<Box<[u8]>, u32, foldhash::fast::RandomState>,
+    new_keys: Vec<Box<[u8]>>,
+    new_labels: Vec<Labels>,
     pub(crate) errors: Vec<LineError>,
     /// Influx string fields left out (they cannot be stored).
     pub(crate) string_fields: usize,
 }
 
-fn lines(body: &[u8]) -> impl Iterator<Item = (usize, Result<&str, LineError>)> {
-    body.split(|&b| b == b'\n').enumerate().map(|(i, raw)| {
+impl<'c> Batch<'c> {
+    fn new(cache: &'c SeriesCache<AppendRef>, unit: &'static str) -> Self {
+        Batch {
+            cache,
+            unit,
+            samples: Vec::new(),
+            lines: Vec::new(),
+            new_index: HashMap::default(),
+            new_keys: Vec::new(),
+            new_labels: Vec::new(),
+            errors: Vec::new(),
+            string_fields: 0,
+        }
+    }
+
+    /// The series `key` names: from the cache, from this request's new series, or decoded
+    /// by `decode` (run only then) and added to them.
+    fn target<E>(&mut self, key: &[u8], decode: impl FnOnce() -> Result<Labels, E>) -> Result<Target, E> {
+        if let Some(r) = self.cache.get(key) {
+            return Ok(Target::Known(r));
+        }
+        if let Some(&n) = self.new_index.get(key) {
+            return Ok(Target::New(n));
+        }
+        let labels = decode()?;
+        let n = self.new_labels.len() as u32;
+        self.new_index.insert(key.into(), n);
+        self.new_keys.push(key.into());
+        self.new_labels.push(labels);
+        Ok(Target::New(n))
+    }
+
+    fn push(&mut self, target: Target, line: usize, t: i64, v: f64) {
+        self.samples.push((target, t, v));
+        self.lines.push(line as u32);
+    }
+
+    fn error(&mut self, line: usize, message: String) {
+        self.errors.push(LineError { line, message });
+    }
+
+    /// How many samples it holds.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.samples.len()
+    }
+}
+
+/// The lines of a body; a body that is not UTF-8 as a whole is checked line by line, so
+/// only the bad lines are lost.
+fn lines(body: &[u8]) -> Box<dyn Iterator<Item = (usize, Result<&str, LineError>)> + '_> {
+    if let Ok(text) = std::str::from_utf8(body) {
+        return Box::new(text.split('\n').enumerate().map(|(i, line)| (i + 1, Ok(line))));
+    }
+    Box::new(body.split(|&b| b == b'\n').enumerate().map(|(i, raw)| {
         let line = std::str::from_utf8(raw).map_err(|e| LineError {
             line: i + 1,
             message: format!("not valid UTF-8 at byte {}", e.valid_up_to()),
         });
         (i + 1, line)
-    })
+    }))
 }
 
-/// Parses Influx line protocol.
-pub(crate) fn parse_line_protocol(body: &[u8], precision: Precision, now_ms: i64) -> Parsed {
-    let mut parsed = Parsed::default();
-    for (no, line) in lines(body) {
-        let line = match line {
-            Ok(l) => l.trim_end_matches('\r'),
-            Err(e) => {
-                parsed.errors.push(e);
-                continue;
-            }
-        };
-        if line.trim().is_empty() || line.trim_start().starts_with('#') {
-            continue;
-        }
-        match line_protocol::parse_line(line, no, precision) {
-            Ok(point) => {
-                parsed.string_fields += point.string_fields;
-                if point.samples.is_empty() && point.string_fields > 0 {
-                    parsed.errors.push(LineError {
-                        line: no,
-                        message: "only string fields, which cannot be stored as samples".into(),
-                    });
-                }
-                parsed.samples.extend(point.samples.into_iter().map(|s| into_tuple(s, now_ms)));
-            }
-            Err(e) => parsed.errors.push(column_error(no, &e)),
-        }
-    }
-    parsed
-}
-
-/// Parses the Prometheus text format (one sample per line, optional timestamp).
-pub(crate) fn parse_prometheus_text(body: &[u8], time: TextTime, now_ms: i64) -> Parsed {
-    let mut parsed = Parsed::default();
+/// Parses Influx line protocol. A series is keyed by its text and the field's key
+/// (`cpu,host=a usage_idle`), so a known one costs no tag decoding.
+pub(crate) fn parse_line_protocol<'c>(
+    body: &[u8],
+    precision: Precision,
+    now_ms: i64,
+    cache: &'c SeriesCache<AppendRef>,
+) -> Batch<'c> {
+    let mut batch = Batch::new(cache, "line");
+    let mut fields: Vec<RawField<'_>> = Vec::new();
+    let mut key = Vec::new();
     for (no, line) in lines(body) {
         let line = match line {
             Ok(l) => l,
             Err(e) => {
-                parsed.errors.push(e);
+                batch.errors.push(e);
                 continue;
             }
         };
-        match exposition::parse_line(line, no, Flavor::Prometheus) {
-            Ok(None) => {}
-            Ok(Some(mut sample)) => match sample.timestamp.map(|t| text_time_ms(t, time)) {
-                Some(None) => {
-                    parsed.errors.push(LineError { line: no, message: "timestamp out of range".into() })
+        let point = match line_protocol::scan_line(line, no, precision, &mut fields) {
+            Ok(Some(point)) => point,
+            Ok(None) => continue,
+            Err(e) => {
+                batch.errors.push(column_error(no, &e));
+                continue;
+            }
+        };
+        batch.string_fields += point.string_fields;
+        if fields.is_empty() {
+            batch.error(no, "only string fields, which cannot be stored as samples".into());
+            continue;
+        }
+        let t = point.timestamp.unwrap_or(now_ms);
+        let mut parts = None;
+        for field in &fields {
+            key.clear();
+            key.extend_from_slice(point.series.as_bytes());
+            key.push(b' ');
+            key.extend_from_slice(field.key.as_bytes());
+            let target = batch.target(&key, || {
+                // Tags are decoded once per line, for its first new field.
+                let p = match parts.take() {
+                    Some(p) => p,
+                    None => line_protocol::parse_series(point.series, no, point.series_at)?,
+                };
+                let labels = line_protocol::field_labels(&p, field.key, no, point.series_at);
+                parts = Some(p);
+                labels
+            });
+            match target {
+                Ok(target) => batch.push(target, no, t, field.value),
+                Err(e) => {
+                    batch.errors.push(column_error(no, &e));
+                    break;
                 }
-                Some(Some(ms)) => {
-                    sample.timestamp = Some(ms);
-                    parsed.samples.push(into_tuple(sample, now_ms));
-                }
-                None => parsed.samples.push(into_tuple(sample, now_ms)),
-            },
-            Err(e) => parsed.errors.push(column_error(no, &e)),
+            }
         }
     }
-    parsed
+    batch
+}
+
+/// Parses the Prometheus text format (one sample per line, optional timestamp). A series
+/// is keyed by its text (`up{job="a"}`), so a known one costs no label decoding.
+pub(crate) fn parse_prometheus_text<'c>(
+    body: &[u8],
+    time: TextTime,
+    now_ms: i64,
+    cache: &'c SeriesCache<AppendRef>,
+) -> Batch<'c> {
+    let mut batch = Batch::new(cache, "line");
+    for (no, line) in lines(body) {
+        let line = match line {
+            Ok(l) => l,
+            Err(e) => {
+                batch.errors.push(e);
+                continue;
+            }
+        };
+        let sample = match exposition::scan_line(line, no, Flavor::Prometheus) {
+            Ok(Some(sample)) => sample,
+            Ok(None) => continue,
+            Err(e) => {
+                batch.errors.push(column_error(no, &e));
+                continue;
+            }
+        };
+        let t = match sample.timestamp.map(|t| text_time_ms(t, time)) {
+            None => now_ms,
+            Some(Some(ms)) => ms,
+            Some(None) => {
+                batch.error(no, "timestamp out of range".into());
+                continue;
+            }
+        };
+        let target = batch.target(sample.series.as_bytes(), || {
+            exposition::parse_series(sample.series, no, sample.series_at)
+        });
+        match target {
+            Ok(target) => batch.push(target, no, t, sample.value),
+            Err(e) => batch.errors.push(column_error(no, &e)),
+        }
+    }
+    batch
+}
+
+/// Remote write's series (from `remote_write_fast`), keyed by the bytes of their label
+/// fields. A series is named by its position in the request in errors, from 1.
+pub(crate) fn collect_remote<'c>(series: &[RawSeries<'_>], cache: &'c SeriesCache<AppendRef>) -> Batch<'c> {
+    let mut batch = Batch::new(cache, "series");
+    for (i, s) in series.iter().enumerate() {
+        if s.samples.is_empty() {
+            continue;
+        }
+        match batch.target(&s.key, || decode_labels(s)) {
+            Ok(target) => {
+                for &(t, v) in &s.samples {
+                    batch.push(target, i + 1, t, v);
+                }
+            }
+            Err(message) => batch.error(i + 1, message),
+        }
+    }
+    batch
 }
 
 /// A parser's error without its line number (the answer adds it).
@@ -137,10 +282,6 @@ fn text_time_ms(t: i64, time: TextTime) -> Option<i64> {
         TextTime::Unit(Precision::Microseconds) => Some(t.div_euclid(1000)),
         TextTime::Unit(Precision::Nanoseconds) => Some(t.div_euclid(1_000_000)),
     }
-}
-
-fn into_tuple(s: ParsedSample, now_ms: i64) -> (Labels, i64, f64) {
-    (s.labels, s.timestamp.unwrap_or(now_ms), s.value)
 }
 
 /// What a write did.
@@ -200,24 +341,50 @@ fn refusal_reason(message: &str) -> &'static str {
     }
 }
 
-/// Appends `parsed` in batches of `batch`; blocking (call it from a blocking thread).
+/// Appends a parsed request: creates its new series (durably, in the WAL) and caches their
+/// keys, then appends in batches of `append_batch`; blocking (call it from a blocking thread).
 pub(crate) fn apply(
     engine: &BlockEngine,
     metrics: &Metrics,
     protocol: Protocol,
-    parsed: Parsed,
-    batch: usize,
+    batch: Batch<'_>,
+    append_batch: usize,
 ) -> WriteSummary {
     let mut summary = WriteSummary {
-        line_errors: parsed.errors,
-        string_fields: parsed.string_fields,
+        line_errors: batch.errors,
+        string_fields: batch.string_fields,
         ..WriteSummary::default()
     };
     metrics.rejected("parse", summary.line_errors.len());
     metrics.rejected("string_field", summary.string_fields);
-    for chunk in parsed.samples.chunks(batch.max(1)) {
-        let result = Engine::append(engine, chunk);
-        if !account(&mut summary, metrics, result, chunk.len(), |i| chunk[i].0.to_string()) {
+    let created = if batch.new_labels.is_empty() {
+        Vec::new()
+    } else {
+        match Engine::series_refs(engine, &batch.new_labels) {
+            Ok(created) => created,
+            Err(e) => {
+                metrics.rejected("storage", batch.samples.len());
+                summary.storage_error = Some(e.to_string());
+                return summary;
+            }
+        }
+    };
+    for (key, &r) in batch.new_keys.iter().zip(&created) {
+        batch.cache.insert(key, r);
+    }
+    let samples: Vec<(AppendRef, i64, f64)> = batch
+        .samples
+        .iter()
+        .map(|&(target, t, v)| match target {
+            Target::Known(r) => (r, t, v),
+            Target::New(n) => (created[n as usize], t, v),
+        })
+        .collect();
+    let size = append_batch.max(1);
+    for (k, chunk) in samples.chunks(size).enumerate() {
+        let result = Engine::append_refs(engine, chunk);
+        let describe = |j: usize| format!("{} {}", batch.unit, batch.lines[k * size + j]);
+        if !account(&mut summary, metrics, result, chunk.len(), describe) {
             break;
         }
     }
@@ -259,68 +426,6 @@ fn account(
     }
 }
 
-/// Remote write's path: series found in `cache` skip label decoding entirely (see
-/// `series_cache`); the others are decoded, validated, created (durably) and cached.
-/// A series is named by its position in the request in errors, from 1.
-pub(crate) fn apply_remote(
-    engine: &BlockEngine,
-    metrics: &Metrics,
-    cache: &SeriesCache<AppendRef>,
-    series: &[RawSeries<'_>],
-    batch: usize,
-) -> WriteSummary {
-    let mut summary = WriteSummary::default();
-    let mut refs: Vec<Option<AppendRef>> =
-        series.iter().map(|s| if s.samples.is_empty() { None } else { cache.get(&s.key) }).collect();
-    let (mut missing, mut missing_labels) = (Vec::new(), Vec::new());
-    for (i, s) in series.iter().enumerate() {
-        if refs[i].is_some() || s.samples.is_empty() {
-            continue;
-        }
-        match decode_labels(s) {
-            Ok(labels) => {
-                missing.push(i);
-                missing_labels.push(labels);
-            }
-            Err(message) => summary.line_errors.push(LineError { line: i + 1, message }),
-        }
-    }
-    metrics.rejected("parse", summary.line_errors.len());
-    if !missing_labels.is_empty() {
-        match Engine::series_refs(engine, &missing_labels) {
-            Ok(created) => {
-                for (i, r) in missing.into_iter().zip(created) {
-                    refs[i] = Some(r);
-                    cache.insert(&series[i].key, r);
-                }
-            }
-            Err(e) => {
-                summary.storage_error = Some(e.to_string());
-                return summary;
-            }
-        }
-    }
-    let mut samples = Vec::with_capacity(series.iter().map(|s| s.samples.len()).sum());
-    let mut owner = Vec::with_capacity(samples.capacity());
-    for (i, s) in series.iter().enumerate() {
-        if let Some(r) = refs[i] {
-            samples.extend(s.samples.iter().map(|&(t, v)| (r, t, v)));
-            owner.extend(std::iter::repeat_n(i, s.samples.len()));
-        }
-    }
-    let batch = batch.max(1);
-    for (k, chunk) in samples.chunks(batch).enumerate() {
-        let result = Engine::append_refs(engine, chunk);
-        if !account(&mut summary, metrics, result, chunk.len(), |j| {
-            format!("series {}", owner[k * batch + j] + 1)
-        }) {
-            break;
-        }
-    }
-    metrics.ingested(Protocol::RemoteWrite, summary.written);
-    summary
-}
-
 /// A raw series' labels, validated; it must have a metric name.
 fn decode_labels(s: &RawSeries<'_>) -> Result<Labels, String> {
     let text = |b: &[u8]| {
@@ -340,6 +445,40 @@ fn decode_labels(s: &RawSeries<'_>) -> Result<Labels, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+    use strata_storage::BlockEngineOptions;
+
+    fn cache() -> SeriesCache<AppendRef> {
+        SeriesCache::new(1 << 10)
+    }
+
+    /// A batch's samples as (series, t, v); series the cache knew show as "known".
+    fn samples(batch: &Batch<'_>) -> Vec<(String, i64, f64)> {
+        let name = |target: &Target| match target {
+            Target::Known(_) => "known".to_string(),
+            Target::New(n) => batch.new_labels[*n as usize].to_string(),
+        };
+        batch.samples.iter().map(|(target, t, v)| (name(target), *t, *v)).collect()
+    }
+
+    fn engine() -> (tempfile::TempDir, BlockEngine) {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = BlockEngine::open(dir.path(), BlockEngineOptions::default()).unwrap();
+        (dir, engine)
+    }
+
+    /// Everything stored, as (series, t, v), sorted.
+    fn stored(engine: &BlockEngine) -> Vec<(String, i64, u64)> {
+        let all = [strata_model::Matcher::new(strata_model::MatchOp::RegexMatch, "__name__", ".+").unwrap()];
+        let mut out = Vec::new();
+        for series in Engine::select(engine, &all, i64::MIN, i64::MAX).unwrap() {
+            for (t, v) in series.collect_samples().unwrap() {
+                out.push((series.labels().to_string(), t, v.to_bits()));
+            }
+        }
+        out.sort();
+        out
+    }
 
     #[test]
     fn the_seeds_lines_are_seconds_and_bad_lines_are_named() {
@@ -348,23 +487,27 @@ cpu_usage{host=\"server1\"} oops 1703001610\n\
 memory_usage{host=\"server1\"} 0.45 1703001600123\n\
 # a comment\n\
 up 1\n";
-        let parsed = parse_prometheus_text(body, TextTime::Auto, 42);
-        let times: Vec<i64> = parsed.samples.iter().map(|s| s.1).collect();
+        let cache = cache();
+        let parsed = parse_prometheus_text(body, TextTime::Auto, 42, &cache);
+        let times: Vec<i64> = samples(&parsed).iter().map(|s| s.1).collect();
         assert_eq!(times, vec![1_703_001_600_000, 1_703_001_600_123, 42]);
         assert_eq!(parsed.errors.len(), 1);
         assert_eq!(parsed.errors[0].line, 2);
         assert!(parsed.errors[0].message.contains("not a number"), "{:?}", parsed.errors);
-        let ms = parse_prometheus_text(b"up 1 1703001600", TextTime::Unit(Precision::Milliseconds), 0);
-        assert_eq!(ms.samples[0].1, 1_703_001_600);
+        let ms =
+            parse_prometheus_text(b"up 1 1703001600", TextTime::Unit(Precision::Milliseconds), 0, &cache);
+        assert_eq!(samples(&ms)[0].1, 1_703_001_600);
     }
 
     #[test]
     fn line_protocol_fields_become_series_and_strings_are_counted() {
         let body = b"cpu,host=a usage_idle=98.5,usage_user=1i 1700000000000000000\nlog,host=a msg=\"hi\"\nbad line\n";
-        let parsed = parse_line_protocol(body, Precision::Nanoseconds, 7);
-        assert_eq!(parsed.samples.len(), 2);
-        assert_eq!(parsed.samples[0].0.metric_name(), Some("cpu_usage_idle"));
-        assert_eq!(parsed.samples[0].1, 1_700_000_000_000);
+        let cache = cache();
+        let parsed = parse_line_protocol(body, Precision::Nanoseconds, 7, &cache);
+        let got = samples(&parsed);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0], (r#"cpu_usage_idle{host="a"}"#.to_string(), 1_700_000_000_000, 98.5));
+        assert_eq!(got[1].0, r#"cpu_usage_user{host="a"}"#);
         assert_eq!(parsed.string_fields, 1);
         let lines: Vec<usize> = parsed.errors.iter().map(|e| e.line).collect();
         assert_eq!(lines, vec![2, 3]);
@@ -372,8 +515,9 @@ up 1\n";
 
     #[test]
     fn invalid_utf8_is_a_bad_line_not_a_panic() {
-        let parsed = parse_line_protocol(b"cpu v=1 1\n\xff\xfe v=2\n", Precision::Seconds, 0);
-        assert_eq!(parsed.samples.len(), 1);
+        let cache = cache();
+        let parsed = parse_line_protocol(b"cpu v=1 1\n\xff\xfe v=2\n", Precision::Seconds, 0, &cache);
+        assert_eq!(parsed.len(), 1);
         assert_eq!(parsed.errors[0].line, 2);
         assert!(parsed.errors[0].message.contains("UTF-8"));
     }
@@ -387,5 +531,81 @@ up 1\n";
         };
         assert!(!summary.complete());
         assert_eq!(summary.problem(), "partial write: 1 bad line(s): line 2: bad; 3 sample(s) written");
+    }
+
+    #[test]
+    fn known_series_come_from_the_cache_and_refusals_name_their_line() {
+        let (_dir, engine) = engine();
+        let (cache, metrics) = (cache(), Metrics::default());
+        let body = b"up{job=\"a\"} 1 1000\nup{job=\"a\"} 2 2000\ncpu{host=\"x\"} 1 3\n";
+        let first = parse_prometheus_text(body, TextTime::Unit(Precision::Milliseconds), 0, &cache);
+        assert_eq!(first.new_labels.len(), 2, "a series new to the cache is decoded once per request");
+        let summary = apply(&engine, &metrics, Protocol::PrometheusText, first, 100);
+        assert!(summary.complete(), "{}", summary.problem());
+        let ms = TextTime::Unit(Precision::Milliseconds);
+        let again = parse_prometheus_text(b"up{job=\"a\"} 3 3000\nup{job=\"a\"} 0 500", ms, 0, &cache);
+        assert!(samples(&again).iter().all(|s| s.0 == "known"), "{:?}", samples(&again));
+        let summary = apply(&engine, &metrics, Protocol::PrometheusText, again, 100);
+        assert_eq!(summary.written, 1);
+        assert_eq!(summary.refused, 1);
+        assert!(summary.refused_reasons[0].starts_with("line 2: out of"), "{:?}", summary.refused_reasons);
+        let want: Vec<(String, i64, u64)> = [(1000, 1.0), (2000, 2.0), (3000, 3.0)]
+            .iter()
+            .map(|&(t, v): &(i64, f64)| (r#"up{job="a"}"#.to_string(), t, v.to_bits()))
+            .collect();
+        assert_eq!(stored(&engine)[1..], want[..]);
+    }
+
+    /// Series texts that name the same few series in different spellings (label order,
+    /// spaces, escapes), for the property below.
+    const TEXT_SERIES: [&str; 6] = [
+        r#"up{job="a",i="1"}"#,
+        r#"up{i="1",job="a"}"#,
+        r#"up{ job = "a" , i="1", }"#,
+        r#"up{job="a\"b",i="}"}"#,
+        "up",
+        r#"up{}"#,
+    ];
+    const LP_SERIES: [&str; 4] = ["m,job=a,i=1", "m,i=1,job=a", r"m,job=a\ b", "m"];
+    const LP_FIELDS: [&str; 3] = ["value", "f", r"f\ g"];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// Whatever the cache held between requests, the engine ends up with exactly the
+        /// samples the parsers' own labels say (the oracle: parse_line, no cache).
+        #[test]
+        fn the_cache_never_changes_what_is_stored(
+            requests in prop::collection::vec(
+                prop::collection::vec((0usize..6, 0usize..4, 0usize..3, 0.0f64..100.0), 1..12), 1..4),
+        ) {
+            let (_dir, engine) = engine();
+            let (text_cache, lp_cache, metrics) = (cache(), cache(), Metrics::default());
+            let mut oracle = Vec::new();
+            for (r, request) in requests.iter().enumerate() {
+                let (mut text, mut lp) = (String::new(), String::new());
+                for (k, &(ts, ls, f, v)) in request.iter().enumerate() {
+                    let t = (r * 100 + k) as i64;
+                    text.push_str(&format!("{} {v} {t}\n", TEXT_SERIES[ts]));
+                    lp.push_str(&format!("{} {}={v} {t}\n", LP_SERIES[ls], LP_FIELDS[f]));
+                }
+                for line in text.lines() {
+                    let s = exposition::parse_line(line, 1, Flavor::Prometheus).unwrap().unwrap();
+                    oracle.push((s.labels.to_string(), s.timestamp.unwrap(), s.value.to_bits()));
+                }
+                for line in lp.lines() {
+                    for s in line_protocol::parse_line(line, 1, Precision::Milliseconds).unwrap().samples {
+                        oracle.push((s.labels.to_string(), s.timestamp.unwrap(), s.value.to_bits()));
+                    }
+                }
+                let unit = TextTime::Unit(Precision::Milliseconds);
+                let batch = parse_prometheus_text(text.as_bytes(), unit, 0, &text_cache);
+                let _ = apply(&engine, &metrics, Protocol::PrometheusText, batch, 5);
+                let batch = parse_line_protocol(lp.as_bytes(), Precision::Milliseconds, 0, &lp_cache);
+                let _ = apply(&engine, &metrics, Protocol::Influx, batch, 5);
+            }
+            oracle.sort();
+            prop_assert_eq!(stored(&engine), oracle);
+        }
     }
 }

@@ -18,7 +18,7 @@ use strata_model::{MatchOp, Matcher};
 use strata_storage::{BlockEngine, Engine};
 
 #[cfg(test)]
-use crate::ingest_batch::{LineError, Parsed};
+use crate::ingest_batch::LineError;
 use crate::prompb;
 
 /// Why a remote request body could not be read.
@@ -38,14 +38,22 @@ pub(crate) fn unsnappy(body: &[u8], limit: usize) -> Result<Vec<u8>, BodyError> 
         .map_err(|e| BodyError(format!("body is not snappy-compressed: {e}")))
 }
 
+/// What the oracle decodes: samples by labels, and bad series.
+#[cfg(test)]
+#[derive(Debug, Default)]
+pub(crate) struct Decoded {
+    pub(crate) samples: Vec<(Labels, i64, f64)>,
+    pub(crate) errors: Vec<LineError>,
+}
+
 /// The samples of a remote-write body (already decompressed), decoded with prost; histograms
 /// are counted in `histograms`. The server takes the faster path in `remote_write_fast`;
 /// this one is its oracle in tests.
 #[cfg(test)]
-pub(crate) fn parse_write_request(bytes: &[u8]) -> Result<(Parsed, usize), BodyError> {
+pub(crate) fn parse_write_request(bytes: &[u8]) -> Result<(Decoded, usize), BodyError> {
     let request = prompb::WriteRequest::decode(bytes)
         .map_err(|e| BodyError(format!("body is not a protobuf WriteRequest: {e}")))?;
-    let mut parsed = Parsed::default();
+    let mut parsed = Decoded::default();
     let mut histograms = 0;
     for (i, series) in request.timeseries.into_iter().enumerate() {
         histograms += series.histograms.len();

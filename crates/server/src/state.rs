@@ -5,14 +5,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use strata_promql::EngineOptions;
-use strata_storage::{AppendRef, BlockEngine};
+use strata_storage::BlockEngine;
 
 use crate::config::{ConfigError, ServerConfig};
 use crate::metrics::Metrics;
-use crate::series_cache::SeriesCache;
+use crate::series_cache::SeriesCaches;
 use crate::write_gate::WriteGate;
 
-/// Series the remote-write cache holds at most (~100 bytes each).
+/// Series each ingest protocol's cache holds at most (~100 bytes each).
 const SERIES_CACHE_CAPACITY: usize = 1 << 20;
 
 /// The server's shared state.
@@ -26,8 +26,8 @@ pub(crate) struct AppState {
     pub(crate) writes: WriteGate,
     /// The TCP listener's `tcp-flush-interval`.
     pub(crate) tcp_flush_every: Duration,
-    /// Raw series bytes → ref, for remote write (`series_cache`).
-    pub(crate) series_cache: SeriesCache<AppendRef>,
+    /// Raw series bytes → ref, per protocol (`series_cache`).
+    pub(crate) series_caches: SeriesCaches,
     /// Set on SIGTERM/SIGINT: writes are refused from then on.
     stopping: AtomicBool,
 }
@@ -58,7 +58,7 @@ impl AppState {
             metrics: Metrics::default(),
             writes,
             tcp_flush_every,
-            series_cache: SeriesCache::new(SERIES_CACHE_CAPACITY),
+            series_caches: SeriesCaches::new(SERIES_CACHE_CAPACITY),
             stopping: AtomicBool::new(false),
         })
     }

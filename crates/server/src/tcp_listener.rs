@@ -84,7 +84,8 @@ async fn append(state: &Shared, peer: SocketAddr, batch: Vec<u8>, first_line_no:
     let Some(_turn) = state.writes.enter_patiently().await else { return };
     let worker = state.clone();
     let summary = tokio::task::spawn_blocking(move || {
-        let parsed = ingest_batch::parse_line_protocol(&batch, Precision::Nanoseconds, now_ms());
+        let cache = &worker.series_caches.line_protocol;
+        let parsed = ingest_batch::parse_line_protocol(&batch, Precision::Nanoseconds, now_ms(), cache);
         ingest_batch::apply(
             &worker.engine,
             &worker.metrics,

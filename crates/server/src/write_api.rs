@@ -21,7 +21,7 @@ use strata_ingest::line_protocol::Precision;
 
 use crate::api_error::json_response;
 use crate::body::{read_body, read_raw};
-use crate::ingest_batch::{self, Parsed, TextTime, WriteSummary};
+use crate::ingest_batch::{self, TextTime, WriteSummary};
 use crate::json;
 use crate::metrics::Protocol;
 use crate::params::Params;
@@ -147,31 +147,32 @@ fn parse_and_apply(
     protocol: Protocol,
 ) -> Result<WriteSummary, String> {
     let now = now_ms();
-    let parsed: Parsed = match format {
-        Format::LineProtocol(precision) => ingest_batch::parse_line_protocol(bytes, precision, now),
-        Format::PrometheusText(time) => ingest_batch::parse_prometheus_text(bytes, time, now),
-        Format::RemoteWrite => {
-            let raw = remote::unsnappy(bytes, state.config.max_body_bytes).map_err(|e| e.0)?;
-            let series = remote_write_fast::walk(&raw).map_err(|e| e.0)?;
-            let histograms = series.iter().map(|s| s.histograms).sum();
-            let mut summary = ingest_batch::apply_remote(
-                &state.engine,
-                &state.metrics,
-                &state.series_cache,
-                &series,
-                state.config.append_batch,
-            );
-            if histograms > 0 {
-                state.metrics.rejected("native_histogram", histograms);
-                summary.refused += histograms;
-                summary
-                    .refused_reasons
-                    .push(format!("{histograms} native histogram sample(s): not supported yet"));
-            }
-            return Ok(summary);
+    let caches = &state.series_caches;
+    let (batch, histograms, raw);
+    match format {
+        Format::LineProtocol(precision) => {
+            batch = ingest_batch::parse_line_protocol(bytes, precision, now, &caches.line_protocol);
+            histograms = 0;
         }
-    };
-    Ok(ingest_batch::apply(&state.engine, &state.metrics, protocol, parsed, state.config.append_batch))
+        Format::PrometheusText(time) => {
+            batch = ingest_batch::parse_prometheus_text(bytes, time, now, &caches.prometheus_text);
+            histograms = 0;
+        }
+        Format::RemoteWrite => {
+            raw = remote::unsnappy(bytes, state.config.max_body_bytes).map_err(|e| e.0)?;
+            let series = remote_write_fast::walk(&raw).map_err(|e| e.0)?;
+            histograms = series.iter().map(|s| s.histograms).sum();
+            batch = ingest_batch::collect_remote(&series, &caches.remote_write);
+        }
+    }
+    let mut summary =
+        ingest_batch::apply(&state.engine, &state.metrics, protocol, batch, state.config.append_batch);
+    if histograms > 0 {
+        state.metrics.rejected("native_histogram", histograms);
+        summary.refused += histograms;
+        summary.refused_reasons.push(format!("{histograms} native histogram sample(s): not supported yet"));
+    }
+    Ok(summary)
 }
 
 fn answer(dialect: Dialect, summary: &WriteSummary) -> Response {

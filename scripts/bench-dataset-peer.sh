@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Ingest of the real dataset (../shared/datasets/scrape-1s-A), Strata against
+# VictoriaMetrics, with the peers' own client (../shared/peers/bench/post_batches.py: 4
+# keep-alive connections, 5,000-sample pre-built batches, series sharded by crc32), so the
+# figures sit beside ../shared/peers/RESULTS-scrape-1s-A.md. Each server runs alone on a
+# fresh data dir, taking turns, RUNS times; one JSON line per run and path (post_batches'
+# object plus server, path and RSS after ingest in MiB).
+#
+#   scripts/bench-dataset-peer.sh [RUNS]            (default 3)
+#
+# Needs a release build, Debian's victoria-metrics, python3 with cramjam (pip install cramjam).
+# Env: SHARED (../shared), CACHE (/tmp/peers/cache: batches are built once), PATHS (rw prom lp).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+runs="${1:-3}"
+shared="${SHARED:-../shared}"
+cache="${CACHE:-/tmp/peers/cache}"
+paths="${PATHS:-rw prom lp}"
+bench="$shared/peers/bench"
+dataset="$shared/datasets/scrape-1s-A"
+strata=target/release/strata
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+mkdir -p "$cache"
+
+batches() { # path -> pickle, built on first use
+  local src="$dataset.prom.gz"; [[ $1 == lp ]] && src="$dataset.lp.gz"
+  [[ -f $cache/$1.pkl ]] || python3 "$bench/build_batches.py" --fmt "$1" "$src" "$cache/$1.pkl" >&2
+  echo "$cache/$1.pkl"
+}
+
+endpoint() { # path -> URL path (the same on both servers)
+  case "$1" in
+    rw) echo /api/v1/write ;;
+    prom) echo /api/v1/import/prometheus ;;
+    lp) echo "/write?db=bench&precision=ns" ;;
+  esac
+}
+
+wait_http() {
+  for _ in $(seq 1 100); do curl -sf "$1" >/dev/null && return 0; sleep 0.1; done
+  echo "no answer from $1" >&2; return 1
+}
+
+start_server() { # name port dir
+  case "$1" in
+    strata) "$strata" server --listen "127.0.0.1:$2" --data-dir "$3" --log-level warn 2>"$3.log" &
+            wait_http "http://127.0.0.1:$2/-/ready" ;;
+    victoriametrics) victoria-metrics -storageDataPath="$3" -httpListenAddr="127.0.0.1:$2" \
+              -retentionPeriod=100y -search.latencyOffset=0s >"$3.log" 2>&1 &
+            wait_http "http://127.0.0.1:$2/health" ;;
+  esac
+}
+
+for run in $(seq 1 "$runs"); do
+  for path in $paths; do
+    pkl=$(batches "$path")
+    for server in strata victoriametrics; do
+      port=$((20000 + RANDOM % 20000))
+      dir="$work/$server-$path-$run"
+      start_server "$server" "$port" "$dir"
+      pid=$!
+      out=$(python3 "$bench/post_batches.py" --url "http://127.0.0.1:$port$(endpoint "$path")" --pid "$pid" "$pkl")
+      rss=$(awk '/VmRSS/{printf "%d", $2/1024}' "/proc/$pid/status")
+      kill "$pid"; wait "$pid" 2>/dev/null || true
+      echo "{\"server\":\"$server\",\"path\":\"$path\",\"run\":$run,\"rss_mib\":$rss,${out#\{}"
+      rm -rf "$dir"
+    done
+  done
+done
