@@ -5,7 +5,7 @@
 
 use std::io::Read;
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, StatusCode};
 
 /// A body that could not be read.
@@ -15,23 +15,20 @@ pub(crate) struct BodyProblem {
     pub(crate) message: String,
 }
 
-/// The whole body as sent (no decompression), at most `limit` bytes.
-pub(crate) async fn read_raw(body: Body, limit: usize) -> Result<Vec<u8>, BodyProblem> {
-    axum::body::to_bytes(body, limit)
-        .await
-        .map(|b| b.to_vec())
-        .map_err(|e| too_large_or(e.to_string(), limit))
+/// The whole body as sent (no decompression), at most `limit` bytes; not copied again.
+pub(crate) async fn read_raw(body: Body, limit: usize) -> Result<Bytes, BodyProblem> {
+    axum::body::to_bytes(body, limit).await.map_err(|e| too_large_or(e.to_string(), limit))
 }
 
 /// The whole body, decompressed, at most `limit` bytes.
-pub(crate) async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Vec<u8>, BodyProblem> {
+pub(crate) async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, BodyProblem> {
     let bytes = read_raw(body, limit).await?;
     let gzip = headers
         .get(axum::http::header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
     if gzip || bytes.starts_with(&[0x1f, 0x8b]) {
-        gunzip(&bytes, limit)
+        gunzip(&bytes, limit).map(Bytes::from)
     } else {
         Ok(bytes)
     }
@@ -96,6 +93,6 @@ mod tests {
         assert_eq!(problem.status, StatusCode::PAYLOAD_TOO_LARGE);
         let mut headers = HeaderMap::new();
         headers.insert(axum::http::header::CONTENT_ENCODING, "gzip".parse().unwrap());
-        assert_eq!(read_body(&headers, Body::from(gzip(b"x")), 1000).await.unwrap(), b"x");
+        assert_eq!(read_body(&headers, Body::from(gzip(b"x")), 1000).await.unwrap(), &b"x"[..]);
     }
 }
