@@ -15,7 +15,9 @@
 //!   policy promises. Refused samples are counted and returned one by one with the reason:
 //!   - *out of bounds*: older than the head's minimum valid time (that range is already
 //!     in a block);
-//!   - *duplicate*: the timestamp is already there;
+//!   - *duplicate*: the timestamp is already there with another value (the very same
+//!     sample again — the newest one, value bit for bit — is accepted and ignored, as
+//!     Prometheus does, so a sender's retry of a write that was stored succeeds);
 //!   - *out of order*: older than the series' newest sample by more than the out-of-order
 //!     window (default 0: Prometheus' rule). Within the window, samples are kept apart in a
 //!     sorted list per series and merged into queries and into the next block.
@@ -88,6 +90,8 @@ impl Default for HeadOptions {
 enum Placement {
     InOrder,
     OutOfOrder,
+    /// The series' newest sample again: nothing to store.
+    Identical,
 }
 
 /// A series of an engine, for appending by ref (see [`Head::series_refs`]). Valid only for
@@ -346,12 +350,12 @@ impl Head {
         self.append_refs(&by_ref)
     }
 
-    /// Where sample `t` goes in a series whose newest in-order sample is `newest`, or why
-    /// it is refused; `pending` are the series' timestamps accepted earlier in the batch.
+    /// Where sample `(t, v)` goes in a series whose newest in-order sample is `newest`, or
+    /// why it is refused; `pending` are the series' timestamps accepted earlier in the batch.
     fn place(
         &self,
-        t: i64,
-        newest: Option<i64>,
+        (t, v): (i64, f64),
+        newest: Option<(i64, f64)>,
         series: &MemSeries,
         pending: &[i64],
     ) -> Result<Placement, String> {
@@ -361,7 +365,10 @@ impl Head {
                 "out of bounds: timestamp {t} is before {min_valid}, the start of the head (older data is in blocks)"
             ));
         }
-        let Some(n) = newest.filter(|&n| t <= n) else { return Ok(Placement::InOrder) };
+        let Some((n, newest_v)) = newest.filter(|&(n, _)| t <= n) else { return Ok(Placement::InOrder) };
+        if t == n && v.to_bits() == newest_v.to_bits() {
+            return Ok(Placement::Identical);
+        }
         let window = self.options.out_of_order_window;
         let in_window = window > 0 && t >= n.saturating_sub(window);
         if t == n || (in_window && (pending.contains(&t) || series.holds(t))) {
@@ -402,6 +409,7 @@ impl Head {
         let mut result = AppendResult::default();
         let mut accepted: Vec<(usize, Placement, RefSample)> = Vec::with_capacity(batch.len());
         let (mut group, mut newest, mut pending) = (0usize, None, Vec::new());
+        let mut identical = 0;
         for (k, &i) in order.iter().enumerate() {
             if k > 0 && batch[order[k - 1]].0 != batch[i].0 {
                 group += 1;
@@ -410,11 +418,12 @@ impl Head {
             }
             let (_, t, v) = batch[i];
             let g = &guards[group];
-            let newest_here = newest.or(g.last_t);
-            match self.place(t, newest_here, g, &pending) {
+            let newest_here = newest.or(g.last_t.map(|last| (last, g.last_v)));
+            match self.place((t, v), newest_here, g, &pending) {
+                Ok(Placement::Identical) => identical += 1,
                 Ok(placement) => {
                     if placement == Placement::InOrder {
-                        newest = Some(t);
+                        newest = Some((t, v));
                     }
                     pending.push(t);
                     accepted.push((group, placement, RefSample { series_ref: g.wal_ref, t, v }));
@@ -435,6 +444,7 @@ impl Head {
                     guards[*group].insert_ooo(s.t, s.v);
                     result.out_of_order += 1;
                 }
+                Placement::Identical => {}
             }
             (lo, hi) = (lo.min(s.t), hi.max(s.t));
         }
@@ -443,7 +453,7 @@ impl Head {
             self.min_time.fetch_min(lo, Ordering::SeqCst);
             self.max_time.fetch_max(hi, Ordering::SeqCst);
         }
-        result.accepted = accepted.len();
+        result.accepted = accepted.len() + identical;
         self.samples.fetch_add(accepted.len() as u64, Ordering::Relaxed);
         self.rejected.fetch_add(result.rejected.len() as u64, Ordering::Relaxed);
         Ok(result)
@@ -621,9 +631,10 @@ mod tests {
                 (series("a"), 10, 3.0),
                 (series("a"), 11, 4.0),
                 (series("a"), 11, 5.0),
+                (series("a"), 11, 4.0),
             ])
             .unwrap();
-        assert_eq!(result.accepted, 1);
+        assert_eq!(result.accepted, 2, "the newest sample again is accepted (and stored once)");
         assert_eq!(result.rejected.iter().map(|r| r.index).collect::<Vec<_>>(), [0, 1, 3]);
         assert!(result.rejected[0].reason.contains("out of order"), "{}", result.rejected[0].reason);
         assert!(result.rejected[1].reason.contains("duplicate"), "{}", result.rejected[1].reason);

@@ -92,6 +92,8 @@ pub(super) struct MemSeries {
     pub(super) open_maxt: i64,
     /// Timestamp of the newest sample; in-order samples must come after it.
     pub(super) last_t: Option<i64>,
+    /// Value of the newest sample (a copy of it at the same time is not a duplicate).
+    pub(super) last_v: f64,
     /// Accepted out-of-order samples, sorted by time, one per timestamp.
     pub(super) ooo: Vec<(i64, f64)>,
 }
@@ -105,6 +107,7 @@ impl MemSeries {
             open_mint: 0,
             open_maxt: 0,
             last_t: None,
+            last_v: 0.0,
             ooo: Vec::new(),
         }
     }
@@ -132,6 +135,7 @@ impl MemSeries {
         self.open.append(t, v)?;
         self.open_maxt = t;
         self.last_t = Some(t);
+        self.last_v = v;
         Ok(())
     }
 
