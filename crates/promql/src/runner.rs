@@ -2,7 +2,12 @@
 //! as Prometheus' own harness does — whole label sets, unordered unless `ordered`, values
 //! within a relative 1e-6 (NaN equals NaN, a stale marker only a stale marker), exact
 //! timestamps — and runs each instant eval a second time as a 3-step range query around its
-//! time, whose middle step must give the same answer.
+//! time, whose middle step must give the same answer. Then, as Prometheus' harness, the
+//! instant eval again with `@ <its time>` put on every selector and subquery that has none,
+//! evaluated far before, at zero, between, at and far after its time (each with its range
+//! re-run): the pinned answer must not move. Queries calling a function that reads the
+//! evaluation time itself (`time()`, `timestamp()`, the date functions, `predict_linear`)
+//! skip these re-runs, as there.
 //!
 //! Evals that touch native histograms (an expected `{{…}}` value, or a selector matching a
 //! series loaded with histogram samples or converted by `load_with_nhcb` since the last
@@ -10,13 +15,16 @@
 //! without their trailing `(line:col)`: the parser gives no positions.
 
 use std::path::PathBuf;
+use std::time::UNIX_EPOCH;
+
+use promql_parser::parser::AtModifier;
 
 use strata_model::{is_stale_marker, Labels, Matcher, METRIC_NAME_LABEL};
 
-use crate::engine::{QueryEngine, QueryResult, Range};
+use crate::engine::{QueryEngine, QueryError, QueryResult, Range};
 use crate::eval::selector_matchers;
 use crate::testscript::{load_into, parse_script, Command, Eval, EvalKind, Item, MessageMatch, ScriptError};
-use crate::{parse, MemoryQueryable, Value};
+use crate::{parse, Expr, MemoryQueryable, Value};
 
 /// How an eval ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,38 +143,150 @@ fn skip_reason(eval: &Eval, histogram_series: &[Labels]) -> Option<String> {
 }
 
 fn check_eval(eval: &Eval, store: &MemoryQueryable, engine: &QueryEngine) -> Result<(), String> {
-    let result = match eval.kind {
-        EvalKind::Instant { at } => engine.instant(store, &eval.expr, at),
-        EvalKind::Range { start, end, step } => engine.range(store, &eval.expr, Range { start, end, step }),
-    };
-    let result = match (result, &eval.expect.fail) {
-        (Err(e), Some(want)) => {
-            return if message_matches(want, &e.to_string()) {
-                Ok(())
-            } else {
-                Err(format!("failed with {:?}, expected {want:?}", e.to_string()))
+    let expr = parse(&eval.expr).map_err(|e| QueryError::BadData(e.0));
+    match eval.kind {
+        EvalKind::Instant { at } => {
+            check_instant(eval, store, engine, expr.as_ref(), at)?;
+            let Ok(expr) = &expr else { return Ok(()) };
+            let Some(injected) = with_at(expr, at) else { return Ok(()) };
+            for t in at_eval_times(at) {
+                check_instant(eval, store, engine, Ok(&injected), t)
+                    .map_err(|e| format!("with every selector at @ {}, evaluated at {}: {e}", at, t))?;
             }
+            Ok(())
         }
-        (Ok(_), Some(_)) => return Err("expected the query to fail; it succeeded".into()),
-        (Err(e), None) => return Err(format!("query failed: {e}")),
-        (Ok(r), None) => r,
-    };
+        EvalKind::Range { start, end, step } => {
+            let range = Range { start, end, step };
+            let result = expr.and_then(|expr| engine.range_expr(store, &expr, range, None));
+            let Some(result) = expected_outcome(eval, result)? else { return Ok(()) };
+            check_annotations(eval, &result)?;
+            check_value(eval, &result.value, start)
+        }
+    }
+}
+
+/// The result of a query that should succeed, `None` for one that failed as expected.
+fn expected_outcome(
+    eval: &Eval,
+    result: Result<QueryResult, QueryError>,
+) -> Result<Option<QueryResult>, String> {
+    match (result, &eval.expect.fail) {
+        (Err(e), Some(want)) if message_matches(want, &e.to_string()) => Ok(None),
+        (Err(e), Some(want)) => Err(format!("failed with {:?}, expected {want:?}", e.to_string())),
+        (Ok(_), Some(_)) => Err("expected the query to fail; it succeeded".into()),
+        (Err(e), None) => Err(format!("query failed: {e}")),
+        (Ok(r), None) => Ok(Some(r)),
+    }
+}
+
+/// An instant eval at `at`, then (for unordered vector and scalar results) as a 3-step
+/// range query around `at`.
+fn check_instant(
+    eval: &Eval,
+    store: &MemoryQueryable,
+    engine: &QueryEngine,
+    expr: Result<&Expr, &QueryError>,
+    at: i64,
+) -> Result<(), String> {
+    let result = expr.map_err(Clone::clone).and_then(|expr| engine.instant_expr(store, expr, at, None));
+    let Some(result) = expected_outcome(eval, result)? else { return Ok(()) };
     check_annotations(eval, &result)?;
-    check_value(eval, &result.value)?;
-    if let EvalKind::Instant { at } = eval.kind {
-        if !eval.expect.ordered && matches!(result.value, Value::Vector(_) | Value::Scalar { .. }) {
-            check_as_range(eval, store, engine, at)?;
-        }
+    check_value(eval, &result.value, at)?;
+    let (Ok(expr), false) = (expr, eval.expect.ordered) else { return Ok(()) };
+    if matches!(result.value, Value::Vector(_) | Value::Scalar { .. }) {
+        check_as_range(eval, store, engine, expr, at)?;
     }
     Ok(())
 }
 
+/// Functions whose result changes with the evaluation time even when every selector has
+/// an `@` (Prometheus' `AtModifierUnsafeFunctions`).
+const AT_UNSAFE_FUNCTIONS: [&str; 11] = [
+    "days_in_month",
+    "day_of_month",
+    "day_of_week",
+    "day_of_year",
+    "hour",
+    "minute",
+    "month",
+    "year",
+    "predict_linear",
+    "time",
+    "timestamp",
+];
+
+/// The evaluation times of the `@`-injected re-runs of an instant eval at `at` (as
+/// Prometheus' harness: far before, at zero, between, at, and far after).
+fn at_eval_times(at: i64) -> Vec<i64> {
+    if at == 0 {
+        vec![-1000, 0, 1000]
+    } else {
+        vec![-10 * at, 0, at / 5, at, 10 * at]
+    }
+}
+
+/// `expr` with `@ at` on every selector and subquery that has none, leaving alone what
+/// sits inside a subquery that has one; `None` when it calls a function that depends on
+/// the evaluation time anyway (Prometheus' harness skips those too).
+fn with_at(expr: &Expr, at: i64) -> Option<Expr> {
+    let mut out = expr.clone();
+    let mut unsafe_call = false;
+    set_at(&mut out, &at_modifier(at), &mut unsafe_call);
+    (!unsafe_call).then_some(out)
+}
+
+fn at_modifier(at: i64) -> AtModifier {
+    let offset = std::time::Duration::from_millis(at.unsigned_abs());
+    let time = if at >= 0 { UNIX_EPOCH + offset } else { UNIX_EPOCH - offset };
+    AtModifier::At(time)
+}
+
+fn set_at(expr: &mut Expr, at: &AtModifier, unsafe_call: &mut bool) {
+    match expr {
+        Expr::VectorSelector(vs) => {
+            vs.at.get_or_insert_with(|| at.clone());
+        }
+        Expr::MatrixSelector(ms) => {
+            ms.vs.at.get_or_insert_with(|| at.clone());
+        }
+        // The subquery is at `at` now (or was already at its own time): its inside stays.
+        Expr::Subquery(sq) => {
+            sq.at.get_or_insert_with(|| at.clone());
+        }
+        Expr::Call(call) => {
+            *unsafe_call |= AT_UNSAFE_FUNCTIONS.contains(&call.func.name);
+            for arg in call.args.args.iter_mut() {
+                set_at(arg, at, unsafe_call);
+            }
+        }
+        Expr::Aggregate(agg) => {
+            set_at(&mut agg.expr, at, unsafe_call);
+            if let Some(param) = agg.param.as_mut() {
+                set_at(param, at, unsafe_call);
+            }
+        }
+        Expr::Unary(u) => set_at(&mut u.expr, at, unsafe_call),
+        Expr::Binary(b) => {
+            set_at(&mut b.lhs, at, unsafe_call);
+            set_at(&mut b.rhs, at, unsafe_call);
+        }
+        Expr::Paren(p) => set_at(&mut p.expr, at, unsafe_call),
+        Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
+    }
+}
+
 /// The instant eval as a range query from `at − 1m` to `at + 1m`: the middle step must give
 /// the same answer.
-fn check_as_range(eval: &Eval, store: &MemoryQueryable, engine: &QueryEngine, at: i64) -> Result<(), String> {
+fn check_as_range(
+    eval: &Eval,
+    store: &MemoryQueryable,
+    engine: &QueryEngine,
+    expr: &Expr,
+    at: i64,
+) -> Result<(), String> {
     let range = Range { start: at - 60_000, end: at + 60_000, step: 60_000 };
     let result =
-        engine.range(store, &eval.expr, range).map_err(|e| format!("as a range query: failed: {e}"))?;
+        engine.range_expr(store, expr, range, None).map_err(|e| format!("as a range query: failed: {e}"))?;
     let Value::Matrix(series) = result.value else {
         return Err("as a range query: the result is not a matrix".into());
     };
@@ -181,7 +301,7 @@ fn check_as_range(eval: &Eval, store: &MemoryQueryable, engine: &QueryEngine, at
         Some(_) => Value::Scalar { t: at, v: middle.first().map_or(f64::NAN, |s| s.v) },
         None => Value::Vector(middle),
     };
-    check_value(eval, &value).map_err(|e| format!("as a range query: {e}"))
+    check_value(eval, &value, at).map_err(|e| format!("as a range query: {e}"))
 }
 
 fn check_annotations(eval: &Eval, result: &QueryResult) -> Result<(), String> {
@@ -239,7 +359,9 @@ fn strip_position(text: &str) -> &str {
     t
 }
 
-fn check_value(eval: &Eval, value: &Value) -> Result<(), String> {
+/// Whether `value` is what the eval expects; an instant result's samples must carry the
+/// evaluation time `at`.
+fn check_value(eval: &Eval, value: &Value, at: i64) -> Result<(), String> {
     let e = &eval.expect;
     if let Some(want) = &e.string {
         return match value {
@@ -254,7 +376,7 @@ fn check_value(eval: &Eval, value: &Value) -> Result<(), String> {
         };
     }
     match (eval.kind, value) {
-        (EvalKind::Instant { at }, Value::Vector(samples)) if e.range_vector.is_none() => {
+        (EvalKind::Instant { .. }, Value::Vector(samples)) if e.range_vector.is_none() => {
             let want: Vec<(Labels, f64)> = e
                 .series
                 .iter()
@@ -361,5 +483,54 @@ fn describe(value: &Value) -> String {
     match text.char_indices().nth(300) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.trim_end().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn injected(query: &str, at: i64) -> Option<String> {
+        with_at(&parse(query).unwrap(), at).map(|e| e.to_string())
+    }
+
+    #[test]
+    fn at_goes_on_every_selector_and_subquery_but_not_inside_one_that_has_it() {
+        let got = injected("sum(rate(m[5m])) + on() n offset 1m", 10_000).unwrap();
+        assert_eq!(got.matches("@ 10").count(), 2, "{got}");
+        let got = injected("max_over_time(rate(m[1m])[5m:1m]) / m @ 5", 10_000).unwrap();
+        assert!(got.contains("[5m:1m] @ 10"), "the subquery gets it: {got}");
+        assert!(got.contains("rate(m[1m])"), "its inside does not: {got}");
+        assert!(got.contains("m @ 5"), "a selector keeps its own: {got}");
+        let got = injected("rate(m[1m] @ 3)[5m:1m] @ 7", 10_000).unwrap();
+        assert!(!got.contains("@ 10"), "{got}");
+        assert_eq!(injected("time() - m", 10_000), None, "time() depends on the evaluation time");
+        assert_eq!(injected("timestamp(m)", 10_000), None);
+        assert!(injected("-m @ start()", -5_000).unwrap().contains("@ start()"));
+        // Before the epoch (the parser prints such times as 0, so look at the tree).
+        let Some(Expr::Unary(u)) = with_at(&parse("-m").unwrap(), -5_000) else { panic!() };
+        let Expr::VectorSelector(vs) = *u.expr else { panic!() };
+        assert_eq!(vs.at, Some(AtModifier::At(UNIX_EPOCH - std::time::Duration::from_secs(5))));
+    }
+
+    #[test]
+    fn re_runs_are_at_prometheus_times() {
+        assert_eq!(at_eval_times(0), [-1000, 0, 1000]);
+        assert_eq!(at_eval_times(7), [-70, 0, 1, 7, 70]);
+    }
+
+    /// The re-runs evaluate at negative times, at zero and far after the data: answers the
+    /// `@` pins must come out the same there (the engine must not, say, clip a selection to
+    /// the evaluation time).
+    #[test]
+    fn pinned_answers_hold_at_every_re_run_time() {
+        let engine = QueryEngine::new(crate::EngineOptions::conformance());
+        let script = "load 1m\n  m 0+1x20\n\neval instant at 10m m\n  m 10\n\n\
+eval instant at 10m sum(rate(m[5m])) * 60\n  {} 1\n\n\
+eval instant at 0m m\n  m 0\n\n\
+eval instant at 10m max_over_time(m[3m:1m])\n  {} 10\n";
+        let outcomes = run_script(script, &engine).unwrap();
+        assert_eq!(outcomes.len(), 4);
+        assert!(outcomes.iter().all(|o| o.status == EvalStatus::Passed), "{outcomes:?}");
     }
 }
