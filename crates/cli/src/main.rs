@@ -5,6 +5,7 @@
 
 mod cmd;
 mod duration;
+mod http;
 mod pointfile;
 mod report;
 mod selector;

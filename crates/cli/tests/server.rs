@@ -453,3 +453,37 @@ fn metrics_and_admin_status_report_the_work_done() {
     let value: Value = status["storage"]["compression_ratio"].clone();
     assert!(value.is_number());
 }
+
+/// `strata promql --url`: the REPL against a running server prints what it prints over a
+/// data dir, and the server's errors with their errorType.
+#[test]
+fn the_repl_queries_a_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), &[]);
+    assert_eq!(server.post("/write", "text/plain", SEED_BODY.as_bytes()).code, 200);
+    let session = ".at 1703001620\ncpu_usage\ncount({host=\"server1\"})\n1/0\n\
+.range 1703001600 1703001610 10s\nmemory_usage\nrate(cpu_usage)\n";
+    let mut child = std::process::Command::new(strata())
+        .args(["promql", "--url", &format!("http://127.0.0.1:{}", server.port)])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(session.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains(
+            "TYPE: instant vector\ncpu_usage{host=\"server1\", region=\"us-east\"} 0.82\nQuery time: "
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("{} 2\n"), "{stdout}");
+    assert!(stdout.contains("TYPE: scalar\n+Inf\n"), "{stdout}");
+    assert!(
+        stdout.contains("memory_usage{host=\"server1\"}\n  0.45 @1703001600\n  0.45 @1703001610\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Error (bad_data): "), "the server's error: {stdout}");
+}

@@ -28,6 +28,7 @@ use anyhow::{bail, Context};
 use serde::Serialize;
 
 use crate::duration::parse_duration_ms;
+use crate::http;
 use crate::report::{self, Report};
 
 #[derive(Debug, clap::Subcommand)]
@@ -142,23 +143,11 @@ impl Report for IngestReport {
     }
 }
 
-/// `host:port` of an `http://host:port[/]` URL.
-fn host_port(target: &str) -> anyhow::Result<String> {
-    let rest = target
-        .strip_prefix("http://")
-        .context("--target must start with http:// (https is not supported)")?;
-    let hostport = rest.trim_end_matches('/');
-    if hostport.is_empty() || hostport.contains('/') {
-        bail!("--target must be http://host:port, got {target:?}");
-    }
-    Ok(if hostport.contains(':') { hostport.to_string() } else { format!("{hostport}:80") })
-}
-
 fn ingest(args: IngestArgs) -> anyhow::Result<std::process::ExitCode> {
     if args.writers == 0 || args.batch == 0 || args.series < args.writers {
         bail!("--writers and --batch must be at least 1, and --series at least --writers");
     }
-    let addr = host_port(&args.target)?;
+    let addr = http::host_port(&args.target).context("--target")?;
     let duration = Duration::from_millis(parse_duration_ms(&args.duration)?.max(1) as u64);
     let before = server_process_figures(&addr);
     let client_cpu_before = own_cpu_seconds();
@@ -480,13 +469,9 @@ struct ProcessFigures {
 }
 
 fn server_process_figures(addr: &str) -> ProcessFigures {
-    let Ok(conn) = Connection::open(addr) else { return ProcessFigures::default() };
-    let mut stream = conn.reader.into_inner();
-    let request = format!("GET /metrics HTTP/1.0\r\nHost: {addr}\r\n\r\n");
-    let mut text = String::new();
-    if stream.write_all(request.as_bytes()).is_err() || stream.read_to_string(&mut text).is_err() {
+    let Ok((200, text)) = http::get(addr, "/metrics", Duration::from_secs(10)) else {
         return ProcessFigures::default();
-    }
+    };
     let value = |name: &str| -> Option<f64> {
         text.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
     };
@@ -511,14 +496,6 @@ fn own_cpu_seconds() -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn targets_are_host_and_port() {
-        assert_eq!(host_port("http://127.0.0.1:9090").unwrap(), "127.0.0.1:9090");
-        assert_eq!(host_port("http://localhost/").unwrap(), "localhost:80");
-        assert!(host_port("https://x:1").is_err());
-        assert!(host_port("http://x:1/path").is_err());
-    }
 
     #[test]
     fn bodies_parse_back_with_strata_parsers() {

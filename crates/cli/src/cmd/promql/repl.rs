@@ -1,5 +1,8 @@
 //! `strata promql --dir D`: a PromQL REPL over a data dir (opened with the block engine, so
-//! its WAL is replayed first; the dir is locked while the REPL runs).
+//! its WAL is replayed first; the dir is locked while the REPL runs), or `strata promql
+//! --url http://host:port` against a running server — Strata's or any that speaks
+//! Prometheus' HTTP API (`/api/v1/query`, `/api/v1/query_range`); then the query time is
+//! the round trip.
 //!
 //! Each line is an expression, evaluated at the current time setting (instant) or over the
 //! current range; the answer is `TYPE: …`, the result rows and `Query time: X ms`. Commands:
@@ -8,15 +11,18 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use serde_json::json;
 use strata_model::Labels;
-use strata_promql::{format_float, EngineOptions, QueryEngine, Range, Value};
+use strata_promql::{
+    format_float, EngineOptions, QueryEngine, QueryResult, Range, RangeSeries, Sample, Value,
+};
 use strata_storage::{BlockEngine, BlockEngineOptions};
 
 use crate::duration::parse_duration_ms;
+use crate::http;
 
 const HELP: &str = "\
 Enter a PromQL expression, or a command:
@@ -29,8 +35,11 @@ Enter a PromQL expression, or a command:
 #[derive(Debug, clap::Args)]
 pub(crate) struct ReplArgs {
     /// The data dir to query.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "url")]
     dir: Option<PathBuf>,
+    /// Query a running server instead (http://host:port, Prometheus' HTTP API).
+    #[arg(long)]
+    url: Option<String>,
     /// Evaluation time to start with (unix seconds, or `now`).
     #[arg(long, default_value = "now")]
     at: String,
@@ -46,17 +55,58 @@ enum Mode {
     Range(Range),
 }
 
+/// Where queries are answered.
+#[derive(Debug)]
+enum Backend {
+    /// In this process, over a data dir.
+    Local { engine: QueryEngine, store: Box<BlockEngine> },
+    /// By a server at `addr` (`host:port`).
+    Remote { addr: String },
+}
+
+impl Backend {
+    fn open(args: &ReplArgs) -> anyhow::Result<(Backend, String)> {
+        if let Some(url) = &args.url {
+            let addr = http::host_port(url).context("--url")?;
+            return Ok((Backend::Remote { addr }, url.clone()));
+        }
+        let dir = args
+            .dir
+            .as_ref()
+            .context("--dir DIR or --url URL is required (or use `strata promql test PATH…`)")?;
+        let store = BlockEngine::open(dir, BlockEngineOptions::default())
+            .with_context(|| format!("opening data dir {}", dir.display()))?;
+        let engine = QueryEngine::new(EngineOptions::default());
+        Ok((Backend::Local { engine, store: Box::new(store) }, dir.display().to_string()))
+    }
+
+    fn query(&self, query: &str, mode: Mode) -> Result<QueryResult, Failure> {
+        match self {
+            Backend::Local { engine, store } => match mode {
+                Mode::Instant(t) => engine.instant(store.as_ref(), query, t),
+                Mode::Range(r) => engine.range(store.as_ref(), query, r),
+            }
+            .map_err(|e| Failure { error_type: e.error_type().to_string(), message: e.to_string() }),
+            Backend::Remote { addr } => remote_query(addr, query, mode),
+        }
+    }
+}
+
+/// A query that failed: Prometheus' `errorType` and message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Failure {
+    error_type: String,
+    message: String,
+}
+
 pub(crate) fn run(args: ReplArgs) -> anyhow::Result<std::process::ExitCode> {
-    let dir = args.dir.context("--dir DIR is required (or use `strata promql test PATH…`)")?;
-    let store = BlockEngine::open(&dir, BlockEngineOptions::default())
-        .with_context(|| format!("opening data dir {}", dir.display()))?;
-    let engine = QueryEngine::new(EngineOptions::default());
+    let (backend, source) = Backend::open(&args)?;
     let mut mode = Mode::Instant(parse_time(&args.at)?);
     let stdin = std::io::stdin();
     let interactive = stdin.is_terminal();
     let mut out = std::io::stdout().lock();
     if interactive && !args.json {
-        writeln!(out, "Strata PromQL over {}. Type .help for commands.", dir.display())?;
+        writeln!(out, "Strata PromQL over {source}. Type .help for commands.")?;
     }
     let mut lines = stdin.lock().lines();
     loop {
@@ -79,7 +129,7 @@ pub(crate) fn run(args: ReplArgs) -> anyhow::Result<std::process::ExitCode> {
                 Err(e) => format!("Error: {e}"),
             }
         } else {
-            evaluate(&engine, &store, line, mode, args.json)
+            evaluate(&backend, line, mode, args.json)
         };
         writeln!(out, "{answer}")?;
         out.flush()?;
@@ -117,18 +167,15 @@ fn set_mode(command: &str, mode: &mut Mode) -> anyhow::Result<String> {
     }
 }
 
-fn evaluate(engine: &QueryEngine, store: &BlockEngine, query: &str, mode: Mode, json: bool) -> String {
+fn evaluate(backend: &Backend, query: &str, mode: Mode, json: bool) -> String {
     let started = Instant::now();
-    let result = match mode {
-        Mode::Instant(t) => engine.instant(store, query, t),
-        Mode::Range(r) => engine.range(store, query, r),
-    };
+    let result = backend.query(query, mode);
     let ms = started.elapsed().as_secs_f64() * 1e3;
     match result {
         Err(e) if json => {
-            json!({ "status": "error", "errorType": e.error_type(), "error": e.to_string() }).to_string()
+            json!({ "status": "error", "errorType": e.error_type, "error": e.message }).to_string()
         }
-        Err(e) => format!("Error ({}): {e}", e.error_type()),
+        Err(e) => format!("Error ({}): {}", e.error_type, e.message),
         Ok(r) if json => json!({
             "status": "success",
             "resultType": r.value.type_name(),
@@ -207,6 +254,81 @@ fn value_json(value: &Value) -> serde_json::Value {
                 json!({ "metric": labels_json(&s.labels), "values": values })
             })
             .collect(),
+    }
+}
+
+/// Asks a server: `/api/v1/query` or `/api/v1/query_range`, answer read back from
+/// Prometheus' JSON.
+fn remote_query(addr: &str, query: &str, mode: Mode) -> Result<QueryResult, Failure> {
+    let secs = |ms: i64| format!("{:.3}", ms as f64 / 1000.0);
+    let path = match mode {
+        Mode::Instant(t) => format!("/api/v1/query?query={}&time={}", http::encode_component(query), secs(t)),
+        Mode::Range(r) => format!(
+            "/api/v1/query_range?query={}&start={}&end={}&step={}",
+            http::encode_component(query),
+            secs(r.start),
+            secs(r.end),
+            secs(r.step)
+        ),
+    };
+    let unreachable =
+        |e: anyhow::Error| Failure { error_type: "connection".into(), message: format!("{e:#}") };
+    let (status, body) = http::get(addr, &path, Duration::from_secs(300)).map_err(unreachable)?;
+    let bad_answer = |what: String| Failure {
+        error_type: "bad_response".into(),
+        message: format!("HTTP {status} from {addr}: {what}"),
+    };
+    let answer: serde_json::Value =
+        serde_json::from_str(&body).map_err(|e| bad_answer(format!("not JSON ({e}): {}", body.trim())))?;
+    if answer["status"] != "success" {
+        let text = |key: &str| answer[key].as_str().unwrap_or("").to_string();
+        return Err(Failure { error_type: text("errorType"), message: text("error") });
+    }
+    let strings = |key: &str| -> Vec<String> {
+        answer[key].as_array().into_iter().flatten().filter_map(|w| w.as_str().map(str::to_string)).collect()
+    };
+    let value = parse_value(&answer["data"]).map_err(bad_answer)?;
+    Ok(QueryResult { value, warnings: strings("warnings"), infos: strings("infos"), samples_loaded: 0 })
+}
+
+/// A result from Prometheus' JSON `data` (`resultType` and `result`).
+fn parse_value(data: &serde_json::Value) -> Result<Value, String> {
+    let point = |p: &serde_json::Value| -> Result<(i64, f64), String> {
+        let t = p[0].as_f64().ok_or("a point without a time")?;
+        let v = p[1].as_str().and_then(|v| v.parse::<f64>().ok()).ok_or("a point without a number")?;
+        Ok(((t * 1000.0).round() as i64, v))
+    };
+    let labels = |m: &serde_json::Value| -> Result<Labels, String> {
+        let pairs = m.as_object().ok_or("a series without labels")?.iter();
+        Labels::from_pairs(pairs.map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string())))
+            .map_err(|e| e.to_string())
+    };
+    let items = || data["result"].as_array().ok_or_else(|| "no result list".to_string());
+    match data["resultType"].as_str() {
+        Some("scalar") => point(&data["result"]).map(|(t, v)| Value::Scalar { t, v }),
+        Some("string") => {
+            let t = data["result"][0].as_f64().unwrap_or(0.0);
+            let s = data["result"][1].as_str().ok_or("a string result without a string")?.to_string();
+            Ok(Value::String { t: (t * 1000.0).round() as i64, s })
+        }
+        Some("vector") => items()?
+            .iter()
+            .map(|s| {
+                let (t, v) = point(&s["value"])?;
+                Ok(Sample { labels: labels(&s["metric"])?, t, v })
+            })
+            .collect::<Result<_, String>>()
+            .map(Value::Vector),
+        Some("matrix") => items()?
+            .iter()
+            .map(|s| {
+                let points =
+                    s["values"].as_array().into_iter().flatten().map(point).collect::<Result<_, _>>()?;
+                Ok(RangeSeries { labels: labels(&s["metric"])?, points })
+            })
+            .collect::<Result<_, String>>()
+            .map(Value::Matrix),
+        other => Err(format!("unknown resultType {other:?}")),
     }
 }
 
