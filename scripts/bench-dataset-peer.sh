@@ -38,20 +38,8 @@ endpoint() { # path -> URL path (the same on both servers)
   esac
 }
 
-wait_http() {
-  for _ in $(seq 1 100); do curl -sf "$1" >/dev/null && return 0; sleep 0.1; done
-  echo "no answer from $1" >&2; return 1
-}
-
-start_server() { # name port dir
-  case "$1" in
-    strata) "$strata" server --listen "127.0.0.1:$2" --data-dir "$3" --log-level warn 2>"$3.log" &
-            wait_http "http://127.0.0.1:$2/-/ready" ;;
-    victoriametrics) victoria-metrics -storageDataPath="$3" -httpListenAddr="127.0.0.1:$2" \
-              -retentionPeriod=100y -search.latencyOffset=0s >"$3.log" 2>&1 &
-            wait_http "http://127.0.0.1:$2/health" ;;
-  esac
-}
+# shellcheck source=lib/servers.sh
+source scripts/lib/servers.sh
 
 for run in $(seq 1 "$runs"); do
   for path in $paths; do

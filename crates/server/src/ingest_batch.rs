@@ -121,6 +121,14 @@ impl<'c> Batch<'c> {
         self.errors.push(LineError { line, message });
     }
 
+    /// Adds errors found apart (bad UTF-8), keeping all in line order.
+    fn add_errors(&mut self, errors: Vec<LineError>) {
+        if !errors.is_empty() {
+            self.errors.extend(errors);
+            self.errors.sort_by_key(|e| e.line);
+        }
+    }
+
     /// How many samples it holds.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
@@ -128,18 +136,21 @@ impl<'c> Batch<'c> {
     }
 }
 
-/// The lines of a body; a body that is not UTF-8 as a whole is checked line by line, so
-/// only the bad lines are lost.
-fn lines(body: &[u8]) -> Box<dyn Iterator<Item = (usize, Result<&str, LineError>)> + '_> {
+/// The lines of a body, numbered from 1. A body that is not UTF-8 as a whole is checked
+/// line by line: the bad lines go to `bad` (and are not yielded), so only they are lost.
+fn lines<'b>(body: &'b [u8], bad: &'b mut Vec<LineError>) -> Box<dyn Iterator<Item = (usize, &'b str)> + 'b> {
     if let Ok(text) = std::str::from_utf8(body) {
-        return Box::new(text.split('\n').enumerate().map(|(i, line)| (i + 1, Ok(line))));
+        return Box::new(text.split('\n').enumerate().map(|(i, line)| (i + 1, line)));
     }
-    Box::new(body.split(|&b| b == b'\n').enumerate().map(|(i, raw)| {
-        let line = std::str::from_utf8(raw).map_err(|e| LineError {
-            line: i + 1,
-            message: format!("not valid UTF-8 at byte {}", e.valid_up_to()),
-        });
-        (i + 1, line)
+    Box::new(body.split(|&b| b == b'\n').enumerate().filter_map(|(i, raw)| match std::str::from_utf8(raw) {
+        Ok(line) => Some((i + 1, line)),
+        Err(e) => {
+            bad.push(LineError {
+                line: i + 1,
+                message: format!("not valid UTF-8 at byte {}", e.valid_up_to()),
+            });
+            None
+        }
     }))
 }
 
@@ -154,14 +165,8 @@ pub(crate) fn parse_line_protocol<'c>(
     let mut batch = Batch::new(cache, "line");
     let mut fields: Vec<RawField<'_>> = Vec::new();
     let mut key = Vec::new();
-    for (no, line) in lines(body) {
-        let line = match line {
-            Ok(l) => l,
-            Err(e) => {
-                batch.errors.push(e);
-                continue;
-            }
-        };
+    let mut bad_utf8 = Vec::new();
+    for (no, line) in lines(body, &mut bad_utf8) {
         let point = match line_protocol::scan_line(line, no, precision, &mut fields) {
             Ok(Some(point)) => point,
             Ok(None) => continue,
@@ -201,6 +206,7 @@ pub(crate) fn parse_line_protocol<'c>(
             }
         }
     }
+    batch.add_errors(bad_utf8);
     batch
 }
 
@@ -213,14 +219,8 @@ pub(crate) fn parse_prometheus_text<'c>(
     cache: &'c SeriesCache<AppendRef>,
 ) -> Batch<'c> {
     let mut batch = Batch::new(cache, "line");
-    for (no, line) in lines(body) {
-        let line = match line {
-            Ok(l) => l,
-            Err(e) => {
-                batch.errors.push(e);
-                continue;
-            }
-        };
+    let mut bad_utf8 = Vec::new();
+    for (no, line) in lines(body, &mut bad_utf8) {
         let sample = match exposition::scan_line(line, no, Flavor::Prometheus) {
             Ok(Some(sample)) => sample,
             Ok(None) => continue,
@@ -245,6 +245,7 @@ pub(crate) fn parse_prometheus_text<'c>(
             Err(e) => batch.errors.push(column_error(no, &e)),
         }
     }
+    batch.add_errors(bad_utf8);
     batch
 }
 

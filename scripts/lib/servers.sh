@@ -1,0 +1,23 @@
+# Starting Strata and its peers for the benchmark scripts (sourced, not run): each server
+# alone, on 127.0.0.1:PORT, with a fresh data dir, as ../shared/peers/start-peers.sh starts
+# the peers. Needs $strata (the binary) and, for Prometheus, $shared (../shared).
+
+wait_http() { # url
+  for _ in $(seq 1 100); do curl -sf "$1" >/dev/null && return 0; sleep 0.1; done
+  echo "no answer from $1" >&2; return 1
+}
+
+start_server() { # name port dir; the server is the caller's last background job ($!)
+  case "$1" in
+    strata) "$strata" server --listen "127.0.0.1:$2" --data-dir "$3" --log-level warn 2>"$3.log" &
+            wait_http "http://127.0.0.1:$2/-/ready" ;;
+    prometheus) mkdir -p "$3"; prometheus --config.file="$shared/peers/conf/prometheus-empty.yml" \
+              --storage.tsdb.path="$3" --web.listen-address="127.0.0.1:$2" --web.enable-remote-write-receiver \
+              --storage.tsdb.retention.time=100y >"$3.log" 2>&1 &
+            wait_http "http://127.0.0.1:$2/-/ready" ;;
+    victoriametrics) victoria-metrics -storageDataPath="$3" -httpListenAddr="127.0.0.1:$2" \
+              -retentionPeriod=100y -search.latencyOffset=0s >"$3.log" 2>&1 &
+            wait_http "http://127.0.0.1:$2/health" ;;
+    *) echo "unknown server $1" >&2; return 2 ;;
+  esac
+}
