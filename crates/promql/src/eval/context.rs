@@ -1,8 +1,8 @@
 //! What one query's evaluation shares: its options and steps, its limits (deadline, cancel
 //! flag, samples loaded) and the annotations it collects.
 
-use std::cell::{Cell, RefCell};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -12,11 +12,40 @@ use crate::engine::{EngineOptions, QueryError, Range};
 pub(crate) struct QueryContext {
     options: EngineOptions,
     range: Range,
-    deadline: Instant,
-    cancel: Option<Arc<AtomicBool>>,
-    samples: Cell<usize>,
+    limits: Limits,
     warnings: RefCell<Vec<String>>,
     infos: RefCell<Vec<String>>,
+}
+
+/// A query's limits, shared by the threads that read its series in parallel.
+#[derive(Debug)]
+pub(crate) struct Limits {
+    deadline: Instant,
+    cancel: Option<Arc<AtomicBool>>,
+    samples: AtomicUsize,
+    max_samples: usize,
+}
+
+impl Limits {
+    /// Fails if the query is past its deadline or was cancelled.
+    pub(crate) fn check(&self, stage: &'static str) -> Result<(), QueryError> {
+        if self.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
+            return Err(QueryError::Canceled(stage));
+        }
+        if Instant::now() > self.deadline {
+            return Err(QueryError::Timeout(stage));
+        }
+        Ok(())
+    }
+
+    /// Counts `n` samples read from storage against the limit.
+    pub(crate) fn load_samples(&self, n: usize) -> Result<(), QueryError> {
+        let total = self.samples.fetch_add(n, Ordering::Relaxed) + n;
+        if total > self.max_samples {
+            return Err(QueryError::TooManySamples("query execution"));
+        }
+        Ok(())
+    }
 }
 
 impl QueryContext {
@@ -26,12 +55,12 @@ impl QueryContext {
         deadline: Instant,
         cancel: Option<Arc<AtomicBool>>,
     ) -> Self {
+        let limits =
+            Limits { deadline, cancel, samples: AtomicUsize::new(0), max_samples: options.max_samples };
         QueryContext {
             options: options.clone(),
             range,
-            deadline,
-            cancel,
-            samples: Cell::new(0),
+            limits,
             warnings: RefCell::default(),
             infos: RefCell::default(),
         }
@@ -48,27 +77,16 @@ impl QueryContext {
 
     /// Fails if the query is past its deadline or was cancelled.
     pub(crate) fn check(&self, stage: &'static str) -> Result<(), QueryError> {
-        if self.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
-            return Err(QueryError::Canceled(stage));
-        }
-        if Instant::now() > self.deadline {
-            return Err(QueryError::Timeout(stage));
-        }
-        Ok(())
+        self.limits.check(stage)
     }
 
-    /// Counts `n` samples read from storage against the limit.
-    pub(crate) fn load_samples(&self, n: usize) -> Result<(), QueryError> {
-        let total = self.samples.get() + n;
-        self.samples.set(total);
-        if total > self.options.max_samples {
-            return Err(QueryError::TooManySamples("query execution"));
-        }
-        Ok(())
+    /// The limits, for work spread over threads.
+    pub(crate) fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     pub(crate) fn samples_loaded(&self) -> usize {
-        self.samples.get()
+        self.limits.samples.load(Ordering::Relaxed)
     }
 
     pub(crate) fn warn(&self, message: String) {

@@ -6,6 +6,10 @@ use promql_parser::label::MatchOp as ParserMatchOp;
 use promql_parser::parser::{Expr, MatrixSelector, SubqueryExpr, VectorSelector};
 use strata_model::{is_stale_marker, MatchOp, Matcher, METRIC_NAME_LABEL};
 
+use rayon::prelude::*;
+use strata_storage::Series;
+
+use super::context::Limits;
 use super::{offset_ms, Evaluator, RangeData, RangeVal, StepSeries, Val};
 use crate::engine::QueryError;
 
@@ -109,23 +113,39 @@ impl Evaluator<'_> {
         let alternatives = matcher_sets(vs)?;
         let several = alternatives.len() > 1;
         let mut seen = std::collections::HashSet::new();
-        let mut out: Vec<SelectedSeries> = Vec::new();
+        let mut picked = Vec::new();
         for matchers in alternatives {
             let selected =
                 self.store.select(&matchers, mint, maxt).map_err(|e| QueryError::Storage(e.to_string()))?;
-            for series in selected {
-                self.ctx.check("query execution")?;
-                if several && !seen.insert(series.labels().clone()) {
-                    continue;
-                }
-                // A selected series yields only its samples within [mint, maxt].
-                let samples = series.collect_samples().map_err(|e| QueryError::Storage(e.to_string()))?;
-                self.ctx.load_samples(samples.len())?;
-                out.push((series.labels().clone(), samples));
-            }
+            picked.extend(selected.into_iter().filter(|s| !several || seen.insert(s.labels().clone())));
         }
-        Ok(out)
+        let samples = read_samples(&picked, self.ctx.limits())?;
+        Ok(picked
+            .into_iter()
+            .zip(samples)
+            .map(|(series, samples)| (series.labels().clone(), samples))
+            .collect())
     }
+}
+
+/// Below this many chunks a selection is decoded on the query's thread: handing work to
+/// other threads costs more than decoding a few thousand samples.
+const PARALLEL_FROM_CHUNKS: usize = 256;
+
+/// Each series' samples (only those in the selection's range), decoded on every core when
+/// there are many: decoding is most of a large selection's cost. The limits are checked per
+/// series, so a timeout, a cancel or `max_samples` stops the read early.
+fn read_samples(series: &[Series], limits: &Limits) -> Result<Vec<Vec<(i64, f64)>>, QueryError> {
+    let one = |s: &Series| {
+        limits.check("query execution")?;
+        let samples = s.collect_samples().map_err(|e| QueryError::Storage(e.to_string()))?;
+        limits.load_samples(samples.len())?;
+        Ok(samples)
+    };
+    if series.iter().map(Series::chunk_count).sum::<usize>() < PARALLEL_FROM_CHUNKS {
+        return series.iter().map(one).collect();
+    }
+    series.par_iter().with_min_len(8).map(one).collect()
 }
 
 /// The selector's matchers as ours, one list per `or` alternative, the metric name first.

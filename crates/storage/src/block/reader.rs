@@ -320,24 +320,41 @@ impl BlockReader {
     /// The bytes of an XOR chunk, checksum verified.
     pub fn chunk(&self, r: u64) -> Result<&[u8], StorageError> {
         let (segment, offset) = ((r >> 32) as usize, (r & 0xffff_ffff) as usize);
-        let path = self.dir.join("chunks").join(format!("{:06}", segment + 1));
+        // Only an error names the file: a query reads thousands of chunks.
+        let path = || self.dir.join("chunks").join(format!("{:06}", segment + 1));
         let bytes = self
             .segments
             .get(segment)
-            .ok_or_else(|| corrupt(&path, 0, format!("chunk ref {r:#x}: no such segment")))?;
+            .ok_or_else(|| corrupt(&path(), 0, format!("chunk ref {r:#x}: no such segment")))?;
         let mut pos = offset;
-        let len =
-            read_uvarint(bytes, &mut pos).map_err(|e| corrupt(&path, offset as u64, e.to_string()))? as usize;
+        let len = read_uvarint(bytes, &mut pos).map_err(|e| corrupt(&path(), offset as u64, e.to_string()))?
+            as usize;
         let body = bytes
             .get(pos..pos + 1 + len)
-            .ok_or_else(|| corrupt(&path, offset as u64, "chunk past the end"))?;
+            .ok_or_else(|| corrupt(&path(), offset as u64, "chunk past the end"))?;
         if be32(bytes, pos + 1 + len) != Some(crc32c::crc32c(body)) {
-            return Err(corrupt(&path, offset as u64, "chunk checksum mismatch"));
+            return Err(corrupt(&path(), offset as u64, "chunk checksum mismatch"));
         }
         if body[0] != 1 {
-            return Err(corrupt(&path, offset as u64, format!("chunk encoding {} is not XOR (1)", body[0])));
+            return Err(corrupt(
+                &path(),
+                offset as u64,
+                format!("chunk encoding {} is not XOR (1)", body[0]),
+            ));
         }
         Ok(&body[1..])
+    }
+
+    /// How many samples chunk `r` says it holds (its header, unverified; 0 if unreadable):
+    /// for sizing a buffer before [`BlockReader::chunk`] reads it.
+    pub fn chunk_sample_hint(&self, r: u64) -> usize {
+        let (segment, mut pos) = ((r >> 32) as usize, (r & 0xffff_ffff) as usize);
+        let Some(bytes) = self.segments.get(segment) else { return 0 };
+        if read_uvarint(bytes, &mut pos).is_err() {
+            return 0;
+        }
+        // After the length: the encoding byte, then the XOR header's big-endian count.
+        bytes.get(pos + 1..pos + 3).map_or(0, |h| usize::from(u16::from_be_bytes([h[0], h[1]])))
     }
 
     /// Series the matchers select, with the refs of their chunks that overlap `[mint, maxt]`
