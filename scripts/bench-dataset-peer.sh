@@ -14,14 +14,9 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 runs="${1:-3}"
-shared="${SHARED:-../shared}"
-cache="${CACHE:-/tmp/peers/cache}"
 paths="${PATHS:-rw prom lp}"
-bench="$shared/peers/bench"
-dataset="$shared/datasets/scrape-1s-A"
-strata=target/release/strata
-work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+# shellcheck source=lib/servers.sh
+source scripts/lib/servers.sh
 mkdir -p "$cache"
 
 batches() { # path -> pickle, built on first use
@@ -37,9 +32,6 @@ endpoint() { # path -> URL path (the same on both servers)
     lp) echo "/write?db=bench&precision=ns" ;;
   esac
 }
-
-# shellcheck source=lib/servers.sh
-source scripts/lib/servers.sh
 
 for run in $(seq 1 "$runs"); do
   for path in $paths; do

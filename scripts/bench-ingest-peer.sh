@@ -15,9 +15,6 @@ duration="${2:-10s}"
 writers="${WRITERS:-4}"
 batch="${BATCH:-5000}"
 series="${SERIES:-10000}"
-strata=target/release/strata
-work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
 # shellcheck source=lib/servers.sh
 source scripts/lib/servers.sh

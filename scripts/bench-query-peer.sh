@@ -16,22 +16,14 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 runs="${1:-3}"
-shared="${SHARED:-../shared}"
-cache="${CACHE:-/tmp/peers/cache}"
 servers="${SERVERS:-strata prometheus victoriametrics}"
-bench="$shared/peers/bench"
-dataset="$shared/datasets/scrape-1s-A"
-strata=target/release/strata
-work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+# shellcheck source=lib/servers.sh
+source scripts/lib/servers.sh
 mkdir -p "$cache"
 [[ -f $cache/rw.pkl ]] || python3 "$bench/build_batches.py" --fmt rw "$dataset.prom.gz" "$cache/rw.pkl" >&2
 stat() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$dataset.stats.json" "$1"; }
 min_ms=$(stat min_ts_ms); max_ms=$(stat max_ts_ms); samples=$(stat samples)
 month=$(date -u -d @$((min_ms / 1000)) +%Y_%m)
-
-# shellcheck source=lib/servers.sh
-source scripts/lib/servers.sh
 
 vm_settle() { # port: every row in a part, then one merged partition (as ../shared/peers does)
   local rows prev=-1 same=0

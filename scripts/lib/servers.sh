@@ -1,6 +1,16 @@
-# Starting Strata and its peers for the benchmark scripts (sourced, not run): each server
-# alone, on 127.0.0.1:PORT, with a fresh data dir, as ../shared/peers/start-peers.sh starts
-# the peers. Needs $strata (the binary) and, for Prometheus, $shared (../shared).
+# Starting Strata and its peers for the benchmark scripts (sourced, not run, from the
+# repository's root): each server alone, on 127.0.0.1:PORT, with a fresh data dir, as
+# ../shared/peers/start-peers.sh starts the peers.
+
+# Where things are (SHARED and CACHE override), and a work dir removed on exit together
+# with the servers still running.
+strata=target/release/strata
+shared="${SHARED:-../shared}"
+cache="${CACHE:-/tmp/peers/cache}"
+bench="$shared/peers/bench"
+dataset="$shared/datasets/scrape-1s-A"
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
 wait_http() { # url
   for _ in $(seq 1 100); do curl -sf "$1" >/dev/null && return 0; sleep 0.1; done
