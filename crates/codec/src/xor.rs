@@ -344,13 +344,18 @@ struct BodyDecoder<'a> {
     trailing: u32,
 }
 
+/// The sample count an XOR chunk's 2-byte header gives (big-endian); `None` when the chunk
+/// is too short to have one. Nothing else is read or checked.
+pub fn header_sample_count(chunk: &[u8]) -> Option<u16> {
+    chunk.get(..2).map(|h| u16::from_be_bytes([h[0], h[1]]))
+}
+
 impl<'a> XorIter<'a> {
     /// Starts decoding `chunk`. Fails only if the 2-byte header is missing.
     pub fn new(chunk: &'a [u8]) -> Result<Self> {
-        let Some(header) = chunk.get(..2) else {
+        let Some(count) = header_sample_count(chunk) else {
             return Err(CodecError::Truncated { what: "XOR chunk header", offset: chunk.len() });
         };
-        let count = u16::from_be_bytes([header[0], header[1]]);
         let body =
             BodyDecoder { reader: BitReader::new(&[]), t: 0, t_delta: 0, v_bits: 0, leading: 0, trailing: 0 };
         Ok(XorIter { chunk, body, remaining: count, read: 0, failed: false, body_start: 2 })

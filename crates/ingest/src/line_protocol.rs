@@ -65,16 +65,15 @@ pub struct Point {
     pub string_fields: usize,
 }
 
-/// Splits `text` at unescaped `separators` (and, with `quotes`, not inside double quotes);
+/// Splits `text` (a series: quotes are plain characters there) at unescaped `separators`;
 /// returns the pieces with their byte offsets.
-fn split_unescaped<'a>(text: &'a str, separators: &[u8], quotes: bool, base: usize) -> Vec<(usize, &'a str)> {
+fn split_unescaped<'a>(text: &'a str, separators: &[u8], base: usize) -> Vec<(usize, &'a str)> {
     let bytes = text.as_bytes();
-    let (mut out, mut start, mut i, mut quoted) = (Vec::new(), 0, 0, false);
+    let (mut out, mut start, mut i) = (Vec::new(), 0, 0);
     while i < bytes.len() {
         match bytes[i] {
             b'\\' => i += 1,
-            b'"' if quotes => quoted = !quoted,
-            b if !quoted && separators.contains(&b) => {
+            b if separators.contains(&b) => {
                 out.push((base + start, &text[start..i]));
                 start = i + 1;
             }
@@ -236,7 +235,7 @@ fn timestamp_ms(text: &str, precision: Precision) -> Result<i64, String> {
 /// to its measurement and tags.
 pub fn parse_series(series: &str, line_no: usize, series_at: usize) -> Result<SeriesParts, ParseError> {
     let err = |at: usize, message: String| ParseError::new(line_no, at, message);
-    let mut parts = split_unescaped(series, b",", false, series_at).into_iter();
+    let mut parts = split_unescaped(series, b",", series_at).into_iter();
     let (m_at, measurement) = parts.next().unwrap_or((series_at, ""));
     let measurement = unescape(measurement, &[',', ' ']);
     if measurement.is_empty() {
@@ -244,7 +243,7 @@ pub fn parse_series(series: &str, line_no: usize, series_at: usize) -> Result<Se
     }
     let mut tags = Vec::new();
     for (at, tag) in parts {
-        let kv = split_unescaped(tag, b"=", false, at);
+        let kv = split_unescaped(tag, b"=", at);
         let [(_, k), (v_at, v)] = kv.as_slice() else {
             return Err(err(at, format!("tag {tag:?} is not key=value")));
         };

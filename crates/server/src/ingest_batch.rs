@@ -71,9 +71,9 @@ pub(crate) struct Batch<'c> {
     samples: Vec<(Target, i64, f64)>,
     /// The line of each sample, for the refusals' messages.
     lines: Vec<u32>,
-    /// New series of this request: their keys (to cache once created) and labels.
+    /// New series of this request: key → index in `new_labels` (the keys are cached once
+    /// the engine has created the series).
     new_index: HashMap<Box<[u8]>, u32, foldhash::fast::RandomState>,
-    new_keys: Vec<Box<[u8]>>,
     new_labels: Vec<Labels>,
     pub(crate) errors: Vec<LineError>,
     /// Influx string fields left out (they cannot be stored).
@@ -88,7 +88,6 @@ impl<'c> Batch<'c> {
             samples: Vec::new(),
             lines: Vec::new(),
             new_index: HashMap::default(),
-            new_keys: Vec::new(),
             new_labels: Vec::new(),
             errors: Vec::new(),
             string_fields: 0,
@@ -107,7 +106,6 @@ impl<'c> Batch<'c> {
         let labels = decode()?;
         let n = self.new_labels.len() as u32;
         self.new_index.insert(key.into(), n);
-        self.new_keys.push(key.into());
         self.new_labels.push(labels);
         Ok(Target::New(n))
     }
@@ -370,8 +368,8 @@ pub(crate) fn apply(
             }
         }
     };
-    for (key, &r) in batch.new_keys.iter().zip(&created) {
-        batch.cache.insert(key, r);
+    for (key, &n) in &batch.new_index {
+        batch.cache.insert(key, created[n as usize]);
     }
     let samples: Vec<(AppendRef, i64, f64)> = batch
         .samples

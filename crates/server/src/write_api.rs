@@ -148,23 +148,20 @@ fn parse_and_apply(
 ) -> Result<WriteSummary, String> {
     let now = now_ms();
     let caches = &state.series_caches;
-    let (batch, histograms, raw);
-    match format {
+    let (batch, histograms) = match format {
         Format::LineProtocol(precision) => {
-            batch = ingest_batch::parse_line_protocol(bytes, precision, now, &caches.line_protocol);
-            histograms = 0;
+            (ingest_batch::parse_line_protocol(bytes, precision, now, &caches.line_protocol), 0)
         }
         Format::PrometheusText(time) => {
-            batch = ingest_batch::parse_prometheus_text(bytes, time, now, &caches.prometheus_text);
-            histograms = 0;
+            (ingest_batch::parse_prometheus_text(bytes, time, now, &caches.prometheus_text), 0)
         }
         Format::RemoteWrite => {
-            raw = remote::unsnappy(bytes, state.config.max_body_bytes).map_err(|e| e.0)?;
+            let raw = remote::unsnappy(bytes, state.config.max_body_bytes).map_err(|e| e.0)?;
             let series = remote_write_fast::walk(&raw).map_err(|e| e.0)?;
-            histograms = series.iter().map(|s| s.histograms).sum();
-            batch = ingest_batch::collect_remote(&series, &caches.remote_write);
+            let histograms = series.iter().map(|s| s.histograms).sum();
+            (ingest_batch::collect_remote(&series, &caches.remote_write), histograms)
         }
-    }
+    };
     let mut summary =
         ingest_batch::apply(&state.engine, &state.metrics, protocol, batch, state.config.append_batch);
     if histograms > 0 {

@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use memmap2::Mmap;
+use strata_codec::xor::header_sample_count;
 
 use crate::StorageError;
 
@@ -110,10 +111,9 @@ impl HeadChunkFiles {
 
     /// Writes a closed XOR chunk whose newest sample is at `maxt`.
     pub(crate) fn write(&self, bytes: &[u8], maxt: i64) -> Result<DiskChunk, StorageError> {
-        let (Some(header), Ok(short_len)) = (bytes.get(..2), u16::try_from(bytes.len())) else {
+        let (Some(samples), Ok(short_len)) = (header_sample_count(bytes), u16::try_from(bytes.len())) else {
             return Err(StorageError::Invalid(format!("a {}-byte chunk is no head chunk", bytes.len())));
         };
-        let samples = u16::from_be_bytes([header[0], header[1]]);
         let len = bytes.len() as u64;
         if len > self.segment_bytes {
             return Err(StorageError::Invalid(format!(

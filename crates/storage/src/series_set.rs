@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 
-use strata_codec::xor::decode_chunk_into;
+use strata_codec::xor::{decode_chunk_into, header_sample_count};
 use strata_model::Labels;
 
 use crate::block::BlockReader;
@@ -50,10 +50,9 @@ impl ChunkSource {
 
     /// About how many samples decoding gives (the chunk's header count), to size buffers.
     fn sample_hint(&self) -> usize {
-        let header = |b: &[u8]| b.get(..2).map_or(0, |h| usize::from(u16::from_be_bytes([h[0], h[1]])));
         match &self.data {
             ChunkData::Block { block, chunk_ref } => block.chunk_sample_hint(*chunk_ref),
-            ChunkData::Xor(bytes) => header(bytes),
+            ChunkData::Xor(bytes) => header_sample_count(bytes).map_or(0, usize::from),
             ChunkData::HeadFile(chunk) => usize::from(chunk.samples()),
             ChunkData::Samples(samples) => samples.len(),
         }
@@ -197,6 +196,11 @@ impl Series {
         out.truncate(start + hi);
         out.drain(start..start + lo);
         Ok(if past_range { chunks.len() } else { end })
+    }
+
+    /// Its labels, the series given up (no copy of them).
+    pub fn into_labels(self) -> Labels {
+        self.labels
     }
 
     pub(crate) fn into_parts(self) -> (Labels, Vec<ChunkSource>) {

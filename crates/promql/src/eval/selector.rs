@@ -120,11 +120,7 @@ impl Evaluator<'_> {
             picked.extend(selected.into_iter().filter(|s| !several || seen.insert(s.labels().clone())));
         }
         let samples = read_samples(&picked, self.ctx.limits())?;
-        Ok(picked
-            .into_iter()
-            .zip(samples)
-            .map(|(series, samples)| (series.labels().clone(), samples))
-            .collect())
+        Ok(picked.into_iter().zip(samples).map(|(series, samples)| (series.into_labels(), samples)).collect())
     }
 }
 

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use memmap2::Mmap;
 use strata_codec::varint::{read_uvarint, read_varint};
+use strata_codec::xor::header_sample_count;
 use strata_model::{Labels, Matcher};
 
 use super::meta::BlockMeta;
@@ -353,8 +354,8 @@ impl BlockReader {
         if read_uvarint(bytes, &mut pos).is_err() {
             return 0;
         }
-        // After the length: the encoding byte, then the XOR header's big-endian count.
-        bytes.get(pos + 1..pos + 3).map_or(0, |h| usize::from(u16::from_be_bytes([h[0], h[1]])))
+        // After the length: the encoding byte, then the XOR chunk.
+        bytes.get(pos + 1..).and_then(header_sample_count).map_or(0, usize::from)
     }
 
     /// Series the matchers select, with the refs of their chunks that overlap `[mint, maxt]`

@@ -4,7 +4,7 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use strata_codec::xor::XorEncoder;
+use strata_codec::xor::{header_sample_count, XorEncoder};
 use strata_model::Labels;
 
 use super::chunk_writer::ChunkWriter;
@@ -189,8 +189,7 @@ impl BlockBuilder {
             }
             let chunk_ref = writer.write(bytes)?;
             metas.push(ChunkMeta { mint, maxt, chunk_ref });
-            // An XOR chunk starts with its sample count (big-endian u16).
-            self.samples += bytes.get(..2).map_or(0, |c| u64::from(u16::from_be_bytes([c[0], c[1]])));
+            self.samples += header_sample_count(bytes).map_or(0, u64::from);
         }
         let (Some(first), Some(last)) = (metas.first(), metas.last()) else { return Ok(()) };
         self.min_time = self.min_time.min(first.mint);

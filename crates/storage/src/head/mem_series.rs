@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use strata_codec::xor::{decode_chunk_into, XorEncoder};
+use strata_codec::xor::{decode_chunk_into, header_sample_count, XorEncoder};
 
 use crate::block::SAMPLES_PER_CHUNK;
 use crate::head_chunks::{DiskChunk, HeadChunkFiles};
@@ -37,8 +37,7 @@ impl ChunkBytes {
     pub(super) fn samples(&self) -> u64 {
         match self {
             ChunkBytes::Disk(d) => u64::from(d.samples()),
-            // An XOR chunk starts with its sample count (big-endian u16).
-            ChunkBytes::Memory(m) => m.get(..2).map_or(0, |h| u64::from(u16::from_be_bytes([h[0], h[1]]))),
+            ChunkBytes::Memory(m) => header_sample_count(m).map_or(0, u64::from),
         }
     }
 
