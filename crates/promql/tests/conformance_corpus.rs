@@ -142,7 +142,7 @@ fn the_parser_reads_every_eval_expression_outside_experimental_features() {
 }
 
 /// Eval expressions of the corpus that `promql-parser` reads today.
-const PARSED_FLOOR: usize = 1893;
+const PARSED_FLOOR: usize = 1913;
 
 /// Every eval of the corpus, run by the engine with the harness' settings. Writes the
 /// failures grouped by file to stderr and holds the number of passing evals — and of passing
@@ -196,6 +196,6 @@ fn evals_pass_above_the_floor() {
 }
 
 /// Evals of the corpus that pass today (raised as the engine grows, never lowered).
-const PASSED_FLOOR: usize = 981;
+const PASSED_FLOOR: usize = 1021;
 /// Of those, evals without native histograms or experimental features.
 const PLAIN_PASSED_FLOOR: usize = 947;

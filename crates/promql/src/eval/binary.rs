@@ -20,6 +20,18 @@ struct Op<'e> {
     return_bool: bool,
     card: VectorMatchCardinality,
     matching: Option<&'e LabelModifier>,
+    fill: Fill,
+}
+
+/// The experimental `fill`, `fill_left` and `fill_right` modifiers: values that stand in for
+/// a missing partner so that an unmatched series still gives a result. Prometheus swaps the
+/// operands for `group_right` but not the fill values, so in terms of the "many" and "one"
+/// sides `fill_right` always fills a missing "one" side and `fill_left` a missing "many"
+/// side (the conformance files pin this down).
+#[derive(Clone, Copy, Default)]
+struct Fill {
+    missing_one: Option<f64>,
+    missing_many: Option<f64>,
 }
 
 impl Op<'_> {
@@ -38,7 +50,18 @@ impl Evaluator<'_> {
             return_bool: modifier.is_some_and(|m| m.return_bool),
             card: modifier.map_or(VectorMatchCardinality::OneToOne, |m| m.card.clone()),
             matching: modifier.and_then(|m| m.matching.as_ref()),
+            fill: modifier.map_or(Fill::default(), |m| Fill {
+                missing_one: m.fill_values.rhs,
+                missing_many: m.fill_values.lhs,
+            }),
         };
+        if (op.fill.missing_one.is_some() || op.fill.missing_many.is_some())
+            && !self.ctx.options().experimental_functions
+        {
+            return Err(QueryError::BadData(
+                "fill modifiers are experimental and not enabled (promql-experimental-functions)".into(),
+            ));
+        }
         let lhs = self.eval(&bin.lhs)?;
         let rhs = self.eval(&bin.rhs)?;
         match (lhs, rhs) {
@@ -119,8 +142,11 @@ impl Evaluator<'_> {
         let one_steps = by_step(self, &one);
         let mut out = OutputBuilder::default();
         let mut result_ids: HashMap<(usize, usize), usize> = HashMap::new();
+        let can_fill_one = op.fill.missing_one.is_some();
+        let can_fill_many = op.fill.missing_many.is_some();
         for (step, (many_at, one_at)) in many_steps.into_iter().zip(one_steps).enumerate() {
-            if many_at.is_empty() || one_at.is_empty() {
+            let nothing_to_pair = many_at.is_empty() || one_at.is_empty();
+            if nothing_to_pair && !(can_fill_one && !many_at.is_empty() || can_fill_many && !one_at.is_empty()) {
                 continue;
             }
             let t = self.start + step as i64 * self.step;
@@ -134,37 +160,45 @@ impl Evaluator<'_> {
             let mut matched: HashMap<SeriesHash, HashSet<usize>> = HashMap::new();
             let mut many_by_sig: HashMap<SeriesHash, usize> = HashMap::new();
             for &(m, mv) in &many_at {
-                let Some(&(o, ov)) = one_by_sig.get(&many_sigs[m]) else { continue };
+                let (o, ov) = match one_by_sig.get(&many_sigs[m]) {
+                    Some(&pair) => pair,
+                    None => match op.fill.missing_one {
+                        Some(fill) => (FILLED, fill),
+                        None => continue,
+                    },
+                };
                 // One-to-one matching needs unique matches on the left too, whether or not a
                 // comparison filters the pair out.
-                if matches!(op.card, VectorMatchCardinality::OneToOne) {
+                if matches!(op.card, VectorMatchCardinality::OneToOne) && o != FILLED {
                     if let Some(&first) = many_by_sig.get(&many_sigs[m]) {
                         return Err(duplicate_error(op, &many[first].labels, &many[m].labels, false));
                     }
                     many_by_sig.insert(many_sigs[m], m);
                 }
+                matched.entry(many_sigs[m]).or_default();
                 let (l, r) = if swapped { (ov, mv) } else { (mv, ov) };
-                let (mut v, keep) = apply(&op.symbol, l, r);
-                if op.return_bool {
-                    v = if keep { 1.0 } else { 0.0 };
-                } else if !keep {
-                    continue;
-                }
-                let id = match result_ids.get(&(m, o)) {
-                    Some(&id) => id,
-                    None => {
-                        let (labels, drop_name) = self.result_labels(op, &many[m], &one[o]);
-                        let id = out.series_for(&labels, drop_name);
-                        result_ids.insert((m, o), id);
-                        id
-                    }
-                };
+                let Some(v) = result_value(op, l, r) else { continue };
+                let id = *result_ids.entry((m, o)).or_insert_with(|| {
+                    let (labels, drop_name) = self.result_labels(op, &many[m], one.get(o));
+                    out.series_for(&labels, drop_name)
+                });
                 if !matched.entry(many_sigs[m]).or_default().insert(id) {
                     return Err(QueryError::Execution(
                         "multiple matches for labels: grouping labels must ensure unique matches".into(),
                     ));
                 }
                 out.push(id, t, v)?;
+            }
+            if let Some(fill) = op.fill.missing_many {
+                for &(o, ov) in one_at.iter().filter(|(o, _)| !matched.contains_key(&one_sigs[*o])) {
+                    let (l, r) = if swapped { (ov, fill) } else { (fill, ov) };
+                    let Some(v) = result_value(op, l, r) else { continue };
+                    let id = *result_ids.entry((FILLED, o)).or_insert_with(|| {
+                        // No "many" series to take labels from: the match group's labels.
+                        out.series_for(&matching_labels(&one[o].labels, op.matching), false)
+                    });
+                    out.push(id, t, v)?;
+                }
             }
         }
         Ok(out.finish())
@@ -173,7 +207,7 @@ impl Evaluator<'_> {
     /// The labels of a matched pair's result: the "many" side's, less the metric name for
     /// arithmetic; for one-to-one matching only the `on` labels (or all but the `ignoring`
     /// ones); plus the `group_left`/`group_right` labels taken from the "one" side.
-    fn result_labels(&self, op: &Op<'_>, many: &StepSeries, one: &StepSeries) -> (Labels, bool) {
+    fn result_labels(&self, op: &Op<'_>, many: &StepSeries, one: Option<&StepSeries>) -> (Labels, bool) {
         let mut labels = many.labels.clone();
         let mut drop_name = many.drop_name;
         if op.drops_name() {
@@ -194,7 +228,8 @@ impl Evaluator<'_> {
         }
         if let Some(include) = op.card.labels() {
             for name in &include.labels {
-                labels.set(name, one.labels.get(name).unwrap_or(""));
+                // A filled "one" side has no labels to join: the label is dropped.
+                labels.set(name, one.and_then(|o| o.labels.get(name)).unwrap_or(""));
             }
         }
         (labels, drop_name)
@@ -237,6 +272,20 @@ impl Evaluator<'_> {
             }
         }
         Ok(out.finish())
+    }
+}
+
+/// Stands for the missing partner of a filled pair in a result's identity.
+const FILLED: usize = usize::MAX;
+
+/// What a matched (or filled) pair gives: the value, 0/1 for `bool` comparisons, or nothing
+/// when a filtering comparison does not hold.
+fn result_value(op: &Op<'_>, l: f64, r: f64) -> Option<f64> {
+    let (v, keep) = apply(&op.symbol, l, r);
+    if op.return_bool {
+        Some(if keep { 1.0 } else { 0.0 })
+    } else {
+        keep.then_some(v)
     }
 }
 
