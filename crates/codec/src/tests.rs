@@ -158,6 +158,27 @@ fn arb_series() -> impl Strategy<Value = Vec<(i64, f64)>> {
     })
 }
 
+/// A scraped series: a steady interval with a rare jitter, values that stay the same for
+/// long runs (the fast path of `decode_chunk_into`), chunks up to the 120 samples
+/// Prometheus cuts and beyond.
+fn arb_scraped_series() -> impl Strategy<Value = Vec<(i64, f64)>> {
+    let steps = proptest::collection::vec(prop_oneof![20 => Just(1_000i64), 1 => 990i64..1_010], 1..400);
+    let runs = proptest::collection::vec((arb_value(), 1usize..100), 1..20);
+    (steps, runs).prop_map(|(steps, runs)| {
+        let mut t = 1_795_547_583_979i64;
+        let times = std::iter::once(0).chain(steps).map(move |s| {
+            t += s;
+            t
+        });
+        let values = runs.into_iter().flat_map(|(v, n)| std::iter::repeat_n(v, n));
+        times.zip(values.cycle()).collect()
+    })
+}
+
+fn arb_any_series() -> impl Strategy<Value = Vec<(i64, f64)>> {
+    prop_oneof![arb_series(), arb_scraped_series()]
+}
+
 proptest! {
 
     #![proptest_config(ProptestConfig::with_cases(512))]
@@ -181,8 +202,12 @@ proptest! {
     }
 
     #[test]
-    fn xor_round_trips_bit_exact(samples in arb_series()) {
+    fn xor_round_trips_bit_exact(samples in arb_any_series()) {
         prop_assert_eq!(bits_of(&xor_round_trip(&samples)), bits_of(&samples));
+        let (chunk, _) = xor::encode_chunk(samples.iter().copied()).unwrap();
+        let mut fast = Vec::new();
+        xor::decode_chunk_into(&chunk, &mut fast).unwrap();
+        prop_assert_eq!(bits_of(&fast), bits_of(&samples), "the bulk decoder too");
     }
 
     #[test]
@@ -239,7 +264,7 @@ proptest! {
     }
 
     #[test]
-    fn fast_chunk_decoder_agrees_with_the_checked_iterator(samples in arb_series(), flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..3), cut in any::<usize>()) {
+    fn fast_chunk_decoder_agrees_with_the_checked_iterator(samples in arb_any_series(), flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..3), cut in any::<usize>()) {
         let (mut chunk, _) = xor::encode_chunk(samples.iter().copied()).unwrap();
         for &(at, x) in &flips {
             let i = at % chunk.len();
@@ -265,7 +290,7 @@ proptest! {
     }
 
     #[test]
-    fn truncated_xor_chunks_report_an_error(samples in arb_series(), cut in any::<usize>()) {
+    fn truncated_xor_chunks_report_an_error(samples in arb_any_series(), cut in any::<usize>()) {
         let (chunk, _) = xor::encode_chunk(samples.iter().copied()).unwrap();
         // Cutting off whole bytes of sample data must not yield all samples silently.
         let cut = cut % chunk.len();

