@@ -142,11 +142,11 @@ impl Evaluator<'_> {
         let one_steps = by_step(self, &one);
         let mut out = OutputBuilder::default();
         let mut result_ids: HashMap<(usize, usize), usize> = HashMap::new();
-        let can_fill_one = op.fill.missing_one.is_some();
-        let can_fill_many = op.fill.missing_many.is_some();
         for (step, (many_at, one_at)) in many_steps.into_iter().zip(one_steps).enumerate() {
-            let nothing_to_pair = many_at.is_empty() || one_at.is_empty();
-            if nothing_to_pair && !(can_fill_one && !many_at.is_empty() || can_fill_many && !one_at.is_empty()) {
+            // A step with one side empty gives results only where the other side is filled.
+            let fills_one = op.fill.missing_one.is_some() && !many_at.is_empty();
+            let fills_many = op.fill.missing_many.is_some() && !one_at.is_empty();
+            if (many_at.is_empty() || one_at.is_empty()) && !fills_one && !fills_many {
                 continue;
             }
             let t = self.start + step as i64 * self.step;
