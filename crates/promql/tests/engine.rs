@@ -70,6 +70,24 @@ fn duplicate_label_sets_after_dropping_names_are_refused() {
     assert_eq!(err.to_string(), "vector cannot contain metrics with the same labelset");
 }
 
+#[test]
+fn experimental_features_need_the_flag() {
+    let store = store_of(&[
+        ("api".into(), "0".into(), vec![10.0]),
+        ("api".into(), "1".into(), vec![20.0]),
+        ("db".into(), "0".into(), vec![5.0]),
+    ]);
+    let q = r#"http_requests_total{job="api"} + on(instance) fill(0) http_requests_total{job="db"}"#;
+    let err = QueryEngine::default().instant(&store, q, 0).unwrap_err();
+    assert!(err.to_string().contains("not enabled"), "{err}");
+    let experimental = QueryEngine::new(EngineOptions { experimental_functions: true, ..Default::default() });
+    let Value::Vector(mut v) = experimental.instant(&store, q, 0).unwrap().value else { panic!("a vector") };
+    v.sort_by(|a, b| a.labels.cmp(&b.labels));
+    let got: Vec<(String, f64)> =
+        v.iter().map(|s| (s.labels.get("instance").unwrap_or("").to_string(), s.v)).collect();
+    assert_eq!(got, [("0".to_string(), 15.0), ("1".to_string(), 20.0)], "instance 1 filled with 0");
+}
+
 fn series_strategy() -> impl Strategy<Value = Vec<(String, String, Vec<f64>)>> {
     let values =
         proptest::collection::vec(prop_oneof![9 => (0u32..1000).prop_map(f64::from), 1 => Just(0.0)], 1..40);
@@ -160,6 +178,46 @@ proptest! {
                 }
             }
             prop_assert_eq!(got, want, "{}", f);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// `resets` over a range query — the windows slide over each series' counter resets,
+    /// which are found once per series — against counting the drops of each step's window.
+    #[test]
+    fn resets_over_sliding_windows_match_a_direct_count(
+        series in series_strategy(),
+        range_s in 1i64..200,
+        step_s in 1i64..60,
+    ) {
+        let store = store_of(&series);
+        let range = Range { start: 0, end: 620_000, step: step_s * 1000 };
+        let query = format!("resets(http_requests_total[{range_s}s])");
+        let Value::Matrix(matrix) = QueryEngine::default().range(&store, &query, range).unwrap().value else {
+            panic!("a range query answers a matrix")
+        };
+        for (job, instance, values) in &series {
+            let mut l = labels(job, instance);
+            l.remove("__name__");
+            let got = matrix.iter().find(|s| s.labels == l).map(|s| s.points.clone()).unwrap_or_default();
+            let mut want = Vec::new();
+            let mut t = range.start;
+            while t <= range.end {
+                let window: Vec<f64> = values
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| (t - range_s * 1000 + 1..=t).contains(&(*i as i64 * 15_000)))
+                    .map(|(_, v)| *v)
+                    .collect();
+                if !window.is_empty() {
+                    want.push((t, window.windows(2).filter(|p| p[1] < p[0]).count() as f64));
+                }
+                t += range.step;
+            }
+            prop_assert_eq!(got, want, "{}{}", job, instance);
         }
     }
 }

@@ -148,12 +148,22 @@ impl Series {
     /// millions of samples this way, and the iterator's per-sample step, its buffer copy
     /// and a growing vector's copies cost about as much as decoding them.
     pub fn collect_samples(&self) -> Result<Vec<(i64, f64)>, StorageError> {
-        let mut out = Vec::with_capacity(self.chunks.iter().map(ChunkSource::sample_hint).sum());
+        let mut out = Vec::new();
+        self.collect_samples_into(&mut out)?;
+        Ok(out)
+    }
+
+    /// [`Series::collect_samples`] into a buffer the caller reuses from series to series
+    /// (cleared first), so that reading many series one after another keeps one series'
+    /// samples in memory, not all of them.
+    pub fn collect_samples_into(&self, out: &mut Vec<(i64, f64)>) -> Result<(), StorageError> {
+        out.clear();
+        out.reserve(self.chunks.iter().map(ChunkSource::sample_hint).sum());
         let mut next = 0;
         while next < self.chunks.len() {
-            next = self.append_run(next, out.last().map(|s: &(i64, f64)| s.0), &mut out)?;
+            next = self.append_run(next, out.last().map(|s: &(i64, f64)| s.0), out)?;
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Decodes the run of overlapping chunks that starts at chunk `first` and appends its
@@ -355,6 +365,9 @@ mod tests {
             let whole = Series::new(Labels::default(), chunks.clone(), mint, maxt);
             let iterated: Vec<(i64, f64)> = whole.samples().collect::<Result<_, _>>().unwrap();
             prop_assert_eq!(&iterated, &whole.collect_samples().unwrap(), "the iterator and the bulk read agree");
+            let mut reused = vec![(i64::MAX, 1.0); 3];
+            whole.collect_samples_into(&mut reused).unwrap();
+            prop_assert_eq!(&reused, &iterated, "a reused buffer is cleared first");
             let got = series(chunks, mint, maxt);
             let in_range: Vec<_> = want.into_iter().filter(|(t, _)| (mint..=maxt).contains(t)).collect();
             prop_assert_eq!(got.len(), in_range.len());

@@ -18,8 +18,8 @@ impl Evaluator<'_> {
             return Err(QueryError::BadData(format!("function \"{name}\" is not enabled")));
         }
         let args: Vec<&Expr> = call.args.args.iter().map(|a| a.as_ref()).collect();
-        if let Some((f, keeps_name)) = range_functions::lookup(name) {
-            return self.call_range_function(name, &args, f, keeps_name);
+        if let Some(func) = range_functions::lookup(name) {
+            return self.call_range_function(name, &args, func);
         }
         let n = self.step_count();
         match name {
@@ -53,10 +53,23 @@ impl Evaluator<'_> {
         &self,
         name: &str,
         args: &[&Expr],
-        f: range_functions::RangeFn,
-        keeps_name: bool,
+        func: range_functions::RangeFunction,
     ) -> Result<Val, QueryError> {
         let range_index = if name == "quantile_over_time" { 1 } else { 0 };
+        let mut scalars = Vec::new();
+        for (i, arg) in args.iter().enumerate() {
+            if i != range_index {
+                scalars.push(self.eval_scalar(arg)?);
+            }
+        }
+        match name {
+            "quantile_over_time" => self.check_quantile_param(&scalars[0]),
+            "double_exponential_smoothing" => check_smoothing_factors(&scalars)?,
+            _ => {}
+        }
+        if let Expr::MatrixSelector(ms) = unwrap_parens(args[range_index]) {
+            return Ok(Val::Vector(self.range_function_of_selector(name, ms, func, &scalars)?));
+        }
         let input = match self.eval(args[range_index])? {
             Val::Range(r) => r,
             other => {
@@ -66,19 +79,10 @@ impl Evaluator<'_> {
                 )))
             }
         };
-        let mut scalars = Vec::new();
-        for (i, arg) in args.iter().enumerate() {
-            if i != range_index {
-                scalars.push(self.eval_scalar(arg)?);
-            }
+        if matches!(name, "rate" | "increase") {
+            self.note_non_counter(input.series.iter().map(|s| &s.labels));
         }
-        match name {
-            "rate" | "increase" => self.note_non_counter(&input),
-            "quantile_over_time" => self.check_quantile_param(&scalars[0]),
-            "double_exponential_smoothing" => check_smoothing_factors(&scalars)?,
-            _ => {}
-        }
-        Ok(Val::Vector(self.apply_range_function(input, f, keeps_name, &scalars)?))
+        Ok(Val::Vector(self.apply_range_function(input, func, &scalars)?))
     }
 
     /// Warns once per query about a φ outside [0, 1].
@@ -152,7 +156,9 @@ impl Evaluator<'_> {
             other => return Err(type_error("absent_over_time", "range vector", &other)),
         };
         // Which windows hold a sample: present_over_time's answer.
-        let present = self.apply_range_function(input, |_, _| Some(1.0), true, &[])?;
+        let present_over_time =
+            range_functions::RangeFunction { f: |_, _| Some(1.0), keeps_name: true, counter_resets: false };
+        let present = self.apply_range_function(input, present_over_time, &[])?;
         self.absent_result(arg, &present)
     }
 

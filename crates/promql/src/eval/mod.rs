@@ -61,6 +61,13 @@ pub(crate) struct RangeData {
 #[derive(Debug, Clone)]
 pub(crate) struct RangeVal {
     pub(crate) series: Vec<RangeData>,
+    pub(crate) windows: Windows,
+}
+
+/// Where each step's window lies: `(end − range, end]`, `end` being the step (or the `@`
+/// time) less the offset.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Windows {
     /// Window length (ms).
     pub(crate) range: i64,
     /// Selector offset (ms).
@@ -69,10 +76,26 @@ pub(crate) struct RangeVal {
     pub(crate) at: Option<i64>,
 }
 
-impl RangeVal {
-    /// The end of the window evaluated at step `t` (the window is `(end − range, end]`).
-    pub(crate) fn window_end(&self, t: i64) -> i64 {
+impl Windows {
+    /// The end of the window evaluated at step `t`.
+    pub(crate) fn end(&self, t: i64) -> i64 {
         self.at.unwrap_or(t) - self.offset
+    }
+}
+
+/// The step times of an evaluation, `start + i·step` for `i < count`: what work on other
+/// threads needs of the [`Evaluator`] (which holds the query's annotations and so stays
+/// on the query's thread).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Steps {
+    start: i64,
+    step: i64,
+    count: usize,
+}
+
+impl Steps {
+    pub(crate) fn times(self) -> impl Iterator<Item = i64> {
+        (0..self.count).map(move |i| self.start + i as i64 * self.step)
     }
 }
 
@@ -141,11 +164,14 @@ pub(crate) fn evaluate(
         }
         Val::Range(rv) => {
             let t = range.start;
-            let end = rv.window_end(t);
+            let end = rv.windows.end(t);
             let mut out = Vec::new();
             for s in rv.series {
-                let points: Vec<(i64, f64)> =
-                    s.samples.into_iter().filter(|&(st, _)| st > end - rv.range && st <= end).collect();
+                let points: Vec<(i64, f64)> = s
+                    .samples
+                    .into_iter()
+                    .filter(|&(st, _)| st > end - rv.windows.range && st <= end)
+                    .collect();
                 if points.is_empty() {
                     continue;
                 }
@@ -190,8 +216,11 @@ pub(crate) struct Evaluator<'a> {
 impl<'a> Evaluator<'a> {
     /// The step times.
     pub(crate) fn step_times(&self) -> impl Iterator<Item = i64> {
-        let (start, step) = (self.start, self.step);
-        (0..self.step_count()).map(move |i| start + i as i64 * step)
+        self.steps().times()
+    }
+
+    pub(crate) fn steps(&self) -> Steps {
+        Steps { start: self.start, step: self.step, count: self.step_count() }
     }
 
     pub(crate) fn step_count(&self) -> usize {

@@ -1,15 +1,26 @@
 //! Functions over range vectors (`rate`, `*_over_time`, …). Each series' samples are walked
-//! once for all steps: the window `(end − range, end]` only moves forward.
+//! once for all steps: the window `(end − range, end]` only moves forward. Over a matrix
+//! selector (the usual case) a function reads each series as it is decoded, on the thread
+//! that decoded it, so the selection's samples are never all in memory at once; over a
+//! subquery it reads the subquery's series.
+//!
+//! Counter resets (`rate`, `increase`, `resets`) are found once per series, not once per
+//! window: a window of a 1 s series in a 5 m rate holds 300 samples, and stepping it by 15 s
+//! would otherwise compare each sample 20 times.
 
-use strata_model::METRIC_NAME_LABEL;
+use promql_parser::parser::MatrixSelector;
+use strata_model::{is_stale_marker, Labels, METRIC_NAME_LABEL};
 
 use super::math::{kahan_sum, linear_regression, mean, quantile, variance};
-use super::{Evaluator, RangeVal, StepSeries};
+use super::{Evaluator, RangeVal, StepSeries, Steps, Windows};
 use crate::engine::QueryError;
 
 /// The samples of one series in one step's window, and where the window lies.
 pub(crate) struct Window<'a> {
     pub(crate) samples: &'a [(i64, f64)],
+    /// The value before each counter reset (a sample below the one before it) inside the
+    /// window, in time order; filled only for functions that read it.
+    pub(crate) counter_resets: &'a [f64],
     /// Window start (exclusive) and end (inclusive), ms.
     pub(crate) start: i64,
     pub(crate) end: i64,
@@ -31,8 +42,18 @@ impl Window<'_> {
 /// A range function: the window and the step's scalar arguments to a value (or none).
 pub(crate) type RangeFn = fn(&Window<'_>, &[f64]) -> Option<f64>;
 
-/// The range function called `name`: its implementation and whether it keeps `__name__`.
-pub(crate) fn lookup(name: &str) -> Option<(RangeFn, bool)> {
+/// A range function and what the evaluator needs to know of it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RangeFunction {
+    pub(crate) f: RangeFn,
+    /// It keeps `__name__` (`last_over_time`, `first_over_time`).
+    pub(crate) keeps_name: bool,
+    /// It reads [`Window::counter_resets`].
+    pub(crate) counter_resets: bool,
+}
+
+/// The range function called `name`.
+pub(crate) fn lookup(name: &str) -> Option<RangeFunction> {
     let f: RangeFn = match name {
         "rate" => |w, _| extrapolated_rate(w, true, true),
         "increase" => |w, _| extrapolated_rate(w, true, false),
@@ -41,7 +62,7 @@ pub(crate) fn lookup(name: &str) -> Option<(RangeFn, bool)> {
         "idelta" => |w, _| instant_delta(w, false),
         "deriv" => |w, _| (w.samples.len() >= 2).then(|| linear_regression(w.samples, w.samples[0].0).0),
         "predict_linear" => predict_linear,
-        "resets" => |w, _| Some(w.samples.windows(2).filter(|p| p[1].1 < p[0].1).count() as f64),
+        "resets" => |w, _| Some(w.counter_resets.len() as f64),
         "changes" => |w, _| Some(w.samples.windows(2).filter(|p| !same_float(p[0].1, p[1].1)).count() as f64),
         "avg_over_time" => |w, _| Some(mean(&w.values().collect::<Vec<_>>())),
         "sum_over_time" => |w, _| Some(kahan_sum(w.values())),
@@ -66,64 +87,81 @@ pub(crate) fn lookup(name: &str) -> Option<(RangeFn, bool)> {
         "double_exponential_smoothing" => double_exponential_smoothing,
         _ => return None,
     };
-    let keeps_name = matches!(name, "last_over_time" | "first_over_time");
-    Some((f, keeps_name))
+    Some(RangeFunction {
+        f,
+        keeps_name: matches!(name, "last_over_time" | "first_over_time"),
+        counter_resets: matches!(name, "rate" | "increase" | "resets"),
+    })
 }
 
 impl Evaluator<'_> {
-    /// Applies `f` to every series' window at every step; `args` are scalar arguments, one
-    /// value per step each.
+    /// Applies `func` to every series' window at every step; `args` are scalar arguments,
+    /// one value per step each.
     pub(crate) fn apply_range_function(
         &self,
         input: RangeVal,
-        f: RangeFn,
-        keeps_name: bool,
+        func: RangeFunction,
         args: &[Vec<f64>],
     ) -> Result<Vec<StepSeries>, QueryError> {
         let mut out = Vec::with_capacity(input.series.len());
-        let mut step_args = vec![0.0; args.len()];
-        let (range, offset, at) = (input.range, input.offset, input.at);
         for series in input.series {
             self.ctx.check("function evaluation")?;
-            let samples = &series.samples;
-            let (mut lo, mut hi) = (0, 0);
-            let mut points = Vec::new();
-            for (i, t) in self.step_times().enumerate() {
-                let end = at.unwrap_or(t) - offset;
-                let start = end - range;
-                while hi < samples.len() && samples[hi].0 <= end {
-                    hi += 1;
-                }
-                while lo < hi && samples[lo].0 <= start {
-                    lo += 1;
-                }
-                if lo == hi {
-                    continue;
-                }
-                for (a, values) in step_args.iter_mut().zip(args) {
-                    *a = values[i];
-                }
-                let window = Window { samples: &samples[lo..hi], start, end, eval_time: t };
-                if let Some(v) = f(&window, &step_args) {
-                    points.push((t, v));
-                }
-            }
-            if points.is_empty() {
-                continue;
-            }
-            let mut s = StepSeries { labels: series.labels, points, drop_name: series.drop_name };
-            if !keeps_name {
-                self.drop_name(&mut s);
-            }
-            out.push(s);
+            let points = window_values(&series.samples, self.steps(), input.windows, func, args);
+            self.push_result(&mut out, series.labels, points, series.drop_name, func);
         }
         Ok(out)
     }
 
+    /// `func` over a matrix selector, each series reduced to its step values as soon as it
+    /// is decoded (see the module docs).
+    pub(crate) fn range_function_of_selector(
+        &self,
+        name: &str,
+        ms: &MatrixSelector,
+        func: RangeFunction,
+        args: &[Vec<f64>],
+    ) -> Result<Vec<StepSeries>, QueryError> {
+        let (windows, mint, maxt) = self.matrix_bounds(ms);
+        let steps = self.steps();
+        let selected = self.select_each(&ms.vs, mint, maxt, |samples| {
+            samples.retain(|&(_, v)| !is_stale_marker(v));
+            (!samples.is_empty()).then(|| window_values(samples, steps, windows, func, args))
+        })?;
+        if matches!(name, "rate" | "increase") {
+            self.note_non_counter(selected.iter().filter(|(_, p)| p.is_some()).map(|(labels, _)| labels));
+        }
+        let mut out = Vec::with_capacity(selected.len());
+        for (labels, points) in selected {
+            if let Some(points) = points {
+                self.push_result(&mut out, labels, points, false, func);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Adds a series of function results, its name dropped unless the function keeps it.
+    fn push_result(
+        &self,
+        out: &mut Vec<StepSeries>,
+        labels: Labels,
+        points: Vec<(i64, f64)>,
+        drop_name: bool,
+        func: RangeFunction,
+    ) {
+        if points.is_empty() {
+            return;
+        }
+        let mut s = StepSeries { labels, points, drop_name };
+        if !func.keeps_name {
+            self.drop_name(&mut s);
+        }
+        out.push(s);
+    }
+
     /// Prometheus' info for `rate`/`increase` over something that is not named like a counter.
-    pub(crate) fn note_non_counter(&self, input: &RangeVal) {
-        for s in &input.series {
-            if let Some(name) = s.labels.get(METRIC_NAME_LABEL) {
+    pub(crate) fn note_non_counter<'l>(&self, series: impl Iterator<Item = &'l Labels>) {
+        for labels in series {
+            if let Some(name) = labels.get(METRIC_NAME_LABEL) {
                 if !["_total", "_sum", "_count", "_bucket"].iter().any(|suffix| name.ends_with(suffix)) {
                     self.ctx.info(format!(
                         "PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {name:?}"
@@ -132,6 +170,66 @@ impl Evaluator<'_> {
             }
         }
     }
+}
+
+/// One series' function values at every step where its window holds samples. Pure (no
+/// evaluator), so it runs on whichever thread decoded the series.
+fn window_values(
+    samples: &[(i64, f64)],
+    steps: Steps,
+    windows: Windows,
+    func: RangeFunction,
+    args: &[Vec<f64>],
+) -> Vec<(i64, f64)> {
+    // (index of the sample after the reset, value before it)
+    let resets: Vec<(usize, f64)> = if func.counter_resets {
+        samples
+            .windows(2)
+            .enumerate()
+            .filter(|(_, p)| p[1].1 < p[0].1)
+            .map(|(i, p)| (i + 1, p[0].1))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let reset_values: Vec<f64> = resets.iter().map(|r| r.1).collect();
+    let mut points = Vec::new();
+    let mut step_args = vec![0.0; args.len()];
+    let (mut lo, mut hi, mut resets_lo, mut resets_hi) = (0, 0, 0, 0);
+    for (i, t) in steps.times().enumerate() {
+        let end = windows.end(t);
+        let start = end - windows.range;
+        while hi < samples.len() && samples[hi].0 <= end {
+            hi += 1;
+        }
+        while lo < hi && samples[lo].0 <= start {
+            lo += 1;
+        }
+        if lo == hi {
+            continue;
+        }
+        // A reset at index r lies in the window when both r − 1 and r do: lo < r < hi.
+        while resets_hi < resets.len() && resets[resets_hi].0 < hi {
+            resets_hi += 1;
+        }
+        while resets_lo < resets_hi && resets[resets_lo].0 <= lo {
+            resets_lo += 1;
+        }
+        for (a, values) in step_args.iter_mut().zip(args) {
+            *a = values[i];
+        }
+        let window = Window {
+            samples: &samples[lo..hi],
+            counter_resets: &reset_values[resets_lo..resets_hi],
+            start,
+            end,
+            eval_time: t,
+        };
+        if let Some(v) = (func.f)(&window, &step_args) {
+            points.push((t, v));
+        }
+    }
+    points
 }
 
 /// NaN equals NaN here (a NaN that stays NaN is no change).
@@ -150,10 +248,9 @@ fn extrapolated_rate(w: &Window<'_>, is_counter: bool, is_rate: bool) -> Option<
     let (first, last) = (s[0], s[s.len() - 1]);
     let mut result = last.1 - first.1;
     if is_counter {
-        for p in s.windows(2) {
-            if p[1].1 < p[0].1 {
-                result += p[0].1;
-            }
+        // In order, as Prometheus adds them.
+        for before in w.counter_resets {
+            result += before;
         }
     }
     let mut to_start = (first.0 - w.start) as f64 / 1000.0;

@@ -4,17 +4,14 @@
 
 use promql_parser::label::MatchOp as ParserMatchOp;
 use promql_parser::parser::{Expr, MatrixSelector, SubqueryExpr, VectorSelector};
-use strata_model::{is_stale_marker, MatchOp, Matcher, METRIC_NAME_LABEL};
+use strata_model::{is_stale_marker, Labels, MatchOp, Matcher, METRIC_NAME_LABEL};
 
 use rayon::prelude::*;
 use strata_storage::Series;
 
 use super::context::Limits;
-use super::{offset_ms, Evaluator, RangeData, RangeVal, StepSeries, Val};
+use super::{offset_ms, Evaluator, RangeData, RangeVal, StepSeries, Val, Windows};
 use crate::engine::QueryError;
-
-/// A selected series: its labels and samples.
-type SelectedSeries = (strata_model::Labels, Vec<(i64, f64)>);
 
 impl Evaluator<'_> {
     /// An instant vector selector at every step. With `timestamps`, a point's value is the
@@ -28,12 +25,11 @@ impl Evaluator<'_> {
         let at = self.at_time(&vs.at);
         let lookback = self.ctx.options().lookback_delta_ms;
         let (first, last) = at.map_or((self.start, self.end), |a| (a, a));
-        let selected = self.select(vs, first - offset - lookback + 1, last - offset)?;
-        let mut out = Vec::with_capacity(selected.len());
-        for (labels, samples) in selected {
+        let steps = self.steps();
+        let selected = self.select_each(vs, first - offset - lookback + 1, last - offset, |samples| {
             let mut points = Vec::new();
             let mut next = 0;
-            for t in self.step_times() {
+            for t in steps.times() {
                 let ref_time = at.unwrap_or(t) - offset;
                 while next < samples.len() && samples[next].0 <= ref_time {
                     next += 1;
@@ -46,46 +42,60 @@ impl Evaluator<'_> {
                     points.push((t, if timestamps { st as f64 / 1000.0 } else { v }));
                 }
             }
-            if !points.is_empty() {
-                out.push(StepSeries { labels, points, drop_name: false });
-            }
-        }
-        Ok(out)
+            points
+        })?;
+        Ok(selected
+            .into_iter()
+            .filter(|(_, points)| !points.is_empty())
+            .map(|(labels, points)| StepSeries { labels, points, drop_name: false })
+            .collect())
     }
 
-    /// A range vector selector: the samples every step's window needs.
+    /// A range vector selector: the samples every step's window needs, stale markers left
+    /// out. A range function over a selector does not come here: it reads each series as it
+    /// is decoded (`range_function_of_selector`).
     pub(crate) fn matrix_selector(&self, ms: &MatrixSelector) -> Result<RangeVal, QueryError> {
-        let range = ms.range.as_millis() as i64;
-        let offset = offset_ms(&ms.vs.offset);
-        let at = self.at_time(&ms.vs.at);
-        let (first, last) = at.map_or((self.start, self.end), |a| (a, a));
-        let selected = self.select(&ms.vs, first - offset - range + 1, last - offset)?;
-        let series = selected
-            .into_iter()
-            .map(|(labels, mut samples)| {
+        let (windows, mint, maxt) = self.matrix_bounds(ms);
+        let series = self
+            .select_each(&ms.vs, mint, maxt, |samples| {
                 samples.retain(|&(_, v)| !is_stale_marker(v));
-                RangeData { labels, samples, drop_name: false }
-            })
-            .filter(|s| !s.samples.is_empty())
+                std::mem::take(samples)
+            })?
+            .into_iter()
+            .filter(|(_, samples)| !samples.is_empty())
+            .map(|(labels, samples)| RangeData { labels, samples, drop_name: false })
             .collect();
-        Ok(RangeVal { series, range, offset, at })
+        Ok(RangeVal { series, windows })
+    }
+
+    /// Where a matrix selector's windows lie, and the time range they cover together.
+    pub(crate) fn matrix_bounds(&self, ms: &MatrixSelector) -> (Windows, i64, i64) {
+        let windows = Windows {
+            range: ms.range.as_millis() as i64,
+            offset: offset_ms(&ms.vs.offset),
+            at: self.at_time(&ms.vs.at),
+        };
+        let (first, last) = windows.at.map_or((self.start, self.end), |a| (a, a));
+        (windows, first - windows.offset - windows.range + 1, last - windows.offset)
     }
 
     /// A subquery: the inner expression at its own steps (multiples of the step, as in
     /// Prometheus), over the span the outer steps' windows need.
     pub(crate) fn subquery(&self, sq: &SubqueryExpr) -> Result<RangeVal, QueryError> {
-        let range = sq.range.as_millis() as i64;
-        let offset = offset_ms(&sq.offset);
-        let at = self.at_time(&sq.at);
+        let windows = Windows {
+            range: sq.range.as_millis() as i64,
+            offset: offset_ms(&sq.offset),
+            at: self.at_time(&sq.at),
+        };
         let step = match sq.step {
             Some(s) if !s.is_zero() => s.as_millis() as i64,
             _ => self.ctx.options().default_subquery_step_ms,
         };
-        let (first, last) = at.map_or((self.start, self.end), |a| (a, a));
-        let inner_start = (first - offset - range).div_euclid(step) * step;
-        let inner_end = last - offset;
+        let (first, last) = windows.at.map_or((self.start, self.end), |a| (a, a));
+        let inner_start = (first - windows.offset - windows.range).div_euclid(step) * step;
+        let inner_end = last - windows.offset;
         if inner_end < inner_start {
-            return Ok(RangeVal { series: Vec::new(), range, offset, at });
+            return Ok(RangeVal { series: Vec::new(), windows });
         }
         let inner = self.with_steps(inner_start, inner_end, step);
         let series = match inner.eval(&sq.expr)? {
@@ -105,11 +115,21 @@ impl Evaluator<'_> {
                 )))
             }
         };
-        Ok(RangeVal { series, range, offset, at })
+        Ok(RangeVal { series, windows })
     }
 
-    /// Every series the selector matches, with its samples in `[mint, maxt]`.
-    fn select(&self, vs: &VectorSelector, mint: i64, maxt: i64) -> Result<Vec<SelectedSeries>, QueryError> {
+    /// Every series the selector matches, each with what `per_series` makes of its samples
+    /// in `[mint, maxt]` (a buffer it may change or take). The series are decoded one at a
+    /// time per thread, each handed to `per_series` at once, so a selection never holds
+    /// more than one series' samples per thread — the step values or window results it is
+    /// reduced to are what stays.
+    pub(crate) fn select_each<T: Send>(
+        &self,
+        vs: &VectorSelector,
+        mint: i64,
+        maxt: i64,
+        per_series: impl Fn(&mut Vec<(i64, f64)>) -> T + Sync,
+    ) -> Result<Vec<(Labels, T)>, QueryError> {
         let alternatives = matcher_sets(vs)?;
         let several = alternatives.len() > 1;
         let mut seen = std::collections::HashSet::new();
@@ -119,8 +139,8 @@ impl Evaluator<'_> {
                 self.store.select(&matchers, mint, maxt).map_err(|e| QueryError::Storage(e.to_string()))?;
             picked.extend(selected.into_iter().filter(|s| !several || seen.insert(s.labels().clone())));
         }
-        let samples = read_samples(&picked, self.ctx.limits())?;
-        Ok(picked.into_iter().zip(samples).map(|(series, samples)| (series.into_labels(), samples)).collect())
+        let reduced = decode_each(&picked, self.ctx.limits(), per_series)?;
+        Ok(picked.into_iter().map(Series::into_labels).zip(reduced).collect())
     }
 }
 
@@ -128,20 +148,26 @@ impl Evaluator<'_> {
 /// other threads costs more than decoding a few thousand samples.
 const PARALLEL_FROM_CHUNKS: usize = 256;
 
-/// Each series' samples (only those in the selection's range), decoded on every core when
-/// there are many: decoding is most of a large selection's cost. The limits are checked per
-/// series, so a timeout, a cancel or `max_samples` stops the read early.
-fn read_samples(series: &[Series], limits: &Limits) -> Result<Vec<Vec<(i64, f64)>>, QueryError> {
-    let one = |s: &Series| {
+/// `per_series` of each series' samples (only those in the selection's range), decoded on
+/// every core when there are many: decoding is most of a large selection's cost. Each
+/// thread reuses one buffer. The limits are checked per series, so a timeout, a cancel or
+/// `max_samples` stops the read early.
+fn decode_each<T: Send>(
+    series: &[Series],
+    limits: &Limits,
+    per_series: impl Fn(&mut Vec<(i64, f64)>) -> T + Sync,
+) -> Result<Vec<T>, QueryError> {
+    let one = |buffer: &mut Vec<(i64, f64)>, s: &Series| {
         limits.check("query execution")?;
-        let samples = s.collect_samples().map_err(|e| QueryError::Storage(e.to_string()))?;
-        limits.load_samples(samples.len())?;
-        Ok(samples)
+        s.collect_samples_into(buffer).map_err(|e| QueryError::Storage(e.to_string()))?;
+        limits.load_samples(buffer.len())?;
+        Ok(per_series(buffer))
     };
     if series.iter().map(Series::chunk_count).sum::<usize>() < PARALLEL_FROM_CHUNKS {
-        return series.iter().map(one).collect();
+        let mut buffer = Vec::new();
+        return series.iter().map(|s| one(&mut buffer, s)).collect();
     }
-    series.par_iter().with_min_len(8).map(one).collect()
+    series.par_iter().with_min_len(8).map_init(Vec::new, one).collect()
 }
 
 /// The selector's matchers as ours, one list per `or` alternative, the metric name first.
