@@ -15,6 +15,7 @@ mod hash;
 mod labels;
 mod matcher;
 mod name;
+mod regex_cache;
 mod sample;
 mod series_key;
 

@@ -7,6 +7,7 @@
 //!   newline too, as in Prometheus (`^(?s:<re>)$`).
 
 use std::fmt;
+use std::sync::Arc;
 
 use regex::Regex;
 
@@ -43,8 +44,9 @@ pub struct Matcher {
     op: MatchOp,
     name: String,
     value: String,
-    /// Compiled, anchored form of `value`; present exactly for the regex operators.
-    regex: Option<Regex>,
+    /// Compiled, anchored form of `value`; present exactly for the regex operators. Shared
+    /// with every matcher of the same pattern (`regex_cache`).
+    regex: Option<Arc<Regex>>,
 }
 
 impl Matcher {
@@ -55,7 +57,7 @@ impl Matcher {
             MatchOp::Equal | MatchOp::NotEqual => None,
             MatchOp::RegexMatch | MatchOp::RegexNoMatch => {
                 let anchored = format!("^(?s:{value})$");
-                let re = Regex::new(&anchored).map_err(|e| ModelError::InvalidRegex {
+                let re = crate::regex_cache::compiled(&anchored).map_err(|e| ModelError::InvalidRegex {
                     name: name.clone(),
                     pattern: value.clone(),
                     reason: one_line_reason(&e),
