@@ -51,15 +51,21 @@ pub(crate) fn push_timestamp(out: &mut String, ms: i64) {
 
 /// A value as Prometheus' JSON writes it (without the quotes): Go's
 /// `FormatFloat(v, 'f', -1, 64)`, or `'e'` below 1e-6 and from 1e21 on.
-pub(crate) fn float_text(v: f64) -> String {
+#[cfg(test)]
+fn float_text(v: f64) -> String {
+    let mut out = String::new();
+    push_float(&mut out, v);
+    out
+}
+
+/// Appends [`float_text`]'s form of `v`, written straight into `out` (a range query's
+/// answer has a value per point: no string of its own for each).
+pub(crate) fn push_float(out: &mut String, v: f64) {
     if v.is_nan() {
-        return "NaN".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 { "+Inf" } else { "-Inf" }.into();
-    }
-    let abs = v.abs();
-    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
+        out.push_str("NaN");
+    } else if v.is_infinite() {
+        out.push_str(if v > 0.0 { "+Inf" } else { "-Inf" });
+    } else if v != 0.0 && !(1e-6..1e21).contains(&v.abs()) {
         // Rust writes `1.5e21` / `1e-7`; Go writes `1.5e+21` / `1e-07`.
         let rust = format!("{v:e}");
         let (mantissa, exponent) = rust.split_once('e').unwrap_or((&rust, "0"));
@@ -67,12 +73,12 @@ pub(crate) fn float_text(v: f64) -> String {
             Some(d) => ('-', d),
             None => ('+', exponent),
         };
-        return format!("{mantissa}e{sign}{digits:0>2}");
+        let _ = write!(out, "{mantissa}e{sign}{digits:0>2}");
+    } else if v == 0.0 && v.is_sign_negative() {
+        out.push_str("-0");
+    } else {
+        let _ = write!(out, "{v}");
     }
-    if v == 0.0 && v.is_sign_negative() {
-        return "-0".into();
-    }
-    v.to_string()
 }
 
 /// Appends `[<ts>,"<value>"]`.
@@ -80,7 +86,7 @@ pub(crate) fn push_point(out: &mut String, t: i64, v: f64) {
     out.push('[');
     push_timestamp(out, t);
     out.push_str(",\"");
-    out.push_str(&float_text(v));
+    push_float(out, v);
     out.push_str("\"]");
 }
 
@@ -112,7 +118,13 @@ pub(crate) fn push_str_array<'a>(out: &mut String, items: impl IntoIterator<Item
 
 /// The `data` of a query answer: `{"resultType":…,"result":…}`.
 pub(crate) fn query_data(value: &Value) -> String {
-    let mut out = String::with_capacity(256);
+    // About 24 bytes a point (`[1795547583.979,"0.25"],`) and 64 a series' labels.
+    let size = match value {
+        Value::Vector(v) => v.len() * 88,
+        Value::Matrix(m) => m.iter().map(|s| 64 + 24 * s.points.len()).sum(),
+        _ => 0,
+    };
+    let mut out = String::with_capacity(256 + size);
     out.push_str("{\"resultType\":\"");
     out.push_str(value.type_name());
     out.push_str("\",\"result\":");
