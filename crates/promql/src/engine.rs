@@ -175,7 +175,8 @@ impl QueryEngine {
         instant: bool,
         cancel: Option<Arc<AtomicBool>>,
     ) -> Result<QueryResult, QueryError> {
-        let ctx = QueryContext::new(&self.options, range, Instant::now() + self.options.timeout, cancel);
+        let ctx =
+            QueryContext::new(&self.options, range, instant, Instant::now() + self.options.timeout, cancel);
         let value = evaluate(store, &ctx, expr, instant)?;
         let (warnings, infos) = ctx.take_annotations();
         Ok(QueryResult { value, warnings, infos, samples_loaded: ctx.samples_loaded() })

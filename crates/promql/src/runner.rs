@@ -7,7 +7,8 @@
 //! evaluated far before, at zero, between, at and far after its time (each with its range
 //! re-run): the pinned answer must not move. Queries calling a function that reads the
 //! evaluation time itself (`time()`, `timestamp()`, the date functions, `predict_linear`)
-//! skip these re-runs, as there.
+//! skip these re-runs, as there; so do those that read the query's own range (`start()`,
+//! `end()`, `step()`, `range()`), which an instant query does not have.
 //!
 //! Evals that touch native histograms (an expected `{{…}}` value, or a selector matching a
 //! series loaded with histogram samples or converted by `load_with_nhcb` since the last
@@ -193,15 +194,42 @@ fn check_instant(
     check_annotations(eval, &result)?;
     check_value(eval, &result.value, at)?;
     let (Ok(expr), false) = (expr, eval.expect.ordered) else { return Ok(()) };
-    if matches!(result.value, Value::Vector(_) | Value::Scalar { .. }) {
+    if matches!(result.value, Value::Vector(_) | Value::Scalar { .. })
+        && !calls_any(expr, &QUERY_RANGE_FUNCTIONS)
+    {
         check_as_range(eval, store, engine, expr, at)?;
     }
     Ok(())
 }
 
+/// Functions that give the query's own range (experimental): an instant query has none,
+/// so the 3-step range re-run of an instant eval would answer otherwise by design.
+const QUERY_RANGE_FUNCTIONS: [&str; 4] = ["start", "end", "step", "range"];
+
+/// Whether `expr` calls one of `names`.
+fn calls_any(expr: &Expr, names: &[&str]) -> bool {
+    let any = |e: &Expr| calls_any(e, names);
+    match expr {
+        Expr::Call(call) => names.contains(&call.func.name) || call.args.args.iter().any(|a| any(a)),
+        Expr::Aggregate(agg) => any(&agg.expr) || agg.param.as_deref().is_some_and(any),
+        Expr::Unary(u) => any(&u.expr),
+        Expr::Binary(b) => any(&b.lhs) || any(&b.rhs),
+        Expr::Paren(p) => any(&p.expr),
+        Expr::Subquery(sq) => any(&sq.expr),
+        Expr::MatrixSelector(_)
+        | Expr::VectorSelector(_)
+        | Expr::NumberLiteral(_)
+        | Expr::StringLiteral(_)
+        | Expr::Extension(_) => false,
+    }
+}
+
 /// Functions whose result changes with the evaluation time even when every selector has
-/// an `@` (Prometheus' `AtModifierUnsafeFunctions`).
-const AT_UNSAFE_FUNCTIONS: [&str; 11] = [
+/// an `@` (Prometheus' `AtModifierUnsafeFunctions`, with `start()` and `end()`, which are
+/// the evaluation time in an instant query).
+const AT_UNSAFE_FUNCTIONS: [&str; 13] = [
+    "start",
+    "end",
     "days_in_month",
     "day_of_month",
     "day_of_week",

@@ -12,6 +12,8 @@ use crate::engine::{EngineOptions, QueryError, Range};
 pub(crate) struct QueryContext {
     options: EngineOptions,
     range: Range,
+    /// An instant query (its range is the one step).
+    instant: bool,
     limits: Limits,
     warnings: RefCell<Vec<String>>,
     infos: RefCell<Vec<String>>,
@@ -52,6 +54,7 @@ impl QueryContext {
     pub(crate) fn new(
         options: &EngineOptions,
         range: Range,
+        instant: bool,
         deadline: Instant,
         cancel: Option<Arc<AtomicBool>>,
     ) -> Self {
@@ -60,6 +63,7 @@ impl QueryContext {
         QueryContext {
             options: options.clone(),
             range,
+            instant,
             limits,
             warnings: RefCell::default(),
             infos: RefCell::default(),
@@ -68,6 +72,11 @@ impl QueryContext {
 
     pub(crate) fn options(&self) -> &EngineOptions {
         &self.options
+    }
+
+    /// Whether this is an instant query.
+    pub(crate) fn is_instant(&self) -> bool {
+        self.instant
     }
 
     /// The query's own steps (what `@ start()` and `@ end()` refer to).

@@ -24,6 +24,12 @@ impl Evaluator<'_> {
         let n = self.step_count();
         match name {
             "time" => Ok(Val::Scalar(self.step_times().map(|t| t as f64 / 1000.0).collect())),
+            "start" | "end" | "step" | "range" => Ok(Val::Scalar(vec![self.query_bound(name); n])),
+            "min_of" | "max_of" => {
+                let (a, b) = (self.eval_scalar(args[0])?, self.eval_scalar(args[1])?);
+                let f = if name == "min_of" { go_min } else { go_max };
+                Ok(Val::Scalar(a.into_iter().zip(b).map(|(a, b)| f(a, b)).collect()))
+            }
             "pi" => Ok(Val::Scalar(vec![std::f64::consts::PI; n])),
             "vector" => {
                 let values = self.eval_scalar(args[0])?;
@@ -38,6 +44,7 @@ impl Evaluator<'_> {
             "label_join" => self.label_join(&args),
             "sort" | "sort_desc" | "sort_by_label" | "sort_by_label_desc" => self.sort(name, &args),
             "histogram_quantile" => self.histogram_quantile(args[0], args[1]),
+            "histogram_quantiles" => self.histogram_quantiles(&args),
             "histogram_fraction" => self.histogram_fraction(args[0], args[1], args[2]),
             "clamp" | "clamp_min" | "clamp_max" | "round" => self.clamp_or_round(name, &args),
             "day_of_month" | "day_of_week" | "day_of_year" | "days_in_month" | "hour" | "minute"
@@ -83,6 +90,20 @@ impl Evaluator<'_> {
             self.note_non_counter(input.series.iter().map(|s| &s.labels));
         }
         Ok(Val::Vector(self.apply_range_function(input, func, &scalars)?))
+    }
+
+    /// `start()`, `end()`, `step()`, `range()`: the query's own bounds in seconds, the same
+    /// at every step and inside subqueries; an instant query has no step and no range.
+    fn query_bound(&self, name: &str) -> f64 {
+        let range = self.ctx.range();
+        let ms = match name {
+            "start" => range.start,
+            "end" => range.end,
+            _ if self.ctx.is_instant() => 0,
+            "step" => range.step,
+            _ => range.end - range.start,
+        };
+        ms as f64 / 1000.0
     }
 
     /// Warns once per query about a φ outside [0, 1].
@@ -262,10 +283,13 @@ impl Evaluator<'_> {
             "sort_desc" => series.sort_by(|a, b| nan_last(value(a), value(b), true)),
             _ => {
                 let keys: Vec<String> = args[1..].iter().map(|a| string_arg(a)).collect::<Result<_, _>>()?;
-                let key = |s: &StepSeries| -> Vec<String> {
-                    keys.iter().map(|k| s.labels.get(k).unwrap_or("").to_string()).collect()
+                let by_keys = |a: &StepSeries, b: &StepSeries| {
+                    keys.iter()
+                        .map(|k| natural_cmp(a.labels.get(k).unwrap_or(""), b.labels.get(k).unwrap_or("")))
+                        .find(|o| o.is_ne())
+                        .unwrap_or(std::cmp::Ordering::Equal)
                 };
-                series.sort_by(|a, b| key(a).cmp(&key(b)).then_with(|| a.labels.cmp(&b.labels)));
+                series.sort_by(|a, b| by_keys(a, b).then_with(|| a.labels.cmp(&b.labels)));
                 if name == "sort_by_label_desc" {
                     series.reverse();
                 }
@@ -338,7 +362,7 @@ pub(crate) fn unwrap_parens(mut e: &Expr) -> &Expr {
     e
 }
 
-fn string_arg(e: &Expr) -> Result<String, QueryError> {
+pub(crate) fn string_arg(e: &Expr) -> Result<String, QueryError> {
     match unwrap_parens(e) {
         Expr::StringLiteral(s) => Ok(s.val.clone()),
         _ => Err(QueryError::BadData("expected a string literal argument".into())),
@@ -412,6 +436,42 @@ fn elementwise(name: &str) -> Option<fn(f64) -> f64> {
 }
 
 /// Go's `math.Max`: +Inf wins, then NaN.
+/// Natural order, as Prometheus sorts label values in `sort_by_label`: runs of digits
+/// compare as numbers (`cpu="2"` before `cpu="10"`, `1.2.3` before `1.11.3`), everything
+/// else byte by byte; equal numbers with more leading zeros come later.
+pub(crate) fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i].is_ascii_digit() && b[j].is_ascii_digit() {
+            let (ni, nj) = (digits_end(a, i), digits_end(b, j));
+            let (x, y) = (trim_zeros(&a[i..ni]), trim_zeros(&b[j..nj]));
+            let by_value = x.len().cmp(&y.len()).then_with(|| x.cmp(y));
+            let by_zeros = (ni - i).cmp(&(nj - j));
+            match by_value.then(by_zeros) {
+                Ordering::Equal => (i, j) = (ni, nj),
+                other => return other,
+            }
+        } else {
+            match a[i].cmp(&b[j]) {
+                Ordering::Equal => (i, j) = (i + 1, j + 1),
+                other => return other,
+            }
+        }
+    }
+    (a.len() - i).cmp(&(b.len() - j))
+}
+
+fn digits_end(s: &[u8], from: usize) -> usize {
+    from + s[from..].iter().take_while(|c| c.is_ascii_digit()).count()
+}
+
+fn trim_zeros(digits: &[u8]) -> &[u8] {
+    let zeros = digits.iter().take_while(|&&c| c == b'0').count();
+    &digits[zeros..]
+}
+
 fn go_max(a: f64, b: f64) -> f64 {
     if a == f64::INFINITY || b == f64::INFINITY {
         f64::INFINITY
@@ -488,6 +548,24 @@ mod tests {
         assert_eq!(date_part("hour", t), 16.0);
         assert_eq!(date_part("days_in_month", 951_782_400.0), 29.0, "2000-02-29 is in a leap February");
         assert_eq!(date_part("year", -1.0), 1969.0);
+    }
+
+    #[test]
+    fn natural_order_compares_digit_runs_as_numbers() {
+        use std::cmp::Ordering::*;
+        let mut values = vec!["10", "2", "1", "100", "21", "0", "11"];
+        values.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(values, ["0", "1", "2", "10", "11", "21", "100"]);
+        let mut releases = vec!["1.111.3", "1.2.3", "1.11.3"];
+        releases.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(releases, ["1.2.3", "1.11.3", "1.111.3"]);
+        assert_eq!(natural_cmp("4m5", "4m600"), Less);
+        assert_eq!(natural_cmp("a", "a1"), Less);
+        assert_eq!(natural_cmp("b", "a9"), Greater);
+        assert_eq!(natural_cmp("x01", "x1"), Greater, "more leading zeros later");
+        assert_eq!(natural_cmp("x01", "x01"), Equal);
+        // A number longer than any integer type still compares.
+        assert_eq!(natural_cmp("99999999999999999999999", "100000000000000000000000"), Less);
     }
 
     #[test]

@@ -8,7 +8,8 @@ use std::collections::HashMap;
 use promql_parser::parser::Expr;
 use strata_model::{Labels, METRIC_NAME_LABEL};
 
-use super::steps::by_step;
+use super::functions::string_arg;
+use super::steps::{by_step, OutputBuilder};
 use super::{Evaluator, StepSeries, Val};
 use crate::engine::QueryError;
 
@@ -18,6 +19,36 @@ impl Evaluator<'_> {
     pub(crate) fn histogram_quantile(&self, phi: &Expr, input: &Expr) -> Result<Val, QueryError> {
         let phi = self.eval_scalar(phi)?;
         self.check_quantile_param(&phi);
+        let input = self.eval_vector(input)?;
+        Ok(Val::Vector(self.quantiles_of(&input, &phi)))
+    }
+
+    /// `histogram_quantiles(v, "label", φ…)` (experimental): several quantiles of each
+    /// histogram at once, each series labelled with its φ (`q="0.5"`).
+    pub(crate) fn histogram_quantiles(&self, args: &[&Expr]) -> Result<Val, QueryError> {
+        let label = string_arg(args[1])?;
+        if label.is_empty() {
+            return Err(QueryError::Execution("histogram_quantiles() needs a label name to put φ in".into()));
+        }
+        let phis: Vec<Vec<f64>> = args[2..].iter().map(|a| self.eval_scalar(a)).collect::<Result<_, _>>()?;
+        phis.iter().for_each(|phi| self.check_quantile_param(phi));
+        let input = self.eval_vector(args[0])?;
+        let mut out = OutputBuilder::default();
+        for phi in &phis {
+            for s in self.quantiles_of(&input, phi) {
+                for (t, v) in s.points {
+                    let mut labels = s.labels.clone();
+                    labels.set(&label, &quantile_label(phi[self.step_index(t)]));
+                    let id = out.series_for(&labels, s.drop_name);
+                    out.push(id, t, v)?;
+                }
+            }
+        }
+        Ok(Val::Vector(out.finish()))
+    }
+
+    /// The φ-quantile (φ per step) of each histogram of `input`.
+    fn quantiles_of(&self, input: &[StepSeries], phi: &[f64]) -> Vec<StepSeries> {
         self.per_histogram(input, |step, labels, buckets| {
             let (q, forced_monotonic) = bucket_quantile(phi[step], buckets);
             if forced_monotonic {
@@ -38,22 +69,24 @@ impl Evaluator<'_> {
     ) -> Result<Val, QueryError> {
         let lower = self.eval_scalar(lower)?;
         let upper = self.eval_scalar(upper)?;
-        self.per_histogram(input, |step, _, buckets| bucket_fraction(lower[step], upper[step], buckets))
+        let input = self.eval_vector(input)?;
+        let fractions =
+            self.per_histogram(&input, |step, _, buckets| bucket_fraction(lower[step], upper[step], buckets));
+        Ok(Val::Vector(fractions))
     }
 
     /// Groups the input's series into classic histograms (same labels but `le`) and gives
     /// `f` each histogram's (upper bound, count) buckets at each step.
     fn per_histogram(
         &self,
-        input: &Expr,
+        input: &[StepSeries],
         f: impl Fn(usize, &Labels, &mut Vec<(f64, f64)>) -> f64,
-    ) -> Result<Val, QueryError> {
-        let input = self.eval_vector(input)?;
+    ) -> Vec<StepSeries> {
         let delayed = self.ctx.options().delayed_name_removal;
         let mut index: HashMap<Labels, usize> = HashMap::new();
         let mut histograms: Vec<StepSeries> = Vec::new();
         let mut member: Vec<Option<(usize, f64)>> = Vec::with_capacity(input.len());
-        for s in &input {
+        for s in input {
             let Some(bound) = s.labels.get(BUCKET_LABEL).and_then(parse_bound) else {
                 self.ctx.warn(format!(
                     "PromQL warning: bucket label {BUCKET_LABEL:?} is missing or has a malformed value of {:?} for metric name {:?}",
@@ -75,7 +108,7 @@ impl Evaluator<'_> {
             member.push(Some((h, bound)));
         }
         let mut buckets: Vec<Vec<(f64, f64)>> = vec![Vec::new(); histograms.len()];
-        for (step, at_step) in by_step(self, &input).into_iter().enumerate() {
+        for (step, at_step) in by_step(self, input).into_iter().enumerate() {
             buckets.iter_mut().for_each(Vec::clear);
             for (series, count) in at_step {
                 if let Some((h, bound)) = member[series] {
@@ -90,7 +123,18 @@ impl Evaluator<'_> {
                 }
             }
         }
-        Ok(Val::Vector(histograms.into_iter().filter(|s| !s.points.is_empty()).collect()))
+        histograms.into_iter().filter(|s| !s.points.is_empty()).collect()
+    }
+}
+
+/// φ as `histogram_quantiles` writes it in its label: Prometheus' float form, with `.0` on
+/// whole numbers (`q="0.0"`, `q="0.25"`, `q="1.0"`).
+fn quantile_label(phi: f64) -> String {
+    let text = crate::format_float(phi);
+    if text.bytes().all(|c| c.is_ascii_digit() || c == b'-') {
+        format!("{text}.0")
+    } else {
+        text
     }
 }
 

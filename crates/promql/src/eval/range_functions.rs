@@ -303,6 +303,10 @@ fn predict_linear(w: &Window<'_>, args: &[f64]) -> Option<f64> {
 }
 
 fn mad_over_time(w: &Window<'_>, _: &[f64]) -> Option<f64> {
+    // A NaN sample makes the deviation unknown (the quantile would sort it away).
+    if w.values().any(f64::is_nan) {
+        return Some(f64::NAN);
+    }
     let mut values: Vec<f64> = w.values().collect();
     let median = quantile(0.5, &mut values);
     let mut deviations: Vec<f64> = values.iter().map(|v| (v - median).abs()).collect();
