@@ -88,6 +88,38 @@ fn experimental_features_need_the_flag() {
     assert_eq!(got, [("0".to_string(), 15.0), ("1".to_string(), 20.0)], "instance 1 filled with 0");
 }
 
+#[test]
+fn info_adds_the_labels_of_the_matching_info_series() {
+    let mut store = MemoryQueryable::new();
+    let l = |pairs: &[(&str, &str)]| Labels::from_pairs(pairs.iter().copied()).unwrap();
+    store.add(&l(&[("__name__", "up"), ("instance", "a"), ("job", "node")]), 0, 1.0);
+    store.add(&l(&[("__name__", "up"), ("instance", "b"), ("job", "node")]), 0, 0.0);
+    store.add(
+        &l(&[("__name__", "target_info"), ("instance", "a"), ("job", "node"), ("region", "eu")]),
+        0,
+        1.0,
+    );
+    store.add(
+        &l(&[("__name__", "build_info"), ("instance", "a"), ("job", "node"), ("region", "us")]),
+        0,
+        1.0,
+    );
+    let engine = QueryEngine::new(EngineOptions { experimental_functions: true, ..Default::default() });
+    let Value::Vector(mut v) = engine.instant(&store, "info(up)", 0).unwrap().value else {
+        panic!("a vector")
+    };
+    v.sort_by(|a, b| a.labels.cmp(&b.labels));
+    let regions: Vec<Option<&str>> = v.iter().map(|s| s.labels.get("region")).collect();
+    assert_eq!(regions, [Some("eu"), None], "a enriched from target_info, b unmatched and kept");
+    let Value::Vector(v) = engine.instant(&store, r#"info(up, {region=~".+"})"#, 0).unwrap().value else {
+        panic!("a vector")
+    };
+    assert_eq!(v.len(), 1, "a data matcher refusing \"\" drops the unmatched series");
+    let err = engine.instant(&store, r#"info(up, {__name__=~".+_info"})"#, 0).unwrap_err();
+    assert_eq!(err.to_string(), "conflicting label: region");
+    assert!(QueryEngine::default().instant(&store, "info(up)", 0).is_err(), "experimental");
+}
+
 fn series_strategy() -> impl Strategy<Value = Vec<(String, String, Vec<f64>)>> {
     let values =
         proptest::collection::vec(prop_oneof![9 => (0u32..1000).prop_map(f64::from), 1 => Just(0.0)], 1..40);

@@ -45,6 +45,7 @@ impl Evaluator<'_> {
             "sort" | "sort_desc" | "sort_by_label" | "sort_by_label_desc" => self.sort(name, &args),
             "histogram_quantile" => self.histogram_quantile(args[0], args[1]),
             "histogram_quantiles" => self.histogram_quantiles(&args),
+            "info" => self.info(&args),
             "histogram_fraction" => self.histogram_fraction(args[0], args[1], args[2]),
             "clamp" | "clamp_min" | "clamp_max" | "round" => self.clamp_or_round(name, &args),
             "day_of_month" | "day_of_week" | "day_of_year" | "days_in_month" | "hour" | "minute"

@@ -22,6 +22,7 @@ mod binary;
 mod context;
 mod functions;
 mod histogram;
+mod info;
 mod math;
 mod range_functions;
 mod selector;

@@ -130,7 +130,18 @@ impl Evaluator<'_> {
         maxt: i64,
         per_series: impl Fn(&mut Vec<(i64, f64)>) -> T + Sync,
     ) -> Result<Vec<(Labels, T)>, QueryError> {
-        let alternatives = matcher_sets(vs)?;
+        self.select_matching(matcher_sets(vs)?, mint, maxt, per_series)
+    }
+
+    /// [`Self::select_each`] for matchers built by the evaluator (one list per `or`
+    /// alternative; a series matched by several is read once).
+    pub(crate) fn select_matching<T: Send>(
+        &self,
+        alternatives: Vec<Vec<Matcher>>,
+        mint: i64,
+        maxt: i64,
+        per_series: impl Fn(&mut Vec<(i64, f64)>) -> T + Sync,
+    ) -> Result<Vec<(Labels, T)>, QueryError> {
         let several = alternatives.len() > 1;
         let mut seen = std::collections::HashSet::new();
         let mut picked = Vec::new();
