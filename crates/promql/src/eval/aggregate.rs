@@ -7,7 +7,7 @@ use promql_parser::parser::{AggregateExpr, LabelModifier};
 use strata_model::{Labels, METRIC_NAME_LABEL};
 
 use super::functions::{nan_last, unwrap_parens};
-use super::math::{kahan_sum, mean, quantile, variance};
+use super::math::{quantile, Accumulate, Count, Extreme, Group, Mean, StdDev, Sum, Variance};
 use super::steps::{by_step, OutputBuilder};
 use super::{Evaluator, StepSeries, Val};
 use crate::engine::QueryError;
@@ -46,57 +46,131 @@ impl Evaluator<'_> {
         group_of: &[usize],
         group_labels: Vec<Labels>,
     ) -> Result<Val, QueryError> {
-        if let (Param::Number(q), "quantile") = (&param, op) {
-            self.check_quantile_param(q);
-        }
+        let points = match (op, &param) {
+            ("sum", _) => self.fold_groups::<Sum>(input, group_of, group_labels.len()),
+            ("avg", _) => self.fold_groups::<Mean>(input, group_of, group_labels.len()),
+            ("count", _) => self.fold_groups::<Count>(input, group_of, group_labels.len()),
+            ("group", _) => self.fold_groups::<Group>(input, group_of, group_labels.len()),
+            ("min", _) => self.fold_groups::<Extreme<false>>(input, group_of, group_labels.len()),
+            ("max", _) => self.fold_groups::<Extreme<true>>(input, group_of, group_labels.len()),
+            ("stdvar", _) => self.fold_groups::<Variance>(input, group_of, group_labels.len()),
+            ("stddev", _) => self.fold_groups::<StdDev>(input, group_of, group_labels.len()),
+            ("quantile", Param::Number(q)) => {
+                self.check_quantile_param(q);
+                self.quantile_groups(q, input, group_of, group_labels.len())
+            }
+            ("quantile", _) => return Err(QueryError::BadData("quantile needs a parameter".into())),
+            (other, _) => {
+                return Err(QueryError::BadData(format!("aggregation \"{other}\" is not supported")))
+            }
+        };
         let mut out: Vec<StepSeries> = group_labels
             .into_iter()
-            .map(|labels| StepSeries { labels, points: Vec::new(), drop_name: false })
+            .zip(points)
+            .map(|(labels, points)| StepSeries { labels, points, drop_name: false })
             .collect();
         // Grouping by `__name__` keeps a name that is to be dropped: the group is dropped
         // with it (delayed name removal).
         for (s, &g) in input.iter().zip(group_of) {
             out[g].drop_name |= s.drop_name && out[g].labels.metric_name().is_some();
         }
-        let mut values: Vec<Vec<f64>> = vec![Vec::new(); out.len()];
-        for (step, at_step) in by_step(self, input).into_iter().enumerate() {
-            if at_step.is_empty() {
-                continue;
+        Ok(Val::Vector(out.into_iter().filter(|s| !s.points.is_empty()).collect()))
+    }
+
+    /// Each group's points: its inputs at each step folded by `A`, in input order either way.
+    /// When groups × steps is no more than the input's points, one accumulator per (group,
+    /// step) is kept and the input read series by series (no regrouping by step: the cost of
+    /// a `count by (job)` over many series was mostly that); otherwise the input is
+    /// regrouped by step and one accumulator per group reused, so memory stays bounded by
+    /// the input.
+    fn fold_groups<A: Accumulate>(
+        &self,
+        input: &[StepSeries],
+        group_of: &[usize],
+        groups: usize,
+    ) -> Vec<Vec<(i64, f64)>> {
+        let input_points: usize = input.iter().map(|s| s.points.len()).sum();
+        if groups.saturating_mul(self.step_count()) <= input_points.max(1 << 16) {
+            self.fold_by_series::<A>(input, group_of, groups)
+        } else {
+            self.fold_by_step::<A>(input, group_of, groups)
+        }
+    }
+
+    /// One accumulator per (group, step); the input read series by series.
+    fn fold_by_series<A: Accumulate>(
+        &self,
+        input: &[StepSeries],
+        group_of: &[usize],
+        groups: usize,
+    ) -> Vec<Vec<(i64, f64)>> {
+        let steps = self.step_count();
+        let mut cells: Vec<Option<A>> = vec![None; groups * steps];
+        for (s, &g) in input.iter().zip(group_of) {
+            let row = &mut cells[g * steps..(g + 1) * steps];
+            for &(t, v) in &s.points {
+                row[self.step_index(t)].get_or_insert_with(A::default).add(v);
             }
+        }
+        cells
+            .chunks(steps)
+            .map(|row| {
+                self.step_times().zip(row).filter_map(|(t, a)| Some((t, a.as_ref()?.value()))).collect()
+            })
+            .collect()
+    }
+
+    /// The input regrouped by step; one accumulator per group, reused from step to step.
+    fn fold_by_step<A: Accumulate>(
+        &self,
+        input: &[StepSeries],
+        group_of: &[usize],
+        groups: usize,
+    ) -> Vec<Vec<(i64, f64)>> {
+        let mut out: Vec<Vec<(i64, f64)>> = vec![Vec::new(); groups];
+        let mut accs: Vec<Option<A>> = vec![None; groups];
+        let mut touched = Vec::new();
+        for (step, at_step) in by_step(self, input).into_iter().enumerate() {
+            for (series, v) in at_step {
+                let g = group_of[series];
+                if accs[g].is_none() {
+                    touched.push(g);
+                }
+                accs[g].get_or_insert_with(A::default).add(v);
+            }
+            let t = self.start + step as i64 * self.step;
+            for g in touched.drain(..) {
+                if let Some(a) = accs[g].take() {
+                    out[g].push((t, a.value()));
+                }
+            }
+        }
+        out
+    }
+
+    /// `quantile`: each group's values at each step, gathered to be ranked.
+    fn quantile_groups(
+        &self,
+        q: &[f64],
+        input: &[StepSeries],
+        group_of: &[usize],
+        groups: usize,
+    ) -> Vec<Vec<(i64, f64)>> {
+        let mut out: Vec<Vec<(i64, f64)>> = vec![Vec::new(); groups];
+        let mut values: Vec<Vec<f64>> = vec![Vec::new(); groups];
+        for (step, at_step) in by_step(self, input).into_iter().enumerate() {
             values.iter_mut().for_each(Vec::clear);
             for (series, v) in at_step {
                 values[group_of[series]].push(v);
             }
             let t = self.start + step as i64 * self.step;
             for (g, vs) in values.iter_mut().enumerate() {
-                if vs.is_empty() {
-                    continue;
+                if !vs.is_empty() {
+                    out[g].push((t, quantile(q[step], vs)));
                 }
-                let v = match op {
-                    "sum" => kahan_sum(vs.iter().copied()),
-                    "avg" => mean(vs),
-                    "count" => vs.len() as f64,
-                    "group" => 1.0,
-                    "min" => {
-                        vs.iter().copied().fold(f64::NAN, |m, v| if v < m || m.is_nan() { v } else { m })
-                    }
-                    "max" => {
-                        vs.iter().copied().fold(f64::NAN, |m, v| if v > m || m.is_nan() { v } else { m })
-                    }
-                    "stdvar" => variance(vs),
-                    "stddev" => variance(vs).sqrt(),
-                    "quantile" => match &param {
-                        Param::Number(q) => quantile(q[step], vs),
-                        _ => return Err(QueryError::BadData("quantile needs a parameter".into())),
-                    },
-                    other => {
-                        return Err(QueryError::BadData(format!("aggregation \"{other}\" is not supported")))
-                    }
-                };
-                out[g].points.push((t, v));
             }
         }
-        Ok(Val::Vector(out.into_iter().filter(|s| !s.points.is_empty()).collect()))
+        out
     }
 
     /// topk, bottomk, limitk, limit_ratio: which input series each group keeps at each step.
@@ -287,4 +361,66 @@ fn limit_ratio(ratio: f64, group: &[(usize, f64)], input: &[StepSeries]) -> Vec<
             (ratio >= 0.0 && offset < ratio) || (ratio < 0.0 && offset >= 1.0 + ratio)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::engine::{EngineOptions, Range};
+    use crate::eval::QueryContext;
+    use crate::MemoryQueryable;
+
+    proptest! {
+        /// Both ways of folding groups give the same bits, and the same as folding each
+        /// group's values at a step with the slice helpers.
+        #[test]
+        fn folding_by_series_and_by_step_agree(
+            series in prop::collection::vec(
+                (0usize..4, prop::collection::vec(prop::option::of(prop_oneof![
+                    4 => -1e3f64..1e3, 1 => Just(f64::NAN), 1 => Just(f64::INFINITY), 1 => Just(1e308)
+                ]), 1..12)),
+                0..10,
+            ),
+        ) {
+            let steps = 12;
+            let options = EngineOptions::default();
+            let range = Range { start: 0, end: (steps - 1) * 10, step: 10 };
+            let ctx = QueryContext::new(&options, range, false, std::time::Instant::now() + options.timeout, None);
+            let store = MemoryQueryable::new();
+            let ev = Evaluator { store: &store, ctx: &ctx, start: range.start, end: range.end, step: range.step };
+            let input: Vec<StepSeries> = series
+                .iter()
+                .map(|(_, values)| StepSeries {
+                    labels: Labels::empty(),
+                    points: values.iter().enumerate().filter_map(|(i, v)| Some((i as i64 * 10, (*v)?))).collect(),
+                    drop_name: false,
+                })
+                .collect();
+            let group_of: Vec<usize> = series.iter().map(|(g, _)| *g).collect();
+            fn check<A: Accumulate>(ev: &Evaluator<'_>, input: &[StepSeries], group_of: &[usize], oracle: fn(&[f64]) -> f64) -> Result<(), TestCaseError> {
+                let bits = |p: Vec<Vec<(i64, f64)>>| -> Vec<Vec<(i64, u64)>> {
+                    p.into_iter().map(|g| g.into_iter().map(|(t, v)| (t, v.to_bits())).collect()).collect()
+                };
+                let by_series = bits(ev.fold_by_series::<A>(input, group_of, 4));
+                prop_assert_eq!(&by_series, &bits(ev.fold_by_step::<A>(input, group_of, 4)));
+                for (g, points) in by_series.iter().enumerate() {
+                    for &(t, v) in points {
+                        let values: Vec<f64> = input.iter().zip(group_of)
+                            .filter(|(_, &sg)| sg == g)
+                            .filter_map(|(s, _)| s.points.iter().find(|p| p.0 == t).map(|p| p.1))
+                            .collect();
+                        prop_assert_eq!(v, oracle(&values).to_bits());
+                    }
+                }
+                Ok(())
+            }
+            check::<Sum>(&ev, &input, &group_of, |v| crate::eval::math::kahan_sum(v.iter().copied()))?;
+            check::<Mean>(&ev, &input, &group_of, crate::eval::math::mean)?;
+            check::<Variance>(&ev, &input, &group_of, crate::eval::math::variance)?;
+            check::<Count>(&ev, &input, &group_of, |v| v.len() as f64)?;
+            check::<Extreme<true>>(&ev, &input, &group_of, |v| v.iter().copied().fold(f64::NAN, |m, x| if x > m || m.is_nan() { x } else { m }))?;
+        }
+    }
 }

@@ -16,50 +16,170 @@ pub(crate) fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
 
 /// The compensated sum of `values`.
 pub(crate) fn kahan_sum(values: impl IntoIterator<Item = f64>) -> f64 {
-    let (mut sum, mut c) = (0.0, 0.0);
-    for v in values {
-        (sum, c) = kahan_inc(v, sum, c);
-    }
-    sum + c
+    fold::<Sum>(values)
 }
 
 /// The mean, switching to an incremental mean if the running sum overflows (as Prometheus).
 pub(crate) fn mean(values: &[f64]) -> f64 {
-    let Some((&first, rest)) = values.split_first() else { return f64::NAN };
-    let (mut sum, mut c, mut count) = (first, 0.0, 1.0);
-    let (mut avg, mut incremental) = (0.0, false);
-    for &v in rest {
-        count += 1.0;
-        if !incremental {
-            let (s, nc) = kahan_inc(v, sum, c);
-            if !s.is_infinite() {
-                (sum, c) = (s, nc);
-                continue;
-            }
-            incremental = true;
-            avg = sum / (count - 1.0);
-            c /= count - 1.0;
-        }
-        let q = (count - 1.0) / count;
-        (avg, c) = kahan_inc(v / count, q * avg, q * c);
-    }
-    if incremental {
-        avg + c
-    } else {
-        sum / count + c / count
-    }
+    fold::<Mean>(values.iter().copied())
 }
 
 /// Population variance (Welford, compensated).
 pub(crate) fn variance(values: &[f64]) -> f64 {
-    let (mut count, mut mean, mut c_mean, mut aux, mut c_aux) = (0.0, 0.0, 0.0, 0.0, 0.0);
-    for &v in values {
-        count += 1.0;
-        let delta = v - (mean + c_mean);
-        (mean, c_mean) = kahan_inc(delta / count, mean, c_mean);
-        (aux, c_aux) = kahan_inc(delta * (v - (mean + c_mean)), aux, c_aux);
+    fold::<Variance>(values.iter().copied())
+}
+
+fn fold<A: Accumulate>(values: impl IntoIterator<Item = f64>) -> f64 {
+    let mut acc = A::default();
+    values.into_iter().for_each(|v| acc.add(v));
+    acc.value()
+}
+
+/// A value built one input at a time, in input order: how aggregations fold each group at
+/// each step without first gathering its values, and what the slice helpers above fold
+/// with, so both give the same bits.
+pub(crate) trait Accumulate: Default + Copy {
+    fn add(&mut self, v: f64);
+    /// The result (NaN or 0 for no input, as the operation defines).
+    fn value(&self) -> f64;
+}
+
+/// `sum`: Kahan–Neumaier.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Sum {
+    sum: f64,
+    c: f64,
+}
+
+impl Accumulate for Sum {
+    fn add(&mut self, v: f64) {
+        (self.sum, self.c) = kahan_inc(v, self.sum, self.c);
     }
-    (aux + c_aux) / count
+    fn value(&self) -> f64 {
+        self.sum + self.c
+    }
+}
+
+/// `avg`: a compensated sum, becoming an incremental mean if the sum overflows.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Mean {
+    count: f64,
+    sum: f64,
+    c: f64,
+    avg: f64,
+    incremental: bool,
+}
+
+impl Accumulate for Mean {
+    fn add(&mut self, v: f64) {
+        self.count += 1.0;
+        if self.count == 1.0 {
+            self.sum = v;
+            return;
+        }
+        if !self.incremental {
+            let (s, nc) = kahan_inc(v, self.sum, self.c);
+            if !s.is_infinite() {
+                (self.sum, self.c) = (s, nc);
+                return;
+            }
+            self.incremental = true;
+            self.avg = self.sum / (self.count - 1.0);
+            self.c /= self.count - 1.0;
+        }
+        let q = (self.count - 1.0) / self.count;
+        (self.avg, self.c) = kahan_inc(v / self.count, q * self.avg, q * self.c);
+    }
+    fn value(&self) -> f64 {
+        if self.count == 0.0 {
+            f64::NAN
+        } else if self.incremental {
+            self.avg + self.c
+        } else {
+            self.sum / self.count + self.c / self.count
+        }
+    }
+}
+
+/// `stdvar`: Welford's running variance, compensated.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Variance {
+    count: f64,
+    mean: f64,
+    c_mean: f64,
+    aux: f64,
+    c_aux: f64,
+}
+
+impl Accumulate for Variance {
+    fn add(&mut self, v: f64) {
+        self.count += 1.0;
+        let delta = v - (self.mean + self.c_mean);
+        (self.mean, self.c_mean) = kahan_inc(delta / self.count, self.mean, self.c_mean);
+        (self.aux, self.c_aux) = kahan_inc(delta * (v - (self.mean + self.c_mean)), self.aux, self.c_aux);
+    }
+    fn value(&self) -> f64 {
+        (self.aux + self.c_aux) / self.count
+    }
+}
+
+/// `stddev`.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct StdDev(Variance);
+
+impl Accumulate for StdDev {
+    fn add(&mut self, v: f64) {
+        self.0.add(v);
+    }
+    fn value(&self) -> f64 {
+        self.0.value().sqrt()
+    }
+}
+
+/// `count`.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Count(f64);
+
+impl Accumulate for Count {
+    fn add(&mut self, _: f64) {
+        self.0 += 1.0;
+    }
+    fn value(&self) -> f64 {
+        self.0
+    }
+}
+
+/// `group`: 1 wherever the group has a value.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Group;
+
+impl Accumulate for Group {
+    fn add(&mut self, _: f64) {}
+    fn value(&self) -> f64 {
+        1.0
+    }
+}
+
+/// `min` (`max` with `MAX` set): NaN only when every input is NaN.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Extreme<const MAX: bool>(f64);
+
+impl<const MAX: bool> Default for Extreme<MAX> {
+    fn default() -> Self {
+        Extreme(f64::NAN)
+    }
+}
+
+impl<const MAX: bool> Accumulate for Extreme<MAX> {
+    fn add(&mut self, v: f64) {
+        let better = if MAX { v > self.0 } else { v < self.0 };
+        if better || self.0.is_nan() {
+            self.0 = v;
+        }
+    }
+    fn value(&self) -> f64 {
+        self.0
+    }
 }
 
 /// The φ-quantile of `values` by Prometheus' interpolation (sorts `values`).

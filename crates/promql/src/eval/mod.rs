@@ -95,6 +95,10 @@ pub(crate) struct Steps {
 }
 
 impl Steps {
+    pub(crate) fn count(self) -> usize {
+        self.count
+    }
+
     pub(crate) fn times(self) -> impl Iterator<Item = i64> {
         (0..self.count).map(move |i| self.start + i as i64 * self.step)
     }

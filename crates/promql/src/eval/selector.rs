@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use strata_storage::Series;
 
 use super::context::Limits;
-use super::{offset_ms, Evaluator, RangeData, RangeVal, StepSeries, Val, Windows};
+use super::{offset_ms, Evaluator, RangeData, RangeVal, StepSeries, Steps, Val, Windows};
 use crate::engine::QueryError;
 
 impl Evaluator<'_> {
@@ -26,24 +26,13 @@ impl Evaluator<'_> {
         let lookback = self.ctx.options().lookback_delta_ms;
         let (first, last) = at.map_or((self.start, self.end), |a| (a, a));
         let steps = self.steps();
-        let selected = self.select_each(vs, first - offset - lookback + 1, last - offset, |samples| {
-            let mut points = Vec::new();
-            let mut next = 0;
-            for t in steps.times() {
-                let ref_time = at.unwrap_or(t) - offset;
-                while next < samples.len() && samples[next].0 <= ref_time {
-                    next += 1;
-                }
-                if next == 0 {
-                    continue;
-                }
-                let (st, v) = samples[next - 1];
-                if st > ref_time - lookback && !is_stale_marker(v) {
-                    points.push((t, if timestamps { st as f64 / 1000.0 } else { v }));
-                }
-            }
-            points
-        })?;
+        let (mint, maxt) = (first - offset - lookback + 1, last - offset);
+        let lookup = Lookup { at, offset, lookback };
+        let selected = if timestamps {
+            self.select_each(vs, mint, maxt, |samples| lookup.points::<true>(samples, steps))?
+        } else {
+            self.select_each(vs, mint, maxt, |samples| lookup.points::<false>(samples, steps))?
+        };
         Ok(selected
             .into_iter()
             .filter(|(_, points)| !points.is_empty())
@@ -152,6 +141,33 @@ impl Evaluator<'_> {
         }
         let reduced = decode_each(&picked, self.ctx.limits(), per_series)?;
         Ok(picked.into_iter().map(Series::into_labels).zip(reduced).collect())
+    }
+}
+
+/// How an instant selector picks a sample for a step: the newest at or before the step
+/// (or the `@` time) less the offset, if no older than the lookback and not a stale marker.
+#[derive(Clone, Copy)]
+struct Lookup {
+    at: Option<i64>,
+    offset: i64,
+    lookback: i64,
+}
+
+impl Lookup {
+    /// One series' value at each step where it has one (with `TIMESTAMPS`, the picked
+    /// sample's time in seconds). The samples are walked once for all steps.
+    fn points<const TIMESTAMPS: bool>(self, samples: &[(i64, f64)], steps: Steps) -> Vec<(i64, f64)> {
+        let mut points = Vec::with_capacity(steps.count().min(samples.len()));
+        let mut next = 0;
+        for t in steps.times() {
+            let ref_time = self.at.unwrap_or(t) - self.offset;
+            next += samples[next..].iter().take_while(|s| s.0 <= ref_time).count();
+            let Some(&(st, v)) = next.checked_sub(1).map(|i| &samples[i]) else { continue };
+            if st > ref_time - self.lookback && !is_stale_marker(v) {
+                points.push((t, if TIMESTAMPS { st as f64 / 1000.0 } else { v }));
+            }
+        }
+        points
     }
 }
 
