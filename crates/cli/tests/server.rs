@@ -342,7 +342,11 @@ fn acknowledged_writes_survive_kill_9_and_sigterm_exits_0() {
 fn settings_come_from_flags_env_and_toml() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("strata.toml");
-    std::fs::write(&config, "lookback-delta = \"1m\"\nquery-max-samples = 5\n").unwrap();
+    std::fs::write(
+        &config,
+        "lookback-delta = \"1m\"\nquery-max-samples = 5\nenable-feature = [\"promql-experimental-functions\"]\n",
+    )
+    .unwrap();
     let config_arg = format!("--config={}", config.display());
     // The file sets lookback 1m; the environment overrides max samples.
     let server = StrataServer::start_with_env(
@@ -356,7 +360,15 @@ fn settings_come_from_flags_env_and_toml() {
     let later = server.query("g", 1703001720.0);
     assert_eq!(later["data"]["result"], json!([]), "{later}");
     assert_eq!(server.query("g", 1703001630.0)["data"]["result"][0]["value"][1], "1");
+    // The file turned experimental functions on.
+    let experimental = server.query("limitk(1, g)", 1703001630.0);
+    assert_eq!(experimental["data"]["result"][0]["value"][1], "1", "{experimental}");
     drop(server);
+    let bad = std::process::Command::new(strata())
+        .args(["server", "--enable-feature=promql-experimental-functions,bogus"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown feature \"bogus\""), "{bad:?}");
 
     let bad = std::process::Command::new(strata()).args(["server", "--fsync=sometimes"]).output().unwrap();
     assert!(!bad.status.success());
@@ -372,6 +384,7 @@ fn settings_come_from_flags_env_and_toml() {
         "--influx-tcp-listen",
         "--fsync",
         "--max-body-bytes",
+        "--enable-feature",
         "STRATA_LISTEN",
         "--config",
     ] {

@@ -50,6 +50,9 @@ pub struct ServerConfig {
     pub query_max_samples: usize,
     /// PromQL lookback delta.
     pub lookback_delta: String,
+    /// Features off by default, by Prometheus' `--enable-feature` names: `promql-experimental-functions`
+    /// (`info`, `limitk`, `sort_by_label`, `fill` modifiers, …) and `promql-delayed-name-removal`.
+    pub enable_feature: Vec<String>,
     /// Serve `/api/v1/admin/*` (delete series, snapshot, clean tombstones).
     pub admin_api: bool,
     /// Log format: `text` or `json`.
@@ -76,12 +79,16 @@ impl Default for ServerConfig {
             query_timeout: "2m".into(),
             query_max_samples: 50_000_000,
             lookback_delta: "5m".into(),
+            enable_feature: Vec::new(),
             admin_api: true,
             log_format: "text".into(),
             log_level: "info".into(),
         }
     }
 }
+
+/// What `enable-feature` takes.
+pub(crate) const FEATURES: [&str; 2] = ["promql-experimental-functions", "promql-delayed-name-removal"];
 
 /// Settings that do not hold together.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -113,6 +120,14 @@ impl ServerConfig {
         self.duration_ms("query-timeout", &self.query_timeout)?;
         self.duration_ms("lookback-delta", &self.lookback_delta)?;
         self.sync_policy()?;
+        for feature in &self.enable_feature {
+            if !FEATURES.contains(&feature.as_str()) {
+                return Err(ConfigError(format!(
+                    "enable-feature: unknown feature {feature:?} (known: {})",
+                    FEATURES.join(", ")
+                )));
+            }
+        }
         for (name, n) in [
             ("max-concurrent-writes", self.max_concurrent_writes),
             ("append-batch", self.append_batch),
@@ -127,6 +142,11 @@ impl ServerConfig {
             return Err(ConfigError(format!("log-format must be text or json, got {:?}", self.log_format)));
         }
         Ok(())
+    }
+
+    /// Whether `enable-feature` names `feature`.
+    pub(crate) fn feature(&self, feature: &str) -> bool {
+        self.enable_feature.iter().any(|f| f == feature)
     }
 
     pub(crate) fn sync_policy(&self) -> Result<strata_wal::SyncPolicy, ConfigError> {
@@ -156,5 +176,11 @@ mod tests {
         assert!(bad.validate().unwrap_err().0.contains("fsync"));
         let bad = ServerConfig { query_timeout: "0s".into(), ..ServerConfig::default() };
         assert!(bad.validate().unwrap_err().0.contains("query-timeout"));
+        let c: ServerConfig = toml::from_str("enable-feature = [\"promql-delayed-name-removal\"]").unwrap();
+        c.validate().unwrap();
+        assert!(c.feature("promql-delayed-name-removal") && !c.feature("promql-experimental-functions"));
+        let bad =
+            ServerConfig { enable_feature: vec!["promql-at-modifier".into()], ..ServerConfig::default() };
+        assert!(bad.validate().unwrap_err().0.contains("unknown feature \"promql-at-modifier\""));
     }
 }

@@ -42,6 +42,8 @@ impl AppState {
             lookback_delta_ms: ms("lookback-delta", &config.lookback_delta)?,
             max_samples: config.query_max_samples,
             timeout: Duration::from_millis(ms("query-timeout", &config.query_timeout)? as u64),
+            experimental_functions: config.feature("promql-experimental-functions"),
+            delayed_name_removal: config.feature("promql-delayed-name-removal"),
             ..EngineOptions::default()
         };
         let writes = WriteGate::new(

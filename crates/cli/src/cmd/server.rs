@@ -61,6 +61,10 @@ pub(crate) struct Args {
     /// PromQL lookback delta [default: 5m].
     #[arg(long, env = "STRATA_LOOKBACK_DELTA")]
     lookback_delta: Option<String>,
+    /// Turn on features that are off by default, comma-separated, by Prometheus' names:
+    /// promql-experimental-functions, promql-delayed-name-removal.
+    #[arg(long, env = "STRATA_ENABLE_FEATURE", value_delimiter = ',')]
+    enable_feature: Option<Vec<String>>,
     /// Serve /api/v1/admin/* (true or false) [default: true].
     #[arg(long, env = "STRATA_ADMIN_API")]
     admin_api: Option<bool>,
@@ -97,6 +101,7 @@ impl Args {
             query_timeout,
             query_max_samples,
             lookback_delta,
+            enable_feature,
             admin_api,
             log_format,
             log_level
