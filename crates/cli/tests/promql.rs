@@ -98,4 +98,12 @@ fn the_repl_answers_over_an_imported_data_dir() {
     let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(answer["resultType"], "vector");
     assert_eq!(answer["result"][0]["value"][1], "0.82");
+
+    let experimental = "limitk(1, cpu_usage)\n";
+    let refused = text(&strata(&["promql", "--dir", data, "--at", "1703001620"], experimental).stdout);
+    assert!(refused.contains("limitk() and limit_ratio() are experimental"), "{refused}");
+    let out =
+        strata(&["promql", "--dir", data, "--at", "1703001620", "--json", "--experimental"], experimental);
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["result"][0]["value"][1], "0.82", "{answer}");
 }

@@ -80,6 +80,17 @@ fn experimental_features_need_the_flag() {
     let q = r#"http_requests_total{job="api"} + on(instance) fill(0) http_requests_total{job="db"}"#;
     let err = QueryEngine::default().instant(&store, q, 0).unwrap_err();
     assert!(err.to_string().contains("not enabled"), "{err}");
+    for q in [
+        "limitk(1, http_requests_total)",
+        "info(http_requests_total)",
+        "sort_by_label(http_requests_total, \"job\")",
+    ] {
+        let err = QueryEngine::default().instant(&store, q, 0).unwrap_err();
+        assert!(
+            err.to_string().contains("experimental") || err.to_string().contains("not enabled"),
+            "{q}: {err}"
+        );
+    }
     let experimental = QueryEngine::new(EngineOptions { experimental_functions: true, ..Default::default() });
     let Value::Vector(mut v) = experimental.instant(&store, q, 0).unwrap().value else { panic!("a vector") };
     v.sort_by(|a, b| a.labels.cmp(&b.labels));

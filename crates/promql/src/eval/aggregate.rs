@@ -16,6 +16,11 @@ use crate::format_float;
 impl Evaluator<'_> {
     pub(crate) fn aggregate(&self, agg: &AggregateExpr) -> Result<Val, QueryError> {
         let op = agg.op.to_string().to_lowercase();
+        if matches!(op.as_str(), "limitk" | "limit_ratio") && !self.ctx.options().experimental_functions {
+            return Err(QueryError::BadData(
+                "limitk() and limit_ratio() are experimental and must be enabled with --enable-feature=promql-experimental-functions".into(),
+            ));
+        }
         let param = match (&agg.param, op.as_str()) {
             (Some(p), "count_values") => Param::Label(match unwrap_parens(p) {
                 promql_parser::parser::Expr::StringLiteral(s) => s.val.clone(),

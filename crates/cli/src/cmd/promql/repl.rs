@@ -46,6 +46,10 @@ pub(crate) struct ReplArgs {
     /// Answer each expression with one JSON object per line.
     #[arg(long)]
     json: bool,
+    /// With --dir: allow Prometheus' experimental functions and modifiers (`info`, `limitk`,
+    /// `sort_by_label`, `fill`, …), as its promql-experimental-functions feature does.
+    #[arg(long, conflicts_with = "url")]
+    experimental: bool,
 }
 
 /// When expressions are evaluated.
@@ -76,7 +80,10 @@ impl Backend {
             .context("--dir DIR or --url URL is required (or use `strata promql test PATH…`)")?;
         let store = BlockEngine::open(dir, BlockEngineOptions::default())
             .with_context(|| format!("opening data dir {}", dir.display()))?;
-        let engine = QueryEngine::new(EngineOptions::default());
+        let engine = QueryEngine::new(EngineOptions {
+            experimental_functions: args.experimental,
+            ..EngineOptions::default()
+        });
         Ok((Backend::Local { engine, store: Box::new(store) }, dir.display().to_string()))
     }
 
