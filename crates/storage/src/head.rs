@@ -640,6 +640,14 @@ mod tests {
         assert!(result.rejected[1].reason.contains("duplicate"), "{}", result.rejected[1].reason);
         assert_eq!(all(&head)[0].1, [(10, 1.0), (11, 4.0)]);
         assert_eq!(head.stats().rejected, 3);
+
+        // Deleting the newest sample keeps its time and value as the newest: the same
+        // sample again is still "identical", the older sample's value at that time is not.
+        head.delete(&[Matcher::equal("job", "a")], 11, 11).unwrap();
+        let result = head.append(&[(series("a"), 11, 1.0), (series("a"), 11, 4.0)]).unwrap();
+        assert_eq!(result.rejected.iter().map(|r| r.index).collect::<Vec<_>>(), [0]);
+        assert!(result.rejected[0].reason.contains("duplicate"), "{}", result.rejected[0].reason);
+        assert_eq!(all(&head)[0].1, [(10, 1.0)], "deleted stays deleted");
     }
 
     #[test]

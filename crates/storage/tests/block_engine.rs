@@ -498,7 +498,8 @@ proptest! {
         };
         let mut engine = BlockEngine::open(dir.path(), options(range, window)).unwrap();
         let mut model = Model::new();
-        let mut newest: BTreeMap<Labels, i64> = BTreeMap::new();
+        // Each series' newest accepted sample: time and value bits.
+        let mut newest: BTreeMap<Labels, (i64, u64)> = BTreeMap::new();
         let mut min_valid = i64::MIN;
         let mut clock = 0i64;
         let (mut deleted, mut predictable) = (false, true);
@@ -516,18 +517,23 @@ proptest! {
                     for (i, (l, t, v)) in batch.iter().enumerate() {
                         let last = newest.get(l).copied();
                         let held = model.get(l).is_some_and(|m| m.contains_key(t));
+                        // The newest sample sent again, value and all, is accepted and not
+                        // stored again (deleted, it stays deleted).
+                        let identical = last == Some((*t, v.to_bits()));
                         // Deleted timestamps stay refused in order: the newest does not move back.
                         let predicted = *t >= min_valid
-                            && !held
-                            && last.is_none_or(|n| *t > n || (*t < n && *t >= n - window));
+                            && (identical
+                                || !held && last.is_none_or(|(n, _)| *t > n || (*t < n && *t >= n - window)));
                         // After a reopen that followed a delete, what the head remembers of a
                         // series' newest sample depends on what the WAL kept (as in
                         // Prometheus): the engine's answer is taken, what it stores is checked.
                         let ok = if predictable { predicted } else { !refused.contains(&i) };
-                        if ok {
+                        if ok && !identical {
                             model.entry(l.clone()).or_default().insert(*t, *v);
-                            newest.insert(l.clone(), last.map_or(*t, |n| n.max(*t)));
-                        } else {
+                            if last.is_none_or(|(n, _)| *t > n) {
+                                newest.insert(l.clone(), (*t, v.to_bits()));
+                            }
+                        } else if !ok {
                             want_refused.push(i);
                         }
                     }

@@ -260,14 +260,15 @@ impl MemSeries {
         if !self.open.is_empty() {
             decode_chunk_into(&self.open.to_bytes(), &mut samples)?;
         }
-        let newest = self.last_t;
+        // The newest sample's value too: a copy of that sample sent again stays "identical".
+        let newest = (self.last_t, self.last_v);
         self.closed.truncate(first);
         self.open = XorEncoder::without_stats(0);
         self.last_t = self.closed.last().map(|c| c.maxt);
         for (t, v) in samples.into_iter().filter(|s| !(mint..=maxt).contains(&s.0)) {
             self.push(t, v, sink)?;
         }
-        self.last_t = newest;
+        (self.last_t, self.last_v) = newest;
         Ok(())
     }
 
