@@ -344,7 +344,7 @@ fn settings_come_from_flags_env_and_toml() {
     let config = dir.path().join("strata.toml");
     std::fs::write(
         &config,
-        "lookback-delta = \"1m\"\nquery-max-samples = 5\nenable-feature = [\"promql-experimental-functions\"]\n",
+        "lookback-delta = \"1m\"\nquery-max-samples = 5\nenable-feature = [\"promql-experimental-functions\", \"promql-duration-expr\"]\n",
     )
     .unwrap();
     let config_arg = format!("--config={}", config.display());
@@ -363,6 +363,8 @@ fn settings_come_from_flags_env_and_toml() {
     // The file turned experimental functions on.
     let experimental = server.query("limitk(1, g)", 1703001630.0);
     assert_eq!(experimental["data"]["result"][0]["value"][1], "1", "{experimental}");
+    let shifted = server.query("g offset (10s * 2)", 1703001650.0);
+    assert_eq!(shifted["data"]["result"][0]["value"][1], "1", "{shifted}");
     drop(server);
     let bad = std::process::Command::new(strata())
         .args(["server", "--enable-feature=promql-experimental-functions,bogus"])

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::eval::{evaluate, QueryContext};
-use crate::{parse, Expr, Queryable, Value};
+use crate::{parse, Expr, QueryBounds, Queryable, Value};
 
 /// Engine settings; the defaults are those of a Prometheus server.
 #[derive(Debug, Clone)]
@@ -24,6 +24,8 @@ pub struct EngineOptions {
     pub delayed_name_removal: bool,
     /// Allow functions Prometheus marks experimental (`promql-experimental-functions`).
     pub experimental_functions: bool,
+    /// Read duration arithmetic in ranges and offsets (`promql-duration-expr`).
+    pub duration_expressions: bool,
 }
 
 impl Default for EngineOptions {
@@ -35,6 +37,7 @@ impl Default for EngineOptions {
             default_subquery_step_ms: 60 * 1000,
             delayed_name_removal: false,
             experimental_functions: false,
+            duration_expressions: false,
         }
     }
 }
@@ -43,7 +46,12 @@ impl EngineOptions {
     /// The settings Prometheus' conformance scripts assume
     /// (../shared/specs/promql-conformance-notes.md, section 4).
     pub fn conformance() -> Self {
-        EngineOptions { delayed_name_removal: true, experimental_functions: true, ..Self::default() }
+        EngineOptions {
+            delayed_name_removal: true,
+            experimental_functions: true,
+            duration_expressions: true,
+            ..Self::default()
+        }
     }
 }
 
@@ -107,6 +115,13 @@ pub struct Range {
     pub step: i64,
 }
 
+impl Range {
+    /// Its step and length, as `step()` and `range()` give them.
+    pub fn bounds(&self) -> QueryBounds {
+        QueryBounds { step_ms: self.step, range_ms: self.end - self.start }
+    }
+}
+
 /// The PromQL engine: stateless apart from its options.
 #[derive(Debug, Clone, Default)]
 pub struct QueryEngine {
@@ -124,15 +139,27 @@ impl QueryEngine {
         &self.options
     }
 
+    /// Parses `query` for a query with these bounds (what `step()` and `range()` give in
+    /// duration arithmetic, when the options allow it; [`QueryBounds::default`] for an
+    /// instant query).
+    pub fn parse(&self, query: &str, bounds: QueryBounds) -> Result<Expr, QueryError> {
+        let text = if self.options.duration_expressions {
+            crate::duration_expr::resolve(query, bounds)
+        } else {
+            std::borrow::Cow::Borrowed(query)
+        };
+        parse(&text).map_err(|e| QueryError::BadData(e.0))
+    }
+
     /// Evaluates `query` at time `t` (ms).
     pub fn instant(&self, store: &dyn Queryable, query: &str, t: i64) -> Result<QueryResult, QueryError> {
-        let expr = parse(query).map_err(|e| QueryError::BadData(e.0))?;
+        let expr = self.parse(query, QueryBounds::default())?;
         self.instant_expr(store, &expr, t, None)
     }
 
     /// Evaluates `query` at every step of `range`.
     pub fn range(&self, store: &dyn Queryable, query: &str, range: Range) -> Result<QueryResult, QueryError> {
-        let expr = parse(query).map_err(|e| QueryError::BadData(e.0))?;
+        let expr = self.parse(query, range.bounds())?;
         self.range_expr(store, &expr, range, None)
     }
 

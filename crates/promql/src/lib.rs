@@ -6,9 +6,12 @@
 //!   describes the design), limits (timeout, samples loaded, cancellation) and annotations.
 //! - [`Queryable`]: what the engine reads; every storage engine is one, and
 //!   [`MemoryQueryable`] serves tests.
+//! - `duration_expr` works out duration arithmetic (`[5m+30s]`, `offset step()`) before
+//!   parsing, which the parser does not read.
 //! - `testscript` reads Prometheus' `.test` script format; `runner` plays scripts against
 //!   the engine and checks every eval as Prometheus' harness does.
 
+pub mod duration_expr;
 mod engine;
 mod eval;
 mod parse;
@@ -17,6 +20,7 @@ pub mod runner;
 pub mod testscript;
 mod value;
 
+pub use duration_expr::QueryBounds;
 pub use engine::{EngineOptions, QueryEngine, QueryError, QueryResult, Range};
 pub use parse::{parse, parse_metric_selector, Expr, ParseError};
 pub use queryable::{MemoryQueryable, Queryable};

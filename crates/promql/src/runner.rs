@@ -25,7 +25,7 @@ use strata_model::{is_stale_marker, Labels, Matcher, METRIC_NAME_LABEL};
 use crate::engine::{QueryEngine, QueryError, QueryResult, Range};
 use crate::eval::selector_matchers;
 use crate::testscript::{load_into, parse_script, Command, Eval, EvalKind, Item, MessageMatch, ScriptError};
-use crate::{parse, Expr, MemoryQueryable, Value};
+use crate::{parse, Expr, MemoryQueryable, QueryBounds, Value};
 
 /// How an eval ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,7 +144,11 @@ fn skip_reason(eval: &Eval, histogram_series: &[Labels]) -> Option<String> {
 }
 
 fn check_eval(eval: &Eval, store: &MemoryQueryable, engine: &QueryEngine) -> Result<(), String> {
-    let expr = parse(&eval.expr).map_err(|e| QueryError::BadData(e.0));
+    let bounds = match eval.kind {
+        EvalKind::Instant { .. } => QueryBounds::default(),
+        EvalKind::Range { start, end, step } => Range { start, end, step }.bounds(),
+    };
+    let expr = engine.parse(&eval.expr, bounds);
     match eval.kind {
         EvalKind::Instant { at } => {
             check_instant(eval, store, engine, expr.as_ref(), at)?;

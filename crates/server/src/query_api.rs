@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use strata_promql::{parse, QueryEngine, QueryResult, Range, Value};
+use strata_promql::{QueryBounds, QueryEngine, QueryResult, Range, Value};
 
 use crate::api_error::{json_response, ApiError};
 use crate::json;
@@ -78,7 +78,8 @@ pub(crate) async fn instant(State(state): State<Shared>, request: Request) -> Re
         let time = params.time("time", now_ms())?;
         let limit = params.limit("limit")?;
         let engine = engine_for(&state, &params)?;
-        let expr = parse(&text).map_err(|e| ApiError::bad_param("query", e))?;
+        let expr =
+            engine.parse(&text, QueryBounds::default()).map_err(|e| ApiError::bad_param("query", e))?;
         let result = evaluate(&state, false, move |store, cancel| {
             engine.instant_expr(store, &expr, time, Some(cancel))
         })
@@ -114,8 +115,8 @@ pub(crate) async fn range(State(state): State<Shared>, request: Request) -> Resp
         }
         let limit = params.limit("limit")?;
         let engine = engine_for(&state, &params)?;
-        let expr = parse(&text).map_err(|e| ApiError::bad_param("query", e))?;
         let range = Range { start, end, step };
+        let expr = engine.parse(&text, range.bounds()).map_err(|e| ApiError::bad_param("query", e))?;
         let result =
             evaluate(&state, true, move |store, cancel| engine.range_expr(store, &expr, range, Some(cancel)))
                 .await?;

@@ -44,6 +44,7 @@ impl AppState {
             timeout: Duration::from_millis(ms("query-timeout", &config.query_timeout)? as u64),
             experimental_functions: config.feature("promql-experimental-functions"),
             delayed_name_removal: config.feature("promql-delayed-name-removal"),
+            duration_expressions: config.feature("promql-duration-expr"),
             ..EngineOptions::default()
         };
         let writes = WriteGate::new(

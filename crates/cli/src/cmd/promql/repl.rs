@@ -47,7 +47,8 @@ pub(crate) struct ReplArgs {
     #[arg(long)]
     json: bool,
     /// With --dir: allow Prometheus' experimental functions and modifiers (`info`, `limitk`,
-    /// `sort_by_label`, `fill`, …), as its promql-experimental-functions feature does.
+    /// `sort_by_label`, `fill`, …) and duration arithmetic (`[5m+30s]`), as its
+    /// promql-experimental-functions and promql-duration-expr features do.
     #[arg(long, conflicts_with = "url")]
     experimental: bool,
 }
@@ -82,6 +83,7 @@ impl Backend {
             .with_context(|| format!("opening data dir {}", dir.display()))?;
         let engine = QueryEngine::new(EngineOptions {
             experimental_functions: args.experimental,
+            duration_expressions: args.experimental,
             ..EngineOptions::default()
         });
         Ok((Backend::Local { engine, store: Box::new(store) }, dir.display().to_string()))
