@@ -230,6 +230,19 @@ fn query_api_errors_are_prometheus_errors() {
     let form = format!("query={}&time=100", url_encode("vector(1)"));
     let answer = server.post("/api/v1/query", "application/x-www-form-urlencoded", form.as_bytes());
     assert_eq!(answer.json()["data"]["result"][0]["value"], json!([100, "1"]));
+    // A hostile query nested too deep for a thread's stack is refused, and the server lives on
+    // (100,000 parentheses used to overflow the stack and kill it).
+    for hostile in [format!("{}1{}", "(".repeat(100_000), ")".repeat(100_000)), vec!["1"; 100_000].join("+")]
+    {
+        let form = format!("query={}&time=100", url_encode(&hostile));
+        let answer = server.post("/api/v1/query", "application/x-www-form-urlencoded", form.as_bytes());
+        assert_eq!(answer.code, 400, "{}", &answer.text()[..200.min(answer.text().len())]);
+        assert!(answer.json()["error"].as_str().unwrap().contains("at most"), "{}", answer.text());
+    }
+    let deepest_allowed = format!("query={}&time=100", url_encode(&vec!["vector(1)"; 2_049].join(" + ")));
+    let answer =
+        server.post("/api/v1/query", "application/x-www-form-urlencoded", deepest_allowed.as_bytes());
+    assert_eq!(answer.json()["data"]["result"][0]["value"], json!([100, "2049"]));
     // A query that reads too many samples is an execution error (422).
     let dir2 = tempfile::tempdir().unwrap();
     let small = start(dir2.path(), &["--query-max-samples=10"]);

@@ -206,10 +206,18 @@ fn split_top_level_colon(text: &str) -> Vec<&str> {
 /// The value in seconds of a duration expression, `None` if it is not one.
 fn evaluate(text: &str, bounds: QueryBounds) -> Option<f64> {
     let tokens = tokenize(text)?;
+    // The parser below recurses once per parenthesis or sign: a bound on the tokens bounds
+    // its depth, so a hostile `[((((…` cannot exhaust the stack.
+    if tokens.len() > MAX_TOKENS {
+        return None;
+    }
     let mut p = Parser { tokens, pos: 0, bounds };
     let v = p.sum()?;
     (p.pos == p.tokens.len() && v.is_finite()).then_some(v)
 }
+
+/// The longest duration expression worked out (longer ones are left to the parser).
+const MAX_TOKENS: usize = 512;
 
 #[derive(Debug, Clone, PartialEq)]
 enum Token {
@@ -462,5 +470,9 @@ mod tests {
             assert_eq!(r(q), q);
         }
         assert!(matches!(resolve("rate(x[5m])", RANGE_QUERY), Cow::Borrowed(_)));
+        let deep = format!("x[{}1m{}]", "(".repeat(100_000), ")".repeat(100_000));
+        assert_eq!(r(&deep), deep, "too deep to work out: left to the parser, no stack overflow");
+        let unclosed = "x offset (1 + [ \"(\"";
+        assert_eq!(r(unclosed), unclosed);
     }
 }

@@ -10,9 +10,74 @@ pub use promql_parser::parser::Expr;
 #[error("{0}")]
 pub struct ParseError(pub String);
 
+/// Deepest nesting of `(`, `[` and `{` a query may have.
+pub const MAX_NESTING: usize = 256;
+/// Most operators a query may have (each one a level of the expression tree).
+pub const MAX_OPERATORS: usize = 2_048;
+
 /// Parses a PromQL expression.
 pub fn parse(query: &str) -> Result<Expr, ParseError> {
+    check_depth(query)?;
     promql_parser::parser::parse(query).map_err(|e| ParseError(prometheus_wording(&e)))
+}
+
+/// Refuses a query whose expression tree would be too deep to parse, evaluate or drop on a
+/// thread's stack: every one of those recurses once per level, and a hostile
+/// `((((…1…))))` or `1+1+…+1` of 100,000 levels overflowed the server's stack and killed it.
+/// Nesting is counted outside strings; operators are `+ - * / % ^`, comparisons and
+/// `and`/`or`/`unless`, counted outside strings and `{…}` (a generous bound: a selector's
+/// matchers and a duration's digits are not levels).
+fn check_depth(query: &str) -> Result<(), ParseError> {
+    let bytes = query.as_bytes();
+    let (mut depth, mut deepest, mut operators, mut in_braces) = (0usize, 0usize, 0usize, 0usize);
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        match c {
+            b'"' | b'\'' | b'`' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != c {
+                    i += if bytes[i] == b'\\' && c != b'`' { 2 } else { 1 };
+                }
+            }
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+                in_braces += usize::from(c == b'{');
+            }
+            b')' | b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                in_braces = in_braces.saturating_sub(usize::from(c == b'}'));
+            }
+            b'+' | b'-' | b'*' | b'/' | b'%' | b'^' | b'<' | b'>' | b'=' | b'!' if in_braces == 0 => {
+                operators += 1
+            }
+            b'a' | b'o' | b'u' if in_braces == 0 && (i == 0 || !is_word(bytes[i - 1])) => {
+                let word = bytes[i..].iter().take_while(|&&b| is_word(b)).count();
+                if matches!(&query[i..i + word], "and" | "or" | "unless") {
+                    operators += 1;
+                }
+                i += word.max(1) - 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if deepest > MAX_NESTING {
+        return Err(ParseError(format!(
+            "query nests parentheses, brackets or braces {deepest} deep; at most {MAX_NESTING} are allowed"
+        )));
+    }
+    if operators > MAX_OPERATORS {
+        return Err(ParseError(format!(
+            "query has {operators} operators; at most {MAX_OPERATORS} are allowed"
+        )));
+    }
+    Ok(())
+}
+
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b':'
 }
 
 /// Parses a series selector as the HTTP API's `match[]` takes it (`up{job="a"}`,
@@ -71,5 +136,21 @@ mod tests {
             parse("sum(up[5m])").unwrap_err().0,
             "expected type instant vector in aggregation expression, got range vector"
         );
+    }
+
+    #[test]
+    fn queries_too_deep_for_the_stack_are_refused() {
+        let nested = |n: usize| format!("{}1{}", "(".repeat(n), ")".repeat(n));
+        assert!(parse(&nested(MAX_NESTING)).is_ok());
+        let err = parse(&nested(100_000)).unwrap_err().0;
+        assert!(err.contains("100000 deep"), "{err}");
+        let chain = |n: usize, op: &str| vec!["up"; n + 1].join(op);
+        assert!(parse(&chain(MAX_OPERATORS, " + ")).is_ok());
+        assert!(parse(&chain(MAX_OPERATORS + 1, " + ")).unwrap_err().0.contains("operators"));
+        assert!(parse(&chain(MAX_OPERATORS + 1, " or ")).unwrap_err().0.contains("operators"));
+        // Strings and matchers do not count.
+        let long_regex = format!("up{{job=~\"{}\"}}", "(a|".repeat(1_000) + &")".repeat(1_000));
+        assert!(check_depth(&long_regex).is_ok());
+        assert!(parse(&format!("label_replace(up, \"a\", \"{}\", \"b\", \"\")", "+(".repeat(5_000))).is_ok());
     }
 }

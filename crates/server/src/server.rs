@@ -213,6 +213,10 @@ pub fn run(config: ServerConfig) -> Result<(), ServerError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("strata-server")
+        // Parsing and evaluating recurse once per level of a query's expression tree, which
+        // `strata_promql::parse` bounds (MAX_NESTING, MAX_OPERATORS); 16 MiB holds the deepest
+        // it lets through with room to spare (2 MiB, the default, did not).
+        .thread_stack_size(16 << 20)
         .build()
         .map_err(|e| ServerError::Runtime(format!("starting the runtime: {e}")))?;
     runtime.block_on(async {
