@@ -22,7 +22,7 @@ mod value;
 
 pub use duration_expr::QueryBounds;
 pub use engine::{EngineOptions, QueryEngine, QueryError, QueryResult, Range};
-pub use parse::{parse, parse_metric_selector, Expr, ParseError};
+pub use parse::{parse, parse_metric_selector, Expr, ParseError, MAX_NESTING, MAX_OPERATORS};
 pub use queryable::{MemoryQueryable, Queryable};
 pub use strata_model::format_float;
 pub use value::{RangeSeries, Sample, Value};
