@@ -17,6 +17,8 @@
 
 use std::borrow::Cow;
 
+use crate::parse::skip_string;
+
 /// The query's own step and range, what `step()` and `range()` give (ms; 0 for an instant
 /// query).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -139,19 +141,6 @@ fn is_literal(text: &str) -> bool {
 /// Seconds as a millisecond literal (`-4000ms`).
 fn literal(seconds: f64) -> String {
     format!("{}ms", (seconds * 1000.0).round() as i64)
-}
-
-fn skip_string(bytes: &[u8], start: usize) -> usize {
-    let quote = bytes[start];
-    let mut i = start + 1;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\\' if quote != b'`' => i += 2,
-            c if c == quote => return i + 1,
-            _ => i += 1,
-        }
-    }
-    bytes.len()
 }
 
 /// The next `target` at or after `from`, outside strings.

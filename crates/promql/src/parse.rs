@@ -35,10 +35,8 @@ fn check_depth(query: &str) -> Result<(), ParseError> {
         let c = bytes[i];
         match c {
             b'"' | b'\'' | b'`' => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != c {
-                    i += if bytes[i] == b'\\' && c != b'`' { 2 } else { 1 };
-                }
+                i = skip_string(bytes, i);
+                continue;
             }
             b'(' | b'[' | b'{' => {
                 depth += 1;
@@ -74,6 +72,21 @@ fn check_depth(query: &str) -> Result<(), ParseError> {
         )));
     }
     Ok(())
+}
+
+/// The index just past the string literal that opens at `start` (its quote: `"`, `'` or a
+/// raw `` ` ``, in which `\` escapes nothing), or the end of the text if it is unclosed.
+pub(crate) fn skip_string(bytes: &[u8], start: usize) -> usize {
+    let quote = bytes[start];
+    let mut i = start + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if quote != b'`' => i += 2,
+            c if c == quote => return i + 1,
+            _ => i += 1,
+        }
+    }
+    bytes.len()
 }
 
 fn is_word(b: u8) -> bool {
