@@ -422,8 +422,8 @@ mod tests {
                 Ok(())
             }
             check::<Sum>(&ev, &input, &group_of, |v| crate::eval::math::kahan_sum(v.iter().copied()))?;
-            check::<Mean>(&ev, &input, &group_of, crate::eval::math::mean)?;
-            check::<Variance>(&ev, &input, &group_of, crate::eval::math::variance)?;
+            check::<Mean>(&ev, &input, &group_of, |v| crate::eval::math::fold::<Mean>(v.iter().copied()))?;
+            check::<Variance>(&ev, &input, &group_of, |v| crate::eval::math::fold::<Variance>(v.iter().copied()))?;
             check::<Count>(&ev, &input, &group_of, |v| v.len() as f64)?;
             check::<Extreme<true>>(&ev, &input, &group_of, |v| v.iter().copied().fold(f64::NAN, |m, x| if x > m || m.is_nan() { x } else { m }))?;
         }

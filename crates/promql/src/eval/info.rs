@@ -58,10 +58,9 @@ impl Evaluator<'_> {
         };
         let (name_matchers, data_matchers): (Vec<Matcher>, Vec<Matcher>) =
             selector.into_iter().partition(|m| m.name() == METRIC_NAME_LABEL);
-        let positive = |m: &Matcher| matches!(m.op(), MatchOp::Equal | MatchOp::RegexMatch);
         let is_info_series = |labels: &Labels| {
             let name = labels.metric_name().unwrap_or("");
-            name_matchers.iter().any(positive) && name_matchers.iter().all(|m| m.matches(name))
+            name_matchers.iter().any(is_positive) && name_matchers.iter().all(|m| m.matches(name))
         };
         let ignored: Vec<bool> = base.iter().map(|s| is_info_series(&s.labels)).collect();
         let info = self.info_series(args[0], &base, &ignored, &name_matchers, &data_matchers)?;
@@ -126,7 +125,7 @@ impl Evaluator<'_> {
         let mut matchers: Vec<Matcher> = name_matchers.iter().chain(data_matchers).cloned().collect();
         if name_matchers.is_empty() {
             matchers.push(Matcher::equal(METRIC_NAME_LABEL, TARGET_INFO));
-        } else if !name_matchers.iter().any(|m| matches!(m.op(), MatchOp::Equal | MatchOp::RegexMatch)) {
+        } else if !name_matchers.iter().any(is_positive) {
             matchers.push(regex_matcher(METRIC_NAME_LABEL, ".+_info")?);
         }
         let mut identifying = false;
@@ -233,6 +232,11 @@ fn enriched(base: &Labels, matched: &[&Labels], data_names: &BTreeSet<&str>) -> 
         labels.set(&l.name, &l.value);
     }
     Ok(labels)
+}
+
+/// `=` or `=~`: a matcher that names what it selects rather than what it leaves out.
+fn is_positive(m: &Matcher) -> bool {
+    matches!(m.op(), MatchOp::Equal | MatchOp::RegexMatch)
 }
 
 fn regex_matcher(name: &str, pattern: &str) -> Result<Matcher, QueryError> {

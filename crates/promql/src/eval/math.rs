@@ -19,25 +19,15 @@ pub(crate) fn kahan_sum(values: impl IntoIterator<Item = f64>) -> f64 {
     fold::<Sum>(values)
 }
 
-/// The mean, switching to an incremental mean if the running sum overflows (as Prometheus).
-pub(crate) fn mean(values: &[f64]) -> f64 {
-    fold::<Mean>(values.iter().copied())
-}
-
-/// Population variance (Welford, compensated).
-pub(crate) fn variance(values: &[f64]) -> f64 {
-    fold::<Variance>(values.iter().copied())
-}
-
-fn fold<A: Accumulate>(values: impl IntoIterator<Item = f64>) -> f64 {
+/// `values` folded by `A` in order (e.g. `fold::<Mean>` for Prometheus' `avg`).
+pub(crate) fn fold<A: Accumulate>(values: impl IntoIterator<Item = f64>) -> f64 {
     let mut acc = A::default();
     values.into_iter().for_each(|v| acc.add(v));
     acc.value()
 }
 
 /// A value built one input at a time, in input order: how aggregations fold each group at
-/// each step without first gathering its values, and what the slice helpers above fold
-/// with, so both give the same bits.
+/// each step and range functions each window, without gathering the values first.
 pub(crate) trait Accumulate: Default + Copy {
     fn add(&mut self, v: f64);
     /// The result (NaN or 0 for no input, as the operation defines).
@@ -272,7 +262,7 @@ mod tests {
             let exact: i64 = xs.iter().sum();
             prop_assert_eq!(kahan_sum(xs.iter().map(|&x| x as f64)), exact as f64);
             if !xs.is_empty() {
-                let m = mean(&xs.iter().map(|&x| x as f64).collect::<Vec<_>>());
+                let m = fold::<Mean>(xs.iter().map(|&x| x as f64));
                 prop_assert!((m - exact as f64 / xs.len() as f64).abs() < 1e-6);
             }
         }

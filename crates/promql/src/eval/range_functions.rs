@@ -11,7 +11,7 @@
 use promql_parser::parser::MatrixSelector;
 use strata_model::{is_stale_marker, Labels, METRIC_NAME_LABEL};
 
-use super::math::{kahan_sum, linear_regression, mean, quantile, variance};
+use super::math::{fold, kahan_sum, linear_regression, quantile, Extreme, Mean, StdDev, Variance};
 use super::{Evaluator, RangeVal, StepSeries, Steps, Windows};
 use crate::engine::QueryError;
 
@@ -64,17 +64,13 @@ pub(crate) fn lookup(name: &str) -> Option<RangeFunction> {
         "predict_linear" => predict_linear,
         "resets" => |w, _| Some(w.counter_resets.len() as f64),
         "changes" => |w, _| Some(w.samples.windows(2).filter(|p| !same_float(p[0].1, p[1].1)).count() as f64),
-        "avg_over_time" => |w, _| Some(mean(&w.values().collect::<Vec<_>>())),
+        "avg_over_time" => |w, _| Some(fold::<Mean>(w.values())),
         "sum_over_time" => |w, _| Some(kahan_sum(w.values())),
         "count_over_time" => |w, _| Some(w.samples.len() as f64),
-        "min_over_time" => {
-            |w, _| Some(w.values().fold(f64::NAN, |m, v| if v < m || m.is_nan() { v } else { m }))
-        }
-        "max_over_time" => {
-            |w, _| Some(w.values().fold(f64::NAN, |m, v| if v > m || m.is_nan() { v } else { m }))
-        }
-        "stddev_over_time" => |w, _| Some(variance(&w.values().collect::<Vec<_>>()).sqrt()),
-        "stdvar_over_time" => |w, _| Some(variance(&w.values().collect::<Vec<_>>())),
+        "min_over_time" => |w, _| Some(fold::<Extreme<false>>(w.values())),
+        "max_over_time" => |w, _| Some(fold::<Extreme<true>>(w.values())),
+        "stddev_over_time" => |w, _| Some(fold::<StdDev>(w.values())),
+        "stdvar_over_time" => |w, _| Some(fold::<Variance>(w.values())),
         "quantile_over_time" => |w, args| Some(quantile(args[0], &mut w.values().collect::<Vec<_>>())),
         "last_over_time" => |w, _| w.samples.last().map(|s| s.1),
         "first_over_time" => |w, _| w.samples.first().map(|s| s.1),
@@ -181,18 +177,12 @@ fn window_values(
     func: RangeFunction,
     args: &[Vec<f64>],
 ) -> Vec<(i64, f64)> {
-    // (index of the sample after the reset, value before it)
-    let resets: Vec<(usize, f64)> = if func.counter_resets {
-        samples
-            .windows(2)
-            .enumerate()
-            .filter(|(_, p)| p[1].1 < p[0].1)
-            .map(|(i, p)| (i + 1, p[0].1))
-            .collect()
+    // Each reset: the index of the sample after it, and the value before it.
+    let (reset_at, reset_values): (Vec<usize>, Vec<f64>) = if func.counter_resets {
+        samples.windows(2).enumerate().filter(|(_, p)| p[1].1 < p[0].1).map(|(i, p)| (i + 1, p[0].1)).unzip()
     } else {
-        Vec::new()
+        (Vec::new(), Vec::new())
     };
-    let reset_values: Vec<f64> = resets.iter().map(|r| r.1).collect();
     let mut points = Vec::new();
     let mut step_args = vec![0.0; args.len()];
     let (mut lo, mut hi, mut resets_lo, mut resets_hi) = (0, 0, 0, 0);
@@ -209,10 +199,10 @@ fn window_values(
             continue;
         }
         // A reset at index r lies in the window when both r − 1 and r do: lo < r < hi.
-        while resets_hi < resets.len() && resets[resets_hi].0 < hi {
+        while resets_hi < reset_at.len() && reset_at[resets_hi] < hi {
             resets_hi += 1;
         }
-        while resets_lo < resets_hi && resets[resets_lo].0 <= lo {
+        while resets_lo < resets_hi && reset_at[resets_lo] <= lo {
             resets_lo += 1;
         }
         for (a, values) in step_args.iter_mut().zip(args) {
