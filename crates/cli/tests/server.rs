@@ -357,7 +357,7 @@ fn settings_come_from_flags_env_and_toml() {
     let config = dir.path().join("strata.toml");
     std::fs::write(
         &config,
-        "lookback-delta = \"1m\"\nquery-max-samples = 5\nenable-feature = [\"promql-experimental-functions\", \"promql-duration-expr\"]\n",
+        "lookback-delta = \"1m\"\nquery-max-samples = 5\nenable-feature = [\"promql-experimental-functions\", \"promql-duration-expr\", \"promql-extended-range-selectors\"]\n",
     )
     .unwrap();
     let config_arg = format!("--config={}", config.display());
@@ -378,6 +378,10 @@ fn settings_come_from_flags_env_and_toml() {
     assert_eq!(experimental["data"]["result"][0]["value"][1], "1", "{experimental}");
     let shifted = server.query("g offset (10s * 2)", 1703001650.0);
     assert_eq!(shifted["data"]["result"][0]["value"][1], "1", "{shifted}");
+    // And the extended range selectors: halfway between 1 and 3.
+    assert_eq!(server.post("/write?precision=s", "text/plain", b"g 3 1703001640").code, 200);
+    let smoothed = server.query("g smoothed", 1703001620.0);
+    assert_eq!(smoothed["data"]["result"][0]["value"][1], "2", "{smoothed}");
     drop(server);
     let bad = std::process::Command::new(strata())
         .args(["server", "--enable-feature=promql-experimental-functions,bogus"])

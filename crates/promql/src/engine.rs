@@ -26,6 +26,9 @@ pub struct EngineOptions {
     pub experimental_functions: bool,
     /// Read duration arithmetic in ranges and offsets (`promql-duration-expr`).
     pub duration_expressions: bool,
+    /// Read the `anchored` and `smoothed` selector modifiers
+    /// (`promql-extended-range-selectors`).
+    pub extended_range_selectors: bool,
 }
 
 impl Default for EngineOptions {
@@ -38,6 +41,7 @@ impl Default for EngineOptions {
             delayed_name_removal: false,
             experimental_functions: false,
             duration_expressions: false,
+            extended_range_selectors: false,
         }
     }
 }
@@ -50,6 +54,7 @@ impl EngineOptions {
             delayed_name_removal: true,
             experimental_functions: true,
             duration_expressions: true,
+            extended_range_selectors: true,
             ..Self::default()
         }
     }
@@ -148,6 +153,8 @@ impl QueryEngine {
         } else {
             std::borrow::Cow::Borrowed(query)
         };
+        let text = crate::extended_selectors::rewrite(&text, self.options.extended_range_selectors)
+            .map_err(|e| QueryError::BadData(e.0))?;
         parse(&text).map_err(|e| QueryError::BadData(e.0))
     }
 

@@ -7,13 +7,15 @@
 //! - [`Queryable`]: what the engine reads; every storage engine is one, and
 //!   [`MemoryQueryable`] serves tests.
 //! - `duration_expr` works out duration arithmetic (`[5m+30s]`, `offset step()`) before
-//!   parsing, which the parser does not read.
+//!   parsing, which the parser does not read; `extended_selectors` moves the `anchored` and
+//!   `smoothed` modifiers into their selectors, where the parser has no place for them.
 //! - `testscript` reads Prometheus' `.test` script format; `runner` plays scripts against
 //!   the engine and checks every eval as Prometheus' harness does.
 
 pub mod duration_expr;
 mod engine;
 mod eval;
+mod extended_selectors;
 mod parse;
 mod queryable;
 pub mod runner;
@@ -22,6 +24,7 @@ mod value;
 
 pub use duration_expr::QueryBounds;
 pub use engine::{EngineOptions, QueryEngine, QueryError, QueryResult, Range};
+pub use extended_selectors::RangeModifier;
 pub use parse::{parse, parse_metric_selector, Expr, ParseError, MAX_NESTING, MAX_OPERATORS};
 pub use queryable::{MemoryQueryable, Queryable};
 pub use strata_model::format_float;

@@ -25,7 +25,7 @@ use strata_model::{is_stale_marker, Labels, Matcher, METRIC_NAME_LABEL};
 use crate::engine::{QueryEngine, QueryError, QueryResult, Range};
 use crate::eval::selector_matchers;
 use crate::testscript::{load_into, parse_script, Command, Eval, EvalKind, Item, MessageMatch, ScriptError};
-use crate::{parse, Expr, MemoryQueryable, QueryBounds, Value};
+use crate::{Expr, MemoryQueryable, QueryBounds, Value};
 
 /// How an eval ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,7 +105,7 @@ pub fn run_script(text: &str, engine: &QueryEngine) -> Result<Vec<EvalOutcome>, 
                 histogram_series.clear();
             }
             Command::Eval(eval) => {
-                let (status, reason) = match skip_reason(&eval, &histogram_series) {
+                let (status, reason) = match skip_reason(&eval, &histogram_series, engine) {
                     Some(reason) => (EvalStatus::Skipped, reason),
                     None => match check_eval(&eval, &store, engine) {
                         Ok(()) => (EvalStatus::Passed, String::new()),
@@ -129,13 +129,13 @@ fn nhcb_series(labels: &Labels) -> Option<Labels> {
     Some(out)
 }
 
-fn skip_reason(eval: &Eval, histogram_series: &[Labels]) -> Option<String> {
+fn skip_reason(eval: &Eval, histogram_series: &[Labels], engine: &QueryEngine) -> Option<String> {
     let expects_histogram =
         eval.expect.series.iter().flat_map(|s| &s.items).any(|i| matches!(i, Item::Histogram(_)));
     if expects_histogram {
         return Some("native histograms: expects histogram values".into());
     }
-    let expr = parse(&eval.expr).ok()?;
+    let expr = engine.parse(&eval.expr, QueryBounds::default()).ok()?;
     let selectors = selector_matchers(&expr).ok()?;
     let touches = selectors.iter().any(|matchers| {
         histogram_series.iter().any(|labels| matchers.iter().all(|m: &Matcher| m.matches_labels(labels)))
@@ -521,6 +521,7 @@ fn describe(value: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parse;
 
     fn injected(query: &str, at: i64) -> Option<String> {
         with_at(&parse(query).unwrap(), at).map(|e| e.to_string())

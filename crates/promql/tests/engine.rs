@@ -292,3 +292,42 @@ fn the_block_engine_answers_as_the_memory_store_does() {
         assert_eq!(a, b, "{q}");
     }
 }
+
+#[test]
+fn extended_range_selectors_need_their_feature_and_measure_from_the_anchor() {
+    // A counter rising by 10 every 15 s.
+    let store = store_of(&[("a".into(), "1".into(), (0..40).map(|i| f64::from(i * 10)).collect())]);
+    let q = "increase(http_requests_total[1m] anchored)";
+    let err = QueryEngine::default().instant(&store, q, 100_000).unwrap_err();
+    assert_eq!(err.error_type(), "bad_data");
+    assert!(err.to_string().contains("promql-extended-range-selectors"), "{err}");
+
+    let engine = QueryEngine::new(EngineOptions { extended_range_selectors: true, ..Default::default() });
+    let value = |q: &str, t: i64| match engine.instant(&store, q, t).unwrap().value {
+        Value::Vector(v) => v.iter().map(|s| s.v).collect::<Vec<_>>(),
+        other => panic!("{q}: {other:?}"),
+    };
+    // Window (40 s, 100 s]: from the anchor at 30 s (20) to the last sample, 90 s (60).
+    assert_eq!(value(q, 100_000), [40.0]);
+    // Smoothed: 26.67 interpolated at 40 s, 66.67 at 100 s.
+    let smoothed = value("increase(http_requests_total[1m] smoothed)", 100_000);
+    assert!((smoothed[0] - 40.0).abs() < 1e-9, "{smoothed:?}");
+    assert_eq!(value("http_requests_total smoothed", 100_000).len(), 1);
+    let interpolated = value("http_requests_total smoothed", 100_000)[0];
+    assert!((interpolated - 200.0 / 3.0).abs() < 1e-9, "{interpolated}");
+    let err = engine.instant(&store, "changes(http_requests_total[1m] smoothed)", 100_000).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "smoothed modifier can only be used with: delta, increase, rate - not with changes"
+    );
+
+    // A range query gives at every step what an instant query gives there.
+    let range = Range { start: 60_000, end: 600_000, step: 45_000 };
+    for q in ["rate(http_requests_total[1m] anchored)", "delta(http_requests_total[2m] smoothed)"] {
+        let Value::Matrix(m) = engine.range(&store, q, range).unwrap().value else { panic!("a matrix") };
+        for &(t, v) in &m[0].points {
+            assert_eq!(value(q, t), [v], "{q} at {t}");
+        }
+        assert_eq!(m[0].points.len(), 13, "{q}");
+    }
+}

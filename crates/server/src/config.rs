@@ -52,7 +52,8 @@ pub struct ServerConfig {
     pub lookback_delta: String,
     /// Features off by default, by Prometheus' `--enable-feature` names: `promql-experimental-functions`
     /// (`info`, `limitk`, `sort_by_label`, `fill` modifiers, …), `promql-duration-expr`
-    /// (`[5m+30s]`, `offset step()`) and `promql-delayed-name-removal`.
+    /// (`[5m+30s]`, `offset step()`), `promql-extended-range-selectors` (`anchored`,
+    /// `smoothed`) and `promql-delayed-name-removal`.
     pub enable_feature: Vec<String>,
     /// Serve `/api/v1/admin/*` (delete series, snapshot, clean tombstones).
     pub admin_api: bool,
@@ -89,8 +90,12 @@ impl Default for ServerConfig {
 }
 
 /// What `enable-feature` takes.
-pub(crate) const FEATURES: [&str; 3] =
-    ["promql-experimental-functions", "promql-delayed-name-removal", "promql-duration-expr"];
+pub(crate) const FEATURES: [&str; 4] = [
+    "promql-experimental-functions",
+    "promql-delayed-name-removal",
+    "promql-duration-expr",
+    "promql-extended-range-selectors",
+];
 
 /// Settings that do not hold together.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

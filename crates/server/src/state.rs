@@ -45,6 +45,7 @@ impl AppState {
             experimental_functions: config.feature("promql-experimental-functions"),
             delayed_name_removal: config.feature("promql-delayed-name-removal"),
             duration_expressions: config.feature("promql-duration-expr"),
+            extended_range_selectors: config.feature("promql-extended-range-selectors"),
             ..EngineOptions::default()
         };
         let writes = WriteGate::new(

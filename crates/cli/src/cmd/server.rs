@@ -62,7 +62,8 @@ pub(crate) struct Args {
     #[arg(long, env = "STRATA_LOOKBACK_DELTA")]
     lookback_delta: Option<String>,
     /// Turn on features that are off by default, comma-separated, by Prometheus' names:
-    /// promql-experimental-functions, promql-duration-expr, promql-delayed-name-removal.
+    /// promql-experimental-functions, promql-duration-expr, promql-extended-range-selectors,
+    /// promql-delayed-name-removal.
     #[arg(long, env = "STRATA_ENABLE_FEATURE", value_delimiter = ',')]
     enable_feature: Option<Vec<String>>,
     /// Serve /api/v1/admin/* (true or false) [default: true].

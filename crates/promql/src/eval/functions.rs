@@ -8,8 +8,9 @@ use strata_model::{Labels, MatchOp, METRIC_NAME_LABEL};
 
 use super::selector::convert_matcher;
 use super::steps::OutputBuilder;
-use super::{range_functions, Evaluator, StepSeries, Val};
+use super::{extended_range, range_functions, Evaluator, StepSeries, Val};
 use crate::engine::QueryError;
+use crate::extended_selectors::{modifier_of, MODIFIER_LABEL};
 
 impl Evaluator<'_> {
     pub(crate) fn call(&self, call: &Call) -> Result<Val, QueryError> {
@@ -18,6 +19,7 @@ impl Evaluator<'_> {
             return Err(QueryError::BadData(format!("function \"{name}\" is not enabled")));
         }
         let args: Vec<&Expr> = call.args.args.iter().map(|a| a.as_ref()).collect();
+        extended_range::check_allowed(name, &args)?;
         if let Some(func) = range_functions::lookup(name) {
             return self.call_range_function(name, &args, func);
         }
@@ -76,6 +78,9 @@ impl Evaluator<'_> {
             _ => {}
         }
         if let Expr::MatrixSelector(ms) = unwrap_parens(args[range_index]) {
+            if modifier_of(&ms.vs).is_some() {
+                return Ok(Val::Vector(self.extended_function_of_selector(name, ms)?));
+            }
             return Ok(Val::Vector(self.range_function_of_selector(name, ms, func, &scalars)?));
         }
         let input = match self.eval(args[range_index])? {
@@ -384,7 +389,7 @@ fn absent_labels(arg: &Expr) -> Result<Labels, QueryError> {
     let mut labels = Labels::empty();
     let mut seen: Vec<&str> = Vec::new();
     for m in &vs.matchers.matchers {
-        if m.name == METRIC_NAME_LABEL {
+        if m.name == METRIC_NAME_LABEL || m.name == MODIFIER_LABEL {
             continue;
         }
         let first = !seen.contains(&m.name.as_str());

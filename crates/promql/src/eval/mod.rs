@@ -20,6 +20,7 @@
 mod aggregate;
 mod binary;
 mod context;
+mod extended_range;
 mod functions;
 mod histogram;
 mod info;
@@ -75,6 +76,9 @@ pub(crate) struct Windows {
     pub(crate) offset: i64,
     /// `@` time (ms), if fixed.
     pub(crate) at: Option<i64>,
+    /// `anchored` or `smoothed`: each window's samples are already cut to it, its edges
+    /// added (module `extended_range`).
+    pub(crate) modifier: Option<crate::RangeModifier>,
 }
 
 impl Windows {
@@ -170,12 +174,13 @@ pub(crate) fn evaluate(
         Val::Range(rv) => {
             let t = range.start;
             let end = rv.windows.end(t);
+            let cut = rv.windows.modifier.is_none();
             let mut out = Vec::new();
             for s in rv.series {
                 let points: Vec<(i64, f64)> = s
                     .samples
                     .into_iter()
-                    .filter(|&(st, _)| st > end - rv.windows.range && st <= end)
+                    .filter(|&(st, _)| !cut || (st > end - rv.windows.range && st <= end))
                     .collect();
                 if points.is_empty() {
                     continue;

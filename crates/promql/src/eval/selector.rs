@@ -1,6 +1,7 @@
 //! Selectors: instant vectors (the newest sample within the lookback window, ignoring stale
 //! markers), range vectors (every sample in the window) and subqueries (an inner expression
-//! evaluated at its own steps, then read like a range vector).
+//! evaluated at its own steps, then read like a range vector). The `anchored` and `smoothed`
+//! modifiers widen what a selector reads; `extended_range` says what they make of it.
 
 use promql_parser::label::MatchOp as ParserMatchOp;
 use promql_parser::parser::{Expr, MatrixSelector, SubqueryExpr, VectorSelector};
@@ -10,8 +11,10 @@ use rayon::prelude::*;
 use strata_storage::Series;
 
 use super::context::Limits;
+use super::extended_range::{smoothed_value, ExtendedWindow};
 use super::{offset_ms, Evaluator, RangeData, RangeVal, StepSeries, Steps, Val, Windows};
 use crate::engine::QueryError;
+use crate::extended_selectors::{modifier_of, RangeModifier, MODIFIER_LABEL};
 
 impl Evaluator<'_> {
     /// An instant vector selector at every step. With `timestamps`, a point's value is the
@@ -24,10 +27,12 @@ impl Evaluator<'_> {
         let offset = offset_ms(&vs.offset);
         let at = self.at_time(&vs.at);
         let lookback = self.ctx.options().lookback_delta_ms;
+        let modifier = modifier_of(vs);
         let (first, last) = at.map_or((self.start, self.end), |a| (a, a));
         let steps = self.steps();
-        let (mint, maxt) = (first - offset - lookback + 1, last - offset);
-        let lookup = Lookup { at, offset, lookback };
+        let ahead = if modifier == Some(RangeModifier::Smoothed) { lookback } else { 0 };
+        let (mint, maxt) = (first - offset - lookback + 1, last - offset + ahead);
+        let lookup = Lookup { at, offset, lookback, modifier };
         let selected = if timestamps {
             self.select_each(vs, mint, maxt, |samples| lookup.points::<true>(samples, steps))?
         } else {
@@ -45,10 +50,17 @@ impl Evaluator<'_> {
     /// is decoded (`range_function_of_selector`).
     pub(crate) fn matrix_selector(&self, ms: &MatrixSelector) -> Result<RangeVal, QueryError> {
         let (windows, mint, maxt) = self.matrix_bounds(ms);
+        let end = windows.end(self.start);
         let series = self
             .select_each(&ms.vs, mint, maxt, |samples| {
                 samples.retain(|&(_, v)| !is_stale_marker(v));
-                std::mem::take(samples)
+                match windows.modifier {
+                    // Only an instant query's result is a range vector: its one window.
+                    Some(modifier) => ExtendedWindow::new(samples, end - windows.range, end, modifier)
+                        .edged_samples()
+                        .unwrap_or_default(),
+                    None => std::mem::take(samples),
+                }
             })?
             .into_iter()
             .filter(|(_, samples)| !samples.is_empty())
@@ -57,15 +69,23 @@ impl Evaluator<'_> {
         Ok(RangeVal { series, windows })
     }
 
-    /// Where a matrix selector's windows lie, and the time range they cover together.
+    /// Where a matrix selector's windows lie, and the time range they cover together (with
+    /// `anchored` or `smoothed`, the lookback delta before it, and after it when smoothed).
     pub(crate) fn matrix_bounds(&self, ms: &MatrixSelector) -> (Windows, i64, i64) {
         let windows = Windows {
             range: ms.range.as_millis() as i64,
             offset: offset_ms(&ms.vs.offset),
             at: self.at_time(&ms.vs.at),
+            modifier: modifier_of(&ms.vs),
+        };
+        let lookback = self.ctx.options().lookback_delta_ms;
+        let (before, after) = match windows.modifier {
+            None => (0, 0),
+            Some(RangeModifier::Anchored) => (lookback, 0),
+            Some(RangeModifier::Smoothed) => (lookback, lookback),
         };
         let (first, last) = windows.at.map_or((self.start, self.end), |a| (a, a));
-        (windows, first - windows.offset - windows.range + 1, last - windows.offset)
+        (windows, first - windows.offset - windows.range - before + 1, last - windows.offset + after)
     }
 
     /// A subquery: the inner expression at its own steps (multiples of the step, as in
@@ -75,6 +95,7 @@ impl Evaluator<'_> {
             range: sq.range.as_millis() as i64,
             offset: offset_ms(&sq.offset),
             at: self.at_time(&sq.at),
+            modifier: None,
         };
         let step = match sq.step {
             Some(s) if !s.is_zero() => s.as_millis() as i64,
@@ -146,26 +167,42 @@ impl Evaluator<'_> {
 
 /// How an instant selector picks a sample for a step: the newest at or before the step
 /// (or the `@` time) less the offset, if no older than the lookback and not a stale marker.
+/// `anchored` ignores stale markers; `smoothed` also interpolates towards the next sample
+/// within the lookback (module `extended_range`).
 #[derive(Clone, Copy)]
 struct Lookup {
     at: Option<i64>,
     offset: i64,
     lookback: i64,
+    modifier: Option<RangeModifier>,
 }
 
 impl Lookup {
     /// One series' value at each step where it has one (with `TIMESTAMPS`, the picked
     /// sample's time in seconds). The samples are walked once for all steps.
-    fn points<const TIMESTAMPS: bool>(self, samples: &[(i64, f64)], steps: Steps) -> Vec<(i64, f64)> {
+    fn points<const TIMESTAMPS: bool>(self, samples: &mut Vec<(i64, f64)>, steps: Steps) -> Vec<(i64, f64)> {
+        if self.modifier.is_some() {
+            samples.retain(|&(_, v)| !is_stale_marker(v));
+        }
+        let smoothed = self.modifier == Some(RangeModifier::Smoothed);
         let mut points = Vec::with_capacity(steps.count().min(samples.len()));
         let mut next = 0;
         for t in steps.times() {
             let ref_time = self.at.unwrap_or(t) - self.offset;
             next += samples[next..].iter().take_while(|s| s.0 <= ref_time).count();
             let Some(&(st, v)) = next.checked_sub(1).map(|i| &samples[i]) else { continue };
-            if st > ref_time - self.lookback && !is_stale_marker(v) {
-                points.push((t, if TIMESTAMPS { st as f64 / 1000.0 } else { v }));
+            if st <= ref_time - self.lookback || is_stale_marker(v) {
+                continue;
             }
+            let value = if TIMESTAMPS {
+                st as f64 / 1000.0
+            } else if smoothed {
+                let after = usize::from(samples.get(next).is_some_and(|s| s.0 <= ref_time + self.lookback));
+                smoothed_value(&samples[next - 1..next + after], ref_time).unwrap_or(v)
+            } else {
+                v
+            };
+            points.push((t, value));
         }
         points
     }
@@ -203,7 +240,9 @@ pub(crate) fn matcher_sets(vs: &VectorSelector) -> Result<Vec<Vec<Matcher>>, Que
         .chain(&vs.matchers.or_matchers)
         .map(|alternative| {
             let name = vs.name.iter().map(|n| Ok(Matcher::equal(METRIC_NAME_LABEL, n.clone())));
-            name.chain(alternative.iter().map(convert_matcher)).collect()
+            // The modifier's mark is the evaluator's, not a matcher for storage.
+            let matchers = alternative.iter().filter(|m| m.name != MODIFIER_LABEL);
+            name.chain(matchers.map(convert_matcher)).collect()
         })
         .collect()
 }

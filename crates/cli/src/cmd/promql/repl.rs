@@ -84,6 +84,7 @@ impl Backend {
         let engine = QueryEngine::new(EngineOptions {
             experimental_functions: args.experimental,
             duration_expressions: args.experimental,
+            extended_range_selectors: args.experimental,
             ..EngineOptions::default()
         });
         Ok((Backend::Local { engine, store: Box::new(store) }, dir.display().to_string()))
