@@ -155,6 +155,7 @@ impl QueryEngine {
         };
         let text = crate::extended_selectors::rewrite(&text, self.options.extended_range_selectors)
             .map_err(|e| QueryError::BadData(e.0))?;
+        let text = crate::info_selector::rewrite(&text);
         parse(&text).map_err(|e| QueryError::BadData(e.0))
     }
 

@@ -17,7 +17,8 @@ use std::borrow::Cow;
 
 use promql_parser::parser::VectorSelector;
 
-use crate::parse::{skip_string, ParseError};
+use crate::parse::ParseError;
+use crate::query_tokens::{apply_edits, lex, Edit, Kind, Token};
 
 /// The reserved label that carries a selector's modifier from the text to the evaluator.
 pub(crate) const MODIFIER_LABEL: &str = "__strata_range_modifier__";
@@ -64,7 +65,7 @@ pub(crate) fn modifier_of(vs: &VectorSelector) -> Option<RangeModifier> {
 /// modifier is an error naming the feature.
 pub(crate) fn rewrite(query: &str, enabled: bool) -> Result<Cow<'_, str>, ParseError> {
     let tokens = lex(query);
-    let mut edits: Vec<(usize, usize, String)> = Vec::new();
+    let mut edits: Vec<Edit> = Vec::new();
     for (k, token) in tokens.iter().enumerate() {
         let Some(modifier) = (token.kind == Kind::Word)
             .then(|| RangeModifier::from_keyword(&query[token.start..token.end]))
@@ -84,28 +85,13 @@ pub(crate) fn rewrite(query: &str, enabled: bool) -> Result<Cow<'_, str>, ParseE
         edits.push(mark_selector(query, &tokens[..k], modifier)?);
         edits.push((token.start, token.end, String::new()));
     }
-    if edits.is_empty() {
-        return Ok(Cow::Borrowed(query));
-    }
     edits.sort_by_key(|e| e.0);
-    let mut out = String::with_capacity(query.len() + edits.len() * 48);
-    let mut copied = 0;
-    for (start, end, text) in edits {
-        out.push_str(&query[copied..start]);
-        out.push_str(&text);
-        copied = end;
-    }
-    out.push_str(&query[copied..]);
-    Ok(Cow::Owned(out))
+    Ok(apply_edits(query, edits))
 }
 
 /// The edit that marks the selector ending at the last of `before` with `modifier`: the
 /// selector's `offset`/`@`/`[range]` are stepped over backwards, then its `{…}` or name.
-fn mark_selector(
-    query: &str,
-    before: &[Token],
-    modifier: RangeModifier,
-) -> Result<(usize, usize, String), ParseError> {
+fn mark_selector(query: &str, before: &[Token], modifier: RangeModifier) -> Result<Edit, ParseError> {
     let word = |t: &Token| &query[t.start..t.end];
     let mark = format!("{MODIFIER_LABEL}=\"{}\"", modifier.keyword());
     let mut j = before.len();
@@ -180,114 +166,6 @@ fn is_keyword(word: &str) -> bool {
         "atan2",
     ];
     KEYWORDS.iter().any(|k| word.eq_ignore_ascii_case(k))
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Word,
-    Number,
-    Str,
-    /// `{…}`, matchers and all.
-    Braces,
-    /// `[…]`, a range or a subquery's range and step.
-    Brackets,
-    Open,
-    Close,
-    At,
-    Sign,
-    Other,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Token {
-    kind: Kind,
-    start: usize,
-    end: usize,
-}
-
-/// The query's tokens, as far as finding modifiers needs them (strings and comments whole).
-fn lex(query: &str) -> Vec<Token> {
-    let bytes = query.as_bytes();
-    let mut tokens = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
-        let start = i;
-        let kind = match c {
-            c if c.is_ascii_whitespace() => {
-                i += 1;
-                continue;
-            }
-            b'#' => {
-                i += bytes[i..].iter().take_while(|&&b| b != b'\n').count();
-                continue;
-            }
-            b'"' | b'\'' | b'`' => {
-                i = skip_string(bytes, i);
-                Kind::Str
-            }
-            b'{' | b'[' => {
-                i = closing(bytes, i, if c == b'{' { b'}' } else { b']' });
-                if c == b'{' {
-                    Kind::Braces
-                } else {
-                    Kind::Brackets
-                }
-            }
-            b'(' | b')' | b'@' | b'+' | b'-' => {
-                i += 1;
-                match c {
-                    b'(' => Kind::Open,
-                    b')' => Kind::Close,
-                    b'@' => Kind::At,
-                    _ => Kind::Sign,
-                }
-            }
-            c if c.is_ascii_digit() || (c == b'.' && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)) => {
-                i += 1;
-                while i < bytes.len() {
-                    let exponent_sign =
-                        matches!(bytes[i], b'+' | b'-') && matches!(bytes[i - 1], b'e' | b'E');
-                    if !(bytes[i].is_ascii_alphanumeric()
-                        || bytes[i] == b'.'
-                        || bytes[i] == b'_'
-                        || exponent_sign)
-                    {
-                        break;
-                    }
-                    i += 1;
-                }
-                Kind::Number
-            }
-            c if c.is_ascii_alphabetic() || c == b'_' || c == b':' => {
-                i += bytes[i..]
-                    .iter()
-                    .take_while(|&&b| b.is_ascii_alphanumeric() || b == b'_' || b == b':')
-                    .count();
-                Kind::Word
-            }
-            _ => {
-                i += 1;
-                Kind::Other
-            }
-        };
-        tokens.push(Token { kind, start, end: i });
-    }
-    tokens
-}
-
-/// The index just past the `close` that ends the group opened at `open` (strings skipped),
-/// or the end of the text.
-fn closing(bytes: &[u8], open: usize, close: u8) -> usize {
-    let mut i = open + 1;
-    while i < bytes.len() {
-        match bytes[i] {
-            c if c == close => return i + 1,
-            b'"' | b'\'' | b'`' => i = skip_string(bytes, i),
-            _ => i += 1,
-        }
-    }
-    bytes.len()
 }
 
 #[cfg(test)]

@@ -8,15 +8,19 @@
 //!   [`MemoryQueryable`] serves tests.
 //! - `duration_expr` works out duration arithmetic (`[5m+30s]`, `offset step()`) before
 //!   parsing, which the parser does not read; `extended_selectors` moves the `anchored` and
-//!   `smoothed` modifiers into their selectors, where the parser has no place for them.
+//!   `smoothed` modifiers into their selectors, where the parser has no place for them, and
+//!   `info_selector` lets the parser read `info()`'s selector (both on `query_tokens`).
 //! - `testscript` reads Prometheus' `.test` script format; `runner` plays scripts against
 //!   the engine and checks every eval as Prometheus' harness does.
 
+mod byte_escapes;
 pub mod duration_expr;
 mod engine;
 mod eval;
 mod extended_selectors;
+mod info_selector;
 mod parse;
+mod query_tokens;
 mod queryable;
 pub mod runner;
 pub mod testscript;

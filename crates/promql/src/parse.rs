@@ -10,6 +10,11 @@ pub use promql_parser::parser::Expr;
 #[error("{0}")]
 pub struct ParseError(pub String);
 
+/// Labels named so are the engine's: the rewrites made to the query text before parsing
+/// (the `anchored`/`smoothed` modifiers, `info()`'s selector) leave their marks in matchers on
+/// such labels, and the evaluator never hands those matchers to storage.
+pub(crate) const RESERVED_LABEL_PREFIX: &str = "__strata_";
+
 /// Deepest nesting of `(`, `[` and `{` a query may have.
 pub const MAX_NESTING: usize = 256;
 /// Most operators a query may have (each one a level of the expression tree).
@@ -18,7 +23,8 @@ pub const MAX_OPERATORS: usize = 2_048;
 /// Parses a PromQL expression.
 pub fn parse(query: &str) -> Result<Expr, ParseError> {
     check_depth(query)?;
-    promql_parser::parser::parse(query).map_err(|e| ParseError(prometheus_wording(&e)))
+    let text = crate::byte_escapes::rewrite(query)?;
+    promql_parser::parser::parse(&text).map_err(|e| ParseError(prometheus_wording(&e)))
 }
 
 /// Refuses a query whose expression tree would be too deep to parse, evaluate or drop on a

@@ -10,7 +10,8 @@ use super::selector::convert_matcher;
 use super::steps::OutputBuilder;
 use super::{extended_range, range_functions, Evaluator, StepSeries, Val};
 use crate::engine::QueryError;
-use crate::extended_selectors::{modifier_of, MODIFIER_LABEL};
+use crate::extended_selectors::modifier_of;
+use crate::parse::RESERVED_LABEL_PREFIX;
 
 impl Evaluator<'_> {
     pub(crate) fn call(&self, call: &Call) -> Result<Val, QueryError> {
@@ -389,7 +390,7 @@ fn absent_labels(arg: &Expr) -> Result<Labels, QueryError> {
     let mut labels = Labels::empty();
     let mut seen: Vec<&str> = Vec::new();
     for m in &vs.matchers.matchers {
-        if m.name == METRIC_NAME_LABEL || m.name == MODIFIER_LABEL {
+        if m.name == METRIC_NAME_LABEL || m.name.starts_with(RESERVED_LABEL_PREFIX) {
             continue;
         }
         let first = !seen.contains(&m.name.as_str());

@@ -14,7 +14,8 @@ use super::context::Limits;
 use super::extended_range::{smoothed_value, ExtendedWindow};
 use super::{offset_ms, Evaluator, RangeData, RangeVal, StepSeries, Steps, Val, Windows};
 use crate::engine::QueryError;
-use crate::extended_selectors::{modifier_of, RangeModifier, MODIFIER_LABEL};
+use crate::extended_selectors::{modifier_of, RangeModifier};
+use crate::parse::RESERVED_LABEL_PREFIX;
 
 impl Evaluator<'_> {
     /// An instant vector selector at every step. With `timestamps`, a point's value is the
@@ -240,8 +241,8 @@ pub(crate) fn matcher_sets(vs: &VectorSelector) -> Result<Vec<Vec<Matcher>>, Que
         .chain(&vs.matchers.or_matchers)
         .map(|alternative| {
             let name = vs.name.iter().map(|n| Ok(Matcher::equal(METRIC_NAME_LABEL, n.clone())));
-            // The modifier's mark is the evaluator's, not a matcher for storage.
-            let matchers = alternative.iter().filter(|m| m.name != MODIFIER_LABEL);
+            // The marks of the rewrites before parsing are the engine's, not for storage.
+            let matchers = alternative.iter().filter(|m| !m.name.starts_with(RESERVED_LABEL_PREFIX));
             name.chain(matchers.map(convert_matcher)).collect()
         })
         .collect()
