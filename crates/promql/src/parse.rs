@@ -23,7 +23,7 @@ pub const MAX_OPERATORS: usize = 2_048;
 /// Parses a PromQL expression.
 pub fn parse(query: &str) -> Result<Expr, ParseError> {
     check_depth(query)?;
-    let text = crate::byte_escapes::rewrite(query)?;
+    let text = crate::byte_escapes::rewrite(query);
     promql_parser::parser::parse(&text).map_err(|e| ParseError(prometheus_wording(&e)))
 }
 

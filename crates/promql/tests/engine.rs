@@ -160,7 +160,15 @@ const QUERIES: &[&str] = &[
     "absent(http_requests_total{job=\"web\"})",
     "label_replace(http_requests_total, \"host\", \"h-$1\", \"instance\", \"(.*)\")",
     "deriv(http_requests_total[2m]) + changes(http_requests_total[2m]) * resets(http_requests_total[2m])",
+    "increase(http_requests_total[1m] anchored)",
+    "rate(http_requests_total[2m] smoothed) + changes(http_requests_total[90s] anchored)",
+    "http_requests_total offset 20s smoothed",
 ];
+
+/// The engine the property tests run: Prometheus' defaults plus the modifiers `QUERIES` use.
+fn engine() -> QueryEngine {
+    QueryEngine::new(EngineOptions { extended_range_selectors: true, ..Default::default() })
+}
 
 fn as_map(value: Value) -> std::collections::BTreeMap<Labels, u64> {
     match value {
@@ -176,7 +184,7 @@ proptest! {
     #[test]
     fn range_queries_agree_with_instant_queries_at_every_step(series in series_strategy(), q in 0..QUERIES.len()) {
         let store = store_of(&series);
-        let engine = QueryEngine::default();
+        let engine = engine();
         let range = Range { start: 30_000, end: 600_000, step: 45_000 };
         let Value::Matrix(matrix) = engine.range(&store, QUERIES[q], range).unwrap().value else { panic!() };
         let mut t = range.start;
@@ -284,7 +292,7 @@ fn the_block_engine_answers_as_the_memory_store_does() {
     }
     assert!(strata_storage::Engine::stats(&blocks).unwrap().blocks > 0, "the data spans blocks and head");
     strata_storage::Engine::flush(&blocks).unwrap();
-    let engine = QueryEngine::default();
+    let engine = engine();
     for q in QUERIES {
         let range = Range { start: 0, end: 7_000_000, step: 60_000 };
         let a = engine.range(&memory, q, range).unwrap().value;

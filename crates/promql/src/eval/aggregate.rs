@@ -6,10 +6,11 @@
 use promql_parser::parser::{AggregateExpr, LabelModifier};
 use strata_model::{Labels, METRIC_NAME_LABEL};
 
-use super::functions::{nan_last, unwrap_parens};
+use super::functions::{nan_last, unwrap_parens, valid_label_name};
 use super::math::{quantile, Accumulate, Count, Extreme, Group, Mean, StdDev, Sum, Variance};
 use super::steps::{by_step, OutputBuilder};
 use super::{Evaluator, StepSeries, Val};
+use crate::byte_escapes::go_quote;
 use crate::engine::QueryError;
 use crate::format_float;
 
@@ -23,7 +24,10 @@ impl Evaluator<'_> {
         }
         let param = match (&agg.param, op.as_str()) {
             (Some(p), "count_values") => Param::Label(match unwrap_parens(p) {
-                promql_parser::parser::Expr::StringLiteral(s) => s.val.clone(),
+                promql_parser::parser::Expr::StringLiteral(s) if valid_label_name(&s.val) => s.val.clone(),
+                promql_parser::parser::Expr::StringLiteral(s) => {
+                    return Err(QueryError::Execution(format!("invalid label name {}", go_quote(&s.val))))
+                }
                 _ => return Err(QueryError::BadData("count_values needs a string parameter".into())),
             }),
             (Some(p), _) => Param::Number(self.eval_scalar(p)?),

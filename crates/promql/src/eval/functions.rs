@@ -9,6 +9,7 @@ use strata_model::{Labels, MatchOp, METRIC_NAME_LABEL};
 use super::selector::convert_matcher;
 use super::steps::OutputBuilder;
 use super::{extended_range, range_functions, Evaluator, StepSeries, Val};
+use crate::byte_escapes::{go_quote, is_raw_byte};
 use crate::engine::QueryError;
 use crate::extended_selectors::modifier_of;
 use crate::parse::RESERVED_LABEL_PREFIX;
@@ -215,9 +216,10 @@ impl Evaluator<'_> {
         let regex = Regex::new(&format!("^(?s:{pattern})$")).map_err(|e| {
             QueryError::Execution(format!("invalid regular expression in label_replace(): {e}"))
         })?;
-        if dst.is_empty() {
+        if !valid_label_name(&dst) {
             return Err(QueryError::Execution(format!(
-                "invalid destination label name in label_replace(): {dst}"
+                "invalid destination label name in label_replace(): {}",
+                go_quote(&dst)
             )));
         }
         let input = self.eval_vector(args[0])?;
@@ -234,9 +236,10 @@ impl Evaluator<'_> {
         let dst = string_arg(args[1])?;
         let separator = string_arg(args[2])?;
         let sources: Vec<String> = args[3..].iter().map(|a| string_arg(a)).collect::<Result<_, _>>()?;
-        if dst.is_empty() {
+        if !valid_label_name(&dst) {
             return Err(QueryError::Execution(format!(
-                "invalid destination label name in label_join(): {dst}"
+                "invalid destination label name in label_join(): {}",
+                go_quote(&dst)
             )));
         }
         let input = self.eval_vector(args[0])?;
@@ -367,6 +370,12 @@ pub(crate) fn unwrap_parens(mut e: &Expr) -> &Expr {
         e = &p.expr;
     }
     e
+}
+
+/// A label name Prometheus 3 accepts: any non-empty UTF-8 (a string literal's bytes that were
+/// not UTF-8 make it invalid, as in Go).
+pub(crate) fn valid_label_name(name: &str) -> bool {
+    !name.is_empty() && !name.chars().any(is_raw_byte)
 }
 
 pub(crate) fn string_arg(e: &Expr) -> Result<String, QueryError> {
