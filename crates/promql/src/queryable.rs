@@ -24,6 +24,8 @@ impl<E: Engine + ?Sized> Queryable for E {
 #[derive(Debug, Default, Clone)]
 pub struct MemoryQueryable {
     series: BTreeMap<Labels, BTreeMap<i64, f64>>,
+    /// Start timestamps of the series that have them, by sample time.
+    start_times: BTreeMap<Labels, BTreeMap<i64, i64>>,
 }
 
 impl MemoryQueryable {
@@ -37,9 +39,16 @@ impl MemoryQueryable {
         self.series.entry(labels.clone()).or_default().insert(t, v);
     }
 
+    /// Gives the sample at `t` the start timestamp `st` (when its counter started; 0 is
+    /// unknown), which `rate`, `increase`, `irate` and `resets` read.
+    pub fn add_start_time(&mut self, labels: &Labels, t: i64, st: i64) {
+        self.start_times.entry(labels.clone()).or_default().insert(t, st);
+    }
+
     /// Drops everything.
     pub fn clear(&mut self) {
         self.series.clear();
+        self.start_times.clear();
     }
 
     /// Number of samples held.
@@ -56,9 +65,15 @@ impl Queryable for MemoryQueryable {
                 continue;
             }
             let in_range: Vec<(i64, f64)> = samples.range(mint..=maxt).map(|(t, v)| (*t, *v)).collect();
-            if !in_range.is_empty() {
-                out.push(Series::from_samples(labels.clone(), in_range, mint, maxt));
+            if in_range.is_empty() {
+                continue;
             }
+            let mut series = Series::from_samples(labels.clone(), in_range, mint, maxt);
+            if let Some(start_times) = self.start_times.get(labels) {
+                series = series
+                    .with_start_times(start_times.range(mint..=maxt).map(|(t, st)| (*t, *st)).collect());
+            }
+            out.push(series);
         }
         Ok(out)
     }

@@ -15,7 +15,8 @@ mod notation;
 pub use load::{load_into, Loaded};
 
 pub use notation::{
-    expand_item, parse_duration, parse_float, parse_series, quoted_string, split_items, Item,
+    expand_item, expand_start_time_item, parse_duration, parse_float, parse_series, quoted_string,
+    split_items, Item,
 };
 
 use strata_model::Labels;
@@ -27,6 +28,9 @@ pub struct SeriesSpec {
     pub labels: Labels,
     /// One item per step.
     pub items: Vec<Item>,
+    /// Per item, its sample's start timestamp as an offset from the sample's time (`None`
+    /// unknown), from the `name{…}@st` line before it; empty when it has none.
+    pub start_times: Vec<Option<i64>>,
 }
 
 /// What an annotation or failure expectation requires of the message.
@@ -151,17 +155,28 @@ pub fn parse_script(text: &str) -> Result<Vec<Command>, ScriptError> {
 
 fn load_series(block: &[(usize, &str)]) -> Result<Vec<SeriesSpec>, ScriptError> {
     let mut out = Vec::new();
+    let mut pending_start_times: Option<(Labels, Vec<Option<i64>>)> = None;
     for &(line, text) in block {
         let err = |message: String| ScriptError { line, message };
         let (labels, rest) = parse_series(text).map_err(err)?;
-        if rest.starts_with("@st") {
-            continue; // start timestamps: read with the start-timestamp work (not yet)
+        if let Some(items) = rest.strip_prefix("@st") {
+            let mut start_times = Vec::new();
+            for item in split_items(items).map_err(err)? {
+                start_times.extend(expand_start_time_item(item).map_err(err)?);
+            }
+            pending_start_times = Some((labels, start_times));
+            continue;
         }
         let mut items = Vec::new();
         for item in split_items(rest).map_err(err)? {
             items.extend(expand_item(item).map_err(err)?);
         }
-        out.push(SeriesSpec { labels, items });
+        let start_times = match pending_start_times.take() {
+            Some((for_labels, start_times)) if for_labels == labels => start_times,
+            Some(_) => return Err(err("a start-time line must come right before its series".into())),
+            None => Vec::new(),
+        };
+        out.push(SeriesSpec { labels, items, start_times });
     }
     Ok(out)
 }
@@ -234,7 +249,7 @@ fn eval(line: usize, word: &str, rest: &str, block: &[(usize, &str)]) -> Result<
             for item in split_items(rest).map_err(err)? {
                 items.extend(expand_item(item).map_err(err)?);
             }
-            expect.series.push(SeriesSpec { labels, items });
+            expect.series.push(SeriesSpec { labels, items, start_times: Vec::new() });
         }
     }
     Ok(Eval { line, kind, expr: expr.trim().to_string(), expect })

@@ -339,3 +339,50 @@ fn extended_range_selectors_need_their_feature_and_measure_from_the_anchor() {
         assert_eq!(m[0].points.len(), 13, "{q}");
     }
 }
+
+#[test]
+fn start_timestamps_mark_resets_and_where_a_counter_began() {
+    // 5 at 2m (started at 1m), 5 at 3m (started at 2m59s: a reset the values do not show),
+    // 2 at 4m (a reset the values show).
+    let mut store = MemoryQueryable::new();
+    let l = labels("a", "1");
+    for (t, v, st) in [(120_000, 5.0, 60_000), (180_000, 5.0, 179_000), (240_000, 2.0, 0)] {
+        store.add(&l, t, v);
+        if st != 0 {
+            store.add_start_time(&l, t, st);
+        }
+    }
+    let engine = QueryEngine::default();
+    let value = |q: &str| match engine.instant(&store, q, 300_000).unwrap().value {
+        Value::Vector(v) => v[0].v,
+        other => panic!("{q}: {other:?}"),
+    };
+    // 2 − 5 + 5 + 5, plus the 5 counted from its start at 1m (no extrapolation to the left),
+    // extrapolated 60 s of the 180 s sampled to the right.
+    assert_eq!(value("increase(http_requests_total[5m])"), 16.0);
+    assert_eq!(value("resets(http_requests_total[5m])"), 2.0);
+    assert_eq!(value("irate(http_requests_total[5m])"), 2.0 / 60.0);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Start timestamps that are all unknown (0) change nothing.
+    #[test]
+    fn unknown_start_timestamps_change_nothing(series in series_strategy()) {
+        let plain = store_of(&series);
+        let mut with_unknown = plain.clone();
+        for (job, instance, values) in &series {
+            for i in 0..values.len() {
+                with_unknown.add_start_time(&labels(job, instance), i as i64 * 15_000, 0);
+            }
+        }
+        let range = Range { start: 30_000, end: 600_000, step: 45_000 };
+        for q in ["rate(http_requests_total[1m])", "increase(http_requests_total[2m])",
+                  "irate(http_requests_total[1m])", "resets(http_requests_total[3m])"] {
+            let a = QueryEngine::default().range(&plain, q, range).unwrap().value;
+            let b = QueryEngine::default().range(&with_unknown, q, range).unwrap().value;
+            prop_assert_eq!(a, b, "{}", q);
+        }
+    }
+}

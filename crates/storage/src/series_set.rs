@@ -96,13 +96,40 @@ pub struct Series {
     chunks: Vec<ChunkSource>,
     mint: i64,
     maxt: i64,
+    /// Start timestamps (Prometheus' created timestamps: when the counter behind a sample
+    /// started counting), `(sample time, start time)` in time order, for a series whose
+    /// store keeps them — an in-memory one's; the block format has no place for them yet.
+    start_times: Option<Arc<[(i64, i64)]>>,
 }
 
 impl Series {
     /// A series of `chunks` (any order), to be read within `[mint, maxt]`.
     pub(crate) fn new(labels: Labels, mut chunks: Vec<ChunkSource>, mint: i64, maxt: i64) -> Series {
         chunks.sort_by_key(|c| c.mint);
-        Series { labels, chunks, mint, maxt }
+        Series { labels, chunks, mint, maxt, start_times: None }
+    }
+
+    /// This series with start timestamps: `(sample time, start time)` pairs (any order; a
+    /// start time of 0 is unknown).
+    pub fn with_start_times(mut self, mut start_times: Vec<(i64, i64)>) -> Series {
+        start_times.sort_by_key(|s| s.0);
+        self.start_times = Some(start_times.into());
+        self
+    }
+
+    /// The start timestamp of each of `samples` (this series' samples, any subset in time
+    /// order), 0 where unknown; `None` when the series has none at all.
+    pub fn start_times_of(&self, samples: &[(i64, f64)]) -> Option<Vec<i64>> {
+        let known = self.start_times.as_deref()?;
+        let mut next = 0;
+        let aligned = samples
+            .iter()
+            .map(|&(t, _)| {
+                next += known[next..].iter().take_while(|s| s.0 < t).count();
+                known.get(next).filter(|s| s.0 == t).map_or(0, |s| s.1)
+            })
+            .collect();
+        Some(aligned)
     }
 
     /// A series of samples already in memory (an in-memory store's, a test's), to be read
@@ -286,6 +313,16 @@ mod tests {
     fn xor(samples: &[(i64, f64)]) -> ChunkSource {
         let bytes = encode_chunk(samples.iter().copied()).unwrap().0;
         ChunkSource::new(samples[0].0, samples[samples.len() - 1].0, ChunkData::Xor(bytes.into()))
+    }
+
+    #[test]
+    fn start_times_line_up_with_any_run_of_samples() {
+        let samples = vec![(10, 1.0), (20, 2.0), (30, 3.0)];
+        let plain = Series::from_samples(Labels::empty(), samples.clone(), 0, 100);
+        assert_eq!(plain.start_times_of(&samples), None);
+        let series = plain.with_start_times(vec![(30, 25), (10, 5)]);
+        assert_eq!(series.start_times_of(&samples), Some(vec![5, 0, 25]));
+        assert_eq!(series.start_times_of(&samples[1..]), Some(vec![0, 25]));
     }
 
     fn raw(samples: &[(i64, f64)]) -> ChunkSource {

@@ -41,7 +41,7 @@ impl Evaluator<'_> {
         let (windows, mint, maxt) = self.matrix_bounds(ms);
         let lookback = self.ctx.options().lookback_delta_ms;
         let steps = self.steps();
-        let selected = self.select_each(&ms.vs, mint, maxt, |samples| {
+        let selected = self.select_each(&ms.vs, mint, maxt, |samples, _| {
             samples.retain(|&(_, v)| !is_stale_marker(v));
             extended_window_values(samples, steps, windows, lookback, func)
         })?;

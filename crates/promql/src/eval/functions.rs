@@ -185,8 +185,12 @@ impl Evaluator<'_> {
             other => return Err(type_error("absent_over_time", "range vector", &other)),
         };
         // Which windows hold a sample: present_over_time's answer.
-        let present_over_time =
-            range_functions::RangeFunction { f: |_, _| Some(1.0), keeps_name: true, counter_resets: false };
+        let present_over_time = range_functions::RangeFunction {
+            f: |_, _| Some(1.0),
+            keeps_name: true,
+            counter_resets: false,
+            warns_start_time_overlap: false,
+        };
         let present = self.apply_range_function(input, present_over_time, &[])?;
         self.absent_result(arg, &present)
     }

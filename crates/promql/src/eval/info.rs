@@ -152,7 +152,7 @@ impl Evaluator<'_> {
         let times: Vec<i64> = self.step_times().map(reference).collect();
         let (first, last) = (times.iter().min().copied(), times.iter().max().copied());
         let (Some(first), Some(last)) = (first, last) else { return Ok(Vec::new()) };
-        let selected = self.select_matching(vec![matchers], first - lookback + 1, last, |samples| {
+        let selected = self.select_matching(vec![matchers], first - lookback + 1, last, |samples, _| {
             times
                 .iter()
                 .map(|&r| {

@@ -7,6 +7,14 @@
 //! Counter resets (`rate`, `increase`, `resets`) are found once per series, not once per
 //! window: a window of a 1 s series in a 5 m rate holds 300 samples, and stepping it by 15 s
 //! would otherwise compare each sample 20 times.
+//!
+//! Start timestamps (Prometheus' created timestamps, when the store keeps them; see
+//! [`start_time_reset`]): a sample whose counter started after the sample before it was
+//! taken is a reset whatever the values say (`rate`, `increase`, `irate`, `resets`); a first
+//! sample whose counter started inside the window is counted from zero at that start rather
+//! than extrapolated towards the window's start; and `rate`/`increase` warn once per series
+//! when a start time overlaps the sample before. Subqueries and other expressions carry no
+//! start timestamps, as in Prometheus.
 
 use promql_parser::parser::MatrixSelector;
 use strata_model::{is_stale_marker, Labels, METRIC_NAME_LABEL};
@@ -18,6 +26,8 @@ use crate::engine::QueryError;
 /// The samples of one series in one step's window, and where the window lies.
 pub(crate) struct Window<'a> {
     pub(crate) samples: &'a [(i64, f64)],
+    /// The start timestamp of each sample (0 unknown), or empty when the series has none.
+    pub(crate) start_times: &'a [i64],
     /// The value before each counter reset (a sample below the one before it) inside the
     /// window, in time order; filled only for functions that read it.
     pub(crate) counter_resets: &'a [f64],
@@ -50,6 +60,8 @@ pub(crate) struct RangeFunction {
     pub(crate) keeps_name: bool,
     /// It reads [`Window::counter_resets`].
     pub(crate) counter_resets: bool,
+    /// It warns of start times that overlap the sample before (`rate`, `increase`).
+    pub(crate) warns_start_time_overlap: bool,
 }
 
 /// The range function called `name`.
@@ -87,6 +99,7 @@ pub(crate) fn lookup(name: &str) -> Option<RangeFunction> {
         f,
         keeps_name: matches!(name, "last_over_time" | "first_over_time"),
         counter_resets: matches!(name, "rate" | "increase" | "resets"),
+        warns_start_time_overlap: matches!(name, "rate" | "increase"),
     })
 }
 
@@ -102,8 +115,8 @@ impl Evaluator<'_> {
         let mut out = Vec::with_capacity(input.series.len());
         for series in input.series {
             self.ctx.check("function evaluation")?;
-            let points = window_values(&series.samples, self.steps(), input.windows, func, args);
-            self.push_result(&mut out, series.labels, points, series.drop_name, func);
+            let values = window_values(&series.samples, None, self.steps(), input.windows, func, args);
+            self.push_result(&mut out, series.labels, values.points, series.drop_name, func);
         }
         Ok(out)
     }
@@ -119,18 +132,25 @@ impl Evaluator<'_> {
     ) -> Result<Vec<StepSeries>, QueryError> {
         let (windows, mint, maxt) = self.matrix_bounds(ms);
         let steps = self.steps();
-        let selected = self.select_each(&ms.vs, mint, maxt, |samples| {
+        let selected = self.select_each(&ms.vs, mint, maxt, |samples, series| {
             samples.retain(|&(_, v)| !is_stale_marker(v));
-            (!samples.is_empty()).then(|| window_values(samples, steps, windows, func, args))
+            let start_times = series.start_times_of(samples);
+            (!samples.is_empty())
+                .then(|| window_values(samples, start_times.as_deref(), steps, windows, func, args))
         })?;
         if matches!(name, "rate" | "increase") {
             self.note_non_counter(selected.iter().filter(|(_, p)| p.is_some()).map(|(labels, _)| labels));
         }
         let mut out = Vec::with_capacity(selected.len());
-        for (labels, points) in selected {
-            if let Some(points) = points {
-                self.push_result(&mut out, labels, points, false, func);
+        for (labels, values) in selected {
+            let Some(values) = values else { continue };
+            if values.start_time_overlap {
+                self.ctx.warn(format!(
+                    "PromQL warning: sample has start time that overlaps with previous sample timestamp for metric {:?}",
+                    labels.get(METRIC_NAME_LABEL).unwrap_or("")
+                ));
             }
+            self.push_result(&mut out, labels, values.points, false, func);
         }
         Ok(out)
     }
@@ -168,24 +188,46 @@ impl Evaluator<'_> {
     }
 }
 
+/// One series' function values, and whether a window `rate`/`increase` read had a start
+/// time overlapping the sample before it.
+struct WindowValues {
+    points: Vec<(i64, f64)>,
+    start_time_overlap: bool,
+}
+
 /// One series' function values at every step where its window holds samples. Pure (no
 /// evaluator), so it runs on whichever thread decoded the series.
 fn window_values(
     samples: &[(i64, f64)],
+    start_times: Option<&[i64]>,
     steps: Steps,
     windows: Windows,
     func: RangeFunction,
     args: &[Vec<f64>],
-) -> Vec<(i64, f64)> {
+) -> WindowValues {
+    let st = start_times.unwrap_or(&[]);
     // Each reset: the index of the sample after it, and the value before it.
     let (reset_at, reset_values): (Vec<usize>, Vec<f64>) = if func.counter_resets {
-        samples.windows(2).enumerate().filter(|(_, p)| p[1].1 < p[0].1).map(|(i, p)| (i + 1, p[0].1)).unzip()
+        samples
+            .windows(2)
+            .enumerate()
+            .filter(|&(i, p)| {
+                p[1].1 < p[0].1 || (!st.is_empty() && start_time_reset(st[i], p[0].0, st[i + 1], p[1].0))
+            })
+            .map(|(i, p)| (i + 1, p[0].1))
+            .unzip()
     } else {
         (Vec::new(), Vec::new())
     };
-    let mut points = Vec::new();
+    // Each overlap: the index of the sample whose start time overlaps the one before.
+    let overlap_at: Vec<usize> = if func.warns_start_time_overlap && !st.is_empty() {
+        (1..samples.len()).filter(|&i| start_time_overlaps(st[i - 1], samples[i - 1].0, st[i])).collect()
+    } else {
+        Vec::new()
+    };
+    let mut out = WindowValues { points: Vec::new(), start_time_overlap: false };
     let mut step_args = vec![0.0; args.len()];
-    let (mut lo, mut hi, mut resets_lo, mut resets_hi) = (0, 0, 0, 0);
+    let (mut lo, mut hi, mut resets_lo, mut resets_hi, mut overlaps_lo) = (0, 0, 0, 0, 0);
     for (i, t) in steps.times().enumerate() {
         let end = windows.end(t);
         let start = end - windows.range;
@@ -205,21 +247,49 @@ fn window_values(
         while resets_lo < resets_hi && reset_at[resets_lo] <= lo {
             resets_lo += 1;
         }
+        while overlaps_lo < overlap_at.len() && overlap_at[overlaps_lo] <= lo {
+            overlaps_lo += 1;
+        }
+        if overlap_at.get(overlaps_lo).is_some_and(|&r| r < hi) {
+            out.start_time_overlap = true;
+        }
         for (a, values) in step_args.iter_mut().zip(args) {
             *a = values[i];
         }
         let window = Window {
             samples: &samples[lo..hi],
+            start_times: if st.is_empty() { &[] } else { &st[lo..hi] },
             counter_resets: &reset_values[resets_lo..resets_hi],
             start,
             end,
             eval_time: t,
         };
         if let Some(v) = (func.f)(&window, &step_args) {
-            points.push((t, v));
+            out.points.push((t, v));
         }
     }
-    points
+    out
+}
+
+/// Whether the sample at `t` with start time `st` began counting again after the sample
+/// before it (`prev_t`, started `prev_st`) — a reset, whatever the values. Start time 0 is
+/// unknown; one at or after its own sample is invalid or OTel's "unknown start". A start
+/// time equal to the sample before's time is a delta sample's (a reset) unless the sample
+/// before had no valid start time (a cumulative series whose start is unknown).
+pub(crate) fn start_time_reset(prev_st: i64, prev_t: i64, st: i64, t: i64) -> bool {
+    if st == 0 || st >= t || st < prev_t {
+        return false;
+    }
+    if st > prev_t {
+        return true;
+    }
+    prev_st != 0 && prev_st < prev_t
+}
+
+/// Whether start time `st` lies before the sample before (`prev_t`) without being that
+/// sample's own start time: the two samples claim overlapping spans.
+fn start_time_overlaps(prev_st: i64, prev_t: i64, st: i64) -> bool {
+    st != 0 && st < prev_t && st != prev_st
 }
 
 /// NaN equals NaN here (a NaN that stays NaN is no change).
@@ -232,10 +302,7 @@ fn same_float(a: f64, b: f64) -> bool {
 /// or ends, nor below zero for counters), as Prometheus 3 does.
 fn extrapolated_rate(w: &Window<'_>, is_counter: bool, is_rate: bool) -> Option<f64> {
     let s = w.samples;
-    if s.len() < 2 {
-        return None;
-    }
-    let (first, last) = (s[0], s[s.len() - 1]);
+    let (first, last) = (*s.first()?, s[s.len() - 1]);
     let mut result = last.1 - first.1;
     if is_counter {
         // In order, as Prometheus adds them.
@@ -245,24 +312,34 @@ fn extrapolated_rate(w: &Window<'_>, is_counter: bool, is_rate: bool) -> Option<
     }
     let mut to_start = (first.0 - w.start) as f64 / 1000.0;
     let mut to_end = (w.end - last.0) as f64 / 1000.0;
-    let sampled = (last.0 - first.0) as f64 / 1000.0;
-    let average_gap = sampled / (s.len() - 1) as f64;
+    let mut sampled = (last.0 - first.0) as f64 / 1000.0;
+    let average_gap = if s.len() > 1 { sampled / (s.len() - 1) as f64 } else { 0.0 };
     let threshold = average_gap * 1.1;
-    if to_start >= threshold {
-        to_start = average_gap / 2.0;
-    }
-    if is_counter && result > 0.0 && first.1 >= 0.0 {
-        // Don't extrapolate below zero: a counter started no earlier than where it would
-        // have been 0.
-        let to_zero = sampled * (first.1 / result);
-        if to_zero < to_start {
-            to_start = to_zero;
+    let first_start = w.start_times.first().copied().unwrap_or(0);
+    if is_counter && first_start != 0 && first_start > w.start && first_start < first.0 {
+        // The counter started inside the window: count from zero there, not extrapolating.
+        to_start = 0.0;
+        sampled = (last.0 - first_start) as f64 / 1000.0;
+        result += first.1;
+    } else if s.len() < 2 {
+        return None;
+    } else {
+        if to_start >= threshold {
+            to_start = average_gap / 2.0;
+        }
+        if is_counter && result > 0.0 && first.1 >= 0.0 {
+            // Don't extrapolate below zero: a counter started no earlier than where it would
+            // have been 0.
+            let to_zero = sampled * (first.1 / result);
+            if to_zero < to_start {
+                to_start = to_zero;
+            }
         }
     }
     if to_end >= threshold {
         to_end = average_gap / 2.0;
     }
-    let mut factor = (sampled + to_start + to_end) / sampled;
+    let mut factor = if sampled != 0.0 { (sampled + to_start + to_end) / sampled } else { 1.0 };
     if is_rate {
         factor /= w.range_seconds();
     }
@@ -276,7 +353,10 @@ fn instant_delta(w: &Window<'_>, is_rate: bool) -> Option<f64> {
         return None;
     }
     let (prev, last) = (s[s.len() - 2], s[s.len() - 1]);
-    let delta = if is_rate && last.1 < prev.1 { last.1 } else { last.1 - prev.1 };
+    let n = w.start_times.len();
+    let reset = last.1 < prev.1
+        || (n >= 2 && start_time_reset(w.start_times[n - 2], prev.0, w.start_times[n - 1], last.0));
+    let delta = if is_rate && reset { last.1 } else { last.1 - prev.1 };
     if !is_rate {
         return Some(delta);
     }

@@ -35,9 +35,9 @@ impl Evaluator<'_> {
         let (mint, maxt) = (first - offset - lookback + 1, last - offset + ahead);
         let lookup = Lookup { at, offset, lookback, modifier };
         let selected = if timestamps {
-            self.select_each(vs, mint, maxt, |samples| lookup.points::<true>(samples, steps))?
+            self.select_each(vs, mint, maxt, |samples, _| lookup.points::<true>(samples, steps))?
         } else {
-            self.select_each(vs, mint, maxt, |samples| lookup.points::<false>(samples, steps))?
+            self.select_each(vs, mint, maxt, |samples, _| lookup.points::<false>(samples, steps))?
         };
         Ok(selected
             .into_iter()
@@ -53,7 +53,7 @@ impl Evaluator<'_> {
         let (windows, mint, maxt) = self.matrix_bounds(ms);
         let end = windows.end(self.start);
         let series = self
-            .select_each(&ms.vs, mint, maxt, |samples| {
+            .select_each(&ms.vs, mint, maxt, |samples, _| {
                 samples.retain(|&(_, v)| !is_stale_marker(v));
                 match windows.modifier {
                     // Only an instant query's result is a range vector: its one window.
@@ -130,7 +130,7 @@ impl Evaluator<'_> {
     }
 
     /// Every series the selector matches, each with what `per_series` makes of its samples
-    /// in `[mint, maxt]` (a buffer it may change or take). The series are decoded one at a
+    /// in `[mint, maxt]` (a buffer it may change or take) and the series they are from. The series are decoded one at a
     /// time per thread, each handed to `per_series` at once, so a selection never holds
     /// more than one series' samples per thread — the step values or window results it is
     /// reduced to are what stays.
@@ -139,7 +139,7 @@ impl Evaluator<'_> {
         vs: &VectorSelector,
         mint: i64,
         maxt: i64,
-        per_series: impl Fn(&mut Vec<(i64, f64)>) -> T + Sync,
+        per_series: impl Fn(&mut Vec<(i64, f64)>, &Series) -> T + Sync,
     ) -> Result<Vec<(Labels, T)>, QueryError> {
         self.select_matching(matcher_sets(vs)?, mint, maxt, per_series)
     }
@@ -151,7 +151,7 @@ impl Evaluator<'_> {
         alternatives: Vec<Vec<Matcher>>,
         mint: i64,
         maxt: i64,
-        per_series: impl Fn(&mut Vec<(i64, f64)>) -> T + Sync,
+        per_series: impl Fn(&mut Vec<(i64, f64)>, &Series) -> T + Sync,
     ) -> Result<Vec<(Labels, T)>, QueryError> {
         let several = alternatives.len() > 1;
         let mut seen = std::collections::HashSet::new();
@@ -220,13 +220,13 @@ const PARALLEL_FROM_CHUNKS: usize = 256;
 fn decode_each<T: Send>(
     series: &[Series],
     limits: &Limits,
-    per_series: impl Fn(&mut Vec<(i64, f64)>) -> T + Sync,
+    per_series: impl Fn(&mut Vec<(i64, f64)>, &Series) -> T + Sync,
 ) -> Result<Vec<T>, QueryError> {
     let one = |buffer: &mut Vec<(i64, f64)>, s: &Series| {
         limits.check("query execution")?;
         s.collect_samples_into(buffer).map_err(|e| QueryError::Storage(e.to_string()))?;
         limits.load_samples(buffer.len())?;
-        Ok(per_series(buffer))
+        Ok(per_series(buffer, s))
     };
     if series.iter().map(Series::chunk_count).sum::<usize>() < PARALLEL_FROM_CHUNKS {
         let mut buffer = Vec::new();

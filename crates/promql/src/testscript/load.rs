@@ -21,6 +21,9 @@ pub fn load_into(store: &mut MemoryQueryable, series: &[SeriesSpec], interval: i
             match item {
                 Item::Float(v) => {
                     store.add(&s.labels, t, *v);
+                    if let Some(Some(offset)) = s.start_times.get(i) {
+                        store.add_start_time(&s.labels, t, t + offset);
+                    }
                     loaded.samples += 1;
                 }
                 Item::Histogram(_) => loaded.histograms += 1,
@@ -47,5 +50,18 @@ mod tests {
         let got = store.select(&[], i64::MIN, i64::MAX).unwrap()[0].collect_samples().unwrap();
         assert_eq!(got.iter().map(|s| s.0).collect::<Vec<_>>(), [0, 20_000, 40_000]);
         assert_eq!(got[2].1.to_bits(), strata_model::STALE_NAN_BITS);
+    }
+
+    #[test]
+    fn start_time_lines_give_their_series_start_times() {
+        let script = "load 1m\n  m@st _ -30s-1mx2 +1m\n  m 1 2 3 4 5\n";
+        let Command::Load { series, interval, .. } = &parse_script(script).unwrap()[0] else { panic!() };
+        assert_eq!(series.len(), 1);
+        let mut store = MemoryQueryable::new();
+        load_into(&mut store, series, *interval);
+        let selected = &store.select(&[], i64::MIN, i64::MAX).unwrap()[0];
+        let samples = selected.collect_samples().unwrap();
+        assert_eq!(selected.start_times_of(&samples), Some(vec![0, 30_000, 30_000, 30_000, 300_000]));
+        assert!(parse_script("load 1m\n  a@st -1m\n  b 1\n").is_err(), "a start-time line of another series");
     }
 }

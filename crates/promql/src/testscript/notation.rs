@@ -59,6 +59,35 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
     Ok(if negative { -total } else { total })
 }
 
+/// One item of a start-timestamp line (`name{…}@st …`): each sample's start time as an offset
+/// from the sample's own time — `_` (unknown), `-30s`, `+1m`, `-1mx15` (16 times), or
+/// `-30s-1mx2` (−30 s, −90 s, −150 s: the same start as the samples step on).
+pub fn expand_start_time_item(item: &str) -> Result<Vec<Option<i64>>, String> {
+    let bad = |e: String| format!("bad start-time item {item:?}: {e}");
+    if item == "_" {
+        return Ok(vec![None]);
+    }
+    if let Some(n) = item.strip_prefix("_x") {
+        return Ok(vec![None; n.parse::<usize>().map_err(|e| bad(e.to_string()))? + 1]);
+    }
+    let (body, times) = match item.split_once('x') {
+        Some((body, n)) => (body, n.parse::<i64>().map_err(|e| bad(e.to_string()))?),
+        None => (item, 0),
+    };
+    // The increment's sign is the first `+`/`-` after the start's own sign.
+    let split = body.char_indices().skip(1).find(|&(_, c)| c == '+' || c == '-').map(|(i, _)| i);
+    let (start, step) = match split {
+        Some(i) => (&body[..i], signed_duration(&body[i..]).map_err(bad)?),
+        None => (body, 0),
+    };
+    let start = signed_duration(start).map_err(bad)?;
+    Ok((0..=times).map(|i| Some(start + i * step)).collect())
+}
+
+fn signed_duration(text: &str) -> Result<i64, String> {
+    parse_duration(text.strip_prefix('+').unwrap_or(text))
+}
+
 /// A float as the scripts write it (`Inf`, `+Inf`, `-Inf`, `NaN`, decimals, exponents).
 pub fn parse_float(text: &str) -> Option<f64> {
     match text {
