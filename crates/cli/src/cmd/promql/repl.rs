@@ -47,8 +47,9 @@ pub(crate) struct ReplArgs {
     #[arg(long)]
     json: bool,
     /// With --dir: allow Prometheus' experimental functions and modifiers (`info`, `limitk`,
-    /// `sort_by_label`, `fill`, …) and duration arithmetic (`[5m+30s]`), as its
-    /// promql-experimental-functions and promql-duration-expr features do.
+    /// `sort_by_label`, `fill`, …), duration arithmetic (`[5m+30s]`) and the `anchored` and
+    /// `smoothed` modifiers, as its promql-experimental-functions, promql-duration-expr and
+    /// promql-extended-range-selectors features do.
     #[arg(long, conflicts_with = "url")]
     experimental: bool,
 }
