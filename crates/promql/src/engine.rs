@@ -148,6 +148,7 @@ impl QueryEngine {
     /// duration arithmetic, when the options allow it; [`QueryBounds::default`] for an
     /// instant query).
     pub fn parse(&self, query: &str, bounds: QueryBounds) -> Result<Expr, QueryError> {
+        crate::parse::refuse_reserved_labels(query).map_err(|e| QueryError::BadData(e.0))?;
         let text = if self.options.duration_expressions {
             crate::duration_expr::resolve(query, bounds)
         } else {

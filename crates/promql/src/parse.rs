@@ -15,6 +15,26 @@ pub struct ParseError(pub String);
 /// such labels, and the evaluator never hands those matchers to storage.
 pub(crate) const RESERVED_LABEL_PREFIX: &str = "__strata_";
 
+/// Refuses a query that writes a reserved label itself (outside string literals): the
+/// engine's marks must come from its own rewrites, or `{__strata_range_modifier__="smoothed"}`
+/// would turn a feature on that the server has off.
+pub(crate) fn refuse_reserved_labels(query: &str) -> Result<(), ParseError> {
+    let bytes = query.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' | b'\'' | b'`' => i = skip_string(bytes, i),
+            _ if bytes[i..].starts_with(RESERVED_LABEL_PREFIX.as_bytes()) => {
+                return Err(ParseError(format!(
+                    "label names starting with {RESERVED_LABEL_PREFIX} are reserved for the engine"
+                )))
+            }
+            _ => i += 1,
+        }
+    }
+    Ok(())
+}
+
 /// Deepest nesting of `(`, `[` and `{` a query may have.
 pub const MAX_NESTING: usize = 256;
 /// Most operators a query may have (each one a level of the expression tree).
@@ -151,6 +171,9 @@ mod tests {
         assert_eq!(parse_metric_selector(r#"up{job="a"}"#).unwrap()[0].len(), 2);
         assert!(parse_metric_selector(r#"{job=~".*"}"#).is_err());
         assert!(parse_metric_selector("rate(up[5m])").is_err());
+        assert!(refuse_reserved_labels(r#"x{__strata_range_modifier__="smoothed"}"#).is_err());
+        assert!(refuse_reserved_labels(r#"x{job="__strata_x"}"#).is_ok());
+        assert!(refuse_reserved_labels("ÿ{a=\"é\"} + ü").is_ok(), "any text, byte by byte");
         assert_eq!(
             parse("sum(up[5m])").unwrap_err().0,
             "expected type instant vector in aggregation expression, got range vector"

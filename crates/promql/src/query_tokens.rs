@@ -111,7 +111,8 @@ pub(crate) fn lex(query: &str) -> Vec<Token> {
                 Kind::Word
             }
             _ => {
-                i += 1;
+                // A whole character, so that every token is a slice of the text.
+                i += query[i..].chars().next().map_or(1, char::len_utf8);
                 Kind::Other
             }
         };
@@ -132,4 +133,23 @@ fn closing(bytes: &[u8], open: usize, close: u8) -> usize {
         }
     }
     bytes.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Every token is a slice of the text, in order, whatever the text.
+        #[test]
+        fn tokens_are_slices_of_any_text(text in "\\PC{0,40}") {
+            let mut last_end = 0;
+            for t in lex(&text) {
+                prop_assert!(t.start >= last_end && t.end > t.start && t.end <= text.len());
+                prop_assert!(text.get(t.start..t.end).is_some(), "{:?} cut at {}..{}", text, t.start, t.end);
+                last_end = t.end;
+            }
+        }
+    }
 }

@@ -386,3 +386,22 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Parsing any text — the rewrites before the parser included — gives a query or an
+    /// error, never a panic; so does evaluating what parses.
+    #[test]
+    fn any_text_parses_or_fails_cleanly(
+        text in prop_oneof![
+            "\\PC{0,60}",
+            "[a-z_{}\\[\\]()@:,.\"'`\\\\=~!+-]{0,12}( (anchored|smoothed|offset|info|@|x|\\[5m\\]|\\{a=\"\\\\xff\"\\}|\\(|\\)|,)){0,8}",
+        ]
+    ) {
+        let engine = QueryEngine::new(EngineOptions::conformance());
+        if let Ok(expr) = engine.parse(&text, strata_promql::QueryBounds::default()) {
+            let _ = engine.instant_expr(&MemoryQueryable::new(), &expr, 60_000, None);
+        }
+    }
+}
