@@ -195,6 +195,41 @@ struct WindowValues {
     start_time_overlap: bool,
 }
 
+/// Where a series' counter resets and start-time overlaps lie, found once for all windows.
+struct SeriesEvents {
+    /// Each reset: the index of the sample after it…
+    reset_at: Vec<usize>,
+    /// …and the value before it.
+    reset_values: Vec<f64>,
+    /// Each sample whose start time overlaps the sample before (its index).
+    overlap_at: Vec<usize>,
+}
+
+impl SeriesEvents {
+    /// Only what `func` reads: resets for `rate`, `increase` and `resets`, overlaps for the
+    /// first two when there are start times (`st`, empty when none).
+    fn find(samples: &[(i64, f64)], st: &[i64], func: RangeFunction) -> SeriesEvents {
+        let (reset_at, reset_values) = if func.counter_resets {
+            samples
+                .windows(2)
+                .enumerate()
+                .filter(|&(i, p)| {
+                    p[1].1 < p[0].1 || (!st.is_empty() && start_time_reset(st[i], p[0].0, st[i + 1], p[1].0))
+                })
+                .map(|(i, p)| (i + 1, p[0].1))
+                .unzip()
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let overlap_at = if func.warns_start_time_overlap && !st.is_empty() {
+            (1..samples.len()).filter(|&i| start_time_overlaps(st[i - 1], samples[i - 1].0, st[i])).collect()
+        } else {
+            Vec::new()
+        };
+        SeriesEvents { reset_at, reset_values, overlap_at }
+    }
+}
+
 /// One series' function values at every step where its window holds samples. Pure (no
 /// evaluator), so it runs on whichever thread decoded the series.
 fn window_values(
@@ -206,25 +241,7 @@ fn window_values(
     args: &[Vec<f64>],
 ) -> WindowValues {
     let st = start_times.unwrap_or(&[]);
-    // Each reset: the index of the sample after it, and the value before it.
-    let (reset_at, reset_values): (Vec<usize>, Vec<f64>) = if func.counter_resets {
-        samples
-            .windows(2)
-            .enumerate()
-            .filter(|&(i, p)| {
-                p[1].1 < p[0].1 || (!st.is_empty() && start_time_reset(st[i], p[0].0, st[i + 1], p[1].0))
-            })
-            .map(|(i, p)| (i + 1, p[0].1))
-            .unzip()
-    } else {
-        (Vec::new(), Vec::new())
-    };
-    // Each overlap: the index of the sample whose start time overlaps the one before.
-    let overlap_at: Vec<usize> = if func.warns_start_time_overlap && !st.is_empty() {
-        (1..samples.len()).filter(|&i| start_time_overlaps(st[i - 1], samples[i - 1].0, st[i])).collect()
-    } else {
-        Vec::new()
-    };
+    let SeriesEvents { reset_at, reset_values, overlap_at } = SeriesEvents::find(samples, st, func);
     let mut out = WindowValues { points: Vec::new(), start_time_overlap: false };
     let mut step_args = vec![0.0; args.len()];
     let (mut lo, mut hi, mut resets_lo, mut resets_hi, mut overlaps_lo) = (0, 0, 0, 0, 0);
@@ -411,4 +428,31 @@ fn double_exponential_smoothing(w: &Window<'_>, args: &[f64]) -> Option<f64> {
         (s0, s1) = (s1, x + y);
     }
     Some(s1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_time_resets_as_prometheus_reads_them() {
+        // (prev start, prev time, start, time) → reset?
+        let cases = [
+            ((0, 60, 0, 120), false),   // no start time
+            ((0, 60, 120, 120), false), // start at its own time: OTel's unknown start
+            ((0, 60, 130, 120), false), // start after its own time: invalid
+            ((0, 60, 30, 120), false),  // started before the previous sample: same run
+            ((0, 60, 90, 120), true),   // started after the previous sample: a reset
+            ((30, 60, 60, 120), true),  // starts at the previous sample: a delta sample
+            ((0, 60, 60, 120), false),  // … after one with unknown start: cumulative
+            ((60, 60, 60, 120), false), // … after one started at its own time
+            ((90, 60, 60, 120), false), // … after an invalid start
+        ];
+        for ((prev_st, prev_t, st, t), reset) in cases {
+            assert_eq!(start_time_reset(prev_st, prev_t, st, t), reset, "{prev_st} {prev_t} {st} {t}");
+        }
+        assert!(start_time_overlaps(0, 60, 30));
+        assert!(!start_time_overlaps(30, 60, 30), "a cumulative run shares its start");
+        assert!(!start_time_overlaps(0, 60, 60), "a delta sample starts at the previous one");
+    }
 }
