@@ -10,9 +10,9 @@
 //! skip these re-runs, as there; so do those that read the query's own range (`start()`,
 //! `end()`, `step()`, `range()`), which an instant query does not have.
 //!
-//! Evals that touch native histograms (an expected `{{…}}` value, or a selector matching a
-//! series loaded with histogram samples or converted by `load_with_nhcb` since the last
-//! `clear`) are skipped: native histograms are a later issue. Annotation messages are compared
+//! Evals that touch native histograms (an expected `{{…}}` value, the bucket trim operators
+//! `</` and `>/`, or a selector matching a series loaded with histogram samples or converted
+//! by `load_with_nhcb` since the last `clear`) are skipped: native histograms are a later issue. Annotation messages are compared
 //! without their trailing `(line:col)`: the parser gives no positions.
 
 use std::path::PathBuf;
@@ -135,12 +135,30 @@ fn skip_reason(eval: &Eval, histogram_series: &[Labels], engine: &QueryEngine) -
     if expects_histogram {
         return Some("native histograms: expects histogram values".into());
     }
+    if uses_trim_operator(&eval.expr) {
+        return Some("native histograms: the bucket trim operators </ and >/".into());
+    }
     let expr = engine.parse(&eval.expr, QueryBounds::default()).ok()?;
     let selectors = selector_matchers(&expr).ok()?;
     let touches = selectors.iter().any(|matchers| {
         histogram_series.iter().any(|labels| matchers.iter().all(|m: &Matcher| m.matches_labels(labels)))
     });
     touches.then(|| "native histograms: selects a series with histogram samples".into())
+}
+
+/// Whether the expression uses `</` or `>/` (outside strings): Prometheus' operators that
+/// trim a native histogram's buckets, meaningless for floats (and unread by the parser).
+fn uses_trim_operator(expr: &str) -> bool {
+    let bytes = expr.as_bytes();
+    let mut i = 0;
+    while i + 1 < bytes.len() {
+        match bytes[i] {
+            b'"' | b'\'' | b'`' => i = crate::parse::skip_string(bytes, i),
+            b'<' | b'>' if bytes[i + 1] == b'/' => return true,
+            _ => i += 1,
+        }
+    }
+    false
 }
 
 fn check_eval(eval: &Eval, store: &MemoryQueryable, engine: &QueryEngine) -> Result<(), String> {
@@ -522,6 +540,14 @@ fn describe(value: &Value) -> String {
 mod tests {
     use super::*;
     use crate::parse;
+
+    #[test]
+    fn trim_operators_are_recognised_outside_strings() {
+        assert!(uses_trim_operator("histogram_count(h </ 2)"));
+        assert!(uses_trim_operator("h >/ -1"));
+        assert!(!uses_trim_operator("a < b / c"));
+        assert!(!uses_trim_operator(r#"label_replace(a, "x", "</", "y", ">/")"#));
+    }
 
     fn injected(query: &str, at: i64) -> Option<String> {
         with_at(&parse(query).unwrap(), at).map(|e| e.to_string())
