@@ -73,6 +73,11 @@ pub(crate) fn rewrite(query: &str, enabled: bool) -> Result<Cow<'_, str>, ParseE
         else {
             continue;
         };
+        if in_label_list(query, &tokens[..k]) {
+            // A label named `anchored`: the parser reads the keyword there only quoted.
+            edits.push((token.start, token.end, format!("\"{}\"", &query[token.start..token.end])));
+            continue;
+        }
         if k == 0 || !ends_operand(&tokens[k - 1], query) {
             continue;
         }
@@ -141,6 +146,31 @@ fn mark_selector(query: &str, before: &[Token], modifier: RangeModifier) -> Resu
     }
 }
 
+/// Whether the word after `before` is a label in the list of a `by`, `without`, `on`,
+/// `ignoring`, `group_left` or `group_right`.
+fn in_label_list(query: &str, before: &[Token]) -> bool {
+    let mut j = before.len();
+    while j > 0 {
+        let t = &before[j - 1];
+        let text = &query[t.start..t.end];
+        match t.kind {
+            Kind::Word | Kind::Str => j -= 1,
+            Kind::Other if text == "," => j -= 1,
+            Kind::Open => {
+                return j >= 2 && {
+                    let w = &before[j - 2];
+                    w.kind == Kind::Word
+                        && ["by", "without", "on", "ignoring", "group_left", "group_right"]
+                            .iter()
+                            .any(|k| query[w.start..w.end].eq_ignore_ascii_case(k))
+                };
+            }
+            _ => return false,
+        }
+    }
+    false
+}
+
 /// Whether a word after `token` would be a postfix modifier: `token` ends an operand.
 fn ends_operand(token: &Token, query: &str) -> bool {
     match token.kind {
@@ -202,9 +232,20 @@ mod tests {
     }
 
     #[test]
+    fn the_words_as_grouping_labels_are_quoted_for_the_parser() {
+        assert_eq!(rewritten("sum by (job, anchored) (x)"), r#"sum by (job, "anchored") (x)"#);
+        assert_eq!(
+            rewritten("x * on (smoothed) group_left (anchored) y"),
+            r#"x * on ("smoothed") group_left ("anchored") y"#
+        );
+        assert!(crate::parse(&rewritten("sum without (smoothed) (x)")).is_ok());
+        // Disabled or not, a label is a label.
+        assert_eq!(rewrite("sum by (anchored) (x)", false).unwrap(), r#"sum by ("anchored") (x)"#);
+    }
+
+    #[test]
     fn the_words_elsewhere_are_left_alone() {
         for query in [
-            "sum by (anchored) (x)",
             "label_replace(x, \"smoothed\", \"$1\", \"a\", \"(.*)\")",
             "x{smoothed=\"anchored\"}",
             "rate(x[5m])",
