@@ -17,7 +17,7 @@
 
 use std::borrow::Cow;
 
-use crate::parse::skip_string;
+use crate::parse::{find_outside_strings, skip_string};
 
 /// The query's own step and range, what `step()` and `range()` give (ms; 0 for an instant
 /// query).
@@ -39,10 +39,10 @@ pub fn resolve(query: &str, bounds: QueryBounds) -> Cow<'_, str> {
     while i < bytes.len() {
         match bytes[i] {
             b'"' | b'\'' | b'`' => i = skip_string(bytes, i),
-            b'{' => i = find(bytes, i, b'}').map_or(bytes.len(), |end| end + 1),
-            b'#' => i = find(bytes, i, b'\n').unwrap_or(bytes.len()),
+            b'{' => i = find_outside_strings(bytes, i, b'}').map_or(bytes.len(), |end| end + 1),
+            b'#' => i = find_outside_strings(bytes, i, b'\n').unwrap_or(bytes.len()),
             b'[' => {
-                let Some(end) = find(bytes, i, b']') else { break };
+                let Some(end) = find_outside_strings(bytes, i, b']') else { break };
                 let inside = &query[i + 1..end];
                 if let Some(resolved) = resolve_brackets(inside, bounds) {
                     out.push_str(&query[copied..=i]);
@@ -141,19 +141,6 @@ fn is_literal(text: &str) -> bool {
 /// Seconds as a millisecond literal (`-4000ms`).
 fn literal(seconds: f64) -> String {
     format!("{}ms", (seconds * 1000.0).round() as i64)
-}
-
-/// The next `target` at or after `from`, outside strings.
-fn find(bytes: &[u8], from: usize, target: u8) -> Option<usize> {
-    let mut i = from + 1;
-    while i < bytes.len() {
-        match bytes[i] {
-            c if c == target => return Some(i),
-            b'"' | b'\'' | b'`' => i = skip_string(bytes, i),
-            _ => i += 1,
-        }
-    }
-    None
 }
 
 fn matching_paren(bytes: &[u8], open: usize) -> Option<usize> {

@@ -25,9 +25,12 @@ pub(crate) fn refuse_reserved_labels(query: &str) -> Result<(), ParseError> {
         match bytes[i] {
             b'"' | b'\'' | b'`' => i = skip_string(bytes, i),
             _ if bytes[i..].starts_with(RESERVED_LABEL_PREFIX.as_bytes()) => {
+                let name_len = bytes[i..].iter().take_while(|&&b| is_word(b)).count();
                 return Err(ParseError(format!(
-                    "label names starting with {RESERVED_LABEL_PREFIX} are reserved for the engine"
-                )))
+                    "label {:?} at character {}: label names starting with {RESERVED_LABEL_PREFIX} are reserved for the engine",
+                    &query[i..i + name_len],
+                    query[..i].chars().count() + 1
+                )));
             }
             _ => i += 1,
         }
@@ -113,6 +116,19 @@ pub(crate) fn skip_string(bytes: &[u8], start: usize) -> usize {
         }
     }
     bytes.len()
+}
+
+/// The next `target` after `from`, outside strings.
+pub(crate) fn find_outside_strings(bytes: &[u8], from: usize, target: u8) -> Option<usize> {
+    let mut i = from + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            c if c == target => return Some(i),
+            b'"' | b'\'' | b'`' => i = skip_string(bytes, i),
+            _ => i += 1,
+        }
+    }
+    None
 }
 
 fn is_word(b: u8) -> bool {

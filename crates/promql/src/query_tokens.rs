@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 
-use crate::parse::skip_string;
+use crate::parse::{find_outside_strings, skip_string};
 
 /// A change to the query text: the bytes `[start, end)` replaced by the string.
 pub(crate) type Edit = (usize, usize, String);
@@ -71,7 +71,8 @@ pub(crate) fn lex(query: &str) -> Vec<Token> {
                 Kind::Str
             }
             b'{' | b'[' => {
-                i = closing(bytes, i, if c == b'{' { b'}' } else { b']' });
+                let close = if c == b'{' { b'}' } else { b']' };
+                i = find_outside_strings(bytes, i, close).map_or(bytes.len(), |end| end + 1);
                 if c == b'{' {
                     Kind::Braces
                 } else {
@@ -119,20 +120,6 @@ pub(crate) fn lex(query: &str) -> Vec<Token> {
         tokens.push(Token { kind, start, end: i });
     }
     tokens
-}
-
-/// The index just past the `close` that ends the group opened at `open` (strings skipped),
-/// or the end of the text.
-fn closing(bytes: &[u8], open: usize, close: u8) -> usize {
-    let mut i = open + 1;
-    while i < bytes.len() {
-        match bytes[i] {
-            c if c == close => return i + 1,
-            b'"' | b'\'' | b'`' => i = skip_string(bytes, i),
-            _ => i += 1,
-        }
-    }
-    bytes.len()
 }
 
 #[cfg(test)]

@@ -12,8 +12,9 @@
 //!
 //! Evals that touch native histograms (an expected `{{…}}` value, the bucket trim operators
 //! `</` and `>/`, or a selector matching a series loaded with histogram samples or converted
-//! by `load_with_nhcb` since the last `clear`) are skipped: native histograms are a later issue. Annotation messages are compared
-//! without their trailing `(line:col)`: the parser gives no positions.
+//! by `load_with_nhcb` since the last `clear`) are skipped: native histograms are a later
+//! issue. Annotation messages are compared without their trailing `(line:col)`: the parser
+//! gives no positions.
 
 use std::path::PathBuf;
 use std::time::UNIX_EPOCH;

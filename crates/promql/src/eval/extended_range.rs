@@ -20,48 +20,18 @@
 //! either side (the one before carried forward when there is none after); an `anchored` one
 //! is the lookback with stale markers ignored. Stale markers never take part.
 
-use promql_parser::parser::{Expr, MatrixSelector};
-use strata_model::is_stale_marker;
+use promql_parser::parser::Expr;
 
 use super::functions::unwrap_parens;
-use super::{Evaluator, StepSeries, Steps, Windows};
+use super::range_functions::same_float;
+use super::{Steps, Windows};
 use crate::engine::QueryError;
 use crate::extended_selectors::{modifier_of, RangeModifier};
-
-impl Evaluator<'_> {
-    /// `name` (one of [`ExtendedFunction`]'s) over an `anchored` or `smoothed` matrix
-    /// selector, each series reduced to its step values as soon as it is decoded.
-    pub(crate) fn extended_function_of_selector(
-        &self,
-        name: &str,
-        ms: &MatrixSelector,
-    ) -> Result<Vec<StepSeries>, QueryError> {
-        let func = ExtendedFunction::of(name)
-            .ok_or_else(|| QueryError::BadData(format!("function \"{name}\" takes no range modifier")))?;
-        let (windows, mint, maxt) = self.matrix_bounds(ms);
-        let lookback = self.ctx.options().lookback_delta_ms;
-        let steps = self.steps();
-        let selected = self.select_each(&ms.vs, mint, maxt, |samples, _| {
-            samples.retain(|&(_, v)| !is_stale_marker(v));
-            extended_window_values(samples, steps, windows, lookback, func)
-        })?;
-        if matches!(name, "rate" | "increase") {
-            self.note_non_counter(selected.iter().filter(|(_, p)| !p.is_empty()).map(|(labels, _)| labels));
-        }
-        let mut out = Vec::with_capacity(selected.len());
-        for (labels, points) in selected.into_iter().filter(|(_, p)| !p.is_empty()) {
-            let mut s = StepSeries { labels, points, drop_name: false };
-            self.drop_name(&mut s);
-            out.push(s);
-        }
-        Ok(out)
-    }
-}
 
 /// One series' values of `func` at every step whose window has a sample in it. Each step
 /// reads the samples from the lookback delta before its window (and after it, smoothed); both
 /// ends only move forward.
-fn extended_window_values(
+pub(crate) fn extended_window_values(
     samples: &[(i64, f64)],
     steps: Steps,
     windows: Windows,
@@ -69,7 +39,7 @@ fn extended_window_values(
     func: ExtendedFunction,
 ) -> Vec<(i64, f64)> {
     let Some(modifier) = windows.modifier else { return Vec::new() };
-    let ahead = if modifier == RangeModifier::Smoothed { lookback } else { 0 };
+    let ahead = read_ahead(Some(modifier), lookback);
     let mut points = Vec::new();
     let (mut lo, mut hi) = (0, 0);
     for t in steps.times() {
@@ -86,6 +56,16 @@ fn extended_window_values(
         }
     }
     points
+}
+
+/// How far past its window (or its evaluation time) a selector reads: the lookback delta
+/// when smoothed, for the sample after the edge.
+pub(crate) fn read_ahead(modifier: Option<RangeModifier>, lookback: i64) -> i64 {
+    if modifier == Some(RangeModifier::Smoothed) {
+        lookback
+    } else {
+        0
+    }
 }
 
 /// Refuses a modifier on the range argument of a function that does not take it.
@@ -154,12 +134,12 @@ impl<'a> ExtendedWindow<'a> {
         match func {
             ExtendedFunction::Rate { is_counter, is_rate } => self.rate(is_counter, is_rate),
             ExtendedFunction::Changes => {
-                let values = self.edged_values()?;
-                Some(values.windows(2).filter(|p| !same_float(p[0], p[1])).count() as f64)
+                let s = self.edged_samples()?;
+                Some(s.windows(2).filter(|p| !same_float(p[0].1, p[1].1)).count() as f64)
             }
             ExtendedFunction::Resets => {
-                let values = self.edged_values()?;
-                Some(values.windows(2).filter(|p| p[1] < p[0]).count() as f64)
+                let s = self.edged_samples()?;
+                Some(s.windows(2).filter(|p| p[1].1 < p[0].1).count() as f64)
             }
         }
     }
@@ -242,10 +222,6 @@ impl<'a> ExtendedWindow<'a> {
         out.push((self.end, self.right(last, false)));
         Some(out)
     }
-
-    fn edged_values(&self) -> Option<Vec<f64>> {
-        Some(self.edged_samples()?.into_iter().map(|s| s.1).collect())
-    }
 }
 
 /// The straight line between two samples at `t`; for a counter, a drop is a reset from 0.
@@ -270,11 +246,6 @@ pub(crate) fn smoothed_value(samples: &[(i64, f64)], t: i64) -> Option<f64> {
         Some(&next) => interpolate(*before, next, t, false),
         None => before.1,
     })
-}
-
-/// NaN equals NaN here (a NaN that stays NaN is no change).
-fn same_float(a: f64, b: f64) -> bool {
-    a == b || (a.is_nan() && b.is_nan())
 }
 
 #[cfg(test)]

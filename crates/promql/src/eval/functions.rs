@@ -11,7 +11,6 @@ use super::steps::OutputBuilder;
 use super::{extended_range, range_functions, Evaluator, StepSeries, Val};
 use crate::byte_escapes::{go_quote, is_raw_byte};
 use crate::engine::QueryError;
-use crate::extended_selectors::modifier_of;
 use crate::parse::RESERVED_LABEL_PREFIX;
 
 impl Evaluator<'_> {
@@ -80,9 +79,6 @@ impl Evaluator<'_> {
             _ => {}
         }
         if let Expr::MatrixSelector(ms) = unwrap_parens(args[range_index]) {
-            if modifier_of(&ms.vs).is_some() {
-                return Ok(Val::Vector(self.extended_function_of_selector(name, ms)?));
-            }
             return Ok(Val::Vector(self.range_function_of_selector(name, ms, func, &scalars)?));
         }
         let input = match self.eval(args[range_index])? {

@@ -19,6 +19,7 @@
 use promql_parser::parser::MatrixSelector;
 use strata_model::{is_stale_marker, Labels, METRIC_NAME_LABEL};
 
+use super::extended_range::{extended_window_values, ExtendedFunction};
 use super::math::{fold, kahan_sum, linear_regression, quantile, Extreme, Mean, StdDev, Variance};
 use super::{Evaluator, RangeVal, StepSeries, Steps, Windows};
 use crate::engine::QueryError;
@@ -122,7 +123,8 @@ impl Evaluator<'_> {
     }
 
     /// `func` over a matrix selector, each series reduced to its step values as soon as it
-    /// is decoded (see the module docs).
+    /// is decoded (see the module docs); over an `anchored` or `smoothed` one, as module
+    /// `extended_range` computes it.
     pub(crate) fn range_function_of_selector(
         &self,
         name: &str,
@@ -131,12 +133,25 @@ impl Evaluator<'_> {
         args: &[Vec<f64>],
     ) -> Result<Vec<StepSeries>, QueryError> {
         let (windows, mint, maxt) = self.matrix_bounds(ms);
+        let extended = match windows.modifier {
+            Some(_) => Some(ExtendedFunction::of(name).ok_or_else(|| {
+                QueryError::BadData(format!("function \"{name}\" takes no range modifier"))
+            })?),
+            None => None,
+        };
+        let lookback = self.ctx.options().lookback_delta_ms;
         let steps = self.steps();
         let selected = self.select_each(&ms.vs, mint, maxt, |samples, series| {
             samples.retain(|&(_, v)| !is_stale_marker(v));
-            let start_times = series.start_times_of(samples);
-            (!samples.is_empty())
-                .then(|| window_values(samples, start_times.as_deref(), steps, windows, func, args))
+            if samples.is_empty() {
+                return None;
+            }
+            let Some(extended) = extended else {
+                let start_times = series.start_times_of(samples);
+                return Some(window_values(samples, start_times.as_deref(), steps, windows, func, args));
+            };
+            let points = extended_window_values(samples, steps, windows, lookback, extended);
+            (!points.is_empty()).then_some(WindowValues { points, start_time_overlap: false })
         })?;
         if matches!(name, "rate" | "increase") {
             self.note_non_counter(selected.iter().filter(|(_, p)| p.is_some()).map(|(labels, _)| labels));
@@ -310,7 +325,7 @@ fn start_time_overlaps(prev_st: i64, prev_t: i64, st: i64) -> bool {
 }
 
 /// NaN equals NaN here (a NaN that stays NaN is no change).
-fn same_float(a: f64, b: f64) -> bool {
+pub(crate) fn same_float(a: f64, b: f64) -> bool {
     a == b || (a.is_nan() && b.is_nan())
 }
 

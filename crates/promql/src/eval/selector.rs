@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use strata_storage::Series;
 
 use super::context::Limits;
-use super::extended_range::{smoothed_value, ExtendedWindow};
+use super::extended_range::{read_ahead, smoothed_value, ExtendedWindow};
 use super::{offset_ms, Evaluator, RangeData, RangeVal, StepSeries, Steps, Val, Windows};
 use crate::engine::QueryError;
 use crate::extended_selectors::{modifier_of, RangeModifier};
@@ -31,7 +31,7 @@ impl Evaluator<'_> {
         let modifier = modifier_of(vs);
         let (first, last) = at.map_or((self.start, self.end), |a| (a, a));
         let steps = self.steps();
-        let ahead = if modifier == Some(RangeModifier::Smoothed) { lookback } else { 0 };
+        let ahead = read_ahead(modifier, lookback);
         let (mint, maxt) = (first - offset - lookback + 1, last - offset + ahead);
         let lookup = Lookup { at, offset, lookback, modifier };
         let selected = if timestamps {
@@ -80,11 +80,8 @@ impl Evaluator<'_> {
             modifier: modifier_of(&ms.vs),
         };
         let lookback = self.ctx.options().lookback_delta_ms;
-        let (before, after) = match windows.modifier {
-            None => (0, 0),
-            Some(RangeModifier::Anchored) => (lookback, 0),
-            Some(RangeModifier::Smoothed) => (lookback, lookback),
-        };
+        let before = if windows.modifier.is_some() { lookback } else { 0 };
+        let after = read_ahead(windows.modifier, lookback);
         let (first, last) = windows.at.map_or((self.start, self.end), |a| (a, a));
         (windows, first - windows.offset - windows.range - before + 1, last - windows.offset + after)
     }
@@ -130,10 +127,10 @@ impl Evaluator<'_> {
     }
 
     /// Every series the selector matches, each with what `per_series` makes of its samples
-    /// in `[mint, maxt]` (a buffer it may change or take) and the series they are from. The series are decoded one at a
-    /// time per thread, each handed to `per_series` at once, so a selection never holds
-    /// more than one series' samples per thread — the step values or window results it is
-    /// reduced to are what stays.
+    /// in `[mint, maxt]` (a buffer it may change or take) and the series they are from. The
+    /// series are decoded one at a time per thread, each handed to `per_series` at once, so a
+    /// selection never holds more than one series' samples per thread — the step values or
+    /// window results it is reduced to are what stays.
     pub(crate) fn select_each<T: Send>(
         &self,
         vs: &VectorSelector,
