@@ -6,7 +6,8 @@
 use promql_parser::parser::{AggregateExpr, LabelModifier};
 use strata_model::{Labels, METRIC_NAME_LABEL};
 
-use super::functions::{nan_last, unwrap_parens, valid_label_name};
+use super::functions::{invalid_quantile, nan_last, unwrap_parens, valid_label_name};
+use super::go_float::{format_g, go_max, go_min};
 use super::math::{quantile, Accumulate, Count, Extreme, Group, Mean, StdDev, Sum, Variance};
 use super::steps::{by_step, OutputBuilder};
 use super::{Evaluator, StepSeries, Val};
@@ -66,7 +67,7 @@ impl Evaluator<'_> {
             ("stdvar", _) => self.fold_groups::<Variance>(input, group_of, groups),
             ("stddev", _) => self.fold_groups::<StdDev>(input, group_of, groups),
             ("quantile", Param::Number(q)) => {
-                self.check_quantile_param(q);
+                self.warn_invalid_quantiles(&Extremes::of(q));
                 self.quantile_groups(q, input, group_of, groups)
             }
             ("quantile", _) => return Err(QueryError::BadData("quantile needs a parameter".into())),
@@ -192,10 +193,10 @@ impl Evaluator<'_> {
         group_of: &[usize],
         group_count: usize,
     ) -> Result<Val, QueryError> {
-        if op == "limit_ratio" {
-            self.check_ratio(k)?;
-        } else if k.iter().any(|k| k.is_nan()) {
-            return Err(QueryError::Execution("Parameter value is NaN".into()));
+        let extremes = Extremes::of(k);
+        let nothing = if op == "limit_ratio" { self.check_ratio(&extremes)? } else { check_k(&extremes)? };
+        if nothing {
+            return Ok(Val::Vector(Vec::new()));
         }
         let mut out = OutputBuilder::default();
         let ids: Vec<usize> = input.iter().map(|s| out.series_for(&s.labels, s.drop_name)).collect();
@@ -219,7 +220,7 @@ impl Evaluator<'_> {
                 }
             }
         }
-        let mut series = out.finish();
+        let mut series = out.finish()?;
         if self.step_count() == 1 && op != "limit_ratio" && op != "limitk" {
             // An instant topk/bottomk lists its result best first.
             let descending = op == "topk";
@@ -228,19 +229,43 @@ impl Evaluator<'_> {
         Ok(Val::Vector(series))
     }
 
-    fn check_ratio(&self, ratios: &[f64]) -> Result<(), QueryError> {
-        if ratios.iter().any(|r| r.is_nan()) {
+    /// limit_ratio's ratios as Prometheus checks them before the first step: all zero
+    /// selects nothing (true); any NaN is an error; beyond ±1 is capped, with a warning.
+    fn check_ratio(&self, ratios: &Extremes) -> Result<bool, QueryError> {
+        if ratios.max == 0.0 && ratios.min == 0.0 {
+            return Ok(true);
+        }
+        if ratios.any_nan {
             return Err(QueryError::Execution("Ratio value is NaN".into()));
         }
-        if let Some(r) = ratios.iter().find(|r| !(-1.0..=1.0).contains(*r)) {
-            let capped = r.clamp(-1.0, 1.0);
+        let warn = |r: f64, capped: f64| {
             self.ctx.warn(format!(
                 "PromQL warning: ratio value should be between -1 and 1, got {}, capping to {}",
-                format_float(*r),
-                format_float(capped)
-            ));
+                format_g(r),
+                format_g(capped)
+            ))
+        };
+        if ratios.max > 1.0 {
+            warn(ratios.max, 1.0);
         }
-        Ok(())
+        if ratios.min < -1.0 {
+            warn(ratios.min, -1.0);
+        }
+        Ok(false)
+    }
+
+    /// quantile's φ as Prometheus checks it: a warning for NaN, for the largest above 1 and
+    /// for the smallest below 0.
+    fn warn_invalid_quantiles(&self, phi: &Extremes) {
+        if phi.any_nan {
+            self.ctx.warn(invalid_quantile(f64::NAN));
+        }
+        if phi.max > 1.0 {
+            self.ctx.warn(invalid_quantile(phi.max));
+        }
+        if phi.min < 0.0 {
+            self.ctx.warn(invalid_quantile(phi.min));
+        }
     }
 
     fn count_values(
@@ -263,7 +288,7 @@ impl Evaluator<'_> {
                 out.push(id, t, c)?;
             }
         }
-        Ok(Val::Vector(out.finish()))
+        Ok(Val::Vector(out.finish()?))
     }
 }
 
@@ -295,6 +320,50 @@ fn groups(input: &[StepSeries], modifier: Option<&LabelModifier>) -> (Vec<usize>
         })
         .collect();
     (group_of, labels_of_group)
+}
+
+/// The largest and smallest of a parameter's values over the steps, folded with Go's
+/// `math.Max`/`math.Min` from ±MaxFloat64 as Prometheus' `fParams` does — so a NaN makes
+/// both NaN unless an infinity outranks it — and whether any value is NaN.
+#[derive(Debug, Clone, Copy)]
+struct Extremes {
+    max: f64,
+    min: f64,
+    any_nan: bool,
+}
+
+impl Extremes {
+    fn of(values: &[f64]) -> Extremes {
+        let mut e = Extremes { max: -f64::MAX, min: f64::MAX, any_nan: false };
+        for &v in values {
+            e.max = go_max(e.max, v);
+            e.min = go_min(e.min, v);
+            e.any_nan |= v.is_nan();
+        }
+        e
+    }
+}
+
+/// The largest float an int64 holds exactly below 2⁶³, and −2⁶³: Prometheus' bounds for k.
+const MAX_K: f64 = 9_223_372_036_854_774_784.0;
+const MIN_K: f64 = -9_223_372_036_854_775_808.0;
+
+/// topk/bottomk/limitk's k as Prometheus checks it before the first step: every k below 1
+/// selects nothing (true); then NaN, and values an int64 cannot hold, are errors.
+fn check_k(k: &Extremes) -> Result<bool, QueryError> {
+    if k.max < 1.0 {
+        return Ok(true);
+    }
+    if k.any_nan {
+        return Err(QueryError::Execution("Parameter value is NaN".into()));
+    }
+    if k.min <= MIN_K {
+        return Err(QueryError::Execution(format!("Scalar value {} underflows int64", format_g(k.min))));
+    }
+    if k.max >= MAX_K {
+        return Err(QueryError::Execution(format!("Scalar value {} overflows int64", format_g(k.max))));
+    }
+    Ok(false)
 }
 
 /// The k best of a group (`topk`: largest, `bottomk`: smallest, NaN worst either way) or,

@@ -201,7 +201,7 @@ impl Evaluator<'_> {
                 }
             }
         }
-        Ok(out.finish())
+        out.finish()
     }
 
     /// The labels of a matched pair's result: the "many" side's, less the metric name for
@@ -271,7 +271,7 @@ impl Evaluator<'_> {
                 }
             }
         }
-        Ok(out.finish())
+        out.finish()
     }
 }
 

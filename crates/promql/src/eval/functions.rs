@@ -6,8 +6,9 @@ use promql_parser::parser::{Call, Expr};
 use regex::Regex;
 use strata_model::{Labels, MatchOp, METRIC_NAME_LABEL};
 
+use super::go_float::{format_g, go_max, go_min};
 use super::selector::convert_matcher;
-use super::steps::OutputBuilder;
+use super::steps::{self, OutputBuilder};
 use super::{extended_range, range_functions, Evaluator, StepSeries, Val};
 use crate::byte_escapes::{go_quote, is_raw_byte};
 use crate::engine::QueryError;
@@ -79,7 +80,8 @@ impl Evaluator<'_> {
             _ => {}
         }
         if let Expr::MatrixSelector(ms) = unwrap_parens(args[range_index]) {
-            return Ok(Val::Vector(self.range_function_of_selector(name, ms, func, &scalars)?));
+            let out = self.range_function_of_selector(name, ms, func, &scalars)?;
+            return self.distinct_range_result(out);
         }
         let input = match self.eval(args[range_index])? {
             Val::Range(r) => r,
@@ -93,7 +95,19 @@ impl Evaluator<'_> {
         if matches!(name, "rate" | "increase") {
             self.note_non_counter(input.series.iter().map(|s| &s.labels));
         }
-        Ok(Val::Vector(self.apply_range_function(input, func, &scalars)?))
+        let out = self.apply_range_function(input, func, &scalars)?;
+        self.distinct_range_result(out)
+    }
+
+    /// A range function's result may not hold two series with the same labels, at any
+    /// steps: Prometheus checks its whole matrix, not step by step as it does for instant
+    /// functions, whose equal series are merged when their steps differ. (With delayed name
+    /// removal the names are still there, and the check is made on the final result.)
+    fn distinct_range_result(&self, out: Vec<StepSeries>) -> Result<Val, QueryError> {
+        if !self.ctx.options().delayed_name_removal && steps::has_same_labels(&out) {
+            return Err(super::same_labelset());
+        }
+        Ok(Val::Vector(out))
     }
 
     /// `start()`, `end()`, `step()`, `range()`: the query's own bounds in seconds, the same
@@ -110,13 +124,11 @@ impl Evaluator<'_> {
         ms as f64 / 1000.0
     }
 
-    /// Warns once per query about a φ outside [0, 1].
+    /// Warns of each φ outside [0, 1] (NaN included) that a step uses, as Prometheus'
+    /// quantile functions do at every step (equal warnings are one).
     pub(crate) fn check_quantile_param(&self, values: &[f64]) {
-        if let Some(q) = values.iter().find(|q| !(0.0..=1.0).contains(*q)) {
-            self.ctx.warn(format!(
-                "PromQL warning: quantile value should be between 0 and 1, got {}",
-                crate::format_float(*q)
-            ));
+        for &q in values.iter().filter(|q| !(0.0..=1.0).contains(*q)) {
+            self.ctx.warn(invalid_quantile(q));
         }
     }
 
@@ -271,7 +283,7 @@ impl Evaluator<'_> {
                 out.push(i, t, v)?;
             }
         }
-        Ok(Val::Vector(out.finish()))
+        Ok(Val::Vector(out.finish()?))
     }
 
     /// Sorting matters only for an instant query's single step; a range query's result is
@@ -323,12 +335,13 @@ impl Evaluator<'_> {
         if name != "clamp" {
             return Ok(val);
         }
-        // clamp with max < min gives nothing at that step.
+        // clamp with max < min gives nothing at that step. Only that: a NaN bound compares
+        // false either way, so it clamps every value to NaN (as Prometheus 3 does).
         let Val::Vector(mut series) = val else { unreachable!("map_values gives a vector") };
         for s in &mut series {
             s.points.retain(|p| {
                 let i = self.step_index(p.0);
-                params[1][i] >= params[0][i]
+                params[1][i].partial_cmp(&params[0][i]) != Some(std::cmp::Ordering::Less)
             });
         }
         series.retain(|s| !s.points.is_empty());
@@ -345,6 +358,11 @@ impl Evaluator<'_> {
             }
         }
     }
+}
+
+/// Prometheus' warning for a φ outside [0, 1].
+pub(crate) fn invalid_quantile(q: f64) -> String {
+    format!("PromQL warning: quantile value should be between 0 and 1, got {}", format_g(q))
 }
 
 fn check_smoothing_factors(scalars: &[Vec<f64>]) -> Result<(), QueryError> {
@@ -488,31 +506,6 @@ fn trim_zeros(digits: &[u8]) -> &[u8] {
     &digits[zeros..]
 }
 
-fn go_max(a: f64, b: f64) -> f64 {
-    if a == f64::INFINITY || b == f64::INFINITY {
-        f64::INFINITY
-    } else if a.is_nan() || b.is_nan() {
-        f64::NAN
-    } else if a > b {
-        a
-    } else {
-        b
-    }
-}
-
-/// Go's `math.Min`: −Inf wins, then NaN.
-fn go_min(a: f64, b: f64) -> f64 {
-    if a == f64::NEG_INFINITY || b == f64::NEG_INFINITY {
-        f64::NEG_INFINITY
-    } else if a.is_nan() || b.is_nan() {
-        f64::NAN
-    } else if a < b {
-        a
-    } else {
-        b
-    }
-}
-
 /// Ascending or descending by value, NaN last either way.
 pub(crate) fn nan_last(a: f64, b: f64, descending: bool) -> std::cmp::Ordering {
     use std::cmp::Ordering;
@@ -582,13 +575,5 @@ mod tests {
         assert_eq!(natural_cmp("x01", "x01"), Equal);
         // A number longer than any integer type still compares.
         assert_eq!(natural_cmp("99999999999999999999999", "100000000000000000000000"), Less);
-    }
-
-    #[test]
-    fn go_min_max_let_nan_and_inf_through() {
-        assert!(go_max(1.0, f64::NAN).is_nan());
-        assert_eq!(go_max(f64::NAN, f64::INFINITY), f64::INFINITY);
-        assert_eq!(go_min(f64::NAN, f64::NEG_INFINITY), f64::NEG_INFINITY);
-        assert_eq!(go_min(2.0, 1.0), 1.0);
     }
 }

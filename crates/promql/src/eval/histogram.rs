@@ -44,7 +44,7 @@ impl Evaluator<'_> {
                 }
             }
         }
-        Ok(Val::Vector(out.finish()))
+        Ok(Val::Vector(out.finish()?))
     }
 
     /// The φ-quantile (φ per step) of each histogram of `input`.

@@ -110,7 +110,7 @@ impl Evaluator<'_> {
                 out.push(id, t, v)?;
             }
         }
-        Ok(Val::Vector(out.finish()))
+        Ok(Val::Vector(out.finish()?))
     }
 
     /// The info series that may match `base`'s series, with their sample times per step.

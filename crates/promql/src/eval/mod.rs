@@ -22,6 +22,7 @@ mod binary;
 mod context;
 mod extended_range;
 mod functions;
+mod go_float;
 mod histogram;
 mod info;
 mod math;
@@ -205,7 +206,8 @@ fn finish_names(mut series: Vec<StepSeries>) -> Result<Vec<StepSeries>, QueryErr
             s.drop_name = false;
         }
     }
-    // Series that share labels at different steps become one; at the same step, an error.
+    // Series that share labels at different steps become one; at the same step, an error
+    // (Prometheus merges so too, delayed name removal or not).
     steps::merge_same_labels(series)
 }
 

@@ -19,12 +19,17 @@ pub(crate) fn by_step(ev: &Evaluator<'_>, series: &[StepSeries]) -> Vec<Vec<(usi
     steps
 }
 
-/// Output series built point by point; a second point for the same labels at the same step
-/// is the "same labelset" error.
+/// Output series built point by point. Two points for the same labels at the same step
+/// are the "same labelset" error, whatever order they come in: callers that walk their
+/// input series by series (label_replace, histogram_quantiles) revisit earlier steps, so a
+/// point older than the series' last marks the output for sorting and checking in
+/// [`OutputBuilder::finish`] rather than being taken on trust.
 #[derive(Default)]
 pub(crate) struct OutputBuilder {
     index: HashMap<Labels, usize>,
     series: Vec<StepSeries>,
+    /// Some series got a point older than its last one.
+    unordered: bool,
 }
 
 impl OutputBuilder {
@@ -41,16 +46,40 @@ impl OutputBuilder {
     /// Adds a point to output series `i`.
     pub(crate) fn push(&mut self, i: usize, t: i64, v: f64) -> Result<(), QueryError> {
         let points = &mut self.series[i].points;
-        if points.last().is_some_and(|&(last, _)| last == t) {
-            return Err(same_labelset());
+        match points.last() {
+            Some(&(last, _)) if last == t => return Err(same_labelset()),
+            Some(&(last, _)) if last > t => self.unordered = true,
+            _ => {}
         }
         points.push((t, v));
         Ok(())
     }
 
-    pub(crate) fn finish(self) -> Vec<StepSeries> {
-        self.series.into_iter().filter(|s| !s.points.is_empty()).collect()
+    /// The series that got points, each in step order.
+    pub(crate) fn finish(self) -> Result<Vec<StepSeries>, QueryError> {
+        let mut series: Vec<StepSeries> = self.series.into_iter().filter(|s| !s.points.is_empty()).collect();
+        if self.unordered {
+            for s in &mut series {
+                sort_checking_steps(&mut s.points)?;
+            }
+        }
+        Ok(series)
     }
+}
+
+/// Sorts points by step; two at one step are the "same labelset" error.
+fn sort_checking_steps(points: &mut [(i64, f64)]) -> Result<(), QueryError> {
+    points.sort_by_key(|p| p.0);
+    if points.windows(2).any(|w| w[0].0 == w[1].0) {
+        return Err(same_labelset());
+    }
+    Ok(())
+}
+
+/// Whether two of `series` have the same labels.
+pub(crate) fn has_same_labels(series: &[StepSeries]) -> bool {
+    let mut seen = std::collections::HashSet::with_capacity(series.len());
+    !series.iter().all(|s| seen.insert(&s.labels))
 }
 
 /// Merges series that have the same labels (each holding values at other steps); two
@@ -73,10 +102,7 @@ pub(crate) fn merge_same_labels(series: Vec<StepSeries>) -> Result<Vec<StepSerie
     }
     if merged {
         for s in &mut out {
-            s.points.sort_by_key(|p| p.0);
-            if s.points.windows(2).any(|w| w[0].0 == w[1].0) {
-                return Err(same_labelset());
-            }
+            sort_checking_steps(&mut s.points)?;
         }
     }
     Ok(out)
