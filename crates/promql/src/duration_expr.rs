@@ -17,6 +17,7 @@
 
 use std::borrow::Cow;
 
+use crate::go_float::{go_max, go_min};
 use crate::parse::{find_outside_strings, skip_string};
 
 /// The query's own step and range, what `step()` and `range()` give (ms; 0 for an instant
@@ -349,8 +350,8 @@ impl Parser {
                 match (name.as_str(), args.as_slice()) {
                     ("step", []) => Some(self.bounds.step_ms as f64 / 1000.0),
                     ("range", []) => Some(self.bounds.range_ms as f64 / 1000.0),
-                    ("min_of", [a, b]) => Some(if a.is_nan() || b.is_nan() { f64::NAN } else { a.min(*b) }),
-                    ("max_of", [a, b]) => Some(if a.is_nan() || b.is_nan() { f64::NAN } else { a.max(*b) }),
+                    ("min_of", [a, b]) => Some(go_min(*a, *b)),
+                    ("max_of", [a, b]) => Some(go_max(*a, *b)),
                     _ => None,
                 }
             }

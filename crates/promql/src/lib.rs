@@ -18,6 +18,7 @@ pub mod duration_expr;
 mod engine;
 mod eval;
 mod extended_selectors;
+mod go_float;
 mod info_selector;
 mod parse;
 mod query_tokens;

@@ -14,8 +14,8 @@
 //!   A write is acknowledged only once the WAL holds it as the fsync policy promises.
 //! - Reads (`query_api`, `meta_api`, `admin_api`): the Prometheus HTTP API with Prometheus'
 //!   JSON shapes (`json`), errors (`api_error`) and parameters (`params`); remote read.
-//! - Operations (`status_api`, `metrics`): `/admin/status`, `/metrics`, build and TSDB
-//!   status, health and readiness probes.
+//! - Operations (`status_api`, `metrics`, `health`): `/admin/status` (healthy or degraded,
+//!   with the reasons), `/metrics`, build and TSDB status, health and readiness probes.
 //! - Configuration (`config`): defaults, TOML file, and (in the CLI) flags and `STRATA_*`
 //!   environment variables.
 
@@ -23,6 +23,7 @@ mod admin_api;
 mod api_error;
 mod body;
 mod config;
+mod health;
 mod ingest_batch;
 mod json;
 mod meta_api;

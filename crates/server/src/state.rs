@@ -8,7 +8,9 @@ use strata_promql::EngineOptions;
 use strata_storage::BlockEngine;
 
 use crate::config::{ConfigError, ServerConfig};
-use crate::metrics::Metrics;
+use crate::health::Health;
+use crate::ingest_batch::{self, Batch, WriteSummary};
+use crate::metrics::{Metrics, Protocol};
 use crate::series_cache::SeriesCaches;
 use crate::write_gate::WriteGate;
 
@@ -23,6 +25,8 @@ pub(crate) struct AppState {
     /// The PromQL engine's options (a request may shorten the timeout or change lookback).
     pub(crate) query_options: EngineOptions,
     pub(crate) metrics: Metrics,
+    /// Troubles `/admin/status` reports as "degraded".
+    pub(crate) health: Health,
     pub(crate) writes: WriteGate,
     /// The TCP listener's `tcp-flush-interval`.
     pub(crate) tcp_flush_every: Duration,
@@ -60,11 +64,23 @@ impl AppState {
             config,
             query_options,
             metrics: Metrics::default(),
+            health: Health::default(),
             writes,
             tcp_flush_every,
             series_caches: SeriesCaches::new(SERIES_CACHE_CAPACITY),
             stopping: AtomicBool::new(false),
         })
+    }
+
+    /// Appends a parsed batch (blocking: call it from a blocking thread); a storage failure
+    /// is also noted for `/admin/status`.
+    pub(crate) fn apply(&self, protocol: Protocol, batch: Batch<'_>) -> WriteSummary {
+        let summary =
+            ingest_batch::apply(&self.engine, &self.metrics, protocol, batch, self.config.append_batch);
+        if let Some(e) = &summary.storage_error {
+            self.health.storage_failed(e);
+        }
+        summary
     }
 
     pub(crate) fn stop_writes(&self) {

@@ -1,6 +1,6 @@
 //! What the server says about itself: `/api/v1/status/buildinfo`, `/api/v1/status/tsdb`
 //! (head figures and the top series counts, as Prometheus' TSDB status page),
-//! `/admin/status` (the seed's JSON: storage, ingestion and query figures), `/metrics`,
+//! `/admin/status` (the seed's document: health, storage, ingestion and query figures), `/metrics`,
 //! and the probes `/-/healthy`, `/-/ready` and `/ping` (what Influx clients call).
 
 use std::collections::BTreeMap;
@@ -12,6 +12,7 @@ use serde_json::json;
 use strata_storage::Engine;
 
 use crate::api_error::{json_response, ApiError};
+use crate::health::EngineHealth;
 use crate::json;
 use crate::state::Shared;
 
@@ -73,41 +74,61 @@ pub(crate) async fn tsdb(State(state): State<Shared>) -> Response {
     }
 }
 
-/// `/admin/status`: the seed's figures.
+/// `/admin/status`: the seed's document, key for key — `status` (`healthy` or `degraded`),
+/// `storage.{total_series, total_samples, disk_usage_bytes, compression_ratio}`,
+/// `ingestion.{samples_per_second, active_series}`, `query.{queries_per_second,
+/// avg_latency_ms}` — with Strata's own figures beside them under other names, and
+/// `reasons` (empty when healthy). docs/server.md says what each counts.
 pub(crate) async fn admin_status(State(state): State<Shared>) -> Response {
     let engine = state.engine.clone();
-    let stats = match tokio::task::spawn_blocking(move || Engine::stats(&*engine)).await {
-        Ok(Ok(stats)) => stats,
+    let read = tokio::task::spawn_blocking(move || {
+        let stats = Engine::stats(&*engine)?;
+        let distinct = engine.distinct_series()?;
+        let health = EngineHealth {
+            skipped_blocks: engine
+                .skipped_blocks()
+                .iter()
+                .map(|b| format!("{}: {}", b.dir.display(), b.error))
+                .collect(),
+            maintenance_error: engine.last_cut_error().or_else(|| engine.maintenance_error()),
+        };
+        Ok::<_, strata_storage::StorageError>((stats, distinct, health))
+    })
+    .await;
+    let (stats, distinct, engine_health) = match read {
+        Ok(Ok(read)) => read,
         Ok(Err(e)) => return ApiError::from(e).into_response(),
         Err(e) => return ApiError::internal(e.to_string()).into_response(),
     };
+    let reasons = state.health.reasons(&engine_health, state.is_stopping());
     let rates = state.metrics.recent_rates();
-    // Raw size: 16 bytes per sample (an i64 timestamp and an f64 value), against what the
-    // samples take where they are stored: blocks on disk, chunks in the head.
-    let stored = stats.block_bytes + stats.head_memory_bytes;
-    let ratio = if stored == 0 { 0.0 } else { stats.samples() as f64 * 16.0 / stored as f64 };
+    let round = |v: f64, places: i32| (v * 10f64.powi(places)).round() / 10f64.powi(places);
     let body = json!({
-        "status": "success",
+        "status": if reasons.is_empty() { "healthy" } else { "degraded" },
         "storage": {
-            "series": stats.head_series.max(stats.block_series),
+            "total_series": distinct,
+            "total_samples": stats.samples(),
+            "disk_usage_bytes": stats.disk_bytes(),
+            "compression_ratio": round(stats.compression_ratio(), 2),
             "head_series": stats.head_series,
-            "samples": stats.samples(),
-            "disk_bytes": stats.disk_bytes(),
+            "head_samples": stats.head_samples,
             "blocks": stats.blocks,
-            "compression_ratio": (ratio * 100.0).round() / 100.0,
+            "block_bytes": stats.block_bytes,
+            "wal_bytes": stats.wal_bytes,
         },
         "ingestion": {
             "samples_per_second": rates.samples_per_second.round(),
-            "samples_total": state.metrics.samples_ingested(),
             "active_series": stats.head_series,
+            "samples_total": state.metrics.samples_ingested(),
         },
         "query": {
-            "queries_per_second": (rates.queries_per_second * 100.0).round() / 100.0,
-            "average_latency_ms": (rates.average_query_ms * 1000.0).round() / 1000.0,
+            "queries_per_second": round(rates.queries_per_second, 2),
+            "avg_latency_ms": round(rates.average_query_ms, 3),
             "queries_total": state.metrics.queries(),
         },
         "uptime_seconds": state.metrics.uptime().as_secs(),
         "version": env!("CARGO_PKG_VERSION"),
+        "reasons": reasons,
     });
     json_response(StatusCode::OK, body.to_string())
 }

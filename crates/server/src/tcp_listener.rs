@@ -86,13 +86,7 @@ async fn append(state: &Shared, peer: SocketAddr, batch: Vec<u8>, first_line_no:
     let summary = tokio::task::spawn_blocking(move || {
         let cache = &worker.series_caches.line_protocol;
         let parsed = ingest_batch::parse_line_protocol(&batch, Precision::Nanoseconds, now_ms(), cache);
-        ingest_batch::apply(
-            &worker.engine,
-            &worker.metrics,
-            Protocol::InfluxTcp,
-            parsed,
-            worker.config.append_batch,
-        )
+        worker.apply(Protocol::InfluxTcp, parsed)
     })
     .await;
     match summary {

@@ -112,12 +112,14 @@ async fn write(
     dialect: Dialect,
 ) -> Response {
     if state.is_stopping() {
-        return busy("the server is shutting down");
+        return busy(&state, "the server is shutting down");
     }
     let _turn = match state.writes.enter().await {
         Ok(turn) => turn,
-        Err(Busy::QueueFull) => return busy("too many writes are waiting; retry later"),
-        Err(Busy::TimedOut) => return busy("the server could not take the write in time; retry later"),
+        Err(Busy::QueueFull) => return busy(&state, "too many writes are waiting; retry later"),
+        Err(Busy::TimedOut) => {
+            return busy(&state, "the server could not take the write in time; retry later")
+        }
     };
     let (parts, body) = request.into_parts();
     let limit = state.config.max_body_bytes;
@@ -162,8 +164,7 @@ fn parse_and_apply(
             (ingest_batch::collect_remote(&series, &caches.remote_write), histograms)
         }
     };
-    let mut summary =
-        ingest_batch::apply(&state.engine, &state.metrics, protocol, batch, state.config.append_batch);
+    let mut summary = state.apply(protocol, batch);
     if histograms > 0 {
         state.metrics.rejected("native_histogram", histograms);
         summary.refused += histograms;
@@ -215,8 +216,9 @@ fn influx_error(status: StatusCode, message: &str, written: usize) -> Response {
     json_response(status, body)
 }
 
-/// 503 with `Retry-After`.
-fn busy(message: &str) -> Response {
+/// 503 with `Retry-After`; noted for `/admin/status`.
+fn busy(state: &Shared, message: &str) -> Response {
+    state.health.write_refused(message);
     let mut response = json_response(StatusCode::SERVICE_UNAVAILABLE, json::error("unavailable", message));
     response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     response

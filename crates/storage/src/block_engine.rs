@@ -54,6 +54,7 @@ use strata_model::{Labels, Matcher};
 use strata_wal::WalOptions;
 
 mod background;
+mod distinct_series;
 
 pub use background::BackgroundMaintenance;
 
@@ -137,6 +138,8 @@ pub struct BlockEngine {
     /// Compactions (merges and tombstone cleanups) done since open, and their total time.
     compactions: std::sync::atomic::AtomicU64,
     compaction_micros: std::sync::atomic::AtomicU64,
+    /// The blocks' series, hashed, for [`BlockEngine::distinct_series`].
+    block_series_hashes: distinct_series::BlockSeriesHashes,
 }
 
 /// Whether `name` is a ULID (26 characters of Crockford's base32).
@@ -182,6 +185,7 @@ impl BlockEngine {
             last_cut_error: Mutex::new(None),
             compactions: Default::default(),
             compaction_micros: Default::default(),
+            block_series_hashes: Default::default(),
         })
     }
 
@@ -251,6 +255,12 @@ impl BlockEngine {
     /// The error of the last cut an append started, if it failed.
     pub fn last_cut_error(&self) -> Option<String> {
         self.last_cut_error.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The error of the last round of the engine's own background maintenance
+    /// ([`BlockEngine::open_shared`]), if it failed.
+    pub fn maintenance_error(&self) -> Option<String> {
+        self.own_maintenance.get().and_then(BackgroundMaintenance::last_error)
     }
 
     fn cut_is_due(&self) -> bool {
@@ -625,6 +635,7 @@ impl Engine for BlockEngine {
             head_samples: head.samples,
             head_chunks: head.chunks,
             head_memory_bytes: head.chunk_bytes + head.index_bytes,
+            head_encoded_bytes: head.encoded_bytes,
             blocks: blocks.len() as u64,
             wal_bytes: dir_bytes(self.head.wal().dir()),
             rejected_samples: head.rejected,

@@ -114,6 +114,8 @@ pub struct EngineStats {
     pub head_chunks: u64,
     /// Heap bytes of the in-memory series: chunks plus index.
     pub head_memory_bytes: u64,
+    /// Bytes the head's samples take encoded (chunks as a block would hold them).
+    pub head_encoded_bytes: u64,
     /// Immutable blocks (or files) on disk.
     pub blocks: u64,
     /// Series summed over blocks (a series in two blocks counts twice).
@@ -147,5 +149,17 @@ impl EngineStats {
     /// Bytes on disk (blocks and WAL).
     pub fn disk_bytes(&self) -> u64 {
         self.block_bytes + self.wal_bytes
+    }
+
+    /// Raw size over stored size: 16 bytes a sample (an i64 timestamp and an f64 value)
+    /// against the bytes the samples take where they are kept — whole blocks on disk (index
+    /// included) and the head's encoded chunks. The WAL, a second copy of the head that is
+    /// dropped once the head is cut, is not counted. 0 when nothing is stored.
+    pub fn compression_ratio(&self) -> f64 {
+        let stored = self.block_bytes + self.head_encoded_bytes;
+        if stored == 0 {
+            return 0.0;
+        }
+        self.samples() as f64 * 16.0 / stored as f64
     }
 }

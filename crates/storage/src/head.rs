@@ -138,6 +138,8 @@ pub struct HeadStats {
     pub index_bytes: u64,
     /// Bytes of closed chunks in the head chunk files (on disk, mapped, not on the heap).
     pub chunk_file_bytes: u64,
+    /// Bytes the held samples take encoded (XOR chunks, 16 per out-of-order sample).
+    pub encoded_bytes: u64,
     /// Samples rejected since open (out of bounds, duplicate, out of order).
     pub rejected: u64,
     /// Oldest and newest timestamp held (`None` when empty).
@@ -554,13 +556,14 @@ impl Head {
     /// Figures about the head.
     pub fn stats(&self) -> HeadStats {
         let all = self.all_series();
-        let (mut chunks, mut bytes, mut ooo, mut samples) = (0u64, 0u64, 0u64, 0u64);
+        let (mut chunks, mut bytes, mut ooo, mut samples, mut encoded) = (0u64, 0u64, 0u64, 0u64, 0u64);
         for s in &all {
             let m = lock(s);
             chunks += m.closed.len() as u64 + u64::from(!m.open.is_empty());
             let closed: u64 = m.closed.iter().map(|c| c.bytes.samples()).sum();
             samples += closed + m.open.len() as u64 + m.ooo.len() as u64;
             bytes += m.heap_bytes() as u64;
+            encoded += m.encoded_bytes() as u64;
             ooo += m.ooo.len() as u64;
         }
         HeadStats {
@@ -572,6 +575,7 @@ impl Head {
             chunk_bytes: bytes,
             index_bytes: self.index.stats().memory_bytes as u64,
             chunk_file_bytes: self.chunk_files.as_ref().map_or(0, HeadChunkFiles::bytes),
+            encoded_bytes: encoded,
             rejected: self.rejected.load(Ordering::Relaxed),
             time_range: self.time_range(),
         }

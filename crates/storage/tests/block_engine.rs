@@ -591,3 +591,44 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn distinct_series_count_each_series_once_across_head_and_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = BlockEngine::open(dir.path(), options(2 * HOUR, 0)).unwrap();
+    let batch: Vec<_> = ["a", "b", "c"]
+        .iter()
+        .flat_map(|job| (0..300).map(move |i| (series(job), i * 30_000, i as f64)))
+        .collect();
+    engine.append(&batch).unwrap();
+    engine.flush().unwrap();
+    let stats = engine.stats().unwrap();
+    assert_eq!((stats.blocks, stats.block_series), (2, 6), "each series in both blocks");
+    assert_eq!(engine.distinct_series().unwrap(), 3);
+    let later = 300 * 30_000;
+    engine.append(&[(series("a"), later, 1.0), (series("d"), later, 1.0)]).unwrap();
+    assert_eq!(engine.distinct_series().unwrap(), 4, "a is in the head and the blocks, d only in the head");
+    drop(engine);
+    let engine = BlockEngine::open(dir.path(), options(2 * HOUR, 0)).unwrap();
+    assert_eq!(engine.distinct_series().unwrap(), 4, "the same after the WAL is replayed");
+}
+
+#[test]
+fn the_compression_ratio_is_raw_bytes_over_stored_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = BlockEngine::open(dir.path(), options(2 * HOUR, 0)).unwrap();
+    assert_eq!(engine.stats().unwrap().compression_ratio(), 0.0, "nothing stored");
+    let batch: Vec<_> = (0..3).map(|i| (series("a"), i * 15_000, 1.0)).collect();
+    engine.append(&batch).unwrap();
+    let small = engine.stats().unwrap();
+    // Three samples in one XOR chunk: a header, the first sample whole, two more in bits.
+    assert!(small.head_encoded_bytes > 0 && small.head_encoded_bytes < 48, "{small:?}");
+    assert!(small.compression_ratio() > 1.0, "{}", small.compression_ratio());
+    let regular: Vec<_> = (3..2000).map(|i| (series("a"), i * 15_000, 1.0 + (i % 10) as f64)).collect();
+    engine.append(&regular).unwrap();
+    engine.flush().unwrap();
+    let stats = engine.stats().unwrap();
+    let want = stats.samples() as f64 * 16.0 / (stats.block_bytes + stats.head_encoded_bytes) as f64;
+    assert_eq!(stats.compression_ratio(), want);
+    assert!(stats.compression_ratio() > 4.0, "regular scrapes compress well: {}", stats.compression_ratio());
+}

@@ -7,13 +7,13 @@ use promql_parser::parser::{AggregateExpr, LabelModifier};
 use strata_model::{Labels, METRIC_NAME_LABEL};
 
 use super::functions::{invalid_quantile, nan_last, unwrap_parens, valid_label_name};
-use super::go_float::{format_g, go_max, go_min};
 use super::math::{quantile, Accumulate, Count, Extreme, Group, Mean, StdDev, Sum, Variance};
 use super::steps::{by_step, OutputBuilder};
 use super::{Evaluator, StepSeries, Val};
 use crate::byte_escapes::go_quote;
 use crate::engine::QueryError;
 use crate::format_float;
+use crate::go_float::{format_g, go_max, go_min};
 
 impl Evaluator<'_> {
     pub(crate) fn aggregate(&self, agg: &AggregateExpr) -> Result<Val, QueryError> {

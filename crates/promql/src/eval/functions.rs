@@ -6,12 +6,12 @@ use promql_parser::parser::{Call, Expr};
 use regex::Regex;
 use strata_model::{Labels, MatchOp, METRIC_NAME_LABEL};
 
-use super::go_float::{format_g, go_max, go_min};
 use super::selector::convert_matcher;
 use super::steps::{self, OutputBuilder};
 use super::{extended_range, range_functions, Evaluator, StepSeries, Val};
 use crate::byte_escapes::{go_quote, is_raw_byte};
 use crate::engine::QueryError;
+use crate::go_float::{format_g, go_max, go_min};
 use crate::parse::RESERVED_LABEL_PREFIX;
 
 impl Evaluator<'_> {

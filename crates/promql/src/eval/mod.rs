@@ -22,7 +22,6 @@ mod binary;
 mod context;
 mod extended_range;
 mod functions;
-mod go_float;
 mod histogram;
 mod info;
 mod math;

@@ -184,6 +184,14 @@ impl MemSeries {
         }
     }
 
+    /// Bytes its samples take encoded: closed and open XOR chunks, and 16 a sample out of
+    /// order (kept raw). What `/admin/status`' compression ratio divides by.
+    pub(super) fn encoded_bytes(&self) -> usize {
+        self.closed.iter().map(|c| c.bytes.slice().len()).sum::<usize>()
+            + self.open.byte_len()
+            + self.ooo.len() * 16
+    }
+
     pub(super) fn heap_bytes(&self) -> usize {
         // Each closed chunk's bytes sit behind an Arc (two counters before them).
         self.closed.iter().map(|c| c.bytes.heap_bytes()).sum::<usize>()
