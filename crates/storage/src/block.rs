@@ -20,7 +20,7 @@ mod chunk_writer;
 mod index_writer;
 pub(crate) mod meta;
 mod reader;
-mod tombstones;
+pub(crate) mod tombstones;
 mod writer;
 
 #[cfg(test)]

@@ -55,16 +55,23 @@ use strata_wal::WalOptions;
 
 mod background;
 mod distinct_series;
+mod retention;
+mod shards;
 
 pub use background::BackgroundMaintenance;
+pub use retention::{DropReason, DroppedShard, RetentionReport, RetentionTotalsSnapshot};
+pub use shards::{ShardInfo, ShardTier};
 
 use crate::block::{write_block_range, BlockReader, BlockStats};
+use crate::clock::Clock;
 use crate::compaction::{self, Candidate, CompactionReport};
 use crate::dir_lock::DirLock;
 use crate::disk_usage::dir_bytes;
 use crate::engine::{Engine, EngineStats, FlushReport, Persisted, SnapshotReport};
 use crate::head::{AppendRef, AppendResult, Head, HeadOptions, DEFAULT_BLOCK_RANGE_MS};
+use crate::retention::RetentionPolicy;
 use crate::series_set::{ChunkData, ChunkSource, Series};
+use crate::shard::{ShardLayout, DEFAULT_SHARD_DURATION_MS};
 use crate::time_range::overlaps;
 use crate::StorageError;
 
@@ -83,10 +90,17 @@ pub struct BlockEngineOptions {
     /// Compaction never makes a block longer than this, in ms (default 1 day, the span of a
     /// time shard).
     pub max_block_range: i64,
-    /// How often [`BlockEngine::open_shared`] cuts the blocks that are due and compacts, in a
-    /// background thread (default every minute, as Prometheus' compaction loop). `None`: no
-    /// background thread; cuts then happen in the append that makes the head due.
+    /// How often [`BlockEngine::open_shared`] cuts the blocks that are due, compacts and
+    /// enforces retention, in a background thread (default every minute, as Prometheus'
+    /// compaction loop). `None`: no background thread; cuts then happen in the append that
+    /// makes the head due.
     pub maintenance_every: Option<Duration>,
+    /// The time shard duration, ms (default 1 day); the block range must divide it.
+    pub shard_duration: i64,
+    /// What is kept (default: everything).
+    pub retention: RetentionPolicy,
+    /// The wall clock retention reads.
+    pub clock: Clock,
 }
 
 impl Default for BlockEngineOptions {
@@ -98,6 +112,9 @@ impl Default for BlockEngineOptions {
             head_chunks_on_disk: true,
             max_block_range: 24 * 3600 * 1000,
             maintenance_every: Some(Duration::from_secs(60)),
+            shard_duration: DEFAULT_SHARD_DURATION_MS,
+            retention: RetentionPolicy::default(),
+            clock: Clock::system(),
         }
     }
 }
@@ -118,6 +135,8 @@ pub struct BlockEngine {
     _lock: DirLock,
     dir: PathBuf,
     options: BlockEngineOptions,
+    /// The time windows blocks are grouped in (`shard`).
+    shards: ShardLayout,
     head: Head,
     /// Sorted by min time.
     blocks: RwLock<Vec<Arc<BlockReader>>>,
@@ -140,6 +159,8 @@ pub struct BlockEngine {
     compaction_micros: std::sync::atomic::AtomicU64,
     /// The blocks' series, hashed, for [`BlockEngine::distinct_series`].
     block_series_hashes: distinct_series::BlockSeriesHashes,
+    /// What retention has done since open.
+    retention_totals: retention::RetentionTotals,
 }
 
 /// Whether `name` is a ULID (26 characters of Crockford's base32).
@@ -156,6 +177,7 @@ impl BlockEngine {
                 options.block_range
             )));
         }
+        let shards = ShardLayout::new(options.shard_duration, options.block_range)?;
         std::fs::create_dir_all(dir).map_err(StorageError::io("creating", dir))?;
         let lock = DirLock::acquire(dir)?;
         let (blocks, skipped) = open_blocks(dir)?;
@@ -174,6 +196,7 @@ impl BlockEngine {
             _lock: lock,
             dir: dir.to_path_buf(),
             options,
+            shards,
             head,
             blocks: RwLock::new(blocks),
             skipped,
@@ -186,6 +209,7 @@ impl BlockEngine {
             compactions: Default::default(),
             compaction_micros: Default::default(),
             block_series_hashes: Default::default(),
+            retention_totals: Default::default(),
         })
     }
 
@@ -318,10 +342,13 @@ impl BlockEngine {
         Ok(report.bytes_removed)
     }
 
-    /// Runs compactions while the planner finds one (see `compaction`); returns them.
+    /// Runs compactions while the planner finds one (see `compaction`); returns them. The
+    /// planner sees one shard's blocks at a time, on levels that divide the shard duration,
+    /// so no merge crosses a shard boundary; a shard behind the head is closed (no block can
+    /// join it), and merged down to one block.
     pub fn compact(&self) -> Result<Vec<CompactionReport>, StorageError> {
         let _one_at_a_time = self.compacting.lock().unwrap_or_else(|e| e.into_inner());
-        let ranges = compaction::ranges(self.options.block_range, self.options.max_block_range);
+        let ranges = self.shards.compaction_ranges(self.options.block_range, self.options.max_block_range);
         let mut done = Vec::new();
         loop {
             let failed = self.failed_compactions.lock().unwrap_or_else(|e| e.into_inner()).clone();
@@ -330,17 +357,19 @@ impl BlockEngine {
                 .into_iter()
                 .filter(|b| !b.meta().compaction.failed && !failed.contains(&b.meta().ulid))
                 .collect();
-            let candidates: Vec<Candidate<'_>> = blocks
-                .iter()
-                .map(|b| Candidate {
-                    meta: b.meta(),
-                    tombstones: b.tombstones().values().map(|i| i.len() as u64).sum(),
-                })
-                .collect();
-            let chosen = compaction::plan(&candidates, &ranges);
-            if chosen.is_empty() {
-                return Ok(done);
-            }
+            let head_start = self.head.min_valid_time();
+            let chosen = self.by_shard(&blocks).into_iter().find_map(|(window, in_shard)| {
+                let candidates: Vec<Candidate<'_>> = in_shard
+                    .iter()
+                    .map(|b| Candidate {
+                        meta: b.meta(),
+                        tombstones: b.tombstones().values().map(|i| i.len() as u64).sum(),
+                    })
+                    .collect();
+                let chosen = compaction::plan(&candidates, &ranges, window.end <= head_start);
+                (!chosen.is_empty()).then_some(chosen)
+            });
+            let Some(chosen) = chosen else { return Ok(done) };
             let sources: Vec<_> = blocks.into_iter().filter(|b| chosen.contains(&b.meta().ulid)).collect();
             match self.merge(&sources) {
                 Ok(report) => done.push(report),
@@ -352,11 +381,16 @@ impl BlockEngine {
         }
     }
 
-    /// One round of maintenance: the cuts that are due, then the compactions.
+    /// One round of maintenance: the cuts that are due, the compactions, then retention.
     pub fn maintain(&self) -> Result<(), StorageError> {
         let cut = self.cut_due_blocks();
         let compacted = self.compact();
-        cut.and(compacted).map(|_| ())
+        let retained = if self.options.retention.is_unlimited() {
+            Ok(())
+        } else {
+            self.enforce_retention().map(|report| report.log())
+        };
+        cut.and(compacted).and(retained).map(|_| ())
     }
 
     /// Marks blocks whose compaction failed, as Prometheus does (`compaction.failed` in
@@ -559,7 +593,17 @@ impl Engine for BlockEngine {
             let (labels, chunks) = series.into_parts();
             by_labels.entry(labels).or_default().extend(chunks);
         }
-        Ok(by_labels.into_iter().map(|(labels, chunks)| Series::new(labels, chunks, mint, maxt)).collect())
+        // Expired samples are never returned, whether or not retention has removed them yet.
+        let policy = &self.options.retention;
+        let reference = (!policy.is_unlimited()).then(|| self.retention_reference());
+        Ok(by_labels
+            .into_iter()
+            .filter_map(|(labels, chunks)| {
+                let from = reference.map_or(mint, |r| mint.max(policy.kept_from(&labels, r)));
+                let kept = from <= maxt && chunks.iter().any(|c| c.maxt >= from);
+                kept.then(|| Series::new(labels, chunks, from, maxt))
+            })
+            .collect())
     }
 
     fn label_names(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<String>, StorageError> {

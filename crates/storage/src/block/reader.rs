@@ -411,9 +411,26 @@ impl BlockReader {
         if hit.is_empty() {
             return Ok(Vec::new());
         }
+        let intervals: Vec<(u64, i64, i64)> = hit.iter().map(|s| (s.series_ref, mint, maxt)).collect();
+        self.add_tombstones(&intervals)?;
+        Ok(hit.into_iter().map(|s| s.labels).collect())
+    }
+
+    /// Deletes `[mint, maxt]` from series `r` for each `(r, mint, maxt)` (retention's
+    /// expired ranges), as [`BlockReader::delete`] does.
+    pub fn delete_ranges(&self, intervals: &[(u64, i64, i64)]) -> Result<(), StorageError> {
+        let _one_at_a_time = self.deleting.lock().unwrap_or_else(|e| e.into_inner());
+        self.add_tombstones(intervals)
+    }
+
+    /// Adds tombstones: the file first, then meta.json's count, then what reads see.
+    fn add_tombstones(&self, intervals: &[(u64, i64, i64)]) -> Result<(), StorageError> {
+        if intervals.is_empty() {
+            return Ok(());
+        }
         let mut stones = Tombstones::clone(&self.tombstones());
-        for s in &hit {
-            tombstones::add(&mut stones, s.series_ref, mint, maxt);
+        for &(r, mint, maxt) in intervals {
+            tombstones::add(&mut stones, r, mint, maxt);
         }
         tombstones::write(&self.dir, &stones)?;
         // Prometheus counts the intervals in meta.json too; the file is what reads use.
@@ -421,7 +438,7 @@ impl BlockReader {
         meta.stats.num_tombstones = stones.values().map(|i| i.len() as u64).sum();
         meta.replace_file(&self.dir)?;
         *self.tombstones.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(stones);
-        Ok(hit.into_iter().map(|s| s.labels).collect())
+        Ok(())
     }
 
     /// Series the matchers select with their samples in `[mint, maxt]`, decoding only the

@@ -28,8 +28,10 @@ pub(crate) struct Candidate<'a> {
     pub(crate) tombstones: u64,
 }
 
-/// The ids of the blocks to compact together next (empty: nothing to do).
-pub(crate) fn plan(blocks: &[Candidate<'_>], ranges: &[i64]) -> Vec<String> {
+/// The ids of the blocks to compact together next (empty: nothing to do). `closed`: no
+/// block can join these any more (their shard's window is behind the head), so the newest
+/// is not left out and a window need not be full to be merged.
+pub(crate) fn plan(blocks: &[Candidate<'_>], ranges: &[i64], closed: bool) -> Vec<String> {
     let mut sorted: Vec<Candidate<'_>> = blocks.to_vec();
     sorted.sort_by_key(|b| (b.meta.min_time, b.meta.max_time));
     let ids = |group: &[Candidate<'_>]| group.iter().map(|b| b.meta.ulid.clone()).collect::<Vec<_>>();
@@ -39,8 +41,13 @@ pub(crate) fn plan(blocks: &[Candidate<'_>], ranges: &[i64]) -> Vec<String> {
     }
     // Leave the newest block out; the start of the newest of the others is the time before
     // which a window can no longer receive a block of its size.
-    let older = &sorted[..sorted.len().saturating_sub(1)];
-    let Some(high_time) = older.last().map(|b| b.meta.min_time) else { return Vec::new() };
+    let (older, high_time) = if closed {
+        (&sorted[..], i64::MAX)
+    } else {
+        let older = &sorted[..sorted.len().saturating_sub(1)];
+        let Some(high_time) = older.last().map(|b| b.meta.min_time) else { return Vec::new() };
+        (older, high_time)
+    };
     for &range in ranges.iter().skip(1) {
         for group in split_by_range(older, range) {
             let (first, last) = (&group[0], &group[group.len() - 1]);
@@ -130,7 +137,7 @@ mod tests {
             .enumerate()
             .map(|(i, meta)| Candidate { meta, tombstones: tombstones.get(i).copied().unwrap_or(0) })
             .collect();
-        plan(&candidates, &ranges(2 * H, 24 * H))
+        plan(&candidates, &ranges(2 * H, 24 * H), false)
     }
 
     #[test]
