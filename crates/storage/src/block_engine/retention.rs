@@ -210,27 +210,31 @@ impl BlockEngine {
             let stones = block.tombstones();
             let mut intervals = Vec::new();
             for r in block.series_refs()? {
-                let labels = block.series(r)?.0;
+                let (labels, chunks) = block.series(r)?;
                 // Rounded down to the block range: see the module docs.
                 let kept_from =
                     policy.kept_from(&labels, report.reference).div_euclid(range).saturating_mul(range);
-                if kept_from <= meta.min_time {
+                let oldest = chunks.iter().map(|c| c.mint).min().unwrap_or(i64::MAX);
+                if kept_from <= oldest {
                     continue;
                 }
-                let (from, to) = (meta.min_time, kept_from.min(meta.max_time) - 1);
+                let (from, to) = (oldest, kept_from.min(meta.max_time) - 1);
                 let done = stones.get(&r).is_some_and(|i| crate::block::tombstones::covers(i, from, to));
                 if !done {
                     intervals.push((r, from, to));
                     report.expired_by_rule[rule_of(policy, &labels)] += 1;
                 }
             }
+            self.mark_checked(&meta.ulid, period);
             if !intervals.is_empty() {
                 block.delete_ranges(&intervals)?;
                 let rewrite = self.merge(&[Arc::clone(&block)])?;
                 report.bytes_freed += rewrite.bytes_before.saturating_sub(rewrite.bytes_after);
                 report.rewritten.push((meta.ulid.clone(), intervals.len() as u64));
+                if let Some(created) = &rewrite.created {
+                    self.mark_checked(&created.id, period);
+                }
             }
-            self.mark_checked(&meta.ulid, period);
         }
         Ok(())
     }

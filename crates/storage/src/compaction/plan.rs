@@ -141,6 +141,16 @@ mod tests {
     }
 
     #[test]
+    fn a_closed_shard_merges_its_newest_block_and_a_window_it_does_not_fill() {
+        // Blocks for 10:00–16:00 only: the 6 h window 12:00–18:00 is not full.
+        let metas = [meta("a", 10 * H, 12 * H), meta("b", 12 * H, 14 * H), meta("c", 14 * H, 16 * H)];
+        let candidates: Vec<_> = metas.iter().map(|meta| Candidate { meta, tombstones: 0 }).collect();
+        let ranges = [2 * H, 6 * H, 24 * H];
+        assert!(plan(&candidates, &ranges, false).is_empty(), "open: c may still be joined");
+        assert_eq!(plan(&candidates, &ranges, true), ["b", "c"], "closed: nothing can join");
+    }
+
+    #[test]
     fn ranges_grow_by_three_up_to_the_maximum() {
         assert_eq!(ranges(2 * H, 24 * H), [2 * H, 6 * H, 18 * H]);
         assert_eq!(ranges(2 * H, H), [2 * H]);
