@@ -9,7 +9,6 @@ mod http;
 mod pointfile;
 mod report;
 mod selector;
-mod size;
 
 use clap::{Parser, Subcommand};
 

@@ -18,6 +18,7 @@ mod name;
 mod regex_cache;
 mod sample;
 mod series_key;
+pub mod size;
 
 pub use error::{ModelError, Result};
 pub use hash::SeriesHash;

@@ -7,13 +7,17 @@
 //! listen = "127.0.0.1:9090"
 //! data-dir = "./data"
 //! fsync = "batch"
+//! retention = "15d"
 //! ```
+//!
+//! and `retention-rules`, a list of tables (module `retention_config`).
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::params::parse_duration;
+use crate::retention_config::RetentionRuleConfig;
 
 /// Everything `strata server` can be told; see the module docs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +61,15 @@ pub struct ServerConfig {
     pub enable_feature: Vec<String>,
     /// Serve `/api/v1/admin/*` (delete series, snapshot, clean tombstones).
     pub admin_api: bool,
+    /// Time shard duration: data is owned, compacted and deleted by aligned window of this.
+    pub shard_duration: String,
+    /// How long data is kept (`0`: forever); see `retention-rules` for per-selector ones.
+    pub retention: String,
+    /// The most bytes blocks and WAL may take; the oldest shards go first (none by default).
+    pub retention_size: Option<String>,
+    /// Per-selector retention (TOML only): `[{ match = '{job="node"}', keep = "90d" }]`.
+    #[serde(alias = "retention_rules")]
+    pub retention_rules: Vec<RetentionRuleConfig>,
     /// Log format: `text` or `json`.
     pub log_format: String,
     /// Log filter (tracing's env-filter syntax: `info`, `strata_server=debug`).
@@ -83,6 +96,10 @@ impl Default for ServerConfig {
             lookback_delta: "5m".into(),
             enable_feature: Vec::new(),
             admin_api: true,
+            shard_duration: "1d".into(),
+            retention: "15d".into(),
+            retention_size: None,
+            retention_rules: Vec::new(),
             log_format: "text".into(),
             log_level: "info".into(),
         }
@@ -121,7 +138,8 @@ impl ServerConfig {
 
     /// Checks every setting, so a mistake stops the server before it opens anything.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        self.duration_ms("block-range", &self.block_range)?;
+        self.block_range_ms()?;
+        self.retention_policy()?;
         self.duration_ms("write-wait-timeout", &self.write_wait_timeout)?;
         self.duration_ms("tcp-flush-interval", &self.tcp_flush_interval)?;
         self.duration_ms("query-timeout", &self.query_timeout)?;

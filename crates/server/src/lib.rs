@@ -33,6 +33,7 @@ mod prompb;
 mod query_api;
 mod remote;
 mod remote_write_fast;
+mod retention_config;
 mod series_cache;
 mod server;
 mod state;
@@ -42,6 +43,7 @@ mod write_api;
 mod write_gate;
 
 pub use config::{ConfigError, ServerConfig};
+pub use retention_config::RetentionRuleConfig;
 pub use server::{run, start, RunningServer, ServerError};
 
 /// Sets up structured logging to stderr: `format` `text` or `json`, `filter` in tracing's

@@ -168,11 +168,12 @@ impl Metrics {
     }
 
     /// Everything in the text exposition format.
-    pub(crate) fn render(&self, engine: &EngineStats, wal: &WalStats) -> String {
+    pub(crate) fn render(&self, engine: &EngineStats, wal: &WalStats, shards: &ShardFigures) -> String {
         let mut out = String::with_capacity(8192);
         self.render_ingest(&mut out);
         self.render_http_and_queries(&mut out);
         render_storage(&mut out, engine, wal);
+        render_shards(&mut out, shards);
         render_process(&mut out, self.started_unix);
         out
     }
@@ -253,6 +254,23 @@ fn render_storage(out: &mut String, s: &EngineStats, wal: &WalStats) {
         s.compaction_micros as f64 / 1e6,
     );
     counter(out, "strata_storage_rejected_samples_total", "Samples the engine refused.", s.rejected_samples);
+}
+
+/// Shards and retention, as `/metrics` reports them.
+#[derive(Debug, Default)]
+pub(crate) struct ShardFigures {
+    pub(crate) hot: u64,
+    pub(crate) warm: u64,
+    pub(crate) dropped: u64,
+    pub(crate) bytes_freed: u64,
+}
+
+fn render_shards(out: &mut String, s: &ShardFigures) {
+    header(out, "strata_shards", "gauge", "Time shards, by tier.");
+    let _ =
+        writeln!(out, "strata_shards{{tier=\"hot\"}} {}\nstrata_shards{{tier=\"warm\"}} {}", s.hot, s.warm);
+    counter(out, "strata_retention_shards_dropped_total", "Shards retention deleted since start.", s.dropped);
+    counter(out, "strata_retention_bytes_freed_total", "Bytes retention freed since start.", s.bytes_freed);
 }
 
 /// `process_*` from /proc/self, as Go's and Rust's Prometheus clients export them.
@@ -350,7 +368,7 @@ mod tests {
         m.rejected("parse", 2);
         m.http_request("/api/v1/query", 200);
         m.query(true, Duration::from_millis(3));
-        let text = m.render(&EngineStats::default(), &WalStats::default());
+        let text = m.render(&EngineStats::default(), &WalStats::default(), &ShardFigures::default());
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             let sample =
                 strata_ingest::exposition::parse_line(line, 1, strata_ingest::exposition::Flavor::Prometheus);

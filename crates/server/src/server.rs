@@ -98,8 +98,12 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
 }
 
 async fn open_engine(config: &ServerConfig) -> Result<Arc<BlockEngine>, ServerError> {
+    let shard_duration = config.shard_duration_ms()?;
     let options = BlockEngineOptions {
-        block_range: config.duration_ms("block-range", &config.block_range)?,
+        block_range: config.block_range_ms()?,
+        max_block_range: shard_duration,
+        shard_duration,
+        retention: config.retention_policy()?,
         wal: WalOptions { policy: config.sync_policy()?, ..WalOptions::default() },
         ..BlockEngineOptions::default()
     };
@@ -179,6 +183,7 @@ fn router(state: Shared) -> Router {
         .route("/api/v1/metadata", get(meta_api::metadata))
         .route("/api/v1/status/buildinfo", get(status_api::buildinfo))
         .route("/api/v1/status/tsdb", get(status_api::tsdb))
+        .route("/api/v1/status/retention", get(status_api::retention))
         .route(
             "/api/v1/admin/tsdb/delete_series",
             post(admin_api::delete_series).put(admin_api::delete_series),

@@ -1,5 +1,6 @@
 //! What the server says about itself: `/api/v1/status/buildinfo`, `/api/v1/status/tsdb`
 //! (head figures and the top series counts, as Prometheus' TSDB status page),
+//! `/api/v1/status/retention` (ours: shards, retention settings and what they freed),
 //! `/admin/status` (the seed's document: health, storage, ingestion and query figures), `/metrics`,
 //! and the probes `/-/healthy`, `/-/ready` and `/ping` (what Influx clients call).
 
@@ -14,6 +15,7 @@ use strata_storage::Engine;
 use crate::api_error::{json_response, ApiError};
 use crate::health::EngineHealth;
 use crate::json;
+use crate::metrics::ShardFigures;
 use crate::state::Shared;
 
 /// `/api/v1/status/buildinfo`, with Prometheus' keys (Grafana reads `version`).
@@ -72,6 +74,66 @@ pub(crate) async fn tsdb(State(state): State<Shared>) -> Response {
         Ok(data) => json_response(StatusCode::OK, json::success(&data.to_string(), &[], &[])),
         Err(e) => ApiError::internal(e.to_string()).into_response(),
     }
+}
+
+/// `/api/v1/status/retention` (Strata's own): the shard duration, the retention settings
+/// and rules with what each has expired since start, the time retention counts back from,
+/// and every shard with its tier and figures.
+pub(crate) async fn retention(State(state): State<Shared>) -> Response {
+    let engine = state.engine.clone();
+    let read = tokio::task::spawn_blocking(move || {
+        (engine.retention_reference(), engine.retention_totals(), engine.shards())
+    })
+    .await;
+    let (reference, totals, shards) = match read {
+        Ok(read) => read,
+        Err(e) => return ApiError::internal(e.to_string()).into_response(),
+    };
+    let config = &state.config;
+    let policy = match config.retention_policy() {
+        Ok(policy) => policy,
+        Err(e) => return ApiError::internal(e.0).into_response(),
+    };
+    let expired = |i: usize| totals.expired_by_rule.get(i).copied().unwrap_or(0);
+    let rules: Vec<_> = config
+        .retention_rules
+        .iter()
+        .zip(&policy.rules)
+        .enumerate()
+        .map(|(i, (written, rule))| {
+            json!({"match": written.selector, "keep": written.keep, "keepMs": rule.keep, "seriesExpired": expired(i)})
+        })
+        .collect();
+    let shards: Vec<_> = shards
+        .iter()
+        .map(|s| {
+            json!({
+                "start": s.window.name(),
+                "startMs": s.window.start,
+                "endMs": s.window.end,
+                "tier": s.tier.as_str(),
+                "blocks": s.blocks.len(),
+                "series": s.series,
+                "samples": s.samples,
+                "bytes": s.bytes,
+            })
+        })
+        .collect();
+    let data = json!({
+        "referenceMs": reference,
+        "reference": strata_storage::format_utc(reference),
+        "shardDuration": config.shard_duration,
+        "retention": config.retention,
+        "retentionMs": policy.time,
+        "retentionSize": config.retention_size,
+        "retentionSizeBytes": policy.size,
+        "rules": rules,
+        "global": {"seriesExpired": expired(policy.rules.len())},
+        "shardsDropped": totals.shards_dropped,
+        "bytesFreed": totals.bytes_freed,
+        "shards": shards,
+    });
+    json_response(StatusCode::OK, json::success(&data.to_string(), &[], &[]))
 }
 
 /// `/admin/status`: the seed's document, key for key — `status` (`healthy` or `degraded`),
@@ -136,18 +198,32 @@ pub(crate) async fn admin_status(State(state): State<Shared>) -> Response {
 /// `/metrics`.
 pub(crate) async fn metrics(State(state): State<Shared>) -> Response {
     let engine = state.engine.clone();
-    let stats =
-        tokio::task::spawn_blocking(move || (Engine::stats(&*engine), engine.head().wal().stats())).await;
-    let (engine_stats, wal_stats) = match stats {
-        Ok((Ok(e), w)) => (e, w),
-        Ok((Err(e), _)) => return ApiError::from(e).into_response(),
+    let stats = tokio::task::spawn_blocking(move || {
+        (Engine::stats(&*engine), engine.head().wal().stats(), shard_figures(&engine))
+    })
+    .await;
+    let (engine_stats, wal_stats, shards) = match stats {
+        Ok((Ok(e), w, s)) => (e, w, s),
+        Ok((Err(e), _, _)) => return ApiError::from(e).into_response(),
         Err(e) => return ApiError::internal(e.to_string()).into_response(),
     };
-    let mut response = state.metrics.render(&engine_stats, &wal_stats).into_response();
+    let mut response = state.metrics.render(&engine_stats, &wal_stats, &shards).into_response();
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
     response
+}
+
+fn shard_figures(engine: &strata_storage::BlockEngine) -> ShardFigures {
+    let shards = engine.shards();
+    let hot = shards.iter().filter(|s| s.tier == strata_storage::ShardTier::Hot).count() as u64;
+    let totals = engine.retention_totals();
+    ShardFigures {
+        hot,
+        warm: shards.len() as u64 - hot,
+        dropped: totals.shards_dropped,
+        bytes_freed: totals.bytes_freed,
+    }
 }
 
 /// `/-/healthy`.

@@ -45,7 +45,7 @@
 //!   format, which promtool and Prometheus honour too); reads hide tombstoned samples at
 //!   once. Rewriting blocks without them is compaction's job.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
@@ -56,6 +56,7 @@ use strata_wal::WalOptions;
 mod background;
 mod distinct_series;
 mod retention;
+mod shard_reads;
 mod shards;
 
 pub use background::BackgroundMaintenance;
@@ -70,7 +71,7 @@ use crate::disk_usage::dir_bytes;
 use crate::engine::{Engine, EngineStats, FlushReport, Persisted, SnapshotReport};
 use crate::head::{AppendRef, AppendResult, Head, HeadOptions, DEFAULT_BLOCK_RANGE_MS};
 use crate::retention::RetentionPolicy;
-use crate::series_set::{ChunkData, ChunkSource, Series};
+use crate::series_set::Series;
 use crate::shard::{ShardLayout, DEFAULT_SHARD_DURATION_MS};
 use crate::time_range::overlaps;
 use crate::StorageError;
@@ -573,22 +574,7 @@ impl Engine for BlockEngine {
 
     fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>, StorageError> {
         let head = self.head.select(matchers, mint, maxt);
-        let mut by_labels: BTreeMap<Labels, Vec<ChunkSource>> = BTreeMap::new();
-        for block in self.blocks_overlapping(mint, maxt) {
-            for selected in block.select_chunks(matchers, mint, maxt)? {
-                let deleted: Option<Arc<[(i64, i64)]>> =
-                    (!selected.deleted.is_empty()).then(|| selected.deleted.into());
-                let chunks = by_labels.entry(selected.labels).or_default();
-                chunks.extend(selected.chunks.into_iter().map(|c| ChunkSource {
-                    deleted: deleted.clone(),
-                    ..ChunkSource::new(
-                        c.mint,
-                        c.maxt,
-                        ChunkData::Block { block: Arc::clone(&block), chunk_ref: c.chunk_ref },
-                    )
-                }));
-            }
-        }
+        let mut by_labels = self.select_from_blocks(matchers, mint, maxt)?;
         for series in head {
             let (labels, chunks) = series.into_parts();
             by_labels.entry(labels).or_default().extend(chunks);

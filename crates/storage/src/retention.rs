@@ -23,20 +23,22 @@
 
 use strata_model::{Labels, Matcher};
 
-/// One per-selector rule: series that all `matchers` select are kept `keep` ms.
+/// One per-selector rule: series the selector selects are kept `keep` ms.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetentionRule {
     /// The selector as the user wrote it (for reports).
     pub selector: String,
-    /// Its matchers.
-    pub matchers: Vec<Matcher>,
+    /// Its matchers: a series is selected when every matcher of one of the sets matches (a
+    /// selector with `or` has several sets).
+    pub matchers: Vec<Vec<Matcher>>,
     /// How long matching series are kept, ms.
     pub keep: i64,
 }
 
 impl RetentionRule {
-    fn matches(&self, labels: &Labels) -> bool {
-        self.matchers.iter().all(|m| m.matches_labels(labels))
+    /// Whether the rule selects `labels`.
+    pub fn matches(&self, labels: &Labels) -> bool {
+        self.matchers.iter().any(|set| set.iter().all(|m| m.matches_labels(labels)))
     }
 }
 
@@ -88,7 +90,7 @@ mod tests {
     const D: i64 = 86_400_000;
 
     fn rule(matchers: Vec<Matcher>, keep: i64) -> RetentionRule {
-        RetentionRule { selector: String::new(), matchers, keep }
+        RetentionRule { selector: String::new(), matchers: vec![matchers], keep }
     }
 
     fn policy() -> RetentionPolicy {

@@ -127,10 +127,14 @@ fn rules() -> RetentionPolicy {
         time: Some(15 * D),
         size: None,
         rules: vec![
-            RetentionRule { selector: "{__name__=~\"debug_.*\"}".into(), matchers: vec![debug], keep: 2 * D },
+            RetentionRule {
+                selector: "{__name__=~\"debug_.*\"}".into(),
+                matchers: vec![vec![debug]],
+                keep: 2 * D,
+            },
             RetentionRule {
                 selector: "{job=\"node\"}".into(),
-                matchers: vec![Matcher::equal("job", "node")],
+                matchers: vec![vec![Matcher::equal("job", "node")]],
                 keep: 90 * D,
             },
         ],
@@ -241,7 +245,7 @@ proptest! {
         let policy = RetentionPolicy {
             time: Some(keep_hours * H),
             size: None,
-            rules: vec![RetentionRule { selector: String::new(), matchers: vec![debug], keep: debug_keep_hours * H }],
+            rules: vec![RetentionRule { selector: String::new(), matchers: vec![vec![debug]], keep: debug_keep_hours * H }],
         };
         let opts = BlockEngineOptions { retention: policy.clone(), clock: Clock::from_fn(move || now), ..options(H, shard_hours * H) };
         let engine = BlockEngine::open(dir.path(), opts).unwrap();

@@ -66,6 +66,18 @@ pub(crate) struct Args {
     /// promql-delayed-name-removal.
     #[arg(long, env = "STRATA_ENABLE_FEATURE", value_delimiter = ',')]
     enable_feature: Option<Vec<String>>,
+    /// Time shard duration: data is owned, compacted and deleted by aligned window of this,
+    /// e.g. 1h, 1d, 1w [default: 1d].
+    #[arg(long, env = "STRATA_SHARD_DURATION")]
+    shard_duration: Option<String>,
+    /// How long data is kept; 0 keeps it forever. Per-selector rules: `retention-rules` in
+    /// the TOML file [default: 15d].
+    #[arg(long, env = "STRATA_RETENTION")]
+    retention: Option<String>,
+    /// The most bytes blocks and WAL may take, e.g. 50GB; the oldest shards go first
+    /// [default: none].
+    #[arg(long, env = "STRATA_RETENTION_SIZE")]
+    retention_size: Option<String>,
     /// Serve /api/v1/admin/* (true or false) [default: true].
     #[arg(long, env = "STRATA_ADMIN_API")]
     admin_api: Option<bool>,
@@ -103,12 +115,17 @@ impl Args {
             query_max_samples,
             lookback_delta,
             enable_feature,
+            shard_duration,
+            retention,
             admin_api,
             log_format,
             log_level
         );
         if self.influx_tcp_listen.is_some() {
             c.influx_tcp_listen = self.influx_tcp_listen;
+        }
+        if self.retention_size.is_some() {
+            c.retention_size = self.retention_size;
         }
         c.validate()?;
         Ok(c)

@@ -22,7 +22,7 @@ use strata_model::{is_stale_marker, Labels};
 use strata_wal::{Record, RefSample, RefSeries, ReplayOptions, SyncPolicy, Wal, WalOptions};
 
 use crate::report::{self, Report};
-use crate::size::parse_size;
+use strata_model::size::parse_size;
 
 /// Series the demo writes to.
 pub(crate) const DEMO_SERIES: u64 = 10_000;
@@ -146,8 +146,11 @@ fn demo(args: DemoArgs) -> anyhow::Result<std::process::ExitCode> {
         Fsync::None => SyncPolicy::None,
     };
     let dir = args.dir.join("wal");
-    let options =
-        WalOptions { segment_size: parse_size(&args.segment_size)?, policy, ..WalOptions::default() };
+    let options = WalOptions {
+        segment_size: parse_size(&args.segment_size).map_err(anyhow::Error::msg)?,
+        policy,
+        ..WalOptions::default()
+    };
     let wal = Arc::new(Wal::open(&dir, options).with_context(|| format!("opening {}", dir.display()))?);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

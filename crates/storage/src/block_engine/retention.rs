@@ -267,9 +267,5 @@ impl BlockEngine {
 /// retention (index `rules.len()`).
 fn rule_of(policy: &crate::retention::RetentionPolicy, labels: &strata_model::Labels) -> usize {
     let keep = policy.keep_for(labels);
-    policy
-        .rules
-        .iter()
-        .position(|r| Some(r.keep) == keep && r.matchers.iter().all(|m| m.matches_labels(labels)))
-        .unwrap_or(policy.rules.len())
+    policy.rules.iter().position(|r| Some(r.keep) == keep && r.matches(labels)).unwrap_or(policy.rules.len())
 }
