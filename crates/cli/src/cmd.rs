@@ -9,5 +9,6 @@ pub(crate) mod index;
 pub(crate) mod mem;
 pub(crate) mod promql;
 pub(crate) mod server;
+pub(crate) mod shards;
 pub(crate) mod tsdb;
 pub(crate) mod wal;

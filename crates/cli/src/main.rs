@@ -50,6 +50,9 @@ enum Command {
     /// The database: ingestion (Influx line protocol, remote write, Prometheus text) and the
     /// Prometheus HTTP API, on 127.0.0.1:9090 with data in ./data by default.
     Server(Box<cmd::server::Args>),
+    /// A data dir's time shards: status, query plans, retention.
+    #[command(subcommand)]
+    Shards(cmd::shards::ShardsCommand),
     /// A data dir's blocks and head: inspect, dump.
     #[command(subcommand)]
     Tsdb(cmd::tsdb::TsdbCommand),
@@ -70,6 +73,7 @@ fn main() -> std::process::ExitCode {
         Command::Mem(args) => cmd::mem::run(args),
         Command::Promql(args) => cmd::promql::run(args),
         Command::Server(args) => cmd::server::run(*args),
+        Command::Shards(command) => cmd::shards::run(command),
         Command::Tsdb(command) => cmd::tsdb::run(command),
         Command::Wal(command) => cmd::wal::run(command),
     };

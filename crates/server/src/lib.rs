@@ -43,6 +43,7 @@ mod write_api;
 mod write_gate;
 
 pub use config::{ConfigError, ServerConfig};
+pub use params::parse_time;
 pub use retention_config::RetentionRuleConfig;
 pub use server::{run, start, RunningServer, ServerError};
 

@@ -95,7 +95,7 @@ pub(crate) const MIN_TIME: i64 = i64::MIN / 2;
 pub(crate) const MAX_TIME: i64 = i64::MAX / 2;
 
 /// Unix seconds (`1703001800`, `1703001800.123`) or RFC 3339, to ms.
-pub(crate) fn parse_time(text: &str) -> Result<i64, String> {
+pub fn parse_time(text: &str) -> Result<i64, String> {
     let invalid = || format!("cannot parse {text:?} to a valid timestamp");
     if let Ok(seconds) = text.parse::<f64>() {
         if !seconds.is_finite() {

@@ -1,7 +1,9 @@
 //! How long data is kept: a global retention by time, a size limit, and per-selector rules.
 //!
 //! **When a sample expires.** Retention counts back from the *reference time*: the newest
-//! sample the engine holds, but never later than the wall clock. For a live server that is
+//! time the engine holds data for (its newest head sample, or the end of its newest block —
+//! a block records the range it was cut for, up to a block range past its last sample), but
+//! never later than the wall clock. For a live server that is
 //! now; for a data set loaded from the past (a backfill, the seed's 2023 example) it is the
 //! newest data, as Prometheus' own retention counts from its newest block — so loading old
 //! data never deletes it on arrival, and one sample stamped in the future cannot expire

@@ -114,8 +114,8 @@ pub struct RetentionTotalsSnapshot {
 }
 
 impl BlockEngine {
-    /// The time retention counts back from: the newest sample held, but never later than
-    /// the wall clock (see module `crate::retention`).
+    /// The time retention counts back from: the newest head sample or the end of the
+    /// newest block, but never later than the wall clock (see module `crate::retention`).
     pub fn retention_reference(&self) -> i64 {
         let newest_block = self.blocks().iter().map(|b| b.meta().max_time - 1).max();
         let newest_head = self.head.time_range().map(|(_, hi)| hi);

@@ -1,0 +1,144 @@
+//! `strata shards status|query|enforce-retention` on a data dir backfilled with
+//! `strata import`, and `strata server` refusing retention settings it cannot read.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn strata(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_strata")).args(args).output().expect("strata runs")
+}
+
+fn json(out: &Output) -> Value {
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+const DAY: i64 = 86_400_000;
+/// 2025-11-28T00:00:00Z.
+const START: i64 = 1_764_288_000_000;
+
+/// Five days of two metrics on 4 hosts, one sample each 10 minutes, imported into blocks.
+fn backfilled(dir: &Path) -> String {
+    let mut text = String::new();
+    for i in 0..5 * 144i64 {
+        for host in 0..4 {
+            let t = START + i * 600_000;
+            text.push_str(&format!("cpu_usage{{host=\"h{host}\"}} {} {t}\n", i % 50));
+            text.push_str(&format!("debug_x{{host=\"h{host}\"}} {} {t}\n", i % 7));
+        }
+    }
+    let file = dir.join("in.prom");
+    std::fs::write(&file, text).unwrap();
+    let data = dir.join("data");
+    let out = strata(&[
+        "import",
+        "--format",
+        "prometheus",
+        file.to_str().unwrap(),
+        "--dir",
+        data.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::write(
+        dir.join("strata.toml"),
+        "retention = \"3d\"\nretention-rules = [{ match = '{__name__=~\"debug_.*\"}', keep = \"1d\" }]\n",
+    )
+    .unwrap();
+    data.to_str().unwrap().to_string()
+}
+
+#[test]
+fn status_query_and_enforce_retention_report_the_shards() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = backfilled(dir.path());
+    let config = dir.path().join("strata.toml");
+    let config = config.to_str().unwrap();
+
+    let status = json(&strata(&["shards", "status", "--dir", &data, "--config", config, "--json"]));
+    assert_eq!(status["shard_duration"], "1d");
+    assert_eq!(status["rules"][0]["keep"], "1d");
+    let shards = status["shards"].as_array().unwrap();
+    let starts: Vec<i64> = shards.iter().map(|s| s["start_ms"].as_i64().unwrap()).collect();
+    assert_eq!(starts, (0..5).map(|d| START + d * DAY).collect::<Vec<_>>());
+    assert!(shards.iter().all(|s| s["tier"] == "WARM" && s["samples"] == 8 * 144), "{status}");
+    assert_eq!(shards[0]["start"], "2025-11-28T00:00:00Z");
+
+    // Two days of one host: two shards planned; the result holds what retention keeps.
+    let query = json(&strata(&[
+        "shards",
+        "query",
+        "--dir",
+        &data,
+        "--config",
+        config,
+        "cpu_usage{host=\"h1\"}",
+        "--start",
+        "2025-11-30T00:00:00Z",
+        "--end",
+        "2025-12-01T23:59:59Z",
+        "--json",
+    ]));
+    assert_eq!(query["shards_to_scan"].as_array().unwrap().len(), 2, "{query}");
+    assert_eq!(query["estimated_points"], 2 * 8 * 144);
+    assert_eq!((query["series"].as_u64(), query["points"].as_u64()), (Some(1), Some(2 * 144)));
+    let debug = json(&strata(&[
+        "shards",
+        "query",
+        "--dir",
+        &data,
+        "--config",
+        config,
+        "debug_x",
+        "--start",
+        "2025-11-28T00:00:00Z",
+        "--end",
+        "2025-12-03T00:00:00Z",
+        "--json",
+    ]));
+    assert_eq!(debug["points"].as_u64(), Some(4 * 144), "one day of debug_x is kept: {debug}");
+
+    let done = json(&strata(&["shards", "enforce-retention", "--dir", &data, "--config", config, "--json"]));
+    let dropped: Vec<&str> =
+        done["dropped"].as_array().unwrap().iter().map(|d| d["shard"].as_str().unwrap()).collect();
+    assert_eq!(dropped, ["2025-11-28T00:00:00Z"], "{done}");
+    assert!(
+        done["rewritten_blocks"].as_u64().unwrap() >= 2 && done["bytes_freed"].as_u64().unwrap() > 0,
+        "{done}"
+    );
+    let again = json(&strata(&["shards", "enforce-retention", "--dir", &data, "--config", config, "--json"]));
+    assert_eq!((again["dropped"].as_array().unwrap().len(), again["bytes_freed"].as_u64()), (0, Some(0)));
+    let text = strata(&["shards", "status", "--dir", &data, "--config", config]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("rule {__name__=~\"debug_.*\"} keep 1d") && text.contains("2025-11-29T00:00:00Z"),
+        "{text}"
+    );
+}
+
+#[test]
+fn bad_retention_settings_stop_the_server_and_name_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let cases: [(&[&str], &str); 3] = [
+        (&["--retention", "15days"], "retention:"),
+        (&["--shard-duration", "5h"], "must divide shard-duration"),
+        (&["--retention-size", "lots"], "retention-size:"),
+    ];
+    for (flags, says) in cases {
+        let mut args = vec!["server", "--data-dir", data, "--listen", "127.0.0.1:0"];
+        args.extend_from_slice(flags);
+        let out = strata(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && stderr.contains(says), "{flags:?}: {stderr}");
+    }
+    let config = dir.path().join("bad.toml");
+    std::fs::write(&config, "retention-rules = [{ match = 'up{', keep = \"1d\" }]\n").unwrap();
+    let out = strata(&["server", "--data-dir", data, "--config", config.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("retention-rules[0]: match \"up{\""), "{stderr}");
+    assert!(!Path::new(data).exists(), "nothing was opened or created");
+}
