@@ -1,8 +1,13 @@
-//! Strata's storage engines.
+//! Strata's storage engines, behind the [`Engine`] trait (ARCHITECTURE.md, decisions 3, 4,
+//! 8, 9).
 //!
-//! For now: the in-memory store behind `strata mem` ([`MemStore`]) and the writer of
-//! immutable blocks in Prometheus' format ([`block`]). The head, the querier and the
-//! `Engine` trait join them with the block engine issue (ARCHITECTURE.md, decisions 3, 4, 9).
+//! - [`BlockEngine`]: a WAL-backed head ([`Head`]) and immutable Prometheus-format blocks
+//!   ([`block`]) in one data dir, with compaction (module `compaction`), deletion by
+//!   tombstones, snapshots, and background maintenance. Its blocks are grouped in **time
+//!   shards** (module `shard`: aligned windows that compaction never crosses and retention
+//!   deletes whole) and kept by a **retention policy** (module `retention`: global time,
+//!   size, per-selector rules). docs/architecture.md gives the invariants of each part.
+//! - [`MemStore`]: the in-memory store behind `strata mem`.
 
 pub mod block;
 mod block_engine;
