@@ -3,6 +3,7 @@
 //! - [`bits`]: MSB-first bit streams buffered in `u64` words.
 //! - [`varint`]: Go-compatible uvarints and zig-zag varints.
 //! - [`delta`]: a byte-aligned delta / delta-of-delta codec for `(timestamp, value)` series.
+//! - [`dense`]: the bit-exact dense codec of cold shards (decimal detection, zstd columns).
 //! - [`xor`]: Gorilla XOR chunks, bit-for-bit Prometheus' XOR chunk encoding, so blocks
 //!   Strata writes can be read by Prometheus and the other way round.
 //! - [`container`]: a self-describing, checksummed file of one series in either codec (what
@@ -16,6 +17,7 @@
 pub mod bits;
 pub mod container;
 pub mod delta;
+pub mod dense;
 mod error;
 pub mod raw_points;
 pub mod synthetic;

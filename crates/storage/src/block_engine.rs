@@ -579,13 +579,13 @@ impl Engine for BlockEngine {
             let (labels, chunks) = series.into_parts();
             by_labels.entry(labels).or_default().extend(chunks);
         }
-        // Expired samples are never returned, whether or not retention has removed them yet.
+        // Samples a retention rule expired are never returned, removed yet or not.
         let policy = &self.options.retention;
-        let reference = (!policy.is_unlimited()).then(|| self.retention_reference());
+        let reference = (!policy.rules.is_empty()).then(|| self.retention_reference());
         Ok(by_labels
             .into_iter()
             .filter_map(|(labels, chunks)| {
-                let from = reference.map_or(mint, |r| mint.max(policy.kept_from(&labels, r)));
+                let from = reference.map_or(mint, |r| mint.max(policy.hidden_before(&labels, r)));
                 let kept = from <= maxt && chunks.iter().any(|c| c.maxt >= from);
                 kept.then(|| Series::new(labels, chunks, from, maxt))
             })

@@ -19,9 +19,11 @@
 //! expired for every series is deleted whole — that is, its blocks end before the reference
 //! minus the longest retention anyone gets; the size limit then deletes the oldest shards
 //! while the blocks and WAL take more; inside the remaining blocks, the series that expired
-//! sooner get tombstones, and their blocks are rewritten without them. Queries apply the same
-//! rule to every series they read, so an expired sample is never returned, before or after
-//! any of that.
+//! sooner get tombstones, and their blocks are rewritten without them. Queries apply each
+//! series' *rule* to what they read, so a sample a rule expired is never returned, before or
+//! after any of that; the global retention acts as Prometheus' does, by deleting — within a
+//! maintenance round (a minute) of expiring — so data loaded from long ago stays queryable
+//! until then, as it would in Prometheus.
 
 use strata_model::{Labels, Matcher};
 
@@ -82,6 +84,15 @@ impl RetentionPolicy {
     /// everything).
     pub fn kept_from(&self, labels: &Labels, reference: i64) -> i64 {
         self.keep_for(labels).map_or(i64::MIN, |keep| reference.saturating_sub(keep))
+    }
+
+    /// What queries hide of `labels` at once: the samples before `reference` minus its
+    /// longest matching rule's retention (`i64::MIN` when no rule matches). The global
+    /// retention, as Prometheus', is left to deleting shards and blocks (see the module
+    /// docs).
+    pub fn hidden_before(&self, labels: &Labels, reference: i64) -> i64 {
+        let rule = self.rules.iter().filter(|r| r.matches(labels)).map(|r| r.keep).max();
+        rule.map_or(i64::MIN, |keep| reference.saturating_sub(keep))
     }
 }
 
