@@ -142,3 +142,25 @@ fn bad_retention_settings_stop_the_server_and_name_the_setting() {
     assert!(!out.status.success() && stderr.contains("retention-rules[0]: match \"up{\""), "{stderr}");
     assert!(!Path::new(data).exists(), "nothing was opened or created");
 }
+
+/// `strata bench dense` on a small scrape: every bit back, fewer bytes than XOR chunks.
+#[test]
+fn bench_dense_keeps_every_bit_in_fewer_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    for i in 0..2_000i64 {
+        let t = START + i * 1_000;
+        text.push_str(&format!("up{{job=\"a\"}} 1 {t}\n"));
+        text.push_str(&format!("requests_total{{job=\"a\"}} {} {t}\n", i * 7 / 3));
+        text.push_str(&format!("latency_seconds{{job=\"a\"}} {} {t}\n", (i % 17) as f64 * 0.001_25));
+        text.push_str(&format!("odd{{job=\"a\"}} {} {t}\n", if i % 100 == 0 { "NaN".into() } else { format!("{:?}", (i as f64).sqrt()) }));
+    }
+    let file = dir.path().join("scrape.prom");
+    std::fs::write(&file, text).unwrap();
+    let report = json(&strata(&["bench", "dense", file.to_str().unwrap(), "--rounds", "1", "--json"]));
+    assert_eq!(report["bit_exact"], true, "{report}");
+    assert_eq!((report["series"].as_u64(), report["samples"].as_u64()), (Some(4), Some(8_000)));
+    assert_eq!(report["distinct_timestamp_columns"], 1, "the four series share their timestamps");
+    let (dense, xor) = (report["dense_bytes"].as_u64().unwrap(), report["xor_bytes"].as_u64().unwrap());
+    assert!(dense * 2 < xor, "dense {dense} bytes against xor {xor}");
+}

@@ -1,12 +1,13 @@
 //! Encode and decode throughput of each codec, in samples per second (criterion's
 //! "elements"), on the series `strata gen` writes (`strata_codec::synthetic`): 500,000
-//! points 10 s apart of each pattern, in Prometheus-sized chunks of 120 samples.
+//! points 10 s apart of each pattern, in Prometheus-sized chunks of 120 samples (the dense
+//! cold codec: one timestamp and one value column of the whole series).
 //!
 //! Run: `cargo bench -p strata-codec --bench codecs`.
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use strata_codec::synthetic::{self, Pattern, SeriesSpec};
-use strata_codec::{delta, xor};
+use strata_codec::{delta, dense, xor};
 
 const POINTS: usize = 500_000;
 const CHUNK: usize = 120;
@@ -57,6 +58,24 @@ fn bench_codecs(c: &mut Criterion) {
         });
         group.bench_function(BenchmarkId::new("delta", "decode"), |b| {
             b.iter(|| delta::decode(black_box(&delta_bytes)).unwrap().len())
+        });
+        let ts: Vec<i64> = samples.iter().map(|s| s.0).collect();
+        let vs: Vec<f64> = samples.iter().map(|s| s.1).collect();
+        let (ts_frame, vs_frame) =
+            (dense::encode_timestamps(&ts).unwrap(), dense::encode_values(&vs).unwrap());
+        group.bench_function(BenchmarkId::new("dense", "encode"), |b| {
+            b.iter(|| {
+                (
+                    dense::encode_timestamps(black_box(&ts)).unwrap(),
+                    dense::encode_values(black_box(&vs)).unwrap(),
+                )
+            })
+        });
+        group.bench_function(BenchmarkId::new("dense", "decode"), |b| {
+            b.iter(|| {
+                let ts = dense::decode_timestamps(black_box(&ts_frame)).unwrap();
+                ts.len() + dense::decode_values(black_box(&vs_frame)).unwrap().len()
+            })
         });
         group.finish();
     }

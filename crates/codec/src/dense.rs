@@ -4,7 +4,8 @@
 //! significant digits; this does neither). docs/format/dense.md has the measurements that
 //! chose it.
 //!
-//! Each column is encoded to bytes, then compressed with zstd as one frame:
+//! Each column is encoded to bytes, then stored behind a tag byte: `1` and one zstd frame of
+//! them, or `0` and the bytes as they are when zstd would not shrink them (a constant column).
 //!
 //! **Timestamps** (a column many series share: a cold shard stores each distinct one once)
 //!
@@ -13,14 +14,14 @@
 //! | count n | uvarint |
 //! | first timestamp | zig-zag varint |
 //! | first delta | zig-zag varint (if n ≥ 2) |
-//! | n − 2 delta-of-deltas | zig-zag varints (0 for a steady scrape: one byte, which zstd folds away) |
+//! | n − 2 delta-of-deltas | as runs: zeros before the next non-zero one (uvarint), then it (zig-zag varint); trailing zeros' count last |
 //!
 //! **Values** — a kind byte, then:
 //!
 //! | kind | body |
 //! |---|---|
 //! | 0 `CONST` | count n (uvarint), the one value's 8 bytes (big-endian IEEE bits) |
-//! | 1 `DECIMAL` | n (uvarint), exponent e (u8, 0–18), exception count m (uvarint), m × (index delta uvarint, 8 bytes BE bits), then n integers k as first zig-zag varint and n − 1 zig-zag deltas |
+//! | 1 `DECIMAL` | n (uvarint), exponent e (u8, 0–18), exception count m (uvarint), m × (index delta uvarint, 8 bytes BE bits), then n integers k: the first as a zig-zag varint, the n − 1 deltas as runs (as the timestamps' delta-of-deltas) |
 //! | 2 `XOR` | n (uvarint), n × 8 bytes: each value's bits XOR the previous value's (the first XOR 0), big-endian |
 //!
 //! `DECIMAL` is the ALP idea: most monitoring values are decimals with few digits (`0.25`,
@@ -29,8 +30,6 @@
 //! that does not come back identical (NaN, −0, `0.1 + 0.2`) is an exception stored whole —
 //! and falls back to `XOR` when more than a quarter are exceptions. Exception positions
 //! repeat the previous k, so they cost a zero delta.
-
-use std::io::Read;
 
 use crate::error::{CodecError, Result};
 use crate::varint::{put_uvarint, put_varint, read_uvarint, zigzag_decode};
@@ -46,6 +45,10 @@ pub const MAX_FRAME_BYTES: usize = 256 << 20;
 /// count is not bounded by its bytes, so it is bounded by this.
 pub const MAX_COLUMN: usize = 1 << 24;
 
+/// Frame tags.
+const STORED: u8 = 0;
+const ZSTD: u8 = 1;
+
 const CONST: u8 = 0;
 const DECIMAL: u8 = 1;
 const XOR: u8 = 2;
@@ -60,18 +63,17 @@ const EXACT: f64 = 9_007_199_254_740_992.0;
 /// Encodes a timestamp column (see the module docs).
 pub fn encode_timestamps(ts: &[i64]) -> Result<Vec<u8>> {
     check_len(ts.len())?;
-    let mut raw = Vec::with_capacity(ts.len() + 16);
+    let mut raw = Vec::with_capacity(ts.len() / 4 + 16);
     put_uvarint(&mut raw, ts.len() as u64);
-    let mut prev_delta = 0i64;
-    for (i, &t) in ts.iter().enumerate() {
-        match i {
-            0 => put_varint(&mut raw, t),
-            _ => {
-                let delta = t.wrapping_sub(ts[i - 1]);
-                put_varint(&mut raw, if i == 1 { delta } else { delta.wrapping_sub(prev_delta) });
-                prev_delta = delta;
-            }
-        }
+    if let Some(&first) = ts.first() {
+        put_varint(&mut raw, first);
+    }
+    if ts.len() >= 2 {
+        let first_delta = ts[1].wrapping_sub(ts[0]);
+        put_varint(&mut raw, first_delta);
+        let deltas = ts.windows(2).map(|w| w[1].wrapping_sub(w[0]));
+        let dods = deltas.clone().zip(deltas.skip(1)).map(|(a, b)| b.wrapping_sub(a));
+        put_runs(&mut raw, dods);
     }
     compress(&raw)
 }
@@ -81,25 +83,83 @@ pub fn decode_timestamps(frame: &[u8]) -> Result<Vec<i64>> {
     let raw = decompress(frame)?;
     let mut pos = 0;
     let n = count(&raw, &mut pos)?;
-    let mut out: Vec<i64> = Vec::with_capacity(n);
-    let mut delta = 0i64;
-    for i in 0..n {
-        let x = zigzag_decode(read_uvarint(&raw, &mut pos)?);
-        let t = match i {
-            0 => x,
-            1 => {
-                delta = x;
-                out[0_usize].wrapping_add(delta)
-            }
-            _ => {
-                delta = delta.wrapping_add(x);
-                out[i - 1].wrapping_add(delta)
-            }
-        };
+    let mut out = Vec::with_capacity(reserve(n));
+    if n > 0 {
+        let mut t = next_varint(&raw, &mut pos)?;
         out.push(t);
+        if n > 1 {
+            let mut delta = next_varint(&raw, &mut pos)?;
+            t = t.wrapping_add(delta);
+            out.push(t);
+            read_runs(&raw, &mut pos, n - 2, |zeros, dod| {
+                // A run of steady steps, then one step that changes the interval.
+                out.extend((1..=zeros as i64).map(|j| t.wrapping_add(delta.wrapping_mul(j))));
+                t = t.wrapping_add(delta.wrapping_mul(zeros as i64));
+                if let Some(dod) = dod {
+                    delta = delta.wrapping_add(dod);
+                    t = t.wrapping_add(delta);
+                    out.push(t);
+                }
+            })?;
+        }
     }
     trailing(&raw, pos)?;
     Ok(out)
+}
+
+/// Writes integers as runs: the count of zeros before each non-zero one (uvarint), then it
+/// (zig-zag varint), and the count of trailing zeros last if there are any.
+fn put_runs(raw: &mut Vec<u8>, xs: impl Iterator<Item = i64>) {
+    let mut zeros = 0u64;
+    for x in xs {
+        if x == 0 {
+            zeros += 1;
+        } else {
+            put_uvarint(raw, zeros);
+            put_varint(raw, x);
+            zeros = 0;
+        }
+    }
+    if zeros > 0 {
+        put_uvarint(raw, zeros);
+    }
+}
+
+/// Reads `m` integers written by [`put_runs`], calling `each(zeros, next non-zero)` per run.
+fn read_runs(raw: &[u8], pos: &mut usize, m: usize, mut each: impl FnMut(usize, Option<i64>)) -> Result<()> {
+    let mut done = 0usize;
+    while done < m {
+        let at = *pos;
+        let zeros = read_uvarint(raw, pos)?;
+        if zeros > (m - done) as u64 {
+            return Err(CodecError::Corrupt {
+                offset: at,
+                detail: format!("a run of {zeros} past the column's end"),
+            });
+        }
+        done += zeros as usize;
+        let x = if done < m {
+            done += 1;
+            Some(next_varint(raw, pos)?)
+        } else {
+            None
+        };
+        each(zeros as usize, x);
+    }
+    Ok(())
+}
+
+/// The zig-zag varint at `pos`: one byte (a steady scrape's zero delta-of-delta, a small
+/// delta) read inline, longer ones by `read_uvarint`.
+#[inline]
+fn next_varint(raw: &[u8], pos: &mut usize) -> Result<i64> {
+    match raw.get(*pos) {
+        Some(&b) if b < 0x80 => {
+            *pos += 1;
+            Ok(zigzag_decode(u64::from(b)))
+        }
+        _ => read_uvarint(raw, pos).map(zigzag_decode),
+    }
 }
 
 /// Encodes a value column, choosing its kind (see the module docs).
@@ -130,18 +190,12 @@ pub fn decode_values(frame: &[u8]) -> Result<Vec<f64>> {
     let raw = decompress(frame)?;
     let kind = *raw.first().ok_or(CodecError::Truncated { what: "value kind", offset: 0 })?;
     let mut pos = 1;
-    let at = pos;
-    let n = read_uvarint(&raw, &mut pos)?;
-    let bound = if kind == CONST { MAX_COLUMN as u64 } else { raw.len() as u64 };
-    if n > bound {
-        return Err(CodecError::Corrupt { offset: at, detail: format!("count {n} exceeds {bound}") });
-    }
-    let n = n as usize;
+    let n = count(&raw, &mut pos)?;
     let out = match kind {
         CONST => vec![f64::from_bits(be_u64(&raw, &mut pos, "constant value")?); n],
         DECIMAL => read_decimal(&raw, &mut pos, n)?,
         XOR => {
-            let mut out = Vec::with_capacity(n);
+            let mut out = Vec::with_capacity(reserve(n));
             let mut prev = 0u64;
             for _ in 0..n {
                 prev ^= be_u64(&raw, &mut pos, "xor value")?;
@@ -208,6 +262,7 @@ fn write_decimal(values: &[f64], e: usize, exceptions: &[usize], raw: &mut Vec<u
     }
     let mut prev = 0i64;
     let mut next_exception = exceptions.iter().peekable();
+    let mut ks = Vec::with_capacity(values.len());
     for (i, &v) in values.iter().enumerate() {
         let k = if next_exception.peek() == Some(&&i) {
             next_exception.next();
@@ -215,8 +270,12 @@ fn write_decimal(values: &[f64], e: usize, exceptions: &[usize], raw: &mut Vec<u
         } else {
             as_decimal(v, e).unwrap_or(prev)
         };
-        put_varint(raw, k.wrapping_sub(prev));
+        ks.push(k);
         prev = k;
+    }
+    if let Some(&first) = ks.first() {
+        put_varint(raw, first);
+        put_runs(raw, ks.windows(2).map(|w| w[1].wrapping_sub(w[0])));
     }
 }
 
@@ -228,7 +287,7 @@ fn read_decimal(raw: &[u8], pos: &mut usize, n: usize) -> Result<Vec<f64>> {
         .ok_or_else(|| CodecError::Corrupt { offset: at, detail: format!("exponent {e} > 18") })?;
     *pos += 1;
     let m = count(raw, pos)?;
-    let mut exceptions = Vec::with_capacity(m.min(n));
+    let mut exceptions = Vec::with_capacity(reserve(m.min(n)));
     let mut index = 0usize;
     for _ in 0..m {
         let at = *pos;
@@ -241,11 +300,18 @@ fn read_decimal(raw: &[u8], pos: &mut usize, n: usize) -> Result<Vec<f64>> {
         }
         exceptions.push((index, be_u64(raw, pos, "exception value")?));
     }
-    let mut out = Vec::with_capacity(n);
-    let mut k = 0i64;
-    for _ in 0..n {
-        k = k.wrapping_add(zigzag_decode(read_uvarint(raw, pos)?));
+    let mut out = Vec::with_capacity(reserve(n));
+    if n > 0 {
+        // Division, not a multiplication by 1/scale: the encoder checked this very operation.
+        let mut k = next_varint(raw, pos)?;
         out.push(k as f64 / scale);
+        read_runs(raw, pos, n - 1, |zeros, delta| {
+            out.extend(std::iter::repeat_n(k as f64 / scale, zeros));
+            if let Some(delta) = delta {
+                k = k.wrapping_add(delta);
+                out.push(k as f64 / scale);
+            }
+        })?;
     }
     for (i, bits) in exceptions {
         out[i] = f64::from_bits(bits);
@@ -260,17 +326,20 @@ fn check_len(n: usize) -> Result<()> {
     Ok(())
 }
 
-/// A count, bounded by what the frame can hold (one byte an item at least).
+/// A column's count, bounded by [`MAX_COLUMN`] (runs and constants hold many values in few
+/// bytes, so the frame's size is no bound).
 fn count(raw: &[u8], pos: &mut usize) -> Result<usize> {
     let at = *pos;
     let n = read_uvarint(raw, pos)?;
-    if n > raw.len() as u64 {
-        return Err(CodecError::Corrupt {
-            offset: at,
-            detail: format!("count {n} exceeds the {} bytes", raw.len()),
-        });
+    if n > MAX_COLUMN as u64 {
+        return Err(CodecError::Corrupt { offset: at, detail: format!("count {n} exceeds {MAX_COLUMN}") });
     }
     Ok(n as usize)
+}
+
+/// Room to reserve for `n` decoded values: what a hostile count cannot inflate.
+fn reserve(n: usize) -> usize {
+    n.min(1 << 16)
 }
 
 fn be_u64(raw: &[u8], pos: &mut usize, what: &'static str) -> Result<u64> {
@@ -289,23 +358,57 @@ fn trailing(raw: &[u8], pos: usize) -> Result<()> {
     Ok(())
 }
 
+/// A column as stored: tag [`STORED`] and the column's bytes when zstd would not make them
+/// smaller (a constant column is ~11 bytes, a zstd frame of it ~20), else tag [`ZSTD`] and
+/// one zstd frame.
 fn compress(raw: &[u8]) -> Result<Vec<u8>> {
-    zstd::bulk::compress(raw, ZSTD_LEVEL)
-        .map_err(|e| CodecError::Corrupt { offset: 0, detail: format!("zstd refused to compress: {e}") })
+    let frame = zstd::bulk::compress(raw, ZSTD_LEVEL)
+        .map_err(|e| CodecError::Corrupt { offset: 0, detail: format!("zstd refused to compress: {e}") })?;
+    let (tag, body) = if frame.len() < raw.len() { (ZSTD, frame.as_slice()) } else { (STORED, raw) };
+    let mut out = Vec::with_capacity(body.len() + 1);
+    out.push(tag);
+    out.extend_from_slice(body);
+    Ok(out)
 }
 
+/// A column's bytes from a stored frame (see [`compress`]).
 fn decompress(frame: &[u8]) -> Result<Vec<u8>> {
-    let corrupt = |e: std::io::Error| CodecError::Corrupt { offset: 0, detail: format!("zstd frame: {e}") };
-    let decoder = zstd::stream::Decoder::new(frame).map_err(corrupt)?;
-    let mut out = Vec::new();
-    decoder.take(MAX_FRAME_BYTES as u64 + 1).read_to_end(&mut out).map_err(corrupt)?;
-    if out.len() > MAX_FRAME_BYTES {
-        return Err(CodecError::Corrupt {
-            offset: 0,
-            detail: format!("frame decodes past {MAX_FRAME_BYTES} bytes"),
-        });
+    match frame.split_first() {
+        Some((&STORED, raw)) => Ok(raw.to_vec()),
+        Some((&ZSTD, body)) => unzstd(body),
+        Some((&tag, _)) => Err(CodecError::Corrupt { offset: 0, detail: format!("unknown frame tag {tag}") }),
+        None => Err(CodecError::Truncated { what: "frame tag", offset: 0 }),
     }
-    Ok(out)
+}
+
+/// Decompresses one zstd frame with this thread's reused zstd context (making one per frame
+/// cost more than decoding a small column). The frame must state its decoded size (ours
+/// do), which may not exceed [`MAX_FRAME_BYTES`].
+fn unzstd(frame: &[u8]) -> Result<Vec<u8>> {
+    thread_local! {
+        static CONTEXT: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    let corrupt = |detail: String| CodecError::Corrupt { offset: 0, detail };
+    let size = match zstd::zstd_safe::get_frame_content_size(frame) {
+        Ok(Some(size)) if size <= MAX_FRAME_BYTES as u64 => size as usize,
+        Ok(Some(size)) => {
+            return Err(corrupt(format!("frame declares {size} bytes, past {MAX_FRAME_BYTES}")))
+        }
+        _ => return Err(corrupt("not a zstd frame with a stated size".into())),
+    };
+    CONTEXT.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(zstd::bulk::Decompressor::new().map_err(|e| corrupt(format!("zstd context: {e}")))?);
+        }
+        let context = slot.as_mut().ok_or_else(|| corrupt("zstd context".into()))?;
+        let out = context.decompress(frame, size).map_err(|e| corrupt(format!("zstd frame: {e}")))?;
+        if out.len() != size {
+            return Err(corrupt(format!("frame decoded to {} bytes, not the {size} it states", out.len())));
+        }
+        Ok(out)
+    })
 }
 
 #[cfg(test)]

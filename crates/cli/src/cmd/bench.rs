@@ -1,4 +1,5 @@
-//! `strata bench …`: load generators that measure a running server from outside.
+//! `strata bench …`: load generators that measure a running server from outside, and
+//! `strata bench dense FILE`, the cold codec on real data (module `dense`).
 //!
 //! `strata bench ingest --target http://127.0.0.1:9090 --protocol influx|remote-write|prometheus
 //! --writers 100 --duration 60s [--series N] [--batch 100] [--json]`: `writers` threads, each
@@ -27,6 +28,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use serde::Serialize;
 
+mod dense;
+
 use crate::duration::parse_duration_ms;
 use crate::http;
 use crate::report::{self, Report};
@@ -35,6 +38,8 @@ use crate::report::{self, Report};
 pub(crate) enum BenchCommand {
     /// Write load against a running server; throughput, latency, server RSS and CPU.
     Ingest(IngestArgs),
+    /// The cold shards' dense codec against XOR chunks on a data file: bytes/sample, decode speed.
+    Dense(dense::DenseArgs),
 }
 
 /// What the generator sends.
@@ -77,6 +82,7 @@ pub(crate) struct IngestArgs {
 pub(crate) fn run(command: BenchCommand) -> anyhow::Result<std::process::ExitCode> {
     match command {
         BenchCommand::Ingest(args) => ingest(args),
+        BenchCommand::Dense(args) => dense::run(args),
     }
 }
 
