@@ -153,7 +153,10 @@ fn bench_dense_keeps_every_bit_in_fewer_bytes() {
         text.push_str(&format!("up{{job=\"a\"}} 1 {t}\n"));
         text.push_str(&format!("requests_total{{job=\"a\"}} {} {t}\n", i * 7 / 3));
         text.push_str(&format!("latency_seconds{{job=\"a\"}} {} {t}\n", (i % 17) as f64 * 0.001_25));
-        text.push_str(&format!("odd{{job=\"a\"}} {} {t}\n", if i % 100 == 0 { "NaN".into() } else { format!("{:?}", (i as f64).sqrt()) }));
+        text.push_str(&format!(
+            "odd{{job=\"a\"}} {} {t}\n",
+            if i % 100 == 0 { "NaN".into() } else { format!("{:?}", (i as f64).sqrt()) }
+        ));
     }
     let file = dir.path().join("scrape.prom");
     std::fs::write(&file, text).unwrap();

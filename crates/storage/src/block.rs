@@ -8,6 +8,9 @@
 //! <ULID>/tombstones      deleted intervals per series, empty when written (`tombstones`)
 //! ```
 //!
+//! A **cold** block (a shard moved to the cold dir) has a `dense` file in place of
+//! `chunks/`: the same index, whose one chunk ref per series points into it (`dense_file`).
+//!
 //! [`BlockReader`] reads blocks back (index v2, and v1 as older Prometheus wrote it).
 //!
 //! A block is written into `<ULID>.tmp/`, every file and directory fsynced, then renamed
@@ -17,6 +20,7 @@
 //! docs/format/block.md.
 
 mod chunk_writer;
+pub(crate) mod dense_file;
 mod index_writer;
 pub(crate) mod meta;
 mod reader;
@@ -33,4 +37,4 @@ pub use tombstones::Tombstones;
 pub use writer::{
     write_block, write_block_range, BlockSeries, BlockStats, SAMPLES_PER_BLOCK_CHUNK, SAMPLES_PER_CHUNK,
 };
-pub(crate) use writer::{BlockBuilder, Lineage};
+pub(crate) use writer::{BlockBuilder, BlockFormat, Lineage};

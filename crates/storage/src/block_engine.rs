@@ -58,12 +58,14 @@ mod distinct_series;
 mod retention;
 mod shard_reads;
 mod shards;
+mod tiers;
 
 pub use background::BackgroundMaintenance;
 pub use retention::{DropReason, DroppedShard, RetentionReport, RetentionTotalsSnapshot};
 pub use shards::{ShardInfo, ShardTier};
+pub use tiers::ColdMove;
 
-use crate::block::{write_block_range, BlockReader, BlockStats};
+use crate::block::{write_block_range, BlockFormat, BlockReader, BlockStats};
 use crate::clock::Clock;
 use crate::compaction::{self, Candidate, CompactionReport};
 use crate::dir_lock::DirLock;
@@ -102,6 +104,11 @@ pub struct BlockEngineOptions {
     pub retention: RetentionPolicy,
     /// The wall clock retention reads.
     pub clock: Clock,
+    /// Where cold shards go (another disk, typically); `None`: no cold tier.
+    pub cold_dir: Option<PathBuf>,
+    /// Shards whose window ended this long (ms) before the reference time move to the cold
+    /// dir, re-encoded with the dense codec (`None`: never).
+    pub cold_after: Option<i64>,
 }
 
 impl Default for BlockEngineOptions {
@@ -116,6 +123,8 @@ impl Default for BlockEngineOptions {
             shard_duration: DEFAULT_SHARD_DURATION_MS,
             retention: RetentionPolicy::default(),
             clock: Clock::system(),
+            cold_dir: None,
+            cold_after: None,
         }
     }
 }
@@ -181,7 +190,12 @@ impl BlockEngine {
         let shards = ShardLayout::new(options.shard_duration, options.block_range)?;
         std::fs::create_dir_all(dir).map_err(StorageError::io("creating", dir))?;
         let lock = DirLock::acquire(dir)?;
-        let (blocks, skipped) = open_blocks(dir)?;
+        let mut dirs = vec![dir.to_path_buf()];
+        if let Some(cold) = &options.cold_dir {
+            std::fs::create_dir_all(cold).map_err(StorageError::io("creating the cold dir", cold))?;
+            dirs.push(cold.clone());
+        }
+        let (blocks, skipped) = open_blocks(&dirs)?;
         let min_valid_time = blocks.iter().map(|b| b.meta().max_time).max().unwrap_or(i64::MIN);
         let head = Head::open(
             dir,
@@ -240,6 +254,15 @@ impl BlockEngine {
         let _one_at_a_time = self.cutting.lock().unwrap_or_else(|e| e.into_inner());
         let mut report = SnapshotReport::default();
         for block in self.blocks() {
+            if block.is_dense() {
+                // A cold block, re-encoded: a snapshot is a Prometheus data dir.
+                if let Some(written) =
+                    compaction::compact_blocks_as(out, &[Arc::clone(&block)], BlockFormat::Xor)?
+                {
+                    report.linked.push(written.meta.ulid.clone());
+                }
+                continue;
+            }
             link_block(block.dir(), &out.join(&block.meta().ulid))?;
             report.linked.push(block.meta().ulid.clone());
         }
@@ -382,7 +405,8 @@ impl BlockEngine {
         }
     }
 
-    /// One round of maintenance: the cuts that are due, the compactions, then retention.
+    /// One round of maintenance: the cuts that are due, the compactions, retention, then
+    /// the moves to the cold tier.
     pub fn maintain(&self) -> Result<(), StorageError> {
         let cut = self.cut_due_blocks();
         let compacted = self.compact();
@@ -391,7 +415,13 @@ impl BlockEngine {
         } else {
             self.enforce_retention().map(|report| report.log())
         };
-        cut.and(compacted).and(retained).map(|_| ())
+        let cooled = self.move_cold_shards().map(|moved| {
+            for m in moved {
+                tracing::info!(shard = %m.window.name(), from = %m.from, to = %m.to, bytes_before = m.bytes_before,
+                    bytes_after = m.bytes_after, "moved a shard to the cold tier");
+            }
+        });
+        cut.and(compacted).and(retained).and(cooled).map(|_| ())
     }
 
     /// Marks blocks whose compaction failed, as Prometheus does (`compaction.failed` in
@@ -433,7 +463,13 @@ impl BlockEngine {
 
     fn merge_untimed(&self, sources: &[Arc<BlockReader>]) -> Result<CompactionReport, StorageError> {
         let bytes_before = sources.iter().map(|b| dir_bytes(b.dir())).sum();
-        let written = compaction::compact_blocks(&self.dir, sources)?;
+        // Cold blocks stay cold (a retention rewrite of one); anything else is written warm.
+        let written = match &self.options.cold_dir {
+            Some(cold) if sources.iter().all(|b| b.is_dense()) => {
+                compaction::compact_blocks_as(cold, sources, BlockFormat::Dense)?
+            }
+            _ => compaction::compact_blocks(&self.dir, sources)?,
+        };
         let reader = written.as_ref().map(|w| BlockReader::open(&w.dir)).transpose()?;
         let ids: Vec<String> = sources.iter().map(|b| b.meta().ulid.clone()).collect();
         {
@@ -485,35 +521,41 @@ impl BlockEngine {
     }
 }
 
-/// Opens every block of `dir`, oldest first; damaged ones are returned apart.
-fn open_blocks(dir: &Path) -> Result<(Vec<Arc<BlockReader>>, Vec<SkippedBlock>), StorageError> {
+/// Opens every block of `dirs` (the data dir, and the cold dir if there is one), oldest
+/// first; damaged ones are returned apart.
+fn open_blocks(dirs: &[PathBuf]) -> Result<(Vec<Arc<BlockReader>>, Vec<SkippedBlock>), StorageError> {
     let (mut blocks, mut skipped) = (Vec::new(), Vec::new());
-    let entries = std::fs::read_dir(dir).map_err(StorageError::io("listing", dir))?;
-    for entry in entries {
-        let entry = entry.map_err(StorageError::io("listing", dir))?;
-        let path = entry.path();
-        let Some(name) = entry.file_name().to_str().map(str::to_string) else { continue };
-        if !path.is_dir() {
-            continue;
-        }
-        let leftover = name.get(..26).is_some_and(is_ulid) && name[26..].starts_with(".tmp");
-        if leftover {
-            std::fs::remove_dir_all(&path).map_err(StorageError::io("removing", &path))?;
-        } else if is_ulid(&name) {
-            match BlockReader::open(&path) {
-                Ok(block) => blocks.push(Arc::new(block)),
-                Err(e) => skipped.push(SkippedBlock { dir: path, error: e.to_string() }),
+    for dir in dirs {
+        let entries = std::fs::read_dir(dir).map_err(StorageError::io("listing", dir))?;
+        for entry in entries {
+            let entry = entry.map_err(StorageError::io("listing", dir))?;
+            let path = entry.path();
+            let Some(name) = entry.file_name().to_str().map(str::to_string) else { continue };
+            if !path.is_dir() {
+                continue;
+            }
+            let leftover = name.get(..26).is_some_and(is_ulid) && name[26..].starts_with(".tmp");
+            if leftover {
+                std::fs::remove_dir_all(&path).map_err(StorageError::io("removing", &path))?;
+            } else if is_ulid(&name) {
+                match BlockReader::open(&path) {
+                    Ok(block) => blocks.push(Arc::new(block)),
+                    Err(e) => skipped.push(SkippedBlock { dir: path, error: e.to_string() }),
+                }
             }
         }
     }
-    // Sources of a compaction that finished (its result names them as parents) but were not
-    // deleted before a crash: delete them now, or their samples would be there twice.
+    // Sources of a compaction (or of a move to the cold dir) that finished — its result
+    // names them as parents — but were not deleted before a crash: delete them now, or
+    // their samples would be there twice.
     let parents: BTreeSet<String> =
         blocks.iter().flat_map(|b| b.meta().compaction.parents.iter().map(|p| p.ulid.clone())).collect();
-    for ulid in &parents {
-        let path = dir.join(ulid);
-        if path.is_dir() {
-            std::fs::remove_dir_all(&path).map_err(StorageError::io("removing", &path))?;
+    for dir in dirs {
+        for ulid in &parents {
+            let path = dir.join(ulid);
+            if path.is_dir() {
+                std::fs::remove_dir_all(&path).map_err(StorageError::io("removing", &path))?;
+            }
         }
     }
     let is_parent = |path: &Path| path.file_name().is_some_and(|n| parents.contains(&*n.to_string_lossy()));
@@ -540,7 +582,7 @@ fn link_block(from: &Path, to: &Path) -> Result<(), StorageError> {
     std::fs::File::open(to).and_then(|d| d.sync_all()).map_err(StorageError::io("syncing", to))
 }
 
-fn persisted(stats: &BlockStats) -> Persisted {
+pub(super) fn persisted(stats: &BlockStats) -> Persisted {
     let meta = &stats.meta;
     Persisted {
         id: meta.ulid.clone(),

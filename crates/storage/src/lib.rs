@@ -26,8 +26,8 @@ mod shard;
 mod time_range;
 
 pub use block_engine::{
-    BackgroundMaintenance, BlockEngine, BlockEngineOptions, DropReason, DroppedShard, RetentionReport,
-    RetentionTotalsSnapshot, ShardInfo, ShardTier, SkippedBlock,
+    BackgroundMaintenance, BlockEngine, BlockEngineOptions, ColdMove, DropReason, DroppedShard,
+    RetentionReport, RetentionTotalsSnapshot, ShardInfo, ShardTier, SkippedBlock,
 };
 pub use clock::Clock;
 pub use compaction::CompactionReport;

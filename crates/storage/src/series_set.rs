@@ -70,14 +70,7 @@ impl ChunkSource {
 
     fn decode_all_into(&self, out: &mut Vec<(i64, f64)>) -> Result<(), StorageError> {
         match &self.data {
-            ChunkData::Block { block, chunk_ref } => {
-                let bytes = block.chunk(*chunk_ref)?;
-                decode_chunk_into(bytes, out).map_err(|e| StorageError::Corrupt {
-                    path: block.dir().join("chunks"),
-                    offset: *chunk_ref,
-                    detail: e.to_string(),
-                })
-            }
+            ChunkData::Block { block, chunk_ref } => block.decode_chunk_into(*chunk_ref, out),
             ChunkData::Xor(bytes) => Ok(decode_chunk_into(bytes, out)?),
             ChunkData::HeadFile(chunk) => Ok(decode_chunk_into(chunk.bytes(), out)?),
             ChunkData::Samples(samples) => {

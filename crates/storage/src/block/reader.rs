@@ -18,6 +18,7 @@ use strata_codec::varint::{read_uvarint, read_varint};
 use strata_codec::xor::header_sample_count;
 use strata_model::{Labels, Matcher};
 
+use super::dense_file;
 use super::meta::BlockMeta;
 use super::tombstones::{self, Tombstones};
 use crate::time_range::{overlaps, push_samples_in_range};
@@ -50,6 +51,8 @@ pub struct BlockReader {
     /// `(name, value)` → offset of its postings list.
     postings: HashMap<(String, String), u64>,
     segments: Vec<Mmap>,
+    /// A cold block's `dense` file (`dense_file`), in place of chunk segments.
+    dense: Option<Mmap>,
     /// Deleted intervals (the `tombstones` file), replaced whole by each delete.
     tombstones: RwLock<Arc<Tombstones>>,
     /// Held by a delete from reading the tombstones to replacing them.
@@ -205,6 +208,14 @@ impl BlockReader {
             }
             segments.push(segment);
         }
+        let dense_path = dir.join(dense_file::DENSE_FILE);
+        let dense = if dense_path.is_file() {
+            let bytes = map(&dense_path)?;
+            dense_file::check_header(&bytes, &dense_path)?;
+            Some(bytes)
+        } else {
+            None
+        };
         let tombstones = RwLock::new(Arc::new(tombstones::read(dir)?));
         Ok(BlockReader {
             dir: dir.to_path_buf(),
@@ -215,8 +226,27 @@ impl BlockReader {
             symbol_at_offset,
             postings,
             segments,
+            dense,
             tombstones,
             deleting: Mutex::new(()),
+        })
+    }
+
+    /// Whether this is a cold block (a `dense` file rather than XOR chunks).
+    pub fn is_dense(&self) -> bool {
+        self.dense.is_some()
+    }
+
+    /// Decodes chunk `r` into `out` (appending), whichever the block's format.
+    pub fn decode_chunk_into(&self, r: u64, out: &mut Vec<(i64, f64)>) -> Result<(), StorageError> {
+        if let Some(dense) = &self.dense {
+            return dense_file::decode_series(dense, r, &self.dir.join(dense_file::DENSE_FILE), out);
+        }
+        let bytes = self.chunk(r)?;
+        strata_codec::xor::decode_chunk_into(bytes, out).map_err(|e| StorageError::Corrupt {
+            path: self.dir.join("chunks"),
+            offset: r,
+            detail: e.to_string(),
         })
     }
 
@@ -318,8 +348,15 @@ impl BlockReader {
             .ok_or_else(|| corrupt(path, 0, format!("unknown symbol reference {r}")))
     }
 
-    /// The bytes of an XOR chunk, checksum verified.
+    /// The bytes of an XOR chunk, checksum verified (a cold block has none: see
+    /// [`BlockReader::decode_chunk_into`]).
     pub fn chunk(&self, r: u64) -> Result<&[u8], StorageError> {
+        if self.dense.is_some() {
+            return Err(StorageError::Invalid(format!(
+                "{} is a cold block: it has no XOR chunks",
+                self.dir.display()
+            )));
+        }
         let (segment, offset) = ((r >> 32) as usize, (r & 0xffff_ffff) as usize);
         // Only an error names the file: a query reads thousands of chunks.
         let path = || self.dir.join("chunks").join(format!("{:06}", segment + 1));
@@ -349,6 +386,9 @@ impl BlockReader {
     /// How many samples chunk `r` says it holds (its header, unverified; 0 if unreadable):
     /// for sizing a buffer before [`BlockReader::chunk`] reads it.
     pub fn chunk_sample_hint(&self, r: u64) -> usize {
+        if self.dense.is_some() {
+            return 0;
+        }
         let (segment, mut pos) = ((r >> 32) as usize, (r & 0xffff_ffff) as usize);
         let Some(bytes) = self.segments.get(segment) else { return 0 };
         if read_uvarint(bytes, &mut pos).is_err() {
@@ -453,6 +493,14 @@ impl BlockReader {
         for s in self.select_chunks(matchers, mint, maxt)? {
             let mut samples = Vec::new();
             for c in &s.chunks {
+                if self.dense.is_some() {
+                    let start = samples.len();
+                    self.decode_chunk_into(c.chunk_ref, &mut samples)?;
+                    let kept: Vec<(i64, f64)> =
+                        samples.drain(start..).filter(|&(t, _)| t >= mint && t <= maxt).collect();
+                    samples.extend(kept);
+                    continue;
+                }
                 let chunk = self.chunk(c.chunk_ref)?;
                 push_samples_in_range(chunk, mint, maxt, &mut samples)
                     .map_err(|e| corrupt(&self.dir.join("chunks"), c.chunk_ref, e.to_string()))?;

@@ -8,6 +8,7 @@ use strata_codec::xor::{header_sample_count, XorEncoder};
 use strata_model::Labels;
 
 use super::chunk_writer::ChunkWriter;
+use super::dense_file::{DenseWriter, DENSE_FILE};
 use super::index_writer::{build_index, ChunkMeta};
 use super::meta::{BlockMeta, BlockParent, MetaCompaction, MetaStats};
 use super::tombstones;
@@ -95,12 +96,29 @@ pub(crate) struct BlockBuilder {
     parent: PathBuf,
     id: String,
     tmp: PathBuf,
-    chunks: Option<ChunkWriter>,
+    chunks: Option<Sink>,
     index_input: Vec<(Labels, Vec<ChunkMeta>)>,
     min_time: i64,
     max_time: i64,
     samples: u64,
     chunk_count: u64,
+}
+
+/// Where a block's samples go: XOR chunk segments (a warm block, Prometheus' format) or a
+/// `dense` file (a cold block, `dense_file`).
+#[derive(Debug)]
+enum Sink {
+    Xor(ChunkWriter),
+    Dense(DenseWriter),
+}
+
+/// How a block's samples are encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BlockFormat {
+    /// XOR chunks in `chunks/`: Prometheus reads it.
+    Xor,
+    /// One `dense` file: a cold block, about a fifth of the bytes.
+    Dense,
 }
 
 /// What a compacted block records of its inputs.
@@ -114,10 +132,18 @@ pub(crate) struct Lineage {
 impl BlockBuilder {
     /// Starts a block under `parent`.
     pub(crate) fn new(parent: &Path) -> Result<BlockBuilder, StorageError> {
+        BlockBuilder::with_format(parent, BlockFormat::Xor)
+    }
+
+    /// Starts a block in `format` under `parent`.
+    pub(crate) fn with_format(parent: &Path, format: BlockFormat) -> Result<BlockBuilder, StorageError> {
         let id = ulid::Ulid::new().to_string();
         let tmp = parent.join(format!("{id}.tmp"));
         std::fs::create_dir_all(&tmp).map_err(StorageError::io("creating", &tmp))?;
-        let chunks = ChunkWriter::new(&tmp.join("chunks"))?;
+        let chunks = match format {
+            BlockFormat::Xor => Sink::Xor(ChunkWriter::new(&tmp.join("chunks"))?),
+            BlockFormat::Dense => Sink::Dense(DenseWriter::create(&tmp.join(DENSE_FILE))?),
+        };
         Ok(BlockBuilder {
             parent: parent.to_path_buf(),
             id,
@@ -161,6 +187,19 @@ impl BlockBuilder {
                 w[1].0
             )));
         }
+        if matches!(self.chunks, Some(Sink::Dense(_))) {
+            self.check_order(labels)?;
+            let (Some(first), Some(last)) = (samples.first(), samples.last()) else { return Ok(()) };
+            let Some(Sink::Dense(writer)) = self.chunks.as_mut() else { unreachable!("matched above") };
+            let chunk_ref = writer.add(samples)?;
+            self.min_time = self.min_time.min(first.0);
+            self.max_time = self.max_time.max(last.0);
+            self.samples += samples.len() as u64;
+            self.chunk_count += 1;
+            self.index_input
+                .push((labels.clone(), vec![ChunkMeta { mint: first.0, maxt: last.0, chunk_ref }]));
+            return Ok(());
+        }
         let mut chunks = Vec::new();
         for part in samples.chunks(SAMPLES_PER_BLOCK_CHUNK) {
             let mut enc = XorEncoder::new();
@@ -179,9 +218,17 @@ impl BlockBuilder {
         labels: &Labels,
         chunks: impl IntoIterator<Item = (i64, i64, &'a [u8])>,
     ) -> Result<(), StorageError> {
+        if matches!(self.chunks, Some(Sink::Dense(_))) {
+            let mut samples = Vec::new();
+            for (_, _, bytes) in chunks {
+                strata_codec::xor::decode_chunk_into(bytes, &mut samples)?;
+            }
+            return self.add_samples(labels, &samples);
+        }
         self.check_order(labels)?;
-        let writer =
-            self.chunks.as_mut().ok_or_else(|| StorageError::Invalid("block already finished".into()))?;
+        let Some(Sink::Xor(writer)) = self.chunks.as_mut() else {
+            return Err(StorageError::Invalid("block already finished".into()));
+        };
         let mut metas = Vec::new();
         for (mint, maxt, bytes) in chunks {
             if metas.last().is_some_and(|m: &ChunkMeta| mint <= m.maxt) {
@@ -211,7 +258,11 @@ impl BlockBuilder {
             return Err(StorageError::Invalid("a block needs at least one sample".into()));
         }
         let chunks_dir = self.tmp.join("chunks");
-        self.chunks.take().ok_or_else(|| StorageError::Invalid("block already finished".into()))?.finish()?;
+        match self.chunks.take() {
+            Some(Sink::Xor(writer)) => writer.finish()?,
+            Some(Sink::Dense(writer)) => writer.finish()?,
+            None => return Err(StorageError::Invalid("block already finished".into())),
+        }
         let index = build_index(&self.index_input)?;
         write_file(&self.tmp.join("index"), &index)?;
         write_file(&self.tmp.join("tombstones"), &tombstones::empty_file())?;
@@ -242,9 +293,13 @@ impl BlockBuilder {
         let json =
             serde_json::to_vec_pretty(&meta).map_err(|e| StorageError::Invalid(format!("meta.json: {e}")))?;
         write_file(&self.tmp.join("meta.json"), &json)?;
-        sync_dir(&chunks_dir)?;
+        let chunk_bytes = if chunks_dir.is_dir() {
+            sync_dir(&chunks_dir)?;
+            dir_bytes(&chunks_dir)
+        } else {
+            dir_bytes(&self.tmp.join(DENSE_FILE))
+        };
         sync_dir(&self.tmp)?;
-        let chunk_bytes = dir_bytes(&chunks_dir);
         let dir = self.parent.join(&self.id);
         std::fs::rename(&self.tmp, &dir).map_err(StorageError::io("renaming", &self.tmp))?;
         sync_dir(&self.parent)?;

@@ -18,6 +18,8 @@ pub enum ShardTier {
     Hot,
     /// Closed: only blocks, on the data dir.
     Warm,
+    /// Moved to the cold dir, in the dense codec.
+    Cold,
 }
 
 impl ShardTier {
@@ -26,6 +28,7 @@ impl ShardTier {
         match self {
             ShardTier::Hot => "HOT",
             ShardTier::Warm => "WARM",
+            ShardTier::Cold => "COLD",
         }
     }
 }
@@ -118,11 +121,15 @@ impl BlockEngine {
             newest.series += head.series;
             newest.samples += head.samples;
         }
+        let cold: std::collections::HashSet<&str> =
+            blocks.iter().filter(|b| b.is_dense()).map(|b| b.meta().ulid.as_str()).collect();
         for shard in out.values_mut() {
             let in_head =
                 head.time_range.is_some_and(|(lo, hi)| lo < shard.window.end && hi >= shard.window.start);
             if in_head || shard.window.end > head_start {
                 shard.tier = ShardTier::Hot;
+            } else if !shard.blocks.is_empty() && shard.blocks.iter().all(|b| cold.contains(b.as_str())) {
+                shard.tier = ShardTier::Cold;
             }
         }
         out.into_values().collect()

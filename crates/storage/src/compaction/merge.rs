@@ -17,7 +17,8 @@ use strata_codec::xor::decode_chunk_into;
 use strata_model::Labels;
 
 use crate::block::{
-    drop_deleted, BlockBuilder, BlockParent, BlockReader, BlockStats, ChunkRef, Lineage, Tombstones,
+    drop_deleted, BlockBuilder, BlockFormat, BlockParent, BlockReader, BlockStats, ChunkRef, Lineage,
+    Tombstones,
 };
 use crate::StorageError;
 
@@ -57,6 +58,16 @@ pub(crate) fn compact_blocks(
     parent: &Path,
     sources: &[Arc<BlockReader>],
 ) -> Result<Option<BlockStats>, StorageError> {
+    compact_blocks_as(parent, sources, BlockFormat::Xor)
+}
+
+/// [`compact_blocks`] writing the result in `format`: what moves a shard to the cold tier
+/// (dense) and back (XOR).
+pub(crate) fn compact_blocks_as(
+    parent: &Path,
+    sources: &[Arc<BlockReader>],
+    format: BlockFormat,
+) -> Result<Option<BlockStats>, StorageError> {
     let mut cursors = Vec::with_capacity(sources.len());
     for block in sources {
         let mut cursor =
@@ -64,7 +75,7 @@ pub(crate) fn compact_blocks(
         cursor.advance()?;
         cursors.push(cursor);
     }
-    let mut builder = BlockBuilder::new(parent)?;
+    let mut builder = BlockBuilder::with_format(parent, format)?;
     while let Some(labels) =
         cursors.iter().filter_map(|c| c.current.as_ref().map(|(_, l, _)| l)).min().cloned()
     {
@@ -119,6 +130,9 @@ fn corrupt_chunk(block: &BlockReader, chunk_ref: u64, e: impl std::fmt::Display)
 }
 
 fn write_series(builder: &mut BlockBuilder, labels: &Labels, parts: &[Part<'_>]) -> Result<(), StorageError> {
+    if parts.iter().any(|p| p.block.is_dense()) {
+        return write_decoded(builder, labels, parts);
+    }
     // Each chunk is read (and its CRC checked) once, in source order.
     let mut chunks: Vec<(ChunkRef, &[u8], &Part<'_>)> = Vec::new();
     let mut touched_by_tombstones = false;
@@ -142,6 +156,29 @@ fn write_series(builder: &mut BlockBuilder, labels: &Labels, parts: &[Part<'_>])
         drop_deleted(&mut samples, start, part.deleted);
     }
     samples.sort_by_key(|s| s.0); // stable: the earlier source's sample stays first
+    samples.dedup_by_key(|s| s.0);
+    if samples.is_empty() {
+        return Ok(());
+    }
+    builder.add_samples(labels, &samples)
+}
+
+/// A series from sources that include a cold block: every chunk decoded (a dense column has
+/// no XOR bytes to copy), deleted samples dropped, merged by time as above.
+fn write_decoded(
+    builder: &mut BlockBuilder,
+    labels: &Labels,
+    parts: &[Part<'_>],
+) -> Result<(), StorageError> {
+    let mut samples = Vec::new();
+    for part in parts {
+        for c in &part.chunks {
+            let start = samples.len();
+            part.block.decode_chunk_into(c.chunk_ref, &mut samples)?;
+            drop_deleted(&mut samples, start, part.deleted);
+        }
+    }
+    samples.sort_by_key(|s| s.0);
     samples.dedup_by_key(|s| s.0);
     if samples.is_empty() {
         return Ok(());
