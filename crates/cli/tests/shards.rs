@@ -167,3 +167,86 @@ fn bench_dense_keeps_every_bit_in_fewer_bytes() {
     let (dense, xor) = (report["dense_bytes"].as_u64().unwrap(), report["xor_bytes"].as_u64().unwrap());
     assert!(dense * 2 < xor, "dense {dense} bytes against xor {xor}");
 }
+
+/// `move-cold`, then `status` shows COLD shards that answer as before, and `export` writes
+/// them back as blocks `strata tsdb dump` reads (promtool reads them: storage's cold tier
+/// test checks that under CI).
+#[test]
+fn cold_shards_move_answer_and_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = backfilled(dir.path());
+    let cold = dir.path().join("cold");
+    let cold = cold.to_str().unwrap();
+    let forever = ["--retention", "0"];
+    let query = |args: &[&str]| {
+        let mut all = vec![
+            "shards",
+            "query",
+            "--dir",
+            &data,
+            "cpu_usage",
+            "--start",
+            "2025-11-28T00:00:00Z",
+            "--end",
+            "2025-12-03T00:00:00Z",
+            "--json",
+        ];
+        all.extend_from_slice(args);
+        json(&strata(&all))
+    };
+    let before = query(&forever);
+    let mut args =
+        vec!["shards", "move-cold", "--dir", &data, "--cold-dir", cold, "--cold-after", "2d", "--json"];
+    args.extend_from_slice(&forever);
+    let moved = json(&strata(&args));
+    let moved = moved["moved"].as_array().unwrap();
+    // The newest block ends with day 4: days 0 and 1 ended two days before that.
+    assert_eq!(moved.len(), 2, "{moved:?}");
+    assert!(moved.iter().all(|m| m["bytes_after"].as_u64() < m["bytes_before"].as_u64()));
+
+    let status = json(&strata(&[
+        "shards",
+        "status",
+        "--dir",
+        &data,
+        "--cold-dir",
+        cold,
+        "--cold-after",
+        "2d",
+        "--retention",
+        "0",
+        "--json",
+    ]));
+    let tiers: Vec<&str> =
+        status["shards"].as_array().unwrap().iter().map(|s| s["tier"].as_str().unwrap()).collect();
+    assert_eq!(tiers, ["COLD", "COLD", "WARM", "WARM", "WARM"]);
+    let after = query(&["--cold-dir", cold, "--cold-after", "2d", "--retention", "0"]);
+    assert_eq!(
+        (after["series"].clone(), after["points"].clone()),
+        (before["series"].clone(), before["points"].clone())
+    );
+
+    let out = dir.path().join("export");
+    let exported = json(&strata(&[
+        "shards",
+        "export",
+        "--dir",
+        &data,
+        "--cold-dir",
+        cold,
+        "--cold-after",
+        "2d",
+        "--retention",
+        "0",
+        "--out",
+        out.to_str().unwrap(),
+        "--shard",
+        "2025-11-29T00:00:00Z",
+        "--json",
+    ]));
+    assert_eq!(exported["blocks"].as_array().unwrap().len(), 1);
+    assert_eq!(exported["samples"], 8 * 144);
+    let dump = strata(&["tsdb", "dump", out.to_str().unwrap()]);
+    assert!(dump.status.success(), "{}", String::from_utf8_lossy(&dump.stderr));
+    assert_eq!(String::from_utf8_lossy(&dump.stdout).lines().count(), 8 * 144);
+}

@@ -70,6 +70,10 @@ pub struct ServerConfig {
     /// Per-selector retention (TOML only): `[{ match = '{job="node"}', keep = "90d" }]`.
     #[serde(alias = "retention_rules")]
     pub retention_rules: Vec<RetentionRuleConfig>,
+    /// Where cold shards go (another disk, typically); needs `cold-after`.
+    pub cold_dir: Option<PathBuf>,
+    /// Shards this much older than the newest data move to `cold-dir`, re-encoded densely.
+    pub cold_after: Option<String>,
     /// Log format: `text` or `json`.
     pub log_format: String,
     /// Log filter (tracing's env-filter syntax: `info`, `strata_server=debug`).
@@ -100,6 +104,8 @@ impl Default for ServerConfig {
             retention: "15d".into(),
             retention_size: None,
             retention_rules: Vec::new(),
+            cold_dir: None,
+            cold_after: None,
             log_format: "text".into(),
             log_level: "info".into(),
         }
@@ -140,6 +146,7 @@ impl ServerConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.block_range_ms()?;
         self.retention_policy()?;
+        self.cold_after_ms()?;
         self.duration_ms("write-wait-timeout", &self.write_wait_timeout)?;
         self.duration_ms("tcp-flush-interval", &self.tcp_flush_interval)?;
         self.duration_ms("query-timeout", &self.query_timeout)?;

@@ -261,14 +261,16 @@ fn render_storage(out: &mut String, s: &EngineStats, wal: &WalStats) {
 pub(crate) struct ShardFigures {
     pub(crate) hot: u64,
     pub(crate) warm: u64,
+    pub(crate) cold: u64,
     pub(crate) dropped: u64,
     pub(crate) bytes_freed: u64,
 }
 
 fn render_shards(out: &mut String, s: &ShardFigures) {
     header(out, "strata_shards", "gauge", "Time shards, by tier.");
-    let _ =
-        writeln!(out, "strata_shards{{tier=\"hot\"}} {}\nstrata_shards{{tier=\"warm\"}} {}", s.hot, s.warm);
+    for (tier, n) in [("hot", s.hot), ("warm", s.warm), ("cold", s.cold)] {
+        let _ = writeln!(out, "strata_shards{{tier=\"{tier}\"}} {n}");
+    }
     counter(out, "strata_retention_shards_dropped_total", "Shards retention deleted since start.", s.dropped);
     counter(out, "strata_retention_bytes_freed_total", "Bytes retention freed since start.", s.bytes_freed);
 }

@@ -1,7 +1,7 @@
-//! The retention and shard settings as users write them, turned into the storage's
-//! [`RetentionPolicy`] and shard duration: `retention = "15d"` (`"0"`: keep forever),
-//! `retention-size = "50GB"`, `shard-duration = "1d"`, and per-selector rules in the TOML
-//! file —
+//! The retention, shard and tier settings as users write them, turned into the storage's
+//! [`RetentionPolicy`], shard duration and cold tier: `retention = "15d"` (`"0"`: keep
+//! forever), `retention-size = "50GB"`, `shard-duration = "1d"`, `cold-dir` with
+//! `cold-after = "7d"`, and per-selector rules in the TOML file —
 //!
 //! ```toml
 //! retention-rules = [
@@ -50,6 +50,16 @@ impl ServerConfig {
             )));
         }
         Ok(range)
+    }
+
+    /// The cold tier's `cold-after`, ms; both it and `cold-dir` or neither.
+    pub fn cold_after_ms(&self) -> Result<Option<i64>, ConfigError> {
+        match (&self.cold_dir, &self.cold_after) {
+            (None, None) => Ok(None),
+            (Some(_), Some(after)) => self.duration_ms("cold-after", after).map(Some),
+            (Some(_), None) => Err(ConfigError("cold-dir needs cold-after (e.g. 7d)".into())),
+            (None, Some(_)) => Err(ConfigError("cold-after needs cold-dir".into())),
+        }
     }
 
     /// The retention policy the settings describe.

@@ -104,6 +104,8 @@ async fn open_engine(config: &ServerConfig) -> Result<Arc<BlockEngine>, ServerEr
         max_block_range: shard_duration,
         shard_duration,
         retention: config.retention_policy()?,
+        cold_dir: config.cold_dir.clone(),
+        cold_after: config.cold_after_ms()?,
         wal: WalOptions { policy: config.sync_policy()?, ..WalOptions::default() },
         ..BlockEngineOptions::default()
     };

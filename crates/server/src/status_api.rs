@@ -216,11 +216,12 @@ pub(crate) async fn metrics(State(state): State<Shared>) -> Response {
 
 fn shard_figures(engine: &strata_storage::BlockEngine) -> ShardFigures {
     let shards = engine.shards();
-    let hot = shards.iter().filter(|s| s.tier == strata_storage::ShardTier::Hot).count() as u64;
+    let count = |tier| shards.iter().filter(|s| s.tier == tier).count() as u64;
     let totals = engine.retention_totals();
     ShardFigures {
-        hot,
-        warm: shards.len() as u64 - hot,
+        hot: count(strata_storage::ShardTier::Hot),
+        warm: count(strata_storage::ShardTier::Warm),
+        cold: count(strata_storage::ShardTier::Cold),
         dropped: totals.shards_dropped,
         bytes_freed: totals.bytes_freed,
     }

@@ -78,6 +78,13 @@ pub(crate) struct Args {
     /// [default: none].
     #[arg(long, env = "STRATA_RETENTION_SIZE")]
     retention_size: Option<String>,
+    /// Where cold shards go (another disk, typically); needs --cold-after [default: none].
+    #[arg(long, env = "STRATA_COLD_DIR")]
+    cold_dir: Option<PathBuf>,
+    /// Shards this much older than the newest data move to --cold-dir, re-encoded densely
+    /// (bit-exact), e.g. 7d [default: none].
+    #[arg(long, env = "STRATA_COLD_AFTER")]
+    cold_after: Option<String>,
     /// Serve /api/v1/admin/* (true or false) [default: true].
     #[arg(long, env = "STRATA_ADMIN_API")]
     admin_api: Option<bool>,
@@ -126,6 +133,12 @@ impl Args {
         }
         if self.retention_size.is_some() {
             c.retention_size = self.retention_size;
+        }
+        if self.cold_dir.is_some() {
+            c.cold_dir = self.cold_dir;
+        }
+        if self.cold_after.is_some() {
+            c.cold_after = self.cold_after;
         }
         c.validate()?;
         Ok(c)

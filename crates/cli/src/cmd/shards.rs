@@ -6,6 +6,10 @@
 //!   parallel workers, the estimated points), then the series and samples read and the time.
 //! - `enforce-retention --dir D` — one retention pass: the shards deleted, the blocks
 //!   rewritten without expired series, and the space recovered.
+//! - `move-cold --dir D --cold-dir C --cold-after 7d` — the shards that are due move to the
+//!   cold dir, re-encoded with the dense codec.
+//! - `export --dir D --cold-dir C --out OUT [--shard T]` — cold shards back as Prometheus
+//!   blocks, so the data never becomes Strata-only.
 //!
 //! The settings are the server's (`--config strata.toml`, with its `retention-rules`), the
 //! flags below overriding the file, so the commands see the data dir as the server does.
@@ -30,6 +34,26 @@ pub(crate) enum ShardsCommand {
     Query(QueryArgs),
     /// Delete what retention says has expired; print what was freed.
     EnforceRetention(StatusArgs),
+    /// Move the shards that are due to the cold dir (what the server does each minute).
+    MoveCold(StatusArgs),
+    /// Write the cold shards (or one) into a directory as Prometheus blocks.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ExportArgs {
+    #[command(flatten)]
+    settings: Settings,
+    /// The directory to write the blocks into (promtool and Prometheus read it).
+    #[arg(long)]
+    out: PathBuf,
+    /// Only the shard starting at this time (RFC 3339 or Unix seconds), e.g.
+    /// 2025-11-28T00:00:00Z.
+    #[arg(long)]
+    shard: Option<String>,
+    /// Print the report as one JSON object.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Where the data dir is and how it is sharded and retained.
@@ -50,6 +74,12 @@ pub(crate) struct Settings {
     /// Size limit of blocks and WAL, e.g. 50GB [default: the file's, else none].
     #[arg(long)]
     retention_size: Option<String>,
+    /// The cold dir [default: the file's, else none].
+    #[arg(long)]
+    cold_dir: Option<PathBuf>,
+    /// Move shards this much older than the newest data to the cold dir [default: the file's].
+    #[arg(long)]
+    cold_after: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -83,6 +113,8 @@ pub(crate) fn run(command: ShardsCommand) -> anyhow::Result<std::process::ExitCo
         ShardsCommand::Status(args) => status(args),
         ShardsCommand::Query(args) => query(args),
         ShardsCommand::EnforceRetention(args) => enforce(args),
+        ShardsCommand::MoveCold(args) => move_cold(args),
+        ShardsCommand::Export(args) => export(args),
     }
     .map(|()| std::process::ExitCode::SUCCESS)
 }
@@ -103,6 +135,12 @@ impl Settings {
         if self.retention_size.is_some() {
             c.retention_size = self.retention_size.clone();
         }
+        if self.cold_dir.is_some() {
+            c.cold_dir = self.cold_dir.clone();
+        }
+        if self.cold_after.is_some() {
+            c.cold_after = self.cold_after.clone();
+        }
         c.validate()?;
         Ok(c)
     }
@@ -118,6 +156,8 @@ impl Settings {
             max_block_range: shard_duration,
             shard_duration,
             retention: c.retention_policy()?,
+            cold_dir: c.cold_dir.clone(),
+            cold_after: c.cold_after_ms()?,
             maintenance_every: None,
             ..BlockEngineOptions::default()
         };
@@ -360,6 +400,90 @@ fn enforce(args: StatusArgs) -> anyhow::Result<()> {
         series_expired: done.rewritten.iter().map(|r| r.1).sum(),
         bytes_freed: done.bytes_freed,
         shards_left: engine.shards().len(),
+    };
+    report::print(&report, args.json)
+}
+
+#[derive(Debug, Serialize)]
+struct MovedLine {
+    shard: String,
+    from: String,
+    to: String,
+    bytes_before: u64,
+    bytes_after: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct MoveReport {
+    moved: Vec<MovedLine>,
+}
+
+impl Report for MoveReport {
+    fn text(&self) -> String {
+        let mut out = String::new();
+        for m in &self.moved {
+            out.push_str(&format!(
+                "moved shard {} to the cold dir: block {} -> {}, {} -> {} bytes\n",
+                m.shard, m.from, m.to, m.bytes_before, m.bytes_after
+            ));
+        }
+        out.push_str(&format!("{} shard(s) moved\n", self.moved.len()));
+        out
+    }
+}
+
+fn move_cold(args: StatusArgs) -> anyhow::Result<()> {
+    let (engine, c) = args.settings.open()?;
+    anyhow::ensure!(
+        c.cold_dir.is_some(),
+        "no cold dir: give --cold-dir and --cold-after (or set them in --config)"
+    );
+    let moved = engine
+        .move_cold_shards()?
+        .into_iter()
+        .map(|m| MovedLine {
+            shard: m.window.name(),
+            from: m.from,
+            to: m.to,
+            bytes_before: m.bytes_before,
+            bytes_after: m.bytes_after,
+        })
+        .collect();
+    report::print(&MoveReport { moved }, args.json)
+}
+
+#[derive(Debug, Serialize)]
+struct ExportReport {
+    out: String,
+    blocks: Vec<String>,
+    samples: u64,
+}
+
+impl Report for ExportReport {
+    fn text(&self) -> String {
+        format!(
+            "wrote {} Prometheus block(s), {} samples, into {}\n",
+            self.blocks.len(),
+            self.samples,
+            self.out
+        )
+    }
+}
+
+fn export(args: ExportArgs) -> anyhow::Result<()> {
+    let (engine, _) = args.settings.open()?;
+    let window = match &args.shard {
+        Some(text) => {
+            let t = strata_server::parse_time(text).map_err(|e| anyhow::anyhow!("--shard: {e}"))?;
+            Some(engine.shard_layout().window_of(t))
+        }
+        None => None,
+    };
+    let written = engine.export_cold(&args.out, window)?;
+    let report = ExportReport {
+        out: args.out.display().to_string(),
+        samples: written.iter().map(|p| p.samples).sum(),
+        blocks: written.into_iter().map(|p| p.id).collect(),
     };
     report::print(&report, args.json)
 }
