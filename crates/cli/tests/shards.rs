@@ -204,46 +204,25 @@ fn cold_shards_move_answer_and_export() {
     assert_eq!(moved.len(), 2, "{moved:?}");
     assert!(moved.iter().all(|m| m["bytes_after"].as_u64() < m["bytes_before"].as_u64()));
 
-    let status = json(&strata(&[
-        "shards",
-        "status",
-        "--dir",
-        &data,
-        "--cold-dir",
-        cold,
-        "--cold-after",
-        "2d",
-        "--retention",
-        "0",
-        "--json",
-    ]));
+    let tiered = ["--cold-dir", cold, "--cold-after", "2d", "--retention", "0", "--json"];
+    let shards = |command: &str, more: &[&str]| {
+        let mut args = vec!["shards", command, "--dir", &data];
+        args.extend_from_slice(&tiered);
+        args.extend_from_slice(more);
+        json(&strata(&args))
+    };
+    let status = shards("status", &[]);
     let tiers: Vec<&str> =
         status["shards"].as_array().unwrap().iter().map(|s| s["tier"].as_str().unwrap()).collect();
     assert_eq!(tiers, ["COLD", "COLD", "WARM", "WARM", "WARM"]);
-    let after = query(&["--cold-dir", cold, "--cold-after", "2d", "--retention", "0"]);
+    let after = query(&tiered[..6]);
     assert_eq!(
         (after["series"].clone(), after["points"].clone()),
         (before["series"].clone(), before["points"].clone())
     );
 
     let out = dir.path().join("export");
-    let exported = json(&strata(&[
-        "shards",
-        "export",
-        "--dir",
-        &data,
-        "--cold-dir",
-        cold,
-        "--cold-after",
-        "2d",
-        "--retention",
-        "0",
-        "--out",
-        out.to_str().unwrap(),
-        "--shard",
-        "2025-11-29T00:00:00Z",
-        "--json",
-    ]));
+    let exported = shards("export", &["--out", out.to_str().unwrap(), "--shard", "2025-11-29T00:00:00Z"]);
     assert_eq!(exported["blocks"].as_array().unwrap().len(), 1);
     assert_eq!(exported["samples"], 8 * 144);
     let dump = strata(&["tsdb", "dump", out.to_str().unwrap()]);

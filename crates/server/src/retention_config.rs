@@ -15,7 +15,8 @@
 //! the setting and, for a rule, its place in the list.
 
 use serde::{Deserialize, Serialize};
-use strata_storage::{RetentionPolicy, RetentionRule};
+use strata_storage::{BlockEngineOptions, RetentionPolicy, RetentionRule};
+use strata_wal::WalOptions;
 
 use crate::config::{ConfigError, ServerConfig};
 use crate::params::parse_duration;
@@ -50,6 +51,22 @@ impl ServerConfig {
             )));
         }
         Ok(range)
+    }
+
+    /// The block engine's options these settings give (WAL, blocks, shards, retention,
+    /// tiers), for the server and for the tools that open its data dir.
+    pub fn engine_options(&self) -> Result<BlockEngineOptions, ConfigError> {
+        let shard_duration = self.shard_duration_ms()?;
+        Ok(BlockEngineOptions {
+            block_range: self.block_range_ms()?,
+            max_block_range: shard_duration,
+            shard_duration,
+            retention: self.retention_policy()?,
+            cold_dir: self.cold_dir.clone(),
+            cold_after: self.cold_after_ms()?,
+            wal: WalOptions { policy: self.sync_policy()?, ..WalOptions::default() },
+            ..BlockEngineOptions::default()
+        })
     }
 
     /// The cold tier's `cold-after`, ms; both it and `cold-dir` or neither.

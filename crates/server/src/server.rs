@@ -11,8 +11,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use strata_storage::{BlockEngine, BlockEngineOptions, Engine};
-use strata_wal::WalOptions;
+use strata_storage::{BlockEngine, Engine};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -98,17 +97,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
 }
 
 async fn open_engine(config: &ServerConfig) -> Result<Arc<BlockEngine>, ServerError> {
-    let shard_duration = config.shard_duration_ms()?;
-    let options = BlockEngineOptions {
-        block_range: config.block_range_ms()?,
-        max_block_range: shard_duration,
-        shard_duration,
-        retention: config.retention_policy()?,
-        cold_dir: config.cold_dir.clone(),
-        cold_after: config.cold_after_ms()?,
-        wal: WalOptions { policy: config.sync_policy()?, ..WalOptions::default() },
-        ..BlockEngineOptions::default()
-    };
+    let options = config.engine_options()?;
     let dir = config.data_dir.clone();
     tracing::info!(dir = %dir.display(), "opening the data dir: loading blocks and replaying the WAL");
     let started = Instant::now();

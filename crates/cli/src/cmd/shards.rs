@@ -150,17 +150,7 @@ impl Settings {
         if !self.dir.is_dir() {
             anyhow::bail!("--dir {}: no such data dir", self.dir.display());
         }
-        let shard_duration = c.shard_duration_ms()?;
-        let options = BlockEngineOptions {
-            block_range: c.block_range_ms()?,
-            max_block_range: shard_duration,
-            shard_duration,
-            retention: c.retention_policy()?,
-            cold_dir: c.cold_dir.clone(),
-            cold_after: c.cold_after_ms()?,
-            maintenance_every: None,
-            ..BlockEngineOptions::default()
-        };
+        let options = BlockEngineOptions { maintenance_every: None, ..c.engine_options()? };
         let engine = BlockEngine::open(&self.dir, options)
             .with_context(|| format!("opening {} (is a server running on it?)", self.dir.display()))?;
         for skipped in engine.skipped_blocks() {
