@@ -94,14 +94,13 @@ pub(crate) async fn retention(State(state): State<Shared>) -> Response {
         Ok(policy) => policy,
         Err(e) => return ApiError::internal(e.0).into_response(),
     };
-    let expired = |i: usize| totals.expired_by_rule.get(i).copied().unwrap_or(0);
+    let expired = |selector: &str| totals.expired_by(selector);
     let rules: Vec<_> = config
         .retention_rules
         .iter()
         .zip(&policy.rules)
-        .enumerate()
-        .map(|(i, (written, rule))| {
-            json!({"match": written.selector, "keep": written.keep, "keepMs": rule.keep, "seriesExpired": expired(i)})
+        .map(|(written, rule)| {
+            json!({"match": written.selector, "keep": written.keep, "keepMs": rule.keep, "seriesExpired": expired(&rule.selector)})
         })
         .collect();
     let shards: Vec<_> = shards
@@ -128,7 +127,7 @@ pub(crate) async fn retention(State(state): State<Shared>) -> Response {
         "retentionSize": config.retention_size,
         "retentionSizeBytes": policy.size,
         "rules": rules,
-        "global": {"seriesExpired": expired(policy.rules.len())},
+        "global": {"seriesExpired": expired("")},
         "shardsDropped": totals.shards_dropped,
         "bytesFreed": totals.bytes_freed,
         "shards": shards,

@@ -56,12 +56,14 @@ use strata_wal::WalOptions;
 mod background;
 mod distinct_series;
 mod retention;
+mod retention_ledger;
 mod shard_reads;
 mod shards;
 mod tiers;
 
 pub use background::BackgroundMaintenance;
-pub use retention::{DropReason, DroppedShard, RetentionReport, RetentionTotalsSnapshot};
+pub use retention::{DropReason, DroppedShard, RetentionReport};
+pub use retention_ledger::RetentionLedger;
 pub use shards::{ShardInfo, ShardTier};
 pub use tiers::ColdMove;
 
@@ -196,6 +198,10 @@ impl BlockEngine {
             dirs.push(cold.clone());
         }
         let (blocks, skipped) = open_blocks(&dirs)?;
+        let (retention_totals, ledger_problem) = retention::RetentionTotals::open(dir);
+        if let Some(problem) = ledger_problem {
+            tracing::warn!(%problem, "retention ledger");
+        }
         let min_valid_time = blocks.iter().map(|b| b.meta().max_time).max().unwrap_or(i64::MIN);
         let head = Head::open(
             dir,
@@ -224,7 +230,7 @@ impl BlockEngine {
             compactions: Default::default(),
             compaction_micros: Default::default(),
             block_series_hashes: Default::default(),
-            retention_totals: Default::default(),
+            retention_totals,
         })
     }
 

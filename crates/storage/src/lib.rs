@@ -27,7 +27,7 @@ mod time_range;
 
 pub use block_engine::{
     BackgroundMaintenance, BlockEngine, BlockEngineOptions, ColdMove, DropReason, DroppedShard,
-    RetentionReport, RetentionTotalsSnapshot, ShardInfo, ShardTier, SkippedBlock,
+    RetentionLedger, RetentionReport, ShardInfo, ShardTier, SkippedBlock,
 };
 pub use clock::Clock;
 pub use compaction::CompactionReport;

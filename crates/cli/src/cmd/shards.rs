@@ -207,6 +207,9 @@ struct RuleLine {
     #[serde(rename = "match")]
     selector: String,
     keep: String,
+    /// Series this rule has cut from blocks since the data dir was made (a series cut from
+    /// three blocks counts three times).
+    series_expired: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -216,6 +219,11 @@ struct StatusReport {
     retention: String,
     retention_size: Option<String>,
     rules: Vec<RuleLine>,
+    /// Series the global retention expired, shards deleted, bytes freed: since the data
+    /// dir was made.
+    global_series_expired: u64,
+    shards_dropped: u64,
+    bytes_freed: u64,
     reference: String,
     shards: Vec<ShardLine>,
 }
@@ -230,8 +238,15 @@ impl Report for StatusReport {
             self.retention_size.as_deref().unwrap_or("none"),
         );
         for r in &self.rules {
-            out.push_str(&format!("  rule {} keep {}\n", r.selector, r.keep));
+            out.push_str(&format!(
+                "  rule {} keep {}: {} series cut from blocks\n",
+                r.selector, r.keep, r.series_expired
+            ));
         }
+        out.push_str(&format!(
+            "freed so far: {} shard(s) deleted, {} bytes, {} series cut from blocks by the global retention\n",
+            self.shards_dropped, self.bytes_freed, self.global_series_expired
+        ));
         out.push_str(&format!("retention counts back from {}\n\n{SHARD_HEADER}", self.reference));
         for s in &self.shards {
             out.push_str(&s.text());
@@ -242,6 +257,7 @@ impl Report for StatusReport {
 
 fn status(args: StatusArgs) -> anyhow::Result<()> {
     let (engine, c) = args.settings.open()?;
+    let ledger = engine.retention_totals();
     let report = StatusReport {
         dir: args.settings.dir.display().to_string(),
         shard_duration: c.shard_duration.clone(),
@@ -250,8 +266,15 @@ fn status(args: StatusArgs) -> anyhow::Result<()> {
         rules: c
             .retention_rules
             .iter()
-            .map(|r| RuleLine { selector: r.selector.clone(), keep: r.keep.clone() })
+            .map(|r| RuleLine {
+                selector: r.selector.clone(),
+                keep: r.keep.clone(),
+                series_expired: ledger.expired_by(&r.selector),
+            })
             .collect(),
+        global_series_expired: ledger.expired_by(""),
+        shards_dropped: ledger.shards_dropped,
+        bytes_freed: ledger.bytes_freed,
         reference: strata_storage::format_utc(engine.retention_reference()),
         shards: engine.shards().iter().map(ShardLine::from).collect(),
     };

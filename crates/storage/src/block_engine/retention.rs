@@ -19,9 +19,11 @@
 //! not at all.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 
+use std::path::Path;
+
+use super::retention_ledger::RetentionLedger;
 use super::BlockEngine;
 use crate::block::BlockReader;
 use crate::disk_usage::dir_bytes;
@@ -91,26 +93,20 @@ impl RetentionReport {
     }
 }
 
-/// What retention has done since open, for `/metrics` and `/api/v1/status/retention`.
+/// What retention has done (persisted in the ledger) and what it has checked since open.
 #[derive(Debug, Default)]
 pub(super) struct RetentionTotals {
-    shards_dropped: AtomicU64,
-    bytes_freed: AtomicU64,
-    /// Series expired per rule (the global retention last).
-    expired_by_rule: Mutex<Vec<u64>>,
+    ledger: Mutex<RetentionLedger>,
     /// Each block's last check: the reference time (in block ranges) it was made for.
     checked: Mutex<HashMap<String, i64>>,
 }
 
-/// Retention's totals since open.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RetentionTotalsSnapshot {
-    /// Shards deleted.
-    pub shards_dropped: u64,
-    /// Bytes freed.
-    pub bytes_freed: u64,
-    /// Series expired per rule, the global retention last.
-    pub expired_by_rule: Vec<u64>,
+impl RetentionTotals {
+    /// The totals of the data dir `dir` (its ledger), and why it could not be read, if so.
+    pub(super) fn open(dir: &Path) -> (RetentionTotals, Option<String>) {
+        let (ledger, problem) = RetentionLedger::load(dir);
+        (RetentionTotals { ledger: Mutex::new(ledger), checked: Mutex::default() }, problem)
+    }
 }
 
 impl BlockEngine {
@@ -123,14 +119,9 @@ impl BlockEngine {
         newest_block.max(newest_head).map_or(now, |newest| newest.min(now))
     }
 
-    /// What retention has done since open.
-    pub fn retention_totals(&self) -> RetentionTotalsSnapshot {
-        let t = &self.retention_totals;
-        RetentionTotalsSnapshot {
-            shards_dropped: t.shards_dropped.load(Relaxed),
-            bytes_freed: t.bytes_freed.load(Relaxed),
-            expired_by_rule: t.expired_by_rule.lock().unwrap_or_else(|e| e.into_inner()).clone(),
-        }
+    /// What retention has freed since the data dir was made (module `retention_ledger`).
+    pub fn retention_totals(&self) -> RetentionLedger {
+        self.retention_totals.ledger.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// One retention pass (see the module docs); what it freed.
@@ -157,7 +148,7 @@ impl BlockEngine {
             self.expire_series(&mut report)?;
         }
         report.bytes_freed += report.dropped.iter().map(|d| d.bytes).sum::<u64>();
-        self.add_to_totals(&report);
+        self.add_to_totals(&report)?;
         Ok(report)
     }
 
@@ -251,15 +242,21 @@ impl BlockEngine {
             .insert(ulid.to_string(), period);
     }
 
-    fn add_to_totals(&self, report: &RetentionReport) {
-        let t = &self.retention_totals;
-        t.shards_dropped.fetch_add(report.dropped.len() as u64, Relaxed);
-        t.bytes_freed.fetch_add(report.bytes_freed, Relaxed);
-        let mut by_rule = t.expired_by_rule.lock().unwrap_or_else(|e| e.into_inner());
-        by_rule.resize(report.expired_by_rule.len(), 0);
-        for (total, n) in by_rule.iter_mut().zip(&report.expired_by_rule) {
-            *total += n;
+    /// Adds a pass to the ledger and saves it, if the pass freed anything.
+    fn add_to_totals(&self, report: &RetentionReport) -> Result<(), StorageError> {
+        let expired: u64 = report.expired_by_rule.iter().sum();
+        if report.dropped.is_empty() && report.bytes_freed == 0 && expired == 0 {
+            return Ok(());
         }
+        let rules = &self.options.retention.rules;
+        let mut ledger = self.retention_totals.ledger.lock().unwrap_or_else(|e| e.into_inner());
+        ledger.shards_dropped += report.dropped.len() as u64;
+        ledger.bytes_freed += report.bytes_freed;
+        for (i, &n) in report.expired_by_rule.iter().enumerate().filter(|(_, n)| **n > 0) {
+            let selector = rules.get(i).map_or(String::new(), |r| r.selector.clone());
+            *ledger.series_expired.entry(selector).or_default() += n;
+        }
+        ledger.save(&self.dir)
     }
 }
 
