@@ -632,3 +632,26 @@ fn the_compression_ratio_is_raw_bytes_over_stored_bytes() {
     assert_eq!(stats.compression_ratio(), want);
     assert!(stats.compression_ratio() > 4.0, "regular scrapes compress well: {}", stats.compression_ratio());
 }
+
+#[test]
+fn an_engine_with_a_long_maintenance_interval_drops_at_once() {
+    // A stop asked for before the maintenance thread first waited used to be missed: the
+    // drop then waited out the whole interval. Bounded here, so a regression fails rather
+    // than hangs.
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let opts = BlockEngineOptions {
+                maintenance_every: Some(std::time::Duration::from_secs(3600)),
+                ..options(2 * HOUR, 0)
+            };
+            drop(BlockEngine::open_shared(dir.path(), opts).unwrap());
+        }
+        let _ = done.send(());
+    });
+    assert!(
+        finished.recv_timeout(std::time::Duration::from_secs(60)).is_ok(),
+        "20 engines with an hour's maintenance interval did not drop within a minute"
+    );
+}

@@ -266,11 +266,30 @@ proptest! {
             let inside: Vec<i64> = written.iter().copied().filter(|&t| t >= kept_from).collect();
             prop_assert!(inside.iter().all(|t| have.contains(t)), "{} lost a sample kept from {}", l, kept_from);
             // A rule's expired samples are hidden at once; the global retention's go with
-            // the pass, which rounds down to the block range.
-            let floor = if policy.hidden_before(l, reference) > i64::MIN { kept_from } else { kept_from.div_euclid(H) * H };
+            // the pass: whole shards at least (a shard straddling the cutoff stays whole),
+            // and down to the block range when a longer rule keeps the shard.
+            let shard = shard_hours * H;
+            let floor = if policy.hidden_before(l, reference) > i64::MIN { kept_from } else { kept_from.div_euclid(shard) * shard };
             prop_assert!(have.iter().all(|&t| t >= floor), "{} shows a sample before {}", l, floor);
             prop_assert!(have.iter().all(|t| written.contains(t)));
         }
         assert_blocks_inside_windows(&engine, shard_hours * H);
     }
+}
+
+#[test]
+fn a_head_spanning_years_lists_its_two_windows_not_the_years_between() {
+    let dir = tempfile::tempdir().unwrap();
+    // Cuts left to a maintenance thread that waits an hour: the head keeps both samples.
+    let opts = BlockEngineOptions {
+        maintenance_every: Some(std::time::Duration::from_secs(3600)),
+        ..options(2 * H, D)
+    };
+    let engine = BlockEngine::open_shared(dir.path(), opts).unwrap();
+    let (old, new) = (1_434_055_562_000, 1_703_001_600_000); // 2015 and 2023
+    engine.append(&[(series("cpu", "a"), old, 1.0), (series("cpu", "b"), new, 2.0)]).unwrap();
+    let shards = engine.shards();
+    let starts: Vec<i64> = shards.iter().map(|s| s.window.start).collect();
+    assert_eq!(starts, [old.div_euclid(D) * D, new.div_euclid(D) * D], "{shards:?}");
+    assert_eq!(shards[1].samples, 2, "the head's figures go to its newest window");
 }

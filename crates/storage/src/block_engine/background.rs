@@ -27,7 +27,12 @@ impl BackgroundMaintenance {
             .spawn(move || loop {
                 let (flag, wake) = &*thread_stop;
                 let stopped = flag.lock().unwrap_or_else(|e| e.into_inner());
-                let (stopped, _) = wake.wait_timeout(stopped, every).unwrap_or_else(|e| e.into_inner());
+                // The flag is checked before waiting, not only after a wake-up: a stop asked for
+                // before this thread first took the lock would otherwise wait out `every` (a
+                // shutdown stalled for the whole interval).
+                let (stopped, _) = wake
+                    .wait_timeout_while(stopped, every, |stopped| !*stopped)
+                    .unwrap_or_else(|e| e.into_inner());
                 if *stopped {
                     return;
                 }

@@ -83,7 +83,8 @@ impl BlockEngine {
         groups.into_iter().collect()
     }
 
-    /// Every shard, oldest first: the windows with blocks, and those the head's data is in.
+    /// Every shard, oldest first: the windows with blocks, and those of the head's oldest
+    /// and newest samples.
     pub fn shards(&self) -> Vec<ShardInfo> {
         let blocks = self.blocks();
         let mut out: BTreeMap<ShardWindow, ShardInfo> = BTreeMap::new();
@@ -110,12 +111,12 @@ impl BlockEngine {
         let head_start = self.head.min_valid_time();
         let head = self.head.stats();
         if let Some((lo, hi)) = head.time_range {
+            // The head's data shows in the windows of its oldest and its newest sample only:
+            // a head holding one 2015 sample beside today's must not list the years between.
             let (first, last) = (self.shards.window_of(lo), self.shards.window_of(hi));
-            let mut window = first;
-            while window.start <= last.start {
+            for (window, from, to) in [(first, lo, hi.min(first.end - 1)), (last, lo.max(last.start), hi)] {
                 let shard = out.entry(window).or_insert_with(|| empty(window));
-                widen(&mut shard.data_range, lo.max(window.start), hi.min(window.end - 1));
-                window = self.shards.window_of(window.end);
+                widen(&mut shard.data_range, from, to);
             }
             let newest = out.entry(last).or_insert_with(|| empty(last));
             newest.series += head.series;
