@@ -8,45 +8,28 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+use strata_testkit::copy_dir;
+
 fn strata(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_strata")).args(args).output().expect("strata runs")
 }
 
+/// `strata shards COMMAND` on `data` with cold dir `cold`, moving shards older than a day,
+/// keeping everything; then `more`.
+fn shards_args<'a>(command: &'a str, data: &'a Path, cold: &'a Path, more: &[&'a str]) -> Vec<&'a str> {
+    let mut args =
+        vec!["shards", command, "--dir", data.to_str().unwrap(), "--cold-dir", cold.to_str().unwrap()];
+    args.extend(["--cold-after", "1d", "--retention", "0"]);
+    args.extend_from_slice(more);
+    args
+}
+
 fn points(data: &Path, cold: &Path) -> (u64, u64) {
-    let out = strata(&[
-        "shards",
-        "query",
-        "--dir",
-        data.to_str().unwrap(),
-        "--cold-dir",
-        cold.to_str().unwrap(),
-        "--cold-after",
-        "1d",
-        "--retention",
-        "0",
-        "{__name__=~\".+\"}",
-        "--start",
-        "0",
-        "--end",
-        "4000000000",
-        "--json",
-    ]);
+    let more = ["{__name__=~\".+\"}", "--start", "0", "--end", "4000000000", "--json"];
+    let out = strata(&shards_args("query", data, cold, &more));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     (report["series"].as_u64().unwrap(), report["points"].as_u64().unwrap())
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 #[test]
@@ -83,18 +66,7 @@ fn a_move_killed_at_any_moment_loses_and_doubles_nothing() {
             (root.path().join(format!("data-{round}")), root.path().join(format!("cold-{round}")));
         copy_dir(&pristine, &data);
         let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
-            .args([
-                "shards",
-                "move-cold",
-                "--dir",
-                data.to_str().unwrap(),
-                "--cold-dir",
-                cold.to_str().unwrap(),
-                "--cold-after",
-                "1d",
-                "--retention",
-                "0",
-            ])
+            .args(shards_args("move-cold", &data, &cold, &[]))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -114,20 +86,7 @@ fn a_move_killed_at_any_moment_loses_and_doubles_nothing() {
         progress.push(entries());
         assert_eq!(points(&data, &cold), want, "round {round}: after kill -9 the data answers as before");
         // And the interrupted move can finish.
-        assert!(strata(&[
-            "shards",
-            "move-cold",
-            "--dir",
-            data.to_str().unwrap(),
-            "--cold-dir",
-            cold.to_str().unwrap(),
-            "--cold-after",
-            "1d",
-            "--retention",
-            "0"
-        ])
-        .status
-        .success());
+        assert!(strata(&shards_args("move-cold", &data, &cold, &[])).status.success());
         assert_eq!(points(&data, &cold), want, "round {round}: after the move finished");
     }
     eprintln!("{killed} of 8 moves were killed while running; cold dir entries at each kill: {progress:?}");

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use proptest::prelude::*;
 use strata_model::{Labels, Matcher};
 use strata_storage::{BlockEngine, BlockEngineOptions, Clock, Engine, ShardTier};
-use strata_testkit::{peer_binary, promtool_dump, promtool_labels, value_bits};
+use strata_testkit::{copy_dir, peer_binary, promtool_dump, promtool_labels, value_bits};
 use strata_wal::{SyncPolicy, WalOptions};
 
 const H: i64 = 3_600_000;
@@ -209,19 +209,6 @@ fn cold_shards_export_to_prometheus_blocks() {
         })
         .collect();
     assert_eq!(dumped, want, "promtool reads every exported sample");
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 proptest! {

@@ -7,23 +7,10 @@
 use std::path::Path;
 
 use strata_storage::{BlockEngine, BlockEngineOptions, Engine};
-use strata_testkit::{promtool_labels, value_bits};
+use strata_testkit::{copy_dir, promtool_labels, value_bits};
 
 fn fixture() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/data-dir-1ca5c41"))
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 /// (series, samples, FNV-1a 64 of the sorted `labels\ttimestamp\tbits` lines).

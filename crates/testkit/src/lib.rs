@@ -5,11 +5,13 @@
 //! `.ci/run` installs every peer. Peers bind 127.0.0.1 on free ports, use temp dirs, and
 //! are stopped when the test ends.
 
+mod files;
 mod http;
 mod prometheus;
 mod promtool;
 mod strata;
 
+pub use files::copy_dir;
 pub use http::{get, post, request, url_encode, HttpResponse};
 pub use prometheus::{matrix, MatrixSeries, Prometheus};
 pub use promtool::{promtool_dump, promtool_labels, value_bits, PROM_NAN};
