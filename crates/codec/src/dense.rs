@@ -31,6 +31,8 @@
 //! and falls back to `XOR` when more than a quarter are exceptions. Exception positions
 //! repeat the previous k, so they cost a zero delta.
 
+use std::borrow::Cow;
+
 use crate::error::{CodecError, Result};
 use crate::varint::{put_uvarint, put_varint, read_uvarint, zigzag_decode};
 
@@ -371,11 +373,12 @@ fn compress(raw: &[u8]) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// A column's bytes from a stored frame (see [`compress`]).
-fn decompress(frame: &[u8]) -> Result<Vec<u8>> {
+/// A column's bytes from a stored frame (see [`compress`]): borrowed when stored as they
+/// are (most columns are constants; no copy on the decode path).
+fn decompress(frame: &[u8]) -> Result<Cow<'_, [u8]>> {
     match frame.split_first() {
-        Some((&STORED, raw)) => Ok(raw.to_vec()),
-        Some((&ZSTD, body)) => unzstd(body),
+        Some((&STORED, raw)) => Ok(Cow::Borrowed(raw)),
+        Some((&ZSTD, body)) => unzstd(body).map(Cow::Owned),
         Some((&tag, _)) => Err(CodecError::Corrupt { offset: 0, detail: format!("unknown frame tag {tag}") }),
         None => Err(CodecError::Truncated { what: "frame tag", offset: 0 }),
     }

@@ -1,6 +1,6 @@
 //! Dates of the proleptic Gregorian calendar as day counts from 1970-01-01 (Howard
-//! Hinnant's algorithms), for PromQL's date functions, RFC 3339 parsing and names made of
-//! dates (snapshots). UTC only: Prometheus has no time zones.
+//! Hinnant's algorithms), for PromQL's date functions, RFC 3339 parsing and formatting, and
+//! names made of dates (snapshots, shards). UTC only: Prometheus has no time zones.
 
 /// (year, month 1–12, day 1–31) of a day count from 1970-01-01.
 pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
@@ -25,6 +25,19 @@ pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let doy = (153 * mp + 2) / 5 + day - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
+}
+
+/// `ms` since the epoch as RFC 3339 UTC.
+pub fn format_utc(ms: i64) -> String {
+    let days = ms.div_euclid(86_400_000);
+    let of_day = ms.rem_euclid(86_400_000);
+    let (year, month, day) = civil_from_days(days);
+    let (h, m, s, milli) = (of_day / 3_600_000, of_day / 60_000 % 60, of_day / 1000 % 60, of_day % 1000);
+    if milli == 0 {
+        format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}Z")
+    } else {
+        format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{milli:03}Z")
+    }
 }
 
 #[cfg(test)]

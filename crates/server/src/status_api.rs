@@ -120,7 +120,7 @@ pub(crate) async fn retention(State(state): State<Shared>) -> Response {
         .collect();
     let data = json!({
         "referenceMs": reference,
-        "reference": strata_storage::format_utc(reference),
+        "reference": strata_model::calendar::format_utc(reference),
         "shardDuration": config.shard_duration,
         "retention": config.retention,
         "retentionMs": policy.time,
@@ -214,8 +214,8 @@ pub(crate) async fn metrics(State(state): State<Shared>) -> Response {
 }
 
 fn shard_figures(engine: &strata_storage::BlockEngine) -> ShardFigures {
-    let shards = engine.shards();
-    let count = |tier| shards.iter().filter(|s| s.tier == tier).count() as u64;
+    let tiers = engine.shard_tiers();
+    let count = |tier| tiers.iter().filter(|(_, t)| *t == tier).count() as u64;
     let totals = engine.retention_totals();
     ShardFigures {
         hot: count(strata_storage::ShardTier::Hot),

@@ -457,8 +457,25 @@ impl BlockEngine {
     /// Merges `sources` (sorted by time) into one block and swaps it in; the caller holds
     /// the compaction lock. See `compaction` for why this order is crash-safe.
     fn merge(&self, sources: &[Arc<BlockReader>]) -> Result<CompactionReport, StorageError> {
+        // Cold blocks stay cold (a retention rewrite of one); anything else is written warm.
+        match &self.options.cold_dir {
+            Some(cold) if sources.iter().all(|b| b.is_dense()) => {
+                self.merge_into(sources, cold, BlockFormat::Dense)
+            }
+            _ => self.merge_into(sources, &self.dir, BlockFormat::Xor),
+        }
+    }
+
+    /// Merges `sources` into one block in `format` under `dir` (the data dir, or the cold
+    /// dir for a move to the cold tier) and swaps it in; see [`BlockEngine::merge`].
+    fn merge_into(
+        &self,
+        sources: &[Arc<BlockReader>],
+        dir: &Path,
+        format: BlockFormat,
+    ) -> Result<CompactionReport, StorageError> {
         let started = std::time::Instant::now();
-        let report = self.merge_untimed(sources);
+        let report = self.merge_untimed(sources, dir, format);
         if report.is_ok() {
             use std::sync::atomic::Ordering::Relaxed;
             self.compactions.fetch_add(1, Relaxed);
@@ -467,15 +484,14 @@ impl BlockEngine {
         report
     }
 
-    fn merge_untimed(&self, sources: &[Arc<BlockReader>]) -> Result<CompactionReport, StorageError> {
+    fn merge_untimed(
+        &self,
+        sources: &[Arc<BlockReader>],
+        dir: &Path,
+        format: BlockFormat,
+    ) -> Result<CompactionReport, StorageError> {
         let bytes_before = sources.iter().map(|b| dir_bytes(b.dir())).sum();
-        // Cold blocks stay cold (a retention rewrite of one); anything else is written warm.
-        let written = match &self.options.cold_dir {
-            Some(cold) if sources.iter().all(|b| b.is_dense()) => {
-                compaction::compact_blocks_as(cold, sources, BlockFormat::Dense)?
-            }
-            _ => compaction::compact_blocks(&self.dir, sources)?,
-        };
+        let written = compaction::compact_blocks_as(dir, sources, format)?;
         let reader = written.as_ref().map(|w| BlockReader::open(&w.dir)).transpose()?;
         let ids: Vec<String> = sources.iter().map(|b| b.meta().ulid.clone()).collect();
         {

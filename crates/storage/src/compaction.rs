@@ -8,7 +8,7 @@
 mod merge;
 mod plan;
 
-pub(crate) use merge::{compact_blocks, compact_blocks_as};
+pub(crate) use merge::compact_blocks_as;
 pub(crate) use plan::{plan, ranges, Candidate};
 
 /// What one compaction did.

@@ -38,4 +38,4 @@ pub use head::{AppendRef, AppendResult, Head, HeadOptions, HeadStats, Rejected, 
 pub use memstore::{MemStore, MemStoreStats, SeriesId};
 pub use retention::{RetentionPolicy, RetentionRule};
 pub use series_set::{ChunkSource, SampleIter, Series};
-pub use shard::{format_utc, ShardLayout, ShardWindow, DEFAULT_SHARD_DURATION_MS};
+pub use shard::{ShardLayout, ShardWindow, DEFAULT_SHARD_DURATION_MS};

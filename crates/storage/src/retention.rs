@@ -63,10 +63,22 @@ impl RetentionPolicy {
         self.time.is_none() && self.size.is_none() && self.rules.is_empty()
     }
 
+    /// The rule that gives `labels` its retention — the longest matching one (the first of
+    /// equals) — and its index; `None` when no rule matches.
+    pub fn rule_for(&self, labels: &Labels) -> Option<(usize, &RetentionRule)> {
+        let mut best: Option<(usize, &RetentionRule)> = None;
+        for (i, rule) in self.rules.iter().enumerate().filter(|(_, r)| r.matches(labels)) {
+            if best.is_none_or(|(_, b)| rule.keep > b.keep) {
+                best = Some((i, rule));
+            }
+        }
+        best
+    }
+
     /// How long `labels` is kept, ms (`None`: forever): the longest matching rule, else the
     /// global retention.
     pub fn keep_for(&self, labels: &Labels) -> Option<i64> {
-        self.rules.iter().filter(|r| r.matches(labels)).map(|r| r.keep).max().or(self.time)
+        self.rule_for(labels).map(|(_, r)| r.keep).or(self.time)
     }
 
     /// The longest any series is kept (`None`: some series are kept forever).
@@ -91,8 +103,7 @@ impl RetentionPolicy {
     /// retention, as Prometheus', is left to deleting shards and blocks (see the module
     /// docs).
     pub fn hidden_before(&self, labels: &Labels, reference: i64) -> i64 {
-        let rule = self.rules.iter().filter(|r| r.matches(labels)).map(|r| r.keep).max();
-        rule.map_or(i64::MIN, |keep| reference.saturating_sub(keep))
+        self.rule_for(labels).map_or(i64::MIN, |(_, r)| reference.saturating_sub(r.keep))
     }
 }
 

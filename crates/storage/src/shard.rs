@@ -90,20 +90,7 @@ impl ShardLayout {
 impl ShardWindow {
     /// Its start as UTC, `2026-12-03T00:00:00Z` (milliseconds shown only when not zero).
     pub fn name(&self) -> String {
-        format_utc(self.start)
-    }
-}
-
-/// `ms` since the epoch as RFC 3339 UTC.
-pub fn format_utc(ms: i64) -> String {
-    let days = ms.div_euclid(86_400_000);
-    let of_day = ms.rem_euclid(86_400_000);
-    let (year, month, day) = strata_model::calendar::civil_from_days(days);
-    let (h, m, s, milli) = (of_day / 3_600_000, of_day / 60_000 % 60, of_day / 1000 % 60, of_day % 1000);
-    if milli == 0 {
-        format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}Z")
-    } else {
-        format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{milli:03}Z")
+        strata_model::calendar::format_utc(self.start)
     }
 }
 
@@ -123,8 +110,8 @@ mod tests {
         assert_eq!(day.window_of(w.end).start, w.end, "the next one is not");
         assert_eq!(day.window_of(-1), ShardWindow { start: -24 * H, end: 0 }, "before the epoch");
         assert_eq!(w.name(), "2025-12-03T00:00:00Z");
-        assert_eq!(format_utc(1_500), "1970-01-01T00:00:01.500Z");
-        assert_eq!(format_utc(-1), "1969-12-31T23:59:59.999Z");
+        assert_eq!(strata_model::calendar::format_utc(1_500), "1970-01-01T00:00:01.500Z");
+        assert_eq!(strata_model::calendar::format_utc(-1), "1969-12-31T23:59:59.999Z");
     }
 
     #[test]

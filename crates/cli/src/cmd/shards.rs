@@ -275,7 +275,7 @@ fn status(args: StatusArgs) -> anyhow::Result<()> {
         global_series_expired: ledger.expired_by(""),
         shards_dropped: ledger.shards_dropped,
         bytes_freed: ledger.bytes_freed,
-        reference: strata_storage::format_utc(engine.retention_reference()),
+        reference: strata_model::calendar::format_utc(engine.retention_reference()),
         shards: engine.shards().iter().map(ShardLine::from).collect(),
     };
     report::print(&report, args.json)
@@ -394,7 +394,7 @@ fn enforce(args: StatusArgs) -> anyhow::Result<()> {
     let (engine, _) = args.settings.open()?;
     let done = engine.enforce_retention()?;
     let report = EnforceReport {
-        reference: strata_storage::format_utc(done.reference),
+        reference: strata_model::calendar::format_utc(done.reference),
         dropped: done
             .dropped
             .iter()

@@ -79,8 +79,7 @@ impl DenseWriter {
         let ts_at = match self.columns.get(&ts) {
             Some(&at) => at,
             None => {
-                let frame =
-                    dense::encode_timestamps(&ts).map_err(|e| StorageError::Invalid(e.to_string()))?;
+                let frame = dense::encode_timestamps(&ts).map_err(|e| unencodable(&self.path, e))?;
                 let at = self.section(&frame)?;
                 self.columns.insert(ts, at);
                 at
@@ -88,7 +87,7 @@ impl DenseWriter {
         };
         let mut body = Vec::new();
         put_uvarint(&mut body, ts_at);
-        body.extend(dense::encode_values(&values).map_err(|e| StorageError::Invalid(e.to_string()))?);
+        body.extend(dense::encode_values(&values).map_err(|e| unencodable(&self.path, e))?);
         self.section(&body)
     }
 
@@ -149,6 +148,11 @@ fn section<'a>(bytes: &'a [u8], at: u64, path: &Path) -> Result<&'a [u8], Storag
         return Err(corrupt(path, at, "section checksum mismatch"));
     }
     Ok(body)
+}
+
+/// A column the dense codec refused (too long), named with the file being written.
+fn unencodable(path: &Path, e: strata_codec::CodecError) -> StorageError {
+    StorageError::Invalid(format!("{}: {e}", path.display()))
 }
 
 fn corrupt(path: &Path, offset: u64, detail: impl Into<String>) -> StorageError {

@@ -494,11 +494,9 @@ impl BlockReader {
             let mut samples = Vec::new();
             for c in &s.chunks {
                 if self.dense.is_some() {
-                    let start = samples.len();
+                    // A cold series decodes whole; what came before is already in range.
                     self.decode_chunk_into(c.chunk_ref, &mut samples)?;
-                    let kept: Vec<(i64, f64)> =
-                        samples.drain(start..).filter(|&(t, _)| t >= mint && t <= maxt).collect();
-                    samples.extend(kept);
+                    samples.retain(|&(t, _)| t >= mint && t <= maxt);
                     continue;
                 }
                 let chunk = self.chunk(c.chunk_ref)?;

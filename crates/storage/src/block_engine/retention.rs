@@ -213,7 +213,8 @@ impl BlockEngine {
                 let done = stones.get(&r).is_some_and(|i| crate::block::tombstones::covers(i, from, to));
                 if !done {
                     intervals.push((r, from, to));
-                    report.expired_by_rule[rule_of(policy, &labels)] += 1;
+                    report.expired_by_rule
+                        [policy.rule_for(&labels).map_or(policy.rules.len(), |(i, _)| i)] += 1;
                 }
             }
             self.mark_checked(&meta.ulid, period);
@@ -258,11 +259,4 @@ impl BlockEngine {
         }
         ledger.save(&self.dir)
     }
-}
-
-/// Which rule gave `labels` its retention: the longest matching one, else the global
-/// retention (index `rules.len()`).
-fn rule_of(policy: &crate::retention::RetentionPolicy, labels: &strata_model::Labels) -> usize {
-    let keep = policy.keep_for(labels);
-    policy.rules.iter().position(|r| Some(r.keep) == keep && r.matches(labels)).unwrap_or(policy.rules.len())
 }

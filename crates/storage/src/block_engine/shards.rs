@@ -83,22 +83,70 @@ impl BlockEngine {
         groups.into_iter().collect()
     }
 
-    /// Every shard, oldest first: the windows with blocks, and those of the head's oldest
-    /// and newest samples.
+    /// Every shard's window and tier, oldest first — without sizes or counts, so cheap
+    /// enough for every `/metrics` scrape.
+    pub fn shard_tiers(&self) -> Vec<(ShardWindow, ShardTier)> {
+        self.tiers_of(&self.blocks(), self.head.time_range())
+    }
+
+    /// The windows with blocks and those of the head's oldest and newest samples (a head
+    /// holding one 2015 sample beside today's must not list the years between), each with
+    /// its tier: HOT while the head holds its data or may still cut into it, COLD when all
+    /// its blocks are cold, else WARM.
+    fn tiers_of(
+        &self,
+        blocks: &[Arc<BlockReader>],
+        head: Option<(i64, i64)>,
+    ) -> Vec<(ShardWindow, ShardTier)> {
+        let mut all_cold: BTreeMap<ShardWindow, bool> = BTreeMap::new();
+        for (window, in_shard) in self.by_shard(blocks) {
+            all_cold.insert(window, in_shard.iter().all(|b| b.is_dense()));
+        }
+        if let Some((lo, hi)) = head {
+            for t in [lo, hi] {
+                all_cold.entry(self.shards.window_of(t)).or_insert(false);
+            }
+        }
+        let head_start = self.head.min_valid_time();
+        all_cold
+            .into_iter()
+            .map(|(window, cold)| {
+                let in_head = head.is_some_and(|(lo, hi)| lo < window.end && hi >= window.start);
+                let tier = if in_head || window.end > head_start {
+                    ShardTier::Hot
+                } else if cold {
+                    ShardTier::Cold
+                } else {
+                    ShardTier::Warm
+                };
+                (window, tier)
+            })
+            .collect()
+    }
+
+    /// Every shard, oldest first (the windows of [`BlockEngine::shard_tiers`]), with its
+    /// blocks, data range and figures.
     pub fn shards(&self) -> Vec<ShardInfo> {
         let blocks = self.blocks();
-        let mut out: BTreeMap<ShardWindow, ShardInfo> = BTreeMap::new();
-        let empty = |window| ShardInfo {
-            window,
-            tier: ShardTier::Warm,
-            blocks: Vec::new(),
-            data_range: None,
-            series: 0,
-            samples: 0,
-            bytes: 0,
-        };
+        let head = self.head.stats();
+        let mut out: BTreeMap<ShardWindow, ShardInfo> = self
+            .tiers_of(&blocks, head.time_range)
+            .into_iter()
+            .map(|(window, tier)| {
+                let info = ShardInfo {
+                    window,
+                    tier,
+                    blocks: Vec::new(),
+                    data_range: None,
+                    series: 0,
+                    samples: 0,
+                    bytes: 0,
+                };
+                (window, info)
+            })
+            .collect();
         for (window, in_shard) in self.by_shard(&blocks) {
-            let shard = out.entry(window).or_insert_with(|| empty(window));
+            let Some(shard) = out.get_mut(&window) else { continue };
             for b in in_shard {
                 let meta = b.meta();
                 shard.blocks.push(meta.ulid.clone());
@@ -108,29 +156,16 @@ impl BlockEngine {
                 widen(&mut shard.data_range, meta.min_time, meta.max_time - 1);
             }
         }
-        let head_start = self.head.min_valid_time();
-        let head = self.head.stats();
         if let Some((lo, hi)) = head.time_range {
-            // The head's data shows in the windows of its oldest and its newest sample only:
-            // a head holding one 2015 sample beside today's must not list the years between.
             let (first, last) = (self.shards.window_of(lo), self.shards.window_of(hi));
             for (window, from, to) in [(first, lo, hi.min(first.end - 1)), (last, lo.max(last.start), hi)] {
-                let shard = out.entry(window).or_insert_with(|| empty(window));
-                widen(&mut shard.data_range, from, to);
+                if let Some(shard) = out.get_mut(&window) {
+                    widen(&mut shard.data_range, from, to);
+                }
             }
-            let newest = out.entry(last).or_insert_with(|| empty(last));
-            newest.series += head.series;
-            newest.samples += head.samples;
-        }
-        let cold: std::collections::HashSet<&str> =
-            blocks.iter().filter(|b| b.is_dense()).map(|b| b.meta().ulid.as_str()).collect();
-        for shard in out.values_mut() {
-            let in_head =
-                head.time_range.is_some_and(|(lo, hi)| lo < shard.window.end && hi >= shard.window.start);
-            if in_head || shard.window.end > head_start {
-                shard.tier = ShardTier::Hot;
-            } else if !shard.blocks.is_empty() && shard.blocks.iter().all(|b| cold.contains(b.as_str())) {
-                shard.tier = ShardTier::Cold;
+            if let Some(newest) = out.get_mut(&last) {
+                newest.series += head.series;
+                newest.samples += head.samples;
             }
         }
         out.into_values().collect()

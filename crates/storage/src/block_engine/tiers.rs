@@ -21,7 +21,6 @@ use std::sync::Arc;
 use super::BlockEngine;
 use crate::block::{BlockFormat, BlockReader};
 use crate::compaction;
-use crate::disk_usage::dir_bytes;
 use crate::engine::Persisted;
 use crate::shard::ShardWindow;
 use crate::StorageError;
@@ -62,28 +61,22 @@ impl BlockEngine {
         Ok(moved)
     }
 
+    /// A move is a compaction of one block into the cold dir in the dense format: the same
+    /// swap, the same crash safety, counted among the compactions.
     fn freeze(
         &self,
         window: ShardWindow,
         warm: &Arc<BlockReader>,
         cold: &Path,
     ) -> Result<ColdMove, StorageError> {
-        let written = compaction::compact_blocks_as(cold, &[Arc::clone(warm)], BlockFormat::Dense)?;
-        let from = warm.meta().ulid.clone();
-        let bytes_before = dir_bytes(warm.dir());
-        let (to, bytes_after) = match &written {
-            Some(w) => (w.meta.ulid.clone(), dir_bytes(&w.dir)),
-            None => (String::new(), 0),
-        };
-        let reader = written.as_ref().map(|w| BlockReader::open(&w.dir)).transpose()?;
-        {
-            let mut list = self.blocks.write().unwrap_or_else(|e| e.into_inner());
-            list.retain(|b| b.meta().ulid != from);
-            list.extend(reader.map(Arc::new));
-            list.sort_by_key(|b| b.meta().min_time);
-        }
-        std::fs::remove_dir_all(warm.dir()).map_err(StorageError::io("removing", warm.dir()))?;
-        Ok(ColdMove { window, from, to, bytes_before, bytes_after })
+        let report = self.merge_into(&[Arc::clone(warm)], cold, BlockFormat::Dense)?;
+        Ok(ColdMove {
+            window,
+            from: warm.meta().ulid.clone(),
+            to: report.created.map(|p| p.id).unwrap_or_default(),
+            bytes_before: report.bytes_before,
+            bytes_after: report.bytes_after,
+        })
     }
 
     /// Writes the cold shards (those of `window` only, if given) into `out` as Prometheus

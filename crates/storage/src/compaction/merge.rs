@@ -54,15 +54,8 @@ struct Part<'a> {
 
 /// Writes `sources` (sorted by time) as one block under `parent`; `None` if every sample
 /// was deleted. The new block records them as parents; see the module docs.
-pub(crate) fn compact_blocks(
-    parent: &Path,
-    sources: &[Arc<BlockReader>],
-) -> Result<Option<BlockStats>, StorageError> {
-    compact_blocks_as(parent, sources, BlockFormat::Xor)
-}
-
-/// [`compact_blocks`] writing the result in `format`: what moves a shard to the cold tier
-/// (dense) and back (XOR).
+/// Written in `format`: XOR for a compaction, dense for a move to the cold tier, XOR again
+/// for an export of a cold block.
 pub(crate) fn compact_blocks_as(
     parent: &Path,
     sources: &[Arc<BlockReader>],
@@ -155,12 +148,7 @@ fn write_series(builder: &mut BlockBuilder, labels: &Labels, parts: &[Part<'_>])
         decode_chunk_into(bytes, &mut samples).map_err(|e| corrupt_chunk(part.block, c.chunk_ref, e))?;
         drop_deleted(&mut samples, start, part.deleted);
     }
-    samples.sort_by_key(|s| s.0); // stable: the earlier source's sample stays first
-    samples.dedup_by_key(|s| s.0);
-    if samples.is_empty() {
-        return Ok(());
-    }
-    builder.add_samples(labels, &samples)
+    add_merged(builder, labels, samples)
 }
 
 /// A series from sources that include a cold block: every chunk decoded (a dense column has
@@ -178,6 +166,17 @@ fn write_decoded(
             drop_deleted(&mut samples, start, part.deleted);
         }
     }
+    add_merged(builder, labels, samples)
+}
+
+/// Adds a series' decoded samples (its sources' in source order) merged by time: for a
+/// repeated timestamp the earlier source's sample stays (the sort is stable); a series with
+/// nothing left is left out.
+fn add_merged(
+    builder: &mut BlockBuilder,
+    labels: &Labels,
+    mut samples: Vec<(i64, f64)>,
+) -> Result<(), StorageError> {
     samples.sort_by_key(|s| s.0);
     samples.dedup_by_key(|s| s.0);
     if samples.is_empty() {
