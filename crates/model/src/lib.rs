@@ -11,6 +11,7 @@
 
 pub mod calendar;
 mod error;
+pub mod gofmt;
 mod hash;
 mod labels;
 mod matcher;
