@@ -8,6 +8,7 @@ pub(crate) mod import;
 pub(crate) mod index;
 pub(crate) mod mem;
 pub(crate) mod promql;
+pub(crate) mod rules;
 pub(crate) mod server;
 pub(crate) mod shards;
 pub(crate) mod tsdb;

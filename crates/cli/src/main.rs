@@ -31,6 +31,9 @@ enum Command {
     /// Load generators against a running server: `strata bench ingest`.
     #[command(subcommand)]
     Bench(cmd::bench::BenchCommand),
+    /// Check rule files as `promtool check rules` does: `strata check rules FILE…`.
+    #[command(subcommand)]
+    Check(cmd::rules::CheckCommand),
     /// Compress a raw point file with the delta or Gorilla codec and report the figures.
     Compress(cmd::compress::Args),
     /// Decompress a file written by `compress`, timing the decode and verifying it.
@@ -53,6 +56,9 @@ enum Command {
     /// A data dir's time shards: status, query plans, retention.
     #[command(subcommand)]
     Shards(cmd::shards::ShardsCommand),
+    /// Run Prometheus rule unit tests: `strata test rules FILE…`.
+    #[command(subcommand)]
+    Test(cmd::rules::TestCommand),
     /// A data dir's blocks and head: inspect, dump.
     #[command(subcommand)]
     Tsdb(cmd::tsdb::TsdbCommand),
@@ -65,6 +71,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Bench(command) => cmd::bench::run(command),
+        Command::Check(command) => cmd::rules::run_check(command),
         Command::Compress(args) => cmd::compress::run(args),
         Command::Decompress(args) => cmd::decompress::run(args),
         Command::Gen(args) => cmd::gen::run(args),
@@ -74,6 +81,7 @@ fn main() -> std::process::ExitCode {
         Command::Promql(args) => cmd::promql::run(args),
         Command::Server(args) => cmd::server::run(*args),
         Command::Shards(command) => cmd::shards::run(command),
+        Command::Test(command) => cmd::rules::run_test(command),
         Command::Tsdb(command) => cmd::tsdb::run(command),
         Command::Wal(command) => cmd::wal::run(command),
     };

@@ -60,6 +60,23 @@ impl EngineOptions {
     }
 }
 
+impl EngineOptions {
+    /// Turns on a feature by its Prometheus `--enable-feature` name; false for a name it does
+    /// not know. `promql-binop-fill-modifiers` is part of the experimental set here.
+    pub fn enable_feature(&mut self, name: &str) -> bool {
+        match name {
+            "promql-experimental-functions" | "promql-binop-fill-modifiers" => {
+                self.experimental_functions = true
+            }
+            "promql-delayed-name-removal" => self.delayed_name_removal = true,
+            "promql-duration-expr" => self.duration_expressions = true,
+            "promql-extended-range-selectors" => self.extended_range_selectors = true,
+            _ => return false,
+        }
+        true
+    }
+}
+
 /// Why a query failed. The messages are Prometheus' where it has one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum QueryError {

@@ -34,3 +34,32 @@ pub fn format_duration_ms(ms: i64) -> String {
     }
     out
 }
+
+/// An RFC 3339 time (`2024-01-01T00:00:00Z`, fractions and `+hh:mm` offsets allowed) in ms.
+pub fn parse_rfc3339_ms(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let (date, time) = text.split_once(['T', 't', ' '])?;
+    let mut date_parts = date.splitn(3, '-');
+    let (year, month, day): (i64, i64, i64) = (
+        date_parts.next()?.parse().ok()?,
+        date_parts.next()?.parse().ok()?,
+        date_parts.next()?.parse().ok()?,
+    );
+    let (clock, offset_ms) = if let Some(clock) = time.strip_suffix(['Z', 'z']) {
+        (clock, 0)
+    } else {
+        let split = time.rfind(['+', '-'])?;
+        let (clock, offset) = time.split_at(split);
+        let sign = if offset.starts_with('-') { -1 } else { 1 };
+        let (h, m) = offset[1..].split_once(':')?;
+        (clock, sign * (h.parse::<i64>().ok()? * 3_600_000 + m.parse::<i64>().ok()? * 60_000))
+    };
+    let mut clock_parts = clock.splitn(3, ':');
+    let (hour, minute): (i64, i64) = (clock_parts.next()?.parse().ok()?, clock_parts.next()?.parse().ok()?);
+    let seconds: f64 = clock_parts.next()?.parse().ok()?;
+    let days = strata_model::calendar::days_from_civil(year, month, day);
+    Some(
+        days * 86_400_000 + hour * 3_600_000 + minute * 60_000 + (seconds * 1000.0).round() as i64
+            - offset_ms,
+    )
+}

@@ -10,11 +10,14 @@ use strata_model::gofmt::format_g_precision;
 use super::printf::sprintf;
 use super::value::{go_time, Value};
 
+/// Runs a template's `query`.
+pub type QueryFn<'a> = dyn Fn(&str) -> Result<Vec<QuerySample>, String> + 'a;
+
 /// What Prometheus' functions read beyond their arguments.
 #[allow(missing_debug_implementations)]
 pub struct Env<'a> {
     /// Runs an instant query at the evaluation time (`query`); none: `query` fails.
-    pub query: Option<&'a dyn Fn(&str) -> Result<Vec<QuerySample>, String>>,
+    pub query: Option<&'a QueryFn<'a>>,
     /// The server's external URL (`externalURL`, `pathPrefix`, `graphLink`).
     pub external_url: &'a str,
     /// The evaluation time, seconds (`now`).

@@ -212,8 +212,8 @@ mod tests {
             "1.234567e+06|a|-3"
         );
         assert_eq!(
-            sprintf("%5d|%-4s|%05.1f", &[Value::Int(42), Value::String("ab".into()), f(3.14159)]),
-            "   42|ab  |003.1"
+            sprintf("%5d|%-4s|%05.1f", &[Value::Int(42), Value::String("ab".into()), f(2.6543)]),
+            "   42|ab  |002.7"
         );
         assert_eq!(sprintf("%d", &[Value::String("x".into())]), "%!d(string=x)");
         assert_eq!(sprintf("%d %d", &[Value::Int(1)]), "1 %!d(MISSING)");

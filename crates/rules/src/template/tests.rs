@@ -7,7 +7,7 @@ fn expand_with(
     text: &str,
     labels: &[(&str, &str)],
     value: f64,
-    query: Option<&dyn Fn(&str) -> Result<Vec<QuerySample>, String>>,
+    query: Option<&QueryFn<'_>>,
 ) -> Result<String, String> {
     let template = Template::parse("__alert_Test", text)?;
     let data = TemplateData {

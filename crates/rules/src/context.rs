@@ -1,0 +1,67 @@
+//! What a rule evaluation reads: the store, the PromQL engine and the server's external
+//! labels and URL.
+
+use std::collections::BTreeMap;
+
+use strata_model::{Labels, METRIC_NAME_LABEL};
+use strata_promql::{QueryEngine, Value};
+
+use crate::storage::RuleStorage;
+use crate::template::QuerySample;
+
+/// Shared by every rule of an evaluation.
+pub struct EvalContext<'a> {
+    pub storage: &'a dyn RuleStorage,
+    pub engine: &'a QueryEngine,
+    pub external_labels: &'a BTreeMap<String, String>,
+    pub external_url: &'a str,
+}
+
+impl std::fmt::Debug for EvalContext<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EvalContext").field("external_url", &self.external_url).finish_non_exhaustive()
+    }
+}
+
+/// An instant query's samples; a scalar is one sample with no labels, as Prometheus' rule
+/// evaluation makes it.
+pub(crate) fn instant_vector(
+    ctx: &EvalContext<'_>,
+    expr: &str,
+    t: i64,
+) -> Result<Vec<(Labels, f64)>, String> {
+    let result = ctx.engine.instant(ctx.storage, expr, t).map_err(|e| e.to_string())?;
+    match result.value {
+        Value::Vector(samples) => Ok(samples.into_iter().map(|s| (s.labels, s.v)).collect()),
+        Value::Scalar { v, .. } => Ok(vec![(Labels::empty(), v)]),
+        other => Err(format!("rule result is not a vector or scalar: got {}", other.type_name())),
+    }
+}
+
+/// What a template's `query` gives: an instant query at the evaluation time.
+pub(crate) fn template_query(ctx: &EvalContext<'_>, expr: &str, t: i64) -> Result<Vec<QuerySample>, String> {
+    Ok(instant_vector(ctx, expr, t)?
+        .into_iter()
+        .map(|(labels, value)| QuerySample { labels: label_map(&labels), value })
+        .collect())
+}
+
+pub(crate) fn label_map(labels: &Labels) -> BTreeMap<String, String> {
+    labels.iter().map(|l| (l.name.clone(), l.value.clone())).collect()
+}
+
+/// `labels` with `name` set (an empty value removes it, as Prometheus' label builder does).
+pub(crate) fn set_label(labels: &mut Labels, name: &str, value: &str) {
+    if value.is_empty() {
+        labels.remove(name);
+    } else {
+        labels.set(name, value);
+    }
+}
+
+/// `labels` with `__name__` set.
+pub(crate) fn with_name(labels: &Labels, name: &str) -> Labels {
+    let mut out = labels.clone();
+    out.set(METRIC_NAME_LABEL, name);
+    out
+}

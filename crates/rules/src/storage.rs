@@ -1,0 +1,51 @@
+//! What rules read from and write to: any PromQL-queryable store that can also take samples
+//! (the server's engine; the unit-test harness' memory store).
+
+use std::sync::RwLock;
+
+use strata_model::{Labels, Matcher};
+use strata_promql::{MemoryQueryable, Queryable};
+use strata_storage::{Engine, Series, StorageError};
+
+/// A store rules query and write their output into.
+pub trait RuleStorage: Queryable {
+    /// Appends rule output (recorded samples, `ALERTS`, stale markers); an error names why.
+    fn append_samples(&self, samples: &[(Labels, i64, f64)]) -> Result<(), String>;
+}
+
+impl<E: Engine + ?Sized> RuleStorage for E {
+    fn append_samples(&self, samples: &[(Labels, i64, f64)]) -> Result<(), String> {
+        if samples.is_empty() {
+            return Ok(());
+        }
+        let result = Engine::append(self, samples).map_err(|e| e.to_string())?;
+        match result.rejected.first() {
+            // Samples a rule wrote earlier at the same time (a re-run after a restart) are
+            // refused as duplicates; anything else is worth reporting.
+            Some(r) if result.accepted == 0 && result.rejected.len() == samples.len() => {
+                Err(format!("{r:?}"))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A memory store behind a lock: what `strata test rules` evaluates into.
+#[derive(Debug, Default)]
+pub struct MemoryStorage(pub RwLock<MemoryQueryable>);
+
+impl Queryable for MemoryStorage {
+    fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>, StorageError> {
+        self.0.read().map_err(|_| StorageError::Invalid("poisoned lock".into()))?.select(matchers, mint, maxt)
+    }
+}
+
+impl RuleStorage for MemoryStorage {
+    fn append_samples(&self, samples: &[(Labels, i64, f64)]) -> Result<(), String> {
+        let mut store = self.0.write().map_err(|_| "poisoned lock".to_string())?;
+        for (labels, t, v) in samples {
+            store.add(labels, *t, *v);
+        }
+        Ok(())
+    }
+}
