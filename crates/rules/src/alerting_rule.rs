@@ -156,11 +156,62 @@ impl AlertingRule {
             out.push((for_state.clone(), t, alert.active_at.div_euclid(1000) as f64));
             written.insert(alerts);
             written.insert(for_state);
+            // Beyond Prometheus: a hold survives a restart (see `restore`).
+            if let Some(since) = alert.keep_firing_since {
+                let held = with_name(&alert.labels, "ALERTS_KEEP_FIRING_SINCE");
+                out.push((held.clone(), t, since.div_euclid(1000) as f64));
+                written.insert(held);
+            }
         }
         for gone in self.previous_series.iter().filter(|l| !written.contains(*l)) {
             out.push((gone.clone(), t, f64::from_bits(STALE_NAN_BITS)));
         }
         self.previous_series = written;
         ctx.storage.append_samples(&out)
+    }
+}
+
+/// An alert as it is sent to Alertmanager (API v2 `postableAlert`), times in ms.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutgoingAlert {
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub starts_at: i64,
+    pub ends_at: i64,
+    pub generator_url: String,
+}
+
+impl AlertingRule {
+    /// The alerts due for (re)sending after an evaluation at `ts`, marked sent: firing ones
+    /// hold until `ts + 4 × max(interval, resend delay)`, resolved ones end at their
+    /// resolution (Prometheus' `sendAlerts`).
+    pub fn due_alerts(
+        &mut self,
+        ts: i64,
+        resend_delay: i64,
+        interval: i64,
+        external_url: &str,
+    ) -> Vec<OutgoingAlert> {
+        let generator_url = format!(
+            "{}/graph?g0.expr={}&g0.tab=1",
+            external_url.trim_end_matches('/'),
+            crate::template::query_escape(&self.expr)
+        );
+        let mut out = Vec::new();
+        for alert in self.active.values_mut() {
+            if !alert.needs_sending(ts, resend_delay) {
+                continue;
+            }
+            alert.last_sent_at = Some(ts);
+            alert.valid_until = ts + 4 * interval.max(resend_delay);
+            out.push(OutgoingAlert {
+                labels: label_map(&alert.labels),
+                annotations: alert.annotations.clone(),
+                starts_at: alert.fired_at.unwrap_or(alert.active_at),
+                ends_at: alert.resolved_at.unwrap_or(alert.valid_until),
+                generator_url: generator_url.clone(),
+            });
+        }
+        out
     }
 }

@@ -10,7 +10,8 @@
 //! retention = "15d"
 //! ```
 //!
-//! and `retention-rules`, a list of tables (module `retention_config`).
+//! and `retention-rules`, a list of tables (module `retention_config`); `rule-files`,
+//! `external-labels` and the `[alerting]` table (module `rules_config`).
 
 use std::path::{Path, PathBuf};
 
@@ -74,6 +75,19 @@ pub struct ServerConfig {
     pub cold_dir: Option<PathBuf>,
     /// Shards this much older than the newest data move to `cold-dir`, re-encoded densely.
     pub cold_after: Option<String>,
+    /// Rule files (globs) to evaluate (`rule_files` accepted too).
+    #[serde(alias = "rule_files")]
+    pub rule_files: Vec<String>,
+    /// Interval of rule groups that set none.
+    pub evaluation_interval: String,
+    /// How far back rule queries look (for data that arrives late).
+    pub rule_query_offset: String,
+    /// Labels added to alerts sent (where they lack them); TOML table.
+    pub external_labels: crate::rules_config::ExternalLabels,
+    /// The URL users reach the server at (alerts' `generatorURL`); default `http://<listen>`.
+    pub external_url: String,
+    /// Where alerts go, and the alert timings (module `rules_config`).
+    pub alerting: crate::rules_config::AlertingConfig,
     /// Log format: `text` or `json`.
     pub log_format: String,
     /// Log filter (tracing's env-filter syntax: `info`, `strata_server=debug`).
@@ -106,6 +120,12 @@ impl Default for ServerConfig {
             retention_rules: Vec::new(),
             cold_dir: None,
             cold_after: None,
+            rule_files: Vec::new(),
+            evaluation_interval: "1m".into(),
+            rule_query_offset: "0s".into(),
+            external_labels: Default::default(),
+            external_url: String::new(),
+            alerting: Default::default(),
             log_format: "text".into(),
             log_level: "info".into(),
         }
@@ -152,6 +172,7 @@ impl ServerConfig {
         self.duration_ms("query-timeout", &self.query_timeout)?;
         self.duration_ms("lookback-delta", &self.lookback_delta)?;
         self.sync_policy()?;
+        self.validate_rules()?;
         for feature in &self.enable_feature {
             if !FEATURES.contains(&feature.as_str()) {
                 return Err(ConfigError(format!(

@@ -16,6 +16,9 @@
 //!   JSON shapes (`json`), errors (`api_error`) and parameters (`params`); remote read.
 //! - Operations (`status_api`, `metrics`, `health`): `/admin/status` (healthy or degraded,
 //!   with the reasons), `/metrics`, build and TSDB status, health and readiness probes.
+//! - Rules (`rules_api`, `rules_config`): the rule engine (`strata_rules`) runs beside the
+//!   engine, writing through the normal append path; `/api/v1/rules`, `/api/v1/alerts` and
+//!   `POST /-/reload` (also SIGHUP) read and reload it.
 //! - Configuration (`config`): defaults, TOML file, and (in the CLI) flags and `STRATA_*`
 //!   environment variables.
 
@@ -34,6 +37,8 @@ mod query_api;
 mod remote;
 mod remote_write_fast;
 mod retention_config;
+mod rules_api;
+mod rules_config;
 mod series_cache;
 mod server;
 mod state;
@@ -45,6 +50,7 @@ mod write_gate;
 pub use config::{ConfigError, ServerConfig};
 pub use params::parse_time;
 pub use retention_config::RetentionRuleConfig;
+pub use rules_config::AlertingConfig;
 pub use server::{run, start, RunningServer, ServerError};
 
 /// Sets up structured logging to stderr: `format` `text` or `json`, `filter` in tracing's

@@ -17,7 +17,7 @@ use tokio::sync::watch;
 
 use crate::config::ServerConfig;
 use crate::state::{AppState, Shared};
-use crate::{admin_api, meta_api, query_api, status_api, tcp_listener, write_api};
+use crate::{admin_api, meta_api, query_api, rules_api, status_api, tcp_listener, write_api};
 
 /// Why the server could not start or stop cleanly.
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +65,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     config.validate()?;
     let engine = open_engine(&config).await?;
     let state: Shared = Arc::new(AppState::new(engine, config.clone())?);
+    load_rules(&state).await?;
     let listener = TcpListener::bind(&config.listen)
         .await
         .map_err(|source| ServerError::Bind { addr: config.listen.clone(), source })?;
@@ -94,6 +95,26 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let ticker = tokio::spawn(tick(state.clone()));
     tracing::info!(addr = %http_addr, "HTTP server started");
     Ok(RunningServer { http_addr, tcp_addr, state, stop, http, tcp, ticker })
+}
+
+/// Loads the rule files and starts their groups; a bad rule file stops the start.
+async fn load_rules(state: &Shared) -> Result<(), ServerError> {
+    let (rules, files) = (state.rules.clone(), state.config.rule_files.clone());
+    let loaded = tokio::task::spawn_blocking(move || rules.load(&files))
+        .await
+        .map_err(|e| ServerError::Runtime(e.to_string()))?;
+    match loaded {
+        Ok(report) => {
+            tracing::info!(
+                files = report.files,
+                groups = report.groups,
+                rules = report.rules,
+                "rules loaded"
+            );
+            Ok(())
+        }
+        Err(errors) => Err(ServerError::Runtime(format!("loading rule files: {}", errors.join("; ")))),
+    }
 }
 
 async fn open_engine(config: &ServerConfig) -> Result<Arc<BlockEngine>, ServerError> {
@@ -142,6 +163,8 @@ impl RunningServer {
             let _ = tcp.await;
         }
         self.ticker.abort();
+        let rules = self.state.rules.clone();
+        let _ = tokio::task::spawn_blocking(move || rules.stop()).await;
         let state = self.state;
         tokio::task::spawn_blocking(move || {
             let synced = state.engine.head().wal().sync();
@@ -184,6 +207,9 @@ fn router(state: Shared) -> Router {
             "/api/v1/admin/tsdb/clean_tombstones",
             post(admin_api::clean_tombstones).put(admin_api::clean_tombstones),
         )
+        .route("/api/v1/rules", get(rules_api::rules).post(rules_api::rules))
+        .route("/api/v1/alerts", get(rules_api::alerts))
+        .route("/-/reload", post(rules_api::reload).put(rules_api::reload))
         .route("/admin/status", get(status_api::admin_status))
         .route("/metrics", get(status_api::metrics))
         .route("/-/healthy", get(status_api::healthy))
@@ -217,20 +243,32 @@ pub fn run(config: ServerConfig) -> Result<(), ServerError> {
         .map_err(|e| ServerError::Runtime(format!("starting the runtime: {e}")))?;
     runtime.block_on(async {
         let server = start(config).await?;
-        wait_for_signal().await;
+        wait_for_signal(&server.state).await;
         server.stop().await
     })
 }
 
-async fn wait_for_signal() {
+/// Waits for SIGTERM or SIGINT; SIGHUP reloads the rule files meanwhile.
+async fn wait_for_signal(state: &Shared) {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) =
+        (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), signal(SignalKind::hangup()))
     else {
         tracing::error!("cannot listen for signals; stopping");
         return;
     };
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM received"),
-        _ = int.recv() => tracing::info!("SIGINT received"),
+    loop {
+        tokio::select! {
+            _ = term.recv() => return tracing::info!("SIGTERM received"),
+            _ = int.recv() => return tracing::info!("SIGINT received"),
+            _ = hup.recv() => {
+                let rules = state.rules.clone();
+                match tokio::task::spawn_blocking(move || rules.reload()).await {
+                    Ok(Ok(r)) => tracing::info!(groups = r.groups, rules = r.rules, unchanged = r.unchanged, "SIGHUP: rules reloaded"),
+                    Ok(Err(errors)) => tracing::error!(errors = %errors.join("; "), "SIGHUP: rule reload failed; the running rules stay"),
+                    Err(e) => tracing::error!(error = %e, "SIGHUP: rule reload failed"),
+                }
+            }
+        }
     }
 }

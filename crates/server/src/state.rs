@@ -32,6 +32,8 @@ pub(crate) struct AppState {
     pub(crate) tcp_flush_every: Duration,
     /// Raw series bytes → ref, per protocol (`series_cache`).
     pub(crate) series_caches: SeriesCaches,
+    /// The rule engine (recording and alerting rules).
+    pub(crate) rules: Arc<strata_rules::RuleManager>,
     /// Set on SIGTERM/SIGINT: writes are refused from then on.
     stopping: AtomicBool,
 }
@@ -59,7 +61,15 @@ impl AppState {
         );
         let tcp_flush_every =
             Duration::from_millis(ms("tcp-flush-interval", &config.tcp_flush_interval)? as u64);
+        let notifier = config.notifier_options()?.map(strata_rules::notifier::Notifier::start);
+        let rules = Arc::new(strata_rules::RuleManager::new(
+            engine.clone(),
+            strata_promql::QueryEngine::new(query_options.clone()),
+            config.rule_manager_options()?,
+            notifier,
+        ));
         Ok(AppState {
+            rules,
             engine,
             config,
             query_options,

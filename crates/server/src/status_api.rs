@@ -197,16 +197,22 @@ pub(crate) async fn admin_status(State(state): State<Shared>) -> Response {
 /// `/metrics`.
 pub(crate) async fn metrics(State(state): State<Shared>) -> Response {
     let engine = state.engine.clone();
+    let rules = state.rules.clone();
+    // Reading rule groups waits for an evaluation in progress: off the async threads.
     let stats = tokio::task::spawn_blocking(move || {
-        (Engine::stats(&*engine), engine.head().wal().stats(), shard_figures(&engine))
+        let mut rule_metrics = String::new();
+        rules.render_metrics(&mut rule_metrics);
+        (Engine::stats(&*engine), engine.head().wal().stats(), shard_figures(&engine), rule_metrics)
     })
     .await;
-    let (engine_stats, wal_stats, shards) = match stats {
-        Ok((Ok(e), w, s)) => (e, w, s),
-        Ok((Err(e), _, _)) => return ApiError::from(e).into_response(),
+    let (engine_stats, wal_stats, shards, rule_metrics) = match stats {
+        Ok((Ok(e), w, s, r)) => (e, w, s, r),
+        Ok((Err(e), _, _, _)) => return ApiError::from(e).into_response(),
         Err(e) => return ApiError::internal(e.to_string()).into_response(),
     };
-    let mut response = state.metrics.render(&engine_stats, &wal_stats, &shards).into_response();
+    let mut text = state.metrics.render(&engine_stats, &wal_stats, &shards);
+    text.push_str(&rule_metrics);
+    let mut response = text.into_response();
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));

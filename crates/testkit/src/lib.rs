@@ -5,12 +5,14 @@
 //! `.ci/run` installs every peer. Peers bind 127.0.0.1 on free ports, use temp dirs, and
 //! are stopped when the test ends.
 
+mod alertmanager;
 mod files;
 mod http;
 mod prometheus;
 mod promtool;
 mod strata;
 
+pub use alertmanager::Alertmanager;
 pub use files::copy_dir;
 pub use http::{get, post, request, url_encode, HttpResponse};
 pub use prometheus::{matrix, MatrixSeries, Prometheus};

@@ -85,6 +85,19 @@ pub(crate) struct Args {
     /// (bit-exact), e.g. 7d [default: none].
     #[arg(long, env = "STRATA_COLD_AFTER")]
     cold_after: Option<String>,
+    /// Rule files to evaluate (globs), comma-separated or repeated [default: none].
+    #[arg(long, env = "STRATA_RULE_FILES", value_delimiter = ',')]
+    rule_files: Option<Vec<String>>,
+    /// Interval of rule groups that set none [default: 1m].
+    #[arg(long, env = "STRATA_EVALUATION_INTERVAL")]
+    evaluation_interval: Option<String>,
+    /// The URL users reach this server at, for alerts' generatorURL [default: http://LISTEN].
+    #[arg(long, env = "STRATA_EXTERNAL_URL")]
+    external_url: Option<String>,
+    /// An Alertmanager to send alerts to (http://host:9093), comma-separated or repeated
+    /// [default: none; `[alerting] alertmanagers` in the TOML file].
+    #[arg(long = "alertmanager-url", env = "STRATA_ALERTMANAGER_URL", value_delimiter = ',')]
+    alertmanager_url: Option<Vec<String>>,
     /// Serve /api/v1/admin/* (true or false) [default: true].
     #[arg(long, env = "STRATA_ADMIN_API")]
     admin_api: Option<bool>,
@@ -125,6 +138,9 @@ impl Args {
             shard_duration,
             retention,
             admin_api,
+            rule_files,
+            evaluation_interval,
+            external_url,
             log_format,
             log_level
         );
@@ -139,6 +155,9 @@ impl Args {
         }
         if self.cold_after.is_some() {
             c.cold_after = self.cold_after;
+        }
+        if let Some(urls) = self.alertmanager_url {
+            c.alerting.alertmanagers = urls;
         }
         c.validate()?;
         Ok(c)

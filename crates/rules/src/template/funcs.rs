@@ -492,7 +492,7 @@ fn strip_domain(text: &str) -> String {
 }
 
 /// Go's `url.QueryEscape`: spaces as `+`, unreserved bytes kept, the rest `%XX`.
-pub(crate) fn query_escape(text: &str) -> String {
+pub fn query_escape(text: &str) -> String {
     let mut out = String::new();
     for b in text.bytes() {
         match b {

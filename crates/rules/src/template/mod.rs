@@ -23,7 +23,7 @@ mod value;
 
 use std::collections::BTreeMap;
 
-pub use funcs::{Env, QueryFn, QuerySample, FUNCTIONS};
+pub use funcs::{query_escape, Env, QueryFn, QuerySample, FUNCTIONS};
 pub use value::Value;
 
 /// A parsed template.
