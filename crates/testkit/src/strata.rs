@@ -87,6 +87,14 @@ impl StrataServer {
         self.get(&format!("/api/v1/query?query={}&time={time:.3}", url_encode(promql))).json()
     }
 
+    /// Sends `signal` (SIGHUP, say) and returns at once.
+    pub fn signal(&self, signal: i32) {
+        if let Some(child) = &self.child {
+            // SAFETY: kill(2) on our own child's pid; no memory is involved.
+            unsafe { libc::kill(child.id() as i32, signal) };
+        }
+    }
+
     /// Sends `signal` and waits for the exit (panics after 60 s).
     pub fn signal_and_wait(mut self, signal: i32) -> ExitStatus {
         let mut child = self.child.take().expect("running");
