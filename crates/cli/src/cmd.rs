@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub(crate) mod alert;
 pub(crate) mod bench;
 pub(crate) mod compress;
 pub(crate) mod decompress;

@@ -31,6 +31,9 @@ enum Command {
     /// Load generators against a running server: `strata bench ingest`.
     #[command(subcommand)]
     Bench(cmd::bench::BenchCommand),
+    /// Run alerting and recording rules against any Prometheus-API server and print each
+    /// evaluation: `strata alert --config rules.yaml --url http://host:9090`.
+    Alert(cmd::alert::Args),
     /// Check rule files as `promtool check rules` does: `strata check rules FILE…`.
     #[command(subcommand)]
     Check(cmd::rules::CheckCommand),
@@ -71,6 +74,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Bench(command) => cmd::bench::run(command),
+        Command::Alert(args) => cmd::alert::run(args),
         Command::Check(command) => cmd::rules::run_check(command),
         Command::Compress(args) => cmd::compress::run(args),
         Command::Decompress(args) => cmd::decompress::run(args),

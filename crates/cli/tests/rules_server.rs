@@ -14,10 +14,17 @@ fn start(dir: &Path) -> StrataServer {
     let config = dir.join("strata.toml");
     std::fs::write(
         &config,
-        format!("rule-files = [\"{}/*.yml\"]\n[alerting]\nfor-grace-period = \"1s\"\n", dir.join("rules").display()),
+        format!(
+            "rule-files = [\"{}/*.yml\"]\n[alerting]\nfor-grace-period = \"1s\"\n",
+            dir.join("rules").display()
+        ),
     )
     .unwrap();
-    StrataServer::start(env!("CARGO_BIN_EXE_strata").as_ref(), &dir.join("data"), &["--config", config.to_str().unwrap()])
+    StrataServer::start(
+        env!("CARGO_BIN_EXE_strata").as_ref(),
+        &dir.join("data"),
+        &["--config", config.to_str().unwrap()],
+    )
 }
 
 fn write_rules(dir: &Path, name: &str, text: &str) {
@@ -65,11 +72,16 @@ fn reload_keeps_unchanged_rules_and_refuses_bad_files() {
     let server = start(dir.path());
     let before = firing(&server);
 
-    write_rules(dir.path(), "recorded.yml", "groups:\n- name: recorded\n  interval: 1s\n  rules:\n  - record: flip:sum\n    expr: sum(flip)\n");
+    write_rules(
+        dir.path(),
+        "recorded.yml",
+        "groups:\n- name: recorded\n  interval: 1s\n  rules:\n  - record: flip:sum\n    expr: sum(flip)\n",
+    );
     let r = server.post("/-/reload", "text/plain", b"");
     assert_eq!(r.code, 200, "{}", r.text());
     let groups = server.get("/api/v1/rules").json();
-    let names: Vec<&str> = groups["data"]["groups"].as_array().unwrap().iter().map(|g| g["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> =
+        groups["data"]["groups"].as_array().unwrap().iter().map(|g| g["name"].as_str().unwrap()).collect();
     assert_eq!(names.len(), 2, "{groups}");
     let after = firing(&server);
     assert_eq!(after["activeAt"], before["activeAt"], "the unchanged group kept its alert");

@@ -167,7 +167,7 @@ impl AlertingRule {
             out.push((gone.clone(), t, f64::from_bits(STALE_NAN_BITS)));
         }
         self.previous_series = written;
-        ctx.storage.append_samples(&out)
+        ctx.sink.append_samples(&out)
     }
 }
 

@@ -1,18 +1,48 @@
-//! What a rule evaluation reads: the store, the PromQL engine and the server's external
-//! labels and URL.
+//! What a rule evaluation reads and writes: instant queries (the local PromQL engine over
+//! the store, or a remote Prometheus API for `strata alert`), where its output goes, and the
+//! server's external labels and URL.
 
 use std::collections::BTreeMap;
 
 use strata_model::{Labels, METRIC_NAME_LABEL};
 use strata_promql::{QueryEngine, Value};
 
-use crate::storage::RuleStorage;
+use crate::storage::{RuleStorage, SampleSink};
 use crate::template::QuerySample;
+
+/// How rules read: an instant query's samples at a time (a scalar is one sample with no
+/// labels, as Prometheus' rule evaluation makes it).
+pub trait RuleQuerier: Send + Sync {
+    fn instant(&self, expr: &str, t: i64) -> Result<Vec<(Labels, f64)>, String>;
+}
+
+/// The local PromQL engine over a store.
+pub struct LocalQuerier<'a> {
+    pub storage: &'a dyn RuleStorage,
+    pub engine: &'a QueryEngine,
+}
+
+impl std::fmt::Debug for LocalQuerier<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalQuerier").finish_non_exhaustive()
+    }
+}
+
+impl RuleQuerier for LocalQuerier<'_> {
+    fn instant(&self, expr: &str, t: i64) -> Result<Vec<(Labels, f64)>, String> {
+        let result = self.engine.instant(self.storage, expr, t).map_err(|e| e.to_string())?;
+        match result.value {
+            Value::Vector(samples) => Ok(samples.into_iter().map(|s| (s.labels, s.v)).collect()),
+            Value::Scalar { v, .. } => Ok(vec![(Labels::empty(), v)]),
+            other => Err(format!("rule result is not a vector or scalar: got {}", other.type_name())),
+        }
+    }
+}
 
 /// Shared by every rule of an evaluation.
 pub struct EvalContext<'a> {
-    pub storage: &'a dyn RuleStorage,
-    pub engine: &'a QueryEngine,
+    pub querier: &'a dyn RuleQuerier,
+    pub sink: &'a dyn SampleSink,
     pub external_labels: &'a BTreeMap<String, String>,
     pub external_url: &'a str,
 }
@@ -23,19 +53,13 @@ impl std::fmt::Debug for EvalContext<'_> {
     }
 }
 
-/// An instant query's samples; a scalar is one sample with no labels, as Prometheus' rule
-/// evaluation makes it.
+/// An instant query's samples.
 pub(crate) fn instant_vector(
     ctx: &EvalContext<'_>,
     expr: &str,
     t: i64,
 ) -> Result<Vec<(Labels, f64)>, String> {
-    let result = ctx.engine.instant(ctx.storage, expr, t).map_err(|e| e.to_string())?;
-    match result.value {
-        Value::Vector(samples) => Ok(samples.into_iter().map(|s| (s.labels, s.v)).collect()),
-        Value::Scalar { v, .. } => Ok(vec![(Labels::empty(), v)]),
-        other => Err(format!("rule result is not a vector or scalar: got {}", other.type_name())),
-    }
+    ctx.querier.instant(expr, t)
 }
 
 /// What a template's `query` gives: an instant query at the evaluation time.

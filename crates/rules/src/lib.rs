@@ -9,6 +9,7 @@
 
 pub mod alert;
 pub mod alerting_rule;
+pub mod console;
 pub mod context;
 pub mod duration;
 pub mod file;
@@ -24,8 +25,8 @@ pub mod template;
 pub mod unit_test;
 
 pub use alert::{Alert, AlertState};
-pub use context::EvalContext;
+pub use context::{EvalContext, LocalQuerier, RuleQuerier};
 pub use file::{load_file, parse_text, GroupSpec, ParseOptions, RuleFile, RuleFileError, RuleKind, RuleSpec};
 pub use group::{Group, Rule, RuleError};
 pub use manager::{ManagerOptions, RuleManager};
-pub use storage::{MemoryStorage, RuleStorage};
+pub use storage::{MemoryStorage, RuleStorage, SampleSink};

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use strata_promql::QueryEngine;
 
-use crate::context::EvalContext;
+use crate::context::{EvalContext, LocalQuerier};
 use crate::file::{load_file, GroupSpec, ParseOptions};
 use crate::group::{Group, Rule};
 use crate::notifier::Notifier;
@@ -351,9 +351,10 @@ fn wait_until(runner: &GroupRunner, at: i64) -> bool {
 fn evaluate_once(runner: &GroupRunner, shared: &Shared, ts: i64) {
     let Ok(mut group) = runner.group.lock() else { return };
     let o = &shared.options;
+    let querier = LocalQuerier { storage: shared.storage.as_ref(), engine: &shared.engine };
     let ctx = EvalContext {
-        storage: shared.storage.as_ref(),
-        engine: &shared.engine,
+        querier: &querier,
+        sink: shared.storage.as_ref(),
         external_labels: &o.external_labels,
         external_url: &o.external_url,
     };

@@ -57,7 +57,7 @@ impl RecordingRule {
         for gone in self.previous.iter().filter(|l| !seen.contains(*l)) {
             out.push((gone.clone(), t, f64::from_bits(STALE_NAN_BITS)));
         }
-        ctx.storage.append_samples(&out)?;
+        ctx.sink.append_samples(&out)?;
         self.previous = seen;
         Ok(written)
     }

@@ -7,13 +7,18 @@ use strata_model::{Labels, Matcher};
 use strata_promql::{MemoryQueryable, Queryable};
 use strata_storage::{Engine, Series, StorageError};
 
-/// A store rules query and write their output into.
-pub trait RuleStorage: Queryable {
-    /// Appends rule output (recorded samples, `ALERTS`, stale markers); an error names why.
+/// Where rule output goes (recorded series, `ALERTS`, stale markers).
+pub trait SampleSink: Send + Sync {
+    /// Appends samples; an error names why.
     fn append_samples(&self, samples: &[(Labels, i64, f64)]) -> Result<(), String>;
 }
 
-impl<E: Engine + ?Sized> RuleStorage for E {
+/// A store rules query and write their output into.
+pub trait RuleStorage: Queryable + SampleSink {}
+
+impl<E: Engine + ?Sized> RuleStorage for E {}
+
+impl<E: Engine + ?Sized> SampleSink for E {
     fn append_samples(&self, samples: &[(Labels, i64, f64)]) -> Result<(), String> {
         if samples.is_empty() {
             return Ok(());
@@ -40,7 +45,9 @@ impl Queryable for MemoryStorage {
     }
 }
 
-impl RuleStorage for MemoryStorage {
+impl RuleStorage for MemoryStorage {}
+
+impl SampleSink for MemoryStorage {
     fn append_samples(&self, samples: &[(Labels, i64, f64)]) -> Result<(), String> {
         let mut store = self.0.write().map_err(|_| "poisoned lock".to_string())?;
         for (labels, t, v) in samples {

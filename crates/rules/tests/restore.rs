@@ -8,7 +8,9 @@ use strata_model::Labels;
 use strata_promql::QueryEngine;
 use strata_rules::alerting_rule::AlertingRule;
 use strata_rules::restore::{restore, RestoreOptions};
-use strata_rules::{parse_text, AlertState, EvalContext, MemoryStorage, ParseOptions, RuleStorage};
+use strata_rules::{
+    parse_text, AlertState, EvalContext, LocalQuerier, MemoryStorage, ParseOptions, SampleSink,
+};
 
 const MIN: i64 = 60_000;
 
@@ -25,7 +27,8 @@ fn up(storage: &MemoryStorage, t: i64, v: f64) {
 fn eval(rule: &mut AlertingRule, storage: &MemoryStorage, t: i64) {
     let engine = QueryEngine::default();
     let none = BTreeMap::new();
-    let ctx = EvalContext { storage, engine: &engine, external_labels: &none, external_url: "" };
+    let querier = LocalQuerier { storage, engine: &engine };
+    let ctx = EvalContext { querier: &querier, sink: storage, external_labels: &none, external_url: "" };
     rule.evaluate(t, t, 0, &ctx).unwrap();
 }
 

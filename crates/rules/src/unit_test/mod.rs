@@ -19,11 +19,11 @@ use strata_promql::testscript::{expand_item, parse_series, split_items, Item};
 use strata_promql::{EngineOptions, QueryEngine, Value};
 
 use crate::alert::AlertState;
-use crate::context::{label_map, EvalContext};
+use crate::context::{label_map, EvalContext, LocalQuerier};
 use crate::duration::parse_duration_ms;
 use crate::file::{load_file, ParseOptions};
 use crate::group::Group;
-use crate::storage::{MemoryStorage, RuleStorage};
+use crate::storage::{MemoryStorage, SampleSink};
 
 pub use report::format_failures;
 pub use spec::TestFile;
@@ -166,9 +166,10 @@ fn run_group(
     load_series(&storage, test, start, interval)?;
     let engine =
         QueryEngine::new(EngineOptions { default_subquery_step_ms: eval_interval, ..options.promql.clone() });
+    let querier = LocalQuerier { storage: &storage, engine: &engine };
     let ctx = EvalContext {
-        storage: &storage,
-        engine: &engine,
+        querier: &querier,
+        sink: &storage,
         external_labels: &test.external_labels,
         external_url: &test.external_url,
     };
@@ -206,7 +207,7 @@ fn run_group(
         ts += eval_interval;
     }
     for (at, t) in expr_tests {
-        failures.extend(check_expr(t, start + at, at, &ctx, fuzzy));
+        failures.extend(check_expr(t, start + at, at, &storage, &engine, fuzzy));
     }
     Ok(failures.into_iter().map(|f| format!("    name: {},\n{f}", test.name)).collect())
 }
@@ -276,8 +277,15 @@ fn check_alerts(test: &spec::AlertTest, at: i64, groups: &[Group]) -> Option<Str
     (got != expected).then(|| report::alert_mismatch(&test.alertname, at, &expected, &got))
 }
 
-fn check_expr(test: &spec::ExprTest, t: i64, at: i64, ctx: &EvalContext<'_>, fuzzy: bool) -> Option<String> {
-    let got = match ctx.engine.instant(ctx.storage, &test.expr, t) {
+fn check_expr(
+    test: &spec::ExprTest,
+    t: i64,
+    at: i64,
+    storage: &MemoryStorage,
+    engine: &QueryEngine,
+    fuzzy: bool,
+) -> Option<String> {
+    let got = match engine.instant(storage, &test.expr, t) {
         Ok(r) => match r.value {
             Value::Vector(samples) => samples.into_iter().map(|s| (s.labels, s.v)).collect::<Vec<_>>(),
             Value::Scalar { v, .. } => vec![(Labels::empty(), v)],
