@@ -23,6 +23,7 @@ pub mod rule_status;
 pub mod storage;
 pub mod template;
 pub mod unit_test;
+pub mod webhook;
 
 pub use alert::{Alert, AlertState};
 pub use context::{EvalContext, LocalQuerier, RuleQuerier};

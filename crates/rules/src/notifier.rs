@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::alerting_rule::OutgoingAlert;
+use crate::webhook::{Webhook, WebhookOptions};
 
 /// Notifier settings (Prometheus' flags of the same meaning).
 #[derive(Debug, Clone)]
@@ -29,6 +30,8 @@ pub struct NotifierOptions {
     pub attempts: u32,
     /// Added to every alert that lacks them.
     pub external_labels: BTreeMap<String, String>,
+    /// Plain webhooks, with their grouping.
+    pub webhooks: Vec<WebhookOptions>,
 }
 
 impl Default for NotifierOptions {
@@ -40,6 +43,7 @@ impl Default for NotifierOptions {
             timeout: Duration::from_secs(10),
             attempts: 3,
             external_labels: BTreeMap::new(),
+            webhooks: Vec::new(),
         }
     }
 }
@@ -65,6 +69,7 @@ struct Target {
 /// The notifier: a sender thread per Alertmanager.
 pub struct Notifier {
     targets: Vec<Arc<Target>>,
+    webhooks: Vec<Arc<Webhook>>,
     options: NotifierOptions,
     stop: Arc<AtomicBool>,
     threads: Mutex<Vec<JoinHandle<()>>>,
@@ -104,8 +109,10 @@ impl Notifier {
                 })
             })
             .collect();
+        let webhooks = options.webhooks.iter().cloned().map(Webhook::start).collect();
         let notifier = Arc::new(Notifier {
             targets: targets.clone(),
+            webhooks,
             options: options.clone(),
             stop: stop.clone(),
             threads: Mutex::new(Vec::new()),
@@ -141,6 +148,9 @@ impl Notifier {
                 a
             })
             .collect();
+        for hook in &self.webhooks {
+            hook.receive(&alerts);
+        }
         for target in &self.targets {
             let Ok(mut queue) = target.queue.lock() else { continue };
             queue.extend(alerts.iter().cloned());
@@ -156,6 +166,9 @@ impl Notifier {
     /// Stops the senders after they have sent what is queued (one try each).
     pub fn stop(&self) {
         self.stop.store(true, Ordering::SeqCst);
+        for hook in &self.webhooks {
+            hook.stop();
+        }
         for t in &self.targets {
             t.ready.notify_all();
         }
@@ -198,6 +211,24 @@ impl Notifier {
             for t in &self.targets {
                 let _ = writeln!(out, "{name}{{alertmanager=\"{}\"}} {}", t.url, read(&t.stats));
             }
+        }
+        let _ = writeln!(out, "# HELP strata_webhook_notifications_sent_total Webhook notifications sent.\n# TYPE strata_webhook_notifications_sent_total counter");
+        for h in &self.webhooks {
+            let _ = writeln!(
+                out,
+                "strata_webhook_notifications_sent_total{{url=\"{}\"}} {}",
+                h.url(),
+                h.stats.sent.load(Ordering::Relaxed)
+            );
+        }
+        let _ = writeln!(out, "# HELP strata_webhook_notifications_errors_total Webhook notifications that failed.\n# TYPE strata_webhook_notifications_errors_total counter");
+        for h in &self.webhooks {
+            let _ = writeln!(
+                out,
+                "strata_webhook_notifications_errors_total{{url=\"{}\"}} {}",
+                h.url(),
+                h.stats.errors.load(Ordering::Relaxed)
+            );
         }
         let _ = writeln!(out, "# HELP strata_notifications_queue_length Alerts waiting to be sent.\n# TYPE strata_notifications_queue_length gauge");
         for t in &self.targets {

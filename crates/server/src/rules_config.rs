@@ -10,6 +10,10 @@
 //! [alerting]
 //! alertmanagers = ["http://127.0.0.1:9093"]
 //! resend-delay = "1m"
+//!
+//! [[alerting.webhooks]]            # without an Alertmanager: Alertmanager's webhook JSON
+//! url = "http://hooks.example/alerts"
+//! group-by = ["alertname"]         # group-wait 30s, group-interval 5m, repeat-interval 4h
 //! ```
 //!
 //! (`rule_files` is accepted too, as Prometheus spells it). The durations default to
@@ -22,6 +26,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use strata_rules::notifier::NotifierOptions;
 use strata_rules::restore::RestoreOptions;
+use strata_rules::webhook::WebhookOptions;
 use strata_rules::{ManagerOptions, ParseOptions};
 
 use crate::config::{ConfigError, ServerConfig};
@@ -41,6 +46,34 @@ pub struct AlertingConfig {
     pub for_outage_tolerance: String,
     /// Alerts queued per Alertmanager at most (the oldest are dropped past it).
     pub notification_queue_capacity: usize,
+    /// Plain webhooks (`[[alerting.webhooks]]`), for users without an Alertmanager.
+    pub webhooks: Vec<WebhookConfig>,
+}
+
+/// One `[[alerting.webhooks]]` entry: where to post, and Alertmanager's grouping settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct WebhookConfig {
+    pub url: String,
+    /// The receiver name in the payload.
+    pub name: String,
+    pub group_by: Vec<String>,
+    pub group_wait: String,
+    pub group_interval: String,
+    pub repeat_interval: String,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        WebhookConfig {
+            url: String::new(),
+            name: "webhook".into(),
+            group_by: vec!["alertname".into()],
+            group_wait: "30s".into(),
+            group_interval: "5m".into(),
+            repeat_interval: "4h".into(),
+        }
+    }
 }
 
 impl Default for AlertingConfig {
@@ -51,6 +84,7 @@ impl Default for AlertingConfig {
             for_grace_period: "10m".into(),
             for_outage_tolerance: "1h".into(),
             notification_queue_capacity: 10_000,
+            webhooks: Vec::new(),
         }
     }
 }
@@ -85,7 +119,7 @@ impl ServerConfig {
 
     /// The notifier's options (`None`: no Alertmanager configured).
     pub fn notifier_options(&self) -> Result<Option<NotifierOptions>, ConfigError> {
-        if self.alerting.alertmanagers.is_empty() {
+        if self.alerting.alertmanagers.is_empty() && self.alerting.webhooks.is_empty() {
             return Ok(None);
         }
         for url in &self.alerting.alertmanagers {
@@ -93,7 +127,27 @@ impl ServerConfig {
                 return Err(ConfigError(format!("alerting.alertmanagers: {url:?} must be an http:// URL")));
             }
         }
+        let mut webhooks = Vec::new();
+        for (i, w) in self.alerting.webhooks.iter().enumerate() {
+            let at = format!("alerting.webhooks[{i}]");
+            if !w.url.starts_with("http://") {
+                return Err(ConfigError(format!("{at}.url: {:?} must be an http:// URL", w.url)));
+            }
+            let ms = |name: &str, text: &str| {
+                parse_duration(text).map_err(|e| ConfigError(format!("{at}.{name}: {e}")))
+            };
+            webhooks.push(WebhookOptions {
+                url: w.url.clone(),
+                name: w.name.clone(),
+                group_by: w.group_by.clone(),
+                group_wait_ms: ms("group-wait", &w.group_wait)?,
+                group_interval_ms: ms("group-interval", &w.group_interval)?,
+                repeat_interval_ms: ms("repeat-interval", &w.repeat_interval)?,
+                external_url: self.external_url(),
+            });
+        }
         Ok(Some(NotifierOptions {
+            webhooks,
             alertmanagers: self.alerting.alertmanagers.clone(),
             queue_capacity: self.alerting.notification_queue_capacity.max(1),
             external_labels: self.external_labels.clone(),
