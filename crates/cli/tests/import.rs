@@ -182,3 +182,24 @@ fn the_shared_dataset_imports_whole_in_both_text_forms() {
         assert_eq!(in_blocks, samples, "{file}: the blocks hold every sample");
     }
 }
+
+#[test]
+fn a_server_takes_live_writes_right_after_an_import_of_recent_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let content = format!("recent{{a=\"1\"}} 1 {}\nrecent{{a=\"1\"}} 2 {}\n", now - 60_000, now - 1_000);
+    let out = import(dir.path(), "prometheus", "recent.prom", content.as_bytes(), &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let data = dir.path().join("data-recent.prom");
+    let server = strata_testkit::StrataServer::start(
+        env!("CARGO_BIN_EXE_strata").as_ref(),
+        &data,
+        &["--retention", "0"],
+    );
+    // A sample one second after the imported ones, in the same 2 h window.
+    let line = format!("recent{{a=\"1\"}} 3 {now}\n");
+    let r = server.post("/api/v1/import/prometheus", "text/plain", line.as_bytes());
+    assert_eq!(r.code, 204, "{}", r.text());
+    let answer = server.query("count_over_time(recent[5m])", now as f64 / 1000.0);
+    assert_eq!(answer["data"]["result"][0]["value"][1], "3", "{answer}");
+}

@@ -110,7 +110,7 @@ pub(crate) fn is_raw_byte(c: char) -> bool {
 
 /// `s` quoted as Go's `%q` quotes it (Prometheus' error messages): `"` and `\` escaped,
 /// control characters and stand-in bytes as `\xNN`.
-pub(crate) fn go_quote(s: &str) -> String {
+pub fn go_quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {

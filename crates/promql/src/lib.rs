@@ -27,6 +27,7 @@ pub mod runner;
 pub mod testscript;
 mod value;
 
+pub use byte_escapes::go_quote;
 pub use duration_expr::QueryBounds;
 pub use engine::{EngineOptions, QueryEngine, QueryError, QueryResult, Range};
 pub use extended_selectors::RangeModifier;

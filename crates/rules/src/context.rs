@@ -2,10 +2,11 @@
 //! the store, or a remote Prometheus API for `strata alert`), where its output goes, and the
 //! server's external labels and URL.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
 use strata_model::{Labels, METRIC_NAME_LABEL};
-use strata_promql::{QueryEngine, Value};
+use strata_promql::{Expr, QueryEngine, Value};
 
 use crate::storage::{RuleStorage, SampleSink};
 use crate::template::QuerySample;
@@ -16,10 +17,41 @@ pub trait RuleQuerier: Send + Sync {
     fn instant(&self, expr: &str, t: i64) -> Result<Vec<(Labels, f64)>, String>;
 }
 
+/// Parsed expressions by their text, so a rule's expression is parsed once rather than at
+/// every evaluation. Bounded: templates' `query` calls can build any text.
+#[derive(Default)]
+pub struct ExprCache(Mutex<HashMap<String, Arc<Expr>>>);
+
+/// Most expressions an [`ExprCache`] keeps.
+const EXPR_CACHE_CAPACITY: usize = 100_000;
+
+impl std::fmt::Debug for ExprCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExprCache").finish_non_exhaustive()
+    }
+}
+
+impl ExprCache {
+    fn parsed(&self, engine: &QueryEngine, text: &str) -> Result<Arc<Expr>, String> {
+        if let Some(expr) = self.0.lock().ok().and_then(|m| m.get(text).cloned()) {
+            return Ok(expr);
+        }
+        let expr = Arc::new(engine.parse(text, Default::default()).map_err(|e| e.to_string())?);
+        if let Ok(mut map) = self.0.lock() {
+            if map.len() < EXPR_CACHE_CAPACITY {
+                map.insert(text.to_string(), expr.clone());
+            }
+        }
+        Ok(expr)
+    }
+}
+
 /// The local PromQL engine over a store.
 pub struct LocalQuerier<'a> {
     pub storage: &'a dyn RuleStorage,
     pub engine: &'a QueryEngine,
+    /// Where parsed expressions are kept between evaluations (none: parse every time).
+    pub cache: Option<&'a ExprCache>,
 }
 
 impl std::fmt::Debug for LocalQuerier<'_> {
@@ -30,7 +62,14 @@ impl std::fmt::Debug for LocalQuerier<'_> {
 
 impl RuleQuerier for LocalQuerier<'_> {
     fn instant(&self, expr: &str, t: i64) -> Result<Vec<(Labels, f64)>, String> {
-        let result = self.engine.instant(self.storage, expr, t).map_err(|e| e.to_string())?;
+        let result = match self.cache {
+            Some(cache) => {
+                let parsed = cache.parsed(self.engine, expr)?;
+                self.engine.instant_expr(self.storage, &parsed, t, None)
+            }
+            None => self.engine.instant(self.storage, expr, t),
+        }
+        .map_err(|e| e.to_string())?;
         match result.value {
             Value::Vector(samples) => Ok(samples.into_iter().map(|s| (s.labels, s.v)).collect()),
             Value::Scalar { v, .. } => Ok(vec![(Labels::empty(), v)]),

@@ -98,6 +98,9 @@ impl Group {
                 errors.push(RuleError { rule: rule.name().to_string(), error });
             }
         }
+        if let Err(error) = ctx.sink.flush() {
+            errors.push(RuleError { rule: String::new(), error });
+        }
         self.last_evaluation_ms = Some(ts);
         self.evaluation_seconds = started.elapsed().as_secs_f64();
         errors

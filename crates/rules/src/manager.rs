@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use strata_promql::QueryEngine;
 
-use crate::context::{EvalContext, LocalQuerier};
+use crate::context::{EvalContext, ExprCache, LocalQuerier};
 use crate::file::{load_file, GroupSpec, ParseOptions};
 use crate::group::{Group, Rule};
 use crate::notifier::Notifier;
@@ -90,6 +90,7 @@ pub struct LoadReport {
 struct Shared {
     storage: Arc<dyn RuleStorage>,
     engine: QueryEngine,
+    exprs: ExprCache,
     options: ManagerOptions,
     notifier: Option<Arc<Notifier>>,
 }
@@ -119,7 +120,7 @@ impl RuleManager {
         notifier: Option<Arc<Notifier>>,
     ) -> Self {
         RuleManager {
-            shared: Arc::new(Shared { storage, engine, options, notifier }),
+            shared: Arc::new(Shared { storage, engine, exprs: ExprCache::default(), options, notifier }),
             runners: RwLock::new(Vec::new()),
             patterns: Mutex::new(Vec::new()),
             first_load: AtomicBool::new(true),
@@ -351,7 +352,8 @@ fn wait_until(runner: &GroupRunner, at: i64) -> bool {
 fn evaluate_once(runner: &GroupRunner, shared: &Shared, ts: i64) {
     let Ok(mut group) = runner.group.lock() else { return };
     let o = &shared.options;
-    let querier = LocalQuerier { storage: shared.storage.as_ref(), engine: &shared.engine };
+    let querier =
+        LocalQuerier { storage: shared.storage.as_ref(), engine: &shared.engine, cache: Some(&shared.exprs) };
     let ctx = EvalContext {
         querier: &querier,
         sink: shared.storage.as_ref(),

@@ -7,10 +7,17 @@ use strata_model::{Labels, Matcher};
 use strata_promql::{MemoryQueryable, Queryable};
 use strata_storage::{Engine, Series, StorageError};
 
-/// Where rule output goes (recorded series, `ALERTS`, stale markers).
+/// Where rule output goes (recorded series, `ALERTS`, stale markers). Appends are visible
+/// at once (later rules of the group read them) and durable after [`SampleSink::flush`],
+/// which a group calls once per evaluation, before any alert is sent.
 pub trait SampleSink: Send + Sync {
     /// Appends samples; an error names why.
     fn append_samples(&self, samples: &[(Labels, i64, f64)]) -> Result<(), String>;
+
+    /// Makes what was appended durable.
+    fn flush(&self) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// A store rules query and write their output into.
@@ -23,7 +30,9 @@ impl<E: Engine + ?Sized> SampleSink for E {
         if samples.is_empty() {
             return Ok(());
         }
-        let result = Engine::append(self, samples).map_err(|e| e.to_string())?;
+        // One WAL sync per group evaluation (`flush`) rather than one per rule: a sync per
+        // append took 40% of the evaluation time of 1,000 rules (docs/rules.md).
+        let result = Engine::append_unsynced(self, samples).map_err(|e| e.to_string())?;
         match result.rejected.first() {
             // Samples a rule wrote earlier at the same time (a re-run after a restart) are
             // refused as duplicates; anything else is worth reporting.
@@ -32,6 +41,10 @@ impl<E: Engine + ?Sized> SampleSink for E {
             }
             _ => Ok(()),
         }
+    }
+
+    fn flush(&self) -> Result<(), String> {
+        self.sync_wal().map_err(|e| format!("syncing the WAL: {e}"))
     }
 }
 

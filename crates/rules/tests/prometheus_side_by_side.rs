@@ -67,7 +67,7 @@ fn the_peers_rules_give_what_prometheus_2_42_gave() {
     let storage = MemoryStorage::default();
     storage.append_samples(&inputs).unwrap();
     let engine = QueryEngine::default();
-    let querier = LocalQuerier { storage: &storage, engine: &engine };
+    let querier = LocalQuerier { storage: &storage, engine: &engine, cache: None };
     let none = BTreeMap::new();
     let ctx = EvalContext { querier: &querier, sink: &storage, external_labels: &none, external_url: "" };
 

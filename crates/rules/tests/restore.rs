@@ -27,7 +27,7 @@ fn up(storage: &MemoryStorage, t: i64, v: f64) {
 fn eval(rule: &mut AlertingRule, storage: &MemoryStorage, t: i64) {
     let engine = QueryEngine::default();
     let none = BTreeMap::new();
-    let querier = LocalQuerier { storage, engine: &engine };
+    let querier = LocalQuerier { storage, engine: &engine, cache: None };
     let ctx = EvalContext { querier: &querier, sink: storage, external_labels: &none, external_url: "" };
     rule.evaluate(t, t, 0, &ctx).unwrap();
 }

@@ -636,6 +636,16 @@ impl Engine for BlockEngine {
         Ok(result)
     }
 
+    fn append_unsynced(&self, batch: &[(Labels, i64, f64)]) -> Result<AppendResult, StorageError> {
+        let result = self.head.append_unsynced(batch)?;
+        self.cut_after_append();
+        Ok(result)
+    }
+
+    fn sync_wal(&self) -> Result<(), StorageError> {
+        self.head.sync_wal()
+    }
+
     fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>, StorageError> {
         let head = self.head.select(matchers, mint, maxt);
         let mut by_labels = self.select_from_blocks(matchers, mint, maxt)?;

@@ -31,6 +31,18 @@ pub trait Engine: Send + Sync + std::fmt::Debug {
         self.append_refs(&by_ref)
     }
 
+    /// [`Engine::append`] without waiting for durability; [`Engine::sync_wal`] makes what was
+    /// appended durable. For a writer that batches many small appends and acknowledges them
+    /// together (the rule engine, once per group evaluation). Engines without a WAL append.
+    fn append_unsynced(&self, batch: &[(Labels, i64, f64)]) -> Result<AppendResult, StorageError> {
+        self.append(batch)
+    }
+
+    /// Makes every append so far durable (nothing to do for engines without a WAL).
+    fn sync_wal(&self) -> Result<(), StorageError> {
+        Ok(())
+    }
+
     /// Series the matchers select that have samples in `[mint, maxt]` (both inclusive),
     /// sorted by labels, each with its samples in that range.
     fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>, StorageError>;

@@ -299,12 +299,13 @@ impl Head {
     /// append for all of them) before this returns, so samples appended by ref later always
     /// follow their series in the log. Callers keep refs to append without label lookups.
     pub fn series_refs(&self, labels: &[Labels]) -> Result<Vec<AppendRef>, StorageError> {
-        self.refs_of(labels.iter())
+        self.refs_of(labels.iter(), true)
     }
 
     fn refs_of<'a>(
         &self,
         labels: impl ExactSizeIterator<Item = &'a Labels>,
+        wait: bool,
     ) -> Result<Vec<AppendRef>, StorageError> {
         let mut refs = Vec::with_capacity(labels.len());
         let mut created = Vec::new();
@@ -314,7 +315,7 @@ impl Head {
             refs.push(r);
         }
         if !created.is_empty() {
-            self.wal.append(&[Record::Series(created)])?;
+            self.wal_append(&[Record::Series(created)], wait)?;
         }
         Ok(refs)
     }
@@ -346,10 +347,38 @@ impl Head {
     /// Appends a batch of samples given by labels: [`Head::series_refs`], then
     /// [`Head::append_refs`]. See the module docs for what `Ok` promises.
     pub fn append(&self, batch: &[(Labels, i64, f64)]) -> Result<AppendResult, StorageError> {
-        let refs = self.refs_of(batch.iter().map(|(l, _, _)| l))?;
+        self.append_labelled(batch, true)
+    }
+
+    /// [`Head::append`] without waiting for the WAL to be durable; [`Head::sync_wal`] makes
+    /// it so (see `Wal::append_unsynced`).
+    pub fn append_unsynced(&self, batch: &[(Labels, i64, f64)]) -> Result<AppendResult, StorageError> {
+        self.append_labelled(batch, false)
+    }
+
+    /// Makes every append so far durable.
+    pub fn sync_wal(&self) -> Result<(), StorageError> {
+        Ok(self.wal.sync()?)
+    }
+
+    fn append_labelled(
+        &self,
+        batch: &[(Labels, i64, f64)],
+        wait: bool,
+    ) -> Result<AppendResult, StorageError> {
+        let refs = self.refs_of(batch.iter().map(|(l, _, _)| l), wait)?;
         let by_ref: Vec<(AppendRef, i64, f64)> =
             refs.into_iter().zip(batch).map(|(r, (_, t, v))| (r, *t, *v)).collect();
-        self.append_refs(&by_ref)
+        self.append_refs_waiting(&by_ref, wait)
+    }
+
+    fn wal_append(&self, records: &[Record], wait: bool) -> Result<(), StorageError> {
+        if wait {
+            self.wal.append(records)?;
+        } else {
+            self.wal.append_unsynced(records)?;
+        }
+        Ok(())
     }
 
     /// Where sample `(t, v)` goes in a series whose newest in-order sample is `newest`, or
@@ -387,6 +416,14 @@ impl Head {
     /// Appends samples of series known by ref (the ingest hot path: no label lookups).
     /// Refused samples are returned each with its reason (see the module docs).
     pub fn append_refs(&self, batch: &[(AppendRef, i64, f64)]) -> Result<AppendResult, StorageError> {
+        self.append_refs_waiting(batch, true)
+    }
+
+    fn append_refs_waiting(
+        &self,
+        batch: &[(AppendRef, i64, f64)],
+        wait: bool,
+    ) -> Result<AppendResult, StorageError> {
         // Group by series, keeping arrival order within a series (stable sort); series are
         // locked in ascending ref order, the same in every batch, so batches cannot deadlock.
         let mut order: Vec<usize> = (0..batch.len()).collect();
@@ -436,7 +473,7 @@ impl Head {
         result.rejected.sort_by_key(|r| r.index);
         if !accepted.is_empty() {
             let samples = accepted.iter().map(|(_, _, s)| *s).collect();
-            self.wal.append(&[Record::Samples(samples)])?;
+            self.wal_append(&[Record::Samples(samples)], wait)?;
         }
         let (mut lo, mut hi) = (i64::MAX, i64::MIN);
         for (group, placement, s) in &accepted {

@@ -6,7 +6,8 @@
 //! The test runs itself as the writer: with `STRATA_CRASH_DIR` set it opens the engine
 //! there (blocks of 2 s, so a cut and a checkpoint every ~20 batches; compaction levels of
 //! 6 s and 18 s, run after every batch) and appends batches of 50 series, printing each
-//! batch's timestamp once `append` returned `Ok`; the parent reads those lines, SIGKILLs it
+//! batch's timestamp once `append` returned `Ok` (or, for every third batch, once
+//! `append_unsynced` and then `sync_wal` did — the rule engine's path); the parent reads those lines, SIGKILLs it
 //! at a random moment, then opens the data dir and checks that every acknowledged sample is
 //! there with its value, once. Thirty rounds on the same data dir.
 
@@ -39,12 +40,22 @@ fn labels() -> Vec<Labels> {
 /// The writer's side: append until killed.
 fn write_until_killed(dir: &Path, start: i64) {
     let engine = BlockEngine::open(dir, options()).expect("the writer opens the engine");
-    let refs = engine.series_refs(&labels()).unwrap();
+    let all = labels();
+    let refs = engine.series_refs(&all).unwrap();
     let mut out = std::io::stdout().lock();
     for k in 0.. {
         let t = start + k * STEP;
-        let batch: Vec<_> = refs.iter().map(|&r| (r, t, t as f64)).collect();
-        let result = engine.append_refs(&batch).unwrap();
+        // Every third batch takes the rule engine's path: appended without waiting for
+        // the WAL, acknowledged once `sync_wal` returned.
+        let result = if k % 3 == 2 {
+            let batch: Vec<_> = all.iter().map(|l| (l.clone(), t, t as f64)).collect();
+            let result = engine.append_unsynced(&batch).unwrap();
+            engine.sync_wal().unwrap();
+            result
+        } else {
+            let batch: Vec<_> = refs.iter().map(|&r| (r, t, t as f64)).collect();
+            engine.append_refs(&batch).unwrap()
+        };
         assert_eq!(result.accepted, SERIES, "{:?}", result.rejected.first());
         assert!(engine.last_cut_error().is_none(), "{:?}", engine.last_cut_error());
         engine.compact().unwrap();

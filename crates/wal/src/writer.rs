@@ -203,6 +203,17 @@ impl Wal {
 
     /// Appends `records`; returns once they are as durable as the policy promises.
     pub fn append(&self, records: &[Record]) -> Result<()> {
+        self.append_waiting(records, true)
+    }
+
+    /// Appends `records` without waiting for them to be durable, whatever the policy; a
+    /// later [`Wal::sync`] makes them so. For writers that acknowledge many small appends at
+    /// once (the rule engine syncs once per group evaluation).
+    pub fn append_unsynced(&self, records: &[Record]) -> Result<()> {
+        self.append_waiting(records, false)
+    }
+
+    fn append_waiting(&self, records: &[Record], wait: bool) -> Result<()> {
         self.in_flight.fetch_add(1, Ordering::SeqCst);
         let mut st = self.lock();
         let written = match &st.failed {
@@ -221,11 +232,11 @@ impl Wal {
         };
         self.changed.notify_all();
         match self.options.policy {
-            SyncPolicy::None => {
+            SyncPolicy::Sync | SyncPolicy::Batch if wait => self.wait_durable(st, seq),
+            _ => {
                 st.stats.appends += 1;
                 Ok(())
             }
-            SyncPolicy::Sync | SyncPolicy::Batch => self.wait_durable(st, seq),
         }
     }
 

@@ -251,7 +251,12 @@ impl Gathered {
         }
         while let Some((window, series)) = windows.pop_first() {
             let from = window * block_range;
-            staging.blocks.push(write_block_range(&staging.dir, series, from, from + block_range)?.dir);
+            // The block ends just after its newest sample, as promtool's backfilled blocks
+            // do: the head starts after it, so a server can take live writes at once after
+            // an import of recent data (ending at the window's end refused them until then).
+            let newest = series.iter().filter_map(|s| s.samples.last()).map(|s| s.0).max().unwrap_or(from);
+            let to = (newest + 1).min(from + block_range);
+            staging.blocks.push(write_block_range(&staging.dir, series, from, to)?.dir);
         }
         self.buffered = 0;
         Ok(())

@@ -150,25 +150,15 @@ fn tokens(text: &str) -> Result<Vec<Token>, String> {
         }
         let start = i;
         let kind = match c {
-            b'(' => {
+            b'(' | b')' | b'|' | b',' | b'=' => {
                 i += 1;
-                TokenKind::LeftParen
-            }
-            b')' => {
-                i += 1;
-                TokenKind::RightParen
-            }
-            b'|' => {
-                i += 1;
-                TokenKind::Pipe
-            }
-            b',' => {
-                i += 1;
-                TokenKind::Comma
-            }
-            b'=' => {
-                i += 1;
-                TokenKind::Assign
+                match c {
+                    b'(' => TokenKind::LeftParen,
+                    b')' => TokenKind::RightParen,
+                    b'|' => TokenKind::Pipe,
+                    b',' => TokenKind::Comma,
+                    _ => TokenKind::Assign,
+                }
             }
             b':' if bytes.get(i + 1) == Some(&b'=') => {
                 i += 2;

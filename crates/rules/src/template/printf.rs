@@ -147,7 +147,7 @@ fn format_one(verb: char, spec: &Spec, arg: &Value) -> String {
             Some(p) => s.chars().take(p).collect(),
             None => s.clone(),
         },
-        ('q', Value::String(s)) => quote(s),
+        ('q', Value::String(s)) => strata_promql::go_quote(s),
         ('x', Value::String(s)) => s.bytes().map(|b| format!("{b:02x}")).collect(),
         ('X', Value::String(s)) => s.bytes().map(|b| format!("{b:02X}")).collect(),
         ('t' | 'v', Value::Bool(b)) => b.to_string(),
@@ -178,24 +178,6 @@ fn hex(n: i64, upper: bool, sharp: bool) -> String {
         ""
     };
     format!("{}{prefix}{digits}", if n < 0 { "-" } else { "" })
-}
-
-/// Go's `strconv.Quote`: double quotes with Go escapes.
-pub(crate) fn quote(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 #[cfg(test)]

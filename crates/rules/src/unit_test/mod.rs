@@ -166,7 +166,7 @@ fn run_group(
     load_series(&storage, test, start, interval)?;
     let engine =
         QueryEngine::new(EngineOptions { default_subquery_step_ms: eval_interval, ..options.promql.clone() });
-    let querier = LocalQuerier { storage: &storage, engine: &engine };
+    let querier = LocalQuerier { storage: &storage, engine: &engine, cache: None };
     let ctx = EvalContext {
         querier: &querier,
         sink: &storage,
