@@ -318,15 +318,23 @@ fn run_group(runner: &GroupRunner, shared: &Shared) {
         if !wait_until(runner, next) {
             return;
         }
-        let late = now_ms() - next;
-        if late >= interval {
-            let missed = late / interval;
-            runner.counters.missed.fetch_add(missed as u64, Ordering::Relaxed);
-            next += missed * interval;
-        }
+        let (due, missed) = catch_up(next, now_ms(), interval);
+        runner.counters.missed.fetch_add(missed, Ordering::Relaxed);
+        next = due;
         evaluate_once(runner, shared, next);
         next += interval;
     }
+}
+
+/// The time to evaluate at when the evaluation due at `next` starts at `now`: `next` if it
+/// is less than an interval late, else the latest due time, with the number skipped.
+fn catch_up(next: i64, now: i64, interval: i64) -> (i64, u64) {
+    let late = now - next;
+    if late < interval {
+        return (next, 0);
+    }
+    let missed = late / interval;
+    (next + missed * interval, missed as u64)
 }
 
 /// Sleeps until `at` (ms); false when told to stop.
@@ -395,5 +403,12 @@ mod tests {
         assert_eq!(next_slot(61_000, 60_000, 5_000), 65_000);
         let o = slot_offset("f", "g", 15_000);
         assert!((0..15_000).contains(&o));
+    }
+
+    #[test]
+    fn a_late_evaluation_skips_what_it_missed_and_counts_it() {
+        assert_eq!(catch_up(60_000, 60_500, 15_000), (60_000, 0), "a little late runs as due");
+        assert_eq!(catch_up(60_000, 75_000, 15_000), (75_000, 1));
+        assert_eq!(catch_up(60_000, 106_000, 15_000), (105_000, 3), "never run twice, never late");
     }
 }
