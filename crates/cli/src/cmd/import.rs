@@ -251,11 +251,17 @@ impl Gathered {
         }
         while let Some((window, series)) = windows.pop_first() {
             let from = window * block_range;
-            // The block ends just after its newest sample, as promtool's backfilled blocks
-            // do: the head starts after it, so a server can take live writes at once after
-            // an import of recent data (ending at the window's end refused them until then).
+            // A window that has not ended yet (by the wall clock) is still open to live
+            // writes: its block ends just after its newest sample, as promtool's backfilled
+            // blocks do, so the head starts there and a server takes live writes at once
+            // (ending at the window's end refused them for up to 2 h). A window in the past
+            // keeps its whole range, so it compacts with its neighbours as before.
             let newest = series.iter().filter_map(|s| s.samples.last()).map(|s| s.0).max().unwrap_or(from);
-            let to = (newest + 1).min(from + block_range);
+            let to = if from + block_range > strata_storage::Clock::system().now() {
+                newest + 1
+            } else {
+                from + block_range
+            };
             staging.blocks.push(write_block_range(&staging.dir, series, from, to)?.dir);
         }
         self.buffered = 0;
