@@ -11,7 +11,8 @@
 //! ```
 //!
 //! and `retention-rules`, a list of tables (module `retention_config`); `rule-files`,
-//! `external-labels` and the `[alerting]` table (module `rules_config`).
+//! `external-labels` and the `[alerting]` table (module `rules_config`); `max-series`,
+//! `series-limits` and the new-series limits (module `cardinality_config`).
 
 use std::path::{Path, PathBuf};
 
@@ -88,6 +89,21 @@ pub struct ServerConfig {
     pub external_url: String,
     /// Where alerts go, and the alert timings (module `rules_config`).
     pub alerting: crate::rules_config::AlertingConfig,
+    /// Most active series in all; new series past it are refused (none by default).
+    pub max_series: Option<u64>,
+    /// Most active series per selector (TOML only): `[{ match = 'http_requests_total', max = 10000 }]`.
+    #[serde(alias = "series_limits")]
+    pub series_limits: Vec<crate::cardinality_config::SeriesLimitConfig>,
+    /// Most new series an hour (none by default).
+    pub max_new_series_per_hour: Option<u64>,
+    /// Most new series a day (none by default).
+    pub max_new_series_per_day: Option<u64>,
+    /// The TOML file these settings came from (reloads read it again); not a setting.
+    #[serde(skip)]
+    pub config_file: Option<PathBuf>,
+    /// `--max-series` as given on the command line (it wins over the file at reload too).
+    #[serde(skip)]
+    pub max_series_flag: Option<u64>,
     /// Log format: `text` or `json`.
     pub log_format: String,
     /// Log filter (tracing's env-filter syntax: `info`, `strata_server=debug`).
@@ -126,6 +142,12 @@ impl Default for ServerConfig {
             external_labels: Default::default(),
             external_url: String::new(),
             alerting: Default::default(),
+            max_series: None,
+            series_limits: Vec::new(),
+            max_new_series_per_hour: None,
+            max_new_series_per_day: None,
+            config_file: None,
+            max_series_flag: None,
             log_format: "text".into(),
             log_level: "info".into(),
         }
@@ -173,6 +195,7 @@ impl ServerConfig {
         self.duration_ms("lookback-delta", &self.lookback_delta)?;
         self.sync_policy()?;
         self.validate_rules()?;
+        self.limits()?;
         for feature in &self.enable_feature {
             if !FEATURES.contains(&feature.as_str()) {
                 return Err(ConfigError(format!(

@@ -359,7 +359,9 @@ pub(crate) fn apply(
     let created = if batch.new_labels.is_empty() {
         Vec::new()
     } else {
-        match Engine::series_refs(engine, &batch.new_labels) {
+        // Cardinality limits may refuse some new series; their samples are refused, the
+        // rest of the request is written.
+        match Engine::series_refs_admitted(engine, &batch.new_labels) {
             Ok(created) => created,
             Err(e) => {
                 metrics.rejected("storage", batch.samples.len());
@@ -369,20 +371,34 @@ pub(crate) fn apply(
         }
     };
     for (key, &n) in &batch.new_index {
-        batch.cache.insert(key, created[n as usize]);
+        if let Ok(r) = created[n as usize] {
+            batch.cache.insert(key, r);
+        }
     }
-    let samples: Vec<(AppendRef, i64, f64)> = batch
-        .samples
-        .iter()
-        .map(|&(target, t, v)| match target {
-            Target::Known(r) => (r, t, v),
-            Target::New(n) => (created[n as usize], t, v),
-        })
-        .collect();
+    let mut samples: Vec<(AppendRef, i64, f64)> = Vec::with_capacity(batch.samples.len());
+    let mut lines: Vec<u32> = Vec::with_capacity(batch.samples.len());
+    for (i, &(target, t, v)) in batch.samples.iter().enumerate() {
+        let r = match target {
+            Target::Known(r) => r,
+            Target::New(n) => match &created[n as usize] {
+                Ok(r) => *r,
+                Err(reason) => {
+                    summary.refused += 1;
+                    metrics.rejected("cardinality_limit", 1);
+                    if summary.refused_reasons.len() < 5 {
+                        summary.refused_reasons.push(format!("{} {}: {reason}", batch.unit, batch.lines[i]));
+                    }
+                    continue;
+                }
+            },
+        };
+        samples.push((r, t, v));
+        lines.push(batch.lines[i]);
+    }
     let size = append_batch.max(1);
     for (k, chunk) in samples.chunks(size).enumerate() {
         let result = Engine::append_refs(engine, chunk);
-        let describe = |j: usize| format!("{} {}", batch.unit, batch.lines[k * size + j]);
+        let describe = |j: usize| format!("{} {}", batch.unit, lines[k * size + j]);
         if !account(&mut summary, metrics, result, chunk.len(), describe) {
             break;
         }

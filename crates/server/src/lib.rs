@@ -25,6 +25,7 @@
 mod admin_api;
 mod api_error;
 mod body;
+mod cardinality_config;
 mod config;
 mod health;
 mod ingest_batch;
@@ -47,6 +48,7 @@ mod tcp_listener;
 mod write_api;
 mod write_gate;
 
+pub use cardinality_config::SeriesLimitConfig;
 pub use config::{ConfigError, ServerConfig};
 pub use params::parse_time;
 pub use retention_config::RetentionRuleConfig;

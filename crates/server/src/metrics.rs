@@ -345,6 +345,26 @@ impl RateMeter {
     }
 }
 
+/// `strata_cardinality_*`: each limit's maximum, current count and refusals.
+pub(crate) fn render_limits(out: &mut String, limits: &[strata_cardinality::LimitState]) {
+    use std::fmt::Write;
+    let escape = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
+    type Read = fn(&strata_cardinality::LimitState) -> u64;
+    let rows: [(&str, &str, &str, Read); 3] = [
+        ("strata_cardinality_rejected_total", "counter", "New series refused by a cardinality limit.", |l| {
+            l.rejected_total
+        }),
+        ("strata_cardinality_limit", "gauge", "A cardinality limit's maximum.", |l| l.max),
+        ("strata_cardinality_limit_current", "gauge", "What a cardinality limit counts now.", |l| l.current),
+    ];
+    for (name, kind, help, read) in rows {
+        header(out, name, kind, help);
+        for l in limits {
+            let _ = writeln!(out, "{name}{{limit=\"{}\"}} {}", escape(&l.limit), read(l));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -126,8 +126,13 @@ pub(crate) async fn alerts(State(state): State<Shared>) -> Response {
     }
 }
 
-/// `POST /-/reload`: reads the rule files again; a bad file keeps the running rules.
+/// `POST /-/reload`: reads the cardinality limits and the rule files again; a bad file
+/// keeps what runs.
 pub(crate) async fn reload(State(state): State<Shared>) -> Response {
+    if let Err(e) = state.reload_limits() {
+        return (StatusCode::INTERNAL_SERVER_ERROR, format!("failed to reload config: {e}\n"))
+            .into_response();
+    }
     let rules = state.rules.clone();
     match tokio::task::spawn_blocking(move || rules.reload()).await {
         Ok(Ok(report)) => {

@@ -262,6 +262,10 @@ async fn wait_for_signal(state: &Shared) {
             _ = term.recv() => return tracing::info!("SIGTERM received"),
             _ = int.recv() => return tracing::info!("SIGINT received"),
             _ = hup.recv() => {
+                match state.reload_limits() {
+                    Ok(()) => tracing::info!("SIGHUP: cardinality limits reloaded"),
+                    Err(e) => tracing::error!(error = %e, "SIGHUP: limits reload failed; the running limits stay"),
+                }
                 let rules = state.rules.clone();
                 match tokio::task::spawn_blocking(move || rules.reload()).await {
                     Ok(Ok(r)) => tracing::info!(groups = r.groups, rules = r.rules, unchanged = r.unchanged, "SIGHUP: rules reloaded"),

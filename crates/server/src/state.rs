@@ -32,6 +32,8 @@ pub(crate) struct AppState {
     pub(crate) tcp_flush_every: Duration,
     /// Raw series bytes → ref, per protocol (`series_cache`).
     pub(crate) series_caches: SeriesCaches,
+    /// Cardinality limits, asked by the head before it creates a series.
+    pub(crate) limiter: Arc<strata_cardinality::Limiter>,
     /// The rule engine (recording and alerting rules).
     pub(crate) rules: Arc<strata_rules::RuleManager>,
     /// Set on SIGTERM/SIGINT: writes are refused from then on.
@@ -68,7 +70,14 @@ impl AppState {
             config.rule_manager_options()?,
             notifier,
         ));
+        let head = engine.head();
+        let limiter =
+            Arc::new(strata_cardinality::Limiter::new(config.limits()?, &|m: &[strata_model::Matcher]| {
+                head.count_series(m)
+            }));
+        head.set_admission(Some(limiter.clone() as Arc<dyn strata_storage::SeriesAdmission>));
         Ok(AppState {
+            limiter,
             rules,
             engine,
             config,
@@ -91,6 +100,14 @@ impl AppState {
             self.health.storage_failed(e);
         }
         summary
+    }
+
+    /// Reads the limits again from the config file (SIGHUP, `POST /-/reload`).
+    pub(crate) fn reload_limits(&self) -> Result<(), ConfigError> {
+        let limits = self.config.reloaded_limits()?;
+        let head = self.engine.head();
+        self.limiter.reload(limits, &|m: &[strata_model::Matcher]| head.count_series(m));
+        Ok(())
     }
 
     pub(crate) fn stop_writes(&self) {

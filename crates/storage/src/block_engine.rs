@@ -623,6 +623,13 @@ impl Engine for BlockEngine {
         self.head.series_refs(labels)
     }
 
+    fn series_refs_admitted(
+        &self,
+        labels: &[Labels],
+    ) -> Result<Vec<Result<AppendRef, String>>, StorageError> {
+        self.head.series_refs_admitted(labels)
+    }
+
     fn append_refs(&self, batch: &[(AppendRef, i64, f64)]) -> Result<AppendResult, StorageError> {
         let result = self.head.append_refs(batch)?;
         self.cut_after_append();

@@ -20,6 +20,15 @@ pub trait Engine: Send + Sync + std::fmt::Debug {
     /// The refs of these series, creating the new ones (durably) first.
     fn series_refs(&self, labels: &[Labels]) -> Result<Vec<AppendRef>, StorageError>;
 
+    /// [`Engine::series_refs`] with admission control's refusals per series (the reason) —
+    /// what a writer uses to refuse only the samples of series over a limit.
+    fn series_refs_admitted(
+        &self,
+        labels: &[Labels],
+    ) -> Result<Vec<Result<AppendRef, String>>, StorageError> {
+        Ok(self.series_refs(labels)?.into_iter().map(Ok).collect())
+    }
+
     /// Appends samples of series known by ref.
     fn append_refs(&self, batch: &[(AppendRef, i64, f64)]) -> Result<AppendResult, StorageError>;
 

@@ -45,6 +45,7 @@ use strata_index::{SeriesIndex, SeriesRef};
 use strata_model::{Labels, Matcher};
 use strata_wal::{Record, RefSample, RefSeries, ReplayOptions, Tombstone, Wal, WalOptions};
 
+use crate::admission::SeriesAdmission;
 use crate::block::BlockSeries;
 use crate::head_chunks::{self, HeadChunkFiles};
 use crate::series_set::Series;
@@ -163,6 +164,16 @@ pub struct Head {
     max_time: AtomicI64,
     samples: AtomicU64,
     rejected: AtomicU64,
+    /// Asked before a series is created (cardinality limits); none: every series is.
+    admission: RwLock<Option<Arc<dyn SeriesAdmission>>>,
+}
+
+/// How a series' labels resolved.
+enum Resolved {
+    Known(AppendRef),
+    Created(AppendRef, RefSeries),
+    /// Admission control refused to create it; the reason.
+    Refused(String),
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -270,6 +281,7 @@ impl Head {
             max_time: AtomicI64::new(replayed.max_time),
             samples: AtomicU64::new(replayed.samples),
             rejected: AtomicU64::new(0),
+            admission: RwLock::new(None),
         })
     }
 
@@ -299,20 +311,48 @@ impl Head {
     /// append for all of them) before this returns, so samples appended by ref later always
     /// follow their series in the log. Callers keep refs to append without label lookups.
     pub fn series_refs(&self, labels: &[Labels]) -> Result<Vec<AppendRef>, StorageError> {
+        self.refs_of(labels.iter(), true)?.into_iter().map(|r| r.map_err(StorageError::Invalid)).collect()
+    }
+
+    /// [`Head::series_refs`] with admission control's refusals per series (the reason)
+    /// rather than as an error for all.
+    pub fn series_refs_admitted(
+        &self,
+        labels: &[Labels],
+    ) -> Result<Vec<Result<AppendRef, String>>, StorageError> {
         self.refs_of(labels.iter(), true)
+    }
+
+    /// Sets the hook asked before each new series is created (replacing any earlier one).
+    pub fn set_admission(&self, admission: Option<Arc<dyn SeriesAdmission>>) {
+        *self.admission.write().unwrap_or_else(|e| e.into_inner()) = admission;
+    }
+
+    /// How many series the matchers select (all of them with none): what a hook counts
+    /// when it is set.
+    pub fn count_series(&self, matchers: &[Matcher]) -> u64 {
+        if matchers.is_empty() {
+            return self.index.all_series().len();
+        }
+        self.index.select(matchers).len()
     }
 
     fn refs_of<'a>(
         &self,
         labels: impl ExactSizeIterator<Item = &'a Labels>,
         wait: bool,
-    ) -> Result<Vec<AppendRef>, StorageError> {
+    ) -> Result<Vec<Result<AppendRef, String>>, StorageError> {
         let mut refs = Vec::with_capacity(labels.len());
         let mut created = Vec::new();
         for l in labels {
-            let (r, new) = self.resolve(l)?;
-            created.extend(new);
-            refs.push(r);
+            match self.resolve(l)? {
+                Resolved::Known(r) => refs.push(Ok(r)),
+                Resolved::Created(r, new) => {
+                    created.push(new);
+                    refs.push(Ok(r));
+                }
+                Resolved::Refused(reason) => refs.push(Err(reason)),
+            }
         }
         if !created.is_empty() {
             self.wal_append(&[Record::Series(created)], wait)?;
@@ -320,16 +360,21 @@ impl Head {
         Ok(refs)
     }
 
-    /// The ref of `labels`, creating the series (and returning its WAL record) if new.
-    fn resolve(&self, labels: &Labels) -> Result<(AppendRef, Option<RefSeries>), StorageError> {
+    fn resolve(&self, labels: &Labels) -> Result<Resolved, StorageError> {
         if let Some(r) = self.index.get(labels) {
-            return Ok((AppendRef(r.0), None));
+            return Ok(Resolved::Known(AppendRef(r.0)));
         }
         let mut all = self.series.write().unwrap_or_else(|e| e.into_inner());
-        let r = self.index.get_or_create(labels)?;
-        if (r.0 as usize) < all.len() {
-            return Ok((AppendRef(r.0), None)); // another appender created it meanwhile
+        if let Some(r) = self.index.get(labels) {
+            return Ok(Resolved::Known(AppendRef(r.0))); // another appender created it meanwhile
         }
+        let admission = self.admission.read().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some(admission) = &admission {
+            if let Err(reason) = admission.admit(labels, all.len()) {
+                return Ok(Resolved::Refused(reason));
+            }
+        }
+        let r = self.index.get_or_create(labels)?;
         // Index refs are dense and only created here (under this lock) or during replay, so a
         // new ref is the next position; anything else would attach samples to a wrong series.
         if r.0 as usize != all.len() {
@@ -341,7 +386,10 @@ impl Head {
         }
         let wal_ref = self.next_wal_ref.fetch_add(1, Ordering::SeqCst);
         all.push(Arc::new(Mutex::new(MemSeries::new(wal_ref))));
-        Ok((AppendRef(r.0), Some(RefSeries { series_ref: wal_ref, labels: labels.clone() })))
+        if let Some(admission) = &admission {
+            admission.created(labels);
+        }
+        Ok(Resolved::Created(AppendRef(r.0), RefSeries { series_ref: wal_ref, labels: labels.clone() }))
     }
 
     /// Appends a batch of samples given by labels: [`Head::series_refs`], then
@@ -367,9 +415,30 @@ impl Head {
         wait: bool,
     ) -> Result<AppendResult, StorageError> {
         let refs = self.refs_of(batch.iter().map(|(l, _, _)| l), wait)?;
-        let by_ref: Vec<(AppendRef, i64, f64)> =
-            refs.into_iter().zip(batch).map(|(r, (_, t, v))| (r, *t, *v)).collect();
-        self.append_refs_waiting(&by_ref, wait)
+        let mut by_ref = Vec::with_capacity(batch.len());
+        let mut at = Vec::with_capacity(batch.len());
+        let mut refused = Vec::new();
+        for (i, (r, (_, t, v))) in refs.into_iter().zip(batch).enumerate() {
+            match r {
+                Ok(r) => {
+                    by_ref.push((r, *t, *v));
+                    at.push(i);
+                }
+                Err(reason) => refused.push(Rejected { index: i, reason }),
+            }
+        }
+        if refused.is_empty() {
+            return self.append_refs_waiting(&by_ref, wait);
+        }
+        // Indexes in the result are the caller's.
+        let mut result = self.append_refs_waiting(&by_ref, wait)?;
+        for r in &mut result.rejected {
+            r.index = at[r.index];
+        }
+        self.rejected.fetch_add(refused.len() as u64, Ordering::Relaxed);
+        result.rejected.extend(refused);
+        result.rejected.sort_by_key(|r| r.index);
+        Ok(result)
     }
 
     fn wal_append(&self, records: &[Record], wait: bool) -> Result<(), StorageError> {

@@ -9,6 +9,7 @@
 //!   size, per-selector rules). docs/architecture.md gives the invariants of each part.
 //! - [`MemStore`]: the in-memory store behind `strata mem`.
 
+mod admission;
 pub mod block;
 mod block_engine;
 mod clock;
@@ -25,6 +26,7 @@ mod series_set;
 mod shard;
 mod time_range;
 
+pub use admission::SeriesAdmission;
 pub use block_engine::{
     BackgroundMaintenance, BlockEngine, BlockEngineOptions, ColdMove, DropReason, DroppedShard,
     RetentionLedger, RetentionReport, ShardInfo, ShardTier, SkippedBlock,

@@ -98,6 +98,10 @@ pub(crate) struct Args {
     /// [default: none; `[alerting] alertmanagers` in the TOML file].
     #[arg(long = "alertmanager-url", env = "STRATA_ALERTMANAGER_URL", value_delimiter = ',')]
     alertmanager_url: Option<Vec<String>>,
+    /// Most active series in all; new series past it are refused (per-selector limits:
+    /// `series-limits` in the TOML file) [default: none].
+    #[arg(long, env = "STRATA_MAX_SERIES")]
+    max_series: Option<u64>,
     /// Serve /api/v1/admin/* (true or false) [default: true].
     #[arg(long, env = "STRATA_ADMIN_API")]
     admin_api: Option<bool>,
@@ -159,6 +163,11 @@ impl Args {
         if let Some(urls) = self.alertmanager_url {
             c.alerting.alertmanagers = urls;
         }
+        if self.max_series.is_some() {
+            c.max_series = self.max_series;
+            c.max_series_flag = self.max_series;
+        }
+        c.config_file = self.config.clone();
         c.validate()?;
         Ok(c)
     }

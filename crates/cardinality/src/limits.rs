@@ -1,0 +1,225 @@
+//! Admission limits on new series (the head asks before it creates one, under its creation
+//! lock — `strata_storage::SeriesAdmission` — so a limit holds exactly under concurrent
+//! writers): a global limit on active series, limits on the active series a selector
+//! matches (`series_limits = [{ match = 'http_requests_total', max = 10000 }]`), and limits
+//! on new series per hour and per day. Samples of existing series are always accepted; a
+//! refused new series gets a reason naming the limit, is counted per limit, and is logged
+//! at most once per limit every 10 seconds.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use strata_model::{Labels, Matcher};
+
+const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 24 * HOUR_MS;
+const LOG_EVERY_MS: i64 = 10_000;
+
+/// A limit on the active series a selector matches.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesLimit {
+    /// The selector as written (names the limit in refusals and metrics).
+    pub selector: String,
+    pub matchers: Vec<Matcher>,
+    pub max: u64,
+}
+
+/// Every limit; none set admits everything.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Limits {
+    pub max_series: Option<u64>,
+    pub series_limits: Vec<SeriesLimit>,
+    pub max_new_series_per_hour: Option<u64>,
+    pub max_new_series_per_day: Option<u64>,
+}
+
+/// The state of one limit, for the report and `/metrics`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LimitState {
+    /// `max-series`, the selector, `new-series-per-hour` or `new-series-per-day`.
+    pub limit: String,
+    pub max: u64,
+    pub current: u64,
+    pub rejected_total: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counts {
+    /// Active series per `series_limits` entry.
+    matched: Vec<u64>,
+    hour: (i64, u64),
+    day: (i64, u64),
+    head_series: u64,
+}
+
+/// Admission control with the limits above.
+#[derive(Debug)]
+pub struct Limiter {
+    limits: RwLock<Arc<Limits>>,
+    counts: Mutex<Counts>,
+    rejected: Mutex<BTreeMap<String, u64>>,
+    last_logged: Mutex<BTreeMap<String, i64>>,
+    clock: fn() -> i64,
+}
+
+fn wall_clock() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+impl Limiter {
+    /// A limiter; `count` gives the active series some matchers select now (the head's).
+    pub fn new(limits: Limits, count: &dyn Fn(&[Matcher]) -> u64) -> Limiter {
+        Limiter::with_clock(limits, count, wall_clock)
+    }
+
+    /// [`Limiter::new`] with a clock (ms), for tests.
+    pub fn with_clock(limits: Limits, count: &dyn Fn(&[Matcher]) -> u64, clock: fn() -> i64) -> Limiter {
+        let limiter = Limiter {
+            limits: RwLock::new(Arc::new(Limits::default())),
+            counts: Mutex::new(Counts::default()),
+            rejected: Mutex::new(BTreeMap::new()),
+            last_logged: Mutex::new(BTreeMap::new()),
+            clock,
+        };
+        limiter.reload(limits, count);
+        limiter
+    }
+
+    /// Replaces the limits (SIGHUP, `/-/reload`), counting what they select now.
+    pub fn reload(&self, limits: Limits, count: &dyn Fn(&[Matcher]) -> u64) {
+        let matched = limits.series_limits.iter().map(|l| count(&l.matchers)).collect();
+        let head_series = count(&[]);
+        if let Ok(mut c) = self.counts.lock() {
+            c.matched = matched;
+            c.head_series = head_series;
+        }
+        *self.limits.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(limits);
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> Arc<Limits> {
+        self.limits.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Refusals so far, by limit.
+    pub fn rejected(&self) -> BTreeMap<String, u64> {
+        self.rejected.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    /// Each limit with its current count and refusals.
+    pub fn states(&self) -> Vec<LimitState> {
+        let limits = self.limits();
+        let rejected = self.rejected();
+        let Ok(mut c) = self.counts.lock() else { return Vec::new() };
+        roll(&mut c, (self.clock)());
+        let state = |limit: &str, max: u64, current: u64| LimitState {
+            limit: limit.to_string(),
+            max,
+            current,
+            rejected_total: rejected.get(limit).copied().unwrap_or(0),
+        };
+        let mut out = Vec::new();
+        if let Some(max) = limits.max_series {
+            out.push(state("max-series", max, c.head_series));
+        }
+        for (l, n) in limits.series_limits.iter().zip(&c.matched) {
+            out.push(state(&l.selector, l.max, *n));
+        }
+        if let Some(max) = limits.max_new_series_per_hour {
+            out.push(state("new-series-per-hour", max, c.hour.1));
+        }
+        if let Some(max) = limits.max_new_series_per_day {
+            out.push(state("new-series-per-day", max, c.day.1));
+        }
+        out
+    }
+
+    fn refuse(&self, limit: &str, reason: String) -> Result<(), String> {
+        if let Ok(mut r) = self.rejected.lock() {
+            *r.entry(limit.to_string()).or_default() += 1;
+        }
+        let now = (self.clock)();
+        let due = self.last_logged.lock().is_ok_and(|mut l| {
+            let last = l.entry(limit.to_string()).or_insert(i64::MIN);
+            let due = now.saturating_sub(*last) >= LOG_EVERY_MS;
+            if due {
+                *last = now;
+            }
+            due
+        });
+        if due {
+            eprintln!("{}", log_line(limit, &reason));
+        }
+        Err(reason)
+    }
+}
+
+/// One log line (structured enough to grep; the server's tracing is not reachable here).
+fn log_line(limit: &str, reason: &str) -> String {
+    format!("WARN strata_cardinality: new series refused limit={limit:?} reason={reason:?} (logged at most every 10 s per limit)")
+}
+
+/// Starts a new hour or day when the clock has moved into one.
+fn roll(c: &mut Counts, now: i64) {
+    let (hour, day) = (now.div_euclid(HOUR_MS), now.div_euclid(DAY_MS));
+    if c.hour.0 != hour {
+        c.hour = (hour, 0);
+    }
+    if c.day.0 != day {
+        c.day = (day, 0);
+    }
+}
+
+impl strata_storage::SeriesAdmission for Limiter {
+    fn admit(&self, labels: &Labels, head_series: usize) -> Result<(), String> {
+        let limits = self.limits();
+        let Ok(mut c) = self.counts.lock() else { return Ok(()) };
+        c.head_series = head_series as u64;
+        if let Some(max) = limits.max_series {
+            if head_series as u64 >= max {
+                drop(c);
+                return self.refuse(
+                    "max-series",
+                    format!("new series refused: the limit of {max} active series (max-series) is reached"),
+                );
+            }
+        }
+        for (l, n) in limits.series_limits.iter().zip(&c.matched) {
+            if *n >= l.max && l.matchers.iter().all(|m| m.matches_labels(labels)) {
+                let (selector, max) = (l.selector.clone(), l.max);
+                drop(c);
+                return self.refuse(&selector, format!("new series refused: the limit of {max} active series for {selector} (series-limits) is reached"));
+            }
+        }
+        roll(&mut c, (self.clock)());
+        for (name, max, used) in [
+            ("new-series-per-hour", limits.max_new_series_per_hour, c.hour.1),
+            ("new-series-per-day", limits.max_new_series_per_day, c.day.1),
+        ] {
+            if let Some(max) = max {
+                if used >= max {
+                    drop(c);
+                    return self.refuse(
+                        name,
+                        format!("new series refused: the limit of {max} new series ({name}) is reached"),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn created(&self, labels: &Labels) {
+        let limits = self.limits();
+        let Ok(mut c) = self.counts.lock() else { return };
+        for (l, n) in limits.series_limits.iter().zip(c.matched.iter_mut()) {
+            if l.matchers.iter().all(|m| m.matches_labels(labels)) {
+                *n += 1;
+            }
+        }
+        roll(&mut c, (self.clock)());
+        c.hour.1 += 1;
+        c.day.1 += 1;
+        c.head_series += 1;
+    }
+}

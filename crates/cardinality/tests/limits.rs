@@ -1,0 +1,98 @@
+//! Limits on a real head under concurrent writers: never more series than a limit, samples
+//! of existing series always accepted, refusals named and counted, reload without restart.
+
+use std::sync::Arc;
+
+use strata_cardinality::{Limiter, Limits, SeriesLimit};
+use strata_model::{Labels, Matcher};
+use strata_storage::{BlockEngine, BlockEngineOptions, Engine, SeriesAdmission};
+use strata_wal::{SyncPolicy, WalOptions};
+
+fn engine(dir: &std::path::Path) -> Arc<BlockEngine> {
+    let options = BlockEngineOptions {
+        wal: WalOptions { policy: SyncPolicy::None, ..WalOptions::default() },
+        ..BlockEngineOptions::default()
+    };
+    BlockEngine::open_shared(dir, options).unwrap()
+}
+
+fn series(metric: &str, i: usize) -> Labels {
+    Labels::from_pairs([("__name__", metric), ("user_id", &i.to_string())]).unwrap()
+}
+
+fn limiter_for(engine: &Arc<BlockEngine>, limits: Limits) -> Arc<Limiter> {
+    let head = engine.head();
+    let limiter = Arc::new(Limiter::new(limits, &|m: &[Matcher]| head.count_series(m)));
+    head.set_admission(Some(limiter.clone() as Arc<dyn SeriesAdmission>));
+    limiter
+}
+
+#[test]
+fn concurrent_writers_never_pass_a_per_metric_limit_and_old_series_stay_writable() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(dir.path());
+    // Ten series exist before the limit is set.
+    engine.append(&(0..10).map(|i| (series("explode", i), 1_000, 1.0)).collect::<Vec<_>>()).unwrap();
+    let limits = Limits {
+        series_limits: vec![SeriesLimit {
+            selector: "explode".into(),
+            matchers: vec![Matcher::equal("__name__", "explode")],
+            max: 100,
+        }],
+        ..Limits::default()
+    };
+    let limiter = limiter_for(&engine, limits);
+    let threads: Vec<_> = (0..8)
+        .map(|w| {
+            let engine = engine.clone();
+            std::thread::spawn(move || {
+                let mut refused = 0;
+                for round in 0..50 {
+                    let batch: Vec<_> = (0..10)
+                        .map(|i| {
+                            (series("explode", 1_000 + w * 1_000 + round * 10 + i), 2_000 + round as i64, 1.0)
+                        })
+                        .chain(std::iter::once((series("explode", w), 2_000 + round as i64, 1.0)))
+                        .chain(std::iter::once((series("other", w * 50 + round), 2_000, 1.0)))
+                        .collect();
+                    let result = engine.append(&batch).unwrap();
+                    for r in &result.rejected {
+                        assert!(r.index < 10, "only new explode series are refused: {r:?}");
+                        assert!(r.reason.contains("explode") && r.reason.contains("100"), "{}", r.reason);
+                    }
+                    refused += result.rejected.len();
+                }
+                refused
+            })
+        })
+        .collect();
+    let refused: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    let head = engine.head();
+    assert_eq!(head.count_series(&[Matcher::equal("__name__", "explode")]), 100, "exactly the limit");
+    assert_eq!(head.count_series(&[Matcher::equal("__name__", "other")]), 400, "other metrics are untouched");
+    assert_eq!(refused, 8 * 50 * 10 - 90);
+    assert_eq!(limiter.rejected()["explode"], refused as u64);
+    let state = &limiter.states()[0];
+    assert_eq!((state.current, state.max), (100, 100));
+}
+
+#[test]
+fn global_and_hourly_limits_and_reload() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(dir.path());
+    let limiter = limiter_for(&engine, Limits { max_series: Some(5), ..Limits::default() });
+    let result = engine.append(&(0..8).map(|i| (series("m", i), 1_000, 1.0)).collect::<Vec<_>>()).unwrap();
+    assert_eq!(result.accepted, 5);
+    assert!(result.rejected[0].reason.contains("max-series"), "{}", result.rejected[0].reason);
+    // Raised by a reload: new series are admitted again, up to the hourly limit (which
+    // counts the 5 created earlier this hour).
+    let head = engine.head();
+    limiter.reload(
+        Limits { max_series: Some(100), max_new_series_per_hour: Some(7), ..Limits::default() },
+        &|m: &[Matcher]| head.count_series(m),
+    );
+    let result = engine.append(&(8..12).map(|i| (series("m", i), 1_000, 1.0)).collect::<Vec<_>>()).unwrap();
+    assert_eq!(result.accepted, 2);
+    assert!(result.rejected[0].reason.contains("new-series-per-hour"));
+    assert_eq!(head.count_series(&[]), 7);
+}

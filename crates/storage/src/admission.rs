@@ -1,0 +1,15 @@
+//! Admission control for new series: a hook the head asks before it creates a series, under
+//! the lock that serialises series creation, so a limit holds exactly under concurrent
+//! writers. Existing series are never asked about: their samples are always accepted.
+
+use strata_model::Labels;
+
+/// Decides whether a new series may be created.
+pub trait SeriesAdmission: Send + Sync + std::fmt::Debug {
+    /// Whether `labels` (not in the head) may become a series while the head holds
+    /// `head_series` series; `Err` is the refusal's reason, naming the limit.
+    fn admit(&self, labels: &Labels, head_series: usize) -> Result<(), String>;
+
+    /// `labels` became a series (after `admit` said yes, or in WAL replay).
+    fn created(&self, labels: &Labels);
+}
