@@ -1,14 +1,24 @@
 //! Cardinality management (ARCHITECTURE.md: crates/cardinality): how many series there are
 //! and who makes them, and limits on new ones.
 //!
+//! - `forecast`: the series count N days ahead (least squares, linear or exponential).
 //! - `hll`: HyperLogLog distinct counts (precision 14, sparse first).
 //! - `topk`: Space-Saving heavy hitters.
 //! - `limits`: admission limits on new series (global, per selector, per hour and day).
+//! - `report`: the report (top contributors, label advice, limits, forecast) and its text.
+//! - `tracker`: what new series tell: top metrics, distinct label values, churn, growth.
 
+pub mod admission;
+pub mod forecast;
 pub mod hll;
 pub mod limits;
+pub mod report;
 pub mod topk;
+pub mod tracker;
 
+pub use admission::Admission;
+pub use forecast::{forecast, Forecast};
 pub use hll::HyperLogLog;
 pub use limits::{LimitState, Limiter, Limits, SeriesLimit};
 pub use topk::{HeavyHitter, SpaceSaving};
+pub use tracker::{GrowthPoint, LabelCardinality, Tracker};

@@ -41,6 +41,34 @@ pub struct LimitState {
     pub max: u64,
     pub current: u64,
     pub rejected_total: u64,
+    /// Refusals in the last 60 minutes.
+    pub rejected_last_hour: u64,
+}
+
+/// Counts in one-minute buckets over the last hour.
+#[derive(Debug, Clone)]
+struct LastHour([(i64, u64); 60]);
+
+impl Default for LastHour {
+    fn default() -> Self {
+        LastHour([(i64::MIN, 0); 60])
+    }
+}
+
+impl LastHour {
+    fn add(&mut self, now: i64) {
+        let minute = now.div_euclid(60_000);
+        let slot = &mut self.0[minute.rem_euclid(60) as usize];
+        if slot.0 != minute {
+            *slot = (minute, 0);
+        }
+        slot.1 += 1;
+    }
+
+    fn total(&self, now: i64) -> u64 {
+        let minute = now.div_euclid(60_000);
+        self.0.iter().filter(|(m, _)| minute.saturating_sub(*m) < 60).map(|(_, n)| n).sum()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -58,6 +86,7 @@ pub struct Limiter {
     limits: RwLock<Arc<Limits>>,
     counts: Mutex<Counts>,
     rejected: Mutex<BTreeMap<String, u64>>,
+    rejected_recently: Mutex<BTreeMap<String, LastHour>>,
     last_logged: Mutex<BTreeMap<String, i64>>,
     clock: fn() -> i64,
 }
@@ -78,6 +107,7 @@ impl Limiter {
             limits: RwLock::new(Arc::new(Limits::default())),
             counts: Mutex::new(Counts::default()),
             rejected: Mutex::new(BTreeMap::new()),
+            rejected_recently: Mutex::new(BTreeMap::new()),
             last_logged: Mutex::new(BTreeMap::new()),
             clock,
         };
@@ -110,13 +140,16 @@ impl Limiter {
     pub fn states(&self) -> Vec<LimitState> {
         let limits = self.limits();
         let rejected = self.rejected();
+        let now = (self.clock)();
+        let recent = self.rejected_recently.lock().map(|r| r.clone()).unwrap_or_default();
         let Ok(mut c) = self.counts.lock() else { return Vec::new() };
-        roll(&mut c, (self.clock)());
+        roll(&mut c, now);
         let state = |limit: &str, max: u64, current: u64| LimitState {
             limit: limit.to_string(),
             max,
             current,
             rejected_total: rejected.get(limit).copied().unwrap_or(0),
+            rejected_last_hour: recent.get(limit).map_or(0, |r| r.total(now)),
         };
         let mut out = Vec::new();
         if let Some(max) = limits.max_series {
@@ -135,10 +168,13 @@ impl Limiter {
     }
 
     fn refuse(&self, limit: &str, reason: String) -> Result<(), String> {
+        let now = (self.clock)();
         if let Ok(mut r) = self.rejected.lock() {
             *r.entry(limit.to_string()).or_default() += 1;
         }
-        let now = (self.clock)();
+        if let Ok(mut r) = self.rejected_recently.lock() {
+            r.entry(limit.to_string()).or_default().add(now);
+        }
         let due = self.last_logged.lock().is_ok_and(|mut l| {
             let last = l.entry(limit.to_string()).or_insert(i64::MIN);
             let due = now.saturating_sub(*last) >= LOG_EVERY_MS;
@@ -167,6 +203,18 @@ fn roll(c: &mut Counts, now: i64) {
     }
     if c.day.0 != day {
         c.day = (day, 0);
+    }
+}
+
+impl Limiter {
+    /// See `strata_storage::SeriesAdmission::admit`.
+    pub fn admit(&self, labels: &Labels, head_series: usize) -> Result<(), String> {
+        strata_storage::SeriesAdmission::admit(self, labels, head_series)
+    }
+
+    /// See `strata_storage::SeriesAdmission::created`.
+    pub fn created(&self, labels: &Labels, head_series: usize) {
+        strata_storage::SeriesAdmission::created(self, labels, head_series)
     }
 }
 
@@ -209,7 +257,7 @@ impl strata_storage::SeriesAdmission for Limiter {
         Ok(())
     }
 
-    fn created(&self, labels: &Labels) {
+    fn created(&self, labels: &Labels, head_series: usize) {
         let limits = self.limits();
         let Ok(mut c) = self.counts.lock() else { return };
         for (l, n) in limits.series_limits.iter().zip(c.matched.iter_mut()) {
@@ -220,6 +268,6 @@ impl strata_storage::SeriesAdmission for Limiter {
         roll(&mut c, (self.clock)());
         c.hour.1 += 1;
         c.day.1 += 1;
-        c.head_series += 1;
+        c.head_series = head_series as u64;
     }
 }

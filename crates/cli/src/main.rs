@@ -34,6 +34,9 @@ enum Command {
     /// Run alerting and recording rules against any Prometheus-API server and print each
     /// evaluation: `strata alert --config rules.yaml --url http://host:9090`.
     Alert(cmd::alert::Args),
+    /// Cardinality of a running server: `strata cardinality report|forecast --url URL`.
+    #[command(subcommand)]
+    Cardinality(cmd::cardinality::CardinalityCommand),
     /// Check rule files as `promtool check rules` does: `strata check rules FILE…`.
     #[command(subcommand)]
     Check(cmd::rules::CheckCommand),
@@ -75,6 +78,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Bench(command) => cmd::bench::run(command),
         Command::Alert(args) => cmd::alert::run(args),
+        Command::Cardinality(command) => cmd::cardinality::run(command),
         Command::Check(command) => cmd::rules::run_check(command),
         Command::Compress(args) => cmd::compress::run(args),
         Command::Decompress(args) => cmd::decompress::run(args),

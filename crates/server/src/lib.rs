@@ -25,6 +25,7 @@
 mod admin_api;
 mod api_error;
 mod body;
+mod cardinality_api;
 mod cardinality_config;
 mod config;
 mod health;

@@ -17,7 +17,9 @@ use tokio::sync::watch;
 
 use crate::config::ServerConfig;
 use crate::state::{AppState, Shared};
-use crate::{admin_api, meta_api, query_api, rules_api, status_api, tcp_listener, write_api};
+use crate::{
+    admin_api, cardinality_api, meta_api, query_api, rules_api, status_api, tcp_listener, write_api,
+};
 
 /// Why the server could not start or stop cleanly.
 #[derive(Debug, thiserror::Error)]
@@ -142,12 +144,22 @@ async fn open_engine(config: &ServerConfig) -> Result<Arc<BlockEngine>, ServerEr
     Ok(engine)
 }
 
-/// Records totals every second for `/admin/status`'s rates.
+/// Records totals every second for `/admin/status`'s rates, and the series count every
+/// minute for the cardinality growth history.
 async fn tick(state: Shared) {
     let mut every = tokio::time::interval(Duration::from_secs(1));
+    let mut seconds = 0u64;
     loop {
         every.tick().await;
         state.metrics.tick();
+        if seconds.is_multiple_of(60) {
+            let state = state.clone();
+            let _ = tokio::task::spawn_blocking(move || {
+                state.tracker.tick(state.engine.head().count_series(&[]))
+            })
+            .await;
+        }
+        seconds += 1;
     }
 }
 
@@ -165,6 +177,9 @@ impl RunningServer {
         self.ticker.abort();
         let rules = self.state.rules.clone();
         let _ = tokio::task::spawn_blocking(move || rules.stop()).await;
+        if let Err(e) = self.state.tracker.persist() {
+            tracing::warn!(error = %e, "could not save the cardinality growth history");
+        }
         let state = self.state;
         tokio::task::spawn_blocking(move || {
             let synced = state.engine.head().wal().sync();
@@ -198,6 +213,7 @@ fn router(state: Shared) -> Router {
         .route("/api/v1/status/buildinfo", get(status_api::buildinfo))
         .route("/api/v1/status/tsdb", get(status_api::tsdb))
         .route("/api/v1/status/retention", get(status_api::retention))
+        .route("/api/v1/cardinality", get(cardinality_api::report))
         .route(
             "/api/v1/admin/tsdb/delete_series",
             post(admin_api::delete_series).put(admin_api::delete_series),

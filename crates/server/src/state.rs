@@ -34,6 +34,8 @@ pub(crate) struct AppState {
     pub(crate) series_caches: SeriesCaches,
     /// Cardinality limits, asked by the head before it creates a series.
     pub(crate) limiter: Arc<strata_cardinality::Limiter>,
+    /// What new series tell about cardinality (growth history in the data dir).
+    pub(crate) tracker: Arc<strata_cardinality::Tracker>,
     /// The rule engine (recording and alerting rules).
     pub(crate) rules: Arc<strata_rules::RuleManager>,
     /// Set on SIGTERM/SIGINT: writes are refused from then on.
@@ -75,9 +77,14 @@ impl AppState {
             Arc::new(strata_cardinality::Limiter::new(config.limits()?, &|m: &[strata_model::Matcher]| {
                 head.count_series(m)
             }));
-        head.set_admission(Some(limiter.clone() as Arc<dyn strata_storage::SeriesAdmission>));
+        let tracker = Arc::new(strata_cardinality::Tracker::open(Some(
+            &config.data_dir.join("strata_cardinality.json"),
+        )));
+        let admission = strata_cardinality::Admission { limiter: limiter.clone(), tracker: tracker.clone() };
+        head.set_admission(Some(Arc::new(admission) as Arc<dyn strata_storage::SeriesAdmission>));
         Ok(AppState {
             limiter,
+            tracker,
             rules,
             engine,
             config,

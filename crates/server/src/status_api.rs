@@ -32,7 +32,16 @@ pub(crate) async fn buildinfo() -> Response {
 }
 
 /// `/api/v1/status/tsdb`: head statistics and the ten largest of each count.
-pub(crate) async fn tsdb(State(state): State<Shared>) -> Response {
+pub(crate) async fn tsdb(State(state): State<Shared>, request: axum::extract::Request) -> Response {
+    // `limit` as Prometheus takes it (default 10), but with no cap: users ask for every metric.
+    let limit = match crate::query_api::request_params(request, state.config.max_body_bytes).await {
+        Ok(params) => match params.get("limit").map(str::parse::<usize>) {
+            None => 10,
+            Some(Ok(n)) if n > 0 => n,
+            Some(_) => return ApiError::bad_data("limit must be a positive number").into_response(),
+        },
+        Err(e) => return e.into_response(),
+    };
     let engine = state.engine.clone();
     let answer = tokio::task::spawn_blocking(move || {
         let head = engine.head();
@@ -46,7 +55,7 @@ pub(crate) async fn tsdb(State(state): State<Shared>) -> Response {
         }
         let top = |mut items: Vec<(String, u64)>| {
             items.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-            items.truncate(10);
+            items.truncate(limit);
             items.into_iter().map(|(name, value)| json!({"name": name, "value": value})).collect::<Vec<_>>()
         };
         let by_metric: Vec<(String, u64)> =

@@ -10,6 +10,6 @@ pub trait SeriesAdmission: Send + Sync + std::fmt::Debug {
     /// `head_series` series; `Err` is the refusal's reason, naming the limit.
     fn admit(&self, labels: &Labels, head_series: usize) -> Result<(), String>;
 
-    /// `labels` became a series (after `admit` said yes, or in WAL replay).
-    fn created(&self, labels: &Labels);
+    /// `labels` became a series (after `admit` said yes); the head now holds `head_series`.
+    fn created(&self, labels: &Labels, head_series: usize);
 }

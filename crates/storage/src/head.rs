@@ -387,7 +387,7 @@ impl Head {
         let wal_ref = self.next_wal_ref.fetch_add(1, Ordering::SeqCst);
         all.push(Arc::new(Mutex::new(MemSeries::new(wal_ref))));
         if let Some(admission) = &admission {
-            admission.created(labels);
+            admission.created(labels, all.len());
         }
         Ok(Resolved::Created(AppendRef(r.0), RefSeries { series_ref: wal_ref, labels: labels.clone() }))
     }

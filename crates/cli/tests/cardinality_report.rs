@@ -1,0 +1,66 @@
+//! The cardinality report of a running server: `/api/v1/cardinality` (exact counts from the
+//! head, label advice, limits), `strata cardinality report|forecast --url`, and
+//! `/api/v1/status/tsdb?limit=N` past Prometheus' 10.
+
+use std::process::Command;
+
+use strata_testkit::StrataServer;
+
+#[test]
+fn the_report_names_the_exploding_label_and_the_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("strata.toml");
+    std::fs::write(&config, "max-series = 100000\n").unwrap();
+    let server = StrataServer::start(
+        env!("CARGO_BIN_EXE_strata").as_ref(),
+        &dir.path().join("data"),
+        &["--config", config.to_str().unwrap()],
+    );
+    let mut body = String::new();
+    for i in 0..1_500 {
+        body.push_str(&format!("checkout_total{{user_id=\"u{i}\",code=\"200\"}} 1\n"));
+    }
+    for m in 0..15 {
+        body.push_str(&format!("metric_{m}{{job=\"a\"}} 1\n"));
+    }
+    assert_eq!(server.post("/api/v1/import/prometheus", "text/plain", body.as_bytes()).code, 204);
+
+    let report = server.get("/api/v1/cardinality?topN=3").json();
+    let data = &report["data"];
+    assert_eq!(data["total_series"], 1_515);
+    assert_eq!(data["top"][0]["metric"], "checkout_total");
+    assert_eq!(data["top"][0]["share"], 99.0);
+    assert_eq!(data["top"].as_array().unwrap().len(), 3);
+    let label = &data["labels"][0];
+    assert_eq!((label["level"].as_str(), label["label"].as_str()), (Some("WARNING"), Some("user_id")));
+    assert_eq!(label["unique_values"], 1_500);
+    assert!(label["recommendation"].as_str().unwrap().starts_with("drop it"));
+    assert_eq!(data["limits"][0]["limit"], "max-series");
+    assert_eq!(data["limits"][0]["current"], 1_515);
+
+    let url = format!("http://127.0.0.1:{}", server.port);
+    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["cardinality", "report", "--url", &url])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("Total series: 1,515"), "{text}");
+    assert!(text.contains("WARNING  checkout_total{user_id}: 1,500 unique values"), "{text}");
+    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["cardinality", "forecast", "--url", &url, "--days", "30", "--json"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["total_series"], 1_515, "{json}");
+    assert!(json["forecast"].is_null(), "one hour of history is not enough for a forecast");
+
+    let tsdb = server.get("/api/v1/status/tsdb?limit=20").json();
+    assert_eq!(
+        tsdb["data"]["seriesCountByMetricName"].as_array().unwrap().len(),
+        16,
+        "beyond Prometheus' 10"
+    );
+    let default = server.get("/api/v1/status/tsdb").json();
+    assert_eq!(default["data"]["seriesCountByMetricName"].as_array().unwrap().len(), 10);
+}
