@@ -1,6 +1,7 @@
 //! Cardinality management (ARCHITECTURE.md: crates/cardinality): how many series there are
 //! and who makes them, and limits on new ones.
 //!
+//! - `explorer`: counts over selected series in VictoriaMetrics' and Mimir's shapes.
 //! - `forecast`: the series count N days ahead (least squares, linear or exponential).
 //! - `hll`: HyperLogLog distinct counts (precision 14, sparse first).
 //! - `topk`: Space-Saving heavy hitters.
@@ -9,6 +10,7 @@
 //! - `tracker`: what new series tell: top metrics, distinct label values, churn, growth.
 
 pub mod admission;
+pub mod explorer;
 pub mod forecast;
 pub mod hll;
 pub mod limits;

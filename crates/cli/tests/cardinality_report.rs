@@ -1,6 +1,7 @@
 //! The cardinality report of a running server: `/api/v1/cardinality` (exact counts from the
-//! head, label advice, limits), `strata cardinality report|forecast --url`, and
-//! `/api/v1/status/tsdb?limit=N` past Prometheus' 10.
+//! head, label advice, limits), `strata cardinality report|forecast --url`,
+//! `/api/v1/status/tsdb?limit=N` past Prometheus' 10 and with VictoriaMetrics' explorer
+//! parameters, and Mimir's `/api/v1/cardinality/label_names|label_values`.
 
 use std::process::Command;
 
@@ -63,4 +64,27 @@ fn the_report_names_the_exploding_label_and_the_limits() {
     );
     let default = server.get("/api/v1/status/tsdb").json();
     assert_eq!(default["data"]["seriesCountByMetricName"].as_array().unwrap().len(), 10);
+
+    // VictoriaMetrics' explorer parameters: the selected series, one label's values.
+    let vm = server.get("/api/v1/status/tsdb?topN=2&match[]=checkout_total&focusLabel=code").json();
+    let data = &vm["data"];
+    assert_eq!(data["totalSeries"], 1_500, "{vm}");
+    assert_eq!(data["seriesCountByFocusLabelValue"][0], serde_json::json!({"name": "200", "value": 1500}));
+    assert_eq!(data["labelValueCountByLabelName"][0], serde_json::json!({"name": "user_id", "value": 1500}));
+    assert_eq!(server.get("/api/v1/status/tsdb?date=2001-01-01").code, 400, "only today's head is counted");
+
+    // Mimir's cardinality API.
+    let names = server.get("/api/v1/cardinality/label_names?selector=checkout_total").json();
+    assert_eq!(names["data"]["label_names_count"], 3, "{names}");
+    assert_eq!(names["data"]["cardinality"][0]["label_name"], "user_id");
+    assert_eq!(names["data"]["cardinality"][0]["label_values_count"], 1_500);
+    let values = server.get("/api/v1/cardinality/label_values?label_names[]=job&limit=1").json();
+    assert_eq!(values["data"]["series_count_total"], 1_515);
+    assert_eq!(values["data"]["labels"][0]["series_count"], 15);
+    assert_eq!(
+        values["data"]["labels"][0]["cardinality"][0],
+        serde_json::json!({"label_value": "a", "series_count": 15})
+    );
+    assert_eq!(server.get("/api/v1/cardinality/label_values").code, 400, "label_names[] is required");
+    assert_eq!(server.get("/api/v1/cardinality/label_names?limit=501").code, 400, "Mimir's cap of 500");
 }

@@ -27,6 +27,7 @@ mod api_error;
 mod body;
 mod cardinality_api;
 mod cardinality_config;
+mod cardinality_explorer;
 mod config;
 mod health;
 mod ingest_batch;

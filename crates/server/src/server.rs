@@ -18,7 +18,8 @@ use tokio::sync::watch;
 use crate::config::ServerConfig;
 use crate::state::{AppState, Shared};
 use crate::{
-    admin_api, cardinality_api, meta_api, query_api, rules_api, status_api, tcp_listener, write_api,
+    admin_api, cardinality_api, cardinality_explorer, meta_api, query_api, rules_api, status_api,
+    tcp_listener, write_api,
 };
 
 /// Why the server could not start or stop cleanly.
@@ -214,6 +215,14 @@ fn router(state: Shared) -> Router {
         .route("/api/v1/status/tsdb", get(status_api::tsdb))
         .route("/api/v1/status/retention", get(status_api::retention))
         .route("/api/v1/cardinality", get(cardinality_api::report))
+        .route(
+            "/api/v1/cardinality/label_names",
+            get(cardinality_explorer::label_names).post(cardinality_explorer::label_names),
+        )
+        .route(
+            "/api/v1/cardinality/label_values",
+            get(cardinality_explorer::label_values).post(cardinality_explorer::label_values),
+        )
         .route(
             "/api/v1/admin/tsdb/delete_series",
             post(admin_api::delete_series).put(admin_api::delete_series),

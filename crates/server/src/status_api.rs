@@ -33,14 +33,21 @@ pub(crate) async fn buildinfo() -> Response {
 
 /// `/api/v1/status/tsdb`: head statistics and the ten largest of each count.
 pub(crate) async fn tsdb(State(state): State<Shared>, request: axum::extract::Request) -> Response {
-    // `limit` as Prometheus takes it (default 10), but with no cap: users ask for every metric.
-    let limit = match crate::query_api::request_params(request, state.config.max_body_bytes).await {
-        Ok(params) => match params.get("limit").map(str::parse::<usize>) {
-            None => 10,
-            Some(Ok(n)) if n > 0 => n,
-            Some(_) => return ApiError::bad_data("limit must be a positive number").into_response(),
-        },
+    let params = match crate::query_api::request_params(request, state.config.max_body_bytes).await {
+        Ok(params) => params,
         Err(e) => return e.into_response(),
+    };
+    // VictoriaMetrics' explorer parameters count the series they select.
+    if !params.all("match[]").is_empty() || params.get("focusLabel").is_some() || params.get("date").is_some()
+    {
+        return crate::cardinality_explorer::tsdb_status(state, params).await;
+    }
+    // `limit` (or VictoriaMetrics' `topN`) as Prometheus takes it (default 10), but with no
+    // cap: users ask for every metric.
+    let limit = match params.get("limit").or(params.get("topN")).map(str::parse::<usize>) {
+        None => 10,
+        Some(Ok(n)) if n > 0 => n,
+        Some(_) => return ApiError::bad_data("limit must be a positive number").into_response(),
     };
     let engine = state.engine.clone();
     let answer = tokio::task::spawn_blocking(move || {

@@ -328,6 +328,12 @@ impl Head {
         *self.admission.write().unwrap_or_else(|e| e.into_inner()) = admission;
     }
 
+    /// The labels of the series the matchers select (every series with none), at most `max`.
+    pub fn series_labels(&self, matchers: &[Matcher], max: usize) -> Vec<Labels> {
+        let refs = if matchers.is_empty() { self.index.all_series() } else { self.index.select(matchers) };
+        refs.iter().take(max).filter_map(|r| self.index.labels(SeriesRef(r))).collect()
+    }
+
     /// How many series the matchers select (all of them with none): what a hook counts
     /// when it is set.
     pub fn count_series(&self, matchers: &[Matcher]) -> u64 {
