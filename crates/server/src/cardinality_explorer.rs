@@ -51,16 +51,14 @@ fn limit(params: &Params, names: &[&str], default: usize, max: usize) -> Result<
     Ok(default)
 }
 
-fn respond(
+async fn respond(
     state: Shared,
     work: impl FnOnce(&Shared) -> Result<Value, ApiError> + Send + 'static,
-) -> impl std::future::Future<Output = Response> {
-    async move {
-        match tokio::task::spawn_blocking(move || work(&state)).await {
-            Ok(Ok(data)) => json_response(StatusCode::OK, json::success(&data.to_string(), &[], &[])),
-            Ok(Err(e)) => e.into_response(),
-            Err(e) => ApiError::internal(e.to_string()).into_response(),
-        }
+) -> Response {
+    match tokio::task::spawn_blocking(move || work(&state)).await {
+        Ok(Ok(data)) => json_response(StatusCode::OK, json::success(&data.to_string(), &[], &[])),
+        Ok(Err(e)) => e.into_response(),
+        Err(e) => ApiError::internal(e.to_string()).into_response(),
     }
 }
 
