@@ -84,17 +84,20 @@ pub(crate) async fn tsdb_status(state: Shared, params: Params) -> Response {
     .await
 }
 
+/// A Mimir request's parameters, its `limit` (20 by default, at most 500) and `selector`s.
+async fn mimir_request(state: &Shared, request: Request) -> Result<(Params, usize, Vec<String>), ApiError> {
+    let params = request_params(request, state.config.max_body_bytes).await?;
+    let top = limit(&params, &["limit"], 20, 500)?;
+    let selectors = params.all("selector").into_iter().map(str::to_string).collect();
+    Ok((params, top, selectors))
+}
+
 /// Mimir's `/api/v1/cardinality/label_names`.
 pub(crate) async fn label_names(State(state): State<Shared>, request: Request) -> Response {
-    let params = match request_params(request, state.config.max_body_bytes).await {
-        Ok(p) => p,
+    let (_, top, selectors) = match mimir_request(&state, request).await {
+        Ok(r) => r,
         Err(e) => return e.into_response(),
     };
-    let top = match limit(&params, &["limit"], 20, 500) {
-        Ok(n) => n,
-        Err(e) => return e.into_response(),
-    };
-    let selectors: Vec<String> = params.all("selector").into_iter().map(str::to_string).collect();
     respond(state, move |state| {
         Ok(strata_cardinality::explorer::count(&selected(state, &selectors)?).label_names(top))
     })
@@ -103,19 +106,14 @@ pub(crate) async fn label_names(State(state): State<Shared>, request: Request) -
 
 /// Mimir's `/api/v1/cardinality/label_values`.
 pub(crate) async fn label_values(State(state): State<Shared>, request: Request) -> Response {
-    let params = match request_params(request, state.config.max_body_bytes).await {
-        Ok(p) => p,
-        Err(e) => return e.into_response(),
-    };
-    let top = match limit(&params, &["limit"], 20, 500) {
-        Ok(n) => n,
+    let (params, top, selectors) = match mimir_request(&state, request).await {
+        Ok(r) => r,
         Err(e) => return e.into_response(),
     };
     let names: Vec<String> = params.all("label_names[]").into_iter().map(str::to_string).collect();
     if names.is_empty() {
         return ApiError::bad_data("label_names[] is required").into_response();
     }
-    let selectors: Vec<String> = params.all("selector").into_iter().map(str::to_string).collect();
     respond(state, move |state| {
         Ok(strata_cardinality::explorer::count(&selected(state, &selectors)?).label_values(&names, top))
     })
