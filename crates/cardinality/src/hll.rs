@@ -42,40 +42,46 @@ impl HyperLogLog {
         HyperLogLog { repr: Repr::Sparse(Vec::new()) }
     }
 
-    /// Adds an item by its bytes.
-    pub fn insert(&mut self, item: &[u8]) {
-        self.insert_hash(xxh64(item, 0));
+    /// Adds an item by its bytes; true when a register grew (the item is new for sure,
+    /// and a cheap sign that new items keep coming — `count` is the costly call).
+    pub fn insert(&mut self, item: &[u8]) -> bool {
+        self.insert_hash(xxh64(item, 0))
     }
 
-    /// Adds an item by its 64-bit hash (a series' stable hash, say).
-    pub fn insert_hash(&mut self, hash: u64) {
+    /// Adds an item by its 64-bit hash (a series' stable hash, say); see [`Self::insert`].
+    pub fn insert_hash(&mut self, hash: u64) -> bool {
         let index = (hash >> (64 - PRECISION)) as usize;
         // The rank of the first 1 bit after the index bits (1-based; all zero gives the max).
         let rest = hash << PRECISION | 1 << (PRECISION - 1);
         let rank = rest.leading_zeros() as u8 + 1;
-        self.set_max(index, rank);
+        self.set_max(index, rank)
     }
 
-    fn set_max(&mut self, index: usize, rank: u8) {
+    fn set_max(&mut self, index: usize, rank: u8) -> bool {
         match &mut self.repr {
             Repr::Dense(registers) => {
-                if registers[index] < rank {
+                let grew = registers[index] < rank;
+                if grew {
                     registers[index] = rank;
                 }
+                grew
             }
             Repr::Sparse(entries) => {
                 let key = (index as u32) << 8;
                 match entries.binary_search_by_key(&(index as u32), |e| e >> 8) {
                     Ok(at) => {
-                        if (entries[at] & 0xFF) < u32::from(rank) {
+                        let grew = (entries[at] & 0xFF) < u32::from(rank);
+                        if grew {
                             entries[at] = key | u32::from(rank);
                         }
+                        grew
                     }
                     Err(at) => {
                         entries.insert(at, key | u32::from(rank));
                         if entries.len() > SPARSE_LIMIT {
                             self.densify();
                         }
+                        true
                     }
                 }
             }
@@ -97,7 +103,7 @@ impl HyperLogLog {
         match &other.repr {
             Repr::Sparse(entries) => {
                 for e in entries {
-                    self.set_max((e >> 8) as usize, (e & 0xFF) as u8);
+                    let _ = self.set_max((e >> 8) as usize, (e & 0xFF) as u8);
                 }
             }
             Repr::Dense(registers) => {

@@ -98,6 +98,9 @@ pub struct ServerConfig {
     pub max_new_series_per_hour: Option<u64>,
     /// Most new series a day (none by default).
     pub max_new_series_per_day: Option<u64>,
+    /// Track new series for the cardinality report (top metrics, label churn, growth);
+    /// limits apply either way.
+    pub cardinality_tracking: bool,
     /// Head memory the cardinality forecast warns past (bytes; none by default).
     pub cardinality_memory_budget: Option<u64>,
     /// The TOML file these settings came from (reloads read it again); not a setting.
@@ -148,6 +151,7 @@ impl Default for ServerConfig {
             series_limits: Vec::new(),
             max_new_series_per_hour: None,
             max_new_series_per_day: None,
+            cardinality_tracking: true,
             cardinality_memory_budget: None,
             config_file: None,
             max_series_flag: None,

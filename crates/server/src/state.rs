@@ -80,8 +80,12 @@ impl AppState {
         let tracker = Arc::new(strata_cardinality::Tracker::open(Some(
             &config.data_dir.join("strata_cardinality.json"),
         )));
-        let admission = strata_cardinality::Admission { limiter: limiter.clone(), tracker: tracker.clone() };
-        head.set_admission(Some(Arc::new(admission) as Arc<dyn strata_storage::SeriesAdmission>));
+        let admission: Arc<dyn strata_storage::SeriesAdmission> = if config.cardinality_tracking {
+            Arc::new(strata_cardinality::Admission { limiter: limiter.clone(), tracker: tracker.clone() })
+        } else {
+            limiter.clone()
+        };
+        head.set_admission(Some(admission));
         Ok(AppState {
             limiter,
             tracker,

@@ -102,6 +102,10 @@ pub(crate) struct Args {
     /// `series-limits` in the TOML file) [default: none].
     #[arg(long, env = "STRATA_MAX_SERIES")]
     max_series: Option<u64>,
+    /// Track new series for the cardinality report (true or false; limits apply either
+    /// way) [default: true].
+    #[arg(long, env = "STRATA_CARDINALITY_TRACKING")]
+    cardinality_tracking: Option<bool>,
     /// Serve /api/v1/admin/* (true or false) [default: true].
     #[arg(long, env = "STRATA_ADMIN_API")]
     admin_api: Option<bool>,
@@ -142,6 +146,7 @@ impl Args {
             shard_duration,
             retention,
             admin_api,
+            cardinality_tracking,
             rule_files,
             evaluation_interval,
             external_url,
