@@ -88,3 +88,25 @@ fn the_report_names_the_exploding_label_and_the_limits() {
     assert_eq!(server.get("/api/v1/cardinality/label_values").code, 400, "label_names[] is required");
     assert_eq!(server.get("/api/v1/cardinality/label_names?limit=501").code, 400, "Mimir's cap of 500");
 }
+
+/// `--explorer-memory-budget`: a count that would hold more is refused by name, and the same
+/// count with fewer entries answers.
+#[test]
+fn an_explorer_request_past_the_memory_budget_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = StrataServer::start(
+        env!("CARGO_BIN_EXE_strata").as_ref(),
+        &dir.path().join("data"),
+        &["--explorer-memory-budget", "65536"],
+    );
+    let body: String = (0..5_000).map(|i| format!("requests_total{{request_id=\"r{i}\"}} 1\n")).collect();
+    assert_eq!(server.post("/api/v1/import/prometheus", "text/plain", body.as_bytes()).code, 204);
+    let refused = server.get("/api/v1/status/tsdb?limit=5000");
+    assert_eq!(refused.code, 422, "{}", refused.text());
+    assert!(refused.text().contains("memory budget of 65536 bytes"), "{}", refused.text());
+    let refused = server.get("/api/v1/status/tsdb?topN=5000&focusLabel=request_id");
+    assert_eq!(refused.code, 422, "{}", refused.text());
+    let small = server.get("/api/v1/status/tsdb?limit=10").json();
+    assert_eq!(small["data"]["headStats"]["numLabelPairs"], 5_001, "{small}");
+    assert_eq!(small["data"]["seriesCountByLabelValuePair"][0]["name"], "__name__=requests_total");
+}

@@ -10,20 +10,10 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use roaring::RoaringBitmap;
 use strata_model::{Labels, Matcher};
 
+use crate::census::{self, Census, CensusError, CensusRequest};
 use crate::label_table::LabelTable;
 use crate::series_store::SeriesStore;
 use crate::{select, Result, SeriesRef};
-
-/// Series count of one `name=value`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LabelValueCount {
-    /// Label name.
-    pub name: String,
-    /// Label value.
-    pub value: String,
-    /// Number of live series with that label.
-    pub series: u64,
-}
 
 /// Figures about an index.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,26 +164,11 @@ impl SeriesIndex {
         label.value_id(value).map_or(0, |id| label.postings(id).len())
     }
 
-    /// The `limit` `name=value` pairs with the most series, most first (for cardinality
-    /// reports and `/api/v1/status/tsdb`).
-    pub fn top_label_values(&self, limit: usize) -> Vec<LabelValueCount> {
+    /// Counts the series `request` selects from the postings (see `census`), holding the
+    /// read lock meanwhile.
+    pub fn census(&self, request: &CensusRequest) -> std::result::Result<Census, CensusError> {
         let inner = self.read();
-        let mut all: Vec<LabelValueCount> = inner
-            .table
-            .iter()
-            .flat_map(|l| {
-                l.live_values().map(move |(v, p)| LabelValueCount {
-                    name: l.name.to_string(),
-                    value: v.to_string(),
-                    series: p.len(),
-                })
-            })
-            .collect();
-        all.sort_unstable_by(|a, b| {
-            b.series.cmp(&a.series).then_with(|| (&a.name, &a.value).cmp(&(&b.name, &b.value)))
-        });
-        all.truncate(limit);
-        all
+        census::count(&inner.table, &inner.all, request)
     }
 
     /// Deletes series (for retention and the delete API): they leave every postings list

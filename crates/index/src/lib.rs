@@ -13,6 +13,7 @@
 //! - **Disk**: [`SeriesIndex::write_to`] / [`SeriesIndex::open`] persist the whole index in
 //!   one checksummed file (`persist`); a loaded index takes new series as before.
 
+mod census;
 mod error;
 mod index;
 mod label_table;
@@ -25,8 +26,9 @@ mod series_store;
 #[cfg(test)]
 mod tests;
 
+pub use census::{Census, CensusError, CensusRequest, NameCount};
 pub use error::{IndexError, Result};
-pub use index::{IndexStats, LabelValueCount, SeriesIndex};
+pub use index::{IndexStats, SeriesIndex};
 
 /// Dense id of a series in one index. Never reused, even after the series is deleted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -126,8 +126,9 @@ fn names_values_and_counts() {
     assert_eq!(index.label_values("job", &[]), ["api", "db"]);
     assert_eq!(index.label_values("i", &[m(MatchOp::Equal, "job", "db")]), ["0", "1"]);
     assert_eq!(index.series_count("job", "api"), 3);
-    let top = index.top_label_values(1);
-    assert_eq!((top[0].name.as_str(), top[0].value.as_str(), top[0].series), ("job", "api", 3));
+    let request = crate::CensusRequest { top_pairs: 1, budget: usize::MAX, ..Default::default() };
+    let top = index.census(&request).unwrap().top_pairs;
+    assert_eq!(top, [("job".to_string(), "api".to_string(), 3)]);
     assert_eq!(index.stats().series, 5);
 }
 

@@ -12,6 +12,7 @@ use strata_cardinality::report::{build, LimitReport, ReportInput};
 use strata_model::Matcher;
 
 use crate::api_error::{json_response, ApiError};
+use crate::cardinality_explorer::census_of;
 use crate::json;
 use crate::query_api::request_params;
 use crate::state::{now_ms, Shared};
@@ -28,9 +29,11 @@ pub(crate) async fn report(State(state): State<Shared>, request: Request) -> Res
         (Ok(t), Ok(d)) => (t.max(1) as usize, d as u32),
         (Err(e), _) | (_, Err(e)) => return e.into_response(),
     };
-    let built = tokio::task::spawn_blocking(move || build(&input(&state, top, days), top)).await;
+    let built =
+        tokio::task::spawn_blocking(move || input(&state, top, days).map(|input| build(&input, top))).await;
     match built {
-        Ok(report) => match serde_json::to_string(&report) {
+        Ok(Err(e)) => e.into_response(),
+        Ok(Ok(report)) => match serde_json::to_string(&report) {
             Ok(data) => json_response(StatusCode::OK, json::success(&data, &[], &[])),
             Err(e) => ApiError::internal(e.to_string()).into_response(),
         },
@@ -38,19 +41,14 @@ pub(crate) async fn report(State(state): State<Shared>, request: Request) -> Res
     }
 }
 
-/// The report's input: exact counts from the head's index, the tracker's history and churn,
-/// the limits' state.
-fn input(state: &Shared, top: usize, days: u32) -> ReportInput {
+/// The report's input: exact counts from the head's index (counted from its postings, within
+/// the explorer memory budget), the tracker's history and churn, the limits' state.
+fn input(state: &Shared, top: usize, days: u32) -> Result<ReportInput, ApiError> {
     let head = state.engine.head();
     let index = head.index();
-    let metrics: Vec<(String, u64)> = index
-        .top_label_values(usize::MAX)
-        .into_iter()
-        .filter(|p| p.name == "__name__")
-        .map(|p| (p.value, p.series))
-        .collect();
-    let mut largest = metrics.clone();
-    largest.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let every_metric = census_of(state, None, usize::MAX, 0, vec!["__name__".into()])?;
+    let metrics: Vec<(String, u64)> =
+        every_metric.top_values.into_iter().flat_map(|(_, values)| values).collect();
     let ephemeral: HashSet<(String, String)> = state
         .tracker
         .labels(usize::MAX)
@@ -59,12 +57,13 @@ fn input(state: &Shared, top: usize, days: u32) -> ReportInput {
         .map(|l| (l.metric, l.label))
         .collect();
     let mut labels = Vec::new();
-    for (metric, _) in largest.iter().take(top) {
-        let m = [Matcher::equal("__name__", metric.as_str())];
-        for name in index.label_names(&m).into_iter().filter(|n| n != "__name__") {
-            let values = index.label_values(&name, &m).len() as u64;
-            let churns = ephemeral.contains(&(metric.clone(), name.clone()));
-            labels.push((metric.clone(), name, values, churns));
+    for (metric, _) in metrics.iter().take(top) {
+        let selection = index.select(&[Matcher::equal("__name__", metric.as_str())]);
+        for name in census_of(state, Some(selection), 0, 0, Vec::new())?.names {
+            if name.name != "__name__" {
+                let churns = ephemeral.contains(&(metric.clone(), name.name.clone()));
+                labels.push((metric.clone(), name.name, name.values, churns));
+            }
         }
     }
     let limits = state.limiter.states().into_iter().map(limit_report).collect();
@@ -77,7 +76,7 @@ fn input(state: &Shared, top: usize, days: u32) -> ReportInput {
     };
     let stats = head.stats();
     let memory = stats.chunk_bytes + stats.index_bytes;
-    ReportInput {
+    Ok(ReportInput {
         now: now_ms(),
         total_series: stats.series,
         metrics,
@@ -87,7 +86,7 @@ fn input(state: &Shared, top: usize, days: u32) -> ReportInput {
         forecast: (days > 0).then(|| strata_cardinality::forecast(&history, days)).flatten(),
         bytes_per_series: if stats.series > 0 { memory as f64 / stats.series as f64 } else { 0.0 },
         memory_budget: state.config.cardinality_memory_budget,
-    }
+    })
 }
 
 fn limit_report(l: strata_cardinality::LimitState) -> LimitReport {

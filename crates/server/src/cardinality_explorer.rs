@@ -2,15 +2,16 @@
 //! parameters on `/api/v1/status/tsdb` (`topN`, `match[]`, `focusLabel`, `date` — today
 //! only: the head is what is counted) and Mimir's `/api/v1/cardinality/label_names` and
 //! `label_values` (`selector`, `limit` default 20, at most 500). Counting and shapes are
-//! `strata_cardinality::explorer`'s; this selects the series.
-
-use std::collections::BTreeSet;
+//! `strata_cardinality::explorer`'s; this selects the series and
+//! holds each request to `explorer-memory-budget` bytes (refused past it, `execution`).
 
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use roaring::RoaringBitmap;
 use serde_json::Value;
-use strata_model::Labels;
+use strata_cardinality::explorer;
+use strata_index::{Census, CensusRequest};
 
 use crate::api_error::{json_response, ApiError};
 use crate::json;
@@ -18,24 +19,50 @@ use crate::params::Params;
 use crate::query_api::request_params;
 use crate::state::Shared;
 
-/// Most series an explorer request counts (a bound on its memory).
-const MAX_SERIES: usize = 10_000_000;
-
-/// Series selected by `match[]`/`selector` texts (all of them with none).
-fn selected(state: &Shared, selectors: &[String]) -> Result<Vec<Labels>, ApiError> {
-    let head = state.engine.head();
+/// The head's series `match[]`/`selector` texts select (all of them with none).
+fn selection(state: &Shared, selectors: &[String]) -> Result<Option<RoaringBitmap>, ApiError> {
     if selectors.is_empty() {
-        return Ok(head.series_labels(&[], MAX_SERIES));
+        return Ok(None);
     }
-    let mut out = BTreeSet::new();
+    let index = state.engine.head().index();
+    let mut out = RoaringBitmap::new();
     for text in selectors {
         let sets =
             strata_promql::parse_metric_selector(text).map_err(|e| ApiError::bad_param("match[]", e.0))?;
         for set in sets {
-            out.extend(head.series_labels(&set, MAX_SERIES));
+            out |= index.select(&set);
         }
     }
-    Ok(out.into_iter().collect())
+    Ok(Some(out))
+}
+
+/// Counts the selected head series within the explorer memory budget, keeping the `top`
+/// largest pairs and values of the `focus` names.
+pub(crate) fn census(
+    state: &Shared,
+    selectors: &[String],
+    top: usize,
+    focus: Vec<String>,
+) -> Result<Census, ApiError> {
+    census_of(state, selection(state, selectors)?, top, top, focus)
+}
+
+/// [`census`] of a selection (`None`: every head series), with its own number of pairs.
+pub(crate) fn census_of(
+    state: &Shared,
+    selection: Option<RoaringBitmap>,
+    top: usize,
+    top_pairs: usize,
+    focus: Vec<String>,
+) -> Result<Census, ApiError> {
+    let request = CensusRequest {
+        selection,
+        top,
+        top_pairs,
+        focus,
+        budget: usize::try_from(state.config.explorer_memory_budget).unwrap_or(usize::MAX),
+    };
+    state.engine.head().index().census(&request).map_err(|e| ApiError::new("execution", e.to_string()))
 }
 
 fn limit(params: &Params, names: &[&str], default: usize, max: usize) -> Result<usize, ApiError> {
@@ -78,8 +105,10 @@ pub(crate) async fn tsdb_status(state: Shared, params: Params) -> Response {
     let selectors: Vec<String> = params.all("match[]").into_iter().map(str::to_string).collect();
     let focus = params.get("focusLabel").map(str::to_string);
     respond(state, move |state| {
-        let series = selected(state, &selectors)?;
-        Ok(strata_cardinality::explorer::count(&series).tsdb_status(top, focus.as_deref()))
+        let mut ranked = vec!["__name__".to_string()];
+        ranked.extend(focus.clone());
+        let census = census(state, &selectors, top, ranked)?;
+        Ok(explorer::victoria_tsdb_status(&census, top, focus.as_deref()))
     })
     .await
 }
@@ -99,7 +128,7 @@ pub(crate) async fn label_names(State(state): State<Shared>, request: Request) -
         Err(e) => return e.into_response(),
     };
     respond(state, move |state| {
-        Ok(strata_cardinality::explorer::count(&selected(state, &selectors)?).label_names(top))
+        Ok(explorer::mimir_label_names(&census(state, &selectors, 0, Vec::new())?, top))
     })
     .await
 }
@@ -115,7 +144,7 @@ pub(crate) async fn label_values(State(state): State<Shared>, request: Request) 
         return ApiError::bad_data("label_names[] is required").into_response();
     }
     respond(state, move |state| {
-        Ok(strata_cardinality::explorer::count(&selected(state, &selectors)?).label_values(&names, top))
+        Ok(explorer::mimir_label_values(&census(state, &selectors, top, names.clone())?, &names))
     })
     .await
 }

@@ -103,6 +103,9 @@ pub struct ServerConfig {
     pub cardinality_tracking: bool,
     /// Head memory the cardinality forecast warns past (bytes; none by default).
     pub cardinality_memory_budget: Option<u64>,
+    /// Bytes one cardinality explorer request (`/api/v1/status/tsdb`, Mimir's
+    /// `/api/v1/cardinality/*`, the report) may hold while it counts (256 MiB by default).
+    pub explorer_memory_budget: u64,
     /// The TOML file these settings came from (reloads read it again); not a setting.
     #[serde(skip)]
     pub config_file: Option<PathBuf>,
@@ -153,6 +156,7 @@ impl Default for ServerConfig {
             max_new_series_per_day: None,
             cardinality_tracking: true,
             cardinality_memory_budget: None,
+            explorer_memory_budget: 256 << 20,
             config_file: None,
             max_series_flag: None,
             log_format: "text".into(),

@@ -4,8 +4,6 @@
 //! `/admin/status` (the seed's document: health, storage, ingestion and query figures), `/metrics`,
 //! and the probes `/-/healthy`, `/-/ready` and `/ping` (what Influx clients call).
 
-use std::collections::BTreeMap;
-
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -49,45 +47,26 @@ pub(crate) async fn tsdb(State(state): State<Shared>, request: axum::extract::Re
         Some(Ok(n)) if n > 0 => n,
         Some(_) => return ApiError::bad_data("limit must be a positive number").into_response(),
     };
-    let engine = state.engine.clone();
-    let answer = tokio::task::spawn_blocking(move || {
-        let head = engine.head();
-        let index = head.index();
-        let pairs = index.top_label_values(usize::MAX);
-        let mut by_name: BTreeMap<&str, (u64, u64)> = BTreeMap::new(); // (values, bytes)
-        for p in &pairs {
-            let entry = by_name.entry(&p.name).or_default();
-            entry.0 += 1;
-            entry.1 += p.value.len() as u64 * p.series;
-        }
-        let top = |mut items: Vec<(String, u64)>| {
-            items.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-            items.truncate(limit);
-            items.into_iter().map(|(name, value)| json!({"name": name, "value": value})).collect::<Vec<_>>()
-        };
-        let by_metric: Vec<(String, u64)> =
-            pairs.iter().filter(|p| p.name == "__name__").map(|p| (p.value.clone(), p.series)).collect();
-        let pair_counts: Vec<(String, u64)> =
-            pairs.iter().map(|p| (format!("{}={}", p.name, p.value), p.series)).collect();
+    let answer = tokio::task::spawn_blocking(move || -> Result<serde_json::Value, ApiError> {
+        let census =
+            crate::cardinality_explorer::census_of(&state, None, limit, limit, vec!["__name__".into()])?;
+        let head = state.engine.head();
         let stats = head.stats();
         let (min_time, max_time) = head.time_range().unwrap_or((i64::MAX, i64::MIN));
-        json!({
-            "headStats": {
-                "numSeries": stats.series,
-                "numLabelPairs": pairs.len(),
-                "chunkCount": stats.chunks,
-                "minTime": min_time,
-                "maxTime": max_time,
-            },
-            "seriesCountByMetricName": top(by_metric),
-            "labelValueCountByLabelName": top(by_name.iter().map(|(n, v)| (n.to_string(), v.0)).collect()),
-            "memoryInBytesByLabelName": top(by_name.iter().map(|(n, v)| (n.to_string(), v.1)).collect()),
-            "seriesCountByLabelValuePair": top(pair_counts),
-        })
+        let mut data = strata_cardinality::explorer::prometheus_tsdb_status(&census, limit);
+        data["headStats"] = json!({
+            "numSeries": stats.series,
+            "numLabelPairs": census.total_pairs,
+            "chunkCount": stats.chunks,
+            "minTime": min_time,
+            "maxTime": max_time,
+        });
+        Ok(data)
     })
     .await;
     match answer {
-        Ok(data) => json_response(StatusCode::OK, json::success(&data.to_string(), &[], &[])),
+        Ok(Ok(data)) => json_response(StatusCode::OK, json::success(&data.to_string(), &[], &[])),
+        Ok(Err(e)) => e.into_response(),
         Err(e) => ApiError::internal(e.to_string()).into_response(),
     }
 }

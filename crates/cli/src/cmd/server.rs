@@ -106,6 +106,10 @@ pub(crate) struct Args {
     /// way) [default: true].
     #[arg(long, env = "STRATA_CARDINALITY_TRACKING")]
     cardinality_tracking: Option<bool>,
+    /// Bytes one cardinality explorer request may hold while it counts; past it the request
+    /// is refused [default: 268435456].
+    #[arg(long, env = "STRATA_EXPLORER_MEMORY_BUDGET")]
+    explorer_memory_budget: Option<u64>,
     /// Serve /api/v1/admin/* (true or false) [default: true].
     #[arg(long, env = "STRATA_ADMIN_API")]
     admin_api: Option<bool>,
@@ -147,6 +151,7 @@ impl Args {
             retention,
             admin_api,
             cardinality_tracking,
+            explorer_memory_budget,
             rule_files,
             evaluation_interval,
             external_url,
