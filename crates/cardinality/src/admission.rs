@@ -23,4 +23,8 @@ impl strata_storage::SeriesAdmission for Admission {
         self.limiter.created(labels, head_series);
         self.tracker.created(labels, head_series as u64);
     }
+
+    fn written(&self, sampled: &[Labels], weight: u64) {
+        self.tracker.written(sampled, weight);
+    }
 }

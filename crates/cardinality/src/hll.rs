@@ -196,15 +196,37 @@ mod tests {
         assert!((union - 6_000.0).abs() / 6_000.0 < 0.02, "{union}");
     }
 
+    /// Error of a sketch of 1.2M distinct keys drawn from `seed`, in percent.
+    fn error_percent(seed: u64) -> f64 {
+        let n = 600_000;
+        (count_of(n, seed) as f64 - (2 * n) as f64) / (2 * n) as f64 * 100.0
+    }
+
+    /// The estimator over 40 fixed key sets of 1.2M keys: unbiased (|mean| < 0.3%), its
+    /// RMS error the theory's 1.04/√16384 = 0.81% (< 1%), and at least 95% of the sets
+    /// within 2% — 2% is 2.5 standard errors, so about one set in 80 falls outside it
+    /// (measured: one of 40, at -2.3%).
+    #[test]
+    fn error_is_the_theorys_over_forty_key_sets() {
+        let errors: Vec<f64> =
+            (0..40u64).map(|s| error_percent(s.wrapping_mul(0x9E37_79B9_7F4A_7C15))).collect();
+        let mean = errors.iter().sum::<f64>() / 40.0;
+        let rms = (errors.iter().map(|e| e * e).sum::<f64>() / 40.0).sqrt();
+        let within = errors.iter().filter(|e| e.abs() < 2.0).count();
+        assert!(
+            mean.abs() < 0.3 && rms < 1.0 && within >= 38,
+            "mean {mean}% rms {rms}% within 2%: {within}/40 {errors:?}"
+        );
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(4))]
-        /// Within 2% of the truth over 1M+ distinct random keys.
+        /// Over random key sets of 1.2M keys, within 4 standard errors (3.3%): a broken hash
+        /// or estimator fails this; chance alone does once in 16,000 sets.
         #[test]
-        fn error_within_two_percent_over_a_million_keys(seed in any::<u64>()) {
-            let n = 600_000;
-            let estimate = count_of(n, seed) as f64;
-            let truth = (2 * n) as f64;
-            prop_assert!((estimate - truth).abs() / truth < 0.02, "{estimate} for {truth}");
+        fn error_is_bounded_over_random_key_sets(seed in any::<u64>()) {
+            let error = error_percent(seed);
+            prop_assert!(error.abs() < 3.3, "{error}%");
         }
     }
 }

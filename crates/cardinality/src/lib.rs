@@ -8,6 +8,7 @@
 //! - `limits`: admission limits on new series (global, per selector, per hour and day).
 //! - `report`: the report (top contributors, label advice, limits, forecast) and its text.
 //! - `tracker`: what new series tell: top metrics, distinct label values, churn, growth.
+//! - `write_rate`: series and metrics by samples per second (sampled writes, top-k).
 
 pub mod admission;
 pub mod explorer;
@@ -17,6 +18,7 @@ pub mod limits;
 pub mod report;
 pub mod topk;
 pub mod tracker;
+pub mod write_rate;
 
 pub use admission::Admission;
 pub use forecast::{forecast, Forecast};
@@ -24,3 +26,4 @@ pub use hll::HyperLogLog;
 pub use limits::{LimitState, Limiter, Limits, SeriesLimit};
 pub use topk::{HeavyHitter, SpaceSaving};
 pub use tracker::{GrowthPoint, LabelCardinality, Tracker};
+pub use write_rate::{WriteRate, WriteRates};

@@ -9,6 +9,7 @@ use std::fmt::Write;
 use serde::{Deserialize, Serialize};
 
 use crate::forecast::Forecast;
+use crate::write_rate::{WriteRate, WINDOW_MS};
 
 /// Unique values of one label on one metric from which it is reported.
 pub const WARNING_VALUES: u64 = 1_000;
@@ -23,6 +24,12 @@ pub struct Report {
     /// New series per hour over the last 24 hours of history.
     pub growth_per_hour: f64,
     pub top: Vec<Contributor>,
+    /// Metrics by samples written per second (sampled; see `write_rate`).
+    #[serde(default)]
+    pub top_writers: Vec<WriteRate>,
+    /// Series by samples written per second.
+    #[serde(default)]
+    pub busiest_series: Vec<WriteRate>,
     pub labels: Vec<LabelAdvice>,
     pub limits: Vec<LimitReport>,
     pub forecast: Option<ForecastReport>,
@@ -84,6 +91,9 @@ pub struct ReportInput {
     pub metrics: Vec<(String, u64)>,
     /// Unique values per metric × label (exact), with the tracker's ephemeral flag.
     pub labels: Vec<(String, String, u64, bool)>,
+    /// Metrics and series by write rate, most first.
+    pub top_writers: Vec<WriteRate>,
+    pub busiest_series: Vec<WriteRate>,
     pub limits: Vec<LimitReport>,
     /// New series per hour over the last 24 hours.
     pub growth_per_hour: f64,
@@ -129,6 +139,8 @@ pub fn build(input: &ReportInput, top: usize) -> Report {
         total_series: input.total_series,
         growth_per_hour: input.growth_per_hour,
         top: top_list,
+        top_writers: input.top_writers.iter().take(top).cloned().collect(),
+        busiest_series: input.busiest_series.iter().take(top).cloned().collect(),
         labels,
         limits: input.limits.clone(),
         forecast,
@@ -224,6 +236,7 @@ pub fn text(r: &Report) -> String {
             c.share
         );
     }
+    writers(&mut out, r);
     let _ = writeln!(out, "\nLabels:");
     if r.labels.is_empty() {
         let _ = writeln!(out, "  no label has {} or more unique values on one metric", count(WARNING_VALUES));
@@ -272,6 +285,29 @@ pub fn text(r: &Report) -> String {
         }
     }
     out
+}
+
+/// The write-rate sections.
+fn writers(out: &mut String, r: &Report) {
+    let _ = writeln!(out, "\nTop writers (samples/s over the last {} min, sampled):", WINDOW_MS / 60_000);
+    if r.top_writers.is_empty() {
+        let _ = writeln!(out, "  nothing written yet");
+    }
+    for (i, w) in r.top_writers.iter().enumerate() {
+        let _ = writeln!(out, "  {:>2}. {:<48} {:>12} samples/s", i + 1, w.key, rate(w.samples_per_second));
+    }
+    if !r.busiest_series.is_empty() {
+        let _ = writeln!(out, "  busiest series:");
+    }
+    for w in &r.busiest_series {
+        let _ = writeln!(out, "      {} {} samples/s", w.key, rate(w.samples_per_second));
+    }
+}
+
+/// A rate with thousands separated, one decimal.
+fn rate(v: f64) -> String {
+    let tenths = (v * 10.0).round().max(0.0) as u64;
+    format!("{}.{}", count(tenths / 10), tenths % 10)
 }
 
 fn crate_time(ms: i64) -> String {

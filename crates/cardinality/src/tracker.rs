@@ -1,5 +1,6 @@
 //! What the ingest path tells about cardinality, learnt from every series the head creates
-//! (the admission hook's `created`), so the cost is per new series, never per sample:
+//! (the admission hook's `created`), so the cost is per new series, never per sample
+//! (write rates, `write_rate`, hear of one sample in 64):
 //! new series by metric (Space-Saving top-k), distinct values per metric × label
 //! (HyperLogLog: what the index cannot answer once series are gone), new series per hour,
 //! and the series count per hour for 90 days (the growth history the forecast reads),
@@ -20,6 +21,7 @@ use strata_model::Labels;
 
 use crate::hll::HyperLogLog;
 use crate::topk::SpaceSaving;
+use crate::write_rate::WriteRates;
 
 const HOUR_MS: i64 = 3_600_000;
 /// Hours of growth history kept (90 days).
@@ -76,6 +78,8 @@ struct State {
 #[derive(Debug)]
 pub struct Tracker {
     state: Mutex<State>,
+    /// Write rates by series and metric (their own lock: they hear of every batch).
+    writes: WriteRates,
     path: Option<PathBuf>,
     clock: fn() -> i64,
 }
@@ -113,6 +117,7 @@ impl Tracker {
                 first_hour: now.div_euclid(HOUR_MS),
                 created_total: 0,
             }),
+            writes: WriteRates::new(clock),
             path: path.map(Path::to_path_buf),
             clock,
         }
@@ -154,6 +159,16 @@ impl Tracker {
             }
         }
         record_growth(&mut s.history, hour * HOUR_MS, active, 1);
+    }
+
+    /// Sampled writes (see `write_rate`).
+    pub fn written(&self, sampled: &[Labels], weight: u64) {
+        self.writes.observe(sampled, weight);
+    }
+
+    /// Series and metrics by write rate.
+    pub fn write_rates(&self) -> &WriteRates {
+        &self.writes
     }
 
     /// Notes the active series count now (called periodically, so hours without new

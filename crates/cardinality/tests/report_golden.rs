@@ -3,9 +3,13 @@
 //! diff), and its JSON round trip (the CLI prints what the server sends).
 
 use strata_cardinality::report::{build, text, LimitReport, Report, ReportInput};
-use strata_cardinality::{forecast, GrowthPoint};
+use strata_cardinality::{forecast, GrowthPoint, WriteRate};
 
 const HOUR: i64 = 3_600_000;
+
+fn rate(key: &str, samples_per_second: f64) -> WriteRate {
+    WriteRate { key: key.into(), samples_per_second, overestimate_per_second: 0.0 }
+}
 
 fn input() -> ReportInput {
     let history: Vec<GrowthPoint> = (0..48)
@@ -31,6 +35,13 @@ fn input() -> ReportInput {
             ("api_latency_seconds_bucket".into(), "pod".into(), 1_200, true),
             ("node_cpu_seconds_total".into(), "cpu".into(), 64, false),
         ],
+        top_writers: vec![
+            rate("http_requests_total", 12_000.0),
+            rate("node_cpu_seconds_total", 1_533.3),
+            rate("api_latency_seconds_bucket", 640.0),
+            rate("up", 8.5),
+        ],
+        busiest_series: vec![rate("http_requests_total{code=\"200\",user_id=\"u1\"}", 128.0)],
         limits: vec![
             LimitReport {
                 limit: "max-series".into(),

@@ -32,6 +32,10 @@ fn the_report_names_the_exploding_label_and_the_limits() {
     assert_eq!(data["top"][0]["metric"], "checkout_total");
     assert_eq!(data["top"][0]["share"], 99.0);
     assert_eq!(data["top"].as_array().unwrap().len(), 3);
+    // One sample in 64 is heard of: ~23 of checkout_total's 1,500, none or one of the rest.
+    assert_eq!(data["top_writers"][0]["key"], "checkout_total", "{report}");
+    assert!(data["top_writers"][0]["samples_per_second"].as_f64().unwrap() > 0.0);
+    assert!(data["busiest_series"][0]["key"].as_str().unwrap().starts_with("checkout_total{"));
     let label = &data["labels"][0];
     assert_eq!((label["level"].as_str(), label["label"].as_str()), (Some("WARNING"), Some("user_id")));
     assert_eq!(label["unique_values"], 1_500);
@@ -48,6 +52,10 @@ fn the_report_names_the_exploding_label_and_the_limits() {
     assert!(out.status.success(), "{text}");
     assert!(text.contains("Total series: 1,515"), "{text}");
     assert!(text.contains("WARNING  checkout_total{user_id}: 1,500 unique values"), "{text}");
+    assert!(
+        text.contains("Top writers (samples/s over the last 10 min, sampled):\n   1. checkout_total"),
+        "{text}"
+    );
     let out = Command::new(env!("CARGO_BIN_EXE_strata"))
         .args(["cardinality", "forecast", "--url", &url, "--days", "30", "--json"])
         .output()

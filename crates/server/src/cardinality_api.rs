@@ -81,6 +81,8 @@ fn input(state: &Shared, top: usize, days: u32) -> Result<ReportInput, ApiError>
         total_series: stats.series,
         metrics,
         labels,
+        top_writers: state.tracker.write_rates().top_metrics(top),
+        busiest_series: state.tracker.write_rates().top_series(top),
         limits,
         growth_per_hour,
         forecast: (days > 0).then(|| strata_cardinality::forecast(&history, days)).flatten(),

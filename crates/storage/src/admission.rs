@@ -1,6 +1,10 @@
 //! Admission control for new series: a hook the head asks before it creates a series, under
 //! the lock that serialises series creation, so a limit holds exactly under concurrent
 //! writers. Existing series are never asked about: their samples are always accepted.
+//!
+//! The hook also hears of writes, sampled: every [`WRITE_SAMPLE_EVERY`]-th sample appended
+//! names its series (outside every series lock), so write rates by series and metric can be
+//! ranked at a cost per sample of one atomic add per batch.
 
 use strata_model::Labels;
 
@@ -12,4 +16,13 @@ pub trait SeriesAdmission: Send + Sync + std::fmt::Debug {
 
     /// `labels` became a series (after `admit` said yes); the head now holds `head_series`.
     fn created(&self, labels: &Labels, head_series: usize);
+
+    /// Samples were appended: the series of one sample in every `weight` (see the module
+    /// docs). Ignored unless overridden.
+    fn written(&self, sampled: &[Labels], weight: u64) {
+        let _ = (sampled, weight);
+    }
 }
+
+/// One appended sample in this many is told to [`SeriesAdmission::written`].
+pub const WRITE_SAMPLE_EVERY: u64 = 64;

@@ -45,7 +45,7 @@ use strata_index::{SeriesIndex, SeriesRef};
 use strata_model::{Labels, Matcher};
 use strata_wal::{Record, RefSample, RefSeries, ReplayOptions, Tombstone, Wal, WalOptions};
 
-use crate::admission::SeriesAdmission;
+use crate::admission::{SeriesAdmission, WRITE_SAMPLE_EVERY};
 use crate::block::BlockSeries;
 use crate::head_chunks::{self, HeadChunkFiles};
 use crate::series_set::Series;
@@ -166,6 +166,17 @@ pub struct Head {
     rejected: AtomicU64,
     /// Asked before a series is created (cardinality limits); none: every series is.
     admission: RwLock<Option<Arc<dyn SeriesAdmission>>>,
+    /// Samples appended by ref, counted to pick the ones admission hears of (`sample_writes`).
+    write_sampler: AtomicU64,
+}
+
+/// The next of a splitmix64 sequence (picks the writes admission hears of).
+fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 /// How a series' labels resolved.
@@ -282,6 +293,7 @@ impl Head {
             samples: AtomicU64::new(replayed.samples),
             rejected: AtomicU64::new(0),
             admission: RwLock::new(None),
+            write_sampler: AtomicU64::new(0),
         })
     }
 
@@ -570,7 +582,33 @@ impl Head {
         result.accepted = accepted.len() + identical;
         self.samples.fetch_add(accepted.len() as u64, Ordering::Relaxed);
         self.rejected.fetch_add(result.rejected.len() as u64, Ordering::Relaxed);
+        self.sample_writes(batch);
         Ok(result)
+    }
+
+    /// Tells admission control the series of one sample appended in `WRITE_SAMPLE_EVERY`
+    /// (for write rates), after every series lock is released. How many a batch gives is
+    /// exact over time (a running count); which ones is random, so that series sent in a
+    /// fixed order, in batches whose size shares a factor with 64, are not always the same
+    /// ones heard of.
+    fn sample_writes(&self, batch: &[(AppendRef, i64, f64)]) {
+        let Some(admission) = self.admission.read().unwrap_or_else(|e| e.into_inner()).clone() else {
+            return;
+        };
+        let (n, every) = (batch.len() as u64, WRITE_SAMPLE_EVERY);
+        let seen = self.write_sampler.fetch_add(n, Ordering::Relaxed);
+        let count = (seen + n) / every - seen / every;
+        if count == 0 {
+            return;
+        }
+        let mut state = seen;
+        let sampled: Vec<Labels> = (0..count)
+            .filter_map(|_| {
+                let i = (splitmix64(&mut state) % n) as usize;
+                self.index.labels(SeriesRef(batch[i].0 .0))
+            })
+            .collect();
+        admission.written(&sampled, every);
     }
 
     /// Series the matchers select, with their chunks that overlap `[mint, maxt]`, sorted by
@@ -863,5 +901,44 @@ mod tests {
         drop(head);
         let reopened = Head::open(dir.path(), opts()).unwrap();
         assert_eq!(reopened.stats().samples_appended, 4000);
+    }
+
+    /// Hears every sampled write; admits every series.
+    #[derive(Debug, Default)]
+    struct Listener {
+        heard: Mutex<Vec<(String, u64)>>,
+    }
+
+    impl SeriesAdmission for Listener {
+        fn admit(&self, _: &Labels, _: usize) -> Result<(), String> {
+            Ok(())
+        }
+
+        fn created(&self, _: &Labels, _: usize) {}
+
+        fn written(&self, sampled: &[Labels], weight: u64) {
+            let mut heard = self.heard.lock().unwrap();
+            heard.extend(sampled.iter().map(|l| (l.get("job").unwrap_or("").to_string(), weight)));
+        }
+    }
+
+    #[test]
+    fn admission_hears_one_write_in_sixty_four_across_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let head = Head::open(dir.path(), opts()).unwrap();
+        let listener = Arc::new(Listener::default());
+        head.set_admission(Some(listener.clone()));
+        // 3 samples of `a` for each of `b`, in batches of 100 that do not divide 64.
+        for round in 0..32 {
+            let batch: Vec<_> = (0..100)
+                .map(|i| (series(if i % 4 == 3 { "b" } else { "a" }), (round * 100 + i) as i64, 0.0))
+                .collect();
+            head.append(&batch).unwrap();
+        }
+        let heard = listener.heard.lock().unwrap();
+        assert_eq!(heard.len(), 3200 / 64, "every 64th of 3,200 samples");
+        assert!(heard.iter().all(|(_, w)| *w == WRITE_SAMPLE_EVERY));
+        let a = heard.iter().filter(|(job, _)| job == "a").count();
+        assert!((30..=45).contains(&a), "`a` writes 3 in 4 samples: heard {a} of 50");
     }
 }

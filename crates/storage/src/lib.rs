@@ -26,7 +26,7 @@ mod series_set;
 mod shard;
 mod time_range;
 
-pub use admission::SeriesAdmission;
+pub use admission::{SeriesAdmission, WRITE_SAMPLE_EVERY};
 pub use block_engine::{
     BackgroundMaintenance, BlockEngine, BlockEngineOptions, ColdMove, DropReason, DroppedShard,
     RetentionLedger, RetentionReport, ShardInfo, ShardTier, SkippedBlock,
