@@ -102,8 +102,11 @@ impl PartialOrd for Ranked<'_> {
     }
 }
 
-/// Bytes a heap entry is charged.
-const ENTRY_BYTES: usize = std::mem::size_of::<Ranked<'static>>();
+/// Bytes an entry kept for the answer is charged: not only its place in a heap but what it
+/// costs on its way out as JSON (owned strings, serde values, the text, the response) —
+/// about 700 bytes of RSS per pair measured at 200,000 pairs
+/// (`scripts/bench-cardinality-report.py`), rounded up.
+const ENTRY_BYTES: usize = 1024;
 
 /// The `top` largest entries seen.
 struct TopHeap<'a> {
@@ -192,7 +195,7 @@ pub(crate) fn count(
         }
         if here.values > 0 {
             total_pairs += here.values;
-            charge.add(std::mem::size_of::<NameCount>() + name.len(), counted)?;
+            charge.add(ENTRY_BYTES + name.len(), counted)?;
             here.name = name.to_string();
             names.push(here);
         }
@@ -297,12 +300,12 @@ mod tests {
                 .unwrap();
         }
         let request =
-            CensusRequest { selection: None, top: 0, top_pairs: usize::MAX, focus: vec![], budget: 4096 };
+            CensusRequest { selection: None, top: 0, top_pairs: usize::MAX, focus: vec![], budget: 65_536 };
         let err = index.census(&request).unwrap_err();
-        assert!(err.to_string().contains("memory budget of 4096 bytes"), "{err}");
+        assert!(err.to_string().contains("memory budget of 65536 bytes"), "{err}");
         let small = CensusRequest { top_pairs: 10, ..request };
         let census = index.census(&small).unwrap();
         assert_eq!(census.total_pairs, 1001);
-        assert!(census.charged_bytes <= 4096, "{}", census.charged_bytes);
+        assert!(census.charged_bytes <= 65_536, "{}", census.charged_bytes);
     }
 }

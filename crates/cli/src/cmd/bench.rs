@@ -2,7 +2,8 @@
 //! `strata bench dense FILE`, the cold codec on real data (module `dense`).
 //!
 //! `strata bench ingest --target http://127.0.0.1:9090 --protocol influx|remote-write|prometheus
-//! --writers 100 --duration 60s [--series N] [--batch 100] [--json]`: `writers` threads, each
+//! --writers 100 --duration 60s [--series N] [--batch 100] [--metric bench_value]
+//! [--series-label series] [--json]`: `writers` threads, each
 //! with its own keep-alive HTTP/1.1 connection, post batches of `batch` points for
 //! `duration`. The `series` are split between writers (a series always comes from the same
 //! writer, so its samples arrive in time order); each writer cycles through its series,
@@ -74,6 +75,12 @@ pub(crate) struct IngestArgs {
     /// Points per request.
     #[arg(long, default_value_t = 100)]
     batch: usize,
+    /// The metric written (the measurement, for line protocol: its field is `value`).
+    #[arg(long, default_value = "bench_value")]
+    metric: String,
+    /// The label that tells the series apart (`user_id` makes a cardinality explosion).
+    #[arg(long, default_value = "series")]
+    series_label: String,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -168,6 +175,7 @@ fn ingest(args: IngestArgs) -> anyhow::Result<std::process::ExitCode> {
                 series: (w..args.series).step_by(args.writers).collect(),
                 batch: args.batch,
                 start_ms,
+                naming: Naming { metric: args.metric.clone(), label: args.series_label.clone() },
             };
             let stop = stop.clone();
             std::thread::spawn(move || plan.run(&stop))
@@ -231,6 +239,20 @@ struct WriterPlan {
     series: Vec<usize>,
     batch: usize,
     start_ms: i64,
+    naming: Naming,
+}
+
+/// What the series are called: `metric{host="hostN",label="sN"}`.
+#[derive(Debug, Clone)]
+struct Naming {
+    metric: String,
+    label: String,
+}
+
+impl Default for Naming {
+    fn default() -> Self {
+        Naming { metric: "bench_value".into(), label: "series".into() }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -278,7 +300,7 @@ impl WriterPlan {
                 })
                 .collect();
             cursor += self.batch;
-            let body = encode(self.protocol, &points);
+            let body = encode(self.protocol, &self.naming, &points);
             loop {
                 let sent = Instant::now();
                 let c = match conn.take() {
@@ -321,19 +343,20 @@ impl WriterPlan {
 }
 
 /// A batch as the protocol's body.
-fn encode(protocol: Protocol, points: &[(usize, i64, f64)]) -> Vec<u8> {
+fn encode(protocol: Protocol, naming: &Naming, points: &[(usize, i64, f64)]) -> Vec<u8> {
+    let Naming { metric, label } = naming;
     match protocol {
         Protocol::Influx => {
             let mut s = String::with_capacity(points.len() * 64);
             for (id, t, v) in points {
-                let _ = writeln!(s, "bench,host=host{},series=s{id} value={v} {t}", id % 100);
+                let _ = writeln!(s, "{metric},host=host{},{label}=s{id} value={v} {t}", id % 100);
             }
             s.into_bytes()
         }
         Protocol::Prometheus => {
             let mut s = String::with_capacity(points.len() * 64);
             for (id, t, v) in points {
-                let _ = writeln!(s, "bench_value{{host=\"host{}\",series=\"s{id}\"}} {v} {t}", id % 100);
+                let _ = writeln!(s, "{metric}{{host=\"host{}\",{label}=\"s{id}\"}} {v} {t}", id % 100);
             }
             s.into_bytes()
         }
@@ -342,10 +365,14 @@ fn encode(protocol: Protocol, points: &[(usize, i64, f64)]) -> Vec<u8> {
             for (id, t, v) in points {
                 let host = format!("host{}", id % 100);
                 let series = format!("s{id}");
+                let mut labels = [
+                    ("__name__", metric.as_str()),
+                    ("host", host.as_str()),
+                    (label.as_str(), series.as_str()),
+                ];
+                labels.sort_unstable();
                 let mut ts = Vec::with_capacity(96);
-                for (name, value) in
-                    [("__name__", "bench_value"), ("host", host.as_str()), ("series", series.as_str())]
-                {
+                for (name, value) in labels {
                     let mut label = Vec::with_capacity(32);
                     proto_bytes(1, name.as_bytes(), &mut label);
                     proto_bytes(2, value.as_bytes(), &mut label);
@@ -506,7 +533,12 @@ mod tests {
     #[test]
     fn bodies_parse_back_with_strata_parsers() {
         let points = [(3, 1_703_001_600_000, 1.5), (4, 1_703_001_600_000, 2.0)];
-        let text = String::from_utf8(encode(Protocol::Influx, &points)).unwrap();
+        let text = String::from_utf8(encode(
+            Protocol::Influx,
+            &Naming { metric: "bench".into(), label: "series".into() },
+            &points,
+        ))
+        .unwrap();
         let p = strata_ingest::line_protocol::parse_line(
             text.lines().next().unwrap(),
             1,
@@ -515,7 +547,7 @@ mod tests {
         .unwrap();
         assert_eq!(p.samples[0].labels.to_string(), "bench{host=\"host3\",series=\"s3\"}");
         assert_eq!((p.samples[0].timestamp, p.samples[0].value), (Some(1_703_001_600_000), 1.5));
-        let text = String::from_utf8(encode(Protocol::Prometheus, &points)).unwrap();
+        let text = String::from_utf8(encode(Protocol::Prometheus, &Naming::default(), &points)).unwrap();
         let s = strata_ingest::exposition::parse_line(
             text.lines().nth(1).unwrap(),
             1,
@@ -524,7 +556,7 @@ mod tests {
         .unwrap()
         .unwrap();
         assert_eq!((s.labels.get("series"), s.value), (Some("s4"), 2.0));
-        let rw = encode(Protocol::RemoteWrite, &points);
+        let rw = encode(Protocol::RemoteWrite, &Naming::default(), &points);
         assert!(snap::raw::Decoder::new().decompress_vec(&rw).unwrap().len() > 40);
     }
 }

@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""A cardinality explosion against a per-metric limit: `checkout_total` gains a `user_id`
+label with EXPLOSION values written at full speed (remote write, `strata bench ingest
+--metric checkout_total --series-label user_id`), while `series-limits` holds it to LIMIT
+series. Beside it, ordinary load (`bench_value`, NORMAL series, written before so they all
+exist) is measured twice: alone, then during the explosion. The server's RSS is sampled
+every 0.5 s throughout.
+
+What it prints: the ordinary load's samples/s alone and during (their ratio), the
+explosion's refused samples, the head's series, and RSS at the start of the explosion, at
+its end and at its largest. With --no-limit the same run without the limit shows what the
+limit saves.
+
+  scripts/bench-cardinality-explosion.py [--explosion 1000000] [--limit 10000]
+      [--normal 100000] [--seconds 30] [--no-limit] [--json]
+
+Needs a release build (cargo build --release). WORK sets the scratch dir. Both loads share
+this machine's cores with the server: the ratio includes the CPU the explosion's own
+generator takes."""
+import argparse, json, os, shutil, socket, subprocess, sys, threading, time, urllib.error, urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+STRATA = os.path.join(ROOT, 'target', 'release', 'strata')
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def rss(pid):
+    with open(f'/proc/{pid}/status') as f:
+        for line in f:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def get_json(url):
+    try:
+        with urllib.request.urlopen(url, timeout=60) as r:
+            return json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return json.loads(e.read())
+
+
+def bench(url, metric, label, series, seconds, writers):
+    out = subprocess.run([STRATA, 'bench', 'ingest', '--target', url, '--protocol', 'remote-write',
+                          '--writers', str(writers), '--duration', f'{seconds}s', '--series', str(series),
+                          '--batch', '1000', '--metric', metric, '--series-label', label, '--json'],
+                         capture_output=True, text=True, check=False)
+    return json.loads(out.stdout)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--explosion', type=int, default=1_000_000)
+    ap.add_argument('--limit', type=int, default=10_000)
+    ap.add_argument('--normal', type=int, default=100_000)
+    ap.add_argument('--seconds', type=int, default=30)
+    ap.add_argument('--no-limit', action='store_true')
+    ap.add_argument('--json', action='store_true')
+    a = ap.parse_args()
+    if not os.access(STRATA, os.X_OK):
+        sys.exit('build first: cargo build --release')
+    work = os.environ.get('WORK', '/tmp/bench-cardinality-explosion')
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    config = os.path.join(work, 'strata.toml')
+    with open(config, 'w') as f:
+        if not a.no_limit:
+            f.write(f"series-limits = [{{ match = 'checkout_total', max = {a.limit} }}]\n")
+    port = free_port()
+    url = f'http://127.0.0.1:{port}'
+    server = subprocess.Popen([STRATA, 'server', '--config', config, '--listen', f'127.0.0.1:{port}',
+                               '--data-dir', os.path.join(work, 'data'), '--fsync', 'none', '--retention', '0',
+                               '--log-level', 'warn'], stderr=open(os.path.join(work, 'server.log'), 'w'))
+    samples = []
+    stop = threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            samples.append((time.time(), rss(server.pid)))
+            time.sleep(0.5)
+
+    try:
+        for _ in range(300):
+            try:
+                if get_json(url + '/-/ready') is not None:
+                    break
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.1)
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        # Every ordinary series exists before anything is measured.
+        bench(url, 'bench_value', 'series', a.normal, 10, 2)
+        alone = bench(url, 'bench_value', 'series', a.normal, a.seconds, 2)
+        during = {}
+        explosion = {}
+        started = time.time()
+
+        def explode():
+            explosion.update(bench(url, 'checkout_total', 'user_id', a.explosion, a.seconds + 4, 2))
+
+        t = threading.Thread(target=explode)
+        t.start()
+        time.sleep(2)  # the explosion is at full speed (and past its limit) when measuring starts
+        during.update(bench(url, 'bench_value', 'series', a.normal, a.seconds, 2))
+        t.join()
+        ended = time.time()
+        stop.set()
+        sampler.join()
+        window = [r for (ts, r) in samples if started <= ts <= ended]
+        status = get_json(url + '/api/v1/status/tsdb?limit=3')
+        refused = get_json(url + '/api/v1/cardinality?topN=3')['data']['limits']
+        result = {
+            'limit': None if a.no_limit else a.limit,
+            'normal_alone_samples_per_second': alone['points_per_second'],
+            'normal_during_samples_per_second': during['points_per_second'],
+            'ratio_during_to_alone': during['points_per_second'] / alone['points_per_second'],
+            'explosion_samples_acknowledged': explosion.get('points'),
+            'explosion_batches_refused': explosion.get('errors'),
+            'head_series': status['data']['headStats']['numSeries'],
+            'rss_start_bytes': window[0] if window else None,
+            'rss_end_bytes': window[-1] if window else None,
+            'rss_max_bytes': max(window) if window else None,
+            'limits': refused,
+        }
+        if a.json:
+            print(json.dumps(result))
+        else:
+            mib = lambda b: f'{b / 2**20:,.0f} MiB'
+            print(f"limit: {result['limit']}; head series after: {result['head_series']:,}")
+            print(f"ordinary load alone  {result['normal_alone_samples_per_second']:12,.0f} samples/s")
+            print(f"ordinary load during {result['normal_during_samples_per_second']:12,.0f} samples/s"
+                  f"  ({result['ratio_during_to_alone']:.2f}x)")
+            print(f"explosion: {result['explosion_samples_acknowledged']:,} samples written, "
+                  f"{result['explosion_batches_refused']:,} batches partly refused")
+            print(f"server RSS during the explosion: start {mib(result['rss_start_bytes'])}, "
+                  f"end {mib(result['rss_end_bytes'])}, largest {mib(result['rss_max_bytes'])}")
+    finally:
+        stop.set()
+        server.terminate()
+        server.wait()
+
+
+if __name__ == '__main__':
+    main()
