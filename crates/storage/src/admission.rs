@@ -1,6 +1,8 @@
 //! Admission control for new series: a hook the head asks before it creates a series, under
 //! the lock that serialises series creation, so a limit holds exactly under concurrent
-//! writers. Existing series are never asked about: their samples are always accepted.
+//! writers (it may also be asked just before, without the lock: a refusal there stands,
+//! since the head's series only grow while it runs; an admission is only taken under the
+//! lock). Existing series are never asked about: their samples are always accepted.
 //!
 //! The hook also hears of writes, sampled: every [`WRITE_SAMPLE_EVERY`]-th sample appended
 //! names its series (outside every series lock), so write rates by series and metric can be

@@ -382,11 +382,21 @@ impl Head {
         if let Some(r) = self.index.get(labels) {
             return Ok(Resolved::Known(AppendRef(r.0)));
         }
+        let admission = self.admission.read().unwrap_or_else(|e| e.into_inner()).clone();
+        // A refusal is decided before the creation lock too: the head's series only grow
+        // while it runs, so what the limits refuse now they would refuse under the lock, and
+        // an explosion of refused series does not hold the lock every appender needs. An
+        // admission is only decided under the lock (below), where it is exact.
+        if let Some(admission) = &admission {
+            let now = self.series.read().unwrap_or_else(|e| e.into_inner()).len();
+            if let Err(reason) = admission.admit(labels, now) {
+                return Ok(Resolved::Refused(reason));
+            }
+        }
         let mut all = self.series.write().unwrap_or_else(|e| e.into_inner());
         if let Some(r) = self.index.get(labels) {
             return Ok(Resolved::Known(AppendRef(r.0))); // another appender created it meanwhile
         }
-        let admission = self.admission.read().unwrap_or_else(|e| e.into_inner()).clone();
         if let Some(admission) = &admission {
             if let Err(reason) = admission.admit(labels, all.len()) {
                 return Ok(Resolved::Refused(reason));
