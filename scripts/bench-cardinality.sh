@@ -15,6 +15,8 @@ work="${WORK:-/tmp/bench-cardinality}"
 strata="$PWD/target/release/strata"
 [[ -x $strata ]] || { echo "build first: cargo build --release" >&2; exit 1; }
 mkdir -p "$work"
+pid=""
+trap '[[ -n $pid ]] && kill "$pid" 2>/dev/null' EXIT
 for round in $(seq 1 "$runs"); do
   for tracking in true false; do
     rm -rf "$work/data"
@@ -25,7 +27,8 @@ for round in $(seq 1 "$runs"); do
     for _ in $(seq 1 300); do curl -sf "127.0.0.1:$port/-/ready" >/dev/null && break; sleep 0.1; done
     "$strata" bench ingest --target "http://127.0.0.1:$port" --protocol remote-write --writers 8 \
       --duration "$duration" --series "$series" --batch 1000 --json 2>/dev/null |
-      python3 -c 'import json,sys; d=json.load(sys.stdin); print(f"round {sys.argv[1]} tracking {sys.argv[2]:5} {d[\"points_per_second\"]:,.0f} samples/s")' "$round" "$tracking"
+      python3 -c 'import json,sys; d=json.load(sys.stdin); print("round %s tracking %-5s %s samples/s" % (sys.argv[1], sys.argv[2], format(round(d["points_per_second"]), ",")))' "$round" "$tracking"
     kill "$pid"; wait "$pid" 2>/dev/null || true
+    pid=
   done
 done
