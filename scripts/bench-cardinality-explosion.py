@@ -17,26 +17,12 @@ limit saves.
 Needs a release build (cargo build --release). WORK sets the scratch dir. Both loads share
 this machine's cores with the server: the ratio includes the CPU the explosion's own
 generator takes."""
-import argparse, json, os, shutil, socket, subprocess, sys, threading, time, urllib.error, urllib.request
+import argparse, json, os, subprocess, sys, threading, time, urllib.error, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STRATA = os.path.join(ROOT, 'target', 'release', 'strata')
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def rss(pid):
-    with open(f'/proc/{pid}/status') as f:
-        for line in f:
-            if line.startswith('VmRSS:'):
-                return int(line.split()[1]) * 1024
-    return 0
+sys.path.insert(0, os.path.join(ROOT, 'scripts', 'lib'))
+from local_server import free_port, fresh_work_dir, rss  # noqa: E402
 
 
 def get_json(url):
@@ -64,11 +50,7 @@ def main():
     ap.add_argument('--no-limit', action='store_true')
     ap.add_argument('--json', action='store_true')
     a = ap.parse_args()
-    if not os.access(STRATA, os.X_OK):
-        sys.exit('build first: cargo build --release')
-    work = os.environ.get('WORK', '/tmp/bench-cardinality-explosion')
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
+    work = fresh_work_dir(STRATA, '/tmp/bench-cardinality-explosion')
     config = os.path.join(work, 'strata.toml')
     with open(config, 'w') as f:
         if not a.no_limit:

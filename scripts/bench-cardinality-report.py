@@ -7,10 +7,12 @@ peak growth over the RSS just before is what the request cost the process.
   scripts/bench-cardinality-report.py [--series 1000000] [--runs 3] [--budget BYTES] [--json]
 
 Needs a release build (cargo build --release). WORK sets the scratch dir."""
-import argparse, json, os, shutil, socket, subprocess, sys, threading, time, urllib.error, urllib.parse, urllib.request
+import argparse, json, os, subprocess, sys, threading, time, urllib.error, urllib.parse, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STRATA = os.path.join(ROOT, 'target', 'release', 'strata')
+sys.path.insert(0, os.path.join(ROOT, 'scripts', 'lib'))
+from local_server import free_port, fresh_work_dir, rss  # noqa: E402
 
 REQUESTS = [
     ('report (/api/v1/cardinality?topN=10)', '/api/v1/cardinality?topN=10'),
@@ -21,22 +23,6 @@ REQUESTS = [
     ('mimir label_values series', '/api/v1/cardinality/label_values?label_names[]=series&limit=20'),
     ('every pair (limit=100000000)', '/api/v1/status/tsdb?limit=100000000'),
 ]
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def rss(pid):
-    with open(f'/proc/{pid}/status') as f:
-        for line in f:
-            if line.startswith('VmRSS:'):
-                return int(line.split()[1]) * 1024
-    return 0
 
 
 def get(url):
@@ -76,11 +62,7 @@ def main():
     ap.add_argument('--budget', type=int, default=None, help='--explorer-memory-budget (bytes)')
     ap.add_argument('--json', action='store_true')
     a = ap.parse_args()
-    if not os.access(STRATA, os.X_OK):
-        sys.exit('build first: cargo build --release')
-    work = os.environ.get('WORK', '/tmp/bench-cardinality-report')
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
+    work = fresh_work_dir(STRATA, '/tmp/bench-cardinality-report')
     port = free_port()
     url = f'http://127.0.0.1:{port}'
     args = [STRATA, 'server', '--listen', f'127.0.0.1:{port}', '--data-dir', os.path.join(work, 'data'),
