@@ -38,9 +38,11 @@ impl SpaceSaving {
     pub fn add(&mut self, key: &str, n: u64) {
         self.total += n;
         if let Some((count, _)) = self.counts.get_mut(key) {
-            self.order.remove(&(*count, key.to_string()));
+            // The set's own copy of the key moves to the new position.
+            let owned =
+                self.order.take(&(*count, key.to_string())).map_or_else(|| key.to_string(), |(_, k)| k);
             *count += n;
-            self.order.insert((*count, key.to_string()));
+            self.order.insert((*count, owned));
             return;
         }
         let (count, error) = if self.counts.len() < self.capacity {

@@ -41,6 +41,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
+use strata_codec::synthetic::SplitMix;
 use strata_index::{SeriesIndex, SeriesRef};
 use strata_model::{Labels, Matcher};
 use strata_wal::{Record, RefSample, RefSeries, ReplayOptions, Tombstone, Wal, WalOptions};
@@ -168,15 +169,6 @@ pub struct Head {
     admission: RwLock<Option<Arc<dyn SeriesAdmission>>>,
     /// Samples appended by ref, counted to pick the ones admission hears of (`sample_writes`).
     write_sampler: AtomicU64,
-}
-
-/// The next of a splitmix64 sequence (picks the writes admission hears of).
-fn splitmix64(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 /// How a series' labels resolved.
@@ -611,10 +603,10 @@ impl Head {
         if count == 0 {
             return;
         }
-        let mut state = seen;
+        let mut random = SplitMix(seen);
         let sampled: Vec<Labels> = (0..count)
             .filter_map(|_| {
-                let i = (splitmix64(&mut state) % n) as usize;
+                let i = (random.next_u64() % n) as usize;
                 self.index.labels(SeriesRef(batch[i].0 .0))
             })
             .collect();
