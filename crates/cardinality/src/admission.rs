@@ -1,4 +1,5 @@
-//! The head's admission hook for a server: the limits decide, the tracker learns.
+//! The head's admission hook for a server: the limits decide (under the head's creation
+//! lock), the tracker learns (after it, a batch at a time).
 
 use std::sync::Arc;
 
@@ -21,7 +22,10 @@ impl strata_storage::SeriesAdmission for Admission {
 
     fn created(&self, labels: &Labels, head_series: usize) {
         self.limiter.created(labels, head_series);
-        self.tracker.created(labels, head_series as u64);
+    }
+
+    fn learned(&self, created: &[&Labels], head_series: usize) {
+        self.tracker.created_many(created, head_series as u64);
     }
 
     fn written(&self, sampled: &[Labels], weight: u64) {

@@ -87,12 +87,14 @@ impl WriteRates {
     /// Counts sampled writes: each of `sampled` stands for `weight` samples of its series.
     pub fn observe(&self, sampled: &[Labels], weight: u64) {
         let now = (self.clock)();
+        // Formatted before the lock: every appender comes here once per batch.
+        let series: Vec<String> = sampled.iter().map(Labels::to_string).collect();
         let Ok(mut windows) = self.windows.lock() else { return };
         windows.roll(now);
         let window = &mut windows.current;
-        for labels in sampled {
+        for (labels, key) in sampled.iter().zip(&series) {
             window.metrics.add(labels.metric_name().unwrap_or(""), weight);
-            window.series.add(&labels.to_string(), weight);
+            window.series.add(key, weight);
         }
     }
 

@@ -4,6 +4,9 @@
 //! since the head's series only grow while it runs; an admission is only taken under the
 //! lock). Existing series are never asked about: their samples are always accepted.
 //!
+//! What is learnt from new series (tracking) is told per batch after the lock
+//! ([`SeriesAdmission::learned`]): only a limit's own count is kept under it.
+//!
 //! The hook also hears of writes, sampled: every [`WRITE_SAMPLE_EVERY`]-th sample appended
 //! names its series (outside every series lock), so write rates by series and metric can be
 //! ranked at a cost per sample of one atomic add per batch.
@@ -17,7 +20,16 @@ pub trait SeriesAdmission: Send + Sync + std::fmt::Debug {
     fn admit(&self, labels: &Labels, head_series: usize) -> Result<(), String>;
 
     /// `labels` became a series (after `admit` said yes); the head now holds `head_series`.
+    /// Called under the creation lock: keep it to what must be exact (a limit's count).
     fn created(&self, labels: &Labels, head_series: usize);
+
+    /// The series one batch created, told once the creation lock is released (what is
+    /// learnt from new series but need not be exact against concurrent writers: tracking),
+    /// so appenders do not wait on it and it is paid once per batch, not per series; the
+    /// head held `head_series` series just after. Ignored unless overridden.
+    fn learned(&self, created: &[&Labels], head_series: usize) {
+        let _ = (created, head_series);
+    }
 
     /// Samples were appended: the series of one sample in every `weight` (see the module
     /// docs). Ignored unless overridden.

@@ -365,9 +365,20 @@ impl Head {
             }
         }
         if !created.is_empty() {
+            self.learned(&created);
             self.wal_append(&[Record::Series(created)], wait)?;
         }
         Ok(refs)
+    }
+
+    /// Tells admission control what a batch created (outside the creation lock).
+    fn learned(&self, created: &[RefSeries]) {
+        let Some(admission) = self.admission.read().unwrap_or_else(|e| e.into_inner()).clone() else {
+            return;
+        };
+        let labels: Vec<&Labels> = created.iter().map(|s| &s.labels).collect();
+        let head_series = self.series.read().unwrap_or_else(|e| e.into_inner()).len();
+        admission.learned(&labels, head_series);
     }
 
     fn resolve(&self, labels: &Labels) -> Result<Resolved, StorageError> {
@@ -909,6 +920,7 @@ mod tests {
     #[derive(Debug, Default)]
     struct Listener {
         heard: Mutex<Vec<(String, u64)>>,
+        learned: Mutex<Vec<(Vec<String>, usize)>>,
     }
 
     impl SeriesAdmission for Listener {
@@ -918,10 +930,29 @@ mod tests {
 
         fn created(&self, _: &Labels, _: usize) {}
 
+        fn learned(&self, created: &[&Labels], head_series: usize) {
+            let jobs = created.iter().map(|l| l.get("job").unwrap_or("").to_string()).collect();
+            self.learned.lock().unwrap().push((jobs, head_series));
+        }
+
         fn written(&self, sampled: &[Labels], weight: u64) {
             let mut heard = self.heard.lock().unwrap();
             heard.extend(sampled.iter().map(|l| (l.get("job").unwrap_or("").to_string(), weight)));
         }
+    }
+
+    #[test]
+    fn admission_learns_each_batch_of_new_series_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let head = Head::open(dir.path(), opts()).unwrap();
+        let listener = Arc::new(Listener::default());
+        head.set_admission(Some(listener.clone()));
+        head.append(&[(series("a"), 1, 0.0), (series("b"), 1, 0.0), (series("a"), 2, 0.0)]).unwrap();
+        head.append(&[(series("a"), 3, 0.0)]).unwrap();
+        head.append(&[(series("b"), 4, 0.0), (series("c"), 4, 0.0)]).unwrap();
+        let learned = listener.learned.lock().unwrap();
+        let expected = [(vec!["a".to_string(), "b".to_string()], 2), (vec!["c".to_string()], 3)];
+        assert_eq!(*learned, expected, "a batch without new series tells nothing");
     }
 
     #[test]
