@@ -109,6 +109,36 @@ fn find_unescaped(bytes: &[u8], from: usize, separator: u8, quotes: bool) -> usi
     bytes.len()
 }
 
+/// What a measurement escapes with a backslash.
+pub const MEASUREMENT_ESCAPES: &[char] = &[',', ' '];
+/// What tag keys, tag values and field keys escape with a backslash.
+pub const TAG_ESCAPES: &[char] = &[',', '=', ' '];
+
+/// Puts a backslash before any of `escaped` (what `unescape` removes).
+pub fn escape(text: &str, escaped: &[char]) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if escaped.contains(&c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A series as line protocol writes it (and InfluxDB keys it): the escaped measurement,
+/// then `,key=value` per tag in the order given.
+pub fn series_text<'a>(measurement: &str, tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut out = escape(measurement, MEASUREMENT_ESCAPES);
+    for (k, v) in tags {
+        out.push(',');
+        out.push_str(&escape(k, TAG_ESCAPES));
+        out.push('=');
+        out.push_str(&escape(v, TAG_ESCAPES));
+    }
+    out
+}
+
 /// Removes the backslash before any of `escaped`.
 fn unescape(text: &str, escaped: &[char]) -> String {
     let mut out = String::with_capacity(text.len());
@@ -370,17 +400,9 @@ mod tests {
             value in -1e15f64..1e15,
             t in any::<i64>(),
         ) {
-            let esc = |s: &str, chars: &[char]| {
-                let mut out = String::new();
-                for c in s.chars() {
-                    if chars.contains(&c) { out.push('\\'); }
-                    out.push(c);
-                }
-                out
-            };
             prop_assume!(!tags.contains_key("__name__"));
-            let tag_text: String = tags.iter().map(|(k, v)| format!(",{}={}", esc(k, &[',', '=', ' ']), esc(v, &[',', '=', ' ']))).collect();
-            let line = format!("{}{tag_text} value={value:?} {t}", esc(&measurement, &[',', ' ']));
+            let series = series_text(&measurement, tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            let line = format!("{series} value={value:?} {t}");
             let p = parse_line(&line, 1, Precision::Nanoseconds).unwrap();
             prop_assert_eq!(p.samples.len(), 1);
             let s = &p.samples[0];
