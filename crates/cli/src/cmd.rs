@@ -14,4 +14,5 @@ pub(crate) mod rules;
 pub(crate) mod server;
 pub(crate) mod shards;
 pub(crate) mod tsdb;
+pub(crate) mod tsm;
 pub(crate) mod wal;

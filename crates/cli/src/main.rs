@@ -68,6 +68,9 @@ enum Command {
     /// A data dir's blocks and head: inspect, dump.
     #[command(subcommand)]
     Tsdb(cmd::tsdb::TsdbCommand),
+    /// InfluxDB-format TSM files: `strata tsm inspect FILE`.
+    #[command(subcommand)]
+    Tsm(cmd::tsm::TsmCommand),
     /// The write-ahead log: demo, recover, checkpoint.
     #[command(subcommand)]
     Wal(cmd::wal::WalCommand),
@@ -91,6 +94,7 @@ fn main() -> std::process::ExitCode {
         Command::Shards(command) => cmd::shards::run(command),
         Command::Test(command) => cmd::rules::run_test(command),
         Command::Tsdb(command) => cmd::tsdb::run(command),
+        Command::Tsm(command) => cmd::tsm::run(command),
         Command::Wal(command) => cmd::wal::run(command),
     };
     match result {

@@ -8,6 +8,7 @@
 mod alertmanager;
 mod files;
 mod http;
+mod influxdb;
 mod prometheus;
 mod promtool;
 mod strata;
@@ -15,6 +16,7 @@ mod strata;
 pub use alertmanager::Alertmanager;
 pub use files::copy_dir;
 pub use http::{get, post, request, url_encode, HttpResponse};
+pub use influxdb::InfluxDb;
 pub use prometheus::{matrix, MatrixSeries, Prometheus};
 pub use promtool::{promtool_dump, promtool_labels, value_bits, PROM_NAN};
 pub use strata::StrataServer;

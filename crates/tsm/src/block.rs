@@ -160,6 +160,45 @@ fn split(data: &[u8]) -> Result<Parts<'_>, DecodeError> {
     Ok(Parts { block_type, timestamps: &data[pos..ts_end], values: &data[ts_end..], timestamps_at: pos })
 }
 
+/// How a block is encoded: what `strata tsm inspect` prints of each block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockInfo {
+    pub block_type: BlockType,
+    pub points: usize,
+    /// The timestamps' encoding: `none` (raw), `s8b` or `rle`.
+    pub timestamp_encoding: &'static str,
+    /// The values' encoding: `gor`, `s8b`, `rle`, `none`, `bp` or `snpy`.
+    pub value_encoding: &'static str,
+    pub timestamp_bytes: usize,
+    pub value_bytes: usize,
+}
+
+/// Describes a block (without its CRC), decoding its timestamps to count the points.
+pub fn describe(data: &[u8]) -> Result<BlockInfo, DecodeError> {
+    let parts = split(data)?;
+    let points = decode_timestamps(data)?.len();
+    let nibble = |b: &[u8]| b.first().map_or(0xF, |h| h >> 4);
+    let timestamp_encoding =
+        ["none", "s8b", "rle"].get(nibble(parts.timestamps) as usize).copied().unwrap_or("?");
+    let value_encoding = match (parts.block_type, nibble(parts.values)) {
+        (BlockType::Float, 1) => "gor",
+        (BlockType::Integer | BlockType::Unsigned, n) => {
+            ["none", "s8b", "rle"].get(n as usize).copied().unwrap_or("?")
+        }
+        (BlockType::Boolean, 1) => "bp",
+        (BlockType::String, 1) => "snpy",
+        _ => "?",
+    };
+    Ok(BlockInfo {
+        block_type: parts.block_type,
+        points,
+        timestamp_encoding,
+        value_encoding,
+        timestamp_bytes: parts.timestamps.len(),
+        value_bytes: parts.values.len(),
+    })
+}
+
 /// The timestamps of a block alone (without its CRC).
 pub fn decode_timestamps(data: &[u8]) -> Result<Vec<i64>, DecodeError> {
     let parts = split(data)?;

@@ -20,7 +20,7 @@ pub mod timestamps;
 pub mod tombstone;
 pub mod writer;
 
-pub use block::{Block, BlockType, Values, MAX_POINTS_PER_BLOCK};
+pub use block::{Block, BlockInfo, BlockType, Values, MAX_POINTS_PER_BLOCK};
 pub use error::{DecodeError, Result, TsmError};
 pub use reader::{BlockRef, TsmReader};
 pub use tombstone::Tombstone;
