@@ -18,6 +18,7 @@ pub mod simple8b;
 pub mod strings;
 pub mod timestamps;
 pub mod tombstone;
+pub mod wal;
 pub mod writer;
 
 pub use block::{Block, BlockInfo, BlockType, Values, MAX_POINTS_PER_BLOCK};

@@ -38,11 +38,29 @@ struct KeyEntry {
     count: usize,
 }
 
+/// A file's bytes: mapped (files on disk) or owned (bytes from elsewhere: fuzzing, tests).
+#[derive(Debug)]
+enum Data {
+    Mapped(Mmap),
+    Owned(Vec<u8>),
+}
+
+impl std::ops::Deref for Data {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Data::Mapped(m) => m,
+            Data::Owned(v) => v,
+        }
+    }
+}
+
 /// An open TSM file.
 #[derive(Debug)]
 pub struct TsmReader {
     path: PathBuf,
-    data: Mmap,
+    data: Data,
     index_offset: u64,
     /// Sorted by key (checked at open).
     keys: Vec<KeyEntry>,
@@ -56,15 +74,29 @@ impl TsmReader {
     pub fn open(path: &Path) -> Result<TsmReader> {
         let file = File::open(path).map_err(|e| TsmError::io(path, e))?;
         let len = file.metadata().map_err(|e| TsmError::io(path, e))?.len();
-        let corrupt =
-            |offset: u64, detail: String| TsmError::Corrupt { path: path.to_path_buf(), offset, detail };
         if len < HEADER_LEN + 8 {
-            return Err(corrupt(0, format!("{len} bytes: too short for a header and a footer")));
+            let detail = format!("{len} bytes: too short for a header and a footer");
+            return Err(TsmError::Corrupt { path: path.to_path_buf(), offset: 0, detail });
         }
         // SAFETY: TSM files are immutable once renamed into place: Strata never writes to
         // one again (compaction writes new files, deletion unlinks), so the mapping cannot
         // change under us through our own process. Exercised by every reader test.
         let data = unsafe { Mmap::map(&file) }.map_err(|e| TsmError::io(path, e))?;
+        Self::check(path, Data::Mapped(data))
+    }
+
+    /// Checks `bytes` as a TSM file; `path` names it in errors.
+    pub fn from_bytes(path: &Path, bytes: Vec<u8>) -> Result<TsmReader> {
+        Self::check(path, Data::Owned(bytes))
+    }
+
+    fn check(path: &Path, data: Data) -> Result<TsmReader> {
+        let len = data.len() as u64;
+        let corrupt =
+            |offset: u64, detail: String| TsmError::Corrupt { path: path.to_path_buf(), offset, detail };
+        if len < HEADER_LEN + 8 {
+            return Err(corrupt(0, format!("{len} bytes: too short for a header and a footer")));
+        }
         let magic = u32::from_be_bytes([data[0], data[1], data[2], data[3]]);
         if magic != MAGIC {
             return Err(corrupt(0, format!("magic number {magic:#010X}, not 0x16D116D1: not a TSM file")));
