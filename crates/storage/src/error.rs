@@ -39,6 +39,10 @@ pub enum StorageError {
     /// The series index failed.
     #[error("index: {0}")]
     Index(#[from] strata_index::IndexError),
+    /// The engine refuses writes for now (its memory for unflushed writes is full); the
+    /// same write may succeed later (HTTP 503 with Retry-After).
+    #[error("overloaded: {0}")]
+    Overloaded(String),
 }
 
 impl StorageError {

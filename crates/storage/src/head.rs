@@ -101,6 +101,18 @@ enum Placement {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct AppendRef(pub(crate) u32);
 
+impl AppendRef {
+    /// A ref made by an engine outside this crate (the TSM engine) from its own series id.
+    pub fn new(id: u32) -> AppendRef {
+        AppendRef(id)
+    }
+
+    /// The engine's series id behind it.
+    pub fn id(self) -> u32 {
+        self.0
+    }
+}
+
 /// Why a sample was not appended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejected {

@@ -93,6 +93,33 @@ impl Values {
         })
     }
 
+    /// Appends `more` of the same type; `false` (nothing appended) for another type.
+    pub fn extend(&mut self, more: Values) -> bool {
+        match (self, more) {
+            (Values::Float(a), Values::Float(b)) => a.extend(b),
+            (Values::Integer(a), Values::Integer(b)) => a.extend(b),
+            (Values::Unsigned(a), Values::Unsigned(b)) => a.extend(b),
+            (Values::Boolean(a), Values::Boolean(b)) => a.extend(b),
+            (Values::String(a), Values::String(b)) => a.extend(b),
+            _ => return false,
+        }
+        true
+    }
+
+    /// The values at `positions`, in that order.
+    pub fn select(&self, positions: &[usize]) -> Values {
+        fn pick<T: Clone>(v: &[T], positions: &[usize]) -> Vec<T> {
+            positions.iter().map(|&i| v[i].clone()).collect()
+        }
+        match self {
+            Values::Float(v) => Values::Float(pick(v, positions)),
+            Values::Integer(v) => Values::Integer(pick(v, positions)),
+            Values::Unsigned(v) => Values::Unsigned(pick(v, positions)),
+            Values::Boolean(v) => Values::Boolean(pick(v, positions)),
+            Values::String(v) => Values::String(pick(v, positions)),
+        }
+    }
+
     /// The type of block these values make.
     pub fn block_type(&self) -> BlockType {
         match self {

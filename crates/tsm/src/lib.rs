@@ -9,7 +9,11 @@
 
 pub mod block;
 pub mod booleans;
+pub mod cache;
+pub mod compact;
+pub mod engine;
 pub mod error;
+pub mod file_set;
 pub mod floats;
 pub mod integers;
 pub mod key;
@@ -22,6 +26,7 @@ pub mod wal;
 pub mod writer;
 
 pub use block::{Block, BlockInfo, BlockType, Values, MAX_POINTS_PER_BLOCK};
+pub use engine::{TsmEngine, TsmOptions};
 pub use error::{DecodeError, Result, TsmError};
 pub use reader::{BlockRef, TsmReader};
 pub use tombstone::Tombstone;

@@ -67,6 +67,8 @@ pub struct TsmReader {
     blocks: u64,
     min_time: i64,
     max_time: i64,
+    /// Points in the file, counted on first asking (it decodes every block's timestamps).
+    points: std::sync::OnceLock<u64>,
 }
 
 impl TsmReader {
@@ -117,6 +119,7 @@ impl TsmReader {
             blocks: 0,
             min_time: i64::MAX,
             max_time: i64::MIN,
+            points: std::sync::OnceLock::new(),
         };
         reader.parse_index(footer_at as usize)?;
         Ok(reader)
@@ -221,6 +224,17 @@ impl TsmReader {
     /// Number of blocks.
     pub fn block_count(&self) -> u64 {
         self.blocks
+    }
+
+    /// Points in the file (damaged blocks count none).
+    pub fn point_count(&self) -> u64 {
+        *self.points.get_or_init(|| {
+            (0..self.key_count())
+                .flat_map(|i| self.blocks(i))
+                .filter_map(|b| self.block_data(&b).ok().and_then(|d| block::decode_timestamps(d).ok()))
+                .map(|ts| ts.len() as u64)
+                .sum()
+        })
     }
 
     /// The earliest and latest time of any block (`None` for no block).

@@ -299,11 +299,12 @@ fn encode_write(points: &[KeyPoints]) -> Vec<u8> {
     p
 }
 
-/// Appends entries to the newest segment, rolling at [`SEGMENT_SIZE`].
+/// Appends entries to the newest segment, rolling at [`SEGMENT_SIZE`]. A segment's file is
+/// created by its first entry, so an idle WAL leaves no empty segments behind.
 #[derive(Debug)]
 pub struct WalWriter {
     dir: PathBuf,
-    file: File,
+    file: Option<File>,
     segment: u64,
     size: u64,
 }
@@ -313,9 +314,7 @@ impl WalWriter {
     /// segment is started so a damaged tail is never appended to).
     pub fn open(dir: &Path, after: u64) -> Result<WalWriter> {
         std::fs::create_dir_all(dir).map_err(|e| TsmError::io(dir, e))?;
-        let segment = after + 1;
-        let file = create_segment(dir, segment)?;
-        Ok(WalWriter { dir: dir.to_path_buf(), file, segment, size: 0 })
+        Ok(WalWriter { dir: dir.to_path_buf(), file: None, segment: after + 1, size: 0 })
     }
 
     /// The segment being written.
@@ -330,7 +329,12 @@ impl WalWriter {
             self.roll()?;
         }
         let path = self.dir.join(segment_name(self.segment));
-        self.file.write_all(&bytes).map_err(|e| TsmError::io(&path, e))?;
+        if self.file.is_none() {
+            self.file = Some(create_segment(&self.dir, self.segment)?);
+        }
+        if let Some(file) = &mut self.file {
+            file.write_all(&bytes).map_err(|e| TsmError::io(&path, e))?;
+        }
         self.size += bytes.len() as u64;
         if sync_now {
             self.sync()?;
@@ -340,8 +344,9 @@ impl WalWriter {
 
     /// Makes every append so far durable.
     pub fn sync(&mut self) -> Result<()> {
+        let Some(file) = &self.file else { return Ok(()) };
         let path = self.dir.join(segment_name(self.segment));
-        self.file.sync_data().map_err(|e| TsmError::io(path, e))
+        file.sync_data().map_err(|e| TsmError::io(path, e))
     }
 
     /// Closes the current segment and starts the next; returns the closed one's number.
@@ -349,7 +354,7 @@ impl WalWriter {
         self.sync()?;
         let closed = self.segment;
         self.segment += 1;
-        self.file = create_segment(&self.dir, self.segment)?;
+        self.file = None;
         self.size = 0;
         Ok(closed)
     }
