@@ -62,7 +62,8 @@ impl Cache {
     pub fn points(&self, series: u32, mint: i64, maxt: i64) -> Vec<(i64, f64)> {
         let stripe = self.stripe(series);
         let Some(points) = stripe.get(&series) else { return Vec::new() };
-        let mut out: Vec<(i64, f64)> = points.iter().copied().filter(|p| (mint..=maxt).contains(&p.0)).collect();
+        let mut out: Vec<(i64, f64)> =
+            points.iter().copied().filter(|p| (mint..=maxt).contains(&p.0)).collect();
         drop(stripe);
         sort_last_wins(&mut out);
         out

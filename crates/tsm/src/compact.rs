@@ -11,9 +11,13 @@
 //! applied, and of points with one timestamp the newest file's kept. Inputs of different
 //! types for one key (an InfluxDB integer field, then Strata's floats) are merged as floats.
 //!
-//! Crash safety is the writer's (temporary file, sync, rename) plus the order of the swap:
-//! the output is published before the inputs are deleted, and until then both hold the same
-//! points, which reads see once (a timestamp is kept once).
+//! Crash safety: before anything is written, a journal `GGGGGGGGG-SSSSSSSSS.inputs` beside
+//! the output names the inputs (synced). The output is written to a temporary file, synced
+//! and renamed into place; it is published, then the inputs are deleted, then the journal.
+//! At open, a journal whose output exists means the inputs' deletion was cut short: they are
+//! deleted then (their points are all in the output); a journal without its output means
+//! the compaction never finished: the journal goes and the inputs stay. Either way no point
+//! is lost, and none is found in two files that both survive.
 
 use std::path::Path;
 use std::time::Instant;
@@ -77,6 +81,8 @@ pub struct Compaction {
     /// `None` when everything in the inputs was deleted.
     pub output: Option<FileSummary>,
     pub millis: u64,
+    /// The journal naming the inputs, removed once they are deleted.
+    pub journal: std::path::PathBuf,
 }
 
 /// Merges `inputs` (oldest first) into a new file in `dir`; see the module docs.
@@ -85,6 +91,7 @@ pub fn merge(dir: &Path, inputs: &[TsmFile]) -> Result<Compaction> {
     let generation = inputs.iter().map(|f| f.generation).max().unwrap_or(0);
     let sequence = inputs.iter().map(|f| f.sequence).max().unwrap_or(0) + 1;
     let path = dir.join(file_name(generation, sequence));
+    write_journal(&path, inputs)?;
     let mut writer = TsmWriter::create(&path)?;
     let mut cursors = vec![0usize; inputs.len()];
     let mut wrote_any = false;
@@ -92,7 +99,9 @@ pub fn merge(dir: &Path, inputs: &[TsmFile]) -> Result<Compaction> {
         let holders: Vec<(usize, usize)> = inputs
             .iter()
             .enumerate()
-            .filter(|(n, f)| cursors[*n] < f.reader.key_count() && f.reader.key(cursors[*n]) == key.as_slice())
+            .filter(|(n, f)| {
+                cursors[*n] < f.reader.key_count() && f.reader.key(cursors[*n]) == key.as_slice()
+            })
             .map(|(n, _)| (n, cursors[n]))
             .collect();
         for &(n, _) in &holders {
@@ -103,18 +112,75 @@ pub fn merge(dir: &Path, inputs: &[TsmFile]) -> Result<Compaction> {
             Ok(wrote) => wrote_any |= wrote,
             Err(e) => {
                 writer.abandon();
+                let _ = std::fs::remove_file(journal_path(&path));
                 return Err(e);
             }
         }
     }
-    let output = if wrote_any { Some(writer.finish()?) } else { writer.abandon(); None };
+    let output = if wrote_any {
+        let finished = writer.finish();
+        if finished.is_err() {
+            let _ = std::fs::remove_file(journal_path(&path));
+        }
+        Some(finished?)
+    } else {
+        writer.abandon();
+        None
+    };
     Ok(Compaction {
         level: sequence.min(4),
         inputs: inputs.iter().map(|f| f.path().display().to_string()).collect(),
         input_bytes: inputs.iter().map(|f| f.reader.size()).sum(),
         output,
         millis: started.elapsed().as_millis() as u64,
+        journal: journal_path(&path),
     })
+}
+
+/// The journal of a compaction into `output`.
+pub fn journal_path(output: &Path) -> std::path::PathBuf {
+    output.with_extension("inputs")
+}
+
+fn write_journal(output: &Path, inputs: &[TsmFile]) -> Result<()> {
+    let path = journal_path(output);
+    let names: Vec<String> = inputs
+        .iter()
+        .filter_map(|f| f.path().file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&path)?;
+        std::io::Write::write_all(&mut f, (names.join("\n") + "\n").as_bytes())?;
+        f.sync_all()?;
+        std::fs::File::open(path.parent().unwrap_or(Path::new(".")))?.sync_all()
+    };
+    write().map_err(|e| crate::TsmError::io(&path, e))
+}
+
+/// Finishes or abandons compactions a crash interrupted (see the module docs); returns the
+/// inputs deleted.
+pub fn recover(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
+    let mut deleted = Vec::new();
+    let entries = std::fs::read_dir(dir).map_err(|e| crate::TsmError::io(dir, e))?;
+    for journal in entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "inputs"))
+    {
+        let output = journal.with_extension("tsm");
+        if output.exists() {
+            let names = std::fs::read_to_string(&journal).map_err(|e| crate::TsmError::io(&journal, e))?;
+            for name in names.lines().filter(|n| !n.is_empty() && n.ends_with(".tsm")) {
+                let input = dir.join(name);
+                if input != output && input.exists() {
+                    let _ = std::fs::remove_file(crate::tombstone::path_for(&input));
+                    std::fs::remove_file(&input).map_err(|e| crate::TsmError::io(&input, e))?;
+                    deleted.push(input);
+                }
+            }
+        }
+        std::fs::remove_file(&journal).map_err(|e| crate::TsmError::io(&journal, e))?;
+    }
+    Ok(deleted)
 }
 
 /// The smallest key at the inputs' cursors.
@@ -129,7 +195,12 @@ fn next_key(inputs: &[TsmFile], cursors: &[usize]) -> Option<Vec<u8>> {
 }
 
 /// Writes one key's merged points; whether anything was left to write.
-fn merge_key(writer: &mut TsmWriter, inputs: &[TsmFile], key: &[u8], holders: &[(usize, usize)]) -> Result<bool> {
+fn merge_key(
+    writer: &mut TsmWriter,
+    inputs: &[TsmFile],
+    key: &[u8],
+    holders: &[(usize, usize)],
+) -> Result<bool> {
     if let [(n, i)] = holders {
         let f = &inputs[*n];
         if !f.tombstones.iter().any(|t| t.key == key) {

@@ -62,6 +62,17 @@ use crate::tombstone::Tombstone;
 use crate::wal::{self, Entry, KeyPoints, WalWriter};
 use crate::writer::{FileSummary, TsmWriter};
 
+/// Crash injection for tests: when the environment variable `STRATA_TSM_FAILPOINT` names
+/// this point, the process aborts here (as a kill -9 would stop it), so a test can stop the
+/// engine exactly between two steps of a snapshot or a compaction.
+fn failpoint(name: &str) {
+    static ARMED: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let armed = ARMED.get_or_init(|| std::env::var("STRATA_TSM_FAILPOINT").ok());
+    if armed.as_deref() == Some(name) {
+        std::process::abort();
+    }
+}
+
 /// Strata's milliseconds to the file's nanoseconds.
 const NS_PER_MS: i64 = 1_000_000;
 
@@ -173,6 +184,7 @@ impl TsmEngine {
     pub fn open(dir: &Path, options: TsmOptions) -> Result<TsmEngine, StorageError> {
         std::fs::create_dir_all(dir).map_err(|e| storage(TsmError::io(dir, e)))?;
         remove_temporary_files(dir)?;
+        compact::recover(dir).map_err(storage)?;
         let (files, skipped_files) = file_set::open_dir(dir).map_err(storage)?;
         for (path, why) in &skipped_files {
             eprintln!("tsm: skipping damaged file {}: {why}", path.display());
@@ -364,7 +376,11 @@ impl Inner {
                     Ok(labels) => {
                         self.series_for(&labels, Some(key))?;
                     }
-                    Err(why) => eprintln!("tsm: {}: key {:?} left out: {why}", file.path().display(), String::from_utf8_lossy(key)),
+                    Err(why) => eprintln!(
+                        "tsm: {}: key {:?} left out: {why}",
+                        file.path().display(),
+                        String::from_utf8_lossy(key)
+                    ),
                 }
             }
         }
@@ -383,8 +399,13 @@ impl Inner {
             }
             if let Some(damage) = read.damage {
                 eprintln!("tsm: WAL replay stopped early, the rest of the segment is cut off: {damage}");
-                let f = std::fs::OpenOptions::new().write(true).open(path).map_err(|e| storage(TsmError::io(path, e)))?;
-                f.set_len(read.valid_len).and_then(|_| f.sync_all()).map_err(|e| storage(TsmError::io(path, e)))?;
+                let f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .map_err(|e| storage(TsmError::io(path, e)))?;
+                f.set_len(read.valid_len)
+                    .and_then(|_| f.sync_all())
+                    .map_err(|e| storage(TsmError::io(path, e)))?;
             }
         }
         Ok(segments.last().map_or(0, |s| s.0))
@@ -403,13 +424,21 @@ impl Inner {
                 }
             }
             Entry::Delete(keys) => self.apply_delete(cache, &keys, i64::MIN, i64::MAX)?,
-            Entry::DeleteRange { keys, min_time, max_time } => self.apply_delete(cache, &keys, min_time, max_time)?,
+            Entry::DeleteRange { keys, min_time, max_time } => {
+                self.apply_delete(cache, &keys, min_time, max_time)?
+            }
         }
         Ok(())
     }
 
     /// Removes `[mint, maxt]` of `keys` from the cache and tombstones it in the files.
-    fn apply_delete(&self, cache: &Cache, keys: &[Vec<u8>], mint: i64, maxt: i64) -> Result<(), StorageError> {
+    fn apply_delete(
+        &self,
+        cache: &Cache,
+        keys: &[Vec<u8>],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<(), StorageError> {
         for key in keys {
             if let Ok(labels) = labels_of(key) {
                 if let Some(r) = self.index.get(&labels) {
@@ -460,7 +489,10 @@ impl Inner {
         let mut by_series: HashMap<u32, (Vec<i64>, Vec<f64>)> = HashMap::new();
         for (i, &(r, t, v)) in batch.iter().enumerate() {
             let reason = if v.to_bits() == END_BITS {
-                Some("the value's bits 0x7FF8000000000001 end a TSM float block and cannot be stored".to_string())
+                Some(
+                    "the value's bits 0x7FF8000000000001 end a TSM float block and cannot be stored"
+                        .to_string(),
+                )
             } else if t.checked_mul(NS_PER_MS).is_none() {
                 Some(format!("timestamp {t} ms is outside what nanoseconds in an i64 can hold"))
             } else {
@@ -477,7 +509,9 @@ impl Inner {
         }
         let mut points = Vec::with_capacity(by_series.len());
         for (r, (ts, vs)) in by_series {
-            let key = self.canonical_key(r).ok_or_else(|| StorageError::Invalid(format!("unknown series ref {r}")))?;
+            let key = self
+                .canonical_key(r)
+                .ok_or_else(|| StorageError::Invalid(format!("unknown series ref {r}")))?;
             points.push((r, KeyPoints { key: key.to_vec(), timestamps: ts, values: Values::Float(vs) }));
         }
         if points.is_empty() {
@@ -512,8 +546,15 @@ impl Inner {
     }
 
     /// The points of series `r` in `[mint, maxt]` ms, newest of each timestamp kept.
-    fn series_points(&self, view: &View, r: u32, mint: i64, maxt: i64) -> Result<Vec<(i64, f64)>, StorageError> {
-        let (lo, hi) = (mint.saturating_mul(NS_PER_MS), maxt.saturating_mul(NS_PER_MS).saturating_add(NS_PER_MS - 1));
+    fn series_points(
+        &self,
+        view: &View,
+        r: u32,
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<(i64, f64)>, StorageError> {
+        let (lo, hi) =
+            (mint.saturating_mul(NS_PER_MS), maxt.saturating_mul(NS_PER_MS).saturating_add(NS_PER_MS - 1));
         let keys = self.keys_of(r);
         let mut points = Vec::new();
         for file in &view.files {
@@ -555,7 +596,8 @@ impl Inner {
     fn delete(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<u64, StorageError> {
         let _ops = lock(&self.file_ops);
         let refs = self.index.select(matchers);
-        let (lo, hi) = (mint.saturating_mul(NS_PER_MS), maxt.saturating_mul(NS_PER_MS).saturating_add(NS_PER_MS - 1));
+        let (lo, hi) =
+            (mint.saturating_mul(NS_PER_MS), maxt.saturating_mul(NS_PER_MS).saturating_add(NS_PER_MS - 1));
         let keys: Vec<Vec<u8>> = refs.iter().flat_map(|r| self.keys_of(r)).map(|k| k.to_vec()).collect();
         if keys.is_empty() {
             return Ok(0);
@@ -582,6 +624,7 @@ impl Inner {
                 return Ok(None);
             }
             let closed = wal.roll().map_err(storage)?;
+            failpoint("snapshot-wal-rolled");
             let mut taken = None;
             self.set_view(|v| {
                 let old = std::mem::replace(&mut v.cache, Arc::new(Cache::default()));
@@ -590,7 +633,8 @@ impl Inner {
             });
             (closed, taken.unwrap_or_default())
         };
-        let written = self.write_cache_file(&self.dir, &snapshot, self.next_generation.fetch_add(1, Ordering::SeqCst));
+        let written =
+            self.write_cache_file(&self.dir, &snapshot, self.next_generation.fetch_add(1, Ordering::SeqCst));
         let summary = match written {
             Ok(s) => s,
             Err(e) => {
@@ -610,6 +654,7 @@ impl Inner {
             Some(s) => Some(TsmFile::open(&s.path).map_err(storage)?),
             None => None,
         };
+        failpoint("snapshot-file-written");
         self.set_view(|v| {
             v.files.extend(file);
             v.snapshot = None;
@@ -627,7 +672,12 @@ impl Inner {
     }
 
     /// Writes a cache's points as a level-1 file of generation `generation` in `dir`.
-    fn write_cache_file(&self, dir: &Path, cache: &Cache, generation: u64) -> Result<Option<FileSummary>, StorageError> {
+    fn write_cache_file(
+        &self,
+        dir: &Path,
+        cache: &Cache,
+        generation: u64,
+    ) -> Result<Option<FileSummary>, StorageError> {
         let mut series: Vec<(Arc<[u8]>, Points)> = cache
             .sorted_series()
             .into_iter()
@@ -654,7 +704,8 @@ impl Inner {
     fn compact_once(&self, full: bool) -> Result<Option<Compaction>, StorageError> {
         let _one = lock(&self.compacting);
         let view = self.view();
-        let cold_for = Duration::from_millis((self.now_ms() - self.last_write.load(Ordering::Relaxed)).max(0) as u64);
+        let cold_for =
+            Duration::from_millis((self.now_ms() - self.last_write.load(Ordering::Relaxed)).max(0) as u64);
         let cold = full || (cold_for >= self.options.full_compaction_cold && view.cache.is_empty());
         let Some(range) = compact::plan(&view.files, cold) else { return Ok(None) };
         let inputs: Vec<TsmFile> = view.files[range].to_vec();
@@ -662,11 +713,13 @@ impl Inner {
             return Ok(None); // one file, nothing to drop: already compacted
         }
         let result = compact::merge(&self.dir, &inputs).map_err(storage)?;
+        failpoint("compaction-output-written");
         self.publish(&inputs, &result)?;
         let c = &self.counters;
         c.compactions.fetch_add(1, Ordering::Relaxed);
         c.compaction_micros.fetch_add(result.millis * 1000, Ordering::Relaxed);
-        c.compaction_bytes_written.fetch_add(result.output.as_ref().map_or(0, |o| o.bytes), Ordering::Relaxed);
+        c.compaction_bytes_written
+            .fetch_add(result.output.as_ref().map_or(0, |o| o.bytes), Ordering::Relaxed);
         Ok(Some(result))
     }
 
@@ -691,7 +744,8 @@ impl Inner {
         }
         let paths: Vec<PathBuf> = inputs.iter().map(|f| f.path().to_path_buf()).collect();
         self.set_view(|v| {
-            let at = v.files.iter().position(|f| paths.iter().any(|p| p == f.path())).unwrap_or(v.files.len());
+            let at =
+                v.files.iter().position(|f| paths.iter().any(|p| p == f.path())).unwrap_or(v.files.len());
             v.files.retain(|f| !paths.iter().any(|p| p == f.path()));
             if let Some(out) = output {
                 v.files.insert(at.min(v.files.len()), out);
@@ -703,12 +757,16 @@ impl Inner {
             }
             let _ = std::fs::remove_file(crate::tombstone::path_for(&path));
             std::fs::remove_file(&path).map_err(|e| storage(TsmError::io(&path, e)))?;
+            failpoint("compaction-input-deleted");
         }
+        let journal = &result.journal;
+        std::fs::remove_file(journal).map_err(|e| storage(TsmError::io(journal, e)))?;
         Ok(())
     }
 
     fn background_round(&self) -> Result<(), StorageError> {
-        let idle = Duration::from_millis((self.now_ms() - self.last_write.load(Ordering::Relaxed)).max(0) as u64);
+        let idle =
+            Duration::from_millis((self.now_ms() - self.last_write.load(Ordering::Relaxed)).max(0) as u64);
         let view = self.view();
         let due = view.cache.bytes() >= self.options.cache_snapshot_bytes
             || (!view.cache.is_empty() && idle >= self.options.snapshot_cold);
@@ -745,15 +803,23 @@ impl Engine for TsmEngine {
 
     fn label_names(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<String>, StorageError> {
         let series = self.select(matchers, mint, maxt)?;
-        let mut names: Vec<String> = series.iter().flat_map(|s| s.labels().iter().map(|l| l.name.clone())).collect();
+        let mut names: Vec<String> =
+            series.iter().flat_map(|s| s.labels().iter().map(|l| l.name.clone())).collect();
         names.sort();
         names.dedup();
         Ok(names)
     }
 
-    fn label_values(&self, name: &str, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<String>, StorageError> {
+    fn label_values(
+        &self,
+        name: &str,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<String>, StorageError> {
         let series = self.select(matchers, mint, maxt)?;
-        let mut values: Vec<String> = series.iter().filter_map(|s| s.labels().get(name).map(str::to_string)).collect();
+        let mut values: Vec<String> =
+            series.iter().filter_map(|s| s.labels().get(name).map(str::to_string)).collect();
         values.sort();
         values.dedup();
         Ok(values)
@@ -780,7 +846,8 @@ impl Engine for TsmEngine {
         let mut report = SnapshotReport::default();
         for file in &view.files {
             let name = file.path().file_name().unwrap_or_default();
-            std::fs::hard_link(file.path(), out.join(name)).map_err(|e| storage(TsmError::io(file.path(), e)))?;
+            std::fs::hard_link(file.path(), out.join(name))
+                .map_err(|e| storage(TsmError::io(file.path(), e)))?;
             let stones = crate::tombstone::path_for(file.path());
             if stones.exists() {
                 let to = crate::tombstone::path_for(&out.join(name));

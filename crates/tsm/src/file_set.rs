@@ -73,7 +73,10 @@ impl TsmFile {
             let block = self.reader.read_block(b)?;
             let Some(values) = block.values.into_floats() else { return Ok(Vec::new()) };
             let points = block.timestamps.into_iter().zip(values);
-            out.extend(points.filter(|&(t, _)| (mint..=maxt).contains(&t) && !stones.iter().any(|s| s.covers(key, t))));
+            out.extend(
+                points
+                    .filter(|&(t, _)| (mint..=maxt).contains(&t) && !stones.iter().any(|s| s.covers(key, t))),
+            );
         }
         Ok(out)
     }
@@ -87,7 +90,8 @@ impl TsmFile {
         let mut values: Option<Values> = None;
         for b in self.reader.blocks(i) {
             let block = self.reader.read_block(&b)?;
-            let keep: Vec<bool> = block.timestamps.iter().map(|&t| !stones.iter().any(|s| s.covers(key, t))).collect();
+            let keep: Vec<bool> =
+                block.timestamps.iter().map(|&t| !stones.iter().any(|s| s.covers(key, t))).collect();
             ts.extend(block.timestamps.iter().zip(&keep).filter(|(_, k)| **k).map(|(t, _)| *t));
             append_kept(&mut values, block.values, &keep);
         }
