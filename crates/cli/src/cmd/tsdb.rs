@@ -10,7 +10,7 @@
 //!   replay leaves them out (a cut put them in that block).
 
 mod admin;
-mod demo;
+pub(crate) mod demo;
 
 use std::collections::HashMap;
 use std::io::Write;

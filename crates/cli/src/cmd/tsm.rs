@@ -1,10 +1,13 @@
 //! `strata tsm`: InfluxDB-format TSM files.
 //!
+//! - `demo --dir D --series N --points P` runs the engine's phases on synthetic data (`demo`).
 //! - `inspect FILE [--filter-key TEXT] [--json]` prints the file's summary, its index (every
 //!   key with its blocks' time ranges, offsets and sizes) and every block's encodings — the
 //!   view `influx_inspect dumptsm -index -blocks` gives, which Debian's InfluxDB does not
 //!   ship. Every block's CRC is checked; a damaged block is listed with the error and makes
 //!   the exit status 1 (so it doubles as `influx_inspect verify`).
+
+mod demo;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,6 +19,8 @@ use crate::report::{self, Report};
 
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum TsmCommand {
+    /// Write synthetic points through the TSM engine; print snapshots, compactions, a query.
+    Demo(demo::DemoArgs),
     /// Print a TSM file's index and blocks, checking every block.
     Inspect(InspectArgs),
 }
@@ -34,6 +39,7 @@ pub(crate) struct InspectArgs {
 
 pub(crate) fn run(command: TsmCommand) -> anyhow::Result<ExitCode> {
     match command {
+        TsmCommand::Demo(args) => demo::run(args),
         TsmCommand::Inspect(args) => inspect(args),
     }
 }

@@ -170,6 +170,40 @@ fn pattern_of(series: u64) -> Pattern {
     }
 }
 
+/// `series` distinct series of the synthetic target-shaped population, each with
+/// `per_series` samples every `interval` from `start`, values in the patterns' mix (see the
+/// module docs). Shared with `strata tsm demo`.
+pub(crate) fn synthetic_series(
+    series: u64,
+    per_series: u64,
+    start: i64,
+    interval: i64,
+) -> (Vec<strata_model::Labels>, Vec<Vec<(i64, f64)>>) {
+    let mut population = Population::new(7);
+    let mut seen = std::collections::HashSet::new();
+    let mut labels = Vec::with_capacity(series as usize);
+    while labels.len() < series as usize {
+        let l = population.next_labels();
+        if seen.insert(l.clone()) {
+            labels.push(l);
+        }
+    }
+    let values = (0..series)
+        .map(|i| {
+            let spec = SeriesSpec {
+                pattern: pattern_of(i),
+                points: per_series,
+                start,
+                interval,
+                jitter: 0,
+                seed: i + 1,
+            };
+            generate(&spec)
+        })
+        .collect();
+    (labels, values)
+}
+
 fn fsync_policy(name: &str) -> anyhow::Result<SyncPolicy> {
     Ok(match name {
         "sync" => SyncPolicy::Sync,
@@ -198,29 +232,7 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<std::process::ExitCode> {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
     let start = (now - per_series as i64 * interval) / interval * interval;
 
-    let mut population = Population::new(7);
-    let mut seen = std::collections::HashSet::new();
-    let mut labels = Vec::with_capacity(args.series as usize);
-    while labels.len() < args.series as usize {
-        let l = population.next_labels();
-        if seen.insert(l.clone()) {
-            labels.push(l);
-        }
-    }
-    drop(seen);
-    let values: Vec<Vec<(i64, f64)>> = (0..args.series)
-        .map(|i| {
-            let spec = SeriesSpec {
-                pattern: pattern_of(i),
-                points: per_series,
-                start,
-                interval,
-                jitter: 0,
-                seed: i + 1,
-            };
-            generate(&spec)
-        })
-        .collect();
+    let (labels, values) = synthetic_series(args.series, per_series, start, interval);
 
     let wal = WalOptions { policy: fsync_policy(&args.fsync)?, ..WalOptions::default() };
     let engine = BlockEngine::open(&args.dir, BlockEngineOptions { block_range, wal, ..Default::default() })?;
