@@ -12,7 +12,6 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use strata_storage::Engine;
 
 use crate::api_error::{json_response, ApiError};
 use crate::body::read_raw;
@@ -46,10 +45,10 @@ pub(crate) async fn delete_series(State(state): State<Shared>, request: Request)
             );
         }
         let (start, end) = (params.time("start", MIN_TIME)?, params.time("end", MAX_TIME)?);
-        let engine = state.engine.clone();
+        let backend = state.backend.clone();
         let deleted = tokio::task::spawn_blocking(move || {
             for set in &sets {
-                Engine::delete(&*engine, set, start, end)?;
+                backend.engine().delete(set, start, end)?;
             }
             Ok::<_, ApiError>(())
         })
@@ -72,13 +71,13 @@ pub(crate) async fn snapshot(State(state): State<Shared>, request: Request) -> R
         let skip_head = params.get("skip_head").is_some_and(|v| v == "true");
         let name = snapshot_name();
         let out = state.config.data_dir.join("snapshots").join(&name);
-        let engine = state.engine.clone();
+        let backend = state.backend.clone();
         tokio::task::spawn_blocking(move || {
             if let Some(parent) = out.parent() {
                 std::fs::create_dir_all(parent)
                     .map_err(|e| ApiError::internal(format!("creating {}: {e}", parent.display())))?;
             }
-            engine.snapshot_with(&out, !skip_head).map(|_| ()).map_err(ApiError::from)
+            backend.snapshot_to(&out, !skip_head).map_err(ApiError::from)
         })
         .await
         .map_err(|e| ApiError::internal(e.to_string()))??;
@@ -104,8 +103,8 @@ fn snapshot_name() -> String {
 pub(crate) async fn clean_tombstones(State(state): State<Shared>) -> Response {
     let run = async {
         admin_enabled(&state)?;
-        let engine = state.engine.clone();
-        tokio::task::spawn_blocking(move || engine.clean_tombstones().map(|_| ()).map_err(ApiError::from))
+        let backend = state.backend.clone();
+        tokio::task::spawn_blocking(move || backend.clean_tombstones().map_err(ApiError::from))
             .await
             .map_err(|e| ApiError::internal(e.to_string()))??;
         Ok::<_, ApiError>(StatusCode::NO_CONTENT.into_response())
@@ -120,10 +119,10 @@ pub(crate) async fn remote_read(State(state): State<Shared>, request: Request) -
         Ok(b) => b,
         Err(problem) => return (problem.status, format!("{}\n", problem.message)).into_response(),
     };
-    let engine = state.engine.clone();
+    let backend = state.backend.clone();
     let answer = tokio::task::spawn_blocking(move || {
         let raw = remote::unsnappy(&body, limit)?;
-        remote::read(&engine, &raw)
+        remote::read(backend.engine(), &raw)
     })
     .await;
     match answer {

@@ -44,8 +44,7 @@ pub(crate) async fn report(State(state): State<Shared>, request: Request) -> Res
 /// The report's input: exact counts from the head's index (counted from its postings, within
 /// the explorer memory budget), the tracker's history and churn, the limits' state.
 fn input(state: &Shared, top: usize, days: u32) -> Result<ReportInput, ApiError> {
-    let head = state.engine.head();
-    let index = head.index();
+    let index = state.backend.index();
     let every_metric = census_of(state, None, usize::MAX, 0, vec!["__name__".into()])?;
     let metrics: Vec<(String, u64)> =
         every_metric.top_values.into_iter().flat_map(|(_, values)| values).collect();
@@ -74,11 +73,10 @@ fn input(state: &Shared, top: usize, days: u32) -> Result<ReportInput, ApiError>
     } else {
         day.iter().map(|p| p.created as f64).sum::<f64>() / day.len() as f64
     };
-    let stats = head.stats();
-    let memory = stats.chunk_bytes + stats.index_bytes;
+    let memory = state.backend.memory();
     Ok(ReportInput {
         now: now_ms(),
-        total_series: stats.series,
+        total_series: memory.series,
         metrics,
         labels,
         top_writers: state.tracker.write_rates().top_metrics(top),
@@ -86,7 +84,7 @@ fn input(state: &Shared, top: usize, days: u32) -> Result<ReportInput, ApiError>
         limits,
         growth_per_hour,
         forecast: (days > 0).then(|| strata_cardinality::forecast(&history, days)).flatten(),
-        bytes_per_series: if stats.series > 0 { memory as f64 / stats.series as f64 } else { 0.0 },
+        bytes_per_series: if memory.series > 0 { memory.bytes as f64 / memory.series as f64 } else { 0.0 },
         memory_budget: state.config.cardinality_memory_budget,
     })
 }

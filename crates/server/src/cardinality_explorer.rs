@@ -24,7 +24,7 @@ fn selection(state: &Shared, selectors: &[String]) -> Result<Option<RoaringBitma
     if selectors.is_empty() {
         return Ok(None);
     }
-    let index = state.engine.head().index();
+    let index = state.backend.index();
     let mut out = RoaringBitmap::new();
     for text in selectors {
         let sets =
@@ -62,7 +62,7 @@ pub(crate) fn census_of(
         focus,
         budget: usize::try_from(state.config.explorer_memory_budget).unwrap_or(usize::MAX),
     };
-    state.engine.head().index().census(&request).map_err(|e| ApiError::new("execution", e.to_string()))
+    state.backend.index().census(&request).map_err(|e| ApiError::new("execution", e.to_string()))
 }
 
 fn limit(params: &Params, names: &[&str], default: usize, max: usize) -> Result<usize, ApiError> {

@@ -63,6 +63,13 @@ pub struct ServerConfig {
     pub enable_feature: Vec<String>,
     /// Serve `/api/v1/admin/*` (delete series, snapshot, clean tombstones).
     pub admin_api: bool,
+    /// The storage engine: `block` (Prometheus' block format, shards, retention, limits) or
+    /// `tsm` (InfluxDB 1.x's TSM files); a data dir holds one kind.
+    pub engine: String,
+    /// `tsm`: snapshot the cache into a TSM file past this many bytes.
+    pub cache_snapshot_size: u64,
+    /// `tsm`: refuse writes (503 + Retry-After) past this many bytes of cache.
+    pub cache_max_size: u64,
     /// Time shard duration: data is owned, compacted and deleted by aligned window of this.
     pub shard_duration: String,
     /// How long data is kept (`0`: forever); see `retention-rules` for per-selector ones.
@@ -138,6 +145,9 @@ impl Default for ServerConfig {
             lookback_delta: "5m".into(),
             enable_feature: Vec::new(),
             admin_api: true,
+            engine: "block".into(),
+            cache_snapshot_size: 25 << 20,
+            cache_max_size: 1 << 30,
             shard_duration: "1d".into(),
             retention: "15d".into(),
             retention_size: None,
@@ -195,8 +205,41 @@ impl ServerConfig {
         }
     }
 
+    /// The engine's name, and what the TSM engine cannot do yet.
+    fn validate_engine(&self) -> Result<(), ConfigError> {
+        match self.engine.as_str() {
+            "block" => Ok(()),
+            "tsm" => {
+                let limits = self.max_series.is_some()
+                    || !self.series_limits.is_empty()
+                    || self.max_new_series_per_hour.is_some()
+                    || self.max_new_series_per_day.is_some();
+                if limits {
+                    return Err(ConfigError(
+                        "cardinality limits (max-series, series-limits, max-new-series-per-*) need --engine block: the tsm engine does not enforce them yet".into(),
+                    ));
+                }
+                if self.cold_dir.is_some() || self.cold_after.is_some() {
+                    return Err(ConfigError(
+                        "cold-dir and cold-after need --engine block (cold shards are block-engine shards)"
+                            .into(),
+                    ));
+                }
+                if self.cache_snapshot_size == 0 || self.cache_max_size < self.cache_snapshot_size {
+                    return Err(ConfigError(format!(
+                        "cache-max-size ({}) must be at least cache-snapshot-size ({}), which must be positive",
+                        self.cache_max_size, self.cache_snapshot_size
+                    )));
+                }
+                Ok(())
+            }
+            other => Err(ConfigError(format!("engine {other:?}: expected block or tsm"))),
+        }
+    }
+
     /// Checks every setting, so a mistake stops the server before it opens anything.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_engine()?;
         self.block_range_ms()?;
         self.retention_policy()?;
         self.cold_after_ms()?;

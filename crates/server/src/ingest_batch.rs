@@ -27,7 +27,7 @@ use std::collections::HashMap;
 use strata_ingest::exposition::{self, Flavor};
 use strata_ingest::line_protocol::{self, Precision, RawField};
 use strata_model::Labels;
-use strata_storage::{AppendRef, AppendResult, BlockEngine, Engine, StorageError};
+use strata_storage::{AppendRef, AppendResult, Engine, StorageError};
 
 use crate::metrics::{Metrics, Protocol};
 use crate::remote_write_fast::RawSeries;
@@ -297,6 +297,8 @@ pub(crate) struct WriteSummary {
     pub(crate) string_fields: usize,
     /// A storage failure that stopped the write (what came before it was written).
     pub(crate) storage_error: Option<String>,
+    /// That failure was the engine refusing writes for now (retry later: 503).
+    pub(crate) overloaded: bool,
 }
 
 impl WriteSummary {
@@ -343,7 +345,7 @@ fn refusal_reason(message: &str) -> &'static str {
 /// Appends a parsed request: creates its new series (durably, in the WAL) and caches their
 /// keys, then appends in batches of `append_batch`; blocking (call it from a blocking thread).
 pub(crate) fn apply(
-    engine: &BlockEngine,
+    engine: &dyn Engine,
     metrics: &Metrics,
     protocol: Protocol,
     batch: Batch<'_>,
@@ -361,7 +363,7 @@ pub(crate) fn apply(
     } else {
         // Cardinality limits may refuse some new series; their samples are refused, the
         // rest of the request is written.
-        match Engine::series_refs_admitted(engine, &batch.new_labels) {
+        match engine.series_refs_admitted(&batch.new_labels) {
             Ok(created) => created,
             Err(e) => {
                 metrics.rejected("storage", batch.samples.len());
@@ -397,7 +399,7 @@ pub(crate) fn apply(
     }
     let size = append_batch.max(1);
     for (k, chunk) in samples.chunks(size).enumerate() {
-        let result = Engine::append_refs(engine, chunk);
+        let result = engine.append_refs(chunk);
         let describe = |j: usize| format!("{} {}", batch.unit, lines[k * size + j]);
         if !account(&mut summary, metrics, result, chunk.len(), describe) {
             break;
@@ -435,6 +437,7 @@ fn account(
         }
         Err(e) => {
             metrics.rejected("storage", attempted);
+            summary.overloaded = matches!(e, StorageError::Overloaded(_));
             summary.storage_error = Some(e.to_string());
             false
         }
@@ -461,6 +464,7 @@ fn decode_labels(s: &RawSeries<'_>) -> Result<Labels, String> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use strata_storage::BlockEngine;
     use strata_storage::BlockEngineOptions;
 
     fn cache() -> SeriesCache<AppendRef> {

@@ -24,6 +24,7 @@
 
 mod admin_api;
 mod api_error;
+mod backend;
 mod body;
 mod cardinality_api;
 mod cardinality_config;

@@ -14,7 +14,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use strata_model::{Labels, Matcher};
 use strata_promql::parse_metric_selector;
-use strata_storage::Engine;
 
 use crate::api_error::{json_response, ApiError};
 use crate::json;
@@ -61,11 +60,11 @@ pub(crate) async fn series(State(state): State<Shared>, request: Request) -> Res
         let sets = match_sets(&params)?;
         let (start, end) = time_range(&params)?;
         let limit = params.limit("limit")?;
-        let engine = state.engine.clone();
+        let backend = state.backend.clone();
         let found = blocking(move || {
             let mut found = BTreeSet::new();
             for set in &sets {
-                for s in Engine::select(&*engine, set, start, end)? {
+                for s in backend.engine().select(set, start, end)? {
                     found.insert(s.labels().clone());
                 }
             }
@@ -90,8 +89,8 @@ pub(crate) async fn series(State(state): State<Shared>, request: Request) -> Res
 pub(crate) async fn labels(State(state): State<Shared>, request: Request) -> Response {
     let run = async {
         let params = request_params(request, state.config.max_body_bytes).await?;
-        let engine = state.engine.clone();
-        string_union(&params, move |set, start, end| Engine::label_names(&*engine, set, start, end)).await
+        let backend = state.backend.clone();
+        string_union(&params, move |set, start, end| backend.engine().label_names(set, start, end)).await
     };
     run.await.unwrap_or_else(IntoResponse::into_response)
 }
@@ -107,8 +106,8 @@ pub(crate) async fn label_values(
             .filter(|n| !n.is_empty())
             .ok_or_else(|| ApiError::bad_data(format!("invalid label name: {name:?}")))?;
         let params = request_params(request, state.config.max_body_bytes).await?;
-        let engine = state.engine.clone();
-        string_union(&params, move |set, start, end| Engine::label_values(&*engine, &name, set, start, end))
+        let backend = state.backend.clone();
+        string_union(&params, move |set, start, end| backend.engine().label_values(&name, set, start, end))
             .await
     };
     run.await.unwrap_or_else(IntoResponse::into_response)

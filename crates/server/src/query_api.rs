@@ -137,9 +137,9 @@ where
 {
     let cancel = Arc::new(AtomicBool::new(false));
     let _guard = CancelOnDrop(cancel.clone());
-    let engine = state.engine.clone();
+    let backend = state.backend.clone();
     let started = Instant::now();
-    let result = tokio::task::spawn_blocking(move || query(&*engine, cancel))
+    let result = tokio::task::spawn_blocking(move || query(backend.queryable(), cancel))
         .await
         .map_err(|e| ApiError::internal(format!("query failed: {e}")))?;
     state.metrics.query(is_range, started.elapsed());

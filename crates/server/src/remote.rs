@@ -15,7 +15,7 @@ use prost::Message;
 #[cfg(test)]
 use strata_model::Labels;
 use strata_model::{MatchOp, Matcher};
-use strata_storage::{BlockEngine, Engine};
+use strata_storage::Engine;
 
 #[cfg(test)]
 use crate::ingest_batch::LineError;
@@ -80,7 +80,7 @@ pub(crate) fn parse_write_request(bytes: &[u8]) -> Result<(Decoded, usize), Body
 
 /// Answers a decompressed `ReadRequest` with the bytes of a snappy-compressed
 /// `ReadResponse`.
-pub(crate) fn read(engine: &BlockEngine, bytes: &[u8]) -> Result<Vec<u8>, ReadError> {
+pub(crate) fn read(engine: &dyn Engine, bytes: &[u8]) -> Result<Vec<u8>, ReadError> {
     let request = prompb::ReadRequest::decode(bytes)
         .map_err(|e| ReadError::Bad(format!("body is not a protobuf ReadRequest: {e}")))?;
     if !request.accepted_response_types.is_empty()
@@ -95,7 +95,8 @@ pub(crate) fn read(engine: &BlockEngine, bytes: &[u8]) -> Result<Vec<u8>, ReadEr
     for query in &request.queries {
         let matchers = query.matchers.iter().map(matcher).collect::<Result<Vec<_>, _>>()?;
         let mut result = prompb::QueryResult::default();
-        for series in Engine::select(engine, &matchers, query.start_timestamp_ms, query.end_timestamp_ms)
+        for series in engine
+            .select(&matchers, query.start_timestamp_ms, query.end_timestamp_ms)
             .map_err(|e| ReadError::Storage(e.to_string()))?
         {
             let samples = series.collect_samples().map_err(|e| ReadError::Storage(e.to_string()))?;

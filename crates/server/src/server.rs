@@ -11,7 +11,10 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use strata_storage::{BlockEngine, Engine};
+use strata_storage::BlockEngine;
+use strata_tsm::{TsmEngine, TsmOptions};
+
+use crate::backend::Backend;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -120,29 +123,45 @@ async fn load_rules(state: &Shared) -> Result<(), ServerError> {
     }
 }
 
-async fn open_engine(config: &ServerConfig) -> Result<Arc<BlockEngine>, ServerError> {
-    let options = config.engine_options()?;
+async fn open_engine(config: &ServerConfig) -> Result<Backend, ServerError> {
     let dir = config.data_dir.clone();
-    tracing::info!(dir = %dir.display(), "opening the data dir: loading blocks and replaying the WAL");
+    tracing::info!(dir = %dir.display(), engine = %config.engine, "opening the data dir and replaying the WAL");
     let started = Instant::now();
-    let engine = tokio::task::spawn_blocking(move || BlockEngine::open_shared(&dir, options))
-        .await
-        .map_err(|e| ServerError::Runtime(e.to_string()))?
-        .map_err(|source| ServerError::Storage { dir: config.data_dir.clone(), source })?;
-    for skipped in engine.skipped_blocks() {
-        tracing::warn!(block = %skipped.dir.display(), error = %skipped.error, "damaged block left out");
+    let storage_error = |source| ServerError::Storage { dir: config.data_dir.clone(), source };
+    let backend = if config.engine == "tsm" {
+        let options = TsmOptions {
+            cache_snapshot_bytes: config.cache_snapshot_size,
+            cache_max_bytes: config.cache_max_size,
+            sync_wal: config.fsync != "none",
+            ..TsmOptions::default()
+        };
+        let engine = tokio::task::spawn_blocking(move || TsmEngine::open(&dir, options))
+            .await
+            .map_err(|e| ServerError::Runtime(e.to_string()))?
+            .map_err(storage_error)?;
+        Backend::Tsm(Arc::new(engine))
+    } else {
+        let options = config.engine_options()?;
+        let engine = tokio::task::spawn_blocking(move || BlockEngine::open_shared(&dir, options))
+            .await
+            .map_err(|e| ServerError::Runtime(e.to_string()))?
+            .map_err(storage_error)?;
+        Backend::Block(engine)
+    };
+    for skipped in backend.health().skipped_blocks {
+        tracing::warn!(damage = %skipped, "damaged file left out");
     }
-    let stats = Engine::stats(&*engine)
-        .map_err(|source| ServerError::Storage { dir: config.data_dir.clone(), source })?;
+    let stats = backend.engine().stats().map_err(storage_error)?;
     tracing::info!(
         took_ms = started.elapsed().as_millis() as u64,
+        engine = backend.name(),
         head_series = stats.head_series,
         head_samples = stats.head_samples,
         blocks = stats.blocks,
         block_samples = stats.block_samples,
         "data dir open: WAL replayed"
     );
-    Ok(engine)
+    Ok(backend)
 }
 
 /// Records totals every second for `/admin/status`'s rates, and the series count every
@@ -155,10 +174,8 @@ async fn tick(state: Shared) {
         state.metrics.tick();
         if seconds.is_multiple_of(60) {
             let state = state.clone();
-            let _ = tokio::task::spawn_blocking(move || {
-                state.tracker.tick(state.engine.head().count_series(&[]))
-            })
-            .await;
+            let _ = tokio::task::spawn_blocking(move || state.tracker.tick(state.backend.count_series(&[])))
+                .await;
         }
         seconds += 1;
     }
@@ -183,7 +200,7 @@ impl RunningServer {
         }
         let state = self.state;
         tokio::task::spawn_blocking(move || {
-            let synced = state.engine.head().wal().sync();
+            let synced = state.backend.sync_wal();
             drop(state);
             synced
         })

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use strata_promql::EngineOptions;
-use strata_storage::BlockEngine;
+
+use crate::backend::Backend;
 
 use crate::config::{ConfigError, ServerConfig};
 use crate::health::Health;
@@ -20,7 +21,8 @@ const SERIES_CACHE_CAPACITY: usize = 1 << 20;
 /// The server's shared state.
 #[derive(Debug)]
 pub(crate) struct AppState {
-    pub(crate) engine: Arc<BlockEngine>,
+    /// The storage engine (`--engine`).
+    pub(crate) backend: Backend,
     pub(crate) config: ServerConfig,
     /// The PromQL engine's options (a request may shorten the timeout or change lookback).
     pub(crate) query_options: EngineOptions,
@@ -46,7 +48,7 @@ pub(crate) struct AppState {
 pub(crate) type Shared = Arc<AppState>;
 
 impl AppState {
-    pub(crate) fn new(engine: Arc<BlockEngine>, config: ServerConfig) -> Result<AppState, ConfigError> {
+    pub(crate) fn new(backend: Backend, config: ServerConfig) -> Result<AppState, ConfigError> {
         let ms = |name: &str, text: &str| config.duration_ms(name, text);
         let query_options = EngineOptions {
             lookback_delta_ms: ms("lookback-delta", &config.lookback_delta)?,
@@ -67,15 +69,14 @@ impl AppState {
             Duration::from_millis(ms("tcp-flush-interval", &config.tcp_flush_interval)? as u64);
         let notifier = config.notifier_options()?.map(strata_rules::notifier::Notifier::start);
         let rules = Arc::new(strata_rules::RuleManager::new(
-            engine.clone(),
+            backend.rule_storage(),
             strata_promql::QueryEngine::new(query_options.clone()),
             config.rule_manager_options()?,
             notifier,
         ));
-        let head = engine.head();
         let limiter =
             Arc::new(strata_cardinality::Limiter::new(config.limits()?, &|m: &[strata_model::Matcher]| {
-                head.count_series(m)
+                backend.count_series(m)
             }));
         let tracker = Arc::new(strata_cardinality::Tracker::open(Some(
             &config.data_dir.join("strata_cardinality.json"),
@@ -85,12 +86,16 @@ impl AppState {
         } else {
             limiter.clone()
         };
-        head.set_admission(Some(admission));
+        // The TSM engine has no admission hook yet: config validation refuses limits with it,
+        // and the tracker hears of nothing.
+        if let Some(block) = backend.block() {
+            block.head().set_admission(Some(admission));
+        }
         Ok(AppState {
             limiter,
             tracker,
             rules,
-            engine,
+            backend,
             config,
             query_options,
             metrics: Metrics::default(),
@@ -105,8 +110,13 @@ impl AppState {
     /// Appends a parsed batch (blocking: call it from a blocking thread); a storage failure
     /// is also noted for `/admin/status`.
     pub(crate) fn apply(&self, protocol: Protocol, batch: Batch<'_>) -> WriteSummary {
-        let summary =
-            ingest_batch::apply(&self.engine, &self.metrics, protocol, batch, self.config.append_batch);
+        let summary = ingest_batch::apply(
+            self.backend.engine(),
+            &self.metrics,
+            protocol,
+            batch,
+            self.config.append_batch,
+        );
         if let Some(e) = &summary.storage_error {
             self.health.storage_failed(e);
         }
@@ -116,8 +126,8 @@ impl AppState {
     /// Reads the limits again from the config file (SIGHUP, `POST /-/reload`).
     pub(crate) fn reload_limits(&self) -> Result<(), ConfigError> {
         let limits = self.config.reloaded_limits()?;
-        let head = self.engine.head();
-        self.limiter.reload(limits, &|m: &[strata_model::Matcher]| head.count_series(m));
+        let backend = &self.backend;
+        self.limiter.reload(limits, &|m: &[strata_model::Matcher]| backend.count_series(m));
         Ok(())
     }
 

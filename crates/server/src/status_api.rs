@@ -8,10 +8,8 @@ use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use strata_storage::Engine;
 
 use crate::api_error::{json_response, ApiError};
-use crate::health::EngineHealth;
 use crate::json;
 use crate::metrics::ShardFigures;
 use crate::state::Shared;
@@ -50,14 +48,13 @@ pub(crate) async fn tsdb(State(state): State<Shared>, request: axum::extract::Re
     let answer = tokio::task::spawn_blocking(move || -> Result<serde_json::Value, ApiError> {
         let census =
             crate::cardinality_explorer::census_of(&state, None, limit, limit, vec!["__name__".into()])?;
-        let head = state.engine.head();
-        let stats = head.stats();
-        let (min_time, max_time) = head.time_range().unwrap_or((i64::MAX, i64::MIN));
+        let memory = state.backend.memory();
+        let (min_time, max_time) = memory.time_range.unwrap_or((i64::MAX, i64::MIN));
         let mut data = strata_cardinality::explorer::prometheus_tsdb_status(&census, limit);
         data["headStats"] = json!({
-            "numSeries": stats.series,
+            "numSeries": memory.series,
             "numLabelPairs": census.total_pairs,
-            "chunkCount": stats.chunks,
+            "chunkCount": memory.chunks,
             "minTime": min_time,
             "maxTime": max_time,
         });
@@ -75,7 +72,10 @@ pub(crate) async fn tsdb(State(state): State<Shared>, request: axum::extract::Re
 /// and rules with what each has expired since start, the time retention counts back from,
 /// and every shard with its tier and figures.
 pub(crate) async fn retention(State(state): State<Shared>) -> Response {
-    let engine = state.engine.clone();
+    let Some(engine) = state.backend.block().cloned() else {
+        let why = "retention and time shards belong to the block engine; this server runs --engine tsm, which keeps data until it is deleted";
+        return ApiError::bad_data(why).into_response();
+    };
     let read = tokio::task::spawn_blocking(move || {
         (engine.retention_reference(), engine.retention_totals(), engine.shards())
     })
@@ -136,19 +136,11 @@ pub(crate) async fn retention(State(state): State<Shared>) -> Response {
 /// avg_latency_ms}` — with Strata's own figures beside them under other names, and
 /// `reasons` (empty when healthy). docs/server.md says what each counts.
 pub(crate) async fn admin_status(State(state): State<Shared>) -> Response {
-    let engine = state.engine.clone();
+    let backend = state.backend.clone();
     let read = tokio::task::spawn_blocking(move || {
-        let stats = Engine::stats(&*engine)?;
-        let distinct = engine.distinct_series()?;
-        let health = EngineHealth {
-            skipped_blocks: engine
-                .skipped_blocks()
-                .iter()
-                .map(|b| format!("{}: {}", b.dir.display(), b.error))
-                .collect(),
-            maintenance_error: engine.last_cut_error().or_else(|| engine.maintenance_error()),
-        };
-        Ok::<_, strata_storage::StorageError>((stats, distinct, health))
+        let stats = backend.engine().stats()?;
+        let distinct = backend.distinct_series()?;
+        Ok::<_, strata_storage::StorageError>((stats, distinct, backend.health()))
     })
     .await;
     let (stats, distinct, engine_health) = match read {
@@ -191,13 +183,14 @@ pub(crate) async fn admin_status(State(state): State<Shared>) -> Response {
 
 /// `/metrics`.
 pub(crate) async fn metrics(State(state): State<Shared>) -> Response {
-    let engine = state.engine.clone();
+    let backend = state.backend.clone();
     let rules = state.rules.clone();
     // Reading rule groups waits for an evaluation in progress: off the async threads.
     let stats = tokio::task::spawn_blocking(move || {
         let mut rule_metrics = String::new();
         rules.render_metrics(&mut rule_metrics);
-        (Engine::stats(&*engine), engine.head().wal().stats(), shard_figures(&engine), rule_metrics)
+        let shards = backend.block().map(|e| shard_figures(e)).unwrap_or_default();
+        (backend.engine().stats(), backend.wal_stats(), shards, rule_metrics)
     })
     .await;
     let (engine_stats, wal_stats, shards, rule_metrics) = match stats {

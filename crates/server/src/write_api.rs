@@ -183,12 +183,18 @@ fn answer(dialect: Dialect, summary: &WriteSummary) -> Response {
             _ => StatusCode::NO_CONTENT.into_response(),
         };
     }
-    let status = if summary.storage_error.is_some() {
+    let status = if summary.overloaded {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else if summary.storage_error.is_some() {
         StatusCode::INTERNAL_SERVER_ERROR
     } else {
         StatusCode::BAD_REQUEST
     };
-    answer_error(dialect, status, &summary.problem(), summary.written)
+    let mut response = answer_error(dialect, status, &summary.problem(), summary.written);
+    if summary.overloaded {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    response
 }
 
 fn answer_error(dialect: Dialect, status: StatusCode, message: &str, written: usize) -> Response {

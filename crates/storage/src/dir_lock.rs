@@ -13,13 +13,13 @@ use crate::StorageError;
 
 /// Holds the lock until dropped.
 #[derive(Debug)]
-pub(crate) struct DirLock {
+pub struct DirLock {
     _file: File,
 }
 
 impl DirLock {
     /// Locks `dir/lock`, creating it; fails at once if another process holds it.
-    pub(crate) fn acquire(dir: &Path) -> Result<DirLock, StorageError> {
+    pub fn acquire(dir: &Path) -> Result<DirLock, StorageError> {
         let path = dir.join("lock");
         let file = OpenOptions::new()
             .create(true)

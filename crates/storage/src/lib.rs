@@ -33,6 +33,7 @@ pub use block_engine::{
 };
 pub use clock::Clock;
 pub use compaction::CompactionReport;
+pub use dir_lock::DirLock;
 pub use disk_usage::dir_bytes;
 pub use engine::{Engine, EngineStats, FlushReport, Persisted, SnapshotReport};
 pub use error::StorageError;

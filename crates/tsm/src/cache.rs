@@ -111,6 +111,18 @@ impl Cache {
         out
     }
 
+    /// The earliest and latest timestamp held.
+    pub fn time_range(&self) -> Option<(i64, i64)> {
+        let mut range: Option<(i64, i64)> = None;
+        for stripe in &self.stripes {
+            let stripe = stripe.lock().unwrap_or_else(|e| e.into_inner());
+            for &(t, _) in stripe.values().flatten() {
+                range = Some(range.map_or((t, t), |(lo, hi)| (lo.min(t), hi.max(t))));
+            }
+        }
+        range
+    }
+
     /// Bytes counted.
     pub fn bytes(&self) -> u64 {
         self.bytes.load(Ordering::Relaxed)

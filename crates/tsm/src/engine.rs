@@ -47,8 +47,8 @@ use std::time::{Duration, Instant};
 use strata_index::{SeriesIndex, SeriesRef};
 use strata_model::{Labels, Matcher};
 use strata_storage::{
-    AppendRef, AppendResult, Engine, EngineStats, FlushReport, Persisted, Rejected, Series, SnapshotReport,
-    StorageError,
+    AppendRef, AppendResult, DirLock, Engine, EngineStats, FlushReport, Persisted, Rejected, Series,
+    SnapshotReport, StorageError,
 };
 
 use crate::block::{BlockType, Values};
@@ -141,6 +141,8 @@ struct Counters {
 
 #[derive(Debug)]
 struct Inner {
+    /// One process at a time on the dir (the block engine's `lock` file, flock(2)).
+    _lock: DirLock,
     dir: PathBuf,
     options: TsmOptions,
     index: SeriesIndex,
@@ -183,6 +185,7 @@ impl TsmEngine {
     /// Opens (or creates) the engine in `dir`; see the module docs for what opening does.
     pub fn open(dir: &Path, options: TsmOptions) -> Result<TsmEngine, StorageError> {
         std::fs::create_dir_all(dir).map_err(|e| storage(TsmError::io(dir, e)))?;
+        let dir_lock = DirLock::acquire(dir)?;
         remove_temporary_files(dir)?;
         compact::recover(dir).map_err(storage)?;
         let (files, skipped_files) = file_set::open_dir(dir).map_err(storage)?;
@@ -192,6 +195,7 @@ impl TsmEngine {
         let next_generation = files.iter().map(|f| f.generation).max().unwrap_or(0) + 1;
         let wal_dir = dir.join("wal");
         let inner = Inner {
+            _lock: dir_lock,
             dir: dir.to_path_buf(),
             options: options.clone(),
             index: SeriesIndex::new(),
@@ -228,6 +232,21 @@ impl TsmEngine {
     /// The TSM files, oldest first.
     pub fn files(&self) -> Vec<TsmFile> {
         self.inner.view().files.clone()
+    }
+
+    /// The series index (every series of the files, the WAL and the cache).
+    pub fn index(&self) -> &SeriesIndex {
+        &self.inner.index
+    }
+
+    /// The earliest and latest time (ms) of the data, if there is any.
+    pub fn time_range(&self) -> Option<(i64, i64)> {
+        let view = self.inner.view();
+        let files = view.files.iter().filter_map(|f| f.reader.time_range());
+        let (lo, hi) = files.fold((i64::MAX, i64::MIN), |(lo, hi), (a, b)| (lo.min(a), hi.max(b)));
+        let (clo, chi) = view.cache.time_range().unwrap_or((i64::MAX, i64::MIN));
+        let (lo, hi) = (lo.min(clo), hi.max(chi));
+        (lo <= hi).then(|| (lo.div_euclid(NS_PER_MS), hi.div_euclid(NS_PER_MS)))
     }
 
     /// Files found damaged at open and left out, with why.
@@ -896,5 +915,48 @@ fn persisted(s: FileSummary) -> Persisted {
         chunks: s.blocks,
         chunk_bytes: s.bytes,
         index_bytes: 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(n: usize) -> Labels {
+        Labels::with_metric_name("m", [("n", n.to_string().as_str())]).unwrap()
+    }
+
+    #[test]
+    fn writes_past_the_cache_limit_are_refused_until_a_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let options =
+            TsmOptions { cache_max_bytes: 1024, background: false, sync_wal: false, ..TsmOptions::default() };
+        let engine = TsmEngine::open(dir.path(), options).unwrap();
+        let batch: Vec<_> = (0..100).map(|i| (labels(i % 3), i as i64, 1.0)).collect();
+        engine.append(&batch).unwrap();
+        let refused = engine.append(&batch).unwrap_err();
+        assert!(matches!(refused, StorageError::Overloaded(_)), "{refused}");
+        assert!(refused.to_string().contains("cache-max-size"), "{refused}");
+        engine.snapshot_cache().unwrap();
+        assert_eq!(engine.append(&batch).unwrap().accepted, 100);
+    }
+
+    #[test]
+    fn unstorable_samples_are_refused_one_by_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine =
+            TsmEngine::open(dir.path(), TsmOptions { background: false, ..TsmOptions::default() }).unwrap();
+        let batch =
+            [(labels(0), 1, 1.0), (labels(0), i64::MAX / 10, 2.0), (labels(0), 3, f64::from_bits(END_BITS))];
+        let result = engine.append(&batch).unwrap();
+        assert_eq!(result.accepted, 1);
+        let reasons: Vec<_> = result
+            .rejected
+            .iter()
+            .map(|r| (r.index, r.reason.contains("nanoseconds") || r.reason.contains("0x7FF8")))
+            .collect();
+        assert_eq!(reasons, [(1, true), (2, true)]);
+        let second = TsmEngine::open(dir.path(), TsmOptions::default()).unwrap_err();
+        assert!(second.to_string().contains("lock"), "one process at a time: {second}");
     }
 }

@@ -67,7 +67,14 @@ fn engine_points(engine: &TsmEngine) -> Model {
     out
 }
 
-fn apply(engine: &mut TsmEngine, dir: &std::path::Path, model: &mut Model, op: &Op) {
+/// Applies `op`; `slot` holds the engine (emptied while a reopen waits for the old one's lock).
+fn apply(slot: &mut Option<TsmEngine>, dir: &std::path::Path, model: &mut Model, op: &Op) {
+    if let Op::Reopen = op {
+        drop(slot.take());
+        *slot = Some(TsmEngine::open(dir, options()).unwrap());
+        return;
+    }
+    let Some(engine) = slot.as_mut() else { unreachable!("the engine is open between steps") };
     match *op {
         Op::Write { s, start, step, n, seed } => {
             let batch: Vec<(Labels, i64, f64)> = (0..n as i64)
@@ -96,10 +103,7 @@ fn apply(engine: &mut TsmEngine, dir: &std::path::Path, model: &mut Model, op: &
         Op::Compact { full } => {
             engine.compact_once(full).unwrap();
         }
-        Op::Reopen => {
-            let fresh = TsmEngine::open(dir, options()).unwrap();
-            *engine = fresh;
-        }
+        Op::Reopen => {}
     }
 }
 
@@ -108,14 +112,15 @@ proptest! {
     #[test]
     fn the_engine_matches_the_model(ops in prop::collection::vec(op(), 1..30)) {
         let dir = tempfile::tempdir().unwrap();
-        let mut engine = TsmEngine::open(dir.path(), options()).unwrap();
+        let mut engine = Some(TsmEngine::open(dir.path(), options()).unwrap());
         let mut model = Model::new();
         for (step, op) in ops.iter().enumerate() {
             apply(&mut engine, dir.path(), &mut model, op);
-            let got = engine_points(&engine);
+            let got = engine_points(engine.as_ref().unwrap());
             prop_assert!(got == model, "after step {} ({:?}): engine has {} points, model {}", step, op, got.len(), model.len());
         }
         // And once more from disk alone, after everything compacted.
+        let engine = engine.unwrap();
         while engine.compact_once(true).unwrap().is_some() {}
         drop(engine);
         let engine = TsmEngine::open(dir.path(), options()).unwrap();

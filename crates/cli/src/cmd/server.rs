@@ -66,6 +66,17 @@ pub(crate) struct Args {
     /// promql-delayed-name-removal.
     #[arg(long, env = "STRATA_ENABLE_FEATURE", value_delimiter = ',')]
     enable_feature: Option<Vec<String>>,
+    /// Storage engine: block (Prometheus' block format, shards, retention, cardinality
+    /// limits) or tsm (InfluxDB 1.x's TSM files); a data dir holds one kind [default: block].
+    #[arg(long, env = "STRATA_ENGINE")]
+    engine: Option<String>,
+    /// tsm engine: snapshot the cache into a TSM file past this many bytes [default: 26214400].
+    #[arg(long, env = "STRATA_CACHE_SNAPSHOT_SIZE")]
+    cache_snapshot_size: Option<u64>,
+    /// tsm engine: refuse writes (503 + Retry-After) past this many bytes of cache
+    /// [default: 1073741824].
+    #[arg(long, env = "STRATA_CACHE_MAX_SIZE")]
+    cache_max_size: Option<u64>,
     /// Time shard duration: data is owned, compacted and deleted by aligned window of this,
     /// e.g. 1h, 1d, 1w [default: 1d].
     #[arg(long, env = "STRATA_SHARD_DURATION")]
@@ -147,6 +158,9 @@ impl Args {
             query_max_samples,
             lookback_delta,
             enable_feature,
+            engine,
+            cache_snapshot_size,
+            cache_max_size,
             shard_duration,
             retention,
             admin_api,
