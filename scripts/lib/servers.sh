@@ -1,6 +1,6 @@
 # Starting Strata and its peers for the benchmark scripts (sourced, not run, from the
 # repository's root): each server alone, on 127.0.0.1:PORT, with a fresh data dir, as
-# ../shared/peers/start-peers.sh starts the peers.
+# ../shared/peers/start-peers.sh starts the peers. STRATA_ARGS adds flags to Strata's.
 
 # Where things are (SHARED and CACHE override), and a work dir removed on exit together
 # with the servers still running.
@@ -19,7 +19,8 @@ wait_http() { # url
 
 start_server() { # name port dir; the server is the caller's last background job ($!)
   case "$1" in
-    strata) "$strata" server --listen "127.0.0.1:$2" --data-dir "$3" --log-level warn 2>"$3.log" &
+    # shellcheck disable=SC2086 # STRATA_ARGS: extra flags, split on spaces
+    strata) "$strata" server --listen "127.0.0.1:$2" --data-dir "$3" --log-level warn ${STRATA_ARGS:-} 2>"$3.log" &
             wait_http "http://127.0.0.1:$2/-/ready" ;;
     prometheus) mkdir -p "$3"; prometheus --config.file="$shared/peers/conf/prometheus-empty.yml" \
               --storage.tsdb.path="$3" --web.listen-address="127.0.0.1:$2" --web.enable-remote-write-receiver \

@@ -167,11 +167,13 @@ impl Backend {
         }
     }
 
-    /// Rewrites stored data without what deletes hid (a full compaction for TSM).
+    /// Rewrites stored data without what deletes hid (for TSM: the cache snapshotted, then
+    /// a full compaction into one file).
     pub(crate) fn clean_tombstones(&self) -> Result<(), StorageError> {
         match self {
             Backend::Block(e) => e.clean_tombstones().map(|_| ()),
             Backend::Tsm(e) => {
+                e.snapshot_cache()?;
                 while e.compact_once(true)?.is_some() {}
                 Ok(())
             }
