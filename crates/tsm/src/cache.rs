@@ -21,7 +21,7 @@ pub const POINT_BYTES: u64 = 16;
 /// A series' points as written: (nanoseconds, value), arrival order.
 pub type Points = Vec<(i64, f64)>;
 /// One stripe: points by series ref.
-type Stripe = HashMap<u32, Points>;
+type Stripe = HashMap<u32, Points, foldhash::fast::RandomState>;
 
 /// Points in memory, by series ref.
 #[derive(Debug)]
@@ -34,7 +34,7 @@ pub struct Cache {
 impl Default for Cache {
     fn default() -> Self {
         Cache {
-            stripes: (0..STRIPES).map(|_| Mutex::new(HashMap::new())).collect(),
+            stripes: (0..STRIPES).map(|_| Mutex::new(Stripe::default())).collect(),
             bytes: AtomicU64::new(0),
             points: AtomicU64::new(0),
         }
@@ -56,6 +56,18 @@ impl Cache {
         points.push((t, v));
         self.bytes.fetch_add(POINT_BYTES, Ordering::Relaxed);
         self.points.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Adds points of one series (nanoseconds), under one lock.
+    pub fn insert_many(&self, series: u32, ts: &[i64], vs: &[f64]) {
+        let mut stripe = self.stripe(series);
+        let points = stripe.entry(series).or_insert_with(|| {
+            self.bytes.fetch_add(SERIES_OVERHEAD, Ordering::Relaxed);
+            Vec::new()
+        });
+        points.extend(ts.iter().copied().zip(vs.iter().copied()));
+        self.bytes.fetch_add(POINT_BYTES * ts.len() as u64, Ordering::Relaxed);
+        self.points.fetch_add(ts.len() as u64, Ordering::Relaxed);
     }
 
     /// The points of `series` in `[mint, maxt]`, sorted, each timestamp once (its last write).

@@ -59,7 +59,7 @@ use crate::file_set::{self, file_name, TsmFile};
 use crate::floats::END_BITS;
 use crate::key::{key_of, labels_of};
 use crate::tombstone::Tombstone;
-use crate::wal::{self, Entry, KeyPoints, WalWriter};
+use crate::wal::{self, Entry, WalWriter};
 use crate::writer::{FileSummary, TsmWriter};
 
 /// Crash injection for tests: when the environment variable `STRATA_TSM_FAILPOINT` names
@@ -150,6 +150,8 @@ struct Inner {
     keys: RwLock<Vec<SeriesKeys>>,
     view: RwLock<Arc<View>>,
     wal: Mutex<WalWriter>,
+    /// WAL entries known durable (group commit, `group_sync`).
+    synced: Mutex<u64>,
     /// Held by snapshots (while writing), deletes, and a compaction's publication.
     file_ops: Mutex<()>,
     /// One compaction at a time.
@@ -203,6 +205,7 @@ impl TsmEngine {
             view: RwLock::new(Arc::new(View { cache: Arc::new(Cache::default()), snapshot: None, files })),
             // Replaced after replay, which tells which segment comes next; it creates no file.
             wal: Mutex::new(WalWriter::open(&wal_dir, 0).map_err(storage)?),
+            synced: Mutex::new(0),
             file_ops: Mutex::new(()),
             compacting: Mutex::new(()),
             next_generation: AtomicU64::new(next_generation),
@@ -505,7 +508,8 @@ impl Inner {
             )));
         }
         let mut result = AppendResult::default();
-        let mut by_series: HashMap<u32, (Vec<i64>, Vec<f64>)> = HashMap::new();
+        let mut by_series: HashMap<u32, (Vec<i64>, Vec<f64>), foldhash::fast::RandomState> =
+            HashMap::default();
         for (i, &(r, t, v)) in batch.iter().enumerate() {
             let reason = if v.to_bits() == END_BITS {
                 Some(
@@ -526,36 +530,54 @@ impl Inner {
                 }
             }
         }
-        let mut points = Vec::with_capacity(by_series.len());
+        if by_series.is_empty() {
+            self.counters.rejected.fetch_add(result.rejected.len() as u64, Ordering::Relaxed);
+            return Ok(result);
+        }
+        let mut series = Vec::with_capacity(by_series.len());
         for (r, (ts, vs)) in by_series {
             let key = self
                 .canonical_key(r)
                 .ok_or_else(|| StorageError::Invalid(format!("unknown series ref {r}")))?;
-            points.push((r, KeyPoints { key: key.to_vec(), timestamps: ts, values: Values::Float(vs) }));
+            series.push((r, key, ts, vs));
         }
-        if points.is_empty() {
-            self.counters.rejected.fetch_add(result.rejected.len() as u64, Ordering::Relaxed);
-            return Ok(result);
-        }
-        let entry = Entry::Write(points.iter().map(|(_, kp)| kp.clone()).collect());
-        {
+        // Encoded before the lock: appenders only queue to write bytes and fill the cache.
+        let slices: Vec<(&[u8], &[i64], &[f64])> =
+            series.iter().map(|(_, k, ts, vs)| (&**k, &ts[..], &vs[..])).collect();
+        let bytes = wal::encode_float_write(&slices);
+        let appended = {
             let mut wal = lock(&self.wal);
-            wal.append(&entry, self.options.sync_wal).map_err(storage)?;
-            if self.options.sync_wal {
-                self.counters.wal_syncs.fetch_add(1, Ordering::Relaxed);
-            }
+            let appended = wal.append_encoded(&bytes).map_err(storage)?;
             let cache = self.view().cache.clone();
-            for (r, kp) in &points {
-                let Values::Float(vs) = &kp.values else { continue };
-                for (&t, &v) in kp.timestamps.iter().zip(vs) {
-                    cache.insert(*r, t, v);
-                }
+            for (r, _, ts, vs) in &series {
+                cache.insert_many(*r, ts, vs);
             }
+            appended
+        };
+        if self.options.sync_wal {
+            self.group_sync(appended)?;
         }
         result.accepted = batch.len() - result.rejected.len();
         self.counters.rejected.fetch_add(result.rejected.len() as u64, Ordering::Relaxed);
         self.last_write.store(self.now_ms(), Ordering::Relaxed);
         Ok(result)
+    }
+
+    /// Makes WAL entry number `appended` durable, sharing one fsync among the writers that
+    /// wait together (group commit): whoever syncs covers every entry appended before the
+    /// sync began.
+    fn group_sync(&self, appended: u64) -> Result<(), StorageError> {
+        let mut synced = lock(&self.synced);
+        if *synced >= appended {
+            return Ok(());
+        }
+        let (target, file) = lock(&self.wal).sync_target();
+        if let Some((file, path)) = file {
+            file.sync_data().map_err(|e| storage(TsmError::io(path, e)))?;
+            self.counters.wal_syncs.fetch_add(1, Ordering::Relaxed);
+        }
+        *synced = target;
+        Ok(())
     }
 
     fn sync(&self) -> Result<(), StorageError> {

@@ -2,7 +2,9 @@
 //! - influxd reads Strata's TSM files: put in a stopped influxd's shard dir, its `/query`
 //!   returns exactly the count, sum and last value Strata wrote, per series;
 //! - Strata reads influxd's: every point influxd snapshotted into TSM files (floats,
-//!   integers, booleans, strings; regular and irregular times) reads back exactly.
+//!   integers, booleans, strings; regular and irregular times) reads back exactly;
+//! - influxd replays the WAL Strata's engine writes, and Strata's engine opens a shard
+//!   influxd left with TSM files and a WAL tail, returning every point.
 //!
 //! Skipped (loudly) without influxd, failed under CI=true.
 
@@ -10,8 +12,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use strata_model::Labels;
+use strata_storage::Engine;
 use strata_testkit::{peer_binary, InfluxDb};
-use strata_tsm::{TsmReader, TsmWriter, Values};
+use strata_tsm::{TsmEngine, TsmOptions, TsmReader, TsmWriter, Values};
 
 /// 2023-11-14T22:13:20Z in ns: inside one 7-day shard group with the points below.
 const T0: i64 = 1_700_000_000_000_000_000;
@@ -219,4 +223,143 @@ fn strata_reads_the_tsm_files_influxd_writes() {
     db.stop();
     let shards = shard_dirs(&db.data_dir(), "influx");
     assert_eq!(read_shard(&shards[0]), written);
+}
+
+/// The WAL dir of `db`'s one shard (`wal/<db>/autogen/<id>`).
+fn shard_wal_dir(db: &InfluxDb, name: &str, shard: &Path) -> PathBuf {
+    db.wal_dir().join(name).join("autogen").join(shard.file_name().unwrap())
+}
+
+#[test]
+fn influxd_replays_the_wal_strata_writes() {
+    let Some(influxd) = peer_binary("influxd", "influxdb") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let mut db = InfluxDb::start(&influxd, &dir.path().join("influx"), "");
+    db.query("", "CREATE DATABASE strata");
+    db.write("strata", &format!("seed value=1 {T0}\n"));
+    db.stop();
+    let shard = shard_dirs(&db.data_dir(), "strata").remove(0);
+
+    // Strata's engine logs writes and is dropped before any snapshot: all in its WAL.
+    let ours = dir.path().join("strata");
+    let options = TsmOptions { background: false, ..TsmOptions::default() };
+    let mut expected = BTreeMap::new();
+    {
+        let engine = TsmEngine::open(&ours, options).unwrap();
+        for round in 0..50i64 {
+            let batch: Vec<_> = (0..4)
+                .map(|h| {
+                    let labels =
+                        Labels::with_metric_name("strata_wal", [("host", format!("h{h}").as_str())]).unwrap();
+                    (labels, T0 / 1_000_000 + round * 1000, (round * 4 + h) as f64 / 4.0)
+                })
+                .collect();
+            for (l, t, v) in &batch {
+                expected.entry(l.get("host").unwrap().to_string()).or_insert_with(Vec::new).push((*t, *v));
+            }
+            engine.append(&batch).unwrap();
+        }
+    }
+    let segments = strata_tsm::wal::segments(&ours.join("wal")).unwrap();
+    assert_eq!(segments.len(), 1, "{segments:?}");
+    std::fs::copy(&segments[0].1, shard_wal_dir(&db, "strata", &shard).join("_00090.wal")).unwrap();
+    db.restart();
+
+    let answer =
+        db.query("strata", "SELECT count(value), sum(value), last(value) FROM strata_wal GROUP BY host");
+    let series = answer["results"][0]["series"].as_array().unwrap_or_else(|| panic!("no series: {answer}"));
+    assert_eq!(series.len(), 4, "{answer}");
+    for s in series {
+        let points = &expected[s["tags"]["host"].as_str().unwrap()];
+        let row = &s["values"][0];
+        assert_eq!(row[1].as_u64(), Some(points.len() as u64));
+        assert_eq!(row[2].as_f64(), Some(points.iter().map(|p| p.1).sum::<f64>()));
+        assert_eq!(row[3].as_f64(), points.last().map(|p| p.1));
+    }
+}
+
+#[test]
+fn strata_opens_a_shard_influxd_left_with_tsm_files_and_a_wal_tail() {
+    let Some(influxd) = peer_binary("influxd", "influxdb") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let mut db = InfluxDb::start(
+        &influxd,
+        &dir.path().join("influx"),
+        "  cache-snapshot-write-cold-duration = \"1s\"",
+    );
+    db.query("", "CREATE DATABASE influx");
+    let (lines, written) = influx_lines();
+    let all: Vec<&str> = lines.lines().collect();
+    let (first, tail) = all.split_at(all.len() / 2);
+    for chunk in first.chunks(1000) {
+        db.write("influx", &(chunk.join("\n") + "\n"));
+    }
+    // The first half is snapshotted into TSM files (cold after 1 s) …
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while shard_dirs(&db.data_dir(), "influx").first().is_none_or(|s| read_shard(s).points() == 0) {
+        assert!(Instant::now() < deadline, "influxd did not snapshot within 60 s");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // … the second half is written and influxd stopped at once: it stays in the WAL.
+    for chunk in tail.chunks(1000) {
+        db.write("influx", &(chunk.join("\n") + "\n"));
+    }
+    db.stop();
+    let shard = shard_dirs(&db.data_dir(), "influx").remove(0);
+    let wal = shard_wal_dir(&db, "influx", &shard);
+    let wal_points: usize = strata_tsm::wal::segments(&wal)
+        .unwrap()
+        .iter()
+        .flat_map(|(_, p)| strata_tsm::wal::read_segment(p).unwrap().entries)
+        .map(|e| match e {
+            strata_tsm::wal::Entry::Write(kps) => kps.iter().map(|k| k.timestamps.len()).sum(),
+            _ => 0,
+        })
+        .sum();
+    assert!(wal_points > 0, "a WAL tail was left");
+
+    // A Strata dir made of the shard: its TSM files, its WAL segments under wal/.
+    let ours = dir.path().join("strata");
+    strata_testkit::copy_dir(&shard, &ours);
+    strata_testkit::copy_dir(&wal, &ours.join("wal"));
+    let engine = TsmEngine::open(&ours, TsmOptions { background: false, ..TsmOptions::default() }).unwrap();
+    let mut got: BTreeMap<String, Vec<(i64, u64)>> = BTreeMap::new();
+    for series in engine.select(&[], i64::MIN / 2_000_000, i64::MAX / 2_000_000).unwrap() {
+        let name = series.labels().to_string();
+        got.insert(
+            name,
+            series.collect_samples().unwrap().into_iter().map(|(t, v)| (t, v.to_bits())).collect(),
+        );
+    }
+    // Floats, integers and booleans as Strata names and stores them (ms, floats); strings left out.
+    let mut expected: BTreeMap<String, Vec<(i64, u64)>> = BTreeMap::new();
+    let ms = |t: i64| t.div_euclid(1_000_000);
+    for (key, points) in &written.floats {
+        expected.insert(strata_name(key), points.iter().map(|&(t, v)| (ms(t), v)).collect());
+    }
+    for (key, points) in &written.integers {
+        expected
+            .insert(strata_name(key), points.iter().map(|&(t, v)| (ms(t), (v as f64).to_bits())).collect());
+    }
+    for (key, points) in &written.booleans {
+        expected.insert(
+            strata_name(key),
+            points.iter().map(|&(t, b)| (ms(t), if b { 1f64 } else { 0f64 }.to_bits())).collect(),
+        );
+    }
+    // Timestamps closer than a millisecond (host h2's) collapse to one point in Strata.
+    for points in expected.values_mut() {
+        points.reverse();
+        points.dedup_by_key(|p| p.0);
+        points.reverse();
+    }
+    assert_eq!(got.keys().collect::<Vec<_>>(), expected.keys().collect::<Vec<_>>());
+    for (name, points) in &expected {
+        assert_eq!(&got[name], points, "{name}");
+    }
+}
+
+/// Strata's name for the series of a TSM key.
+fn strata_name(key: &str) -> String {
+    strata_tsm::key::labels_of(key.as_bytes()).unwrap().to_string()
 }
