@@ -4,7 +4,7 @@
 //! Points of a series are kept in arrival order and sorted only when read or snapshotted
 //! (writes are cheap appends). InfluxDB's semantics: any timestamp is accepted, and a later
 //! write of a timestamp replaces the earlier one — the sort is stable and keeps the last.
-//! The size counted is 16 bytes a point plus a per-series overhead; writers are refused
+//! The size counted is 16 bytes a point of buffer capacity plus a per-series overhead; writers are refused
 //! above the engine's `cache_max_bytes`, not here.
 
 use std::collections::HashMap;
@@ -17,6 +17,10 @@ const STRIPES: usize = 16;
 const SERIES_OVERHEAD: u64 = 64;
 /// Bytes counted per point.
 pub const POINT_BYTES: u64 = 16;
+/// Points a series' buffer starts with: a scraped series gets hundreds between snapshots,
+/// and growing from one point by doubling costs copies and page faults; a million series
+/// of one point each still take only 256 MiB (counted: the cache counts capacity).
+const INITIAL_POINTS: usize = 16;
 
 /// A series' points as written: (nanoseconds, value), arrival order.
 pub type Points = Vec<(i64, f64)>;
@@ -53,8 +57,9 @@ impl Cache {
             self.bytes.fetch_add(SERIES_OVERHEAD, Ordering::Relaxed);
             Vec::new()
         });
+        let before = points.capacity();
         points.push((t, v));
-        self.bytes.fetch_add(POINT_BYTES, Ordering::Relaxed);
+        self.bytes.fetch_add(POINT_BYTES * (points.capacity() - before) as u64, Ordering::Relaxed);
         self.points.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -65,8 +70,13 @@ impl Cache {
             self.bytes.fetch_add(SERIES_OVERHEAD, Ordering::Relaxed);
             Vec::new()
         });
+        let before = points.capacity();
+        if before == 0 {
+            points.reserve_exact(INITIAL_POINTS.max(ts.len()));
+        }
         points.extend(ts.iter().copied().zip(vs.iter().copied()));
-        self.bytes.fetch_add(POINT_BYTES * ts.len() as u64, Ordering::Relaxed);
+        let grown = (points.capacity() - before) as u64;
+        self.bytes.fetch_add(POINT_BYTES * grown, Ordering::Relaxed);
         self.points.fetch_add(ts.len() as u64, Ordering::Relaxed);
     }
 
@@ -87,9 +97,8 @@ impl Cache {
         let Some(points) = stripe.get_mut(&series) else { return };
         let before = points.len();
         points.retain(|p| !(mint..=maxt).contains(&p.0));
-        let removed = (before - points.len()) as u64;
-        self.bytes.fetch_sub(removed * POINT_BYTES, Ordering::Relaxed);
-        self.points.fetch_sub(removed, Ordering::Relaxed);
+        // The buffer keeps its capacity, so the bytes counted stay.
+        self.points.fetch_sub((before - points.len()) as u64, Ordering::Relaxed);
     }
 
     /// Takes every point out (for a snapshot): by series, sorted, each timestamp once.

@@ -262,18 +262,38 @@ pub fn encode_entry(entry: &Entry) -> Vec<u8> {
 }
 
 /// The bytes of a write entry of float points: per series its key, timestamps and values
-/// (what Strata's engine writes, without building an [`Entry`] first).
+/// (what Strata's engine writes, without building an [`Entry`] first). Written straight into
+/// its frame (see [`frame`]): the payload is copied once.
 pub fn encode_float_write(series: &[(&[u8], &[i64], &[f64])]) -> Vec<u8> {
-    let points: usize = series.iter().map(|s| s.1.len()).sum();
-    let mut p = Vec::with_capacity(points * 16 + series.len() * 64);
+    let payload: usize = series.iter().map(|(key, ts, _)| 7 + key.len() + 16 * ts.len()).sum();
+    let Ok(literal_len) = u32::try_from(payload.saturating_sub(1)) else {
+        let mut p = Vec::with_capacity(payload);
+        put_float_points(&mut p, series);
+        return frame(WRITE, &p);
+    };
+    let mut block_head = Vec::with_capacity(16);
+    strata_codec::varint::put_uvarint(&mut block_head, payload as u64);
+    if payload > 0 {
+        block_head.push(0xFC);
+        block_head.extend_from_slice(&literal_len.to_le_bytes());
+    }
+    let block_len = block_head.len() + payload;
+    let mut out = Vec::with_capacity(5 + block_len);
+    out.push(WRITE);
+    out.extend_from_slice(&(block_len as u32).to_be_bytes());
+    out.extend_from_slice(&block_head);
+    put_float_points(&mut out, series);
+    out
+}
+
+fn put_float_points(p: &mut Vec<u8>, series: &[(&[u8], &[i64], &[f64])]) {
     for (key, ts, vs) in series {
-        put_key_header(&mut p, 1, key, ts.len());
+        put_key_header(p, 1, key, ts.len());
         for (t, v) in ts.iter().zip(vs.iter()) {
             p.extend_from_slice(&t.to_be_bytes());
             p.extend_from_slice(&v.to_bits().to_be_bytes());
         }
     }
-    frame(WRITE, &p)
 }
 
 /// Type, length and the payload as a Snappy block.
