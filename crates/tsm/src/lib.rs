@@ -15,6 +15,7 @@ pub mod engine;
 pub mod error;
 pub mod file_set;
 pub mod floats;
+pub mod influx_install;
 pub mod integers;
 pub mod key;
 pub mod reader;

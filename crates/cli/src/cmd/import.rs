@@ -51,10 +51,18 @@ pub(crate) enum Format {
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// The input's format.
-    #[arg(long, value_enum)]
-    format: Format,
+    #[arg(long, value_enum, required_unless_present = "from_influxdb")]
+    format: Option<Format>,
     /// The file to import (gzip or plain).
-    file: PathBuf,
+    #[arg(required_unless_present = "from_influxdb")]
+    file: Option<PathBuf>,
+    /// Import a whole InfluxDB 1.x install instead: the dir holding its `data/` and `wal/`
+    /// (e.g. /var/lib/influxdb). Databases become a `db` label, retention policies `rp`.
+    #[arg(long, conflicts_with_all = ["format", "file"])]
+    from_influxdb: Option<PathBuf>,
+    /// With --from-influxdb: import influxd's own `_internal` database too.
+    #[arg(long)]
+    include_internal: bool,
     /// The data dir to write blocks into (created if missing).
     #[arg(long)]
     dir: PathBuf,
@@ -126,18 +134,13 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
-fn open_input(args: &Args) -> anyhow::Result<(Box<dyn BufRead>, indicatif::ProgressBar)> {
-    let path = &args.file;
+fn open_input(args: &Args, path: &Path) -> anyhow::Result<(Box<dyn BufRead>, indicatif::ProgressBar)> {
     let mut file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let mut magic = [0u8; 2];
     let gzip = file.read_exact(&mut magic).is_ok() && magic == [0x1f, 0x8b];
     let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let bar = if args.json { indicatif::ProgressBar::hidden() } else { indicatif::ProgressBar::new(size) };
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
+    let bar = progress_bar(args.json, size);
     let counted = Counting { inner: file, bar: bar.clone() };
     let reader: Box<dyn BufRead> = if gzip {
         Box::new(BufReader::with_capacity(1 << 16, flate2::read::MultiGzDecoder::new(counted)))
@@ -145,6 +148,16 @@ fn open_input(args: &Args) -> anyhow::Result<(Box<dyn BufRead>, indicatif::Progr
         Box::new(BufReader::with_capacity(1 << 16, counted))
     };
     Ok((reader, bar))
+}
+
+/// A progress bar over `total` bytes on stderr (hidden with `--json`).
+fn progress_bar(hidden: bool, total: u64) -> indicatif::ProgressBar {
+    let bar = if hidden { indicatif::ProgressBar::hidden() } else { indicatif::ProgressBar::new(total) };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
 }
 
 /// Blocks written so far, in `D/<ULID>.tmp-import/` until the import commits; removed if
@@ -271,6 +284,8 @@ impl Gathered {
 
 fn read_all(
     args: &Args,
+    format: Format,
+    path: &Path,
     mut input: Box<dyn BufRead>,
     staging: &mut Staging,
     block_range: i64,
@@ -280,7 +295,7 @@ fn read_all(
     let mut gathered = Gathered::new();
     let mut text = String::new();
     let mut eof_marker: Option<u64> = None;
-    let file = args.file.display().to_string();
+    let file = path.display().to_string();
     loop {
         text.clear();
         let line = gathered.lines + 1;
@@ -300,11 +315,11 @@ fn read_all(
             continue;
         }
         let at = |e: strata_ingest::ParseError| anyhow::anyhow!("{file}: {e}");
-        match args.format {
+        match format {
             Format::Prometheus | Format::Openmetrics => {
                 let flavor =
-                    if args.format == Format::Prometheus { Flavor::Prometheus } else { Flavor::OpenMetrics };
-                if args.format == Format::Openmetrics && trimmed == "# EOF" {
+                    if format == Format::Prometheus { Flavor::Prometheus } else { Flavor::OpenMetrics };
+                if format == Format::Openmetrics && trimmed == "# EOF" {
                     eof_marker = Some(line);
                     continue;
                 }
@@ -321,9 +336,49 @@ fn read_all(
             }
         }
     }
-    if args.format == Format::Openmetrics && eof_marker.is_none() {
+    if format == Format::Openmetrics && eof_marker.is_none() {
         bail!("{file}: OpenMetrics input must end with `# EOF` (after line {})", gathered.lines);
     }
+    gathered.flush(staging, block_range)?;
+    Ok(gathered)
+}
+
+/// Reads every shard of an InfluxDB install (`strata_tsm::influx_install`), a progress bar
+/// following the bytes of its files.
+fn read_influxdb(
+    args: &Args,
+    root: &Path,
+    staging: &mut Staging,
+    block_range: i64,
+) -> anyhow::Result<Gathered> {
+    let shards = strata_tsm::influx_install::shards(root, args.include_internal)?;
+    if shards.is_empty() {
+        bail!("{}: no shards under data/", root.display());
+    }
+    let bar = progress_bar(args.json, shards.iter().map(|s| s.bytes).sum());
+    let mut gathered = Gathered::new();
+    for shard in &shards {
+        let what = format!("shard {} of {}.{}", shard.id, shard.database, shard.retention_policy);
+        let points = strata_tsm::influx_install::read_shard(shard).with_context(|| what.clone())?;
+        gathered.string_fields += points.strings_skipped;
+        if let Some(damage) = &points.wal_damage {
+            bar.suspend(|| eprintln!("warning: {what}: WAL replay stopped early: {damage}"));
+        }
+        for bad in &points.bad_keys {
+            bar.suspend(|| eprintln!("warning: {what}: key left out: {bad}"));
+        }
+        for (labels, samples) in points.series {
+            for (t, value) in samples {
+                gathered.add(ParsedSample { labels: labels.clone(), value, timestamp: Some(t) }, 0)?;
+            }
+        }
+        gathered.lines += 1; // shards read
+        if gathered.buffered >= args.max_buffered_samples {
+            gathered.flush(staging, block_range)?;
+        }
+        bar.inc(shard.bytes);
+    }
+    bar.finish_and_clear();
     gathered.flush(staging, block_range)?;
     Ok(gathered)
 }
@@ -334,21 +389,28 @@ pub(crate) fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
         bail!("--max-buffered-samples must be positive");
     }
     let started = Instant::now();
-    let (input, bar) = open_input(&args)?;
     std::fs::create_dir_all(&args.dir).with_context(|| format!("creating {}", args.dir.display()))?;
     let mut staging = Staging::new(&args.dir)?;
-    let gathered = read_all(&args, input, &mut staging, block_range);
-    bar.finish_and_clear();
+    let (source, gathered) = match (&args.from_influxdb, args.format, &args.file) {
+        (Some(root), _, _) => (root.clone(), read_influxdb(&args, root, &mut staging, block_range)),
+        (None, Some(format), Some(file)) => {
+            let (input, bar) = open_input(&args, file)?;
+            let gathered = read_all(&args, format, file, input, &mut staging, block_range);
+            bar.finish_and_clear();
+            (file.clone(), gathered)
+        }
+        _ => bail!("give --format and FILE, or --from-influxdb DIR"),
+    };
     let gathered = gathered?;
     if gathered.samples == 0 {
-        bail!("{}: no samples in {} lines", args.file.display(), gathered.lines);
+        bail!("{}: no samples ({} lines or shards read)", source.display(), gathered.lines);
     }
     let blocks_written = staging.commit()?;
     let engine = BlockEngine::open(&args.dir, BlockEngineOptions { block_range, ..Default::default() })?;
     let compactions = engine.compact()?.len();
     let seconds = started.elapsed().as_secs_f64();
     let report = ImportReport {
-        file: args.file.display().to_string(),
+        file: source.display().to_string(),
         lines: gathered.lines,
         samples: gathered.samples - gathered.duplicates,
         series: gathered.seen.len(),
