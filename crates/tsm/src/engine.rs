@@ -964,6 +964,30 @@ mod tests {
     }
 
     #[test]
+    fn a_damaged_file_is_reported_and_skipped_and_the_rest_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = TsmOptions { background: false, ..TsmOptions::default() };
+        {
+            let engine = TsmEngine::open(dir.path(), options.clone()).unwrap();
+            engine.append(&[(labels(1), 1000, 1.0)]).unwrap();
+            engine.snapshot_cache().unwrap();
+            engine.append(&[(labels(2), 2000, 2.0)]).unwrap();
+            engine.snapshot_cache().unwrap();
+        }
+        let first = dir.path().join(file_name(1, 1));
+        let mut bytes = std::fs::read(&first).unwrap();
+        bytes[0] ^= 0xFF;
+        std::fs::write(&first, bytes).unwrap();
+        let engine = TsmEngine::open(dir.path(), options).unwrap();
+        let skipped = engine.skipped_files();
+        assert_eq!(skipped.len(), 1);
+        assert!(skipped[0].0 == first && skipped[0].1.contains("magic number"), "{skipped:?}");
+        let series = engine.select(&[], 0, 10_000).unwrap();
+        assert_eq!(series.len(), 1);
+        assert_eq!(series[0].collect_samples().unwrap(), [(2000, 2.0)]);
+    }
+
+    #[test]
     fn unstorable_samples_are_refused_one_by_one() {
         let dir = tempfile::tempdir().unwrap();
         let engine =
