@@ -41,7 +41,7 @@ fn labels(name: &str, pairs: &[(&str, &str)]) -> Labels {
 /// Two hours of 15 s scrapes, round by round.
 fn rounds() -> Vec<Vec<(Labels, i64, f64)>> {
     let mut rng = SplitMix(42);
-    let mut counters = vec![0f64; 12];
+    let mut counters = [0f64; 12];
     let mut out = Vec::new();
     for round in 0..480i64 {
         let t = 1_700_000_000_000 + round * 15_000;
