@@ -19,12 +19,6 @@ paths="${PATHS:-rw prom lp}"
 source scripts/lib/servers.sh
 mkdir -p "$cache"
 
-batches() { # path -> pickle, built on first use
-  local src="$dataset.prom.gz"; [[ $1 == lp ]] && src="$dataset.lp.gz"
-  [[ -f $cache/$1.pkl ]] || python3 "$bench/build_batches.py" --fmt "$1" "$src" "$cache/$1.pkl" >&2
-  echo "$cache/$1.pkl"
-}
-
 endpoint() { # path -> URL path (the same on both servers)
   case "$1" in
     rw) echo /api/v1/write ;;

@@ -25,12 +25,6 @@ mkdir -p "$cache"
 stat() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$dataset.stats.json" "$1"; }
 min_ms=$(stat min_ts_ms); max_ms=$(stat max_ts_ms)
 
-batches() { # path -> pickle, built on first use
-  local src="$dataset.prom.gz"; [[ $1 == lp ]] && src="$dataset.lp.gz"
-  [[ -f $cache/$1.pkl ]] || python3 "$bench/build_batches.py" --fmt "$1" "$src" "$cache/$1.pkl" >&2
-  echo "$cache/$1.pkl"
-}
-
 endpoint() { case "$1" in rw) echo /api/v1/write ;; lp) echo "/write?db=bench&precision=ns" ;; esac; }
 
 for run in $(seq 1 "$runs"); do

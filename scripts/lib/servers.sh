@@ -12,6 +12,12 @@ dataset="$shared/datasets/scrape-1s-A"
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
+batches() { # path (rw, prom or lp) -> the pickle of pre-built batches, built on first use
+  local src="$dataset.prom.gz"; [[ $1 == lp ]] && src="$dataset.lp.gz"
+  [[ -f $cache/$1.pkl ]] || python3 "$bench/build_batches.py" --fmt "$1" "$src" "$cache/$1.pkl" >&2
+  echo "$cache/$1.pkl"
+}
+
 wait_http() { # url
   for _ in $(seq 1 100); do curl -sf "$1" >/dev/null && return 0; sleep 0.1; done
   echo "no answer from $1" >&2; return 1

@@ -842,28 +842,21 @@ impl Engine for TsmEngine {
         self.inner.select(matchers, mint, maxt)
     }
 
-    fn label_names(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<String>, StorageError> {
-        let series = self.select(matchers, mint, maxt)?;
-        let mut names: Vec<String> =
-            series.iter().flat_map(|s| s.labels().iter().map(|l| l.name.clone())).collect();
-        names.sort();
-        names.dedup();
-        Ok(names)
+    /// From the index, as the block engine's head answers: the time range is not looked at
+    /// (selecting would decode every point of every series).
+    fn label_names(&self, matchers: &[Matcher], _mint: i64, _maxt: i64) -> Result<Vec<String>, StorageError> {
+        Ok(self.inner.index.label_names(matchers))
     }
 
+    /// From the index; see `label_names`.
     fn label_values(
         &self,
         name: &str,
         matchers: &[Matcher],
-        mint: i64,
-        maxt: i64,
+        _mint: i64,
+        _maxt: i64,
     ) -> Result<Vec<String>, StorageError> {
-        let series = self.select(matchers, mint, maxt)?;
-        let mut values: Vec<String> =
-            series.iter().filter_map(|s| s.labels().get(name).map(str::to_string)).collect();
-        values.sort();
-        values.dedup();
-        Ok(values)
+        Ok(self.inner.index.label_values(name, matchers))
     }
 
     fn delete(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<u64, StorageError> {

@@ -43,6 +43,43 @@ fn shard_dirs(data: &Path, db: &str) -> Vec<PathBuf> {
     dirs
 }
 
+/// Asserts that influxd's count, sum and last of `measurement`'s `value`, per host, are
+/// those of `expected` (each host's values in time order).
+fn assert_count_sum_last(
+    db: &InfluxDb,
+    database: &str,
+    measurement: &str,
+    expected: &BTreeMap<String, Vec<f64>>,
+) {
+    let q = format!("SELECT count(value), sum(value), last(value) FROM {measurement} GROUP BY host");
+    let answer = db.query(database, &q);
+    let series = answer["results"][0]["series"].as_array().unwrap_or_else(|| panic!("no series: {answer}"));
+    assert_eq!(series.len(), expected.len(), "{answer}");
+    for s in series {
+        let host = s["tags"]["host"].as_str().unwrap();
+        let values = &expected[host];
+        let row = &s["values"][0];
+        assert_eq!(row[1].as_u64(), Some(values.len() as u64), "count of {host}");
+        assert_eq!(row[2].as_f64(), Some(values.iter().sum::<f64>()), "sum of {host}");
+        assert_eq!(row[3].as_f64(), values.last().copied(), "last of {host}");
+    }
+}
+
+/// An influxd under `dir` that snapshots its cache after 1 s without writes, with the
+/// database `influx`.
+fn snapshotting_influxd(influxd: &Path, dir: &Path) -> InfluxDb {
+    let db = InfluxDb::start(influxd, dir, "  cache-snapshot-write-cold-duration = \"1s\"");
+    db.query("", "CREATE DATABASE influx");
+    db
+}
+
+/// Writes `lines` into database `influx`, 1,000 a request.
+fn write_in_chunks(db: &InfluxDb, lines: &[&str]) {
+    for chunk in lines.chunks(1000) {
+        db.write("influx", &(chunk.join("\n") + "\n"));
+    }
+}
+
 /// Per series (host tag): timestamps and values, as Strata writes them.
 fn strata_data() -> BTreeMap<String, (Vec<i64>, Vec<f64>)> {
     let mut rng = Rng(0x5eed);
@@ -91,19 +128,8 @@ fn influxd_reads_the_tsm_files_strata_writes() {
     assert_eq!(summary.points, data.values().map(|d| d.0.len() as u64).sum::<u64>());
     db.restart();
 
-    let answer =
-        db.query("strata", "SELECT count(value), sum(value), last(value) FROM strata_metric GROUP BY host");
-    let series = answer["results"][0]["series"].as_array().unwrap_or_else(|| panic!("no series: {answer}"));
-    assert_eq!(series.len(), data.len(), "{answer}");
-    for s in series {
-        let host = s["tags"]["host"].as_str().unwrap();
-        let (ts, values) = &data[host];
-        let row = &s["values"][0];
-        let expected_sum: f64 = values.iter().sum();
-        assert_eq!(row[1].as_u64(), Some(ts.len() as u64), "count of {host}");
-        assert_eq!(row[2].as_f64(), Some(expected_sum), "sum of {host}");
-        assert_eq!(row[3].as_f64(), values.last().copied(), "last of {host}");
-    }
+    let values: BTreeMap<String, Vec<f64>> = data.iter().map(|(h, (_, v))| (h.clone(), v.clone())).collect();
+    assert_count_sum_last(&db, "strata", "strata_metric", &values);
     // Every point, not only the aggregates: the raw rows of the irregular series.
     let answer = db.query("strata", "SELECT value FROM strata_metric WHERE host = 'h5'");
     let rows = answer["results"][0]["series"][0]["values"].as_array().unwrap();
@@ -200,16 +226,9 @@ fn extend<V>(m: &mut BTreeMap<String, BTreeMap<i64, V>>, key: &str, points: impl
 fn strata_reads_the_tsm_files_influxd_writes() {
     let Some(influxd) = peer_binary("influxd", "influxdb") else { return };
     let dir = tempfile::tempdir().unwrap();
-    let mut db = InfluxDb::start(
-        &influxd,
-        &dir.path().join("influx"),
-        "  cache-snapshot-write-cold-duration = \"1s\"",
-    );
-    db.query("", "CREATE DATABASE influx");
+    let mut db = snapshotting_influxd(&influxd, &dir.path().join("influx"));
     let (lines, written) = influx_lines();
-    for chunk in lines.lines().collect::<Vec<_>>().chunks(1000) {
-        db.write("influx", &(chunk.join("\n") + "\n"));
-    }
+    write_in_chunks(&db, &lines.lines().collect::<Vec<_>>());
     // Wait for the cold cache to be snapshotted into TSM files.
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -265,35 +284,20 @@ fn influxd_replays_the_wal_strata_writes() {
     std::fs::copy(&segments[0].1, shard_wal_dir(&db, "strata", &shard).join("_00090.wal")).unwrap();
     db.restart();
 
-    let answer =
-        db.query("strata", "SELECT count(value), sum(value), last(value) FROM strata_wal GROUP BY host");
-    let series = answer["results"][0]["series"].as_array().unwrap_or_else(|| panic!("no series: {answer}"));
-    assert_eq!(series.len(), 4, "{answer}");
-    for s in series {
-        let points = &expected[s["tags"]["host"].as_str().unwrap()];
-        let row = &s["values"][0];
-        assert_eq!(row[1].as_u64(), Some(points.len() as u64));
-        assert_eq!(row[2].as_f64(), Some(points.iter().map(|p| p.1).sum::<f64>()));
-        assert_eq!(row[3].as_f64(), points.last().map(|p| p.1));
-    }
+    let values: BTreeMap<String, Vec<f64>> =
+        expected.iter().map(|(h, points)| (h.clone(), points.iter().map(|p| p.1).collect())).collect();
+    assert_count_sum_last(&db, "strata", "strata_wal", &values);
 }
 
 #[test]
 fn strata_opens_a_shard_influxd_left_with_tsm_files_and_a_wal_tail() {
     let Some(influxd) = peer_binary("influxd", "influxdb") else { return };
     let dir = tempfile::tempdir().unwrap();
-    let mut db = InfluxDb::start(
-        &influxd,
-        &dir.path().join("influx"),
-        "  cache-snapshot-write-cold-duration = \"1s\"",
-    );
-    db.query("", "CREATE DATABASE influx");
+    let mut db = snapshotting_influxd(&influxd, &dir.path().join("influx"));
     let (lines, written) = influx_lines();
     let all: Vec<&str> = lines.lines().collect();
     let (first, tail) = all.split_at(all.len() / 2);
-    for chunk in first.chunks(1000) {
-        db.write("influx", &(chunk.join("\n") + "\n"));
-    }
+    write_in_chunks(&db, first);
     // The first half is snapshotted into TSM files (cold after 1 s) …
     let deadline = Instant::now() + Duration::from_secs(60);
     while shard_dirs(&db.data_dir(), "influx").first().is_none_or(|s| read_shard(s).points() == 0) {
@@ -301,9 +305,7 @@ fn strata_opens_a_shard_influxd_left_with_tsm_files_and_a_wal_tail() {
         std::thread::sleep(Duration::from_millis(200));
     }
     // … the second half is written and influxd stopped at once: it stays in the WAL.
-    for chunk in tail.chunks(1000) {
-        db.write("influx", &(chunk.join("\n") + "\n"));
-    }
+    write_in_chunks(&db, tail);
     db.stop();
     let shard = shard_dirs(&db.data_dir(), "influx").remove(0);
     let wal = shard_wal_dir(&db, "influx", &shard);
