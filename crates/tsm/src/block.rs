@@ -234,6 +234,31 @@ pub fn decode_timestamps(data: &[u8]) -> Result<Vec<i64>, DecodeError> {
     Ok(ts)
 }
 
+/// Decodes a block's timestamps and its values as floats onto `ts` and `vs` (cleared
+/// first): the read path's way, reusing the caller's buffers. `Ok(false)` for a string
+/// block (nothing decoded).
+pub fn decode_floats_into(data: &[u8], ts: &mut Vec<i64>, vs: &mut Vec<f64>) -> Result<bool, DecodeError> {
+    let parts = split(data)?;
+    ts.clear();
+    vs.clear();
+    if parts.block_type == BlockType::String {
+        return Ok(false);
+    }
+    timestamps::decode(parts.timestamps, ts).map_err(|e| timestamps::shifted(e, parts.timestamps_at))?;
+    if parts.block_type == BlockType::Float {
+        let at = parts.timestamps_at + parts.timestamps.len();
+        floats::decode(parts.values, vs).map_err(|e| timestamps::shifted(e, at))?;
+    } else {
+        let Some(values) = decode(data)?.values.into_floats() else { return Ok(false) };
+        *vs = values;
+    }
+    if vs.len() != ts.len() {
+        let detail = format!("{} timestamps but {} values", ts.len(), vs.len());
+        return Err(DecodeError::new("block", 0, detail));
+    }
+    Ok(true)
+}
+
 /// Decodes a block (without its CRC).
 pub fn decode(data: &[u8]) -> Result<Block, DecodeError> {
     let Parts { block_type, timestamps: ts_bytes, values: value_bytes, timestamps_at } = split(data)?;

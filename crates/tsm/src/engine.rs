@@ -586,13 +586,15 @@ impl Inner {
         Ok(())
     }
 
-    /// The points of series `r` in `[mint, maxt]` ms, newest of each timestamp kept.
+    /// The points of series `r` in `[mint, maxt]` ms, newest of each timestamp kept;
+    /// `scratch` holds decoding buffers reused from series to series.
     fn series_points(
         &self,
         view: &View,
         r: u32,
         mint: i64,
         maxt: i64,
+        scratch: &mut (Vec<i64>, Vec<f64>),
     ) -> Result<Vec<(i64, f64)>, StorageError> {
         let (lo, hi) =
             (mint.saturating_mul(NS_PER_MS), maxt.saturating_mul(NS_PER_MS).saturating_add(NS_PER_MS - 1));
@@ -604,15 +606,17 @@ impl Inner {
                 continue;
             }
             for key in &keys {
-                points.extend(file.points(key, lo, hi).map_err(storage)?);
+                file.points_into(key, lo, hi, NS_PER_MS, &mut points, &mut scratch.0, &mut scratch.1)
+                    .map_err(storage)?;
             }
         }
-        if let Some(snapshot) = &view.snapshot {
-            points.extend(snapshot.points(r, lo, hi));
-        }
-        points.extend(view.cache.points(r, lo, hi));
-        for p in &mut points {
-            p.0 = p.0.div_euclid(NS_PER_MS);
+        let in_memory = view
+            .snapshot
+            .iter()
+            .map(|s| s.points(r, lo, hi))
+            .chain(std::iter::once(view.cache.points(r, lo, hi)));
+        for more in in_memory {
+            points.extend(more.into_iter().map(|(t, v)| (t.div_euclid(NS_PER_MS), v)));
         }
         sort_last_wins(&mut points);
         Ok(points)
@@ -622,8 +626,9 @@ impl Inner {
         let refs = if matchers.is_empty() { self.index.all_series() } else { self.index.select(matchers) };
         let view = self.view();
         let mut out = Vec::new();
+        let mut scratch = (Vec::new(), Vec::new());
         for r in refs.iter() {
-            let points = self.series_points(&view, r, mint, maxt)?;
+            let points = self.series_points(&view, r, mint, maxt, &mut scratch)?;
             if points.is_empty() {
                 continue;
             }

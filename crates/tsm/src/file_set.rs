@@ -66,19 +66,44 @@ impl TsmFile {
     /// The points of `key` in `[mint, maxt]` (nanoseconds) as floats, tombstones applied,
     /// sorted. String keys have none (Strata does not store strings).
     pub fn points(&self, key: &[u8], mint: i64, maxt: i64) -> Result<Vec<(i64, f64)>> {
-        let Some(i) = self.reader.find(key) else { return Ok(Vec::new()) };
-        let stones: Vec<&Tombstone> = self.tombstones.iter().filter(|t| t.key == key).collect();
         let mut out = Vec::new();
-        for b in self.reader.blocks(i).iter().filter(|b| b.max_time >= mint && b.min_time <= maxt) {
-            let block = self.reader.read_block(b)?;
-            let Some(values) = block.values.into_floats() else { return Ok(Vec::new()) };
-            let points = block.timestamps.into_iter().zip(values);
-            out.extend(
-                points
-                    .filter(|&(t, _)| (mint..=maxt).contains(&t) && !stones.iter().any(|s| s.covers(key, t))),
-            );
-        }
+        self.points_into(key, mint, maxt, 1, &mut out, &mut Vec::new(), &mut Vec::new())?;
         Ok(out)
+    }
+
+    /// [`TsmFile::points`] appended to `out` with each time divided (euclidean) by `unit`
+    /// (1_000_000 gives Strata's milliseconds), decoding through the caller's buffers: the
+    /// query path, which reads many series and should not allocate per block.
+    #[allow(clippy::too_many_arguments)]
+    pub fn points_into(
+        &self,
+        key: &[u8],
+        mint: i64,
+        maxt: i64,
+        unit: i64,
+        out: &mut Vec<(i64, f64)>,
+        ts: &mut Vec<i64>,
+        vs: &mut Vec<f64>,
+    ) -> Result<()> {
+        let Some(i) = self.reader.find(key) else { return Ok(()) };
+        let stones: Vec<&Tombstone> = self.tombstones.iter().filter(|t| t.key == key).collect();
+        for b in self.reader.blocks(i).iter().filter(|b| b.max_time >= mint && b.min_time <= maxt) {
+            let data = self.reader.block_data(b)?;
+            let floats = crate::block::decode_floats_into(data, ts, vs)
+                .map_err(|e| e.in_file(self.path(), b.offset + 4))?;
+            if !floats {
+                return Ok(());
+            }
+            let (lo, hi) = (ts.partition_point(|&t| t < mint), ts.partition_point(|&t| t <= maxt));
+            let points = ts[lo..hi].iter().zip(&vs[lo..hi]).map(|(&t, &v)| (t, v));
+            if stones.is_empty() {
+                out.extend(points.map(|(t, v)| (t.div_euclid(unit), v)));
+            } else {
+                let kept = points.filter(|&(t, _)| !stones.iter().any(|s| s.covers(key, t)));
+                out.extend(kept.map(|(t, v)| (t.div_euclid(unit), v)));
+            }
+        }
+        Ok(())
     }
 
     /// Every point of key `i` (tombstones applied), with the key's value type kept: what a
