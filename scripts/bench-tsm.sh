@@ -37,7 +37,7 @@ for run in $(seq 1 "$runs"); do
       pid=$!
       ingest=$(python3 "$bench/post_batches.py" --url "http://127.0.0.1:$port$(endpoint "$path")" --pid "$pid" "$pkl")
       curl -sf -X POST "http://127.0.0.1:$port/api/v1/admin/tsdb/clean_tombstones" >/dev/null
-      tsm_bytes=$(find "$dir" -maxdepth 1 -name '*.tsm' -printf '%s\n' | awk '{s+=$1} END{printf "%d", s}')
+      tsm_bytes=$(find "$dir" -name '*.tsm' -printf '%s\n' | awk '{s+=$1} END{printf "%d", s}')
       queries=$(python3 "$bench/query_bench.py" --url "http://127.0.0.1:$port" --start "$min_ms" --end "$max_ms")
       kill "$pid"; wait "$pid" 2>/dev/null || true
       echo "{\"engine\":\"$engine\",\"path\":\"$path\",\"run\":$run,\"tsm_bytes\":$tsm_bytes,\"ingest\":$ingest,\"queries\":$queries}" | tee -a "$work/results"

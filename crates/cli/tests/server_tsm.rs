@@ -1,7 +1,8 @@
 //! `strata server --engine tsm`: the same HTTP API over the TSM engine — line protocol and
 //! Prometheus text written, PromQL and the metadata API answering, deletes, a restart and a
 //! kill -9 losing nothing acknowledged, the cache snapshotted into TSM files that
-//! `strata tsm inspect` reads, and the settings the TSM engine cannot honour refused.
+//! `strata tsm inspect` reads, time shards with retention, and the settings the TSM engine
+//! cannot honour refused.
 
 use std::path::Path;
 use std::process::Command;
@@ -14,7 +15,18 @@ fn strata() -> &'static Path {
 }
 
 fn start(data: &Path) -> StrataServer {
-    StrataServer::start(strata(), data, &["--engine", "tsm", "--cache-snapshot-size", "256"])
+    StrataServer::start(
+        strata(),
+        data,
+        &["--engine", "tsm", "--cache-snapshot-size", "256", "--retention", "0"],
+    )
+}
+
+/// The TSM files of every shard of a data dir.
+fn tsm_files(data: &Path) -> Vec<std::path::PathBuf> {
+    let shards = std::fs::read_dir(data.join("shards")).into_iter().flatten().flatten().map(|e| e.path());
+    let files = shards.flat_map(|d| std::fs::read_dir(d).into_iter().flatten().flatten().map(|e| e.path()));
+    files.filter(|p| p.extension().is_some_and(|x| x == "tsm")).collect()
 }
 
 /// Every stored point of `cpu_usage_idle` (a range selector: raw points, no lookback).
@@ -80,21 +92,45 @@ fn the_http_api_works_on_the_tsm_engine_and_survives_restarts() {
     // reads them.
     let status = server.get("/admin/status").json();
     assert_eq!(status["status"], "healthy", "{status}");
-    let tsm_files = || -> Vec<std::path::PathBuf> {
-        let files = std::fs::read_dir(&data).unwrap().flatten().map(|e| e.path());
-        files.filter(|p| p.extension().is_some_and(|x| x == "tsm")).collect()
-    };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while tsm_files().is_empty() && std::time::Instant::now() < deadline {
+    while tsm_files(&data).is_empty() && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     drop(server);
-    let tsm = tsm_files();
+    let tsm = tsm_files(&data);
     assert!(!tsm.is_empty(), "the cache was snapshotted into TSM files");
     for file in &tsm {
         let out = Command::new(strata()).args(["tsm", "inspect", "--json"]).arg(file).output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
     }
+}
+
+#[test]
+fn shards_past_the_retention_refuse_points_and_status_lists_the_shards() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--engine", "tsm", "--shard-duration", "1d", "--retention", "3d"];
+    let server = StrataServer::start(strata(), &dir.path().join("data"), &args);
+    let now_s = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let body = format!(
+        "m,host=a value=1 {}\nm,host=a value=2 {}\n",
+        (now_s - 10 * 86_400) * 1_000_000_000,
+        now_s * 1_000_000_000
+    );
+    let written = server.post("/write?db=x", "text/plain", body.as_bytes());
+    assert_eq!(written.code, 400, "{}", written.text());
+    assert!(
+        written.text().contains("out of bounds") && written.text().contains("1 sample(s) written"),
+        "{}",
+        written.text()
+    );
+    let status = server.get("/api/v1/status/retention").json();
+    assert_eq!(status["data"]["engine"], "tsm", "{status}");
+    assert_eq!(status["data"]["retentionMs"], 3 * 86_400_000);
+    let shards = status["data"]["shards"].as_array().unwrap();
+    assert_eq!(shards.len(), 1, "{status}");
+    assert_eq!(shards[0]["endMs"].as_i64().unwrap() - shards[0]["startMs"].as_i64().unwrap(), 86_400_000);
+    let answer = server.query("m", now_s as f64);
+    assert_eq!(answer["data"]["result"][0]["value"][1], "2", "{answer}");
 }
 
 #[test]

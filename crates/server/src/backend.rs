@@ -9,7 +9,7 @@ use std::sync::Arc;
 use strata_index::SeriesIndex;
 use strata_model::Matcher;
 use strata_storage::{BlockEngine, Engine, StorageError};
-use strata_tsm::TsmEngine;
+use strata_tsm::ShardedTsm;
 use strata_wal::WalStats;
 
 use crate::health::EngineHealth;
@@ -18,7 +18,7 @@ use crate::health::EngineHealth;
 #[derive(Debug, Clone)]
 pub(crate) enum Backend {
     Block(Arc<BlockEngine>),
-    Tsm(Arc<TsmEngine>),
+    Tsm(Arc<ShardedTsm>),
 }
 
 /// The in-memory part of the data, as `/api/v1/status/tsdb` and the cardinality report
@@ -150,6 +150,20 @@ impl Backend {
         }
     }
 
+    /// Periodic upkeep the engine does not do itself: the TSM engine's retention (the block
+    /// engine runs its own).
+    pub(crate) fn maintain(&self) -> Result<(), StorageError> {
+        match self {
+            Backend::Block(_) => Ok(()),
+            Backend::Tsm(e) => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as i64);
+                e.enforce_retention(now).map(|_| ())
+            }
+        }
+    }
+
     /// Makes every acknowledged write durable (at stop).
     pub(crate) fn sync_wal(&self) -> Result<(), StorageError> {
         match self {
@@ -167,16 +181,12 @@ impl Backend {
         }
     }
 
-    /// Rewrites stored data without what deletes hid (for TSM: the cache snapshotted, then
-    /// a full compaction into one file).
+    /// Rewrites stored data without what deletes hid (for TSM: each shard's cache
+    /// snapshotted, then a full compaction of the shard into one file).
     pub(crate) fn clean_tombstones(&self) -> Result<(), StorageError> {
         match self {
             Backend::Block(e) => e.clean_tombstones().map(|_| ()),
-            Backend::Tsm(e) => {
-                e.snapshot_cache()?;
-                while e.compact_once(true)?.is_some() {}
-                Ok(())
-            }
+            Backend::Tsm(e) => e.compact_fully(),
         }
     }
 }

@@ -12,7 +12,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use strata_storage::BlockEngine;
-use strata_tsm::{TsmEngine, TsmOptions};
+use strata_tsm::{ShardedTsm, TsmOptions};
 
 use crate::backend::Backend;
 use tokio::net::TcpListener;
@@ -135,10 +135,13 @@ async fn open_engine(config: &ServerConfig) -> Result<Backend, ServerError> {
             sync_wal: config.fsync != "none",
             ..TsmOptions::default()
         };
-        let engine = tokio::task::spawn_blocking(move || TsmEngine::open(&dir, options))
-            .await
-            .map_err(|e| ServerError::Runtime(e.to_string()))?
-            .map_err(storage_error)?;
+        let shard_duration = config.shard_duration_ms()?;
+        let retention = config.retention_policy()?.time;
+        let engine =
+            tokio::task::spawn_blocking(move || ShardedTsm::open(&dir, options, shard_duration, retention))
+                .await
+                .map_err(|e| ServerError::Runtime(e.to_string()))?
+                .map_err(storage_error)?;
         Backend::Tsm(Arc::new(engine))
     } else {
         let options = config.engine_options()?;
@@ -164,8 +167,8 @@ async fn open_engine(config: &ServerConfig) -> Result<Backend, ServerError> {
     Ok(backend)
 }
 
-/// Records totals every second for `/admin/status`'s rates, and the series count every
-/// minute for the cardinality growth history.
+/// Records totals every second for `/admin/status`'s rates, and every minute the series
+/// count for the cardinality growth history and the engine's upkeep (TSM retention).
 async fn tick(state: Shared) {
     let mut every = tokio::time::interval(Duration::from_secs(1));
     let mut seconds = 0u64;
@@ -174,8 +177,13 @@ async fn tick(state: Shared) {
         state.metrics.tick();
         if seconds.is_multiple_of(60) {
             let state = state.clone();
-            let _ = tokio::task::spawn_blocking(move || state.tracker.tick(state.backend.count_series(&[])))
-                .await;
+            let _ = tokio::task::spawn_blocking(move || {
+                state.tracker.tick(state.backend.count_series(&[]));
+                if let Err(e) = state.backend.maintain() {
+                    tracing::warn!(error = %e, "retention failed");
+                }
+            })
+            .await;
         }
         seconds += 1;
     }

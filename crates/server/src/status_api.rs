@@ -73,8 +73,7 @@ pub(crate) async fn tsdb(State(state): State<Shared>, request: axum::extract::Re
 /// and every shard with its tier and figures.
 pub(crate) async fn retention(State(state): State<Shared>) -> Response {
     let Some(engine) = state.backend.block().cloned() else {
-        let why = "retention and time shards belong to the block engine; this server runs --engine tsm, which keeps data until it is deleted";
-        return ApiError::bad_data(why).into_response();
+        return tsm_retention(&state);
     };
     let read = tokio::task::spawn_blocking(move || {
         (engine.retention_reference(), engine.retention_totals(), engine.shards())
@@ -125,6 +124,28 @@ pub(crate) async fn retention(State(state): State<Shared>) -> Response {
         "global": {"seriesExpired": expired("")},
         "shardsDropped": totals.shards_dropped,
         "bytesFreed": totals.bytes_freed,
+        "shards": shards,
+    });
+    json_response(StatusCode::OK, json::success(&data.to_string(), &[], &[]))
+}
+
+/// `/api/v1/status/retention` for `--engine tsm`: whole shards kept for `retention` (wall
+/// clock), no size limit, rules or tiers.
+fn tsm_retention(state: &Shared) -> Response {
+    let crate::backend::Backend::Tsm(engine) = &state.backend else {
+        return ApiError::internal("not a TSM server").into_response();
+    };
+    let config = &state.config;
+    let retention_ms = match config.retention_policy() {
+        Ok(policy) => policy.time,
+        Err(e) => return ApiError::internal(e.0).into_response(),
+    };
+    let shards: Vec<_> = engine.windows().iter().map(|(s, e)| json!({"startMs": s, "endMs": e})).collect();
+    let data = json!({
+        "engine": "tsm",
+        "shardDuration": config.shard_duration,
+        "retention": config.retention,
+        "retentionMs": retention_ms,
         "shards": shards,
     });
     json_response(StatusCode::OK, json::success(&data.to_string(), &[], &[]))
