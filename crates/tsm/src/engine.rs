@@ -37,7 +37,6 @@
 //! is), the WAL is replayed (a torn tail is cut at the last whole entry, as influxd does),
 //! and a new WAL segment is started.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
@@ -508,8 +507,9 @@ impl Inner {
             )));
         }
         let mut result = AppendResult::default();
-        let mut by_series: HashMap<u32, (Vec<i64>, Vec<f64>), foldhash::fast::RandomState> =
-            HashMap::default();
+        // The accepted points ordered by series (stable: a series' points keep their order),
+        // in two flat buffers: one allocation each, whatever the number of series.
+        let mut order: Vec<(u32, usize)> = Vec::with_capacity(batch.len());
         for (i, &(r, t, v)) in batch.iter().enumerate() {
             let reason = if v.to_bits() == END_BITS {
                 Some(
@@ -523,37 +523,45 @@ impl Inner {
             };
             match reason {
                 Some(reason) => result.rejected.push(Rejected { index: i, reason }),
-                None => {
-                    let e = by_series.entry(r.id()).or_default();
-                    e.0.push(t * NS_PER_MS);
-                    e.1.push(v);
-                }
+                None => order.push((r.id(), i)),
             }
         }
-        if by_series.is_empty() {
+        if order.is_empty() {
             self.counters.rejected.fetch_add(result.rejected.len() as u64, Ordering::Relaxed);
             return Ok(result);
         }
-        let mut series = Vec::with_capacity(by_series.len());
-        for (r, (ts, vs)) in by_series {
+        order.sort_by_key(|p| p.0);
+        let ts: Vec<i64> = order.iter().map(|&(_, i)| batch[i].1 * NS_PER_MS).collect();
+        let vs: Vec<f64> = order.iter().map(|&(_, i)| batch[i].2).collect();
+        let mut series: Vec<(u32, Arc<[u8]>, std::ops::Range<usize>)> = Vec::new();
+        let mut at = 0;
+        while at < order.len() {
+            let r = order[at].0;
+            let end = at + order[at..].iter().take_while(|p| p.0 == r).count();
             let key = self
                 .canonical_key(r)
                 .ok_or_else(|| StorageError::Invalid(format!("unknown series ref {r}")))?;
-            series.push((r, key, ts, vs));
+            series.push((r, key, at..end));
+            at = end;
         }
-        // Encoded before the lock: appenders only queue to write bytes and fill the cache.
+        // Encoded before the lock, into this thread's buffer (reused: a fresh one per batch
+        // cost page faults): appenders only queue to write bytes and fill the cache.
+        thread_local! {
+            static ENCODED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
         let slices: Vec<(&[u8], &[i64], &[f64])> =
-            series.iter().map(|(_, k, ts, vs)| (&**k, &ts[..], &vs[..])).collect();
-        let bytes = wal::encode_float_write(&slices);
-        let appended = {
+            series.iter().map(|(_, k, range)| (&**k, &ts[range.clone()], &vs[range.clone()])).collect();
+        let appended = ENCODED.with(|buffer| -> Result<u64, StorageError> {
+            let mut bytes = buffer.borrow_mut();
+            wal::encode_float_write_into(&mut bytes, &slices);
             let mut wal = lock(&self.wal);
             let appended = wal.append_encoded(&bytes).map_err(storage)?;
             let cache = self.view().cache.clone();
-            for (r, _, ts, vs) in &series {
-                cache.insert_many(*r, ts, vs);
+            for (r, _, range) in &series {
+                cache.insert_many(*r, &ts[range.clone()], &vs[range.clone()]);
             }
-            appended
-        };
+            Ok(appended)
+        })?;
         if self.options.sync_wal {
             self.group_sync(appended)?;
         }

@@ -8,7 +8,7 @@
 //! to its shard; a read asks every shard whose window overlaps the range and joins a
 //! series' points in window order (windows do not overlap, so the join stays sorted).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
@@ -21,13 +21,14 @@ use strata_storage::{
 
 use crate::engine::{TsmEngine, TsmOptions};
 
-/// One shard: its engine and the global → local ref map.
+/// One shard: its engine and the global → local ref map (indexed by global ref, holding
+/// the local ref + 1, 0 for a series the shard has not seen: refs are dense).
 #[derive(Debug)]
 struct Shard {
     start: i64,
     end: i64,
     engine: TsmEngine,
-    refs: RwLock<HashMap<u32, AppendRef>>,
+    refs: RwLock<Vec<u32>>,
 }
 
 /// The sharded engine; see the module docs.
@@ -92,7 +93,7 @@ impl ShardedTsm {
                     engine.index.get_or_create(&labels)?;
                 }
             }
-            let shard = Shard { start, end, engine: shard, refs: RwLock::new(HashMap::new()) };
+            let shard = Shard { start, end, engine: shard, refs: RwLock::new(Vec::new()) };
             engine.shards.write().unwrap_or_else(|e| e.into_inner()).insert(start, Arc::new(shard));
         }
         engine.enforce_retention(wall_clock())?;
@@ -178,23 +179,61 @@ impl ShardedTsm {
         }
         let end = start.saturating_add(self.shard_duration);
         let engine = TsmEngine::open(&self.shard_dir(start, end), self.options.clone())?;
-        let shard = Arc::new(Shard { start, end, engine, refs: RwLock::new(HashMap::new()) });
+        let shard = Arc::new(Shard { start, end, engine, refs: RwLock::new(Vec::new()) });
         shards.insert(start, shard.clone());
         Ok(shard)
     }
 
-    /// The shard's ref of global series `r`.
-    fn local_ref(&self, shard: &Shard, r: u32) -> Result<AppendRef, StorageError> {
-        if let Some(local) = shard.refs.read().unwrap_or_else(|e| e.into_inner()).get(&r) {
-            return Ok(*local);
+    /// The shard's refs of the global refs of `batch` at `positions`: one lock for the
+    /// known ones, the new ones made in one call.
+    fn local_refs(
+        &self,
+        shard: &Shard,
+        batch: &[(AppendRef, i64, f64)],
+        positions: &[usize],
+    ) -> Result<Vec<AppendRef>, StorageError> {
+        let mut out = Vec::with_capacity(positions.len());
+        let mut missing = Vec::new();
+        {
+            let refs = shard.refs.read().unwrap_or_else(|e| e.into_inner());
+            for &i in positions {
+                let r = batch[i].0.id();
+                match refs.get(r as usize).copied().unwrap_or(0) {
+                    0 => {
+                        missing.push(r);
+                        out.push(AppendRef::new(u32::MAX)); // filled in below
+                    }
+                    local => out.push(AppendRef::new(local - 1)),
+                }
+            }
         }
-        let labels = self
-            .index
-            .labels(SeriesRef(r))
-            .ok_or_else(|| StorageError::Invalid(format!("unknown series ref {r}")))?;
-        let local = shard.engine.series_refs(&[labels])?[0];
-        shard.refs.write().unwrap_or_else(|e| e.into_inner()).insert(r, local);
-        Ok(local)
+        if missing.is_empty() {
+            return Ok(out);
+        }
+        missing.sort_unstable();
+        missing.dedup();
+        let labels = missing
+            .iter()
+            .map(|&r| {
+                self.index
+                    .labels(SeriesRef(r))
+                    .ok_or_else(|| StorageError::Invalid(format!("unknown series ref {r}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let made = shard.engine.series_refs(&labels)?;
+        let mut refs = shard.refs.write().unwrap_or_else(|e| e.into_inner());
+        for (&r, local) in missing.iter().zip(made) {
+            if refs.len() <= r as usize {
+                refs.resize(r as usize + 1, 0);
+            }
+            refs[r as usize] = local.id() + 1;
+        }
+        for (slot, &i) in out.iter_mut().zip(positions) {
+            if slot.id() == u32::MAX {
+                *slot = AppendRef::new(refs[batch[i].0.id() as usize] - 1);
+            }
+        }
+        Ok(out)
     }
 
     fn overlapping(&self, mint: i64, maxt: i64) -> Vec<Arc<Shard>> {
@@ -230,11 +269,9 @@ impl Engine for ShardedTsm {
         }
         for positions in by_window.values() {
             let shard = self.shard_for(batch[positions[0]].1)?;
-            let mut part = Vec::with_capacity(positions.len());
-            for &i in positions {
-                let (r, t, v) = batch[i];
-                part.push((self.local_ref(&shard, r.id())?, t, v));
-            }
+            let locals = self.local_refs(&shard, batch, positions)?;
+            let part: Vec<_> =
+                positions.iter().zip(locals).map(|(&i, local)| (local, batch[i].1, batch[i].2)).collect();
             let done = shard.engine.append_refs(&part)?;
             result.accepted += done.accepted;
             result.out_of_order += done.out_of_order;
@@ -252,8 +289,12 @@ impl Engine for ShardedTsm {
     }
 
     fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>, StorageError> {
+        let shards = self.overlapping(mint, maxt);
+        if let [shard] = shards.as_slice() {
+            return shard.engine.select(matchers, mint, maxt); // one shard: nothing to join
+        }
         let mut joined: BTreeMap<Labels, Vec<(i64, f64)>> = BTreeMap::new();
-        for shard in self.overlapping(mint, maxt) {
+        for shard in shards {
             for series in shard.engine.select(matchers, mint.max(shard.start), maxt.min(shard.end - 1))? {
                 let samples = series.collect_samples()?;
                 joined.entry(series.into_labels()).or_default().extend(samples);

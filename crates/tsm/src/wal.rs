@@ -265,11 +265,20 @@ pub fn encode_entry(entry: &Entry) -> Vec<u8> {
 /// (what Strata's engine writes, without building an [`Entry`] first). Written straight into
 /// its frame (see [`frame`]): the payload is copied once.
 pub fn encode_float_write(series: &[(&[u8], &[i64], &[f64])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode_float_write_into(&mut out, series);
+    out
+}
+
+/// [`encode_float_write`] into `out` (cleared first), so a writer can reuse one buffer.
+pub fn encode_float_write_into(out: &mut Vec<u8>, series: &[(&[u8], &[i64], &[f64])]) {
+    out.clear();
     let payload: usize = series.iter().map(|(key, ts, _)| 7 + key.len() + 16 * ts.len()).sum();
     let Ok(literal_len) = u32::try_from(payload.saturating_sub(1)) else {
         let mut p = Vec::with_capacity(payload);
         put_float_points(&mut p, series);
-        return frame(WRITE, &p);
+        out.extend_from_slice(&frame(WRITE, &p));
+        return;
     };
     let mut block_head = Vec::with_capacity(16);
     strata_codec::varint::put_uvarint(&mut block_head, payload as u64);
@@ -278,12 +287,11 @@ pub fn encode_float_write(series: &[(&[u8], &[i64], &[f64])]) -> Vec<u8> {
         block_head.extend_from_slice(&literal_len.to_le_bytes());
     }
     let block_len = block_head.len() + payload;
-    let mut out = Vec::with_capacity(5 + block_len);
+    out.reserve(5 + block_len);
     out.push(WRITE);
     out.extend_from_slice(&(block_len as u32).to_be_bytes());
     out.extend_from_slice(&block_head);
-    put_float_points(&mut out, series);
-    out
+    put_float_points(out, series);
 }
 
 fn put_float_points(p: &mut Vec<u8>, series: &[(&[u8], &[i64], &[f64])]) {
