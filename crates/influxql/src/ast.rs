@@ -1,0 +1,229 @@
+//! The statements and expressions the parser produces.
+
+/// One statement of a query.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Statement {
+    /// `SELECT …`.
+    Select(Box<Select>),
+    /// `SHOW DATABASES`.
+    ShowDatabases,
+    /// `SHOW RETENTION POLICIES [ON db]`.
+    ShowRetentionPolicies { database: Option<String> },
+    /// `SHOW MEASUREMENTS …`.
+    ShowMeasurements(ShowFilter),
+    /// `SHOW TAG KEYS …`.
+    ShowTagKeys(ShowFilter),
+    /// `SHOW TAG VALUES … WITH KEY …`.
+    ShowTagValues { filter: ShowFilter, keys: KeySelector },
+    /// `SHOW FIELD KEYS …`.
+    ShowFieldKeys(ShowFilter),
+    /// `SHOW SERIES …`.
+    ShowSeries(ShowFilter),
+    /// `SHOW USERS`: Strata has no users yet, so always none.
+    ShowUsers,
+    /// `CREATE DATABASE name [WITH …]`.
+    CreateDatabase { name: String, policy: Option<PolicySpec> },
+    /// `CREATE RETENTION POLICY name ON db …`.
+    CreateRetentionPolicy { database: String, policy: PolicySpec, default: bool },
+    /// `DROP DATABASE name`.
+    DropDatabase { name: String },
+    /// `DROP RETENTION POLICY name ON db`.
+    DropRetentionPolicy { database: String, name: String },
+    /// `DROP SERIES [FROM …] [WHERE …]`, `DELETE [FROM …] [WHERE …]` (`time_allowed`), `DROP
+    /// MEASUREMENT m`.
+    Delete { database: Option<String>, sources: Vec<Source>, condition: Option<Expr>, time_allowed: bool },
+}
+
+impl Statement {
+    /// Whether it changes data or the catalog (InfluxDB refuses those over GET).
+    pub fn is_write(&self) -> bool {
+        matches!(
+            self,
+            Statement::CreateDatabase { .. }
+                | Statement::CreateRetentionPolicy { .. }
+                | Statement::DropDatabase { .. }
+                | Statement::DropRetentionPolicy { .. }
+                | Statement::Delete { .. }
+        )
+    }
+}
+
+/// A retention policy as CREATE gives it; absent parts take InfluxDB's defaults.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PolicySpec {
+    /// Its name (`autogen` when CREATE DATABASE gives none).
+    pub name: Option<String>,
+    /// How long data is kept, in ns; 0 = forever (`INF`).
+    pub duration: Option<i64>,
+    pub replication: Option<i64>,
+    /// The shard group duration, in ns.
+    pub shard_duration: Option<i64>,
+}
+
+/// `ON db`, `FROM …`, `WHERE …`, `LIMIT`, `OFFSET` of the SHOW statements.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ShowFilter {
+    pub database: Option<String>,
+    pub sources: Vec<Source>,
+    /// `WITH MEASUREMENT = m | =~ /re/` of SHOW MEASUREMENTS.
+    pub measurement: Option<Source>,
+    pub condition: Option<Expr>,
+    pub limit: Option<usize>,
+    pub offset: usize,
+}
+
+/// `WITH KEY …` of SHOW TAG VALUES.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KeySelector {
+    Equal(String),
+    NotEqual(String),
+    In(Vec<String>),
+    Regex(String),
+    NotRegex(String),
+}
+
+/// A measurement (optionally qualified), a regex over measurement names, or a subquery.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    Measurement { database: Option<String>, policy: Option<String>, name: String },
+    Regex { database: Option<String>, policy: Option<String>, pattern: String },
+    Subquery(Box<Select>),
+}
+
+/// A SELECT statement.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Select {
+    pub fields: Vec<Field>,
+    pub into: Option<Source>,
+    pub sources: Vec<Source>,
+    pub condition: Option<Expr>,
+    pub dimensions: Vec<Dimension>,
+    pub fill: Fill,
+    /// `ORDER BY time DESC`.
+    pub descending: bool,
+    pub limit: Option<usize>,
+    pub offset: usize,
+    pub slimit: Option<usize>,
+    pub soffset: usize,
+    /// `tz('…')`.
+    pub timezone: Option<String>,
+}
+
+/// One selected expression and its alias.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    pub expr: Expr,
+    pub alias: Option<String>,
+}
+
+/// A GROUP BY term.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Dimension {
+    /// `time(interval[, offset])`, in ns.
+    Time { interval: i64, offset: i64 },
+    Tag(String),
+    Regex(String),
+    /// `*`: every tag.
+    Wildcard,
+}
+
+/// `fill(…)`.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum Fill {
+    #[default]
+    Null,
+    None,
+    Previous,
+    Linear,
+    Number(f64),
+}
+
+/// What `::field` / `::tag` asks a reference to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RefType {
+    Any,
+    Field,
+    Tag,
+}
+
+/// An expression.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    /// A field, tag or `time`.
+    Ref { name: String, kind: RefType },
+    Call { name: String, args: Vec<Expr> },
+    Binary { op: BinaryOp, lhs: Box<Expr>, rhs: Box<Expr> },
+    Paren(Box<Expr>),
+    Integer(i64),
+    Number(f64),
+    Str(String),
+    Bool(bool),
+    /// In nanoseconds.
+    Duration(i64),
+    Regex(String),
+    /// `*` (in a select list or an argument: `count(*)`).
+    Wildcard,
+    /// `now()` is parsed as a Call; this is its value once bound, in ns.
+    Time(i64),
+}
+
+/// Binary operators, by precedence from loosest: OR; AND; comparisons; `+ - | ^`; `* / % &`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinaryOp {
+    Or,
+    And,
+    Eq,
+    Neq,
+    Lt,
+    Lte,
+    Gt,
+    Gte,
+    RegexMatch,
+    RegexNoMatch,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+    BitAnd,
+    BitOr,
+    BitXor,
+}
+
+impl BinaryOp {
+    /// How tightly it binds (higher binds tighter).
+    pub fn precedence(self) -> u8 {
+        use BinaryOp::*;
+        match self {
+            Or => 1,
+            And => 2,
+            Eq | Neq | Lt | Lte | Gt | Gte | RegexMatch | RegexNoMatch => 4,
+            Add | Sub | BitOr | BitXor => 5,
+            Mul | Div | Mod | BitAnd => 6,
+        }
+    }
+
+    /// The operator of a token's text.
+    pub fn from_op(op: &str) -> Option<BinaryOp> {
+        use BinaryOp::*;
+        Some(match op {
+            "=" => Eq,
+            "!=" | "<>" => Neq,
+            "<" => Lt,
+            "<=" => Lte,
+            ">" => Gt,
+            ">=" => Gte,
+            "=~" => RegexMatch,
+            "!~" => RegexNoMatch,
+            "+" => Add,
+            "-" => Sub,
+            "*" => Mul,
+            "/" => Div,
+            "%" => Mod,
+            "&" => BitAnd,
+            "|" => BitOr,
+            "^" => BitXor,
+            _ => return None,
+        })
+    }
+}

@@ -1,0 +1,353 @@
+//! Runs parsed statements: each gives one [`StatementResult`]; an error stops nothing but
+//! that statement (InfluxDB's HTTP 200 with a per-statement `error`).
+
+use std::collections::BTreeSet;
+
+use strata_model::{MatchOp, Matcher, METRIC_NAME_LABEL};
+
+use crate::ast::{KeySelector, PolicySpec, ShowFilter, Source, Statement};
+use crate::catalog::{self, Policy};
+use crate::condition::{self, TimeRange};
+use crate::namespace::{self, Namespace, Store, DB_LABEL, RP_LABEL};
+use crate::result::{Series, StatementResult, Value};
+use crate::select::{self, Request};
+use crate::time::go_duration;
+
+/// Runs every statement in order.
+pub fn execute(store: &Store<'_>, statements: &[Statement], request: Request<'_>) -> Vec<StatementResult> {
+    statements
+        .iter()
+        .enumerate()
+        .map(|(id, s)| match run(store, s, request) {
+            Ok(series) => StatementResult { statement_id: id, series, ..StatementResult::default() },
+            Err(e) => StatementResult::error(id, e),
+        })
+        .collect()
+}
+
+fn run(store: &Store<'_>, statement: &Statement, request: Request<'_>) -> Result<Vec<Series>, String> {
+    match statement {
+        Statement::Select(s) => select::select(store, s, request),
+        Statement::ShowDatabases => Ok(show_databases(store)),
+        Statement::ShowRetentionPolicies { database } => show_policies(store, database.as_deref().or(request.database)),
+        Statement::ShowMeasurements(f) => show_measurements(store, f, request),
+        Statement::ShowTagKeys(f) => show_tag_keys(store, f, request),
+        Statement::ShowTagValues { filter, keys } => show_tag_values(store, filter, keys, request),
+        Statement::ShowFieldKeys(f) => show_field_keys(store, f, request),
+        Statement::ShowSeries(f) => show_series(store, f, request),
+        Statement::ShowUsers => Ok(vec![Series { columns: vec!["user".into(), "admin".into()], ..Series::default() }]),
+        Statement::CreateDatabase { name, policy } => create_database(store, name, policy.as_ref()),
+        Statement::CreateRetentionPolicy { database, policy, default } => {
+            let p = policy_of(policy)?;
+            store.catalog.create_policy(database, p, *default).map_err(|e| e.to_string())?.map(|()| Vec::new())
+        }
+        Statement::DropDatabase { name } => drop_database(store, name),
+        Statement::DropRetentionPolicy { database, name } => drop_policy(store, database, name),
+        Statement::Delete { database, sources, condition, time_allowed } => {
+            delete(store, database.as_deref().or(request.database), sources, condition.as_ref(), *time_allowed, request)
+        }
+    }
+}
+
+fn show_databases(store: &Store<'_>) -> Vec<Series> {
+    let mut names: Vec<String> = store.catalog.databases().into_iter().map(|d| d.name).collect();
+    let prometheus = store.prometheus_database;
+    if !names.iter().any(|n| n == prometheus) {
+        if let Ok(ns) = store.namespace(Some(prometheus), None) {
+            if store.metrics(&ns, &[]).is_ok_and(|m| !m.is_empty()) {
+                names.push(prometheus.to_string());
+            }
+        }
+    }
+    let values = names.into_iter().map(|n| vec![Value::Str(n)]).collect();
+    vec![Series { name: "databases".into(), columns: vec!["name".into()], values, ..Series::default() }]
+}
+
+fn show_policies(store: &Store<'_>, database: Option<&str>) -> Result<Vec<Series>, String> {
+    let Some(database) = database else { return Err("database name required".into()) };
+    let Some(db) = store.catalog.database(database) else {
+        return Err(format!("database not found: {database}"));
+    };
+    let values = db
+        .policies
+        .iter()
+        .map(|p| {
+            vec![
+                Value::Str(p.name.clone()),
+                Value::Str(go_duration(p.duration_ns)),
+                Value::Str(go_duration(p.shard_duration_ns)),
+                Value::Integer(p.replication),
+                Value::Bool(p.name == db.default_policy),
+            ]
+        })
+        .collect();
+    let columns = ["name", "duration", "shardGroupDuration", "replicaN", "default"].map(String::from).to_vec();
+    Ok(vec![Series { columns, values, ..Series::default() }])
+}
+
+/// The namespace of a SHOW (its `ON db`, else the request's).
+fn show_namespace(store: &Store<'_>, filter: &ShowFilter, request: Request<'_>) -> Result<Namespace, String> {
+    store.namespace(filter.database.as_deref().or(request.database), request.policy)
+}
+
+/// Series of a SHOW: the labels of the namespace's series from `sources` matching the
+/// condition (tag terms; a time range when `time_allowed`).
+fn show_series_labels(
+    store: &Store<'_>,
+    ns: &Namespace,
+    sources: &[Source],
+    condition: Option<&crate::ast::Expr>,
+    statement: &str,
+    time_allowed: bool,
+    now: i64,
+) -> Result<Vec<strata_model::Labels>, String> {
+    let (range, rest) = condition::split_time(condition, now)?;
+    if (range != TimeRange::ALL) && !time_allowed {
+        return Err(format!("{statement} doesn't support time in WHERE clause"));
+    }
+    let mut matchers = ns.matchers.clone();
+    matchers.push(source_matcher(store, ns, sources)?);
+    let pushed = rest.as_ref().and_then(condition::only_tag_matchers);
+    if let Some(m) = &pushed {
+        matchers.extend(m.iter().cloned());
+    }
+    let (min_ms, max_ms) = range.to_ms();
+    let series = store.engine.select(&matchers, min_ms, max_ms).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    for s in series {
+        if s.samples().next().is_none() {
+            continue; // deleted, or nothing in the range
+        }
+        if pushed.is_none() {
+            if let Some(cond) = &rest {
+                let tags = namespace::tags_of(s.labels());
+                if condition::eval(cond, &TagRow(&tags)) != Value::Bool(true) {
+                    continue;
+                }
+            }
+        }
+        out.push(s.labels().clone());
+    }
+    Ok(out)
+}
+
+/// A row of tags only (SHOW's conditions).
+struct TagRow<'a>(&'a [(String, String)]);
+
+impl condition::Row for TagRow<'_> {
+    fn lookup(&self, name: &str, _: crate::ast::RefType) -> Value {
+        Value::Str(self.0.iter().find(|(k, _)| k == name).map_or(String::new(), |(_, v)| v.clone()))
+    }
+}
+
+/// A `__name__` matcher for the metrics of some sources (every metric when none).
+fn source_matcher(store: &Store<'_>, ns: &Namespace, sources: &[Source]) -> Result<Matcher, String> {
+    if sources.is_empty() {
+        return Matcher::new(MatchOp::RegexMatch, METRIC_NAME_LABEL, ".+").map_err(|e| e.to_string());
+    }
+    let mut metrics = Vec::new();
+    for m in source_measurements(store, ns, sources)? {
+        metrics.extend(store.fields(ns, &m)?);
+    }
+    if metrics.is_empty() {
+        // No such measurement: a matcher nothing matches.
+        return Ok(Matcher::equal(METRIC_NAME_LABEL, "\u{0}none"));
+    }
+    namespace::metric_matcher(&metrics)
+}
+
+fn source_measurements(store: &Store<'_>, ns: &Namespace, sources: &[Source]) -> Result<Vec<String>, String> {
+    let mut out = BTreeSet::new();
+    for source in sources {
+        match source {
+            Source::Measurement { name, .. } => {
+                out.insert(name.clone());
+            }
+            Source::Regex { pattern, .. } => {
+                let re = regex::Regex::new(pattern).map_err(|e| e.to_string())?;
+                out.extend(store.measurements(ns, &[])?.into_iter().filter(|m| re.is_match(m)));
+            }
+            Source::Subquery(_) => return Err("subqueries are not allowed here".into()),
+        }
+    }
+    Ok(out.into_iter().collect())
+}
+
+fn measurement_of(store: &Store<'_>, labels: &strata_model::Labels) -> String {
+    store.measurement_of(labels.metric_name().unwrap_or_default())
+}
+
+fn page<T>(items: Vec<T>, filter: &ShowFilter) -> Vec<T> {
+    items.into_iter().skip(filter.offset).take(filter.limit.unwrap_or(usize::MAX)).collect()
+}
+
+fn show_measurements(store: &Store<'_>, f: &ShowFilter, request: Request<'_>) -> Result<Vec<Series>, String> {
+    let ns = show_namespace(store, f, request)?;
+    let sources: Vec<Source> = f.measurement.iter().cloned().collect();
+    let labels = show_series_labels(store, &ns, &sources, f.condition.as_ref(), "SHOW MEASUREMENTS", false, request.now)?;
+    let names: BTreeSet<String> = labels.iter().map(|l| measurement_of(store, l)).collect();
+    let names = page(names.into_iter().collect(), f);
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    let values = names.into_iter().map(|n| vec![Value::Str(n)]).collect();
+    Ok(vec![Series { name: "measurements".into(), columns: vec!["name".into()], values, ..Series::default() }])
+}
+
+fn show_series(store: &Store<'_>, f: &ShowFilter, request: Request<'_>) -> Result<Vec<Series>, String> {
+    let ns = show_namespace(store, f, request)?;
+    let labels = show_series_labels(store, &ns, &f.sources, f.condition.as_ref(), "SHOW SERIES", true, request.now)?;
+    let keys: BTreeSet<String> =
+        labels.iter().map(|l| namespace::series_key(&measurement_of(store, l), &namespace::tags_of(l))).collect();
+    let keys = page(keys.into_iter().collect(), f);
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let values = keys.into_iter().map(|k| vec![Value::Str(k)]).collect();
+    Ok(vec![Series { columns: vec!["key".into()], values, ..Series::default() }])
+}
+
+fn show_tag_keys(store: &Store<'_>, f: &ShowFilter, request: Request<'_>) -> Result<Vec<Series>, String> {
+    let ns = show_namespace(store, f, request)?;
+    let labels = show_series_labels(store, &ns, &f.sources, f.condition.as_ref(), "SHOW TAG KEYS", true, request.now)?;
+    let mut by_measurement: std::collections::BTreeMap<String, BTreeSet<String>> = Default::default();
+    for l in &labels {
+        let keys = by_measurement.entry(measurement_of(store, l)).or_default();
+        keys.extend(namespace::tags_of(l).into_iter().map(|(k, _)| k));
+    }
+    let mut out = Vec::new();
+    for (m, keys) in by_measurement {
+        let keys = page(keys.into_iter().collect(), f);
+        if keys.is_empty() {
+            continue;
+        }
+        let values = keys.into_iter().map(|k| vec![Value::Str(k)]).collect();
+        out.push(Series { name: m, columns: vec!["tagKey".into()], values, ..Series::default() });
+    }
+    Ok(out)
+}
+
+fn show_tag_values(
+    store: &Store<'_>,
+    f: &ShowFilter,
+    keys: &KeySelector,
+    request: Request<'_>,
+) -> Result<Vec<Series>, String> {
+    let ns = show_namespace(store, f, request)?;
+    let labels = show_series_labels(store, &ns, &f.sources, f.condition.as_ref(), "SHOW TAG VALUES", true, request.now)?;
+    let wanted = |k: &str| -> bool {
+        match keys {
+            KeySelector::Equal(key) => k == key,
+            KeySelector::NotEqual(key) => k != key,
+            KeySelector::In(list) => list.iter().any(|x| x == k),
+            KeySelector::Regex(r) => regex::Regex::new(r).is_ok_and(|re| re.is_match(k)),
+            KeySelector::NotRegex(r) => regex::Regex::new(r).is_ok_and(|re| !re.is_match(k)),
+        }
+    };
+    let mut by_measurement: std::collections::BTreeMap<String, BTreeSet<(String, String)>> = Default::default();
+    for l in &labels {
+        let pairs = by_measurement.entry(measurement_of(store, l)).or_default();
+        pairs.extend(namespace::tags_of(l).into_iter().filter(|(k, _)| wanted(k)));
+    }
+    let mut out = Vec::new();
+    for (m, pairs) in by_measurement {
+        let pairs = page(pairs.into_iter().collect(), f);
+        if pairs.is_empty() {
+            continue;
+        }
+        let values = pairs.into_iter().map(|(k, v)| vec![Value::Str(k), Value::Str(v)]).collect();
+        out.push(Series { name: m, columns: vec!["key".into(), "value".into()], values, ..Series::default() });
+    }
+    Ok(out)
+}
+
+fn show_field_keys(store: &Store<'_>, f: &ShowFilter, request: Request<'_>) -> Result<Vec<Series>, String> {
+    let ns = show_namespace(store, f, request)?;
+    let measurements = if f.sources.is_empty() { store.measurements(&ns, &[])? } else { source_measurements(store, &ns, &f.sources)? };
+    let mut out = Vec::new();
+    for m in measurements {
+        let fields = page(store.fields(&ns, &m)?, f);
+        if fields.is_empty() {
+            continue;
+        }
+        let values = fields.into_iter().map(|(field, _)| vec![Value::Str(field), Value::Str("float".into())]).collect();
+        out.push(Series { name: m, columns: vec!["fieldKey".into(), "fieldType".into()], values, ..Series::default() });
+    }
+    Ok(out)
+}
+
+/// Whether InfluxDB accepts `name` for a database or retention policy.
+fn valid_name(name: &str) -> bool {
+    !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\\']) && !name.chars().any(char::is_control)
+}
+
+fn policy_of(spec: &PolicySpec) -> Result<Policy, String> {
+    let name = spec.name.clone().unwrap_or_else(|| catalog::AUTOGEN.to_string());
+    if !valid_name(&name) {
+        return Err("invalid name".into());
+    }
+    let duration_ns = spec.duration.unwrap_or(0);
+    if duration_ns != 0 && duration_ns < 3_600_000_000_000 {
+        return Err("retention policy duration must be at least 1h0m0s".into());
+    }
+    let shard_duration_ns = match spec.shard_duration {
+        Some(0) | None => catalog::default_shard_duration(duration_ns),
+        Some(d) => d.max(3_600_000_000_000),
+    };
+    if duration_ns != 0 && shard_duration_ns > duration_ns {
+        return Err("retention policy duration must be greater than the shard duration".into());
+    }
+    Ok(Policy { name, duration_ns, shard_duration_ns, replication: spec.replication.unwrap_or(1) })
+}
+
+fn create_database(store: &Store<'_>, name: &str, spec: Option<&PolicySpec>) -> Result<Vec<Series>, String> {
+    if !valid_name(name) {
+        return Err("invalid name".into());
+    }
+    let policy = spec.map(policy_of).transpose()?;
+    store.catalog.create_database(name, policy).map_err(|e| e.to_string())?.map(|()| Vec::new())
+}
+
+fn drop_database(store: &Store<'_>, name: &str) -> Result<Vec<Series>, String> {
+    if store.catalog.has_database(name) {
+        let matchers = [Matcher::equal(DB_LABEL, name)];
+        store.engine.delete(&matchers, i64::MIN, i64::MAX).map_err(|e| e.to_string())?;
+    }
+    store.catalog.drop_database(name).map_err(|e| e.to_string())?;
+    Ok(Vec::new())
+}
+
+fn drop_policy(store: &Store<'_>, database: &str, name: &str) -> Result<Vec<Series>, String> {
+    let ns = store.namespace(Some(database), Some(name))?;
+    let mut matchers = ns.matchers.clone();
+    matchers.push(Matcher::new(MatchOp::RegexMatch, METRIC_NAME_LABEL, ".+").map_err(|e| e.to_string())?);
+    store.engine.delete(&matchers, i64::MIN, i64::MAX).map_err(|e| e.to_string())?;
+    let _ = RP_LABEL;
+    store.catalog.drop_policy(database, name).map_err(|e| e.to_string())?.map(|()| Vec::new())
+}
+
+fn delete(
+    store: &Store<'_>,
+    database: Option<&str>,
+    sources: &[Source],
+    condition: Option<&crate::ast::Expr>,
+    time_allowed: bool,
+    request: Request<'_>,
+) -> Result<Vec<Series>, String> {
+    let ns = store.namespace(database, None)?;
+    let (range, rest) = condition::split_time(condition, request.now)?;
+    if range != TimeRange::ALL && !time_allowed {
+        return Err("DROP SERIES doesn't support time in WHERE clause".into());
+    }
+    let mut matchers = ns.matchers.clone();
+    matchers.push(source_matcher(store, &ns, sources)?);
+    if let Some(rest) = &rest {
+        let Some(tags) = condition::only_tag_matchers(rest) else {
+            return Err("fields not supported in WHERE clause during deletion".into());
+        };
+        matchers.extend(tags);
+    }
+    let (min_ms, max_ms) = range.to_ms();
+    store.engine.delete(&matchers, min_ms, max_ms).map_err(|e| e.to_string())?;
+    Ok(Vec::new())
+}

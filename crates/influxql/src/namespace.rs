@@ -1,0 +1,150 @@
+//! Databases and retention policies over labelled series, and InfluxDB's data model read
+//! back from Strata's: measurements, fields and tags of the series in a namespace.
+//!
+//! | InfluxDB | Strata |
+//! |---|---|
+//! | database `D` | label `db="D"`; the series without `db` (Prometheus' protocols) are the database named by `prometheus_database` |
+//! | retention policy `R` | label `rp="R"` when `R` is not the database's default; the default matches no `rp` or `rp="<default>"` |
+//! | measurement `m`, field `f` | metric `m_f` (`m` for `value`), with the pair kept in the [`Catalog`] |
+//! | tags | the other labels |
+
+use std::collections::BTreeSet;
+
+use strata_model::{Labels, MatchOp, Matcher, METRIC_NAME_LABEL};
+use strata_storage::Engine;
+
+use crate::catalog::Catalog;
+
+/// The label holding the database.
+pub const DB_LABEL: &str = "db";
+/// The label holding a non-default retention policy.
+pub const RP_LABEL: &str = "rp";
+
+/// Whether a label is Strata's and not a tag (`__name__`, `db`, `rp`).
+pub fn is_reserved(name: &str) -> bool {
+    name == METRIC_NAME_LABEL || name == DB_LABEL || name == RP_LABEL
+}
+
+/// The series of one database and retention policy.
+#[derive(Debug, Clone)]
+pub struct Namespace {
+    pub database: String,
+    pub policy: String,
+    /// Select exactly this namespace's series.
+    pub matchers: Vec<Matcher>,
+}
+
+/// What the evaluator reads through.
+#[derive(Debug, Clone, Copy)]
+pub struct Store<'a> {
+    pub engine: &'a dyn Engine,
+    pub catalog: &'a Catalog,
+    /// The database that holds the series without a `db` label.
+    pub prometheus_database: &'a str,
+}
+
+impl Store<'_> {
+    /// The namespace of `database` (`None`: the request's) and `policy` (`None`: its default);
+    /// `Err` is the statement's error.
+    pub fn namespace(&self, database: Option<&str>, policy: Option<&str>) -> Result<Namespace, String> {
+        let Some(database) = database.filter(|d| !d.is_empty()) else {
+            return Err("database name required".into());
+        };
+        let catalogued = self.catalog.database(database);
+        let prometheus = database == self.prometheus_database && catalogued.is_none();
+        let default_policy = catalogued.as_ref().map_or(crate::catalog::AUTOGEN.to_string(), |d| d.default_policy.clone());
+        if catalogued.is_none() && !prometheus {
+            return Err(format!("database not found: {database}"));
+        }
+        let policy = policy.filter(|p| !p.is_empty()).unwrap_or(&default_policy).to_string();
+        if let Some(db) = &catalogued {
+            if !db.policies.iter().any(|p| p.name == policy) {
+                return Err(format!("retention policy not found: {policy}"));
+            }
+        }
+        let db_value = if prometheus { String::new() } else { database.to_string() };
+        let mut matchers = vec![Matcher::equal(DB_LABEL, db_value)];
+        let rp = if policy == default_policy {
+            Matcher::new(MatchOp::RegexMatch, RP_LABEL, format!("|{}", regex::escape(&policy)))
+        } else {
+            Ok(Matcher::equal(RP_LABEL, policy.clone()))
+        };
+        matchers.push(rp.map_err(|e| e.to_string())?);
+        Ok(Namespace { database: database.to_string(), policy, matchers })
+    }
+
+    /// The measurement a metric shows as.
+    pub fn measurement_of(&self, metric: &str) -> String {
+        self.catalog.pair(metric).map_or_else(|| metric.to_string(), |p| p.measurement)
+    }
+
+    /// Every metric of a namespace (sorted).
+    pub fn metrics(&self, ns: &Namespace, extra: &[Matcher]) -> Result<Vec<String>, String> {
+        let mut matchers = ns.matchers.clone();
+        matchers.extend_from_slice(extra);
+        self.engine.label_values(METRIC_NAME_LABEL, &matchers, i64::MIN, i64::MAX).map_err(|e| e.to_string())
+    }
+
+    /// The measurements of a namespace (sorted, distinct), of series matching `extra`.
+    pub fn measurements(&self, ns: &Namespace, extra: &[Matcher]) -> Result<Vec<String>, String> {
+        let names: BTreeSet<String> = self.metrics(ns, extra)?.iter().map(|m| self.measurement_of(m)).collect();
+        Ok(names.into_iter().collect())
+    }
+
+    /// The fields of a measurement in a namespace: `(field, metric)`, sorted by field.
+    pub fn fields(&self, ns: &Namespace, measurement: &str) -> Result<Vec<(String, String)>, String> {
+        let mut candidates = self.catalog.fields_of(measurement);
+        if self.catalog.pair(measurement).is_none() {
+            candidates.push(("value".into(), measurement.to_string()));
+        }
+        let present: BTreeSet<String> = self.metrics(ns, &[metric_matcher(&candidates)?])?.into_iter().collect();
+        let mut fields: Vec<(String, String)> = candidates.into_iter().filter(|(_, m)| present.contains(m)).collect();
+        fields.sort();
+        fields.dedup();
+        Ok(fields)
+    }
+
+    /// The series of `metrics` in a namespace, with their points in `[min_ms, max_ms]`.
+    pub fn select(
+        &self,
+        ns: &Namespace,
+        metrics: &[(String, String)],
+        tags: &[Matcher],
+        min_ms: i64,
+        max_ms: i64,
+    ) -> Result<Vec<strata_storage::Series>, String> {
+        if metrics.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut matchers = ns.matchers.clone();
+        matchers.push(metric_matcher(metrics)?);
+        matchers.extend_from_slice(tags);
+        self.engine.select(&matchers, min_ms, max_ms).map_err(|e| e.to_string())
+    }
+}
+
+/// `__name__` equal to one of the metrics.
+pub fn metric_matcher(metrics: &[(String, String)]) -> Result<Matcher, String> {
+    if metrics.len() == 1 {
+        return Ok(Matcher::equal(METRIC_NAME_LABEL, metrics[0].1.clone()));
+    }
+    let alternatives: Vec<String> = metrics.iter().map(|(_, m)| regex::escape(m)).collect();
+    Matcher::new(MatchOp::RegexMatch, METRIC_NAME_LABEL, alternatives.join("|")).map_err(|e| e.to_string())
+}
+
+/// A series' tags: its labels without `__name__`, `db`, `rp` (sorted by name).
+pub fn tags_of(labels: &Labels) -> Vec<(String, String)> {
+    labels.iter().filter(|l| !is_reserved(&l.name)).map(|l| (l.name.to_string(), l.value.to_string())).collect()
+}
+
+/// InfluxDB's series key: `measurement,tag=value,…` with tags sorted.
+pub fn series_key(measurement: &str, tags: &[(String, String)]) -> String {
+    let mut key = measurement.to_string();
+    for (k, v) in tags {
+        key.push(',');
+        key.push_str(k);
+        key.push('=');
+        key.push_str(v);
+    }
+    key
+}

@@ -1,0 +1,886 @@
+//! A recursive-descent parser of InfluxQL, written from the grammar InfluxDB publishes
+//! (influxql's README: EBNF and prose). Errors read as InfluxDB's do — `found X, expected Y
+//! at line L, char C` — because clients and the conformance suite compare them as text.
+//!
+//! Bound parameters (`$name`, the `params` of `/query`) are substituted while parsing: a
+//! string is a string literal in an expression and an identifier where a name is expected.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use crate::ast::*;
+use crate::lexer::{self, Token};
+
+/// A query the parser refused, with the byte offset of the token it stopped at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParseError {
+    pub message: String,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} at line {}, char {}", self.message, self.line, self.column)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// Bound parameters by name.
+pub type Params = HashMap<String, serde_json::Value>;
+
+/// Parses every statement of `text` (separated by `;`).
+pub fn parse_query(text: &str, params: &Params) -> std::result::Result<Vec<Statement>, ParseError> {
+    let mut parser = Parser { text, pos: 0, params };
+    let mut statements = Vec::new();
+    loop {
+        while parser.eat_op(";") {}
+        if parser.peek() == Token::Eof {
+            break;
+        }
+        statements.push(parser.statement()?);
+        if parser.peek() != Token::Eof && !parser.eat_op(";") {
+            return Err(parser.unexpected(";"));
+        }
+    }
+    if statements.is_empty() {
+        return Err(parser.unexpected(STATEMENT_STARTS));
+    }
+    Ok(statements)
+}
+
+/// What a statement may begin with, as InfluxDB lists it.
+const STATEMENT_STARTS: &str = "SELECT, DELETE, SHOW, CREATE, DROP, EXPLAIN, GRANT, REVOKE, ALTER, SET, KILL";
+
+struct Parser<'t> {
+    text: &'t str,
+    pos: usize,
+    params: &'t Params,
+}
+
+type Result<T> = std::result::Result<T, ParseError>;
+
+impl Parser<'_> {
+    // ---- tokens ----
+
+    fn peek(&self) -> Token {
+        self.bind(lexer::scan(self.text, self.pos).0)
+    }
+
+    fn next(&mut self) -> Token {
+        let (token, _, end) = lexer::scan(self.text, self.pos);
+        self.pos = end;
+        self.bind(token)
+    }
+
+    /// A bound parameter becomes the literal it names (an unknown one stays and fails later).
+    fn bind(&self, token: Token) -> Token {
+        let Token::BoundParam(name) = &token else { return token };
+        match self.params.get(name) {
+            Some(serde_json::Value::String(s)) => Token::Str(s.clone()),
+            Some(serde_json::Value::Number(n)) => match n.as_i64() {
+                Some(i) => Token::Integer(i.to_string()),
+                None => Token::Number(n.as_f64().unwrap_or(f64::NAN), n.to_string()),
+            },
+            Some(serde_json::Value::Bool(b)) => Token::Ident(b.to_string()),
+            _ => token,
+        }
+    }
+
+    fn error_here(&self, message: String) -> ParseError {
+        let (token, start, _) = lexer::scan(self.text, self.pos);
+        let (line, mut column) = lexer::line_and_char(self.text, start);
+        if token == Token::Eof {
+            // InfluxDB's scanner stands one past the end when it reports EOF.
+            column += 1;
+        }
+        ParseError { message, line, column }
+    }
+
+    fn unexpected(&self, expected: &str) -> ParseError {
+        self.error_here(format!("found {}, expected {expected}", self.peek().describe()))
+    }
+
+    fn eat_op(&mut self, op: &str) -> bool {
+        if self.peek() == Token::Op(leak(op)) {
+            self.next();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn expect_op(&mut self, op: &'static str) -> Result<()> {
+        if self.eat_op(op) {
+            Ok(())
+        } else {
+            Err(self.unexpected(op))
+        }
+    }
+
+    fn eat_keyword(&mut self, word: &str) -> bool {
+        if self.peek().is_keyword(word) {
+            self.next();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn expect_keyword(&mut self, word: &str) -> Result<()> {
+        if self.eat_keyword(word) {
+            Ok(())
+        } else {
+            Err(self.unexpected(word))
+        }
+    }
+
+    /// An identifier: quoted, unquoted and not a keyword, or a bound string.
+    fn ident(&mut self) -> Result<String> {
+        match self.peek() {
+            Token::QuotedIdent(s) | Token::Str(s) if self.is_bound_or_quoted() => {
+                self.next();
+                Ok(s)
+            }
+            Token::Ident(s) if !lexer::is_keyword(&s) => {
+                self.next();
+                Ok(s)
+            }
+            _ => Err(self.unexpected("identifier")),
+        }
+    }
+
+    /// Whether the token at the position is a quoted identifier or a bound parameter (a
+    /// bound string may name things; a written string may not).
+    fn is_bound_or_quoted(&self) -> bool {
+        matches!(lexer::scan(self.text, self.pos).0, Token::QuotedIdent(_) | Token::BoundParam(_))
+    }
+
+    fn integer(&mut self) -> Result<i64> {
+        match self.peek() {
+            Token::Integer(s) => {
+                self.next();
+                s.parse().map_err(|_| self.error_here(format!("unable to parse integer {s}")))
+            }
+            _ => Err(self.unexpected("integer")),
+        }
+    }
+
+    fn duration(&mut self) -> Result<i64> {
+        match self.peek() {
+            Token::Duration(ns, _) => {
+                self.next();
+                Ok(ns)
+            }
+            _ => Err(self.unexpected("duration")),
+        }
+    }
+
+    fn string(&mut self) -> Result<String> {
+        match self.peek() {
+            Token::Str(s) => {
+                self.next();
+                Ok(s)
+            }
+            _ => Err(self.unexpected("string")),
+        }
+    }
+
+    fn regex(&mut self) -> Option<String> {
+        let (token, _, end) = lexer::scan_regex(self.text, self.pos)?;
+        self.pos = end;
+        match token {
+            Token::Regex(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    // ---- statements ----
+
+    fn statement(&mut self) -> Result<Statement> {
+        let token = self.peek();
+        let word = match &token {
+            Token::Ident(w) => w.to_ascii_uppercase(),
+            _ => return Err(self.unexpected(STATEMENT_STARTS)),
+        };
+        match word.as_str() {
+            "SELECT" => Ok(Statement::Select(Box::new(self.select()?))),
+            "SHOW" => self.show(),
+            "CREATE" => self.create(),
+            "DROP" => self.drop(),
+            "DELETE" => self.delete(),
+            _ => Err(self.unexpected(STATEMENT_STARTS)),
+        }
+    }
+
+    fn select(&mut self) -> Result<Select> {
+        self.expect_keyword("SELECT")?;
+        let mut select = Select { fields: self.fields()?, ..Select::default() };
+        if self.eat_keyword("INTO") {
+            select.into = Some(self.measurement_source()?);
+        }
+        self.expect_keyword("FROM")?;
+        select.sources = self.sources(true)?;
+        select.condition = self.where_clause()?;
+        select.dimensions = self.group_by()?;
+        select.fill = self.fill()?;
+        select.descending = self.order_by()?;
+        select.limit = self.count_clause("LIMIT")?;
+        select.offset = self.count_clause("OFFSET")?.unwrap_or(0);
+        select.slimit = self.count_clause("SLIMIT")?;
+        select.soffset = self.count_clause("SOFFSET")?.unwrap_or(0);
+        select.timezone = self.timezone()?;
+        Ok(select)
+    }
+
+    fn fields(&mut self) -> Result<Vec<Field>> {
+        let mut fields = Vec::new();
+        loop {
+            let expr = if self.eat_keyword("DISTINCT") {
+                // `SELECT DISTINCT value` is `distinct(value)`.
+                let name = self.ident()?;
+                Expr::Call { name: "distinct".into(), args: vec![Expr::Ref { name, kind: RefType::Any }] }
+            } else {
+                self.expr()?
+            };
+            let alias = if self.eat_keyword("AS") { Some(self.ident()?) } else { None };
+            fields.push(Field { expr, alias });
+            if !self.eat_op(",") {
+                return Ok(fields);
+            }
+        }
+    }
+
+    fn sources(&mut self, subqueries: bool) -> Result<Vec<Source>> {
+        let mut sources = Vec::new();
+        loop {
+            if subqueries && self.eat_op("(") {
+                let inner = self.select()?;
+                self.expect_op(")")?;
+                sources.push(Source::Subquery(Box::new(inner)));
+            } else {
+                sources.push(self.measurement_source()?);
+            }
+            if !self.eat_op(",") {
+                return Ok(sources);
+            }
+        }
+    }
+
+    /// `[db.][rp.]name`, `db..name`, or a regex in the last place.
+    fn measurement_source(&mut self) -> Result<Source> {
+        let mut parts: Vec<Option<String>> = Vec::new();
+        loop {
+            if let Some(pattern) = self.regex() {
+                let (database, policy) = qualifiers(parts);
+                return Ok(Source::Regex { database, policy, pattern });
+            }
+            if matches!(self.peek(), Token::Op(".")) {
+                // An empty part: `db..m`.
+                parts.push(None);
+                self.next();
+                continue;
+            }
+            let name = match self.peek() {
+                Token::Ident(s) if !lexer::is_keyword(&s) => {
+                    self.next();
+                    s
+                }
+                Token::QuotedIdent(s) => {
+                    self.next();
+                    s
+                }
+                Token::Str(s) if self.is_bound_or_quoted() => {
+                    self.next();
+                    s
+                }
+                _ => return Err(self.unexpected("identifier")),
+            };
+            if parts.len() < 2 && self.eat_op(".") {
+                parts.push(Some(name));
+                continue;
+            }
+            let (database, policy) = qualifiers(parts);
+            return Ok(Source::Measurement { database, policy, name });
+        }
+    }
+
+    fn where_clause(&mut self) -> Result<Option<Expr>> {
+        if self.eat_keyword("WHERE") {
+            Ok(Some(self.expr()?))
+        } else {
+            Ok(None)
+        }
+    }
+
+    fn group_by(&mut self) -> Result<Vec<Dimension>> {
+        if !self.eat_keyword("GROUP") {
+            return Ok(Vec::new());
+        }
+        self.expect_keyword("BY")?;
+        let mut dims = Vec::new();
+        loop {
+            dims.push(self.dimension()?);
+            if !self.eat_op(",") {
+                return Ok(dims);
+            }
+        }
+    }
+
+    fn dimension(&mut self) -> Result<Dimension> {
+        if self.eat_op("*") {
+            return Ok(Dimension::Wildcard);
+        }
+        if let Some(pattern) = self.regex() {
+            return Ok(Dimension::Regex(pattern));
+        }
+        if self.peek().is_keyword("time") {
+            let save = self.pos;
+            self.next();
+            if self.eat_op("(") {
+                let interval = self.duration()?;
+                let mut offset = 0;
+                if self.eat_op(",") {
+                    let negative = self.eat_op("-");
+                    if self.peek().is_keyword("now") {
+                        self.next();
+                        self.expect_op("(")?;
+                        self.expect_op(")")?;
+                        offset = i64::MIN; // resolved against now() by the evaluator
+                    } else {
+                        offset = self.duration()?;
+                        if negative {
+                            offset = -offset;
+                        }
+                    }
+                }
+                self.expect_op(")")?;
+                return Ok(Dimension::Time { interval, offset });
+            }
+            self.pos = save;
+        }
+        let name = self.ident()?;
+        if self.eat_op("::") {
+            self.ident()?;
+        }
+        Ok(Dimension::Tag(name))
+    }
+
+    fn fill(&mut self) -> Result<Fill> {
+        if !self.peek().is_keyword("fill") {
+            return Ok(Fill::Null);
+        }
+        self.next();
+        self.expect_op("(")?;
+        let fill = match self.next() {
+            Token::Ident(w) if w.eq_ignore_ascii_case("null") => Fill::Null,
+            Token::Ident(w) if w.eq_ignore_ascii_case("none") => Fill::None,
+            Token::Ident(w) if w.eq_ignore_ascii_case("previous") => Fill::Previous,
+            Token::Ident(w) if w.eq_ignore_ascii_case("linear") => Fill::Linear,
+            Token::Integer(s) => Fill::Number(s.parse().unwrap_or(f64::NAN)),
+            Token::Number(n, _) => Fill::Number(n),
+            Token::Op("-") => match self.next() {
+                Token::Integer(s) => Fill::Number(-s.parse::<f64>().unwrap_or(f64::NAN)),
+                Token::Number(n, _) => Fill::Number(-n),
+                _ => return Err(self.error_here("fill must be a number, null, none, previous or linear".into())),
+            },
+            _ => return Err(self.error_here("fill must be a number, null, none, previous or linear".into())),
+        };
+        self.expect_op(")")?;
+        Ok(fill)
+    }
+
+    fn order_by(&mut self) -> Result<bool> {
+        if !self.eat_keyword("ORDER") {
+            return Ok(false);
+        }
+        self.expect_keyword("BY")?;
+        let mut descending = false;
+        loop {
+            let field = self.ident()?;
+            if !field.eq_ignore_ascii_case("time") {
+                return Err(self.error_here("only ORDER BY time supported at this time".into()));
+            }
+            if self.eat_keyword("DESC") {
+                descending = true;
+            } else {
+                self.eat_keyword("ASC");
+            }
+            if !self.eat_op(",") {
+                return Ok(descending);
+            }
+        }
+    }
+
+    fn count_clause(&mut self, word: &str) -> Result<Option<usize>> {
+        if !self.eat_keyword(word) {
+            return Ok(None);
+        }
+        let n = self.integer()?;
+        usize::try_from(n).map(Some).map_err(|_| self.error_here(format!("invalid {word} {n}")))
+    }
+
+    fn timezone(&mut self) -> Result<Option<String>> {
+        if !self.peek().is_keyword("tz") {
+            return Ok(None);
+        }
+        self.next();
+        self.expect_op("(")?;
+        let name = self.string()?;
+        self.expect_op(")")?;
+        Ok(Some(name))
+    }
+
+    fn on_database(&mut self) -> Result<Option<String>> {
+        if self.eat_keyword("ON") {
+            Ok(Some(self.ident()?))
+        } else {
+            Ok(None)
+        }
+    }
+
+    fn show(&mut self) -> Result<Statement> {
+        self.expect_keyword("SHOW")?;
+        let word = match self.peek() {
+            Token::Ident(w) => w.to_ascii_uppercase(),
+            _ => String::new(),
+        };
+        match word.as_str() {
+            "DATABASES" => {
+                self.next();
+                Ok(Statement::ShowDatabases)
+            }
+            "USERS" => {
+                self.next();
+                Ok(Statement::ShowUsers)
+            }
+            "RETENTION" => {
+                self.next();
+                self.expect_keyword("POLICIES")?;
+                Ok(Statement::ShowRetentionPolicies { database: self.on_database()? })
+            }
+            "MEASUREMENTS" => {
+                self.next();
+                let mut filter = ShowFilter { database: self.on_database()?, ..ShowFilter::default() };
+                if self.eat_keyword("WITH") {
+                    self.expect_keyword("MEASUREMENT")?;
+                    filter.measurement = Some(self.measurement_condition()?);
+                }
+                self.show_tail(&mut filter, false)?;
+                Ok(Statement::ShowMeasurements(filter))
+            }
+            "SERIES" => {
+                self.next();
+                let mut filter = ShowFilter { database: self.on_database()?, ..ShowFilter::default() };
+                self.show_tail(&mut filter, true)?;
+                Ok(Statement::ShowSeries(filter))
+            }
+            "FIELD" => {
+                self.next();
+                self.expect_keyword("KEYS")?;
+                let mut filter = ShowFilter { database: self.on_database()?, ..ShowFilter::default() };
+                self.show_tail(&mut filter, true)?;
+                Ok(Statement::ShowFieldKeys(filter))
+            }
+            "TAG" => {
+                self.next();
+                if self.eat_keyword("KEYS") {
+                    let mut filter = ShowFilter { database: self.on_database()?, ..ShowFilter::default() };
+                    self.show_tail(&mut filter, true)?;
+                    return Ok(Statement::ShowTagKeys(filter));
+                }
+                self.expect_keyword("VALUES")?;
+                let mut filter = ShowFilter { database: self.on_database()?, ..ShowFilter::default() };
+                if self.eat_keyword("FROM") {
+                    filter.sources = self.sources(false)?;
+                }
+                self.expect_keyword("WITH")?;
+                self.expect_keyword("KEY")?;
+                let keys = self.key_selector()?;
+                self.show_tail(&mut filter, false)?;
+                Ok(Statement::ShowTagValues { filter, keys })
+            }
+            _ => Err(self.unexpected(
+                "CONTINUOUS, DATABASES, DIAGNOSTICS, FIELD, GRANTS, MEASUREMENT, MEASUREMENTS, QUERIES, \
+                 RETENTION, SERIES, SHARD, SHARDS, STATS, SUBSCRIPTIONS, TAG, USERS",
+            )),
+        }
+    }
+
+    /// `= name` or `=~ /re/` after `WITH MEASUREMENT`.
+    fn measurement_condition(&mut self) -> Result<Source> {
+        if self.eat_op("=~") {
+            let pattern = self.regex().ok_or_else(|| self.unexpected("regex"))?;
+            return Ok(Source::Regex { database: None, policy: None, pattern });
+        }
+        self.expect_op("=")?;
+        self.measurement_source()
+    }
+
+    fn key_selector(&mut self) -> Result<KeySelector> {
+        if self.eat_keyword("IN") {
+            self.expect_op("(")?;
+            let mut keys = vec![self.ident()?];
+            while self.eat_op(",") {
+                keys.push(self.ident()?);
+            }
+            self.expect_op(")")?;
+            return Ok(KeySelector::In(keys));
+        }
+        if self.eat_op("=~") {
+            return self.regex().map(KeySelector::Regex).ok_or_else(|| self.unexpected("regex"));
+        }
+        if self.eat_op("!~") {
+            return self.regex().map(KeySelector::NotRegex).ok_or_else(|| self.unexpected("regex"));
+        }
+        if self.eat_op("!=") || self.eat_op("<>") {
+            return Ok(KeySelector::NotEqual(self.ident()?));
+        }
+        if self.eat_op("=") {
+            return Ok(KeySelector::Equal(self.ident()?));
+        }
+        Err(self.unexpected("=, !=, =~, !~, IN"))
+    }
+
+    /// `[FROM …] [WHERE …] [LIMIT n] [OFFSET n]` of a SHOW.
+    fn show_tail(&mut self, filter: &mut ShowFilter, from: bool) -> Result<()> {
+        if from && self.eat_keyword("FROM") {
+            filter.sources = self.sources(false)?;
+        }
+        filter.condition = self.where_clause()?;
+        filter.limit = self.count_clause("LIMIT")?;
+        filter.offset = self.count_clause("OFFSET")?.unwrap_or(0);
+        Ok(())
+    }
+
+    fn create(&mut self) -> Result<Statement> {
+        self.expect_keyword("CREATE")?;
+        if self.eat_keyword("DATABASE") {
+            let name = self.ident()?;
+            if !self.eat_keyword("WITH") {
+                return Ok(Statement::CreateDatabase { name, policy: None });
+            }
+            let mut policy = PolicySpec::default();
+            self.policy_options(&mut policy, true)?;
+            if self.eat_keyword("NAME") {
+                policy.name = Some(self.ident()?);
+            }
+            return Ok(Statement::CreateDatabase { name, policy: Some(policy) });
+        }
+        if self.eat_keyword("RETENTION") {
+            self.expect_keyword("POLICY")?;
+            let name = self.ident()?;
+            self.expect_keyword("ON")?;
+            let database = self.ident()?;
+            let mut policy = PolicySpec { name: Some(name), ..PolicySpec::default() };
+            self.expect_keyword("DURATION")?;
+            policy.duration = Some(self.policy_duration()?);
+            self.expect_keyword("REPLICATION")?;
+            policy.replication = Some(self.integer()?);
+            if self.eat_keyword("SHARD") {
+                self.expect_keyword("DURATION")?;
+                policy.shard_duration = Some(self.policy_duration()?);
+            }
+            let default = self.eat_keyword("DEFAULT");
+            return Ok(Statement::CreateRetentionPolicy { database, policy, default });
+        }
+        Err(self.unexpected("CONTINUOUS, DATABASE, USER, RETENTION, SUBSCRIPTION"))
+    }
+
+    /// `DURATION d REPLICATION n SHARD DURATION d`, each optional, in that order.
+    fn policy_options(&mut self, policy: &mut PolicySpec, _in_create_database: bool) -> Result<()> {
+        if self.eat_keyword("DURATION") {
+            policy.duration = Some(self.policy_duration()?);
+        }
+        if self.eat_keyword("REPLICATION") {
+            let n = self.integer()?;
+            if n < 1 {
+                return Err(self.error_here(format!("invalid value {n}: must be 1 <= n <= 2147483647")));
+            }
+            policy.replication = Some(n);
+        }
+        if self.eat_keyword("SHARD") {
+            self.expect_keyword("DURATION")?;
+            policy.shard_duration = Some(self.policy_duration()?);
+        }
+        Ok(())
+    }
+
+    /// A duration or `INF` (0).
+    fn policy_duration(&mut self) -> Result<i64> {
+        if self.eat_keyword("INF") {
+            return Ok(0);
+        }
+        self.duration()
+    }
+
+    fn drop(&mut self) -> Result<Statement> {
+        self.expect_keyword("DROP")?;
+        if self.eat_keyword("DATABASE") {
+            return Ok(Statement::DropDatabase { name: self.ident()? });
+        }
+        if self.eat_keyword("RETENTION") {
+            self.expect_keyword("POLICY")?;
+            let name = self.ident()?;
+            self.expect_keyword("ON")?;
+            return Ok(Statement::DropRetentionPolicy { database: self.ident()?, name });
+        }
+        if self.eat_keyword("MEASUREMENT") {
+            let name = self.ident()?;
+            let source = Source::Measurement { database: None, policy: None, name };
+            return Ok(Statement::Delete {
+                database: None,
+                sources: vec![source],
+                condition: None,
+                time_allowed: false,
+            });
+        }
+        if self.eat_keyword("SERIES") {
+            let database = self.on_database()?;
+            let sources = if self.eat_keyword("FROM") { self.sources(false)? } else { Vec::new() };
+            let condition = self.where_clause()?;
+            if sources.is_empty() && condition.is_none() {
+                return Err(self.unexpected("FROM or WHERE"));
+            }
+            return Ok(Statement::Delete { database, sources, condition, time_allowed: false });
+        }
+        Err(self.unexpected(
+            "CONTINUOUS, MEASUREMENT, RETENTION, SERIES, SHARD, SUBSCRIPTION, USER, DATABASE",
+        ))
+    }
+
+    fn delete(&mut self) -> Result<Statement> {
+        self.expect_keyword("DELETE")?;
+        let database = self.on_database()?;
+        let sources = if self.eat_keyword("FROM") { self.sources(false)? } else { Vec::new() };
+        let condition = self.where_clause()?;
+        if sources.is_empty() && condition.is_none() {
+            return Err(self.unexpected("FROM or WHERE"));
+        }
+        Ok(Statement::Delete { database, sources, condition, time_allowed: true })
+    }
+
+    // ---- expressions ----
+
+    fn expr(&mut self) -> Result<Expr> {
+        self.binary(1)
+    }
+
+    /// Precedence climbing over [`BinaryOp::precedence`].
+    fn binary(&mut self, min: u8) -> Result<Expr> {
+        let mut lhs = self.unary()?;
+        loop {
+            let op = match self.peek() {
+                Token::Op(o) => BinaryOp::from_op(o),
+                Token::Ident(w) if w.eq_ignore_ascii_case("AND") => Some(BinaryOp::And),
+                Token::Ident(w) if w.eq_ignore_ascii_case("OR") => Some(BinaryOp::Or),
+                _ => None,
+            };
+            let Some(op) = op.filter(|op| op.precedence() >= min) else { return Ok(lhs) };
+            self.next();
+            let rhs = if matches!(op, BinaryOp::RegexMatch | BinaryOp::RegexNoMatch) {
+                match self.regex() {
+                    Some(r) => Expr::Regex(r),
+                    None => self.binary(op.precedence() + 1)?,
+                }
+            } else {
+                self.binary(op.precedence() + 1)?
+            };
+            lhs = Expr::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs) };
+        }
+    }
+
+    fn unary(&mut self) -> Result<Expr> {
+        if self.eat_op("-") {
+            return Ok(match self.unary()? {
+                Expr::Integer(i) => Expr::Integer(-i),
+                Expr::Number(n) => Expr::Number(-n),
+                Expr::Duration(d) => Expr::Duration(-d),
+                other => {
+                    Expr::Binary { op: BinaryOp::Mul, lhs: Box::new(Expr::Integer(-1)), rhs: Box::new(other) }
+                }
+            });
+        }
+        if self.eat_op("+") {
+            return self.unary();
+        }
+        self.primary()
+    }
+
+    fn primary(&mut self) -> Result<Expr> {
+        if let Some(pattern) = (lexer::scan(self.text, self.pos).0 == Token::Op("/")).then(|| self.regex()).flatten()
+        {
+            return Ok(Expr::Regex(pattern));
+        }
+        match self.peek() {
+            Token::Op("(") => {
+                self.next();
+                let inner = self.expr()?;
+                self.expect_op(")")?;
+                Ok(Expr::Paren(Box::new(inner)))
+            }
+            Token::Op("*") => {
+                self.next();
+                if self.eat_op("::") {
+                    self.ident()?;
+                }
+                Ok(Expr::Wildcard)
+            }
+            Token::Integer(s) => {
+                self.next();
+                match s.parse() {
+                    Ok(i) => Ok(Expr::Integer(i)),
+                    Err(_) => Ok(Expr::Number(s.parse().unwrap_or(f64::INFINITY))),
+                }
+            }
+            Token::Number(n, _) => {
+                self.next();
+                Ok(Expr::Number(n))
+            }
+            Token::Duration(ns, _) => {
+                self.next();
+                Ok(Expr::Duration(ns))
+            }
+            Token::Str(s) => {
+                self.next();
+                Ok(Expr::Str(s))
+            }
+            Token::Ident(w) if w.eq_ignore_ascii_case("true") || w.eq_ignore_ascii_case("false") => {
+                self.next();
+                Ok(Expr::Bool(w.eq_ignore_ascii_case("true")))
+            }
+            Token::Ident(w) if !lexer::is_keyword(&w) => {
+                self.next();
+                if self.eat_op("(") {
+                    return self.call(w);
+                }
+                Ok(Expr::Ref { name: w, kind: self.cast()? })
+            }
+            Token::QuotedIdent(w) => {
+                self.next();
+                Ok(Expr::Ref { name: w, kind: self.cast()? })
+            }
+            _ => Err(self.unexpected("identifier, string, number, bool")),
+        }
+    }
+
+    fn cast(&mut self) -> Result<RefType> {
+        if !self.eat_op("::") {
+            return Ok(RefType::Any);
+        }
+        let kind = self.ident()?;
+        Ok(match kind.to_ascii_lowercase().as_str() {
+            "field" | "float" | "integer" | "unsigned" | "string" | "boolean" => RefType::Field,
+            "tag" => RefType::Tag,
+            _ => return Err(self.error_here(format!("invalid cast type {kind}"))),
+        })
+    }
+
+    fn call(&mut self, name: String) -> Result<Expr> {
+        let mut args = Vec::new();
+        if !self.eat_op(")") {
+            loop {
+                if self.eat_keyword("DISTINCT") {
+                    // `count(DISTINCT value)` is `count(distinct(value))`.
+                    let inner = self.expr()?;
+                    args.push(Expr::Call { name: "distinct".into(), args: vec![inner] });
+                } else {
+                    args.push(self.expr()?);
+                }
+                if self.eat_op(")") {
+                    break;
+                }
+                self.expect_op(",")?;
+            }
+        }
+        Ok(Expr::Call { name: name.to_ascii_lowercase(), args })
+    }
+}
+
+/// The `db` and `rp` of the parts before a measurement's name (`db.rp.m`, `rp.m`, `db..m`).
+fn qualifiers(parts: Vec<Option<String>>) -> (Option<String>, Option<String>) {
+    match parts.len() {
+        0 => (None, None),
+        1 => (None, parts.into_iter().next().flatten()),
+        _ => {
+            let mut it = parts.into_iter();
+            (it.next().flatten(), it.next().flatten())
+        }
+    }
+}
+
+/// Operators as the `'static` strings tokens hold.
+fn leak(op: &str) -> &'static str {
+    [
+        "!=", "<>", "<=", ">=", "=~", "!~", "::", "+", "-", "*", "/", "%", "&", "|", "^", "=", "<", ">", "(", ")",
+        ",", ";", ".",
+    ]
+    .into_iter()
+    .find(|o| *o == op)
+    .unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Vec<Statement> {
+        parse_query(text, &Params::new()).unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
+    fn error(text: &str) -> String {
+        parse_query(text, &Params::new()).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn grafana_default_query() {
+        let q = parse(
+            "SELECT mean(\"value\") FROM \"autogen\".\"cpu\" WHERE (\"host\" =~ /^a$/) AND time >= 1700000000000ms \
+             and time <= 1700000900000ms GROUP BY time(30s), \"host\" fill(null) ORDER BY time DESC LIMIT 10 tz('UTC')",
+        );
+        let Statement::Select(s) = &q[0] else { panic!() };
+        assert_eq!(s.sources[0], Source::Measurement { database: None, policy: Some("autogen".into()), name: "cpu".into() });
+        assert_eq!(s.dimensions, vec![Dimension::Time { interval: 30_000_000_000, offset: 0 }, Dimension::Tag("host".into())]);
+        assert!(s.descending);
+        assert_eq!(s.limit, Some(10));
+        assert_eq!(s.timezone.as_deref(), Some("UTC"));
+    }
+
+    #[test]
+    fn several_statements_and_sources() {
+        let q = parse("SHOW DATABASES; SELECT * FROM db0..cpu, /^m/; SHOW TAG VALUES FROM cpu WITH KEY IN (host, region)");
+        assert_eq!(q.len(), 3);
+        let Statement::Select(s) = &q[1] else { panic!() };
+        assert_eq!(s.sources[0], Source::Measurement { database: Some("db0".into()), policy: None, name: "cpu".into() });
+        assert_eq!(s.sources[1], Source::Regex { database: None, policy: None, pattern: "^m".into() });
+    }
+
+    #[test]
+    fn precedence() {
+        let q = parse("SELECT a + b * 2 FROM m WHERE x = 'a' OR y = 'b' AND z = 'c'");
+        let Statement::Select(s) = &q[0] else { panic!() };
+        let Expr::Binary { op: BinaryOp::Add, rhs, .. } = &s.fields[0].expr else { panic!() };
+        assert!(matches!(**rhs, Expr::Binary { op: BinaryOp::Mul, .. }));
+        let Some(Expr::Binary { op: BinaryOp::Or, .. }) = &s.condition else { panic!() };
+    }
+
+    #[test]
+    fn errors_read_as_influxdbs() {
+        assert_eq!(error("CREATE DATABASE 0xdb0"), "found 0xdb0, expected identifier at line 1, char 17");
+        assert_eq!(error("CREATE DATABASE db0 WITH DURATION xyz"), "found xyz, expected duration at line 1, char 35");
+        assert_eq!(error("CREATE DATABASE db0 WITH NAME"), "found EOF, expected identifier at line 1, char 31");
+        assert!(error("SELEC x").starts_with("found SELEC, expected SELECT, DELETE"));
+    }
+
+    #[test]
+    fn bound_parameters() {
+        let mut params = Params::new();
+        params.insert("host".into(), serde_json::json!("a"));
+        params.insert("n".into(), serde_json::json!(5));
+        let q = parse_query("SELECT v FROM m WHERE host = $host AND v > $n", &params).unwrap();
+        let Statement::Select(s) = &q[0] else { panic!() };
+        let text = format!("{:?}", s.condition);
+        assert!(text.contains("Str(\"a\")") && text.contains("Integer(5)"), "{text}");
+    }
+}
