@@ -120,7 +120,10 @@ pub struct Field {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Dimension {
     /// `time(interval[, offset])`, in ns.
-    Time { interval: i64, offset: i64 },
+    Time {
+        interval: i64,
+        offset: i64,
+    },
     Tag(String),
     Regex(String),
     /// `*`: every tag.
@@ -150,9 +153,19 @@ pub enum RefType {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
     /// A field, tag or `time`.
-    Ref { name: String, kind: RefType },
-    Call { name: String, args: Vec<Expr> },
-    Binary { op: BinaryOp, lhs: Box<Expr>, rhs: Box<Expr> },
+    Ref {
+        name: String,
+        kind: RefType,
+    },
+    Call {
+        name: String,
+        args: Vec<Expr>,
+    },
+    Binary {
+        op: BinaryOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
     Paren(Box<Expr>),
     Integer(i64),
     Number(f64),

@@ -85,7 +85,10 @@ impl Indexed {
     fn new(state: State) -> Indexed {
         let mut by_measurement: HashMap<String, Vec<(String, String)>> = HashMap::new();
         for (metric, pair) in &state.fields {
-            by_measurement.entry(pair.measurement.clone()).or_default().push((pair.field.clone(), metric.clone()));
+            by_measurement
+                .entry(pair.measurement.clone())
+                .or_default()
+                .push((pair.field.clone(), metric.clone()));
         }
         Indexed { state, by_measurement }
     }
@@ -172,7 +175,11 @@ impl Catalog {
 
     /// CREATE DATABASE: a no-op when it exists with the same policy; `Err` is the statement's
     /// error text.
-    pub fn create_database(&self, name: &str, policy: Option<Policy>) -> Result<Result<(), String>, CatalogError> {
+    pub fn create_database(
+        &self,
+        name: &str,
+        policy: Option<Policy>,
+    ) -> Result<Result<(), String>, CatalogError> {
         let mut guard = self.write();
         if let Some(existing) = guard.database(name) {
             if let Some(p) = &policy {
@@ -183,8 +190,9 @@ impl Catalog {
             }
             return Ok(Ok(()));
         }
-        let policy = policy.unwrap_or_else(|| autogen_policy());
-        let db = Database { name: name.to_string(), default_policy: policy.name.clone(), policies: vec![policy] };
+        let policy = policy.unwrap_or_else(autogen_policy);
+        let db =
+            Database { name: name.to_string(), default_policy: policy.name.clone(), policies: vec![policy] };
         guard.state.databases.push(db);
         self.save(&guard.state)?;
         Ok(Ok(()))
@@ -273,7 +281,11 @@ impl Catalog {
             return Ok(if known == pair { Ok(()) } else { Err(known.clone()) });
         }
         guard.state.fields.insert(metric.to_string(), pair.clone());
-        guard.by_measurement.entry(pair.measurement.clone()).or_default().push((pair.field.clone(), metric.to_string()));
+        guard
+            .by_measurement
+            .entry(pair.measurement.clone())
+            .or_default()
+            .push((pair.field.clone(), metric.to_string()));
         self.save(&guard.state)?;
         Ok(Ok(()))
     }
@@ -296,7 +308,12 @@ impl Catalog {
 
 /// `autogen`: kept forever, 7-day shard groups, one replica.
 pub fn autogen_policy() -> Policy {
-    Policy { name: AUTOGEN.into(), duration_ns: 0, shard_duration_ns: default_shard_duration(0), replication: 1 }
+    Policy {
+        name: AUTOGEN.into(),
+        duration_ns: 0,
+        shard_duration_ns: default_shard_duration(0),
+        replication: 1,
+    }
 }
 
 #[cfg(test)]
@@ -313,7 +330,10 @@ mod tests {
         let catalog = Catalog::open(dir.path()).unwrap();
         assert_eq!(catalog.register("cpu_usage_idle", &pair("cpu", "usage_idle")).unwrap(), Ok(()));
         assert_eq!(catalog.register("cpu_usage_idle", &pair("cpu", "usage_idle")).unwrap(), Ok(()));
-        assert_eq!(catalog.register("cpu_usage_idle", &pair("cpu_usage", "idle")).unwrap(), Err(pair("cpu", "usage_idle")));
+        assert_eq!(
+            catalog.register("cpu_usage_idle", &pair("cpu_usage", "idle")).unwrap(),
+            Err(pair("cpu", "usage_idle"))
+        );
         catalog.create_database("db0", None).unwrap().unwrap();
         drop(catalog);
         let again = Catalog::open(dir.path()).unwrap();
@@ -326,11 +346,22 @@ mod tests {
     fn databases_and_policies_as_influxdb() {
         let catalog = Catalog::in_memory();
         catalog.create_database("db0", None).unwrap().unwrap();
-        let day = Policy { name: "p".into(), duration_ns: 86_400_000_000_000, shard_duration_ns: 3_600_000_000_000, replication: 1 };
-        assert_eq!(catalog.create_database("db0", Some(day.clone())).unwrap(), Err("retention policy conflicts with an existing policy".into()));
+        let day = Policy {
+            name: "p".into(),
+            duration_ns: 86_400_000_000_000,
+            shard_duration_ns: 3_600_000_000_000,
+            replication: 1,
+        };
+        assert_eq!(
+            catalog.create_database("db0", Some(day.clone())).unwrap(),
+            Err("retention policy conflicts with an existing policy".into())
+        );
         catalog.create_policy("db0", day, true).unwrap().unwrap();
         assert_eq!(catalog.database("db0").unwrap().default_policy, "p");
-        assert_eq!(catalog.create_policy("nodb", autogen_policy(), false).unwrap(), Err("database not found: nodb".into()));
+        assert_eq!(
+            catalog.create_policy("nodb", autogen_policy(), false).unwrap(),
+            Err("database not found: nodb".into())
+        );
         catalog.drop_database("db0").unwrap();
         assert!(catalog.databases().is_empty());
     }

@@ -28,7 +28,11 @@ impl TimeRange {
 
     /// The engine's millisecond range that holds every point of this one.
     pub fn to_ms(self) -> (i64, i64) {
-        let min = if self.has_min() { self.min.div_euclid(1_000_000) + i64::from(self.min.rem_euclid(1_000_000) != 0) } else { i64::MIN };
+        let min = if self.has_min() {
+            self.min.div_euclid(1_000_000) + i64::from(self.min.rem_euclid(1_000_000) != 0)
+        } else {
+            i64::MIN
+        };
         let max = if self.has_max() { self.max.div_euclid(1_000_000) } else { i64::MAX };
         (min, max)
     }
@@ -67,13 +71,17 @@ fn take_time(expr: &Expr, now: i64, range: &mut TimeRange) -> Result<Option<Expr
             let l = take_time(lhs, now, range)?;
             let r = take_time(rhs, now, range)?;
             Ok(match (l, r) {
-                (Some(l), Some(r)) => Some(Expr::Binary { op: BinaryOp::And, lhs: Box::new(l), rhs: Box::new(r) }),
+                (Some(l), Some(r)) => {
+                    Some(Expr::Binary { op: BinaryOp::And, lhs: Box::new(l), rhs: Box::new(r) })
+                }
                 (one, None) | (None, one) => one,
             })
         }
         Expr::Binary { op, lhs, rhs } if is_time_ref(lhs) || is_time_ref(rhs) => {
             let (op, other) = if is_time_ref(lhs) { (*op, rhs) } else { (flip(*op), lhs) };
-            let t = time_value(other, now).ok_or_else(|| "invalid operation: time and *influxql.StringLiteral are not compatible".to_string())?;
+            let t = time_value(other, now).ok_or_else(|| {
+                "invalid operation: time and *influxql.StringLiteral are not compatible".to_string()
+            })?;
             match op {
                 BinaryOp::Gt => range.min = range.min.max(t.saturating_add(1)),
                 BinaryOp::Gte => range.min = range.min.max(t),
@@ -126,8 +134,12 @@ pub fn time_value(expr: &Expr, now: i64) -> Option<i64> {
         Expr::Time(t) => Some(*t),
         Expr::Call { name, args } if name == "now" && args.is_empty() => Some(now),
         Expr::Paren(e) => time_value(e, now),
-        Expr::Binary { op: BinaryOp::Add, lhs, rhs } => time_value(lhs, now)?.checked_add(time_value(rhs, now)?),
-        Expr::Binary { op: BinaryOp::Sub, lhs, rhs } => time_value(lhs, now)?.checked_sub(time_value(rhs, now)?),
+        Expr::Binary { op: BinaryOp::Add, lhs, rhs } => {
+            time_value(lhs, now)?.checked_add(time_value(rhs, now)?)
+        }
+        Expr::Binary { op: BinaryOp::Sub, lhs, rhs } => {
+            time_value(lhs, now)?.checked_sub(time_value(rhs, now)?)
+        }
         _ => None,
     }
 }
@@ -155,14 +167,21 @@ fn collect_matchers(expr: &Expr, is_field: &dyn Fn(&str) -> bool, out: &mut Vec<
         }
         Expr::Binary { op, lhs, rhs } => {
             let Expr::Ref { name, kind } = &**lhs else { return };
-            if *kind == RefType::Field || (*kind == RefType::Any && is_field(name)) || crate::namespace::is_reserved(name) {
+            if *kind == RefType::Field
+                || (*kind == RefType::Any && is_field(name))
+                || crate::namespace::is_reserved(name)
+            {
                 return;
             }
             let matcher = match (op, &**rhs) {
                 (BinaryOp::Eq, Expr::Str(v)) => Matcher::new(MatchOp::Equal, name.clone(), v.clone()),
                 (BinaryOp::Neq, Expr::Str(v)) => Matcher::new(MatchOp::NotEqual, name.clone(), v.clone()),
-                (BinaryOp::RegexMatch, Expr::Regex(r)) => Matcher::new(MatchOp::RegexMatch, name.clone(), unanchored(r)),
-                (BinaryOp::RegexNoMatch, Expr::Regex(r)) => Matcher::new(MatchOp::RegexNoMatch, name.clone(), unanchored(r)),
+                (BinaryOp::RegexMatch, Expr::Regex(r)) => {
+                    Matcher::new(MatchOp::RegexMatch, name.clone(), unanchored(r))
+                }
+                (BinaryOp::RegexNoMatch, Expr::Regex(r)) => {
+                    Matcher::new(MatchOp::RegexNoMatch, name.clone(), unanchored(r))
+                }
                 _ => return,
             };
             if let Ok(m) = matcher {
@@ -214,8 +233,12 @@ pub fn eval(expr: &Expr, row: &dyn Row) -> Value {
         Expr::Str(s) => Value::Str(s.clone()),
         Expr::Bool(b) => Value::Bool(*b),
         Expr::Duration(d) => Value::Integer(*d),
-        Expr::Binary { op: BinaryOp::And, lhs, rhs } => Value::Bool(truthy(&eval(lhs, row)) && truthy(&eval(rhs, row))),
-        Expr::Binary { op: BinaryOp::Or, lhs, rhs } => Value::Bool(truthy(&eval(lhs, row)) || truthy(&eval(rhs, row))),
+        Expr::Binary { op: BinaryOp::And, lhs, rhs } => {
+            Value::Bool(truthy(&eval(lhs, row)) && truthy(&eval(rhs, row)))
+        }
+        Expr::Binary { op: BinaryOp::Or, lhs, rhs } => {
+            Value::Bool(truthy(&eval(lhs, row)) || truthy(&eval(rhs, row)))
+        }
         Expr::Binary { op: op @ (BinaryOp::RegexMatch | BinaryOp::RegexNoMatch), lhs, rhs } => {
             let Expr::Regex(pattern) = &**rhs else { return Value::Bool(false) };
             let text = match eval(lhs, row) {
@@ -287,8 +310,8 @@ pub fn binary(op: BinaryOp, l: &Value, r: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parser::{parse_query, Params};
     use crate::ast::Statement;
+    use crate::parser::{parse_query, Params};
 
     fn condition(text: &str) -> Expr {
         let q = parse_query(&format!("SELECT v FROM m WHERE {text}"), &Params::new()).unwrap();
@@ -299,7 +322,9 @@ mod tests {
     #[test]
     fn time_is_taken_out() {
         let now = 1_000_000_000_000;
-        let (range, rest) = split_time(Some(&condition("time >= '2000-01-01' AND host = 'a' AND time < now() - 1s")), now).unwrap();
+        let (range, rest) =
+            split_time(Some(&condition("time >= '2000-01-01' AND host = 'a' AND time < now() - 1s")), now)
+                .unwrap();
         assert_eq!(range, TimeRange { min: 946_684_800_000_000_000, max: now - 1_000_000_001 });
         assert!(matches!(rest, Some(Expr::Binary { op: BinaryOp::Eq, .. })));
         assert!(split_time(Some(&condition("time > 1 OR host = 'a'")), now).is_err());

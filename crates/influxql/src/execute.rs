@@ -29,23 +29,36 @@ fn run(store: &Store<'_>, statement: &Statement, request: Request<'_>) -> Result
     match statement {
         Statement::Select(s) => select::select(store, s, request),
         Statement::ShowDatabases => Ok(show_databases(store)),
-        Statement::ShowRetentionPolicies { database } => show_policies(store, database.as_deref().or(request.database)),
+        Statement::ShowRetentionPolicies { database } => {
+            show_policies(store, database.as_deref().or(request.database))
+        }
         Statement::ShowMeasurements(f) => show_measurements(store, f, request),
         Statement::ShowTagKeys(f) => show_tag_keys(store, f, request),
         Statement::ShowTagValues { filter, keys } => show_tag_values(store, filter, keys, request),
         Statement::ShowFieldKeys(f) => show_field_keys(store, f, request),
         Statement::ShowSeries(f) => show_series(store, f, request),
-        Statement::ShowUsers => Ok(vec![Series { columns: vec!["user".into(), "admin".into()], ..Series::default() }]),
+        Statement::ShowUsers => {
+            Ok(vec![Series { columns: vec!["user".into(), "admin".into()], ..Series::default() }])
+        }
         Statement::CreateDatabase { name, policy } => create_database(store, name, policy.as_ref()),
         Statement::CreateRetentionPolicy { database, policy, default } => {
             let p = policy_of(policy)?;
-            store.catalog.create_policy(database, p, *default).map_err(|e| e.to_string())?.map(|()| Vec::new())
+            store
+                .catalog
+                .create_policy(database, p, *default)
+                .map_err(|e| e.to_string())?
+                .map(|()| Vec::new())
         }
         Statement::DropDatabase { name } => drop_database(store, name),
         Statement::DropRetentionPolicy { database, name } => drop_policy(store, database, name),
-        Statement::Delete { database, sources, condition, time_allowed } => {
-            delete(store, database.as_deref().or(request.database), sources, condition.as_ref(), *time_allowed, request)
-        }
+        Statement::Delete { database, sources, condition, time_allowed } => delete(
+            store,
+            database.as_deref().or(request.database),
+            sources,
+            condition.as_ref(),
+            *time_allowed,
+            request,
+        ),
     }
 }
 
@@ -81,7 +94,8 @@ fn show_policies(store: &Store<'_>, database: Option<&str>) -> Result<Vec<Series
             ]
         })
         .collect();
-    let columns = ["name", "duration", "shardGroupDuration", "replicaN", "default"].map(String::from).to_vec();
+    let columns =
+        ["name", "duration", "shardGroupDuration", "replicaN", "default"].map(String::from).to_vec();
     Ok(vec![Series { columns, values, ..Series::default() }])
 }
 
@@ -184,21 +198,37 @@ fn page<T>(items: Vec<T>, filter: &ShowFilter) -> Vec<T> {
 fn show_measurements(store: &Store<'_>, f: &ShowFilter, request: Request<'_>) -> Result<Vec<Series>, String> {
     let ns = show_namespace(store, f, request)?;
     let sources: Vec<Source> = f.measurement.iter().cloned().collect();
-    let labels = show_series_labels(store, &ns, &sources, f.condition.as_ref(), "SHOW MEASUREMENTS", false, request.now)?;
+    let labels = show_series_labels(
+        store,
+        &ns,
+        &sources,
+        f.condition.as_ref(),
+        "SHOW MEASUREMENTS",
+        false,
+        request.now,
+    )?;
     let names: BTreeSet<String> = labels.iter().map(|l| measurement_of(store, l)).collect();
     let names = page(names.into_iter().collect(), f);
     if names.is_empty() {
         return Ok(Vec::new());
     }
     let values = names.into_iter().map(|n| vec![Value::Str(n)]).collect();
-    Ok(vec![Series { name: "measurements".into(), columns: vec!["name".into()], values, ..Series::default() }])
+    Ok(vec![Series {
+        name: "measurements".into(),
+        columns: vec!["name".into()],
+        values,
+        ..Series::default()
+    }])
 }
 
 fn show_series(store: &Store<'_>, f: &ShowFilter, request: Request<'_>) -> Result<Vec<Series>, String> {
     let ns = show_namespace(store, f, request)?;
-    let labels = show_series_labels(store, &ns, &f.sources, f.condition.as_ref(), "SHOW SERIES", true, request.now)?;
-    let keys: BTreeSet<String> =
-        labels.iter().map(|l| namespace::series_key(&measurement_of(store, l), &namespace::tags_of(l))).collect();
+    let labels =
+        show_series_labels(store, &ns, &f.sources, f.condition.as_ref(), "SHOW SERIES", true, request.now)?;
+    let keys: BTreeSet<String> = labels
+        .iter()
+        .map(|l| namespace::series_key(&measurement_of(store, l), &namespace::tags_of(l)))
+        .collect();
     let keys = page(keys.into_iter().collect(), f);
     if keys.is_empty() {
         return Ok(Vec::new());
@@ -209,7 +239,8 @@ fn show_series(store: &Store<'_>, f: &ShowFilter, request: Request<'_>) -> Resul
 
 fn show_tag_keys(store: &Store<'_>, f: &ShowFilter, request: Request<'_>) -> Result<Vec<Series>, String> {
     let ns = show_namespace(store, f, request)?;
-    let labels = show_series_labels(store, &ns, &f.sources, f.condition.as_ref(), "SHOW TAG KEYS", true, request.now)?;
+    let labels =
+        show_series_labels(store, &ns, &f.sources, f.condition.as_ref(), "SHOW TAG KEYS", true, request.now)?;
     let mut by_measurement: std::collections::BTreeMap<String, BTreeSet<String>> = Default::default();
     for l in &labels {
         let keys = by_measurement.entry(measurement_of(store, l)).or_default();
@@ -234,7 +265,15 @@ fn show_tag_values(
     request: Request<'_>,
 ) -> Result<Vec<Series>, String> {
     let ns = show_namespace(store, f, request)?;
-    let labels = show_series_labels(store, &ns, &f.sources, f.condition.as_ref(), "SHOW TAG VALUES", true, request.now)?;
+    let labels = show_series_labels(
+        store,
+        &ns,
+        &f.sources,
+        f.condition.as_ref(),
+        "SHOW TAG VALUES",
+        true,
+        request.now,
+    )?;
     let wanted = |k: &str| -> bool {
         match keys {
             KeySelector::Equal(key) => k == key,
@@ -244,7 +283,8 @@ fn show_tag_values(
             KeySelector::NotRegex(r) => regex::Regex::new(r).is_ok_and(|re| !re.is_match(k)),
         }
     };
-    let mut by_measurement: std::collections::BTreeMap<String, BTreeSet<(String, String)>> = Default::default();
+    let mut by_measurement: std::collections::BTreeMap<String, BTreeSet<(String, String)>> =
+        Default::default();
     for l in &labels {
         let pairs = by_measurement.entry(measurement_of(store, l)).or_default();
         pairs.extend(namespace::tags_of(l).into_iter().filter(|(k, _)| wanted(k)));
@@ -256,29 +296,50 @@ fn show_tag_values(
             continue;
         }
         let values = pairs.into_iter().map(|(k, v)| vec![Value::Str(k), Value::Str(v)]).collect();
-        out.push(Series { name: m, columns: vec!["key".into(), "value".into()], values, ..Series::default() });
+        out.push(Series {
+            name: m,
+            columns: vec!["key".into(), "value".into()],
+            values,
+            ..Series::default()
+        });
     }
     Ok(out)
 }
 
 fn show_field_keys(store: &Store<'_>, f: &ShowFilter, request: Request<'_>) -> Result<Vec<Series>, String> {
     let ns = show_namespace(store, f, request)?;
-    let measurements = if f.sources.is_empty() { store.measurements(&ns, &[])? } else { source_measurements(store, &ns, &f.sources)? };
+    let measurements = if f.sources.is_empty() {
+        store.measurements(&ns, &[])?
+    } else {
+        source_measurements(store, &ns, &f.sources)?
+    };
     let mut out = Vec::new();
     for m in measurements {
         let fields = page(store.fields(&ns, &m)?, f);
         if fields.is_empty() {
             continue;
         }
-        let values = fields.into_iter().map(|(field, _)| vec![Value::Str(field), Value::Str("float".into())]).collect();
-        out.push(Series { name: m, columns: vec!["fieldKey".into(), "fieldType".into()], values, ..Series::default() });
+        let values = fields
+            .into_iter()
+            .map(|(field, _)| vec![Value::Str(field), Value::Str("float".into())])
+            .collect();
+        out.push(Series {
+            name: m,
+            columns: vec!["fieldKey".into(), "fieldType".into()],
+            values,
+            ..Series::default()
+        });
     }
     Ok(out)
 }
 
 /// Whether InfluxDB accepts `name` for a database or retention policy.
 fn valid_name(name: &str) -> bool {
-    !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\\']) && !name.chars().any(char::is_control)
+    !name.is_empty()
+        && name != "."
+        && name != ".."
+        && !name.contains(['/', '\\'])
+        && !name.chars().any(char::is_control)
 }
 
 fn policy_of(spec: &PolicySpec) -> Result<Policy, String> {

@@ -31,10 +31,15 @@ pub fn kind(name: &str) -> Option<Kind> {
         "count" | "sum" | "mean" | "median" | "mode" | "spread" | "stddev" | "integral" => Kind::Aggregate,
         "min" | "max" | "first" | "last" | "percentile" => Kind::Selector,
         "distinct" | "top" | "bottom" | "sample" => Kind::Multi,
-        "derivative" | "non_negative_derivative" | "difference" | "non_negative_difference" | "moving_average"
-        | "cumulative_sum" | "elapsed" => Kind::Transform,
-        "abs" | "sin" | "cos" | "tan" | "asin" | "acos" | "atan" | "atan2" | "exp" | "ln" | "log" | "log2" | "log10"
-        | "sqrt" | "pow" | "floor" | "ceil" | "round" => Kind::Math,
+        "derivative"
+        | "non_negative_derivative"
+        | "difference"
+        | "non_negative_difference"
+        | "moving_average"
+        | "cumulative_sum"
+        | "elapsed" => Kind::Transform,
+        "abs" | "sin" | "cos" | "tan" | "asin" | "acos" | "atan" | "atan2" | "exp" | "ln" | "log"
+        | "log2" | "log10" | "sqrt" | "pow" | "floor" | "ceil" | "round" => Kind::Math,
         _ => return None,
     })
 }
@@ -56,12 +61,17 @@ pub fn reduce(name: &str, points: Points<'_>, arg: Option<f64>) -> Option<(Value
         "median" => {
             let sorted = sorted_values(points);
             let mid = sorted.len() / 2;
-            let m = if sorted.len() % 2 == 0 { sorted[mid - 1] + (sorted[mid] - sorted[mid - 1]) / 2.0 } else { sorted[mid] };
+            let m = if sorted.len().is_multiple_of(2) {
+                sorted[mid - 1] + (sorted[mid] - sorted[mid - 1]) / 2.0
+            } else {
+                sorted[mid]
+            };
             (Value::Float(m), None)
         }
         "mode" => (Value::Float(mode(points)), None),
         "spread" => {
-            let (lo, hi) = values().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+            let (lo, hi) =
+                values().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
             (Value::Float(hi - lo), None)
         }
         "stddev" => {
@@ -262,10 +272,16 @@ mod tests {
     #[test]
     fn transforms() {
         let p = pts(&[1.0, 3.0, 2.0]);
-        assert_eq!(transform("derivative", &p, Some(10.0), 1e9), vec![(10, Value::Float(2.0)), (20, Value::Float(-1.0))]);
+        assert_eq!(
+            transform("derivative", &p, Some(10.0), 1e9),
+            vec![(10, Value::Float(2.0)), (20, Value::Float(-1.0))]
+        );
         assert_eq!(transform("non_negative_difference", &p, None, 1e9), vec![(10, Value::Float(2.0))]);
         assert_eq!(transform("cumulative_sum", &p, None, 1e9).last(), Some(&(20, Value::Float(6.0))));
-        assert_eq!(transform("moving_average", &p, Some(2.0), 1e9), vec![(10, Value::Float(2.0)), (20, Value::Float(2.5))]);
+        assert_eq!(
+            transform("moving_average", &p, Some(2.0), 1e9),
+            vec![(10, Value::Float(2.0)), (20, Value::Float(2.5))]
+        );
     }
 
     proptest! {

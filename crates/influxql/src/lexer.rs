@@ -63,14 +63,83 @@ impl Token {
 
 /// The words InfluxQL reserves: unquoted, they are never identifiers.
 pub const KEYWORDS: &[&str] = &[
-    "ALL", "ALTER", "ANALYZE", "AND", "ANY", "AS", "ASC", "BEGIN", "BY", "CARDINALITY", "CREATE",
-    "CONTINUOUS", "DATABASE", "DATABASES", "DEFAULT", "DELETE", "DESC", "DESTINATIONS", "DIAGNOSTICS",
-    "DISTINCT", "DROP", "DURATION", "END", "EVERY", "EXACT", "EXPLAIN", "FIELD", "FOR", "FROM", "GRANT",
-    "GRANTS", "GROUP", "GROUPS", "IN", "INF", "INSERT", "INTO", "KEY", "KEYS", "KILL", "LIMIT",
-    "MEASUREMENT", "MEASUREMENTS", "NAME", "OFFSET", "ON", "OR", "ORDER", "PASSWORD", "POLICY",
-    "POLICIES", "PRIVILEGES", "QUERIES", "QUERY", "READ", "REPLICATION", "RESAMPLE", "RETENTION",
-    "REVOKE", "SELECT", "SERIES", "SET", "SHARD", "SHARDS", "SLIMIT", "SOFFSET", "STATS",
-    "SUBSCRIPTION", "SUBSCRIPTIONS", "TAG", "TO", "USER", "USERS", "VALUES", "WHERE", "WITH", "WRITE",
+    "ALL",
+    "ALTER",
+    "ANALYZE",
+    "AND",
+    "ANY",
+    "AS",
+    "ASC",
+    "BEGIN",
+    "BY",
+    "CARDINALITY",
+    "CREATE",
+    "CONTINUOUS",
+    "DATABASE",
+    "DATABASES",
+    "DEFAULT",
+    "DELETE",
+    "DESC",
+    "DESTINATIONS",
+    "DIAGNOSTICS",
+    "DISTINCT",
+    "DROP",
+    "DURATION",
+    "END",
+    "EVERY",
+    "EXACT",
+    "EXPLAIN",
+    "FIELD",
+    "FOR",
+    "FROM",
+    "GRANT",
+    "GRANTS",
+    "GROUP",
+    "GROUPS",
+    "IN",
+    "INF",
+    "INSERT",
+    "INTO",
+    "KEY",
+    "KEYS",
+    "KILL",
+    "LIMIT",
+    "MEASUREMENT",
+    "MEASUREMENTS",
+    "NAME",
+    "OFFSET",
+    "ON",
+    "OR",
+    "ORDER",
+    "PASSWORD",
+    "POLICY",
+    "POLICIES",
+    "PRIVILEGES",
+    "QUERIES",
+    "QUERY",
+    "READ",
+    "REPLICATION",
+    "RESAMPLE",
+    "RETENTION",
+    "REVOKE",
+    "SELECT",
+    "SERIES",
+    "SET",
+    "SHARD",
+    "SHARDS",
+    "SLIMIT",
+    "SOFFSET",
+    "STATS",
+    "SUBSCRIPTION",
+    "SUBSCRIPTIONS",
+    "TAG",
+    "TO",
+    "USER",
+    "USERS",
+    "VALUES",
+    "WHERE",
+    "WITH",
+    "WRITE",
 ];
 
 /// Whether `word` is reserved.
@@ -110,9 +179,11 @@ pub fn scan(text: &str, pos: usize) -> (Token, usize, usize) {
         let n = ident_len(rest);
         (Token::Ident(rest[..n].to_string()), n)
     } else if c == '"' {
-        quoted(rest, '"').map_or_else(|n| (Token::Illegal(rest[..n].to_string()), n), |(s, n)| (Token::QuotedIdent(s), n))
+        quoted(rest, '"')
+            .map_or_else(|n| (Token::Illegal(rest[..n].to_string()), n), |(s, n)| (Token::QuotedIdent(s), n))
     } else if c == '\'' {
-        quoted(rest, '\'').map_or_else(|n| (Token::Illegal(rest[..n].to_string()), n), |(s, n)| (Token::Str(s), n))
+        quoted(rest, '\'')
+            .map_or_else(|n| (Token::Illegal(rest[..n].to_string()), n), |(s, n)| (Token::Str(s), n))
     } else if c.is_ascii_digit() || (c == '.' && rest[1..].starts_with(|d: char| d.is_ascii_digit())) {
         number(rest)
     } else if c == '$' {
@@ -302,7 +373,10 @@ mod tests {
             ]
         );
         assert_eq!(tokens("0xdb0"), vec![Token::Illegal("0xdb0".into())]);
-        assert_eq!(tokens("$host -- comment\n 10"), vec![Token::BoundParam("host".into()), Token::Integer("10".into())]);
+        assert_eq!(
+            tokens("$host -- comment\n 10"),
+            vec![Token::BoundParam("host".into()), Token::Integer("10".into())]
+        );
     }
 
     #[test]

@@ -31,6 +31,6 @@ pub mod time;
 pub use catalog::{Catalog, CatalogError, FieldPair};
 pub use execute::execute;
 pub use namespace::Store;
-pub use parser::{parse_query, ParseError, Params};
+pub use parser::{parse_query, Params, ParseError};
 pub use result::{write_results, StatementResult};
 pub use select::Request;

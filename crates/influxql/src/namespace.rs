@@ -52,7 +52,8 @@ impl Store<'_> {
         };
         let catalogued = self.catalog.database(database);
         let prometheus = database == self.prometheus_database && catalogued.is_none();
-        let default_policy = catalogued.as_ref().map_or(crate::catalog::AUTOGEN.to_string(), |d| d.default_policy.clone());
+        let default_policy =
+            catalogued.as_ref().map_or(crate::catalog::AUTOGEN.to_string(), |d| d.default_policy.clone());
         if catalogued.is_none() && !prometheus {
             return Err(format!("database not found: {database}"));
         }
@@ -87,7 +88,8 @@ impl Store<'_> {
 
     /// The measurements of a namespace (sorted, distinct), of series matching `extra`.
     pub fn measurements(&self, ns: &Namespace, extra: &[Matcher]) -> Result<Vec<String>, String> {
-        let names: BTreeSet<String> = self.metrics(ns, extra)?.iter().map(|m| self.measurement_of(m)).collect();
+        let names: BTreeSet<String> =
+            self.metrics(ns, extra)?.iter().map(|m| self.measurement_of(m)).collect();
         Ok(names.into_iter().collect())
     }
 
@@ -97,8 +99,10 @@ impl Store<'_> {
         if self.catalog.pair(measurement).is_none() {
             candidates.push(("value".into(), measurement.to_string()));
         }
-        let present: BTreeSet<String> = self.metrics(ns, &[metric_matcher(&candidates)?])?.into_iter().collect();
-        let mut fields: Vec<(String, String)> = candidates.into_iter().filter(|(_, m)| present.contains(m)).collect();
+        let present: BTreeSet<String> =
+            self.metrics(ns, &[metric_matcher(&candidates)?])?.into_iter().collect();
+        let mut fields: Vec<(String, String)> =
+            candidates.into_iter().filter(|(_, m)| present.contains(m)).collect();
         fields.sort();
         fields.dedup();
         Ok(fields)
@@ -134,7 +138,11 @@ pub fn metric_matcher(metrics: &[(String, String)]) -> Result<Matcher, String> {
 
 /// A series' tags: its labels without `__name__`, `db`, `rp` (sorted by name).
 pub fn tags_of(labels: &Labels) -> Vec<(String, String)> {
-    labels.iter().filter(|l| !is_reserved(&l.name)).map(|l| (l.name.to_string(), l.value.to_string())).collect()
+    labels
+        .iter()
+        .filter(|l| !is_reserved(&l.name))
+        .map(|l| (l.name.to_string(), l.value.to_string()))
+        .collect()
 }
 
 /// InfluxDB's series key: `measurement,tag=value,…` with tags sorted.
@@ -147,4 +155,65 @@ pub fn series_key(measurement: &str, tags: &[(String, String)]) -> String {
         key.push_str(v);
     }
     key
+}
+
+/// What a line-protocol write with `db` (and `rp`) adds to its series.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteTarget {
+    /// Labels for every series (`db`, and `rp` unless it is the default), unless a tag of
+    /// the same name is on the line (the tag wins, as with VictoriaMetrics' `-influxDBLabel`).
+    pub labels: Vec<(String, String)>,
+    /// Prefix of the write path's series-cache keys, so that one line written to two
+    /// databases is two series.
+    pub key_prefix: Vec<u8>,
+}
+
+/// The target of a write to `database` (created with `autogen` when new, as a Telegraf
+/// would have done first) and `policy` (which must exist).
+pub fn write_target(catalog: &Catalog, database: &str, policy: Option<&str>) -> Result<WriteTarget, String> {
+    catalog.ensure_database(database).map_err(|e| e.to_string())?;
+    let db = catalog.database(database).ok_or_else(|| format!("database not found: {database:?}"))?;
+    let mut labels = vec![(DB_LABEL.to_string(), database.to_string())];
+    if let Some(p) = policy.filter(|p| !p.is_empty() && *p != db.default_policy) {
+        if !db.policies.iter().any(|x| x.name == p) {
+            return Err(format!("retention policy not found: {p}"));
+        }
+        labels.push((RP_LABEL.to_string(), p.to_string()));
+    }
+    let mut key_prefix = Vec::new();
+    for (_, v) in &labels {
+        key_prefix.extend_from_slice(v.as_bytes());
+        key_prefix.push(0);
+    }
+    Ok(WriteTarget { labels, key_prefix })
+}
+
+/// Adds the target's labels to a new series and registers its (measurement, field) pair;
+/// `Err` names a pair that collides with another on the same metric.
+pub fn label_new_series(
+    catalog: &Catalog,
+    target: &WriteTarget,
+    measurement: &str,
+    labels: &mut Labels,
+) -> Result<(), String> {
+    for (name, value) in &target.labels {
+        if labels.get(name).is_none() {
+            labels.set(name, value);
+        }
+    }
+    let metric = labels.metric_name().unwrap_or_default().to_string();
+    let field = if metric == measurement {
+        "value".to_string()
+    } else {
+        metric.strip_prefix(measurement).and_then(|r| r.strip_prefix('_')).unwrap_or(&metric).to_string()
+    };
+    let pair = crate::catalog::FieldPair { measurement: measurement.to_string(), field };
+    match catalog.register(&metric, &pair).map_err(|e| e.to_string())? {
+        Ok(()) => Ok(()),
+        Err(other) => Err(format!(
+            "measurement {:?} field {:?} makes the metric {metric:?}, which measurement {:?} field {:?} already makes; \
+             rename one of them",
+            pair.measurement, pair.field, other.measurement, other.field
+        )),
+    }
 }

@@ -383,7 +383,11 @@ impl Parser<'_> {
             Token::Op("-") => match self.next() {
                 Token::Integer(s) => Fill::Number(-s.parse::<f64>().unwrap_or(f64::NAN)),
                 Token::Number(n, _) => Fill::Number(-n),
-                _ => return Err(self.error_here("fill must be a number, null, none, previous or linear".into())),
+                _ => {
+                    return Err(
+                        self.error_here("fill must be a number, null, none, previous or linear".into())
+                    )
+                }
             },
             _ => return Err(self.error_here("fill must be a number, null, none, previous or linear".into())),
         };
@@ -645,9 +649,8 @@ impl Parser<'_> {
             }
             return Ok(Statement::Delete { database, sources, condition, time_allowed: false });
         }
-        Err(self.unexpected(
-            "CONTINUOUS, MEASUREMENT, RETENTION, SERIES, SHARD, SUBSCRIPTION, USER, DATABASE",
-        ))
+        Err(self
+            .unexpected("CONTINUOUS, MEASUREMENT, RETENTION, SERIES, SHARD, SUBSCRIPTION, USER, DATABASE"))
     }
 
     fn delete(&mut self) -> Result<Statement> {
@@ -709,7 +712,8 @@ impl Parser<'_> {
     }
 
     fn primary(&mut self) -> Result<Expr> {
-        if let Some(pattern) = (lexer::scan(self.text, self.pos).0 == Token::Op("/")).then(|| self.regex()).flatten()
+        if let Some(pattern) =
+            (lexer::scan(self.text, self.pos).0 == Token::Op("/")).then(|| self.regex()).flatten()
         {
             return Ok(Expr::Regex(pattern));
         }
@@ -813,8 +817,8 @@ fn qualifiers(parts: Vec<Option<String>>) -> (Option<String>, Option<String>) {
 /// Operators as the `'static` strings tokens hold.
 fn leak(op: &str) -> &'static str {
     [
-        "!=", "<>", "<=", ">=", "=~", "!~", "::", "+", "-", "*", "/", "%", "&", "|", "^", "=", "<", ">", "(", ")",
-        ",", ";", ".",
+        "!=", "<>", "<=", ">=", "=~", "!~", "::", "+", "-", "*", "/", "%", "&", "|", "^", "=", "<", ">", "(",
+        ")", ",", ";", ".",
     ]
     .into_iter()
     .find(|o| *o == op)
@@ -840,8 +844,14 @@ mod tests {
              and time <= 1700000900000ms GROUP BY time(30s), \"host\" fill(null) ORDER BY time DESC LIMIT 10 tz('UTC')",
         );
         let Statement::Select(s) = &q[0] else { panic!() };
-        assert_eq!(s.sources[0], Source::Measurement { database: None, policy: Some("autogen".into()), name: "cpu".into() });
-        assert_eq!(s.dimensions, vec![Dimension::Time { interval: 30_000_000_000, offset: 0 }, Dimension::Tag("host".into())]);
+        assert_eq!(
+            s.sources[0],
+            Source::Measurement { database: None, policy: Some("autogen".into()), name: "cpu".into() }
+        );
+        assert_eq!(
+            s.dimensions,
+            vec![Dimension::Time { interval: 30_000_000_000, offset: 0 }, Dimension::Tag("host".into())]
+        );
         assert!(s.descending);
         assert_eq!(s.limit, Some(10));
         assert_eq!(s.timezone.as_deref(), Some("UTC"));
@@ -852,7 +862,10 @@ mod tests {
         let q = parse("SHOW DATABASES; SELECT * FROM db0..cpu, /^m/; SHOW TAG VALUES FROM cpu WITH KEY IN (host, region)");
         assert_eq!(q.len(), 3);
         let Statement::Select(s) = &q[1] else { panic!() };
-        assert_eq!(s.sources[0], Source::Measurement { database: Some("db0".into()), policy: None, name: "cpu".into() });
+        assert_eq!(
+            s.sources[0],
+            Source::Measurement { database: Some("db0".into()), policy: None, name: "cpu".into() }
+        );
         assert_eq!(s.sources[1], Source::Regex { database: None, policy: None, pattern: "^m".into() });
     }
 
@@ -868,8 +881,14 @@ mod tests {
     #[test]
     fn errors_read_as_influxdbs() {
         assert_eq!(error("CREATE DATABASE 0xdb0"), "found 0xdb0, expected identifier at line 1, char 17");
-        assert_eq!(error("CREATE DATABASE db0 WITH DURATION xyz"), "found xyz, expected duration at line 1, char 35");
-        assert_eq!(error("CREATE DATABASE db0 WITH NAME"), "found EOF, expected identifier at line 1, char 31");
+        assert_eq!(
+            error("CREATE DATABASE db0 WITH DURATION xyz"),
+            "found xyz, expected duration at line 1, char 35"
+        );
+        assert_eq!(
+            error("CREATE DATABASE db0 WITH NAME"),
+            "found EOF, expected identifier at line 1, char 31"
+        );
         assert!(error("SELEC x").starts_with("found SELEC, expected SELECT, DELETE"));
     }
 

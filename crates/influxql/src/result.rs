@@ -253,13 +253,16 @@ mod tests {
             ..StatementResult::default()
         };
         assert_eq!(
-            write_results(&[r.clone()], Epoch::Rfc3339),
+            write_results(std::slice::from_ref(&r), Epoch::Rfc3339),
             r#"{"results":[{"statement_id":0,"series":[{"name":"cpu","tags":{"host":"a"},"columns":["time","mean"],"values":[["2000-01-01T00:00:00Z",1.5]]}]}]}"#
         );
         assert_eq!(
             write_results(&[r], Epoch::Unit(1_000_000)),
             r#"{"results":[{"statement_id":0,"series":[{"name":"cpu","tags":{"host":"a"},"columns":["time","mean"],"values":[[946684800000,1.5]]}]}]}"#
         );
-        assert_eq!(write_results(&[StatementResult::error(1, "database not found: x")], Epoch::Rfc3339), r#"{"results":[{"statement_id":1,"error":"database not found: x"}]}"#);
+        assert_eq!(
+            write_results(&[StatementResult::error(1, "database not found: x")], Epoch::Rfc3339),
+            r#"{"results":[{"statement_id":1,"error":"database not found: x"}]}"#
+        );
     }
 }

@@ -50,19 +50,27 @@ pub fn select(store: &Store<'_>, stmt: &Select, request: Request<'_>) -> Result<
     for (ns, measurement) in measurements(store, &stmt.sources, request)? {
         out.extend(select_measurement(store, stmt, &ns, &measurement, range, rest.as_ref(), request.now)?);
     }
-    let out: Vec<Series> = out.into_iter().skip(stmt.soffset).take(stmt.slimit.unwrap_or(usize::MAX)).collect();
+    let out: Vec<Series> =
+        out.into_iter().skip(stmt.soffset).take(stmt.slimit.unwrap_or(usize::MAX)).collect();
     Ok(out)
 }
 
 /// The (namespace, measurement) pairs of the sources, sorted by measurement.
-fn measurements(store: &Store<'_>, sources: &[Source], request: Request<'_>) -> Result<Vec<(Namespace, String)>, String> {
+fn measurements(
+    store: &Store<'_>,
+    sources: &[Source],
+    request: Request<'_>,
+) -> Result<Vec<(Namespace, String)>, String> {
     let mut out: BTreeMap<(String, String, String), Namespace> = BTreeMap::new();
     for source in sources {
         let (database, policy) = match source {
-            Source::Measurement { database, policy, .. } | Source::Regex { database, policy, .. } => (database, policy),
+            Source::Measurement { database, policy, .. } | Source::Regex { database, policy, .. } => {
+                (database, policy)
+            }
             Source::Subquery(_) => continue,
         };
-        let ns = store.namespace(database.as_deref().or(request.database), policy.as_deref().or(request.policy))?;
+        let ns = store
+            .namespace(database.as_deref().or(request.database), policy.as_deref().or(request.policy))?;
         let names = match source {
             Source::Measurement { name, .. } => vec![name.clone()],
             Source::Regex { pattern, .. } => {
@@ -77,6 +85,9 @@ fn measurements(store: &Store<'_>, sources: &[Source], request: Request<'_>) -> 
     }
     Ok(out.into_iter().map(|((name, _, _), ns)| (ns, name)).collect())
 }
+
+/// A series' tags, sorted by name.
+type Tags = Vec<(String, String)>;
 
 /// One series' fields at its times.
 struct TagSet {
@@ -141,7 +152,8 @@ fn select_measurement(
         return Ok(Vec::new());
     }
     let needed: Vec<String> = needed.into_iter().collect();
-    let metrics: Vec<(String, String)> = all_fields.iter().filter(|(f, _)| needed.contains(f)).cloned().collect();
+    let metrics: Vec<(String, String)> =
+        all_fields.iter().filter(|(f, _)| needed.contains(f)).cloned().collect();
     let (min_ms, max_ms) = range.to_ms();
     let series = store.select(ns, &metrics, &tag_matchers, min_ms, max_ms)?;
     let tagsets = tagsets(store, series, &needed, range, rest)?;
@@ -163,11 +175,16 @@ fn select_measurement(
         if stmt.descending {
             rows.reverse();
         }
-        let rows: Vec<Vec<Value>> = rows.into_iter().skip(stmt.offset).take(stmt.limit.unwrap_or(usize::MAX)).collect();
+        let rows: Vec<Vec<Value>> =
+            rows.into_iter().skip(stmt.offset).take(stmt.limit.unwrap_or(usize::MAX)).collect();
         if rows.is_empty() {
             continue;
         }
-        let tags = if has_tag_dimensions(&stmt.dimensions) { key.iter().cloned().collect() } else { BTreeMap::new() };
+        let tags = if has_tag_dimensions(&stmt.dimensions) {
+            key.iter().cloned().collect()
+        } else {
+            BTreeMap::new()
+        };
         out.push(Series { name: measurement.to_string(), tags, columns: columns.clone(), values: rows });
     }
     Ok(out)
@@ -188,8 +205,11 @@ fn expand_fields(
 ) -> Result<Vec<Field>, String> {
     let wants_tags = stmt.fields.iter().any(|f| matches!(f.expr, Expr::Wildcard | Expr::Regex(_)));
     let tag_keys: BTreeSet<String> = if wants_tags {
-        let grouped: BTreeSet<String> =
-            stmt.dimensions.iter().filter_map(|d| if let Dimension::Tag(t) = d { Some(t.clone()) } else { None }).collect();
+        let grouped: BTreeSet<String> = stmt
+            .dimensions
+            .iter()
+            .filter_map(|d| if let Dimension::Tag(t) = d { Some(t.clone()) } else { None })
+            .collect();
         let mut matchers = ns.matchers.clone();
         matchers.push(namespace::metric_matcher(all_fields)?);
         matchers.extend_from_slice(tag_matchers);
@@ -264,8 +284,10 @@ fn field_refs(expr: &Expr, is_field: &dyn Fn(&str) -> bool, out: &mut BTreeSet<S
 fn has_reducer(expr: &Expr) -> bool {
     match expr {
         Expr::Call { name, args } => {
-            matches!(functions::kind(name), Some(Kind::Aggregate | Kind::Selector | Kind::Multi | Kind::Transform))
-                || args.iter().any(has_reducer)
+            matches!(
+                functions::kind(name),
+                Some(Kind::Aggregate | Kind::Selector | Kind::Multi | Kind::Transform)
+            ) || args.iter().any(has_reducer)
         }
         Expr::Binary { lhs, rhs, .. } => has_reducer(lhs) || has_reducer(rhs),
         Expr::Paren(e) => has_reducer(e),
@@ -295,7 +317,8 @@ fn expr_name(expr: &Expr) -> String {
         Expr::Ref { name, .. } => name.clone(),
         Expr::Paren(e) => expr_name(e),
         Expr::Binary { lhs, rhs, .. } => {
-            let parts: Vec<String> = [expr_name(lhs), expr_name(rhs)].into_iter().filter(|s| !s.is_empty()).collect();
+            let parts: Vec<String> =
+                [expr_name(lhs), expr_name(rhs)].into_iter().filter(|s| !s.is_empty()).collect();
             parts.join("_")
         }
         _ => String::new(),
@@ -312,7 +335,7 @@ fn tagsets(
     rest: Option<&Expr>,
 ) -> Result<Vec<TagSet>, String> {
     // metric → field index: the series' metric names its field.
-    let mut by_tags: BTreeMap<Vec<(String, String)>, BTreeMap<i64, Vec<Option<f64>>>> = BTreeMap::new();
+    let mut by_tags: BTreeMap<Tags, BTreeMap<i64, Vec<Option<f64>>>> = BTreeMap::new();
     for s in series {
         let Some(metric) = s.labels().metric_name() else { continue };
         let field = field_of_metric(_store, metric);
@@ -351,9 +374,12 @@ fn field_of_metric(store: &Store<'_>, metric: &str) -> String {
 /// Tag sets grouped by the GROUP BY tags' values (missing tags are `""`).
 fn group(tagsets: Vec<TagSet>, dims: &[Dimension]) -> BTreeMap<Vec<(String, String)>, Vec<TagSet>> {
     let mut groups: BTreeMap<Vec<(String, String)>, Vec<TagSet>> = BTreeMap::new();
-    let mut names: BTreeSet<String> = dims.iter().filter_map(|d| if let Dimension::Tag(t) = d { Some(t.clone()) } else { None }).collect();
-    let regexes: Vec<Regex> =
-        dims.iter().filter_map(|d| if let Dimension::Regex(r) = d { Regex::new(r).ok() } else { None }).collect();
+    let mut names: BTreeSet<String> =
+        dims.iter().filter_map(|d| if let Dimension::Tag(t) = d { Some(t.clone()) } else { None }).collect();
+    let regexes: Vec<Regex> = dims
+        .iter()
+        .filter_map(|d| if let Dimension::Regex(r) = d { Regex::new(r).ok() } else { None })
+        .collect();
     let all = dims.iter().any(|d| matches!(d, Dimension::Wildcard));
     if all || !regexes.is_empty() {
         for ts in &tagsets {
@@ -367,7 +393,9 @@ fn group(tagsets: Vec<TagSet>, dims: &[Dimension]) -> BTreeMap<Vec<(String, Stri
     for ts in tagsets {
         let key: Vec<(String, String)> = names
             .iter()
-            .map(|n| (n.clone(), ts.tags.iter().find(|(k, _)| k == n).map_or(String::new(), |(_, v)| v.clone())))
+            .map(|n| {
+                (n.clone(), ts.tags.iter().find(|(k, _)| k == n).map_or(String::new(), |(_, v)| v.clone()))
+            })
             .collect();
         groups.entry(key).or_default().push(ts);
     }
@@ -388,7 +416,8 @@ fn raw_rows(fields: &[Field], needed: &[String], members: &[TagSet]) -> Result<V
     let mut out = Vec::with_capacity(merged.len());
     for (t, s, r) in merged {
         let ts = &members[s];
-        let view = RowView { tags: &ts.tags, fields: needed, values: &ts.rows[r].1, missing_tag_empty: false };
+        let view =
+            RowView { tags: &ts.tags, fields: needed, values: &ts.rows[r].1, missing_tag_empty: false };
         let mut row = vec![Value::Time(t)];
         let mut any_field = false;
         for f in fields {
@@ -417,7 +446,9 @@ fn eval_raw(expr: &Expr, row: &dyn Row) -> Value {
             let arg = args.get(1).and_then(literal_f64);
             Value::Float(functions::math(name, v, arg))
         }
-        Expr::Binary { op, lhs, rhs } if !matches!(op, crate::ast::BinaryOp::And | crate::ast::BinaryOp::Or) => {
+        Expr::Binary { op, lhs, rhs }
+            if !matches!(op, crate::ast::BinaryOp::And | crate::ast::BinaryOp::Or) =>
+        {
             condition::binary(*op, &eval_raw(lhs, row), &eval_raw(rhs, row))
         }
         Expr::Paren(e) => eval_raw(e, row),
@@ -446,12 +477,20 @@ fn raw_transform(fields: &[Field]) -> Result<Option<(String, Option<f64>)>, Stri
     Ok(Some((name.clone(), args.get(1).and_then(literal_f64))))
 }
 
-fn transform_raw(name: &str, arg: Option<f64>, expr: &Expr, needed: &[String], members: &[TagSet]) -> Vec<Vec<Value>> {
+fn transform_raw(
+    name: &str,
+    arg: Option<f64>,
+    expr: &Expr,
+    needed: &[String],
+    members: &[TagSet],
+) -> Vec<Vec<Value>> {
     let Expr::Call { args, .. } = expr else { return Vec::new() };
     let Some(Expr::Ref { name: field, .. }) = args.first() else { return Vec::new() };
     let Some(index) = needed.iter().position(|f| f == field) else { return Vec::new() };
-    let mut points: Vec<(i64, f64)> =
-        members.iter().flat_map(|ts| ts.rows.iter().filter_map(move |(t, v)| v[index].map(|v| (*t, v)))).collect();
+    let mut points: Vec<(i64, f64)> = members
+        .iter()
+        .flat_map(|ts| ts.rows.iter().filter_map(move |(t, v)| v[index].map(|v| (*t, v))))
+        .collect();
     points.sort_by_key(|p| p.0);
     functions::transform(name, &points, arg, 1e9).into_iter().map(|(t, v)| vec![Value::Time(t), v]).collect()
 }
@@ -485,9 +524,15 @@ impl Windows {
         let first = (min - offset).div_euclid(interval) * interval + offset;
         let count = if max < first { 0 } else { (max - first) / interval + 1 };
         if count > MAX_WINDOWS {
-            return Err(format!("GROUP BY time({interval}ns) makes {count} windows, above the limit of {MAX_WINDOWS}"));
+            return Err(format!(
+                "GROUP BY time({interval}ns) makes {count} windows, above the limit of {MAX_WINDOWS}"
+            ));
         }
-        Ok(Windows { starts: (0..count).map(|i| first + i * interval).collect(), interval: Some(interval), end: max })
+        Ok(Windows {
+            starts: (0..count).map(|i| first + i * interval).collect(),
+            interval: Some(interval),
+            end: max,
+        })
     }
 
     /// The index range of `points` (sorted by time) in window `i`.
@@ -526,8 +571,10 @@ fn aggregate_rows(
     let windows = Windows::new(stmt, range, data_min, now)?;
     let points = |field: &str| -> Vec<(i64, f64)> {
         let Some(index) = needed.iter().position(|f| f == field) else { return Vec::new() };
-        let mut p: Vec<(i64, f64)> =
-            members.iter().flat_map(|ts| ts.rows.iter().filter_map(move |(t, v)| v[index].map(|v| (*t, v)))).collect();
+        let mut p: Vec<(i64, f64)> = members
+            .iter()
+            .flat_map(|ts| ts.rows.iter().filter_map(move |(t, v)| v[index].map(|v| (*t, v))))
+            .collect();
         p.sort_by_key(|p| p.0);
         p
     };
@@ -545,7 +592,11 @@ fn aggregate_rows(
             let mut rows = Vec::new();
             for i in 0..windows.starts.len() {
                 for (t, v) in functions::multi(name, windows.slice(&pts, i), n, windows.starts[i]) {
-                    let t = if windows.interval.is_some() && name != "distinct" { t.max(windows.starts[i]) } else { t };
+                    let t = if windows.interval.is_some() && name != "distinct" {
+                        t.max(windows.starts[i])
+                    } else {
+                        t
+                    };
                     rows.push(vec![Value::Time(t), v]);
                 }
             }
@@ -556,15 +607,16 @@ fn aggregate_rows(
     for f in fields {
         columns.push(column(&f.expr, &points, &windows, stmt.fill)?);
     }
-    let all_empty: Vec<bool> = (0..windows.starts.len()).map(|i| columns.iter().all(|c| c.empty[i])).collect();
+    let all_empty: Vec<bool> =
+        (0..windows.starts.len()).map(|i| columns.iter().all(|c| c.empty[i])).collect();
     if all_empty.iter().all(|e| *e) {
         return Ok(Vec::new());
     }
     // A lone selector without GROUP BY time reports its point's time.
     let selector_time = windows.interval.is_none() && fields.len() == 1 && is_selector(&fields[0].expr);
     let mut rows = Vec::new();
-    for i in 0..windows.starts.len() {
-        if all_empty[i] && (stmt.fill == Fill::None || windows.interval.is_none()) {
+    for (i, &empty) in all_empty.iter().enumerate() {
+        if empty && (stmt.fill == Fill::None || windows.interval.is_none()) {
             continue;
         }
         let mut time = windows.starts[i];
@@ -599,7 +651,9 @@ fn column(
             Some(Kind::Aggregate | Kind::Selector) => {
                 let (field, distinct) = match args.first() {
                     Some(Expr::Ref { name: f, .. }) => (f.clone(), false),
-                    Some(Expr::Call { name: inner, args: inner_args }) if inner == "distinct" && name == "count" => {
+                    Some(Expr::Call { name: inner, args: inner_args })
+                        if inner == "distinct" && name == "count" =>
+                    {
                         match inner_args.first() {
                             Some(Expr::Ref { name: f, .. }) => (f.clone(), true),
                             _ => return Err("expected field argument in distinct()".into()),
@@ -612,12 +666,19 @@ fn column(
                     return Err("invalid number of arguments for percentile, expected 2, got 1".into());
                 }
                 let pts = points(&field);
-                let mut c = Column { values: Vec::with_capacity(n), times: Vec::with_capacity(n), empty: Vec::with_capacity(n), transformed: false };
+                let mut c = Column {
+                    values: Vec::with_capacity(n),
+                    times: Vec::with_capacity(n),
+                    empty: Vec::with_capacity(n),
+                    transformed: false,
+                };
                 for i in 0..n {
                     let slice = windows.slice(&pts, i);
                     c.empty.push(slice.is_empty());
                     let reduced = if distinct {
-                        (!slice.is_empty()).then(|| (Value::Integer(functions::multi("distinct", slice, 0, 0).len() as i64), None))
+                        (!slice.is_empty()).then(|| {
+                            (Value::Integer(functions::multi("distinct", slice, 0, 0).len() as i64), None)
+                        })
                     } else {
                         functions::reduce(name, slice, arg)
                     };
@@ -638,7 +699,8 @@ fn column(
                 fill_column(&mut inner, fill);
                 let seq: Vec<(i64, f64)> =
                     (0..n).filter_map(|i| inner.values[i].as_f64().map(|v| (windows.starts[i], v))).collect();
-                let default_unit = if name == "elapsed" { 1.0 } else { windows.interval.unwrap_or(1_000_000_000) as f64 };
+                let default_unit =
+                    if name == "elapsed" { 1.0 } else { windows.interval.unwrap_or(1_000_000_000) as f64 };
                 let arg = args.get(1).and_then(literal_f64);
                 let out = functions::transform(name, &seq, arg, default_unit);
                 let mut values = vec![Value::Null; n];
@@ -650,9 +712,18 @@ fn column(
                 Ok(Column { values, times: vec![None; n], empty: inner.empty, transformed: true })
             }
             Some(Kind::Math) => {
-                let inner = column(args.first().ok_or_else(|| format!("invalid number of arguments for {name}"))?, points, windows, fill)?;
+                let inner = column(
+                    args.first().ok_or_else(|| format!("invalid number of arguments for {name}"))?,
+                    points,
+                    windows,
+                    fill,
+                )?;
                 let arg = args.get(1).and_then(literal_f64);
-                let values = inner.values.iter().map(|v| v.as_f64().map_or(Value::Null, |x| Value::Float(functions::math(name, x, arg)))).collect();
+                let values = inner
+                    .values
+                    .iter()
+                    .map(|v| v.as_f64().map_or(Value::Null, |x| Value::Float(functions::math(name, x, arg))))
+                    .collect();
                 Ok(Column { values, ..inner })
             }
             Some(Kind::Multi) => Err(format!("{name}() cannot be combined with other functions or fields")),

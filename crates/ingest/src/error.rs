@@ -15,7 +15,7 @@ pub struct ParseError {
 }
 
 impl ParseError {
-    pub(crate) fn new(line: usize, at: usize, message: impl Into<String>) -> ParseError {
+    pub fn new(line: usize, at: usize, message: impl Into<String>) -> ParseError {
         ParseError { line, column: at + 1, message: message.into() }
     }
 }

@@ -119,6 +119,8 @@ pub struct ServerConfig {
     /// `--max-series` as given on the command line (it wins over the file at reload too).
     #[serde(skip)]
     pub max_series_flag: Option<u64>,
+    /// The InfluxQL database of the series written without `db` (docs/influxql.md).
+    pub influxql_prometheus_database: String,
     /// Log format: `text` or `json`.
     pub log_format: String,
     /// Log filter (tracing's env-filter syntax: `info`, `strata_server=debug`).
@@ -169,6 +171,7 @@ impl Default for ServerConfig {
             explorer_memory_budget: 256 << 20,
             config_file: None,
             max_series_flag: None,
+            influxql_prometheus_database: "prometheus".into(),
             log_format: "text".into(),
             log_level: "info".into(),
         }

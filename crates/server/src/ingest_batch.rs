@@ -152,6 +152,13 @@ fn lines<'b>(body: &'b [u8], bad: &'b mut Vec<LineError>) -> Box<dyn Iterator<It
     }))
 }
 
+/// Where a line-protocol write with `db` goes (`strata_influxql::namespace`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct InfluxTarget<'a> {
+    pub(crate) catalog: &'a strata_influxql::Catalog,
+    pub(crate) target: &'a strata_influxql::namespace::WriteTarget,
+}
+
 /// Parses Influx line protocol. A series is keyed by its text and the field's key
 /// (`cpu,host=a usage_idle`), so a known one costs no tag decoding.
 pub(crate) fn parse_line_protocol<'c>(
@@ -159,6 +166,7 @@ pub(crate) fn parse_line_protocol<'c>(
     precision: Precision,
     now_ms: i64,
     cache: &'c SeriesCache<AppendRef>,
+    influx: Option<InfluxTarget<'_>>,
 ) -> Batch<'c> {
     let mut batch = Batch::new(cache, "line");
     let mut fields: Vec<RawField<'_>> = Vec::new();
@@ -182,6 +190,9 @@ pub(crate) fn parse_line_protocol<'c>(
         let mut parts = None;
         for field in &fields {
             key.clear();
+            if let Some(influx) = &influx {
+                key.extend_from_slice(&influx.target.key_prefix);
+            }
             key.extend_from_slice(point.series.as_bytes());
             key.push(b' ');
             key.extend_from_slice(field.key.as_bytes());
@@ -191,7 +202,17 @@ pub(crate) fn parse_line_protocol<'c>(
                     Some(p) => p,
                     None => line_protocol::parse_series(point.series, no, point.series_at)?,
                 };
-                let labels = line_protocol::field_labels(&p, field.key, no, point.series_at);
+                let mut labels = line_protocol::field_labels(&p, field.key, no, point.series_at);
+                if let (Some(influx), Ok(l)) = (&influx, labels.as_mut()) {
+                    // A new series of a database: its labels and its (measurement, field) pair.
+                    strata_influxql::namespace::label_new_series(
+                        influx.catalog,
+                        influx.target,
+                        &p.measurement,
+                        l,
+                    )
+                    .map_err(|message| strata_ingest::ParseError::new(no, point.series_at, message))?;
+                }
                 parts = Some(p);
                 labels
             });
@@ -522,7 +543,7 @@ up 1\n";
     fn line_protocol_fields_become_series_and_strings_are_counted() {
         let body = b"cpu,host=a usage_idle=98.5,usage_user=1i 1700000000000000000\nlog,host=a msg=\"hi\"\nbad line\n";
         let cache = cache();
-        let parsed = parse_line_protocol(body, Precision::Nanoseconds, 7, &cache);
+        let parsed = parse_line_protocol(body, Precision::Nanoseconds, 7, &cache, None);
         let got = samples(&parsed);
         assert_eq!(got.len(), 2);
         assert_eq!(got[0], (r#"cpu_usage_idle{host="a"}"#.to_string(), 1_700_000_000_000, 98.5));
@@ -535,7 +556,7 @@ up 1\n";
     #[test]
     fn invalid_utf8_is_a_bad_line_not_a_panic() {
         let cache = cache();
-        let parsed = parse_line_protocol(b"cpu v=1 1\n\xff\xfe v=2\n", Precision::Seconds, 0, &cache);
+        let parsed = parse_line_protocol(b"cpu v=1 1\n\xff\xfe v=2\n", Precision::Seconds, 0, &cache, None);
         assert_eq!(parsed.len(), 1);
         assert_eq!(parsed.errors[0].line, 2);
         assert!(parsed.errors[0].message.contains("UTF-8"));
@@ -620,7 +641,7 @@ up 1\n";
                 let unit = TextTime::Unit(Precision::Milliseconds);
                 let batch = parse_prometheus_text(text.as_bytes(), unit, 0, &text_cache);
                 let _ = apply(&engine, &metrics, Protocol::PrometheusText, batch, 5);
-                let batch = parse_line_protocol(lp.as_bytes(), Precision::Milliseconds, 0, &lp_cache);
+                let batch = parse_line_protocol(lp.as_bytes(), Precision::Milliseconds, 0, &lp_cache, None);
                 let _ = apply(&engine, &metrics, Protocol::Influx, batch, 5);
             }
             oracle.sort();

@@ -31,6 +31,7 @@ mod cardinality_config;
 mod cardinality_explorer;
 mod config;
 mod health;
+mod influxql_api;
 mod ingest_batch;
 mod json;
 mod meta_api;

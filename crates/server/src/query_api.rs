@@ -72,8 +72,15 @@ fn engine_for(state: &Shared, params: &Params) -> Result<QueryEngine, ApiError> 
 
 /// `/api/v1/query`.
 pub(crate) async fn instant(State(state): State<Shared>, request: Request) -> Response {
+    match request_params(request, state.config.max_body_bytes).await {
+        Ok(params) => instant_with(state, params).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// An instant query whose parameters are read (`/query` hands PromQL here).
+pub(crate) async fn instant_with(state: Shared, params: Params) -> Response {
     let run = async {
-        let params = request_params(request, state.config.max_body_bytes).await?;
         let text = params.get("query").unwrap_or("").to_string();
         let time = params.time("time", now_ms())?;
         let limit = params.limit("limit")?;

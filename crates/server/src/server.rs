@@ -21,8 +21,8 @@ use tokio::sync::watch;
 use crate::config::ServerConfig;
 use crate::state::{AppState, Shared};
 use crate::{
-    admin_api, cardinality_api, cardinality_explorer, meta_api, query_api, rules_api, status_api,
-    tcp_listener, write_api,
+    admin_api, cardinality_api, cardinality_explorer, influxql_api, meta_api, query_api, rules_api,
+    status_api, tcp_listener, write_api,
 };
 
 /// Why the server could not start or stop cleanly.
@@ -230,7 +230,7 @@ fn router(state: Shared) -> Router {
         .route("/api/v1/write", post(write_api::remote_write))
         .route("/api/v1/read", post(admin_api::remote_read))
         .route("/api/v1/query", get(query_api::instant).post(query_api::instant))
-        .route("/query", get(query_api::instant).post(query_api::instant))
+        .route("/query", get(influxql_api::query).post(influxql_api::query))
         .route("/api/v1/query_range", get(query_api::range).post(query_api::range))
         .route("/api/v1/series", get(meta_api::series).post(meta_api::series))
         .route("/api/v1/labels", get(meta_api::labels).post(meta_api::labels))

@@ -40,6 +40,8 @@ pub(crate) struct AppState {
     pub(crate) tracker: Arc<strata_cardinality::Tracker>,
     /// The rule engine (recording and alerting rules).
     pub(crate) rules: Arc<strata_rules::RuleManager>,
+    /// InfluxQL's databases, retention policies and (measurement, field) pairs.
+    pub(crate) influx_catalog: strata_influxql::Catalog,
     /// Set on SIGTERM/SIGINT: writes are refused from then on.
     stopping: AtomicBool,
 }
@@ -91,7 +93,10 @@ impl AppState {
         if let Some(block) = backend.block() {
             block.head().set_admission(Some(admission));
         }
+        let influx_catalog = strata_influxql::Catalog::open(&config.data_dir.join("influxql"))
+            .map_err(|e| ConfigError(e.to_string()))?;
         Ok(AppState {
+            influx_catalog,
             limiter,
             tracker,
             rules,

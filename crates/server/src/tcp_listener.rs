@@ -85,7 +85,7 @@ async fn append(state: &Shared, peer: SocketAddr, batch: Vec<u8>, first_line_no:
     let worker = state.clone();
     let summary = tokio::task::spawn_blocking(move || {
         let cache = &worker.series_caches.line_protocol;
-        let parsed = ingest_batch::parse_line_protocol(&batch, Precision::Nanoseconds, now_ms(), cache);
+        let parsed = ingest_batch::parse_line_protocol(&batch, Precision::Nanoseconds, now_ms(), cache, None);
         worker.apply(Protocol::InfluxTcp, parsed)
     })
     .await;

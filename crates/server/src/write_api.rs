@@ -43,9 +43,10 @@ enum Dialect {
 }
 
 /// What a body holds.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum Format {
-    LineProtocol(Precision),
+    /// Line protocol, with the database (and retention policy) it is written to, if any.
+    LineProtocol(Precision, Option<(String, Option<String>)>),
     PrometheusText(TextTime),
     RemoteWrite,
 }
@@ -57,8 +58,9 @@ pub(crate) async fn write_v1(State(state): State<Shared>, request: Request) -> R
         Ok(p) => p,
         Err(response) => return *response,
     };
-    if params.get("db").is_some() {
-        let format = Format::LineProtocol(precision.unwrap_or(Precision::Nanoseconds));
+    if let Some(db) = params.get("db") {
+        let target = (db.to_string(), params.get("rp").map(str::to_string));
+        let format = Format::LineProtocol(precision.unwrap_or(Precision::Nanoseconds), Some(target));
         write(state, request, format, Protocol::Influx, Dialect::Influx).await
     } else {
         let format = Format::PrometheusText(precision.map_or(TextTime::Auto, TextTime::Unit));
@@ -69,14 +71,20 @@ pub(crate) async fn write_v1(State(state): State<Shared>, request: Request) -> R
 /// `POST /api/v2/write`: line protocol (InfluxDB 2.x); `bucket` is required as there.
 pub(crate) async fn write_v2(State(state): State<Shared>, request: Request) -> Response {
     let params = Params::parse(request.uri().query(), b"");
-    if params.get("bucket").is_none() {
+    let Some(bucket) = params.get("bucket") else {
         return influx_error(StatusCode::BAD_REQUEST, "bucket not specified", 0);
-    }
+    };
+    // InfluxDB 2.x's 1.x compatibility: bucket `db/rp` is database `db`, policy `rp`.
+    let target = match bucket.split_once('/') {
+        Some((db, rp)) => (db.to_string(), Some(rp.to_string())),
+        None => (bucket.to_string(), None),
+    };
     let precision = match precision_param(&params) {
         Ok(p) => p.unwrap_or(Precision::Nanoseconds),
         Err(response) => return *response,
     };
-    write(state, request, Format::LineProtocol(precision), Protocol::Influx, Dialect::Influx).await
+    write(state, request, Format::LineProtocol(precision, Some(target)), Protocol::Influx, Dialect::Influx)
+        .await
 }
 
 /// `POST /api/v1/import/prometheus`: the text format, timestamps in ms unless `precision`.
@@ -124,7 +132,7 @@ async fn write(
     let (parts, body) = request.into_parts();
     let limit = state.config.max_body_bytes;
     // Remote write is snappy, never gzip: read it raw.
-    let bytes = match format {
+    let bytes = match &format {
         Format::RemoteWrite => read_raw(body, limit).await,
         _ => read_body(&parts.headers, body, limit).await,
     };
@@ -151,8 +159,17 @@ fn parse_and_apply(
     let now = now_ms();
     let caches = &state.series_caches;
     let (batch, histograms) = match format {
-        Format::LineProtocol(precision) => {
-            (ingest_batch::parse_line_protocol(bytes, precision, now, &caches.line_protocol), 0)
+        Format::LineProtocol(precision, target) => {
+            let target = match &target {
+                Some((db, rp)) => {
+                    Some(strata_influxql::namespace::write_target(&state.influx_catalog, db, rp.as_deref())?)
+                }
+                None => None,
+            };
+            let influx = target
+                .as_ref()
+                .map(|target| ingest_batch::InfluxTarget { catalog: &state.influx_catalog, target });
+            (ingest_batch::parse_line_protocol(bytes, precision, now, &caches.line_protocol, influx), 0)
         }
         Format::PrometheusText(time) => {
             (ingest_batch::parse_prometheus_text(bytes, time, now, &caches.prometheus_text), 0)

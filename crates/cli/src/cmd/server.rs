@@ -124,6 +124,10 @@ pub(crate) struct Args {
     /// Serve /api/v1/admin/* (true or false) [default: true].
     #[arg(long, env = "STRATA_ADMIN_API")]
     admin_api: Option<bool>,
+    /// The InfluxQL database that holds the series written without a `db` (by Prometheus'
+    /// protocols) [default: prometheus].
+    #[arg(long, env = "STRATA_INFLUXQL_PROMETHEUS_DATABASE")]
+    influxql_prometheus_database: Option<String>,
     /// Log format: text or json [default: text].
     #[arg(long, env = "STRATA_LOG_FORMAT")]
     log_format: Option<String>,
@@ -169,6 +173,7 @@ impl Args {
             rule_files,
             evaluation_interval,
             external_url,
+            influxql_prometheus_database,
             log_format,
             log_level
         );

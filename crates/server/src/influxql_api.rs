@@ -1,0 +1,123 @@
+//! InfluxDB 1.x's read API: `GET|POST /query` with `q` (InfluxQL, several statements
+//! separated by `;`), `db`, `rp`, `epoch`, `chunked`, `pretty`, `params`. The language and
+//! the answers are `strata_influxql`'s; this file only speaks HTTP:
+//!
+//! | case | answer |
+//! |---|---|
+//! | success | 200 `{"results":[{"statement_id":0,"series":[…]}]}` |
+//! | a statement fails | 200, that statement's `"error"` |
+//! | parse error | 400 `{"error":"error parsing query: …"}` and `X-Influxdb-Error` |
+//! | no `q` | 400 `missing required parameter "q"` |
+//!
+//! `/query` with `query` and no `q` stays the PromQL instant query it was before.
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use strata_influxql::time::Epoch;
+use strata_influxql::{Request as QueryRequest, Store};
+
+use crate::query_api;
+use crate::state::Shared;
+
+/// `GET|POST /query`.
+pub(crate) async fn query(State(state): State<Shared>, request: Request) -> Response {
+    let params = match query_api::request_params(request, state.config.max_body_bytes).await {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    if params.get("q").is_none() && params.get("query").is_some() {
+        return query_api::instant_with(state, params).await;
+    }
+    let Some(text) = params.get("q").map(str::to_string) else {
+        return error(StatusCode::BAD_REQUEST, "missing required parameter \"q\"");
+    };
+    let bound = match bound_params(params.get("params")) {
+        Ok(b) => b,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &e),
+    };
+    let statements = match strata_influxql::parse_query(&text, &bound) {
+        Ok(s) => s,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &format!("error parsing query: {e}")),
+    };
+    let epoch = Epoch::parse(params.get("epoch"));
+    let chunked = params.get("chunked") == Some("true");
+    let pretty = params.get("pretty") == Some("true");
+    let database = params.get("db").map(str::to_string);
+    let policy = params.get("rp").map(str::to_string);
+    let worker = state.clone();
+    let started = std::time::Instant::now();
+    let results = tokio::task::spawn_blocking(move || {
+        let store = Store {
+            engine: worker.backend.engine(),
+            catalog: &worker.influx_catalog,
+            prometheus_database: &worker.config.influxql_prometheus_database,
+        };
+        let request =
+            QueryRequest { database: database.as_deref(), policy: policy.as_deref(), now: now_ns() };
+        strata_influxql::execute(&store, &statements, request)
+    })
+    .await;
+    state.metrics.query(false, started.elapsed());
+    let results = match results {
+        Ok(r) => r,
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &format!("query failed: {e}")),
+    };
+    let body = if chunked {
+        // One JSON document per statement, a line each.
+        let mut out = String::new();
+        for r in &results {
+            out.push_str(&strata_influxql::write_results(std::slice::from_ref(r), epoch));
+            out.push('\n');
+        }
+        out
+    } else {
+        strata_influxql::write_results(&results, epoch)
+    };
+    let body = if pretty { pretty_json(&body) } else { body };
+    respond(StatusCode::OK, body)
+}
+
+/// The `params` parameter: a JSON object of bound parameters.
+fn bound_params(text: Option<&str>) -> Result<strata_influxql::Params, String> {
+    let Some(text) = text.filter(|t| !t.is_empty()) else { return Ok(Default::default()) };
+    serde_json::from_str(text).map_err(|e| format!("error parsing query parameters: {e}"))
+}
+
+fn now_ns() -> i64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(now.as_nanos()).unwrap_or(i64::MAX)
+}
+
+fn pretty_json(body: &str) -> String {
+    body.lines()
+        .map(|line| {
+            serde_json::from_str::<serde_json::Value>(line)
+                .ok()
+                .and_then(|v| serde_json::to_string_pretty(&v).ok())
+                .unwrap_or_else(|| line.to_string())
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn respond(status: StatusCode, body: String) -> Response {
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert("Content-Type", HeaderValue::from_static("application/json"));
+    headers.insert("X-Influxdb-Version", HeaderValue::from_static(env!("CARGO_PKG_VERSION")));
+    response
+}
+
+/// An error of the request as a whole, as InfluxDB writes it.
+fn error(status: StatusCode, message: &str) -> Response {
+    let mut body = String::from("{\"error\":");
+    strata_influxql::result::json_string(&mut body, message);
+    body.push('}');
+    let mut response = respond(status, body);
+    let header: String = message.chars().take(1024).filter(|c| !c.is_control()).collect();
+    if let Ok(v) = HeaderValue::from_str(&header) {
+        response.headers_mut().insert("X-Influxdb-Error", v);
+    }
+    response
+}
