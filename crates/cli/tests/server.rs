@@ -91,7 +91,8 @@ fn line_protocol_writes_are_partial_and_name_their_bad_lines() {
     assert_eq!(server.post("/write?db=x&precision=fortnights", "text/plain", b"x v=1").code, 400);
 
     // An out-of-order sample is reported, not acknowledged.
-    let answer = server.post("/write?db=x&precision=s", "text/plain", b"disk,host=a used=1 1703001000\n");
+    // (bucket b of the 2.x write above is database b.)
+    let answer = server.post("/write?db=b&precision=s", "text/plain", b"disk,host=a used=1 1703001000\n");
     assert_eq!(answer.code, 400);
     assert!(answer.json()["error"].as_str().unwrap().contains("out of order"), "{}", answer.text());
     assert_eq!(answer.json()["samples_written"], 0);
@@ -263,7 +264,8 @@ fn series_labels_values_and_admin_endpoints() {
     let series = server.get("/api/v1/series?match[]=a&match[]=b%7Bjob%3D%22x%22%7D").json();
     assert_eq!(series["data"].as_array().unwrap().len(), 3, "{series}");
     let labels = server.get("/api/v1/labels").json();
-    assert_eq!(labels["data"], json!(["__name__", "http.status", "job"]));
+    // `db` names the InfluxQL database the lines were written to (docs/influxql.md).
+    assert_eq!(labels["data"], json!(["__name__", "db", "http.status", "job"]));
     let values = server.get("/api/v1/label/job/values?match[]=a").json();
     assert_eq!(values["data"], json!(["x", "y"]));
     let escaped = server.get("/api/v1/label/U__http_2e_status/values").json();
