@@ -58,7 +58,7 @@ fn the_http_api_works_on_the_tsm_engine_and_survives_restarts() {
     let expected: Vec<serde_json::Value> =
         (0..10).map(|i| json!([1703001600 + i * 10, format!("{}.5", 90 + i)])).collect();
     let result = points(&server);
-    assert_eq!(result[0]["metric"], json!({"__name__": "cpu_usage_idle", "host": "a"}));
+    assert_eq!(result[0]["metric"], json!({"__name__": "cpu_usage_idle", "db": "x", "host": "a"}));
     assert_eq!(result[0]["values"], json!(expected));
     let rate = server.query("rate(cpu_usage_user[1m])", 1703001690.0);
     assert_eq!(rate["data"]["result"][0]["value"][1], "0.1", "{rate}");
