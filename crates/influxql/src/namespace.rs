@@ -79,11 +79,25 @@ impl Store<'_> {
         self.catalog.pair(metric).map_or_else(|| metric.to_string(), |p| p.measurement)
     }
 
-    /// Every metric of a namespace (sorted).
-    pub fn metrics(&self, ns: &Namespace, extra: &[Matcher]) -> Result<Vec<String>, String> {
+    /// The labels of the namespace's series matching `extra` that hold at least one point
+    /// (a series whose points were all deleted stays in the index until compaction; for
+    /// InfluxQL it is gone, as in InfluxDB).
+    pub fn live_series(&self, ns: &Namespace, extra: &[Matcher]) -> Result<Vec<Labels>, String> {
         let mut matchers = ns.matchers.clone();
         matchers.extend_from_slice(extra);
-        self.engine.label_values(METRIC_NAME_LABEL, &matchers, i64::MIN, i64::MAX).map_err(|e| e.to_string())
+        if !matchers.iter().any(|m| m.name() == METRIC_NAME_LABEL) {
+            matchers
+                .push(Matcher::new(MatchOp::RegexMatch, METRIC_NAME_LABEL, ".+").map_err(|e| e.to_string())?);
+        }
+        let series = self.engine.select(&matchers, i64::MIN, i64::MAX).map_err(|e| e.to_string())?;
+        Ok(series.into_iter().filter(|s| s.samples().next().is_some()).map(|s| s.labels().clone()).collect())
+    }
+
+    /// Every metric of a namespace with points (sorted).
+    pub fn metrics(&self, ns: &Namespace, extra: &[Matcher]) -> Result<Vec<String>, String> {
+        let names: BTreeSet<String> =
+            self.live_series(ns, extra)?.iter().filter_map(|l| l.metric_name().map(str::to_string)).collect();
+        Ok(names.into_iter().collect())
     }
 
     /// The measurements of a namespace (sorted, distinct), of series matching `extra`.

@@ -14,12 +14,17 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use regex::Regex;
 
-use crate::ast::{Dimension, Expr, Field, Fill, RefType, Select, Source};
+use crate::ast::{Dimension, Expr, Field, RefType, Select, Source};
 use crate::condition::{self, Row, TimeRange};
 use crate::functions::{self, Kind};
 use crate::namespace::{self, Namespace, Store};
 use crate::result::{Series, Value};
 use crate::time::NS_PER_MS;
+
+mod aggregate;
+mod raw;
+mod top;
+mod window;
 
 /// At most this many windows per query (a hostile `GROUP BY time(1ns)` is refused).
 pub const MAX_WINDOWS: i64 = 1_000_000;
@@ -45,14 +50,84 @@ pub fn select(store: &Store<'_>, stmt: &Select, request: Request<'_>) -> Result<
             return Err(format!("unable to find time zone {tz}"));
         }
     }
-    let (range, rest) = condition::split_time(stmt.condition.as_ref(), request.now)?;
-    let mut out = Vec::new();
-    for (ns, measurement) in measurements(store, &stmt.sources, request)? {
-        out.extend(select_measurement(store, stmt, &ns, &measurement, range, rest.as_ref(), request.now)?);
+    for f in &stmt.fields {
+        validate(&f.expr)?;
     }
-    let out: Vec<Series> =
-        out.into_iter().skip(stmt.soffset).take(stmt.slimit.unwrap_or(usize::MAX)).collect();
-    Ok(out)
+    aggregate::check_limits(stmt)?;
+    let (range, rest) = condition::split_time(stmt.condition.as_ref(), request.now)?;
+    let sources = measurements(store, &stmt.sources, request)?;
+    let plan = Plan::new(store, stmt, &sources, rest.as_ref())?;
+    let mut out = Vec::new();
+    for (ns, measurement) in &sources {
+        out.extend(select_measurement(store, stmt, &plan, ns, measurement, range, request.now)?);
+    }
+    Ok(out.into_iter().skip(stmt.soffset).take(stmt.slimit.unwrap_or(usize::MAX)).collect())
+}
+
+/// Refuses calls InfluxDB refuses before reading anything.
+fn validate(expr: &Expr) -> Result<(), String> {
+    match expr {
+        Expr::Call { name, args } => {
+            if matches!(functions::kind(name), Some(Kind::Aggregate | Kind::Selector | Kind::Multi)) {
+                let ok = match args.first() {
+                    Some(Expr::Ref { .. } | Expr::Wildcard | Expr::Regex(_)) => true,
+                    Some(Expr::Call { name: inner, .. }) => inner == "distinct" && name == "count",
+                    _ => false,
+                };
+                if !ok {
+                    return Err(format!("expected field argument in {name}()"));
+                }
+            }
+            args.iter().try_for_each(validate)
+        }
+        Expr::Binary { lhs, rhs, .. } => {
+            validate(lhs)?;
+            validate(rhs)
+        }
+        Expr::Paren(e) => validate(e),
+        _ => Ok(()),
+    }
+}
+
+/// What a SELECT reads, the same for every measurement: the select list with wildcards
+/// expanded over the union of the sources' fields and tags (as InfluxDB does), the names
+/// that are fields, and the condition left after the time range.
+struct Plan {
+    fields: Vec<Field>,
+    field_names: BTreeSet<String>,
+    rest: Option<Expr>,
+    aggregate: bool,
+    columns: Vec<String>,
+}
+
+impl Plan {
+    fn new(
+        store: &Store<'_>,
+        stmt: &Select,
+        sources: &[(Namespace, String)],
+        rest: Option<&Expr>,
+    ) -> Result<Plan, String> {
+        let mut field_names = BTreeSet::new();
+        let mut tag_keys = BTreeSet::new();
+        let wants_tags = stmt.fields.iter().any(|f| matches!(f.expr, Expr::Wildcard | Expr::Regex(_)));
+        for (ns, m) in sources {
+            let fields = store.fields(ns, m)?;
+            if wants_tags && !fields.is_empty() {
+                for labels in store.live_series(ns, &[namespace::metric_matcher(&fields)?])? {
+                    tag_keys.extend(namespace::tags_of(&labels).into_iter().map(|(k, _)| k));
+                }
+            }
+            field_names.extend(fields.into_iter().map(|(f, _)| f));
+        }
+        let fields = expand_fields(stmt, &field_names, &tag_keys)?;
+        let aggregate = fields.iter().any(|f| has_reducer(&f.expr)) && !raw::is_raw_transform_query(&fields);
+        let columns = column_names(&fields);
+        Ok(Plan { fields, field_names, rest: rest.cloned(), aggregate, columns })
+    }
+
+    fn is_field(&self, name: &str) -> bool {
+        self.field_names.contains(name)
+    }
 }
 
 /// The (namespace, measurement) pairs of the sources, sorted by measurement.
@@ -126,52 +201,45 @@ impl Row for RowView<'_> {
 fn select_measurement(
     store: &Store<'_>,
     stmt: &Select,
+    plan: &Plan,
     ns: &Namespace,
     measurement: &str,
     range: TimeRange,
-    rest: Option<&Expr>,
     now: i64,
 ) -> Result<Vec<Series>, String> {
     let all_fields = store.fields(ns, measurement)?;
     if all_fields.is_empty() {
         return Ok(Vec::new());
     }
-    let field_names: Vec<String> = all_fields.iter().map(|(f, _)| f.clone()).collect();
-    let is_field = |n: &str| field_names.iter().any(|f| f == n);
+    let is_field = |n: &str| plan.is_field(n);
+    let rest = plan.rest.as_ref();
     let tag_matchers = condition::tag_matchers(rest, &is_field);
-    // Read every field once to learn the tag keys for `*` (cheap next to the data itself).
-    let fields = expand_fields(store, ns, stmt, &all_fields, &tag_matchers)?;
     let mut needed: BTreeSet<String> = BTreeSet::new();
-    for f in &fields {
+    for f in &plan.fields {
         field_refs(&f.expr, &is_field, &mut needed);
     }
     if let Some(r) = rest {
         field_refs(r, &is_field, &mut needed);
     }
-    if needed.is_empty() {
-        return Ok(Vec::new());
-    }
     let needed: Vec<String> = needed.into_iter().collect();
     let metrics: Vec<(String, String)> =
         all_fields.iter().filter(|(f, _)| needed.contains(f)).cloned().collect();
+    if metrics.is_empty() {
+        return Ok(Vec::new());
+    }
     let (min_ms, max_ms) = range.to_ms();
     let series = store.select(ns, &metrics, &tag_matchers, min_ms, max_ms)?;
     let tagsets = tagsets(store, series, &needed, range, rest)?;
     let groups = group(tagsets, &stmt.dimensions);
-    let aggregate = fields.iter().any(|f| has_reducer(&f.expr));
-    let columns = column_names(&fields);
-    let mut out = Vec::new();
     let data_min = groups.values().flat_map(|g| g.iter().filter_map(|ts| ts.rows.first().map(|r| r.0))).min();
+    let mut out = Vec::new();
     for (key, members) in &groups {
-        let rows = if aggregate {
-            aggregate_rows(stmt, &fields, &needed, members, range, data_min, now)?
+        let group = Group { members, needed: &needed };
+        let mut rows = if plan.aggregate {
+            aggregate::rows(stmt, &plan.fields, &group, range, data_min, now)?
         } else {
-            raw_rows(&fields, &needed, members)?
+            raw::rows(&plan.fields, &group)?
         };
-        if rows.is_empty() {
-            continue;
-        }
-        let mut rows = rows;
         if stmt.descending {
             rows.reverse();
         }
@@ -185,9 +253,34 @@ fn select_measurement(
         } else {
             BTreeMap::new()
         };
-        out.push(Series { name: measurement.to_string(), tags, columns: columns.clone(), values: rows });
+        out.push(Series { name: measurement.to_string(), tags, columns: plan.columns.clone(), values: rows });
     }
     Ok(out)
+}
+
+/// The series of one result series, and the fields their rows hold.
+pub(crate) struct Group<'a> {
+    members: &'a [TagSet],
+    needed: &'a [String],
+}
+
+impl Group<'_> {
+    /// One field's points over all members, in time order (members in series order among
+    /// equal times), each with the index of its member.
+    fn points(&self, field: &str) -> Vec<(i64, f64, usize)> {
+        let Some(index) = self.needed.iter().position(|f| f == field) else { return Vec::new() };
+        let mut p: Vec<(i64, f64, usize)> = Vec::new();
+        for (m, ts) in self.members.iter().enumerate() {
+            p.extend(ts.rows.iter().filter_map(|(t, v)| v[index].map(|v| (*t, v, m))));
+        }
+        p.sort_by_key(|p| (p.0, p.2));
+        p
+    }
+
+    /// A member's tag value (`None` when it has no such tag).
+    fn tag(&self, member: usize, name: &str) -> Option<&str> {
+        self.members[member].tags.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
 }
 
 fn has_tag_dimensions(dims: &[Dimension]) -> bool {
@@ -195,65 +288,56 @@ fn has_tag_dimensions(dims: &[Dimension]) -> bool {
 }
 
 /// The select list with `*` and `/re/` expanded: in a raw query to every field and tag
-/// (sorted together), inside a call to one call per field (`mean(*)` → `mean_f`).
+/// (sorted together), inside a call to one call per field (`mean(*)` → `mean_f`). A bare
+/// `time` is dropped: the time column is always there.
 fn expand_fields(
-    store: &Store<'_>,
-    ns: &Namespace,
     stmt: &Select,
-    all_fields: &[(String, String)],
-    tag_matchers: &[strata_model::Matcher],
+    field_names: &BTreeSet<String>,
+    tag_keys: &BTreeSet<String>,
 ) -> Result<Vec<Field>, String> {
-    let wants_tags = stmt.fields.iter().any(|f| matches!(f.expr, Expr::Wildcard | Expr::Regex(_)));
-    let tag_keys: BTreeSet<String> = if wants_tags {
-        let grouped: BTreeSet<String> = stmt
-            .dimensions
-            .iter()
-            .filter_map(|d| if let Dimension::Tag(t) = d { Some(t.clone()) } else { None })
-            .collect();
-        let mut matchers = ns.matchers.clone();
-        matchers.push(namespace::metric_matcher(all_fields)?);
-        matchers.extend_from_slice(tag_matchers);
-        let mut keys = BTreeSet::new();
-        for name in store.engine.label_names(&matchers, i64::MIN, i64::MAX).map_err(|e| e.to_string())? {
-            if !namespace::is_reserved(&name) {
-                keys.insert(name);
-            }
+    let grouped: BTreeSet<&str> = stmt
+        .dimensions
+        .iter()
+        .filter_map(|d| if let Dimension::Tag(t) = d { Some(t.as_str()) } else { None })
+        .collect();
+    let all_grouped = stmt.dimensions.iter().any(|d| matches!(d, Dimension::Wildcard));
+    let tags: Vec<&String> =
+        tag_keys.iter().filter(|k| !all_grouped && !grouped.contains(k.as_str())).collect();
+    let regex = |e: &Expr| -> Result<Option<Regex>, String> {
+        match e {
+            Expr::Regex(p) => Regex::new(p).map(Some).map_err(|e| e.to_string()),
+            _ => Ok(None),
         }
-        let all_wildcard_dim = stmt.dimensions.iter().any(|d| matches!(d, Dimension::Wildcard));
-        keys.into_iter().filter(|k| !grouped.contains(k) && !all_wildcard_dim).collect()
-    } else {
-        BTreeSet::new()
     };
     let mut out = Vec::new();
     for f in &stmt.fields {
         match &f.expr {
+            Expr::Ref { name, .. } if name.eq_ignore_ascii_case("time") => {}
             Expr::Wildcard | Expr::Regex(_) => {
-                let re = match &f.expr {
-                    Expr::Regex(p) => Some(Regex::new(p).map_err(|e| e.to_string())?),
-                    _ => None,
-                };
-                let mut names: Vec<(String, RefType)> =
-                    all_fields.iter().map(|(n, _)| (n.clone(), RefType::Field)).collect();
-                names.extend(tag_keys.iter().map(|t| (t.clone(), RefType::Tag)));
+                let re = regex(&f.expr)?;
+                let mut names: Vec<(&String, RefType)> =
+                    field_names.iter().map(|n| (n, RefType::Field)).collect();
+                names.extend(tags.iter().map(|t| (*t, RefType::Tag)));
                 names.sort();
                 for (name, kind) in names {
-                    if re.as_ref().is_none_or(|r| r.is_match(&name)) {
-                        out.push(Field { expr: Expr::Ref { name, kind }, alias: None });
+                    if re.as_ref().is_none_or(|r| r.is_match(name)) {
+                        out.push(Field { expr: Expr::Ref { name: name.clone(), kind }, alias: None });
                     }
                 }
             }
             Expr::Call { name, args } if matches!(args.first(), Some(Expr::Wildcard | Expr::Regex(_))) => {
-                let re = match &args[0] {
-                    Expr::Regex(p) => Some(Regex::new(p).map_err(|e| e.to_string())?),
-                    _ => None,
-                };
-                for (field, _) in all_fields {
+                let re = regex(&args[0])?;
+                for field in field_names {
                     if re.as_ref().is_none_or(|r| r.is_match(field)) {
                         let mut call_args = args.clone();
                         call_args[0] = Expr::Ref { name: field.clone(), kind: RefType::Field };
+                        let alias = f
+                            .alias
+                            .as_ref()
+                            .map_or_else(|| format!("{name}_{field}"), |a| format!("{a}_{field}"));
                         out.push(Field {
                             expr: Expr::Call { name: name.clone(), args: call_args },
-                            alias: Some(format!("{name}_{field}")),
+                            alias: Some(alias),
                         });
                     }
                 }
@@ -302,11 +386,30 @@ fn column_names(fields: &[Field]) -> Vec<String> {
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     for f in fields {
         let base = f.alias.clone().unwrap_or_else(|| expr_name(&f.expr));
-        let n = seen.entry(base.clone()).or_insert(0);
-        out.push(if *n == 0 { base.clone() } else { format!("{base}_{n}") });
-        *n += 1;
+        let mut names = vec![base];
+        // `top(value, host, 2)` adds a column per tag argument.
+        if let Expr::Call { name, args } = &f.expr {
+            if (name == "top" || name == "bottom") && args.len() > 2 {
+                names.extend(args[1..args.len() - 1].iter().map(expr_name));
+            }
+        }
+        for base in names {
+            let n = seen.entry(base.clone()).or_insert(0);
+            out.push(if *n == 0 { base.clone() } else { format!("{base}_{n}") });
+            *n += 1;
+        }
     }
     out
+}
+
+/// A numeric literal's value (durations in ns).
+fn literal_f64(e: &Expr) -> Option<f64> {
+    match e {
+        Expr::Integer(i) => Some(*i as f64),
+        Expr::Number(n) => Some(*n),
+        Expr::Duration(d) => Some(*d as f64),
+        _ => None,
+    }
 }
 
 /// InfluxDB's name for an unaliased expression: a call's name, a reference's, the names in
@@ -400,427 +503,4 @@ fn group(tagsets: Vec<TagSet>, dims: &[Dimension]) -> BTreeMap<Vec<(String, Stri
         groups.entry(key).or_default().push(ts);
     }
     groups
-}
-
-/// The rows of a raw query: every row of the group's series in time order (series order
-/// among equal times), without rows whose selected fields are all null.
-fn raw_rows(fields: &[Field], needed: &[String], members: &[TagSet]) -> Result<Vec<Vec<Value>>, String> {
-    if let Some((name, arg)) = raw_transform(fields)? {
-        return Ok(transform_raw(&name, arg, &fields[0].expr, needed, members));
-    }
-    let mut merged: Vec<(i64, usize, usize)> = Vec::new();
-    for (s, ts) in members.iter().enumerate() {
-        merged.extend((0..ts.rows.len()).map(|r| (ts.rows[r].0, s, r)));
-    }
-    merged.sort();
-    let mut out = Vec::with_capacity(merged.len());
-    for (t, s, r) in merged {
-        let ts = &members[s];
-        let view =
-            RowView { tags: &ts.tags, fields: needed, values: &ts.rows[r].1, missing_tag_empty: false };
-        let mut row = vec![Value::Time(t)];
-        let mut any_field = false;
-        for f in fields {
-            let v = eval_raw(&f.expr, &view);
-            any_field |= !v.is_null() && reads_field(&f.expr, needed);
-            row.push(v);
-        }
-        if any_field {
-            out.push(row);
-        }
-    }
-    Ok(out)
-}
-
-fn reads_field(expr: &Expr, needed: &[String]) -> bool {
-    let mut refs = BTreeSet::new();
-    field_refs(expr, &|n| needed.iter().any(|f| f == n), &mut refs);
-    !refs.is_empty()
-}
-
-/// A raw expression with the math functions applied.
-fn eval_raw(expr: &Expr, row: &dyn Row) -> Value {
-    match expr {
-        Expr::Call { name, args } if functions::kind(name) == Some(Kind::Math) => {
-            let Some(v) = args.first().and_then(|a| eval_raw(a, row).as_f64()) else { return Value::Null };
-            let arg = args.get(1).and_then(literal_f64);
-            Value::Float(functions::math(name, v, arg))
-        }
-        Expr::Binary { op, lhs, rhs }
-            if !matches!(op, crate::ast::BinaryOp::And | crate::ast::BinaryOp::Or) =>
-        {
-            condition::binary(*op, &eval_raw(lhs, row), &eval_raw(rhs, row))
-        }
-        Expr::Paren(e) => eval_raw(e, row),
-        other => condition::eval(other, row),
-    }
-}
-
-fn literal_f64(e: &Expr) -> Option<f64> {
-    match e {
-        Expr::Integer(i) => Some(*i as f64),
-        Expr::Number(n) => Some(*n),
-        Expr::Duration(d) => Some(*d as f64),
-        _ => None,
-    }
-}
-
-/// `derivative(value[, unit])` and kin directly over points (no aggregate inside).
-fn raw_transform(fields: &[Field]) -> Result<Option<(String, Option<f64>)>, String> {
-    let Some(Field { expr: Expr::Call { name, args }, .. }) = fields.first() else { return Ok(None) };
-    if functions::kind(name) != Some(Kind::Transform) {
-        return Ok(None);
-    }
-    if fields.len() > 1 {
-        return Err(format!("{name} cannot be mixed with other fields in a raw query"));
-    }
-    Ok(Some((name.clone(), args.get(1).and_then(literal_f64))))
-}
-
-fn transform_raw(
-    name: &str,
-    arg: Option<f64>,
-    expr: &Expr,
-    needed: &[String],
-    members: &[TagSet],
-) -> Vec<Vec<Value>> {
-    let Expr::Call { args, .. } = expr else { return Vec::new() };
-    let Some(Expr::Ref { name: field, .. }) = args.first() else { return Vec::new() };
-    let Some(index) = needed.iter().position(|f| f == field) else { return Vec::new() };
-    let mut points: Vec<(i64, f64)> = members
-        .iter()
-        .flat_map(|ts| ts.rows.iter().filter_map(move |(t, v)| v[index].map(|v| (*t, v))))
-        .collect();
-    points.sort_by_key(|p| p.0);
-    functions::transform(name, &points, arg, 1e9).into_iter().map(|(t, v)| vec![Value::Time(t), v]).collect()
-}
-
-/// The windows of an aggregate query.
-struct Windows {
-    /// Start of each window (ns).
-    starts: Vec<i64>,
-    /// Window length; `None`: one window over the whole range.
-    interval: Option<i64>,
-    /// The end of the last window (inclusive).
-    end: i64,
-}
-
-impl Windows {
-    fn new(stmt: &Select, range: TimeRange, data_min: Option<i64>, now: i64) -> Result<Windows, String> {
-        let time_dim = stmt.dimensions.iter().find_map(|d| match d {
-            Dimension::Time { interval, offset } => Some((*interval, *offset)),
-            _ => None,
-        });
-        let Some((interval, offset)) = time_dim else {
-            let start = if range.has_min() { range.min } else { 0 };
-            return Ok(Windows { starts: vec![start], interval: None, end: range.max });
-        };
-        if interval <= 0 {
-            return Err("invalid GROUP BY time interval".into());
-        }
-        let offset = if offset == i64::MIN { now.rem_euclid(interval) } else { offset.rem_euclid(interval) };
-        let min = if range.has_min() { range.min } else { data_min.unwrap_or(now) };
-        let max = if range.has_max() { range.max } else { now };
-        let first = (min - offset).div_euclid(interval) * interval + offset;
-        let count = if max < first { 0 } else { (max - first) / interval + 1 };
-        if count > MAX_WINDOWS {
-            return Err(format!(
-                "GROUP BY time({interval}ns) makes {count} windows, above the limit of {MAX_WINDOWS}"
-            ));
-        }
-        Ok(Windows {
-            starts: (0..count).map(|i| first + i * interval).collect(),
-            interval: Some(interval),
-            end: max,
-        })
-    }
-
-    /// The index range of `points` (sorted by time) in window `i`.
-    fn slice<'p>(&self, points: &'p [(i64, f64)], i: usize) -> &'p [(i64, f64)] {
-        let lo = self.starts[i];
-        let hi = match self.interval {
-            Some(d) => self.starts[i].saturating_add(d).min(self.end.saturating_add(1)),
-            None => self.end.saturating_add(1),
-        };
-        let a = points.partition_point(|p| p.0 < lo);
-        let b = points.partition_point(|p| p.0 < hi);
-        &points[a..b.max(a)]
-    }
-}
-
-/// One computed column of an aggregate query.
-struct Column {
-    values: Vec<Value>,
-    /// The selected point's time, per window (selectors).
-    times: Vec<Option<i64>>,
-    /// Whether the window had no input.
-    empty: Vec<bool>,
-    /// Whether this column is (or wraps) a transformation: its nulls are dropped, not filled.
-    transformed: bool,
-}
-
-fn aggregate_rows(
-    stmt: &Select,
-    fields: &[Field],
-    needed: &[String],
-    members: &[TagSet],
-    range: TimeRange,
-    data_min: Option<i64>,
-    now: i64,
-) -> Result<Vec<Vec<Value>>, String> {
-    let windows = Windows::new(stmt, range, data_min, now)?;
-    let points = |field: &str| -> Vec<(i64, f64)> {
-        let Some(index) = needed.iter().position(|f| f == field) else { return Vec::new() };
-        let mut p: Vec<(i64, f64)> = members
-            .iter()
-            .flat_map(|ts| ts.rows.iter().filter_map(move |(t, v)| v[index].map(|v| (*t, v))))
-            .collect();
-        p.sort_by_key(|p| p.0);
-        p
-    };
-    // A lone multi-row function (distinct, top, bottom, sample) gives its own rows.
-    if let [Field { expr: Expr::Call { name, args }, .. }] = fields {
-        if functions::kind(name) == Some(Kind::Multi) {
-            let Some(Expr::Ref { name: field, .. }) = args.first() else {
-                return Err(format!("expected field argument in {name}()"));
-            };
-            let n = args.last().and_then(literal_f64).unwrap_or(0.0) as usize;
-            if name != "distinct" && n == 0 {
-                return Err(format!("{name}() requires a positive number of points"));
-            }
-            let pts = points(field);
-            let mut rows = Vec::new();
-            for i in 0..windows.starts.len() {
-                for (t, v) in functions::multi(name, windows.slice(&pts, i), n, windows.starts[i]) {
-                    let t = if windows.interval.is_some() && name != "distinct" {
-                        t.max(windows.starts[i])
-                    } else {
-                        t
-                    };
-                    rows.push(vec![Value::Time(t), v]);
-                }
-            }
-            return Ok(rows);
-        }
-    }
-    let mut columns = Vec::new();
-    for f in fields {
-        columns.push(column(&f.expr, &points, &windows, stmt.fill)?);
-    }
-    let all_empty: Vec<bool> =
-        (0..windows.starts.len()).map(|i| columns.iter().all(|c| c.empty[i])).collect();
-    if all_empty.iter().all(|e| *e) {
-        return Ok(Vec::new());
-    }
-    // A lone selector without GROUP BY time reports its point's time.
-    let selector_time = windows.interval.is_none() && fields.len() == 1 && is_selector(&fields[0].expr);
-    let mut rows = Vec::new();
-    for (i, &empty) in all_empty.iter().enumerate() {
-        if empty && (stmt.fill == Fill::None || windows.interval.is_none()) {
-            continue;
-        }
-        let mut time = windows.starts[i];
-        if selector_time {
-            time = columns[0].times[i].unwrap_or(time);
-        }
-        let mut row = vec![Value::Time(time)];
-        row.extend(columns.iter().map(|c| c.values[i].clone()));
-        if columns.iter().any(|c| c.transformed) && columns.iter().all(|c| c.values[i].is_null()) {
-            continue;
-        }
-        rows.push(row);
-    }
-    fill_rows(&mut rows, stmt.fill, &columns, &all_empty, &windows);
-    Ok(rows)
-}
-
-fn is_selector(expr: &Expr) -> bool {
-    matches!(expr, Expr::Call { name, .. } if functions::kind(name) == Some(Kind::Selector))
-}
-
-/// A column per window for an aggregate expression.
-fn column(
-    expr: &Expr,
-    points: &dyn Fn(&str) -> Vec<(i64, f64)>,
-    windows: &Windows,
-    fill: Fill,
-) -> Result<Column, String> {
-    let n = windows.starts.len();
-    match expr {
-        Expr::Call { name, args } => match functions::kind(name) {
-            Some(Kind::Aggregate | Kind::Selector) => {
-                let (field, distinct) = match args.first() {
-                    Some(Expr::Ref { name: f, .. }) => (f.clone(), false),
-                    Some(Expr::Call { name: inner, args: inner_args })
-                        if inner == "distinct" && name == "count" =>
-                    {
-                        match inner_args.first() {
-                            Some(Expr::Ref { name: f, .. }) => (f.clone(), true),
-                            _ => return Err("expected field argument in distinct()".into()),
-                        }
-                    }
-                    _ => return Err(format!("expected field argument in {name}()")),
-                };
-                let arg = args.get(1).and_then(literal_f64);
-                if name == "percentile" && arg.is_none() {
-                    return Err("invalid number of arguments for percentile, expected 2, got 1".into());
-                }
-                let pts = points(&field);
-                let mut c = Column {
-                    values: Vec::with_capacity(n),
-                    times: Vec::with_capacity(n),
-                    empty: Vec::with_capacity(n),
-                    transformed: false,
-                };
-                for i in 0..n {
-                    let slice = windows.slice(&pts, i);
-                    c.empty.push(slice.is_empty());
-                    let reduced = if distinct {
-                        (!slice.is_empty()).then(|| {
-                            (Value::Integer(functions::multi("distinct", slice, 0, 0).len() as i64), None)
-                        })
-                    } else {
-                        functions::reduce(name, slice, arg)
-                    };
-                    let (v, t) = reduced.unwrap_or((Value::Null, None));
-                    c.values.push(v);
-                    c.times.push(t);
-                }
-                Ok(c)
-            }
-            Some(Kind::Transform) => {
-                let Some(inner @ Expr::Call { .. }) = args.first() else {
-                    return Err(format!("aggregate function required inside the call to {name}"));
-                };
-                if windows.interval.is_none() {
-                    return Err(format!("{name} aggregate requires a GROUP BY interval"));
-                }
-                let mut inner = column(inner, points, windows, fill)?;
-                fill_column(&mut inner, fill);
-                let seq: Vec<(i64, f64)> =
-                    (0..n).filter_map(|i| inner.values[i].as_f64().map(|v| (windows.starts[i], v))).collect();
-                let default_unit =
-                    if name == "elapsed" { 1.0 } else { windows.interval.unwrap_or(1_000_000_000) as f64 };
-                let arg = args.get(1).and_then(literal_f64);
-                let out = functions::transform(name, &seq, arg, default_unit);
-                let mut values = vec![Value::Null; n];
-                for (t, v) in out {
-                    if let Some(i) = windows.starts.iter().position(|s| *s == t) {
-                        values[i] = v;
-                    }
-                }
-                Ok(Column { values, times: vec![None; n], empty: inner.empty, transformed: true })
-            }
-            Some(Kind::Math) => {
-                let inner = column(
-                    args.first().ok_or_else(|| format!("invalid number of arguments for {name}"))?,
-                    points,
-                    windows,
-                    fill,
-                )?;
-                let arg = args.get(1).and_then(literal_f64);
-                let values = inner
-                    .values
-                    .iter()
-                    .map(|v| v.as_f64().map_or(Value::Null, |x| Value::Float(functions::math(name, x, arg))))
-                    .collect();
-                Ok(Column { values, ..inner })
-            }
-            Some(Kind::Multi) => Err(format!("{name}() cannot be combined with other functions or fields")),
-            None => Err(format!("undefined function {name}()")),
-        },
-        Expr::Binary { op, lhs, rhs } => {
-            let l = column(lhs, points, windows, fill)?;
-            let r = column(rhs, points, windows, fill)?;
-            let values = (0..n).map(|i| condition::binary(*op, &l.values[i], &r.values[i])).collect();
-            let empty = (0..n).map(|i| l.empty[i] && r.empty[i]).collect();
-            Ok(Column { values, times: vec![None; n], empty, transformed: l.transformed || r.transformed })
-        }
-        Expr::Paren(e) => column(e, points, windows, fill),
-        Expr::Integer(_) | Expr::Number(_) => {
-            let v = Value::Float(literal_f64(expr).unwrap_or(0.0));
-            Ok(Column { values: vec![v; n], times: vec![None; n], empty: vec![true; n], transformed: false })
-        }
-        Expr::Ref { .. } => Err("mixing aggregate and non-aggregate queries is not supported".into()),
-        _ => Err("unsupported expression in an aggregate query".into()),
-    }
-}
-
-/// `fill` applied to one column before a transformation reads it.
-fn fill_column(c: &mut Column, fill: Fill) {
-    match fill {
-        Fill::Number(x) => {
-            for (v, empty) in c.values.iter_mut().zip(&c.empty) {
-                if *empty && v.is_null() {
-                    *v = Value::Float(x);
-                }
-            }
-        }
-        Fill::Previous => {
-            let mut last = Value::Null;
-            for v in c.values.iter_mut() {
-                if v.is_null() {
-                    *v = last.clone();
-                } else {
-                    last = v.clone();
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
-/// `fill(previous | linear | number)` over the empty windows' rows.
-fn fill_rows(rows: &mut [Vec<Value>], fill: Fill, columns: &[Column], all_empty: &[bool], windows: &Windows) {
-    if rows.is_empty() || columns.iter().any(|c| c.transformed) {
-        return;
-    }
-    let empty_at = |t: i64| windows.starts.iter().position(|s| *s == t).is_some_and(|i| all_empty[i]);
-    match fill {
-        Fill::Number(x) => {
-            for row in rows.iter_mut() {
-                let Value::Time(t) = row[0] else { continue };
-                if empty_at(t) {
-                    for v in row.iter_mut().skip(1) {
-                        if v.is_null() {
-                            *v = Value::Float(x);
-                        }
-                    }
-                }
-            }
-        }
-        Fill::Previous => {
-            for c in 1..rows[0].len() {
-                let mut last = Value::Null;
-                for row in rows.iter_mut() {
-                    if row[c].is_null() {
-                        row[c] = last.clone();
-                    } else {
-                        last = row[c].clone();
-                    }
-                }
-            }
-        }
-        Fill::Linear => {
-            for c in 1..rows[0].len() {
-                let known: Vec<(usize, i64, f64)> = rows
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, r)| match (&r[0], r[c].as_f64()) {
-                        (Value::Time(t), Some(v)) => Some((i, *t, v)),
-                        _ => None,
-                    })
-                    .collect();
-                for w in known.windows(2) {
-                    let ((i0, t0, v0), (i1, t1, v1)) = (w[0], w[1]);
-                    for row in rows.iter_mut().take(i1).skip(i0 + 1) {
-                        if let Value::Time(t) = row[0] {
-                            row[c] = Value::Float(v0 + (v1 - v0) * (t - t0) as f64 / (t1 - t0) as f64);
-                        }
-                    }
-                }
-            }
-        }
-        Fill::Null | Fill::None => {}
-    }
 }

@@ -1,0 +1,111 @@
+//! The windows of an aggregate query: `GROUP BY time(interval[, offset])` cuts the range
+//! into windows aligned to the epoch (plus offset); without it the whole range is one window.
+//!
+//! A transformation over windows (`derivative(mean(v))`, `moving_average(max(v), 3)`) needs
+//! windows before the range's start to give a value at the first window, so InfluxDB reads
+//! `lookback` extra windows first and drops the rows they produce; [`Windows::first_kept`]
+//! is the start of the first window the caller may report.
+
+use crate::ast::{Dimension, Expr, Field, Select};
+use crate::condition::TimeRange;
+use crate::functions::{self, Kind};
+
+use super::MAX_WINDOWS;
+
+/// The windows of an aggregate query.
+pub(super) struct Windows {
+    /// Start of each window (ns), lookback windows first.
+    pub(super) starts: Vec<i64>,
+    /// Window length; `None`: one window over the whole range.
+    pub(super) interval: Option<i64>,
+    /// The end of the last window (inclusive).
+    pub(super) end: i64,
+    /// Rows before this time come from lookback windows and are not reported.
+    pub(super) first_kept: i64,
+}
+
+impl Windows {
+    pub(super) fn new(
+        stmt: &Select,
+        fields: &[Field],
+        range: TimeRange,
+        data_min: Option<i64>,
+        now: i64,
+    ) -> Result<Windows, String> {
+        let time_dim = stmt.dimensions.iter().find_map(|d| match d {
+            Dimension::Time { interval, offset } => Some((*interval, *offset)),
+            _ => None,
+        });
+        let Some((interval, offset)) = time_dim else {
+            let start = if range.has_min() { range.min } else { 0 };
+            return Ok(Windows { starts: vec![start], interval: None, end: range.max, first_kept: start });
+        };
+        if interval <= 0 {
+            return Err("invalid GROUP BY time interval".into());
+        }
+        let offset = if offset == i64::MIN { now.rem_euclid(interval) } else { offset.rem_euclid(interval) };
+        let min = if range.has_min() { range.min } else { data_min.unwrap_or(now) };
+        let max = if range.has_max() { range.max } else { now };
+        let first_kept = (min - offset).div_euclid(interval) * interval + offset;
+        let extra = if range.has_min() { lookback(fields) } else { 0 };
+        let first = first_kept.saturating_sub(extra.saturating_mul(interval));
+        let count = if max < first { 0 } else { (max - first) / interval + 1 };
+        if count > MAX_WINDOWS {
+            return Err(format!(
+                "GROUP BY time({interval}ns) makes {count} windows, above the limit of {MAX_WINDOWS}"
+            ));
+        }
+        Ok(Windows {
+            starts: (0..count).map(|i| first + i * interval).collect(),
+            interval: Some(interval),
+            end: max,
+            first_kept,
+        })
+    }
+
+    /// The part of `points` (sorted by time) in window `i`.
+    pub(super) fn slice<'p, T>(&self, points: &'p [T], time: impl Fn(&T) -> i64, i: usize) -> &'p [T] {
+        let lo = self.starts[i];
+        let hi = match self.interval {
+            Some(d) => self.starts[i].saturating_add(d).min(self.end.saturating_add(1)),
+            None => self.end.saturating_add(1),
+        };
+        let a = points.partition_point(|p| time(p) < lo);
+        let b = points.partition_point(|p| time(p) < hi);
+        &points[a..b.max(a)]
+    }
+
+    /// The index of the window starting at `t`.
+    pub(super) fn index_of(&self, t: i64) -> Option<usize> {
+        let d = self.interval?;
+        let first = *self.starts.first()?;
+        let i = (t - first).checked_div(d)?;
+        (t >= first && (t - first) % d == 0 && (i as usize) < self.starts.len()).then_some(i as usize)
+    }
+}
+
+/// How many windows before the range the select list's transformations need: one for the
+/// differences and derivatives, `n - 1` for `moving_average(…, n)`.
+fn lookback(fields: &[Field]) -> i64 {
+    fields.iter().map(|f| expr_lookback(&f.expr)).max().unwrap_or(0)
+}
+
+fn expr_lookback(expr: &Expr) -> i64 {
+    match expr {
+        Expr::Call { name, args } => {
+            let own = match (functions::kind(name), name.as_str()) {
+                (Some(Kind::Transform), "moving_average") => match args.get(1) {
+                    Some(Expr::Integer(n)) => (*n - 1).max(0),
+                    _ => 0,
+                },
+                (Some(Kind::Transform), "cumulative_sum") => 0,
+                (Some(Kind::Transform), _) => 1,
+                _ => 0,
+            };
+            own.max(args.iter().map(expr_lookback).max().unwrap_or(0))
+        }
+        Expr::Binary { lhs, rhs, .. } => expr_lookback(lhs).max(expr_lookback(rhs)),
+        Expr::Paren(e) => expr_lookback(e),
+        _ => 0,
+    }
+}
