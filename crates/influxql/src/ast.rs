@@ -19,6 +19,8 @@ pub enum Statement {
     ShowFieldKeys(ShowFilter),
     /// `SHOW SERIES …`.
     ShowSeries(ShowFilter),
+    /// `SHOW SERIES|MEASUREMENT|TAG KEY|TAG VALUES|FIELD KEY [EXACT] CARDINALITY …`.
+    ShowCardinality { of: Cardinality, exact: bool, filter: ShowFilter },
     /// `SHOW USERS`: Strata has no users yet, so always none.
     ShowUsers,
     /// `CREATE DATABASE name [WITH …]`.
@@ -70,6 +72,16 @@ pub struct ShowFilter {
     pub condition: Option<Expr>,
     pub limit: Option<usize>,
     pub offset: usize,
+}
+
+/// What a SHOW … CARDINALITY counts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cardinality {
+    Series,
+    Measurements,
+    TagKeys,
+    TagValues(KeySelector),
+    FieldKeys,
 }
 
 /// `WITH KEY …` of SHOW TAG VALUES.

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use strata_model::{MatchOp, Matcher, METRIC_NAME_LABEL};
 
 use crate::ast::{KeySelector, PolicySpec, ShowFilter, Source, Statement};
+use crate::cardinality;
 use crate::catalog::{self, Policy};
 use crate::condition::{self, TimeRange};
 use crate::namespace::{self, Namespace, Store, DB_LABEL, RP_LABEL};
@@ -37,6 +38,9 @@ fn run(store: &Store<'_>, statement: &Statement, request: Request<'_>) -> Result
         Statement::ShowTagValues { filter, keys } => show_tag_values(store, filter, keys, request),
         Statement::ShowFieldKeys(f) => show_field_keys(store, f, request),
         Statement::ShowSeries(f) => show_series(store, f, request),
+        Statement::ShowCardinality { of, exact, filter } => {
+            cardinality::show(store, of, *exact, filter, request)
+        }
         Statement::ShowUsers => {
             Ok(vec![Series { columns: vec!["user".into(), "admin".into()], ..Series::default() }])
         }
@@ -187,7 +191,7 @@ fn source_measurements(store: &Store<'_>, ns: &Namespace, sources: &[Source]) ->
     Ok(out.into_iter().collect())
 }
 
-fn measurement_of(store: &Store<'_>, labels: &strata_model::Labels) -> String {
+pub(crate) fn measurement_of(store: &Store<'_>, labels: &strata_model::Labels) -> String {
     store.measurement_of(labels.metric_name().unwrap_or_default())
 }
 
@@ -195,7 +199,11 @@ fn page<T>(items: Vec<T>, filter: &ShowFilter) -> Vec<T> {
     items.into_iter().skip(filter.offset).take(filter.limit.unwrap_or(usize::MAX)).collect()
 }
 
-fn show_measurements(store: &Store<'_>, f: &ShowFilter, request: Request<'_>) -> Result<Vec<Series>, String> {
+pub(crate) fn show_measurements(
+    store: &Store<'_>,
+    f: &ShowFilter,
+    request: Request<'_>,
+) -> Result<Vec<Series>, String> {
     let ns = show_namespace(store, f, request)?;
     let sources: Vec<Source> = f.measurement.iter().cloned().collect();
     let labels = show_series_labels(
@@ -221,10 +229,19 @@ fn show_measurements(store: &Store<'_>, f: &ShowFilter, request: Request<'_>) ->
     }])
 }
 
-fn show_series(store: &Store<'_>, f: &ShowFilter, request: Request<'_>) -> Result<Vec<Series>, String> {
+/// The labels of the series a SHOW SERIES lists.
+pub(crate) fn matching_series(
+    store: &Store<'_>,
+    f: &ShowFilter,
+    statement: &str,
+    request: Request<'_>,
+) -> Result<Vec<strata_model::Labels>, String> {
     let ns = show_namespace(store, f, request)?;
-    let labels =
-        show_series_labels(store, &ns, &f.sources, f.condition.as_ref(), "SHOW SERIES", true, request.now)?;
+    show_series_labels(store, &ns, &f.sources, f.condition.as_ref(), statement, true, request.now)
+}
+
+fn show_series(store: &Store<'_>, f: &ShowFilter, request: Request<'_>) -> Result<Vec<Series>, String> {
+    let labels = matching_series(store, f, "SHOW SERIES", request)?;
     let keys: BTreeSet<String> = labels
         .iter()
         .map(|l| namespace::series_key(&measurement_of(store, l), &namespace::tags_of(l)))
@@ -237,7 +254,11 @@ fn show_series(store: &Store<'_>, f: &ShowFilter, request: Request<'_>) -> Resul
     Ok(vec![Series { columns: vec!["key".into()], values, ..Series::default() }])
 }
 
-fn show_tag_keys(store: &Store<'_>, f: &ShowFilter, request: Request<'_>) -> Result<Vec<Series>, String> {
+pub(crate) fn show_tag_keys(
+    store: &Store<'_>,
+    f: &ShowFilter,
+    request: Request<'_>,
+) -> Result<Vec<Series>, String> {
     let ns = show_namespace(store, f, request)?;
     let labels =
         show_series_labels(store, &ns, &f.sources, f.condition.as_ref(), "SHOW TAG KEYS", true, request.now)?;
@@ -258,7 +279,7 @@ fn show_tag_keys(store: &Store<'_>, f: &ShowFilter, request: Request<'_>) -> Res
     Ok(out)
 }
 
-fn show_tag_values(
+pub(crate) fn show_tag_values(
     store: &Store<'_>,
     f: &ShowFilter,
     keys: &KeySelector,
@@ -306,7 +327,11 @@ fn show_tag_values(
     Ok(out)
 }
 
-fn show_field_keys(store: &Store<'_>, f: &ShowFilter, request: Request<'_>) -> Result<Vec<Series>, String> {
+pub(crate) fn show_field_keys(
+    store: &Store<'_>,
+    f: &ShowFilter,
+    request: Request<'_>,
+) -> Result<Vec<Series>, String> {
     let ns = show_namespace(store, f, request)?;
     let measurements = if f.sources.is_empty() {
         store.measurements(&ns, &[])?

@@ -5,8 +5,8 @@
 //!
 //! Semantics follow InfluxDB 1.6: `stddev` is the sample deviation (n−1), `median` averages
 //! the middle two, `mode` prefers the smallest of equally frequent values, `percentile`
-//! picks the value at `floor(n·p/100 + 0.5) − 1` of the sorted points, selectors take the
-//! earliest point among equals.
+//! picks the value at `floor(n·p/100 + 0.5) − 1` of the sorted points, `min`/`max` take the
+//! earliest point among equal values, `first`/`last` the larger value among equal times.
 
 use crate::result::Value;
 
@@ -91,10 +91,11 @@ pub fn reduce(name: &str, points: Points<'_>, arg: Option<f64>) -> Option<(Value
             let p = points.iter().fold(points[0], |best, p| if p.1 > best.1 { *p } else { best });
             (Value::Float(p.1), Some(p.0))
         }
-        "first" => (Value::Float(points[0].1), Some(points[0].0)),
-        "last" => {
-            let p = points[points.len() - 1];
-            (Value::Float(p.1), Some(p.0))
+        "first" | "last" => {
+            // Among points at the same time, InfluxDB keeps the larger value.
+            let t = if name == "first" { points[0].0 } else { points[points.len() - 1].0 };
+            let v = points.iter().filter(|p| p.0 == t).map(|p| p.1).fold(f64::NEG_INFINITY, f64::max);
+            (Value::Float(v), Some(t))
         }
         "percentile" => {
             let mut sorted: Vec<(i64, f64)> = points.to_vec();

@@ -17,6 +17,7 @@
 //! timestamps truncated (docs/influxql.md lists what is and is not supported).
 
 pub mod ast;
+mod cardinality;
 pub mod catalog;
 pub mod condition;
 pub mod execute;

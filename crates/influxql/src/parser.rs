@@ -238,9 +238,12 @@ impl Parser<'_> {
         let mut fields = Vec::new();
         loop {
             let expr = if self.eat_keyword("DISTINCT") {
-                // `SELECT DISTINCT value` is `distinct(value)`.
-                let name = self.ident()?;
-                Expr::Call { name: "distinct".into(), args: vec![Expr::Ref { name, kind: RefType::Any }] }
+                // `SELECT DISTINCT value` and `SELECT DISTINCT(value)` are `distinct(value)`.
+                let mut inner = self.expr()?;
+                while let Expr::Paren(e) = inner {
+                    inner = *e;
+                }
+                Expr::Call { name: "distinct".into(), args: vec![inner] }
             } else {
                 self.expr()?
             };
@@ -464,6 +467,13 @@ impl Parser<'_> {
                 self.expect_keyword("POLICIES")?;
                 Ok(Statement::ShowRetentionPolicies { database: self.on_database()? })
             }
+            "MEASUREMENT" => {
+                self.next();
+                let exact = self.cardinality()?;
+                let mut filter = ShowFilter { database: self.on_database()?, ..ShowFilter::default() };
+                self.show_tail(&mut filter, true)?;
+                Ok(Statement::ShowCardinality { of: Cardinality::Measurements, exact, filter })
+            }
             "MEASUREMENTS" => {
                 self.next();
                 let mut filter = ShowFilter { database: self.on_database()?, ..ShowFilter::default() };
@@ -476,16 +486,28 @@ impl Parser<'_> {
             }
             "SERIES" => {
                 self.next();
+                let exact = self.maybe_cardinality()?;
                 let mut filter = ShowFilter { database: self.on_database()?, ..ShowFilter::default() };
                 self.show_tail(&mut filter, true)?;
-                Ok(Statement::ShowSeries(filter))
+                Ok(match exact {
+                    Some(exact) => Statement::ShowCardinality { of: Cardinality::Series, exact, filter },
+                    None => Statement::ShowSeries(filter),
+                })
             }
             "FIELD" => {
                 self.next();
-                self.expect_keyword("KEYS")?;
+                let cardinality = if self.eat_keyword("KEY") {
+                    Some(self.cardinality()?)
+                } else {
+                    self.expect_keyword("KEYS")?;
+                    None
+                };
                 let mut filter = ShowFilter { database: self.on_database()?, ..ShowFilter::default() };
                 self.show_tail(&mut filter, true)?;
-                Ok(Statement::ShowFieldKeys(filter))
+                Ok(match cardinality {
+                    Some(exact) => Statement::ShowCardinality { of: Cardinality::FieldKeys, exact, filter },
+                    None => Statement::ShowFieldKeys(filter),
+                })
             }
             "TAG" => {
                 self.next();
@@ -494,7 +516,14 @@ impl Parser<'_> {
                     self.show_tail(&mut filter, true)?;
                     return Ok(Statement::ShowTagKeys(filter));
                 }
+                if self.eat_keyword("KEY") {
+                    let exact = self.cardinality()?;
+                    let mut filter = ShowFilter { database: self.on_database()?, ..ShowFilter::default() };
+                    self.show_tail(&mut filter, true)?;
+                    return Ok(Statement::ShowCardinality { of: Cardinality::TagKeys, exact, filter });
+                }
                 self.expect_keyword("VALUES")?;
+                let exact = self.maybe_cardinality()?;
                 let mut filter = ShowFilter { database: self.on_database()?, ..ShowFilter::default() };
                 if self.eat_keyword("FROM") {
                     filter.sources = self.sources(false)?;
@@ -503,13 +532,38 @@ impl Parser<'_> {
                 self.expect_keyword("KEY")?;
                 let keys = self.key_selector()?;
                 self.show_tail(&mut filter, false)?;
-                Ok(Statement::ShowTagValues { filter, keys })
+                Ok(match exact {
+                    Some(exact) => {
+                        Statement::ShowCardinality { of: Cardinality::TagValues(keys), exact, filter }
+                    }
+                    None => Statement::ShowTagValues { filter, keys },
+                })
             }
             _ => Err(self.unexpected(
                 "CONTINUOUS, DATABASES, DIAGNOSTICS, FIELD, GRANTS, MEASUREMENT, MEASUREMENTS, QUERIES, \
                  RETENTION, SERIES, SHARD, SHARDS, STATS, SUBSCRIPTIONS, TAG, USERS",
             )),
         }
+    }
+
+    /// `[EXACT] CARDINALITY`, required: whether EXACT was given.
+    fn cardinality(&mut self) -> Result<bool> {
+        match self.maybe_cardinality()? {
+            Some(exact) => Ok(exact),
+            None => Err(self.unexpected("CARDINALITY")),
+        }
+    }
+
+    /// `[EXACT] CARDINALITY` if it comes next: whether EXACT was given.
+    fn maybe_cardinality(&mut self) -> Result<Option<bool>> {
+        if self.eat_keyword("CARDINALITY") {
+            return Ok(Some(false));
+        }
+        if self.eat_keyword("EXACT") {
+            self.expect_keyword("CARDINALITY")?;
+            return Ok(Some(true));
+        }
+        Ok(None)
     }
 
     /// `= name` or `=~ /re/` after `WITH MEASUREMENT`.

@@ -23,6 +23,7 @@ use crate::time::NS_PER_MS;
 
 mod aggregate;
 mod raw;
+mod selector;
 mod top;
 mod window;
 
@@ -60,6 +61,10 @@ pub fn select(store: &Store<'_>, stmt: &Select, request: Request<'_>) -> Result<
     let mut out = Vec::new();
     for (ns, measurement) in &sources {
         out.extend(select_measurement(store, stmt, &plan, ns, measurement, range, request.now)?);
+    }
+    if stmt.descending {
+        // InfluxDB orders the series themselves by descending name and tags too.
+        out.reverse();
     }
     Ok(out.into_iter().skip(stmt.soffset).take(stmt.slimit.unwrap_or(usize::MAX)).collect())
 }
@@ -275,6 +280,18 @@ impl Group<'_> {
         }
         p.sort_by_key(|p| (p.0, p.2));
         p
+    }
+
+    /// A field's value in a member's row at `t`, or else the member's tag of that name.
+    fn value(&self, member: usize, t: i64, name: &str) -> Value {
+        if let Some(index) = self.needed.iter().position(|f| f == name) {
+            let rows = &self.members[member].rows;
+            return match rows.binary_search_by_key(&t, |r| r.0) {
+                Ok(i) => rows[i].1[index].map_or(Value::Null, Value::Float),
+                Err(_) => Value::Null,
+            };
+        }
+        self.tag(member, name).map_or(Value::Null, |v| Value::Str(v.to_string()))
     }
 
     /// A member's tag value (`None` when it has no such tag).

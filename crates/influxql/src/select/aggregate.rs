@@ -5,14 +5,14 @@
 //! transformation over windows sees its input already filled and its own nulls are dropped,
 //! not filled; a lone selector (also under arithmetic with literals) without `GROUP BY
 //! time` reports its point's time, everything else the window's start; `top`/`bottom` and
-//! the other multi-row functions give their own rows (see [`super::top`]).
+//! the other multi-row functions give their own rows (see [`super::selector`]).
 
 use crate::ast::{Expr, Field, Fill, Select};
 use crate::condition::{self, TimeRange};
 use crate::functions::{self, Kind};
 use crate::result::Value;
 
-use super::top::{self, TopCall};
+use super::selector;
 use super::window::Windows;
 use super::{literal_f64, Group};
 
@@ -54,7 +54,7 @@ pub(super) fn rows(
     now: i64,
 ) -> Result<Vec<Vec<Value>>, String> {
     let windows = Windows::new(stmt, fields, range, data_min, now)?;
-    if let Some(rows) = multi_rows(fields, group, &windows)? {
+    if let Some(rows) = selector::rows(fields, group, &windows)? {
         return Ok(rows);
     }
     let points = |field: &str| -> Vec<(i64, f64)> {
@@ -90,57 +90,6 @@ pub(super) fn rows(
     }
     rows.retain(|r| !matches!(r[0], Value::Time(t) if t < windows.first_kept));
     Ok(rows)
-}
-
-/// A lone multi-row function (`distinct`, `top`, `bottom`, `sample`, with tags beside
-/// `top`/`bottom`) gives its own rows; `None` when the select list is not one.
-fn multi_rows(
-    fields: &[Field],
-    group: &Group<'_>,
-    windows: &Windows,
-) -> Result<Option<Vec<Vec<Value>>>, String> {
-    let mut calls = fields.iter().filter_map(|f| match &f.expr {
-        Expr::Call { name, args } if functions::kind(name) == Some(Kind::Multi) => Some((name, args)),
-        _ => None,
-    });
-    let Some((name, args)) = calls.next() else { return Ok(None) };
-    if calls.next().is_some() {
-        return Err(format!("{name}() cannot be combined with other functions or fields"));
-    }
-    if name == "top" || name == "bottom" {
-        let call = TopCall::parse(name, args)?;
-        let mut extra = Vec::new();
-        for f in &fields[1..] {
-            match &f.expr {
-                Expr::Ref { name: tag, .. } => extra.push(tag.clone()),
-                _ => {
-                    return Err(format!("selector function {name}() cannot be combined with other functions"))
-                }
-            }
-        }
-        if !matches!(fields.first().map(|f| &f.expr), Some(Expr::Call { .. })) {
-            return Err(format!("{name}() must be the first field of its query"));
-        }
-        return Ok(Some(top::rows(&call, &extra, group, windows)));
-    }
-    if fields.len() > 1 {
-        return Err(format!("{name}() cannot be combined with other functions or fields"));
-    }
-    let Some(Expr::Ref { name: field, .. }) = args.first().map(unparen) else {
-        return Err(format!("expected field argument in {name}()"));
-    };
-    let n = args.get(1).and_then(literal_f64).unwrap_or(0.0) as usize;
-    if name != "distinct" && n == 0 {
-        return Err(format!("{name}() requires a positive number of points"));
-    }
-    let points: Vec<(i64, f64)> = group.points(field).into_iter().map(|(t, v, _)| (t, v)).collect();
-    let mut rows = Vec::new();
-    for i in 0..windows.starts.len() {
-        for (t, v) in functions::multi(name, windows.slice(&points, |p| p.0, i), n, windows.starts[i]) {
-            rows.push(vec![Value::Time(t), v]);
-        }
-    }
-    Ok(Some(rows))
 }
 
 fn unparen(e: &Expr) -> &Expr {

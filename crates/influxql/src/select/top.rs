@@ -3,14 +3,12 @@
 //! Per window, the candidates are every point, or with tag arguments the best point of each
 //! combination of those tags' values; the `n` best candidates (larger first for `top`,
 //! smaller for `bottom`, earlier first among equals) are listed by time, best first among
-//! equal times. Each row carries the tag arguments' values, then those of any tags selected
-//! beside the call (`SELECT top(value, 2), host FROM cpu`), from the series of its point.
+//! equal times. Each row carries the tag arguments' values (see [`super::selector`]).
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use crate::ast::Expr;
-use crate::result::Value;
 
 use super::window::Windows;
 use super::Group;
@@ -55,26 +53,10 @@ impl<'a> TopCall<'a> {
     }
 }
 
-/// The rows of a `top`/`bottom` query over a group.
-pub(super) fn rows(
-    call: &TopCall<'_>,
-    extra_tags: &[String],
-    group: &Group<'_>,
-    windows: &Windows,
-) -> Vec<Vec<Value>> {
+/// The chosen points of every window, in output order.
+pub(super) fn chosen(call: &TopCall<'_>, group: &Group<'_>, windows: &Windows) -> Vec<Point> {
     let points = group.points(call.field);
-    let mut out = Vec::new();
-    for i in 0..windows.starts.len() {
-        let window = windows.slice(&points, |p| p.0, i);
-        for p in best(call, window, group) {
-            let mut row = vec![Value::Time(p.0), Value::Float(p.1)];
-            for tag in call.tags.iter().copied().chain(extra_tags.iter().map(String::as_str)) {
-                row.push(group.tag(p.2, tag).map_or(Value::Null, |v| Value::Str(v.to_string())));
-            }
-            out.push(row);
-        }
-    }
-    out
+    (0..windows.starts.len()).flat_map(|i| best(call, windows.slice(&points, |p| p.0, i), group)).collect()
 }
 
 /// The chosen points of one window, in output order.
