@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use strata_model::{MatchOp, Matcher, METRIC_NAME_LABEL};
 
-use crate::ast::{KeySelector, PolicySpec, ShowFilter, Source, Statement};
+use crate::ast::{BinaryOp, Expr, KeySelector, PolicySpec, ShowFilter, Source, Statement};
 use crate::cardinality;
 use crate::catalog::{self, Policy};
 use crate::condition::{self, TimeRange};
@@ -149,6 +149,21 @@ fn show_series_labels(
     Ok(out)
 }
 
+/// `tag = v` for `tag != v`, `tag =~ /re/` for `tag !~ /re/`; `None` for other conditions.
+fn negated_tag_condition(condition: &Expr) -> Option<Expr> {
+    let Expr::Binary { op, lhs, rhs } = condition else { return None };
+    let positive = match op {
+        BinaryOp::Neq => BinaryOp::Eq,
+        BinaryOp::RegexNoMatch => BinaryOp::RegexMatch,
+        _ => return None,
+    };
+    matches!(**lhs, Expr::Ref { .. }).then(|| Expr::Binary {
+        op: positive,
+        lhs: lhs.clone(),
+        rhs: rhs.clone(),
+    })
+}
+
 /// A row of tags only (SHOW's conditions).
 struct TagRow<'a>(&'a [(String, String)]);
 
@@ -215,7 +230,23 @@ pub(crate) fn show_measurements(
         false,
         request.now,
     )?;
-    let names: BTreeSet<String> = labels.iter().map(|l| measurement_of(store, l)).collect();
+    let mut names: BTreeSet<String> = labels.iter().map(|l| measurement_of(store, l)).collect();
+    if let Some(positive) = f.condition.as_ref().and_then(negated_tag_condition) {
+        // InfluxDB answers `WHERE tag != v` / `!~ /re/` per measurement: those none of whose
+        // series matches the positive condition.
+        let matching = show_series_labels(
+            store,
+            &ns,
+            &sources,
+            Some(&positive),
+            "SHOW MEASUREMENTS",
+            false,
+            request.now,
+        )?;
+        for l in &matching {
+            names.remove(&measurement_of(store, l));
+        }
+    }
     let names = page(names.into_iter().collect(), f);
     if names.is_empty() {
         return Ok(Vec::new());

@@ -59,8 +59,13 @@ pub fn select(store: &Store<'_>, stmt: &Select, request: Request<'_>) -> Result<
     let sources = measurements(store, &stmt.sources, request)?;
     let plan = Plan::new(store, stmt, &sources, rest.as_ref())?;
     let mut out = Vec::new();
+    // One measurement named in several databases or policies is one result.
+    let mut by_name: BTreeMap<&str, Vec<&Namespace>> = BTreeMap::new();
     for (ns, measurement) in &sources {
-        out.extend(select_measurement(store, stmt, &plan, ns, measurement, range, request.now)?);
+        by_name.entry(measurement.as_str()).or_default().push(ns);
+    }
+    for (measurement, namespaces) in by_name {
+        out.extend(select_measurement(store, stmt, &plan, &namespaces, measurement, range, request.now)?);
     }
     if stmt.descending {
         // InfluxDB orders the series themselves by descending name and tags too.
@@ -74,7 +79,7 @@ fn validate(expr: &Expr) -> Result<(), String> {
     match expr {
         Expr::Call { name, args } => {
             if matches!(functions::kind(name), Some(Kind::Aggregate | Kind::Selector | Kind::Multi)) {
-                let ok = match args.first() {
+                let ok = match args.first().map(unparen) {
                     Some(Expr::Ref { .. } | Expr::Wildcard | Expr::Regex(_)) => true,
                     Some(Expr::Call { name: inner, .. }) => inner == "distinct" && name == "count",
                     _ => false,
@@ -91,6 +96,14 @@ fn validate(expr: &Expr) -> Result<(), String> {
         }
         Expr::Paren(e) => validate(e),
         _ => Ok(()),
+    }
+}
+
+/// An expression without the parentheses around it.
+fn unparen(e: &Expr) -> &Expr {
+    match e {
+        Expr::Paren(inner) => unparen(inner),
+        other => other,
     }
 }
 
@@ -207,15 +220,11 @@ fn select_measurement(
     store: &Store<'_>,
     stmt: &Select,
     plan: &Plan,
-    ns: &Namespace,
+    namespaces: &[&Namespace],
     measurement: &str,
     range: TimeRange,
     now: i64,
 ) -> Result<Vec<Series>, String> {
-    let all_fields = store.fields(ns, measurement)?;
-    if all_fields.is_empty() {
-        return Ok(Vec::new());
-    }
     let is_field = |n: &str| plan.is_field(n);
     let rest = plan.rest.as_ref();
     let tag_matchers = condition::tag_matchers(rest, &is_field);
@@ -227,13 +236,18 @@ fn select_measurement(
         field_refs(r, &is_field, &mut needed);
     }
     let needed: Vec<String> = needed.into_iter().collect();
-    let metrics: Vec<(String, String)> =
-        all_fields.iter().filter(|(f, _)| needed.contains(f)).cloned().collect();
-    if metrics.is_empty() {
+    let (min_ms, max_ms) = range.to_ms();
+    let mut series = Vec::new();
+    for ns in namespaces {
+        let metrics: Vec<(String, String)> =
+            store.fields(ns, measurement)?.into_iter().filter(|(f, _)| needed.contains(f)).collect();
+        if !metrics.is_empty() {
+            series.extend(store.select(ns, &metrics, &tag_matchers, min_ms, max_ms)?);
+        }
+    }
+    if series.is_empty() {
         return Ok(Vec::new());
     }
-    let (min_ms, max_ms) = range.to_ms();
-    let series = store.select(ns, &metrics, &tag_matchers, min_ms, max_ms)?;
     let tagsets = tagsets(store, series, &needed, range, rest)?;
     let groups = group(tagsets, &stmt.dimensions);
     let data_min = groups.values().flat_map(|g| g.iter().filter_map(|ts| ts.rows.first().map(|r| r.0))).min();

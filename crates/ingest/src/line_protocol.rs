@@ -32,16 +32,23 @@ pub enum Precision {
     Milliseconds,
     /// Seconds.
     Seconds,
+    /// Minutes (InfluxDB 1.x's `m`).
+    Minutes,
+    /// Hours.
+    Hours,
 }
 
 impl Precision {
-    /// `ns`, `us`, `ms` or `s` (as InfluxDB's `precision` parameter; `n`, `u` too).
+    /// `ns`, `us`, `ms`, `s`, `m` or `h` (as InfluxDB 1.x's `precision` parameter; `n`, `u`
+    /// too).
     pub fn parse(text: &str) -> Option<Precision> {
         Some(match text {
             "ns" | "n" => Precision::Nanoseconds,
             "us" | "u" | "µs" => Precision::Microseconds,
             "ms" => Precision::Milliseconds,
             "s" => Precision::Seconds,
+            "m" => Precision::Minutes,
+            "h" => Precision::Hours,
             _ => return None,
         })
     }
@@ -52,6 +59,8 @@ impl Precision {
             Precision::Microseconds => Some(t.div_euclid(1_000)),
             Precision::Milliseconds => Some(t),
             Precision::Seconds => t.checked_mul(1000),
+            Precision::Minutes => t.checked_mul(60_000),
+            Precision::Hours => t.checked_mul(3_600_000),
         }
     }
 }
@@ -354,6 +363,11 @@ mod tests {
         assert_eq!(point("# comment").samples.len(), 0);
         let ms = parse_line("m v=1 1500", 1, Precision::Seconds).unwrap();
         assert_eq!(ms.samples[0].timestamp, Some(1_500_000));
+        let minutes = parse_line("m v=1 3", 1, Precision::parse("m").unwrap()).unwrap();
+        assert_eq!(minutes.samples[0].timestamp, Some(180_000));
+        let hours = parse_line("m v=1 2", 1, Precision::parse("h").unwrap()).unwrap();
+        assert_eq!(hours.samples[0].timestamp, Some(7_200_000));
+        assert!(parse_line(&format!("m v=1 {}", i64::MAX / 1000), 1, Precision::Hours).is_err());
     }
 
     #[test]

@@ -297,6 +297,8 @@ fn text_time_ms(t: i64, time: TextTime) -> Option<i64> {
     match time {
         TextTime::Auto if t.abs() < SECONDS_BELOW => Some(t * 1000),
         TextTime::Auto => Some(t),
+        TextTime::Unit(Precision::Hours) => t.checked_mul(3_600_000),
+        TextTime::Unit(Precision::Minutes) => t.checked_mul(60_000),
         TextTime::Unit(Precision::Seconds) => t.checked_mul(1000),
         TextTime::Unit(Precision::Milliseconds) => Some(t),
         TextTime::Unit(Precision::Microseconds) => Some(t.div_euclid(1000)),

@@ -107,7 +107,7 @@ pub(crate) async fn remote_write(State(state): State<Shared>, request: Request) 
 fn precision_param(params: &Params) -> Result<Option<Precision>, Box<Response>> {
     let Some(text) = params.get("precision") else { return Ok(None) };
     Precision::parse(text).map(Some).ok_or_else(|| {
-        let message = format!("invalid precision {text:?}: use ns, us, ms or s");
+        let message = format!("invalid precision {text:?}: use ns, us, ms, s, m or h");
         Box::new(influx_error(StatusCode::BAD_REQUEST, &message, 0))
     })
 }

@@ -66,7 +66,7 @@ pub(crate) struct Args {
     /// The data dir to write blocks into (created if missing).
     #[arg(long)]
     dir: PathBuf,
-    /// Timestamp precision of line protocol: ns, us, ms or s.
+    /// Timestamp precision of line protocol: ns, us, ms, s, m or h.
     #[arg(long, default_value = "ns")]
     precision: String,
     /// Time range of a block.
@@ -291,7 +291,7 @@ fn read_all(
     block_range: i64,
 ) -> anyhow::Result<Gathered> {
     let precision = Precision::parse(&args.precision)
-        .with_context(|| format!("--precision {:?}: expected ns, us, ms or s", args.precision))?;
+        .with_context(|| format!("--precision {:?}: expected ns, us, ms, s, m or h", args.precision))?;
     let mut gathered = Gathered::new();
     let mut text = String::new();
     let mut eof_marker: Option<u64> = None;

@@ -14,7 +14,7 @@ use crate::result::Value;
 
 use super::selector;
 use super::window::Windows;
-use super::{literal_f64, Group};
+use super::{literal_f64, unparen, Group};
 
 /// Refuses a `top`/`bottom` asking for more points than the statement's LIMIT.
 pub(super) fn check_limits(stmt: &Select) -> Result<(), String> {
@@ -40,6 +40,10 @@ struct Column {
     times: Vec<Option<i64>>,
     /// Whether the window had no input.
     empty: Vec<bool>,
+    /// Whether the column has a point in the window: a transformation only where it emitted
+    /// one, an aggregate where the window had input, a literal never. A transformed query
+    /// drops the windows where no column has one.
+    present: Vec<bool>,
     /// Whether this column is (or wraps) a transformation: its nulls are dropped, not filled.
     transformed: bool,
 }
@@ -76,7 +80,7 @@ pub(super) fn rows(
         if empty && (stmt.fill == Fill::None || windows.interval.is_none()) {
             continue;
         }
-        if transformed && columns.iter().all(|c| c.values[i].is_null()) {
+        if transformed && !columns.iter().any(|c| c.present[i]) {
             continue;
         }
         let time =
@@ -90,13 +94,6 @@ pub(super) fn rows(
     }
     rows.retain(|r| !matches!(r[0], Value::Time(t) if t < windows.first_kept));
     Ok(rows)
-}
-
-fn unparen(e: &Expr) -> &Expr {
-    match e {
-        Expr::Paren(inner) => unparen(inner),
-        other => other,
-    }
 }
 
 /// A selector call, alone or under math and arithmetic with literals (`max(rx) * 1`).
@@ -151,12 +148,19 @@ fn column(
             let values = (0..n).map(|i| condition::binary(*op, &l.values[i], &r.values[i])).collect();
             let empty = (0..n).map(|i| l.empty[i] && r.empty[i]).collect();
             let times = if l.times.iter().any(Option::is_some) { l.times } else { r.times };
-            Ok(Column { values, times, empty, transformed: l.transformed || r.transformed })
+            let present = (0..n).map(|i| l.present[i] || r.present[i]).collect();
+            Ok(Column { values, times, empty, present, transformed: l.transformed || r.transformed })
         }
         Expr::Paren(e) => column(e, points, windows, fill),
         Expr::Integer(_) | Expr::Number(_) => {
             let v = Value::Float(literal_f64(expr).unwrap_or(0.0));
-            Ok(Column { values: vec![v; n], times: vec![None; n], empty: vec![true; n], transformed: false })
+            Ok(Column {
+                values: vec![v; n],
+                times: vec![None; n],
+                empty: vec![true; n],
+                present: vec![false; n],
+                transformed: false,
+            })
         }
         Expr::Ref { .. } => Err("mixing aggregate and non-aggregate queries is not supported".into()),
         _ => Err("unsupported expression in an aggregate query".into()),
@@ -191,6 +195,7 @@ fn reduced(
         values: Vec::with_capacity(n),
         times: Vec::with_capacity(n),
         empty: Vec::with_capacity(n),
+        present: Vec::new(),
         transformed: false,
     };
     for i in 0..n {
@@ -213,6 +218,7 @@ fn reduced(
         c.values.push(v);
         c.times.push(t);
     }
+    c.present = c.empty.iter().map(|e| !e).collect();
     Ok(c)
 }
 
@@ -238,12 +244,14 @@ fn transformed(
     let default_unit = if name == "elapsed" { 1.0 } else { interval as f64 };
     let out = functions::transform(name, &seq, args.get(1).and_then(literal_f64), default_unit);
     let mut values = vec![Value::Null; n];
+    let mut present = vec![false; n];
     for (t, v) in out {
         if let Some(i) = windows.index_of(t) {
             values[i] = v;
+            present[i] = true;
         }
     }
-    Ok(Column { values, times: vec![None; n], empty: inner.empty, transformed: true })
+    Ok(Column { values, times: vec![None; n], empty: inner.empty, present, transformed: true })
 }
 
 /// `fill` applied to one column before a transformation reads it.

@@ -9,7 +9,7 @@ use crate::result::Value;
 
 use super::top::{self, TopCall};
 use super::window::Windows;
-use super::{literal_f64, Group};
+use super::{literal_f64, unparen, Group};
 
 /// A point of a group: time, value, index of its member series.
 type Point = (i64, f64, usize);
@@ -124,11 +124,4 @@ fn row(t: i64, v: Value, member: usize, tags: &[&str], companions: &[&str], grou
     }
     out.extend(companions.iter().map(|name| group.value(member, t, name)));
     out
-}
-
-fn unparen(e: &Expr) -> &Expr {
-    match e {
-        Expr::Paren(inner) => unparen(inner),
-        other => other,
-    }
 }
