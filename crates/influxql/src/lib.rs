@@ -19,10 +19,12 @@
 pub mod ast;
 mod cardinality;
 pub mod catalog;
+pub mod chunk;
 pub mod condition;
 pub mod execute;
 pub mod functions;
 pub mod lexer;
+pub mod msgpack;
 pub mod namespace;
 pub mod parser;
 pub mod result;

@@ -42,6 +42,8 @@ pub struct Series {
     pub tags: BTreeMap<String, String>,
     pub columns: Vec<String>,
     pub values: Vec<Vec<Value>>,
+    /// A chunked answer cut this series here; the next chunk goes on with it.
+    pub partial: bool,
 }
 
 /// The result of one statement.
@@ -50,6 +52,8 @@ pub struct StatementResult {
     pub statement_id: usize,
     pub series: Vec<Series>,
     pub messages: Vec<(String, String)>,
+    /// A chunked answer has more of this statement in the next chunk.
+    pub partial: bool,
     pub error: Option<String>,
 }
 
@@ -98,6 +102,9 @@ pub fn write_result(out: &mut String, r: &StatementResult, epoch: Epoch) {
             out.push('}');
         }
         out.push(']');
+    }
+    if r.partial {
+        out.push_str(",\"partial\":true");
     }
     if let Some(e) = &r.error {
         out.push_str(",\"error\":");
@@ -159,6 +166,10 @@ fn write_series(out: &mut String, s: &Series, epoch: Epoch) {
             out.push(']');
         }
         out.push(']');
+    }
+    if s.partial {
+        key(out, "partial");
+        out.push_str("true");
     }
     out.push('}');
 }
@@ -249,6 +260,7 @@ mod tests {
                 tags: BTreeMap::from([("host".to_string(), "a".to_string())]),
                 columns: vec!["time".into(), "mean".into()],
                 values: vec![vec![Value::Time(946_684_800_000_000_000), Value::Float(1.5)]],
+                partial: false,
             }],
             ..StatementResult::default()
         };

@@ -272,7 +272,13 @@ fn select_measurement(
         } else {
             BTreeMap::new()
         };
-        out.push(Series { name: measurement.to_string(), tags, columns: plan.columns.clone(), values: rows });
+        out.push(Series {
+            name: measurement.to_string(),
+            tags,
+            columns: plan.columns.clone(),
+            values: rows,
+            partial: false,
+        });
     }
     Ok(out)
 }

@@ -1,6 +1,6 @@
 //! InfluxDB 1.x's read API: `GET|POST /query` with `q` (InfluxQL, several statements
-//! separated by `;`), `db`, `rp`, `epoch`, `chunked`, `pretty`, `params`. The language and
-//! the answers are `strata_influxql`'s; this file only speaks HTTP:
+//! separated by `;`), `db`, `rp`, `epoch`, `chunked`, `chunk_size`, `pretty`, `params`. The
+//! language and the answers are `strata_influxql`'s; this file only speaks HTTP:
 //!
 //! | case | answer |
 //! |---|---|
@@ -9,19 +9,27 @@
 //! | parse error | 400 `{"error":"error parsing query: …"}` and `X-Influxdb-Error` |
 //! | no `q` | 400 `missing required parameter "q"` |
 //!
+//! A request accepting `application/x-msgpack` (the official Python client's) gets the same
+//! answer in MessagePack; a chunked one gets a document per chunk, one after another.
+//!
 //! `/query` with `query` and no `q` stays the PromQL instant query it was before.
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use strata_influxql::time::Epoch;
-use strata_influxql::{Request as QueryRequest, Store};
+use strata_influxql::{Request as QueryRequest, StatementResult, Store};
 
 use crate::query_api;
 use crate::state::Shared;
 
 /// `GET|POST /query`.
 pub(crate) async fn query(State(state): State<Shared>, request: Request) -> Response {
+    let msgpack = request
+        .headers()
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/x-msgpack"));
     let params = match query_api::request_params(request, state.config.max_body_bytes).await {
         Ok(p) => p,
         Err(e) => return e.into_response(),
@@ -42,10 +50,12 @@ pub(crate) async fn query(State(state): State<Shared>, request: Request) -> Resp
     };
     let epoch = Epoch::parse(params.get("epoch"));
     let chunked = params.get("chunked") == Some("true");
+    let chunk_size = params.get("chunk_size").and_then(|n| n.parse().ok()).unwrap_or(0);
     let pretty = params.get("pretty") == Some("true");
     let database = params.get("db").map(str::to_string);
     let policy = params.get("rp").map(str::to_string);
     let worker = state.clone();
+    let for_chunks = if chunked { statements.clone() } else { Vec::new() };
     let started = std::time::Instant::now();
     let results = tokio::task::spawn_blocking(move || {
         let store = Store {
@@ -63,17 +73,27 @@ pub(crate) async fn query(State(state): State<Shared>, request: Request) -> Resp
         Ok(r) => r,
         Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &format!("query failed: {e}")),
     };
-    let body = if chunked {
-        // One JSON document per statement, a line each.
-        let mut out = String::new();
-        for r in &results {
-            out.push_str(&strata_influxql::write_results(std::slice::from_ref(r), epoch));
-            out.push('\n');
-        }
-        out
+    // A chunked answer is a document per chunk; otherwise one document.
+    let documents: Vec<Vec<StatementResult>> = if chunked {
+        strata_influxql::chunk::chunks(&for_chunks, results, chunk_size)
+            .into_iter()
+            .map(|r| vec![r])
+            .collect()
     } else {
-        strata_influxql::write_results(&results, epoch)
+        vec![results]
     };
+    if msgpack {
+        let body: Vec<u8> =
+            documents.iter().flat_map(|d| strata_influxql::msgpack::write_results(d, epoch)).collect();
+        return respond_bytes(StatusCode::OK, body, "application/x-msgpack");
+    }
+    let mut body = String::new();
+    for d in &documents {
+        body.push_str(&strata_influxql::write_results(d, epoch));
+        if chunked {
+            body.push('\n');
+        }
+    }
     let body = if pretty { pretty_json(&body) } else { body };
     respond(StatusCode::OK, body)
 }
@@ -102,9 +122,13 @@ fn pretty_json(body: &str) -> String {
 }
 
 fn respond(status: StatusCode, body: String) -> Response {
+    respond_bytes(status, body.into_bytes(), "application/json")
+}
+
+fn respond_bytes(status: StatusCode, body: Vec<u8>, content_type: &'static str) -> Response {
     let mut response = (status, body).into_response();
     let headers = response.headers_mut();
-    headers.insert("Content-Type", HeaderValue::from_static("application/json"));
+    headers.insert("Content-Type", HeaderValue::from_static(content_type));
     headers.insert("X-Influxdb-Version", HeaderValue::from_static(env!("CARGO_PKG_VERSION")));
     response
 }
