@@ -98,8 +98,9 @@ pub fn reduce(name: &str, points: Points<'_>, arg: Option<f64>) -> Option<(Value
             (Value::Float(v), Some(t))
         }
         "percentile" => {
+            // Among equal values the point is the one Go's unstable sort leaves there.
             let mut sorted: Vec<(i64, f64)> = points.to_vec();
-            sorted.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+            crate::go_sort::sort_by(&mut sorted, |a, b| a.1 < b.1);
             let i = (n * arg.unwrap_or(50.0) / 100.0 + 0.5).floor() as i64 - 1;
             if i < 0 || i as usize >= sorted.len() {
                 return None;

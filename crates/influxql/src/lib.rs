@@ -23,6 +23,7 @@ pub mod chunk;
 pub mod condition;
 pub mod execute;
 pub mod functions;
+pub mod go_sort;
 pub mod lexer;
 pub mod msgpack;
 pub mod namespace;

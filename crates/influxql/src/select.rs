@@ -22,6 +22,7 @@ use crate::result::{Series, Value};
 use crate::time::NS_PER_MS;
 
 mod aggregate;
+mod merge;
 mod raw;
 mod selector;
 mod top;
@@ -236,7 +237,10 @@ fn select_measurement(
         field_refs(r, &is_field, &mut needed);
     }
     let needed: Vec<String> = needed.into_iter().collect();
-    let (min_ms, max_ms) = range.to_ms();
+    // Transformations over windows read a little before the range (see `window`).
+    let read =
+        TimeRange { min: range.min.saturating_sub(window::lookback(stmt, &plan.fields, range)), ..range };
+    let (min_ms, max_ms) = read.to_ms();
     let mut series = Vec::new();
     for ns in namespaces {
         let metrics: Vec<(String, String)> =
@@ -248,7 +252,7 @@ fn select_measurement(
     if series.is_empty() {
         return Ok(Vec::new());
     }
-    let tagsets = tagsets(store, series, &needed, range, rest)?;
+    let tagsets = tagsets(store, series, &needed, read, rest)?;
     let groups = group(tagsets, &stmt.dimensions);
     let data_min = groups.values().flat_map(|g| g.iter().filter_map(|ts| ts.rows.first().map(|r| r.0))).min();
     let mut out = Vec::new();
@@ -290,16 +294,16 @@ pub(crate) struct Group<'a> {
 }
 
 impl Group<'_> {
-    /// One field's points over all members, in time order (members in series order among
-    /// equal times), each with the index of its member.
+    /// One field's points over all members, in time order, each with the index of its
+    /// member; among equal times in the order InfluxDB's merge gives them (see `merge`).
     fn points(&self, field: &str) -> Vec<(i64, f64, usize)> {
         let Some(index) = self.needed.iter().position(|f| f == field) else { return Vec::new() };
-        let mut p: Vec<(i64, f64, usize)> = Vec::new();
-        for (m, ts) in self.members.iter().enumerate() {
-            p.extend(ts.rows.iter().filter_map(|(t, v)| v[index].map(|v| (*t, v, m))));
-        }
-        p.sort_by_key(|p| (p.0, p.2));
-        p
+        let per_member: Vec<Vec<(i64, f64)>> = self
+            .members
+            .iter()
+            .map(|ts| ts.rows.iter().filter_map(|(t, v)| v[index].map(|v| (*t, v))).collect())
+            .collect();
+        merge::sorted_merge(per_member)
     }
 
     /// A field's value in a member's row at `t`, or else the member's tag of that name.

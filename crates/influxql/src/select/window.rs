@@ -3,8 +3,8 @@
 //!
 //! A transformation over windows (`derivative(mean(v))`, `moving_average(max(v), 3)`) needs
 //! windows before the range's start to give a value at the first window, so InfluxDB reads
-//! `lookback` extra windows first and drops the rows they produce; [`Windows::first_kept`]
-//! is the start of the first window the caller may report.
+//! the data of [`lookback`] extra intervals before the range too, and drops the rows of
+//! the windows before the one holding the range's start ([`Windows::first_kept`]).
 
 use crate::ast::{Dimension, Expr, Field, Select};
 use crate::condition::TimeRange;
@@ -20,7 +20,7 @@ pub(super) struct Windows {
     pub(super) interval: Option<i64>,
     /// The end of the last window (inclusive).
     pub(super) end: i64,
-    /// Rows before this time come from lookback windows and are not reported.
+    /// Rows stamped before this time come from the lookback and are not reported.
     pub(super) first_kept: i64,
 }
 
@@ -46,9 +46,11 @@ impl Windows {
         let offset = if offset == i64::MIN { now.rem_euclid(interval) } else { offset.rem_euclid(interval) };
         let min = if range.has_min() { range.min } else { data_min.unwrap_or(now) };
         let max = if range.has_max() { range.max } else { now };
-        let first_kept = (min - offset).div_euclid(interval) * interval + offset;
-        let extra = if range.has_min() { lookback(fields) } else { 0 };
-        let first = first_kept.saturating_sub(extra.saturating_mul(interval));
+        let align = |t: i64| (t - offset).div_euclid(interval) * interval + offset;
+        // The window holding the range's start is reported, partial or not; the lookback's
+        // windows before it are read but not reported.
+        let first_kept = align(min);
+        let first = align(min.saturating_sub(lookback(stmt, fields, range)));
         let count = if max < first { 0 } else { (max - first) / interval + 1 };
         if count > MAX_WINDOWS {
             return Err(format!(
@@ -84,10 +86,21 @@ impl Windows {
     }
 }
 
-/// How many windows before the range the select list's transformations need: one for the
-/// differences and derivatives, `n - 1` for `moving_average(…, n)`.
-fn lookback(fields: &[Field]) -> i64 {
-    fields.iter().map(|f| expr_lookback(&f.expr)).max().unwrap_or(0)
+/// How far before the range's start (ns) the select list's transformations read: one
+/// interval for the differences and derivatives, `n - 1` for `moving_average(…, n)`; 0
+/// without `GROUP BY time` or a start.
+pub(super) fn lookback(stmt: &Select, fields: &[Field], range: TimeRange) -> i64 {
+    let interval = stmt.dimensions.iter().find_map(|d| match d {
+        Dimension::Time { interval, .. } => Some(*interval),
+        _ => None,
+    });
+    match interval {
+        Some(interval) if range.has_min() && interval > 0 => {
+            let windows = fields.iter().map(|f| expr_lookback(&f.expr)).max().unwrap_or(0);
+            windows.saturating_mul(interval)
+        }
+        _ => 0,
+    }
 }
 
 fn expr_lookback(expr: &Expr) -> i64 {
