@@ -133,7 +133,7 @@ fn show_series_labels(
     let series = store.engine.select(&matchers, min_ms, max_ms).map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     for s in series {
-        if s.samples().next().is_none() {
+        if !s.has_samples() {
             continue; // deleted, or nothing in the range
         }
         if pushed.is_none() {
@@ -204,6 +204,20 @@ fn source_measurements(store: &Store<'_>, ns: &Namespace, sources: &[Source]) ->
         }
     }
     Ok(out.into_iter().collect())
+}
+
+/// Measurement names of metrics, looked up once per metric.
+#[derive(Default)]
+struct MeasurementCache(std::collections::HashMap<String, String>);
+
+impl MeasurementCache {
+    fn of(&mut self, store: &Store<'_>, labels: &strata_model::Labels) -> &str {
+        let metric = labels.metric_name().unwrap_or_default();
+        if !self.0.contains_key(metric) {
+            self.0.insert(metric.to_string(), store.measurement_of(metric));
+        }
+        self.0.get(metric).map_or("", String::as_str)
+    }
 }
 
 pub(crate) fn measurement_of(store: &Store<'_>, labels: &strata_model::Labels) -> String {
@@ -326,21 +340,48 @@ pub(crate) fn show_tag_values(
         true,
         request.now,
     )?;
+    let pattern = match keys {
+        KeySelector::Regex(r) | KeySelector::NotRegex(r) => {
+            Some(regex::Regex::new(r).map_err(|e| e.to_string())?)
+        }
+        _ => None,
+    };
     let wanted = |k: &str| -> bool {
         match keys {
             KeySelector::Equal(key) => k == key,
             KeySelector::NotEqual(key) => k != key,
             KeySelector::In(list) => list.iter().any(|x| x == k),
-            KeySelector::Regex(r) => regex::Regex::new(r).is_ok_and(|re| re.is_match(k)),
-            KeySelector::NotRegex(r) => regex::Regex::new(r).is_ok_and(|re| !re.is_match(k)),
+            KeySelector::Regex(_) => pattern.as_ref().is_some_and(|re| re.is_match(k)),
+            KeySelector::NotRegex(_) => pattern.as_ref().is_some_and(|re| !re.is_match(k)),
         }
     };
-    let mut by_measurement: std::collections::BTreeMap<String, BTreeSet<(String, String)>> =
-        Default::default();
+    // measurement → key → values, filled without allocating for pairs already seen.
+    type Values = std::collections::BTreeMap<String, BTreeSet<String>>;
+    let mut by_measurement: std::collections::BTreeMap<String, Values> = Default::default();
+    let mut measurements = MeasurementCache::default();
     for l in &labels {
-        let pairs = by_measurement.entry(measurement_of(store, l)).or_default();
-        pairs.extend(namespace::tags_of(l).into_iter().filter(|(k, _)| wanted(k)));
+        let m = measurements.of(store, l);
+        if !by_measurement.contains_key(m) {
+            by_measurement.insert(m.to_string(), Values::new());
+        }
+        let Some(keys) = by_measurement.get_mut(m) else { continue };
+        for label in l.iter().filter(|l| !namespace::is_reserved(&l.name) && wanted(&l.name)) {
+            if !keys.contains_key(&*label.name) {
+                keys.insert(label.name.to_string(), BTreeSet::new());
+            }
+            let Some(values) = keys.get_mut(&*label.name) else { continue };
+            if !values.contains(&*label.value) {
+                values.insert(label.value.to_string());
+            }
+        }
     }
+    let by_measurement = by_measurement.into_iter().map(|(m, keys)| {
+        let pairs: Vec<(String, String)> = keys
+            .into_iter()
+            .flat_map(|(k, values)| values.into_iter().map(move |v| (k.clone(), v)))
+            .collect();
+        (m, pairs)
+    });
     let mut out = Vec::new();
     for (m, pairs) in by_measurement {
         let pairs = page(pairs.into_iter().collect(), f);

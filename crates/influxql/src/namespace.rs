@@ -90,7 +90,7 @@ impl Store<'_> {
                 .push(Matcher::new(MatchOp::RegexMatch, METRIC_NAME_LABEL, ".+").map_err(|e| e.to_string())?);
         }
         let series = self.engine.select(&matchers, i64::MIN, i64::MAX).map_err(|e| e.to_string())?;
-        Ok(series.into_iter().filter(|s| s.samples().next().is_some()).map(|s| s.labels().clone()).collect())
+        Ok(series.into_iter().filter(|s| s.has_samples()).map(|s| s.labels().clone()).collect())
     }
 
     /// Every metric of a namespace with points (sorted).

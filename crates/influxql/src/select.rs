@@ -19,12 +19,12 @@ use crate::condition::{self, Row, TimeRange};
 use crate::functions::{self, Kind};
 use crate::namespace::{self, Namespace, Store};
 use crate::result::{Series, Value};
-use crate::time::NS_PER_MS;
 
 mod aggregate;
 mod merge;
 mod raw;
 mod selector;
+mod tagset;
 mod top;
 mod window;
 
@@ -180,16 +180,6 @@ fn measurements(
     Ok(out.into_iter().map(|((name, _, _), ns)| (ns, name)).collect())
 }
 
-/// A series' tags, sorted by name.
-type Tags = Vec<(String, String)>;
-
-/// One series' fields at its times.
-struct TagSet {
-    tags: Vec<(String, String)>,
-    /// `(time ns, value of each needed field)`, in time order.
-    rows: Vec<(i64, Vec<Option<f64>>)>,
-}
-
 /// A row as conditions and select expressions see it.
 struct RowView<'a> {
     tags: &'a [(String, String)],
@@ -252,9 +242,9 @@ fn select_measurement(
     if series.is_empty() {
         return Ok(Vec::new());
     }
-    let tagsets = tagsets(store, series, &needed, read, rest)?;
-    let groups = group(tagsets, &stmt.dimensions);
-    let data_min = groups.values().flat_map(|g| g.iter().filter_map(|ts| ts.rows.first().map(|r| r.0))).min();
+    let tagsets = tagset::tagsets(store, series, &needed, read, rest)?;
+    let groups = tagset::group(tagsets, &stmt.dimensions);
+    let data_min = groups.values().flat_map(|g| g.iter().filter_map(|ts| ts.times.first().copied())).min();
     let mut out = Vec::new();
     for (key, members) in &groups {
         let group = Group { members, needed: &needed };
@@ -289,7 +279,7 @@ fn select_measurement(
 
 /// The series of one result series, and the fields their rows hold.
 pub(crate) struct Group<'a> {
-    members: &'a [TagSet],
+    members: &'a [tagset::TagSet],
     needed: &'a [String],
 }
 
@@ -298,20 +288,16 @@ impl Group<'_> {
     /// member; among equal times in the order InfluxDB's merge gives them (see `merge`).
     fn points(&self, field: &str) -> Vec<(i64, f64, usize)> {
         let Some(index) = self.needed.iter().position(|f| f == field) else { return Vec::new() };
-        let per_member: Vec<Vec<(i64, f64)>> = self
-            .members
-            .iter()
-            .map(|ts| ts.rows.iter().filter_map(|(t, v)| v[index].map(|v| (*t, v))).collect())
-            .collect();
+        let per_member: Vec<Vec<(i64, f64)>> = self.members.iter().map(|ts| ts.field_points(index)).collect();
         merge::sorted_merge(per_member)
     }
 
     /// A field's value in a member's row at `t`, or else the member's tag of that name.
     fn value(&self, member: usize, t: i64, name: &str) -> Value {
         if let Some(index) = self.needed.iter().position(|f| f == name) {
-            let rows = &self.members[member].rows;
-            return match rows.binary_search_by_key(&t, |r| r.0) {
-                Ok(i) => rows[i].1[index].map_or(Value::Null, Value::Float),
+            let set = &self.members[member];
+            return match set.times.binary_search(&t) {
+                Ok(i) => set.row(i)[index].map_or(Value::Null, Value::Float),
                 Err(_) => Value::Null,
             };
         }
@@ -467,81 +453,4 @@ fn expr_name(expr: &Expr) -> String {
         }
         _ => String::new(),
     }
-}
-
-/// Series → tag sets with rows merged across fields; rows outside the range or failing the
-/// condition are dropped.
-fn tagsets(
-    _store: &Store<'_>,
-    series: Vec<strata_storage::Series>,
-    needed: &[String],
-    range: TimeRange,
-    rest: Option<&Expr>,
-) -> Result<Vec<TagSet>, String> {
-    // metric → field index: the series' metric names its field.
-    let mut by_tags: BTreeMap<Tags, BTreeMap<i64, Vec<Option<f64>>>> = BTreeMap::new();
-    for s in series {
-        let Some(metric) = s.labels().metric_name() else { continue };
-        let field = field_of_metric(_store, metric);
-        let Some(index) = needed.iter().position(|f| *f == field) else { continue };
-        let tags = namespace::tags_of(s.labels());
-        let rows = by_tags.entry(tags).or_default();
-        for (t_ms, v) in s.collect_samples().map_err(|e| e.to_string())? {
-            let t = t_ms.saturating_mul(NS_PER_MS);
-            if !range.contains(t) || strata_model::is_stale_marker(v) {
-                continue;
-            }
-            rows.entry(t).or_insert_with(|| vec![None; needed.len()])[index] = Some(v);
-        }
-    }
-    let mut out = Vec::new();
-    for (tags, rows) in by_tags {
-        let mut kept = Vec::with_capacity(rows.len());
-        for (t, values) in rows {
-            if let Some(cond) = rest {
-                let view = RowView { tags: &tags, fields: needed, values: &values, missing_tag_empty: true };
-                if condition::eval(cond, &view) != Value::Bool(true) {
-                    continue;
-                }
-            }
-            kept.push((t, values));
-        }
-        out.push(TagSet { tags, rows: kept });
-    }
-    Ok(out)
-}
-
-fn field_of_metric(store: &Store<'_>, metric: &str) -> String {
-    store.catalog.pair(metric).map_or_else(|| "value".to_string(), |p| p.field)
-}
-
-/// Tag sets grouped by the GROUP BY tags' values (missing tags are `""`).
-fn group(tagsets: Vec<TagSet>, dims: &[Dimension]) -> BTreeMap<Vec<(String, String)>, Vec<TagSet>> {
-    let mut groups: BTreeMap<Vec<(String, String)>, Vec<TagSet>> = BTreeMap::new();
-    let mut names: BTreeSet<String> =
-        dims.iter().filter_map(|d| if let Dimension::Tag(t) = d { Some(t.clone()) } else { None }).collect();
-    let regexes: Vec<Regex> = dims
-        .iter()
-        .filter_map(|d| if let Dimension::Regex(r) = d { Regex::new(r).ok() } else { None })
-        .collect();
-    let all = dims.iter().any(|d| matches!(d, Dimension::Wildcard));
-    if all || !regexes.is_empty() {
-        for ts in &tagsets {
-            for (k, _) in &ts.tags {
-                if all || regexes.iter().any(|r| r.is_match(k)) {
-                    names.insert(k.clone());
-                }
-            }
-        }
-    }
-    for ts in tagsets {
-        let key: Vec<(String, String)> = names
-            .iter()
-            .map(|n| {
-                (n.clone(), ts.tags.iter().find(|(k, _)| k == n).map_or(String::new(), |(_, v)| v.clone()))
-            })
-            .collect();
-        groups.entry(key).or_default().push(ts);
-    }
-    groups
 }

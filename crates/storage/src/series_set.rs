@@ -152,6 +152,14 @@ impl Series {
         self.chunks.len()
     }
 
+    /// Whether the series has a sample in the query range. A chunk with nothing deleted
+    /// that lies inside the range answers without decoding (its first and last samples are
+    /// its bounds); otherwise the samples are read until the first.
+    pub fn has_samples(&self) -> bool {
+        let inside = |c: &ChunkSource| c.deleted.is_none() && c.mint >= self.mint && c.maxt <= self.maxt;
+        self.chunks.iter().any(inside) || self.samples().next().is_some()
+    }
+
     /// The samples in the query range, in time order, each timestamp once.
     pub fn samples(&self) -> SampleIter<'_> {
         SampleIter {
@@ -358,6 +366,23 @@ mod tests {
         let mut a = xor(&[(1, 1.0), (3, 3.0), (5, 5.0), (7, 7.0), (9, 9.0)]);
         a.deleted = Some(vec![(2, 3), (7, 8)].into());
         assert_eq!(series(vec![a], 0, 100), [(1, 1.0), (5, 5.0), (9, 9.0)]);
+    }
+
+    #[test]
+    fn has_samples_agrees_with_reading_them() {
+        let has = |chunks: Vec<ChunkSource>, mint, maxt| {
+            Series::new(Labels::default(), chunks, mint, maxt).has_samples()
+        };
+        assert!(has(vec![xor(&[(1, 1.0), (5, 5.0)])], 0, 10));
+        assert!(
+            !has(vec![xor(&[(1, 1.0), (5, 5.0)])], 2, 4),
+            "a chunk spanning the range without a sample in it"
+        );
+        assert!(has(vec![xor(&[(1, 1.0), (3, 3.0), (5, 5.0)])], 2, 4));
+        let mut gone = xor(&[(1, 1.0), (3, 3.0)]);
+        gone.deleted = Some(vec![(0, 10)].into());
+        assert!(!has(vec![gone], 0, 10), "everything deleted");
+        assert!(!has(Vec::new(), 0, 10));
     }
 
     #[test]

@@ -9,7 +9,10 @@ pub(super) type Point = (i64, f64, usize);
 
 /// Merges per-series point lists (each in time order, members in series-key order) as
 /// InfluxDB's sorted merge iterator does.
-pub(super) fn sorted_merge(series: Vec<Vec<(i64, f64)>>) -> Vec<Point> {
+pub(super) fn sorted_merge(mut series: Vec<Vec<(i64, f64)>>) -> Vec<Point> {
+    if series.len() == 1 {
+        return series.pop().unwrap_or_default().into_iter().map(|(t, v)| (t, v, 0)).collect();
+    }
     let total = series.iter().map(Vec::len).sum();
     let mut cursors: Vec<(usize, usize)> = Vec::new(); // (member, next index)
     for (member, points) in series.iter().enumerate() {

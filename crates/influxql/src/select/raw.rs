@@ -29,14 +29,14 @@ pub(super) fn rows(fields: &[Field], group: &Group<'_>) -> Result<Vec<Vec<Value>
     }
     let mut merged: Vec<(i64, usize, usize)> = Vec::new();
     for (s, ts) in group.members.iter().enumerate() {
-        merged.extend(ts.rows.iter().enumerate().map(|(r, row)| (row.0, s, r)));
+        merged.extend(ts.times.iter().enumerate().map(|(r, t)| (*t, s, r)));
     }
     merged.sort_unstable();
     let mut out = Vec::with_capacity(merged.len());
     for (t, s, r) in merged {
         let ts = &group.members[s];
         let view =
-            RowView { tags: &ts.tags, fields: group.needed, values: &ts.rows[r].1, missing_tag_empty: false };
+            RowView { tags: &ts.tags, fields: group.needed, values: ts.row(r), missing_tag_empty: false };
         let mut row = vec![Value::Time(t)];
         let mut any_field = false;
         for f in fields {

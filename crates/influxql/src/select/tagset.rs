@@ -1,0 +1,153 @@
+//! Tag sets: the engine's series of one measurement turned into InfluxDB's rows. A tag set
+//! is one combination of tag values; its rows are the times at which any needed field has a
+//! point, with every needed field's value at that time (null where it has none). Rows are
+//! kept flat — a time column and a row-major value block — so that building them costs no
+//! allocation per row.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use regex::Regex;
+
+use crate::ast::{Dimension, Expr};
+use crate::condition::{self, TimeRange};
+use crate::namespace::{self, Store};
+use crate::result::Value;
+use crate::time::NS_PER_MS;
+
+use super::RowView;
+
+/// A series' tags, sorted by name.
+pub(super) type Tags = Vec<(String, String)>;
+
+/// One tag set's rows.
+pub(super) struct TagSet {
+    pub(super) tags: Tags,
+    /// Row times (ns), ascending.
+    pub(super) times: Vec<i64>,
+    /// `width` values per row: the needed fields, in their order.
+    values: Vec<Option<f64>>,
+    width: usize,
+}
+
+impl TagSet {
+    /// The needed fields' values at row `i`.
+    pub(super) fn row(&self, i: usize) -> &[Option<f64>] {
+        &self.values[i * self.width..(i + 1) * self.width]
+    }
+
+    /// One field's points, in time order.
+    pub(super) fn field_points(&self, index: usize) -> Vec<(i64, f64)> {
+        (0..self.times.len()).filter_map(|i| self.row(i)[index].map(|v| (self.times[i], v))).collect()
+    }
+}
+
+/// Series → tag sets with rows merged across fields; points outside the range, staleness
+/// markers and rows failing the condition are dropped. Where two series give the same field
+/// of a tag set at one time, the later series wins.
+pub(super) fn tagsets(
+    store: &Store<'_>,
+    series: Vec<strata_storage::Series>,
+    needed: &[String],
+    range: TimeRange,
+    rest: Option<&Expr>,
+) -> Result<Vec<TagSet>, String> {
+    // Per tag set: (time, field index, value) of every point.
+    let mut by_tags: BTreeMap<Tags, Vec<(i64, usize, f64)>> = BTreeMap::new();
+    for s in series {
+        let Some(metric) = s.labels().metric_name() else { continue };
+        let field = store.catalog.pair(metric).map_or_else(|| "value".to_string(), |p| p.field);
+        let Some(index) = needed.iter().position(|f| *f == field) else { continue };
+        let points = by_tags.entry(namespace::tags_of(s.labels())).or_default();
+        for (t_ms, v) in s.collect_samples().map_err(|e| e.to_string())? {
+            let t = t_ms.saturating_mul(NS_PER_MS);
+            if range.contains(t) && !strata_model::is_stale_marker(v) {
+                points.push((t, index, v));
+            }
+        }
+    }
+    let width = needed.len();
+    let mut out = Vec::with_capacity(by_tags.len());
+    for (tags, mut points) in by_tags {
+        // Stable: among equal (time, field) the later series stays last and wins.
+        points.sort_by_key(|p| p.0);
+        let mut set = TagSet { tags, times: Vec::new(), values: Vec::new(), width };
+        for (t, index, v) in points {
+            if set.times.last() != Some(&t) {
+                set.times.push(t);
+                set.values.extend(std::iter::repeat_n(None, width));
+            }
+            let row = set.times.len() - 1;
+            set.values[row * width + index] = Some(v);
+        }
+        if let Some(cond) = rest {
+            set = filtered(set, cond, needed);
+        }
+        out.push(set);
+    }
+    Ok(out)
+}
+
+/// The rows for which `cond` holds.
+fn filtered(set: TagSet, cond: &Expr, needed: &[String]) -> TagSet {
+    let mut kept = TagSet { tags: Vec::new(), times: Vec::new(), values: Vec::new(), width: set.width };
+    for i in 0..set.times.len() {
+        let view = RowView { tags: &set.tags, fields: needed, values: set.row(i), missing_tag_empty: true };
+        if condition::eval(cond, &view) == Value::Bool(true) {
+            kept.times.push(set.times[i]);
+            kept.values.extend_from_slice(set.row(i));
+        }
+    }
+    kept.tags = set.tags;
+    kept
+}
+
+/// Tag sets grouped by the GROUP BY tags' values (missing tags are `""`).
+pub(super) fn group(tagsets: Vec<TagSet>, dims: &[Dimension]) -> BTreeMap<Tags, Vec<TagSet>> {
+    let mut groups: BTreeMap<Tags, Vec<TagSet>> = BTreeMap::new();
+    let mut names: BTreeSet<String> =
+        dims.iter().filter_map(|d| if let Dimension::Tag(t) = d { Some(t.clone()) } else { None }).collect();
+    let regexes: Vec<Regex> = dims
+        .iter()
+        .filter_map(|d| if let Dimension::Regex(r) = d { Regex::new(r).ok() } else { None })
+        .collect();
+    let all = dims.iter().any(|d| matches!(d, Dimension::Wildcard));
+    if all || !regexes.is_empty() {
+        for ts in &tagsets {
+            for (k, _) in &ts.tags {
+                if all || regexes.iter().any(|r| r.is_match(k)) {
+                    names.insert(k.clone());
+                }
+            }
+        }
+    }
+    for ts in tagsets {
+        let key: Tags = names
+            .iter()
+            .map(|n| {
+                (n.clone(), ts.tags.iter().find(|(k, _)| k == n).map_or(String::new(), |(_, v)| v.clone()))
+            })
+            .collect();
+        groups.entry(key).or_default().push(ts);
+    }
+    groups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_merge_fields_at_equal_times_flat() {
+        let mut set = TagSet {
+            tags: Vec::new(),
+            times: vec![1, 2],
+            values: vec![Some(1.0), None, None, Some(2.0)],
+            width: 2,
+        };
+        assert_eq!(set.row(1), &[None, Some(2.0)]);
+        assert_eq!(set.field_points(0), vec![(1, 1.0)]);
+        set.times.push(3);
+        set.values.extend([Some(3.0), Some(4.0)]);
+        assert_eq!(set.field_points(1), vec![(2, 2.0), (3, 4.0)]);
+    }
+}
