@@ -24,6 +24,7 @@ mod aggregate;
 mod merge;
 mod raw;
 mod selector;
+mod subquery;
 mod tagset;
 mod top;
 mod window;
@@ -41,9 +42,6 @@ pub struct Request<'a> {
 
 /// Runs a SELECT.
 pub fn select(store: &Store<'_>, stmt: &Select, request: Request<'_>) -> Result<Vec<Series>, String> {
-    if stmt.sources.iter().any(|s| matches!(s, Source::Subquery(_))) {
-        return Err("subqueries are not supported yet".into());
-    }
     if stmt.into.is_some() {
         return Err("SELECT INTO is not supported yet".into());
     }
@@ -57,6 +55,10 @@ pub fn select(store: &Store<'_>, stmt: &Select, request: Request<'_>) -> Result<
     }
     aggregate::check_limits(stmt)?;
     let (range, rest) = condition::split_time(stmt.condition.as_ref(), request.now)?;
+    if stmt.sources.iter().any(|s| matches!(s, Source::Subquery(_))) {
+        let out = subquery::select(store, stmt, range, rest, request)?;
+        return Ok(order_and_slimit(stmt, out));
+    }
     let sources = measurements(store, &stmt.sources, request)?;
     let plan = Plan::new(store, stmt, &sources, rest.as_ref())?;
     let mut out = Vec::new();
@@ -68,11 +70,16 @@ pub fn select(store: &Store<'_>, stmt: &Select, request: Request<'_>) -> Result<
     for (measurement, namespaces) in by_name {
         out.extend(select_measurement(store, stmt, &plan, &namespaces, measurement, range, request.now)?);
     }
+    Ok(order_and_slimit(stmt, out))
+}
+
+/// The result series in InfluxDB's order (by descending name and tags too under ORDER BY
+/// time DESC), SOFFSET and SLIMIT applied.
+fn order_and_slimit(stmt: &Select, mut out: Vec<Series>) -> Vec<Series> {
     if stmt.descending {
-        // InfluxDB orders the series themselves by descending name and tags too.
         out.reverse();
     }
-    Ok(out.into_iter().skip(stmt.soffset).take(stmt.slimit.unwrap_or(usize::MAX)).collect())
+    out.into_iter().skip(stmt.soffset).take(stmt.slimit.unwrap_or(usize::MAX)).collect()
 }
 
 /// Refuses calls InfluxDB refuses before reading anything.
@@ -138,7 +145,17 @@ impl Plan {
             }
             field_names.extend(fields.into_iter().map(|(f, _)| f));
         }
-        let fields = expand_fields(stmt, &field_names, &tag_keys)?;
+        Plan::from_names(stmt, field_names, &tag_keys, rest)
+    }
+
+    /// The plan over sources with these fields and tag keys.
+    fn from_names(
+        stmt: &Select,
+        field_names: BTreeSet<String>,
+        tag_keys: &BTreeSet<String>,
+        rest: Option<&Expr>,
+    ) -> Result<Plan, String> {
+        let fields = expand_fields(stmt, &field_names, tag_keys)?;
         let aggregate = fields.iter().any(|f| has_reducer(&f.expr)) && !raw::is_raw_transform_query(&fields);
         let columns = column_names(&fields);
         Ok(Plan { fields, field_names, rest: rest.cloned(), aggregate, columns })
@@ -146,6 +163,19 @@ impl Plan {
 
     fn is_field(&self, name: &str) -> bool {
         self.field_names.contains(name)
+    }
+
+    /// The fields the select list and the condition read, sorted.
+    fn needed(&self) -> Vec<String> {
+        let is_field = |n: &str| self.is_field(n);
+        let mut needed: BTreeSet<String> = BTreeSet::new();
+        for f in &self.fields {
+            field_refs(&f.expr, &is_field, &mut needed);
+        }
+        if let Some(r) = &self.rest {
+            field_refs(r, &is_field, &mut needed);
+        }
+        needed.into_iter().collect()
     }
 }
 
@@ -219,14 +249,7 @@ fn select_measurement(
     let is_field = |n: &str| plan.is_field(n);
     let rest = plan.rest.as_ref();
     let tag_matchers = condition::tag_matchers(rest, &is_field);
-    let mut needed: BTreeSet<String> = BTreeSet::new();
-    for f in &plan.fields {
-        field_refs(&f.expr, &is_field, &mut needed);
-    }
-    if let Some(r) = rest {
-        field_refs(r, &is_field, &mut needed);
-    }
-    let needed: Vec<String> = needed.into_iter().collect();
+    let needed = plan.needed();
     // Transformations over windows read a little before the range (see `window`).
     let read =
         TimeRange { min: range.min.saturating_sub(window::lookback(stmt, &plan.fields, range)), ..range };
@@ -243,11 +266,24 @@ fn select_measurement(
         return Ok(Vec::new());
     }
     let tagsets = tagset::tagsets(store, series, &needed, read, rest)?;
+    series_of(stmt, plan, measurement, tagsets, &needed, range, now)
+}
+
+/// The result series of one measurement's tag sets: grouped, then each group's rows.
+fn series_of(
+    stmt: &Select,
+    plan: &Plan,
+    measurement: &str,
+    tagsets: Vec<tagset::TagSet>,
+    needed: &[String],
+    range: TimeRange,
+    now: i64,
+) -> Result<Vec<Series>, String> {
     let groups = tagset::group(tagsets, &stmt.dimensions);
     let data_min = groups.values().flat_map(|g| g.iter().filter_map(|ts| ts.times.first().copied())).min();
     let mut out = Vec::new();
     for (key, members) in &groups {
-        let group = Group { members, needed: &needed };
+        let group = Group { members, needed };
         let mut rows = if plan.aggregate {
             aggregate::rows(stmt, &plan.fields, &group, range, data_min, now)?
         } else {

@@ -22,11 +22,13 @@ pub(super) fn is_raw_transform_query(fields: &[Field]) -> bool {
 }
 
 /// The rows of a raw query: every row of the group's series in time order (series order
-/// among equal times), without rows whose selected fields are all null.
+/// among equal times) where a field the select list reads has a value — even if the
+/// expressions over it come out null (`f1 + f2` where only `f1` is there).
 pub(super) fn rows(fields: &[Field], group: &Group<'_>) -> Result<Vec<Vec<Value>>, String> {
     if is_raw_transform_query(fields) {
         return transform(fields, group);
     }
+    let selected = selected_fields(fields, group.needed);
     let mut merged: Vec<(i64, usize, usize)> = Vec::new();
     for (s, ts) in group.members.iter().enumerate() {
         merged.extend(ts.times.iter().enumerate().map(|(r, t)| (*t, s, r)));
@@ -35,26 +37,25 @@ pub(super) fn rows(fields: &[Field], group: &Group<'_>) -> Result<Vec<Vec<Value>
     let mut out = Vec::with_capacity(merged.len());
     for (t, s, r) in merged {
         let ts = &group.members[s];
-        let view =
-            RowView { tags: &ts.tags, fields: group.needed, values: ts.row(r), missing_tag_empty: false };
+        let values = ts.row(r);
+        if !ts.null_rows_are_points && !selected.iter().any(|&i| values[i].is_some()) {
+            continue;
+        }
+        let view = RowView { tags: &ts.tags, fields: group.needed, values, missing_tag_empty: false };
         let mut row = vec![Value::Time(t)];
-        let mut any_field = false;
-        for f in fields {
-            let v = eval(&f.expr, &view);
-            any_field |= !v.is_null() && reads_field(&f.expr, group.needed);
-            row.push(v);
-        }
-        if any_field {
-            out.push(row);
-        }
+        row.extend(fields.iter().map(|f| eval(&f.expr, &view)));
+        out.push(row);
     }
     Ok(out)
 }
 
-fn reads_field(expr: &Expr, needed: &[String]) -> bool {
+/// The indices (into `needed`) of the fields the select list reads.
+fn selected_fields(fields: &[Field], needed: &[String]) -> Vec<usize> {
     let mut refs = BTreeSet::new();
-    field_refs(expr, &|n| needed.iter().any(|f| f == n), &mut refs);
-    !refs.is_empty()
+    for f in fields {
+        field_refs(&f.expr, &|n| needed.iter().any(|f| f == n), &mut refs);
+    }
+    refs.iter().filter_map(|r| needed.iter().position(|n| n == r)).collect()
 }
 
 /// A raw expression with the math functions applied.

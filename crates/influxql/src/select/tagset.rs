@@ -11,7 +11,7 @@ use regex::Regex;
 use crate::ast::{Dimension, Expr};
 use crate::condition::{self, TimeRange};
 use crate::namespace::{self, Store};
-use crate::result::Value;
+use crate::result::{Series, Value};
 use crate::time::NS_PER_MS;
 
 use super::RowView;
@@ -27,12 +27,46 @@ pub(super) struct TagSet {
     /// `width` values per row: the needed fields, in their order.
     values: Vec<Option<f64>>,
     width: usize,
+    /// Rows from a subquery are points even where every value is null.
+    pub(super) null_rows_are_points: bool,
 }
 
 impl TagSet {
     /// The needed fields' values at row `i`.
     pub(super) fn row(&self, i: usize) -> &[Option<f64>] {
         &self.values[i * self.width..(i + 1) * self.width]
+    }
+
+    /// A subquery's result series as a tag set: its tags, its rows in `range` for which
+    /// `cond` holds, the `needed` columns' numbers (a column it lacks, or a string, is null).
+    pub(super) fn from_series(
+        series: Series,
+        needed: &[String],
+        range: TimeRange,
+        cond: Option<&Expr>,
+    ) -> TagSet {
+        let columns: Vec<Option<usize>> = needed
+            .iter()
+            .map(|f| series.columns.iter().skip(1).position(|c| c == f).map(|i| i + 1))
+            .collect();
+        let mut set = TagSet {
+            tags: series.tags.into_iter().collect(),
+            times: Vec::new(),
+            values: Vec::new(),
+            width: needed.len(),
+            null_rows_are_points: true,
+        };
+        for row in &series.values {
+            let Some(Value::Time(t)) = row.first() else { continue };
+            if range.contains(*t) {
+                set.times.push(*t);
+                set.values.extend(columns.iter().map(|c| c.and_then(|i| row.get(i)).and_then(Value::as_f64)));
+            }
+        }
+        match cond {
+            Some(c) => filtered(set, c, needed),
+            None => set,
+        }
     }
 
     /// One field's points, in time order.
@@ -70,7 +104,8 @@ pub(super) fn tagsets(
     for (tags, mut points) in by_tags {
         // Stable: among equal (time, field) the later series stays last and wins.
         points.sort_by_key(|p| p.0);
-        let mut set = TagSet { tags, times: Vec::new(), values: Vec::new(), width };
+        let mut set =
+            TagSet { tags, times: Vec::new(), values: Vec::new(), width, null_rows_are_points: false };
         for (t, index, v) in points {
             if set.times.last() != Some(&t) {
                 set.times.push(t);
@@ -89,7 +124,13 @@ pub(super) fn tagsets(
 
 /// The rows for which `cond` holds.
 fn filtered(set: TagSet, cond: &Expr, needed: &[String]) -> TagSet {
-    let mut kept = TagSet { tags: Vec::new(), times: Vec::new(), values: Vec::new(), width: set.width };
+    let mut kept = TagSet {
+        tags: Vec::new(),
+        times: Vec::new(),
+        values: Vec::new(),
+        width: set.width,
+        null_rows_are_points: set.null_rows_are_points,
+    };
     for i in 0..set.times.len() {
         let view = RowView { tags: &set.tags, fields: needed, values: set.row(i), missing_tag_empty: true };
         if condition::eval(cond, &view) == Value::Bool(true) {
@@ -143,6 +184,7 @@ mod tests {
             times: vec![1, 2],
             values: vec![Some(1.0), None, None, Some(2.0)],
             width: 2,
+            null_rows_are_points: false,
         };
         assert_eq!(set.row(1), &[None, Some(2.0)]);
         assert_eq!(set.field_points(0), vec![(1, 1.0)]);
