@@ -31,6 +31,7 @@ pub mod parser;
 pub mod result;
 pub mod select;
 pub mod time;
+pub mod zone;
 
 pub use catalog::{Catalog, CatalogError, FieldPair};
 pub use execute::execute;

@@ -109,7 +109,7 @@ fn value(out: &mut Vec<u8>, v: &Value, epoch: Epoch) {
         }
         Value::Integer(i) => integer(out, *i),
         Value::Str(s) => string(out, s),
-        Value::Time(ns) => match epoch {
+        Value::Time(ns) | Value::ZonedTime(ns, _) => match epoch {
             Epoch::Unit(per) => integer(out, ns / per),
             Epoch::Rfc3339 => {
                 out.extend_from_slice(&[0xc7, 12, TIME_EXT]);

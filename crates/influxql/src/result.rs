@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use crate::time::{format_rfc3339, Epoch};
+use crate::time::{format_rfc3339, format_rfc3339_at, Epoch};
 
 /// One cell.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,6 +17,9 @@ pub enum Value {
     Bool(bool),
     /// A time in ns, written per the epoch.
     Time(i64),
+    /// A time in ns in a zone this many seconds east of UTC (`tz()`): an RFC 3339 string
+    /// carries the zone's offset; an epoch integer is the same as for `Time`.
+    ZonedTime(i64, i64),
 }
 
 impl Value {
@@ -187,6 +190,12 @@ fn write_value(out: &mut String, v: &Value, epoch: Epoch) {
         }
         Value::Time(ns) => match epoch {
             Epoch::Rfc3339 => json_string(out, &format_rfc3339(*ns)),
+            Epoch::Unit(per) => {
+                let _ = write!(out, "{}", ns / per);
+            }
+        },
+        Value::ZonedTime(ns, offset_s) => match epoch {
+            Epoch::Rfc3339 => json_string(out, &format_rfc3339_at(*ns, *offset_s)),
             Epoch::Unit(per) => {
                 let _ = write!(out, "{}", ns / per);
             }

@@ -45,11 +45,10 @@ pub fn select(store: &Store<'_>, stmt: &Select, request: Request<'_>) -> Result<
     if stmt.into.is_some() {
         return Err("SELECT INTO is not supported yet".into());
     }
-    if let Some(tz) = &stmt.timezone {
-        if tz != "UTC" {
-            return Err(format!("unable to find time zone {tz}"));
-        }
-    }
+    let zone = match stmt.timezone.as_deref() {
+        None | Some("UTC") => None,
+        Some(name) => Some(crate::zone::parse(name)?),
+    };
     for f in &stmt.fields {
         validate(&f.expr)?;
     }
@@ -61,6 +60,10 @@ pub fn select(store: &Store<'_>, stmt: &Select, request: Request<'_>) -> Result<
     }
     let sources = measurements(store, &stmt.sources, request)?;
     let plan = Plan::new(store, stmt, &sources, rest.as_ref())?;
+    let in_zone = |out: Vec<Series>| match &zone {
+        Some(tz) => out.into_iter().map(|s| zoned(s, tz)).collect(),
+        None => out,
+    };
     let mut out = Vec::new();
     // One measurement named in several databases or policies is one result.
     let mut by_name: BTreeMap<&str, Vec<&Namespace>> = BTreeMap::new();
@@ -70,7 +73,19 @@ pub fn select(store: &Store<'_>, stmt: &Select, request: Request<'_>) -> Result<
     for (measurement, namespaces) in by_name {
         out.extend(select_measurement(store, stmt, &plan, &namespaces, measurement, range, request.now)?);
     }
-    Ok(order_and_slimit(stmt, out))
+    Ok(order_and_slimit(stmt, in_zone(out)))
+}
+
+/// A series whose times print in `tz` (`tz()`).
+fn zoned(mut series: Series, tz: &chrono_tz::Tz) -> Series {
+    for row in &mut series.values {
+        for v in row.iter_mut() {
+            if let Value::Time(t) = *v {
+                *v = Value::ZonedTime(t, crate::zone::offset_s(tz, t));
+            }
+        }
+    }
+    series
 }
 
 /// The result series in InfluxDB's order (by descending name and tags too under ORDER BY

@@ -9,6 +9,25 @@ pub const NS_PER_MS: i64 = 1_000_000;
 
 /// `ns` since the epoch as Go's RFC3339Nano.
 pub fn format_rfc3339(ns: i64) -> String {
+    format_rfc3339_at(ns, 0)
+}
+
+/// `ns` since the epoch as Go's RFC3339Nano in a zone `offset_s` seconds east of UTC:
+/// the local wall time, then `Z` for a zero offset (Go's `Z07:00`), else `±hh:mm`.
+pub fn format_rfc3339_at(ns: i64, offset_s: i64) -> String {
+    let mut out = wall_time(ns.saturating_add(offset_s.saturating_mul(1_000_000_000)));
+    if offset_s == 0 {
+        out.push('Z');
+    } else {
+        let sign = if offset_s < 0 { '-' } else { '+' };
+        let a = offset_s.abs();
+        out.push_str(&format!("{sign}{:02}:{:02}", a / 3600, a / 60 % 60));
+    }
+    out
+}
+
+/// `YYYY-MM-DDThh:mm:ss[.fraction]` of a time in ns, without a zone.
+fn wall_time(ns: i64) -> String {
     let secs = ns.div_euclid(1_000_000_000);
     let nanos = ns.rem_euclid(1_000_000_000);
     let days = secs.div_euclid(86_400);
@@ -21,7 +40,6 @@ pub fn format_rfc3339(ns: i64) -> String {
         out.push('.');
         out.push_str(fraction.trim_end_matches('0'));
     }
-    out.push('Z');
     out
 }
 

@@ -57,7 +57,7 @@ impl TagSet {
             null_rows_are_points: true,
         };
         for row in &series.values {
-            let Some(Value::Time(t)) = row.first() else { continue };
+            let Some(Value::Time(t) | Value::ZonedTime(t, _)) = row.first() else { continue };
             if range.contains(*t) {
                 set.times.push(*t);
                 set.values.extend(columns.iter().map(|c| c.and_then(|i| row.get(i)).and_then(Value::as_f64)));

@@ -9,6 +9,8 @@
 use crate::ast::{Dimension, Expr, Field, Select};
 use crate::condition::TimeRange;
 use crate::functions::{self, Kind};
+use crate::zone;
+use chrono_tz::Tz;
 
 use super::MAX_WINDOWS;
 
@@ -16,6 +18,9 @@ use super::MAX_WINDOWS;
 pub(super) struct Windows {
     /// Start of each window (ns), lookback windows first.
     pub(super) starts: Vec<i64>,
+    /// End of each window (ns, exclusive); under `tz()` a window across a DST switch is
+    /// longer or shorter than the interval.
+    ends: Vec<i64>,
     /// Window length; `None`: one window over the whole range.
     pub(super) interval: Option<i64>,
     /// The end of the last window (inclusive).
@@ -38,7 +43,14 @@ impl Windows {
         });
         let Some((interval, offset)) = time_dim else {
             let start = if range.has_min() { range.min } else { 0 };
-            return Ok(Windows { starts: vec![start], interval: None, end: range.max, first_kept: start });
+            let end = range.max.saturating_add(1);
+            return Ok(Windows {
+                starts: vec![start],
+                ends: vec![end],
+                interval: None,
+                end: range.max,
+                first_kept: start,
+            });
         };
         if interval <= 0 {
             return Err("invalid GROUP BY time interval".into());
@@ -46,6 +58,9 @@ impl Windows {
         let offset = if offset == i64::MIN { now.rem_euclid(interval) } else { offset.rem_euclid(interval) };
         let min = if range.has_min() { range.min } else { data_min.unwrap_or(now) };
         let max = if range.has_max() { range.max } else { now };
+        if let Some(tz) = zone_of(stmt)? {
+            return zoned(&tz, interval, offset, min.saturating_sub(lookback(stmt, fields, range)), min, max);
+        }
         let align = |t: i64| (t - offset).div_euclid(interval) * interval + offset;
         // The window holding the range's start is reported, partial or not; the lookback's
         // windows before it are read but not reported.
@@ -57,21 +72,15 @@ impl Windows {
                 "GROUP BY time({interval}ns) makes {count} windows, above the limit of {MAX_WINDOWS}"
             ));
         }
-        Ok(Windows {
-            starts: (0..count).map(|i| first + i * interval).collect(),
-            interval: Some(interval),
-            end: max,
-            first_kept,
-        })
+        let starts: Vec<i64> = (0..count).map(|i| first + i * interval).collect();
+        let ends = starts.iter().map(|s| s.saturating_add(interval)).collect();
+        Ok(Windows { starts, ends, interval: Some(interval), end: max, first_kept })
     }
 
     /// The part of `points` (sorted by time) in window `i`.
     pub(super) fn slice<'p, T>(&self, points: &'p [T], time: impl Fn(&T) -> i64, i: usize) -> &'p [T] {
         let lo = self.starts[i];
-        let hi = match self.interval {
-            Some(d) => self.starts[i].saturating_add(d).min(self.end.saturating_add(1)),
-            None => self.end.saturating_add(1),
-        };
+        let hi = self.ends[i].min(self.end.saturating_add(1));
         let a = points.partition_point(|p| time(p) < lo);
         let b = points.partition_point(|p| time(p) < hi);
         &points[a..b.max(a)]
@@ -79,11 +88,37 @@ impl Windows {
 
     /// The index of the window starting at `t`.
     pub(super) fn index_of(&self, t: i64) -> Option<usize> {
-        let d = self.interval?;
-        let first = *self.starts.first()?;
-        let i = (t - first).checked_div(d)?;
-        (t >= first && (t - first) % d == 0 && (i as usize) < self.starts.len()).then_some(i as usize)
+        self.interval?;
+        self.starts.binary_search(&t).ok()
     }
+}
+
+/// The statement's `tz()`, if it names a zone other than UTC.
+fn zone_of(stmt: &Select) -> Result<Option<Tz>, String> {
+    match stmt.timezone.as_deref() {
+        None | Some("UTC") => Ok(None),
+        Some(name) => zone::parse(name).map(Some),
+    }
+}
+
+/// Windows in a zone from the one holding `read_min` to the one holding `max`, each from
+/// the end of the one before.
+fn zoned(tz: &Tz, interval: i64, offset: i64, read_min: i64, min: i64, max: i64) -> Result<Windows, String> {
+    let (mut starts, mut ends) = (Vec::new(), Vec::new());
+    let (mut start, mut end) = zone::window(tz, read_min, interval, offset);
+    while start <= max {
+        if starts.len() as i64 >= MAX_WINDOWS {
+            return Err(format!("GROUP BY time({interval}ns) makes more than {MAX_WINDOWS} windows"));
+        }
+        starts.push(start);
+        ends.push(end);
+        if end <= start {
+            break;
+        }
+        (start, end) = zone::window(tz, end, interval, offset);
+    }
+    let first_kept = zone::window(tz, min, interval, offset).0;
+    Ok(Windows { starts, ends, interval: Some(interval), end: max, first_kept })
 }
 
 /// How far before the range's start (ns) the select list's transformations read: one
