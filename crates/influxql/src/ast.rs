@@ -1,5 +1,7 @@
 //! The statements and expressions the parser produces.
 
+pub use crate::catalog::Privilege;
+
 /// One statement of a query.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Statement {
@@ -21,8 +23,20 @@ pub enum Statement {
     ShowSeries(ShowFilter),
     /// `SHOW SERIES|MEASUREMENT|TAG KEY|TAG VALUES|FIELD KEY [EXACT] CARDINALITY …`.
     ShowCardinality { of: Cardinality, exact: bool, filter: ShowFilter },
-    /// `SHOW USERS`: Strata has no users yet, so always none.
+    /// `SHOW USERS`.
     ShowUsers,
+    /// `SHOW GRANTS FOR user`.
+    ShowGrants { user: String },
+    /// `CREATE USER name WITH PASSWORD 'p' [WITH ALL PRIVILEGES]`.
+    CreateUser { name: String, password: String, admin: bool },
+    /// `DROP USER name`.
+    DropUser { name: String },
+    /// `SET PASSWORD FOR name = 'p'`.
+    SetPassword { name: String, password: String },
+    /// `GRANT p ON db TO user`; without a database, `GRANT ALL PRIVILEGES TO user` (admin).
+    Grant { user: String, privilege: Privilege, database: Option<String> },
+    /// `REVOKE p ON db FROM user`; without a database, `REVOKE ALL PRIVILEGES FROM user`.
+    Revoke { user: String, privilege: Privilege, database: Option<String> },
     /// `CREATE DATABASE name [WITH …]`.
     CreateDatabase { name: String, policy: Option<PolicySpec> },
     /// `CREATE RETENTION POLICY name ON db …`.
@@ -46,6 +60,11 @@ impl Statement {
                 | Statement::DropDatabase { .. }
                 | Statement::DropRetentionPolicy { .. }
                 | Statement::Delete { .. }
+                | Statement::CreateUser { .. }
+                | Statement::DropUser { .. }
+                | Statement::SetPassword { .. }
+                | Statement::Grant { .. }
+                | Statement::Revoke { .. }
         )
     }
 }

@@ -20,6 +20,9 @@ use std::sync::RwLock;
 
 use serde::{Deserialize, Serialize};
 
+mod users;
+pub use users::{Privilege, User};
+
 /// The name InfluxDB gives the retention policy CREATE DATABASE makes.
 pub const AUTOGEN: &str = "autogen";
 
@@ -65,6 +68,10 @@ struct State {
     databases: Vec<Database>,
     /// metric → pair.
     fields: BTreeMap<String, FieldPair>,
+    /// In creation order (SHOW USERS lists them so); absent from catalogs written before
+    /// users existed.
+    #[serde(default)]
+    users: Vec<users::User>,
 }
 
 /// The catalog, in memory and (with a path) on disk.

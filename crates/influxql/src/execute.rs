@@ -42,8 +42,30 @@ fn run(store: &Store<'_>, statement: &Statement, request: Request<'_>) -> Result
             cardinality::show(store, of, *exact, filter, request)
         }
         Statement::ShowUsers => {
-            Ok(vec![Series { columns: vec!["user".into(), "admin".into()], ..Series::default() }])
+            let values = store
+                .catalog
+                .users()
+                .into_iter()
+                .map(|u| vec![Value::Str(u.name), Value::Bool(u.admin)])
+                .collect();
+            Ok(vec![Series { columns: vec!["user".into(), "admin".into()], values, ..Series::default() }])
         }
+        Statement::ShowGrants { user } => show_grants(store, user),
+        Statement::CreateUser { name, password, admin } => {
+            catalog_change(store.catalog.create_user(name, password, *admin))
+        }
+        Statement::DropUser { name } => catalog_change(store.catalog.drop_user(name)),
+        Statement::SetPassword { name, password } => {
+            catalog_change(store.catalog.set_password(name, password))
+        }
+        Statement::Grant { user, privilege, database } => match database {
+            None => catalog_change(store.catalog.set_admin(user, true)),
+            Some(db) => catalog_change(store.catalog.grant(user, db, *privilege)),
+        },
+        Statement::Revoke { user, privilege, database } => match database {
+            None => catalog_change(store.catalog.set_admin(user, false)),
+            Some(db) => catalog_change(store.catalog.revoke(user, db, *privilege)),
+        },
         Statement::CreateDatabase { name, policy } => create_database(store, name, policy.as_ref()),
         Statement::CreateRetentionPolicy { database, policy, default } => {
             let p = policy_of(policy)?;
@@ -64,6 +86,22 @@ fn run(store: &Store<'_>, statement: &Statement, request: Request<'_>) -> Result
             request,
         ),
     }
+}
+
+/// A catalog change's outcome as a statement's: no series, or its error.
+fn catalog_change(outcome: Result<Result<(), String>, catalog::CatalogError>) -> Result<Vec<Series>, String> {
+    outcome.map_err(|e| e.to_string())?.map(|()| Vec::new())
+}
+
+fn show_grants(store: &Store<'_>, user: &str) -> Result<Vec<Series>, String> {
+    let users = store.catalog.users();
+    let Some(u) = users.iter().find(|u| u.name == user) else { return Err("user not found".into()) };
+    let values = u
+        .privileges
+        .iter()
+        .map(|(db, p)| vec![Value::Str(db.clone()), Value::Str(p.name().into())])
+        .collect();
+    Ok(vec![Series { columns: vec!["database".into(), "privilege".into()], values, ..Series::default() }])
 }
 
 fn show_databases(store: &Store<'_>) -> Vec<Series> {

@@ -210,6 +210,8 @@ impl Parser<'_> {
             "CREATE" => self.create(),
             "DROP" => self.drop(),
             "DELETE" => self.delete(),
+            "GRANT" | "REVOKE" => self.grant_or_revoke(),
+            "SET" => self.set_password(),
             _ => Err(self.unexpected(STATEMENT_STARTS)),
         }
     }
@@ -462,6 +464,11 @@ impl Parser<'_> {
                 self.next();
                 Ok(Statement::ShowUsers)
             }
+            "GRANTS" => {
+                self.next();
+                self.expect_keyword("FOR")?;
+                Ok(Statement::ShowGrants { user: self.ident()? })
+            }
             "RETENTION" => {
                 self.next();
                 self.expect_keyword("POLICIES")?;
@@ -614,6 +621,18 @@ impl Parser<'_> {
 
     fn create(&mut self) -> Result<Statement> {
         self.expect_keyword("CREATE")?;
+        if self.eat_keyword("USER") {
+            let name = self.ident()?;
+            self.expect_keyword("WITH")?;
+            self.expect_keyword("PASSWORD")?;
+            let password = self.string()?;
+            let admin = self.eat_keyword("WITH");
+            if admin {
+                self.expect_keyword("ALL")?;
+                self.expect_keyword("PRIVILEGES")?;
+            }
+            return Ok(Statement::CreateUser { name, password, admin });
+        }
         if self.eat_keyword("DATABASE") {
             let name = self.ident()?;
             if !self.eat_keyword("WITH") {
@@ -675,6 +694,9 @@ impl Parser<'_> {
 
     fn drop(&mut self) -> Result<Statement> {
         self.expect_keyword("DROP")?;
+        if self.eat_keyword("USER") {
+            return Ok(Statement::DropUser { name: self.ident()? });
+        }
         if self.eat_keyword("DATABASE") {
             return Ok(Statement::DropDatabase { name: self.ident()? });
         }
@@ -705,6 +727,51 @@ impl Parser<'_> {
         }
         Err(self
             .unexpected("CONTINUOUS, MEASUREMENT, RETENTION, SERIES, SHARD, SUBSCRIPTION, USER, DATABASE"))
+    }
+
+    /// `GRANT|REVOKE READ|WRITE|ALL [PRIVILEGES] [ON db] TO|FROM user`.
+    fn grant_or_revoke(&mut self) -> Result<Statement> {
+        let grant = self.eat_keyword("GRANT");
+        if !grant {
+            self.expect_keyword("REVOKE")?;
+        }
+        let privilege = if self.eat_keyword("READ") {
+            Privilege::Read
+        } else if self.eat_keyword("WRITE") {
+            Privilege::Write
+        } else if self.eat_keyword("ALL") {
+            self.eat_keyword("PRIVILEGES");
+            Privilege::All
+        } else {
+            return Err(self.unexpected("READ, WRITE, ALL [PRIVILEGES]"));
+        };
+        let database = if privilege == Privilege::All {
+            if self.eat_keyword("ON") {
+                Some(self.ident()?)
+            } else {
+                None
+            }
+        } else {
+            self.expect_keyword("ON")?;
+            Some(self.ident()?)
+        };
+        self.expect_keyword(if grant { "TO" } else { "FROM" })?;
+        let user = self.ident()?;
+        Ok(if grant {
+            Statement::Grant { user, privilege, database }
+        } else {
+            Statement::Revoke { user, privilege, database }
+        })
+    }
+
+    /// `SET PASSWORD FOR user = 'password'`.
+    fn set_password(&mut self) -> Result<Statement> {
+        self.expect_keyword("SET")?;
+        self.expect_keyword("PASSWORD")?;
+        self.expect_keyword("FOR")?;
+        let name = self.ident()?;
+        self.expect_op("=")?;
+        Ok(Statement::SetPassword { name, password: self.string()? })
     }
 
     fn delete(&mut self) -> Result<Statement> {
