@@ -53,6 +53,9 @@ pub enum Statement {
 impl Statement {
     /// Whether it changes data or the catalog (InfluxDB refuses those over GET).
     pub fn is_write(&self) -> bool {
+        if let Statement::Select(s) = self {
+            return s.into.is_some();
+        }
         matches!(
             self,
             Statement::CreateDatabase { .. }

@@ -21,6 +21,7 @@ use crate::namespace::{self, Namespace, Store};
 use crate::result::{Series, Value};
 
 mod aggregate;
+mod into;
 mod merge;
 mod raw;
 mod selector;
@@ -42,8 +43,10 @@ pub struct Request<'a> {
 
 /// Runs a SELECT.
 pub fn select(store: &Store<'_>, stmt: &Select, request: Request<'_>) -> Result<Vec<Series>, String> {
-    if stmt.into.is_some() {
-        return Err("SELECT INTO is not supported yet".into());
+    if let Some(target) = &stmt.into {
+        let query = Select { into: None, ..stmt.clone() };
+        let series = select(store, &query, request)?;
+        return into::write(store, target, &series, request);
     }
     let zone = match stmt.timezone.as_deref() {
         None | Some("UTC") => None,
