@@ -23,7 +23,9 @@ pub(crate) fn show(
     let unpaged = ShowFilter { limit: None, offset: 0, ..filter.clone() };
     let listed = match of {
         Cardinality::TagKeys => execute::show_tag_keys(store, &unpaged, request)?,
-        Cardinality::TagValues(keys) => execute::show_tag_values(store, &unpaged, keys, request)?,
+        Cardinality::TagValues(keys) => {
+            execute::show_tag_values(store, &unpaged, keys, execute::SHOW_TAG_VALUES_CARDINALITY, request)?
+        }
         Cardinality::FieldKeys => execute::show_field_keys(store, &unpaged, request)?,
         Cardinality::Series => return series(store, &unpaged, exact, request),
         Cardinality::Measurements => {
@@ -41,7 +43,7 @@ fn series(
     exact: bool,
     request: Request<'_>,
 ) -> Result<Vec<Series>, String> {
-    let labels = execute::matching_series(store, filter, "SHOW SERIES CARDINALITY", request)?;
+    let labels = execute::matching_series(store, filter, execute::SHOW_SERIES, request)?;
     let mut per_measurement: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for l in &labels {
         let m = execute::measurement_of(store, l);

@@ -245,12 +245,32 @@ pub fn eval(expr: &Expr, row: &dyn Row) -> Value {
                 Value::Str(s) => s,
                 _ => return Value::Bool(false),
             };
-            let Ok(re) = Regex::new(pattern) else { return Value::Bool(false) };
-            Value::Bool(re.is_match(&text) == (*op == BinaryOp::RegexMatch))
+            let matched = with_regex(pattern, |re| re.is_match(&text));
+            Value::Bool(matched.is_some_and(|m| m == (*op == BinaryOp::RegexMatch)))
         }
         Expr::Binary { op, lhs, rhs } => binary(*op, &eval(lhs, row), &eval(rhs, row)),
         _ => Value::Null,
     }
+}
+
+/// Runs `f` with the compiled `pattern` (`None` if it does not compile). Conditions are
+/// evaluated per row, so each thread keeps the last patterns it compiled.
+fn with_regex<T>(pattern: &str, f: impl FnOnce(&Regex) -> T) -> Option<T> {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    thread_local! {
+        static COMPILED: RefCell<HashMap<String, Option<Regex>>> = RefCell::new(HashMap::new());
+    }
+    COMPILED.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if !cache.contains_key(pattern) {
+            if cache.len() >= 64 {
+                cache.clear();
+            }
+            cache.insert(pattern.to_string(), Regex::new(pattern).ok());
+        }
+        cache.get(pattern).and_then(|re| re.as_ref().map(f))
+    })
 }
 
 fn truthy(v: &Value) -> bool {

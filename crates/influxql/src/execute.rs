@@ -35,7 +35,9 @@ fn run(store: &Store<'_>, statement: &Statement, request: Request<'_>) -> Result
         }
         Statement::ShowMeasurements(f) => show_measurements(store, f, request),
         Statement::ShowTagKeys(f) => show_tag_keys(store, f, request),
-        Statement::ShowTagValues { filter, keys } => show_tag_values(store, filter, keys, request),
+        Statement::ShowTagValues { filter, keys } => {
+            show_tag_values(store, filter, keys, SHOW_TAG_VALUES, request)
+        }
         Statement::ShowFieldKeys(f) => show_field_keys(store, f, request),
         Statement::ShowSeries(f) => show_series(store, f, request),
         Statement::ShowCardinality { of, exact, filter } => {
@@ -146,24 +148,48 @@ fn show_namespace(store: &Store<'_>, filter: &ShowFilter, request: Request<'_>) 
     store.namespace(filter.database.as_deref().or(request.database), request.policy)
 }
 
+/// How a SHOW reads its WHERE clause.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Show {
+    pub(crate) statement: &'static str,
+    /// Whether a time range is allowed (and then answered from the data in it).
+    time_allowed: bool,
+    /// Whether a series lacking a tag fails every comparison of it — the rule of InfluxDB's
+    /// SHOW TAG VALUES CARDINALITY (`region !~ /us/` leaves out a series with no `region`),
+    /// though not of SHOW TAG VALUES — rather than comparing as `''`.
+    missing_tag_is_null: bool,
+}
+
+const SHOW_MEASUREMENTS: Show =
+    Show { statement: "SHOW MEASUREMENTS", time_allowed: false, missing_tag_is_null: false };
+pub(crate) const SHOW_SERIES: Show =
+    Show { statement: "SHOW SERIES", time_allowed: true, missing_tag_is_null: false };
+const SHOW_TAG_KEYS: Show =
+    Show { statement: "SHOW TAG KEYS", time_allowed: true, missing_tag_is_null: false };
+const SHOW_TAG_VALUES: Show =
+    Show { statement: "SHOW TAG VALUES", time_allowed: true, missing_tag_is_null: false };
+pub(crate) const SHOW_TAG_VALUES_CARDINALITY: Show =
+    Show { statement: "SHOW TAG VALUES CARDINALITY", time_allowed: true, missing_tag_is_null: true };
+
 /// Series of a SHOW: the labels of the namespace's series from `sources` matching the
-/// condition (tag terms; a time range when `time_allowed`).
+/// condition (tag terms; a time range where the statement allows one).
 fn show_series_labels(
     store: &Store<'_>,
     ns: &Namespace,
     sources: &[Source],
     condition: Option<&crate::ast::Expr>,
-    statement: &str,
-    time_allowed: bool,
+    show: Show,
     now: i64,
 ) -> Result<Vec<strata_model::Labels>, String> {
     let (range, rest) = condition::split_time(condition, now)?;
-    if (range != TimeRange::ALL) && !time_allowed {
-        return Err(format!("{statement} doesn't support time in WHERE clause"));
+    if (range != TimeRange::ALL) && !show.time_allowed {
+        return Err(format!("{} doesn't support time in WHERE clause", show.statement));
     }
     let mut matchers = ns.matchers.clone();
     matchers.push(source_matcher(store, ns, sources)?);
-    let pushed = rest.as_ref().and_then(condition::only_tag_matchers);
+    // Storage's matchers read a missing label as "": pushed down only where that is the rule.
+    let pushed =
+        if show.missing_tag_is_null { None } else { rest.as_ref().and_then(condition::only_tag_matchers) };
     if let Some(m) = &pushed {
         matchers.extend(m.iter().cloned());
     }
@@ -177,7 +203,8 @@ fn show_series_labels(
         if pushed.is_none() {
             if let Some(cond) = &rest {
                 let tags = namespace::tags_of(s.labels());
-                if condition::eval(cond, &TagRow(&tags)) != Value::Bool(true) {
+                let row = TagRow { tags: &tags, missing_is_null: show.missing_tag_is_null };
+                if condition::eval(cond, &row) != Value::Bool(true) {
                     continue;
                 }
             }
@@ -203,11 +230,18 @@ fn negated_tag_condition(condition: &Expr) -> Option<Expr> {
 }
 
 /// A row of tags only (SHOW's conditions).
-struct TagRow<'a>(&'a [(String, String)]);
+struct TagRow<'a> {
+    tags: &'a [(String, String)],
+    missing_is_null: bool,
+}
 
 impl condition::Row for TagRow<'_> {
     fn lookup(&self, name: &str, _: crate::ast::RefType) -> Value {
-        Value::Str(self.0.iter().find(|(k, _)| k == name).map_or(String::new(), |(_, v)| v.clone()))
+        match self.tags.iter().find(|(k, _)| k == name) {
+            Some((_, v)) => Value::Str(v.clone()),
+            None if self.missing_is_null => Value::Null,
+            None => Value::Str(String::new()),
+        }
     }
 }
 
@@ -273,28 +307,14 @@ pub(crate) fn show_measurements(
 ) -> Result<Vec<Series>, String> {
     let ns = show_namespace(store, f, request)?;
     let sources: Vec<Source> = f.measurement.iter().cloned().collect();
-    let labels = show_series_labels(
-        store,
-        &ns,
-        &sources,
-        f.condition.as_ref(),
-        "SHOW MEASUREMENTS",
-        false,
-        request.now,
-    )?;
+    let labels =
+        show_series_labels(store, &ns, &sources, f.condition.as_ref(), SHOW_MEASUREMENTS, request.now)?;
     let mut names: BTreeSet<String> = labels.iter().map(|l| measurement_of(store, l)).collect();
     if let Some(positive) = f.condition.as_ref().and_then(negated_tag_condition) {
         // InfluxDB answers `WHERE tag != v` / `!~ /re/` per measurement: those none of whose
         // series matches the positive condition.
-        let matching = show_series_labels(
-            store,
-            &ns,
-            &sources,
-            Some(&positive),
-            "SHOW MEASUREMENTS",
-            false,
-            request.now,
-        )?;
+        let matching =
+            show_series_labels(store, &ns, &sources, Some(&positive), SHOW_MEASUREMENTS, request.now)?;
         for l in &matching {
             names.remove(&measurement_of(store, l));
         }
@@ -316,15 +336,15 @@ pub(crate) fn show_measurements(
 pub(crate) fn matching_series(
     store: &Store<'_>,
     f: &ShowFilter,
-    statement: &str,
+    show: Show,
     request: Request<'_>,
 ) -> Result<Vec<strata_model::Labels>, String> {
     let ns = show_namespace(store, f, request)?;
-    show_series_labels(store, &ns, &f.sources, f.condition.as_ref(), statement, true, request.now)
+    show_series_labels(store, &ns, &f.sources, f.condition.as_ref(), show, request.now)
 }
 
 fn show_series(store: &Store<'_>, f: &ShowFilter, request: Request<'_>) -> Result<Vec<Series>, String> {
-    let labels = matching_series(store, f, "SHOW SERIES", request)?;
+    let labels = matching_series(store, f, SHOW_SERIES, request)?;
     let keys: BTreeSet<String> = labels
         .iter()
         .map(|l| namespace::series_key(&measurement_of(store, l), &namespace::tags_of(l)))
@@ -344,7 +364,7 @@ pub(crate) fn show_tag_keys(
 ) -> Result<Vec<Series>, String> {
     let ns = show_namespace(store, f, request)?;
     let labels =
-        show_series_labels(store, &ns, &f.sources, f.condition.as_ref(), "SHOW TAG KEYS", true, request.now)?;
+        show_series_labels(store, &ns, &f.sources, f.condition.as_ref(), SHOW_TAG_KEYS, request.now)?;
     let mut by_measurement: std::collections::BTreeMap<String, BTreeSet<String>> = Default::default();
     for l in &labels {
         let keys = by_measurement.entry(measurement_of(store, l)).or_default();
@@ -366,18 +386,11 @@ pub(crate) fn show_tag_values(
     store: &Store<'_>,
     f: &ShowFilter,
     keys: &KeySelector,
+    show: Show,
     request: Request<'_>,
 ) -> Result<Vec<Series>, String> {
     let ns = show_namespace(store, f, request)?;
-    let labels = show_series_labels(
-        store,
-        &ns,
-        &f.sources,
-        f.condition.as_ref(),
-        "SHOW TAG VALUES",
-        true,
-        request.now,
-    )?;
+    let labels = show_series_labels(store, &ns, &f.sources, f.condition.as_ref(), show, request.now)?;
     let pattern = match keys {
         KeySelector::Regex(r) | KeySelector::NotRegex(r) => {
             Some(regex::Regex::new(r).map_err(|e| e.to_string())?)
