@@ -87,12 +87,16 @@ pub(super) fn tagsets(
 ) -> Result<Vec<TagSet>, String> {
     // Per tag set: (time, field index, value) of every point.
     let mut by_tags: BTreeMap<Tags, Vec<(i64, usize, f64)>> = BTreeMap::new();
+    let mut samples = Vec::new();
     for s in series {
         let Some(metric) = s.labels().metric_name() else { continue };
         let field = store.catalog.pair(metric).map_or_else(|| "value".to_string(), |p| p.field);
         let Some(index) = needed.iter().position(|f| *f == field) else { continue };
+        samples.clear();
+        s.collect_samples_into(&mut samples).map_err(|e| e.to_string())?;
         let points = by_tags.entry(namespace::tags_of(s.labels())).or_default();
-        for (t_ms, v) in s.collect_samples().map_err(|e| e.to_string())? {
+        points.reserve(samples.len());
+        for &(t_ms, v) in &samples {
             let t = t_ms.saturating_mul(NS_PER_MS);
             if range.contains(t) && !strata_model::is_stale_marker(v) {
                 points.push((t, index, v));
@@ -103,9 +107,16 @@ pub(super) fn tagsets(
     let mut out = Vec::with_capacity(by_tags.len());
     for (tags, mut points) in by_tags {
         // Stable: among equal (time, field) the later series stays last and wins.
-        points.sort_by_key(|p| p.0);
-        let mut set =
-            TagSet { tags, times: Vec::new(), values: Vec::new(), width, null_rows_are_points: false };
+        if !points.is_sorted_by_key(|p| p.0) {
+            points.sort_by_key(|p| p.0);
+        }
+        let mut set = TagSet {
+            tags,
+            times: Vec::with_capacity(points.len()),
+            values: Vec::with_capacity(points.len() * width),
+            width,
+            null_rows_are_points: false,
+        };
         for (t, index, v) in points {
             if set.times.last() != Some(&t) {
                 set.times.push(t);
