@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Ten Grafana-style InfluxQL queries against a real InfluxDB 1.6 and Strata holding the same
 data (scrape-1s-A in database `bench`): each query once to warm up, then RUNS timed runs
-per server, taking turns; the median per server, the ratio Strata/InfluxDB, and whether the
-answers are equal (parsed JSON, and byte for byte). One JSON object per query on stdout.
+per server, taking turns, each server over one keep-alive connection (as Grafana keeps
+one); the median per server, the ratio Strata/InfluxDB, and whether the answers are
+equal (parsed JSON, and byte for byte). One JSON object per query on stdout.
 
   bench-influxql.py --influx http://127.0.0.1:P --strata http://127.0.0.1:Q \
                     --start-ms S --end-ms E [--runs 10] [--dump DIR]
 """
-import argparse, json, statistics, time, urllib.parse, urllib.request
+import argparse, http.client, json, statistics, time, urllib.parse
 
 
 def queries(start_ms, end_ms):
@@ -33,12 +34,22 @@ def queries(start_ms, end_ms):
     ]
 
 
-def get(base, q):
-    url = f"{base}/query?" + urllib.parse.urlencode({"db": "bench", "epoch": "ms", "q": q})
-    started = time.perf_counter()
-    with urllib.request.urlopen(url, timeout=600) as r:
+class Client:
+    """One keep-alive connection, as Grafana keeps one to its data source."""
+
+    def __init__(self, base):
+        u = urllib.parse.urlsplit(base)
+        self.conn = http.client.HTTPConnection(u.hostname, u.port, timeout=600)
+
+    def get(self, q):
+        path = "/query?" + urllib.parse.urlencode({"db": "bench", "epoch": "ms", "q": q})
+        started = time.perf_counter()
+        self.conn.request("GET", path)
+        r = self.conn.getresponse()
         body = r.read()
-    return time.perf_counter() - started, body
+        if r.status != 200:
+            raise SystemExit(f"{q}: HTTP {r.status}: {body[:300]!r}")
+        return time.perf_counter() - started, body
 
 
 def main():
@@ -50,13 +61,13 @@ def main():
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--dump", help="write both answers of a query whose answers differ into this dir")
     a = ap.parse_args()
-    servers = {"influxdb": a.influx, "strata": a.strata}
+    servers = {"influxdb": Client(a.influx), "strata": Client(a.strata)}
     for name, q in queries(a.start_ms, a.end_ms):
-        bodies = {s: get(url, q)[1] for s, url in servers.items()}  # warm-up
+        bodies = {s: c.get(q)[1] for s, c in servers.items()}  # warm-up
         times = {s: [] for s in servers}
         for _ in range(a.runs):
-            for s, url in servers.items():
-                times[s].append(get(url, q)[0])
+            for s, c in servers.items():
+                times[s].append(c.get(q)[0])
         parsed = {s: json.loads(b) for s, b in bodies.items()}
         series = parsed["influxdb"]["results"][0].get("series", [])
         row = {
