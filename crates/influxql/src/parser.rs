@@ -1023,4 +1023,24 @@ mod tests {
         let text = format!("{:?}", s.condition);
         assert!(text.contains("Str(\"a\")") && text.contains("Integer(5)"), "{text}");
     }
+
+    proptest::proptest! {
+        /// Any sequence of InfluxQL's words, operators and literals parses or is an error
+        /// that names a line and a character; never a panic.
+        #[test]
+        fn any_token_soup_parses_or_says_where_it_fails(
+            words in proptest::collection::vec(proptest::sample::select(vec![
+                "SELECT", "FROM", "WHERE", "GROUP", "BY", "time(1m)", "fill(", ")", "(", ",", ";", "*",
+                "mean(", "top(", "value", "\"q\"", "'s'", "/re/", "=~", "!~", "=", "<>", ">=", "AND", "OR",
+                "1", "-2.5", "10s", "now()", "-", "+", "SHOW", "TAG", "VALUES", "WITH", "KEY", "IN",
+                "CARDINALITY", "EXACT", "CREATE", "USER", "PASSWORD", "GRANT", "ON", "TO", "INTO", "TZ(",
+                "LIMIT", "OFFSET", "SLIMIT", "ORDER", "DESC", "::field", "$x", "DISTINCT", "\u{00e9}",
+            ]), 0..24)
+        ) {
+            let text = words.join(" ");
+            if let Err(e) = parse_query(&text, &Params::new()) {
+                proptest::prop_assert!(e.to_string().contains(" at line "), "{}: {}", text, e);
+            }
+        }
+    }
 }
