@@ -253,24 +253,10 @@ pub fn eval(expr: &Expr, row: &dyn Row) -> Value {
     }
 }
 
-/// Runs `f` with the compiled `pattern` (`None` if it does not compile). Conditions are
-/// evaluated per row, so each thread keeps the last patterns it compiled.
+/// Runs `f` with the compiled `pattern` (`None` if it does not compile), from the
+/// process-wide cache: conditions are evaluated per row.
 fn with_regex<T>(pattern: &str, f: impl FnOnce(&Regex) -> T) -> Option<T> {
-    use std::cell::RefCell;
-    use std::collections::HashMap;
-    thread_local! {
-        static COMPILED: RefCell<HashMap<String, Option<Regex>>> = RefCell::new(HashMap::new());
-    }
-    COMPILED.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        if !cache.contains_key(pattern) {
-            if cache.len() >= 64 {
-                cache.clear();
-            }
-            cache.insert(pattern.to_string(), Regex::new(pattern).ok());
-        }
-        cache.get(pattern).and_then(|re| re.as_ref().map(f))
-    })
+    strata_model::compiled_regex(pattern).ok().map(|re| f(&re))
 }
 
 fn truthy(v: &Value) -> bool {

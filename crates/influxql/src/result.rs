@@ -222,26 +222,9 @@ pub fn json_float(f: f64) -> String {
     f.to_string()
 }
 
-/// A JSON string literal, escaped as Go does (`<`, `>`, `&` as `\u003c` and kin).
+/// A JSON string literal, escaped as Go's `encoding/json` escapes it.
 pub fn json_string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '<' => out.push_str("\\u003c"),
-            '>' => out.push_str("\\u003e"),
-            '&' => out.push_str("\\u0026"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    strata_model::gojson::push_string(out, s);
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@
 pub mod calendar;
 mod error;
 pub mod gofmt;
+pub mod gojson;
 mod hash;
 mod labels;
 mod matcher;
@@ -28,4 +29,6 @@ pub use matcher::{MatchOp, Matcher};
 pub use name::{
     is_legacy_label_name, is_legacy_metric_name, validate_label_name, validate_metric_name, NameValidation,
 };
+/// A compiled regex for a full pattern (the caller anchors it), from the process-wide cache.
+pub use regex_cache::compiled as compiled_regex;
 pub use sample::{format_float, is_stale_marker, Sample, Timestamp, STALE_NAN_BITS};

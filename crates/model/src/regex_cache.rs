@@ -48,7 +48,7 @@ static CACHE: LazyLock<Mutex<Generations>> = LazyLock::new(Mutex::default);
 
 /// The compiled form of `pattern`, from the cache or compiled now (outside the lock, so
 /// that one slow pattern does not hold up other queries).
-pub(crate) fn compiled(pattern: &str) -> Result<Arc<Regex>, regex::Error> {
+pub fn compiled(pattern: &str) -> Result<Arc<Regex>, regex::Error> {
     // The cache only holds compiled regexes: a panic elsewhere cannot leave it half-updated.
     let cache = || CACHE.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some(re) = cache().get(pattern) {

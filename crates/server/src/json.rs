@@ -11,29 +11,9 @@ use std::fmt::Write;
 use strata_model::Labels;
 use strata_promql::Value;
 
-/// Appends `s` as a JSON string (quotes included).
+/// Appends `s` as a JSON string (quotes included), escaped as Go escapes it.
 pub(crate) fn push_str(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            // Go's encoder escapes these for HTML safety; so does Prometheus' output.
-            '<' => out.push_str("\\u003c"),
-            '>' => out.push_str("\\u003e"),
-            '&' => out.push_str("\\u0026"),
-            '\u{2028}' => out.push_str("\\u2028"),
-            '\u{2029}' => out.push_str("\\u2029"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    strata_model::gojson::push_string(out, s);
 }
 
 /// Appends a millisecond timestamp as Prometheus writes it: seconds, `.` and three digits
