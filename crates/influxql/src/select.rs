@@ -39,6 +39,17 @@ pub struct Request<'a> {
     pub database: Option<&'a str>,
     pub policy: Option<&'a str>,
     pub now: i64,
+    /// Most points one SELECT may read (the server's `--query-max-samples`); 0: no limit.
+    pub max_points: usize,
+    /// When a SELECT gives up (the server's `--query-timeout`).
+    pub deadline: Option<std::time::Instant>,
+}
+
+impl<'a> Request<'a> {
+    /// A request on `database` (and `policy`) at `now` (ns), without limits.
+    pub fn new(database: Option<&'a str>, policy: Option<&'a str>, now: i64) -> Request<'a> {
+        Request { database, policy, now, max_points: 0, deadline: None }
+    }
 }
 
 /// Runs a SELECT.
@@ -74,7 +85,7 @@ pub fn select(store: &Store<'_>, stmt: &Select, request: Request<'_>) -> Result<
         by_name.entry(measurement.as_str()).or_default().push(ns);
     }
     for (measurement, namespaces) in by_name {
-        out.extend(select_measurement(store, stmt, &plan, &namespaces, measurement, range, request.now)?);
+        out.extend(select_measurement(store, stmt, &plan, &namespaces, measurement, range, request)?);
     }
     Ok(order_and_slimit(stmt, in_zone(out)))
 }
@@ -262,7 +273,7 @@ fn select_measurement(
     namespaces: &[&Namespace],
     measurement: &str,
     range: TimeRange,
-    now: i64,
+    request: Request<'_>,
 ) -> Result<Vec<Series>, String> {
     let is_field = |n: &str| plan.is_field(n);
     let rest = plan.rest.as_ref();
@@ -283,8 +294,8 @@ fn select_measurement(
     if series.is_empty() {
         return Ok(Vec::new());
     }
-    let tagsets = tagset::tagsets(store, series, &needed, read, rest)?;
-    series_of(stmt, plan, measurement, tagsets, &needed, range, now)
+    let tagsets = tagset::tagsets(store, series, &needed, read, rest, request)?;
+    series_of(stmt, plan, measurement, tagsets, &needed, range, request.now)
 }
 
 /// The result series of one measurement's tag sets: grouped, then each group's rows.

@@ -43,7 +43,7 @@ impl Db {
     fn query_at(&self, q: &str, now: i64, epoch: Epoch) -> String {
         let statements = parse_query(q, &Default::default()).unwrap();
         let store = Store { engine: &self.engine, catalog: &self.catalog, prometheus_database: "prometheus" };
-        let request = Request { database: Some("db0"), policy: None, now };
+        let request = Request::new(Some("db0"), None, now);
         write_results(&execute(&store, &statements, request), epoch)
     }
 
@@ -184,4 +184,20 @@ fn bad_statements_are_errors_that_say_what_is_wrong() {
     assert!(zone.contains("unable to find time zone Nowhere/Else"), "{zone}");
     let err = parse_query("SELECT FROM", &Default::default()).unwrap_err().to_string();
     assert!(err.contains("at line 1"), "{err}");
+}
+
+#[test]
+fn a_select_reading_more_points_than_allowed_is_refused_by_name() {
+    let db = cpu();
+    let statements = parse_query("SELECT mean(value) FROM cpu", &Default::default()).unwrap();
+    let store = Store { engine: &db.engine, catalog: &db.catalog, prometheus_database: "prometheus" };
+    let limited = Request { max_points: 11, ..Request::new(Some("db0"), None, T0 + 3600 * S) };
+    let got = write_results(&execute(&store, &statements, limited), Epoch::Unit(S));
+    assert!(got.contains("reads more than 11 points (the server's --query-max-samples)"), "{got}");
+    let enough = Request { max_points: 12, ..limited };
+    let got = write_results(&execute(&store, &statements, enough), Epoch::Unit(S));
+    assert_eq!(got, one(&series("cpu", "", "\"time\",\"mean\"", "[0,19.25]")));
+    let late = Request { deadline: Some(std::time::Instant::now()), ..enough };
+    let got = write_results(&execute(&store, &statements, late), Epoch::Unit(S));
+    assert!(got.contains("query timeout"), "{got}");
 }

@@ -63,8 +63,11 @@ pub(crate) async fn query(State(state): State<Shared>, request: Request) -> Resp
             catalog: &worker.influx_catalog,
             prometheus_database: &worker.config.influxql_prometheus_database,
         };
-        let request =
-            QueryRequest { database: database.as_deref(), policy: policy.as_deref(), now: now_ns() };
+        let request = QueryRequest {
+            max_points: worker.query_options.max_samples,
+            deadline: Some(started + worker.query_options.timeout),
+            ..QueryRequest::new(database.as_deref(), policy.as_deref(), now_ns())
+        };
         strata_influxql::execute(&store, &statements, request)
     })
     .await;

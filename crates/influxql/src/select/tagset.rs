@@ -14,7 +14,7 @@ use crate::namespace::{self, Store};
 use crate::result::{Series, Value};
 use crate::time::NS_PER_MS;
 
-use super::RowView;
+use super::{Request, RowView};
 
 /// A series' tags, sorted by name.
 pub(super) type Tags = Vec<(String, String)>;
@@ -84,7 +84,9 @@ pub(super) fn tagsets(
     needed: &[String],
     range: TimeRange,
     rest: Option<&Expr>,
+    limits: Request<'_>,
 ) -> Result<Vec<TagSet>, String> {
+    let mut read = 0usize;
     // Per tag set: (time, field index, value) of every point.
     let mut by_tags: BTreeMap<Tags, Vec<(i64, usize, f64)>> = BTreeMap::new();
     let mut samples = Vec::new();
@@ -92,8 +94,18 @@ pub(super) fn tagsets(
         let Some(metric) = s.labels().metric_name() else { continue };
         let field = store.catalog.pair(metric).map_or_else(|| "value".to_string(), |p| p.field);
         let Some(index) = needed.iter().position(|f| *f == field) else { continue };
+        if limits.deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            return Err("query timeout: the SELECT ran past the server's --query-timeout".into());
+        }
         samples.clear();
         s.collect_samples_into(&mut samples).map_err(|e| e.to_string())?;
+        read += samples.len();
+        if limits.max_points > 0 && read > limits.max_points {
+            return Err(format!(
+                "the SELECT reads more than {} points (the server's --query-max-samples): narrow its time range or its series",
+                limits.max_points
+            ));
+        }
         let points = by_tags.entry(namespace::tags_of(s.labels())).or_default();
         points.reserve(samples.len());
         for &(t_ms, v) in &samples {
