@@ -28,23 +28,22 @@ pub fn offset_s(tz: &Tz, ns: i64) -> i64 {
 
 /// The window `[start, end)` holding `t` for `interval` and `offset` (ns) in `tz`.
 pub fn window(tz: &Tz, t: i64, interval: i64, offset: i64) -> (i64, i64) {
-    let t = t - offset;
+    // Saturating throughout: a time condition may name any i64.
+    let t = t.saturating_sub(offset);
     let zone = offset_ns(tz, t);
-    let dt = (t + zone).rem_euclid(interval);
-    let mut start = t - dt;
-    let start_offset = offset_ns(tz, start);
-    let o = zone - start_offset;
+    let dt = t.saturating_add(zone).rem_euclid(interval);
+    let mut start = t.saturating_sub(dt);
+    let o = zone - offset_ns(tz, start);
     if o != 0 && o.abs() < interval {
-        start += o;
+        start = start.saturating_add(o);
     }
-    start += offset;
-    let mut end = t + (interval - dt);
+    let mut end = t.saturating_add(interval - dt);
     let end_offset = offset_ns(tz, end);
     let o = zone - end_offset;
-    if o != 0 && o.abs() < interval && (o > 0 || offset_ns(tz, end + o) == end_offset) {
-        end += o;
+    if o != 0 && o.abs() < interval && (o > 0 || offset_ns(tz, end.saturating_add(o)) == end_offset) {
+        end = end.saturating_add(o);
     }
-    (start, end + offset)
+    (start.saturating_add(offset), end.saturating_add(offset))
 }
 
 #[cfg(test)]
@@ -66,6 +65,15 @@ mod tests {
         let (s, e) = window(&la, at("2000-10-29T12:00:00-08:00"), day, 0);
         assert_eq!((s, e), (at("2000-10-29T00:00:00-07:00"), at("2000-10-30T00:00:00-08:00")));
         assert_eq!(e - s, 25 * 3_600_000_000_000);
+    }
+
+    #[test]
+    fn any_time_gives_a_window_that_holds_it() {
+        let la = parse("America/Los_Angeles").unwrap();
+        for t in [i64::MIN, i64::MIN + 1, -1, 0, 1, i64::MAX - 1, i64::MAX] {
+            let (s, e) = window(&la, t, 3_600_000_000_000, 0);
+            assert!(s <= t && t <= e, "{t}: [{s}, {e})");
+        }
     }
 
     #[test]

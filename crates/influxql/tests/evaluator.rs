@@ -201,3 +201,20 @@ fn a_select_reading_more_points_than_allowed_is_refused_by_name() {
     let got = write_results(&execute(&store, &statements, late), Epoch::Unit(S));
     assert!(got.contains("query timeout"), "{got}");
 }
+
+#[test]
+fn extreme_time_bounds_are_errors_or_answers_never_panics() {
+    let db = cpu();
+    for (lo, hi) in [(i64::MIN + 1, i64::MAX - 1), (-9_223_372_036_854_775_806, 0), (0, i64::MAX - 1)] {
+        for group in ["GROUP BY time(1s)", "GROUP BY time(1h, -30m)", "GROUP BY time(1d) TZ('Asia/Kolkata')"]
+        {
+            let q = format!("SELECT count(value) FROM cpu WHERE time >= {lo} AND time <= {hi} {group}");
+            let got = db.query(&q);
+            // Too many windows where there is data; nothing where there is none.
+            let empty = got == "{\"results\":[{\"statement_id\":0}]}";
+            assert!(got.contains("above the limit") || got.contains("more than") || empty, "{q}: {got}");
+        }
+        let raw = db.query(&format!("SELECT value FROM cpu WHERE time >= {lo} AND time <= {hi} LIMIT 1"));
+        assert!(raw.contains("\"values\"") || raw == "{\"results\":[{\"statement_id\":0}]}", "{raw}");
+    }
+}

@@ -61,12 +61,16 @@ impl Windows {
         if let Some(tz) = zone_of(stmt)? {
             return zoned(&tz, interval, offset, min.saturating_sub(lookback(stmt, fields, range)), min, max);
         }
-        let align = |t: i64| (t - offset).div_euclid(interval) * interval + offset;
+        // Saturating: a time condition may name any i64.
+        let align = |t: i64| {
+            t.saturating_sub(offset).div_euclid(interval).saturating_mul(interval).saturating_add(offset)
+        };
         // The window holding the range's start is reported, partial or not; the lookback's
         // windows before it are read but not reported.
         let first_kept = align(min);
         let first = align(min.saturating_sub(lookback(stmt, fields, range)));
-        let count = if max < first { 0 } else { (max - first) / interval + 1 };
+        let span = (i128::from(max) - i128::from(first)) / i128::from(interval) + 1;
+        let count = if max < first { 0 } else { i64::try_from(span).unwrap_or(i64::MAX) };
         if count > MAX_WINDOWS {
             return Err(format!(
                 "GROUP BY time({interval}ns) makes {count} windows, above the limit of {MAX_WINDOWS}"
