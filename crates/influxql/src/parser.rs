@@ -32,7 +32,7 @@ pub type Params = HashMap<String, serde_json::Value>;
 
 /// Parses every statement of `text` (separated by `;`).
 pub fn parse_query(text: &str, params: &Params) -> std::result::Result<Vec<Statement>, ParseError> {
-    let mut parser = Parser { text, pos: 0, params };
+    let mut parser = Parser { text, pos: 0, params, nesting: 0 };
     let mut statements = Vec::new();
     loop {
         while parser.eat_op(";") {}
@@ -50,13 +50,37 @@ pub fn parse_query(text: &str, params: &Params) -> std::result::Result<Vec<State
     Ok(statements)
 }
 
+/// The depth of `e`'s tree, counted no further than `cap` (so the count itself recurses at
+/// most `cap` deep).
+fn expr_depth(e: &Expr, cap: usize) -> usize {
+    if cap == 0 {
+        return 0;
+    }
+    let below = |x: &Expr| expr_depth(x, cap - 1);
+    1 + match e {
+        Expr::Binary { lhs, rhs, .. } => below(lhs).max(below(rhs)),
+        Expr::Paren(inner) => below(inner),
+        Expr::Call { args, .. } => args.iter().map(below).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
 /// What a statement may begin with, as InfluxDB lists it.
 const STATEMENT_STARTS: &str = "SELECT, DELETE, SHOW, CREATE, DROP, EXPLAIN, GRANT, REVOKE, ALTER, SET, KILL";
+
+/// How deep the parser follows parentheses, calls, signs and subqueries.
+const MAX_NESTING: usize = 64;
+
+/// The deepest expression tree accepted: evaluating and dropping one recurse over it, so a
+/// hostile `a + a + … + a` must not build one deeper than a thread's stack can follow.
+const MAX_EXPR_DEPTH: usize = 256;
 
 struct Parser<'t> {
     text: &'t str,
     pos: usize,
     params: &'t Params,
+    /// The current nesting (see [`MAX_NESTING`]).
+    nesting: usize,
 }
 
 type Result<T> = std::result::Result<T, ParseError>;
@@ -217,6 +241,10 @@ impl Parser<'_> {
     }
 
     fn select(&mut self) -> Result<Select> {
+        self.nested(Self::select_body)
+    }
+
+    fn select_body(&mut self) -> Result<Select> {
         self.expect_keyword("SELECT")?;
         let mut select = Select { fields: self.fields()?, ..Select::default() };
         if self.eat_keyword("INTO") {
@@ -788,12 +816,24 @@ impl Parser<'_> {
     // ---- expressions ----
 
     fn expr(&mut self) -> Result<Expr> {
-        self.binary(1)
+        self.nested(|p| p.binary(1))
+    }
+
+    /// Runs `parse` one level deeper, refusing past [`MAX_NESTING`].
+    fn nested<T>(&mut self, parse: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        if self.nesting >= MAX_NESTING {
+            return Err(self.error_here(format!("the query nests more than {MAX_NESTING} levels deep")));
+        }
+        self.nesting += 1;
+        let out = parse(self);
+        self.nesting -= 1;
+        out
     }
 
     /// Precedence climbing over [`BinaryOp::precedence`].
     fn binary(&mut self, min: u8) -> Result<Expr> {
         let mut lhs = self.unary()?;
+        let mut depth = expr_depth(&lhs, MAX_EXPR_DEPTH + 1);
         loop {
             let op = match self.peek() {
                 Token::Op(o) => BinaryOp::from_op(o),
@@ -811,13 +851,17 @@ impl Parser<'_> {
             } else {
                 self.binary(op.precedence() + 1)?
             };
+            depth = depth.max(expr_depth(&rhs, MAX_EXPR_DEPTH + 1)) + 1;
+            if depth > MAX_EXPR_DEPTH {
+                return Err(self.error_here(format!("an expression deeper than {MAX_EXPR_DEPTH} levels")));
+            }
             lhs = Expr::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs) };
         }
     }
 
     fn unary(&mut self) -> Result<Expr> {
         if self.eat_op("-") {
-            return Ok(match self.unary()? {
+            return Ok(match self.nested(Self::unary)? {
                 Expr::Integer(i) => Expr::Integer(-i),
                 Expr::Number(n) => Expr::Number(-n),
                 Expr::Duration(d) => Expr::Duration(-d),
@@ -827,7 +871,7 @@ impl Parser<'_> {
             });
         }
         if self.eat_op("+") {
-            return self.unary();
+            return self.nested(Self::unary);
         }
         self.primary()
     }
@@ -1022,6 +1066,25 @@ mod tests {
         let Statement::Select(s) = &q[0] else { panic!() };
         let text = format!("{:?}", s.condition);
         assert!(text.contains("Str(\"a\")") && text.contains("Integer(5)"), "{text}");
+    }
+
+    #[test]
+    fn hostile_nesting_is_an_error_not_a_stack_overflow() {
+        let deep_parens = format!("SELECT {}value{} FROM cpu", "(".repeat(100_000), ")".repeat(100_000));
+        let long_chain = format!("SELECT {} FROM cpu", vec!["value"; 100_000].join(" + "));
+        let signs = format!("SELECT {}value FROM cpu", "- ".repeat(100_000));
+        let calls = format!("SELECT {}value{} FROM cpu", "abs(".repeat(100_000), ")".repeat(100_000));
+        let subqueries =
+            format!("SELECT * FROM {}cpu{}", "(SELECT * FROM ".repeat(10_000), ")".repeat(10_000));
+        for q in [deep_parens, long_chain, signs, calls, subqueries] {
+            let e = parse_query(&q, &Params::new()).unwrap_err().to_string();
+            assert!(e.contains("levels") && e.contains(" at line 1"), "{e}");
+        }
+        // What people write stays well inside the limits.
+        let nested = format!("SELECT {}value{} FROM cpu", "(".repeat(50), ")".repeat(50));
+        assert!(parse_query(&nested, &Params::new()).is_ok());
+        let chain = format!("SELECT {} FROM cpu", vec!["value"; 200].join(" + "));
+        assert!(parse_query(&chain, &Params::new()).is_ok());
     }
 
     proptest::proptest! {

@@ -218,3 +218,19 @@ fn extreme_time_bounds_are_errors_or_answers_never_panics() {
         assert!(raw.contains("\"values\"") || raw == "{\"results\":[{\"statement_id\":0}]}", "{raw}");
     }
 }
+
+#[test]
+fn the_deepest_queries_the_parser_accepts_evaluate() {
+    let db = cpu();
+    let chain = vec!["value"; 250].join(" + ");
+    let got = db.query(&format!("SELECT {chain} FROM cpu WHERE host = 'a' LIMIT 1"));
+    assert!(got.contains("[946684800,250]"), "{got}");
+    let depth = 60;
+    let inner = format!(
+        "{}SELECT value FROM cpu WHERE host = 'a'{}",
+        "SELECT value FROM (".repeat(depth),
+        ")".repeat(depth)
+    );
+    let got = db.query(&format!("SELECT max(value) FROM ({inner})"));
+    assert!(got.contains("[0,6]") || got.contains(",6]"), "{got}");
+}
