@@ -234,3 +234,91 @@ fn the_deepest_queries_the_parser_accepts_evaluate() {
     let got = db.query(&format!("SELECT max(value) FROM ({inner})"));
     assert!(got.contains("[0,6]") || got.contains(",6]"), "{got}");
 }
+
+const FIELDS: &[&str] = &[
+    "*",
+    "value",
+    "host",
+    "value * 2",
+    "mean(value)",
+    "top(value, 2)",
+    "top(value, host, 1)",
+    "bottom(value, 1)",
+    "derivative(mean(value), 1s)",
+    "derivative(value)",
+    "moving_average(max(value), 3)",
+    "percentile(value, 50)",
+    "sample(value, 2)",
+    "distinct(value)",
+    "count(distinct(value))",
+    "difference(value)",
+    "elapsed(value, 1s)",
+    "cumulative_sum(sum(value))",
+    "abs(value)",
+    "max(value), host",
+    "first(value) + last(value)",
+    "non_negative_derivative(max(value), 1s) / last(value)",
+    "integral(value)",
+    "spread(value)",
+    "mode(value)",
+];
+
+const TAILS: &[&str] = &[
+    "WHERE",
+    "GROUP BY",
+    "time(1s)",
+    "time(2s, 1s)",
+    "host",
+    "*",
+    ",",
+    "AND",
+    "OR",
+    "time > 0",
+    "time < now()",
+    "time >= '2000-01-01T00:00:02Z'",
+    "host = 'a'",
+    "host =~ /a|b/",
+    "value > 3",
+    "fill(0)",
+    "fill(previous)",
+    "fill(linear)",
+    "fill(none)",
+    "ORDER BY time DESC",
+    "LIMIT 2",
+    "OFFSET 1",
+    "SLIMIT 1",
+    "TZ('Europe/Paris')",
+    "(",
+    ")",
+    "value",
+    "2",
+];
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+    /// Whatever SELECT these pieces make, executing it answers (a result or a statement
+    /// error); it never panics. Also through a subquery and SELECT INTO.
+    #[test]
+    fn any_statement_that_parses_executes_without_panicking(
+        fields in proptest::collection::vec(proptest::sample::select(FIELDS), 1..3),
+        tail in proptest::collection::vec(proptest::sample::select(TAILS), 0..8),
+        shape in 0..3u8,
+    ) {
+        let (fields, tail) = (fields.join(", "), tail.join(" "));
+        let text = match shape {
+            0 => format!("SELECT {fields} FROM cpu {tail}"),
+            1 => format!("SELECT {fields} FROM (SELECT * FROM cpu) {tail}"),
+            _ => format!("SELECT {fields} INTO out FROM cpu {tail}"),
+        };
+        if parse_query(&text, &Default::default()).is_ok() {
+            let got = shared_cpu().query(&text);
+            proptest::prop_assert!(got.starts_with("{\"results\":["), "{}: {}", text, got);
+        }
+    }
+}
+
+/// One `cpu()` database for the property test's many cases.
+fn shared_cpu() -> &'static Db {
+    static DB: std::sync::OnceLock<Db> = std::sync::OnceLock::new();
+    DB.get_or_init(cpu)
+}
