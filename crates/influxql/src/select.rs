@@ -153,6 +153,9 @@ struct Plan {
     rest: Option<Expr>,
     aggregate: bool,
     columns: Vec<String>,
+    /// Each source's `(field, metric)` pairs, looked up once: `(database, policy,
+    /// measurement)` → pairs.
+    source_fields: BTreeMap<(String, String, String), Vec<(String, String)>>,
 }
 
 impl Plan {
@@ -164,6 +167,7 @@ impl Plan {
     ) -> Result<Plan, String> {
         let mut field_names = BTreeSet::new();
         let mut tag_keys = BTreeSet::new();
+        let mut source_fields = BTreeMap::new();
         let wants_tags = stmt.fields.iter().any(|f| matches!(f.expr, Expr::Wildcard | Expr::Regex(_)));
         for (ns, m) in sources {
             let fields = store.fields(ns, m)?;
@@ -172,9 +176,26 @@ impl Plan {
                     tag_keys.extend(namespace::tags_of(&labels).into_iter().map(|(k, _)| k));
                 }
             }
-            field_names.extend(fields.into_iter().map(|(f, _)| f));
+            field_names.extend(fields.iter().map(|(f, _)| f.clone()));
+            source_fields.insert((ns.database.clone(), ns.policy.clone(), m.clone()), fields);
         }
-        Plan::from_names(stmt, field_names, &tag_keys, rest)
+        let mut plan = Plan::from_names(stmt, field_names, &tag_keys, rest)?;
+        plan.source_fields = source_fields;
+        Ok(plan)
+    }
+
+    /// A source's `(field, metric)` pairs, from the plan when it looked them up.
+    fn fields_of(
+        &self,
+        store: &Store<'_>,
+        ns: &Namespace,
+        measurement: &str,
+    ) -> Result<Vec<(String, String)>, String> {
+        let key = (ns.database.clone(), ns.policy.clone(), measurement.to_string());
+        match self.source_fields.get(&key) {
+            Some(fields) => Ok(fields.clone()),
+            None => store.fields(ns, measurement),
+        }
     }
 
     /// The plan over sources with these fields and tag keys.
@@ -187,7 +208,14 @@ impl Plan {
         let fields = expand_fields(stmt, &field_names, tag_keys)?;
         let aggregate = fields.iter().any(|f| has_reducer(&f.expr)) && !raw::is_raw_transform_query(&fields);
         let columns = column_names(&fields);
-        Ok(Plan { fields, field_names, rest: rest.cloned(), aggregate, columns })
+        Ok(Plan {
+            fields,
+            field_names,
+            rest: rest.cloned(),
+            aggregate,
+            columns,
+            source_fields: BTreeMap::new(),
+        })
     }
 
     fn is_field(&self, name: &str) -> bool {
@@ -286,7 +314,7 @@ fn select_measurement(
     let mut series = Vec::new();
     for ns in namespaces {
         let metrics: Vec<(String, String)> =
-            store.fields(ns, measurement)?.into_iter().filter(|(f, _)| needed.contains(f)).collect();
+            plan.fields_of(store, ns, measurement)?.into_iter().filter(|(f, _)| needed.contains(f)).collect();
         if !metrics.is_empty() {
             series.extend(store.select(ns, &metrics, &tag_matchers, min_ms, max_ms)?);
         }
