@@ -250,9 +250,10 @@ fn source_matcher(store: &Store<'_>, ns: &Namespace, sources: &[Source]) -> Resu
     if sources.is_empty() {
         return Matcher::new(MatchOp::RegexMatch, METRIC_NAME_LABEL, ".+").map_err(|e| e.to_string());
     }
+    // Every metric the measurements may have: the select that follows reads only live ones.
     let mut metrics = Vec::new();
     for m in source_measurements(store, ns, sources)? {
-        metrics.extend(store.fields(ns, &m)?);
+        metrics.extend(store.field_candidates(&m));
     }
     if metrics.is_empty() {
         // No such measurement: a matcher nothing matches.

@@ -107,12 +107,20 @@ impl Store<'_> {
         Ok(names.into_iter().collect())
     }
 
-    /// The fields of a measurement in a namespace: `(field, metric)`, sorted by field.
-    pub fn fields(&self, ns: &Namespace, measurement: &str) -> Result<Vec<(String, String)>, String> {
+    /// The `(field, metric)` pairs a measurement may have, in any namespace, without
+    /// reading: the catalog's pairs, and `value` (metric = the measurement) unless that metric
+    /// belongs to another pair.
+    pub fn field_candidates(&self, measurement: &str) -> Vec<(String, String)> {
         let mut candidates = self.catalog.fields_of(measurement);
         if self.catalog.pair(measurement).is_none() {
             candidates.push(("value".into(), measurement.to_string()));
         }
+        candidates
+    }
+
+    /// The fields of a measurement in a namespace: `(field, metric)`, sorted by field.
+    pub fn fields(&self, ns: &Namespace, measurement: &str) -> Result<Vec<(String, String)>, String> {
+        let candidates = self.field_candidates(measurement);
         let present: BTreeSet<String> =
             self.metrics(ns, &[metric_matcher(&candidates)?])?.into_iter().collect();
         let mut fields: Vec<(String, String)> =
