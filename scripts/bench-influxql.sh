@@ -22,32 +22,9 @@ stat() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.arg
 min_ms=$(stat min_ts_ms); max_ms=$(stat max_ts_ms)
 pkl=$(batches lp)
 
-influx_port=$((20000 + RANDOM % 20000)); influx_rpc=$((influx_port + 1))
-mkdir -p "$work/influx"
-cat >"$work/influx/influxdb.conf" <<CONF
-reporting-disabled = true
-bind-address = "127.0.0.1:$influx_rpc"
-[meta]
-  dir = "$work/influx/meta"
-[data]
-  dir = "$work/influx/data"
-  wal-dir = "$work/influx/wal"
-  query-log-enabled = false
-  index-version = "inmem"
-  max-series-per-database = 0
-  max-values-per-tag = 0
-[monitor]
-  store-enabled = false
-[http]
-  bind-address = "127.0.0.1:$influx_port"
-  log-enabled = false
-  max-body-size = 0
-[continuous_queries]
-  enabled = false
-CONF
-influxd -config "$work/influx/influxdb.conf" 2>"$work/influx.log" &
+influx_port=$((20000 + RANDOM % 20000))
+start_server influxdb "$influx_port" "$work/influx"
 influx_pid=$!
-wait_http "http://127.0.0.1:$influx_port/ping"
 curl -sf -XPOST "http://127.0.0.1:$influx_port/query" --data-urlencode 'q=CREATE DATABASE bench' >/dev/null
 
 strata_port=$((influx_port + 2))

@@ -35,6 +35,31 @@ start_server() { # name port dir; the server is the caller's last background job
     victoriametrics) victoria-metrics -storageDataPath="$3" -httpListenAddr="127.0.0.1:$2" \
               -retentionPeriod=100y -search.latencyOffset=0s >"$3.log" 2>&1 &
             wait_http "http://127.0.0.1:$2/health" ;;
+    # InfluxDB 1.6 as ../shared/peers/start-peers.sh configures it (RPC on PORT+1), without
+    # its internal monitor database.
+    influxdb) mkdir -p "$3"; cat >"$3/influxdb.conf" <<CONF
+reporting-disabled = true
+bind-address = "127.0.0.1:$(($2 + 1))"
+[meta]
+  dir = "$3/meta"
+[data]
+  dir = "$3/data"
+  wal-dir = "$3/wal"
+  query-log-enabled = false
+  index-version = "inmem"
+  max-series-per-database = 0
+  max-values-per-tag = 0
+[monitor]
+  store-enabled = false
+[http]
+  bind-address = "127.0.0.1:$2"
+  log-enabled = false
+  max-body-size = 0
+[continuous_queries]
+  enabled = false
+CONF
+            influxd -config "$3/influxdb.conf" >"$3.log" 2>&1 &
+            wait_http "http://127.0.0.1:$2/ping" ;;
     *) echo "unknown server $1" >&2; return 2 ;;
   esac
 }

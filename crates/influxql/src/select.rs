@@ -59,10 +59,7 @@ pub fn select(store: &Store<'_>, stmt: &Select, request: Request<'_>) -> Result<
         let series = select(store, &query, request)?;
         return into::write(store, target, &series, request);
     }
-    let zone = match stmt.timezone.as_deref() {
-        None | Some("UTC") => None,
-        Some(name) => Some(crate::zone::parse(name)?),
-    };
+    let zone = window::zone_of(stmt)?;
     for f in &stmt.fields {
         validate(&f.expr)?;
     }
@@ -136,6 +133,14 @@ fn validate(expr: &Expr) -> Result<(), String> {
     }
 }
 
+/// The field a function's first argument names (parentheses aside), or InfluxDB's error.
+fn field_argument<'e>(name: &str, args: &'e [Expr]) -> Result<&'e str, String> {
+    match args.first().map(unparen) {
+        Some(Expr::Ref { name: field, .. }) => Ok(field),
+        _ => Err(format!("expected field argument in {name}()")),
+    }
+}
+
 /// An expression without the parentheses around it.
 fn unparen(e: &Expr) -> &Expr {
     match e {
@@ -184,18 +189,10 @@ impl Plan {
         Ok(plan)
     }
 
-    /// A source's `(field, metric)` pairs, from the plan when it looked them up.
-    fn fields_of(
-        &self,
-        store: &Store<'_>,
-        ns: &Namespace,
-        measurement: &str,
-    ) -> Result<Vec<(String, String)>, String> {
+    /// A source's `(field, metric)` pairs, as [`Plan::new`] looked them up.
+    fn fields_of(&self, ns: &Namespace, measurement: &str) -> &[(String, String)] {
         let key = (ns.database.clone(), ns.policy.clone(), measurement.to_string());
-        match self.source_fields.get(&key) {
-            Some(fields) => Ok(fields.clone()),
-            None => store.fields(ns, measurement),
-        }
+        self.source_fields.get(&key).map_or(&[], Vec::as_slice)
     }
 
     /// The plan over sources with these fields and tag keys.
@@ -314,7 +311,7 @@ fn select_measurement(
     let mut series = Vec::new();
     for ns in namespaces {
         let metrics: Vec<(String, String)> =
-            plan.fields_of(store, ns, measurement)?.into_iter().filter(|(f, _)| needed.contains(f)).collect();
+            plan.fields_of(ns, measurement).iter().filter(|(f, _)| needed.contains(f)).cloned().collect();
         if !metrics.is_empty() {
             series.extend(store.select(ns, &metrics, &tag_matchers, min_ms, max_ms)?);
         }

@@ -14,7 +14,7 @@ use crate::result::Value;
 
 use super::selector;
 use super::window::Windows;
-use super::{literal_f64, unparen, Group};
+use super::{field_argument, literal_f64, unparen, Group};
 
 /// Refuses a `top`/`bottom` asking for more points than the statement's LIMIT.
 pub(super) fn check_limits(stmt: &Select) -> Result<(), String> {
@@ -61,9 +61,7 @@ pub(super) fn rows(
     if let Some(rows) = selector::rows(fields, group, &windows)? {
         return Ok(rows);
     }
-    let points = |field: &str| -> Vec<(i64, f64)> {
-        group.points(field).into_iter().map(|(t, v, _)| (t, v)).collect()
-    };
+    let points = FieldPoints::new(group);
     let mut columns = Vec::new();
     for f in fields {
         columns.push(column(&f.expr, &points, &windows, stmt.fill)?);
@@ -96,6 +94,23 @@ pub(super) fn rows(
     Ok(rows)
 }
 
+/// A group's points per field, merged once however many columns read the field.
+struct FieldPoints<'g> {
+    group: &'g Group<'g>,
+    merged: Vec<std::cell::OnceCell<Vec<(i64, f64)>>>,
+}
+
+impl<'g> FieldPoints<'g> {
+    fn new(group: &'g Group<'g>) -> FieldPoints<'g> {
+        FieldPoints { group, merged: group.needed.iter().map(|_| std::cell::OnceCell::new()).collect() }
+    }
+
+    fn get(&self, field: &str) -> &[(i64, f64)] {
+        let Some(i) = self.group.needed.iter().position(|f| f == field) else { return &[] };
+        self.merged[i].get_or_init(|| self.group.points(field).into_iter().map(|(t, v, _)| (t, v)).collect())
+    }
+}
+
 /// A selector call, alone or under math and arithmetic with literals (`max(rx) * 1`).
 fn is_lone_selector(expr: &Expr) -> bool {
     match expr {
@@ -117,12 +132,7 @@ fn is_literal(e: &Expr) -> bool {
 }
 
 /// A column per window for an aggregate expression.
-fn column(
-    expr: &Expr,
-    points: &dyn Fn(&str) -> Vec<(i64, f64)>,
-    windows: &Windows,
-    fill: Fill,
-) -> Result<Column, String> {
+fn column(expr: &Expr, points: &FieldPoints<'_>, windows: &Windows, fill: Fill) -> Result<Column, String> {
     let n = windows.starts.len();
     match expr {
         Expr::Call { name, args } => match functions::kind(name) {
@@ -171,25 +181,21 @@ fn column(
 fn reduced(
     name: &str,
     args: &[Expr],
-    points: &dyn Fn(&str) -> Vec<(i64, f64)>,
+    points: &FieldPoints<'_>,
     windows: &Windows,
     fill: Fill,
 ) -> Result<Column, String> {
     let (field, distinct) = match args.first().map(unparen) {
-        Some(Expr::Ref { name: f, .. }) => (f.clone(), false),
         Some(Expr::Call { name: inner, args: inner_args }) if inner == "distinct" && name == "count" => {
-            match inner_args.first().map(unparen) {
-                Some(Expr::Ref { name: f, .. }) => (f.clone(), true),
-                _ => return Err("expected field argument in distinct()".into()),
-            }
+            (field_argument(inner, inner_args)?, true)
         }
-        _ => return Err(format!("expected field argument in {name}()")),
+        _ => (field_argument(name, args)?, false),
     };
     let arg = args.get(1).and_then(literal_f64);
     if name == "percentile" && arg.is_none() {
         return Err("invalid number of arguments for percentile, expected 2, got 1".into());
     }
-    let pts = points(&field);
+    let pts = points.get(field);
     let n = windows.starts.len();
     let mut c = Column {
         values: Vec::with_capacity(n),
@@ -199,7 +205,7 @@ fn reduced(
         transformed: false,
     };
     for i in 0..n {
-        let slice = windows.slice(&pts, |p| p.0, i);
+        let slice = windows.slice(pts, |p| p.0, i);
         c.empty.push(slice.is_empty());
         let reduced = if distinct {
             (!slice.is_empty())
@@ -226,7 +232,7 @@ fn reduced(
 fn transformed(
     name: &str,
     args: &[Expr],
-    points: &dyn Fn(&str) -> Vec<(i64, f64)>,
+    points: &FieldPoints<'_>,
     windows: &Windows,
     fill: Fill,
 ) -> Result<Column, String> {

@@ -9,7 +9,7 @@ use crate::condition::{self, Row};
 use crate::functions::{self, Kind};
 use crate::result::Value;
 
-use super::{field_refs, literal_f64, Group, RowView};
+use super::{field_argument, field_refs, literal_f64, Group, RowView};
 
 /// Whether the select list is a transformation over raw points (its first argument a field,
 /// not an aggregate): such a query is raw although it calls a function.
@@ -86,9 +86,7 @@ fn transform(fields: &[Field], group: &Group<'_>) -> Result<Vec<Vec<Value>>, Str
             name.unwrap_or("a transformation")
         ));
     };
-    let Some(Expr::Ref { name: field, .. }) = args.first() else {
-        return Err(format!("expected field argument in {name}()"));
-    };
+    let field = field_argument(name, args)?;
     let points: Vec<(i64, f64)> = group.points(field).into_iter().map(|(t, v, _)| (t, v)).collect();
     let arg = args.get(1).and_then(literal_f64);
     Ok(functions::transform(name, &points, arg, 1e9)

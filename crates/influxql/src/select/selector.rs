@@ -9,7 +9,7 @@ use crate::result::Value;
 
 use super::top::{self, TopCall};
 use super::window::Windows;
-use super::{literal_f64, unparen, Group};
+use super::{field_argument, literal_f64, Group};
 
 /// A point of a group: time, value, index of its member series.
 type Point = (i64, f64, usize);
@@ -55,16 +55,13 @@ fn multi(
 ) -> Result<Vec<Vec<Value>>, String> {
     if name == "top" || name == "bottom" {
         let call = TopCall::parse(name, args)?;
-        let tags: Vec<&str> = call.tags.clone();
         let chosen = top::chosen(&call, group, windows);
         return Ok(chosen
             .into_iter()
-            .map(|p| row(p.0, Value::Float(p.1), p.2, &tags, companions, group))
+            .map(|p| row(p.0, Value::Float(p.1), p.2, &call.tags, companions, group))
             .collect());
     }
-    let Some(Expr::Ref { name: field, .. }) = args.first().map(unparen) else {
-        return Err(format!("expected field argument in {name}()"));
-    };
+    let field = field_argument(name, args)?;
     let n = args.get(1).and_then(literal_f64).unwrap_or(0.0) as usize;
     if name != "distinct" && n == 0 {
         return Err(format!("{name}() requires a positive number of points"));
@@ -92,9 +89,7 @@ fn selector(
     group: &Group<'_>,
     windows: &Windows,
 ) -> Result<Vec<Vec<Value>>, String> {
-    let Some(Expr::Ref { name: field, .. }) = args.first().map(unparen) else {
-        return Err(format!("expected field argument in {name}()"));
-    };
+    let field = field_argument(name, args)?;
     let arg = args.get(1).and_then(literal_f64);
     let points = group.points(field);
     let mut rows = Vec::new();

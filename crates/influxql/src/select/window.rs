@@ -98,7 +98,7 @@ impl Windows {
 }
 
 /// The statement's `tz()`, if it names a zone other than UTC.
-fn zone_of(stmt: &Select) -> Result<Option<Tz>, String> {
+pub(super) fn zone_of(stmt: &Select) -> Result<Option<Tz>, String> {
     match stmt.timezone.as_deref() {
         None | Some("UTC") => Ok(None),
         Some(name) => zone::parse(name).map(Some),
