@@ -14,6 +14,7 @@ mod error;
 pub mod gofmt;
 pub mod gojson;
 mod hash;
+pub mod kahan;
 mod labels;
 mod matcher;
 mod name;

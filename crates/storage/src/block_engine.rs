@@ -619,6 +619,13 @@ pub(super) fn persisted(stats: &BlockStats) -> Persisted {
 }
 
 impl Engine for BlockEngine {
+    fn settled_range(&self) -> Option<(i64, i64)> {
+        let oldest_block = self.blocks().iter().map(|b| b.meta().min_time).min();
+        let oldest_head = self.head.time_range().map(|(lo, _)| lo);
+        let oldest = oldest_block.into_iter().chain(oldest_head).min()?;
+        Some((oldest, self.head.min_valid_time()))
+    }
+
     fn series_refs(&self, labels: &[Labels]) -> Result<Vec<AppendRef>, StorageError> {
         self.head.series_refs(labels)
     }

@@ -83,6 +83,15 @@ pub trait Engine: Send + Sync + std::fmt::Debug {
 
     /// Figures about the engine.
     fn stats(&self) -> Result<EngineStats, StorageError>;
+
+    /// The time the engine's samples span and how much of it is settled:
+    /// `(oldest sample, settled)`, where no sample stamped before `settled` can be
+    /// appended any more (the head refuses it). Rollups read only settled time, so a window
+    /// is never rolled up before every sample it will ever hold is there. `None`: the engine
+    /// cannot say (it then has no rollups).
+    fn settled_range(&self) -> Option<(i64, i64)> {
+        None
+    }
 }
 
 /// One immutable file set an engine wrote (a block of the block engine).

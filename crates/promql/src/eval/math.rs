@@ -1,18 +1,7 @@
 //! Numerical helpers shared by functions and aggregations, with Prometheus' exact
 //! arithmetic (Kahan–Neumaier sums, its quantile interpolation, its regression).
 
-/// One step of Kahan–Neumaier summation: returns the new sum and compensation.
-pub(crate) fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
-    let t = sum + inc;
-    let c = if t.is_infinite() {
-        0.0
-    } else if sum.abs() >= inc.abs() {
-        c + ((sum - t) + inc)
-    } else {
-        c + ((inc - t) + sum)
-    };
-    (t, c)
-}
+pub(crate) use strata_model::kahan::kahan_inc;
 
 /// The compensated sum of `values`.
 pub(crate) fn kahan_sum(values: impl IntoIterator<Item = f64>) -> f64 {

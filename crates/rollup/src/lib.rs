@@ -1,0 +1,92 @@
+//! Rollups: downsampled tiers that PromQL reads where they answer exactly
+//! (ARCHITECTURE.md; docs/rollups.md has the design and its guarantees, docs/format/rollup.md
+//! the file format).
+//!
+//! A tier keeps, per series and per window `(end − resolution, end]`, a [`WindowAggregate`]:
+//! count, sum, min, max, first and last (time and value), the counter increase corrected
+//! for resets, resets and changes, and a DDSketch of the values. Windows of a tier are
+//! whole runs of the finer tier's windows, so tiers are built from each other ([`job`]),
+//! and a query window that is a whole number of aligned windows is answered from them with
+//! what one pass over the raw samples would give (the router lives in `strata-promql`).
+//!
+//! - [`aggregate`]: the per-window aggregate and how two windows combine;
+//! - [`sketch`]: the quantile sketch (1% relative error);
+//! - [`tier`]: resolutions, retention and spans;
+//! - [`segment`]: the file holding one tier's windows of every series over one span;
+//! - [`store`]: the tiers' files and the watermark that says what is complete;
+//! - [`job`]: the incremental, crash-safe roll-up.
+
+pub mod aggregate;
+pub mod job;
+pub mod segment;
+pub mod sketch;
+pub mod store;
+pub mod tier;
+
+use std::path::{Path, PathBuf};
+
+pub use aggregate::WindowAggregate;
+pub use segment::RolledSeries;
+pub use sketch::Sketch;
+pub use store::{Coverage, RollupStore, TierCoverage, TierState};
+pub use tier::{format_duration, Tier, Tiers};
+
+use strata_model::Matcher;
+
+/// What went wrong in the rollup store or job.
+#[derive(Debug, thiserror::Error)]
+pub enum RollupError {
+    /// A file operation failed.
+    #[error("{op} {path}: {source}")]
+    Io { op: &'static str, path: PathBuf, source: std::io::Error },
+    /// A file's bytes contradict its format.
+    #[error("corrupt {path} at byte {offset}: {detail}")]
+    Corrupt { path: PathBuf, offset: usize, detail: String },
+    /// A tier configuration that cannot work.
+    #[error("{0}")]
+    Config(String),
+    /// Reading raw samples failed.
+    #[error(transparent)]
+    Storage(#[from] strata_storage::StorageError),
+}
+
+impl RollupError {
+    pub(crate) fn io(op: &'static str, path: &Path, source: std::io::Error) -> RollupError {
+        RollupError::Io { op, path: path.to_owned(), source }
+    }
+}
+
+/// What the PromQL router reads: which tiers hold what, and their windows.
+pub trait RollupSource: Send + Sync + std::fmt::Debug {
+    /// What each tier holds and from when raw samples are held.
+    fn coverage(&self) -> Coverage;
+
+    /// The series of the tier of this resolution that the matchers select, with their
+    /// windows ending in `(mint, maxt]`, sorted by labels.
+    fn read(
+        &self,
+        resolution: i64,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<RolledSeries>, RollupError>;
+}
+
+impl RollupSource for RollupStore {
+    fn coverage(&self) -> Coverage {
+        RollupStore::coverage(self)
+    }
+
+    fn read(
+        &self,
+        resolution: i64,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<RolledSeries>, RollupError> {
+        match self.tiers().list().iter().position(|t| t.resolution == resolution) {
+            Some(i) => RollupStore::read(self, i, matchers, mint, maxt),
+            None => Ok(Vec::new()),
+        }
+    }
+}

@@ -1,0 +1,373 @@
+//! A segment file: one tier's windows of every series over one span `(start, end]`.
+//! Written whole to a temporary file, synced and renamed into place; never modified.
+//! docs/format/rollup.md has the byte tables; in short (integers little-endian, varints as
+//! Prometheus' — LEB128, signed ones zigzag):
+//!
+//! | bytes | field |
+//! |---|---|
+//! | 8 | magic `STRATARL` |
+//! | 1 | version, 1 |
+//! | 8, 8, 8 | resolution ms, span start ms, span end ms (i64) |
+//! | 4 | series count (u32) |
+//! | 4 | CRC-32 (IEEE) of the 37 bytes before |
+//! | per series | u32 payload length, u32 CRC-32 of the payload, payload |
+//!
+//! A series' payload: its labels (uvarint count, then uvarint-prefixed name and value of
+//! each), uvarint window count, then each window: uvarint gap (windows skipped since the
+//! previous one), a kind byte, and
+//! - kind 0, only a stale marker: varint (stale time − window end);
+//! - kind 1, one value: varint (time − end), f64 value;
+//! - kind 2, several values: uvarint count, f64 sum, f64 sum compensation, f64 min, f64 max,
+//!   varint (first time − end), f64 first value, varint (last time − end), f64 last value,
+//!   f64 reset sum, uvarint resets, changes, non-finite values, then the sketch
+//!   (module `sketch`);
+//!
+//! and for kinds 1 and 2 a stale byte: 0, or 1 followed by varint (stale time − end).
+//! Kind 1 is the common case of a tier finer than the scrape interval: 10 bytes or so
+//! instead of a full aggregate.
+
+use std::path::Path;
+
+use strata_codec::varint::{put_uvarint, put_varint, read_uvarint, read_varint};
+use strata_model::{Labels, Matcher, NameValidation};
+
+use crate::aggregate::WindowAggregate;
+use crate::sketch::Sketch;
+use crate::RollupError;
+
+const MAGIC: &[u8; 8] = b"STRATARL";
+const VERSION: u8 = 1;
+const HEADER_LEN: usize = 8 + 1 + 24 + 4 + 4;
+
+/// One series' windows in a tier.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RolledSeries {
+    pub labels: Labels,
+    /// Windows in time order, at most one per window end.
+    pub windows: Vec<WindowAggregate>,
+}
+
+/// The header of a segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SegmentHeader {
+    pub resolution: i64,
+    /// The span `(start, end]` its windows end in.
+    pub start: i64,
+    pub end: i64,
+    pub series: u32,
+}
+
+/// Encodes a segment (series in any order; each series' windows in time order inside the
+/// span).
+pub fn encode(header: SegmentHeader, series: &[RolledSeries]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER_LEN + series.len() * 64);
+    out.extend_from_slice(MAGIC);
+    out.push(VERSION);
+    out.extend_from_slice(&header.resolution.to_le_bytes());
+    out.extend_from_slice(&header.start.to_le_bytes());
+    out.extend_from_slice(&header.end.to_le_bytes());
+    out.extend_from_slice(&(series.len() as u32).to_le_bytes());
+    let crc = crc32fast::hash(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    let mut payload = Vec::new();
+    for s in series {
+        payload.clear();
+        encode_series(&mut payload, header, s);
+        out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+        out.extend_from_slice(&payload);
+    }
+    out
+}
+
+fn encode_series(out: &mut Vec<u8>, header: SegmentHeader, s: &RolledSeries) {
+    put_uvarint(out, s.labels.len() as u64);
+    for l in s.labels.iter() {
+        for text in [&l.name, &l.value] {
+            put_uvarint(out, text.len() as u64);
+            out.extend_from_slice(text.as_bytes());
+        }
+    }
+    put_uvarint(out, s.windows.len() as u64);
+    let mut next_end = header.start + header.resolution;
+    for w in &s.windows {
+        put_uvarint(out, ((w.end - next_end) / header.resolution) as u64);
+        next_end = w.end + header.resolution;
+        encode_window(out, w);
+    }
+}
+
+fn encode_window(out: &mut Vec<u8>, w: &WindowAggregate) {
+    let end = w.end;
+    if !w.has_values() {
+        out.push(0);
+        put_varint(out, w.stale_after.unwrap_or(end) - end);
+        return;
+    }
+    if w.count == 1 {
+        out.push(1);
+        put_varint(out, w.last.0 - end);
+        out.extend_from_slice(&w.last.1.to_bits().to_le_bytes());
+    } else {
+        out.push(2);
+        put_uvarint(out, w.count);
+        for v in [w.sum, w.sum_c, w.min, w.max] {
+            out.extend_from_slice(&v.to_bits().to_le_bytes());
+        }
+        put_varint(out, w.first.0 - end);
+        out.extend_from_slice(&w.first.1.to_bits().to_le_bytes());
+        put_varint(out, w.last.0 - end);
+        out.extend_from_slice(&w.last.1.to_bits().to_le_bytes());
+        out.extend_from_slice(&w.reset_sum.to_bits().to_le_bytes());
+        for n in [w.resets, w.changes, w.non_finite] {
+            put_uvarint(out, n);
+        }
+        w.sketch.encode(out);
+    }
+    match w.stale_after {
+        None => out.push(0),
+        Some(t) => {
+            out.push(1);
+            put_varint(out, t - end);
+        }
+    }
+}
+
+/// A segment's bytes, read back; see [`Segment::series`].
+#[derive(Debug)]
+pub struct Segment<'a> {
+    pub header: SegmentHeader,
+    bytes: &'a [u8],
+    path: &'a Path,
+}
+
+impl<'a> Segment<'a> {
+    /// Checks the header of `bytes` (read from `path`, named in errors).
+    pub fn parse(path: &'a Path, bytes: &'a [u8]) -> Result<Segment<'a>, RollupError> {
+        let corrupt =
+            |offset: usize, detail: String| RollupError::Corrupt { path: path.to_owned(), offset, detail };
+        if bytes.len() < HEADER_LEN || &bytes[..8] != MAGIC {
+            return Err(corrupt(0, "not a rollup segment (bad magic or too short)".into()));
+        }
+        if bytes[8] != VERSION {
+            return Err(corrupt(8, format!("unknown segment version {}", bytes[8])));
+        }
+        let crc = u32::from_le_bytes(bytes[37..41].try_into().unwrap_or_default());
+        if crc32fast::hash(&bytes[..37]) != crc {
+            return Err(corrupt(37, "header checksum mismatch".into()));
+        }
+        let i64_at = |at: usize| i64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or_default());
+        let header = SegmentHeader {
+            resolution: i64_at(9),
+            start: i64_at(17),
+            end: i64_at(25),
+            series: u32::from_le_bytes(bytes[33..37].try_into().unwrap_or_default()),
+        };
+        if header.resolution <= 0 || header.end <= header.start {
+            return Err(corrupt(9, format!("impossible header {header:?}")));
+        }
+        Ok(Segment { header, bytes, path })
+    }
+
+    /// The series whose labels every matcher accepts, with their windows ending in
+    /// `(mint, maxt]`; a damaged record is an error naming the file and offset.
+    pub fn series(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<RolledSeries>, RollupError> {
+        let mut out = Vec::new();
+        let mut pos = HEADER_LEN;
+        for _ in 0..self.header.series {
+            let at = pos;
+            let corrupt =
+                |detail: String| RollupError::Corrupt { path: self.path.to_owned(), offset: at, detail };
+            let Some(head) = self.bytes.get(pos..pos + 8) else {
+                return Err(corrupt("truncated: a series record is missing".into()));
+            };
+            let len = u32::from_le_bytes(head[..4].try_into().unwrap_or_default()) as usize;
+            let crc = u32::from_le_bytes(head[4..].try_into().unwrap_or_default());
+            let Some(payload) = self.bytes.get(pos + 8..pos + 8 + len) else {
+                return Err(corrupt(format!("truncated: a {len}-byte series record runs past the end")));
+            };
+            if crc32fast::hash(payload) != crc {
+                return Err(corrupt("series record checksum mismatch".into()));
+            }
+            pos += 8 + len;
+            let mut p = 0;
+            let labels = decode_labels(payload, &mut p).map_err(&corrupt)?;
+            if !matchers.iter().all(|m| m.matches_labels(&labels)) {
+                continue;
+            }
+            let windows = decode_windows(payload, &mut p, self.header, mint, maxt).map_err(&corrupt)?;
+            if !windows.is_empty() {
+                out.push(RolledSeries { labels, windows });
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn decode_labels(buf: &[u8], pos: &mut usize) -> Result<Labels, String> {
+    let n = read_uvarint(buf, pos).map_err(|e| e.to_string())?;
+    if n > buf.len() as u64 {
+        return Err(format!("{n} labels claimed in a {}-byte record", buf.len()));
+    }
+    let mut pairs = Vec::with_capacity(n as usize);
+    for _ in 0..n {
+        let mut text = || -> Result<String, String> {
+            let len = read_uvarint(buf, pos).map_err(|e| e.to_string())? as usize;
+            let bytes = buf.get(*pos..pos.saturating_add(len)).ok_or("label runs past the record")?;
+            *pos += len;
+            String::from_utf8(bytes.to_vec()).map_err(|_| "label is not UTF-8".to_string())
+        };
+        pairs.push((text()?, text()?));
+    }
+    Labels::from_pairs_with(pairs, NameValidation::Utf8).map_err(|e| format!("labels: {e}"))
+}
+
+fn decode_windows(
+    buf: &[u8],
+    pos: &mut usize,
+    header: SegmentHeader,
+    mint: i64,
+    maxt: i64,
+) -> Result<Vec<WindowAggregate>, String> {
+    let n = read_uvarint(buf, pos).map_err(|e| e.to_string())?;
+    if n > buf.len() as u64 {
+        return Err(format!("{n} windows claimed in a {}-byte record", buf.len()));
+    }
+    let mut out = Vec::new();
+    let mut next_end = header.start + header.resolution;
+    for _ in 0..n {
+        let gap = read_uvarint(buf, pos).map_err(|e| e.to_string())?;
+        let end = i64::try_from(gap)
+            .ok()
+            .and_then(|g| g.checked_mul(header.resolution))
+            .and_then(|g| g.checked_add(next_end))
+            .filter(|&e| e <= header.end)
+            .ok_or_else(|| format!("window gap {gap} leaves the span"))?;
+        next_end = end + header.resolution;
+        let w = decode_window(buf, pos, end)?;
+        if end > mint && end <= maxt {
+            out.push(w);
+        }
+    }
+    Ok(out)
+}
+
+fn decode_window(buf: &[u8], pos: &mut usize, end: i64) -> Result<WindowAggregate, String> {
+    let kind = *buf.get(*pos).ok_or("record ends inside a window")?;
+    *pos += 1;
+    let varint = |pos: &mut usize| read_varint(buf, pos).map_err(|e| e.to_string());
+    let uvarint = |pos: &mut usize| read_uvarint(buf, pos).map_err(|e| e.to_string());
+    let float = |pos: &mut usize| -> Result<f64, String> {
+        let b = buf.get(*pos..*pos + 8).ok_or("record ends inside a value")?;
+        *pos += 8;
+        Ok(f64::from_bits(u64::from_le_bytes(b.try_into().unwrap_or_default())))
+    };
+    let mut w = match kind {
+        0 => return Ok(WindowAggregate::stale_only(end, end + varint(pos)?)),
+        1 => {
+            let t = end + varint(pos)?;
+            WindowAggregate::single(end, t, float(pos)?)
+        }
+        2 => {
+            let count = uvarint(pos)?;
+            let (sum, sum_c, min, max) = (float(pos)?, float(pos)?, float(pos)?, float(pos)?);
+            let first = (end + varint(pos)?, float(pos)?);
+            let last = (end + varint(pos)?, float(pos)?);
+            let reset_sum = float(pos)?;
+            let (resets, changes, non_finite) = (uvarint(pos)?, uvarint(pos)?, uvarint(pos)?);
+            let sketch = Sketch::decode(buf, pos)?;
+            WindowAggregate {
+                end,
+                count,
+                sum,
+                sum_c,
+                min,
+                max,
+                first,
+                last,
+                reset_sum,
+                resets,
+                changes,
+                non_finite,
+                stale_after: None,
+                sketch,
+            }
+        }
+        other => return Err(format!("unknown window kind {other}")),
+    };
+    match buf.get(*pos) {
+        Some(0) => *pos += 1,
+        Some(1) => {
+            *pos += 1;
+            w.stale_after = Some(end + varint(pos)?);
+        }
+        _ => return Err("bad stale flag".into()),
+    }
+    Ok(w)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample_series() -> Vec<RolledSeries> {
+        let labels = |v: &str| Labels::from_pairs([("__name__", "cpu"), ("host", v)]).unwrap();
+        let many = WindowAggregate::of_samples(120_000, &[(61_000, 5.0), (90_000, 3.0), (119_000, f64::NAN)])
+            .unwrap();
+        let one = WindowAggregate::of_samples(
+            240_000,
+            &[(200_000, 7.5), (230_000, f64::from_bits(strata_model::STALE_NAN_BITS))],
+        )
+        .unwrap();
+        let stale =
+            WindowAggregate::of_samples(300_000, &[(250_000, f64::from_bits(strata_model::STALE_NAN_BITS))])
+                .unwrap();
+        vec![
+            RolledSeries { labels: labels("a"), windows: vec![many, one, stale] },
+            RolledSeries { labels: labels("b"), windows: vec![WindowAggregate::single(60_000, 1, -2.0)] },
+        ]
+    }
+
+    fn header() -> SegmentHeader {
+        SegmentHeader { resolution: 60_000, start: 0, end: 600_000, series: 2 }
+    }
+
+    #[test]
+    fn round_trips_every_window_kind() {
+        let series = sample_series();
+        let bytes = encode(header(), &series);
+        let seg = Segment::parse(Path::new("x"), &bytes).unwrap();
+        assert_eq!(seg.header, header());
+        let back = seg.series(&[], i64::MIN, i64::MAX).unwrap();
+        assert_eq!(back.len(), 2);
+        assert_eq!(back[1], series[1]);
+        // NaN != NaN: compare the encodings instead.
+        assert_eq!(encode(header(), &back), bytes);
+        let only_b = seg.series(&[Matcher::equal("host", "b")], i64::MIN, i64::MAX).unwrap();
+        assert_eq!(only_b, series[1..]);
+        let later = seg.series(&[], 120_000, 300_000).unwrap();
+        assert_eq!(later[0].windows.len(), 2, "windows ending in (mint, maxt]");
+    }
+
+    #[test]
+    fn every_truncation_and_bit_flip_is_an_error_or_a_checked_answer() {
+        let bytes = encode(header(), &sample_series());
+        for cut in 0..bytes.len() {
+            let b = &bytes[..cut];
+            if let Ok(seg) = Segment::parse(Path::new("x"), b) {
+                assert!(seg.series(&[], i64::MIN, i64::MAX).is_err(), "cut at {cut}");
+            }
+        }
+        for i in 0..bytes.len() {
+            let mut b = bytes.clone();
+            b[i] ^= 0x10;
+            let answer = Segment::parse(Path::new("x"), &b).and_then(|s| s.series(&[], i64::MIN, i64::MAX));
+            assert!(answer.is_err(), "a flipped bit at {i} went unnoticed");
+        }
+    }
+}

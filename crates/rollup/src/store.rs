@@ -1,0 +1,325 @@
+//! The rollup store: each tier's segment files under `DIR/rollups/<resolution>/`, and the
+//! state that says how far each tier is complete (`DIR/rollups/state.json`).
+//!
+//! Invariants:
+//! - A tier answers exactly for windows ending in `(from, watermark]`: every segment in that
+//!   range was written whole (temporary file, sync, rename) *before* the watermark passed
+//!   it, and the state file is replaced whole the same way. A crash between the two leaves
+//!   a segment past the watermark, which the next run writes again under the same name —
+//!   nothing is counted twice, nothing is lost.
+//! - Re-rolling (after an import or a delete touched rolled time) lowers watermarks; it
+//!   never lowers one below what its source still holds (`from` of the finer tier, or the
+//!   oldest raw sample), so data past raw retention is never rolled again from nothing.
+//! - Retention drops a tier's segments that end `keep` or more before the tier's
+//!   watermark (never before the wall clock, as the raw retention counts) and raises `from`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::RwLock;
+
+use serde::{Deserialize, Serialize};
+use strata_model::{Labels, Matcher};
+
+use crate::segment::{self, RolledSeries, Segment, SegmentHeader};
+use crate::tier::{Tier, Tiers};
+use crate::RollupError;
+
+/// What a tier holds: windows ending in `(from, to]` are complete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct TierCoverage {
+    pub resolution: i64,
+    pub from: i64,
+    pub to: i64,
+}
+
+/// What the store can answer, and from when raw samples are held.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Coverage {
+    /// Tiers that hold something, finest first.
+    pub tiers: Vec<TierCoverage>,
+    /// The oldest raw sample the storage engine held at the last run (`None`: unknown).
+    pub raw_from: Option<i64>,
+}
+
+/// Persisted progress of one tier.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TierState {
+    /// Windows ending after this and up to `watermark` are complete (set when rolling began).
+    pub from: Option<i64>,
+    /// Windows ending at or before this are rolled up.
+    pub watermark: Option<i64>,
+    /// Wall-clock time (ms) of the last run that advanced it.
+    pub last_run: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct State {
+    /// By tier name (`1m`).
+    tiers: BTreeMap<String, TierState>,
+    raw_from: Option<i64>,
+}
+
+/// The tiers' files and state; see the module docs.
+#[derive(Debug)]
+pub struct RollupStore {
+    dir: PathBuf,
+    tiers: Tiers,
+    state: RwLock<State>,
+    /// Span starts of the segments on disk, per tier (index as in `tiers`).
+    segments: RwLock<Vec<BTreeSet<i64>>>,
+}
+
+impl RollupStore {
+    /// Opens (creating) `dir` (normally `DATA/rollups`), removing what a crash left half
+    /// written.
+    pub fn open(dir: &Path, tiers: Tiers) -> Result<RollupStore, RollupError> {
+        let mut segments = Vec::new();
+        for tier in tiers.list() {
+            let tier_dir = dir.join(tier.name());
+            fs::create_dir_all(&tier_dir).map_err(|e| RollupError::io("create", &tier_dir, e))?;
+            segments.push(list_segments(&tier_dir)?);
+        }
+        let state_path = dir.join("state.json");
+        let state = match fs::read(&state_path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| RollupError::Corrupt {
+                path: state_path.clone(),
+                offset: 0,
+                detail: e.to_string(),
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => State::default(),
+            Err(e) => return Err(RollupError::io("read", &state_path, e)),
+        };
+        let _ = fs::remove_file(dir.join("state.json.tmp"));
+        Ok(RollupStore {
+            dir: dir.to_owned(),
+            tiers,
+            state: RwLock::new(state),
+            segments: RwLock::new(segments),
+        })
+    }
+
+    /// The store's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Its tiers, finest first.
+    pub fn tiers(&self) -> &Tiers {
+        &self.tiers
+    }
+
+    /// Tier `i`'s persisted progress.
+    pub fn tier_state(&self, i: usize) -> TierState {
+        let name = self.tiers.list()[i].name();
+        self.read_state().tiers.get(&name).copied().unwrap_or_default()
+    }
+
+    /// What the tiers hold; see [`Coverage`].
+    pub fn coverage(&self) -> Coverage {
+        let state = self.read_state();
+        let tiers = self
+            .tiers
+            .list()
+            .iter()
+            .filter_map(|t| {
+                let s = state.tiers.get(&t.name())?;
+                let (from, to) = (s.from?, s.watermark?);
+                (to > from).then_some(TierCoverage { resolution: t.resolution, from, to })
+            })
+            .collect();
+        Coverage { tiers, raw_from: state.raw_from }
+    }
+
+    /// Tier `i`'s series the matchers select, with their windows ending in `(mint, maxt]`
+    /// (up to the watermark only), sorted by labels.
+    pub fn read(
+        &self,
+        i: usize,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<RolledSeries>, RollupError> {
+        let tier = self.tiers.list()[i];
+        let maxt = maxt.min(self.tier_state(i).watermark.unwrap_or(i64::MIN));
+        if maxt <= mint {
+            return Ok(Vec::new());
+        }
+        let starts: Vec<i64> = {
+            let segments = self.segments.read().unwrap_or_else(|e| e.into_inner());
+            segments[i].range(tier.span_start(mint + 1)..=tier.span_start(maxt)).copied().collect()
+        };
+        let mut merged: BTreeMap<Labels, Vec<_>> = BTreeMap::new();
+        for start in starts {
+            let path = self.segment_path(&tier, start);
+            let bytes = match fs::read(&path) {
+                Ok(b) => b,
+                // Retention may remove a segment between the listing and the read.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(RollupError::io("read", &path, e)),
+            };
+            let seg = Segment::parse(&path, &bytes)?;
+            for s in seg.series(matchers, mint, maxt)? {
+                merged.entry(s.labels).or_default().extend(s.windows);
+            }
+        }
+        Ok(merged.into_iter().map(|(labels, windows)| RolledSeries { labels, windows }).collect())
+    }
+
+    fn segment_path(&self, tier: &Tier, start: i64) -> PathBuf {
+        self.dir.join(tier.name()).join(format!("{start}.seg"))
+    }
+
+    /// Writes tier `i`'s segment for the span starting at `start` (replacing one of that
+    /// name; removing it when `series` is empty); returns the bytes written.
+    pub(crate) fn write_segment(
+        &self,
+        i: usize,
+        start: i64,
+        series: &[RolledSeries],
+    ) -> Result<u64, RollupError> {
+        let tier = self.tiers.list()[i];
+        let path = self.segment_path(&tier, start);
+        let mut segments = self.segments.write().unwrap_or_else(|e| e.into_inner());
+        if series.is_empty() {
+            match fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(RollupError::io("remove", &path, e)),
+            }
+            segments[i].remove(&start);
+            return Ok(0);
+        }
+        let header = SegmentHeader {
+            resolution: tier.resolution,
+            start,
+            end: start + tier.span,
+            series: series.len() as u32,
+        };
+        let bytes = segment::encode(header, series);
+        write_atomically(&path, &bytes)?;
+        segments[i].insert(start);
+        Ok(bytes.len() as u64)
+    }
+
+    /// Records tier `i`'s progress (replacing the state file whole).
+    pub(crate) fn update_tier(
+        &self,
+        i: usize,
+        update: impl FnOnce(&mut TierState),
+    ) -> Result<(), RollupError> {
+        let name = self.tiers.list()[i].name();
+        self.update_state(|s| update(s.tiers.entry(name).or_default()))
+    }
+
+    /// Records the oldest raw sample the engine holds.
+    pub(crate) fn set_raw_from(&self, t: Option<i64>) -> Result<(), RollupError> {
+        if self.read_state().raw_from == t {
+            return Ok(());
+        }
+        self.update_state(|s| s.raw_from = t)
+    }
+
+    /// Makes the next run roll up again every window ending after `t` that its source still
+    /// holds (after an import or a delete touched rolled time); see the module docs.
+    pub fn reroll_from(&self, t: i64) -> Result<(), RollupError> {
+        let tiers = self.tiers.list().to_vec();
+        self.update_state(|state| {
+            // Windows ending after this are held by the source (raw: samples from raw_from on).
+            let mut source_from = state.raw_from.map(|f| f - 1);
+            for tier in &tiers {
+                let s = state.tiers.entry(tier.name()).or_default();
+                let floor = source_from.map_or(i64::MIN, |f| ceil_to(f, tier.span));
+                let target = tier.span_start(t + 1).max(floor).max(s.from.unwrap_or(i64::MIN));
+                if s.watermark.is_some_and(|w| w > target) {
+                    s.watermark = Some(target);
+                }
+                source_from = s.from;
+            }
+        })
+    }
+
+    /// Drops segments past each tier's keep time; returns how many.
+    pub fn apply_retention(&self) -> Result<usize, RollupError> {
+        let mut removed = 0;
+        for (i, tier) in self.tiers.list().iter().enumerate() {
+            let (Some(keep), Some(watermark)) = (tier.keep, self.tier_state(i).watermark) else { continue };
+            let horizon = watermark - keep;
+            let expired: Vec<i64> = {
+                let segments = self.segments.read().unwrap_or_else(|e| e.into_inner());
+                segments[i].iter().copied().filter(|&start| start + tier.span <= horizon).collect()
+            };
+            let Some(&last) = expired.last() else { continue };
+            // `from` rises first: a reader never routes to a segment about to go.
+            self.update_tier(i, |s| s.from = Some(s.from.unwrap_or(i64::MIN).max(last + tier.span)))?;
+            for start in expired {
+                self.write_segment(i, start, &[])?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Bytes of each tier's segments on disk.
+    pub fn disk_bytes(&self) -> Vec<u64> {
+        self.tiers.list().iter().map(|t| strata_storage::dir_bytes(&self.dir.join(t.name()))).collect()
+    }
+
+    /// Segment files of each tier.
+    pub fn segment_counts(&self) -> Vec<usize> {
+        self.segments.read().unwrap_or_else(|e| e.into_inner()).iter().map(BTreeSet::len).collect()
+    }
+
+    fn read_state(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn update_state(&self, update: impl FnOnce(&mut State)) -> Result<(), RollupError> {
+        let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+        let mut next = state.clone();
+        update(&mut next);
+        let bytes = serde_json::to_vec_pretty(&next).map_err(|e| RollupError::Config(e.to_string()))?;
+        write_atomically(&self.dir.join("state.json"), &bytes)?;
+        *state = next;
+        Ok(())
+    }
+}
+
+/// `t` rounded up to a multiple of `step`.
+fn ceil_to(t: i64, step: i64) -> i64 {
+    t.div_euclid(step) * step + if t.rem_euclid(step) == 0 { 0 } else { step }
+}
+
+/// The span starts of the segments in `dir`; a `.tmp` file (a crash's leftover) is removed.
+fn list_segments(dir: &Path) -> Result<BTreeSet<i64>, RollupError> {
+    let mut starts = BTreeSet::new();
+    for entry in fs::read_dir(dir).map_err(|e| RollupError::io("list", dir, e))? {
+        let entry = entry.map_err(|e| RollupError::io("list", dir, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".tmp") {
+            let _ = fs::remove_file(entry.path());
+        } else if let Some(start) = name.strip_suffix(".seg").and_then(|s| s.parse().ok()) {
+            starts.insert(start);
+        }
+    }
+    Ok(starts)
+}
+
+/// Writes `path` whole: a temporary file, synced, renamed over it, the directory synced.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), RollupError> {
+    let tmp = path.with_extension(format!(
+        "{}.tmp",
+        path.extension().map(|e| e.to_string_lossy().into_owned()).unwrap_or_default()
+    ));
+    let mut file = fs::File::create(&tmp).map_err(|e| RollupError::io("create", &tmp, e))?;
+    file.write_all(bytes).map_err(|e| RollupError::io("write", &tmp, e))?;
+    file.sync_all().map_err(|e| RollupError::io("sync", &tmp, e))?;
+    fs::rename(&tmp, path).map_err(|e| RollupError::io("rename", &tmp, e))?;
+    if let Some(parent) = path.parent() {
+        if let Ok(d) = fs::File::open(parent) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(())
+}
