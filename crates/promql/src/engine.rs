@@ -122,8 +122,28 @@ pub struct QueryResult {
     pub warnings: Vec<String>,
     /// Infos (`PromQL info: …`): the result may be surprising.
     pub infos: Vec<String>,
-    /// Samples read from storage.
+    /// Samples read from storage (a rollup window read counts as one).
     pub samples_loaded: usize,
+    /// Where range functions read their steps from, when rollup tiers answered some
+    /// (empty when everything came from raw samples).
+    pub route: Vec<RoutedSegment>,
+}
+
+/// A run of steps of one range function and the source that answered them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoutedSegment {
+    /// The function (`avg_over_time`).
+    pub function: String,
+    /// The tier's resolution (ms), or `None` for raw samples.
+    pub resolution: Option<i64>,
+    /// Whether the answer equals the raw one (within the documented precision).
+    pub exact: bool,
+    /// First and last step (ms).
+    pub start: i64,
+    pub end: i64,
+    pub steps: usize,
+    /// Samples (raw) or windows (tier) read.
+    pub points: usize,
 }
 
 /// When a range query is evaluated.
@@ -232,6 +252,12 @@ impl QueryEngine {
             QueryContext::new(&self.options, range, instant, Instant::now() + self.options.timeout, cancel);
         let value = evaluate(store, &ctx, expr, instant)?;
         let (warnings, infos) = ctx.take_annotations();
-        Ok(QueryResult { value, warnings, infos, samples_loaded: ctx.samples_loaded() })
+        Ok(QueryResult {
+            value,
+            warnings,
+            infos,
+            samples_loaded: ctx.samples_loaded(),
+            route: ctx.take_route(),
+        })
     }
 }

@@ -29,9 +29,9 @@ mod value;
 
 pub use byte_escapes::go_quote;
 pub use duration_expr::QueryBounds;
-pub use engine::{EngineOptions, QueryEngine, QueryError, QueryResult, Range};
+pub use engine::{EngineOptions, QueryEngine, QueryError, QueryResult, Range, RoutedSegment};
 pub use extended_selectors::RangeModifier;
 pub use parse::{parse, parse_metric_selector, Expr, ParseError, MAX_NESTING, MAX_OPERATORS};
-pub use queryable::{MemoryQueryable, Queryable};
+pub use queryable::{MemoryQueryable, Queryable, WithRollups};
 pub use strata_model::format_float;
 pub use value::{RangeSeries, Sample, Value};

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use strata_model::{Labels, Matcher};
+use strata_rollup::RollupSource;
 use strata_storage::{Engine, Series, StorageError};
 
 /// A source of series for queries.
@@ -12,6 +13,35 @@ pub trait Queryable: Send + Sync {
     /// Series the matchers select with samples in `[mint, maxt]` (both inclusive), sorted by
     /// labels.
     fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>, StorageError>;
+
+    /// Rollup tiers of the same data, which range functions read where they answer
+    /// exactly (`strata_rollup`); none by default.
+    fn rollups(&self) -> Option<&dyn RollupSource> {
+        None
+    }
+}
+
+/// A store read together with its rollup tiers.
+#[derive(Clone, Copy)]
+pub struct WithRollups<'a> {
+    pub store: &'a dyn Queryable,
+    pub rollups: &'a dyn RollupSource,
+}
+
+impl std::fmt::Debug for WithRollups<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WithRollups").field("rollups", &self.rollups).finish_non_exhaustive()
+    }
+}
+
+impl Queryable for WithRollups<'_> {
+    fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>, StorageError> {
+        self.store.select(matchers, mint, maxt)
+    }
+
+    fn rollups(&self) -> Option<&dyn RollupSource> {
+        Some(self.rollups)
+    }
 }
 
 impl<E: Engine + ?Sized> Queryable for E {

@@ -154,6 +154,12 @@ impl WindowAggregate {
     /// window ending at `later.end`: what one pass over both windows' samples gives (see
     /// the module docs for which fields are exact).
     pub fn append(&mut self, later: &WindowAggregate) {
+        self.append_parts(later, true);
+    }
+
+    /// [`WindowAggregate::append`], merging the sketches only when `with_sketch` (a query
+    /// that reads no quantile need not pay for them; the sketch is then left stale).
+    pub fn append_parts(&mut self, later: &WindowAggregate, with_sketch: bool) {
         self.end = later.end;
         if !later.has_values() {
             self.stale_after = later.stale_after.or(self.stale_after);
@@ -178,7 +184,9 @@ impl WindowAggregate {
         self.reset_sum += later.reset_sum;
         self.last = later.last;
         self.stale_after = later.stale_after;
-        self.sketch.merge(&later.sketch);
+        if with_sketch {
+            self.sketch.merge(&later.sketch);
+        }
     }
 }
 

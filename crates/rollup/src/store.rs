@@ -41,6 +41,9 @@ pub struct Coverage {
     pub tiers: Vec<TierCoverage>,
     /// The oldest raw sample the storage engine held at the last run (`None`: unknown).
     pub raw_from: Option<i64>,
+    /// Set when raw retention has removed samples the tiers still hold: raw samples before
+    /// this time are gone (it is `raw_from` then).
+    pub raw_expired_before: Option<i64>,
 }
 
 /// Persisted progress of one tier.
@@ -59,6 +62,8 @@ struct State {
     /// By tier name (`1m`).
     tiers: BTreeMap<String, TierState>,
     raw_from: Option<i64>,
+    /// The oldest raw sample ever seen by a run.
+    raw_first: Option<i64>,
 }
 
 /// The tiers' files and state; see the module docs.
@@ -129,7 +134,11 @@ impl RollupStore {
                 (to > from).then_some(TierCoverage { resolution: t.resolution, from, to })
             })
             .collect();
-        Coverage { tiers, raw_from: state.raw_from }
+        let raw_expired_before = match (state.raw_from, state.raw_first) {
+            (Some(now), Some(first)) if now > first => Some(now),
+            _ => None,
+        };
+        Coverage { tiers, raw_from: state.raw_from, raw_expired_before }
     }
 
     /// Tier `i`'s series the matchers select, with their windows ending in `(mint, maxt]`
@@ -218,7 +227,10 @@ impl RollupStore {
         if self.read_state().raw_from == t {
             return Ok(());
         }
-        self.update_state(|s| s.raw_from = t)
+        self.update_state(|s| {
+            s.raw_from = t;
+            s.raw_first = s.raw_first.into_iter().chain(t).min();
+        })
     }
 
     /// Makes the next run roll up again every window ending after `t` that its source still

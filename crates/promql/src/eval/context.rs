@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::engine::{EngineOptions, QueryError, Range};
+use crate::engine::{EngineOptions, QueryError, Range, RoutedSegment};
 
 #[derive(Debug)]
 pub(crate) struct QueryContext {
@@ -17,6 +17,8 @@ pub(crate) struct QueryContext {
     limits: Limits,
     warnings: RefCell<Vec<String>>,
     infos: RefCell<Vec<String>>,
+    /// Which source answered which steps of each routed range function.
+    route: RefCell<Vec<RoutedSegment>>,
 }
 
 /// A query's limits, shared by the threads that read its series in parallel.
@@ -67,6 +69,7 @@ impl QueryContext {
             limits,
             warnings: RefCell::default(),
             infos: RefCell::default(),
+            route: RefCell::default(),
         }
     }
 
@@ -110,6 +113,15 @@ impl QueryContext {
         if !i.contains(&message) {
             i.push(message);
         }
+    }
+
+    /// Records a routed run of steps.
+    pub(crate) fn route(&self, segment: RoutedSegment) {
+        self.route.borrow_mut().push(segment);
+    }
+
+    pub(crate) fn take_route(&self) -> Vec<RoutedSegment> {
+        self.route.take()
     }
 
     pub(crate) fn take_annotations(&self) -> (Vec<String>, Vec<String>) {

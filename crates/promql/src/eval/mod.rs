@@ -26,6 +26,7 @@ mod histogram;
 mod info;
 mod math;
 mod range_functions;
+mod rollup_route;
 mod selector;
 mod steps;
 

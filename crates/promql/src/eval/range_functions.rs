@@ -41,10 +41,6 @@ pub(crate) struct Window<'a> {
 }
 
 impl Window<'_> {
-    fn range_seconds(&self) -> f64 {
-        (self.end - self.start) as f64 / 1000.0
-    }
-
     fn values(&self) -> impl Iterator<Item = f64> + '_ {
         self.samples.iter().map(|s| s.1)
     }
@@ -124,7 +120,8 @@ impl Evaluator<'_> {
 
     /// `func` over a matrix selector, each series reduced to its step values as soon as it
     /// is decoded (see the module docs); over an `anchored` or `smoothed` one, as module
-    /// `extended_range` computes it.
+    /// `extended_range` computes it. Where rollup tiers answer some steps exactly, those
+    /// steps are read from them (module `rollup_route`).
     pub(crate) fn range_function_of_selector(
         &self,
         name: &str,
@@ -132,6 +129,31 @@ impl Evaluator<'_> {
         func: RangeFunction,
         args: &[Vec<f64>],
     ) -> Result<Vec<StepSeries>, QueryError> {
+        let selected = match self.routed_window_values(name, ms, func, args)? {
+            Some(routed) => routed,
+            None => self.raw_window_values(name, ms, func, args)?,
+        };
+        let mut out = Vec::with_capacity(selected.len());
+        for (labels, values) in selected {
+            if values.start_time_overlap {
+                self.ctx.warn(format!(
+                    "PromQL warning: sample has start time that overlaps with previous sample timestamp for metric {:?}",
+                    labels.get(METRIC_NAME_LABEL).unwrap_or("")
+                ));
+            }
+            self.push_result(&mut out, labels, values.points, false, func);
+        }
+        Ok(out)
+    }
+
+    /// Each series' values of `func` at this evaluator's steps, from raw samples.
+    pub(crate) fn raw_window_values(
+        &self,
+        name: &str,
+        ms: &MatrixSelector,
+        func: RangeFunction,
+        args: &[Vec<f64>],
+    ) -> Result<Vec<(Labels, WindowValues)>, QueryError> {
         let (windows, mint, maxt) = self.matrix_bounds(ms);
         let extended = match windows.modifier {
             Some(_) => Some(ExtendedFunction::of(name).ok_or_else(|| {
@@ -156,18 +178,7 @@ impl Evaluator<'_> {
         if matches!(name, "rate" | "increase") {
             self.note_non_counter(selected.iter().filter(|(_, p)| p.is_some()).map(|(labels, _)| labels));
         }
-        let mut out = Vec::with_capacity(selected.len());
-        for (labels, values) in selected {
-            let Some(values) = values else { continue };
-            if values.start_time_overlap {
-                self.ctx.warn(format!(
-                    "PromQL warning: sample has start time that overlaps with previous sample timestamp for metric {:?}",
-                    labels.get(METRIC_NAME_LABEL).unwrap_or("")
-                ));
-            }
-            self.push_result(&mut out, labels, values.points, false, func);
-        }
-        Ok(out)
+        Ok(selected.into_iter().filter_map(|(labels, values)| Some((labels, values?))).collect())
     }
 
     /// Adds a series of function results, its name dropped unless the function keeps it.
@@ -205,9 +216,10 @@ impl Evaluator<'_> {
 
 /// One series' function values, and whether a window `rate`/`increase` read had a start
 /// time overlapping the sample before it.
-struct WindowValues {
-    points: Vec<(i64, f64)>,
-    start_time_overlap: bool,
+#[derive(Debug, Default)]
+pub(crate) struct WindowValues {
+    pub(crate) points: Vec<(i64, f64)>,
+    pub(crate) start_time_overlap: bool,
 }
 
 /// Where a series' counter resets and start-time overlaps lie, found once for all windows.
@@ -342,18 +354,43 @@ fn extrapolated_rate(w: &Window<'_>, is_counter: bool, is_rate: bool) -> Option<
             result += before;
         }
     }
-    let mut to_start = (first.0 - w.start) as f64 / 1000.0;
-    let mut to_end = (w.end - last.0) as f64 / 1000.0;
-    let mut sampled = (last.0 - first.0) as f64 / 1000.0;
-    let average_gap = if s.len() > 1 { sampled / (s.len() - 1) as f64 } else { 0.0 };
-    let threshold = average_gap * 1.1;
     let first_start = w.start_times.first().copied().unwrap_or(0);
-    if is_counter && first_start != 0 && first_start > w.start && first_start < first.0 {
+    let edges =
+        RateEdges { first, last, count: s.len(), change: result, start: w.start, end: w.end, first_start };
+    extrapolate(&edges, is_counter, is_rate)
+}
+
+/// What `rate`, `increase` and `delta` read of a window: its first and last sample, how many
+/// samples it holds, the change between them (for counters corrected for resets), the
+/// window's bounds and the first sample's start time (0 unknown). Raw windows and rollup
+/// windows (module `rollup_route`) both reduce to this, so both extrapolate alike.
+pub(crate) struct RateEdges {
+    pub(crate) first: (i64, f64),
+    pub(crate) last: (i64, f64),
+    pub(crate) count: usize,
+    pub(crate) change: f64,
+    pub(crate) start: i64,
+    pub(crate) end: i64,
+    pub(crate) first_start: i64,
+}
+
+/// The change extrapolated towards the window's edges (not past where the series plausibly
+/// starts or ends, nor below zero for counters), as Prometheus 3 does; per second for rates.
+pub(crate) fn extrapolate(e: &RateEdges, is_counter: bool, is_rate: bool) -> Option<f64> {
+    let (first, last) = (e.first, e.last);
+    let mut result = e.change;
+    let mut to_start = (first.0 - e.start) as f64 / 1000.0;
+    let mut to_end = (e.end - last.0) as f64 / 1000.0;
+    let mut sampled = (last.0 - first.0) as f64 / 1000.0;
+    let average_gap = if e.count > 1 { sampled / (e.count - 1) as f64 } else { 0.0 };
+    let threshold = average_gap * 1.1;
+    let first_start = e.first_start;
+    if is_counter && first_start != 0 && first_start > e.start && first_start < first.0 {
         // The counter started inside the window: count from zero there, not extrapolating.
         to_start = 0.0;
         sampled = (last.0 - first_start) as f64 / 1000.0;
         result += first.1;
-    } else if s.len() < 2 {
+    } else if e.count < 2 {
         return None;
     } else {
         if to_start >= threshold {
@@ -373,7 +410,7 @@ fn extrapolated_rate(w: &Window<'_>, is_counter: bool, is_rate: bool) -> Option<
     }
     let mut factor = if sampled != 0.0 { (sampled + to_start + to_end) / sampled } else { 1.0 };
     if is_rate {
-        factor /= w.range_seconds();
+        factor /= (e.end - e.start) as f64 / 1000.0;
     }
     Some(result * factor)
 }

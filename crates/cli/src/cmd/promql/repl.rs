@@ -299,7 +299,13 @@ fn remote_query(addr: &str, query: &str, mode: Mode) -> Result<QueryResult, Fail
         answer[key].as_array().into_iter().flatten().filter_map(|w| w.as_str().map(str::to_string)).collect()
     };
     let value = parse_value(&answer["data"]).map_err(bad_answer)?;
-    Ok(QueryResult { value, warnings: strings("warnings"), infos: strings("infos"), samples_loaded: 0 })
+    Ok(QueryResult {
+        value,
+        warnings: strings("warnings"),
+        infos: strings("infos"),
+        samples_loaded: 0,
+        route: Vec::new(),
+    })
 }
 
 /// A result from Prometheus' JSON `data` (`resultType` and `result`).

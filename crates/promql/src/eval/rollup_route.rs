@@ -1,0 +1,317 @@
+//! Routing range functions to rollup tiers (`strata_rollup`).
+//!
+//! A range function over a matrix selector is answered, step by step, from the coarsest
+//! tier that gives what the raw samples give: the function reads only what a window
+//! aggregate keeps (sum, count, min, max, avg, first/last and their times, presence,
+//! resets, changes, rate/increase/delta from the reset-corrected increase and the edge
+//! samples, quantiles from the sketch within its 1%), the window `(t − range, t]` is a
+//! whole number of the tier's windows (`range` and `t − offset` multiples of its
+//! resolution), and the tier is complete over it (`from < t − range`, `t ≤ watermark`).
+//! Other steps read raw samples, as without rollups; the answers join per series.
+//!
+//! Where a window reaches back before the oldest raw sample and a tier still holds that
+//! time (raw retention is shorter than the tiers'), the tier answers even when the window
+//! is not aligned — from the tier's windows ending inside it, so approximately — and the
+//! result carries an info annotation saying so.
+//!
+//! Every routed segment is recorded in the query's route ([`crate::RoutedSegment`]): which
+//! source answered which steps and how many points it read.
+
+use promql_parser::parser::MatrixSelector;
+use strata_model::Labels;
+use strata_rollup::{format_duration, Coverage, RollupSource, WindowAggregate};
+
+use super::range_functions::{extrapolate, RangeFunction, RateEdges, WindowValues};
+use super::selector::matcher_sets;
+use super::{Evaluator, Steps, Windows};
+use crate::engine::{QueryError, RoutedSegment};
+
+/// A function a window aggregate answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rolled {
+    Sum,
+    Count,
+    Min,
+    Max,
+    Avg,
+    Rate,
+    Increase,
+    Delta,
+    Last,
+    First,
+    TsOfLast,
+    TsOfFirst,
+    Present,
+    Resets,
+    Changes,
+    Quantile,
+}
+
+impl Rolled {
+    fn of(name: &str) -> Option<Rolled> {
+        Some(match name {
+            "sum_over_time" => Rolled::Sum,
+            "count_over_time" => Rolled::Count,
+            "min_over_time" => Rolled::Min,
+            "max_over_time" => Rolled::Max,
+            "avg_over_time" => Rolled::Avg,
+            "rate" => Rolled::Rate,
+            "increase" => Rolled::Increase,
+            "delta" => Rolled::Delta,
+            "last_over_time" => Rolled::Last,
+            "first_over_time" => Rolled::First,
+            "ts_of_last_over_time" => Rolled::TsOfLast,
+            "ts_of_first_over_time" => Rolled::TsOfFirst,
+            "present_over_time" => Rolled::Present,
+            "resets" => Rolled::Resets,
+            "changes" => Rolled::Changes,
+            "quantile_over_time" => Rolled::Quantile,
+            _ => return None,
+        })
+    }
+
+    /// The function's value over window `(start, end]` from the windows' aggregate `a`.
+    fn value(self, a: &WindowAggregate, start: i64, end: i64, phi: f64) -> Option<f64> {
+        if !a.has_values() {
+            return None;
+        }
+        let n = a.count as f64;
+        let rate = |is_counter: bool, is_rate: bool| {
+            let change = if is_counter { a.increase() } else { a.last.1 - a.first.1 };
+            let edges = RateEdges {
+                first: a.first,
+                last: a.last,
+                count: a.count as usize,
+                change,
+                start,
+                end,
+                first_start: 0,
+            };
+            extrapolate(&edges, is_counter, is_rate)
+        };
+        match self {
+            Rolled::Sum => Some(a.sum_value()),
+            Rolled::Count => Some(n),
+            Rolled::Min => Some(a.min),
+            Rolled::Max => Some(a.max),
+            // As PromQL's mean divides a compensated sum that did not overflow.
+            Rolled::Avg => Some(a.sum / n + a.sum_c / n),
+            Rolled::Rate => rate(true, true),
+            Rolled::Increase => rate(true, false),
+            Rolled::Delta => rate(false, false),
+            Rolled::Last => Some(a.last.1),
+            Rolled::First => Some(a.first.1),
+            Rolled::TsOfLast => Some(a.last.0 as f64 / 1000.0),
+            Rolled::TsOfFirst => Some(a.first.0 as f64 / 1000.0),
+            Rolled::Present => Some(1.0),
+            Rolled::Resets => Some(a.resets as f64),
+            Rolled::Changes => Some(a.changes as f64),
+            Rolled::Quantile => a.sketch.quantile(phi),
+        }
+    }
+}
+
+/// Where a step's window is read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
+    Raw,
+    /// A tier, by resolution; `exact` unless raw samples are gone and the window is not
+    /// aligned to it.
+    Tier {
+        resolution: i64,
+        exact: bool,
+    },
+}
+
+/// The source of each run of steps (indices `[from, to)`), in step order.
+pub(crate) fn plan(coverage: &Coverage, windows: Windows, steps: Steps) -> Vec<(usize, usize, Source)> {
+    let mut runs: Vec<(usize, usize, Source)> = Vec::new();
+    for (i, t) in steps.times().enumerate() {
+        let source = choose(coverage, windows, t);
+        match runs.last_mut() {
+            Some(run) if run.2 == source => run.1 = i + 1,
+            _ => runs.push((i, i + 1, source)),
+        }
+    }
+    runs
+}
+
+fn choose(coverage: &Coverage, windows: Windows, t: i64) -> Source {
+    let end = windows.end(t);
+    let start = end - windows.range;
+    if windows.modifier.is_some() || windows.range <= 0 {
+        return Source::Raw;
+    }
+    let exact = coverage.tiers.iter().rev().find(|c| {
+        windows.range % c.resolution == 0
+            && end.rem_euclid(c.resolution) == 0
+            && start >= c.from
+            && end <= c.to
+    });
+    if let Some(c) = exact {
+        return Source::Tier { resolution: c.resolution, exact: true };
+    }
+    let Some(raw_from) = coverage.raw_expired_before else { return Source::Raw };
+    if start >= raw_from - 1 {
+        return Source::Raw;
+    }
+    // Raw samples are gone from part of the window: a tier that still holds that time.
+    coverage
+        .tiers
+        .iter()
+        .find(|c| c.from < raw_from && end > c.from && start < c.to)
+        .map_or(Source::Raw, |c| Source::Tier { resolution: c.resolution, exact: false })
+}
+
+impl Evaluator<'_> {
+    /// `func` over `ms` with the steps the tiers answer read from them, or `None` when no
+    /// step is (no tiers, a function they cannot answer, unaligned windows).
+    pub(crate) fn routed_window_values(
+        &self,
+        name: &str,
+        ms: &MatrixSelector,
+        func: RangeFunction,
+        args: &[Vec<f64>],
+    ) -> Result<Option<Vec<(Labels, WindowValues)>>, QueryError> {
+        let Some(source) = self.store.rollups() else { return Ok(None) };
+        let Some(rolled) = Rolled::of(name) else { return Ok(None) };
+        let (windows, _, _) = self.matrix_bounds(ms);
+        let coverage = source.coverage();
+        let runs = plan(&coverage, windows, self.steps());
+        if runs.iter().all(|r| r.2 == Source::Raw) {
+            return Ok(None);
+        }
+        let mut joined: std::collections::BTreeMap<Labels, WindowValues> = Default::default();
+        for (from, to, src) in runs {
+            let first = self.start + from as i64 * self.step;
+            let last = self.start + (to - 1) as i64 * self.step;
+            let sub = self.with_steps(first, last, self.step);
+            let sub_args: Vec<Vec<f64>> = args.iter().map(|a| a[from..to].to_vec()).collect();
+            let loaded_before = self.ctx.samples_loaded();
+            let part = match src {
+                Source::Raw => sub.raw_window_values(name, ms, func, &sub_args)?,
+                Source::Tier { resolution, exact } => sub.tier_window_values(
+                    source, resolution, exact, ms, windows, rolled, &sub_args, &coverage,
+                )?,
+            };
+            self.ctx.route(RoutedSegment {
+                function: name.to_string(),
+                resolution: match src {
+                    Source::Raw => None,
+                    Source::Tier { resolution, .. } => Some(resolution),
+                },
+                exact: !matches!(src, Source::Tier { exact: false, .. }),
+                start: first,
+                end: last,
+                steps: to - from,
+                points: self.ctx.samples_loaded() - loaded_before,
+            });
+            for (labels, values) in part {
+                let into = joined.entry(labels).or_default();
+                into.points.extend(values.points);
+                into.start_time_overlap |= values.start_time_overlap;
+            }
+        }
+        Ok(Some(joined.into_iter().filter(|(_, v)| !v.points.is_empty()).collect()))
+    }
+
+    /// Each series' values at this evaluator's steps from the tier of `resolution`.
+    #[allow(clippy::too_many_arguments)]
+    fn tier_window_values(
+        &self,
+        source: &dyn RollupSource,
+        resolution: i64,
+        exact: bool,
+        ms: &MatrixSelector,
+        windows: Windows,
+        rolled: Rolled,
+        args: &[Vec<f64>],
+        coverage: &Coverage,
+    ) -> Result<Vec<(Labels, WindowValues)>, QueryError> {
+        let steps = self.steps();
+        let (first, last) = (steps.times().next().unwrap_or(self.start), self.end);
+        let mint = windows.end(first).min(windows.end(last)) - windows.range;
+        let maxt = windows.end(first).max(windows.end(last));
+        let mut series: std::collections::BTreeMap<Labels, Vec<WindowAggregate>> = Default::default();
+        for matchers in matcher_sets(&ms.vs)? {
+            let read = source
+                .read(resolution, &matchers, mint, maxt)
+                .map_err(|e| QueryError::Storage(format!("rollups: {e}")))?;
+            for s in read {
+                series.entry(s.labels).or_insert(s.windows);
+            }
+        }
+        self.ctx.limits().load_samples(series.values().map(Vec::len).sum())?;
+        self.note_tier_answer(resolution, exact, coverage, windows, rolled, &series);
+        let quantile = rolled == Rolled::Quantile;
+        let mut out = Vec::with_capacity(series.len());
+        for (labels, ws) in series {
+            self.ctx.check("rollup evaluation")?;
+            let mut values = WindowValues::default();
+            let mut lo = 0;
+            for (i, t) in steps.times().enumerate() {
+                let end = windows.end(t);
+                let start = end - windows.range;
+                // With `@` every step has the same window; otherwise windows only move on.
+                if windows.at.is_some() {
+                    lo = 0;
+                }
+                while lo < ws.len() && ws[lo].end <= start {
+                    lo += 1;
+                }
+                let mut acc: Option<WindowAggregate> = None;
+                for w in ws[lo..].iter().take_while(|w| w.end <= end) {
+                    match acc.as_mut() {
+                        None => acc = Some(w.clone()),
+                        Some(a) => a.append_parts(w, quantile),
+                    }
+                }
+                let phi = args.first().map_or(0.0, |a| a[i]);
+                if let Some(v) = acc.and_then(|a| rolled.value(&a, start, end, phi)) {
+                    values.points.push((t, v));
+                }
+            }
+            if !values.points.is_empty() {
+                out.push((labels, values));
+            }
+        }
+        if matches!(rolled, Rolled::Rate | Rolled::Increase) {
+            self.note_non_counter(out.iter().map(|(labels, _)| labels));
+        }
+        Ok(out)
+    }
+
+    /// The info annotations a tier's answer carries: answered where raw samples are gone,
+    /// approximate, quantiles without the NaN/±Inf values the sketch cannot hold.
+    fn note_tier_answer(
+        &self,
+        resolution: i64,
+        exact: bool,
+        coverage: &Coverage,
+        windows: Windows,
+        rolled: Rolled,
+        series: &std::collections::BTreeMap<Labels, Vec<WindowAggregate>>,
+    ) {
+        let tier = format_duration(resolution);
+        let first_start = windows.end(self.start).min(windows.end(self.end)) - windows.range;
+        if let Some(raw_from) = coverage.raw_expired_before.filter(|&f| first_start < f - 1) {
+            let exactness = if exact {
+                String::new()
+            } else {
+                format!(
+                    ", approximately: the {} windows are not aligned to {tier}",
+                    format_duration(windows.range)
+                )
+            };
+            self.ctx.info(format!(
+                "PromQL info: answered from the {tier} rollup tier where raw samples are past retention (before {}){exactness}",
+                strata_model::calendar::format_utc(raw_from)
+            ));
+        }
+        if rolled == Rolled::Quantile && series.values().flatten().any(|w| w.non_finite > 0) {
+            self.ctx.info(format!(
+                "PromQL info: quantile_over_time from the {tier} rollup tier leaves out NaN and ±Inf values, which its sketch does not hold"
+            ));
+        }
+    }
+}
