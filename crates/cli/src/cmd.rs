@@ -10,6 +10,7 @@ pub(crate) mod import;
 pub(crate) mod index;
 pub(crate) mod mem;
 pub(crate) mod promql;
+pub(crate) mod rollup;
 pub(crate) mod rules;
 pub(crate) mod server;
 pub(crate) mod shards;

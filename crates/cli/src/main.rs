@@ -56,6 +56,9 @@ enum Command {
     Mem(cmd::mem::Args),
     /// PromQL: a REPL over a data dir (`--dir D`), or `test PATH…` to run `.test` scripts.
     Promql(cmd::promql::Args),
+    /// Rollup tiers: `strata rollup status|query|run` over a server (--url) or a data dir.
+    #[command(subcommand)]
+    Rollup(cmd::rollup::RollupCommand),
     /// The database: ingestion (Influx line protocol, remote write, Prometheus text) and the
     /// Prometheus HTTP API, on 127.0.0.1:9090 with data in ./data by default.
     Server(Box<cmd::server::Args>),
@@ -92,6 +95,7 @@ fn main() -> std::process::ExitCode {
         Command::Promql(args) => cmd::promql::run(args),
         Command::Server(args) => cmd::server::run(*args),
         Command::Shards(command) => cmd::shards::run(command),
+        Command::Rollup(command) => cmd::rollup::run(command),
         Command::Test(command) => cmd::rules::run_test(command),
         Command::Tsdb(command) => cmd::tsdb::run(command),
         Command::Tsm(command) => cmd::tsm::run(command),

@@ -68,7 +68,7 @@ pub fn run(
     for (i, tier) in tiers.iter().enumerate() {
         // What the source holds: raw samples in [oldest, settled), or the finer tier's windows.
         let (source_start, source_end) = if i == 0 {
-            (tier.span_start(oldest), settled - 1)
+            (tier.span_start(oldest), settled.saturating_sub(1))
         } else {
             match store.coverage().tiers.iter().find(|c| c.resolution == tiers[i - 1].resolution) {
                 Some(c) => (c.from, c.to),
@@ -106,7 +106,7 @@ pub fn run(
             report.windows += windows;
             report.inputs += inputs;
             report.bytes += bytes;
-            let remaining = ((source_end - end) / tier.span).max(0) as u64;
+            let remaining = (source_end.saturating_sub(end) / tier.span).max(0) as u64;
             progress(&SpanDone {
                 tier: i,
                 resolution: tier.resolution,
@@ -131,7 +131,7 @@ fn finish(mut report: RunReport, started: Instant) -> RunReport {
 }
 
 /// Milliseconds since the epoch, now.
-pub(crate) fn wall_ms() -> i64 {
+pub fn wall_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 

@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 pub use aggregate::WindowAggregate;
 pub use segment::RolledSeries;
 pub use sketch::Sketch;
-pub use store::{Coverage, RollupStore, TierCoverage, TierState};
+pub use store::{request_reroll, Coverage, RollupStore, TierCoverage, TierState};
 pub use tier::{format_duration, Tier, Tiers};
 
 use strata_model::Matcher;

@@ -64,6 +64,10 @@ struct State {
     raw_from: Option<i64>,
     /// The oldest raw sample ever seen by a run.
     raw_first: Option<i64>,
+    /// Windows from here on are to be rolled up again: left by [`request_reroll`] (an
+    /// offline import) for the store to apply when it next opens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reroll_from: Option<i64>,
 }
 
 /// The tiers' files and state; see the module docs.
@@ -97,12 +101,18 @@ impl RollupStore {
             Err(e) => return Err(RollupError::io("read", &state_path, e)),
         };
         let _ = fs::remove_file(dir.join("state.json.tmp"));
-        Ok(RollupStore {
+        let pending = state.reroll_from;
+        let store = RollupStore {
             dir: dir.to_owned(),
             tiers,
             state: RwLock::new(state),
             segments: RwLock::new(segments),
-        })
+        };
+        if let Some(t) = pending {
+            store.reroll_from(t)?;
+            store.update_state(|s| s.reroll_from = None)?;
+        }
+        Ok(store)
     }
 
     /// The store's directory.
@@ -233,8 +243,9 @@ impl RollupStore {
         })
     }
 
-    /// Makes the next run roll up again every window ending after `t` that its source still
-    /// holds (after an import or a delete touched rolled time); see the module docs.
+    /// Makes the next run roll up again every window holding time `t` or later (a window
+    /// ending at or after `t`) that its source still holds — after an import or a delete
+    /// touched rolled time; see the module docs.
     pub fn reroll_from(&self, t: i64) -> Result<(), RollupError> {
         let tiers = self.tiers.list().to_vec();
         self.update_state(|state| {
@@ -243,7 +254,7 @@ impl RollupStore {
             for tier in &tiers {
                 let s = state.tiers.entry(tier.name()).or_default();
                 let floor = source_from.map_or(i64::MIN, |f| ceil_to(f, tier.span));
-                let target = tier.span_start(t + 1).max(floor).max(s.from.unwrap_or(i64::MIN));
+                let target = tier.span_start(t).max(floor).max(s.from.unwrap_or(i64::MIN));
                 if s.watermark.is_some_and(|w| w > target) {
                     s.watermark = Some(target);
                 }
@@ -298,6 +309,27 @@ impl RollupStore {
     }
 }
 
+/// Asks the rollup store in `dir` (`DATA/rollups`) to roll up again every window holding
+/// time `t` or later when it next opens — what an offline import into a data dir does, not
+/// knowing the server's tiers. `false` when there is no store there.
+pub fn request_reroll(dir: &Path, t: i64) -> Result<bool, RollupError> {
+    let path = dir.join("state.json");
+    let bytes = match fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(RollupError::io("read", &path, e)),
+    };
+    let mut state: State = serde_json::from_slice(&bytes).map_err(|e| RollupError::Corrupt {
+        path: path.clone(),
+        offset: 0,
+        detail: e.to_string(),
+    })?;
+    state.reroll_from = Some(state.reroll_from.map_or(t, |r| r.min(t)));
+    let bytes = serde_json::to_vec_pretty(&state).map_err(|e| RollupError::Config(e.to_string()))?;
+    write_atomically(&path, &bytes)?;
+    Ok(true)
+}
+
 /// `t` rounded up to a multiple of `step`.
 fn ceil_to(t: i64, step: i64) -> i64 {
     t.div_euclid(step) * step + if t.rem_euclid(step) == 0 { 0 } else { step }
@@ -334,4 +366,102 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), RollupError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregate::WindowAggregate;
+
+    const MIN: i64 = 60_000;
+    const HOUR: i64 = 60 * MIN;
+
+    fn tiers() -> Tiers {
+        Tiers::new(vec![
+            Tier { resolution: MIN, keep: Some(3 * HOUR), span: HOUR },
+            Tier { resolution: 5 * MIN, keep: None, span: 2 * HOUR },
+        ])
+        .unwrap()
+    }
+
+    fn one_series(end: i64) -> Vec<RolledSeries> {
+        let labels = Labels::from_pairs([("__name__", "m")]).unwrap();
+        vec![RolledSeries { labels, windows: vec![WindowAggregate::single(end, end - 1, 1.0)] }]
+    }
+
+    /// A store whose 1m tier holds hours 0..6 and 5m tier hours 0..6, raw from 0.
+    fn filled(dir: &Path) -> RollupStore {
+        let store = RollupStore::open(dir, tiers()).unwrap();
+        store.set_raw_from(Some(1)).unwrap();
+        for h in 0..6 {
+            store.write_segment(0, h * HOUR, &one_series(h * HOUR + MIN)).unwrap();
+        }
+        for h in (0..6).step_by(2) {
+            store.write_segment(1, h * HOUR, &one_series(h * HOUR + 5 * MIN)).unwrap();
+        }
+        store.update_tier(0, |s| (s.from, s.watermark) = (Some(0), Some(6 * HOUR))).unwrap();
+        store.update_tier(1, |s| (s.from, s.watermark) = (Some(0), Some(6 * HOUR))).unwrap();
+        store
+    }
+
+    #[test]
+    fn rerolling_lowers_watermarks_to_the_span_holding_the_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = filled(dir.path());
+        store.reroll_from(3 * HOUR).unwrap();
+        assert_eq!(store.tier_state(0).watermark, Some(2 * HOUR), "the window ending at 3h holds 3h");
+        assert_eq!(store.tier_state(1).watermark, Some(2 * HOUR));
+        store.reroll_from(3 * HOUR + 1).unwrap();
+        assert_eq!(store.tier_state(0).watermark, Some(2 * HOUR), "never raised");
+        // Raw samples before 4h are gone: nothing before the first whole span raw holds.
+        store.set_raw_from(Some(4 * HOUR + 1)).unwrap();
+        store.update_tier(0, |s| s.watermark = Some(6 * HOUR)).unwrap();
+        store.reroll_from(0).unwrap();
+        assert_eq!(store.tier_state(0).watermark, Some(4 * HOUR));
+        assert_eq!(store.coverage().raw_expired_before, Some(4 * HOUR + 1));
+    }
+
+    #[test]
+    fn an_import_asks_for_a_reroll_applied_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(filled(dir.path()));
+        assert!(request_reroll(dir.path(), 5 * HOUR).unwrap());
+        assert!(request_reroll(dir.path(), 4 * HOUR + 30 * MIN).unwrap(), "the earliest request wins");
+        let store = RollupStore::open(dir.path(), tiers()).unwrap();
+        assert_eq!(store.tier_state(0).watermark, Some(4 * HOUR));
+        assert_eq!(store.tier_state(1).watermark, Some(4 * HOUR));
+        drop(store);
+        let again = RollupStore::open(dir.path(), tiers()).unwrap();
+        assert_eq!(again.tier_state(0).watermark, Some(4 * HOUR), "applied once");
+        assert!(!request_reroll(&dir.path().join("none"), 0).unwrap());
+    }
+
+    #[test]
+    fn retention_drops_old_segments_and_raises_from_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = filled(dir.path());
+        assert_eq!(store.apply_retention().unwrap(), 3, "1m kept 3h behind its 6h watermark");
+        assert_eq!(store.segment_counts(), [3, 3]);
+        assert_eq!(store.tier_state(0).from, Some(3 * HOUR));
+        let c = store.coverage();
+        assert_eq!(c.tiers[0], TierCoverage { resolution: MIN, from: 3 * HOUR, to: 6 * HOUR });
+        assert!(store.read(0, &[], 0, 6 * HOUR).unwrap()[0].windows.iter().all(|w| w.end > 3 * HOUR));
+    }
+
+    #[test]
+    fn a_damaged_segment_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = filled(dir.path());
+        let path = dir.path().join("1m").join(format!("{}.seg", 2 * HOUR));
+        let mut bytes = fs::read(&path).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0xff;
+        fs::write(&path, bytes).unwrap();
+        let err = store.read(0, &[], 0, 6 * HOUR).unwrap_err().to_string();
+        assert!(err.contains(&path.display().to_string()) && err.contains("checksum"), "{err}");
+        // A crash's leftover is removed at open.
+        fs::write(dir.path().join("1m").join("7.seg.tmp"), b"half").unwrap();
+        drop(RollupStore::open(dir.path(), tiers()).unwrap());
+        assert!(!dir.path().join("1m").join("7.seg.tmp").exists());
+    }
 }

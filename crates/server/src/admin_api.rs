@@ -58,6 +58,11 @@ pub(crate) async fn delete_series(State(state): State<Shared>, request: Request)
         // valid; clearing keeps that true for a head that drops them (see series_cache).
         state.series_caches.clear();
         deleted?;
+        // Rolled-up windows over the deleted time are rolled up again from what raw data
+        // is left (not past raw retention: docs/rollups.md).
+        if let Some(rollups) = &state.rollups {
+            rollups.store.reroll_from(start).map_err(|e| ApiError::internal(format!("rollups: {e}")))?;
+        }
         Ok(StatusCode::NO_CONTENT.into_response())
     };
     run.await.unwrap_or_else(IntoResponse::into_response)

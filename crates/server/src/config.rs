@@ -121,6 +121,10 @@ pub struct ServerConfig {
     pub max_series_flag: Option<u64>,
     /// The InfluxQL database of the series written without `db` (docs/influxql.md).
     pub influxql_prometheus_database: String,
+    /// Rollup tiers, or `on`/`off` (module `rollup_config`).
+    pub rollups: crate::rollup_config::RollupsConfig,
+    /// How often the rollup job looks for settled spans.
+    pub rollup_interval: String,
     /// Log format: `text` or `json`.
     pub log_format: String,
     /// Log filter (tracing's env-filter syntax: `info`, `strata_server=debug`).
@@ -172,6 +176,8 @@ impl Default for ServerConfig {
             config_file: None,
             max_series_flag: None,
             influxql_prometheus_database: "prometheus".into(),
+            rollups: Default::default(),
+            rollup_interval: "1m".into(),
             log_format: "text".into(),
             log_level: "info".into(),
         }
@@ -253,6 +259,8 @@ impl ServerConfig {
         self.sync_policy()?;
         self.validate_rules()?;
         self.limits()?;
+        self.rollup_tiers()?;
+        self.rollup_interval_ms()?;
         for feature in &self.enable_feature {
             if !FEATURES.contains(&feature.as_str()) {
                 return Err(ConfigError(format!(

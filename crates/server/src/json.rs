@@ -155,6 +155,32 @@ pub(crate) fn query_data(value: &Value) -> String {
     out
 }
 
+/// `data.stats` of a query asked with `stats`: Prometheus' sample count and Strata's
+/// rollup route (one entry per run of steps a source answered; `tier` is `raw` or the
+/// tier's resolution).
+pub(crate) fn query_stats(result: &strata_promql::QueryResult) -> String {
+    let route: Vec<serde_json::Value> = result
+        .route
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "function": r.function,
+                "tier": r.resolution.map_or("raw".to_string(), strata_rollup::format_duration),
+                "exact": r.exact,
+                "start": r.start as f64 / 1000.0,
+                "end": r.end as f64 / 1000.0,
+                "steps": r.steps,
+                "points": r.points,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "samples": {"totalQueryableSamples": result.samples_loaded},
+        "rollups": route,
+    })
+    .to_string()
+}
+
 /// A success envelope around already-encoded `data`.
 pub(crate) fn success(data: &str, warnings: &[String], infos: &[String]) -> String {
     let mut out = String::with_capacity(data.len() + 64);

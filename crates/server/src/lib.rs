@@ -42,6 +42,9 @@ mod query_api;
 mod remote;
 mod remote_write_fast;
 mod retention_config;
+mod rollup_api;
+mod rollup_config;
+mod rollup_runner;
 mod rules_api;
 mod rules_config;
 mod series_cache;
@@ -56,6 +59,7 @@ pub use cardinality_config::SeriesLimitConfig;
 pub use config::{ConfigError, ServerConfig};
 pub use params::parse_time;
 pub use retention_config::RetentionRuleConfig;
+pub use rollup_config::{RollupTierConfig, RollupsConfig};
 pub use rules_config::AlertingConfig;
 pub use server::{run, start, RunningServer, ServerError};
 

@@ -1,7 +1,9 @@
 //! `/api/v1/query` (and its alias `/query`) and `/api/v1/query_range`, GET or POST form, as
 //! Prometheus answers them (../shared/specs/prom-http-api-notes.md): parameters `query`,
 //! `time` / `start`, `end`, `step`, `timeout` (can only shorten the server's), `limit`,
-//! `lookback_delta`.
+//! `lookback_delta`; and Strata's `rollups=off` (read raw samples only, docs/rollups.md)
+//! and `stats` (any value: `data.stats` gives the samples read and, when rollup tiers
+//! answered, the route — which source answered which steps).
 //!
 //! Evaluation runs on a blocking thread (decision 7). If the client goes away, the handler's
 //! future is dropped, and with it a guard that raises the query's cancel flag, so the
@@ -87,11 +89,12 @@ pub(crate) async fn instant_with(state: Shared, params: Params) -> Response {
         let engine = engine_for(&state, &params)?;
         let expr =
             engine.parse(&text, QueryBounds::default()).map_err(|e| ApiError::bad_param("query", e))?;
-        let result = evaluate(&state, false, move |store, cancel| {
+        let options = ReadOptions::of(&params)?;
+        let result = evaluate(&state, false, options, move |store, cancel| {
             engine.instant_expr(store, &expr, time, Some(cancel))
         })
         .await?;
-        Ok::<_, ApiError>(respond(result, limit))
+        Ok::<_, ApiError>(respond(result, limit, options.stats))
     };
     run.await.unwrap_or_else(IntoResponse::into_response)
 }
@@ -124,16 +127,42 @@ pub(crate) async fn range(State(state): State<Shared>, request: Request) -> Resp
         let engine = engine_for(&state, &params)?;
         let range = Range { start, end, step };
         let expr = engine.parse(&text, range.bounds()).map_err(|e| ApiError::bad_param("query", e))?;
-        let result =
-            evaluate(&state, true, move |store, cancel| engine.range_expr(store, &expr, range, Some(cancel)))
-                .await?;
-        Ok(respond(result, limit))
+        let options = ReadOptions::of(&params)?;
+        let result = evaluate(&state, true, options, move |store, cancel| {
+            engine.range_expr(store, &expr, range, Some(cancel))
+        })
+        .await?;
+        Ok(respond(result, limit, options.stats))
     };
     run.await.unwrap_or_else(IntoResponse::into_response)
 }
 
-/// Runs `query` on a blocking thread with a cancel flag tied to this future.
-async fn evaluate<F>(state: &Shared, is_range: bool, query: F) -> Result<QueryResult, ApiError>
+/// The request's `rollups` and `stats` parameters.
+#[derive(Debug, Clone, Copy)]
+struct ReadOptions {
+    rollups: bool,
+    stats: bool,
+}
+
+impl ReadOptions {
+    fn of(params: &Params) -> Result<ReadOptions, ApiError> {
+        let rollups = match params.get("rollups") {
+            None | Some("on") | Some("") => true,
+            Some("off") => false,
+            Some(other) => return Err(ApiError::bad_param("rollups", format!("{other:?} is not on or off"))),
+        };
+        Ok(ReadOptions { rollups, stats: params.get("stats").is_some() })
+    }
+}
+
+/// Runs `query` on a blocking thread with a cancel flag tied to this future, over the
+/// engine and, unless the request turned them off, its rollup tiers.
+async fn evaluate<F>(
+    state: &Shared,
+    is_range: bool,
+    options: ReadOptions,
+    query: F,
+) -> Result<QueryResult, ApiError>
 where
     F: FnOnce(
             &dyn strata_promql::Queryable,
@@ -144,24 +173,37 @@ where
 {
     let cancel = Arc::new(AtomicBool::new(false));
     let _guard = CancelOnDrop(cancel.clone());
-    let backend = state.backend.clone();
+    let shared = state.clone();
     let started = Instant::now();
-    let result = tokio::task::spawn_blocking(move || query(backend.queryable(), cancel))
-        .await
-        .map_err(|e| ApiError::internal(format!("query failed: {e}")))?;
+    let result = tokio::task::spawn_blocking(move || {
+        let store = shared.backend.queryable();
+        match shared.rollups.as_ref().filter(|_| options.rollups) {
+            Some(r) => query(&strata_promql::WithRollups { store, rollups: &*r.store }, cancel),
+            None => query(store, cancel),
+        }
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("query failed: {e}")))?;
     state.metrics.query(is_range, started.elapsed());
     result.map_err(ApiError::from)
 }
 
-/// The success answer, truncated to `limit` series when one is given.
-fn respond(mut result: QueryResult, limit: usize) -> Response {
+/// The success answer, truncated to `limit` series when one is given; with `stats`, the
+/// samples read and the rollup route in `data.stats`.
+fn respond(mut result: QueryResult, limit: usize, stats: bool) -> Response {
     let cut = match &mut result.value {
         Value::Vector(v) => truncate(v, limit),
         Value::Matrix(m) => truncate(m, limit),
         _ => Vec::new(),
     };
     result.warnings.extend(cut);
-    let data = json::query_data(&result.value);
+    let mut data = json::query_data(&result.value);
+    if stats {
+        data.pop();
+        data.push_str(",\"stats\":");
+        data.push_str(&json::query_stats(&result));
+        data.push('}');
+    }
     json_response(StatusCode::OK, json::success(&data, &result.warnings, &result.infos))
 }
 

@@ -21,8 +21,8 @@ use tokio::sync::watch;
 use crate::config::ServerConfig;
 use crate::state::{AppState, Shared};
 use crate::{
-    admin_api, cardinality_api, cardinality_explorer, influxql_api, meta_api, query_api, rules_api,
-    status_api, tcp_listener, write_api,
+    admin_api, cardinality_api, cardinality_explorer, influxql_api, meta_api, query_api, rollup_api,
+    rules_api, status_api, tcp_listener, write_api,
 };
 
 /// Why the server could not start or stop cleanly.
@@ -203,6 +203,13 @@ impl RunningServer {
         self.ticker.abort();
         let rules = self.state.rules.clone();
         let _ = tokio::task::spawn_blocking(move || rules.stop()).await;
+        let state = self.state.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Some(rollups) = &state.rollups {
+                rollups.stop();
+            }
+        })
+        .await;
         if let Err(e) = self.state.tracker.persist() {
             tracing::warn!(error = %e, "could not save the cardinality growth history");
         }
@@ -238,6 +245,7 @@ fn router(state: Shared) -> Router {
         .route("/api/v1/metadata", get(meta_api::metadata))
         .route("/api/v1/status/buildinfo", get(status_api::buildinfo))
         .route("/api/v1/status/tsdb", get(status_api::tsdb))
+        .route("/api/v1/status/rollups", get(rollup_api::status))
         .route("/api/v1/status/retention", get(status_api::retention))
         .route("/api/v1/cardinality", get(cardinality_api::report))
         .route(

@@ -42,6 +42,8 @@ pub(crate) struct AppState {
     pub(crate) rules: Arc<strata_rules::RuleManager>,
     /// InfluxQL's databases, retention policies and (measurement, field) pairs.
     pub(crate) influx_catalog: strata_influxql::Catalog,
+    /// Rollup tiers and their job (block engine, unless `rollups = "off"`).
+    pub(crate) rollups: Option<crate::rollup_runner::Rollups>,
     /// Set on SIGTERM/SIGINT: writes are refused from then on.
     stopping: AtomicBool,
 }
@@ -95,7 +97,17 @@ impl AppState {
         }
         let influx_catalog = strata_influxql::Catalog::open(&config.data_dir.join("influxql"))
             .map_err(|e| ConfigError(e.to_string()))?;
+        let rollups = match (backend.block(), config.rollup_tiers()?) {
+            (Some(engine), Some(tiers)) => {
+                let store = strata_rollup::RollupStore::open(&config.data_dir.join("rollups"), tiers)
+                    .map_err(|e| ConfigError(format!("rollups: {e}")))?;
+                let interval = Duration::from_millis(config.rollup_interval_ms()? as u64);
+                Some(crate::rollup_runner::Rollups::start(engine.clone(), store, interval))
+            }
+            _ => None,
+        };
         Ok(AppState {
+            rollups,
             influx_catalog,
             limiter,
             tracker,

@@ -222,6 +222,7 @@ pub(crate) async fn metrics(State(state): State<Shared>) -> Response {
     let mut text = state.metrics.render(&engine_stats, &wal_stats, &shards);
     text.push_str(&rule_metrics);
     crate::metrics::render_limits(&mut text, &state.limiter.states());
+    crate::rollup_api::render_metrics(&state, &mut text);
     let mut response = text.into_response();
     response
         .headers_mut()

@@ -19,6 +19,8 @@
 //! overlapping blocks first, so what several flushes wrote for one range, or data imported
 //! over existing blocks, is merged (a timestamp repeated across flushes keeps the earlier
 //! value there). A progress bar on stderr follows the bytes read (when stderr is a terminal).
+//! If the dir has rollup tiers, the windows over the imported time are rolled up again the
+//! next time a server (or `strata rollup run`) opens it.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
@@ -406,6 +408,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
         bail!("{}: no samples ({} lines or shards read)", source.display(), gathered.lines);
     }
     let blocks_written = staging.commit()?;
+    // Rollups already made over the imported time are made again from it when the server
+    // next opens the dir (docs/rollups.md).
+    strata_rollup::request_reroll(&args.dir.join("rollups"), gathered.min_time)?;
     let engine = BlockEngine::open(&args.dir, BlockEngineOptions { block_range, ..Default::default() })?;
     let compactions = engine.compact()?.len();
     let seconds = started.elapsed().as_secs_f64();

@@ -128,6 +128,13 @@ pub(crate) struct Args {
     /// protocols) [default: prometheus].
     #[arg(long, env = "STRATA_INFLUXQL_PROMETHEUS_DATABASE")]
     influxql_prometheus_database: Option<String>,
+    /// Rollup tiers: on (the TOML file's tiers, else 1m kept 30d, 1h kept 1y, 1d forever),
+    /// off, or tiers like 1m:30d,1h:1y,1d:forever [default: on].
+    #[arg(long, env = "STRATA_ROLLUPS")]
+    rollups: Option<String>,
+    /// How often the rollup job looks for settled spans to roll up [default: 1m].
+    #[arg(long, env = "STRATA_ROLLUP_INTERVAL")]
+    rollup_interval: Option<String>,
     /// Log format: text or json [default: text].
     #[arg(long, env = "STRATA_LOG_FORMAT")]
     log_format: Option<String>,
@@ -174,9 +181,16 @@ impl Args {
             evaluation_interval,
             external_url,
             influxql_prometheus_database,
+            rollup_interval,
             log_format,
             log_level
         );
+        match self.rollups {
+            // `on` keeps the file's tiers when it has some.
+            Some(on) if on == "on" && matches!(c.rollups, strata_server::RollupsConfig::Tiers(_)) => {}
+            Some(text) => c.rollups = strata_server::RollupsConfig::Text(text),
+            None => {}
+        }
         if self.influx_tcp_listen.is_some() {
             c.influx_tcp_listen = self.influx_tcp_listen;
         }
