@@ -102,6 +102,9 @@ pub fn run(
                     s.from = Some(start);
                 }
             })?;
+            // Tiers kept for a while drop what expired as they go, so a long backfill never
+            // holds more than a tier keeps.
+            report.segments_expired += store.apply_retention()?;
             report.spans += 1;
             report.windows += windows;
             report.inputs += inputs;
@@ -121,7 +124,7 @@ pub fn run(
             start = end;
         }
     }
-    report.segments_expired = store.apply_retention()?;
+    report.segments_expired += store.apply_retention()?;
     Ok(finish(report, started))
 }
 

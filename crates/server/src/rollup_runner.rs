@@ -1,6 +1,9 @@
 //! The server's rollup job thread: runs `strata_rollup::job` every `rollup-interval`, a
 //! bounded number of spans at a time so a long backfill still notices a stop, and keeps the
-//! figures `/metrics` and `/api/v1/status/rollups` report (progress, lag, errors).
+//! figures `/metrics` and `/api/v1/status/rollups` report (progress, lag, errors). It also
+//! holds the block engine's time retention at the finest tier's watermark, so raw samples
+//! are never deleted before they are rolled up (Thanos' footgun, thanos#7908); a job that
+//! keeps failing therefore keeps raw data too, and says so in `/metrics`.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -60,6 +63,7 @@ impl Rollups {
     /// Opens the store under `DATA/rollups` and starts the job thread.
     pub(crate) fn start(engine: Arc<BlockEngine>, store: RollupStore, interval: Duration) -> Rollups {
         let store = Arc::new(store);
+        hold_raw(&engine, &store);
         let stats = Arc::new(RunStats::default());
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
@@ -87,6 +91,12 @@ impl Drop for Rollups {
     }
 }
 
+/// Raw retention waits for the finest tier: samples it has not rolled up are kept.
+fn hold_raw(engine: &BlockEngine, store: &RollupStore) {
+    let watermark = if store.tiers().is_empty() { Some(i64::MAX - 1) } else { store.tier_state(0).watermark };
+    engine.hold_retention(watermark.map_or(i64::MIN, |w| w + 1));
+}
+
 fn run_loop(
     engine: &BlockEngine,
     store: &RollupStore,
@@ -96,7 +106,10 @@ fn run_loop(
 ) {
     while !stop.load(Ordering::SeqCst) {
         stats.runs.fetch_add(1, Ordering::Relaxed);
-        let mut progress = |done: &SpanDone| stats.span_done(done);
+        let mut progress = |done: &SpanDone| {
+            stats.span_done(done);
+            hold_raw(engine, store);
+        };
         // A panic in the job is reported like an error: the thread must go on serving later runs.
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             job::run(engine, store, Some(SPANS_PER_CALL), &mut progress)

@@ -173,6 +173,9 @@ pub struct BlockEngine {
     block_series_hashes: distinct_series::BlockSeriesHashes,
     /// What retention has done since open.
     retention_totals: retention::RetentionTotals,
+    /// Time retention may not delete past: samples at or after it are still needed (by the
+    /// rollup job, which has not rolled them up yet); `i64::MAX` when nothing holds it.
+    retention_hold: std::sync::atomic::AtomicI64,
 }
 
 /// Whether `name` is a ULID (26 characters of Crockford's base32).
@@ -231,6 +234,7 @@ impl BlockEngine {
             compaction_micros: Default::default(),
             block_series_hashes: Default::default(),
             retention_totals,
+            retention_hold: std::sync::atomic::AtomicI64::new(i64::MAX),
         })
     }
 

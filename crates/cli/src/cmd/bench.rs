@@ -30,6 +30,7 @@ use anyhow::{bail, Context};
 use serde::Serialize;
 
 mod dense;
+mod rollups;
 
 use crate::duration::parse_duration_ms;
 use crate::http;
@@ -41,6 +42,9 @@ pub(crate) enum BenchCommand {
     Ingest(IngestArgs),
     /// The cold shards' dense codec against XOR chunks on a data file: bytes/sample, decode speed.
     Dense(dense::DenseArgs),
+    /// Rollups: a year of series backfilled and rolled up; long range queries with and
+    /// without rollups (points scanned, latency), rollup bytes per raw sample.
+    Rollups(rollups::RollupsArgs),
 }
 
 /// What the generator sends.
@@ -90,6 +94,7 @@ pub(crate) fn run(command: BenchCommand) -> anyhow::Result<std::process::ExitCod
     match command {
         BenchCommand::Ingest(args) => ingest(args),
         BenchCommand::Dense(args) => dense::run(args),
+        BenchCommand::Rollups(args) => rollups::run(args),
     }
 }
 

@@ -3,7 +3,8 @@
 //!
 //! One pass, under the compaction lock (no merge meanwhile, so the block list holds still):
 //! 1. **Time**: a shard whose every block ends at or before the reference time minus the
-//!    longest retention anyone gets is deleted whole.
+//!    longest retention anyone gets is deleted whole — unless it holds samples at or after
+//!    the retention hold (`hold_retention`: what the rollup job has not rolled up yet).
 //! 2. **Size**: while the blocks and the WAL take more than the limit, the oldest shard is
 //!    deleted whole; the newest is never deleted.
 //! 3. **Rules**: in each remaining block that starts before the reference minus the shortest
@@ -119,6 +120,13 @@ impl BlockEngine {
         newest_block.max(newest_head).map_or(now, |newest| newest.min(now))
     }
 
+    /// Keeps time retention from deleting samples stamped at or after `t` (a shard goes only
+    /// once all of its blocks end by then), until a later call moves it: the rollup job holds
+    /// raw samples it has not rolled up yet. `i64::MAX` releases the hold.
+    pub fn hold_retention(&self, t: i64) {
+        self.retention_hold.store(t, std::sync::atomic::Ordering::SeqCst);
+    }
+
     /// What retention has freed since the data dir was made (module `retention_ledger`).
     pub fn retention_totals(&self) -> RetentionLedger {
         self.retention_totals.ledger.lock().unwrap_or_else(|e| e.into_inner()).clone()
@@ -134,7 +142,8 @@ impl BlockEngine {
             ..RetentionReport::default()
         };
         if let Some(longest) = policy.longest() {
-            let cutoff = report.reference.saturating_sub(longest);
+            let hold = self.retention_hold.load(std::sync::atomic::Ordering::SeqCst);
+            let cutoff = report.reference.saturating_sub(longest).min(hold);
             for (window, blocks) in self.by_shard(&self.blocks()) {
                 if blocks.iter().all(|b| b.meta().max_time <= cutoff) {
                     report.dropped.push(self.drop_shard(window, &blocks, DropReason::Time)?);
