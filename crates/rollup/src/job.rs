@@ -182,7 +182,7 @@ fn roll_finer(
     start: i64,
     end: i64,
 ) -> Result<(Vec<RolledSeries>, u64), RollupError> {
-    let finer = store.read(i - 1, &[], start, end)?;
+    let finer = store.read(i - 1, &[], start, end, true)?;
     let mut inputs = 0;
     let out = finer
         .into_iter()

@@ -62,13 +62,14 @@ pub trait RollupSource: Send + Sync + std::fmt::Debug {
     fn coverage(&self) -> Coverage;
 
     /// The series of the tier of this resolution that the matchers select, with their
-    /// windows ending in `(mint, maxt]`, sorted by labels.
+    /// windows ending in `(mint, maxt]`, sorted by labels; sketches only `with_sketch`.
     fn read(
         &self,
         resolution: i64,
         matchers: &[Matcher],
         mint: i64,
         maxt: i64,
+        with_sketch: bool,
     ) -> Result<Vec<RolledSeries>, RollupError>;
 }
 
@@ -83,9 +84,10 @@ impl RollupSource for RollupStore {
         matchers: &[Matcher],
         mint: i64,
         maxt: i64,
+        with_sketch: bool,
     ) -> Result<Vec<RolledSeries>, RollupError> {
         match self.tiers().list().iter().position(|t| t.resolution == resolution) {
-            Some(i) => RollupStore::read(self, i, matchers, mint, maxt),
+            Some(i) => RollupStore::read(self, i, matchers, mint, maxt, with_sketch),
             None => Ok(Vec::new()),
         }
     }

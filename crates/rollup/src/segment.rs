@@ -122,7 +122,11 @@ fn encode_window(out: &mut Vec<u8>, w: &WindowAggregate) {
         for n in [w.resets, w.changes, w.non_finite] {
             put_uvarint(out, n);
         }
-        w.sketch.encode(out);
+        // Length-prefixed, so readers that need no quantile skip it.
+        let mut sketch = Vec::new();
+        w.sketch.encode(&mut sketch);
+        put_uvarint(out, sketch.len() as u64);
+        out.extend_from_slice(&sketch);
     }
     match w.stale_after {
         None => out.push(0),
@@ -176,6 +180,7 @@ impl<'a> Segment<'a> {
         matchers: &[Matcher],
         mint: i64,
         maxt: i64,
+        with_sketch: bool,
     ) -> Result<Vec<RolledSeries>, RollupError> {
         let mut out = Vec::new();
         let mut pos = HEADER_LEN;
@@ -200,7 +205,8 @@ impl<'a> Segment<'a> {
             if !matchers.iter().all(|m| m.matches_labels(&labels)) {
                 continue;
             }
-            let windows = decode_windows(payload, &mut p, self.header, mint, maxt).map_err(&corrupt)?;
+            let windows =
+                decode_windows(payload, &mut p, self.header, mint, maxt, with_sketch).map_err(&corrupt)?;
             if !windows.is_empty() {
                 out.push(RolledSeries { labels, windows });
             }
@@ -233,6 +239,7 @@ fn decode_windows(
     header: SegmentHeader,
     mint: i64,
     maxt: i64,
+    with_sketch: bool,
 ) -> Result<Vec<WindowAggregate>, String> {
     let n = read_uvarint(buf, pos).map_err(|e| e.to_string())?;
     if n > buf.len() as u64 {
@@ -249,7 +256,7 @@ fn decode_windows(
             .filter(|&e| e <= header.end)
             .ok_or_else(|| format!("window gap {gap} leaves the span"))?;
         next_end = end + header.resolution;
-        let w = decode_window(buf, pos, end)?;
+        let w = decode_window(buf, pos, end, with_sketch && end > mint && end <= maxt)?;
         if end > mint && end <= maxt {
             out.push(w);
         }
@@ -257,7 +264,12 @@ fn decode_windows(
     Ok(out)
 }
 
-fn decode_window(buf: &[u8], pos: &mut usize, end: i64) -> Result<WindowAggregate, String> {
+fn decode_window(
+    buf: &[u8],
+    pos: &mut usize,
+    end: i64,
+    with_sketch: bool,
+) -> Result<WindowAggregate, String> {
     let kind = *buf.get(*pos).ok_or("record ends inside a window")?;
     *pos += 1;
     let varint = |pos: &mut usize| read_varint(buf, pos).map_err(|e| e.to_string());
@@ -280,7 +292,19 @@ fn decode_window(buf: &[u8], pos: &mut usize, end: i64) -> Result<WindowAggregat
             let last = (end + varint(pos)?, float(pos)?);
             let reset_sum = float(pos)?;
             let (resets, changes, non_finite) = (uvarint(pos)?, uvarint(pos)?, uvarint(pos)?);
-            let sketch = Sketch::decode(buf, pos)?;
+            let len = uvarint(pos)? as usize;
+            let bytes = buf.get(*pos..pos.saturating_add(len)).ok_or("sketch runs past the record")?;
+            *pos += len;
+            let sketch = if with_sketch {
+                let mut at = 0;
+                let sketch = Sketch::decode(bytes, &mut at)?;
+                if at != len {
+                    return Err(format!("sketch of {len} bytes decoded from {at}"));
+                }
+                sketch
+            } else {
+                Sketch::new()
+            };
             WindowAggregate {
                 end,
                 count,
@@ -343,15 +367,24 @@ mod tests {
         let bytes = encode(header(), &series);
         let seg = Segment::parse(Path::new("x"), &bytes).unwrap();
         assert_eq!(seg.header, header());
-        let back = seg.series(&[], i64::MIN, i64::MAX).unwrap();
+        let back = seg.series(&[], i64::MIN, i64::MAX, true).unwrap();
         assert_eq!(back.len(), 2);
         assert_eq!(back[1], series[1]);
         // NaN != NaN: compare the encodings instead.
         assert_eq!(encode(header(), &back), bytes);
-        let only_b = seg.series(&[Matcher::equal("host", "b")], i64::MIN, i64::MAX).unwrap();
+        let only_b = seg.series(&[Matcher::equal("host", "b")], i64::MIN, i64::MAX, true).unwrap();
         assert_eq!(only_b, series[1..]);
-        let later = seg.series(&[], 120_000, 300_000).unwrap();
+        let later = seg.series(&[], 120_000, 300_000, true).unwrap();
         assert_eq!(later[0].windows.len(), 2, "windows ending in (mint, maxt]");
+        let lean = seg.series(&[], i64::MIN, i64::MAX, false).unwrap();
+        assert!(
+            lean[0].windows[0].sketch.count() == 0 && back[0].windows[0].sketch.count() == 2,
+            "sketches skipped"
+        );
+        assert_eq!(
+            (lean[0].windows[0].count, lean[0].windows[0].max),
+            (back[0].windows[0].count, back[0].windows[0].max)
+        );
     }
 
     #[test]
@@ -360,13 +393,14 @@ mod tests {
         for cut in 0..bytes.len() {
             let b = &bytes[..cut];
             if let Ok(seg) = Segment::parse(Path::new("x"), b) {
-                assert!(seg.series(&[], i64::MIN, i64::MAX).is_err(), "cut at {cut}");
+                assert!(seg.series(&[], i64::MIN, i64::MAX, true).is_err(), "cut at {cut}");
             }
         }
         for i in 0..bytes.len() {
             let mut b = bytes.clone();
             b[i] ^= 0x10;
-            let answer = Segment::parse(Path::new("x"), &b).and_then(|s| s.series(&[], i64::MIN, i64::MAX));
+            let answer =
+                Segment::parse(Path::new("x"), &b).and_then(|s| s.series(&[], i64::MIN, i64::MAX, true));
             assert!(answer.is_err(), "a flipped bit at {i} went unnoticed");
         }
     }

@@ -152,13 +152,15 @@ impl RollupStore {
     }
 
     /// Tier `i`'s series the matchers select, with their windows ending in `(mint, maxt]`
-    /// (up to the watermark only), sorted by labels.
+    /// (up to the watermark only), sorted by labels; their sketches only `with_sketch`
+    /// (otherwise skipped over, empty).
     pub fn read(
         &self,
         i: usize,
         matchers: &[Matcher],
         mint: i64,
         maxt: i64,
+        with_sketch: bool,
     ) -> Result<Vec<RolledSeries>, RollupError> {
         let tier = self.tiers.list()[i];
         let maxt = maxt.min(self.tier_state(i).watermark.unwrap_or(i64::MIN));
@@ -179,7 +181,7 @@ impl RollupStore {
                 Err(e) => return Err(RollupError::io("read", &path, e)),
             };
             let seg = Segment::parse(&path, &bytes)?;
-            for s in seg.series(matchers, mint, maxt)? {
+            for s in seg.series(matchers, mint, maxt, with_sketch)? {
                 merged.entry(s.labels).or_default().extend(s.windows);
             }
         }
@@ -445,7 +447,7 @@ mod tests {
         assert_eq!(store.tier_state(0).from, Some(3 * HOUR));
         let c = store.coverage();
         assert_eq!(c.tiers[0], TierCoverage { resolution: MIN, from: 3 * HOUR, to: 6 * HOUR });
-        assert!(store.read(0, &[], 0, 6 * HOUR).unwrap()[0].windows.iter().all(|w| w.end > 3 * HOUR));
+        assert!(store.read(0, &[], 0, 6 * HOUR, true).unwrap()[0].windows.iter().all(|w| w.end > 3 * HOUR));
     }
 
     #[test]
@@ -457,7 +459,7 @@ mod tests {
         let last = bytes.len() - 1;
         bytes[last] ^= 0xff;
         fs::write(&path, bytes).unwrap();
-        let err = store.read(0, &[], 0, 6 * HOUR).unwrap_err().to_string();
+        let err = store.read(0, &[], 0, 6 * HOUR, true).unwrap_err().to_string();
         assert!(err.contains(&path.display().to_string()) && err.contains("checksum"), "{err}");
         // A crash's leftover is removed at open.
         fs::write(dir.path().join("1m").join("7.seg.tmp"), b"half").unwrap();

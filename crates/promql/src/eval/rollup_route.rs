@@ -235,7 +235,7 @@ impl Evaluator<'_> {
         let mut series: std::collections::BTreeMap<Labels, Vec<WindowAggregate>> = Default::default();
         for matchers in matcher_sets(&ms.vs)? {
             let read = source
-                .read(resolution, &matchers, mint, maxt)
+                .read(resolution, &matchers, mint, maxt, rolled == Rolled::Quantile)
                 .map_err(|e| QueryError::Storage(format!("rollups: {e}")))?;
             for s in read {
                 series.entry(s.labels).or_insert(s.windows);

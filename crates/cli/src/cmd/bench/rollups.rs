@@ -118,7 +118,8 @@ pub(crate) fn run(args: RollupsArgs) -> anyhow::Result<std::process::ExitCode> {
     let start = end - args.days * DAY;
     let write_started = Instant::now();
     std::fs::create_dir_all(&args.dir)?;
-    let has_blocks = std::fs::read_dir(&args.dir)?.any(|e| e.is_ok_and(|e| e.path().join("meta.json").exists()));
+    let has_blocks =
+        std::fs::read_dir(&args.dir)?.any(|e| e.is_ok_and(|e| e.path().join("meta.json").exists()));
     if !has_blocks {
         write_days(&args, start, end, interval)?;
     }
@@ -185,7 +186,11 @@ fn write_days(args: &RollupsArgs, start: i64, end: i64, interval: i64) -> anyhow
                 while t < day + DAY && t < end {
                     let v = if i % 2 == 0 {
                         // A counter: a restart now and then.
-                        counters[i] = if rng.unit() < 0.0005 { 0.0 } else { counters[i] + (rng.next_u64() % 100) as f64 };
+                        counters[i] = if rng.unit() < 0.0005 {
+                            0.0
+                        } else {
+                            counters[i] + (rng.next_u64() % 100) as f64
+                        };
                         counters[i]
                     } else {
                         let phase = (t % DAY) as f64 / DAY as f64 * std::f64::consts::TAU;
@@ -213,7 +218,11 @@ fn time_queries(
     days: i64,
     runs: usize,
 ) -> anyhow::Result<Vec<QueryFigures>> {
-    let q = QueryEngine::new(EngineOptions { max_samples: usize::MAX, timeout: std::time::Duration::from_secs(3600), ..EngineOptions::default() });
+    let q = QueryEngine::new(EngineOptions {
+        max_samples: usize::MAX,
+        timeout: std::time::Duration::from_secs(3600),
+        ..EngineOptions::default()
+    });
     let routed = WithRollups { store: engine, rollups: store };
     let texts = [
         "avg_over_time(bench_cpu[1h])",
@@ -236,11 +245,18 @@ fn time_queries(
                 without_ms.push(t.elapsed().as_secs_f64() * 1000.0);
                 without = Some(r);
             }
-            let (with, without) = (with.unwrap_or_else(|| unreachable!()), without.unwrap_or_else(|| unreachable!()));
+            let (with, without) =
+                (with.unwrap_or_else(|| unreachable!()), without.unwrap_or_else(|| unreachable!()));
             let route: Vec<String> = with
                 .route
                 .iter()
-                .map(|r| format!("{}:{}", r.resolution.map_or("raw".into(), strata_rollup::format_duration), r.steps))
+                .map(|r| {
+                    format!(
+                        "{}:{}",
+                        r.resolution.map_or("raw".into(), strata_rollup::format_duration),
+                        r.steps
+                    )
+                })
                 .collect();
             let (ms_with, ms_without) = (median(&mut with_ms), median(&mut without_ms));
             out.push(QueryFigures {
@@ -274,7 +290,8 @@ fn same_values(a: &strata_promql::Value, b: &strata_promql::Value, sketch: bool)
             x.labels == y.labels
                 && x.points.len() == y.points.len()
                 && x.points.iter().zip(&y.points).all(|(p, q)| {
-                    p.0 == q.0 && (p.1 == q.1 || (p.1 - q.1).abs() <= tolerance * p.1.abs().max(q.1.abs()).max(1e-9))
+                    p.0 == q.0
+                        && (p.1 == q.1 || (p.1 - q.1).abs() <= tolerance * p.1.abs().max(q.1.abs()).max(1e-9))
                 })
         })
 }
