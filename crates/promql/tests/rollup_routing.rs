@@ -181,7 +181,7 @@ proptest! {
             let raw = run(&engine, &s.engine, q, *start, *end, *step);
             let routed = run(&engine, &routed_store, q, *start, *end, *step);
             prop_assert!(raw.route.is_empty());
-            let function = q.split('(').next().unwrap();
+            let function = if q.contains('[') { q.split('(').next().unwrap() } else { "instant" };
             if routed.route.iter().any(|r| r.resolution.is_some()) {
                 prop_assert!(routed.route.iter().all(|r| r.exact), "{q}: inexact route {:?}", routed.route);
                 prop_assert!(!matches!(function, "stddev_over_time"), "{q} has no rollup");
@@ -231,6 +231,13 @@ fn aligned_long_range_queries_read_the_coarsest_tier() {
         routed.samples_loaded,
         raw.samples_loaded
     );
+    // Instant selectors too: the newest sample within the lookback, from the coarsest tier.
+    for q in ["m", "timestamp(m)", "m offset 7m"] {
+        let raw = run(&engine, &s.engine, q, start, end, 10 * MIN);
+        let routed = run(&engine, &routed_store, q, start, end, 10 * MIN);
+        assert_eq!(points(&raw.value), points(&routed.value), "{q}");
+        assert!(routed.route.iter().any(|r| r.resolution.is_some()), "{q}: {:?}", routed.route);
+    }
     // Unaligned steps read raw samples.
     let unaligned = run(&engine, &routed_store, q, start + 1000, end, 10 * MIN);
     assert!(unaligned.route.is_empty());

@@ -14,17 +14,24 @@
 //! is not aligned — from the tier's windows ending inside it, so approximately — and the
 //! result carries an info annotation saying so.
 //!
+//! Instant vector selectors (`cpu_usage` over a year) are routed too: at a step whose
+//! reference time `t − offset` is a multiple of a tier's resolution, the newest sample at or
+//! before it is the newest sample of the newest tier window ending in `(t − offset −
+//! lookback, t − offset]` — its last value, unless a stale marker came after it, and only if
+//! that value is newer than the lookback. That is exact; other steps read raw samples.
+//!
 //! Every routed segment is recorded in the query's route ([`crate::RoutedSegment`]): which
 //! source answered which steps and how many points it read.
 
-use promql_parser::parser::MatrixSelector;
+use promql_parser::parser::{MatrixSelector, VectorSelector};
 use strata_model::Labels;
 use strata_rollup::{format_duration, Coverage, RollupSource, WindowAggregate};
 
 use super::range_functions::{extrapolate, RangeFunction, RateEdges, WindowValues};
 use super::selector::matcher_sets;
-use super::{Evaluator, Steps, Windows};
+use super::{offset_ms, Evaluator, StepSeries, Steps, Windows};
 use crate::engine::{QueryError, RoutedSegment};
+use crate::extended_selectors::modifier_of;
 
 /// A function a window aggregate answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,7 +170,150 @@ fn choose(coverage: &Coverage, windows: Windows, t: i64) -> Source {
         .map_or(Source::Raw, |c| Source::Tier { resolution: c.resolution, exact: false })
 }
 
+/// Where an instant selector's step is read from: the coarsest tier whose resolution divides
+/// the reference time and that is complete over the lookback window.
+fn choose_instant(coverage: &Coverage, reference: i64, lookback: i64) -> Source {
+    coverage
+        .tiers
+        .iter()
+        .rev()
+        .find(|c| {
+            reference.rem_euclid(c.resolution) == 0 && reference - lookback >= c.from && reference <= c.to
+        })
+        .map_or(Source::Raw, |c| Source::Tier { resolution: c.resolution, exact: true })
+}
+
+/// The newest sample at or before the end of `windows` (time order, all ending inside the
+/// lookback window), as an instant selector picks it: `None` when it is a stale marker or
+/// older than `reference − lookback`.
+fn newest_sample(windows: &[WindowAggregate], reference: i64, lookback: i64) -> Option<(i64, f64)> {
+    let w = windows.iter().rev().find(|w| w.has_values() || w.stale_after.is_some())?;
+    if w.stale_after.is_some() || !w.has_values() {
+        return None;
+    }
+    (w.last.0 > reference - lookback).then_some(w.last)
+}
+
 impl Evaluator<'_> {
+    /// An instant selector with the steps the tiers answer read from them, or `None` when
+    /// none is.
+    pub(crate) fn routed_vector_selector(
+        &self,
+        vs: &VectorSelector,
+        timestamps: bool,
+    ) -> Result<Option<Vec<StepSeries>>, QueryError> {
+        let Some(source) = self.store.rollups() else { return Ok(None) };
+        if modifier_of(vs).is_some() {
+            return Ok(None);
+        }
+        let (offset, at) = (offset_ms(&vs.offset), self.at_time(&vs.at));
+        let lookback = self.ctx.options().lookback_delta_ms;
+        let coverage = source.coverage();
+        let mut runs: Vec<(usize, usize, Source)> = Vec::new();
+        for (i, t) in self.steps().times().enumerate() {
+            let src = choose_instant(&coverage, at.unwrap_or(t) - offset, lookback);
+            match runs.last_mut() {
+                Some(run) if run.2 == src => run.1 = i + 1,
+                _ => runs.push((i, i + 1, src)),
+            }
+        }
+        if runs.iter().all(|r| r.2 == Source::Raw) {
+            return Ok(None);
+        }
+        let mut joined: std::collections::BTreeMap<Labels, Vec<(i64, f64)>> = Default::default();
+        for (from, to, src) in runs {
+            let first = self.start + from as i64 * self.step;
+            let last = self.start + (to - 1) as i64 * self.step;
+            let sub = self.with_steps(first, last, self.step);
+            let loaded_before = self.ctx.samples_loaded();
+            let part = match src {
+                Source::Raw => sub
+                    .raw_vector_selector(vs, timestamps)?
+                    .into_iter()
+                    .map(|s| (s.labels, s.points))
+                    .collect(),
+                Source::Tier { resolution, .. } => {
+                    sub.tier_instant_values(source, resolution, vs, offset, at, lookback, timestamps)?
+                }
+            };
+            self.ctx.route(RoutedSegment {
+                function: "(instant selector)".into(),
+                resolution: match src {
+                    Source::Raw => None,
+                    Source::Tier { resolution, .. } => Some(resolution),
+                },
+                exact: true,
+                start: first,
+                end: last,
+                steps: to - from,
+                points: self.ctx.samples_loaded() - loaded_before,
+            });
+            for (labels, points) in part {
+                joined.entry(labels).or_default().extend(points);
+            }
+        }
+        Ok(Some(
+            joined
+                .into_iter()
+                .filter(|(_, p)| !p.is_empty())
+                .map(|(labels, points)| StepSeries { labels, points, drop_name: false })
+                .collect(),
+        ))
+    }
+
+    /// Each series' instant-selector value at this evaluator's steps, from one tier.
+    #[allow(clippy::too_many_arguments)]
+    fn tier_instant_values(
+        &self,
+        source: &dyn RollupSource,
+        resolution: i64,
+        vs: &VectorSelector,
+        offset: i64,
+        at: Option<i64>,
+        lookback: i64,
+        timestamps: bool,
+    ) -> Result<Vec<(Labels, Vec<(i64, f64)>)>, QueryError> {
+        let steps = self.steps();
+        let reference = |t: i64| at.unwrap_or(t) - offset;
+        let (lo, hi) =
+            (reference(self.start).min(reference(self.end)), reference(self.start).max(reference(self.end)));
+        let mut series: std::collections::BTreeMap<Labels, Vec<WindowAggregate>> = Default::default();
+        for matchers in matcher_sets(vs)? {
+            let read = source
+                .read(resolution, &matchers, lo - lookback, hi, false)
+                .map_err(|e| QueryError::Storage(format!("rollups: {e}")))?;
+            for s in read {
+                series.entry(s.labels).or_insert(s.windows);
+            }
+        }
+        self.ctx.limits().load_samples(series.values().map(Vec::len).sum())?;
+        let mut out = Vec::with_capacity(series.len());
+        for (labels, ws) in series {
+            self.ctx.check("rollup evaluation")?;
+            let mut points = Vec::new();
+            let (mut lo, mut hi) = (0, 0);
+            for t in steps.times() {
+                let r = reference(t);
+                if at.is_some() {
+                    (lo, hi) = (0, 0);
+                }
+                while hi < ws.len() && ws[hi].end <= r {
+                    hi += 1;
+                }
+                while lo < hi && ws[lo].end <= r - lookback {
+                    lo += 1;
+                }
+                if let Some((st, v)) = newest_sample(&ws[lo..hi], r, lookback) {
+                    points.push((t, if timestamps { st as f64 / 1000.0 } else { v }));
+                }
+            }
+            if !points.is_empty() {
+                out.push((labels, points));
+            }
+        }
+        Ok(out)
+    }
+
     /// `func` over `ms` with the steps the tiers answer read from them, or `None` when no
     /// step is (no tiers, a function they cannot answer, unaligned windows).
     pub(crate) fn routed_window_values(

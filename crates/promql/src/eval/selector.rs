@@ -19,8 +19,21 @@ use crate::parse::RESERVED_LABEL_PREFIX;
 
 impl Evaluator<'_> {
     /// An instant vector selector at every step. With `timestamps`, a point's value is the
-    /// selected sample's timestamp in seconds (what `timestamp()` returns).
+    /// selected sample's timestamp in seconds (what `timestamp()` returns). Steps that rollup
+    /// tiers answer exactly are read from them (module `rollup_route`).
     pub(crate) fn vector_selector(
+        &self,
+        vs: &VectorSelector,
+        timestamps: bool,
+    ) -> Result<Vec<StepSeries>, QueryError> {
+        match self.routed_vector_selector(vs, timestamps)? {
+            Some(routed) => Ok(routed),
+            None => self.raw_vector_selector(vs, timestamps),
+        }
+    }
+
+    /// [`Self::vector_selector`] from raw samples.
+    pub(crate) fn raw_vector_selector(
         &self,
         vs: &VectorSelector,
         timestamps: bool,
