@@ -170,6 +170,9 @@ fn choose(coverage: &Coverage, windows: Windows, t: i64) -> Source {
         .map_or(Source::Raw, |c| Source::Tier { resolution: c.resolution, exact: false })
 }
 
+/// A series and its values at steps.
+type SeriesPoints = (Labels, Vec<(i64, f64)>);
+
 /// Where an instant selector's step is read from: the coarsest tier whose resolution divides
 /// the reference time and that is complete over the lookback window.
 fn choose_instant(coverage: &Coverage, reference: i64, lookback: i64) -> Source {
@@ -272,7 +275,7 @@ impl Evaluator<'_> {
         at: Option<i64>,
         lookback: i64,
         timestamps: bool,
-    ) -> Result<Vec<(Labels, Vec<(i64, f64)>)>, QueryError> {
+    ) -> Result<Vec<SeriesPoints>, QueryError> {
         let steps = self.steps();
         let reference = |t: i64| at.unwrap_or(t) - offset;
         let (lo, hi) =
