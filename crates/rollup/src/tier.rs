@@ -25,10 +25,12 @@ pub struct Tier {
 }
 
 impl Tier {
-    /// A tier with the default span for its resolution: 240 windows, at most 7 days
-    /// (1m → 4h, 1h → 7d, 1d → 7d).
+    /// A tier with the default span for its resolution: 240 windows, at most a day, at least
+    /// one window (1m → 4h, 1h → 1d, 1d → 1d). The span is also how far the tier lags behind
+    /// its source, and the finer tier answers the lagging part of a query, so a short span
+    /// keeps queries on the coarse tier.
     pub fn new(resolution: i64, keep: Option<i64>) -> Tier {
-        let windows = (7 * DAY / resolution).clamp(1, 240);
+        let windows = (DAY / resolution).clamp(1, 240);
         Tier { resolution, keep, span: resolution * windows }
     }
 
@@ -129,7 +131,7 @@ mod tests {
     fn default_spans_and_names() {
         let t = Tiers::seed_default();
         let spans: Vec<String> = t.list().iter().map(|t| format_duration(t.span)).collect();
-        assert_eq!(spans, ["4h", "1w", "1w"]);
+        assert_eq!(spans, ["4h", "1d", "1d"]);
         let names: Vec<String> = t.list().iter().map(Tier::name).collect();
         assert_eq!(names, ["1m", "1h", "1d"]);
     }

@@ -45,7 +45,7 @@ pub struct RollupTierConfig {
     /// How long its windows are kept; absent or `forever`: forever.
     #[serde(default)]
     pub keep: Option<String>,
-    /// Time one segment file covers (default: 240 windows, at most 7 days).
+    /// Time one segment file covers (default: 240 windows, at most a day).
     #[serde(default)]
     pub span: Option<String>,
 }
