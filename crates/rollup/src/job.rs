@@ -64,68 +64,80 @@ pub fn run(
         return Ok(report);
     };
     store.set_raw_from(Some(oldest))?;
-    let tiers = store.tiers().list().to_vec();
-    for (i, tier) in tiers.iter().enumerate() {
-        // What the source holds: raw samples in [oldest, settled), or the finer tier's windows.
-        let (source_start, source_end) = if i == 0 {
-            (tier.span_start(oldest), settled.saturating_sub(1))
-        } else {
-            match store.coverage().tiers.iter().find(|c| c.resolution == tiers[i - 1].resolution) {
-                Some(c) => (c.from, c.to),
-                None => continue,
-            }
-        };
-        let state = store.tier_state(i);
-        let mut start = match state.watermark {
-            Some(w) => w.max(tier.span_start(source_start + 1)),
-            None => tier.span_start(source_start + 1),
-        };
-        if state.from.is_none() {
-            store.update_tier(i, |s| s.from = Some(start))?;
-        }
-        while start + tier.span <= source_end {
+    // Rounds of at most one span per tier, finest first: a coarser tier follows the finer
+    // one as a backfill goes, so the finer one's retention can drop what both have used.
+    loop {
+        let mut progressed = false;
+        for i in 0..store.tiers().list().len() {
             if budget.is_some_and(|b| report.spans >= b) {
                 return Ok(finish(report, started));
             }
-            let end = start + tier.span;
-            let (series, inputs) = if i == 0 {
-                roll_raw(engine, tier, start, end)?
-            } else {
-                roll_finer(store, i, tier, start, end)?
-            };
-            let windows = series.iter().map(|s| s.windows.len() as u64).sum();
-            let bytes = store.write_segment(i, start, &series)?;
-            store.update_tier(i, |s| {
-                s.watermark = Some(end);
-                s.last_run = Some(wall_ms());
-                if s.from.is_none_or(|f| f > start) {
-                    s.from = Some(start);
-                }
-            })?;
-            // Tiers kept for a while drop what expired as they go, so a long backfill never
-            // holds more than a tier keeps.
-            report.segments_expired += store.apply_retention()?;
-            report.spans += 1;
-            report.windows += windows;
-            report.inputs += inputs;
-            report.bytes += bytes;
-            let remaining = (source_end.saturating_sub(end) / tier.span).max(0) as u64;
-            progress(&SpanDone {
-                tier: i,
-                resolution: tier.resolution,
-                start,
-                end,
-                remaining,
-                series: series.len() as u64,
-                windows,
-                inputs,
-                bytes,
-            });
-            start = end;
+            if let Some(done) = roll_next_span(engine, store, i, oldest, settled)? {
+                report.segments_expired += store.apply_retention()?;
+                report.spans += 1;
+                report.windows += done.windows;
+                report.inputs += done.inputs;
+                report.bytes += done.bytes;
+                progress(&done);
+                progressed = true;
+            }
+        }
+        if !progressed {
+            break;
         }
     }
     report.segments_expired += store.apply_retention()?;
     Ok(finish(report, started))
+}
+
+/// Rolls up tier `i`'s next span if it is due (its source holds all of it); `None` if not.
+fn roll_next_span(
+    engine: &dyn Engine,
+    store: &RollupStore,
+    i: usize,
+    oldest: i64,
+    settled: i64,
+) -> Result<Option<SpanDone>, RollupError> {
+    let tiers = store.tiers().list();
+    let tier = &tiers[i];
+    // What the source holds: raw samples in [oldest, settled), or the finer tier's windows.
+    let (source_start, source_end) = if i == 0 {
+        (tier.span_start(oldest), settled.saturating_sub(1))
+    } else {
+        match store.coverage().tiers.iter().find(|c| c.resolution == tiers[i - 1].resolution) {
+            Some(c) => (c.from, c.to),
+            None => return Ok(None),
+        }
+    };
+    let state = store.tier_state(i);
+    let first = tier.span_start(source_start.saturating_add(1));
+    let start = state.watermark.map_or(first, |w| w.max(first));
+    let end = start + tier.span;
+    if end > source_end {
+        return Ok(None);
+    }
+    let (series, inputs) =
+        if i == 0 { roll_raw(engine, tier, start, end)? } else { roll_finer(store, i, tier, start, end)? };
+    let windows = series.iter().map(|s| s.windows.len() as u64).sum();
+    let bytes = store.write_segment(i, start, &series)?;
+    store.update_tier(i, |s| {
+        s.watermark = Some(end);
+        s.last_run = Some(wall_ms());
+        if s.from.is_none_or(|f| f > start) {
+            s.from = Some(start);
+        }
+    })?;
+    Ok(Some(SpanDone {
+        tier: i,
+        resolution: tier.resolution,
+        start,
+        end,
+        remaining: (source_end.saturating_sub(end) / tier.span).max(0) as u64,
+        series: series.len() as u64,
+        windows,
+        inputs,
+        bytes,
+    }))
 }
 
 fn finish(mut report: RunReport, started: Instant) -> RunReport {

@@ -11,7 +11,8 @@
 //!   never lowers one below what its source still holds (`from` of the finer tier, or the
 //!   oldest raw sample), so data past raw retention is never rolled again from nothing.
 //! - Retention drops a tier's segments that end `keep` or more before the tier's
-//!   watermark (never before the wall clock, as the raw retention counts) and raises `from`.
+//!   watermark (never before the wall clock, as the raw retention counts) and raises `from`
+//!   — but never one the next coarser tier has not rolled up yet.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -19,9 +20,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use strata_model::{Labels, Matcher};
 
+use crate::aggregate::WindowAggregate;
 use crate::segment::{self, RolledSeries, Segment, SegmentHeader};
 use crate::tier::{Tier, Tiers};
 use crate::RollupError;
@@ -169,23 +172,48 @@ impl RollupStore {
         }
         let starts: Vec<i64> = {
             let segments = self.segments.read().unwrap_or_else(|e| e.into_inner());
-            segments[i].range(tier.span_start(mint + 1)..=tier.span_start(maxt)).copied().collect()
+            segments[i]
+                .range(tier.span_start(mint.saturating_add(1))..=tier.span_start(maxt))
+                .copied()
+                .collect()
         };
-        let mut merged: BTreeMap<Labels, Vec<_>> = BTreeMap::new();
-        for start in starts {
-            let path = self.segment_path(&tier, start);
-            let bytes = match fs::read(&path) {
-                Ok(b) => b,
-                // Retention may remove a segment between the listing and the read.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(RollupError::io("read", &path, e)),
-            };
-            let seg = Segment::parse(&path, &bytes)?;
-            for s in seg.series(matchers, mint, maxt, with_sketch)? {
-                merged.entry(s.labels).or_default().extend(s.windows);
-            }
+        // Segments decode on every core (a year of a 1h tier is hundreds of them); each
+        // series' windows are then joined in time order with one allocation.
+        let parts: Vec<Vec<RolledSeries>> = starts
+            .par_iter()
+            .map(|&start| self.read_segment(&tier, start, matchers, mint, maxt, with_sketch))
+            .collect::<Result<_, _>>()?;
+        let mut merged: BTreeMap<Labels, Vec<Vec<WindowAggregate>>> = BTreeMap::new();
+        for s in parts.into_iter().flatten() {
+            merged.entry(s.labels).or_default().push(s.windows);
         }
-        Ok(merged.into_iter().map(|(labels, windows)| RolledSeries { labels, windows }).collect())
+        Ok(merged
+            .into_iter()
+            .map(|(labels, runs)| {
+                let mut windows = Vec::with_capacity(runs.iter().map(Vec::len).sum());
+                runs.into_iter().for_each(|r| windows.extend(r));
+                RolledSeries { labels, windows }
+            })
+            .collect())
+    }
+
+    /// One segment's selected series (none if retention removed it meanwhile).
+    fn read_segment(
+        &self,
+        tier: &Tier,
+        start: i64,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        with_sketch: bool,
+    ) -> Result<Vec<RolledSeries>, RollupError> {
+        let path = self.segment_path(tier, start);
+        let bytes = match fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(RollupError::io("read", &path, e)),
+        };
+        Segment::parse(&path, &bytes)?.series(matchers, mint, maxt, with_sketch)
     }
 
     fn segment_path(&self, tier: &Tier, start: i64) -> PathBuf {
@@ -270,7 +298,12 @@ impl RollupStore {
         let mut removed = 0;
         for (i, tier) in self.tiers.list().iter().enumerate() {
             let (Some(keep), Some(watermark)) = (tier.keep, self.tier_state(i).watermark) else { continue };
-            let horizon = watermark - keep;
+            // Never what the next coarser tier has yet to read.
+            let consumed = match self.tiers.list().get(i + 1) {
+                Some(_) => self.tier_state(i + 1).watermark.unwrap_or(i64::MIN),
+                None => i64::MAX,
+            };
+            let horizon = (watermark - keep).min(consumed);
             let expired: Vec<i64> = {
                 let segments = self.segments.read().unwrap_or_else(|e| e.into_inner());
                 segments[i].iter().copied().filter(|&start| start + tier.span <= horizon).collect()
@@ -373,7 +406,6 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), RollupError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aggregate::WindowAggregate;
 
     const MIN: i64 = 60_000;
     const HOUR: i64 = 60 * MIN;

@@ -42,12 +42,15 @@ impl Tier {
     /// The start of the span holding window end `t` … i.e. the span `(start, start + span]`
     /// that contains time `t`.
     pub fn span_start(&self, t: i64) -> i64 {
-        (t - 1).div_euclid(self.span) * self.span
+        t.saturating_sub(1).div_euclid(self.span).saturating_mul(self.span)
     }
 
     /// The end of the window holding time `t`.
     pub fn window_end(&self, t: i64) -> i64 {
-        (t - 1).div_euclid(self.resolution) * self.resolution + self.resolution
+        t.saturating_sub(1)
+            .div_euclid(self.resolution)
+            .saturating_mul(self.resolution)
+            .saturating_add(self.resolution)
     }
 }
 
@@ -144,6 +147,9 @@ mod tests {
         assert_eq!(t.window_end(-1), 0);
         assert_eq!(t.span_start(4 * HOUR), 0);
         assert_eq!(t.span_start(4 * HOUR + 1), 4 * HOUR);
+        // The extremes saturate instead of overflowing (a query may ask for any range).
+        assert!(t.span_start(i64::MIN) <= i64::MIN + 4 * HOUR);
+        assert!(t.window_end(i64::MAX) >= i64::MAX - MINUTE);
     }
 
     #[test]
