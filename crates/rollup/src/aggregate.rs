@@ -84,11 +84,16 @@ impl WindowAggregate {
 
     /// A window holding one value.
     pub fn single(end: i64, t: i64, v: f64) -> WindowAggregate {
-        let mut sketch = Sketch::new();
-        let finite = v.is_finite();
-        if finite {
-            sketch.add(v);
+        let mut w = WindowAggregate::single_without_sketch(end, t, v);
+        if v.is_finite() {
+            w.sketch.add(v);
         }
+        w
+    }
+
+    /// [`WindowAggregate::single`] with its sketch left empty (for readers that read none).
+    pub fn single_without_sketch(end: i64, t: i64, v: f64) -> WindowAggregate {
+        let finite = v.is_finite();
         WindowAggregate {
             end,
             count: 1,
@@ -103,7 +108,7 @@ impl WindowAggregate {
             changes: 0,
             non_finite: u64::from(!finite),
             stale_after: None,
-            sketch,
+            sketch: Sketch::new(),
         }
     }
 

@@ -9,8 +9,10 @@
 //! | 1 | version, 1 |
 //! | 8, 8, 8 | resolution ms, span start ms, span end ms (i64) |
 //! | 4 | series count (u32) |
-//! | 4 | CRC-32 (IEEE) of the 37 bytes before |
+//! | 8 | offset of the sketch section (u64) |
+//! | 4 | CRC-32 (IEEE) of the 45 bytes before |
 //! | per series | u32 payload length, u32 CRC-32 of the payload, payload |
+//! | sketch section: per series, in the same order | u32 length, u32 CRC-32, the sketches of the series' kind-2 windows, each uvarint-length-prefixed |
 //!
 //! A series' payload: its labels (uvarint count, then uvarint-prefixed name and value of
 //! each), uvarint window count, then each window: uvarint gap (windows skipped since the
@@ -19,8 +21,9 @@
 //! - kind 1, one value: varint (time − end), f64 value;
 //! - kind 2, several values: uvarint count, f64 sum, f64 sum compensation, f64 min, f64 max,
 //!   varint (first time − end), f64 first value, varint (last time − end), f64 last value,
-//!   f64 reset sum, uvarint resets, changes, non-finite values, then the sketch
-//!   (module `sketch`);
+//!   f64 reset sum, uvarint resets, changes, non-finite values (its sketch is in the sketch
+//!   section: only quantiles read it, and a reader without them reads the file only up to
+//!   the section's offset);
 //!
 //! and for kinds 1 and 2 a stale byte: 0, or 1 followed by varint (stale time − end).
 //! Kind 1 is the common case of a tier finer than the scrape interval: 10 bytes or so
@@ -37,7 +40,8 @@ use crate::RollupError;
 
 const MAGIC: &[u8; 8] = b"STRATARL";
 const VERSION: u8 = 1;
-const HEADER_LEN: usize = 8 + 1 + 24 + 4 + 4;
+/// Bytes of the header, which says where the sketch section starts.
+pub const HEADER_LEN: usize = 8 + 1 + 24 + 4 + 8 + 4;
 
 /// One series' windows in a tier.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,32 +59,42 @@ pub struct SegmentHeader {
     pub start: i64,
     pub end: i64,
     pub series: u32,
+    /// Where the sketch section starts (bytes from the file's start).
+    pub sketch_offset: u64,
 }
 
 /// Encodes a segment (series in any order; each series' windows in time order inside the
-/// span).
+/// span); `header.series` and `header.sketch_offset` are filled in here.
 pub fn encode(header: SegmentHeader, series: &[RolledSeries]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(HEADER_LEN + series.len() * 64);
+    let mut main = Vec::with_capacity(series.len() * 64);
+    let mut sketches = Vec::new();
+    let (mut payload, mut sketch_payload) = (Vec::new(), Vec::new());
+    for s in series {
+        payload.clear();
+        sketch_payload.clear();
+        encode_series(&mut payload, &mut sketch_payload, header, s);
+        for (out, bytes) in [(&mut main, &payload), (&mut sketches, &sketch_payload)] {
+            out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+            out.extend_from_slice(&crc32fast::hash(bytes).to_le_bytes());
+            out.extend_from_slice(bytes);
+        }
+    }
+    let mut out = Vec::with_capacity(HEADER_LEN + main.len() + sketches.len());
     out.extend_from_slice(MAGIC);
     out.push(VERSION);
     out.extend_from_slice(&header.resolution.to_le_bytes());
     out.extend_from_slice(&header.start.to_le_bytes());
     out.extend_from_slice(&header.end.to_le_bytes());
     out.extend_from_slice(&(series.len() as u32).to_le_bytes());
+    out.extend_from_slice(&((HEADER_LEN + main.len()) as u64).to_le_bytes());
     let crc = crc32fast::hash(&out);
     out.extend_from_slice(&crc.to_le_bytes());
-    let mut payload = Vec::new();
-    for s in series {
-        payload.clear();
-        encode_series(&mut payload, header, s);
-        out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-        out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
-        out.extend_from_slice(&payload);
-    }
+    out.extend_from_slice(&main);
+    out.extend_from_slice(&sketches);
     out
 }
 
-fn encode_series(out: &mut Vec<u8>, header: SegmentHeader, s: &RolledSeries) {
+fn encode_series(out: &mut Vec<u8>, sketches: &mut Vec<u8>, header: SegmentHeader, s: &RolledSeries) {
     put_uvarint(out, s.labels.len() as u64);
     for l in s.labels.iter() {
         for text in [&l.name, &l.value] {
@@ -93,11 +107,11 @@ fn encode_series(out: &mut Vec<u8>, header: SegmentHeader, s: &RolledSeries) {
     for w in &s.windows {
         put_uvarint(out, ((w.end - next_end) / header.resolution) as u64);
         next_end = w.end + header.resolution;
-        encode_window(out, w);
+        encode_window(out, sketches, w);
     }
 }
 
-fn encode_window(out: &mut Vec<u8>, w: &WindowAggregate) {
+fn encode_window(out: &mut Vec<u8>, sketches: &mut Vec<u8>, w: &WindowAggregate) {
     let end = w.end;
     if !w.has_values() {
         out.push(0);
@@ -122,11 +136,10 @@ fn encode_window(out: &mut Vec<u8>, w: &WindowAggregate) {
         for n in [w.resets, w.changes, w.non_finite] {
             put_uvarint(out, n);
         }
-        // Length-prefixed, so readers that need no quantile skip it.
         let mut sketch = Vec::new();
         w.sketch.encode(&mut sketch);
-        put_uvarint(out, sketch.len() as u64);
-        out.extend_from_slice(&sketch);
+        put_uvarint(sketches, sketch.len() as u64);
+        sketches.extend_from_slice(&sketch);
     }
     match w.stale_after {
         None => out.push(0),
@@ -156,9 +169,9 @@ impl<'a> Segment<'a> {
         if bytes[8] != VERSION {
             return Err(corrupt(8, format!("unknown segment version {}", bytes[8])));
         }
-        let crc = u32::from_le_bytes(bytes[37..41].try_into().unwrap_or_default());
-        if crc32fast::hash(&bytes[..37]) != crc {
-            return Err(corrupt(37, "header checksum mismatch".into()));
+        let crc = u32::from_le_bytes(bytes[45..49].try_into().unwrap_or_default());
+        if crc32fast::hash(&bytes[..45]) != crc {
+            return Err(corrupt(45, "header checksum mismatch".into()));
         }
         let i64_at = |at: usize| i64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or_default());
         let header = SegmentHeader {
@@ -166,15 +179,35 @@ impl<'a> Segment<'a> {
             start: i64_at(17),
             end: i64_at(25),
             series: u32::from_le_bytes(bytes[33..37].try_into().unwrap_or_default()),
+            sketch_offset: u64::from_le_bytes(bytes[37..45].try_into().unwrap_or_default()),
         };
-        if header.resolution <= 0 || header.end <= header.start {
+        if header.resolution <= 0 || header.end <= header.start || header.sketch_offset < HEADER_LEN as u64 {
             return Err(corrupt(9, format!("impossible header {header:?}")));
         }
         Ok(Segment { header, bytes, path })
     }
 
+    /// Reads only the header of the file at `path` and then what a reader needs: the whole
+    /// file `with_sketch`, otherwise only up to the sketch section.
+    pub fn read_file(path: &Path, with_sketch: bool) -> Result<Vec<u8>, std::io::Error> {
+        use std::io::Read;
+        let mut file = std::fs::File::open(path)?;
+        let mut bytes = vec![0; HEADER_LEN];
+        if file.read_exact(&mut bytes).is_err() {
+            // Too short: Segment::parse names the problem.
+            return std::fs::read(path);
+        }
+        let offset = u64::from_le_bytes(bytes[37..45].try_into().unwrap_or_default());
+        let length = file.metadata()?.len();
+        let upto = if with_sketch { length } else { offset.min(length) };
+        bytes.resize(upto.max(HEADER_LEN as u64) as usize, 0);
+        file.read_exact(&mut bytes[HEADER_LEN..])?;
+        Ok(bytes)
+    }
+
     /// The series whose labels every matcher accepts, with their windows ending in
-    /// `(mint, maxt]`; a damaged record is an error naming the file and offset.
+    /// `(mint, maxt]` (and their sketches `with_sketch`: the bytes must then hold the
+    /// sketch section); a damaged record is an error naming the file and offset.
     pub fn series(
         &self,
         matchers: &[Matcher],
@@ -184,53 +217,112 @@ impl<'a> Segment<'a> {
     ) -> Result<Vec<RolledSeries>, RollupError> {
         let mut out = Vec::new();
         let mut pos = HEADER_LEN;
+        let mut sketch_pos = self.header.sketch_offset as usize;
         for _ in 0..self.header.series {
-            let at = pos;
+            let (payload, at) = self.record(&mut pos, "series")?;
             let corrupt =
                 |detail: String| RollupError::Corrupt { path: self.path.to_owned(), offset: at, detail };
-            let Some(head) = self.bytes.get(pos..pos + 8) else {
-                return Err(corrupt("truncated: a series record is missing".into()));
-            };
-            let len = u32::from_le_bytes(head[..4].try_into().unwrap_or_default()) as usize;
-            let crc = u32::from_le_bytes(head[4..].try_into().unwrap_or_default());
-            let Some(payload) = self.bytes.get(pos + 8..pos + 8 + len) else {
-                return Err(corrupt(format!("truncated: a {len}-byte series record runs past the end")));
-            };
-            if crc32fast::hash(payload) != crc {
-                return Err(corrupt("series record checksum mismatch".into()));
-            }
-            pos += 8 + len;
+            let sketches = if with_sketch { Some(self.record(&mut sketch_pos, "sketch")?) } else { None };
             let mut p = 0;
-            let labels = decode_labels(payload, &mut p).map_err(&corrupt)?;
-            if !matchers.iter().all(|m| m.matches_labels(&labels)) {
+            let pairs = decode_label_pairs(payload, &mut p).map_err(&corrupt)?;
+            let value = |name: &str| pairs.iter().find(|(n, _)| *n == name).map_or("", |(_, v)| *v);
+            if !matchers.iter().all(|m| m.matches(value(m.name()))) {
                 continue;
             }
-            let windows =
+            let labels = Labels::from_pairs_with(pairs.iter().copied(), NameValidation::Utf8)
+                .map_err(|e| corrupt(format!("labels: {e}")))?;
+            let mut windows =
                 decode_windows(payload, &mut p, self.header, mint, maxt, with_sketch).map_err(&corrupt)?;
+            if let Some((bytes, sketch_at)) = sketches {
+                attach_sketches(&mut windows, bytes, mint, maxt).map_err(|detail| RollupError::Corrupt {
+                    path: self.path.to_owned(),
+                    offset: sketch_at,
+                    detail,
+                })?;
+            }
+            windows.retain(|w| w.end > mint && w.end <= maxt);
             if !windows.is_empty() {
                 out.push(RolledSeries { labels, windows });
             }
         }
         Ok(out)
     }
+
+    /// The checksummed record at `*pos` (moved past it) and its offset.
+    fn record(&self, pos: &mut usize, what: &str) -> Result<(&'a [u8], usize), RollupError> {
+        let at = *pos;
+        let corrupt =
+            |detail: String| RollupError::Corrupt { path: self.path.to_owned(), offset: at, detail };
+        let Some(head) = self.bytes.get(at..at + 8) else {
+            return Err(corrupt(format!("truncated: a {what} record is missing")));
+        };
+        let len = u32::from_le_bytes(head[..4].try_into().unwrap_or_default()) as usize;
+        let crc = u32::from_le_bytes(head[4..].try_into().unwrap_or_default());
+        let Some(payload) = self.bytes.get(at + 8..at + 8 + len) else {
+            return Err(corrupt(format!("truncated: a {len}-byte {what} record runs past the end")));
+        };
+        if crc32fast::hash(payload) != crc {
+            return Err(corrupt(format!("{what} record checksum mismatch")));
+        }
+        *pos = at + 8 + len;
+        Ok((payload, at))
+    }
 }
 
-fn decode_labels(buf: &[u8], pos: &mut usize) -> Result<Labels, String> {
+/// Fills the sketches of the windows in `(mint, maxt]` from a series' sketch record (one per
+/// kind-2 window, in order; a one-value window's sketch is its value).
+fn attach_sketches(
+    windows: &mut [WindowAggregate],
+    bytes: &[u8],
+    mint: i64,
+    maxt: i64,
+) -> Result<(), String> {
+    let mut pos = 0;
+    for w in windows.iter_mut() {
+        let wanted = w.end > mint && w.end <= maxt;
+        if w.count == 1 {
+            if wanted && w.last.1.is_finite() {
+                w.sketch.add(w.last.1);
+            }
+            continue;
+        }
+        if w.count < 2 {
+            continue;
+        }
+        let len = read_uvarint(bytes, &mut pos).map_err(|e| e.to_string())? as usize;
+        let sketch = bytes.get(pos..pos.saturating_add(len)).ok_or("sketch runs past its record")?;
+        pos += len;
+        if wanted {
+            let mut at = 0;
+            w.sketch = Sketch::decode(sketch, &mut at)?;
+            if at != len {
+                return Err(format!("a sketch of {len} bytes decoded from {at}"));
+            }
+        }
+    }
+    if pos != bytes.len() {
+        return Err(format!("{} bytes of sketches left over", bytes.len() - pos));
+    }
+    Ok(())
+}
+
+/// A record's labels, borrowed from it (checked as UTF-8).
+fn decode_label_pairs<'b>(buf: &'b [u8], pos: &mut usize) -> Result<Vec<(&'b str, &'b str)>, String> {
     let n = read_uvarint(buf, pos).map_err(|e| e.to_string())?;
     if n > buf.len() as u64 {
         return Err(format!("{n} labels claimed in a {}-byte record", buf.len()));
     }
     let mut pairs = Vec::with_capacity(n as usize);
     for _ in 0..n {
-        let mut text = || -> Result<String, String> {
+        let mut text = || -> Result<&'b str, String> {
             let len = read_uvarint(buf, pos).map_err(|e| e.to_string())? as usize;
             let bytes = buf.get(*pos..pos.saturating_add(len)).ok_or("label runs past the record")?;
             *pos += len;
-            String::from_utf8(bytes.to_vec()).map_err(|_| "label is not UTF-8".to_string())
+            std::str::from_utf8(bytes).map_err(|_| "label is not UTF-8".to_string())
         };
         pairs.push((text()?, text()?));
     }
-    Labels::from_pairs_with(pairs, NameValidation::Utf8).map_err(|e| format!("labels: {e}"))
+    Ok(pairs)
 }
 
 fn decode_windows(
@@ -239,7 +331,7 @@ fn decode_windows(
     header: SegmentHeader,
     mint: i64,
     maxt: i64,
-    with_sketch: bool,
+    keep_all: bool,
 ) -> Result<Vec<WindowAggregate>, String> {
     let n = read_uvarint(buf, pos).map_err(|e| e.to_string())?;
     if n > buf.len() as u64 {
@@ -256,20 +348,16 @@ fn decode_windows(
             .filter(|&e| e <= header.end)
             .ok_or_else(|| format!("window gap {gap} leaves the span"))?;
         next_end = end + header.resolution;
-        let w = decode_window(buf, pos, end, with_sketch && end > mint && end <= maxt)?;
-        if end > mint && end <= maxt {
+        let w = decode_window(buf, pos, end)?;
+        // With sketches, every window is kept until they are attached (they come in order).
+        if keep_all || (end > mint && end <= maxt) {
             out.push(w);
         }
     }
     Ok(out)
 }
 
-fn decode_window(
-    buf: &[u8],
-    pos: &mut usize,
-    end: i64,
-    with_sketch: bool,
-) -> Result<WindowAggregate, String> {
+fn decode_window(buf: &[u8], pos: &mut usize, end: i64) -> Result<WindowAggregate, String> {
     let kind = *buf.get(*pos).ok_or("record ends inside a window")?;
     *pos += 1;
     let varint = |pos: &mut usize| read_varint(buf, pos).map_err(|e| e.to_string());
@@ -283,7 +371,8 @@ fn decode_window(
         0 => return Ok(WindowAggregate::stale_only(end, end + varint(pos)?)),
         1 => {
             let t = end + varint(pos)?;
-            WindowAggregate::single(end, t, float(pos)?)
+            // Its sketch (the value) is added only for a reader that wants sketches.
+            WindowAggregate::single_without_sketch(end, t, float(pos)?)
         }
         2 => {
             let count = uvarint(pos)?;
@@ -292,19 +381,7 @@ fn decode_window(
             let last = (end + varint(pos)?, float(pos)?);
             let reset_sum = float(pos)?;
             let (resets, changes, non_finite) = (uvarint(pos)?, uvarint(pos)?, uvarint(pos)?);
-            let len = uvarint(pos)? as usize;
-            let bytes = buf.get(*pos..pos.saturating_add(len)).ok_or("sketch runs past the record")?;
-            *pos += len;
-            let sketch = if with_sketch {
-                let mut at = 0;
-                let sketch = Sketch::decode(bytes, &mut at)?;
-                if at != len {
-                    return Err(format!("sketch of {len} bytes decoded from {at}"));
-                }
-                sketch
-            } else {
-                Sketch::new()
-            };
+            let sketch = Sketch::new();
             WindowAggregate {
                 end,
                 count,
@@ -358,7 +435,7 @@ mod tests {
     }
 
     fn header() -> SegmentHeader {
-        SegmentHeader { resolution: 60_000, start: 0, end: 600_000, series: 2 }
+        SegmentHeader { resolution: 60_000, start: 0, end: 600_000, series: 2, sketch_offset: 0 }
     }
 
     #[test]
@@ -366,7 +443,13 @@ mod tests {
         let series = sample_series();
         let bytes = encode(header(), &series);
         let seg = Segment::parse(Path::new("x"), &bytes).unwrap();
-        assert_eq!(seg.header, header());
+        assert_eq!(
+            (seg.header.resolution, seg.header.start, seg.header.end, seg.header.series),
+            (60_000, 0, 600_000, 2)
+        );
+        assert!(
+            seg.header.sketch_offset > HEADER_LEN as u64 && seg.header.sketch_offset < bytes.len() as u64
+        );
         let back = seg.series(&[], i64::MIN, i64::MAX, true).unwrap();
         assert_eq!(back.len(), 2);
         assert_eq!(back[1], series[1]);

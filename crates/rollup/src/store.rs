@@ -208,7 +208,7 @@ impl RollupStore {
         with_sketch: bool,
     ) -> Result<Vec<RolledSeries>, RollupError> {
         let path = self.segment_path(tier, start);
-        let bytes = match fs::read(&path) {
+        let bytes = match Segment::read_file(&path, with_sketch) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(RollupError::io("read", &path, e)),
@@ -245,6 +245,7 @@ impl RollupStore {
             start,
             end: start + tier.span,
             series: series.len() as u32,
+            sketch_offset: 0,
         };
         let bytes = segment::encode(header, series);
         write_atomically(&path, &bytes)?;
