@@ -22,8 +22,8 @@
 //! - kind 2, several values: uvarint count, f64 sum, f64 sum compensation, f64 min, f64 max,
 //!   varint (first time − end), f64 first value, varint (last time − end), f64 last value,
 //!   f64 reset sum, uvarint resets, changes, non-finite values (its sketch is in the sketch
-//!   section: only quantiles read it, and a reader without them reads the file only up to
-//!   the section's offset);
+//!   section: only quantiles read it; readers map the file, so the others never touch those
+//!   pages);
 //!
 //! and for kinds 1 and 2 a stale byte: 0, or 1 followed by varint (stale time − end).
 //! Kind 1 is the common case of a tier finer than the scrape interval: 10 bytes or so
@@ -185,24 +185,6 @@ impl<'a> Segment<'a> {
             return Err(corrupt(9, format!("impossible header {header:?}")));
         }
         Ok(Segment { header, bytes, path })
-    }
-
-    /// Reads only the header of the file at `path` and then what a reader needs: the whole
-    /// file `with_sketch`, otherwise only up to the sketch section.
-    pub fn read_file(path: &Path, with_sketch: bool) -> Result<Vec<u8>, std::io::Error> {
-        use std::io::Read;
-        let mut file = std::fs::File::open(path)?;
-        let mut bytes = vec![0; HEADER_LEN];
-        if file.read_exact(&mut bytes).is_err() {
-            // Too short: Segment::parse names the problem.
-            return std::fs::read(path);
-        }
-        let offset = u64::from_le_bytes(bytes[37..45].try_into().unwrap_or_default());
-        let length = file.metadata()?.len();
-        let upto = if with_sketch { length } else { offset.min(length) };
-        bytes.resize(upto.max(HEADER_LEN as u64) as usize, 0);
-        file.read_exact(&mut bytes[HEADER_LEN..])?;
-        Ok(bytes)
     }
 
     /// The series whose labels every matcher accepts, with their windows ending in

@@ -22,14 +22,25 @@ use strata_codec::varint::{put_uvarint, put_varint, read_uvarint, read_varint};
 /// Values at most this far from zero are counted as zero.
 const MIN_MAGNITUDE: f64 = 1e-9;
 
-/// A sparse DDSketch of finite values; see the module docs.
+/// A sparse DDSketch of finite values; see the module docs. An empty one is a null pointer
+/// (windows hold one each, and most readers never fill it).
+#[derive(Debug, Clone, Default)]
+pub struct Sketch(Option<Box<Buckets>>);
+
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Sketch {
+struct Buckets {
     /// Buckets of positive values, by key ascending.
     positive: Vec<(i32, u64)>,
     /// Buckets of negative values (keyed by magnitude), by key ascending.
     negative: Vec<(i32, u64)>,
     zeros: u64,
+}
+
+impl PartialEq for Sketch {
+    fn eq(&self, other: &Sketch) -> bool {
+        let empty = Buckets::default();
+        self.0.as_deref().unwrap_or(&empty) == other.0.as_deref().unwrap_or(&empty)
+    }
 }
 
 fn mapping() -> Config {
@@ -42,50 +53,64 @@ impl Sketch {
         Sketch::default()
     }
 
+    fn buckets(&self) -> &Buckets {
+        static EMPTY: Buckets = Buckets { positive: Vec::new(), negative: Vec::new(), zeros: 0 };
+        self.0.as_deref().unwrap_or(&EMPTY)
+    }
+
+    fn buckets_mut(&mut self) -> &mut Buckets {
+        self.0.get_or_insert_with(Box::default)
+    }
+
     /// Values held.
     pub fn count(&self) -> u64 {
-        self.zeros + self.positive.iter().chain(&self.negative).map(|b| b.1).sum::<u64>()
+        let b = self.buckets();
+        b.zeros + b.positive.iter().chain(&b.negative).map(|b| b.1).sum::<u64>()
     }
 
     /// Adds a finite value (callers keep NaN and ±Inf out).
     pub fn add(&mut self, v: f64) {
         debug_assert!(v.is_finite());
+        let b = self.buckets_mut();
         if v > MIN_MAGNITUDE {
-            add_bucket(&mut self.positive, mapping().key(v), 1);
+            add_bucket(&mut b.positive, mapping().key(v), 1);
         } else if v < -MIN_MAGNITUDE {
-            add_bucket(&mut self.negative, mapping().key(-v), 1);
+            add_bucket(&mut b.negative, mapping().key(-v), 1);
         } else {
-            self.zeros += 1;
+            b.zeros += 1;
         }
     }
 
     /// Adds every value of `other`.
     pub fn merge(&mut self, other: &Sketch) {
-        for &(k, n) in &other.positive {
-            add_bucket(&mut self.positive, k, n);
+        let Some(o) = other.0.as_deref() else { return };
+        let b = self.buckets_mut();
+        for &(k, n) in &o.positive {
+            add_bucket(&mut b.positive, k, n);
         }
-        for &(k, n) in &other.negative {
-            add_bucket(&mut self.negative, k, n);
+        for &(k, n) in &o.negative {
+            add_bucket(&mut b.negative, k, n);
         }
-        self.zeros += other.zeros;
+        b.zeros += o.zeros;
     }
 
     /// The value of rank `rank` (0-based, ascending), within the guarantee.
     fn value_at_rank(&self, rank: u64) -> Option<f64> {
         let config = mapping();
+        let b = self.buckets();
         let mut seen = 0;
         // Negative values ascend as their magnitudes descend.
-        for &(k, n) in self.negative.iter().rev() {
+        for &(k, n) in b.negative.iter().rev() {
             seen += n;
             if rank < seen {
                 return Some(-config.value(k));
             }
         }
-        seen += self.zeros;
+        seen += b.zeros;
         if rank < seen {
             return Some(0.0);
         }
-        for &(k, n) in &self.positive {
+        for &(k, n) in &b.positive {
             seen += n;
             if rank < seen {
                 return Some(config.value(k));
@@ -123,8 +148,9 @@ impl Sketch {
     /// Appends the encoding: zeros, then each store as a bucket count and (key delta,
     /// count) pairs, varints throughout.
     pub fn encode(&self, out: &mut Vec<u8>) {
-        put_uvarint(out, self.zeros);
-        for store in [&self.positive, &self.negative] {
+        let b = self.buckets();
+        put_uvarint(out, b.zeros);
+        for store in [&b.positive, &b.negative] {
             put_uvarint(out, store.len() as u64);
             let mut prev = 0i64;
             for &(k, n) in store {
@@ -158,7 +184,7 @@ impl Sketch {
             }
         }
         let [positive, negative] = stores;
-        Ok(Sketch { positive, negative, zeros })
+        Ok(Sketch(Some(Box::new(Buckets { positive, negative, zeros }))))
     }
 }
 

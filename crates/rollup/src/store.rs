@@ -189,9 +189,14 @@ impl RollupStore {
         }
         Ok(merged
             .into_iter()
-            .map(|(labels, runs)| {
-                let mut windows = Vec::with_capacity(runs.iter().map(Vec::len).sum());
-                runs.into_iter().for_each(|r| windows.extend(r));
+            .map(|(labels, mut runs)| {
+                let windows = if runs.len() == 1 {
+                    runs.pop().unwrap_or_default()
+                } else {
+                    let mut windows = Vec::with_capacity(runs.iter().map(Vec::len).sum());
+                    runs.into_iter().for_each(|r| windows.extend(r));
+                    windows
+                };
                 RolledSeries { labels, windows }
             })
             .collect())
@@ -208,12 +213,18 @@ impl RollupStore {
         with_sketch: bool,
     ) -> Result<Vec<RolledSeries>, RollupError> {
         let path = self.segment_path(tier, start);
-        let bytes = match Segment::read_file(&path, with_sketch) {
-            Ok(b) => b,
+        let file = match fs::File::open(&path) {
+            Ok(f) => f,
+            // Retention may remove a segment between the listing and the read.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(RollupError::io("read", &path, e)),
+            Err(e) => return Err(RollupError::io("open", &path, e)),
         };
-        Segment::parse(&path, &bytes)?.series(matchers, mint, maxt, with_sketch)
+        // SAFETY: a segment is never modified once renamed into place (module docs): it is
+        // only ever replaced by a rename or unlinked, and neither touches a mapping of the
+        // old file. Mapping it reads only the pages the reader touches (not the sketches of
+        // a query that reads no quantile) and copies nothing.
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| RollupError::io("map", &path, e))?;
+        Segment::parse(&path, &map)?.series(matchers, mint, maxt, with_sketch)
     }
 
     fn segment_path(&self, tier: &Tier, start: i64) -> PathBuf {

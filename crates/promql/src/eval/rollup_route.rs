@@ -412,15 +412,19 @@ impl Evaluator<'_> {
                 while lo < ws.len() && ws[lo].end <= start {
                     lo += 1;
                 }
-                let mut acc: Option<WindowAggregate> = None;
-                for w in ws[lo..].iter().take_while(|w| w.end <= end) {
-                    match acc.as_mut() {
-                        None => acc = Some(w.clone()),
-                        Some(a) => a.append_parts(w, quantile),
-                    }
-                }
+                let inside = ws[lo..].iter().take_while(|w| w.end <= end).count();
                 let phi = args.first().map_or(0.0, |a| a[i]);
-                if let Some(v) = acc.and_then(|a| rolled.value(&a, start, end, phi)) {
+                let value = match &ws[lo..lo + inside] {
+                    [] => None,
+                    // One window (a range of one resolution): read it as it is.
+                    [one] => rolled.value(one, start, end, phi),
+                    [first, rest @ ..] => {
+                        let mut acc = first.clone();
+                        rest.iter().for_each(|w| acc.append_parts(w, quantile));
+                        rolled.value(&acc, start, end, phi)
+                    }
+                };
+                if let Some(v) = value {
                     values.points.push((t, v));
                 }
             }
