@@ -242,3 +242,52 @@ fn aligned_long_range_queries_read_the_coarsest_tier() {
     let unaligned = run(&engine, &routed_store, q, start + 1000, end, 10 * MIN);
     assert!(unaligned.route.is_empty());
 }
+
+/// Past raw retention, a tier answers even unaligned windows — approximately — and says so.
+#[test]
+fn past_raw_retention_the_tiers_answer_and_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let day = 24 * HOUR;
+    let options = BlockEngineOptions {
+        retention: strata_storage::RetentionPolicy { time: Some(day), ..Default::default() },
+        maintenance_every: None,
+        ..BlockEngineOptions::default()
+    };
+    let engine = BlockEngine::open(&dir.path().join("data"), options).unwrap();
+    let l = labels(0);
+    let batch: Vec<_> = (0..3 * 24 * 60).map(|i| (l.clone(), T0 + 60_000 * i + 1, (i % 7) as f64)).collect();
+    engine.append(&batch).unwrap();
+    engine.flush().unwrap();
+    let tiers = Tiers::new(vec![Tier { resolution: HOUR, keep: None, span: 6 * HOUR }]).unwrap();
+    let store = RollupStore::open(&dir.path().join("rollups"), tiers).unwrap();
+    job::run(&engine, &store, None, &mut |_| {}).unwrap();
+    let dropped = engine.enforce_retention().unwrap();
+    assert!(!dropped.dropped.is_empty(), "{dropped:?}");
+    job::run(&engine, &store, None, &mut |_| {}).unwrap();
+    let raw_from = store.coverage().raw_expired_before.expect("raw samples expired");
+    assert!(raw_from >= T0 + day, "{raw_from}");
+
+    let engine_q = QueryEngine::default();
+    let routed_store = WithRollups { store: &engine, rollups: &store };
+    let (start, end) = (T0 + 2 * HOUR, T0 + 20 * HOUR);
+    // Aligned: exact, from the tier, with a note that raw samples are gone.
+    let aligned = run(&engine_q, &routed_store, "avg_over_time(m[1h])", start, end, HOUR);
+    assert!(aligned.route.iter().all(|r| r.resolution == Some(HOUR) && r.exact), "{:?}", aligned.route);
+    assert!(
+        aligned.infos.iter().any(|i| i.contains("past retention") && !i.contains("approximately")),
+        "{:?}",
+        aligned.infos
+    );
+    assert_eq!(points(&aligned.value)[0].1.len(), 19);
+    // Not aligned: approximately, and it says so; raw data alone has nothing there.
+    let unaligned = run(&engine_q, &routed_store, "avg_over_time(m[90m])", start, end, HOUR);
+    assert!(unaligned.route.iter().any(|r| r.resolution == Some(HOUR) && !r.exact), "{:?}", unaligned.route);
+    assert!(
+        unaligned.infos.iter().any(|i| i.contains("approximately: the 90m windows are not aligned to 1h")),
+        "{:?}",
+        unaligned.infos
+    );
+    assert!(!points(&unaligned.value).is_empty());
+    let raw = run(&engine_q, &engine, "avg_over_time(m[90m])", start, end, HOUR);
+    assert!(points(&raw.value).is_empty(), "raw samples of the first day are gone");
+}

@@ -35,6 +35,9 @@ pub struct TierCoverage {
     pub resolution: i64,
     pub from: i64,
     pub to: i64,
+    /// The time one segment covers: readers that stream a long range read it in batches of
+    /// whole segments.
+    pub span: i64,
 }
 
 /// What the store can answer, and from when raw samples are held.
@@ -144,7 +147,7 @@ impl RollupStore {
             .filter_map(|t| {
                 let s = state.tiers.get(&t.name())?;
                 let (from, to) = (s.from?, s.watermark?);
-                (to > from).then_some(TierCoverage { resolution: t.resolution, from, to })
+                (to > from).then_some(TierCoverage { resolution: t.resolution, from, to, span: t.span })
             })
             .collect();
         let raw_expired_before = match (state.raw_from, state.raw_first) {
@@ -490,7 +493,7 @@ mod tests {
         assert_eq!(store.segment_counts(), [3, 3]);
         assert_eq!(store.tier_state(0).from, Some(3 * HOUR));
         let c = store.coverage();
-        assert_eq!(c.tiers[0], TierCoverage { resolution: MIN, from: 3 * HOUR, to: 6 * HOUR });
+        assert_eq!(c.tiers[0], TierCoverage { resolution: MIN, from: 3 * HOUR, to: 6 * HOUR, span: HOUR });
         assert!(store.read(0, &[], 0, 6 * HOUR, true).unwrap()[0].windows.iter().all(|w| w.end > 3 * HOUR));
     }
 

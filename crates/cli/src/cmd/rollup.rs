@@ -405,7 +405,13 @@ fn query(args: QueryArgs) -> anyhow::Result<()> {
             let c = dir_config(args.target.config.as_ref(), args.target.rollups.as_ref())?;
             let engine = open_engine(dir, &c)?;
             let store = open_store(dir, &c)?;
-            let q = QueryEngine::default();
+            // An analysis tool: no sample limit (the raw side of a year-long query reads far
+            // more than a server's default 50 million).
+            let q = QueryEngine::new(strata_promql::EngineOptions {
+                max_samples: usize::MAX,
+                timeout: Duration::from_secs(3600),
+                ..Default::default()
+            });
             let r = Range { start, end, step };
             let routed = WithRollups { store: &engine, rollups: &store };
             (local_answer(&q, &routed, &args.query, r)?, local_answer(&q, &engine, &args.query, r)?)

@@ -118,6 +118,63 @@ impl Rolled {
     }
 }
 
+/// Segments a streamed tier read takes at a time (a month of a 1h tier's one-day segments).
+const READ_BATCH_SEGMENTS: i64 = 32;
+
+/// One series' progress through a streamed tier read: windows read and not yet behind every
+/// later step's window, the next step to answer, the answers so far.
+#[derive(Debug, Default)]
+struct StreamState {
+    pending: std::collections::VecDeque<WindowAggregate>,
+    /// The windows ending up to here have been read.
+    read_to: i64,
+    next_step: usize,
+    values: WindowValues,
+}
+
+impl StreamState {
+    /// Answers the steps whose windows end at or before `covered` (every window they hold
+    /// has been read), then drops the windows no later step needs.
+    fn answer_up_to(
+        &mut self,
+        covered: i64,
+        steps: &[i64],
+        windows: Windows,
+        rolled: Rolled,
+        args: &[Vec<f64>],
+        quantile: bool,
+    ) {
+        while let Some(&t) = steps.get(self.next_step) {
+            let end = windows.end(t);
+            if end > covered {
+                break;
+            }
+            let start = end - windows.range;
+            if windows.at.is_none() {
+                while self.pending.front().is_some_and(|w| w.end <= start) {
+                    self.pending.pop_front();
+                }
+            }
+            let mut inside = self.pending.iter().skip_while(|w| w.end <= start).take_while(|w| w.end <= end);
+            let phi = args.first().map_or(0.0, |a| a[self.next_step]);
+            let value = inside.next().and_then(|first| {
+                let Some(second) = inside.next() else {
+                    // One window (a range of one resolution): read it as it is.
+                    return rolled.value(first, start, end, phi);
+                };
+                let mut acc = first.clone();
+                acc.append_parts(second, quantile);
+                inside.for_each(|w| acc.append_parts(w, quantile));
+                rolled.value(&acc, start, end, phi)
+            });
+            if let Some(v) = value {
+                self.values.points.push((t, v));
+            }
+            self.next_step += 1;
+        }
+    }
+}
+
 /// Where a step's window is read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Source {
@@ -368,7 +425,10 @@ impl Evaluator<'_> {
         Ok(Some(joined.into_iter().filter(|(_, v)| !v.points.is_empty()).collect()))
     }
 
-    /// Each series' values at this evaluator's steps from the tier of `resolution`.
+    /// Each series' values at this evaluator's steps from the tier of `resolution`. The
+    /// tier is read a batch of segments at a time, in time order, and each step is answered
+    /// as soon as the batches read cover its window: memory holds a batch and, per series,
+    /// the windows a later step still needs — never a year of windows at once.
     #[allow(clippy::too_many_arguments)]
     fn tier_window_values(
         &self,
@@ -381,57 +441,49 @@ impl Evaluator<'_> {
         args: &[Vec<f64>],
         coverage: &Coverage,
     ) -> Result<Vec<(Labels, WindowValues)>, QueryError> {
-        let steps = self.steps();
-        let (first, last) = (steps.times().next().unwrap_or(self.start), self.end);
+        let steps: Vec<i64> = self.steps().times().collect();
+        let (Some(&first), Some(&last)) = (steps.first(), steps.last()) else { return Ok(Vec::new()) };
         let mint = windows.end(first).min(windows.end(last)) - windows.range;
         let maxt = windows.end(first).max(windows.end(last));
-        let mut series: std::collections::BTreeMap<Labels, Vec<WindowAggregate>> = Default::default();
-        for matchers in matcher_sets(&ms.vs)? {
-            let read = source
-                .read(resolution, &matchers, mint, maxt, rolled == Rolled::Quantile)
-                .map_err(|e| QueryError::Storage(format!("rollups: {e}")))?;
-            for s in read {
-                series.entry(s.labels).or_insert(s.windows);
-            }
-        }
-        self.ctx.limits().load_samples(series.values().map(Vec::len).sum())?;
-        self.note_tier_answer(resolution, exact, coverage, windows, rolled, &series);
+        let span = coverage.tiers.iter().find(|c| c.resolution == resolution).map_or(maxt - mint, |c| c.span);
+        // With `@` every step has the same window: one batch.
+        let batch =
+            if windows.at.is_some() { maxt - mint } else { (span * READ_BATCH_SEGMENTS).max(resolution) };
         let quantile = rolled == Rolled::Quantile;
-        let mut out = Vec::with_capacity(series.len());
-        for (labels, ws) in series {
-            self.ctx.check("rollup evaluation")?;
-            let mut values = WindowValues::default();
-            let mut lo = 0;
-            for (i, t) in steps.times().enumerate() {
-                let end = windows.end(t);
-                let start = end - windows.range;
-                // With `@` every step has the same window; otherwise windows only move on.
-                if windows.at.is_some() {
-                    lo = 0;
-                }
-                while lo < ws.len() && ws[lo].end <= start {
-                    lo += 1;
-                }
-                let inside = ws[lo..].iter().take_while(|w| w.end <= end).count();
-                let phi = args.first().map_or(0.0, |a| a[i]);
-                let value = match &ws[lo..lo + inside] {
-                    [] => None,
-                    // One window (a range of one resolution): read it as it is.
-                    [one] => rolled.value(one, start, end, phi),
-                    [first, rest @ ..] => {
-                        let mut acc = first.clone();
-                        rest.iter().for_each(|w| acc.append_parts(w, quantile));
-                        rolled.value(&acc, start, end, phi)
+        let mut series: std::collections::BTreeMap<Labels, StreamState> = Default::default();
+        let mut batch_start = mint;
+        let mut non_finite = false;
+        while batch_start < maxt {
+            let batch_end = batch_start.saturating_add(batch).min(maxt);
+            let mut read_any = 0;
+            for matchers in matcher_sets(&ms.vs)? {
+                let read = source
+                    .read(resolution, &matchers, batch_start, batch_end, quantile)
+                    .map_err(|e| QueryError::Storage(format!("rollups: {e}")))?;
+                for s in read {
+                    read_any += s.windows.len();
+                    non_finite |= quantile && s.windows.iter().any(|w| w.non_finite > 0);
+                    let state = series.entry(s.labels).or_default();
+                    // A series matched by two `or` alternatives is read once.
+                    if state.read_to < batch_end {
+                        state.pending.extend(s.windows);
+                        state.read_to = batch_end;
                     }
-                };
-                if let Some(v) = value {
-                    values.points.push((t, v));
                 }
             }
-            if !values.points.is_empty() {
-                out.push((labels, values));
+            self.ctx.limits().load_samples(read_any)?;
+            self.ctx.check("rollup evaluation")?;
+            for state in series.values_mut() {
+                state.answer_up_to(batch_end, &steps, windows, rolled, args, quantile);
             }
+            batch_start = batch_end;
         }
+        self.note_tier_answer(resolution, exact, coverage, windows, non_finite);
+        let out: Vec<(Labels, WindowValues)> = series
+            .into_iter()
+            .filter(|(_, s)| !s.values.points.is_empty())
+            .map(|(labels, s)| (labels, s.values))
+            .collect();
         if matches!(rolled, Rolled::Rate | Rolled::Increase) {
             self.note_non_counter(out.iter().map(|(labels, _)| labels));
         }
@@ -446,8 +498,7 @@ impl Evaluator<'_> {
         exact: bool,
         coverage: &Coverage,
         windows: Windows,
-        rolled: Rolled,
-        series: &std::collections::BTreeMap<Labels, Vec<WindowAggregate>>,
+        non_finite: bool,
     ) {
         let tier = format_duration(resolution);
         let first_start = windows.end(self.start).min(windows.end(self.end)) - windows.range;
@@ -465,7 +516,7 @@ impl Evaluator<'_> {
                 strata_model::calendar::format_utc(raw_from)
             ));
         }
-        if rolled == Rolled::Quantile && series.values().flatten().any(|w| w.non_finite > 0) {
+        if non_finite {
             self.ctx.info(format!(
                 "PromQL info: quantile_over_time from the {tier} rollup tier leaves out NaN and ±Inf values, which its sketch does not hold"
             ));
