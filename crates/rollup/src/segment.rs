@@ -319,7 +319,7 @@ fn decode_windows(
     if n > buf.len() as u64 {
         return Err(format!("{n} windows claimed in a {}-byte record", buf.len()));
     }
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(n as usize);
     let mut next_end = header.start + header.resolution;
     for _ in 0..n {
         let gap = read_uvarint(buf, pos).map_err(|e| e.to_string())?;
