@@ -11,12 +11,13 @@
 //! | 4 | series count (u32) |
 //! | 8 | offset of the sketch section (u64) |
 //! | 4 | CRC-32 (IEEE) of the 45 bytes before |
-//! | per series | u32 payload length, u32 CRC-32 of the payload, payload |
+//! | 4, 4, n | the series table: its length n (u32), its CRC-32, then per series its labels (uvarint count, then uvarint-prefixed name and value of each) and the length of its window record (uvarint) |
+//! | per series, in the table's order | the window record: u32 CRC-32, then its bytes |
 //! | sketch section: per series, in the same order | u32 length, u32 CRC-32, the sketches of the series' kind-2 windows, each uvarint-length-prefixed |
 //!
-//! A series' payload: its labels (uvarint count, then uvarint-prefixed name and value of
-//! each), uvarint window count, then each window: uvarint gap (windows skipped since the
-//! previous one), a kind byte, and
+//! The table lets a reader pick the series its matchers select without touching the other
+//! series' windows. A window record: uvarint window count, then each window: uvarint gap
+//! (windows skipped since the previous one), a kind byte, and
 //! - kind 0, only a stale marker: varint (stale time − window end);
 //! - kind 1, one value: varint (time − end), f64 value;
 //! - kind 2, several values: uvarint count, f64 sum, f64 sum compensation, f64 min, f64 max,
@@ -66,42 +67,52 @@ pub struct SegmentHeader {
 /// Encodes a segment (series in any order; each series' windows in time order inside the
 /// span); `header.series` and `header.sketch_offset` are filled in here.
 pub fn encode(header: SegmentHeader, series: &[RolledSeries]) -> Vec<u8> {
-    let mut main = Vec::with_capacity(series.len() * 64);
+    let mut table = Vec::with_capacity(series.len() * 48);
+    let mut records = Vec::with_capacity(series.len() * 64);
     let mut sketches = Vec::new();
-    let (mut payload, mut sketch_payload) = (Vec::new(), Vec::new());
+    let (mut windows, mut sketch_payload) = (Vec::new(), Vec::new());
     for s in series {
-        payload.clear();
+        windows.clear();
         sketch_payload.clear();
-        encode_series(&mut payload, &mut sketch_payload, header, s);
-        for (out, bytes) in [(&mut main, &payload), (&mut sketches, &sketch_payload)] {
-            out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
-            out.extend_from_slice(&crc32fast::hash(bytes).to_le_bytes());
-            out.extend_from_slice(bytes);
-        }
+        encode_windows(&mut windows, &mut sketch_payload, header, s);
+        encode_labels(&mut table, &s.labels);
+        put_uvarint(&mut table, windows.len() as u64);
+        records.extend_from_slice(&crc32fast::hash(&windows).to_le_bytes());
+        records.extend_from_slice(&windows);
+        sketches.extend_from_slice(&(sketch_payload.len() as u32).to_le_bytes());
+        sketches.extend_from_slice(&crc32fast::hash(&sketch_payload).to_le_bytes());
+        sketches.extend_from_slice(&sketch_payload);
     }
-    let mut out = Vec::with_capacity(HEADER_LEN + main.len() + sketches.len());
+    let body = 8 + table.len() + records.len();
+    let mut out = Vec::with_capacity(HEADER_LEN + body + sketches.len());
     out.extend_from_slice(MAGIC);
     out.push(VERSION);
     out.extend_from_slice(&header.resolution.to_le_bytes());
     out.extend_from_slice(&header.start.to_le_bytes());
     out.extend_from_slice(&header.end.to_le_bytes());
     out.extend_from_slice(&(series.len() as u32).to_le_bytes());
-    out.extend_from_slice(&((HEADER_LEN + main.len()) as u64).to_le_bytes());
+    out.extend_from_slice(&((HEADER_LEN + body) as u64).to_le_bytes());
     let crc = crc32fast::hash(&out);
     out.extend_from_slice(&crc.to_le_bytes());
-    out.extend_from_slice(&main);
+    out.extend_from_slice(&(table.len() as u32).to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(&table).to_le_bytes());
+    out.extend_from_slice(&table);
+    out.extend_from_slice(&records);
     out.extend_from_slice(&sketches);
     out
 }
 
-fn encode_series(out: &mut Vec<u8>, sketches: &mut Vec<u8>, header: SegmentHeader, s: &RolledSeries) {
-    put_uvarint(out, s.labels.len() as u64);
-    for l in s.labels.iter() {
+fn encode_labels(out: &mut Vec<u8>, labels: &Labels) {
+    put_uvarint(out, labels.len() as u64);
+    for l in labels.iter() {
         for text in [&l.name, &l.value] {
             put_uvarint(out, text.len() as u64);
             out.extend_from_slice(text.as_bytes());
         }
     }
+}
+
+fn encode_windows(out: &mut Vec<u8>, sketches: &mut Vec<u8>, header: SegmentHeader, s: &RolledSeries) {
     put_uvarint(out, s.windows.len() as u64);
     let mut next_end = header.start + header.resolution;
     for w in &s.windows {
@@ -198,23 +209,40 @@ impl<'a> Segment<'a> {
         with_sketch: bool,
     ) -> Result<Vec<RolledSeries>, RollupError> {
         let mut out = Vec::new();
-        let mut pos = HEADER_LEN;
+        let mut table_pos = HEADER_LEN;
+        let (table, table_at) = self.record(&mut table_pos, "series table")?;
+        let corrupt_table =
+            |detail: String| RollupError::Corrupt { path: self.path.to_owned(), offset: table_at, detail };
+        let mut record_pos = table_pos;
         let mut sketch_pos = self.header.sketch_offset as usize;
+        let mut p = 0;
         for _ in 0..self.header.series {
-            let (payload, at) = self.record(&mut pos, "series")?;
-            let corrupt =
-                |detail: String| RollupError::Corrupt { path: self.path.to_owned(), offset: at, detail };
+            let pairs = decode_label_pairs(table, &mut p).map_err(&corrupt_table)?;
+            let len = read_uvarint(table, &mut p).map_err(|e| corrupt_table(e.to_string()))? as usize;
+            let at = record_pos;
+            record_pos = record_pos.saturating_add(4).saturating_add(len);
             let sketches = if with_sketch { Some(self.record(&mut sketch_pos, "sketch")?) } else { None };
-            let mut p = 0;
-            let pairs = decode_label_pairs(payload, &mut p).map_err(&corrupt)?;
             let value = |name: &str| pairs.iter().find(|(n, _)| *n == name).map_or("", |(_, v)| *v);
             if !matchers.iter().all(|m| m.matches(value(m.name()))) {
                 continue;
             }
+            let corrupt =
+                |detail: String| RollupError::Corrupt { path: self.path.to_owned(), offset: at, detail };
+            let Some(bytes) = self.bytes.get(at..record_pos) else {
+                return Err(corrupt(format!("truncated: a {len}-byte window record runs past the end")));
+            };
+            let (crc, payload) = bytes.split_at(4);
+            if crc32fast::hash(payload) != u32::from_le_bytes(crc.try_into().unwrap_or_default()) {
+                return Err(corrupt("window record checksum mismatch".into()));
+            }
             let labels = Labels::from_pairs_with(pairs.iter().copied(), NameValidation::Utf8)
                 .map_err(|e| corrupt(format!("labels: {e}")))?;
+            let mut read = 0;
             let mut windows =
-                decode_windows(payload, &mut p, self.header, mint, maxt, with_sketch).map_err(&corrupt)?;
+                decode_windows(payload, &mut read, self.header, mint, maxt, with_sketch).map_err(&corrupt)?;
+            if read != payload.len() {
+                return Err(corrupt(format!("{} bytes left over in a window record", payload.len() - read)));
+            }
             if let Some((bytes, sketch_at)) = sketches {
                 attach_sketches(&mut windows, bytes, mint, maxt).map_err(|detail| RollupError::Corrupt {
                     path: self.path.to_owned(),
@@ -226,6 +254,15 @@ impl<'a> Segment<'a> {
             if !windows.is_empty() {
                 out.push(RolledSeries { labels, windows });
             }
+        }
+        if p != table.len() {
+            return Err(corrupt_table(format!("{} bytes left over in the series table", table.len() - p)));
+        }
+        if record_pos != self.header.sketch_offset as usize {
+            return Err(corrupt_table(format!(
+                "the window records end at {record_pos}, the sketch section starts at {}",
+                self.header.sketch_offset
+            )));
         }
         Ok(out)
     }
