@@ -7,6 +7,7 @@
 use std::fmt::Write;
 
 use serde::{Deserialize, Serialize};
+use strata_model::size::{format_bytes as bytes, format_count as count};
 
 use crate::forecast::Forecast;
 use crate::write_rate::{WriteRate, WINDOW_MS};
@@ -193,30 +194,6 @@ pub fn recommend(label: &str, ephemeral: bool) -> String {
     } else {
         "aggregate it away in a recording rule, or bucket its values".into()
     }
-}
-
-fn bytes(n: f64) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n;
-    let mut unit = 0;
-    while v >= 1024.0 && unit < units.len() - 1 {
-        v /= 1024.0;
-        unit += 1;
-    }
-    format!("{v:.1} {}", units[unit])
-}
-
-/// Thousands separated by commas.
-fn count(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// The report as text.

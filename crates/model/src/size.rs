@@ -1,5 +1,31 @@
 //! Byte sizes as people write them: `16MiB`, `128MB`, `50GB`, `1TiB`, `4096`. Binary units
 //! (KiB, MiB, GiB, TiB) are powers of 1024, decimal ones (KB, MB, GB, TB) powers of 1000.
+//! And the reverse for reports: [`format_bytes`] (`1.5 MiB`), [`format_count`] (`1,234,567`).
+
+/// Bytes in the largest binary unit that keeps the number at least 1 (`512.0 B`, `1.5 MiB`).
+pub fn format_bytes(n: f64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < units.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", units[unit])
+}
+
+/// A count with its thousands separated by commas (`1,234,567`).
+pub fn format_count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
 
 /// Parses a size in bytes; the error names the text and what was wrong with it.
 pub fn parse_size(text: &str) -> Result<u64, String> {

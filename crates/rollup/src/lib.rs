@@ -14,12 +14,14 @@
 //! - [`tier`]: resolutions, retention and spans;
 //! - [`segment`]: the file holding one tier's windows of every series over one span;
 //! - [`store`]: the tiers' files and the watermark that says what is complete;
+//! - [`status`]: a tier's status as reports show it;
 //! - [`job`]: the incremental, crash-safe roll-up.
 
 pub mod aggregate;
 pub mod job;
 pub mod segment;
 pub mod sketch;
+pub mod status;
 pub mod store;
 pub mod tier;
 
@@ -28,6 +30,7 @@ use std::path::{Path, PathBuf};
 pub use aggregate::WindowAggregate;
 pub use segment::RolledSeries;
 pub use sketch::Sketch;
+pub use status::TierStatus;
 pub use store::{request_reroll, Coverage, RollupStore, TierCoverage, TierState};
 pub use tier::{format_duration, Tier, Tiers};
 

@@ -10,7 +10,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::json;
-use strata_rollup::format_duration;
 
 use crate::api_error::json_response;
 use crate::state::{now_ms, Shared};
@@ -24,33 +23,19 @@ pub(crate) async fn status(State(state): State<Shared>) -> Response {
         );
     };
     let store = &rollups.store;
-    let now = now_ms();
-    let bytes = store.disk_bytes();
-    let segments = store.segment_counts();
     let run = rollups.stats.tiers.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let coverage = store.coverage();
     let tiers: Vec<_> = store
-        .tiers()
-        .list()
-        .iter()
+        .tier_statuses(now_ms())
+        .into_iter()
         .enumerate()
-        .map(|(i, t)| {
-            let s = store.tier_state(i);
+        .map(|(i, status)| {
             let r = run.get(i).copied().unwrap_or_default();
-            json!({
-                "resolution": t.name(),
-                "keep": t.keep.map_or("forever".to_string(), format_duration),
-                "span": format_duration(t.span),
-                "from": s.from,
-                "watermark": s.watermark,
-                "last_run": s.last_run,
-                "lag_seconds": s.watermark.map(|w| (now - w) as f64 / 1000.0),
-                "segments": segments[i],
-                "bytes": bytes[i],
-                "spans_written": r.spans,
-                "windows_written": r.windows,
-                "backlog_spans": r.backlog,
-            })
+            let mut row = serde_json::to_value(status).unwrap_or_default();
+            row["spans_written"] = r.spans.into();
+            row["windows_written"] = r.windows.into();
+            row["backlog_spans"] = r.backlog.into();
+            row
         })
         .collect();
     let last_error = rollups.stats.last_error.lock().unwrap_or_else(|e| e.into_inner()).clone();
@@ -78,52 +63,41 @@ pub(crate) fn render_metrics(state: &Shared, out: &mut String) {
     let now = now_ms();
     let run = rollups.stats.tiers.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let bytes = store.disk_bytes();
-    type Read = Box<dyn Fn(usize) -> Option<f64>>;
     let states: Vec<_> = (0..store.tiers().list().len()).map(|i| store.tier_state(i)).collect();
-    let (s1, s2, r1, r2, r3, r4) = (states.clone(), states, run.clone(), run.clone(), run.clone(), run);
-    let rows: Vec<(&str, &str, &str, Read)> = vec![
+    let ran = |i: usize| run.get(i).copied().unwrap_or_default();
+    type Read<'a> = &'a dyn Fn(usize) -> Option<f64>;
+    let rows: [(&str, &str, &str, Read<'_>); 7] = [
         (
             "strata_rollup_watermark_seconds",
             "gauge",
             "Windows ending at or before this time are rolled up, per tier.",
-            Box::new(move |i| s1[i].watermark.map(|w| w as f64 / 1000.0)),
+            &|i| states[i].watermark.map(|w| w as f64 / 1000.0),
         ),
         (
             "strata_rollup_lag_seconds",
             "gauge",
             "How far a tier's watermark is behind the wall clock.",
-            Box::new(move |i| s2[i].watermark.map(|w| (now - w) as f64 / 1000.0)),
+            &|i| states[i].watermark.map(|w| (now - w) as f64 / 1000.0),
         ),
-        (
-            "strata_rollup_spans_total",
-            "counter",
-            "Spans rolled up since start.",
-            Box::new(move |i| Some(r1.get(i).map_or(0, |r| r.spans) as f64)),
-        ),
-        (
-            "strata_rollup_windows_total",
-            "counter",
-            "Windows written since start.",
-            Box::new(move |i| Some(r2.get(i).map_or(0, |r| r.windows) as f64)),
-        ),
+        ("strata_rollup_spans_total", "counter", "Spans rolled up since start.", &|i| {
+            Some(ran(i).spans as f64)
+        }),
+        ("strata_rollup_windows_total", "counter", "Windows written since start.", &|i| {
+            Some(ran(i).windows as f64)
+        }),
         (
             "strata_rollup_inputs_total",
             "counter",
             "Raw samples (finest tier) or finer windows read since start.",
-            Box::new(move |i| Some(r3.get(i).map_or(0, |r| r.inputs) as f64)),
+            &|i| Some(ran(i).inputs as f64),
         ),
         (
             "strata_rollup_backlog_spans",
             "gauge",
             "Spans due that the job has not rolled up yet (its progress).",
-            Box::new(move |i| Some(r4.get(i).map_or(0, |r| r.backlog) as f64)),
+            &|i| Some(ran(i).backlog as f64),
         ),
-        (
-            "strata_rollup_bytes",
-            "gauge",
-            "Bytes of a tier's segment files.",
-            Box::new(move |i| Some(bytes[i] as f64)),
-        ),
+        ("strata_rollup_bytes", "gauge", "Bytes of a tier's segment files.", &|i| Some(bytes[i] as f64)),
     ];
     for (name, kind, help, read) in rows {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");

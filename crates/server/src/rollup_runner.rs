@@ -114,7 +114,14 @@ fn run_loop(
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             job::run(engine, store, Some(SPANS_PER_CALL), &mut progress)
         }))
-        .unwrap_or_else(|_| Err(strata_rollup::RollupError::Config("the rollup job panicked".into())));
+        .unwrap_or_else(|panic| {
+            let why = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("no message");
+            Err(strata_rollup::RollupError::Config(format!("the rollup job panicked: {why}")))
+        });
         let more = match outcome {
             Ok(report) => report.spans >= SPANS_PER_CALL,
             Err(e) => {

@@ -15,8 +15,9 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 use strata_model::calendar::format_utc;
+use strata_model::size::{format_bytes, format_count};
 use strata_promql::{QueryEngine, Range, Value, WithRollups};
-use strata_rollup::{format_duration, job, RollupStore};
+use strata_rollup::{format_duration, job, RollupStore, TierStatus};
 use strata_server::ServerConfig;
 use strata_storage::{BlockEngine, BlockEngineOptions};
 
@@ -143,19 +144,6 @@ struct Status {
     raw_retention: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-struct TierStatus {
-    resolution: String,
-    keep: String,
-    span: String,
-    from: Option<i64>,
-    watermark: Option<i64>,
-    last_run: Option<i64>,
-    lag_seconds: Option<f64>,
-    segments: usize,
-    bytes: u64,
-}
-
 impl Report for Status {
     fn text(&self) -> String {
         if !self.enabled {
@@ -180,19 +168,10 @@ impl Report for Status {
                 t.lag_seconds.map_or("-".into(), |s| format_duration((s.max(0.0) as i64 / 60) * 60_000)),
                 t.last_run.map_or("never".into(), format_utc),
                 t.segments,
-                bytes_text(t.bytes),
+                format_bytes(t.bytes as f64),
             ));
         }
         out
-    }
-}
-
-fn bytes_text(b: u64) -> String {
-    match b {
-        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
-        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
-        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
-        b => format!("{b} B"),
     }
 }
 
@@ -218,28 +197,7 @@ fn status(args: StatusArgs) -> anyhow::Result<()> {
 }
 
 fn status_of(store: &RollupStore, retention: Option<String>) -> Status {
-    let now = job::wall_ms();
-    let (bytes, segments) = (store.disk_bytes(), store.segment_counts());
-    let tiers = store
-        .tiers()
-        .list()
-        .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            let s = store.tier_state(i);
-            TierStatus {
-                resolution: t.name(),
-                keep: t.keep.map_or("forever".into(), format_duration),
-                span: format_duration(t.span),
-                from: s.from,
-                watermark: s.watermark,
-                last_run: s.last_run,
-                lag_seconds: s.watermark.map(|w| (now - w) as f64 / 1000.0),
-                segments: segments[i],
-                bytes: bytes[i],
-            }
-        })
-        .collect();
+    let tiers = store.tier_statuses(job::wall_ms());
     Status { enabled: true, tiers, raw_from: store.coverage().raw_from, raw_retention: retention }
 }
 
@@ -323,15 +281,15 @@ impl Report for Plan {
                     format_utc(s.start),
                     format_utc(s.end),
                     s.steps,
-                    thousands(s.points)
+                    format_count(s.points)
                 ));
             }
         }
         let ratio = self.points_without_rollups as f64 / self.points_with_rollups.max(1) as f64;
         out.push_str(&format!(
             "\nPoints scanned: {} with rollups, {} without ({ratio:.1}x fewer)\n",
-            thousands(self.points_with_rollups),
-            thousands(self.points_without_rollups)
+            format_count(self.points_with_rollups),
+            format_count(self.points_without_rollups)
         ));
         out.push_str(&format!(
             "Time: {:.1} ms with rollups, {:.1} ms without\n",
@@ -360,19 +318,6 @@ impl Report for Plan {
         }
         out
     }
-}
-
-/// `1234567` as `1,234,567`.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// One evaluation's answer, however it was obtained.
@@ -573,9 +518,9 @@ impl Report for RunReport {
         format!(
             "Rolled up {} spans: {} windows from {} inputs, {} written in {:.1} s\n\n{}",
             self.spans,
-            thousands(self.windows),
-            thousands(self.inputs),
-            bytes_text(self.bytes),
+            format_count(self.windows),
+            format_count(self.inputs),
+            format_bytes(self.bytes as f64),
             self.seconds,
             self.status.text()
         )
