@@ -155,7 +155,7 @@ impl<'o> ResourceContext<'o> {
         }
         let promoted_attrs: Vec<KeyValue> = resource
             .iter()
-            .filter(|kv| options.promote_resource_attributes.iter().any(|p| *p == kv.key))
+            .filter(|kv| options.promote_resource_attributes.contains(&kv.key))
             .cloned()
             .collect();
         let mut promoted = LabelMap::new();
@@ -286,6 +286,10 @@ fn refusal(data: &Data) -> Option<&'static str> {
     }
 }
 
+/// One sample of a point: the suffix to the metric name, an extra label (`le`,
+/// `quantile`), the value.
+type PointSample<'a> = (&'a str, Option<(&'a str, String)>, f64);
+
 /// Writes one metric's points as samples.
 struct Emitter<'a, 's, 'r, 'o> {
     out: &'a mut Translated,
@@ -307,8 +311,8 @@ impl Emitter<'_, '_, '_, '_> {
         }
     }
 
-    /// The samples of one point: `(name suffix, extra label, value)`, all at `t`.
-    fn emit(&mut self, base: LabelMap, t: i64, samples: &[(&str, Option<(&str, String)>, f64)]) {
+    /// The samples of one point, all at `t`.
+    fn emit(&mut self, base: LabelMap, t: i64, samples: &[PointSample<'_>]) {
         let mut built = Vec::with_capacity(samples.len());
         for (suffix, extra, v) in samples {
             let mut labels = base.clone();

@@ -125,6 +125,15 @@ pub struct ServerConfig {
     pub rollups: crate::rollup_config::RollupsConfig,
     /// How often the rollup job looks for settled spans.
     pub rollup_interval: String,
+    /// Address of the OTLP gRPC listener (OpenTelemetry's `MetricsService`); `off` for none.
+    pub grpc_listen: String,
+    /// How OTLP metric and attribute names become Prometheus names (Prometheus'
+    /// `translation_strategy` values; module `otlp_config`).
+    pub otlp_translation_strategy: String,
+    /// OTLP resource attributes copied onto every series of their resource.
+    pub otlp_promote_resource_attributes: Vec<String>,
+    /// Add OTLP's instrumentation scope as `otel_scope_*` labels.
+    pub otlp_promote_scope_metadata: bool,
     /// Log format: `text` or `json`.
     pub log_format: String,
     /// Log filter (tracing's env-filter syntax: `info`, `strata_server=debug`).
@@ -178,6 +187,10 @@ impl Default for ServerConfig {
             influxql_prometheus_database: "prometheus".into(),
             rollups: Default::default(),
             rollup_interval: "1m".into(),
+            grpc_listen: "127.0.0.1:9091".into(),
+            otlp_translation_strategy: "UnderscoreEscapingWithSuffixes".into(),
+            otlp_promote_resource_attributes: Vec::new(),
+            otlp_promote_scope_metadata: false,
             log_format: "text".into(),
             log_level: "info".into(),
         }
@@ -260,6 +273,7 @@ impl ServerConfig {
         self.validate_rules()?;
         self.limits()?;
         self.rollup_tiers()?;
+        self.otlp_options()?;
         self.rollup_interval_ms()?;
         for feature in &self.enable_feature {
             if !FEATURES.contains(&feature.as_str()) {

@@ -288,6 +288,23 @@ pub(crate) fn collect_remote<'c>(series: &[RawSeries<'_>], cache: &'c SeriesCach
     batch
 }
 
+/// Translated OTLP series, keyed by their Prometheus text; a "line" is a series' position
+/// in the translation, from 1.
+pub(crate) fn collect_series<'c>(
+    series: &[strata_otlp::Series],
+    cache: &'c SeriesCache<AppendRef>,
+) -> Batch<'c> {
+    let mut batch = Batch::new(cache, "series");
+    for (i, s) in series.iter().enumerate() {
+        let key = s.labels.prometheus_key();
+        let Ok(target) = batch.target(key.as_bytes(), || Ok::<_, String>(s.labels.clone())) else { continue };
+        for &(t, v) in &s.samples {
+            batch.push(target, i + 1, t, v);
+        }
+    }
+    batch
+}
+
 /// A parser's error without its line number (the answer adds it).
 fn column_error(line: usize, e: &strata_ingest::ParseError) -> LineError {
     LineError { line, message: format!("column {}: {}", e.column, e.message) }

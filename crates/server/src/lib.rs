@@ -19,6 +19,9 @@
 //! - Rules (`rules_api`, `rules_config`): the rule engine (`strata_rules`) runs beside the
 //!   engine, writing through the normal append path; `/api/v1/rules`, `/api/v1/alerts` and
 //!   `POST /-/reload` (also SIGHUP) read and reload it.
+//! - OpenTelemetry (`otlp_api`, `otlp_grpc`, `otlp_config`): OTLP metrics over HTTP
+//!   (`/api/v1/otlp/v1/metrics`) and gRPC (`--grpc-listen`), translated by `strata_otlp` and
+//!   appended through `ingest_batch` like every other write.
 //! - Configuration (`config`): defaults, TOML file, and (in the CLI) flags and `STRATA_*`
 //!   environment variables.
 
@@ -36,6 +39,9 @@ mod ingest_batch;
 mod json;
 mod meta_api;
 mod metrics;
+mod otlp_api;
+mod otlp_config;
+mod otlp_grpc;
 mod params;
 mod prompb;
 mod query_api;

@@ -27,11 +27,18 @@ pub(crate) enum Protocol {
     PrometheusText,
     /// Prometheus remote write.
     RemoteWrite,
+    /// OpenTelemetry's OTLP, over HTTP or gRPC.
+    Otlp,
 }
 
 impl Protocol {
-    const ALL: [Protocol; 4] =
-        [Protocol::Influx, Protocol::InfluxTcp, Protocol::PrometheusText, Protocol::RemoteWrite];
+    const ALL: [Protocol; 5] = [
+        Protocol::Influx,
+        Protocol::InfluxTcp,
+        Protocol::PrometheusText,
+        Protocol::RemoteWrite,
+        Protocol::Otlp,
+    ];
 
     fn name(self) -> &'static str {
         match self {
@@ -39,6 +46,7 @@ impl Protocol {
             Protocol::InfluxTcp => "influx_tcp",
             Protocol::PrometheusText => "prometheus_text",
             Protocol::RemoteWrite => "remote_write",
+            Protocol::Otlp => "otlp",
         }
     }
 }
@@ -92,7 +100,7 @@ impl Histogram {
 /// The server's counters; see the module docs.
 #[derive(Debug)]
 pub(crate) struct Metrics {
-    ingested: [AtomicU64; 4],
+    ingested: [AtomicU64; 5],
     rejected: Mutex<BTreeMap<&'static str, u64>>,
     http_requests: Mutex<BTreeMap<(String, u16), u64>>,
     instant_queries: Histogram,

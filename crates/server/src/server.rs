@@ -1,5 +1,5 @@
 //! Starting and stopping the server: open the engine (replaying its WAL), bind the HTTP
-//! listener (and the TCP one if asked), serve until told to stop; then refuse new writes,
+//! listener (and the Influx TCP and OTLP gRPC ones if on), serve until told to stop; then refuse new writes,
 //! let the requests in flight finish, sync the WAL and close the engine.
 
 use std::net::SocketAddr;
@@ -21,8 +21,8 @@ use tokio::sync::watch;
 use crate::config::ServerConfig;
 use crate::state::{AppState, Shared};
 use crate::{
-    admin_api, cardinality_api, cardinality_explorer, influxql_api, meta_api, query_api, rollup_api,
-    rules_api, status_api, tcp_listener, write_api,
+    admin_api, cardinality_api, cardinality_explorer, influxql_api, meta_api, otlp_api, otlp_grpc, query_api,
+    rollup_api, rules_api, status_api, tcp_listener, write_api,
 };
 
 /// Why the server could not start or stop cleanly.
@@ -59,10 +59,13 @@ pub struct RunningServer {
     pub http_addr: SocketAddr,
     /// The Influx TCP listener's address, if on.
     pub tcp_addr: Option<SocketAddr>,
+    /// The OTLP gRPC listener's address, if on.
+    pub grpc_addr: Option<SocketAddr>,
     state: Shared,
     stop: watch::Sender<bool>,
     http: tokio::task::JoinHandle<std::io::Result<()>>,
     tcp: Option<tokio::task::JoinHandle<()>>,
+    grpc: Option<tokio::task::JoinHandle<()>>,
     ticker: tokio::task::JoinHandle<()>,
 }
 
@@ -89,6 +92,18 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         }
         None => None,
     };
+    let mut grpc_addr = None;
+    let grpc = match config.grpc_addr() {
+        Some(addr) => {
+            let (grpc_listener, local) = otlp_grpc::bind(addr)
+                .await
+                .map_err(|source| ServerError::Bind { addr: addr.to_string(), source })?;
+            grpc_addr = Some(local);
+            tracing::info!(addr = %local, "OTLP gRPC listener started");
+            Some(tokio::spawn(otlp_grpc::serve(grpc_listener, state.clone(), stopped.clone())))
+        }
+        None => None,
+    };
     let app = router(state.clone());
     let mut shutdown = stopped.clone();
     let http = tokio::spawn(async move {
@@ -100,7 +115,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     });
     let ticker = tokio::spawn(tick(state.clone()));
     tracing::info!(addr = %http_addr, "HTTP server started");
-    Ok(RunningServer { http_addr, tcp_addr, state, stop, http, tcp, ticker })
+    Ok(RunningServer { http_addr, tcp_addr, grpc_addr, state, stop, http, tcp, grpc, ticker })
 }
 
 /// Loads the rule files and starts their groups; a bad rule file stops the start.
@@ -200,6 +215,9 @@ impl RunningServer {
         if let Some(tcp) = self.tcp {
             let _ = tcp.await;
         }
+        if let Some(grpc) = self.grpc {
+            let _ = grpc.await;
+        }
         self.ticker.abort();
         let rules = self.state.rules.clone();
         let _ = tokio::task::spawn_blocking(move || rules.stop()).await;
@@ -235,6 +253,8 @@ fn router(state: Shared) -> Router {
         .route("/api/v2/write", post(write_api::write_v2))
         .route("/api/v1/import/prometheus", post(write_api::import_prometheus))
         .route("/api/v1/write", post(write_api::remote_write))
+        .route("/api/v1/otlp/v1/metrics", post(otlp_api::metrics))
+        .route("/v1/metrics", post(otlp_api::metrics))
         .route("/api/v1/read", post(admin_api::remote_read))
         .route("/api/v1/query", get(query_api::instant).post(query_api::instant))
         .route("/query", get(influxql_api::query).post(influxql_api::query))

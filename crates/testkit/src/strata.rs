@@ -12,6 +12,9 @@ pub struct StrataServer {
     child: Option<Child>,
     /// Its HTTP port on 127.0.0.1.
     pub port: u16,
+    /// Its OTLP gRPC port on 127.0.0.1 (a free port, not the default 9091, so that
+    /// servers of parallel tests do not collide).
+    pub grpc_port: u16,
     /// Its data dir.
     pub data_dir: PathBuf,
     /// Where its log (stderr) goes.
@@ -33,11 +36,13 @@ impl StrataServer {
         env: &[(&str, &str)],
     ) -> StrataServer {
         let port = free_port();
+        let grpc_port = free_port();
         let log = data_dir.with_extension(format!("{port}.log"));
         let log_file = std::fs::File::create(&log).expect("creating the server log");
         let child = Command::new(binary)
             .arg("server")
             .arg(format!("--listen=127.0.0.1:{port}"))
+            .arg(format!("--grpc-listen=127.0.0.1:{grpc_port}"))
             .arg(format!("--data-dir={}", data_dir.display()))
             .args(args)
             .envs(env.iter().copied())
@@ -45,7 +50,8 @@ impl StrataServer {
             .stderr(log_file)
             .spawn()
             .expect("strata server starts");
-        let mut server = StrataServer { child: Some(child), port, data_dir: data_dir.to_path_buf(), log };
+        let mut server =
+            StrataServer { child: Some(child), port, grpc_port, data_dir: data_dir.to_path_buf(), log };
         server.wait_ready();
         server
     }

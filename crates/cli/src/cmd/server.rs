@@ -135,6 +135,22 @@ pub(crate) struct Args {
     /// How often the rollup job looks for settled spans to roll up [default: 1m].
     #[arg(long, env = "STRATA_ROLLUP_INTERVAL")]
     rollup_interval: Option<String>,
+    /// Address of the OTLP gRPC listener (MetricsService), or off [default: 127.0.0.1:9091].
+    #[arg(long, env = "STRATA_GRPC_LISTEN")]
+    grpc_listen: Option<String>,
+    /// How OTLP names become Prometheus names: UnderscoreEscapingWithSuffixes,
+    /// UnderscoreEscapingWithoutSuffixes, NoUTF8EscapingWithSuffixes or NoTranslation
+    /// [default: UnderscoreEscapingWithSuffixes].
+    #[arg(long, env = "STRATA_OTLP_TRANSLATION_STRATEGY")]
+    otlp_translation_strategy: Option<String>,
+    /// OTLP resource attributes copied as labels onto every series of their resource
+    /// (comma-separated), e.g. k8s.namespace.name,cloud.region.
+    #[arg(long, env = "STRATA_OTLP_PROMOTE_RESOURCE_ATTRIBUTES", value_delimiter = ',')]
+    otlp_promote_resource_attributes: Option<Vec<String>>,
+    /// Add OTLP's instrumentation scope as otel_scope_name, otel_scope_version and
+    /// otel_scope_<attribute> labels [default: false].
+    #[arg(long, env = "STRATA_OTLP_PROMOTE_SCOPE_METADATA")]
+    otlp_promote_scope_metadata: Option<bool>,
     /// Log format: text or json [default: text].
     #[arg(long, env = "STRATA_LOG_FORMAT")]
     log_format: Option<String>,
@@ -182,6 +198,10 @@ impl Args {
             external_url,
             influxql_prometheus_database,
             rollup_interval,
+            grpc_listen,
+            otlp_translation_strategy,
+            otlp_promote_resource_attributes,
+            otlp_promote_scope_metadata,
             log_format,
             log_level
         );

@@ -1,0 +1,86 @@
+//! OTLP's gRPC `MetricsService/Export` on `--grpc-listen` (127.0.0.1:9091 by default, the
+//! seed's port; `off` for none), served by tonic with `opentelemetry-proto`'s generated
+//! service. Requests may be gzip-compressed and at most `max-body-bytes` once decoded.
+//!
+//! Outcomes as OTLP/gRPC says: every point stored → OK with an empty response; some
+//! rejected → OK with `partial_success`; saturated, stopping or storage failing →
+//! `UNAVAILABLE` (the exporter retries); an undecodable message is tonic's `INTERNAL`.
+
+use std::net::SocketAddr;
+
+use strata_otlp::collector::metrics_service_server::{MetricsService, MetricsServiceServer};
+use strata_otlp::collector::{ExportMetricsServiceRequest, ExportMetricsServiceResponse};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::codec::CompressionEncoding;
+use tonic::{Request, Response, Status};
+
+use crate::otlp_api::{export, ExportFailure};
+use crate::state::Shared;
+use crate::write_gate::Busy;
+
+/// The service: every export goes through the write gate and [`export`].
+#[derive(Debug, Clone)]
+struct OtlpMetrics {
+    state: Shared,
+}
+
+#[tonic::async_trait]
+impl MetricsService for OtlpMetrics {
+    async fn export(
+        &self,
+        request: Request<ExportMetricsServiceRequest>,
+    ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
+        let state = &self.state;
+        if state.is_stopping() {
+            return Err(unavailable(state, "the server is shutting down"));
+        }
+        let _turn = match state.writes.enter().await {
+            Ok(turn) => turn,
+            Err(Busy::QueueFull) => {
+                return Err(unavailable(state, "too many writes are waiting; retry later"))
+            }
+            Err(Busy::TimedOut) => {
+                return Err(unavailable(state, "the server could not take the write in time; retry later"))
+            }
+        };
+        let request = request.into_inner();
+        let worker = state.clone();
+        match tokio::task::spawn_blocking(move || export(&worker, &request)).await {
+            Ok(Ok(answer)) => Ok(Response::new(answer)),
+            Ok(Err(ExportFailure::Overloaded(m) | ExportFailure::Storage(m))) => Err(unavailable(state, &m)),
+            Err(e) => Err(Status::internal(format!("write failed: {e}"))),
+        }
+    }
+}
+
+fn unavailable(state: &Shared, message: &str) -> Status {
+    state.health.write_refused(message);
+    Status::unavailable(message)
+}
+
+/// Binds `addr`; the listener is then served by [`serve`].
+pub(crate) async fn bind(addr: &str) -> std::io::Result<(TcpListener, SocketAddr)> {
+    let listener = TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    Ok((listener, local))
+}
+
+/// Serves OTLP gRPC on `listener` until `stopped` turns true (requests in flight finish).
+pub(crate) async fn serve(listener: TcpListener, state: Shared, mut stopped: watch::Receiver<bool>) {
+    let limit = state.config.max_body_bytes;
+    let service = MetricsServiceServer::new(OtlpMetrics { state })
+        .accept_compressed(CompressionEncoding::Gzip)
+        .send_compressed(CompressionEncoding::Gzip)
+        .max_decoding_message_size(limit);
+    let served = tonic::transport::Server::builder()
+        .add_service(service)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        })
+        .await;
+    if let Err(e) = served {
+        tracing::error!(error = %e, "the OTLP gRPC listener failed");
+    }
+}
