@@ -55,7 +55,7 @@ pub(crate) struct LineError {
 
 /// Whose series a sample is: one the cache knew, or the n-th new one of the request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Target {
+pub(crate) enum Target {
     Known(AppendRef),
     New(u32),
 }
@@ -81,7 +81,7 @@ pub(crate) struct Batch<'c> {
 }
 
 impl<'c> Batch<'c> {
-    fn new(cache: &'c SeriesCache<AppendRef>, unit: &'static str) -> Self {
+    pub(crate) fn new(cache: &'c SeriesCache<AppendRef>, unit: &'static str) -> Self {
         Batch {
             cache,
             unit,
@@ -96,7 +96,11 @@ impl<'c> Batch<'c> {
 
     /// The series `key` names: from the cache, from this request's new series, or decoded
     /// by `decode` (run only then) and added to them.
-    fn target<E>(&mut self, key: &[u8], decode: impl FnOnce() -> Result<Labels, E>) -> Result<Target, E> {
+    pub(crate) fn target<E>(
+        &mut self,
+        key: &[u8],
+        decode: impl FnOnce() -> Result<Labels, E>,
+    ) -> Result<Target, E> {
         if let Some(r) = self.cache.get(key) {
             return Ok(Target::Known(r));
         }
@@ -110,12 +114,12 @@ impl<'c> Batch<'c> {
         Ok(Target::New(n))
     }
 
-    fn push(&mut self, target: Target, line: usize, t: i64, v: f64) {
+    pub(crate) fn push(&mut self, target: Target, line: usize, t: i64, v: f64) {
         self.samples.push((target, t, v));
         self.lines.push(line as u32);
     }
 
-    fn error(&mut self, line: usize, message: String) {
+    pub(crate) fn error(&mut self, line: usize, message: String) {
         self.errors.push(LineError { line, message });
     }
 

@@ -79,6 +79,8 @@ pub(crate) struct SeriesCaches {
     pub(crate) prometheus_text: SeriesCache<AppendRef>,
     /// Keyed by a line's measurement and tags, a space and the field key.
     pub(crate) line_protocol: SeriesCache<AppendRef>,
+    /// Keyed by a remote write 2.0 series' label strings (`remote_v2`).
+    pub(crate) remote_write_v2: SeriesCache<AppendRef>,
     /// Keyed by a translated OTLP series' Prometheus text, `up{job="a"}`.
     pub(crate) otlp: SeriesCache<AppendRef>,
 }
@@ -90,6 +92,7 @@ impl SeriesCaches {
             remote_write: SeriesCache::new(capacity),
             prometheus_text: SeriesCache::new(capacity),
             line_protocol: SeriesCache::new(capacity),
+            remote_write_v2: SeriesCache::new(capacity),
             otlp: SeriesCache::new(capacity),
         }
     }
@@ -99,6 +102,7 @@ impl SeriesCaches {
         self.remote_write.clear();
         self.prometheus_text.clear();
         self.line_protocol.clear();
+        self.remote_write_v2.clear();
         self.otlp.clear();
     }
 }

@@ -6,7 +6,7 @@
 //! | `POST /write` without `db` | Prometheus text, timestamps as `ingest_batch` says | 200 `{"status":"success","samples_written":N}` |
 //! | `POST /api/v2/write?org=&bucket=&precision=` | Influx line protocol (InfluxDB 2.x) | 204 |
 //! | `POST /api/v1/import/prometheus` | Prometheus text, ms (VictoriaMetrics' API) | 204 |
-//! | `POST /api/v1/write` | remote write 1.0 (`remote`) | 204 |
+//! | `POST /api/v1/write` | remote write 1.0 (`remote`) or 2.0 (`remote_v2`), by `Content-Type` | 204 |
 //!
 //! Each request first takes a turn at the write gate (503 + `Retry-After` when the server is
 //! saturated or stopping), then reads its body (413 past `max-body-bytes`; gzip undone),
@@ -27,7 +27,7 @@ use crate::metrics::Protocol;
 use crate::params::Params;
 use crate::state::{now_ms, Shared};
 use crate::write_gate::Busy;
-use crate::{remote, remote_write_fast};
+use crate::{remote, remote_v2, remote_write_fast};
 
 /// How a write endpoint answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +49,7 @@ enum Format {
     LineProtocol(Precision, Option<(String, Option<String>)>),
     PrometheusText(TextTime),
     RemoteWrite,
+    RemoteWriteV2,
 }
 
 /// `POST /write`: line protocol with `db`, the Prometheus text format without.
@@ -98,9 +99,19 @@ pub(crate) async fn import_prometheus(State(state): State<Shared>, request: Requ
     write(state, request, format, Protocol::PrometheusText, Dialect::NoContent).await
 }
 
-/// `POST /api/v1/write`: Prometheus remote write 1.0.
+/// `POST /api/v1/write`: Prometheus remote write 1.0 or 2.0, as `Content-Type` says.
 pub(crate) async fn remote_write(State(state): State<Shared>, request: Request) -> Response {
-    write(state, request, Format::RemoteWrite, Protocol::RemoteWrite, Dialect::RemoteWrite).await
+    let negotiated = {
+        let headers = request.headers();
+        let text = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+        remote_v2::negotiate(text(header::CONTENT_TYPE), text(header::CONTENT_ENCODING))
+    };
+    let format = match negotiated {
+        Ok(remote_v2::Version::V1) => Format::RemoteWrite,
+        Ok(remote_v2::Version::V2) => Format::RemoteWriteV2,
+        Err(message) => return (StatusCode::UNSUPPORTED_MEDIA_TYPE, format!("{message}\n")).into_response(),
+    };
+    write(state, request, format, Protocol::RemoteWrite, Dialect::RemoteWrite).await
 }
 
 /// The `precision` parameter, if given; a bad one is answered with 400.
@@ -133,7 +144,7 @@ async fn write(
     let limit = state.config.max_body_bytes;
     // Remote write is snappy, never gzip: read it raw.
     let bytes = match &format {
-        Format::RemoteWrite => read_raw(body, limit).await,
+        Format::RemoteWrite | Format::RemoteWriteV2 => read_raw(body, limit).await,
         _ => read_body(&parts.headers, body, limit).await,
     };
     let bytes = match bytes {
@@ -141,11 +152,33 @@ async fn write(
         Err(problem) => return answer_error(dialect, problem.status, &problem.message, 0),
     };
     let worker = state.clone();
+    let remote_write_v2 = matches!(format, Format::RemoteWriteV2);
     let done = tokio::task::spawn_blocking(move || parse_and_apply(&worker, &bytes, format, protocol)).await;
-    match done {
-        Ok(Ok(summary)) => answer(dialect, &summary),
-        Ok(Err(message)) => answer_error(dialect, StatusCode::BAD_REQUEST, &message, 0),
+    let mut response = match &done {
+        Ok(Ok(summary)) => answer(dialect, summary),
+        Ok(Err(message)) => answer_error(dialect, StatusCode::BAD_REQUEST, message, 0),
         Err(e) => answer_error(dialect, StatusCode::INTERNAL_SERVER_ERROR, &format!("write failed: {e}"), 0),
+    };
+    if remote_write_v2 {
+        let written = match &done {
+            Ok(Ok(summary)) => summary.written,
+            _ => 0,
+        };
+        written_headers(&mut response, written);
+    }
+    response
+}
+
+/// Remote write 2.0's mandatory counts of what was written: samples; histograms and
+/// exemplars are never stored yet.
+fn written_headers(response: &mut Response, samples: usize) {
+    let headers = response.headers_mut();
+    for (name, n) in [
+        ("x-prometheus-remote-write-samples-written", samples),
+        ("x-prometheus-remote-write-histograms-written", 0),
+        ("x-prometheus-remote-write-exemplars-written", 0),
+    ] {
+        headers.insert(name, HeaderValue::from(n));
     }
 }
 
@@ -179,6 +212,13 @@ fn parse_and_apply(
             let series = remote_write_fast::walk(&raw).map_err(|e| e.0)?;
             let histograms = series.iter().map(|s| s.histograms).sum();
             (ingest_batch::collect_remote(&series, &caches.remote_write), histograms)
+        }
+        Format::RemoteWriteV2 => {
+            let raw = remote::unsnappy(bytes, state.config.max_body_bytes).map_err(|e| e.0)?;
+            let request = remote_v2::decode(&raw).map_err(|e| e.0)?;
+            let extras = remote_v2::extras(&request);
+            state.metrics.rejected("exemplar", extras.exemplars);
+            (remote_v2::collect(&request, &caches.remote_write_v2), extras.histograms)
         }
     };
     let mut summary = state.apply(protocol, batch);
