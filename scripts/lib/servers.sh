@@ -26,7 +26,7 @@ wait_http() { # url
 start_server() { # name port dir; the server is the caller's last background job ($!)
   case "$1" in
     # shellcheck disable=SC2086 # STRATA_ARGS: extra flags, split on spaces
-    strata) "$strata" server --listen "127.0.0.1:$2" --data-dir "$3" --log-level warn ${STRATA_ARGS:-} 2>"$3.log" &
+    strata) "$strata" server --listen "127.0.0.1:$2" --grpc-listen 127.0.0.1:0 --data-dir "$3" --log-level warn ${STRATA_ARGS:-} 2>"$3.log" &
             wait_http "http://127.0.0.1:$2/-/ready" ;;
     prometheus) mkdir -p "$3"; prometheus --config.file="$shared/peers/conf/prometheus-empty.yml" \
               --storage.tsdb.path="$3" --web.listen-address="127.0.0.1:$2" --web.enable-remote-write-receiver \

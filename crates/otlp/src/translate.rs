@@ -71,7 +71,8 @@ pub struct Translated {
     pub exemplars_dropped: usize,
     /// Delta-temporality points stored as sent.
     pub delta_points: usize,
-    series_index: HashMap<Labels, usize>,
+    /// Series by labels (foldhash: the std hasher was 6% of an OTLP write).
+    series_index: HashMap<Labels, usize, foldhash::fast::RandomState>,
 }
 
 /// At most this many reasons are kept for the answer.
@@ -314,9 +315,15 @@ impl Emitter<'_, '_, '_, '_> {
     /// The samples of one point, all at `t`.
     fn emit(&mut self, base: LabelMap, t: i64, samples: &[PointSample<'_>]) {
         let mut built = Vec::with_capacity(samples.len());
-        for (suffix, extra, v) in samples {
-            let mut labels = base.clone();
-            labels.insert(METRIC_NAME_LABEL.to_string(), format!("{}{suffix}", self.name));
+        let mut base = Some(base);
+        for (i, (suffix, extra, v)) in samples.iter().enumerate() {
+            // The last sample takes the point's labels; the others copy them.
+            let mut labels = if i + 1 == samples.len() {
+                base.take().unwrap_or_default()
+            } else {
+                base.clone().unwrap_or_default()
+            };
+            labels.insert(METRIC_NAME_LABEL.to_string(), [self.name, suffix].concat());
             if let Some((name, value)) = extra {
                 labels.insert(name.to_string(), value.clone());
             }

@@ -31,6 +31,7 @@ use serde::Serialize;
 
 mod dense;
 mod rollups;
+mod wire;
 
 use crate::duration::parse_duration_ms;
 use crate::http;
@@ -57,6 +58,10 @@ pub(crate) enum Protocol {
     RemoteWrite,
     /// Prometheus text format to /api/v1/import/prometheus.
     Prometheus,
+    /// Prometheus remote write 2.0 to /api/v1/write.
+    RemoteWrite2,
+    /// OTLP metrics (protobuf) to /api/v1/otlp/v1/metrics.
+    Otlp,
 }
 
 #[derive(Debug, clap::Args)]
@@ -295,6 +300,12 @@ impl WriterPlan {
             Protocol::Influx => ("/write?db=bench&precision=ms", "text/plain", None),
             Protocol::RemoteWrite => ("/api/v1/write", "application/x-protobuf", Some("snappy")),
             Protocol::Prometheus => ("/api/v1/import/prometheus", "text/plain", None),
+            Protocol::RemoteWrite2 => (
+                "/api/v1/write",
+                "application/x-protobuf;proto=io.prometheus.write.v2.Request",
+                Some("snappy"),
+            ),
+            Protocol::Otlp => ("/api/v1/otlp/v1/metrics", "application/x-protobuf", None),
         };
         while !stop.load(Ordering::Relaxed) {
             let points: Vec<(usize, i64, f64)> = (cursor..cursor + self.batch)
@@ -393,6 +404,8 @@ fn encode(protocol: Protocol, naming: &Naming, points: &[(usize, i64, f64)]) -> 
             }
             snap::raw::Encoder::new().compress_vec(&request).unwrap_or_default()
         }
+        Protocol::RemoteWrite2 => wire::remote_write_v2(naming, points),
+        Protocol::Otlp => wire::otlp(naming, points),
     }
 }
 
