@@ -7,46 +7,10 @@ use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use prost::Message;
+use strata_testkit::remote_write_v2::{Histogram, Request, Sample, TimeSeries};
 use strata_testkit::{request, HttpResponse, StrataServer};
 
 const V2: &str = "application/x-protobuf;proto=io.prometheus.write.v2.Request";
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct Request {
-    #[prost(string, repeated, tag = "4")]
-    symbols: Vec<String>,
-    #[prost(message, repeated, tag = "5")]
-    timeseries: Vec<TimeSeries>,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct TimeSeries {
-    #[prost(uint32, repeated, tag = "1")]
-    labels_refs: Vec<u32>,
-    #[prost(message, repeated, tag = "2")]
-    samples: Vec<Sample>,
-    #[prost(message, repeated, tag = "3")]
-    histograms: Vec<Histogram>,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct Sample {
-    #[prost(double, tag = "1")]
-    value: f64,
-    #[prost(int64, tag = "2")]
-    timestamp: i64,
-    #[prost(int64, tag = "3")]
-    start_timestamp: i64,
-}
-
-/// Just enough of `Histogram` to be one: `count_int = 1`, `timestamp = 15`.
-#[derive(Clone, PartialEq, prost::Message)]
-struct Histogram {
-    #[prost(uint64, tag = "1")]
-    count_int: u64,
-    #[prost(int64, tag = "15")]
-    timestamp: i64,
-}
 
 fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64

@@ -93,6 +93,43 @@ pub(crate) struct QueryResult {
 /// The `ResponseType` that sends whole samples (the one Strata answers with).
 pub(crate) const RESPONSE_TYPE_SAMPLES: i32 = 0;
 
+/// Remote write 2.0's messages (`io.prometheus.write.v2`, used by `remote_v2`): labels by
+/// reference into a symbol table; histograms and exemplars kept undecoded (counted).
+pub(crate) mod v2 {
+    /// `io.prometheus.write.v2.Request`.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub(crate) struct Request {
+        #[prost(string, repeated, tag = "4")]
+        pub(crate) symbols: Vec<String>,
+        #[prost(message, repeated, tag = "5")]
+        pub(crate) timeseries: Vec<TimeSeries>,
+    }
+
+    /// `io.prometheus.write.v2.TimeSeries`; histograms and exemplars are kept undecoded (counted).
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub(crate) struct TimeSeries {
+        #[prost(uint32, repeated, tag = "1")]
+        pub(crate) labels_refs: Vec<u32>,
+        #[prost(message, repeated, tag = "2")]
+        pub(crate) samples: Vec<Sample>,
+        #[prost(bytes = "vec", repeated, tag = "3")]
+        pub(crate) histograms: Vec<Vec<u8>>,
+        #[prost(bytes = "vec", repeated, tag = "4")]
+        pub(crate) exemplars: Vec<Vec<u8>>,
+    }
+
+    /// `io.prometheus.write.v2.Sample`.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub(crate) struct Sample {
+        #[prost(double, tag = "1")]
+        pub(crate) value: f64,
+        #[prost(int64, tag = "2")]
+        pub(crate) timestamp: i64,
+        #[prost(int64, tag = "3")]
+        pub(crate) start_timestamp: i64,
+    }
+}
+
 /// A test series: labels (name, value) and samples (timestamp ms, value).
 #[cfg(test)]
 pub(crate) type SeriesSpec<N, V> = (Vec<(N, V)>, Vec<(i64, f64)>);

@@ -22,6 +22,7 @@ use strata_model::Labels;
 use strata_storage::AppendRef;
 
 use crate::ingest_batch::Batch;
+use crate::prompb::v2::{Request, TimeSeries};
 use crate::remote::BodyError;
 use crate::series_cache::SeriesCache;
 
@@ -62,39 +63,6 @@ pub(crate) fn negotiate(
             "remote write message {other:?} is not supported: use prometheus.WriteRequest or {V2_PROTO}"
         )),
     }
-}
-
-/// `io.prometheus.write.v2.Request`.
-#[derive(Clone, PartialEq, prost::Message)]
-pub(crate) struct Request {
-    #[prost(string, repeated, tag = "4")]
-    pub(crate) symbols: Vec<String>,
-    #[prost(message, repeated, tag = "5")]
-    pub(crate) timeseries: Vec<TimeSeries>,
-}
-
-/// `io.prometheus.write.v2.TimeSeries`; histograms and exemplars are kept undecoded (counted).
-#[derive(Clone, PartialEq, prost::Message)]
-pub(crate) struct TimeSeries {
-    #[prost(uint32, repeated, tag = "1")]
-    pub(crate) labels_refs: Vec<u32>,
-    #[prost(message, repeated, tag = "2")]
-    pub(crate) samples: Vec<Sample>,
-    #[prost(bytes = "vec", repeated, tag = "3")]
-    pub(crate) histograms: Vec<Vec<u8>>,
-    #[prost(bytes = "vec", repeated, tag = "4")]
-    pub(crate) exemplars: Vec<Vec<u8>>,
-}
-
-/// `io.prometheus.write.v2.Sample`.
-#[derive(Clone, PartialEq, prost::Message)]
-pub(crate) struct Sample {
-    #[prost(double, tag = "1")]
-    pub(crate) value: f64,
-    #[prost(int64, tag = "2")]
-    pub(crate) timestamp: i64,
-    #[prost(int64, tag = "3")]
-    pub(crate) start_timestamp: i64,
 }
 
 /// A decoded request, checked as a whole.

@@ -11,6 +11,7 @@ mod http;
 mod influxdb;
 mod prometheus;
 mod promtool;
+pub mod remote_write_v2;
 mod strata;
 
 pub use alertmanager::Alertmanager;

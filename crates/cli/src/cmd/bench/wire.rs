@@ -85,30 +85,7 @@ pub(super) fn otlp(naming: &Naming, points: &[(usize, i64, f64)]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[derive(Clone, PartialEq, prost::Message)]
-    struct Request {
-        #[prost(string, repeated, tag = "4")]
-        symbols: Vec<String>,
-        #[prost(message, repeated, tag = "5")]
-        timeseries: Vec<TimeSeries>,
-    }
-
-    #[derive(Clone, PartialEq, prost::Message)]
-    struct TimeSeries {
-        #[prost(uint32, repeated, tag = "1")]
-        labels_refs: Vec<u32>,
-        #[prost(message, repeated, tag = "2")]
-        samples: Vec<Sample>,
-    }
-
-    #[derive(Clone, PartialEq, prost::Message)]
-    struct Sample {
-        #[prost(double, tag = "1")]
-        value: f64,
-        #[prost(int64, tag = "2")]
-        timestamp: i64,
-    }
+    use strata_testkit::remote_write_v2::Request;
 
     const POINTS: [(usize, i64, f64); 2] = [(3, 1_703_001_600_000, 1.5), (103, 1_703_001_600_000, 2.0)];
 
