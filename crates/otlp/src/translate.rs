@@ -51,6 +51,17 @@ pub struct Options {
     pub promote_scope: bool,
 }
 
+impl Options {
+    /// The label-name rules the translated names obey.
+    fn validation(&self) -> NameValidation {
+        if self.names.escapes() {
+            NameValidation::Legacy
+        } else {
+            NameValidation::Utf8
+        }
+    }
+}
+
 /// A series and its samples, in the order they were sent.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
@@ -183,11 +194,7 @@ impl ScopeContext<'_, '_> {
     }
 
     fn validation(&self) -> NameValidation {
-        if self.resource.options.names.escapes() {
-            NameValidation::Legacy
-        } else {
-            NameValidation::Utf8
-        }
+        self.resource.options.validation()
     }
 }
 
@@ -416,9 +423,7 @@ fn add_target_info(out: &mut Translated, resource: &[KeyValue], context: &Resour
     }
     labels.extend(context.identity.clone());
     labels.insert(METRIC_NAME_LABEL.to_string(), "target_info".to_string());
-    let validation =
-        if context.options.names.escapes() { NameValidation::Legacy } else { NameValidation::Utf8 };
-    match Labels::from_pairs_with(labels, validation) {
+    match Labels::from_pairs_with(labels, context.options.validation()) {
         Ok(labels) => out.push(labels, t, 1.0),
         Err(e) => out.reject(0, || format!("target_info: {e}")),
     }

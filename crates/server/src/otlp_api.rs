@@ -49,8 +49,7 @@ pub(crate) fn export(
     state: &Shared,
     request: &ExportMetricsServiceRequest,
 ) -> Result<ExportMetricsServiceResponse, ExportFailure> {
-    let options = state.config.otlp_options().unwrap_or_default();
-    let translated = strata_otlp::translate(request, &options);
+    let translated = strata_otlp::translate(request, &state.otlp_options);
     state.metrics.rejected("otlp_translation", translated.rejected);
     let batch = ingest_batch::collect_series(&translated.series, &state.series_caches.otlp);
     let summary = state.apply(Protocol::Otlp, batch);
@@ -62,7 +61,7 @@ pub(crate) fn export(
             ExportFailure::Storage(failure)
         });
     }
-    let mut problems = translated.problems.clone();
+    let mut problems = translated.problems;
     let storage_rejected = summary.refused + summary.line_errors.len();
     if storage_rejected > 0 {
         problems.push(format!(

@@ -24,6 +24,8 @@ pub(crate) struct AppState {
     /// The storage engine (`--engine`).
     pub(crate) backend: Backend,
     pub(crate) config: ServerConfig,
+    /// OTLP translation options, parsed once from `config`.
+    pub(crate) otlp_options: strata_otlp::Options,
     /// The PromQL engine's options (a request may shorten the timeout or change lookback).
     pub(crate) query_options: EngineOptions,
     pub(crate) metrics: Metrics,
@@ -106,7 +108,9 @@ impl AppState {
             }
             _ => None,
         };
+        let otlp_options = config.otlp_options()?;
         Ok(AppState {
+            otlp_options,
             rollups,
             influx_catalog,
             limiter,
