@@ -6,6 +6,8 @@
 //! - [`dense`]: the bit-exact dense codec of cold shards (decimal detection, zstd columns).
 //! - [`xor`]: Gorilla XOR chunks, bit-for-bit Prometheus' XOR chunk encoding, so blocks
 //!   Strata writes can be read by Prometheus and the other way round.
+//! - [`varbit`] and [`histogram`]: Prometheus' variable-width integers and its integer
+//!   and float native-histogram chunks (block encodings 2 and 3), bit for bit.
 //! - [`container`]: a self-describing, checksummed file of one series in either codec (what
 //!   `strata compress` writes).
 //! - [`raw_points`]: the 16-byte little-endian point files the tools exchange.
@@ -19,8 +21,10 @@ pub mod container;
 pub mod delta;
 pub mod dense;
 mod error;
+pub mod histogram;
 pub mod raw_points;
 pub mod synthetic;
+pub mod varbit;
 pub mod varint;
 pub mod xor;
 

@@ -14,6 +14,7 @@ mod error;
 pub mod gofmt;
 pub mod gojson;
 mod hash;
+pub mod histogram;
 pub mod kahan;
 mod labels;
 mod matcher;
@@ -25,6 +26,7 @@ pub mod size;
 
 pub use error::{ModelError, Result};
 pub use hash::SeriesHash;
+pub use histogram::{CounterResetHint, FloatHistogram, Histogram, HistogramError, Span};
 pub use labels::{Label, Labels, METRIC_NAME_LABEL};
 pub use matcher::{MatchOp, Matcher};
 pub use name::{
