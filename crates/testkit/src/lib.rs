@@ -7,6 +7,7 @@
 
 mod alertmanager;
 mod files;
+pub mod histogram_target;
 mod http;
 mod influxdb;
 mod prometheus;
@@ -16,6 +17,7 @@ mod strata;
 
 pub use alertmanager::Alertmanager;
 pub use files::copy_dir;
+pub use histogram_target::HistogramTarget;
 pub use http::{get, post, request, url_encode, HttpResponse};
 pub use influxdb::InfluxDb;
 pub use prometheus::{matrix, MatrixSeries, Prometheus};

@@ -351,6 +351,17 @@ impl BlockReader {
     /// The bytes of an XOR chunk, checksum verified (a cold block has none: see
     /// [`BlockReader::decode_chunk_into`]).
     pub fn chunk(&self, r: u64) -> Result<&[u8], StorageError> {
+        let (encoding, data) = self.raw_chunk(r)?;
+        if encoding != 1 {
+            let path = self.dir.join("chunks").join(format!("{:06}", (r >> 32) + 1));
+            return Err(corrupt(&path, r & 0xffff_ffff, format!("chunk encoding {encoding} is not XOR (1)")));
+        }
+        Ok(data)
+    }
+
+    /// The encoding byte (1 XOR, 2 histogram, 3 float histogram) and the bytes of chunk
+    /// `r`, checksum verified.
+    pub fn raw_chunk(&self, r: u64) -> Result<(u8, &[u8]), StorageError> {
         if self.dense.is_some() {
             return Err(StorageError::Invalid(format!(
                 "{} is a cold block: it has no XOR chunks",
@@ -373,14 +384,7 @@ impl BlockReader {
         if be32(bytes, pos + 1 + len) != Some(crc32c::crc32c(body)) {
             return Err(corrupt(&path(), offset as u64, "chunk checksum mismatch"));
         }
-        if body[0] != 1 {
-            return Err(corrupt(
-                &path(),
-                offset as u64,
-                format!("chunk encoding {} is not XOR (1)", body[0]),
-            ));
-        }
-        Ok(&body[1..])
+        Ok((body[0], &body[1..]))
     }
 
     /// How many samples chunk `r` says it holds (its header, unverified; 0 if unreadable):
