@@ -100,6 +100,20 @@ pub fn checkpoint(
                     kept.push(Record::Tombstones(t));
                 }
             }
+            Record::Histograms(mut h) => {
+                let before = h.len();
+                h.retain(|h| keep(h.series_ref) && h.t >= min_time);
+                report.samples_kept += h.len() as u64;
+                report.samples_dropped += (before - h.len()) as u64;
+                kept.extend(crate::histogram_records(h));
+            }
+            Record::FloatHistograms(mut h) => {
+                let before = h.len();
+                h.retain(|h| keep(h.series_ref) && h.t >= min_time);
+                report.samples_kept += h.len() as u64;
+                report.samples_dropped += (before - h.len()) as u64;
+                kept.extend(crate::float_histogram_records(h));
+            }
             Record::Other(_) => {}
         }
     };

@@ -17,6 +17,7 @@
 
 mod checkpoint;
 mod error;
+mod histogram_record;
 mod record;
 mod replay;
 mod segment;
@@ -24,6 +25,7 @@ mod writer;
 
 pub use checkpoint::{checkpoint, latest_checkpoint, CheckpointReport};
 pub use error::{Result, WalError};
+pub use histogram_record::{float_histogram_records, histogram_records, RefFloatHistogram, RefHistogram};
 pub use record::{Record, RefSample, RefSeries, Tombstone};
 pub use replay::{replay, ReplayOptions, ReplayReport, SegmentReport};
 pub use segment::{list_segments, segment_name, PAGE_SIZE};

@@ -5,15 +5,21 @@
 //! | 1 series | repeated: `BE64` ref, `uvarint` label count, then name and value as `uvarint`-length strings |
 //! | 2 samples | `BE64` first ref, `BE64` first timestamp, then per sample (the first included): `varint` ref − first ref, `varint` t − first t, `BE64` value bits |
 //! | 3 tombstones | repeated: `BE64` ref, `varint` mint, `varint` maxt |
+//! | 7–10 histograms | see [`crate::histogram_record`] |
 //!
 //! The per-sample deltas are *signed* varints (Prometheus' docs say uvarint; its code
 //! writes varint: refs and timestamps may go down within a record). Other record types a
-//! Prometheus may write (exemplars, metadata, histograms) decode as [`Record::Other`] with
-//! their type byte, so replay can count and skip them.
+//! Prometheus may write (exemplars, metadata) decode as [`Record::Other`] with their type
+//! byte, so replay can count and skip them.
 
 use strata_codec::varint::{put_uvarint, put_varint, read_uvarint, read_varint};
 use strata_model::Labels;
 
+use crate::histogram_record::{
+    decode_float_histograms, decode_histograms, encode_float_histograms, encode_histograms,
+    RefFloatHistogram, RefHistogram, CUSTOM_FLOAT_HISTOGRAMS, CUSTOM_HISTOGRAMS, FLOAT_HISTOGRAMS,
+    HISTOGRAMS,
+};
 use crate::{Result, WalError};
 
 /// A series as the WAL names it: its ref and labels.
@@ -56,6 +62,11 @@ pub enum Record {
     Samples(Vec<RefSample>),
     /// Deletions.
     Tombstones(Vec<Tombstone>),
+    /// Integer native-histogram samples (type 7; 9 when they use custom buckets — build
+    /// these with [`crate::histogram_records`], which keeps the two apart).
+    Histograms(Vec<RefHistogram>),
+    /// Float native-histogram samples (type 8, or 10).
+    FloatHistograms(Vec<RefFloatHistogram>),
     /// A record type Strata does not interpret, kept as its type byte.
     Other(u8),
 }
@@ -78,6 +89,8 @@ impl Record {
                     put_varint(out, s.maxt);
                 }
             }
+            Record::Histograms(h) => encode_histograms(h, out),
+            Record::FloatHistograms(h) => encode_float_histograms(h, out),
             Record::Other(t) => out.push(*t),
         }
     }
@@ -131,6 +144,10 @@ impl Record {
                 }
                 Ok(Record::Tombstones(stones))
             }
+            HISTOGRAMS | CUSTOM_HISTOGRAMS => Ok(Record::Histograms(decode_histograms(&mut r)?)),
+            FLOAT_HISTOGRAMS | CUSTOM_FLOAT_HISTOGRAMS => {
+                Ok(Record::FloatHistograms(decode_float_histograms(&mut r)?))
+            }
             other => Ok(Record::Other(other)),
         }
     }
@@ -162,21 +179,32 @@ fn encode_samples(samples: &[RefSample], out: &mut Vec<u8>) {
     }
 }
 
-struct Reader<'a> {
+/// Reads a record's fields, naming the field and byte of any problem.
+pub(crate) struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
 }
 
 impl Reader<'_> {
-    fn done(&self) -> bool {
+    pub(crate) fn done(&self) -> bool {
         self.pos >= self.buf.len()
     }
 
-    fn bad(&self, what: &str, detail: impl std::fmt::Display) -> WalError {
+    pub(crate) fn remaining(&self) -> usize {
+        self.buf.len().saturating_sub(self.pos)
+    }
+
+    pub(crate) fn byte(&mut self, what: &str) -> Result<u8> {
+        let b = *self.buf.get(self.pos).ok_or_else(|| self.bad(what, "truncated"))?;
+        self.pos += 1;
+        Ok(b)
+    }
+
+    pub(crate) fn bad(&self, what: &str, detail: impl std::fmt::Display) -> WalError {
         WalError::BadRecord(format!("{what} at byte {} of the record: {detail}", self.pos + 1))
     }
 
-    fn be64(&mut self, what: &str) -> Result<u64> {
+    pub(crate) fn be64(&mut self, what: &str) -> Result<u64> {
         let bytes = self.buf.get(self.pos..self.pos + 8).ok_or_else(|| self.bad(what, "truncated"))?;
         self.pos += 8;
         let mut word = [0u8; 8];
@@ -184,7 +212,7 @@ impl Reader<'_> {
         Ok(u64::from_be_bytes(word))
     }
 
-    fn uvarint(&mut self, what: &str) -> Result<u64> {
+    pub(crate) fn uvarint(&mut self, what: &str) -> Result<u64> {
         let at = self.pos;
         read_uvarint(self.buf, &mut self.pos).map_err(|e| {
             self.pos = at;
@@ -192,7 +220,7 @@ impl Reader<'_> {
         })
     }
 
-    fn varint(&mut self, what: &str) -> Result<i64> {
+    pub(crate) fn varint(&mut self, what: &str) -> Result<i64> {
         let at = self.pos;
         read_varint(self.buf, &mut self.pos).map_err(|e| {
             self.pos = at;
@@ -267,11 +295,117 @@ pub(crate) mod tests {
             mint,
             maxt,
         });
+        let histogram = (any::<u64>(), any::<i64>(), arb_histogram())
+            .prop_map(|(r, t, h)| crate::RefHistogram { series_ref: r, t, h });
+        let float = (any::<u64>(), any::<i64>(), arb_histogram()).prop_map(|(r, t, h)| {
+            let mut h = h.to_float();
+            h.count += 0.5; // a fraction only a float record keeps
+            crate::RefFloatHistogram { series_ref: r, t, h }
+        });
         prop_oneof![
+            proptest::collection::vec(histogram, 0..4).prop_map(Record::Histograms),
+            proptest::collection::vec(float, 0..4).prop_map(Record::FloatHistograms),
             proptest::collection::vec(series, 0..5).prop_map(Record::Series),
             proptest::collection::vec(sample, 0..20).prop_map(Record::Samples),
             proptest::collection::vec(stone, 0..5).prop_map(Record::Tombstones),
         ]
+    }
+
+    /// Any histogram the record must carry, valid or not (the WAL does not validate).
+    fn arb_histogram() -> impl Strategy<Value = strata_model::Histogram> {
+        use strata_model::histogram::{CounterResetHint, Span};
+        let spans = proptest::collection::vec((any::<i32>(), any::<u32>()), 0..3)
+            .prop_map(|v| v.into_iter().map(|(offset, length)| Span { offset, length }).collect::<Vec<_>>());
+        let hint = prop_oneof![
+            Just(CounterResetHint::Unknown),
+            Just(CounterResetHint::CounterReset),
+            Just(CounterResetHint::NotCounterReset),
+            Just(CounterResetHint::Gauge),
+        ];
+        (
+            (hint, prop_oneof![-4i32..=8, Just(-53)], any::<f64>(), any::<u64>(), any::<u64>(), any::<f64>()),
+            (
+                spans.clone(),
+                spans,
+                proptest::collection::vec(any::<i64>(), 0..5),
+                proptest::collection::vec(any::<i64>(), 0..3),
+            ),
+            proptest::collection::vec(any::<f64>(), 0..4),
+        )
+            .prop_map(|((hint, schema, zt, zc, c, sum), (ps, ns, pb, nb), custom)| {
+                strata_model::Histogram {
+                    counter_reset_hint: hint,
+                    schema,
+                    zero_threshold: zt,
+                    zero_count: zc,
+                    count: c,
+                    sum,
+                    positive_spans: ps,
+                    negative_spans: ns,
+                    positive_buckets: pb,
+                    negative_buckets: nb,
+                    custom_values: if schema == -53 { custom } else { vec![] },
+                }
+            })
+    }
+
+    #[test]
+    fn histogram_record_layout_matches_prometheus() {
+        use strata_model::histogram::{CounterResetHint, Span};
+        let h = strata_model::Histogram {
+            counter_reset_hint: CounterResetHint::NotCounterReset,
+            schema: -1,
+            zero_threshold: 0.5,
+            zero_count: 2,
+            count: 300,
+            sum: 1.0,
+            positive_spans: vec![Span { offset: -2, length: 1 }],
+            positive_buckets: vec![-3],
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        Record::Histograms(vec![crate::RefHistogram { series_ref: 9, t: 5, h }]).encode(&mut out);
+        let mut want = vec![7];
+        want.extend_from_slice(&9u64.to_be_bytes());
+        want.extend_from_slice(&5i64.to_be_bytes());
+        want.extend_from_slice(&[0, 0, 2, 1]); // deltas; hint 2 (no reset); zig-zag(-1)
+        want.extend_from_slice(&0.5f64.to_bits().to_be_bytes());
+        want.extend_from_slice(&[2, 0xac, 0x02]); // zero count 2, count 300 as a uvarint
+        want.extend_from_slice(&1.0f64.to_bits().to_be_bytes());
+        want.extend_from_slice(&[1, 3, 1, 0, 1, 5, 0]); // spans; buckets [-3]; no negative buckets
+        assert_eq!(out, want);
+    }
+
+    #[test]
+    fn custom_bucket_histograms_get_their_own_record_type() {
+        let plain = crate::RefHistogram { series_ref: 1, t: 1, h: strata_model::Histogram::default() };
+        let mut custom = plain.clone();
+        custom.h.schema = -53;
+        custom.h.custom_values = vec![1.0, 2.0];
+        let records = crate::histogram_records(vec![plain, custom.clone()]);
+        let types: Vec<u8> = records
+            .iter()
+            .map(|r| {
+                let mut out = Vec::new();
+                r.encode(&mut out);
+                out[0]
+            })
+            .collect();
+        assert_eq!(types, vec![7, 9]);
+        assert_eq!(records[1], Record::Histograms(vec![custom]));
+    }
+
+    #[test]
+    fn hostile_histogram_counts_are_errors() {
+        let mut out = vec![7];
+        out.extend_from_slice(&[0; 16]);
+        out.extend_from_slice(&[0, 0, 0, 0]);
+        out.extend_from_slice(&[0; 8]);
+        out.extend_from_slice(&[0, 0]);
+        out.extend_from_slice(&[0; 8]);
+        out.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0x0f]); // four billion spans
+        let err = Record::decode(&out).unwrap_err();
+        assert!(err.to_string().contains("overruns the record"), "{err}");
     }
 
     pub(crate) fn bits(r: &Record) -> String {
