@@ -537,7 +537,11 @@ fn admin_status_is_degraded_while_a_damaged_block_is_left_out() {
     let labels = strata_model::Labels::from_pairs([("__name__", "up"), ("job", "a")]).unwrap();
     let block = strata_storage::block::write_block(
         &data,
-        vec![strata_storage::block::BlockSeries { labels, samples: vec![(0, 1.0), (1, 2.0)] }],
+        vec![strata_storage::block::BlockSeries {
+            labels,
+            samples: vec![(0, 1.0), (1, 2.0)],
+            histograms: Vec::new(),
+        }],
     )
     .unwrap();
     std::fs::write(block.dir.join("index"), b"not an index").unwrap();

@@ -161,6 +161,68 @@ pub struct FloatHistogram {
     pub custom_values: Vec<f64>,
 }
 
+/// A histogram sample as stored: integer (scrapes, remote write) or float (rules, PromQL).
+#[derive(Debug, Clone, PartialEq)]
+pub enum HistogramValue {
+    /// Whole counts, delta-encoded buckets.
+    Integer(Histogram),
+    /// Float counts, absolute buckets.
+    Float(FloatHistogram),
+}
+
+impl HistogramValue {
+    /// Whether this is a stale marker.
+    pub fn is_stale(&self) -> bool {
+        match self {
+            HistogramValue::Integer(h) => h.is_stale(),
+            HistogramValue::Float(h) => h.is_stale(),
+        }
+    }
+
+    /// Checks the structure Prometheus requires before it stores a histogram.
+    pub fn validate(&self) -> Result<(), HistogramError> {
+        match self {
+            HistogramValue::Integer(h) => h.validate(),
+            HistogramValue::Float(h) => h.validate(),
+        }
+    }
+
+    /// The histogram with float counts (what PromQL computes with).
+    pub fn to_float(&self) -> FloatHistogram {
+        match self {
+            HistogramValue::Integer(h) => h.to_float(),
+            HistogramValue::Float(h) => h.clone(),
+        }
+    }
+
+    /// Whether two samples are the same histogram, floats compared by bits (a resent
+    /// sample; the counter-reset hint is not part of the value).
+    pub fn identical(&self, other: &HistogramValue) -> bool {
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        match (self, other) {
+            (HistogramValue::Integer(a), HistogramValue::Integer(b)) => {
+                (a.schema, a.zero_count, a.count, &a.positive_spans, &a.negative_spans)
+                    == (b.schema, b.zero_count, b.count, &b.positive_spans, &b.negative_spans)
+                    && (a.zero_threshold.to_bits(), a.sum.to_bits())
+                        == (b.zero_threshold.to_bits(), b.sum.to_bits())
+                    && (&a.positive_buckets, &a.negative_buckets)
+                        == (&b.positive_buckets, &b.negative_buckets)
+                    && bits(&a.custom_values) == bits(&b.custom_values)
+            }
+            (HistogramValue::Float(a), HistogramValue::Float(b)) => {
+                (a.schema, &a.positive_spans, &a.negative_spans)
+                    == (b.schema, &b.positive_spans, &b.negative_spans)
+                    && bits(&[a.zero_threshold, a.zero_count, a.count, a.sum])
+                        == bits(&[b.zero_threshold, b.zero_count, b.count, b.sum])
+                    && bits(&a.positive_buckets) == bits(&b.positive_buckets)
+                    && bits(&a.negative_buckets) == bits(&b.negative_buckets)
+                    && bits(&a.custom_values) == bits(&b.custom_values)
+            }
+            _ => false,
+        }
+    }
+}
+
 /// Number of buckets a list of spans covers.
 pub fn span_bucket_count(spans: &[Span]) -> u64 {
     spans.iter().map(|s| u64::from(s.length)).sum()

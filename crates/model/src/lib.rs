@@ -26,7 +26,7 @@ pub mod size;
 
 pub use error::{ModelError, Result};
 pub use hash::SeriesHash;
-pub use histogram::{CounterResetHint, FloatHistogram, Histogram, HistogramError, Span};
+pub use histogram::{CounterResetHint, FloatHistogram, Histogram, HistogramError, HistogramValue, Span};
 pub use labels::{Label, Labels, METRIC_NAME_LABEL};
 pub use matcher::{MatchOp, Matcher};
 pub use name::{

@@ -49,7 +49,7 @@ fn series() -> Vec<BlockSeries> {
             .unwrap();
             let rate = 1.0 + ((job * 100 + instance) % 17) as f64;
             let samples = (0..SCRAPES).map(|i| (i * SCRAPE_MS, (i as f64 * rate).floor())).collect();
-            out.push(BlockSeries { labels, samples });
+            out.push(BlockSeries { labels, samples, histograms: Vec::new() });
         }
     }
     for instance in 0..100 {
@@ -65,7 +65,7 @@ fn series() -> Vec<BlockSeries> {
             // Cumulative: bucket b holds the observations of buckets 0..=b.
             let share = f64::from(bucket + 1) / 100.0;
             let samples = (0..SCRAPES).map(|i| (i * SCRAPE_MS, (i as f64 * 10.0 * share).floor())).collect();
-            out.push(BlockSeries { labels, samples });
+            out.push(BlockSeries { labels, samples, histograms: Vec::new() });
         }
     }
     out

@@ -32,7 +32,7 @@ fn input() -> Vec<BlockSeries> {
             ])
             .unwrap();
             let spec = SeriesSpec { seed: i + 1, ..SeriesSpec::new(pattern, SAMPLES) };
-            BlockSeries { labels, samples: generate(&spec) }
+            BlockSeries { labels, samples: generate(&spec), histograms: Vec::new() }
         })
         .collect()
 }

@@ -31,7 +31,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let bytes = std::fs::read(input.join(file))?;
         let mut samples = strata_codec::raw_points::decode(&bytes)?;
         samples.dedup_by_key(|s| s.0);
-        series.push(BlockSeries { labels, samples });
+        series.push(BlockSeries { labels, samples, histograms: Vec::new() });
     }
     std::fs::create_dir_all(out)?;
     if engine {

@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! <ULID>/meta.json       block id, [minTime, maxTime), stats, compaction level 1 (`meta`)
-//! <ULID>/chunks/000001   XOR chunks of every series, grouped by series (`chunk_writer`)
+//! <ULID>/chunks/000001   chunks of every series, grouped by series (`chunk_writer`): XOR
+//!                        for floats, histogram chunks for native histograms (`series_chunks`)
 //! <ULID>/index           index format v2: symbols, series, postings, TOC (`index_writer`)
 //! <ULID>/tombstones      deleted intervals per series, empty when written (`tombstones`)
 //! ```
@@ -24,6 +25,7 @@ pub(crate) mod dense_file;
 mod index_writer;
 pub(crate) mod meta;
 mod reader;
+mod series_chunks;
 pub(crate) mod tombstones;
 mod writer;
 

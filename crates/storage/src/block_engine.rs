@@ -50,6 +50,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
+use strata_model::histogram::HistogramValue;
 use strata_model::{Labels, Matcher};
 use strata_wal::WalOptions;
 
@@ -650,6 +651,15 @@ impl Engine for BlockEngine {
     fn append(&self, batch: &[(Labels, i64, f64)]) -> Result<AppendResult, StorageError> {
         // The head resolves labels without copying them (the trait's default would).
         let result = self.head.append(batch)?;
+        self.cut_after_append();
+        Ok(result)
+    }
+
+    fn append_histograms(
+        &self,
+        batch: &[(Labels, i64, HistogramValue)],
+    ) -> Result<AppendResult, StorageError> {
+        let result = self.head.append_histograms(batch)?;
         self.cut_after_append();
         Ok(result)
     }

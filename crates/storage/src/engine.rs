@@ -9,6 +9,7 @@
 
 use std::path::Path;
 
+use strata_model::histogram::HistogramValue;
 use strata_model::{Labels, Matcher};
 
 use crate::head::{AppendRef, AppendResult};
@@ -38,6 +39,19 @@ pub trait Engine: Send + Sync + std::fmt::Debug {
         let refs = self.series_refs(&labels)?;
         let by_ref: Vec<_> = refs.into_iter().zip(batch).map(|(r, (_, t, v))| (r, *t, *v)).collect();
         self.append_refs(&by_ref)
+    }
+
+    /// Appends native-histogram samples given by labels. Engines that cannot store them
+    /// (the TSM engine: InfluxDB's format has no such type) refuse the whole batch with an
+    /// error naming why.
+    fn append_histograms(
+        &self,
+        batch: &[(Labels, i64, HistogramValue)],
+    ) -> Result<AppendResult, StorageError> {
+        let n = batch.len();
+        Err(StorageError::Invalid(format!(
+            "this storage engine does not store native histograms ({n} samples refused)"
+        )))
     }
 
     /// [`Engine::append`] without waiting for durability; [`Engine::sync_wal`] makes what was

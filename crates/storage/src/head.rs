@@ -43,6 +43,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use strata_codec::synthetic::SplitMix;
 use strata_index::{SeriesIndex, SeriesRef};
+use strata_model::histogram::HistogramValue;
 use strata_model::{Labels, Matcher};
 use strata_wal::{Record, RefSample, RefSeries, ReplayOptions, Tombstone, Wal, WalOptions};
 
@@ -52,8 +53,11 @@ use crate::head_chunks::{self, HeadChunkFiles};
 use crate::series_set::Series;
 use crate::StorageError;
 
+mod histogram_append;
+mod histogram_chunks;
 mod mem_series;
 
+pub(crate) use histogram_chunks::{decode_histogram_chunk, TARGET_CHUNK_BYTES};
 use mem_series::{ChunkSink, MemSeries};
 
 /// How a head behaves.
@@ -242,6 +246,14 @@ impl Replayed {
                     }
                 }
             }
+            Record::Histograms(list) => {
+                let values = list.into_iter().map(|h| (h.series_ref, h.t, HistogramValue::Integer(h.h)));
+                self.replay_histograms(values, options, sink);
+            }
+            Record::FloatHistograms(list) => {
+                let values = list.into_iter().map(|h| (h.series_ref, h.t, HistogramValue::Float(h.h)));
+                self.replay_histograms(values, options, sink);
+            }
             Record::Samples(list) => {
                 for s in list.iter().filter(|s| s.t >= options.min_valid_time) {
                     let Some(&i) = self.by_wal_ref.get(&s.series_ref) else { continue };
@@ -253,6 +265,24 @@ impl Replayed {
                 }
             }
             _ => {}
+        }
+    }
+}
+
+impl Replayed {
+    fn replay_histograms(
+        &mut self,
+        values: impl Iterator<Item = (u64, i64, HistogramValue)>,
+        options: &HeadOptions,
+        sink: ChunkSink<'_>,
+    ) {
+        for (series_ref, t, value) in values.filter(|v| v.1 >= options.min_valid_time) {
+            let Some(&i) = self.by_wal_ref.get(&series_ref) else { continue };
+            if lock(&self.series[i]).replay_histogram(t, value, sink) {
+                self.samples += 1;
+                self.min_time = self.min_time.min(t);
+                self.max_time = self.max_time.max(t);
+            }
         }
     }
 }
@@ -569,6 +599,12 @@ impl Head {
             }
             let (_, t, v) = batch[i];
             let g = &guards[group];
+            if newest.is_none() && g.last_t == Some(t) && g.last_is_histogram() {
+                result
+                    .rejected
+                    .push(Rejected { index: i, reason: format!("duplicate sample for timestamp {t}") });
+                continue;
+            }
             let newest_here = newest.or(g.last_t.map(|last| (last, g.last_v)));
             match self.place((t, v), newest_here, g, &pending) {
                 Ok(Placement::Identical) => identical += 1,
@@ -698,14 +734,17 @@ impl Head {
         let all = self.all_series();
         let mut out = Vec::new();
         for (i, s) in all.iter().enumerate() {
-            let samples = lock(s).samples_in(from, to)?;
-            if samples.is_empty() {
+            let (samples, histograms) = {
+                let m = lock(s);
+                (m.samples_in(from, to)?, m.histograms_in(from, to)?)
+            };
+            if samples.is_empty() && histograms.is_empty() {
                 continue;
             }
             let labels = self.index.labels(SeriesRef(i as u32)).ok_or_else(|| {
                 StorageError::Invalid(format!("head series {i} has samples but no labels in the index"))
             })?;
-            out.push(BlockSeries { labels, samples });
+            out.push(BlockSeries { labels, samples, histograms });
         }
         Ok(out)
     }
@@ -734,9 +773,13 @@ impl Head {
         let (mut chunks, mut bytes, mut ooo, mut samples, mut encoded) = (0u64, 0u64, 0u64, 0u64, 0u64);
         for s in &all {
             let m = lock(s);
-            chunks += m.closed.len() as u64 + u64::from(!m.open.is_empty());
+            let histograms = m.histograms.as_deref();
+            chunks += m.closed.len() as u64
+                + u64::from(!m.open.is_empty())
+                + histograms.map_or(0, |h| h.chunk_count() as u64);
             let closed: u64 = m.closed.iter().map(|c| c.bytes.samples()).sum();
             samples += closed + m.open.len() as u64 + m.ooo.len() as u64;
+            samples += histograms.map_or(0, |h| h.sample_count() as u64);
             bytes += m.heap_bytes() as u64;
             encoded += m.encoded_bytes() as u64;
             ooo += m.ooo.len() as u64;

@@ -13,9 +13,11 @@
 use std::sync::Arc;
 
 use strata_codec::xor::{decode_chunk_into, header_sample_count};
+use strata_model::histogram::HistogramValue;
 use strata_model::Labels;
 
 use crate::block::BlockReader;
+use crate::head::decode_histogram_chunk;
 use crate::head_chunks::DiskChunk;
 use crate::StorageError;
 
@@ -30,6 +32,8 @@ pub(crate) enum ChunkData {
     HeadFile(DiskChunk),
     /// Samples already decoded, in time order (the head's out-of-order samples).
     Samples(Arc<[(i64, f64)]>),
+    /// A native-histogram chunk in memory (encoding 2, or 3 when `float`).
+    Histogram { float: bool, bytes: Arc<[u8]> },
 }
 
 /// One chunk of a series and its time range (both ends inclusive).
@@ -48,6 +52,39 @@ impl ChunkSource {
         ChunkSource { mint, maxt, data, deleted: None }
     }
 
+    /// The chunk's histogram encoding (2 integer, 3 float), `None` for float samples.
+    fn histogram_encoding(&self) -> Option<u8> {
+        match &self.data {
+            ChunkData::Block { block, chunk_ref } => {
+                block.chunk_encoding(*chunk_ref).filter(|e| matches!(e, 2 | 3))
+            }
+            ChunkData::Histogram { float, .. } => Some(if *float { 3 } else { 2 }),
+            _ => None,
+        }
+    }
+
+    /// Decodes a histogram chunk into `out` (appending), leaving out deleted samples.
+    fn decode_histograms_into(&self, out: &mut Vec<(i64, HistogramValue)>) -> Result<(), StorageError> {
+        let start = out.len();
+        match &self.data {
+            ChunkData::Block { block, chunk_ref } => {
+                let (encoding, bytes) = block.raw_chunk(*chunk_ref)?;
+                decode_histogram_chunk(encoding == 3, bytes, out)?;
+            }
+            ChunkData::Histogram { float, bytes } => decode_histogram_chunk(*float, bytes, out)?,
+            _ => {}
+        }
+        if let Some(deleted) = &self.deleted {
+            let mut i = start;
+            out.retain(|s| {
+                let keep = i < start || !deleted.iter().any(|&(lo, hi)| (lo..=hi).contains(&s.0));
+                i += 1;
+                keep
+            });
+        }
+        Ok(())
+    }
+
     /// About how many samples decoding gives (the chunk's header count), to size buffers.
     fn sample_hint(&self) -> usize {
         match &self.data {
@@ -55,6 +92,7 @@ impl ChunkSource {
             ChunkData::Xor(bytes) => header_sample_count(bytes).map_or(0, usize::from),
             ChunkData::HeadFile(chunk) => usize::from(chunk.samples()),
             ChunkData::Samples(samples) => samples.len(),
+            ChunkData::Histogram { .. } => 0,
         }
     }
 
@@ -77,6 +115,7 @@ impl ChunkSource {
                 out.extend_from_slice(samples);
                 Ok(())
             }
+            ChunkData::Histogram { .. } => Ok(()), // never among a series' float chunks
         }
     }
 }
@@ -85,8 +124,10 @@ impl ChunkSource {
 #[derive(Debug, Clone)]
 pub struct Series {
     labels: Labels,
-    /// Sorted by `mint` (stable: earlier sources first among equal `mint`s).
+    /// Float chunks, sorted by `mint` (stable: earlier sources first among equal `mint`s).
     chunks: Vec<ChunkSource>,
+    /// Native-histogram chunks, sorted likewise.
+    histogram_chunks: Vec<ChunkSource>,
     mint: i64,
     maxt: i64,
     /// Start timestamps (Prometheus' created timestamps: when the counter behind a sample
@@ -97,9 +138,13 @@ pub struct Series {
 
 impl Series {
     /// A series of `chunks` (any order), to be read within `[mint, maxt]`.
-    pub(crate) fn new(labels: Labels, mut chunks: Vec<ChunkSource>, mint: i64, maxt: i64) -> Series {
+    /// Histogram chunks are told apart here (a block chunk by its encoding byte).
+    pub(crate) fn new(labels: Labels, chunks: Vec<ChunkSource>, mint: i64, maxt: i64) -> Series {
+        let (mut histogram_chunks, mut chunks): (Vec<_>, Vec<_>) =
+            chunks.into_iter().partition(|c| c.histogram_encoding().is_some());
         chunks.sort_by_key(|c| c.mint);
-        Series { labels, chunks, mint, maxt, start_times: None }
+        histogram_chunks.sort_by_key(|c| c.mint);
+        Series { labels, chunks, histogram_chunks, mint, maxt, start_times: None }
     }
 
     /// This series with start timestamps: `(sample time, start time)` pairs (any order; a
@@ -149,15 +194,35 @@ impl Series {
 
     /// Chunks that will be decoded (those overlapping the query range).
     pub fn chunk_count(&self) -> usize {
-        self.chunks.len()
+        self.chunks.len() + self.histogram_chunks.len()
     }
 
-    /// Whether the series has a sample in the query range. A chunk with nothing deleted
-    /// that lies inside the range answers without decoding (its first and last samples are
-    /// its bounds); otherwise the samples are read until the first.
+    /// Whether the series has a sample, float or histogram, in the query range. A chunk
+    /// with nothing deleted that lies inside the range answers without decoding (its first
+    /// and last samples are its bounds); otherwise the samples are read until the first.
     pub fn has_samples(&self) -> bool {
         let inside = |c: &ChunkSource| c.deleted.is_none() && c.mint >= self.mint && c.maxt <= self.maxt;
-        self.chunks.iter().any(inside) || self.samples().next().is_some()
+        self.chunks.iter().chain(&self.histogram_chunks).any(inside)
+            || self.samples().next().is_some()
+            || self.collect_histograms().is_ok_and(|h| !h.is_empty())
+    }
+
+    /// Whether the series has native-histogram chunks in the query range.
+    pub fn has_histograms(&self) -> bool {
+        !self.histogram_chunks.is_empty()
+    }
+
+    /// The native-histogram samples in the query range, in time order, each timestamp
+    /// once (of two copies the one from the chunk that starts first).
+    pub fn collect_histograms(&self) -> Result<Vec<(i64, HistogramValue)>, StorageError> {
+        let mut out = Vec::new();
+        for c in &self.histogram_chunks {
+            c.decode_histograms_into(&mut out)?;
+        }
+        out.sort_by_key(|s| s.0); // stable: the earlier chunk's copy stays first
+        out.dedup_by_key(|s| s.0);
+        out.retain(|s| (self.mint..=self.maxt).contains(&s.0));
+        Ok(out)
     }
 
     /// The samples in the query range, in time order, each timestamp once.
@@ -243,8 +308,11 @@ impl Series {
         self.labels
     }
 
+    /// Its labels and all its chunks, float and histogram.
     pub(crate) fn into_parts(self) -> (Labels, Vec<ChunkSource>) {
-        (self.labels, self.chunks)
+        let mut chunks = self.chunks;
+        chunks.extend(self.histogram_chunks);
+        (self.labels, chunks)
     }
 }
 

@@ -123,8 +123,11 @@ fn flush_cuts_the_whole_head_and_later_samples_must_come_after_it() {
 #[test]
 fn a_damaged_block_is_skipped_and_reported_and_leftovers_removed() {
     let dir = tempfile::tempdir().unwrap();
-    let one =
-        |t0: i64, job: &str| BlockSeries { labels: series(job), samples: vec![(t0, 1.0), (t0 + 1, 2.0)] };
+    let one = |t0: i64, job: &str| BlockSeries {
+        labels: series(job),
+        samples: vec![(t0, 1.0), (t0 + 1, 2.0)],
+        histograms: Vec::new(),
+    };
     let good = write_block(dir.path(), vec![one(0, "good")]).unwrap();
     let bad = write_block(dir.path(), vec![one(10, "bad")]).unwrap();
     let index = bad.dir.join("index");
@@ -150,7 +153,8 @@ fn a_damaged_block_is_skipped_and_reported_and_leftovers_removed() {
 #[test]
 fn the_same_series_in_overlapping_blocks_and_the_head_is_merged_once() {
     let dir = tempfile::tempdir().unwrap();
-    let a = |samples: Vec<(i64, f64)>| vec![BlockSeries { labels: series("a"), samples }];
+    let a =
+        |samples: Vec<(i64, f64)>| vec![BlockSeries { labels: series("a"), samples, histograms: Vec::new() }];
     write_block(dir.path(), a(vec![(0, 0.0), (10, 1.0), (20, 2.0)])).unwrap();
     write_block(dir.path(), a(vec![(5, 0.5), (10, 1.0), (30, 3.0)])).unwrap();
     let engine = BlockEngine::open(dir.path(), options(2 * HOUR, 0)).unwrap();

@@ -36,7 +36,7 @@ fn series(now: i64) -> Vec<BlockSeries> {
                 ("job", if s % 2 == 0 { "even".into() } else { "odd".into() }),
             ])
             .unwrap();
-            BlockSeries { labels, samples }
+            BlockSeries { labels, samples, histograms: Vec::new() }
         })
         .collect()
 }

@@ -256,10 +256,11 @@ impl Gathered {
             while let Some(&(t, _)) = rest.first() {
                 let window = t.div_euclid(block_range);
                 let end = rest.partition_point(|s| s.0.div_euclid(block_range) == window);
-                windows
-                    .entry(window)
-                    .or_default()
-                    .push(BlockSeries { labels: labels.clone(), samples: rest[..end].to_vec() });
+                windows.entry(window).or_default().push(BlockSeries {
+                    labels: labels.clone(),
+                    samples: rest[..end].to_vec(),
+                    histograms: Vec::new(),
+                });
                 rest = &rest[end..];
             }
             self.seen.insert(labels);

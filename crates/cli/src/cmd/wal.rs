@@ -258,6 +258,8 @@ struct SegmentLine {
 #[derive(Debug, Serialize, Default)]
 struct RecoverReport {
     recovered_points: u64,
+    /// Native-histogram samples (stale markers included), not counted in the points.
+    histogram_samples: u64,
     stale_markers: u64,
     series: u64,
     tombstones: u64,
@@ -282,8 +284,8 @@ impl Report for RecoverReport {
             }
         }
         s.push_str(&format!(
-            "Series: {}, tombstones: {}, staleness markers: {}, other records: {}\n",
-            self.series, self.tombstones, self.stale_markers, self.other_records
+            "Series: {}, tombstones: {}, staleness markers: {}, native-histogram samples: {}, other records: {}\n",
+            self.series, self.tombstones, self.stale_markers, self.histogram_samples, self.other_records
         ));
         if let Some(e) = &self.error {
             s.push_str(&format!(
@@ -321,6 +323,8 @@ fn recover(args: RecoverArgs) -> anyhow::Result<std::process::ExitCode> {
         }
         Record::Series(series) => report.series += series.len() as u64,
         Record::Tombstones(t) => report.tombstones += t.len() as u64,
+        Record::Histograms(h) => report.histogram_samples += h.len() as u64,
+        Record::FloatHistograms(h) => report.histogram_samples += h.len() as u64,
         Record::Other(_) => report.other_records += 1,
     });
     report.elapsed_ms = started.elapsed().as_millis() as u64;

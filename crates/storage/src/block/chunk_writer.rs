@@ -3,7 +3,7 @@
 //! | field | encoding |
 //! |---|---|
 //! | header | `BE32` magic `0x85BD40DD`, version `1`, 3 zero bytes |
-//! | chunk | `uvarint` data length, encoding byte (1 = XOR), data, `BE32` CRC-32C of encoding + data |
+//! | chunk | `uvarint` data length, encoding byte (1 XOR, 2 histogram, 3 float histogram), data, `BE32` CRC-32C of encoding + data |
 //!
 //! A chunk's reference, which the index stores, is `segment index << 32 | byte offset of
 //! its length field`, the segment index being 0-based (file `000001` is 0). A segment is cut
@@ -20,7 +20,11 @@ use crate::StorageError;
 const MAGIC: u32 = 0x85BD_40DD;
 const SEGMENT_LIMIT: u64 = 512 << 20;
 /// Chunk encoding of float XOR chunks.
-const XOR_ENCODING: u8 = 1;
+pub(crate) const XOR_ENCODING: u8 = 1;
+/// Chunk encoding of integer native-histogram chunks.
+pub(crate) const HISTOGRAM_ENCODING: u8 = 2;
+/// Chunk encoding of float native-histogram chunks.
+pub(crate) const FLOAT_HISTOGRAM_ENCODING: u8 = 3;
 
 /// Writes chunks into a block's `chunks/` directory.
 #[derive(Debug)]
@@ -39,8 +43,8 @@ impl ChunkWriter {
         Ok(ChunkWriter { dir: dir.to_path_buf(), file: None, segment: 0, offset: 0 })
     }
 
-    /// Appends an XOR chunk; returns its reference.
-    pub(crate) fn write(&mut self, chunk: &[u8]) -> Result<u64, StorageError> {
+    /// Appends a chunk of `encoding`; returns its reference.
+    pub(crate) fn write(&mut self, encoding: u8, chunk: &[u8]) -> Result<u64, StorageError> {
         let mut head = Vec::with_capacity(11);
         put_uvarint(&mut head, chunk.len() as u64);
         let size = (head.len() + 1 + chunk.len() + 4) as u64;
@@ -49,7 +53,7 @@ impl ChunkWriter {
         }
         let r = (u64::from(self.segment) << 32) | self.offset;
         let mut crc_input = Vec::with_capacity(1 + chunk.len());
-        crc_input.push(XOR_ENCODING);
+        crc_input.push(encoding);
         crc_input.extend_from_slice(chunk);
         let crc = crc32c::crc32c(&crc_input);
         let Some((file, path)) = self.file.as_mut() else { unreachable!("next_segment opened a file") };

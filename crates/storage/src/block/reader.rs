@@ -387,6 +387,30 @@ impl BlockReader {
         Ok((body[0], &body[1..]))
     }
 
+    /// The encoding byte of chunk `r` (1 XOR, 2 histogram, 3 float histogram), unverified;
+    /// `None` if it cannot be read (then reading the chunk reports why).
+    pub fn chunk_encoding(&self, r: u64) -> Option<u8> {
+        if self.dense.is_some() {
+            return None;
+        }
+        let (segment, mut pos) = ((r >> 32) as usize, (r & 0xffff_ffff) as usize);
+        let bytes = self.segments.get(segment)?;
+        read_uvarint(bytes, &mut pos).ok()?;
+        bytes.get(pos).copied()
+    }
+
+    /// Whether any series of the block has a native-histogram chunk (reads every chunk's
+    /// encoding byte: for rare jobs such as choosing what moves to the cold tier).
+    pub fn has_histograms(&self) -> Result<bool, StorageError> {
+        for r in self.series_refs()? {
+            let (_, chunks) = self.series(r)?;
+            if chunks.iter().any(|c| matches!(self.chunk_encoding(c.chunk_ref), Some(2 | 3))) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// How many samples chunk `r` says it holds (its header, unverified; 0 if unreadable):
     /// for sizing a buffer before [`BlockReader::chunk`] reads it.
     pub fn chunk_sample_hint(&self, r: u64) -> usize {

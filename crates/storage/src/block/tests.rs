@@ -27,7 +27,7 @@ fn arb_series() -> impl Strategy<Value = Vec<BlockSeries>> {
         list.into_iter()
             .filter_map(|(name, value, samples)| {
                 let labels = Labels::from_pairs([("__name__", name), ("v", value)]).ok()?;
-                seen.insert(labels.clone()).then_some(BlockSeries { labels, samples })
+                seen.insert(labels.clone()).then_some(BlockSeries { labels, samples, histograms: Vec::new() })
             })
             .collect()
     })
@@ -60,6 +60,7 @@ proptest! {
             .map(|s| BlockSeries {
                 labels: Labels::from_pairs([("__name__", "m".to_string()), ("s", s.to_string())]).unwrap(),
                 samples: (0..300).map(|i| (i * 1000, (i * s) as f64)).collect(),
+                histograms: Vec::new(),
             })
             .collect();
         let stats = write_block(dir.path(), series.clone()).unwrap();
@@ -93,6 +94,7 @@ fn select_filters_by_matchers_and_decodes_only_overlapping_chunks() {
         .map(|job| BlockSeries {
             labels: Labels::from_pairs([("__name__", "up"), ("job", job)]).unwrap(),
             samples: (0..1000).map(|i| (i * 15_000, i as f64)).collect(),
+            histograms: Vec::new(),
         })
         .collect();
     let stats = write_block(dir.path(), series).unwrap();

@@ -4,13 +4,15 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use strata_codec::xor::{header_sample_count, XorEncoder};
+use strata_codec::xor::header_sample_count;
+use strata_model::histogram::HistogramValue;
 use strata_model::Labels;
 
 use super::chunk_writer::ChunkWriter;
 use super::dense_file::{DenseWriter, DENSE_FILE};
 use super::index_writer::{build_index, ChunkMeta};
 use super::meta::{BlockMeta, BlockParent, MetaCompaction, MetaStats};
+use super::series_chunks::encode_series;
 use super::tombstones;
 use crate::disk_usage::dir_bytes;
 use crate::StorageError;
@@ -26,13 +28,27 @@ pub const SAMPLES_PER_CHUNK: usize = 120;
 /// Prometheus (and promtool) read chunks of any count; 2.45 made its own count a flag.
 pub const SAMPLES_PER_BLOCK_CHUNK: usize = 240;
 
-/// One series to put in a block: its labels and samples in strictly increasing time order.
+/// One series to put in a block: its labels, float samples and native-histogram samples,
+/// each in strictly increasing time order (no timestamp in both).
 #[derive(Debug, Clone)]
 pub struct BlockSeries {
     /// The series.
     pub labels: Labels,
     /// `(timestamp ms, value)`, strictly increasing timestamps.
     pub samples: Vec<(i64, f64)>,
+    /// `(timestamp ms, histogram)`, strictly increasing timestamps.
+    pub histograms: Vec<(i64, HistogramValue)>,
+}
+
+impl BlockSeries {
+    /// A series of float samples.
+    pub fn floats(labels: Labels, samples: Vec<(i64, f64)>) -> BlockSeries {
+        BlockSeries { labels, samples, histograms: Vec::new() }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.samples.is_empty() && self.histograms.is_empty()
+    }
 }
 
 /// What a written block holds.
@@ -64,7 +80,11 @@ pub fn write_block_range(
     from: i64,
     to: i64,
 ) -> Result<BlockStats, StorageError> {
-    if let Some(s) = series.iter().find(|s| s.samples.iter().any(|&(t, _)| t < from || t >= to)) {
+    let outside = |t: i64| t < from || t >= to;
+    if let Some(s) = series
+        .iter()
+        .find(|s| s.samples.iter().any(|s| outside(s.0)) || s.histograms.iter().any(|h| outside(h.0)))
+    {
         return Err(StorageError::Invalid(format!("series {} has samples outside [{from}, {to})", s.labels)));
     }
     write_block_in(parent, series, Some((from, to)))
@@ -75,14 +95,14 @@ fn write_block_in(
     mut series: Vec<BlockSeries>,
     range: Option<(i64, i64)>,
 ) -> Result<BlockStats, StorageError> {
-    series.retain(|s| !s.samples.is_empty());
+    series.retain(|s| !s.is_empty());
     if series.is_empty() {
         return Err(StorageError::Invalid("a block needs at least one sample".into()));
     }
     series.sort_by(|a, b| a.labels.cmp(&b.labels));
     let mut builder = BlockBuilder::new(parent)?;
     for s in &series {
-        builder.add_samples(&s.labels, &s.samples)?;
+        builder.add_series(&s.labels, &s.samples, &s.histograms)?;
     }
     builder.finish(range, None)
 }
@@ -174,20 +194,36 @@ impl BlockBuilder {
         }
     }
 
-    /// Adds a series from its samples (strictly increasing timestamps), encoding them in
-    /// chunks of [`SAMPLES_PER_BLOCK_CHUNK`]. Series must come in label order.
+    /// Adds a series from its float samples (strictly increasing timestamps).
     pub(crate) fn add_samples(
         &mut self,
         labels: &Labels,
         samples: &[(i64, f64)],
     ) -> Result<(), StorageError> {
-        if let Some(w) = samples.windows(2).find(|w| w[1].0 <= w[0].0) {
+        self.add_series(labels, samples, &[])
+    }
+
+    /// Adds a series from its float and histogram samples (each strictly increasing in
+    /// time), encoding them in chunks (`series_chunks`). Series must come in label order.
+    pub(crate) fn add_series(
+        &mut self,
+        labels: &Labels,
+        samples: &[(i64, f64)],
+        histograms: &[(i64, HistogramValue)],
+    ) -> Result<(), StorageError> {
+        let float_times = samples.windows(2).map(|w| (w[0].0, w[1].0));
+        let histogram_times = histograms.windows(2).map(|w| (w[0].0, w[1].0));
+        if let Some((_, t)) = float_times.chain(histogram_times).find(|(a, b)| b <= a) {
             return Err(StorageError::Invalid(format!(
-                "samples of {labels} not in increasing time order at {}",
-                w[1].0
+                "samples of {labels} not in increasing time order at {t}"
             )));
         }
         if matches!(self.chunks, Some(Sink::Dense(_))) {
+            if !histograms.is_empty() {
+                return Err(StorageError::Invalid(format!(
+                    "series {labels} has native histograms, which a cold (dense) block cannot hold"
+                )));
+            }
             self.check_order(labels)?;
             let (Some(first), Some(last)) = (samples.first(), samples.last()) else { return Ok(()) };
             let Some(Sink::Dense(writer)) = self.chunks.as_mut() else { unreachable!("matched above") };
@@ -200,27 +236,25 @@ impl BlockBuilder {
                 .push((labels.clone(), vec![ChunkMeta { mint: first.0, maxt: last.0, chunk_ref }]));
             return Ok(());
         }
-        let mut chunks = Vec::new();
-        for part in samples.chunks(SAMPLES_PER_BLOCK_CHUNK) {
-            let mut enc = XorEncoder::new();
-            for &(t, v) in part {
-                enc.append(t, v)?;
-            }
-            chunks.push((part[0].0, part[part.len() - 1].0, enc.finish().0));
-        }
-        self.add_chunks(labels, chunks.iter().map(|(mint, maxt, bytes)| (*mint, *maxt, bytes.as_slice())))
+        let chunks = encode_series(labels, samples, histograms)?;
+        self.add_chunks(labels, chunks.iter().map(|c| (c.mint, c.maxt, c.encoding, c.bytes.as_slice())))
     }
 
-    /// Adds a series from XOR chunks `(mint, maxt, bytes)` in time order, copied as they are.
-    /// Series must come in label order; a series without chunks is left out.
+    /// Adds a series from chunks `(mint, maxt, encoding, bytes)` in time order, copied as
+    /// they are. Series must come in label order; a series without chunks is left out.
     pub(crate) fn add_chunks<'a>(
         &mut self,
         labels: &Labels,
-        chunks: impl IntoIterator<Item = (i64, i64, &'a [u8])>,
+        chunks: impl IntoIterator<Item = (i64, i64, u8, &'a [u8])>,
     ) -> Result<(), StorageError> {
         if matches!(self.chunks, Some(Sink::Dense(_))) {
             let mut samples = Vec::new();
-            for (_, _, bytes) in chunks {
+            for (_, _, encoding, bytes) in chunks {
+                if encoding != super::chunk_writer::XOR_ENCODING {
+                    return Err(StorageError::Invalid(format!(
+                        "series {labels} has native histograms, which a cold (dense) block cannot hold"
+                    )));
+                }
                 strata_codec::xor::decode_chunk_into(bytes, &mut samples)?;
             }
             return self.add_samples(labels, &samples);
@@ -230,11 +264,11 @@ impl BlockBuilder {
             return Err(StorageError::Invalid("block already finished".into()));
         };
         let mut metas = Vec::new();
-        for (mint, maxt, bytes) in chunks {
+        for (mint, maxt, encoding, bytes) in chunks {
             if metas.last().is_some_and(|m: &ChunkMeta| mint <= m.maxt) {
                 return Err(StorageError::Invalid(format!("chunks of {labels} overlap at {mint}")));
             }
-            let chunk_ref = writer.write(bytes)?;
+            let chunk_ref = writer.write(encoding, bytes)?;
             metas.push(ChunkMeta { mint, maxt, chunk_ref });
             self.samples += header_sample_count(bytes).map_or(0, u64::from);
         }
@@ -329,7 +363,11 @@ mod tests {
     use super::*;
 
     fn one(labels: &[(&str, &str)], samples: Vec<(i64, f64)>) -> BlockSeries {
-        BlockSeries { labels: Labels::from_pairs(labels.iter().copied()).unwrap(), samples }
+        BlockSeries {
+            labels: Labels::from_pairs(labels.iter().copied()).unwrap(),
+            samples,
+            histograms: Vec::new(),
+        }
     }
 
     #[test]

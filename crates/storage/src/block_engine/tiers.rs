@@ -10,7 +10,9 @@
 //! (the warm block serves); after it, open finds the cold block's parent still there and
 //! deletes it (the cold block serves) — never neither, never both counted.
 //!
-//! A shard moves when it is one block (compaction merges a closed shard down to one first).
+//! A shard moves when it is one block (compaction merges a closed shard down to one first)
+//! and holds no native histograms (the dense codec has no form for them; such a shard stays
+//! warm, in Prometheus' format).
 //! A cold dir that cannot be written (missing disk, read-only) makes the move fail with the
 //! path and the reason; the shard stays warm and nothing is lost. [`BlockEngine::export_cold`]
 //! turns cold shards back into Prometheus blocks, so the data never becomes Strata-only.
@@ -53,7 +55,8 @@ impl BlockEngine {
         let mut moved = Vec::new();
         for (window, in_shard) in self.by_shard(&blocks) {
             let [block] = in_shard.as_slice() else { continue };
-            if window.end > cutoff || block.is_dense() {
+            // The dense codec has no form for native histograms: such a shard stays warm.
+            if window.end > cutoff || block.is_dense() || block.has_histograms()? {
                 continue;
             }
             moved.push(self.freeze(window, block, &cold)?);

@@ -14,12 +14,14 @@ use std::path::Path;
 use std::sync::Arc;
 
 use strata_codec::xor::decode_chunk_into;
+use strata_model::histogram::HistogramValue;
 use strata_model::Labels;
 
 use crate::block::{
     drop_deleted, BlockBuilder, BlockFormat, BlockParent, BlockReader, BlockStats, ChunkRef, Lineage,
     Tombstones,
 };
+use crate::head::decode_histogram_chunk;
 use crate::StorageError;
 
 /// One source's position in the merge.
@@ -127,28 +129,27 @@ fn write_series(builder: &mut BlockBuilder, labels: &Labels, parts: &[Part<'_>])
         return write_decoded(builder, labels, parts);
     }
     // Each chunk is read (and its CRC checked) once, in source order.
-    let mut chunks: Vec<(ChunkRef, &[u8], &Part<'_>)> = Vec::new();
+    let mut chunks: Vec<(ChunkRef, u8, &[u8], &Part<'_>)> = Vec::new();
     let mut touched_by_tombstones = false;
     for part in parts {
         for c in &part.chunks {
             touched_by_tombstones |= part.deleted.iter().any(|&(lo, hi)| lo <= c.maxt && c.mint <= hi);
-            chunks.push((*c, part.block.chunk(c.chunk_ref)?, part));
+            let (encoding, bytes) = part.block.raw_chunk(c.chunk_ref)?;
+            chunks.push((*c, encoding, bytes, part));
         }
     }
-    let mut by_time: Vec<(i64, i64, &[u8])> =
-        chunks.iter().map(|(c, bytes, _)| (c.mint, c.maxt, *bytes)).collect();
+    let mut by_time: Vec<(i64, i64, u8, &[u8])> =
+        chunks.iter().map(|(c, encoding, bytes, _)| (c.mint, c.maxt, *encoding, *bytes)).collect();
     by_time.sort_by_key(|c| c.0);
     let overlapping = by_time.windows(2).any(|w| w[1].0 <= w[0].1);
     if !overlapping && !touched_by_tombstones {
         return builder.add_chunks(labels, by_time);
     }
-    let mut samples = Vec::new();
-    for (c, bytes, part) in &chunks {
-        let start = samples.len();
-        decode_chunk_into(bytes, &mut samples).map_err(|e| corrupt_chunk(part.block, c.chunk_ref, e))?;
-        drop_deleted(&mut samples, start, part.deleted);
+    let mut decoded = Decoded::default();
+    for (c, encoding, bytes, part) in &chunks {
+        decoded.add(*encoding, bytes, part.deleted).map_err(|e| corrupt_chunk(part.block, c.chunk_ref, e))?;
     }
-    add_merged(builder, labels, samples)
+    decoded.write(builder, labels)
 }
 
 /// A series from sources that include a cold block: every chunk decoded (a dense column has
@@ -158,29 +159,60 @@ fn write_decoded(
     labels: &Labels,
     parts: &[Part<'_>],
 ) -> Result<(), StorageError> {
-    let mut samples = Vec::new();
+    let mut decoded = Decoded::default();
     for part in parts {
         for c in &part.chunks {
-            let start = samples.len();
-            part.block.decode_chunk_into(c.chunk_ref, &mut samples)?;
-            drop_deleted(&mut samples, start, part.deleted);
+            if part.block.is_dense() {
+                let start = decoded.floats.len();
+                part.block.decode_chunk_into(c.chunk_ref, &mut decoded.floats)?;
+                drop_deleted(&mut decoded.floats, start, part.deleted);
+            } else {
+                let (encoding, bytes) = part.block.raw_chunk(c.chunk_ref)?;
+                decoded
+                    .add(encoding, bytes, part.deleted)
+                    .map_err(|e| corrupt_chunk(part.block, c.chunk_ref, e))?;
+            }
         }
     }
-    add_merged(builder, labels, samples)
+    decoded.write(builder, labels)
 }
 
-/// Adds a series' decoded samples (its sources' in source order) merged by time: for a
-/// repeated timestamp the earlier source's sample stays (the sort is stable); a series with
-/// nothing left is left out.
-fn add_merged(
-    builder: &mut BlockBuilder,
-    labels: &Labels,
-    mut samples: Vec<(i64, f64)>,
-) -> Result<(), StorageError> {
-    samples.sort_by_key(|s| s.0);
-    samples.dedup_by_key(|s| s.0);
-    if samples.is_empty() {
-        return Ok(());
+/// A series' decoded samples, its sources' in source order.
+#[derive(Default)]
+struct Decoded {
+    floats: Vec<(i64, f64)>,
+    histograms: Vec<(i64, HistogramValue)>,
+}
+
+impl Decoded {
+    /// Decodes a chunk of `encoding`, dropping the samples in `deleted`.
+    fn add(&mut self, encoding: u8, bytes: &[u8], deleted: &[(i64, i64)]) -> Result<(), StorageError> {
+        if matches!(encoding, 2 | 3) {
+            let start = self.histograms.len();
+            decode_histogram_chunk(encoding == 3, bytes, &mut self.histograms)?;
+            let mut i = 0;
+            self.histograms.retain(|h| {
+                i += 1;
+                i <= start || !deleted.iter().any(|&(lo, hi)| (lo..=hi).contains(&h.0))
+            });
+            return Ok(());
+        }
+        let start = self.floats.len();
+        decode_chunk_into(bytes, &mut self.floats)?;
+        drop_deleted(&mut self.floats, start, deleted);
+        Ok(())
     }
-    builder.add_samples(labels, &samples)
+
+    /// Adds the series merged by time: for a repeated timestamp the earlier source's sample
+    /// stays (the sorts are stable); a series with nothing left is left out.
+    fn write(mut self, builder: &mut BlockBuilder, labels: &Labels) -> Result<(), StorageError> {
+        self.floats.sort_by_key(|s| s.0);
+        self.floats.dedup_by_key(|s| s.0);
+        self.histograms.sort_by_key(|s| s.0);
+        self.histograms.dedup_by_key(|s| s.0);
+        if self.floats.is_empty() && self.histograms.is_empty() {
+            return Ok(());
+        }
+        builder.add_series(labels, &self.floats, &self.histograms)
+    }
 }

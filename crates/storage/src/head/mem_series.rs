@@ -6,6 +6,9 @@ use std::sync::Arc;
 
 use strata_codec::xor::{decode_chunk_into, header_sample_count, XorEncoder};
 
+use strata_model::histogram::HistogramValue;
+
+use super::histogram_chunks::HistogramChunks;
 use crate::block::SAMPLES_PER_CHUNK;
 use crate::head_chunks::{DiskChunk, HeadChunkFiles};
 use crate::series_set::{ChunkData, ChunkSource};
@@ -95,6 +98,9 @@ pub(super) struct MemSeries {
     pub(super) last_v: f64,
     /// Accepted out-of-order samples, sorted by time, one per timestamp.
     pub(super) ooo: Vec<(i64, f64)>,
+    /// Native-histogram samples, for the (few) series that have any: boxed so that a float
+    /// series pays one pointer for them.
+    pub(super) histograms: Option<Box<HistogramChunks>>,
 }
 
 impl MemSeries {
@@ -108,7 +114,52 @@ impl MemSeries {
             last_t: None,
             last_v: 0.0,
             ooo: Vec::new(),
+            histograms: None,
         }
+    }
+
+    /// Whether the newest sample is a histogram (then `last_v` means nothing).
+    pub(super) fn last_is_histogram(&self) -> bool {
+        self.histograms.as_ref().and_then(|h| h.last()).is_some_and(|(t, _)| Some(*t) == self.last_t)
+    }
+
+    /// The newest sample if it is a histogram.
+    pub(super) fn last_histogram(&self) -> Option<&HistogramValue> {
+        self.histograms
+            .as_ref()
+            .and_then(|h| h.last())
+            .filter(|(t, _)| Some(*t) == self.last_t)
+            .map(|(_, v)| v)
+    }
+
+    /// Appends a histogram sample after every sample held (the caller checked the order).
+    pub(super) fn push_histogram(
+        &mut self,
+        t: i64,
+        v: HistogramValue,
+        sink: ChunkSink<'_>,
+    ) -> Result<(), StorageError> {
+        self.histograms.get_or_insert_with(Box::default).push(t, v, sink.chunk_range)?;
+        self.last_t = Some(t);
+        Ok(())
+    }
+
+    /// Applies a histogram read back from the WAL: kept unless a sample at or after its
+    /// time is already held (histograms are only ever appended in order).
+    pub(super) fn replay_histogram(&mut self, t: i64, v: HistogramValue, sink: ChunkSink<'_>) -> bool {
+        if self.last_t.is_some_and(|last| t <= last) {
+            return false;
+        }
+        self.push_histogram(t, v, sink).is_ok()
+    }
+
+    /// Histogram samples in `[from, to)`, in time order.
+    pub(super) fn histograms_in(
+        &self,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(i64, HistogramValue)>, StorageError> {
+        self.histograms.as_ref().map_or(Ok(Vec::new()), |h| h.samples_in(from, to))
     }
 
     /// Appends an in-order sample (`t` after `last_t`), cutting the open chunk first when
@@ -190,6 +241,7 @@ impl MemSeries {
         self.closed.iter().map(|c| c.bytes.slice().len()).sum::<usize>()
             + self.open.byte_len()
             + self.ooo.len() * 16
+            + self.histograms.as_ref().map_or(0, |h| h.encoded_bytes())
     }
 
     pub(super) fn heap_bytes(&self) -> usize {
@@ -198,6 +250,7 @@ impl MemSeries {
             + self.closed.capacity() * std::mem::size_of::<HeadChunk>()
             + self.open.byte_capacity()
             + self.ooo.capacity() * 16
+            + self.histograms.as_ref().map_or(0, |h| h.heap_bytes())
             + std::mem::size_of::<Self>()
             // The Arc<Mutex<…>> around it and its slot in the head's vector.
             + 16 + 8 + 8
@@ -218,6 +271,9 @@ impl MemSeries {
             let part = &self.ooo[from..to];
             let data = ChunkData::Samples(part.to_vec().into());
             out.push(ChunkSource::new(part[0].0, part[part.len() - 1].0, data));
+        }
+        if let Some(h) = &self.histograms {
+            h.chunks_in(mint, maxt, &mut out);
         }
         out
     }
@@ -248,6 +304,7 @@ impl MemSeries {
         self.closed.iter().any(|c| overlaps(c.mint, c.maxt, mint, maxt))
             || self.open_range().is_some_and(|(lo, hi)| overlaps(lo, hi, mint, maxt))
             || self.ooo.iter().any(|s| (mint..=maxt).contains(&s.0))
+            || self.histograms.as_ref().is_some_and(|h| h.touches(mint, maxt))
     }
 
     /// Removes the samples in `[mint, maxt]`: the chunks from the first one that overlaps
@@ -256,6 +313,9 @@ impl MemSeries {
     /// Prometheus).
     pub(super) fn delete(&mut self, mint: i64, maxt: i64, sink: ChunkSink<'_>) -> Result<(), StorageError> {
         self.ooo.retain(|s| !(mint..=maxt).contains(&s.0));
+        if let Some(h) = &mut self.histograms {
+            h.delete(mint, maxt, sink.chunk_range)?;
+        }
         let first = self.closed.iter().position(|c| c.maxt >= mint).unwrap_or(self.closed.len());
         let open_hit = self.open_range().is_some_and(|(lo, hi)| overlaps(lo, hi, mint, maxt));
         if !open_hit && !self.closed[first..].iter().any(|c| overlaps(c.mint, c.maxt, mint, maxt)) {
@@ -284,7 +344,8 @@ impl MemSeries {
     pub(super) fn oldest(&self) -> Option<i64> {
         let first_chunk = self.closed.first().map(|c| c.mint);
         let open = (!self.open.is_empty()).then_some(self.open_mint);
-        [first_chunk.or(open), self.ooo.first().map(|s| s.0)].into_iter().flatten().min()
+        let histograms = self.histograms.as_ref().and_then(|h| h.oldest());
+        [first_chunk.or(open), self.ooo.first().map(|s| s.0), histograms].into_iter().flatten().min()
     }
 
     /// Drops everything before `t`.
@@ -295,5 +356,11 @@ impl MemSeries {
         }
         let keep_from = self.ooo.partition_point(|s| s.0 < t);
         self.ooo.drain(..keep_from);
+        if let Some(h) = &mut self.histograms {
+            h.truncate(t);
+        }
+        if self.histograms.as_ref().is_some_and(|h| h.is_empty()) && !self.last_is_histogram() {
+            self.histograms = None;
+        }
     }
 }

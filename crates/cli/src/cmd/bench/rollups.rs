@@ -199,7 +199,7 @@ fn write_days(args: &RollupsArgs, start: i64, end: i64, interval: i64) -> anyhow
                     samples.push((t, v));
                     t += interval;
                 }
-                BlockSeries { labels: l.clone(), samples }
+                BlockSeries { labels: l.clone(), samples, histograms: Vec::new() }
             })
             .collect();
         write_block_range(&args.dir, series, day, day + DAY)?;
