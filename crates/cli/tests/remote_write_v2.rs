@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use prost::Message;
-use strata_testkit::remote_write_v2::{Histogram, Request, Sample, TimeSeries};
+use strata_testkit::remote_write_v2::{BucketSpan, Histogram, Request, Sample, TimeSeries};
 use strata_testkit::{request, HttpResponse, StrataServer};
 
 const V2: &str = "application/x-protobuf;proto=io.prometheus.write.v2.Request";
@@ -67,14 +67,38 @@ fn remote_write_2_is_negotiated_stored_and_counted() {
     got.sort();
     assert_eq!(got, [("200".to_string(), "12".to_string()), ("500".to_string(), "1".to_string())]);
 
-    // A histogram series is refused (not stored yet), a bad reference names its series; the
-    // rest is written, the answer is 400 and still counts what was written.
+    // A native histogram is stored and counted in its header.
+    let latency = Histogram {
+        count_int: 5,
+        sum: 2.5,
+        zero_count_int: 1,
+        positive_spans: vec![BucketSpan { offset: 0, length: 2 }],
+        positive_deltas: vec![3, -2], // counts 3 and 1
+        timestamp: t,
+        ..Default::default()
+    };
+    let good = Request {
+        symbols: symbols(&["", "__name__", "latency"]),
+        timeseries: vec![TimeSeries {
+            labels_refs: vec![1, 2],
+            histograms: vec![latency],
+            ..Default::default()
+        }],
+    };
+    let answer = send(&server, V2, "snappy", &good);
+    assert_eq!(answer.code, 204, "{}", answer.text());
+    assert_eq!(header(&answer, "x-prometheus-remote-write-histograms-written"), Some("1"));
+    assert_eq!(header(&answer, "x-prometheus-remote-write-samples-written"), Some("0"));
+
+    // A malformed histogram (its count is not its buckets') is refused with its reason, a
+    // bad reference names its series; the rest is written, the answer is 400 and still
+    // counts what was written.
     let mixed = Request {
         symbols: symbols(&["", "__name__", "latency", "queue_depth"]),
         timeseries: vec![
             TimeSeries {
                 labels_refs: vec![1, 2],
-                histograms: vec![Histogram { count_int: 3, timestamp: t }],
+                histograms: vec![Histogram { count_int: 3, timestamp: t + 1000, ..Default::default() }],
                 ..Default::default()
             },
             TimeSeries { labels_refs: vec![1, 9], samples: vec![sample(1.0, t)], ..Default::default() },
@@ -85,7 +109,8 @@ fn remote_write_2_is_negotiated_stored_and_counted() {
     assert_eq!(answer.code, 400, "{}", answer.text());
     let text = answer.text();
     assert!(text.contains("line 2: label reference 9 is past the 4 symbols"), "{text}");
-    assert!(text.contains("native histogram"), "{text}");
+    assert!(text.contains("invalid native histogram"), "{text}");
+    assert_eq!(header(&answer, "x-prometheus-remote-write-histograms-written"), Some("0"));
     assert_eq!(header(&answer, "x-prometheus-remote-write-samples-written"), Some("1"));
 
     // What is not remote write is 415; a corrupt body or a bad symbol table 400.

@@ -30,6 +30,7 @@ use strata_model::Labels;
 use strata_storage::{AppendRef, AppendResult, Engine, StorageError};
 
 use crate::metrics::{Metrics, Protocol};
+use crate::remote_histograms::HistogramBatch;
 use crate::remote_write_fast::RawSeries;
 use crate::series_cache::SeriesCache;
 
@@ -343,6 +344,8 @@ pub(crate) struct WriteSummary {
     pub(crate) storage_error: Option<String>,
     /// That failure was the engine refusing writes for now (retry later: 503).
     pub(crate) overloaded: bool,
+    /// Of `written`, native-histogram samples.
+    pub(crate) histograms_written: usize,
 }
 
 impl WriteSummary {
@@ -453,6 +456,36 @@ pub(crate) fn apply(
     summary
 }
 
+/// Appends a request's native-histogram samples after its floats (unless storage already
+/// failed), adding the outcome to `summary`: undecodable histograms and the engine's
+/// refusals are refused samples with their reasons, as for floats.
+pub(crate) fn apply_histograms(
+    engine: &dyn Engine,
+    metrics: &Metrics,
+    protocol: Protocol,
+    batch: HistogramBatch,
+    append_batch: usize,
+    summary: &mut WriteSummary,
+) {
+    metrics.rejected("parse", batch.errors.len());
+    summary.refused += batch.errors.len();
+    let room = 5usize.saturating_sub(summary.refused_reasons.len());
+    summary.refused_reasons.extend(batch.errors.into_iter().take(room));
+    if summary.storage_error.is_some() {
+        return;
+    }
+    let before = summary.written;
+    for chunk in batch.samples.chunks(append_batch.max(1)) {
+        let result = engine.append_histograms(chunk);
+        let describe = |j: usize| format!("histogram of {} at {}", chunk[j].0, chunk[j].1);
+        if !account(summary, metrics, result, chunk.len(), describe) {
+            break;
+        }
+    }
+    summary.histograms_written = summary.written - before;
+    metrics.ingested(protocol, summary.histograms_written);
+}
+
 /// Adds an append's outcome to `summary` (refusals described by `describe(index)`);
 /// false when storage failed and the write must stop.
 fn account(
@@ -489,7 +522,7 @@ fn account(
 }
 
 /// A raw series' labels, validated; it must have a metric name.
-fn decode_labels(s: &RawSeries<'_>) -> Result<Labels, String> {
+pub(crate) fn decode_labels(s: &RawSeries<'_>) -> Result<Labels, String> {
     let text = |b: &[u8]| {
         std::str::from_utf8(b).map(str::to_string).map_err(|_| "a label is not valid UTF-8".to_string())
     };

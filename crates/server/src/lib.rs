@@ -46,6 +46,7 @@ mod params;
 mod prompb;
 mod query_api;
 mod remote;
+mod remote_histograms;
 mod remote_v2;
 mod remote_write_fast;
 mod retention_config;

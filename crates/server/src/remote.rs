@@ -6,7 +6,8 @@
 //! the request, from 1), and the partial-write policy of `ingest_batch` applies; success is
 //! 204 as from Prometheus; bad input is 400 (the sender drops the request rather than
 //! retrying it forever); a storage failure is 500 (the sender retries). Native histograms
-//! cannot be stored yet: they are counted as refused and reported.
+//! (`TimeSeries.histograms`, what Prometheus sends with `send_native_histograms`) are
+//! stored as native-histogram samples (`remote_histograms`), under the same policy.
 //!
 //! Read: answers the `SAMPLES` response type (a snappy-compressed `ReadResponse`), which is
 //! what Prometheus 2.x asks for; a request that accepts only streamed chunks is refused.

@@ -11,9 +11,10 @@
 //! and `Content-Encoding` none or `snappy` (anything else 415). A 2.0 request names labels
 //! by reference into its symbol table (`symbols[0]` must be `""`); a series has samples or
 //! native histograms, not both. Samples are stored as in 1.0 (same partial-write policy,
-//! series numbered by position from 1). Native histograms cannot be stored yet and are
-//! counted as refused; exemplars are dropped; metadata is ignored; start timestamps are
-//! not stored (float samples have no room for them). Every answer, success or not, carries
+//! series numbered by position from 1), and so are native histograms (`remote_histograms`;
+//! their start timestamps are not kept: blocks have no place for them). Exemplars are
+//! counted as refused and dropped; metadata is ignored; start timestamps of float samples
+//! are not stored either (Prometheus' block format has no room for them). Every answer, success or not, carries
 //! `X-Prometheus-Remote-Write-Samples-Written`, `-Histograms-Written` and
 //! `-Exemplars-Written`, as 2.0 requires.
 
@@ -24,6 +25,7 @@ use strata_storage::AppendRef;
 use crate::ingest_batch::Batch;
 use crate::prompb::v2::{Request, TimeSeries};
 use crate::remote::BodyError;
+use crate::remote_histograms::HistogramBatch;
 use crate::series_cache::SeriesCache;
 
 /// The media type parameter that selects 2.0.
@@ -93,6 +95,16 @@ pub(crate) fn collect<'c>(request: &Request, cache: &'c SeriesCache<AppendRef>) 
             Ok(target) => series.samples.iter().for_each(|s| batch.push(target, i + 1, s.timestamp, s.value)),
             Err(message) => batch.error(i + 1, message),
         }
+    }
+    batch
+}
+
+/// The native histograms of a request's series (a series with samples too was refused
+/// as a whole by [`collect`]).
+pub(crate) fn collect_histograms(request: &Request) -> HistogramBatch {
+    let mut batch = HistogramBatch::default();
+    for (i, series) in request.timeseries.iter().enumerate().filter(|(_, s)| s.samples.is_empty()) {
+        batch.add(i + 1, || series_labels(request, series), series.histograms.iter().map(Vec::as_slice));
     }
     batch
 }

@@ -3,7 +3,7 @@
 //! no allocation until its labels turn out to be new to the series cache
 //! (`series_cache`). Wire format as in `prompb` (field numbers from ../shared/proto):
 //! `WriteRequest.timeseries = 1`; `TimeSeries.labels = 1`, `samples = 2`, `exemplars = 3`
-//! (skipped), `histograms = 4` (counted); `Label.name = 1`, `value = 2`;
+//! (skipped), `histograms = 4` (borrowed, decoded by `remote_histograms`); `Label.name = 1`, `value = 2`;
 //! `Sample.value = 1` (fixed64 double), `timestamp = 2` (varint int64). Unknown fields of
 //! every wire type are skipped, as protobuf requires. The prost path in `remote` stays the
 //! oracle: a proptest checks the two agree.
@@ -20,8 +20,8 @@ pub(crate) struct RawSeries<'a> {
     pub(crate) labels: Vec<(&'a [u8], &'a [u8])>,
     /// (timestamp ms, value).
     pub(crate) samples: Vec<(i64, f64)>,
-    /// Native histogram samples (not stored).
-    pub(crate) histograms: usize,
+    /// Its native-histogram messages, undecoded (`remote_histograms` reads them).
+    pub(crate) histograms: Vec<&'a [u8]>,
 }
 
 struct Reader<'a> {
@@ -123,10 +123,7 @@ fn series(bytes: &[u8]) -> Result<RawSeries<'_>, BodyError> {
                 }
             }
             (2, 2) => s.samples.push(sample(r.bytes_field()?)?),
-            (4, 2) => {
-                r.bytes_field()?;
-                s.histograms += 1;
-            }
+            (4, 2) => s.histograms.push(r.bytes_field()?),
             (_, wire) => r.skip(wire)?,
         }
     }
@@ -200,7 +197,7 @@ mod tests {
                 let samples: Vec<(i64, u64)> = w.samples.iter().map(|(t, v)| (*t, v.to_bits())).collect();
                 let expected: Vec<(i64, u64)> = d.samples.iter().map(|s| (s.timestamp, s.value.to_bits())).collect();
                 prop_assert_eq!(samples, expected);
-                prop_assert_eq!(w.histograms, 1);
+                prop_assert_eq!(&w.histograms, &vec![&[0x08u8, 0x01][..]]);
                 let again = request(&[(labels_of(d), Vec::new())]);
                 prop_assert_eq!(&walk(&again).unwrap()[0].key, &w.key);
             }

@@ -144,6 +144,27 @@ impl AppState {
         summary
     }
 
+    /// Appends a request's native histograms into `summary` (see `ingest_batch`).
+    pub(crate) fn apply_histograms(
+        &self,
+        protocol: Protocol,
+        batch: crate::remote_histograms::HistogramBatch,
+        summary: &mut WriteSummary,
+    ) {
+        let engine = self.backend.engine();
+        ingest_batch::apply_histograms(
+            engine,
+            &self.metrics,
+            protocol,
+            batch,
+            self.config.append_batch,
+            summary,
+        );
+        if let Some(e) = &summary.storage_error {
+            self.health.storage_failed(e);
+        }
+    }
+
     /// Reads the limits again from the config file (SIGHUP, `POST /-/reload`).
     pub(crate) fn reload_limits(&self) -> Result<(), ConfigError> {
         let limits = self.config.reloaded_limits()?;

@@ -25,6 +25,7 @@ use crate::ingest_batch::{self, TextTime, WriteSummary};
 use crate::json;
 use crate::metrics::Protocol;
 use crate::params::Params;
+use crate::remote_histograms::HistogramBatch;
 use crate::state::{now_ms, Shared};
 use crate::write_gate::Busy;
 use crate::{remote, remote_v2, remote_write_fast};
@@ -160,22 +161,22 @@ async fn write(
         Err(e) => answer_error(dialect, StatusCode::INTERNAL_SERVER_ERROR, &format!("write failed: {e}"), 0),
     };
     if remote_write_v2 {
-        let written = match &done {
-            Ok(Ok(summary)) => summary.written,
-            _ => 0,
+        let (samples, histograms) = match &done {
+            Ok(Ok(summary)) => (summary.written - summary.histograms_written, summary.histograms_written),
+            _ => (0, 0),
         };
-        written_headers(&mut response, written);
+        written_headers(&mut response, samples, histograms);
     }
     response
 }
 
-/// Remote write 2.0's mandatory counts of what was written: samples; histograms and
+/// Remote write 2.0's mandatory counts of what was written: samples and histograms;
 /// exemplars are never stored yet.
-fn written_headers(response: &mut Response, samples: usize) {
+fn written_headers(response: &mut Response, samples: usize, histograms: usize) {
     let headers = response.headers_mut();
     for (name, n) in [
         ("x-prometheus-remote-write-samples-written", samples),
-        ("x-prometheus-remote-write-histograms-written", 0),
+        ("x-prometheus-remote-write-histograms-written", histograms),
         ("x-prometheus-remote-write-exemplars-written", 0),
     ] {
         headers.insert(name, HeaderValue::from(n));
@@ -191,7 +192,8 @@ fn parse_and_apply(
 ) -> Result<WriteSummary, String> {
     let now = now_ms();
     let caches = &state.series_caches;
-    let (batch, histograms) = match format {
+    let mut histograms = HistogramBatch::default();
+    let batch = match format {
         Format::LineProtocol(precision, target) => {
             let target = match &target {
                 Some((db, rp)) => {
@@ -202,30 +204,31 @@ fn parse_and_apply(
             let influx = target
                 .as_ref()
                 .map(|target| ingest_batch::InfluxTarget { catalog: &state.influx_catalog, target });
-            (ingest_batch::parse_line_protocol(bytes, precision, now, &caches.line_protocol, influx), 0)
+            ingest_batch::parse_line_protocol(bytes, precision, now, &caches.line_protocol, influx)
         }
         Format::PrometheusText(time) => {
-            (ingest_batch::parse_prometheus_text(bytes, time, now, &caches.prometheus_text), 0)
+            ingest_batch::parse_prometheus_text(bytes, time, now, &caches.prometheus_text)
         }
         Format::RemoteWrite => {
             let raw = remote::unsnappy(bytes, state.config.max_body_bytes).map_err(|e| e.0)?;
             let series = remote_write_fast::walk(&raw).map_err(|e| e.0)?;
-            let histograms = series.iter().map(|s| s.histograms).sum();
-            (ingest_batch::collect_remote(&series, &caches.remote_write), histograms)
+            for (i, s) in series.iter().enumerate() {
+                histograms.add(i + 1, || ingest_batch::decode_labels(s), s.histograms.iter().copied());
+            }
+            ingest_batch::collect_remote(&series, &caches.remote_write)
         }
         Format::RemoteWriteV2 => {
             let raw = remote::unsnappy(bytes, state.config.max_body_bytes).map_err(|e| e.0)?;
             let request = remote_v2::decode(&raw).map_err(|e| e.0)?;
             let extras = remote_v2::extras(&request);
             state.metrics.rejected("exemplar", extras.exemplars);
-            (remote_v2::collect(&request, &caches.remote_write_v2), extras.histograms)
+            histograms = remote_v2::collect_histograms(&request);
+            remote_v2::collect(&request, &caches.remote_write_v2)
         }
     };
     let mut summary = state.apply(protocol, batch);
-    if histograms > 0 {
-        state.metrics.rejected("native_histogram", histograms);
-        summary.refused += histograms;
-        summary.refused_reasons.push(format!("{histograms} native histogram sample(s): not supported yet"));
+    if !histograms.samples.is_empty() || !histograms.errors.is_empty() {
+        state.apply_histograms(protocol, histograms, &mut summary);
     }
     Ok(summary)
 }
