@@ -14,6 +14,7 @@ use serde_json::Value;
 use strata_otlp::collector::metrics_service_client::MetricsServiceClient;
 use strata_otlp::collector::{ExportMetricsServiceRequest, ExportMetricsServiceResponse};
 use strata_otlp::common::v1::{any_value, AnyValue, KeyValue};
+use strata_otlp::metrics::v1::exponential_histogram_data_point::Buckets;
 use strata_otlp::metrics::v1::{
     metric::Data, number_data_point, AggregationTemporality, ExponentialHistogram,
     ExponentialHistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
@@ -41,9 +42,18 @@ fn kv(key: &str, value: &str) -> KeyValue {
     }
 }
 
-/// A counter `requests` of `value` from service `service`, plus (if `with_exponential`) an
-/// exponential histogram, which Strata must refuse and count.
-fn request(service: &str, value: f64, with_exponential: bool) -> ExportMetricsServiceRequest {
+/// What [`request`] adds besides its counter.
+#[derive(Clone, Copy, PartialEq)]
+enum Extra {
+    Nothing,
+    /// A well-formed exponential histogram, stored as a native histogram.
+    Exponential,
+    /// An exponential histogram of scale −5 (below native histograms' −4): refused.
+    BadExponential,
+}
+
+/// A counter `requests` of `value` from service `service`, plus `extra`.
+fn request(service: &str, value: f64, extra: Extra) -> ExportMetricsServiceRequest {
     let t = now_ns();
     let mut metrics = vec![Metric {
         name: "requests".into(),
@@ -60,13 +70,17 @@ fn request(service: &str, value: f64, with_exponential: bool) -> ExportMetricsSe
         })),
         ..Default::default()
     }];
-    if with_exponential {
+    if extra != Extra::Nothing {
         metrics.push(Metric {
             name: "sizes".into(),
             data: Some(Data::ExponentialHistogram(ExponentialHistogram {
                 data_points: vec![ExponentialHistogramDataPoint {
                     time_unix_nano: t,
-                    count: 2,
+                    count: 3,
+                    zero_count: 1,
+                    sum: Some(40.0),
+                    scale: if extra == Extra::BadExponential { -5 } else { 2 },
+                    positive: Some(Buckets { offset: 10, bucket_counts: vec![1, 0, 1] }),
                     ..Default::default()
                 }],
                 aggregation_temporality: AggregationTemporality::Cumulative as i32,
@@ -105,7 +119,7 @@ fn http_protobuf_and_json_bodies_are_stored_and_answered_in_kind() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path());
 
-    let body = request("web", 42.0, false).encode_to_vec();
+    let body = request("web", 42.0, Extra::Nothing).encode_to_vec();
     let answer = server.post("/api/v1/otlp/v1/metrics", "application/x-protobuf", &body);
     assert_eq!(answer.code, 200, "{}", answer.text());
     let decoded = ExportMetricsServiceResponse::decode(&answer.body[..]).unwrap();
@@ -113,13 +127,13 @@ fn http_protobuf_and_json_bodies_are_stored_and_answered_in_kind() {
     assert_eq!(value(&server, r#"requests_total{job="web",code="200"}"#), Some(42.0));
 
     // JSON, on OTLP's default path, with a point Strata cannot store: 200 + partialSuccess.
-    let json = serde_json::to_vec(&request("api", 7.0, true)).unwrap();
+    let json = serde_json::to_vec(&request("api", 7.0, Extra::BadExponential)).unwrap();
     let answer = server.post("/v1/metrics", "application/json", &json);
     assert_eq!(answer.code, 200, "{}", answer.text());
     let body: Value = serde_json::from_slice(&answer.body).unwrap();
     assert_eq!(body["partialSuccess"]["rejectedDataPoints"], 1, "{body}");
     let message = body["partialSuccess"]["errorMessage"].as_str().unwrap();
-    assert!(message.contains("exponential histograms"), "{message}");
+    assert!(message.contains("scale -5 is below -4"), "{message}");
     assert_eq!(value(&server, r#"requests_total{job="api"}"#), Some(7.0));
 
     // Bad bodies are 400 with a google.rpc.Status that says why; other media types 415.
@@ -143,16 +157,21 @@ fn grpc_export_with_gzip_is_stored() {
             .await
             .expect("gRPC connects")
             .send_compressed(tonic::codec::CompressionEncoding::Gzip);
-        client.export(request("grpc-svc", 5.0, true)).await.expect("export succeeds").into_inner()
+        client
+            .export(request("grpc-svc", 5.0, Extra::Exponential))
+            .await
+            .expect("export succeeds")
+            .into_inner()
     });
-    let partial = answer.partial_success.expect("the exponential histogram is reported");
-    assert_eq!(partial.rejected_data_points, 1);
+    assert_eq!(answer.partial_success, None, "the exponential histogram was stored as a native one");
     assert_eq!(value(&server, r#"requests_total{job="grpc-svc"}"#), Some(5.0));
+    let metrics = server.get("/metrics").text();
+    assert!(metrics.contains("strata_samples_ingested_total{protocol=\"otlp\"} 2"), "{metrics}");
 }
 
 /// The Python SDK's gRPC and HTTP exporters: counter, gauge and explicit histogram come
-/// back from PromQL as recorded; the exponential histogram is refused (native histograms
-/// are not stored yet) without failing the rest.
+/// back from PromQL as recorded; the exponential histogram is stored as a native histogram
+/// (counted among the ingested samples: PromQL does not read native histograms yet).
 #[test]
 fn opentelemetry_python_sdk_exports_over_grpc_and_http() {
     let modules = [
@@ -178,6 +197,11 @@ fn opentelemetry_python_sdk_exports_over_grpc_and_http() {
         let sent: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
         assert_eq!(sent["flushed"], true, "{kind}: {stderr}");
         check_exported(&server, service, &sent);
+        let metrics = server.get("/metrics").text();
+        assert!(
+            metrics.contains("strata_samples_rejected_total{reason=\"native_histogram\"} 0"),
+            "{kind}: {metrics}"
+        );
     }
 }
 
@@ -201,8 +225,7 @@ fn check_exported(server: &StrataServer, service: &str, sent: &Value) {
         assert_eq!(got, n.as_f64(), "{service} le={bound}: {buckets:?}");
     }
     assert_eq!(buckets.get("+Inf"), latency["count"].as_f64().as_ref(), "{service}");
-    // The resource's other attributes are in target_info; the exponential histogram is not stored.
+    // The resource's other attributes are in target_info.
     let info = values_by(server, &format!("target_info{{{job}}}"), "deployment_environment");
     assert_eq!(info.get("test"), Some(&1.0), "{service}: {info:?}");
-    assert_eq!(value(server, &format!("count({{__name__=~\"payload.*\",{job}}})")), None);
 }

@@ -15,6 +15,7 @@
 
 mod attributes;
 pub mod body;
+pub mod exponential;
 pub mod naming;
 pub mod translate;
 

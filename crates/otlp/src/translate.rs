@@ -8,7 +8,7 @@
 //! | sum, delta | `name`, each sample the interval's change, stored as sent |
 //! | histogram (explicit buckets) | `name_bucket{le}` (cumulative, `+Inf` = count), `name_count`, `name_sum` |
 //! | summary | `name{quantile}`, `name_count`, `name_sum` |
-//! | exponential histogram | refused: it needs native histograms |
+//! | exponential histogram | `name`, a native histogram (`exponential`) |
 //!
 //! Every series gets the data point's attributes; `job` and `instance` come from the
 //! resource's `service.namespace`/`service.name` and `service.instance.id`; configured
@@ -31,8 +31,10 @@ use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
 use opentelemetry_proto::tonic::metrics::v1::number_data_point::Value as NumberValue;
 use opentelemetry_proto::tonic::metrics::v1::{
-    AggregationTemporality, HistogramDataPoint, Metric, NumberDataPoint, SummaryDataPoint,
+    AggregationTemporality, ExponentialHistogramDataPoint, HistogramDataPoint, Metric, NumberDataPoint,
+    SummaryDataPoint,
 };
+use strata_model::histogram::HistogramValue;
 use strata_model::{Labels, NameValidation, METRIC_NAME_LABEL, STALE_NAN_BITS};
 
 use crate::attributes::{self, go_float, LabelMap};
@@ -73,6 +75,8 @@ pub struct Series {
 #[derive(Debug, Default)]
 pub struct Translated {
     pub series: Vec<Series>,
+    /// Native-histogram samples (from exponential histograms), in the order sent.
+    pub histograms: Vec<(Labels, i64, HistogramValue)>,
     /// Data points in the request.
     pub points: usize,
     /// Data points that could not be translated, and the first few reasons.
@@ -261,7 +265,13 @@ fn translate_metric(out: &mut Translated, scope: &ScopeContext<'_, '_>, metric: 
             h.data_points.iter().for_each(|p| emit.histogram(p));
         }
         Data::Summary(s) => s.data_points.iter().for_each(|p| emit.summary(p)),
-        Data::ExponentialHistogram(_) => unreachable!("refused above"),
+        Data::ExponentialHistogram(e) => {
+            let delta = e.aggregation_temporality == AggregationTemporality::Delta as i32;
+            if delta {
+                emit.out.delta_points += e.data_points.len();
+            }
+            e.data_points.iter().for_each(|p| emit.exponential(p, delta));
+        }
     }
     emit.newest
 }
@@ -287,8 +297,8 @@ fn refusal(data: &Data) -> Option<&'static str> {
         Data::Histogram(h) if !known(h.aggregation_temporality) => {
             Some("histogram without a known aggregation temporality")
         }
-        Data::ExponentialHistogram(_) => {
-            Some("exponential histograms become native histograms, which Strata cannot store yet")
+        Data::ExponentialHistogram(e) if !known(e.aggregation_temporality) => {
+            Some("exponential histogram without a known aggregation temporality")
         }
         _ => None,
     }
@@ -390,6 +400,31 @@ impl Emitter<'_, '_, '_, '_> {
             samples.push(("_sum", None, f(sum)));
         }
         self.emit(labels, time_ms(point.time_unix_nano), &samples);
+    }
+
+    fn exponential(&mut self, point: &ExponentialHistogramDataPoint, delta: bool) {
+        self.out.exemplars_dropped += point.exemplars.len();
+        let histogram = match crate::exponential::to_native(point, delta) {
+            Ok(h) => h,
+            Err(e) => {
+                let name = self.name;
+                self.out.reject(1, || format!("metric {name:?}: {e}"));
+                return;
+            }
+        };
+        let Some(mut labels) = self.labels(&point.attributes) else { return };
+        labels.insert(METRIC_NAME_LABEL.to_string(), self.name.to_string());
+        match Labels::from_pairs_with(labels, self.scope.validation()) {
+            Ok(labels) => {
+                let t = time_ms(point.time_unix_nano);
+                self.out.histograms.push((labels, t, HistogramValue::Integer(histogram)));
+                self.newest = self.newest.max(Some(t));
+            }
+            Err(e) => {
+                let name = self.name;
+                self.out.reject(1, || format!("metric {name:?}: {e}"));
+            }
+        }
     }
 
     fn summary(&mut self, point: &SummaryDataPoint) {

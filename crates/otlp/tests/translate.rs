@@ -3,10 +3,12 @@
 //! is lost without being counted.
 
 use proptest::prelude::*;
+use strata_model::histogram::HistogramValue;
 use strata_model::{is_stale_marker, Labels};
 use strata_otlp::body::{decode_request, Encoding};
 use strata_otlp::collector::ExportMetricsServiceRequest;
 use strata_otlp::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
+use strata_otlp::metrics::v1::exponential_histogram_data_point::Buckets;
 use strata_otlp::metrics::v1::{
     metric::Data, number_data_point, AggregationTemporality, ExponentialHistogram,
     ExponentialHistogramDataPoint, Gauge, Histogram, HistogramDataPoint, Metric, NumberDataPoint,
@@ -180,27 +182,53 @@ fn summaries_become_quantile_series() {
 }
 
 #[test]
-fn delta_is_stored_as_sent_and_exponential_is_refused() {
+fn delta_is_stored_as_sent_and_exponential_becomes_native() {
     let delta = metric("jobs.done", "", sum(vec![number(3.0, vec![])], AggregationTemporality::Delta, true));
-    let expo = metric(
-        "latency",
-        "s",
-        Data::ExponentialHistogram(ExponentialHistogram {
-            data_points: vec![ExponentialHistogramDataPoint {
-                time_unix_nano: T,
-                count: 1,
-                ..Default::default()
-            }],
-            aggregation_temporality: AggregationTemporality::Cumulative as i32,
-        }),
-    );
+    let expo = |temporality: AggregationTemporality| {
+        metric(
+            "latency",
+            "s",
+            Data::ExponentialHistogram(ExponentialHistogram {
+                data_points: vec![ExponentialHistogramDataPoint {
+                    time_unix_nano: T,
+                    count: 3,
+                    sum: Some(0.75),
+                    scale: 1,
+                    positive: Some(Buckets { offset: -1, bucket_counts: vec![2, 1] }),
+                    attributes: vec![kv("route", "/a")],
+                    ..Default::default()
+                }],
+                aggregation_temporality: temporality as i32,
+            }),
+        )
+    };
     let unspecified =
         metric("odd", "", sum(vec![number(1.0, vec![])], AggregationTemporality::Unspecified, true));
-    let t = translate(&request(vec![], vec![delta, expo, unspecified]), &Options::default());
+    let request = request(
+        vec![],
+        vec![
+            delta,
+            expo(AggregationTemporality::Cumulative),
+            expo(AggregationTemporality::Unspecified),
+            unspecified,
+        ],
+    );
+    let t = translate(&request, &Options::default());
     assert_eq!(find(&t, "jobs_done"), &[(T_MS, 3.0)], "a delta sum has no _total");
-    assert_eq!((t.points, t.rejected, t.delta_points), (3, 2, 1));
-    assert!(t.problems.iter().any(|p| p.contains("exponential histograms")), "{:?}", t.problems);
+    assert_eq!((t.points, t.rejected, t.delta_points), (4, 2, 1));
+    assert!(t.problems.iter().any(|p| p.contains("exponential histogram without")), "{:?}", t.problems);
     assert!(t.problems.iter().any(|p| p.contains("temporality")), "{:?}", t.problems);
+    let [(labels, t_ms, HistogramValue::Integer(h))] = t.histograms.as_slice() else {
+        panic!("one native histogram: {:?}", t.histograms)
+    };
+    assert_eq!(labels.to_string(), r#"latency_seconds{route="/a"}"#);
+    assert_eq!((*t_ms, h.schema, h.count, h.sum), (T_MS, 1, 3, 0.75));
+    assert_eq!(
+        h.positive_spans,
+        vec![strata_model::Span { offset: 0, length: 2 }],
+        "OTLP bucket i is native bucket i + 1"
+    );
+    assert_eq!(h.positive_buckets, vec![2, -1]);
 }
 
 #[test]
@@ -306,7 +334,7 @@ proptest! {
         let req = request(vec![], vec![metric(&names, "", Data::Gauge(Gauge { data_points: data }))]);
         let t = translate(&req, &Options { names: strategy, ..Options::default() });
         prop_assert_eq!(t.points, points.len());
-        prop_assert_eq!(t.samples() + t.rejected, points.len());
+        prop_assert_eq!(t.samples() + t.histograms.len() + t.rejected, points.len());
         if strategy.escapes() {
             for s in &t.series {
                 prop_assert!(strata_model::is_legacy_metric_name(s.labels.metric_name().unwrap()));

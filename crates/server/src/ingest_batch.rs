@@ -384,6 +384,8 @@ fn refusal_reason(message: &str) -> &'static str {
         "out_of_bounds"
     } else if message.starts_with("duplicate") {
         "duplicate"
+    } else if message.starts_with("invalid native histogram") {
+        "native_histogram"
     } else {
         "out_of_order"
     }

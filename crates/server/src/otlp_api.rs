@@ -49,10 +49,15 @@ pub(crate) fn export(
     state: &Shared,
     request: &ExportMetricsServiceRequest,
 ) -> Result<ExportMetricsServiceResponse, ExportFailure> {
-    let translated = strata_otlp::translate(request, &state.otlp_options);
+    let mut translated = strata_otlp::translate(request, &state.otlp_options);
     state.metrics.rejected("otlp_translation", translated.rejected);
     let batch = ingest_batch::collect_series(&translated.series, &state.series_caches.otlp);
-    let summary = state.apply(Protocol::Otlp, batch);
+    let mut summary = state.apply(Protocol::Otlp, batch);
+    let histograms = std::mem::take(&mut translated.histograms);
+    if !histograms.is_empty() {
+        let batch = crate::remote_histograms::HistogramBatch { samples: histograms, errors: Vec::new() };
+        state.apply_histograms(Protocol::Otlp, batch, &mut summary);
+    }
     if let Some(e) = &summary.storage_error {
         let failure = format!("storage error: {e}; {} sample(s) written before it", summary.written);
         return Err(if summary.overloaded {
