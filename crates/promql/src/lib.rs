@@ -10,6 +10,7 @@
 //!   parsing, which the parser does not read; `extended_selectors` moves the `anchored` and
 //!   `smoothed` modifiers into their selectors, where the parser has no place for them, and
 //!   `info_selector` lets the parser read `info()`'s selector (both on `query_tokens`).
+//! - `native_histogram`: arithmetic, quantiles and the test notation of native histograms.
 //! - `testscript` reads Prometheus' `.test` script format; `runner` plays scripts against
 //!   the engine and checks every eval as Prometheus' harness does.
 
@@ -20,6 +21,7 @@ mod eval;
 mod extended_selectors;
 mod go_float;
 mod info_selector;
+pub mod native_histogram;
 mod parse;
 mod query_tokens;
 mod queryable;

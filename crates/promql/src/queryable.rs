@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use strata_model::histogram::HistogramValue;
 use strata_model::{Labels, Matcher};
 use strata_rollup::RollupSource;
 use strata_storage::{Engine, Series, StorageError};
@@ -54,6 +55,8 @@ impl<E: Engine + ?Sized> Queryable for E {
 #[derive(Debug, Default, Clone)]
 pub struct MemoryQueryable {
     series: BTreeMap<Labels, BTreeMap<i64, f64>>,
+    /// Native-histogram samples.
+    histograms: BTreeMap<Labels, BTreeMap<i64, HistogramValue>>,
     /// Start timestamps of the series that have them, by sample time.
     start_times: BTreeMap<Labels, BTreeMap<i64, i64>>,
 }
@@ -69,6 +72,15 @@ impl MemoryQueryable {
         self.series.entry(labels.clone()).or_default().insert(t, v);
     }
 
+    /// Adds a native-histogram sample (a later one at the same timestamp replaces it, and
+    /// a float at that time is dropped: a time has one sample).
+    pub fn add_histogram(&mut self, labels: &Labels, t: i64, h: HistogramValue) {
+        if let Some(floats) = self.series.get_mut(labels) {
+            floats.remove(&t);
+        }
+        self.histograms.entry(labels.clone()).or_default().insert(t, h);
+    }
+
     /// Gives the sample at `t` the start timestamp `st` (when its counter started; 0 is
     /// unknown), which `rate`, `increase`, `irate` and `resets` read.
     pub fn add_start_time(&mut self, labels: &Labels, t: i64, st: i64) {
@@ -78,27 +90,39 @@ impl MemoryQueryable {
     /// Drops everything.
     pub fn clear(&mut self) {
         self.series.clear();
+        self.histograms.clear();
         self.start_times.clear();
     }
 
     /// Number of samples held.
     pub fn sample_count(&self) -> usize {
-        self.series.values().map(BTreeMap::len).sum()
+        self.series.values().map(BTreeMap::len).sum::<usize>()
+            + self.histograms.values().map(BTreeMap::len).sum::<usize>()
     }
 }
 
 impl Queryable for MemoryQueryable {
     fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>, StorageError> {
         let mut out = Vec::new();
-        for (labels, samples) in &self.series {
+        let empty = BTreeMap::new();
+        let all: std::collections::BTreeSet<&Labels> =
+            self.series.keys().chain(self.histograms.keys()).collect();
+        for labels in all {
             if !matchers.iter().all(|m| m.matches_labels(labels)) {
                 continue;
             }
+            let samples = self.series.get(labels).unwrap_or(&empty);
             let in_range: Vec<(i64, f64)> = samples.range(mint..=maxt).map(|(t, v)| (*t, *v)).collect();
-            if in_range.is_empty() {
+            let histograms: Vec<(i64, HistogramValue)> = self
+                .histograms
+                .get(labels)
+                .map(|h| h.range(mint..=maxt).map(|(t, h)| (*t, h.clone())).collect())
+                .unwrap_or_default();
+            if in_range.is_empty() && histograms.is_empty() {
                 continue;
             }
-            let mut series = Series::from_samples(labels.clone(), in_range, mint, maxt);
+            let mut series =
+                Series::from_samples(labels.clone(), in_range, mint, maxt).with_histograms(histograms);
             if let Some(start_times) = self.start_times.get(labels) {
                 series = series
                     .with_start_times(start_times.range(mint..=maxt).map(|(t, st)| (*t, *st)).collect());

@@ -10,10 +10,11 @@
 //! skip these re-runs, as there; so do those that read the query's own range (`start()`,
 //! `end()`, `step()`, `range()`), which an instant query does not have.
 //!
-//! Evals that touch native histograms (an expected `{{…}}` value, the bucket trim operators
-//! `</` and `>/`, or a selector matching a series loaded with histogram samples or converted
-//! by `load_with_nhcb` since the last `clear`) are skipped: native histograms are a later
-//! issue. Annotation messages are compared without their trailing `(line:col)`: the parser
+//! Native histograms are loaded and expected in the scripts' `{{…}}` notation and compared
+//! as Prometheus' harness compares them (compact forms, values within 1e-6). Evals that use
+//! the bucket trim operators `</` and `>/` (which the parser cannot read) or select a
+//! series that `load_with_nhcb` would convert to custom-bucket histograms (not done yet) are
+//! skipped. Annotation messages are compared without their trailing `(line:col)`: the parser
 //! gives no positions.
 
 use std::path::PathBuf;
@@ -92,13 +93,8 @@ pub fn run_script(text: &str, engine: &QueryEngine) -> Result<Vec<EvalOutcome>, 
         match command {
             Command::Load { interval, with_nhcb, series, .. } => {
                 load_into(&mut store, &series, interval);
-                for s in &series {
-                    if s.items.iter().any(|i| matches!(i, Item::Histogram(_))) {
-                        histogram_series.push(s.labels.clone());
-                    }
-                    if with_nhcb {
-                        histogram_series.extend(nhcb_series(&s.labels));
-                    }
+                if with_nhcb {
+                    histogram_series.extend(series.iter().filter_map(|s| nhcb_series(&s.labels)));
                 }
             }
             Command::Clear { .. } => {
@@ -131,11 +127,6 @@ fn nhcb_series(labels: &Labels) -> Option<Labels> {
 }
 
 fn skip_reason(eval: &Eval, histogram_series: &[Labels], engine: &QueryEngine) -> Option<String> {
-    let expects_histogram =
-        eval.expect.series.iter().flat_map(|s| &s.items).any(|i| matches!(i, Item::Histogram(_)));
-    if expects_histogram {
-        return Some("native histograms: expects histogram values".into());
-    }
     if uses_trim_operator(&eval.expr) {
         return Some("native histograms: the bucket trim operators </ and >/".into());
     }
@@ -144,7 +135,7 @@ fn skip_reason(eval: &Eval, histogram_series: &[Labels], engine: &QueryEngine) -
     let touches = selectors.iter().any(|matchers| {
         histogram_series.iter().any(|labels| matchers.iter().all(|m: &Matcher| m.matches_labels(labels)))
     });
-    touches.then(|| "native histograms: selects a series with histogram samples".into())
+    touches.then(|| "native histograms: selects a series load_with_nhcb converts".into())
 }
 
 /// Whether the expression uses `</` or `>/` (outside strings): Prometheus' operators that
@@ -344,8 +335,11 @@ fn check_as_range(
     let middle: Vec<crate::Sample> = series
         .into_iter()
         .filter_map(|s| {
-            let v = s.points.iter().find(|p| p.0 == at)?.1;
-            Some(crate::Sample { labels: s.labels, t: at, v })
+            if let Some(p) = s.points.iter().find(|p| p.0 == at) {
+                return Some(crate::Sample { labels: s.labels, t: at, v: p.1, h: None });
+            }
+            let h = s.histograms.into_iter().find(|h| h.0 == at)?.1;
+            Some(crate::Sample { labels: s.labels, t: at, v: 0.0, h: Some(h) })
         })
         .collect();
     let value = match eval.expect.scalar {
@@ -428,15 +422,22 @@ fn check_value(eval: &Eval, value: &Value, at: i64) -> Result<(), String> {
     }
     match (eval.kind, value) {
         (EvalKind::Instant { .. }, Value::Vector(samples)) if e.range_vector.is_none() => {
-            let want: Vec<(Labels, f64)> = e
+            let want: Vec<(Labels, Point)> = e
                 .series
                 .iter()
                 .map(|s| match s.items.as_slice() {
-                    [Item::Float(v)] => Ok((s.labels.clone(), *v)),
+                    [Item::Float(v)] => Ok((s.labels.clone(), Point::Float(*v))),
+                    [Item::Histogram(h)] => Ok((s.labels.clone(), Point::Histogram(h.clone()))),
                     other => Err(format!("an instant result needs one value per series, got {other:?}")),
                 })
                 .collect::<Result<_, _>>()?;
-            let got: Vec<(Labels, f64)> = samples.iter().map(|s| (s.labels.clone(), s.v)).collect();
+            let got: Vec<(Labels, Point)> = samples
+                .iter()
+                .map(|s| {
+                    let point = s.h.as_ref().map_or(Point::Float(s.v), |h| Point::Histogram((**h).clone()));
+                    (s.labels.clone(), point)
+                })
+                .collect();
             if samples.iter().any(|s| s.t != at) {
                 return Err("a sample's timestamp is not the evaluation time".into());
             }
@@ -455,7 +456,60 @@ fn check_value(eval: &Eval, value: &Value, at: i64) -> Result<(), String> {
     }
 }
 
-fn compare_samples(want: &[(Labels, f64)], got: &[(Labels, f64)], ordered: bool) -> Result<(), String> {
+/// A float or a histogram, compared as Prometheus' harness compares them.
+#[derive(Debug, Clone)]
+enum Point {
+    Float(f64),
+    Histogram(strata_model::histogram::FloatHistogram),
+}
+
+impl Point {
+    fn matches(&self, got: &Point) -> bool {
+        match (self, got) {
+            (Point::Float(w), Point::Float(g)) => values_equal(*w, *g),
+            (Point::Histogram(w), Point::Histogram(g)) => histograms_equal(w, g),
+            _ => false,
+        }
+    }
+}
+
+impl std::fmt::Display for Point {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Point::Float(v) => write!(f, "{v}"),
+            Point::Histogram(h) => f.write_str(&crate::native_histogram::format_histogram(h)),
+        }
+    }
+}
+
+/// Histograms compared in their compact forms: schema, zero threshold, counts, sum and
+/// every non-empty bucket within a relative 1e-6, custom bounds exactly; the counter-reset
+/// hint only when the expected one says more than "unknown".
+fn histograms_equal(
+    want: &strata_model::histogram::FloatHistogram,
+    got: &strata_model::histogram::FloatHistogram,
+) -> bool {
+    use crate::native_histogram::arith::compact;
+    use strata_model::histogram::CounterResetHint;
+    let (w, g) = (compact(want), compact(got));
+    let close =
+        |a: &[f64], b: &[f64]| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| values_equal(*x, *y));
+    let hint_ok =
+        w.counter_reset_hint == CounterResetHint::Unknown || w.counter_reset_hint == g.counter_reset_hint;
+    hint_ok
+        && w.schema == g.schema
+        && close(
+            &[w.zero_threshold, w.zero_count, w.count, w.sum],
+            &[g.zero_threshold, g.zero_count, g.count, g.sum],
+        )
+        && w.positive_spans == g.positive_spans
+        && w.negative_spans == g.negative_spans
+        && close(&w.positive_buckets, &g.positive_buckets)
+        && close(&w.negative_buckets, &g.negative_buckets)
+        && w.custom_values == g.custom_values
+}
+
+fn compare_samples(want: &[(Labels, Point)], got: &[(Labels, Point)], ordered: bool) -> Result<(), String> {
     if want.len() != got.len() {
         return Err(format!("expected {} series, got {}: {}", want.len(), got.len(), list(got)));
     }
@@ -465,7 +519,7 @@ fn compare_samples(want: &[(Labels, f64)], got: &[(Labels, f64)], ordered: bool)
         match found {
             None if ordered => return Err(format!("expected {labels} at position {i}, got {}", list(got))),
             None => return Err(format!("expected series {labels} missing; got {}", list(got))),
-            Some((_, g)) if !values_equal(*v, *g) => return Err(format!("{labels}: expected {v}, got {g}")),
+            Some((_, g)) if !v.matches(g) => return Err(format!("{labels}: expected {v}, got {g}")),
             Some(_) => {}
         }
     }
@@ -479,15 +533,15 @@ fn compare_matrix(
     step: i64,
     end: i64,
 ) -> Result<(), String> {
-    let mut want: Vec<(Labels, Vec<(i64, f64)>)> = Vec::new();
+    let mut want: Vec<(Labels, Vec<(i64, Point)>)> = Vec::new();
     for s in &eval.expect.series {
         let mut points = Vec::new();
         for (i, item) in s.items.iter().enumerate() {
             let t = start + i as i64 * step;
             match item {
-                Item::Float(v) => points.push((t, *v)),
+                Item::Float(v) => points.push((t, Point::Float(*v))),
                 Item::Empty => {}
-                Item::Histogram(_) => return Err("expects histogram values".into()),
+                Item::Histogram(h) => points.push((t, Point::Histogram(h.clone()))),
             }
             if t > end {
                 return Err(format!("expected series {} has more points than steps", s.labels));
@@ -506,10 +560,16 @@ fn compare_matrix(
         let Some(g) = got.iter().find(|g| g.labels == *labels) else {
             return Err(format!("expected series {labels} missing"));
         };
-        let same = g.points.len() == points.len()
-            && g.points.iter().zip(points).all(|(a, b)| a.0 == b.0 && values_equal(b.1, a.1));
+        let mut got_points: Vec<(i64, Point)> = g.points.iter().map(|p| (p.0, Point::Float(p.1))).collect();
+        got_points.extend(g.histograms.iter().map(|h| (h.0, Point::Histogram((*h.1).clone()))));
+        got_points.sort_by_key(|p| p.0);
+        let same = got_points.len() == points.len()
+            && got_points.iter().zip(points).all(|(a, b)| a.0 == b.0 && b.1.matches(&a.1));
         if !same {
-            return Err(format!("{labels}: expected {points:?}, got {:?}", g.points));
+            let show = |p: &[(i64, Point)]| {
+                p.iter().map(|(t, v)| format!("{v} @{t}")).collect::<Vec<_>>().join(", ")
+            };
+            return Err(format!("{labels}: expected [{}], got [{}]", show(points), show(&got_points)));
         }
     }
     Ok(())
@@ -524,7 +584,7 @@ pub(crate) fn values_equal(want: f64, got: f64) -> bool {
     crate::eval::almost_equal(want, got, 1e-6)
 }
 
-fn list(got: &[(Labels, f64)]) -> String {
+fn list(got: &[(Labels, Point)]) -> String {
     let items: Vec<String> = got.iter().map(|(l, v)| format!("{l} {v}")).collect();
     format!("[{}]", items.join(", "))
 }

@@ -1,8 +1,12 @@
 //! What a query returns: Prometheus' four value types, with timestamps in milliseconds.
 
 use std::fmt;
+use std::sync::Arc;
 
+use strata_model::histogram::FloatHistogram;
 use strata_model::{format_float, Labels};
+
+use crate::native_histogram::format_histogram;
 
 /// One sample of an instant vector.
 #[derive(Debug, Clone, PartialEq)]
@@ -11,8 +15,10 @@ pub struct Sample {
     pub labels: Labels,
     /// Evaluation time (ms).
     pub t: i64,
-    /// The value.
+    /// The value (meaningless when `h` is set).
     pub v: f64,
+    /// A native histogram, when the sample is one.
+    pub h: Option<Arc<FloatHistogram>>,
 }
 
 /// One series of a range vector or of a range query's result.
@@ -22,6 +28,8 @@ pub struct RangeSeries {
     pub labels: Labels,
     /// Points in time order (ms, value).
     pub points: Vec<(i64, f64)>,
+    /// Native-histogram points in time order (a time has a float or a histogram).
+    pub histograms: Vec<(i64, Arc<FloatHistogram>)>,
 }
 
 /// A query's result.
@@ -57,14 +65,22 @@ impl fmt::Display for Value {
             Value::String { s, .. } => writeln!(f, "{s:?}"),
             Value::Vector(samples) => {
                 for s in samples {
-                    writeln!(f, "{} {}", s.labels, format_float(s.v))?;
+                    match &s.h {
+                        Some(h) => writeln!(f, "{} {}", s.labels, format_histogram(h))?,
+                        None => writeln!(f, "{} {}", s.labels, format_float(s.v))?,
+                    }
                 }
                 Ok(())
             }
             Value::Matrix(series) => {
                 for s in series {
-                    let points: Vec<String> =
-                        s.points.iter().map(|(t, v)| format!("{} @{}", format_float(*v), t)).collect();
+                    let mut points: Vec<(i64, String)> =
+                        s.points.iter().map(|(t, v)| (*t, format!("{} @{}", format_float(*v), t))).collect();
+                    points.extend(
+                        s.histograms.iter().map(|(t, h)| (*t, format!("{} @{}", format_histogram(h), t))),
+                    );
+                    points.sort_by_key(|p| p.0);
+                    let points: Vec<String> = points.into_iter().map(|p| p.1).collect();
                     writeln!(f, "{} => {}", s.labels, points.join(", "))?;
                 }
                 Ok(())

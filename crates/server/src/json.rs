@@ -125,8 +125,16 @@ pub(crate) fn query_data(value: &Value) -> String {
                 }
                 out.push_str("{\"metric\":");
                 push_labels(&mut out, &s.labels);
-                out.push_str(",\"value\":");
-                push_point(&mut out, s.t, s.v);
+                match &s.h {
+                    Some(h) => {
+                        out.push_str(",\"histogram\":");
+                        push_histogram_point(&mut out, s.t, h);
+                    }
+                    None => {
+                        out.push_str(",\"value\":");
+                        push_point(&mut out, s.t, s.v);
+                    }
+                }
                 out.push('}');
             }
             out.push(']');
@@ -139,20 +147,69 @@ pub(crate) fn query_data(value: &Value) -> String {
                 }
                 out.push_str("{\"metric\":");
                 push_labels(&mut out, &s.labels);
-                out.push_str(",\"values\":[");
-                for (j, (t, v)) in s.points.iter().enumerate() {
-                    if j > 0 {
-                        out.push(',');
+                // As Prometheus: `values` unless the series has only histograms, then
+                // `histograms` if it has any.
+                if !s.points.is_empty() || s.histograms.is_empty() {
+                    out.push_str(",\"values\":[");
+                    for (j, (t, v)) in s.points.iter().enumerate() {
+                        if j > 0 {
+                            out.push(',');
+                        }
+                        push_point(&mut out, *t, *v);
                     }
-                    push_point(&mut out, *t, *v);
+                    out.push(']');
                 }
-                out.push_str("]}");
+                if !s.histograms.is_empty() {
+                    out.push_str(",\"histograms\":[");
+                    for (j, (t, h)) in s.histograms.iter().enumerate() {
+                        if j > 0 {
+                            out.push(',');
+                        }
+                        push_histogram_point(&mut out, *t, h);
+                    }
+                    out.push(']');
+                }
+                out.push('}');
             }
             out.push(']');
         }
     }
     out.push('}');
     out
+}
+
+/// `[t, {"count":…,"sum":…,"buckets":[[boundaries,"lower","upper","count"],…]}]`, as
+/// Prometheus writes a native histogram (no `buckets` when all are empty).
+fn push_histogram_point(out: &mut String, t: i64, h: &strata_model::histogram::FloatHistogram) {
+    let quoted = |out: &mut String, v: f64| {
+        out.push('"');
+        push_float(out, v);
+        out.push('"');
+    };
+    out.push('[');
+    push_timestamp(out, t);
+    out.push_str(",{\"count\":");
+    quoted(out, h.count);
+    out.push_str(",\"sum\":");
+    quoted(out, h.sum);
+    let buckets = strata_promql::native_histogram::api_buckets(h);
+    if !buckets.is_empty() {
+        out.push_str(",\"buckets\":[");
+        for (i, (rule, lower, upper, count)) in buckets.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&format!("[{rule},"));
+            quoted(out, *lower);
+            out.push(',');
+            quoted(out, *upper);
+            out.push(',');
+            quoted(out, *count);
+            out.push(']');
+        }
+        out.push(']');
+    }
+    out.push_str("}]");
 }
 
 /// `data.stats` of a query asked with `stats`: Prometheus' sample count and Strata's

@@ -34,6 +34,8 @@ pub(crate) enum ChunkData {
     Samples(Arc<[(i64, f64)]>),
     /// A native-histogram chunk in memory (encoding 2, or 3 when `float`).
     Histogram { float: bool, bytes: Arc<[u8]> },
+    /// Native-histogram samples already decoded, in time order (an in-memory store's).
+    Histograms(Arc<[(i64, HistogramValue)]>),
 }
 
 /// One chunk of a series and its time range (both ends inclusive).
@@ -52,14 +54,12 @@ impl ChunkSource {
         ChunkSource { mint, maxt, data, deleted: None }
     }
 
-    /// The chunk's histogram encoding (2 integer, 3 float), `None` for float samples.
-    fn histogram_encoding(&self) -> Option<u8> {
+    /// Whether the chunk holds native histograms (a block's chunk by its encoding byte).
+    fn is_histogram(&self) -> bool {
         match &self.data {
-            ChunkData::Block { block, chunk_ref } => {
-                block.chunk_encoding(*chunk_ref).filter(|e| matches!(e, 2 | 3))
-            }
-            ChunkData::Histogram { float, .. } => Some(if *float { 3 } else { 2 }),
-            _ => None,
+            ChunkData::Block { block, chunk_ref } => matches!(block.chunk_encoding(*chunk_ref), Some(2 | 3)),
+            ChunkData::Histogram { .. } | ChunkData::Histograms(_) => true,
+            _ => false,
         }
     }
 
@@ -72,6 +72,7 @@ impl ChunkSource {
                 decode_histogram_chunk(encoding == 3, bytes, out)?;
             }
             ChunkData::Histogram { float, bytes } => decode_histogram_chunk(*float, bytes, out)?,
+            ChunkData::Histograms(samples) => out.extend_from_slice(samples),
             _ => {}
         }
         if let Some(deleted) = &self.deleted {
@@ -92,7 +93,7 @@ impl ChunkSource {
             ChunkData::Xor(bytes) => header_sample_count(bytes).map_or(0, usize::from),
             ChunkData::HeadFile(chunk) => usize::from(chunk.samples()),
             ChunkData::Samples(samples) => samples.len(),
-            ChunkData::Histogram { .. } => 0,
+            ChunkData::Histogram { .. } | ChunkData::Histograms(_) => 0,
         }
     }
 
@@ -115,7 +116,7 @@ impl ChunkSource {
                 out.extend_from_slice(samples);
                 Ok(())
             }
-            ChunkData::Histogram { .. } => Ok(()), // never among a series' float chunks
+            ChunkData::Histogram { .. } | ChunkData::Histograms(_) => Ok(()), // never among float chunks
         }
     }
 }
@@ -141,7 +142,7 @@ impl Series {
     /// Histogram chunks are told apart here (a block chunk by its encoding byte).
     pub(crate) fn new(labels: Labels, chunks: Vec<ChunkSource>, mint: i64, maxt: i64) -> Series {
         let (mut histogram_chunks, mut chunks): (Vec<_>, Vec<_>) =
-            chunks.into_iter().partition(|c| c.histogram_encoding().is_some());
+            chunks.into_iter().partition(ChunkSource::is_histogram);
         chunks.sort_by_key(|c| c.mint);
         histogram_chunks.sort_by_key(|c| c.mint);
         Series { labels, chunks, histogram_chunks, mint, maxt, start_times: None }
@@ -185,6 +186,18 @@ impl Series {
             _ => Vec::new(),
         };
         Series::new(labels, chunks, mint, maxt)
+    }
+
+    /// This series with native-histogram samples already in memory (any order; a repeated
+    /// timestamp kept once).
+    pub fn with_histograms(mut self, mut histograms: Vec<(i64, HistogramValue)>) -> Series {
+        histograms.sort_by_key(|h| h.0);
+        histograms.dedup_by_key(|h| h.0);
+        if let (Some(first), Some(last)) = (histograms.first(), histograms.last()) {
+            let (lo, hi) = (first.0, last.0);
+            self.histogram_chunks.push(ChunkSource::new(lo, hi, ChunkData::Histograms(histograms.into())));
+        }
+        self
     }
 
     /// The series' labels.

@@ -78,7 +78,7 @@ impl Evaluator<'_> {
         let mut out: Vec<StepSeries> = group_labels
             .into_iter()
             .zip(points)
-            .map(|(labels, points)| StepSeries { labels, points, drop_name: false })
+            .map(|(labels, points)| StepSeries { labels, points, drop_name: false, histograms: Vec::new() })
             .collect();
         // Grouping by `__name__` keeps a name that is to be dropped: the group is dropped
         // with it (delayed name removal).
@@ -476,6 +476,7 @@ mod tests {
                     labels: Labels::empty(),
                     points: values.iter().enumerate().filter_map(|(i, v)| Some((i as i64 * 10, (*v)?))).collect(),
                     drop_name: false,
+                    histograms: Vec::new(),
                 })
                 .collect();
             let group_of: Vec<usize> = series.iter().map(|(g, _)| *g).collect();

@@ -38,7 +38,12 @@ impl Evaluator<'_> {
             "vector" => {
                 let values = self.eval_scalar(args[0])?;
                 let points = self.step_times().zip(values).collect();
-                Ok(Val::Vector(vec![StepSeries { labels: Labels::empty(), points, drop_name: false }]))
+                Ok(Val::Vector(vec![StepSeries {
+                    labels: Labels::empty(),
+                    points,
+                    drop_name: false,
+                    histograms: Vec::new(),
+                }]))
             }
             "scalar" => self.scalar_of(args[0]),
             "timestamp" => self.timestamp(args[0]),
@@ -47,6 +52,11 @@ impl Evaluator<'_> {
             "label_replace" => self.label_replace(&args),
             "label_join" => self.label_join(&args),
             "sort" | "sort_desc" | "sort_by_label" | "sort_by_label_desc" => self.sort(name, &args),
+            "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev"
+            | "histogram_stdvar" => {
+                let input = self.eval_vector(args[0])?;
+                Ok(Val::Vector(self.histogram_property(name, input)))
+            }
             "histogram_quantile" => self.histogram_quantile(args[0], args[1]),
             "histogram_quantiles" => self.histogram_quantiles(&args),
             "info" => self.info(&args),
@@ -139,8 +149,11 @@ impl Evaluator<'_> {
             for p in &mut s.points {
                 p.1 = f(p.1, self.step_index(p.0));
             }
+            // Math on a native histogram has no meaning: its points are left out.
+            s.histograms.clear();
             self.drop_name(s);
         }
+        series.retain(|s| !s.points.is_empty());
         Ok(Val::Vector(series))
     }
 
@@ -217,7 +230,12 @@ impl Evaluator<'_> {
         if points.is_empty() {
             return Ok(Val::Vector(Vec::new()));
         }
-        Ok(Val::Vector(vec![StepSeries { labels: absent_labels(arg)?, points, drop_name: false }]))
+        Ok(Val::Vector(vec![StepSeries {
+            labels: absent_labels(arg)?,
+            points,
+            drop_name: false,
+            histograms: Vec::new(),
+        }]))
     }
 
     fn label_replace(&self, args: &[&Expr]) -> Result<Val, QueryError> {
@@ -299,7 +317,8 @@ impl Evaluator<'_> {
             }
             return Ok(Val::Vector(series));
         }
-        let value = |s: &StepSeries| s.points[0].1;
+        // A histogram has no value to sort by: it goes last, as NaN does.
+        let value = |s: &StepSeries| s.points.first().map_or(f64::NAN, |p| p.1);
         match name {
             "sort" => series.sort_by(|a, b| nan_last(value(a), value(b), false)),
             "sort_desc" => series.sort_by(|a, b| nan_last(value(a), value(b), true)),
@@ -354,7 +373,12 @@ impl Evaluator<'_> {
             Some(arg) => self.map_values(arg, |v, _| f(v)),
             None => {
                 let points = self.step_times().map(|t| (t, f(t as f64 / 1000.0))).collect();
-                Ok(Val::Vector(vec![StepSeries { labels: Labels::empty(), points, drop_name: false }]))
+                Ok(Val::Vector(vec![StepSeries {
+                    labels: Labels::empty(),
+                    points,
+                    drop_name: false,
+                    histograms: Vec::new(),
+                }]))
             }
         }
     }

@@ -19,8 +19,11 @@ impl Evaluator<'_> {
     pub(crate) fn histogram_quantile(&self, phi: &Expr, input: &Expr) -> Result<Val, QueryError> {
         let phi = self.eval_scalar(phi)?;
         self.check_quantile_param(&phi);
-        let input = self.eval_vector(input)?;
-        Ok(Val::Vector(self.quantiles_of(&input, &phi)))
+        let mut input = self.eval_vector(input)?;
+        self.drop_classic_native_conflicts(&mut input);
+        let mut out = self.quantiles_of(&input, &phi);
+        out.extend(self.native_quantiles(&input, &phi));
+        Ok(Val::Vector(super::steps::merge_same_labels(out)?))
     }
 
     /// `histogram_quantiles(v, "label", φ…)` (experimental): several quantiles of each
@@ -32,10 +35,11 @@ impl Evaluator<'_> {
         }
         let phis: Vec<Vec<f64>> = args[2..].iter().map(|a| self.eval_scalar(a)).collect::<Result<_, _>>()?;
         phis.iter().for_each(|phi| self.check_quantile_param(phi));
-        let input = self.eval_vector(args[0])?;
+        let mut input = self.eval_vector(args[0])?;
+        self.drop_classic_native_conflicts(&mut input);
         let mut out = OutputBuilder::default();
         for phi in &phis {
-            for s in self.quantiles_of(&input, phi) {
+            for s in self.quantiles_of(&input, phi).into_iter().chain(self.native_quantiles(&input, phi)) {
                 for (t, v) in s.points {
                     let mut labels = s.labels.clone();
                     labels.set(&label, &quantile_label(phi[self.step_index(t)]));
@@ -69,10 +73,12 @@ impl Evaluator<'_> {
     ) -> Result<Val, QueryError> {
         let lower = self.eval_scalar(lower)?;
         let upper = self.eval_scalar(upper)?;
-        let input = self.eval_vector(input)?;
-        let fractions =
+        let mut input = self.eval_vector(input)?;
+        self.drop_classic_native_conflicts(&mut input);
+        let mut fractions =
             self.per_histogram(&input, |step, _, buckets| bucket_fraction(lower[step], upper[step], buckets));
-        Ok(Val::Vector(fractions))
+        fractions.extend(self.native_fractions(&input, &lower, &upper));
+        Ok(Val::Vector(super::steps::merge_same_labels(fractions)?))
     }
 
     /// Groups the input's series into classic histograms (same labels but `le`) and gives
@@ -87,6 +93,10 @@ impl Evaluator<'_> {
         let mut histograms: Vec<StepSeries> = Vec::new();
         let mut member: Vec<Option<(usize, f64)>> = Vec::with_capacity(input.len());
         for s in input {
+            if s.points.is_empty() {
+                member.push(None); // a native histogram series: `native_functions` takes it
+                continue;
+            }
             let Some(bound) = s.labels.get(BUCKET_LABEL).and_then(parse_bound) else {
                 self.ctx.warn(format!(
                     "PromQL warning: bucket label {BUCKET_LABEL:?} is missing or has a malformed value of {:?} for metric name {:?}",
@@ -102,7 +112,12 @@ impl Evaluator<'_> {
                 super::remove_name(&mut labels);
             }
             let h = *index.entry(labels.clone()).or_insert_with(|| {
-                histograms.push(StepSeries { labels, points: Vec::new(), drop_name: delayed });
+                histograms.push(StepSeries {
+                    labels,
+                    points: Vec::new(),
+                    drop_name: delayed,
+                    histograms: Vec::new(),
+                });
                 histograms.len() - 1
             });
             member.push(Some((h, bound)));

@@ -25,6 +25,7 @@ mod functions;
 mod histogram;
 mod info;
 mod math;
+mod native_functions;
 mod range_functions;
 mod rollup_route;
 mod selector;
@@ -36,6 +37,9 @@ pub(crate) use selector::matcher_sets;
 pub(crate) use selector::selector_matchers;
 
 use promql_parser::parser::{AtModifier, Expr, Offset};
+use std::sync::Arc;
+
+use strata_model::histogram::FloatHistogram;
 use strata_model::{Labels, METRIC_NAME_LABEL};
 
 use crate::engine::QueryError;
@@ -49,6 +53,9 @@ pub(crate) struct StepSeries {
     pub(crate) points: Vec<(i64, f64)>,
     /// `__name__` is to be dropped from the final result (delayed name removal).
     pub(crate) drop_name: bool,
+    /// (step time in ms, native histogram), in step order; a step has a float or a
+    /// histogram, never both.
+    pub(crate) histograms: Vec<(i64, Arc<FloatHistogram>)>,
 }
 
 /// One series of a range-vector expression.
@@ -58,6 +65,8 @@ pub(crate) struct RangeData {
     /// Samples in time order over the span every step's window needs; no stale markers.
     pub(crate) samples: Vec<(i64, f64)>,
     pub(crate) drop_name: bool,
+    /// Native-histogram samples likewise.
+    pub(crate) histograms: Vec<(i64, Arc<FloatHistogram>)>,
 }
 
 /// A range-vector expression's value: series plus how to cut each step's window.
@@ -151,22 +160,18 @@ pub(crate) fn evaluate(
         Val::Scalar(values) => Ok(Value::Matrix(vec![RangeSeries {
             labels: Labels::empty(),
             points: ev.step_times().zip(values).collect(),
+            histograms: Vec::new(),
         }])),
         Val::String(s) => Ok(Value::String { t: range.start, s }),
         Val::Vector(series) => {
             let series = finish_names(series)?;
             if instant {
-                Ok(Value::Vector(
-                    series
-                        .into_iter()
-                        .filter_map(|s| s.points.first().map(|&(t, v)| Sample { labels: s.labels, t, v }))
-                        .collect(),
-                ))
+                Ok(Value::Vector(series.into_iter().filter_map(first_sample).collect()))
             } else {
                 let mut out: Vec<RangeSeries> = series
                     .into_iter()
-                    .filter(|s| !s.points.is_empty())
-                    .map(|s| RangeSeries { labels: s.labels, points: s.points })
+                    .filter(|s| !s.points.is_empty() || !s.histograms.is_empty())
+                    .map(|s| RangeSeries { labels: s.labels, points: s.points, histograms: s.histograms })
                     .collect();
                 out.sort_by(|a, b| a.labels.cmp(&b.labels));
                 Ok(Value::Matrix(out))
@@ -178,24 +183,31 @@ pub(crate) fn evaluate(
             let cut = rv.windows.modifier.is_none();
             let mut out = Vec::new();
             for s in rv.series {
-                let points: Vec<(i64, f64)> = s
-                    .samples
-                    .into_iter()
-                    .filter(|&(st, _)| !cut || (st > end - rv.windows.range && st <= end))
-                    .collect();
-                if points.is_empty() {
+                let inside = |st: i64| !cut || (st > end - rv.windows.range && st <= end);
+                let points: Vec<(i64, f64)> = s.samples.into_iter().filter(|&(st, _)| inside(st)).collect();
+                let histograms: Vec<_> = s.histograms.into_iter().filter(|(st, _)| inside(*st)).collect();
+                if points.is_empty() && histograms.is_empty() {
                     continue;
                 }
                 let mut labels = s.labels;
                 if s.drop_name {
                     remove_name(&mut labels);
                 }
-                out.push(RangeSeries { labels, points });
+                out.push(RangeSeries { labels, points, histograms });
             }
             out.sort_by(|a, b| a.labels.cmp(&b.labels));
             Ok(Value::Matrix(out))
         }
     }
+}
+
+/// An instant query's sample of a series: its one step's float or histogram.
+fn first_sample(s: StepSeries) -> Option<Sample> {
+    if let Some(&(t, v)) = s.points.first() {
+        return Some(Sample { labels: s.labels, t, v, h: None });
+    }
+    let (t, h) = s.histograms.into_iter().next()?;
+    Some(Sample { labels: s.labels, t, v: 0.0, h: Some(h) })
 }
 
 /// Drops `__name__` where marked and refuses results in which two series share labels.

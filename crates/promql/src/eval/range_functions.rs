@@ -193,7 +193,7 @@ impl Evaluator<'_> {
         if points.is_empty() {
             return;
         }
-        let mut s = StepSeries { labels, points, drop_name };
+        let mut s = StepSeries { labels, points, drop_name, histograms: Vec::new() };
         if !func.keeps_name {
             self.drop_name(&mut s);
         }

@@ -316,7 +316,12 @@ impl Evaluator<'_> {
             joined
                 .into_iter()
                 .filter(|(_, p)| !p.is_empty())
-                .map(|(labels, points)| StepSeries { labels, points, drop_name: false })
+                .map(|(labels, points)| StepSeries {
+                    labels,
+                    points,
+                    drop_name: false,
+                    histograms: Vec::new(),
+                })
                 .collect(),
         ))
     }

@@ -7,7 +7,10 @@ use promql_parser::label::MatchOp as ParserMatchOp;
 use promql_parser::parser::{Expr, MatrixSelector, SubqueryExpr, VectorSelector};
 use strata_model::{is_stale_marker, Labels, MatchOp, Matcher, METRIC_NAME_LABEL};
 
+use std::sync::Arc;
+
 use rayon::prelude::*;
+use strata_model::histogram::{FloatHistogram, HistogramValue};
 use strata_storage::Series;
 
 use super::context::Limits;
@@ -47,16 +50,27 @@ impl Evaluator<'_> {
         let ahead = read_ahead(modifier, lookback);
         let (mint, maxt) = (first - offset - lookback + 1, last - offset + ahead);
         let lookup = Lookup { at, offset, lookback, modifier };
-        let selected = if timestamps {
-            self.select_each(vs, mint, maxt, |samples, _| lookup.points::<true>(samples, steps))?
-        } else {
-            self.select_each(vs, mint, maxt, |samples, _| lookup.points::<false>(samples, steps))?
+        let per_series = |samples: &mut Vec<(i64, f64)>, series: &Series| {
+            if series.has_histograms() {
+                let histograms =
+                    series.collect_histograms().map_err(|e| QueryError::Storage(e.to_string()))?;
+                return Ok(lookup.mixed_points(samples, &histograms, steps, timestamps));
+            }
+            let points = if timestamps {
+                lookup.points::<true>(samples, steps)
+            } else {
+                lookup.points::<false>(samples, steps)
+            };
+            Ok((points, Vec::new()))
         };
-        Ok(selected
-            .into_iter()
-            .filter(|(_, points)| !points.is_empty())
-            .map(|(labels, points)| StepSeries { labels, points, drop_name: false })
-            .collect())
+        let mut out = Vec::new();
+        for (labels, selected) in self.select_each(vs, mint, maxt, per_series)? {
+            let (points, histograms) = selected?;
+            if !points.is_empty() || !histograms.is_empty() {
+                out.push(StepSeries { labels, points, drop_name: false, histograms });
+            }
+        }
+        Ok(out)
     }
 
     /// A range vector selector: the samples every step's window needs, stale markers left
@@ -65,21 +79,34 @@ impl Evaluator<'_> {
     pub(crate) fn matrix_selector(&self, ms: &MatrixSelector) -> Result<RangeVal, QueryError> {
         let (windows, mint, maxt) = self.matrix_bounds(ms);
         let end = windows.end(self.start);
-        let series = self
-            .select_each(&ms.vs, mint, maxt, |samples, _| {
-                samples.retain(|&(_, v)| !is_stale_marker(v));
-                match windows.modifier {
-                    // Only an instant query's result is a range vector: its one window.
-                    Some(modifier) => ExtendedWindow::new(samples, end - windows.range, end, modifier)
-                        .edged_samples()
-                        .unwrap_or_default(),
-                    None => std::mem::take(samples),
-                }
-            })?
-            .into_iter()
-            .filter(|(_, samples)| !samples.is_empty())
-            .map(|(labels, samples)| RangeData { labels, samples, drop_name: false })
-            .collect();
+        let selected = self.select_each(&ms.vs, mint, maxt, |samples, series| {
+            samples.retain(|&(_, v)| !is_stale_marker(v));
+            let floats = match windows.modifier {
+                // Only an instant query's result is a range vector: its one window.
+                Some(modifier) => ExtendedWindow::new(samples, end - windows.range, end, modifier)
+                    .edged_samples()
+                    .unwrap_or_default(),
+                None => std::mem::take(samples),
+            };
+            let histograms = if series.has_histograms() && windows.modifier.is_none() {
+                series.collect_histograms().map_err(|e| QueryError::Storage(e.to_string()))?
+            } else {
+                Vec::new()
+            };
+            let histograms: Vec<_> = histograms
+                .into_iter()
+                .filter(|(_, h)| !h.is_stale())
+                .map(|(t, h)| (t, Arc::new(h.to_float())))
+                .collect();
+            Ok::<_, QueryError>((floats, histograms))
+        })?;
+        let mut series = Vec::new();
+        for (labels, read) in selected {
+            let (samples, histograms) = read?;
+            if !samples.is_empty() || !histograms.is_empty() {
+                series.push(RangeData { labels, samples, drop_name: false, histograms });
+            }
+        }
         Ok(RangeVal { series, windows })
     }
 
@@ -122,12 +149,18 @@ impl Evaluator<'_> {
         let series = match inner.eval(&sq.expr)? {
             Val::Vector(series) => series
                 .into_iter()
-                .map(|s| RangeData { labels: s.labels, samples: s.points, drop_name: s.drop_name })
+                .map(|s| RangeData {
+                    labels: s.labels,
+                    samples: s.points,
+                    drop_name: s.drop_name,
+                    histograms: s.histograms,
+                })
                 .collect(),
             Val::Scalar(values) => vec![RangeData {
                 labels: strata_model::Labels::empty(),
                 samples: inner.step_times().zip(values).collect(),
                 drop_name: false,
+                histograms: Vec::new(),
             }],
             other => {
                 return Err(QueryError::BadData(format!(
@@ -216,6 +249,65 @@ impl Lookup {
             points.push((t, value));
         }
         points
+    }
+}
+
+/// A series' float and histogram points by step.
+type StepPoints = (Vec<(i64, f64)>, Vec<(i64, Arc<FloatHistogram>)>);
+
+impl Lookup {
+    /// [`Lookup::points`] for a series that has native histograms too: at each step the
+    /// newest sample of either kind within the lookback, none if it is a stale marker (of
+    /// either kind). With `timestamps`, every pick is the sample's time in seconds. The
+    /// `anchored` and `smoothed` modifiers do not apply to histograms: only floats are
+    /// picked under them.
+    fn mixed_points(
+        self,
+        floats: &mut Vec<(i64, f64)>,
+        histograms: &[(i64, HistogramValue)],
+        steps: Steps,
+        timestamps: bool,
+    ) -> StepPoints {
+        if self.modifier.is_some() {
+            let points = if timestamps {
+                self.points::<true>(floats, steps)
+            } else {
+                self.points::<false>(floats, steps)
+            };
+            return (points, Vec::new());
+        }
+        let histograms: Vec<(i64, Option<Arc<FloatHistogram>>)> =
+            histograms.iter().map(|(t, h)| (*t, (!h.is_stale()).then(|| Arc::new(h.to_float())))).collect();
+        let (mut points, mut picked) = (Vec::new(), Vec::new());
+        let (mut next_float, mut next_histogram) = (0, 0);
+        for t in steps.times() {
+            let ref_time = self.at.unwrap_or(t) - self.offset;
+            next_float += floats[next_float..].iter().take_while(|s| s.0 <= ref_time).count();
+            next_histogram += histograms[next_histogram..].iter().take_while(|s| s.0 <= ref_time).count();
+            let float = next_float.checked_sub(1).map(|i| floats[i]);
+            let histogram = next_histogram.checked_sub(1).map(|i| &histograms[i]);
+            let newest_is_histogram = match (float, histogram) {
+                (Some(f), Some(h)) => h.0 > f.0,
+                (None, Some(_)) => true,
+                _ => false,
+            };
+            if newest_is_histogram {
+                let (st, h) = histogram.expect("checked above");
+                if *st <= ref_time - self.lookback {
+                    continue;
+                }
+                match h {
+                    Some(_) if timestamps => points.push((t, *st as f64 / 1000.0)),
+                    Some(h) => picked.push((t, Arc::clone(h))),
+                    None => {} // a stale marker
+                }
+            } else if let Some((st, v)) = float {
+                if st > ref_time - self.lookback && !is_stale_marker(v) {
+                    points.push((t, if timestamps { st as f64 / 1000.0 } else { v }));
+                }
+            }
+        }
+        (points, picked)
     }
 }
 

@@ -38,7 +38,12 @@ impl OutputBuilder {
         if let Some(&i) = self.index.get(labels) {
             return i;
         }
-        self.series.push(StepSeries { labels: labels.clone(), points: Vec::new(), drop_name });
+        self.series.push(StepSeries {
+            labels: labels.clone(),
+            points: Vec::new(),
+            drop_name,
+            histograms: Vec::new(),
+        });
         self.index.insert(labels.clone(), self.series.len() - 1);
         self.series.len() - 1
     }
@@ -92,6 +97,7 @@ pub(crate) fn merge_same_labels(series: Vec<StepSeries>) -> Result<Vec<StepSerie
         match index.get(&s.labels) {
             Some(&i) => {
                 out[i].points.extend(s.points);
+                out[i].histograms.extend(s.histograms);
                 merged = true;
             }
             None => {
@@ -103,6 +109,13 @@ pub(crate) fn merge_same_labels(series: Vec<StepSeries>) -> Result<Vec<StepSerie
     if merged {
         for s in &mut out {
             sort_checking_steps(&mut s.points)?;
+            s.histograms.sort_by_key(|h| h.0);
+            let mut times: Vec<i64> =
+                s.points.iter().map(|p| p.0).chain(s.histograms.iter().map(|h| h.0)).collect();
+            times.sort_unstable();
+            if times.windows(2).any(|w| w[0] == w[1]) {
+                return Err(same_labelset());
+            }
         }
     }
     Ok(out)

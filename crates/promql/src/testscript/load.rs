@@ -1,5 +1,7 @@
 //! Playing a script's `load` into a store: item i of a series at `i × interval`.
 
+use strata_model::histogram::HistogramValue;
+
 use super::{Item, SeriesSpec};
 use crate::queryable::MemoryQueryable;
 
@@ -8,7 +10,7 @@ use crate::queryable::MemoryQueryable;
 pub struct Loaded {
     /// Float samples added (staleness markers included).
     pub samples: usize,
-    /// Native histogram samples left out (native histograms come in a later issue).
+    /// Native histogram samples added.
     pub histograms: usize,
 }
 
@@ -26,7 +28,10 @@ pub fn load_into(store: &mut MemoryQueryable, series: &[SeriesSpec], interval: i
                     }
                     loaded.samples += 1;
                 }
-                Item::Histogram(_) => loaded.histograms += 1,
+                Item::Histogram(h) => {
+                    store.add_histogram(&s.labels, t, HistogramValue::Float(h.clone()));
+                    loaded.histograms += 1;
+                }
                 Item::Empty => {}
             }
         }

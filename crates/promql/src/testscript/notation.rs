@@ -1,9 +1,12 @@
 //! The small languages inside a script line: durations (`1m30s`, `10s53ms`, `0`), series
 //! descriptions (`name{label="v"}`, `{__name__="n"}`, `{"dotted.name", l="v"}`, `{}`) and
 //! value items (`1.5`, `_`, `_xN`, `stale`, `a+bxN`, `a-bxN`, `axN`, `{{…}}` histograms and
-//! their `xN` / `+{{…}}xN` forms).
+//! their `xN` / `+{{…}}xN` / `-{{…}}xN` forms, parsed by `native_histogram::notation`).
 
+use strata_model::histogram::FloatHistogram;
 use strata_model::{Labels, STALE_NAN_BITS};
+
+use crate::native_histogram::{arith, parse_histogram};
 
 /// One step of a series in a script.
 #[derive(Debug, Clone, PartialEq)]
@@ -12,8 +15,8 @@ pub enum Item {
     Empty,
     /// A float sample (a staleness marker is the stale NaN).
     Float(f64),
-    /// A native histogram, kept as written (native histograms come in a later issue).
-    Histogram(String),
+    /// A native histogram.
+    Histogram(FloatHistogram),
 }
 
 /// Parses a Prometheus duration (`1h30m`, `500ms`, `0`, optionally negative) into ms.
@@ -168,18 +171,30 @@ pub fn expand_item(item: &str) -> Result<Vec<Item>, String> {
 fn expand_histogram(item: &str) -> Result<Vec<Item>, String> {
     let bad = || format!("bad histogram item {item:?}");
     let close = item.find("}}").ok_or_else(bad)? + 2;
-    let first = &item[..close];
+    let first = parse_histogram(&item[..close])?;
     let rest = &item[close..];
     if rest.is_empty() {
-        return Ok(vec![Item::Histogram(first.to_string())]);
+        return Ok(vec![Item::Histogram(first)]);
     }
     let times = |n: &str| n.parse::<usize>().map_err(|_| bad());
     if let Some(n) = rest.strip_prefix('x') {
-        return Ok(vec![Item::Histogram(first.to_string()); times(n)? + 1]);
+        return Ok(vec![Item::Histogram(first); times(n)? + 1]);
     }
-    // `{{h}}+{{d}}xN`: kept as written at each step until histograms are evaluated.
-    let (_, n) = rest.rsplit_once("}}x").ok_or_else(bad)?;
-    Ok(vec![Item::Histogram(item.to_string()); times(n)? + 1])
+    // `{{a}}+{{d}}xN` and `{{a}}-{{d}}xN`: a, a±d, …, a±N·d.
+    let (sign, increment) = match rest.as_bytes().first() {
+        Some(b'+') => (1.0, &rest[1..]),
+        Some(b'-') => (-1.0, &rest[1..]),
+        _ => return Err(bad()),
+    };
+    let (step, n) = increment.rsplit_once("}}x").ok_or_else(bad)?;
+    let step = arith::scale(&parse_histogram(&format!("{step}}}}}"))?, sign);
+    let mut out = Vec::with_capacity(times(n)? + 1);
+    let mut current = first;
+    for _ in 0..=times(n)? {
+        let next = arith::add(&current, &step).map_err(|e| format!("{}: {e:?}", bad()))?;
+        out.push(Item::Histogram(std::mem::replace(&mut current, next)));
+    }
+    Ok(out)
 }
 
 /// Parses a series description at the start of `text`; returns it and the rest of the line.

@@ -332,7 +332,7 @@ fn parse_value(data: &serde_json::Value) -> Result<Value, String> {
             .iter()
             .map(|s| {
                 let (t, v) = point(&s["value"])?;
-                Ok(Sample { labels: labels(&s["metric"])?, t, v })
+                Ok(Sample { labels: labels(&s["metric"])?, t, v, h: None })
             })
             .collect::<Result<_, String>>()
             .map(Value::Vector),
@@ -341,7 +341,7 @@ fn parse_value(data: &serde_json::Value) -> Result<Value, String> {
             .map(|s| {
                 let points =
                     s["values"].as_array().into_iter().flatten().map(point).collect::<Result<_, _>>()?;
-                Ok(RangeSeries { labels: labels(&s["metric"])?, points })
+                Ok(RangeSeries { labels: labels(&s["metric"])?, points, histograms: Vec::new() })
             })
             .collect::<Result<_, String>>()
             .map(Value::Matrix),

@@ -1,0 +1,241 @@
+//! Arithmetic on float histograms, as Prometheus defines it: two histograms are brought to
+//! a common layout — the coarser exponential schema (neighbouring buckets merged), the wider
+//! zero bucket (buckets it now covers moved into it) — and added bucket by bucket.
+//! Custom-bucket histograms only combine with ones of the same bounds.
+
+use std::collections::BTreeMap;
+
+use strata_model::histogram::{spans_for_indices, CounterResetHint, FloatHistogram, CUSTOM_BUCKETS_SCHEMA};
+
+use super::buckets::{exponential_bound, side_map};
+
+/// Why two histograms cannot be combined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ArithError {
+    /// One has exponential buckets, the other custom ones.
+    MixedSchemas,
+    /// Both have custom buckets, with different bounds.
+    MismatchedCustomBounds,
+}
+
+/// A histogram with its buckets as index → count maps.
+#[derive(Debug, Clone)]
+struct Sparse {
+    schema: i32,
+    zero_threshold: f64,
+    zero_count: f64,
+    count: f64,
+    sum: f64,
+    positive: BTreeMap<i64, f64>,
+    negative: BTreeMap<i64, f64>,
+    custom_values: Vec<f64>,
+}
+
+impl Sparse {
+    fn of(h: &FloatHistogram) -> Sparse {
+        Sparse {
+            schema: h.schema,
+            zero_threshold: h.zero_threshold,
+            zero_count: h.zero_count,
+            count: h.count,
+            sum: h.sum,
+            positive: side_map(&h.positive_spans, &h.positive_buckets),
+            negative: side_map(&h.negative_spans, &h.negative_buckets),
+            custom_values: h.custom_values.clone(),
+        }
+    }
+
+    /// Back to spans, leaving out buckets whose count is exactly zero.
+    fn into_histogram(self, hint: CounterResetHint) -> FloatHistogram {
+        let side = |m: BTreeMap<i64, f64>| {
+            let kept: Vec<(i64, f64)> = m.into_iter().filter(|(_, c)| *c != 0.0).collect();
+            let indices: Vec<i64> = kept.iter().map(|b| b.0).collect();
+            (spans_for_indices(&indices), kept.into_iter().map(|b| b.1).collect::<Vec<_>>())
+        };
+        let (positive_spans, positive_buckets) = side(self.positive);
+        let (negative_spans, negative_buckets) = side(self.negative);
+        FloatHistogram {
+            counter_reset_hint: hint,
+            schema: self.schema,
+            zero_threshold: self.zero_threshold,
+            zero_count: self.zero_count,
+            count: self.count,
+            sum: self.sum,
+            positive_spans,
+            negative_spans,
+            positive_buckets,
+            negative_buckets,
+            custom_values: self.custom_values,
+        }
+    }
+
+    /// Merges buckets down to the coarser `schema` (exponential schemas only).
+    fn reduce_to(&mut self, schema: i32) {
+        if schema >= self.schema || self.schema == CUSTOM_BUCKETS_SCHEMA {
+            return;
+        }
+        let shift = (self.schema - schema) as u32;
+        let merge = |m: &BTreeMap<i64, f64>| {
+            let mut out = BTreeMap::new();
+            for (&i, &c) in m {
+                *out.entry(((i - 1) >> shift) + 1).or_insert(0.0) += c;
+            }
+            out
+        };
+        self.positive = merge(&self.positive);
+        self.negative = merge(&self.negative);
+        self.schema = schema;
+    }
+
+    /// Widens the zero bucket to at least `threshold`, moving the buckets it then covers
+    /// into it; a bucket it cuts through widens it to that bucket's upper bound.
+    fn widen_zero_bucket(&mut self, threshold: f64) {
+        if threshold <= self.zero_threshold {
+            return;
+        }
+        let mut threshold = threshold;
+        loop {
+            let schema = self.schema;
+            let covered = |i: i64| exponential_bound(i - 1, schema) < threshold;
+            let widest = self
+                .positive
+                .keys()
+                .chain(self.negative.keys())
+                .filter(|&&i| covered(i))
+                .map(|&i| exponential_bound(i, schema))
+                .fold(threshold, f64::max);
+            for side in [&mut self.positive, &mut self.negative] {
+                let moved: Vec<i64> = side.keys().copied().filter(|&i| covered(i)).collect();
+                for i in moved {
+                    self.zero_count += side.remove(&i).unwrap_or(0.0);
+                }
+            }
+            if widest <= threshold {
+                break;
+            }
+            threshold = widest;
+        }
+        self.zero_threshold = threshold;
+    }
+}
+
+/// `a + b`.
+pub(crate) fn add(a: &FloatHistogram, b: &FloatHistogram) -> Result<FloatHistogram, ArithError> {
+    combine(a, b, 1.0)
+}
+
+/// `h × factor` (counts and sum).
+pub(crate) fn scale(h: &FloatHistogram, factor: f64) -> FloatHistogram {
+    let mut out = h.clone();
+    out.zero_count *= factor;
+    out.count *= factor;
+    out.sum *= factor;
+    out.positive_buckets.iter_mut().for_each(|c| *c *= factor);
+    out.negative_buckets.iter_mut().for_each(|c| *c *= factor);
+    out
+}
+
+/// `a + sign·b` in the common layout.
+fn combine(a: &FloatHistogram, b: &FloatHistogram, sign: f64) -> Result<FloatHistogram, ArithError> {
+    let custom = (a.schema == CUSTOM_BUCKETS_SCHEMA, b.schema == CUSTOM_BUCKETS_SCHEMA);
+    match custom {
+        (true, false) | (false, true) => return Err(ArithError::MixedSchemas),
+        (true, true) => {
+            let same = a.custom_values.len() == b.custom_values.len()
+                && a.custom_values.iter().zip(&b.custom_values).all(|(x, y)| x == y);
+            if !same {
+                return Err(ArithError::MismatchedCustomBounds);
+            }
+        }
+        (false, false) => {}
+    }
+    let (mut x, mut y) = (Sparse::of(a), Sparse::of(b));
+    let schema = x.schema.min(y.schema);
+    x.reduce_to(schema);
+    y.reduce_to(schema);
+    if !custom.0 {
+        let threshold = x.zero_threshold.max(y.zero_threshold);
+        x.widen_zero_bucket(threshold);
+        y.widen_zero_bucket(threshold);
+        // Widening one may have widened past the other's.
+        x.widen_zero_bucket(y.zero_threshold);
+        y.widen_zero_bucket(x.zero_threshold);
+    }
+    x.zero_count += sign * y.zero_count;
+    x.count += sign * y.count;
+    x.sum += sign * y.sum;
+    for (mine, theirs) in [(&mut x.positive, y.positive), (&mut x.negative, y.negative)] {
+        for (i, c) in theirs {
+            *mine.entry(i).or_insert(0.0) += sign * c;
+        }
+    }
+    Ok(x.into_histogram(CounterResetHint::Unknown))
+}
+
+/// The same histogram in its canonical form: no zero-count buckets, spans merged.
+pub(crate) fn compact(h: &FloatHistogram) -> FloatHistogram {
+    Sparse::of(h).into_histogram(h.counter_reset_hint)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(schema: i32, buckets: &[(i64, f64)]) -> FloatHistogram {
+        let indices: Vec<i64> = buckets.iter().map(|b| b.0).collect();
+        let count = buckets.iter().map(|b| b.1).sum();
+        FloatHistogram {
+            schema,
+            count,
+            sum: count * 2.0,
+            positive_spans: spans_for_indices(&indices),
+            positive_buckets: buckets.iter().map(|b| b.1).collect(),
+            ..Default::default()
+        }
+    }
+
+    fn buckets(h: &FloatHistogram) -> Vec<(i64, f64)> {
+        side_map(&h.positive_spans, &h.positive_buckets).into_iter().collect()
+    }
+
+    #[test]
+    fn adding_across_schemas_merges_to_the_coarser() {
+        // Schema 1 buckets 1 and 2, (1, √2] and (√2, 2], fall in schema 0 bucket 1, (1, 2];
+        // bucket 3 in bucket 2.
+        let sum = add(&h(1, &[(1, 1.0), (2, 2.0), (3, 4.0)]), &h(0, &[(1, 10.0)])).unwrap();
+        assert_eq!(sum.schema, 0);
+        assert_eq!(buckets(&sum), [(1, 13.0), (2, 4.0)]);
+        assert_eq!((sum.count, sum.sum), (17.0, 34.0));
+    }
+
+    #[test]
+    fn subtraction_and_scaling() {
+        let d = combine(&h(0, &[(1, 5.0), (2, 1.0)]), &h(0, &[(1, 2.0), (2, 1.0)]), -1.0).unwrap();
+        assert_eq!(buckets(&d), [(1, 3.0)], "an exactly zero bucket is left out");
+        assert_eq!(scale(&d, 0.5).count, 1.5);
+    }
+
+    #[test]
+    fn a_wider_zero_bucket_swallows_the_buckets_it_covers() {
+        let mut narrow = h(0, &[(-3, 1.0), (0, 2.0), (2, 3.0)]);
+        narrow.zero_threshold = 0.01;
+        let mut wide = h(0, &[]);
+        wide.zero_threshold = 0.3;
+        let sum = add(&narrow, &wide).unwrap();
+        // Bucket −3 is (0.0625, 0.125]: covered. Bucket 0 is (0.5, 1]: not.
+        assert_eq!(sum.zero_count, 1.0);
+        assert_eq!(buckets(&sum), [(0, 2.0), (2, 3.0)]);
+        assert_eq!(sum.zero_threshold, 0.3);
+    }
+
+    #[test]
+    fn custom_buckets_only_combine_with_the_same_bounds() {
+        let mut a = h(CUSTOM_BUCKETS_SCHEMA, &[(0, 1.0)]);
+        a.custom_values = vec![1.0];
+        let mut b = a.clone();
+        assert!(add(&a, &b).is_ok());
+        b.custom_values = vec![2.0];
+        assert_eq!(add(&a, &b).unwrap_err(), ArithError::MismatchedCustomBounds);
+        assert_eq!(add(&a, &h(0, &[])).unwrap_err(), ArithError::MixedSchemas);
+    }
+}
