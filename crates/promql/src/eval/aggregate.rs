@@ -80,12 +80,17 @@ impl Evaluator<'_> {
             .zip(points)
             .map(|(labels, points)| StepSeries { labels, points, drop_name: false, histograms: Vec::new() })
             .collect();
+        if input.iter().any(|s| !s.histograms.is_empty()) {
+            self.aggregate_histograms(op, input, group_of, &mut out)?;
+        }
         // Grouping by `__name__` keeps a name that is to be dropped: the group is dropped
         // with it (delayed name removal).
         for (s, &g) in input.iter().zip(group_of) {
             out[g].drop_name |= s.drop_name && out[g].labels.metric_name().is_some();
         }
-        Ok(Val::Vector(out.into_iter().filter(|s| !s.points.is_empty()).collect()))
+        Ok(Val::Vector(
+            out.into_iter().filter(|s| !s.points.is_empty() || !s.histograms.is_empty()).collect(),
+        ))
     }
 
     /// Each group's points: its inputs at each step folded by `A`, in input order either way.

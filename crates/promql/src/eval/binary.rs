@@ -9,9 +9,12 @@ use std::collections::{HashMap, HashSet};
 use promql_parser::parser::{BinaryExpr, LabelModifier, VectorMatchCardinality};
 use strata_model::{Labels, SeriesHash, METRIC_NAME_LABEL};
 
+use std::sync::Arc;
+
 use super::steps::{by_step, OutputBuilder};
 use super::{Evaluator, StepSeries, Val};
 use crate::engine::QueryError;
+use crate::native_histogram::arith::scale;
 
 /// How a binary operation is written, beside its operands.
 struct Op<'e> {
@@ -120,11 +123,28 @@ impl Evaluator<'_> {
                 p.1 = v;
                 keep
             });
+            // Of a histogram only `h * s`, `s * h` and `h / s` have a meaning (the counts and
+            // the sum scaled); other operators leave its points out.
+            let histograms = std::mem::take(&mut s.histograms);
+            if !op.return_bool && !op.comparison {
+                s.histograms = histograms
+                    .into_iter()
+                    .filter_map(|(t, h)| {
+                        let sv = scalar[self.step_index(t)];
+                        let factor = match (op.symbol.as_str(), swap) {
+                            ("*", _) => sv,
+                            ("/", false) => 1.0 / sv,
+                            _ => return None,
+                        };
+                        Some((t, Arc::new(scale(&h, factor))))
+                    })
+                    .collect();
+            }
             if op.drops_name() {
                 self.drop_name(s);
             }
         }
-        series.retain(|s| !s.points.is_empty());
+        series.retain(|s| !s.points.is_empty() || !s.histograms.is_empty());
         series
     }
 

@@ -105,7 +105,7 @@ impl Evaluator<'_> {
         if matches!(name, "rate" | "increase") {
             self.note_non_counter(input.series.iter().map(|s| &s.labels));
         }
-        let out = self.apply_range_function(input, func, &scalars)?;
+        let out = self.apply_range_function(name, input, func, &scalars)?;
         self.distinct_range_result(out)
     }
 
@@ -212,7 +212,7 @@ impl Evaluator<'_> {
             counter_resets: false,
             warns_start_time_overlap: false,
         };
-        let present = self.apply_range_function(input, present_over_time, &[])?;
+        let present = self.apply_range_function("present_over_time", input, present_over_time, &[])?;
         self.absent_result(arg, &present)
     }
 

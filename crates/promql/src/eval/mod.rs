@@ -23,6 +23,8 @@ mod context;
 mod extended_range;
 mod functions;
 mod histogram;
+mod histogram_aggregate;
+mod histogram_windows;
 mod info;
 mod math;
 mod native_functions;

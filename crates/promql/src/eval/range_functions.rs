@@ -16,13 +16,33 @@
 //! when a start time overlaps the sample before. Subqueries and other expressions carry no
 //! start timestamps, as in Prometheus.
 
+use std::sync::Arc;
+
 use promql_parser::parser::MatrixSelector;
+use strata_model::histogram::FloatHistogram;
 use strata_model::{is_stale_marker, Labels, METRIC_NAME_LABEL};
 
 use super::extended_range::{extended_window_values, ExtendedFunction};
+use super::histogram_windows::{merge_histogram_windows, reads_histograms, HistogramNote};
 use super::math::{fold, kahan_sum, linear_regression, quantile, Extreme, Mean, StdDev, Variance};
 use super::{Evaluator, RangeVal, StepSeries, Steps, Windows};
 use crate::engine::QueryError;
+
+/// A series' float and histogram results by step.
+type StepValues = (Vec<(i64, f64)>, Vec<(i64, Arc<FloatHistogram>)>);
+
+/// A series' histogram samples, stale markers left out, as PromQL computes with them.
+fn series_histograms(series: &strata_storage::Series) -> Vec<(i64, Arc<FloatHistogram>)> {
+    // A decoding error surfaces when the floats of the same chunks are read: here the
+    // histograms are simply left out.
+    series
+        .collect_histograms()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(_, h)| !h.is_stale())
+        .map(|(t, h)| (t, Arc::new(h.to_float())))
+        .collect()
+}
 
 /// The samples of one series in one step's window, and where the window lies.
 pub(crate) struct Window<'a> {
@@ -105,6 +125,7 @@ impl Evaluator<'_> {
     /// one value per step each.
     pub(crate) fn apply_range_function(
         &self,
+        name: &str,
         input: RangeVal,
         func: RangeFunction,
         args: &[Vec<f64>],
@@ -112,8 +133,27 @@ impl Evaluator<'_> {
         let mut out = Vec::with_capacity(input.series.len());
         for series in input.series {
             self.ctx.check("function evaluation")?;
-            let values = window_values(&series.samples, None, self.steps(), input.windows, func, args);
-            self.push_result(&mut out, series.labels, values.points, series.drop_name, func);
+            let mut values = window_values(&series.samples, None, self.steps(), input.windows, func, args);
+            if !series.histograms.is_empty() {
+                values = merge_histogram_windows(
+                    name,
+                    values,
+                    &series.samples,
+                    &series.histograms,
+                    self.steps(),
+                    input.windows,
+                );
+                for note in &values.notes {
+                    self.ctx.warn(note.message(series.labels.get(METRIC_NAME_LABEL).unwrap_or("")));
+                }
+            }
+            self.push_result(
+                &mut out,
+                series.labels,
+                (values.points, values.histograms),
+                series.drop_name,
+                func,
+            );
         }
         Ok(out)
     }
@@ -135,13 +175,16 @@ impl Evaluator<'_> {
         };
         let mut out = Vec::with_capacity(selected.len());
         for (labels, values) in selected {
+            for note in &values.notes {
+                self.ctx.warn(note.message(labels.get(METRIC_NAME_LABEL).unwrap_or("")));
+            }
             if values.start_time_overlap {
                 self.ctx.warn(format!(
                     "PromQL warning: sample has start time that overlaps with previous sample timestamp for metric {:?}",
                     labels.get(METRIC_NAME_LABEL).unwrap_or("")
                 ));
             }
-            self.push_result(&mut out, labels, values.points, false, func);
+            self.push_result(&mut out, labels, (values.points, values.histograms), false, func);
         }
         Ok(out)
     }
@@ -165,6 +208,15 @@ impl Evaluator<'_> {
         let steps = self.steps();
         let selected = self.select_each(&ms.vs, mint, maxt, |samples, series| {
             samples.retain(|&(_, v)| !is_stale_marker(v));
+            if extended.is_none() && series.has_histograms() && reads_histograms(name) {
+                let histograms = series_histograms(series);
+                let floats = window_values(samples, None, steps, windows, func, args);
+                let merged = merge_histogram_windows(name, floats, samples, &histograms, steps, windows);
+                return (!merged.points.is_empty()
+                    || !merged.histograms.is_empty()
+                    || !merged.notes.is_empty())
+                .then_some(merged);
+            }
             if samples.is_empty() {
                 return None;
             }
@@ -173,7 +225,7 @@ impl Evaluator<'_> {
                 return Some(window_values(samples, start_times.as_deref(), steps, windows, func, args));
             };
             let points = extended_window_values(samples, steps, windows, lookback, extended);
-            (!points.is_empty()).then_some(WindowValues { points, start_time_overlap: false })
+            (!points.is_empty()).then_some(WindowValues { points, ..WindowValues::default() })
         })?;
         if matches!(name, "rate" | "increase") {
             self.note_non_counter(selected.iter().filter(|(_, p)| p.is_some()).map(|(labels, _)| labels));
@@ -186,14 +238,14 @@ impl Evaluator<'_> {
         &self,
         out: &mut Vec<StepSeries>,
         labels: Labels,
-        points: Vec<(i64, f64)>,
+        (points, histograms): StepValues,
         drop_name: bool,
         func: RangeFunction,
     ) {
-        if points.is_empty() {
+        if points.is_empty() && histograms.is_empty() {
             return;
         }
-        let mut s = StepSeries { labels, points, drop_name, histograms: Vec::new() };
+        let mut s = StepSeries { labels, points, drop_name, histograms };
         if !func.keeps_name {
             self.drop_name(&mut s);
         }
@@ -220,6 +272,10 @@ impl Evaluator<'_> {
 pub(crate) struct WindowValues {
     pub(crate) points: Vec<(i64, f64)>,
     pub(crate) start_time_overlap: bool,
+    /// Histogram results (`histogram_windows`).
+    pub(crate) histograms: Vec<(i64, Arc<FloatHistogram>)>,
+    /// What the histograms gave warnings for.
+    pub(crate) notes: std::collections::BTreeSet<HistogramNote>,
 }
 
 /// Where a series' counter resets and start-time overlaps lie, found once for all windows.
@@ -269,7 +325,7 @@ fn window_values(
 ) -> WindowValues {
     let st = start_times.unwrap_or(&[]);
     let SeriesEvents { reset_at, reset_values, overlap_at } = SeriesEvents::find(samples, st, func);
-    let mut out = WindowValues { points: Vec::new(), start_time_overlap: false };
+    let mut out = WindowValues::default();
     let mut step_args = vec![0.0; args.len()];
     let (mut lo, mut hi, mut resets_lo, mut resets_hi, mut overlaps_lo) = (0, 0, 0, 0, 0);
     for (i, t) in steps.times().enumerate() {

@@ -1,0 +1,85 @@
+//! Aggregating native histograms: `sum` and `avg` add them (in the coarsest schema of the
+//! group, the widest zero bucket), `count` and `group` count them like floats. A group that
+//! has floats and histograms at one step gives no `sum`/`avg` there (Prometheus warns:
+//! "encountered a mix of histograms and floats for aggregation"); the other aggregations
+//! read floats only.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use strata_model::histogram::{CounterResetHint, FloatHistogram};
+
+use super::{Evaluator, StepSeries};
+use crate::engine::QueryError;
+use crate::native_histogram::arith::{add, compact, scale, ArithError};
+
+impl Evaluator<'_> {
+    /// Adds the histograms of `input` to the groups' results in `out` (one per group).
+    pub(crate) fn aggregate_histograms(
+        &self,
+        op: &str,
+        input: &[StepSeries],
+        group_of: &[usize],
+        out: &mut [StepSeries],
+    ) -> Result<(), QueryError> {
+        // Per group and step: the histograms, and whether floats are there too.
+        let mut histograms: BTreeMap<(usize, i64), Vec<&Arc<FloatHistogram>>> = BTreeMap::new();
+        let mut with_floats: BTreeSet<(usize, i64)> = BTreeSet::new();
+        for (s, &g) in input.iter().zip(group_of) {
+            for (t, h) in &s.histograms {
+                histograms.entry((g, *t)).or_default().push(h);
+            }
+            with_floats.extend(s.points.iter().map(|p| (g, p.0)));
+        }
+        match op {
+            "count" | "group" => {
+                for ((g, t), hs) in &histograms {
+                    let n = if op == "count" { hs.len() as f64 } else { 1.0 };
+                    let points = &mut out[*g].points;
+                    match points.iter_mut().find(|p| p.0 == *t) {
+                        Some(p) if op == "count" => p.1 += n,
+                        Some(_) => {}
+                        None => points.push((*t, n)),
+                    }
+                    points.sort_by_key(|p| p.0);
+                }
+            }
+            "sum" | "avg" => {
+                for ((g, t), hs) in &histograms {
+                    if with_floats.contains(&(*g, *t)) {
+                        out[*g].points.retain(|p| p.0 != *t);
+                        self.ctx.warn(
+                            "PromQL warning: encountered a mix of histograms and floats for aggregation"
+                                .into(),
+                        );
+                        continue;
+                    }
+                    match total(hs, op == "avg") {
+                        Ok(h) => out[*g].histograms.push((*t, Arc::new(h))),
+                        Err(ArithError::MixedSchemas) => self.ctx.warn(
+                            "PromQL warning: vector contains a mix of histograms with exponential and custom buckets schemas for aggregation".into(),
+                        ),
+                        Err(ArithError::MismatchedCustomBounds) => self.ctx.warn(
+                            "PromQL warning: vector contains histograms with incompatible custom buckets for aggregation".into(),
+                        ),
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// The sum (or mean) of a group's histograms at one step: a gauge histogram.
+fn total(hs: &[&Arc<FloatHistogram>], mean: bool) -> Result<FloatHistogram, ArithError> {
+    let mut sum = (*hs[0]).as_ref().clone();
+    for h in &hs[1..] {
+        sum = add(&sum, h)?;
+    }
+    if mean {
+        sum = scale(&sum, 1.0 / hs.len() as f64);
+    }
+    sum.counter_reset_hint = CounterResetHint::Gauge;
+    Ok(compact(&sum))
+}

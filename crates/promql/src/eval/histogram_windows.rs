@@ -1,0 +1,318 @@
+//! Range functions over series that hold native histograms, as Prometheus 3 computes them:
+//!
+//! - `rate`, `increase`, `delta`: the last histogram minus the first (for counters plus the
+//!   histogram before every counter reset), in the coarsest schema of the window, then
+//!   extrapolated like floats (without the zero-point limit, which floats alone get); the
+//!   result is a gauge histogram. `delta` of counter histograms warns.
+//! - `irate`, `idelta`: from the last two histograms (after a reset, `irate` takes the last).
+//! - `count_over_time`, `present_over_time`: floats and histograms alike.
+//! - `last_over_time`, `first_over_time`: the newest / oldest sample of either kind.
+//! - `sum_over_time`, `avg_over_time`: of histograms.
+//!
+//! A window holding both floats and histograms gives no value for the functions that would
+//! combine them (Prometheus warns: "encountered a mix of histograms and floats"). Other
+//! range functions read a series' floats only.
+
+use std::sync::Arc;
+
+use strata_model::histogram::{CounterResetHint, FloatHistogram, CUSTOM_BUCKETS_SCHEMA};
+
+use super::range_functions::{extrapolate, RateEdges, WindowValues};
+use super::{Steps, Windows};
+use crate::native_histogram::arith::{add, compact, scale, ArithError};
+use crate::native_histogram::buckets::side_map;
+
+/// What a range function met in a series' histograms, for the annotations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum HistogramNote {
+    MixedWithFloats,
+    NotGauge,
+    NotCounter,
+    MixedSchemas,
+    IncompatibleCustomBounds,
+}
+
+impl HistogramNote {
+    /// Prometheus' warning for it, about metric `name`.
+    pub(crate) fn message(self, name: &str) -> String {
+        match self {
+            HistogramNote::MixedWithFloats => {
+                format!("PromQL warning: encountered a mix of histograms and floats for metric name {name:?}")
+            }
+            HistogramNote::NotGauge => format!("PromQL warning: this native histogram metric is not a gauge: {name:?}"),
+            HistogramNote::NotCounter => {
+                format!("PromQL warning: this native histogram metric is not a counter: {name:?}")
+            }
+            HistogramNote::MixedSchemas => format!(
+                "PromQL warning: vector contains a mix of histograms with exponential and custom buckets schemas for metric name {name:?}"
+            ),
+            HistogramNote::IncompatibleCustomBounds => format!(
+                "PromQL warning: vector contains histograms with incompatible custom buckets for metric name {name:?}"
+            ),
+        }
+    }
+}
+
+/// The functions with a meaning for histograms.
+pub(crate) fn reads_histograms(name: &str) -> bool {
+    matches!(
+        name,
+        "rate"
+            | "increase"
+            | "delta"
+            | "irate"
+            | "idelta"
+            | "count_over_time"
+            | "present_over_time"
+            | "last_over_time"
+            | "first_over_time"
+            | "sum_over_time"
+            | "avg_over_time"
+    )
+}
+
+/// Combines a series' float results (`floats`, from its float samples alone) with what
+/// `name` makes of its histograms, step by step; see the module docs.
+pub(crate) fn merge_histogram_windows(
+    name: &str,
+    floats: WindowValues,
+    float_samples: &[(i64, f64)],
+    histograms: &[(i64, Arc<FloatHistogram>)],
+    steps: Steps,
+    windows: Windows,
+) -> WindowValues {
+    if !reads_histograms(name) {
+        return floats;
+    }
+    let mut out = WindowValues { start_time_overlap: floats.start_time_overlap, ..WindowValues::default() };
+    let mut float_points = floats.points.into_iter().peekable();
+    let (mut flo, mut fhi, mut hlo, mut hhi) = (0, 0, 0, 0);
+    for t in steps.times() {
+        let end = windows.end(t);
+        let start = end - windows.range;
+        advance(float_samples, start, end, &mut flo, &mut fhi);
+        advance(histograms, start, end, &mut hlo, &mut hhi);
+        let float_value = match float_points.peek() {
+            Some(&(pt, v)) if pt == t => {
+                float_points.next();
+                Some(v)
+            }
+            _ => None,
+        };
+        let (fw, hw) = (&float_samples[flo..fhi], &histograms[hlo..hhi]);
+        if hw.is_empty() {
+            if let Some(v) = float_value {
+                out.points.push((t, v));
+            }
+            continue;
+        }
+        if matches!(name, "rate" | "increase" | "irate") && fw.is_empty() && hw.len() >= 2 {
+            let gauge = |h: &FloatHistogram| h.counter_reset_hint == CounterResetHint::Gauge;
+            if gauge(&hw[0].1) || gauge(&hw[hw.len() - 1].1) {
+                out.notes.insert(HistogramNote::NotCounter);
+            }
+        }
+        match step_value(name, fw, hw, start, end) {
+            Step::Float(v) => out.points.push((t, v)),
+            Step::Histogram(h) => out.histograms.push((t, h)),
+            Step::Mixed => {
+                out.notes.insert(HistogramNote::MixedWithFloats);
+            }
+            Step::NotGauge => {
+                out.notes.insert(HistogramNote::NotGauge);
+                if let Step::Histogram(h) = step_value("delta_gauge", fw, hw, start, end) {
+                    out.histograms.push((t, h));
+                }
+            }
+            Step::Incompatible(e) => {
+                out.notes.insert(match e {
+                    ArithError::MixedSchemas => HistogramNote::MixedSchemas,
+                    ArithError::MismatchedCustomBounds => HistogramNote::IncompatibleCustomBounds,
+                });
+            }
+            Step::None => {}
+        }
+    }
+    out
+}
+
+/// Moves `[lo, hi)` to the samples in `(start, end]`.
+fn advance<T>(samples: &[(i64, T)], start: i64, end: i64, lo: &mut usize, hi: &mut usize) {
+    while *hi < samples.len() && samples[*hi].0 <= end {
+        *hi += 1;
+    }
+    while *lo < *hi && samples[*lo].0 <= start {
+        *lo += 1;
+    }
+}
+
+/// One step's outcome.
+enum Step {
+    Float(f64),
+    Histogram(Arc<FloatHistogram>),
+    /// Floats and histograms in one window.
+    Mixed,
+    /// `delta` over counter histograms: computed, with a warning.
+    NotGauge,
+    /// Histograms that cannot be combined (exponential and custom buckets, or custom
+    /// buckets with other bounds).
+    Incompatible(ArithError),
+    None,
+}
+
+fn step_value(
+    name: &str,
+    floats: &[(i64, f64)],
+    hists: &[(i64, Arc<FloatHistogram>)],
+    start: i64,
+    end: i64,
+) -> Step {
+    let mixed = !floats.is_empty();
+    match name {
+        "count_over_time" => Step::Float((floats.len() + hists.len()) as f64),
+        "present_over_time" => Step::Float(1.0),
+        "last_over_time" => match floats.last() {
+            Some(&(ft, v)) if ft > hists[hists.len() - 1].0 => Step::Float(v),
+            _ => Step::Histogram(Arc::clone(&hists[hists.len() - 1].1)),
+        },
+        "first_over_time" => match floats.first() {
+            Some(&(ft, v)) if ft < hists[0].0 => Step::Float(v),
+            _ => Step::Histogram(Arc::clone(&hists[0].1)),
+        },
+        _ if mixed => Step::Mixed,
+        "sum_over_time" | "avg_over_time" => {
+            let mut total = (*hists[0].1).clone();
+            for (_, h) in &hists[1..] {
+                match add(&total, h) {
+                    Ok(sum) => total = sum,
+                    Err(e) => return Step::Incompatible(e),
+                }
+            }
+            if name == "avg_over_time" {
+                total = scale(&total, 1.0 / hists.len() as f64);
+            }
+            total.counter_reset_hint = CounterResetHint::Gauge;
+            Step::Histogram(Arc::new(compact(&total)))
+        }
+        "rate" | "increase" => rate_step(hists, start, end, true, name == "rate"),
+        "delta" => {
+            let gauge = |h: &FloatHistogram| h.counter_reset_hint == CounterResetHint::Gauge;
+            if !gauge(&hists[0].1) || !gauge(&hists[hists.len() - 1].1) {
+                return if hists.len() < 2 { Step::None } else { Step::NotGauge };
+            }
+            rate_step(hists, start, end, false, false)
+        }
+        "delta_gauge" => rate_step(hists, start, end, false, false),
+        "irate" | "idelta" => instant_step(hists, name == "irate"),
+        _ => Step::None,
+    }
+}
+
+/// `last − first`, plus the histogram before each reset for counters; extrapolated.
+fn rate_step(
+    hists: &[(i64, Arc<FloatHistogram>)],
+    start: i64,
+    end: i64,
+    counter: bool,
+    is_rate: bool,
+) -> Step {
+    if hists.len() < 2 {
+        return Step::None;
+    }
+    let (first, last) = (&hists[0], &hists[hists.len() - 1]);
+    let change = match change(hists, counter) {
+        Ok(h) => h,
+        Err(e) => return Step::Incompatible(e),
+    };
+    let edges = RateEdges {
+        first: (first.0, 0.0),
+        last: (last.0, 0.0),
+        count: hists.len(),
+        change: 1.0,
+        start,
+        end,
+        first_start: 0,
+    };
+    let Some(factor) = extrapolate(&edges, false, is_rate) else { return Step::None };
+    let mut result = scale(&change, factor);
+    result.counter_reset_hint = CounterResetHint::Gauge;
+    Step::Histogram(Arc::new(compact(&result)))
+}
+
+fn change(hists: &[(i64, Arc<FloatHistogram>)], counter: bool) -> Result<FloatHistogram, ArithError> {
+    let (first, last) = (&hists[0].1, &hists[hists.len() - 1].1);
+    let mut total = add(last, &scale(first, -1.0))?;
+    if counter {
+        for pair in hists.windows(2) {
+            if detect_reset(&pair[1].1, &pair[0].1) {
+                total = add(&total, &pair[0].1)?;
+            }
+        }
+    }
+    Ok(total)
+}
+
+fn instant_step(hists: &[(i64, Arc<FloatHistogram>)], is_rate: bool) -> Step {
+    if hists.len() < 2 {
+        return Step::None;
+    }
+    let ((pt, prev), (lt, last)) = (&hists[hists.len() - 2], &hists[hists.len() - 1]);
+    let delta = if is_rate && detect_reset(last, prev) {
+        (**last).clone()
+    } else {
+        match add(last, &scale(prev, -1.0)) {
+            Ok(d) => d,
+            Err(e) => return Step::Incompatible(e),
+        }
+    };
+    let mut result = if is_rate {
+        let seconds = (lt - pt) as f64 / 1000.0;
+        if seconds == 0.0 {
+            return Step::None;
+        }
+        scale(&delta, 1.0 / seconds)
+    } else {
+        delta
+    };
+    result.counter_reset_hint = CounterResetHint::Gauge;
+    Step::Histogram(Arc::new(compact(&result)))
+}
+
+/// Whether `curr` follows a counter reset after `prev`, as Prometheus decides: the hint
+/// says so, or the count, the zero bucket or any bucket went down (compared in `curr`'s
+/// schema), or the schema got finer, or the zero bucket narrower.
+pub(crate) fn detect_reset(curr: &FloatHistogram, prev: &FloatHistogram) -> bool {
+    match curr.counter_reset_hint {
+        CounterResetHint::CounterReset => return true,
+        CounterResetHint::NotCounterReset => return false,
+        _ => {}
+    }
+    if curr.count < prev.count {
+        return true;
+    }
+    let custom = (curr.schema == CUSTOM_BUCKETS_SCHEMA, prev.schema == CUSTOM_BUCKETS_SCHEMA);
+    if custom.0 != custom.1 || (custom.0 && curr.custom_values != prev.custom_values) {
+        return true;
+    }
+    if curr.schema > prev.schema || curr.zero_threshold < prev.zero_threshold {
+        return true;
+    }
+    // The previous histogram in the current one's layout: adding an empty histogram of the
+    // current schema and threshold merges its buckets and widens its zero bucket.
+    let empty = FloatHistogram {
+        schema: curr.schema,
+        zero_threshold: curr.zero_threshold,
+        custom_values: curr.custom_values.clone(),
+        ..Default::default()
+    };
+    let Ok(prev) = add(prev, &empty) else { return true };
+    if prev.zero_threshold != curr.zero_threshold || curr.zero_count < prev.zero_count {
+        return true;
+    }
+    let fell = |prev_spans, prev_counts: &[f64], curr_spans, curr_counts: &[f64]| {
+        let now = side_map(curr_spans, curr_counts);
+        side_map(prev_spans, prev_counts).into_iter().any(|(i, c)| c > now.get(&i).copied().unwrap_or(0.0))
+    };
+    fell(&prev.positive_spans, &prev.positive_buckets, &curr.positive_spans, &curr.positive_buckets)
+        || fell(&prev.negative_spans, &prev.negative_buckets, &curr.negative_spans, &curr.negative_buckets)
+}
