@@ -5,19 +5,19 @@
 //! whose labels the result keeps (plus the listed labels of the "one" side).
 
 use std::collections::{HashMap, HashSet};
-
-use promql_parser::parser::{BinaryExpr, LabelModifier, VectorMatchCardinality};
-use strata_model::{Labels, SeriesHash, METRIC_NAME_LABEL};
-
 use std::sync::Arc;
 
-use super::steps::{by_step, OutputBuilder};
+use promql_parser::parser::{BinaryExpr, LabelModifier, VectorMatchCardinality};
+use strata_model::histogram::FloatHistogram;
+use strata_model::{Labels, SeriesHash, METRIC_NAME_LABEL};
+
+use super::steps::{by_step, merge_same_labels, OutputBuilder};
 use super::{Evaluator, StepSeries, Val};
 use crate::engine::QueryError;
 use crate::native_histogram::arith::scale;
 
 /// How a binary operation is written, beside its operands.
-struct Op<'e> {
+pub(crate) struct Op<'e> {
     symbol: String,
     comparison: bool,
     return_bool: bool,
@@ -126,19 +126,23 @@ impl Evaluator<'_> {
             // Of a histogram only `h * s`, `s * h` and `h / s` have a meaning (the counts and
             // the sum scaled); other operators leave its points out.
             let histograms = std::mem::take(&mut s.histograms);
-            if !op.return_bool && !op.comparison {
+            let allowed =
+                !op.return_bool && !op.comparison && (op.symbol == "*" || (op.symbol == "/" && !swap));
+            if allowed {
                 s.histograms = histograms
                     .into_iter()
-                    .filter_map(|(t, h)| {
+                    .map(|(t, h)| {
                         let sv = scalar[self.step_index(t)];
-                        let factor = match (op.symbol.as_str(), swap) {
-                            ("*", _) => sv,
-                            ("/", false) => 1.0 / sv,
-                            _ => return None,
-                        };
-                        Some((t, Arc::new(scale(&h, factor))))
+                        let factor = if op.symbol == "*" { sv } else { 1.0 / sv };
+                        (t, Arc::new(scale(&h, factor)))
                     })
                     .collect();
+            } else if !histograms.is_empty() {
+                let (l, r) = if swap { ("float", "histogram") } else { ("histogram", "float") };
+                self.ctx.info(format!(
+                    "PromQL info: incompatible sample types encountered for binary operator {:?}: {l} {} {r}",
+                    op.symbol, op.symbol
+                ));
             }
             if op.drops_name() {
                 self.drop_name(s);
@@ -149,6 +153,68 @@ impl Evaluator<'_> {
     }
 
     fn vector_vector(
+        &self,
+        op: &Op<'_>,
+        lhs: Vec<StepSeries>,
+        rhs: Vec<StepSeries>,
+    ) -> Result<Vec<StepSeries>, QueryError> {
+        if lhs.iter().chain(&rhs).all(|s| s.histograms.is_empty()) {
+            return self.float_vector_vector(op, lhs, rhs);
+        }
+        let histograms = self.histogram_vector_vector(op, &lhs, &rhs)?;
+        let mut floats = self.float_vector_vector(op, lhs, rhs)?;
+        floats.extend(histograms);
+        merge_same_labels(floats)
+    }
+
+    /// `lhs op rhs` for pairs where a histogram takes part: `h + h`, `h − h`, `h * f`,
+    /// `f * h`, `h / f` (across schemas and zero buckets); any other operator, or a
+    /// histogram with a comparison, gives nothing for the pair (with Prometheus' info).
+    fn histogram_vector_vector(
+        &self,
+        op: &Op<'_>,
+        lhs: &[StepSeries],
+        rhs: &[StepSeries],
+    ) -> Result<Vec<StepSeries>, QueryError> {
+        let swapped = matches!(op.card, VectorMatchCardinality::OneToMany(_));
+        let (many, one) = if swapped { (rhs, lhs) } else { (lhs, rhs) };
+        let one_at = at_times(one, op.matching);
+        let mut out = OutputBuilder::default();
+        for m in many {
+            let sig = signature(&m.labels, op.matching);
+            let own: Vec<(i64, Operand)> = m
+                .points
+                .iter()
+                .map(|&(t, v)| (t, Operand::Float(v)))
+                .chain(m.histograms.iter().map(|(t, h)| (*t, Operand::Histogram(Arc::clone(h)))))
+                .collect();
+            for (t, mv) in own {
+                let Some((o, ov)) = one_at.get(&(sig, t)) else { continue };
+                if matches!((&mv, ov), (Operand::Float(_), Operand::Float(_))) {
+                    continue; // the float pass has it
+                }
+                let (l, r) = if swapped { (ov.clone(), mv) } else { (mv, ov.clone()) };
+                match histogram_op(op, &l, &r) {
+                    Some(Ok(h)) => {
+                        let (labels, drop_name) = self.result_labels(op, m, Some(&one[*o]));
+                        let id = out.series_for(&labels, drop_name);
+                        out.push_histogram(id, t, Arc::new(h))?;
+                    }
+                    Some(Err(message)) => self.ctx.warn(message),
+                    None => self.ctx.info(format!(
+                        "PromQL info: incompatible sample types encountered for binary operator {:?}: {} {} {}",
+                        op.symbol,
+                        l.kind(),
+                        op.symbol,
+                        r.kind()
+                    )),
+                }
+            }
+        }
+        out.finish()
+    }
+
+    fn float_vector_vector(
         &self,
         op: &Op<'_>,
         lhs: Vec<StepSeries>,
@@ -293,6 +359,68 @@ impl Evaluator<'_> {
         }
         out.finish()
     }
+}
+
+/// One side of a pair at one step.
+#[derive(Clone)]
+enum Operand {
+    Float(f64),
+    Histogram(Arc<FloatHistogram>),
+}
+
+impl Operand {
+    fn kind(&self) -> &'static str {
+        match self {
+            Operand::Float(_) => "float",
+            Operand::Histogram(_) => "histogram",
+        }
+    }
+}
+
+/// Each series' values by (match signature, time): the series' index and its value.
+fn at_times(
+    series: &[StepSeries],
+    matching: Option<&LabelModifier>,
+) -> HashMap<(SeriesHash, i64), (usize, Operand)> {
+    let mut out = HashMap::new();
+    for (i, s) in series.iter().enumerate() {
+        let sig = signature(&s.labels, matching);
+        for &(t, v) in &s.points {
+            out.insert((sig, t), (i, Operand::Float(v)));
+        }
+        for (t, h) in &s.histograms {
+            out.insert((sig, *t), (i, Operand::Histogram(Arc::clone(h))));
+        }
+    }
+    out
+}
+
+/// `l op r` where a histogram takes part; `None` when the operator has no meaning for
+/// these operands, `Some(Err(warning))` when the histograms cannot be combined.
+fn histogram_op(op: &Op<'_>, l: &Operand, r: &Operand) -> Option<Result<FloatHistogram, String>> {
+    use crate::native_histogram::arith::{add, ArithError};
+    if op.comparison || op.return_bool {
+        return None;
+    }
+    let combined = match (op.symbol.as_str(), l, r) {
+        ("+", Operand::Histogram(a), Operand::Histogram(b)) => add(a, b),
+        ("-", Operand::Histogram(a), Operand::Histogram(b)) => add(a, &scale(b, -1.0)),
+        ("*", Operand::Histogram(h), Operand::Float(f)) | ("*", Operand::Float(f), Operand::Histogram(h)) => {
+            Ok(scale(h, *f))
+        }
+        ("/", Operand::Histogram(h), Operand::Float(f)) => Ok(scale(h, 1.0 / f)),
+        _ => return None,
+    };
+    Some(combined.map_err(|e| match e {
+        ArithError::MixedSchemas => format!(
+            "PromQL warning: vector contains a mix of histograms with exponential and custom buckets schemas for binary operator {:?}",
+            op.symbol
+        ),
+        ArithError::MismatchedCustomBounds => format!(
+            "PromQL warning: vector contains histograms with incompatible custom buckets for binary operator {:?}",
+            op.symbol
+        ),
+    }))
 }
 
 /// Stands for the missing partner of a filled pair in a result's identity.

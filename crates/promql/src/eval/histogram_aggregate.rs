@@ -65,7 +65,7 @@ impl Evaluator<'_> {
                     }
                 }
             }
-            _ => {}
+            _ => self.ctx.info(format!("PromQL info: ignored histogram in {op} aggregation")),
         }
         Ok(())
     }

@@ -60,12 +60,33 @@ impl OutputBuilder {
         Ok(())
     }
 
+    /// Adds a histogram point to output series `i` (two values at one step are the "same
+    /// labelset" error, found in [`OutputBuilder::finish`]).
+    pub(crate) fn push_histogram(
+        &mut self,
+        i: usize,
+        t: i64,
+        h: std::sync::Arc<strata_model::histogram::FloatHistogram>,
+    ) -> Result<(), QueryError> {
+        self.series[i].histograms.push((t, h));
+        self.unordered = true;
+        Ok(())
+    }
+
     /// The series that got points, each in step order.
     pub(crate) fn finish(self) -> Result<Vec<StepSeries>, QueryError> {
-        let mut series: Vec<StepSeries> = self.series.into_iter().filter(|s| !s.points.is_empty()).collect();
+        let mut series: Vec<StepSeries> =
+            self.series.into_iter().filter(|s| !s.points.is_empty() || !s.histograms.is_empty()).collect();
         if self.unordered {
             for s in &mut series {
                 sort_checking_steps(&mut s.points)?;
+                s.histograms.sort_by_key(|h| h.0);
+                let float_times: std::collections::HashSet<i64> = s.points.iter().map(|p| p.0).collect();
+                let clash = s.histograms.windows(2).any(|w| w[0].0 == w[1].0)
+                    || s.histograms.iter().any(|h| float_times.contains(&h.0));
+                if clash {
+                    return Err(same_labelset());
+                }
             }
         }
         Ok(series)
