@@ -11,7 +11,7 @@ use strata_model::histogram::{CounterResetHint, FloatHistogram};
 
 use super::{Evaluator, StepSeries};
 use crate::engine::QueryError;
-use crate::native_histogram::arith::{add, compact, scale, ArithError};
+use crate::native_histogram::arith::{add, scale, ArithError};
 
 impl Evaluator<'_> {
     /// Adds the histograms of `input` to the groups' results in `out` (one per group).
@@ -81,5 +81,5 @@ fn total(hs: &[&Arc<FloatHistogram>], mean: bool) -> Result<FloatHistogram, Arit
         sum = scale(&sum, 1.0 / hs.len() as f64);
     }
     sum.counter_reset_hint = CounterResetHint::Gauge;
-    Ok(compact(&sum))
+    Ok(sum)
 }

@@ -19,7 +19,7 @@ use strata_model::histogram::{CounterResetHint, FloatHistogram, CUSTOM_BUCKETS_S
 
 use super::range_functions::{extrapolate, RateEdges, WindowValues};
 use super::{Steps, Windows};
-use crate::native_histogram::arith::{add, compact, scale, ArithError};
+use crate::native_histogram::arith::{add, scale, ArithError};
 use crate::native_histogram::buckets::side_map;
 
 /// What a range function met in a series' histograms, for the annotations.
@@ -85,6 +85,13 @@ pub(crate) fn merge_histogram_windows(
         return floats;
     }
     let mut out = WindowValues { start_time_overlap: floats.start_time_overlap, ..WindowValues::default() };
+    // Counter resets, found once for all windows: `reset_before[i]` is a reset between
+    // histograms i − 1 and i.
+    let reset_before: Vec<bool> = if matches!(name, "rate" | "increase" | "irate") {
+        std::iter::once(false).chain(histograms.windows(2).map(|p| detect_reset(&p[1].1, &p[0].1))).collect()
+    } else {
+        vec![false; histograms.len()]
+    };
     let mut float_points = floats.points.into_iter().peekable();
     let (mut flo, mut fhi, mut hlo, mut hhi) = (0, 0, 0, 0);
     for t in steps.times() {
@@ -112,7 +119,8 @@ pub(crate) fn merge_histogram_windows(
                 out.notes.insert(HistogramNote::NotCounter);
             }
         }
-        match step_value(name, fw, hw, start, end) {
+        let resets = &reset_before[hlo..hhi];
+        match step_value(name, fw, hw, resets, start, end) {
             Step::Float(v) => out.points.push((t, v)),
             Step::Histogram(h) => out.histograms.push((t, h)),
             Step::Mixed => {
@@ -120,7 +128,7 @@ pub(crate) fn merge_histogram_windows(
             }
             Step::NotGauge => {
                 out.notes.insert(HistogramNote::NotGauge);
-                if let Step::Histogram(h) = step_value("delta_gauge", fw, hw, start, end) {
+                if let Step::Histogram(h) = step_value("delta_gauge", fw, hw, resets, start, end) {
                     out.histograms.push((t, h));
                 }
             }
@@ -164,6 +172,7 @@ fn step_value(
     name: &str,
     floats: &[(i64, f64)],
     hists: &[(i64, Arc<FloatHistogram>)],
+    resets: &[bool],
     start: i64,
     end: i64,
 ) -> Step {
@@ -192,18 +201,18 @@ fn step_value(
                 total = scale(&total, 1.0 / hists.len() as f64);
             }
             total.counter_reset_hint = CounterResetHint::Gauge;
-            Step::Histogram(Arc::new(compact(&total)))
+            Step::Histogram(Arc::new(total))
         }
-        "rate" | "increase" => rate_step(hists, start, end, true, name == "rate"),
+        "rate" | "increase" => rate_step(hists, resets, start, end, true, name == "rate"),
         "delta" => {
             let gauge = |h: &FloatHistogram| h.counter_reset_hint == CounterResetHint::Gauge;
             if !gauge(&hists[0].1) || !gauge(&hists[hists.len() - 1].1) {
                 return if hists.len() < 2 { Step::None } else { Step::NotGauge };
             }
-            rate_step(hists, start, end, false, false)
+            rate_step(hists, resets, start, end, false, false)
         }
-        "delta_gauge" => rate_step(hists, start, end, false, false),
-        "irate" | "idelta" => instant_step(hists, name == "irate"),
+        "delta_gauge" => rate_step(hists, resets, start, end, false, false),
+        "irate" | "idelta" => instant_step(hists, resets, name == "irate"),
         _ => Step::None,
     }
 }
@@ -211,6 +220,7 @@ fn step_value(
 /// `last − first`, plus the histogram before each reset for counters; extrapolated.
 fn rate_step(
     hists: &[(i64, Arc<FloatHistogram>)],
+    resets: &[bool],
     start: i64,
     end: i64,
     counter: bool,
@@ -220,7 +230,7 @@ fn rate_step(
         return Step::None;
     }
     let (first, last) = (&hists[0], &hists[hists.len() - 1]);
-    let change = match change(hists, counter) {
+    let change = match change(hists, resets, counter) {
         Ok(h) => h,
         Err(e) => return Step::Incompatible(e),
     };
@@ -236,28 +246,32 @@ fn rate_step(
     let Some(factor) = extrapolate(&edges, false, is_rate) else { return Step::None };
     let mut result = scale(&change, factor);
     result.counter_reset_hint = CounterResetHint::Gauge;
-    Step::Histogram(Arc::new(compact(&result)))
+    Step::Histogram(Arc::new(result))
 }
 
-fn change(hists: &[(i64, Arc<FloatHistogram>)], counter: bool) -> Result<FloatHistogram, ArithError> {
+fn change(
+    hists: &[(i64, Arc<FloatHistogram>)],
+    resets: &[bool],
+    counter: bool,
+) -> Result<FloatHistogram, ArithError> {
     let (first, last) = (&hists[0].1, &hists[hists.len() - 1].1);
     let mut total = add(last, &scale(first, -1.0))?;
     if counter {
-        for pair in hists.windows(2) {
-            if detect_reset(&pair[1].1, &pair[0].1) {
-                total = add(&total, &pair[0].1)?;
-            }
+        // A reset between i − 1 and i adds the histogram before it (resets[0] is the
+        // window's first sample, whose predecessor is outside).
+        for i in (1..hists.len()).filter(|&i| resets[i]) {
+            total = add(&total, &hists[i - 1].1)?;
         }
     }
     Ok(total)
 }
 
-fn instant_step(hists: &[(i64, Arc<FloatHistogram>)], is_rate: bool) -> Step {
+fn instant_step(hists: &[(i64, Arc<FloatHistogram>)], resets: &[bool], is_rate: bool) -> Step {
     if hists.len() < 2 {
         return Step::None;
     }
     let ((pt, prev), (lt, last)) = (&hists[hists.len() - 2], &hists[hists.len() - 1]);
-    let delta = if is_rate && detect_reset(last, prev) {
+    let delta = if is_rate && resets[resets.len() - 1] {
         (**last).clone()
     } else {
         match add(last, &scale(prev, -1.0)) {
@@ -275,7 +289,7 @@ fn instant_step(hists: &[(i64, Arc<FloatHistogram>)], is_rate: bool) -> Step {
         delta
     };
     result.counter_reset_hint = CounterResetHint::Gauge;
-    Step::Histogram(Arc::new(compact(&result)))
+    Step::Histogram(Arc::new(result))
 }
 
 /// Whether `curr` follows a counter reset after `prev`, as Prometheus decides: the hint
@@ -296,6 +310,12 @@ pub(crate) fn detect_reset(curr: &FloatHistogram, prev: &FloatHistogram) -> bool
     }
     if curr.schema > prev.schema || curr.zero_threshold < prev.zero_threshold {
         return true;
+    }
+    if crate::native_histogram::arith::same_layout(curr, prev) {
+        let fell = |now: &[f64], before: &[f64]| now.iter().zip(before).any(|(n, b)| n < b);
+        return curr.zero_count < prev.zero_count
+            || fell(&curr.positive_buckets, &prev.positive_buckets)
+            || fell(&curr.negative_buckets, &prev.negative_buckets);
     }
     // The previous histogram in the current one's layout: adding an empty histogram of the
     // current schema and threshold merges its buckets and widens its zero bucket.

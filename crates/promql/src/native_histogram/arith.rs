@@ -135,8 +135,30 @@ pub(crate) fn scale(h: &FloatHistogram, factor: f64) -> FloatHistogram {
     out
 }
 
-/// `a + sign·b` in the common layout.
+/// Whether two histograms have the same layout (schema, zero bucket, spans, bounds), so
+/// that their buckets line up one to one.
+pub(crate) fn same_layout(a: &FloatHistogram, b: &FloatHistogram) -> bool {
+    a.schema == b.schema
+        && a.zero_threshold.to_bits() == b.zero_threshold.to_bits()
+        && a.positive_spans == b.positive_spans
+        && a.negative_spans == b.negative_spans
+        && a.custom_values == b.custom_values
+}
+
+/// `a + sign·b` in the common layout. Histograms of one layout (the usual case: samples of
+/// one series, or of series from one instrument) are added bucket by bucket, without the
+/// index maps a layout change needs.
 fn combine(a: &FloatHistogram, b: &FloatHistogram, sign: f64) -> Result<FloatHistogram, ArithError> {
+    if same_layout(a, b) {
+        let mut out = a.clone();
+        out.counter_reset_hint = CounterResetHint::Unknown;
+        out.zero_count += sign * b.zero_count;
+        out.count += sign * b.count;
+        out.sum += sign * b.sum;
+        out.positive_buckets.iter_mut().zip(&b.positive_buckets).for_each(|(x, y)| *x += sign * y);
+        out.negative_buckets.iter_mut().zip(&b.negative_buckets).for_each(|(x, y)| *x += sign * y);
+        return Ok(out);
+    }
     let custom = (a.schema == CUSTOM_BUCKETS_SCHEMA, b.schema == CUSTOM_BUCKETS_SCHEMA);
     match custom {
         (true, false) | (false, true) => return Err(ArithError::MixedSchemas),

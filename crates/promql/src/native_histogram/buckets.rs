@@ -45,8 +45,12 @@ pub(crate) fn all_buckets(h: &FloatHistogram) -> Vec<Bucket> {
         }
         return out;
     }
-    let negative = side_map(&h.negative_spans, &h.negative_buckets);
-    for (&index, &count) in negative.iter().rev() {
+    // Stored and computed histograms have increasing indices (validation refuses a later
+    // span with a negative offset), so the spans are walked as they are, without a map.
+    out.reserve(h.negative_buckets.len() + h.positive_buckets.len() + 1);
+    let negative: Vec<(i64, f64)> =
+        bucket_indices(&h.negative_spans).zip(h.negative_buckets.iter().copied()).collect();
+    for &(index, count) in negative.iter().rev() {
         let (lower, upper) = (-exponential_bound(index, h.schema), -exponential_bound(index - 1, h.schema));
         out.push(Bucket { lower, upper, count, zero: false });
     }
@@ -58,7 +62,7 @@ pub(crate) fn all_buckets(h: &FloatHistogram) -> Vec<Bucket> {
             zero: true,
         });
     }
-    for (index, count) in side_map(&h.positive_spans, &h.positive_buckets) {
+    for (index, count) in bucket_indices(&h.positive_spans).zip(h.positive_buckets.iter().copied()) {
         let (lower, upper) = (exponential_bound(index - 1, h.schema), exponential_bound(index, h.schema));
         out.push(Bucket { lower, upper, count, zero: false });
     }
