@@ -233,7 +233,12 @@ mod tests {
     #[test]
     fn subtraction_and_scaling() {
         let d = combine(&h(0, &[(1, 5.0), (2, 1.0)]), &h(0, &[(1, 2.0), (2, 1.0)]), -1.0).unwrap();
-        assert_eq!(buckets(&d), [(1, 3.0)], "an exactly zero bucket is left out");
+        assert_eq!(buckets(&d), [(1, 3.0), (2, 0.0)], "one layout: bucket by bucket");
+        assert_eq!(
+            buckets(&compact(&d)),
+            [(1, 3.0)],
+            "an exactly zero bucket is left out of the compact form"
+        );
         assert_eq!(scale(&d, 0.5).count, 1.5);
     }
 
