@@ -165,13 +165,63 @@ fn grpc_export_with_gzip_is_stored() {
     });
     assert_eq!(answer.partial_success, None, "the exponential histogram was stored as a native one");
     assert_eq!(value(&server, r#"requests_total{job="grpc-svc"}"#), Some(5.0));
+    assert_eq!(value(&server, r#"histogram_count(sizes{job="grpc-svc"})"#), Some(3.0));
+    assert_eq!(value(&server, r#"histogram_sum(sizes{job="grpc-svc"})"#), Some(40.0));
     let metrics = server.get("/metrics").text();
     assert!(metrics.contains("strata_samples_ingested_total{protocol=\"otlp\"} 2"), "{metrics}");
 }
 
+/// With `--otlp-convert-histograms-to-nhcb`, explicit-bucket histograms are stored as
+/// native histograms with custom buckets, which PromQL reads as such.
+#[test]
+fn explicit_histograms_as_native_custom_buckets() {
+    use strata_otlp::metrics::v1::{Histogram, HistogramDataPoint};
+    let dir = tempfile::tempdir().unwrap();
+    let server = StrataServer::start(
+        Path::new(env!("CARGO_BIN_EXE_strata")),
+        &dir.path().join("data"),
+        &["--otlp-convert-histograms-to-nhcb", "true"],
+    );
+    let point = HistogramDataPoint {
+        time_unix_nano: now_ns(),
+        count: 10,
+        sum: Some(7.5),
+        bucket_counts: vec![2, 3, 5],
+        explicit_bounds: vec![0.25, 1.0],
+        ..Default::default()
+    };
+    let request = ExportMetricsServiceRequest {
+        resource_metrics: vec![ResourceMetrics {
+            resource: Some(Resource { attributes: vec![kv("service.name", "nhcb")], ..Default::default() }),
+            scope_metrics: vec![ScopeMetrics {
+                metrics: vec![Metric {
+                    name: "rpc.duration".into(),
+                    unit: "s".into(),
+                    data: Some(Data::Histogram(Histogram {
+                        data_points: vec![point],
+                        aggregation_temporality: AggregationTemporality::Cumulative as i32,
+                    })),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    };
+    let answer = server.post("/api/v1/otlp/v1/metrics", "application/x-protobuf", &request.encode_to_vec());
+    assert_eq!(answer.code, 200, "{}", answer.text());
+    assert_eq!(value(&server, "histogram_count(rpc_duration_seconds)"), Some(10.0));
+    assert_eq!(value(&server, "count(rpc_duration_seconds_bucket)"), None, "no classic series");
+    // Half of the 10 observations are at or below 1; 5 of 10 are in (1, +Inf].
+    assert_eq!(value(&server, "histogram_fraction(-Inf, 1, rpc_duration_seconds)"), Some(0.5));
+    let raw = server.query("rpc_duration_seconds", now_s());
+    let buckets = &raw["data"]["result"][0]["histogram"][1]["buckets"];
+    assert_eq!(buckets[0], serde_json::json!([0, "-Inf", "0.25", "2"]), "{raw}");
+    assert_eq!(buckets.as_array().map(Vec::len), Some(3), "{raw}");
+}
+
 /// The Python SDK's gRPC and HTTP exporters: counter, gauge and explicit histogram come
-/// back from PromQL as recorded; the exponential histogram is stored as a native histogram
-/// (counted among the ingested samples: PromQL does not read native histograms yet).
+/// back from PromQL as recorded, and the exponential histogram as a native histogram.
 #[test]
 fn opentelemetry_python_sdk_exports_over_grpc_and_http() {
     let modules = [
@@ -228,4 +278,17 @@ fn check_exported(server: &StrataServer, service: &str, sent: &Value) {
     // The resource's other attributes are in target_info.
     let info = values_by(server, &format!("target_info{{{job}}}"), "deployment_environment");
     assert_eq!(info.get("test"), Some(&1.0), "{service}: {info:?}");
+    // The exponential histogram is a native histogram: 100, 2000 and 30000 observed.
+    assert_eq!(
+        value(server, &format!("histogram_count(payload_size_bytes{{{job}}})")),
+        Some(3.0),
+        "{service}"
+    );
+    assert_eq!(
+        value(server, &format!("histogram_sum(payload_size_bytes{{{job}}})")),
+        Some(32_100.0),
+        "{service}"
+    );
+    let median = value(server, &format!("histogram_quantile(0.5, payload_size_bytes{{{job}}})")).unwrap();
+    assert!((1_000.0..=4_000.0).contains(&median), "{service}: the median bucket holds 2000, got {median}");
 }

@@ -1,4 +1,5 @@
-//! OTLP exponential histograms to native histograms, as Prometheus translates them.
+//! OTLP exponential histograms to native histograms, as Prometheus translates them (and,
+//! on request, explicit-bucket histograms to native histograms with custom buckets).
 //!
 //! An OTLP bucket `i` (offset + position) holds `(base^i, base^(i+1)]`, a native bucket `k`
 //! holds `(base^(k−1), base^k]` with the same base (`2^(2^−scale)`; the schema is the
@@ -11,10 +12,10 @@
 //! ingestion does). A point flagged "no recorded value" is a stale marker.
 
 use opentelemetry_proto::tonic::metrics::v1::exponential_histogram_data_point::Buckets;
-use opentelemetry_proto::tonic::metrics::v1::ExponentialHistogramDataPoint;
+use opentelemetry_proto::tonic::metrics::v1::{ExponentialHistogramDataPoint, HistogramDataPoint};
 use strata_model::histogram::{
-    delta_counts, spans_for_indices, CounterResetHint, Histogram, EXPONENTIAL_SCHEMA_MAX,
-    EXPONENTIAL_SCHEMA_MIN,
+    delta_counts, spans_for_indices, CounterResetHint, Histogram, CUSTOM_BUCKETS_SCHEMA,
+    EXPONENTIAL_SCHEMA_MAX, EXPONENTIAL_SCHEMA_MIN,
 };
 
 /// The zero threshold Prometheus gives OTLP exponential histograms that set none.
@@ -48,6 +49,38 @@ pub fn to_native(point: &ExponentialHistogramDataPoint, delta: bool) -> Result<H
         positive_buckets,
         negative_buckets,
         custom_values: Vec::new(),
+    })
+}
+
+/// An explicit-bucket point as a native histogram with custom buckets: the bounds become
+/// the custom values, bucket `i` (up to bound `i`, the last to `+Inf`) native bucket `i`,
+/// empty buckets left out. Reset hints and staleness as for exponential points.
+pub fn explicit_to_native(point: &HistogramDataPoint, delta: bool) -> Result<Histogram, String> {
+    if point.flags & 1 == 1 {
+        return Ok(Histogram::stale());
+    }
+    if !point.bucket_counts.is_empty() && point.bucket_counts.len() != point.explicit_bounds.len() + 1 {
+        let (b, n) = (point.explicit_bounds.len(), point.bucket_counts.len());
+        return Err(format!("{b} bounds need {} bucket counts, not {n}", b + 1));
+    }
+    let used: Vec<(i64, u64)> = point
+        .bucket_counts
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| **c > 0)
+        .map(|(i, c)| (i as i64, *c))
+        .collect();
+    let indices: Vec<i64> = used.iter().map(|b| b.0).collect();
+    let counts: Vec<i64> = used.iter().map(|b| i64::try_from(b.1).unwrap_or(i64::MAX)).collect();
+    Ok(Histogram {
+        counter_reset_hint: if delta { CounterResetHint::Gauge } else { CounterResetHint::Unknown },
+        schema: CUSTOM_BUCKETS_SCHEMA,
+        count: point.count,
+        sum: point.sum.unwrap_or(0.0),
+        positive_spans: spans_for_indices(&indices),
+        positive_buckets: delta_counts(&counts),
+        custom_values: point.explicit_bounds.clone(),
+        ..Default::default()
     })
 }
 
@@ -113,6 +146,24 @@ mod tests {
         assert_eq!(layout(&h), [(0, 3), (1, 4), (2, 1)]);
         h.validate().unwrap();
         assert!(to_native(&point(-5, 0, vec![1]), false).unwrap_err().contains("below -4"));
+    }
+
+    #[test]
+    fn explicit_buckets_become_custom_buckets() {
+        let point = HistogramDataPoint {
+            count: 5,
+            sum: Some(3.5),
+            explicit_bounds: vec![0.1, 0.5, 1.0],
+            bucket_counts: vec![1, 0, 3, 1],
+            ..Default::default()
+        };
+        let h = explicit_to_native(&point, false).unwrap();
+        h.validate().unwrap();
+        assert_eq!((h.schema, h.custom_values.clone()), (CUSTOM_BUCKETS_SCHEMA, vec![0.1, 0.5, 1.0]));
+        assert_eq!(layout(&h), [(0, 1), (2, 3), (3, 1)], "bucket 3 is (1, +Inf]");
+        let bad =
+            HistogramDataPoint { bucket_counts: vec![1], explicit_bounds: vec![1.0], ..Default::default() };
+        assert!(explicit_to_native(&bad, false).unwrap_err().contains("need 2 bucket counts"));
     }
 
     #[test]

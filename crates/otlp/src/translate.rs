@@ -6,7 +6,7 @@
 //! | sum, cumulative, monotonic | `name_total` (a counter) |
 //! | sum, cumulative, not monotonic | `name` (a gauge) |
 //! | sum, delta | `name`, each sample the interval's change, stored as sent |
-//! | histogram (explicit buckets) | `name_bucket{le}` (cumulative, `+Inf` = count), `name_count`, `name_sum` |
+//! | histogram (explicit buckets) | `name_bucket{le}` (cumulative, `+Inf` = count), `name_count`, `name_sum`; or, with `histograms_as_nhcb`, `name` as a native histogram with custom buckets |
 //! | summary | `name{quantile}`, `name_count`, `name_sum` |
 //! | exponential histogram | `name`, a native histogram (`exponential`) |
 //!
@@ -51,6 +51,10 @@ pub struct Options {
     /// Add `otel_scope_name`, `otel_scope_version` and the scope's attributes as
     /// `otel_scope_<key>` (Prometheus' `promote_scope_metadata`).
     pub promote_scope: bool,
+    /// Explicit-bucket histograms become native histograms with custom buckets (schema
+    /// −53, the bounds as custom values) instead of `_bucket`/`_count`/`_sum` series
+    /// (Prometheus' `convert_histograms_to_nhcb`).
+    pub histograms_as_nhcb: bool,
 }
 
 impl Options {
@@ -259,10 +263,15 @@ fn translate_metric(out: &mut Translated, scope: &ScopeContext<'_, '_>, metric: 
             s.data_points.iter().for_each(|p| emit.number(p));
         }
         Data::Histogram(h) => {
-            if h.aggregation_temporality == AggregationTemporality::Delta as i32 {
+            let delta = h.aggregation_temporality == AggregationTemporality::Delta as i32;
+            if delta {
                 emit.out.delta_points += h.data_points.len();
             }
-            h.data_points.iter().for_each(|p| emit.histogram(p));
+            if scope.resource.options.histograms_as_nhcb {
+                h.data_points.iter().for_each(|p| emit.custom_buckets(p, delta));
+            } else {
+                h.data_points.iter().for_each(|p| emit.histogram(p));
+            }
         }
         Data::Summary(s) => s.data_points.iter().for_each(|p| emit.summary(p)),
         Data::ExponentialHistogram(e) => {
@@ -402,9 +411,26 @@ impl Emitter<'_, '_, '_, '_> {
         self.emit(labels, time_ms(point.time_unix_nano), &samples);
     }
 
+    fn custom_buckets(&mut self, point: &HistogramDataPoint, delta: bool) {
+        self.out.exemplars_dropped += point.exemplars.len();
+        let histogram = crate::exponential::explicit_to_native(point, delta);
+        self.native(histogram, &point.attributes, point.time_unix_nano);
+    }
+
     fn exponential(&mut self, point: &ExponentialHistogramDataPoint, delta: bool) {
         self.out.exemplars_dropped += point.exemplars.len();
-        let histogram = match crate::exponential::to_native(point, delta) {
+        let histogram = crate::exponential::to_native(point, delta);
+        self.native(histogram, &point.attributes, point.time_unix_nano);
+    }
+
+    /// Adds a native histogram sample, or the reason it has none.
+    fn native(
+        &mut self,
+        histogram: Result<strata_model::Histogram, String>,
+        attrs: &[KeyValue],
+        time_nanos: u64,
+    ) {
+        let histogram = match histogram {
             Ok(h) => h,
             Err(e) => {
                 let name = self.name;
@@ -412,11 +438,11 @@ impl Emitter<'_, '_, '_, '_> {
                 return;
             }
         };
-        let Some(mut labels) = self.labels(&point.attributes) else { return };
+        let Some(mut labels) = self.labels(attrs) else { return };
         labels.insert(METRIC_NAME_LABEL.to_string(), self.name.to_string());
         match Labels::from_pairs_with(labels, self.scope.validation()) {
             Ok(labels) => {
-                let t = time_ms(point.time_unix_nano);
+                let t = time_ms(time_nanos);
                 self.out.histograms.push((labels, t, HistogramValue::Integer(histogram)));
                 self.newest = self.newest.max(Some(t));
             }

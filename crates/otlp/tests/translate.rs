@@ -128,6 +128,36 @@ fn gauges_and_sums() {
 }
 
 #[test]
+fn histograms_can_become_native_histograms_with_custom_buckets() {
+    let point = HistogramDataPoint {
+        time_unix_nano: T,
+        count: 10,
+        sum: Some(7.5),
+        bucket_counts: vec![2, 3, 5],
+        explicit_bounds: vec![0.25, 1.0],
+        ..Default::default()
+    };
+    let h = Histogram {
+        data_points: vec![point],
+        aggregation_temporality: AggregationTemporality::Cumulative as i32,
+    };
+    let options = Options { histograms_as_nhcb: true, ..Options::default() };
+    let t = translate(
+        &request(vec![kv("service.name", "api")], vec![metric("rpc.duration", "s", Data::Histogram(h))]),
+        &options,
+    );
+    assert_eq!((t.rejected, t.samples()), (0, 0), "no classic series");
+    let [(labels, t_ms, HistogramValue::Integer(h))] = t.histograms.as_slice() else {
+        panic!("one native histogram: {:?}", t.histograms)
+    };
+    assert_eq!(labels.to_string(), r#"rpc_duration_seconds{job="api"}"#);
+    assert_eq!((*t_ms, h.schema, h.count, h.sum), (T_MS, -53, 10, 7.5));
+    assert_eq!(h.custom_values, vec![0.25, 1.0]);
+    assert_eq!(h.positive_buckets, vec![2, 1, 2], "counts 2, 3, 5 delta-encoded");
+    h.validate().unwrap();
+}
+
+#[test]
 fn histograms_become_classic_buckets() {
     let point = HistogramDataPoint {
         time_unix_nano: T,
@@ -249,6 +279,7 @@ fn promoted_attributes_scope_and_utf8_names() {
         names: NameStrategy::NoUtf8EscapingWithSuffixes,
         promote_resource_attributes: vec!["host.name".into()],
         promote_scope: true,
+        histograms_as_nhcb: false,
     };
     let req = request(
         service(),

@@ -134,6 +134,9 @@ pub struct ServerConfig {
     pub otlp_promote_resource_attributes: Vec<String>,
     /// Add OTLP's instrumentation scope as `otel_scope_*` labels.
     pub otlp_promote_scope_metadata: bool,
+    /// Store OTLP explicit-bucket histograms as native histograms with custom buckets
+    /// (NHCB) rather than classic `_bucket`/`_count`/`_sum` series.
+    pub otlp_convert_histograms_to_nhcb: bool,
     /// Log format: `text` or `json`.
     pub log_format: String,
     /// Log filter (tracing's env-filter syntax: `info`, `strata_server=debug`).
@@ -191,6 +194,7 @@ impl Default for ServerConfig {
             otlp_translation_strategy: "UnderscoreEscapingWithSuffixes".into(),
             otlp_promote_resource_attributes: Vec::new(),
             otlp_promote_scope_metadata: false,
+            otlp_convert_histograms_to_nhcb: false,
             log_format: "text".into(),
             log_level: "info".into(),
         }

@@ -1,7 +1,7 @@
 //! OTLP settings: where the gRPC listener binds (`grpc-listen`, `off` for none) and how OTLP
 //! names and attributes become labels (`otlp-translation-strategy`,
-//! `otlp-promote-resource-attributes`, `otlp-promote-scope-metadata`, as Prometheus' `otlp:`
-//! configuration block names them).
+//! `otlp-promote-resource-attributes`, `otlp-promote-scope-metadata`,
+//! `otlp-convert-histograms-to-nhcb`, as Prometheus' `otlp:` configuration block names them).
 
 use strata_otlp::{NameStrategy, Options};
 
@@ -22,6 +22,7 @@ impl ServerConfig {
             names,
             promote_resource_attributes: self.otlp_promote_resource_attributes.clone(),
             promote_scope: self.otlp_promote_scope_metadata,
+            histograms_as_nhcb: self.otlp_convert_histograms_to_nhcb,
         })
     }
 

@@ -151,6 +151,10 @@ pub(crate) struct Args {
     /// otel_scope_<attribute> labels [default: false].
     #[arg(long, env = "STRATA_OTLP_PROMOTE_SCOPE_METADATA")]
     otlp_promote_scope_metadata: Option<bool>,
+    /// Store OTLP explicit-bucket histograms as native histograms with custom buckets
+    /// instead of _bucket/_count/_sum series [default: false].
+    #[arg(long, env = "STRATA_OTLP_CONVERT_HISTOGRAMS_TO_NHCB")]
+    otlp_convert_histograms_to_nhcb: Option<bool>,
     /// Log format: text or json [default: text].
     #[arg(long, env = "STRATA_LOG_FORMAT")]
     log_format: Option<String>,
@@ -202,6 +206,7 @@ impl Args {
             otlp_translation_strategy,
             otlp_promote_resource_attributes,
             otlp_promote_scope_metadata,
+            otlp_convert_histograms_to_nhcb,
             log_format,
             log_level
         );
