@@ -203,6 +203,10 @@ impl Evaluator<'_> {
         if nothing {
             return Ok(Val::Vector(Vec::new()));
         }
+        if matches!(op, "topk" | "bottomk") && input.iter().any(|s| !s.histograms.is_empty()) {
+            // Histograms have no value to rank by.
+            self.ctx.info(format!("PromQL info: ignored histogram in {op} aggregation"));
+        }
         let mut out = OutputBuilder::default();
         let ids: Vec<usize> = input.iter().map(|s| out.series_for(&s.labels, s.drop_name)).collect();
         let mut members: Vec<Vec<(usize, f64)>> = vec![Vec::new(); group_count];

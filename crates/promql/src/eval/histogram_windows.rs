@@ -8,6 +8,8 @@
 //! - `count_over_time`, `present_over_time`: floats and histograms alike.
 //! - `last_over_time`, `first_over_time`: the newest / oldest sample of either kind.
 //! - `sum_over_time`, `avg_over_time`: of histograms.
+//! - `resets`: counter resets between histograms; `changes`: histograms that differ from
+//!   the one before.
 //!
 //! A window holding both floats and histograms gives no value for the functions that would
 //! combine them (Prometheus warns: "encountered a mix of histograms and floats"). Other
@@ -19,7 +21,7 @@ use strata_model::histogram::{CounterResetHint, FloatHistogram, CUSTOM_BUCKETS_S
 
 use super::range_functions::{extrapolate, RateEdges, WindowValues};
 use super::{Steps, Windows};
-use crate::native_histogram::arith::{add, scale, ArithError};
+use crate::native_histogram::arith::{add, compact, scale, ArithError};
 use crate::native_histogram::buckets::side_map;
 
 /// What a range function met in a series' histograms, for the annotations.
@@ -30,10 +32,17 @@ pub(crate) enum HistogramNote {
     NotCounter,
     MixedSchemas,
     IncompatibleCustomBounds,
+    /// An info, not a warning: the function read the floats of a mixed window.
+    IgnoredInMixedRange,
 }
 
 impl HistogramNote {
-    /// Prometheus' warning for it, about metric `name`.
+    /// Whether Prometheus reports it as an info rather than a warning.
+    pub(crate) fn is_info(self) -> bool {
+        self == HistogramNote::IgnoredInMixedRange
+    }
+
+    /// Prometheus' warning (or info) for it, about metric `name`.
     pub(crate) fn message(self, name: &str) -> String {
         match self {
             HistogramNote::MixedWithFloats => {
@@ -48,6 +57,9 @@ impl HistogramNote {
             ),
             HistogramNote::IncompatibleCustomBounds => format!(
                 "PromQL warning: vector contains histograms with incompatible custom buckets for metric name {name:?}"
+            ),
+            HistogramNote::IgnoredInMixedRange => format!(
+                "PromQL info: ignored histograms in a range containing both floats and histograms for metric name {name:?}"
             ),
         }
     }
@@ -68,6 +80,8 @@ pub(crate) fn reads_histograms(name: &str) -> bool {
             | "first_over_time"
             | "sum_over_time"
             | "avg_over_time"
+            | "resets"
+            | "changes"
     )
 }
 
@@ -82,12 +96,25 @@ pub(crate) fn merge_histogram_windows(
     windows: Windows,
 ) -> WindowValues {
     if !reads_histograms(name) {
+        // The function reads floats only: say so where a window held both kinds.
+        let mut floats = floats;
+        let (mut flo, mut fhi, mut hlo, mut hhi) = (0, 0, 0, 0);
+        for t in steps.times() {
+            let end = windows.end(t);
+            let start = end - windows.range;
+            advance(float_samples, start, end, &mut flo, &mut fhi);
+            advance(histograms, start, end, &mut hlo, &mut hhi);
+            if flo < fhi && hlo < hhi {
+                floats.notes.insert(HistogramNote::IgnoredInMixedRange);
+                break;
+            }
+        }
         return floats;
     }
     let mut out = WindowValues { start_time_overlap: floats.start_time_overlap, ..WindowValues::default() };
     // Counter resets, found once for all windows: `reset_before[i]` is a reset between
     // histograms i − 1 and i.
-    let reset_before: Vec<bool> = if matches!(name, "rate" | "increase" | "irate") {
+    let reset_before: Vec<bool> = if matches!(name, "rate" | "increase" | "irate" | "resets") {
         std::iter::once(false).chain(histograms.windows(2).map(|p| detect_reset(&p[1].1, &p[0].1))).collect()
     } else {
         vec![false; histograms.len()]
@@ -202,6 +229,12 @@ fn step_value(
             }
             total.counter_reset_hint = CounterResetHint::Gauge;
             Step::Histogram(Arc::new(total))
+        }
+        // A window's first flag is about the sample before the window: not counted.
+        "resets" => Step::Float(resets.iter().skip(1).filter(|r| **r).count() as f64),
+        "changes" => {
+            let differ = |a: &FloatHistogram, b: &FloatHistogram| compact(a) != compact(b);
+            Step::Float(hists.windows(2).filter(|p| differ(&p[0].1, &p[1].1)).count() as f64)
         }
         "rate" | "increase" => rate_step(hists, resets, start, end, true, name == "rate"),
         "delta" => {

@@ -23,7 +23,7 @@ use strata_model::histogram::FloatHistogram;
 use strata_model::{is_stale_marker, Labels, METRIC_NAME_LABEL};
 
 use super::extended_range::{extended_window_values, ExtendedFunction};
-use super::histogram_windows::{merge_histogram_windows, reads_histograms, HistogramNote};
+use super::histogram_windows::{merge_histogram_windows, HistogramNote};
 use super::math::{fold, kahan_sum, linear_regression, quantile, Extreme, Mean, StdDev, Variance};
 use super::{Evaluator, RangeVal, StepSeries, Steps, Windows};
 use crate::engine::QueryError;
@@ -144,7 +144,7 @@ impl Evaluator<'_> {
                     input.windows,
                 );
                 for note in &values.notes {
-                    self.ctx.warn(note.message(series.labels.get(METRIC_NAME_LABEL).unwrap_or("")));
+                    self.note(*note, series.labels.get(METRIC_NAME_LABEL).unwrap_or(""));
                 }
             }
             self.push_result(
@@ -176,7 +176,7 @@ impl Evaluator<'_> {
         let mut out = Vec::with_capacity(selected.len());
         for (labels, values) in selected {
             for note in &values.notes {
-                self.ctx.warn(note.message(labels.get(METRIC_NAME_LABEL).unwrap_or("")));
+                self.note(*note, labels.get(METRIC_NAME_LABEL).unwrap_or(""));
             }
             if values.start_time_overlap {
                 self.ctx.warn(format!(
@@ -208,7 +208,7 @@ impl Evaluator<'_> {
         let steps = self.steps();
         let selected = self.select_each(&ms.vs, mint, maxt, |samples, series| {
             samples.retain(|&(_, v)| !is_stale_marker(v));
-            if extended.is_none() && series.has_histograms() && reads_histograms(name) {
+            if extended.is_none() && series.has_histograms() {
                 let histograms = series_histograms(series);
                 let floats = window_values(samples, None, steps, windows, func, args);
                 let merged = merge_histogram_windows(name, floats, samples, &histograms, steps, windows);
@@ -231,6 +231,15 @@ impl Evaluator<'_> {
             self.note_non_counter(selected.iter().filter(|(_, p)| p.is_some()).map(|(labels, _)| labels));
         }
         Ok(selected.into_iter().filter_map(|(labels, values)| Some((labels, values?))).collect())
+    }
+
+    /// Reports what a range function met in a series' histograms.
+    fn note(&self, note: HistogramNote, metric: &str) {
+        if note.is_info() {
+            self.ctx.info(note.message(metric));
+        } else {
+            self.ctx.warn(note.message(metric));
+        }
     }
 
     /// Adds a series of function results, its name dropped unless the function keeps it.
