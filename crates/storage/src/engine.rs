@@ -42,16 +42,17 @@ pub trait Engine: Send + Sync + std::fmt::Debug {
     }
 
     /// Appends native-histogram samples given by labels. Engines that cannot store them
-    /// (the TSM engine: InfluxDB's format has no such type) refuse the whole batch with an
-    /// error naming why.
+    /// (the TSM engine: InfluxDB's format has no such type) refuse every sample with the
+    /// reason — a refusal, not a storage failure, so that a sender does not retry forever.
     fn append_histograms(
         &self,
         batch: &[(Labels, i64, HistogramValue)],
     ) -> Result<AppendResult, StorageError> {
-        let n = batch.len();
-        Err(StorageError::Invalid(format!(
-            "this storage engine does not store native histograms ({n} samples refused)"
-        )))
+        let reason =
+            "native histograms are not stored by this storage engine (the TSM engine keeps floats only)";
+        let rejected =
+            (0..batch.len()).map(|index| crate::head::Rejected { index, reason: reason.into() }).collect();
+        Ok(AppendResult { accepted: 0, out_of_order: 0, rejected })
     }
 
     /// [`Engine::append`] without waiting for durability; [`Engine::sync_wal`] makes what was

@@ -1011,4 +1011,20 @@ mod tests {
         let second = TsmEngine::open(dir.path(), TsmOptions::default()).unwrap_err();
         assert!(second.to_string().contains("lock"), "one process at a time: {second}");
     }
+
+    #[test]
+    fn native_histograms_are_refused_not_failed() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine =
+            TsmEngine::open(dir.path(), TsmOptions { background: false, ..TsmOptions::default() }).unwrap();
+        let h = strata_model::HistogramValue::Integer(strata_model::Histogram::default());
+        let result = engine.append_histograms(&[(labels(0), 1, h.clone()), (labels(0), 2, h)]).unwrap();
+        assert_eq!(result.accepted, 0);
+        assert_eq!(result.rejected.len(), 2);
+        assert!(
+            result.rejected[0].reason.contains("native histograms are not stored"),
+            "{:?}",
+            result.rejected
+        );
+    }
 }
