@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Ingest of the same float load by remote write 1.0, remote write 2.0 and OTLP (HTTP,
-# protobuf) into `strata server`: `strata bench ingest` per protocol, each on a fresh data
+# Ingest of the same mixed load (floats, and native histograms on every HISTOGRAM_EVERY-th
+# series) by remote write 1.0, remote write 2.0 and OTLP (HTTP, protobuf) into
+# `strata server`: `strata bench ingest` per protocol, each on a fresh data
 # dir, taking turns RUNS times; prints one JSON line per run and, at the end, each
 # protocol's median points/s and server CPU-s per million points as ratios to remote
 # write 1.0 measured in the same runs.
@@ -8,7 +9,8 @@
 #   scripts/bench-otlp.sh [RUNS] [DURATION]      (defaults: 3 runs of 10s)
 #
 # Needs a release build (cargo build --release -p strata-cli). Env: WRITERS (4),
-# BATCH (1000), SERIES (10000). Native histograms are not stored yet, so the load is floats.
+# BATCH (1000), SERIES (10000), HISTOGRAM_EVERY (10; 0 for floats only). A histogram counts
+# as one point.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 runs="${1:-3}"
@@ -16,6 +18,7 @@ duration="${2:-10s}"
 writers="${WRITERS:-4}"
 batch="${BATCH:-1000}"
 series="${SERIES:-10000}"
+histogram_every="${HISTOGRAM_EVERY:-10}"
 
 # shellcheck source=lib/servers.sh
 source scripts/lib/servers.sh
@@ -28,7 +31,8 @@ for run in $(seq 1 "$runs"); do
     start_server strata "$port" "$dir"
     pid=$!
     out=$("$strata" bench ingest --target "http://127.0.0.1:$port" --protocol "$protocol" \
-      --writers "$writers" --batch "$batch" --series "$series" --duration "$duration" --json)
+      --writers "$writers" --batch "$batch" --series "$series" --duration "$duration" \
+      --histogram-every "$histogram_every" --json)
     kill "$pid"; wait "$pid" 2>/dev/null || true
     echo "{\"run\":$run,${out#\{}" | tee -a "$results"
   done

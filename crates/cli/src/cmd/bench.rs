@@ -90,6 +90,10 @@ pub(crate) struct IngestArgs {
     /// The label that tells the series apart (`user_id` makes a cardinality explosion).
     #[arg(long, default_value = "series")]
     series_label: String,
+    /// Every Nth series sends native histograms (`METRIC_hist`) instead of floats; 0 for
+    /// none. Remote write 1.0 and 2.0 and OTLP only.
+    #[arg(long, default_value_t = 0)]
+    histogram_every: usize,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -170,6 +174,11 @@ fn ingest(args: IngestArgs) -> anyhow::Result<std::process::ExitCode> {
     if args.writers == 0 || args.batch == 0 || args.series < args.writers {
         bail!("--writers and --batch must be at least 1, and --series at least --writers");
     }
+    if args.histogram_every > 0 && matches!(args.protocol, Protocol::Influx | Protocol::Prometheus) {
+        bail!(
+            "--histogram-every needs a protocol with native histograms: remote-write, remote-write2 or otlp"
+        );
+    }
     let addr = http::host_port(&args.target).context("--target")?;
     let duration = Duration::from_millis(parse_duration_ms(&args.duration)?.max(1) as u64);
     let before = server_process_figures(&addr);
@@ -185,7 +194,11 @@ fn ingest(args: IngestArgs) -> anyhow::Result<std::process::ExitCode> {
                 series: (w..args.series).step_by(args.writers).collect(),
                 batch: args.batch,
                 start_ms,
-                naming: Naming { metric: args.metric.clone(), label: args.series_label.clone() },
+                naming: Naming {
+                    metric: args.metric.clone(),
+                    label: args.series_label.clone(),
+                    histogram_every: args.histogram_every,
+                },
             };
             let stop = stop.clone();
             std::thread::spawn(move || plan.run(&stop))
@@ -257,11 +270,13 @@ struct WriterPlan {
 struct Naming {
     metric: String,
     label: String,
+    /// Every Nth series sends native histograms (0: none).
+    histogram_every: usize,
 }
 
 impl Default for Naming {
     fn default() -> Self {
-        Naming { metric: "bench_value".into(), label: "series".into() }
+        Naming { metric: "bench_value".into(), label: "series".into(), histogram_every: 0 }
     }
 }
 
@@ -360,7 +375,7 @@ impl WriterPlan {
 
 /// A batch as the protocol's body.
 fn encode(protocol: Protocol, naming: &Naming, points: &[(usize, i64, f64)]) -> Vec<u8> {
-    let Naming { metric, label } = naming;
+    let Naming { metric, label, .. } = naming;
     match protocol {
         Protocol::Influx => {
             let mut s = String::with_capacity(points.len() * 64);
@@ -378,14 +393,14 @@ fn encode(protocol: Protocol, naming: &Naming, points: &[(usize, i64, f64)]) -> 
         }
         Protocol::RemoteWrite => {
             let mut request = Vec::with_capacity(points.len() * 64);
+            let histogram_metric = format!("{metric}_hist");
             for (id, t, v) in points {
                 let host = format!("host{}", id % 100);
                 let series = format!("s{id}");
-                let mut labels = [
-                    ("__name__", metric.as_str()),
-                    ("host", host.as_str()),
-                    (label.as_str(), series.as_str()),
-                ];
+                let histogram = wire::is_histogram(naming, *id);
+                let name = if histogram { histogram_metric.as_str() } else { metric.as_str() };
+                let mut labels =
+                    [("__name__", name), ("host", host.as_str()), (label.as_str(), series.as_str())];
                 labels.sort_unstable();
                 let mut ts = Vec::with_capacity(96);
                 for (name, value) in labels {
@@ -394,12 +409,16 @@ fn encode(protocol: Protocol, naming: &Naming, points: &[(usize, i64, f64)]) -> 
                     proto_bytes(2, value.as_bytes(), &mut label);
                     proto_bytes(1, &label, &mut ts);
                 }
-                let mut sample = Vec::with_capacity(20);
-                sample.push(0x09); // field 1, 64-bit
-                sample.extend_from_slice(&v.to_le_bytes());
-                sample.push(0x10); // field 2, varint
-                varint(*t as u64, &mut sample);
-                proto_bytes(2, &sample, &mut ts);
+                if histogram {
+                    proto_bytes(4, &wire::histogram_message(*t), &mut ts);
+                } else {
+                    let mut sample = Vec::with_capacity(20);
+                    sample.push(0x09); // field 1, 64-bit
+                    sample.extend_from_slice(&v.to_le_bytes());
+                    sample.push(0x10); // field 2, varint
+                    varint(*t as u64, &mut sample);
+                    proto_bytes(2, &sample, &mut ts);
+                }
                 proto_bytes(1, &ts, &mut request);
             }
             snap::raw::Encoder::new().compress_vec(&request).unwrap_or_default()
@@ -553,7 +572,7 @@ mod tests {
         let points = [(3, 1_703_001_600_000, 1.5), (4, 1_703_001_600_000, 2.0)];
         let text = String::from_utf8(encode(
             Protocol::Influx,
-            &Naming { metric: "bench".into(), label: "series".into() },
+            &Naming { metric: "bench".into(), label: "series".into(), histogram_every: 0 },
             &points,
         ))
         .unwrap();
