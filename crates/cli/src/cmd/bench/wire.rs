@@ -63,7 +63,7 @@ pub(super) fn histogram_message(t: i64) -> Vec<u8> {
 
 /// Whether series `id` sends histograms.
 pub(super) fn is_histogram(naming: &Naming, id: usize) -> bool {
-    naming.histogram_every > 0 && id % naming.histogram_every == 0
+    naming.histogram_every > 0 && id.is_multiple_of(naming.histogram_every)
 }
 
 /// A snappy-compressed `io.prometheus.write.v2.Request`: one symbol table for the batch.
