@@ -3,6 +3,8 @@
 //! `topk`, `bottomk`, `limitk` and `limit_ratio` select input series rather than combine
 //! them, so their output keeps the input labels.
 
+use std::sync::Arc;
+
 use promql_parser::parser::{AggregateExpr, LabelModifier};
 use strata_model::{Labels, METRIC_NAME_LABEL};
 
@@ -210,7 +212,15 @@ impl Evaluator<'_> {
         let mut out = OutputBuilder::default();
         let ids: Vec<usize> = input.iter().map(|s| out.series_for(&s.labels, s.drop_name)).collect();
         let mut members: Vec<Vec<(usize, f64)>> = vec![Vec::new(); group_count];
-        for (step, at_step) in by_step(self, &input).into_iter().enumerate() {
+        // limitk and limit_ratio pick series whatever their values: histograms take part
+        // (with no value of their own; their histogram is what is kept).
+        let histograms_pickable =
+            matches!(op, "limitk" | "limit_ratio") && input.iter().any(|s| !s.histograms.is_empty());
+        let steps = if histograms_pickable { by_step_any(self, &input) } else { by_step(self, &input) };
+        let histogram_at = |series: usize, t: i64| {
+            input[series].histograms.iter().find(|h| h.0 == t).map(|h| Arc::clone(&h.1))
+        };
+        for (step, at_step) in steps.into_iter().enumerate() {
             if at_step.is_empty() {
                 continue;
             }
@@ -225,7 +235,10 @@ impl Evaluator<'_> {
                     _ => rank(op, k[step], group),
                 };
                 for &(series, v) in &keep {
-                    out.push(ids[series], t, v)?;
+                    match histogram_at(series, t).filter(|_| histograms_pickable) {
+                        Some(h) => out.push_histogram(ids[series], t, h)?,
+                        None => out.push(ids[series], t, v)?,
+                    }
                 }
             }
         }
@@ -378,6 +391,24 @@ fn check_k(k: &Extremes) -> Result<bool, QueryError> {
 /// The k best of a group (`topk`: largest, `bottomk`: smallest, NaN worst either way) or,
 /// for `limitk`, the first k. Ties are broken as Prometheus breaks them: by the same
 /// bounded binary heap (Go's `container/heap`), fed in the same order.
+/// For each step, the series (in input order) with a float or a histogram there; a
+/// histogram's value is NaN (only its presence counts).
+fn by_step_any(ev: &Evaluator<'_>, series: &[StepSeries]) -> Vec<Vec<(usize, f64)>> {
+    let mut steps: Vec<Vec<(usize, f64)>> = vec![Vec::new(); ev.step_count()];
+    for (i, s) in series.iter().enumerate() {
+        for &(t, v) in &s.points {
+            steps[ev.step_index(t)].push((i, v));
+        }
+        for (t, _) in &s.histograms {
+            steps[ev.step_index(*t)].push((i, f64::NAN));
+        }
+    }
+    for at in &mut steps {
+        at.sort_by_key(|m| m.0); // input order, as for floats alone
+    }
+    steps
+}
+
 fn rank(op: &str, k: f64, group: &[(usize, f64)]) -> Vec<(usize, f64)> {
     if k < 1.0 {
         return Vec::new();

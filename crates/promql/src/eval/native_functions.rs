@@ -3,6 +3,8 @@
 //! are left out), and the native half of `histogram_quantile` and `histogram_fraction`
 //! (the classic half, over `le` buckets, is in `histogram`).
 
+use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use strata_model::histogram::FloatHistogram;
@@ -21,19 +23,20 @@ impl Evaluator<'_> {
             "histogram_stddev" => |h| quantile::variance(h).sqrt(),
             _ => quantile::variance, // histogram_stdvar
         };
-        self.per_native_histogram(input, |_, h| f(h))
+        self.per_native_histogram(input, |_, _, h| f(h))
     }
 
     /// The series of `input` that have histogram points, each point replaced by `f(step,
-    /// histogram)`, the metric name dropped.
+    /// metric name, histogram)`, the metric name dropped.
     pub(crate) fn per_native_histogram(
         &self,
         input: Vec<StepSeries>,
-        f: impl Fn(usize, &FloatHistogram) -> f64,
+        f: impl Fn(usize, &str, &FloatHistogram) -> f64,
     ) -> Vec<StepSeries> {
         let mut out = Vec::new();
         for mut s in input.into_iter().filter(|s| !s.histograms.is_empty()) {
-            s.points = s.histograms.iter().map(|(t, h)| (*t, f(self.step_index(*t), h))).collect();
+            let name = s.labels.get(strata_model::METRIC_NAME_LABEL).unwrap_or("").to_string();
+            s.points = s.histograms.iter().map(|(t, h)| (*t, f(self.step_index(*t), &name, h))).collect();
             s.histograms = Vec::new();
             self.drop_name(&mut s);
             out.push(s);
@@ -41,21 +44,51 @@ impl Evaluator<'_> {
         out
     }
 
-    /// `histogram_quantile(φ, v)` of the native histograms in `input`.
+    /// `histogram_quantile(φ, v)` of the native histograms in `input`. NaN observations
+    /// (a NaN sum) give Prometheus' infos: the result is NaN when φ's rank is past the
+    /// observations the buckets hold, else it is skewed higher.
     pub(crate) fn native_quantiles(&self, input: &[StepSeries], phi: &[f64]) -> Vec<StepSeries> {
-        self.per_native_histogram(native_only(input), |step, h| quantile::quantile(phi[step], h))
+        let notes = RefCell::new(BTreeSet::new());
+        let out = self.per_native_histogram(native_only(input), |step, name, h| {
+            let (q, nan) = quantile::quantile_noting_nan(phi[step], h);
+            if let Some(nan) = nan {
+                notes.borrow_mut().insert((name.to_string(), nan));
+            }
+            q
+        });
+        for (name, nan) in notes.into_inner() {
+            let outcome = match nan {
+                quantile::NanObservations::ResultIsNan => "result is NaN",
+                quantile::NanObservations::SkewedHigher => "result is skewed higher",
+            };
+            self.ctx.info(format!(
+                "PromQL info: input to histogram_quantile has NaN observations, {outcome} for metric name {name:?}"
+            ));
+        }
+        out
     }
 
-    /// `histogram_fraction(lower, upper, v)` of the native histograms in `input`.
+    /// `histogram_fraction(lower, upper, v)` of the native histograms in `input`; NaN
+    /// observations count in the total but in no fraction (with Prometheus' info).
     pub(crate) fn native_fractions(
         &self,
         input: &[StepSeries],
         lower: &[f64],
         upper: &[f64],
     ) -> Vec<StepSeries> {
-        self.per_native_histogram(native_only(input), |step, h| {
+        let noted = RefCell::new(BTreeSet::new());
+        let out = self.per_native_histogram(native_only(input), |step, name, h| {
+            if h.sum.is_nan() && h.count > 0.0 {
+                noted.borrow_mut().insert(name.to_string());
+            }
             quantile::fraction(lower[step], upper[step], h)
-        })
+        });
+        for name in noted.into_inner() {
+            self.ctx.info(format!(
+                "PromQL info: input to histogram_fraction has NaN observations, which are excluded from all fractions for metric name {name:?}"
+            ));
+        }
+        out
     }
 }
 

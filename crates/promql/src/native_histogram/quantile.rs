@@ -20,6 +20,27 @@ fn one_sided_zero_bucket(h: &FloatHistogram, b: &mut Bucket) {
     }
 }
 
+/// What NaN observations (a histogram whose sum is NaN) did to a quantile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum NanObservations {
+    /// φ's rank lies past the observations the buckets hold: the quantile is NaN.
+    ResultIsNan,
+    /// The quantile comes from the buckets, which leave the NaNs out: skewed higher.
+    SkewedHigher,
+}
+
+/// [`quantile`], and what NaN observations did to it.
+pub(crate) fn quantile_noting_nan(q: f64, h: &FloatHistogram) -> (f64, Option<NanObservations>) {
+    if !h.sum.is_nan() || h.count == 0.0 || q.is_nan() || !(0.0..=1.0).contains(&q) {
+        return (quantile(q, h), None);
+    }
+    let in_buckets: f64 = all_buckets(h).iter().map(|b| b.count).sum();
+    if q * h.count > in_buckets {
+        return (f64::NAN, Some(NanObservations::ResultIsNan));
+    }
+    (quantile(q, h), Some(NanObservations::SkewedHigher))
+}
+
 /// The `q` quantile of the observations in `h`.
 pub(crate) fn quantile(q: f64, h: &FloatHistogram) -> f64 {
     if q < 0.0 {
@@ -120,7 +141,14 @@ pub(crate) fn fraction(lower: f64, upper: f64, h: &FloatHistogram) -> f64 {
         }
         rank += b.count;
     }
-    let clamp = |r: Option<f64>| r.filter(|r| *r <= h.count).unwrap_or(h.count);
+    // NaN observations (a NaN sum) count in the total but lie in no bucket: a rank never
+    // reaches them.
+    let reachable = if h.sum.is_nan() {
+        all_buckets(h).iter().map(|b| b.count).sum::<f64>().min(h.count)
+    } else {
+        h.count
+    };
+    let clamp = |r: Option<f64>| r.filter(|r| *r <= reachable).unwrap_or(reachable);
     (clamp(upper_rank) - clamp(lower_rank)) / h.count
 }
 
