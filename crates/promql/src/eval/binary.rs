@@ -195,11 +195,12 @@ impl Evaluator<'_> {
                 }
                 let (l, r) = if swapped { (ov.clone(), mv) } else { (mv, ov.clone()) };
                 match histogram_op(op, &l, &r) {
-                    Some(Ok(h)) => {
+                    Some(Ok(Some(h))) => {
                         let (labels, drop_name) = self.result_labels(op, m, Some(&one[*o]));
                         let id = out.series_for(&labels, drop_name);
                         out.push_histogram(id, t, Arc::new(h))?;
                     }
+                    Some(Ok(None)) => {} // a comparison that does not hold
                     Some(Err(message)) => self.ctx.warn(message),
                     None => self.ctx.info(format!(
                         "PromQL info: incompatible sample types encountered for binary operator {:?}: {} {} {}",
@@ -395,11 +396,22 @@ fn at_times(
     out
 }
 
-/// `l op r` where a histogram takes part; `None` when the operator has no meaning for
-/// these operands, `Some(Err(warning))` when the histograms cannot be combined.
-fn histogram_op(op: &Op<'_>, l: &Operand, r: &Operand) -> Option<Result<FloatHistogram, String>> {
-    use crate::native_histogram::arith::{add, ArithError};
-    if op.comparison || op.return_bool {
+/// `l op r` where a histogram takes part: `Some(Ok(Some(h)))` the result,
+/// `Some(Ok(None))` a comparison (`==`, `!=` between histograms) that does not hold, `None`
+/// when the operator has no meaning for these operands, `Some(Err(warning))` when the
+/// histograms cannot be combined.
+fn histogram_op(op: &Op<'_>, l: &Operand, r: &Operand) -> Option<Result<Option<FloatHistogram>, String>> {
+    use crate::native_histogram::arith::{add, compact, ArithError};
+    if op.comparison {
+        let (Operand::Histogram(a), Operand::Histogram(b)) = (l, r) else { return None };
+        if op.return_bool || !matches!(op.symbol.as_str(), "==" | "!=") {
+            return None;
+        }
+        let equal = compact(a) == compact(b);
+        // A filtering comparison keeps the left operand's value.
+        return Some(Ok((equal == (op.symbol == "==")).then(|| (**a).clone())));
+    }
+    if op.return_bool {
         return None;
     }
     let combined = match (op.symbol.as_str(), l, r) {
@@ -411,7 +423,7 @@ fn histogram_op(op: &Op<'_>, l: &Operand, r: &Operand) -> Option<Result<FloatHis
         ("/", Operand::Histogram(h), Operand::Float(f)) => Ok(scale(h, 1.0 / f)),
         _ => return None,
     };
-    Some(combined.map_err(|e| match e {
+    Some(combined.map(Some).map_err(|e| match e {
         ArithError::MixedSchemas => format!(
             "PromQL warning: vector contains a mix of histograms with exponential and custom buckets schemas for binary operator {:?}",
             op.symbol
