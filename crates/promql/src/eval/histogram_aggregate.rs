@@ -33,15 +33,21 @@ impl Evaluator<'_> {
         }
         match op {
             "count" | "group" => {
+                // Histograms counted per (group, step), merged into the float counts once.
+                let mut added: BTreeMap<usize, BTreeMap<i64, f64>> = BTreeMap::new();
                 for ((g, t), hs) in &histograms {
-                    let n = if op == "count" { hs.len() as f64 } else { 1.0 };
-                    let points = &mut out[*g].points;
-                    match points.iter_mut().find(|p| p.0 == *t) {
-                        Some(p) if op == "count" => p.1 += n,
-                        Some(_) => {}
-                        None => points.push((*t, n)),
+                    added
+                        .entry(*g)
+                        .or_default()
+                        .insert(*t, if op == "count" { hs.len() as f64 } else { 1.0 });
+                }
+                for (g, by_time) in added {
+                    let mut merged: BTreeMap<i64, f64> = out[g].points.iter().copied().collect();
+                    for (t, n) in by_time {
+                        let v = merged.entry(t).or_insert(0.0);
+                        *v = if op == "count" { *v + n } else { 1.0 };
                     }
-                    points.sort_by_key(|p| p.0);
+                    out[g].points = merged.into_iter().collect();
                 }
             }
             "sum" | "avg" => {

@@ -31,17 +31,18 @@ use crate::engine::QueryError;
 /// A series' float and histogram results by step.
 type StepValues = (Vec<(i64, f64)>, Vec<(i64, Arc<FloatHistogram>)>);
 
-/// A series' histogram samples, stale markers left out, as PromQL computes with them.
-fn series_histograms(series: &strata_storage::Series) -> Vec<(i64, Arc<FloatHistogram>)> {
-    // A decoding error surfaces when the floats of the same chunks are read: here the
-    // histograms are simply left out.
-    series
+/// A series' histogram samples, stale markers left out, as PromQL computes with them; a
+/// chunk that does not decode is the query's error, naming the chunk.
+pub(crate) fn series_histograms(
+    series: &strata_storage::Series,
+) -> Result<Vec<(i64, Arc<FloatHistogram>)>, QueryError> {
+    Ok(series
         .collect_histograms()
-        .unwrap_or_default()
+        .map_err(|e| QueryError::Storage(e.to_string()))?
         .into_iter()
         .filter(|(_, h)| !h.is_stale())
         .map(|(t, h)| (t, Arc::new(h.to_float())))
-        .collect()
+        .collect())
 }
 
 /// The samples of one series in one step's window, and where the window lies.
@@ -209,28 +210,34 @@ impl Evaluator<'_> {
         let selected = self.select_each(&ms.vs, mint, maxt, |samples, series| {
             samples.retain(|&(_, v)| !is_stale_marker(v));
             if extended.is_none() && series.has_histograms() {
-                let histograms = series_histograms(series);
+                let histograms = series_histograms(series)?;
                 let floats = window_values(samples, None, steps, windows, func, args);
                 let merged = merge_histogram_windows(name, floats, samples, &histograms, steps, windows);
-                return (!merged.points.is_empty()
+                return Ok((!merged.points.is_empty()
                     || !merged.histograms.is_empty()
                     || !merged.notes.is_empty())
-                .then_some(merged);
+                .then_some(merged));
             }
             if samples.is_empty() {
-                return None;
+                return Ok(None);
             }
             let Some(extended) = extended else {
                 let start_times = series.start_times_of(samples);
-                return Some(window_values(samples, start_times.as_deref(), steps, windows, func, args));
+                return Ok(Some(window_values(samples, start_times.as_deref(), steps, windows, func, args)));
             };
             let points = extended_window_values(samples, steps, windows, lookback, extended);
-            (!points.is_empty()).then_some(WindowValues { points, ..WindowValues::default() })
+            Ok((!points.is_empty()).then_some(WindowValues { points, ..WindowValues::default() }))
         })?;
-        if matches!(name, "rate" | "increase") {
-            self.note_non_counter(selected.iter().filter(|(_, p)| p.is_some()).map(|(labels, _)| labels));
+        let mut out = Vec::with_capacity(selected.len());
+        for (labels, values) in selected {
+            if let Some(values) = values? {
+                out.push((labels, values));
+            }
         }
-        Ok(selected.into_iter().filter_map(|(labels, values)| Some((labels, values?))).collect())
+        if matches!(name, "rate" | "increase") {
+            self.note_non_counter(out.iter().map(|(labels, _)| labels));
+        }
+        Ok(out)
     }
 
     /// Reports what a range function met in a series' histograms.

@@ -89,15 +89,10 @@ impl Evaluator<'_> {
                 None => std::mem::take(samples),
             };
             let histograms = if series.has_histograms() && windows.modifier.is_none() {
-                series.collect_histograms().map_err(|e| QueryError::Storage(e.to_string()))?
+                super::range_functions::series_histograms(series)?
             } else {
                 Vec::new()
             };
-            let histograms: Vec<_> = histograms
-                .into_iter()
-                .filter(|(_, h)| !h.is_stale())
-                .map(|(t, h)| (t, Arc::new(h.to_float())))
-                .collect();
             Ok::<_, QueryError>((floats, histograms))
         })?;
         let mut series = Vec::new();
