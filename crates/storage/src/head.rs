@@ -57,7 +57,7 @@ mod histogram_append;
 mod histogram_chunks;
 mod mem_series;
 
-pub(crate) use histogram_chunks::{decode_histogram_chunk, TARGET_CHUNK_BYTES};
+pub(crate) use histogram_chunks::{decode_histogram_chunk, OpenChunk};
 use mem_series::{ChunkSink, MemSeries};
 
 /// How a head behaves.

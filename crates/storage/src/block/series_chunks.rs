@@ -5,18 +5,16 @@
 //! histograms (as Prometheus cuts them). Float runs become XOR chunks of
 //! [`SAMPLES_PER_BLOCK_CHUNK`]; histogram runs become histogram chunks (encoding 2, or 3 for
 //! float histograms) cut where the codec requires it, at a switch between integer and float
-//! histograms, and at [`SAMPLES_PER_CHUNK`] samples or [`TARGET_CHUNK_BYTES`].
+//! histograms, and when full — as the head cuts them (`head::OpenChunk`).
 
-use strata_codec::histogram::{
-    Appended, CounterResetHeader, FloatHistogramChunkEncoder, HistogramChunkEncoder,
-};
+use strata_codec::histogram::CounterResetHeader;
 use strata_codec::xor::XorEncoder;
 use strata_model::histogram::HistogramValue;
 use strata_model::Labels;
 
 use super::chunk_writer::{FLOAT_HISTOGRAM_ENCODING, HISTOGRAM_ENCODING, XOR_ENCODING};
-use super::{SAMPLES_PER_BLOCK_CHUNK, SAMPLES_PER_CHUNK};
-use crate::head::TARGET_CHUNK_BYTES;
+use super::SAMPLES_PER_BLOCK_CHUNK;
+use crate::head::OpenChunk;
 use crate::StorageError;
 
 /// One encoded chunk and its time range (both ends inclusive).
@@ -73,47 +71,11 @@ fn encode_floats(samples: &[(i64, f64)], out: &mut Vec<EncodedChunk>) -> Result<
     Ok(())
 }
 
-/// A histogram chunk being filled.
-enum Open {
-    Integer(HistogramChunkEncoder),
-    Float(FloatHistogramChunkEncoder),
-}
-
-impl Open {
-    fn full(&self) -> bool {
-        match self {
-            Open::Integer(e) => e.len() >= SAMPLES_PER_CHUNK || e.byte_len() >= TARGET_CHUNK_BYTES,
-            Open::Float(e) => e.len() >= SAMPLES_PER_CHUNK || e.byte_len() >= TARGET_CHUNK_BYTES,
-        }
-    }
-
-    fn finish(&self, mint: i64, maxt: i64) -> EncodedChunk {
-        let (encoding, bytes) = match self {
-            Open::Integer(e) => (HISTOGRAM_ENCODING, e.to_bytes()),
-            Open::Float(e) => (FLOAT_HISTOGRAM_ENCODING, e.to_bytes()),
-        };
-        EncodedChunk { mint, maxt, encoding, bytes }
-    }
-
-    /// Appends, or gives the header of the chunk the sample needs instead.
-    fn append(&mut self, t: i64, value: &HistogramValue) -> Result<Option<CounterResetHeader>, StorageError> {
-        let appended = match (self, value) {
-            (Open::Integer(e), HistogramValue::Integer(h)) => e.append(t, h)?,
-            (Open::Float(e), HistogramValue::Float(h)) => e.append(t, h)?,
-            _ => return Ok(Some(CounterResetHeader::Unknown)),
-        };
-        Ok(match appended {
-            Appended::Cut(header) => Some(header),
-            Appended::InPlace | Appended::Recoded => None,
-        })
-    }
-}
-
 fn encode_histograms(
     samples: &[(i64, HistogramValue)],
     out: &mut Vec<EncodedChunk>,
 ) -> Result<(), StorageError> {
-    let mut open: Option<(Open, i64, i64)> = None;
+    let mut open: Option<(OpenChunk, i64, i64)> = None;
     for (t, value) in samples {
         let mut header = CounterResetHeader::Unknown;
         if let Some((chunk, mint, maxt)) = &mut open {
@@ -126,17 +88,19 @@ fn encode_histograms(
                     Some(h) => header = h,
                 }
             }
-            out.push(chunk.finish(*mint, *maxt));
+            out.push(finish(chunk, *mint, *maxt));
         }
-        let mut chunk = match value {
-            HistogramValue::Integer(_) => Open::Integer(HistogramChunkEncoder::new(header)),
-            HistogramValue::Float(_) => Open::Float(FloatHistogramChunkEncoder::new(header)),
-        };
+        let mut chunk = OpenChunk::new(value, header);
         chunk.append(*t, value)?;
         open = Some((chunk, *t, *t));
     }
     if let Some((chunk, mint, maxt)) = open {
-        out.push(chunk.finish(mint, maxt));
+        out.push(finish(&chunk, mint, maxt));
     }
     Ok(())
+}
+
+fn finish(chunk: &OpenChunk, mint: i64, maxt: i64) -> EncodedChunk {
+    let encoding = if chunk.is_float() { FLOAT_HISTOGRAM_ENCODING } else { HISTOGRAM_ENCODING };
+    EncodedChunk { mint, maxt, encoding, bytes: chunk.to_bytes() }
 }

@@ -37,23 +37,31 @@ struct ClosedChunk {
     bytes: Arc<[u8]>,
 }
 
-/// The chunk being appended to.
+/// A histogram chunk being appended to, of either encoding (the head's open chunk, and a
+/// block's chunk as `block::series_chunks` fills it).
 #[derive(Debug, Clone)]
-enum OpenChunk {
+pub(crate) enum OpenChunk {
     Integer(HistogramChunkEncoder),
     Float(FloatHistogramChunkEncoder),
 }
 
 impl OpenChunk {
-    fn new(value: &HistogramValue, header: CounterResetHeader) -> OpenChunk {
+    /// An empty chunk of the encoding `value` needs.
+    pub(crate) fn new(value: &HistogramValue, header: CounterResetHeader) -> OpenChunk {
         match value {
             HistogramValue::Integer(_) => OpenChunk::Integer(HistogramChunkEncoder::new(header)),
             HistogramValue::Float(_) => OpenChunk::Float(FloatHistogramChunkEncoder::new(header)),
         }
     }
 
-    fn is_float(&self) -> bool {
+    pub(crate) fn is_float(&self) -> bool {
         matches!(self, OpenChunk::Float(_))
+    }
+
+    /// Whether it should be cut for size: [`SAMPLES_PER_CHUNK`] samples or
+    /// [`TARGET_CHUNK_BYTES`].
+    pub(crate) fn full(&self) -> bool {
+        self.len() >= SAMPLES_PER_CHUNK || self.byte_len() >= TARGET_CHUNK_BYTES
     }
 
     fn len(&self) -> usize {
@@ -70,7 +78,7 @@ impl OpenChunk {
         }
     }
 
-    fn to_bytes(&self) -> Vec<u8> {
+    pub(crate) fn to_bytes(&self) -> Vec<u8> {
         match self {
             OpenChunk::Integer(e) => e.to_bytes(),
             OpenChunk::Float(e) => e.to_bytes(),
@@ -78,7 +86,11 @@ impl OpenChunk {
     }
 
     /// Appends, or says the header of the chunk that must take the sample instead.
-    fn append(&mut self, t: i64, value: &HistogramValue) -> Result<Option<CounterResetHeader>, StorageError> {
+    pub(crate) fn append(
+        &mut self,
+        t: i64,
+        value: &HistogramValue,
+    ) -> Result<Option<CounterResetHeader>, StorageError> {
         let appended = match (self, value) {
             (OpenChunk::Integer(e), HistogramValue::Integer(h)) => e.append(t, h)?,
             (OpenChunk::Float(e), HistogramValue::Float(h)) => e.append(t, h)?,
@@ -143,10 +155,7 @@ impl HistogramChunks {
         chunk_range: i64,
     ) -> Result<(), StorageError> {
         let crosses = t.div_euclid(chunk_range) != self.open_mint.div_euclid(chunk_range);
-        let full = self
-            .open
-            .as_ref()
-            .is_some_and(|o| o.len() >= SAMPLES_PER_CHUNK || o.byte_len() >= TARGET_CHUNK_BYTES);
+        let full = self.open.as_ref().is_some_and(OpenChunk::full);
         let mut header = CounterResetHeader::Unknown;
         if crosses || full {
             self.close();
