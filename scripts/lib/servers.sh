@@ -10,7 +10,23 @@ cache="${CACHE:-/tmp/peers/cache}"
 bench="$shared/peers/bench"
 dataset="$shared/datasets/scrape-1s-A"
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+trap stop_all EXIT
+
+stop_all() { # stops the servers, waits until they have exited (a server still flushing its
+  # data dir makes `rm -rf` fail, which failed CI), then removes the work dir
+  local pids; pids=$(jobs -p)
+  [[ -z $pids ]] || kill $pids 2>/dev/null || true
+  for _ in $(seq 1 100); do
+    local alive=0
+    for pid in $pids; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [[ $alive == 0 ]] && break
+    sleep 0.1
+  done
+  [[ -z $pids ]] || kill -9 $pids 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$work" || echo "warning: could not remove $work" >&2
+  return 0
+}
 
 batches() { # path (rw, prom or lp) -> the pickle of pre-built batches, built on first use
   local src="$dataset.prom.gz"; [[ $1 == lp ]] && src="$dataset.lp.gz"
