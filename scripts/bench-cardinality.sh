@@ -16,7 +16,7 @@ strata="$PWD/target/release/strata"
 [[ -x $strata ]] || { echo "build first: cargo build --release" >&2; exit 1; }
 mkdir -p "$work"
 pid=""
-trap '[[ -n $pid ]] && kill "$pid" 2>/dev/null' EXIT
+trap '[[ -z $pid ]] || kill "$pid" 2>/dev/null || true' EXIT
 for round in $(seq 1 "$runs"); do
   for tracking in true false; do
     rm -rf "$work/data"
