@@ -171,6 +171,48 @@ fn grpc_export_with_gzip_is_stored() {
     assert!(metrics.contains("strata_samples_ingested_total{protocol=\"otlp\"} 2"), "{metrics}");
 }
 
+/// With a web config, a gRPC export needs the same credentials as HTTP (`authorization`
+/// metadata): refused as unauthenticated without, stored with a bearer token.
+#[test]
+fn grpc_export_needs_credentials_when_the_web_config_has_users() {
+    let dir = tempfile::tempdir().unwrap();
+    let web = dir.path().join("web.yml");
+    let token = "otlp-token";
+    let digest = {
+        let out =
+            Command::new("sh").arg("-c").arg(format!("printf %s {token} | sha256sum")).output().unwrap();
+        String::from_utf8(out.stdout).unwrap().split_whitespace().next().unwrap().to_string()
+    };
+    std::fs::write(&web, format!("bearer_tokens:\n  collector: {digest}\n")).unwrap();
+    let server = StrataServer::start(
+        Path::new(env!("CARGO_BIN_EXE_strata")),
+        &dir.path().join("data"),
+        &[&format!("--web-config-file={}", web.display())],
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let (refused, accepted) = runtime.block_on(async {
+        let mut client = MetricsServiceClient::connect(format!("http://127.0.0.1:{}", server.grpc_port))
+            .await
+            .expect("gRPC connects");
+        let refused = client.export(request("grpc-auth", 1.0, Extra::Nothing)).await;
+        let mut with_token = tonic::Request::new(request("grpc-auth", 2.0, Extra::Nothing));
+        with_token.metadata_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+        (refused, client.export(with_token).await)
+    });
+    assert_eq!(refused.unwrap_err().code(), tonic::Code::Unauthenticated);
+    accepted.expect("an export with the token is stored");
+    let answer = strata_testkit::request(
+        server.port,
+        "GET",
+        "/api/v1/query?query=requests_total%7Bjob%3D%22grpc-auth%22%7D",
+        &[("Authorization", &format!("Bearer {token}"))],
+        b"",
+    )
+    .unwrap()
+    .json();
+    assert_eq!(answer["data"]["result"][0]["value"][1], "2", "{answer}");
+}
+
 /// With `--otlp-convert-histograms-to-nhcb`, explicit-bucket histograms are stored as
 /// native histograms with custom buckets, which PromQL reads as such.
 #[test]

@@ -137,6 +137,9 @@ pub struct ServerConfig {
     /// Store OTLP explicit-bucket histograms as native histograms with custom buckets
     /// (NHCB) rather than classic `_bucket`/`_count`/`_sum` series.
     pub otlp_convert_histograms_to_nhcb: bool,
+    /// Prometheus' web configuration file: basic auth, bearer tokens, the admin role and TLS
+    /// for the HTTP listener (module `access`); none (open, plain HTTP) by default.
+    pub web_config_file: Option<PathBuf>,
     /// Log format: `text` or `json`.
     pub log_format: String,
     /// Log filter (tracing's env-filter syntax: `info`, `strata_server=debug`).
@@ -195,6 +198,7 @@ impl Default for ServerConfig {
             otlp_promote_resource_attributes: Vec::new(),
             otlp_promote_scope_metadata: false,
             otlp_convert_histograms_to_nhcb: false,
+            web_config_file: None,
             log_format: "text".into(),
             log_level: "info".into(),
         }
@@ -279,6 +283,7 @@ impl ServerConfig {
         self.rollup_tiers()?;
         self.otlp_options()?;
         self.rollup_interval_ms()?;
+        self.web_config()?;
         for feature in &self.enable_feature {
             if !FEATURES.contains(&feature.as_str()) {
                 return Err(ConfigError(format!(
@@ -301,6 +306,17 @@ impl ServerConfig {
             return Err(ConfigError(format!("log-format must be text or json, got {:?}", self.log_format)));
         }
         Ok(())
+    }
+
+    /// The web config file, read and checked (`None` when there is none).
+    pub(crate) fn web_config(&self) -> Result<Option<strata_auth::WebConfig>, ConfigError> {
+        let Some(path) = &self.web_config_file else { return Ok(None) };
+        let config = strata_auth::WebConfig::load(path).map_err(|e| ConfigError(e.to_string()))?;
+        if config.tls_enabled() {
+            strata_auth::server_config(&config)
+                .map_err(|e| ConfigError(format!("web config {}: {e}", path.display())))?;
+        }
+        Ok(Some(config))
     }
 
     /// Whether `enable-feature` names `feature`.

@@ -22,9 +22,12 @@
 //! - OpenTelemetry (`otlp_api`, `otlp_grpc`, `otlp_config`): OTLP metrics over HTTP
 //!   (`/api/v1/otlp/v1/metrics`) and gRPC (`--grpc-listen`), translated by `strata_otlp` and
 //!   appended through `ingest_batch` like every other write.
+//! - Access (`access`, `tls_serve`): `--web-config-file` in Prometheus' format turns on basic
+//!   auth, bearer tokens, the admin role and TLS (checked by `strata_auth`); probes stay open.
 //! - Configuration (`config`): defaults, TOML file, and (in the CLI) flags and `STRATA_*`
 //!   environment variables.
 
+mod access;
 mod admin_api;
 mod api_error;
 mod backend;
@@ -60,6 +63,7 @@ mod server;
 mod state;
 mod status_api;
 mod tcp_listener;
+mod tls_serve;
 mod write_api;
 mod write_gate;
 

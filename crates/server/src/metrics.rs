@@ -97,12 +97,18 @@ impl Histogram {
     }
 }
 
+/// Why access control refused a request (`strata_http_auth_failures_total`'s `reason`).
+pub(crate) const AUTH_FAILURE_REASONS: [&str; 4] = ["missing", "malformed", "invalid", "forbidden"];
+
 /// The server's counters; see the module docs.
 #[derive(Debug)]
 pub(crate) struct Metrics {
     ingested: [AtomicU64; 5],
     rejected: Mutex<BTreeMap<&'static str, u64>>,
     http_requests: Mutex<BTreeMap<(String, u16), u64>>,
+    /// Requests refused by access control, by reason (module `access`).
+    auth_failures: [AtomicU64; AUTH_FAILURE_REASONS.len()],
+    tls_handshake_failures: AtomicU64,
     instant_queries: Histogram,
     range_queries: Histogram,
     started: Instant,
@@ -116,6 +122,8 @@ impl Default for Metrics {
             ingested: Default::default(),
             rejected: Mutex::default(),
             http_requests: Mutex::default(),
+            auth_failures: Default::default(),
+            tls_handshake_failures: AtomicU64::new(0),
             instant_queries: Histogram::new(&QUERY_BUCKETS),
             range_queries: Histogram::new(&QUERY_BUCKETS),
             started: Instant::now(),
@@ -143,6 +151,18 @@ impl Metrics {
     pub(crate) fn http_request(&self, handler: &str, code: u16) {
         let mut map = self.http_requests.lock().unwrap_or_else(|e| e.into_inner());
         *map.entry((handler.to_string(), code)).or_default() += 1;
+    }
+
+    /// A request refused by access control: `reason` is one of [`AUTH_FAILURE_REASONS`].
+    pub(crate) fn auth_failure(&self, reason: &str) {
+        if let Some(i) = AUTH_FAILURE_REASONS.iter().position(|r| *r == reason) {
+            self.auth_failures[i].fetch_add(1, Relaxed);
+        }
+    }
+
+    /// A TLS handshake that failed or timed out.
+    pub(crate) fn tls_handshake_failed(&self) {
+        self.tls_handshake_failures.fetch_add(1, Relaxed);
     }
 
     pub(crate) fn query(&self, range: bool, took: Duration) {
@@ -214,6 +234,27 @@ impl Metrics {
         for ((handler, code), n) in requests {
             let _ = writeln!(out, "strata_http_requests_total{{code=\"{code}\",handler=\"{handler}\"}} {n}");
         }
+        header(
+            out,
+            "strata_http_auth_failures_total",
+            "counter",
+            "Requests refused by access control: no, malformed or invalid credentials, or not an admin.",
+        );
+        for (reason, n) in AUTH_FAILURE_REASONS.iter().zip(&self.auth_failures) {
+            let _ =
+                writeln!(out, "strata_http_auth_failures_total{{reason=\"{reason}\"}} {}", n.load(Relaxed));
+        }
+        header(
+            out,
+            "strata_tls_handshake_failures_total",
+            "counter",
+            "TLS handshakes that failed or timed out.",
+        );
+        let _ = writeln!(
+            out,
+            "strata_tls_handshake_failures_total {}",
+            self.tls_handshake_failures.load(Relaxed)
+        );
         header(out, "strata_query_duration_seconds", "histogram", "PromQL query latency, by query kind.");
         self.instant_queries.render(out, "strata_query_duration_seconds", "kind=\"instant\"");
         self.range_queries.render(out, "strata_query_duration_seconds", "kind=\"range\"");

@@ -33,6 +33,10 @@ impl MetricsService for OtlpMetrics {
         request: Request<ExportMetricsServiceRequest>,
     ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
         let state = &self.state;
+        let authorization = request.metadata().get("authorization").and_then(|v| v.to_str().ok());
+        if let Err(denied) = crate::access::authenticate_header(state, authorization).await {
+            return Err(Status::unauthenticated(denied.to_string()));
+        }
         if state.is_stopping() {
             return Err(unavailable(state, "the server is shutting down"));
         }

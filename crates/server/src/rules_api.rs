@@ -129,7 +129,9 @@ pub(crate) async fn alerts(State(state): State<Shared>) -> Response {
 /// `POST /-/reload`: reads the cardinality limits and the rule files again; a bad file
 /// keeps what runs.
 pub(crate) async fn reload(State(state): State<Shared>) -> Response {
-    if let Err(e) = state.reload_limits() {
+    let reloading = state.clone();
+    let reloaded = tokio::task::spawn_blocking(move || reloading.reload_config()).await;
+    if let Err(e) = reloaded.map_err(|e| e.to_string()).and_then(|r| r.map_err(|e| e.to_string())) {
         return (StatusCode::INTERNAL_SERVER_ERROR, format!("failed to reload config: {e}\n"))
             .into_response();
     }

@@ -21,8 +21,8 @@ use tokio::sync::watch;
 use crate::config::ServerConfig;
 use crate::state::{AppState, Shared};
 use crate::{
-    admin_api, cardinality_api, cardinality_explorer, influxql_api, meta_api, otlp_api, otlp_grpc, query_api,
-    rollup_api, rules_api, status_api, tcp_listener, write_api,
+    access, admin_api, cardinality_api, cardinality_explorer, influxql_api, meta_api, otlp_api, otlp_grpc,
+    query_api, rollup_api, rules_api, status_api, tcp_listener, tls_serve, write_api,
 };
 
 /// Why the server could not start or stop cleanly.
@@ -106,16 +106,47 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     };
     let app = router(state.clone());
     let mut shutdown = stopped.clone();
-    let http = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = shutdown.wait_for(|stop| *stop).await;
-            })
-            .await
-    });
+    let until_stopped = async move {
+        let _ = shutdown.wait_for(|stop| *stop).await;
+    };
+    let tls = tls_config(&config)?;
+    let http = match tls {
+        Some(tls) => {
+            let listener = tls_serve::TlsListener::new(listener, tls, state.clone())
+                .map_err(|e| ServerError::Runtime(format!("starting TLS: {e}")))?;
+            tokio::spawn(
+                async move { axum::serve(listener, app).with_graceful_shutdown(until_stopped).await },
+            )
+        }
+        None => {
+            tokio::spawn(
+                async move { axum::serve(listener, app).with_graceful_shutdown(until_stopped).await },
+            )
+        }
+    };
+    if !state.access.auth_enabled() && !is_loopback(&http_addr) {
+        tracing::warn!(addr = %http_addr, "no authentication: anyone who reaches this address can read, write and delete (see --web-config-file)");
+    }
+    if state.access.auth_enabled() && tcp_addr.is_some() {
+        tracing::warn!("the Influx TCP listener takes no credentials; bind it to loopback or turn it off");
+    }
     let ticker = tokio::spawn(tick(state.clone()));
-    tracing::info!(addr = %http_addr, "HTTP server started");
+    tracing::info!(addr = %http_addr, tls = config.web_config()?.is_some_and(|c| c.tls_enabled()), "HTTP server started");
     Ok(RunningServer { http_addr, tcp_addr, grpc_addr, state, stop, http, tcp, grpc, ticker })
+}
+
+/// The rustls config when the web config turns TLS on.
+fn tls_config(config: &ServerConfig) -> Result<Option<Arc<rustls::ServerConfig>>, ServerError> {
+    match config.web_config()? {
+        Some(web) if web.tls_enabled() => strata_auth::server_config(&web)
+            .map(Some)
+            .map_err(|e| ServerError::Runtime(format!("web config: {e}"))),
+        _ => Ok(None),
+    }
+}
+
+fn is_loopback(addr: &SocketAddr) -> bool {
+    addr.ip().is_loopback()
 }
 
 /// Loads the rule files and starts their groups; a bad rule file stops the start.
@@ -293,7 +324,9 @@ fn router(state: Shared) -> Router {
         .route("/-/healthy", get(status_api::healthy))
         .route("/-/ready", get(status_api::ready))
         .route("/ping", get(status_api::ping).head(status_api::ping));
-    api.layer(middleware::from_fn_with_state(state.clone(), count_requests))
+    // Access control runs inside the request counter, so refusals are counted too.
+    api.layer(middleware::from_fn_with_state(state.clone(), access::require_access))
+        .layer(middleware::from_fn_with_state(state.clone(), count_requests))
         // Bodies are limited by each handler (after decompression too), not by axum's default.
         .layer(axum::extract::DefaultBodyLimit::disable())
         .with_state(state)
@@ -340,9 +373,11 @@ async fn wait_for_signal(state: &Shared) {
             _ = term.recv() => return tracing::info!("SIGTERM received"),
             _ = int.recv() => return tracing::info!("SIGINT received"),
             _ = hup.recv() => {
-                match state.reload_limits() {
-                    Ok(()) => tracing::info!("SIGHUP: cardinality limits reloaded"),
-                    Err(e) => tracing::error!(error = %e, "SIGHUP: limits reload failed; the running limits stay"),
+                let reloading = state.clone();
+                match tokio::task::spawn_blocking(move || reloading.reload_config()).await {
+                    Ok(Ok(())) => tracing::info!("SIGHUP: cardinality limits and web config reloaded"),
+                    Ok(Err(e)) => tracing::error!(error = %e, "SIGHUP: config reload failed; the running settings stay"),
+                    Err(e) => tracing::error!(error = %e, "SIGHUP: config reload failed"),
                 }
                 let rules = state.rules.clone();
                 match tokio::task::spawn_blocking(move || rules.reload()).await {

@@ -46,6 +46,8 @@ pub(crate) struct AppState {
     pub(crate) influx_catalog: strata_influxql::Catalog,
     /// Rollup tiers and their job (block engine, unless `rollups = "off"`).
     pub(crate) rollups: Option<crate::rollup_runner::Rollups>,
+    /// Who may ask what (`--web-config-file`; module `access`).
+    pub(crate) access: crate::access::Access,
     /// Set on SIGTERM/SIGINT: writes are refused from then on.
     stopping: AtomicBool,
 }
@@ -109,7 +111,9 @@ impl AppState {
             _ => None,
         };
         let otlp_options = config.otlp_options()?;
+        let access = crate::access::Access::load(config.web_config_file.clone())?;
         Ok(AppState {
+            access,
             otlp_options,
             rollups,
             influx_catalog,
@@ -171,6 +175,13 @@ impl AppState {
         let backend = &self.backend;
         self.limiter.reload(limits, &|m: &[strata_model::Matcher]| backend.count_series(m));
         Ok(())
+    }
+
+    /// Reloads what can be reloaded without a restart: cardinality limits, then the web
+    /// config's users, tokens and headers. On an error the running settings stay.
+    pub(crate) fn reload_config(&self) -> Result<(), ConfigError> {
+        self.reload_limits()?;
+        self.access.reload()
     }
 
     pub(crate) fn stop_writes(&self) {

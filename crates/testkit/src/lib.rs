@@ -14,6 +14,7 @@ mod prometheus;
 mod promtool;
 pub mod remote_write_v2;
 mod strata;
+mod tls;
 
 pub use alertmanager::Alertmanager;
 pub use files::copy_dir;
@@ -22,7 +23,9 @@ pub use http::{get, post, request, url_encode, HttpResponse};
 pub use influxdb::InfluxDb;
 pub use prometheus::{matrix, MatrixSeries, Prometheus};
 pub use promtool::{promtool_dump, promtool_labels, value_bits, PROM_NAN};
+pub use rustls::ClientConfig as TlsClientConfig;
 pub use strata::StrataServer;
+pub use tls::{https_request, TestPki};
 
 /// The path of peer binary `name` (from Debian package `package`), or `None` after
 /// printing why the calling test is skipped. Panics under `CI=true` if it is missing.

@@ -35,6 +35,25 @@ impl StrataServer {
         args: &[&str],
         env: &[(&str, &str)],
     ) -> StrataServer {
+        let mut server = StrataServer::spawn(binary, data_dir, args, env);
+        server.wait_until(|port| get(port, "/-/ready").is_some_and(|(code, _)| code == 200));
+        server
+    }
+
+    /// [`StrataServer::start`] for a server that does not speak plain HTTP (TLS): `ready(port)`
+    /// says when it is up.
+    pub fn start_when(
+        binary: &Path,
+        data_dir: &Path,
+        args: &[&str],
+        ready: impl Fn(u16) -> bool,
+    ) -> StrataServer {
+        let mut server = StrataServer::spawn(binary, data_dir, args, &[]);
+        server.wait_until(ready);
+        server
+    }
+
+    fn spawn(binary: &Path, data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> StrataServer {
         let port = free_port();
         let grpc_port = free_port();
         let log = data_dir.with_extension(format!("{port}.log"));
@@ -50,15 +69,12 @@ impl StrataServer {
             .stderr(log_file)
             .spawn()
             .expect("strata server starts");
-        let mut server =
-            StrataServer { child: Some(child), port, grpc_port, data_dir: data_dir.to_path_buf(), log };
-        server.wait_ready();
-        server
+        StrataServer { child: Some(child), port, grpc_port, data_dir: data_dir.to_path_buf(), log }
     }
 
-    fn wait_ready(&mut self) {
+    fn wait_until(&mut self, ready: impl Fn(u16) -> bool) {
         let deadline = Instant::now() + Duration::from_secs(60);
-        while get(self.port, "/-/ready").is_none_or(|(code, _)| code != 200) {
+        while !ready(self.port) {
             if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
                 panic!("strata server exited ({status}) before it was ready:\n{}", self.log_text());
             }

@@ -155,6 +155,11 @@ pub(crate) struct Args {
     /// instead of _bucket/_count/_sum series [default: false].
     #[arg(long, env = "STRATA_OTLP_CONVERT_HISTOGRAMS_TO_NHCB")]
     otlp_convert_histograms_to_nhcb: Option<bool>,
+    /// Prometheus' web configuration file (basic_auth_users, tls_server_config; Strata adds
+    /// bearer_tokens and admin_users): authentication and TLS for the HTTP listener
+    /// [default: none: open, plain HTTP].
+    #[arg(long, env = "STRATA_WEB_CONFIG_FILE")]
+    web_config_file: Option<PathBuf>,
     /// Log format: text or json [default: text].
     #[arg(long, env = "STRATA_LOG_FORMAT")]
     log_format: Option<String>,
@@ -221,6 +226,9 @@ impl Args {
         }
         if self.retention_size.is_some() {
             c.retention_size = self.retention_size;
+        }
+        if self.web_config_file.is_some() {
+            c.web_config_file = self.web_config_file;
         }
         if self.cold_dir.is_some() {
             c.cold_dir = self.cold_dir;

@@ -1,0 +1,100 @@
+//! Serving HTTPS: a listener that hands axum connections whose TLS handshake is done.
+//!
+//! Handshakes run in their own tasks (bounded by [`HANDSHAKE_TIMEOUT`]), not in `accept`, so
+//! one slow or silent client cannot hold up everyone else's connections. A failed handshake
+//! (wrong CA, no client certificate where one is required, plain HTTP to the TLS port) is
+//! logged at debug level and counted in `strata_tls_handshake_failures_total`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio_rustls::server::TlsStream;
+use tokio_rustls::TlsAcceptor;
+
+use crate::state::Shared;
+
+/// Longest a client may take to finish its handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Connections with finished handshakes; axum's [`axum::serve::Listener`].
+#[derive(Debug)]
+pub(crate) struct TlsListener {
+    ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
+    local: SocketAddr,
+    acceptor_task: tokio::task::JoinHandle<()>,
+}
+
+impl TlsListener {
+    /// Starts accepting on `listener` with `config`.
+    pub(crate) fn new(
+        listener: TcpListener,
+        config: Arc<rustls::ServerConfig>,
+        state: Shared,
+    ) -> std::io::Result<TlsListener> {
+        let local = listener.local_addr()?;
+        let (sender, ready) = mpsc::channel(64);
+        let acceptor_task = tokio::spawn(accept_loop(listener, TlsAcceptor::from(config), sender, state));
+        Ok(TlsListener { ready, local, acceptor_task })
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    sender: mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>,
+    state: Shared,
+) {
+    loop {
+        let (tcp, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of file descriptors and the like: wait a little rather than spin.
+                tracing::warn!(error = %e, "accepting a TLS connection failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let (acceptor, sender, state) = (acceptor.clone(), sender.clone(), state.clone());
+        tokio::spawn(async move {
+            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                Ok(Ok(stream)) => {
+                    let _ = sender.send((stream, peer)).await;
+                }
+                Ok(Err(e)) => {
+                    state.metrics.tls_handshake_failed();
+                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                }
+                Err(_) => {
+                    state.metrics.tls_handshake_failed();
+                    tracing::debug!(%peer, "TLS handshake timed out");
+                }
+            }
+        });
+    }
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = TlsStream<TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        match self.ready.recv().await {
+            Some(connection) => connection,
+            // The accept loop ended (it does not, short of a panic): accept nothing more.
+            None => std::future::pending().await,
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        Ok(self.local)
+    }
+}
+
+impl Drop for TlsListener {
+    fn drop(&mut self) {
+        self.acceptor_task.abort();
+    }
+}
