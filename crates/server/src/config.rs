@@ -54,6 +54,12 @@ pub struct ServerConfig {
     pub query_timeout: String,
     /// Most samples a query may read.
     pub query_max_samples: usize,
+    /// Queries (PromQL, InfluxQL) evaluated at once; more wait up to the query timeout, then
+    /// get 503 (module `query_gate`).
+    pub query_max_concurrency: usize,
+    /// HTTP connections open at once; past it the listener stops accepting until one closes
+    /// (module `connection_limit`).
+    pub max_connections: usize,
     /// PromQL lookback delta.
     pub lookback_delta: String,
     /// Features off by default, by Prometheus' `--enable-feature` names: `promql-experimental-functions`
@@ -163,6 +169,8 @@ impl Default for ServerConfig {
             tcp_flush_interval: "1s".into(),
             query_timeout: "2m".into(),
             query_max_samples: 50_000_000,
+            query_max_concurrency: 20,
+            max_connections: 512,
             lookback_delta: "5m".into(),
             enable_feature: Vec::new(),
             admin_api: true,
@@ -297,6 +305,8 @@ impl ServerConfig {
             ("append-batch", self.append_batch),
             ("tcp-batch-lines", self.tcp_batch_lines),
             ("max-body-bytes", self.max_body_bytes),
+            ("query-max-concurrency", self.query_max_concurrency),
+            ("max-connections", self.max_connections),
         ] {
             if n == 0 {
                 return Err(ConfigError(format!("{name} must be at least 1")));

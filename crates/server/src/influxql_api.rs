@@ -54,6 +54,10 @@ pub(crate) async fn query(State(state): State<Shared>, request: Request) -> Resp
     let pretty = params.get("pretty") == Some("true");
     let database = params.get("db").map(str::to_string);
     let policy = params.get("rp").map(str::to_string);
+    let _slot = match state.queries.enter(state.query_options.timeout).await {
+        Ok(slot) => slot,
+        Err(busy) => return error(StatusCode::SERVICE_UNAVAILABLE, &busy.to_string()),
+    };
     let worker = state.clone();
     let for_chunks = if chunked { statements.clone() } else { Vec::new() };
     let started = std::time::Instant::now();

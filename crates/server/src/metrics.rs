@@ -338,8 +338,10 @@ fn render_process(out: &mut String, started_unix: f64) {
     gauge(out, "process_virtual_memory_bytes", "Virtual memory size in bytes.", kib("VmSize:") * 1024);
     counter(out, "process_cpu_seconds_total", "User and system CPU time in seconds.", process_cpu_seconds());
     gauge(out, "process_start_time_seconds", "Start time since the Unix epoch in seconds.", started_unix);
-    let fds = std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count());
+    let fds = crate::process_limits::open_files().unwrap_or(0);
     gauge(out, "process_open_fds", "Open file descriptors.", fds);
+    let max_fds = crate::process_limits::max_open_files().unwrap_or(0);
+    gauge(out, "process_max_fds", "Maximum number of open file descriptors.", max_fds);
 }
 
 /// utime + stime of /proc/self/stat, in seconds (clock ticks of 100 Hz, Linux' USER_HZ).
@@ -395,6 +397,23 @@ impl RateMeter {
 }
 
 /// `strata_cardinality_*`: each limit's maximum, current count and refusals.
+/// Query slots and connections (`query_gate`, `connection_limit`); open files are with the
+/// `process_*` metrics.
+pub(crate) fn render_resources(out: &mut String, state: &crate::state::AppState) {
+    let (queries, connections) = (&state.queries, &state.connections);
+    gauge(out, "strata_query_max_concurrency", "Queries allowed to evaluate at once.", queries.max());
+    gauge(out, "strata_queries_running", "Queries evaluating now.", queries.running());
+    gauge(out, "strata_queries_waiting", "Queries waiting for a slot now.", queries.waiting());
+    counter(
+        out,
+        "strata_queries_refused_total",
+        "Queries refused after waiting the query timeout for a slot.",
+        queries.refused(),
+    );
+    gauge(out, "strata_http_max_connections", "HTTP connections allowed open at once.", connections.max());
+    gauge(out, "strata_http_connections_open", "HTTP connections open now.", connections.open());
+}
+
 pub(crate) fn render_limits(out: &mut String, limits: &[strata_cardinality::LimitState]) {
     use std::fmt::Write;
     let escape = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");

@@ -90,7 +90,8 @@ pub(crate) async fn instant_with(state: Shared, params: Params) -> Response {
         let expr =
             engine.parse(&text, QueryBounds::default()).map_err(|e| ApiError::bad_param("query", e))?;
         let options = ReadOptions::of(&params)?;
-        let result = evaluate(&state, false, options, move |store, cancel| {
+        let wait = engine.options().timeout;
+        let result = evaluate(&state, false, options, wait, move |store, cancel| {
             engine.instant_expr(store, &expr, time, Some(cancel))
         })
         .await?;
@@ -128,7 +129,8 @@ pub(crate) async fn range(State(state): State<Shared>, request: Request) -> Resp
         let range = Range { start, end, step };
         let expr = engine.parse(&text, range.bounds()).map_err(|e| ApiError::bad_param("query", e))?;
         let options = ReadOptions::of(&params)?;
-        let result = evaluate(&state, true, options, move |store, cancel| {
+        let wait = engine.options().timeout;
+        let result = evaluate(&state, true, options, wait, move |store, cancel| {
             engine.range_expr(store, &expr, range, Some(cancel))
         })
         .await?;
@@ -156,11 +158,13 @@ impl ReadOptions {
 }
 
 /// Runs `query` on a blocking thread with a cancel flag tied to this future, over the
-/// engine and, unless the request turned them off, its rollup tiers.
+/// engine and, unless the request turned them off, its rollup tiers; first waits up to `wait`
+/// (the query's timeout) for a query slot.
 async fn evaluate<F>(
     state: &Shared,
     is_range: bool,
     options: ReadOptions,
+    wait: Duration,
     query: F,
 ) -> Result<QueryResult, ApiError>
 where
@@ -171,6 +175,8 @@ where
         + Send
         + 'static,
 {
+    let _slot =
+        state.queries.enter(wait).await.map_err(|busy| ApiError::new("unavailable", busy.to_string()))?;
     let cancel = Arc::new(AtomicBool::new(false));
     let _guard = CancelOnDrop(cancel.clone());
     let shared = state.clone();

@@ -19,10 +19,11 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::config::ServerConfig;
+use crate::connection_limit::LimitedListener;
 use crate::state::{AppState, Shared};
 use crate::{
     access, admin_api, cardinality_api, cardinality_explorer, influxql_api, meta_api, otlp_api, otlp_grpc,
-    query_api, rollup_api, rules_api, status_api, tcp_listener, tls_serve, write_api,
+    process_limits, query_api, rollup_api, rules_api, status_api, tcp_listener, tls_serve, write_api,
 };
 
 /// Why the server could not start or stop cleanly.
@@ -72,6 +73,9 @@ pub struct RunningServer {
 /// Opens the engine and starts serving (see the module docs).
 pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     config.validate()?;
+    if let Some(limit) = process_limits::raise_open_files_limit() {
+        tracing::info!(limit, "open files limit");
+    }
     let engine = open_engine(&config).await?;
     let state: Shared = Arc::new(AppState::new(engine, config.clone())?);
     load_rules(&state).await?;
@@ -114,11 +118,13 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         Some(tls) => {
             let listener = tls_serve::TlsListener::new(listener, tls, state.clone())
                 .map_err(|e| ServerError::Runtime(format!("starting TLS: {e}")))?;
+            let listener = LimitedListener::new(listener, &state.connections);
             tokio::spawn(
                 async move { axum::serve(listener, app).with_graceful_shutdown(until_stopped).await },
             )
         }
         None => {
+            let listener = LimitedListener::new(listener, &state.connections);
             tokio::spawn(
                 async move { axum::serve(listener, app).with_graceful_shutdown(until_stopped).await },
             )

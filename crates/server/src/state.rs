@@ -46,6 +46,10 @@ pub(crate) struct AppState {
     pub(crate) influx_catalog: strata_influxql::Catalog,
     /// Rollup tiers and their job (block engine, unless `rollups = "off"`).
     pub(crate) rollups: Option<crate::rollup_runner::Rollups>,
+    /// Query slots (`query-max-concurrency`).
+    pub(crate) queries: crate::query_gate::QueryGate,
+    /// Open HTTP connections (`max-connections`).
+    pub(crate) connections: crate::connection_limit::ConnectionBudget,
     /// Who may ask what (`--web-config-file`; module `access`).
     pub(crate) access: crate::access::Access,
     /// Set on SIGTERM/SIGINT: writes are refused from then on.
@@ -113,6 +117,8 @@ impl AppState {
         let otlp_options = config.otlp_options()?;
         let access = crate::access::Access::load(config.web_config_file.clone())?;
         Ok(AppState {
+            queries: crate::query_gate::QueryGate::new(config.query_max_concurrency),
+            connections: crate::connection_limit::ConnectionBudget::new(config.max_connections),
             access,
             otlp_options,
             rollups,

@@ -195,6 +195,16 @@ pub(crate) async fn admin_status(State(state): State<Shared>) -> Response {
             "avg_latency_ms": round(rates.average_query_ms, 3),
             "queries_total": state.metrics.queries(),
         },
+        "limits": {
+            "query_max_concurrency": state.queries.max(),
+            "queries_running": state.queries.running(),
+            "queries_waiting": state.queries.waiting(),
+            "queries_refused_total": state.queries.refused(),
+            "max_connections": state.connections.max(),
+            "connections_open": state.connections.open(),
+            "max_open_files": crate::process_limits::max_open_files(),
+            "open_files": crate::process_limits::open_files(),
+        },
         "uptime_seconds": state.metrics.uptime().as_secs(),
         "version": env!("CARGO_PKG_VERSION"),
         "reasons": reasons,
@@ -222,6 +232,7 @@ pub(crate) async fn metrics(State(state): State<Shared>) -> Response {
     let mut text = state.metrics.render(&engine_stats, &wal_stats, &shards);
     text.push_str(&rule_metrics);
     crate::metrics::render_limits(&mut text, &state.limiter.states());
+    crate::metrics::render_resources(&mut text, &state);
     crate::rollup_api::render_metrics(&state, &mut text);
     let mut response = text.into_response();
     response

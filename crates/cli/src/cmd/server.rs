@@ -155,6 +155,14 @@ pub(crate) struct Args {
     /// instead of _bucket/_count/_sum series [default: false].
     #[arg(long, env = "STRATA_OTLP_CONVERT_HISTOGRAMS_TO_NHCB")]
     otlp_convert_histograms_to_nhcb: Option<bool>,
+    /// Queries (PromQL, InfluxQL) evaluated at once; more wait up to the query timeout,
+    /// then get 503 [default: 20].
+    #[arg(long, env = "STRATA_QUERY_MAX_CONCURRENCY")]
+    query_max_concurrency: Option<usize>,
+    /// HTTP connections open at once; past it new ones wait in the kernel's backlog
+    /// [default: 512].
+    #[arg(long, env = "STRATA_MAX_CONNECTIONS")]
+    max_connections: Option<usize>,
     /// Prometheus' web configuration file (basic_auth_users, tls_server_config; Strata adds
     /// bearer_tokens and admin_users): authentication and TLS for the HTTP listener
     /// [default: none: open, plain HTTP].
@@ -192,6 +200,8 @@ impl Args {
             tcp_flush_interval,
             query_timeout,
             query_max_samples,
+            query_max_concurrency,
+            max_connections,
             lookback_delta,
             enable_feature,
             engine,
