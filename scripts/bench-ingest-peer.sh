@@ -7,7 +7,8 @@
 #   scripts/bench-ingest-peer.sh [RUNS] [DURATION]      (defaults: 3 runs of 10s)
 #
 # Needs a release build (cargo build --release) and Debian's victoria-metrics (started as
-# ../shared/peers/start-peers.sh does). Env: WRITERS (4), BATCH (5000), SERIES (10000).
+# ../shared/peers/start-peers.sh does). Env: WRITERS (4), BATCH (5000), SERIES (10000),
+# PROTOCOLS ("remote-write influx prometheus").
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 runs="${1:-3}"
@@ -20,7 +21,7 @@ series="${SERIES:-10000}"
 source scripts/lib/servers.sh
 
 for run in $(seq 1 "$runs"); do
-  for protocol in remote-write influx prometheus; do
+  for protocol in ${PROTOCOLS:-remote-write influx prometheus}; do
     for server in strata victoriametrics; do
       port=$((20000 + RANDOM % 20000))
       dir="$work/$server-$protocol-$run"

@@ -14,7 +14,9 @@ use clap::{Parser, Subcommand};
 
 /// mimalloc rather than glibc's malloc: the ingest path allocates many small label strings
 /// per sample, and with glibc's allocator half of the server's CPU went to malloc and free
-/// (perf, remote write at ~1M samples/s); see docs/server.md.
+/// (perf, remote write at ~1M samples/s); see docs/server.md. Without the `mimalloc` feature
+/// (on by default) glibc's malloc is used, which heap profilers such as heaptrack can see.
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -280,6 +280,12 @@ fn render_storage(out: &mut String, s: &EngineStats, wal: &WalStats) {
     gauge(out, "strata_head_samples", "Samples in the head.", s.head_samples);
     gauge(out, "strata_head_chunks", "Chunks in the head.", s.head_chunks);
     gauge(out, "strata_head_memory_bytes", "Heap bytes of the head's series and index.", s.head_memory_bytes);
+    gauge(
+        out,
+        "strata_head_index_memory_bytes",
+        "The index's part of strata_head_memory_bytes.",
+        s.head_index_bytes,
+    );
     gauge(out, "strata_blocks", "Blocks on disk.", s.blocks);
     gauge(out, "strata_block_samples", "Samples in blocks.", s.block_samples);
     gauge(out, "strata_block_bytes", "Bytes of the blocks on disk.", s.block_bytes);
@@ -412,6 +418,12 @@ pub(crate) fn render_resources(out: &mut String, state: &crate::state::AppState)
     );
     gauge(out, "strata_http_max_connections", "HTTP connections allowed open at once.", connections.max());
     gauge(out, "strata_http_connections_open", "HTTP connections open now.", connections.open());
+    gauge(
+        out,
+        "strata_series_cache_memory_bytes",
+        "Heap bytes of the ingest protocols' raw-series caches.",
+        state.series_caches.heap_bytes(),
+    );
 }
 
 pub(crate) fn render_limits(out: &mut String, limits: &[strata_cardinality::LimitState]) {

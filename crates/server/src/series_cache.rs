@@ -62,6 +62,19 @@ impl<V: Copy> SeriesCache<V> {
         shard.insert(key.into(), r);
     }
 
+    /// Heap bytes held: the tables' slots and the boxed keys (with the allocator's
+    /// 16-byte minimum per allocation, roughly).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let slot = std::mem::size_of::<(Box<[u8]>, V)>() + 1;
+        self.shards
+            .iter()
+            .map(|s| {
+                let shard = s.lock().unwrap_or_else(|e| e.into_inner());
+                shard.capacity() * slot + shard.keys().map(|k| k.len().next_multiple_of(16)).sum::<usize>()
+            })
+            .sum()
+    }
+
     /// Forgets everything (after a delete: see the module docs).
     pub(crate) fn clear(&self) {
         for shard in &self.shards {
@@ -95,6 +108,15 @@ impl SeriesCaches {
             remote_write_v2: SeriesCache::new(capacity),
             otlp: SeriesCache::new(capacity),
         }
+    }
+
+    /// Heap bytes of all the caches.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.remote_write.heap_bytes()
+            + self.prometheus_text.heap_bytes()
+            + self.line_protocol.heap_bytes()
+            + self.remote_write_v2.heap_bytes()
+            + self.otlp.heap_bytes()
     }
 
     /// Forgets everything (after a delete: see the module docs).

@@ -767,6 +767,7 @@ impl Engine for BlockEngine {
             head_samples: head.samples,
             head_chunks: head.chunks,
             head_memory_bytes: head.chunk_bytes + head.index_bytes,
+            head_index_bytes: head.index_bytes,
             head_encoded_bytes: head.encoded_bytes,
             blocks: blocks.len() as u64,
             wal_bytes: dir_bytes(self.head.wal().dir()),

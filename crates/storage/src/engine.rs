@@ -159,6 +159,8 @@ pub struct EngineStats {
     pub head_chunks: u64,
     /// Heap bytes of the in-memory series: chunks plus index.
     pub head_memory_bytes: u64,
+    /// The index's part of `head_memory_bytes` (labels, postings, the series map).
+    pub head_index_bytes: u64,
     /// Bytes the head's samples take encoded (chunks as a block would hold them).
     pub head_encoded_bytes: u64,
     /// Immutable blocks (or files) on disk.
