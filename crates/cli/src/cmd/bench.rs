@@ -23,7 +23,7 @@ use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
@@ -94,6 +94,14 @@ pub(crate) struct IngestArgs {
     /// none. Remote write 1.0 and 2.0 and OTLP only.
     #[arg(long, default_value_t = 0)]
     histogram_every: usize,
+    /// Points per second to send at most, all writers together (a steady load, for soak
+    /// tests); none: as fast as the server takes them.
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Also print, every this often (`10s`), one JSON line with that interval's points/s,
+    /// latency percentiles and errors, to stderr (the final report stays on stdout).
+    #[arg(long)]
+    report_every: Option<String>,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -186,6 +194,18 @@ fn ingest(args: IngestArgs) -> anyhow::Result<std::process::ExitCode> {
     let stop = Arc::new(AtomicBool::new(false));
     let start_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
     let started = Instant::now();
+    if args.rate.is_some_and(|r| r.is_nan() || r <= 0.0) {
+        bail!("--rate must be positive");
+    }
+    let interval = Arc::new(Mutex::new(IntervalStats::default()));
+    let reporter = match &args.report_every {
+        Some(every) => {
+            let every = Duration::from_millis(parse_duration_ms(every)?.max(1) as u64);
+            let (interval, stop) = (interval.clone(), stop.clone());
+            Some(std::thread::spawn(move || report_intervals(&interval, every, &stop)))
+        }
+        None => None,
+    };
     let workers: Vec<_> = (0..args.writers)
         .map(|w| {
             let plan = WriterPlan {
@@ -193,6 +213,8 @@ fn ingest(args: IngestArgs) -> anyhow::Result<std::process::ExitCode> {
                 protocol: args.protocol,
                 series: (w..args.series).step_by(args.writers).collect(),
                 batch: args.batch,
+                seconds_per_batch: args.rate.map(|r| args.batch as f64 * args.writers as f64 / r),
+                interval: interval.clone(),
                 start_ms,
                 naming: Naming {
                     metric: args.metric.clone(),
@@ -211,17 +233,13 @@ fn ingest(args: IngestArgs) -> anyhow::Result<std::process::ExitCode> {
         let t = w.join().map_err(|_| anyhow::anyhow!("a writer thread panicked"))?;
         total.merge(t);
     }
+    if let Some(reporter) = reporter {
+        let _ = reporter.join();
+    }
     let seconds = started.elapsed().as_secs_f64();
     let after = server_process_figures(&addr);
     total.latencies_us.sort_unstable();
-    let pct = |p: f64| -> f64 {
-        if total.latencies_us.is_empty() {
-            return 0.0;
-        }
-        let i =
-            ((p * total.latencies_us.len() as f64).ceil() as usize).clamp(1, total.latencies_us.len()) - 1;
-        total.latencies_us[i] as f64 / 1000.0
-    };
+    let pct = |p: f64| percentile_ms(&total.latencies_us, p);
     let server_cpu = match (before.cpu_seconds, after.cpu_seconds) {
         (Some(b), Some(a)) => Some(a - b),
         _ => None,
@@ -261,8 +279,58 @@ struct WriterPlan {
     protocol: Protocol,
     series: Vec<usize>,
     batch: usize,
+    /// With `--rate`: this writer's time per batch (it waits out what is left of it).
+    seconds_per_batch: Option<f64>,
+    /// The current `--report-every` interval's figures, shared by the writers.
+    interval: Arc<Mutex<IntervalStats>>,
     start_ms: i64,
     naming: Naming,
+}
+
+/// One `--report-every` interval: request latencies, points and errors.
+#[derive(Debug, Default)]
+struct IntervalStats {
+    latencies_us: Vec<u32>,
+    points: u64,
+    errors: u64,
+}
+
+/// Prints a JSON line to stderr every `every` with the interval's figures, until `stop`.
+fn report_intervals(interval: &Mutex<IntervalStats>, every: Duration, stop: &AtomicBool) {
+    let started = Instant::now();
+    let mut last = Instant::now();
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(50).min(every));
+        if last.elapsed() < every {
+            continue;
+        }
+        let seconds = last.elapsed().as_secs_f64();
+        last = Instant::now();
+        let mut stats = std::mem::take(&mut *interval.lock().unwrap_or_else(|e| e.into_inner()));
+        stats.latencies_us.sort_unstable();
+        let pct = |p: f64| percentile_ms(&stats.latencies_us, p);
+        eprintln!(
+            "{}",
+            serde_json::json!({
+                "elapsed_s": (started.elapsed().as_secs_f64() * 10.0).round() / 10.0,
+                "points_per_second": (stats.points as f64 / seconds).round(),
+                "requests": stats.latencies_us.len(),
+                "p50_ms": pct(0.5),
+                "p99_ms": pct(0.99),
+                "max_ms": pct(1.0),
+                "errors": stats.errors,
+            })
+        );
+    }
+}
+
+/// The `p` quantile of sorted microsecond latencies, in ms (0 for none).
+fn percentile_ms(sorted_us: &[u32], p: f64) -> f64 {
+    if sorted_us.is_empty() {
+        return 0.0;
+    }
+    let i = ((p * sorted_us.len() as f64).ceil() as usize).clamp(1, sorted_us.len()) - 1;
+    f64::from(sorted_us[i]) / 1000.0
 }
 
 /// What the series are called: `metric{host="hostN",label="sN"}`.
@@ -322,7 +390,18 @@ impl WriterPlan {
             ),
             Protocol::Otlp => ("/api/v1/otlp/v1/metrics", "application/x-protobuf", None),
         };
+        let paced_from = Instant::now();
+        let mut batches_sent = 0u32;
         while !stop.load(Ordering::Relaxed) {
+            if let Some(per_batch) = self.seconds_per_batch {
+                // Wait for this batch's turn on the schedule (not after the last send, so a
+                // slow answer does not lower the rate).
+                let due = paced_from + Duration::from_secs_f64(per_batch * f64::from(batches_sent));
+                if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                    std::thread::sleep(wait);
+                }
+                batches_sent += 1;
+            }
             let points: Vec<(usize, i64, f64)> = (cursor..cursor + self.batch)
                 .map(|i| {
                     let (round, k) = (i / self.series.len(), i % self.series.len());
@@ -357,14 +436,22 @@ impl WriterPlan {
                             continue;
                         }
                         if (200..300).contains(&status) {
+                            let latency = sent.elapsed().as_micros().min(u32::MAX as u128) as u32;
                             totals.points += points.len() as u64;
                             totals.batches += 1;
-                            totals.latencies_us.push(sent.elapsed().as_micros().min(u32::MAX as u128) as u32);
+                            totals.latencies_us.push(latency);
+                            let mut interval = self.interval.lock().unwrap_or_else(|e| e.into_inner());
+                            interval.latencies_us.push(latency);
+                            interval.points += points.len() as u64;
                         } else {
                             totals.error(format!("HTTP {status} from {path}"));
+                            self.interval.lock().unwrap_or_else(|e| e.into_inner()).errors += 1;
                         }
                     }
-                    Err(e) => totals.error(format!("{path}: {e}")),
+                    Err(e) => {
+                        totals.error(format!("{path}: {e}"));
+                        self.interval.lock().unwrap_or_else(|e| e.into_inner()).errors += 1;
+                    }
                 }
                 break;
             }
