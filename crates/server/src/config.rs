@@ -143,6 +143,9 @@ pub struct ServerConfig {
     /// Store OTLP explicit-bucket histograms as native histograms with custom buckets
     /// (NHCB) rather than classic `_bucket`/`_count`/`_sum` series.
     pub otlp_convert_histograms_to_nhcb: bool,
+    /// Resident memory the server keeps under by shedding load (module `memory_guard`):
+    /// a size (`4GiB`), `0` for no limit; default 60% of the machine's or cgroup's memory.
+    pub memory_limit: Option<String>,
     /// Prometheus' web configuration file: basic auth, bearer tokens, the admin role and TLS
     /// for the HTTP listener (module `access`); none (open, plain HTTP) by default.
     pub web_config_file: Option<PathBuf>,
@@ -206,6 +209,7 @@ impl Default for ServerConfig {
             otlp_promote_resource_attributes: Vec::new(),
             otlp_promote_scope_metadata: false,
             otlp_convert_histograms_to_nhcb: false,
+            memory_limit: None,
             web_config_file: None,
             log_format: "text".into(),
             log_level: "info".into(),
@@ -292,6 +296,7 @@ impl ServerConfig {
         self.otlp_options()?;
         self.rollup_interval_ms()?;
         self.web_config()?;
+        self.memory_limit_bytes()?;
         for feature in &self.enable_feature {
             if !FEATURES.contains(&feature.as_str()) {
                 return Err(ConfigError(format!(
@@ -316,6 +321,16 @@ impl ServerConfig {
             return Err(ConfigError(format!("log-format must be text or json, got {:?}", self.log_format)));
         }
         Ok(())
+    }
+
+    /// `memory-limit` in bytes (0: none).
+    pub(crate) fn memory_limit_bytes(&self) -> Result<u64, ConfigError> {
+        match self.memory_limit.as_deref() {
+            None => Ok(crate::memory_guard::default_limit()),
+            Some(text) => {
+                strata_model::size::parse_size(text).map_err(|e| ConfigError(format!("memory-limit: {e}")))
+            }
+        }
     }
 
     /// The web config file, read and checked (`None` when there is none).

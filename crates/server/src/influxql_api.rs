@@ -54,6 +54,12 @@ pub(crate) async fn query(State(state): State<Shared>, request: Request) -> Resp
     let pretty = params.get("pretty") == Some("true");
     let database = params.get("db").map(str::to_string);
     let policy = params.get("rp").map(str::to_string);
+    if state.memory.refusing_writes() {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "memory pressure: queries are refused until memory use falls",
+        );
+    }
     let _slot = match state.queries.enter(state.query_options.timeout).await {
         Ok(slot) => slot,
         Err(busy) => return error(StatusCode::SERVICE_UNAVAILABLE, &busy.to_string()),
@@ -68,7 +74,7 @@ pub(crate) async fn query(State(state): State<Shared>, request: Request) -> Resp
             prometheus_database: &worker.config.influxql_prometheus_database,
         };
         let request = QueryRequest {
-            max_points: worker.query_options.max_samples,
+            max_points: worker.query_options.max_samples / worker.memory.query_samples_divisor(),
             deadline: Some(started + worker.query_options.timeout),
             ..QueryRequest::new(database.as_deref(), policy.as_deref(), now_ns())
         };

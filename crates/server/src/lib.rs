@@ -41,6 +41,7 @@ mod health;
 mod influxql_api;
 mod ingest_batch;
 mod json;
+mod memory_guard;
 mod meta_api;
 mod metrics;
 mod otlp_api;

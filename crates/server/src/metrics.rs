@@ -418,6 +418,23 @@ pub(crate) fn render_resources(out: &mut String, state: &crate::state::AppState)
     );
     gauge(out, "strata_http_max_connections", "HTTP connections allowed open at once.", connections.max());
     gauge(out, "strata_http_connections_open", "HTTP connections open now.", connections.open());
+    let memory = &state.memory;
+    gauge(
+        out,
+        "strata_memory_limit_bytes",
+        "The memory limit the server sheds load to stay under (0: none).",
+        memory.limit(),
+    );
+    gauge(
+        out,
+        "strata_memory_pressure",
+        "Memory pressure: 0 normal, 1 high, 2 critical (writes paused).",
+        memory.level() as u8,
+    );
+    header(out, "strata_memory_pressure_actions_total", "counter", "What the memory guard did, by action.");
+    for (action, n) in memory.action_counts() {
+        let _ = writeln!(out, "strata_memory_pressure_actions_total{{action=\"{action}\"}} {n}");
+    }
     gauge(
         out,
         "strata_series_cache_memory_bytes",

@@ -98,6 +98,9 @@ pub(crate) async fn metrics(State(state): State<Shared>, request: Request) -> Re
     if state.is_stopping() {
         return unavailable(&state, encoding, "the server is shutting down");
     }
+    if state.memory.refusing_writes() {
+        return unavailable(&state, encoding, crate::state::MEMORY_PRESSURE_WRITES);
+    }
     let _turn = match state.writes.enter().await {
         Ok(turn) => turn,
         Err(Busy::QueueFull) => {

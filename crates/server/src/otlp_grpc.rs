@@ -40,6 +40,9 @@ impl MetricsService for OtlpMetrics {
         if state.is_stopping() {
             return Err(unavailable(state, "the server is shutting down"));
         }
+        if state.memory.refusing_writes() {
+            return Err(unavailable(state, crate::state::MEMORY_PRESSURE_WRITES));
+        }
         let _turn = match state.writes.enter().await {
             Ok(turn) => turn,
             Err(Busy::QueueFull) => {

@@ -59,6 +59,8 @@ impl Drop for CancelOnDrop {
 /// longer than the server's) and lookback delta.
 fn engine_for(state: &Shared, params: &Params) -> Result<QueryEngine, ApiError> {
     let mut options = state.query_options.clone();
+    // Under memory pressure the costliest queries fail on the sample limit (`memory_guard`).
+    options.max_samples /= state.memory.query_samples_divisor();
     if let Some(ms) = params.duration("timeout")? {
         if ms > 0 {
             options.timeout = options.timeout.min(Duration::from_millis(ms as u64));
@@ -175,6 +177,12 @@ where
         + Send
         + 'static,
 {
+    if state.memory.refusing_writes() {
+        return Err(ApiError::new(
+            "unavailable",
+            "memory pressure: queries are refused until memory use falls",
+        ));
+    }
     let _slot =
         state.queries.enter(wait).await.map_err(|busy| ApiError::new("unavailable", busy.to_string()))?;
     let cancel = Arc::new(AtomicBool::new(false));

@@ -22,8 +22,9 @@ use crate::config::ServerConfig;
 use crate::connection_limit::LimitedListener;
 use crate::state::{AppState, Shared};
 use crate::{
-    access, admin_api, cardinality_api, cardinality_explorer, influxql_api, meta_api, otlp_api, otlp_grpc,
-    process_limits, query_api, rollup_api, rules_api, status_api, tcp_listener, tls_serve, write_api,
+    access, admin_api, cardinality_api, cardinality_explorer, influxql_api, memory_guard, meta_api, otlp_api,
+    otlp_grpc, process_limits, query_api, rollup_api, rules_api, status_api, tcp_listener, tls_serve,
+    write_api,
 };
 
 /// Why the server could not start or stop cleanly.
@@ -227,6 +228,7 @@ async fn tick(state: Shared) {
     loop {
         every.tick().await;
         state.metrics.tick();
+        guard_memory(&state).await;
         if seconds.is_multiple_of(60) {
             let state = state.clone();
             let _ = tokio::task::spawn_blocking(move || {
@@ -238,6 +240,34 @@ async fn tick(state: Shared) {
             .await;
         }
         seconds += 1;
+    }
+}
+
+/// Cuts the head into blocks but for its newest quarter block range (late samples of the
+/// current minutes stay writable); the TSM engine snapshots its cache.
+fn cut_head_for_memory(state: &Shared) -> Result<strata_storage::FlushReport, strata_storage::StorageError> {
+    let Some(engine) = state.backend.block() else { return state.backend.engine().flush() };
+    let Some((_, newest)) = engine.head().time_range() else { return Ok(Default::default()) };
+    let keep = state.config.block_range_ms().unwrap_or(2 * 3_600_000) / 4;
+    engine.cut_head_before(newest.saturating_sub(keep))
+}
+
+/// One reading of the memory guard, and what it asks for (see `memory_guard`).
+async fn guard_memory(state: &Shared) {
+    let Some(rss) = memory_guard::resident_bytes() else { return };
+    let response = state.memory.observe(rss);
+    if response.drop_caches {
+        state.series_caches.clear();
+    }
+    if response.cut_head {
+        let state = state.clone();
+        let _ = tokio::task::spawn_blocking(move || match cut_head_for_memory(&state) {
+            Ok(report) => {
+                tracing::warn!(blocks = report.written.len(), "memory pressure: the head was cut into blocks")
+            }
+            Err(e) => tracing::error!(error = %e, "memory pressure: cutting the head failed"),
+        })
+        .await;
     }
 }
 

@@ -15,6 +15,10 @@ use crate::metrics::{Metrics, Protocol};
 use crate::series_cache::SeriesCaches;
 use crate::write_gate::WriteGate;
 
+/// Why a write is refused under critical memory pressure (`memory_guard`).
+pub(crate) const MEMORY_PRESSURE_WRITES: &str =
+    "memory pressure: writes are paused until memory use falls; retry later";
+
 /// Series each ingest protocol's cache holds at most (~100 bytes each).
 const SERIES_CACHE_CAPACITY: usize = 1 << 20;
 
@@ -50,6 +54,8 @@ pub(crate) struct AppState {
     pub(crate) queries: crate::query_gate::QueryGate,
     /// Open HTTP connections (`max-connections`).
     pub(crate) connections: crate::connection_limit::ConnectionBudget,
+    /// Resident memory against `memory-limit` (`memory_guard`).
+    pub(crate) memory: crate::memory_guard::MemoryGuard,
     /// Who may ask what (`--web-config-file`; module `access`).
     pub(crate) access: crate::access::Access,
     /// Set on SIGTERM/SIGINT: writes are refused from then on.
@@ -119,6 +125,7 @@ impl AppState {
         Ok(AppState {
             queries: crate::query_gate::QueryGate::new(config.query_max_concurrency),
             connections: crate::connection_limit::ConnectionBudget::new(config.max_connections),
+            memory: crate::memory_guard::MemoryGuard::new(config.memory_limit_bytes()?),
             access,
             otlp_options,
             rollups,

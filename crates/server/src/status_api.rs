@@ -169,7 +169,15 @@ pub(crate) async fn admin_status(State(state): State<Shared>) -> Response {
         Ok(Err(e)) => return ApiError::from(e).into_response(),
         Err(e) => return ApiError::internal(e.to_string()).into_response(),
     };
-    let reasons = state.health.reasons(&engine_health, state.is_stopping());
+    let mut reasons = state.health.reasons(&engine_health, state.is_stopping());
+    let pressure = state.memory.level();
+    if pressure != crate::memory_guard::Pressure::Normal {
+        reasons.push(format!(
+            "memory pressure {}: resident memory near the limit of {} bytes (see memory)",
+            pressure.name(),
+            state.memory.limit()
+        ));
+    }
     let rates = state.metrics.recent_rates();
     let round = |v: f64, places: i32| (v * 10f64.powi(places)).round() / 10f64.powi(places);
     let body = json!({
@@ -194,6 +202,11 @@ pub(crate) async fn admin_status(State(state): State<Shared>) -> Response {
             "queries_per_second": round(rates.queries_per_second, 2),
             "avg_latency_ms": round(rates.average_query_ms, 3),
             "queries_total": state.metrics.queries(),
+        },
+        "memory": {
+            "limit_bytes": state.memory.limit(),
+            "resident_bytes": crate::memory_guard::resident_bytes(),
+            "pressure": state.memory.level().name(),
         },
         "limits": {
             "query_max_concurrency": state.queries.max(),

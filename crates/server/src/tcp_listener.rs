@@ -81,6 +81,10 @@ async fn connection(stream: TcpStream, peer: SocketAddr, state: Shared, mut stop
 }
 
 async fn append(state: &Shared, peer: SocketAddr, batch: Vec<u8>, first_line_no: usize) {
+    // Under memory pressure the batch waits (TCP's flow control holds the sender back).
+    while state.memory.refusing_writes() && !state.is_stopping() {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
     let Some(_turn) = state.writes.enter_patiently().await else { return };
     let worker = state.clone();
     let summary = tokio::task::spawn_blocking(move || {

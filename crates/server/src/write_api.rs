@@ -134,6 +134,9 @@ async fn write(
     if state.is_stopping() {
         return busy(&state, "the server is shutting down");
     }
+    if state.memory.refusing_writes() {
+        return busy(&state, crate::state::MEMORY_PRESSURE_WRITES);
+    }
     let _turn = match state.writes.enter().await {
         Ok(turn) => turn,
         Err(Busy::QueueFull) => return busy(&state, "too many writes are waiting; retry later"),

@@ -322,6 +322,26 @@ impl BlockEngine {
         self.own_maintenance.get().and_then(BackgroundMaintenance::last_error)
     }
 
+    /// Writes the head's samples before `end` as blocks and drops them from the head (the
+    /// memory guard's early cut; [`Engine::flush`] with `end` past the newest sample). Later
+    /// samples older than `end` are refused as too old, as after any cut.
+    pub fn cut_head_before(&self, end: i64) -> Result<FlushReport, StorageError> {
+        let _one_at_a_time = self.cutting.lock().unwrap_or_else(|e| e.into_inner());
+        let range = self.options.block_range;
+        let mut report = FlushReport::default();
+        if self.head.time_range().is_none_or(|(lo, _)| lo >= end) {
+            return Ok(report);
+        }
+        // Each persist moves the head's start past its range, so this ends.
+        while let Some((lo, _)) = self.head.time_range().filter(|(lo, _)| *lo < end) {
+            let from = lo.div_euclid(range) * range;
+            let to = from.saturating_add(range).min(end);
+            report.written.extend(self.persist(from, to)?.as_ref().map(persisted));
+        }
+        report.wal_bytes_removed = self.truncate_wal(end)?;
+        Ok(report)
+    }
+
     fn cut_is_due(&self) -> bool {
         let range = self.options.block_range;
         self.head.time_range().is_some_and(|(lo, hi)| hi.saturating_sub(lo) > range / 2 * 3)
@@ -740,19 +760,8 @@ impl Engine for BlockEngine {
     }
 
     fn flush(&self) -> Result<FlushReport, StorageError> {
-        let _one_at_a_time = self.cutting.lock().unwrap_or_else(|e| e.into_inner());
-        let range = self.options.block_range;
-        let mut report = FlushReport::default();
-        let Some((_, hi)) = self.head.time_range() else { return Ok(report) };
-        let end = hi.saturating_add(1);
-        // Each persist moves the head's start past its range, so this ends.
-        while let Some((lo, _)) = self.head.time_range().filter(|(lo, _)| *lo < end) {
-            let from = lo.div_euclid(range) * range;
-            let to = from.saturating_add(range).min(end);
-            report.written.extend(self.persist(from, to)?.as_ref().map(persisted));
-        }
-        report.wal_bytes_removed = self.truncate_wal(end)?;
-        Ok(report)
+        let Some((_, hi)) = self.head.time_range() else { return Ok(FlushReport::default()) };
+        self.cut_head_before(hi.saturating_add(1))
     }
 
     fn snapshot(&self, out: &Path) -> Result<SnapshotReport, StorageError> {

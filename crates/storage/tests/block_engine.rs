@@ -120,6 +120,33 @@ fn flush_cuts_the_whole_head_and_later_samples_must_come_after_it() {
     assert_eq!(engine.select(&[], 0, i64::MAX).unwrap()[0].collect_samples().unwrap().len(), 301);
 }
 
+/// The memory guard's early cut: samples before `end` go to blocks, newer ones stay in the
+/// head and stay writable; nothing is lost, across a reopen too.
+#[test]
+fn cut_head_before_keeps_the_newest_samples_in_the_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = BlockEngine::open(dir.path(), options(2 * HOUR, 0)).unwrap();
+    let batch: Vec<_> = (0..300).map(|i| (series("a"), i * 30_000, i as f64)).collect();
+    engine.append(&batch).unwrap();
+    let end = 200 * 30_000;
+    let report = engine.cut_head_before(end).unwrap();
+    let ranges: Vec<_> = report.written.iter().map(|p| (p.min_time, p.max_time, p.samples)).collect();
+    assert_eq!(ranges, [(0, end, 200)]);
+    // The head drops whole chunks: the one across `end` stays (reads skip its cut part).
+    let kept = engine.stats().unwrap().head_samples;
+    assert!((100..300).contains(&kept), "{kept}");
+    assert!(engine.cut_head_before(end).unwrap().written.is_empty(), "nothing left before end");
+    // Writing goes on after the kept samples; a sample before `end` is too old.
+    assert_eq!(engine.append(&[(series("a"), 300 * 30_000, 0.5)]).unwrap().accepted, 1);
+    assert_eq!(engine.append(&[(series("a"), end - 1, 0.5)]).unwrap().rejected.len(), 1);
+    let mut want: Vec<_> = batch.iter().map(|(_, t, v)| (*t, *v)).collect();
+    want.push((300 * 30_000, 0.5));
+    assert_eq!(engine.select(&[], 0, i64::MAX).unwrap()[0].collect_samples().unwrap(), want);
+    drop(engine);
+    let engine = BlockEngine::open(dir.path(), options(2 * HOUR, 0)).unwrap();
+    assert_eq!(engine.select(&[], 0, i64::MAX).unwrap()[0].collect_samples().unwrap(), want);
+}
+
 #[test]
 fn a_damaged_block_is_skipped_and_reported_and_leftovers_removed() {
     let dir = tempfile::tempdir().unwrap();

@@ -448,6 +448,20 @@ impl WriterPlan {
                             self.interval.lock().unwrap_or_else(|e| e.into_inner()).errors += 1;
                         }
                     }
+                    // A connection the server closed mid-request (it may answer 503 before
+                    // reading a body, under load): retried on a new connection, as remote
+                    // write senders do. The batch was not acknowledged.
+                    Err(e)
+                        if e.kind() == std::io::ErrorKind::BrokenPipe
+                            || e.kind() == std::io::ErrorKind::ConnectionReset =>
+                    {
+                        totals.retries += 1;
+                        std::thread::sleep(Duration::from_millis(100));
+                        if stop.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        continue;
+                    }
                     Err(e) => {
                         totals.error(format!("{path}: {e}"));
                         self.interval.lock().unwrap_or_else(|e| e.into_inner()).errors += 1;

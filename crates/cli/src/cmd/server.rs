@@ -163,6 +163,11 @@ pub(crate) struct Args {
     /// [default: 512].
     #[arg(long, env = "STRATA_MAX_CONNECTIONS")]
     max_connections: Option<usize>,
+    /// Resident memory to stay under by shedding load (drop caches, cut the head, smaller
+    /// queries, then 503 to writes): a size like 4GiB, or 0 for none [default: 60% of the
+    /// machine's or cgroup's memory].
+    #[arg(long, env = "STRATA_MEMORY_LIMIT")]
+    memory_limit: Option<String>,
     /// Prometheus' web configuration file (basic_auth_users, tls_server_config; Strata adds
     /// bearer_tokens and admin_users): authentication and TLS for the HTTP listener
     /// [default: none: open, plain HTTP].
@@ -236,6 +241,9 @@ impl Args {
         }
         if self.retention_size.is_some() {
             c.retention_size = self.retention_size;
+        }
+        if self.memory_limit.is_some() {
+            c.memory_limit = self.memory_limit;
         }
         if self.web_config_file.is_some() {
             c.web_config_file = self.web_config_file;
