@@ -2,18 +2,23 @@
 //!
 //! Every distinct label name gets a dense [`NameId`], and within a name every distinct
 //! value gets a dense value id; the pair is what a series stores, so strings are kept once.
-//! Postings are roaring bitmaps of series refs, one per `name=value`. A value whose
+//! Postings are sets of series refs, one per `name=value` (`postings`: inline for a single
+//! series, else a roaring bitmap). A value whose
 //! postings became empty (its series were deleted) keeps its id; readers skip empty ones.
+//!
+//! A value's string is stored once: the lookup table holds value ids and hashes the
+//! strings they point to (hashbrown's `HashTable`), instead of a second copy as map key.
 //!
 //! The string maps use foldhash: several times faster than std's SipHash on short strings
 //! (interning is on the path of every new series), and still randomly seeded, so label
 //! values sent by a hostile client cannot be chosen to collide.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 
 use foldhash::fast::RandomState;
 
-use roaring::RoaringBitmap;
+use crate::postings::Postings;
 
 /// Dense id of a label name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -23,11 +28,13 @@ pub(crate) struct NameId(pub(crate) u32);
 #[derive(Debug, Default)]
 pub(crate) struct LabelName {
     pub(crate) name: Box<str>,
-    value_ids: HashMap<Box<str>, u32, RandomState>,
+    /// Value ids, found by their value's hash (the strings live in `values` only).
+    value_ids: hashbrown::HashTable<u32>,
+    hasher: RandomState,
     /// Values by value id.
     values: Vec<Box<str>>,
     /// Postings by value id.
-    postings: Vec<RoaringBitmap>,
+    postings: Vec<Postings>,
 }
 
 impl LabelName {
@@ -37,34 +44,37 @@ impl LabelName {
 
     /// The id of `value`, creating it if new.
     pub(crate) fn value_id_or_insert(&mut self, value: &str) -> u32 {
-        if let Some(&id) = self.value_ids.get(value) {
+        if let Some(id) = self.value_id(value) {
             return id;
         }
         let id = self.values.len() as u32;
         self.values.push(value.into());
-        self.value_ids.insert(value.into(), id);
-        self.postings.push(RoaringBitmap::new());
+        let LabelName { value_ids, values, hasher, .. } = self;
+        let hash = hasher.hash_one(value);
+        value_ids.insert_unique(hash, id, |&id| hasher.hash_one(&*values[id as usize]));
+        self.postings.push(Postings::default());
         id
     }
 
     pub(crate) fn value_id(&self, value: &str) -> Option<u32> {
-        self.value_ids.get(value).copied()
+        let hash = self.hasher.hash_one(value);
+        self.value_ids.find(hash, |&id| *self.values[id as usize] == *value).copied()
     }
 
     pub(crate) fn value(&self, id: u32) -> &str {
         &self.values[id as usize]
     }
 
-    pub(crate) fn postings(&self, id: u32) -> &RoaringBitmap {
+    pub(crate) fn postings(&self, id: u32) -> &Postings {
         &self.postings[id as usize]
     }
 
-    pub(crate) fn postings_mut(&mut self, id: u32) -> &mut RoaringBitmap {
+    pub(crate) fn postings_mut(&mut self, id: u32) -> &mut Postings {
         &mut self.postings[id as usize]
     }
 
     /// `(value, postings)` of every value that still has series.
-    pub(crate) fn live_values(&self) -> impl Iterator<Item = (&str, &RoaringBitmap)> {
+    pub(crate) fn live_values(&self) -> impl Iterator<Item = (&str, &Postings)> {
         self.values.iter().zip(&self.postings).filter(|(_, p)| !p.is_empty()).map(|(v, p)| (&**v, p))
     }
 
@@ -76,9 +86,14 @@ impl LabelName {
     /// Approximate heap bytes.
     pub(crate) fn heap_bytes(&self) -> usize {
         let strings: usize = self.values.iter().map(|v| v.len()).sum();
-        let postings: usize = self.postings.iter().map(|p| p.serialized_size() + 16).sum();
-        // Each value: the string twice (vector and map key), a map slot, a postings header.
-        strings * 2 + self.values.len() * (16 + 16 + 8 + std::mem::size_of::<RoaringBitmap>()) + postings
+        let postings: usize = self.postings.iter().map(Postings::heap_bytes).sum();
+        // Each value: its string and pointer, a table slot (id and control byte, at most 8/7
+        // full), its postings.
+        strings
+            + self.values.len() * 16
+            + self.value_ids.capacity() * 5
+            + self.values.len() * std::mem::size_of::<Postings>()
+            + postings
     }
 }
 

@@ -19,6 +19,7 @@ mod index;
 mod label_table;
 mod persist;
 pub mod population;
+mod postings;
 mod regex_plan;
 mod select;
 mod series_store;

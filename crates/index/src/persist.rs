@@ -80,7 +80,7 @@ fn encode(inner: &Inner) -> Vec<u8> {
         put_uvarint(&mut out, label.value_count() as u64);
         for id in 0..label.value_count() as u32 {
             put_bytes(&mut out, label.value(id).as_bytes());
-            put_bitmap(&mut out, label.postings(id));
+            put_bitmap(&mut out, &label.postings(id).bitmap());
         }
     }
     put_uvarint(&mut out, u64::from(inner.series.len()));
@@ -177,7 +177,7 @@ fn decode(bytes: &[u8], path: &Path) -> Result<Inner> {
             if label.value_id_or_insert(value) != expected {
                 return Err(c.corrupt(format!("value {value:?} of {name:?} appears twice")));
             }
-            *label.postings_mut(expected) = c.bitmap("postings")?;
+            *label.postings_mut(expected) = crate::postings::Postings::from(c.bitmap("postings")?);
         }
     }
     let refs = c.uvarint("series count")?;

@@ -16,7 +16,9 @@
 
 use std::borrow::Cow;
 
-use roaring::{MultiOps, RoaringBitmap};
+use roaring::RoaringBitmap;
+
+use crate::postings::Postings;
 use strata_model::{MatchOp, Matcher};
 
 use crate::label_table::{LabelName, LabelTable};
@@ -68,18 +70,14 @@ fn side<'a>(table: &'a LabelTable, m: &Matcher) -> Side<'a> {
     if !m.matches_empty() {
         let Some(label) = label else { return Side::Positive(empty()) };
         return Side::Positive(match m.op() {
-            MatchOp::Equal => {
-                label.value_id(m.value()).map_or_else(empty, |id| Cow::Borrowed(label.postings(id)))
-            }
+            MatchOp::Equal => label.value_id(m.value()).map_or_else(empty, |id| label.postings(id).bitmap()),
             _ => union_where(label, m, true),
         });
     }
     // Matches the empty string: only series that have the label can be rejected.
     let Some(label) = label else { return Side::Negative(empty()) };
     Side::Negative(match m.op() {
-        MatchOp::NotEqual => {
-            label.value_id(m.value()).map_or_else(empty, |id| Cow::Borrowed(label.postings(id)))
-        }
+        MatchOp::NotEqual => label.value_id(m.value()).map_or_else(empty, |id| label.postings(id).bitmap()),
         _ => union_where(label, m, false),
     })
 }
@@ -89,7 +87,7 @@ fn union_where<'a>(label: &'a LabelName, m: &Matcher, want: bool) -> Cow<'a, Roa
     let regex = matches!(m.op(), MatchOp::RegexMatch | MatchOp::RegexNoMatch);
     // The shortcuts give the values the *regex* matches; for `!~` matching is the opposite.
     let regex_wants = want == (m.op() == MatchOp::RegexMatch);
-    let sets: Vec<&RoaringBitmap> = match (regex, regex.then(|| plan(m.value()))) {
+    let sets: Vec<&Postings> = match (regex, regex.then(|| plan(m.value()))) {
         (true, Some(RegexPlan::Literals(values))) if regex_wants => {
             values.iter().filter_map(|v| label.value_id(v)).map(|id| label.postings(id)).collect()
         }
@@ -101,5 +99,5 @@ fn union_where<'a>(label: &'a LabelName, m: &Matcher, want: bool) -> Cow<'a, Roa
         _ => label.live_values().filter(|(value, _)| m.matches(value) == want).map(|(_, p)| p).collect(),
     };
     // One multi-way union, not a chain of pairwise ones into a growing accumulator.
-    Cow::Owned(sets.union())
+    Cow::Owned(crate::postings::union(sets))
 }
