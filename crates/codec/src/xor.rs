@@ -106,7 +106,9 @@ pub struct XorEncoder {
     t_delta: i64,
     v_bits: u64,
     /// The current XOR window `(leading, trailing)`; `None` until the first `11` field.
-    window: Option<(u32, u32)>,
+    /// Bytes, not u32s (leading ≤ 31, trailing ≤ 63): an encoder per series sits in every
+    /// TSDB head, and this keeps it 8 bytes smaller.
+    window: Option<(u8, u8)>,
     /// Encoding figures; `None` for an encoder made [`XorEncoder::without_stats`] (boxed, so
     /// that such an encoder — one per series in a TSDB head — stays small).
     stats: Option<Box<XorStats>>,
@@ -254,7 +256,8 @@ impl XorEncoder {
         let lz = x.leading_zeros().min(31);
         let tz = x.trailing_zeros();
         match self.window {
-            Some((wl, wt)) if lz >= wl && tz >= wt => {
+            Some((wl, wt)) if lz >= u32::from(wl) && tz >= u32::from(wt) => {
+                let (wl, wt) = (u32::from(wl), u32::from(wt));
                 let sig = 64 - wl - wt;
                 self.stream.write_bits(0b10, 2);
                 self.stream.write_bits(x >> wt, sig);
@@ -268,7 +271,8 @@ impl XorEncoder {
                 self.stream.write_bits(u64::from(lz), 5);
                 self.stream.write_bits(u64::from(sig), 6); // 64 wraps to 0 in 6 bits
                 self.stream.write_bits(x >> tz, sig);
-                self.window = Some((lz, tz));
+                // lz ≤ 31 and tz ≤ 63 (x is not 0 here): both fit a byte.
+                self.window = Some((lz as u8, tz as u8));
                 if let Some(st) = self.stats.as_deref_mut() {
                     st.new_window.add(13 + sig);
                 }

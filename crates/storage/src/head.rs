@@ -56,6 +56,7 @@ use crate::StorageError;
 mod histogram_append;
 mod histogram_chunks;
 mod mem_series;
+mod ooo_samples;
 
 pub(crate) use histogram_chunks::{decode_histogram_chunk, OpenChunk};
 use mem_series::{ChunkSink, MemSeries};
