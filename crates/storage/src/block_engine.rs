@@ -68,7 +68,7 @@ pub use retention_ledger::RetentionLedger;
 pub use shards::{ShardInfo, ShardTier};
 pub use tiers::ColdMove;
 
-use crate::block::{write_block_range, BlockFormat, BlockReader, BlockStats};
+use crate::block::{BlockFormat, BlockReader, BlockStats};
 use crate::clock::Clock;
 use crate::compaction::{self, Candidate, CompactionReport};
 use crate::dir_lock::DirLock;
@@ -278,9 +278,7 @@ impl BlockEngine {
             report.linked.push(block.meta().ulid.clone());
         }
         if let Some((lo, hi)) = self.head.time_range().filter(|_| with_head) {
-            let series = self.head.collect_range(lo, hi.saturating_add(1))?;
-            if !series.is_empty() {
-                let stats = write_block_range(out, series, lo, hi.saturating_add(1))?;
+            if let Some(stats) = self.head.write_block(out, lo, hi.saturating_add(1))? {
                 report.written = Some(persisted(&stats));
             }
         }
@@ -374,16 +372,15 @@ impl BlockEngine {
     /// drops them from the head; see the module docs for the order of the steps.
     fn persist(&self, from: i64, to: i64) -> Result<Option<BlockStats>, StorageError> {
         self.head.raise_min_valid_time(to);
-        let series = self.head.collect_range(from, to)?;
-        let stats = if series.is_empty() {
-            None
-        } else {
-            let stats = write_block_range(&self.dir, series, from, to)?;
-            let reader = Arc::new(BlockReader::open(&stats.dir)?);
-            let mut blocks = self.blocks.write().unwrap_or_else(|e| e.into_inner());
-            blocks.push(reader);
-            blocks.sort_by_key(|b| b.meta().min_time);
-            Some(stats)
+        let stats = match self.head.write_block(&self.dir, from, to)? {
+            None => None,
+            Some(stats) => {
+                let reader = Arc::new(BlockReader::open(&stats.dir)?);
+                let mut blocks = self.blocks.write().unwrap_or_else(|e| e.into_inner());
+                blocks.push(reader);
+                blocks.sort_by_key(|b| b.meta().min_time);
+                Some(stats)
+            }
         };
         self.head.truncate(to);
         Ok(stats)

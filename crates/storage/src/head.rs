@@ -28,7 +28,7 @@
 //!   (they were acknowledged). Series this head creates get WAL refs above every ref found
 //!   in the log.
 //! - **Cutting** (driven by the engine): [`Head::raise_min_valid_time`] first, so no sample
-//!   can land in the range any more, then [`Head::collect_range`] reads it for the block,
+//!   can land in the range any more, then [`Head::write_block`] streams it into a block,
 //!   then [`Head::truncate`] drops it from memory. The minimum valid time is checked while
 //!   the series' lock is held, after the lock was taken, so an append either lands before
 //!   the range is read or is refused.
@@ -48,11 +48,11 @@ use strata_model::{Labels, Matcher};
 use strata_wal::{Record, RefSample, RefSeries, ReplayOptions, Tombstone, Wal, WalOptions};
 
 use crate::admission::{SeriesAdmission, WRITE_SAMPLE_EVERY};
-use crate::block::BlockSeries;
 use crate::head_chunks::{self, HeadChunkFiles};
 use crate::series_set::Series;
 use crate::StorageError;
 
+mod block_write;
 mod histogram_append;
 mod histogram_chunks;
 mod mem_series;
@@ -728,26 +728,6 @@ impl Head {
     /// Refuses samples before `t` from now on (never lowers it).
     pub fn raise_min_valid_time(&self, t: i64) {
         self.min_valid_time.fetch_max(t, Ordering::SeqCst);
-    }
-
-    /// Every series with its samples in `[from, to)`, for a block.
-    pub fn collect_range(&self, from: i64, to: i64) -> Result<Vec<BlockSeries>, StorageError> {
-        let all = self.all_series();
-        let mut out = Vec::new();
-        for (i, s) in all.iter().enumerate() {
-            let (samples, histograms) = {
-                let m = lock(s);
-                (m.samples_in(from, to)?, m.histograms_in(from, to)?)
-            };
-            if samples.is_empty() && histograms.is_empty() {
-                continue;
-            }
-            let labels = self.index.labels(SeriesRef(i as u32)).ok_or_else(|| {
-                StorageError::Invalid(format!("head series {i} has samples but no labels in the index"))
-            })?;
-            out.push(BlockSeries { labels, samples, histograms });
-        }
-        Ok(out)
     }
 
     /// Drops every sample before `t` from memory (they are in a block now) and moves the
