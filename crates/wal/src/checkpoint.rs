@@ -63,6 +63,9 @@ fn list_checkpoints(dir: &Path) -> Result<Vec<(u32, PathBuf)>> {
     Ok(out)
 }
 
+/// Records a checkpoint gathers before writing them.
+const KEPT_BATCH: usize = 64;
+
 /// Writes a checkpoint of segments up to `upto` (which must all be closed), keeping series
 /// for which `keep` holds and their samples and tombstones at or after `min_time`; then
 /// deletes what it covers. See the module docs.
@@ -74,7 +77,28 @@ pub fn checkpoint(
 ) -> Result<CheckpointReport> {
     let mut report = CheckpointReport { checkpoint: upto, ..Default::default() };
     let previous = latest_checkpoint(dir)?;
-    let mut kept = Vec::new();
+    let final_dir = dir.join(format!("checkpoint.{upto:08}"));
+    let tmp = dir.join(format!("checkpoint.{upto:08}.tmp"));
+    let io = |op, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| WalError::Io { op, path, source }
+    };
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(io("removing", &tmp))?;
+    }
+    // Kept records are written as they are read, 64 at a time: what a checkpoint keeps can
+    // be an hour of samples (hundreds of MB decoded), which must not sit in memory at once.
+    let out = Wal::open(&tmp, WalOptions { policy: SyncPolicy::None, ..WalOptions::default() })?;
+    let mut kept: Vec<Record> = Vec::with_capacity(KEPT_BATCH);
+    let mut write_error: Option<WalError> = None;
+    let flush = |kept: &mut Vec<Record>, write_error: &mut Option<WalError>| {
+        if write_error.is_none() && !kept.is_empty() {
+            if let Err(e) = out.append(kept) {
+                *write_error = Some(e);
+            }
+        }
+        kept.clear();
+    };
     let mut on_record = |record: Record| {
         report.records_in += 1;
         match record {
@@ -116,28 +140,20 @@ pub fn checkpoint(
             }
             Record::Other(_) => {}
         }
+        if kept.len() >= KEPT_BATCH {
+            flush(&mut kept, &mut write_error);
+        }
     };
     if let Some((_, path)) = &previous {
         replay_dir(path, None, ReplayOptions::default(), &mut on_record)?;
     }
     replay_dir(dir, Some((previous.as_ref().map(|p| p.0), upto)), ReplayOptions::default(), &mut on_record)?;
-
-    let final_dir = dir.join(format!("checkpoint.{upto:08}"));
-    let tmp = dir.join(format!("checkpoint.{upto:08}.tmp"));
-    let io = |op, path: &Path| {
-        let path = path.to_path_buf();
-        move |source| WalError::Io { op, path, source }
-    };
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(io("removing", &tmp))?;
+    flush(&mut kept, &mut write_error);
+    if let Some(e) = write_error {
+        return Err(e);
     }
-    {
-        let wal = Wal::open(&tmp, WalOptions { policy: SyncPolicy::None, ..WalOptions::default() })?;
-        for chunk in kept.chunks(64) {
-            wal.append(chunk)?;
-        }
-        wal.sync()?;
-    }
+    out.sync()?;
+    drop(out);
     std::fs::rename(&tmp, &final_dir).map_err(io("renaming", &tmp))?;
     std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io("syncing", dir))?;
 
