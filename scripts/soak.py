@@ -47,11 +47,13 @@ def free_port():
         return s.getsockname()[1]
 
 
-def rss_bytes(pid):
+def rss_bytes(pid, field="VmRSS:"):
+    """A /proc/PID/status figure in bytes: VmRSS (all resident pages, mapped files'
+    included) or RssAnon (the process's own memory: what runs it out of memory)."""
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field):
                     return int(line.split()[1]) * 1024
     except OSError:
         return None
@@ -136,9 +138,11 @@ def plot(samples, path, summary):
     fig, axes = plt.subplots(3, 1, figsize=(9, 9), sharex=True)
     series = [("rss_mb", "RSS (MiB)"), ("write_p99_ms", "write p99 (ms)"), ("query_p99_ms", "query p99 (ms)")]
     for ax, (key, label) in zip(axes, series):
-        ax.plot(minutes, [s[key] for s in samples], marker=".", linewidth=1)
+        ax.plot(minutes, [s[key] for s in samples], marker=".", linewidth=1, label=label.split(" (")[0])
         ax.set_ylabel(label)
         ax.grid(True, alpha=0.3)
+    axes[0].plot(minutes, [s["anon_mb"] for s in samples], marker=".", linewidth=1, label="anonymous (heap)")
+    axes[0].legend(fontsize=8)
     axes[-1].set_xlabel("minutes")
     fig.suptitle(
         f"Strata soak: {summary['write_rate']:.0f} points/s (50% of max {summary['max_rate']:.0f}), "
@@ -213,6 +217,7 @@ def main():
             samples.append({
                 "elapsed_s": round(time.time() - started, 1),
                 "rss_mb": (rss_bytes(server.pid) or 0) / 2**20,
+                "anon_mb": (rss_bytes(server.pid, "RssAnon:") or 0) / 2**20,
                 "write_p99_ms": write.get("p99_ms", 0.0),
                 "write_points_per_second": write.get("points_per_second", 0.0),
                 "write_errors": write.get("errors", 0),
@@ -241,6 +246,8 @@ def main():
             "rss_mb_last": samples[-1]["rss_mb"] if samples else 0,
             "rss_mb_max": max((s["rss_mb"] for s in samples), default=0),
             "rss_slope_mb_per_hour": slope_per_hour([(s["elapsed_s"], s["rss_mb"]) for s in half]),
+            "anon_mb_max": max((s["anon_mb"] for s in samples), default=0),
+            "anon_mb_last": samples[-1]["anon_mb"] if samples else 0,
             "write_p99_ms_median": statistics.median([s["write_p99_ms"] for s in samples]) if samples else 0,
             "write_p99_ms_max": max((s["write_p99_ms"] for s in samples), default=0),
             "query_p99_ms_median": statistics.median([s["query_p99_ms"] for s in samples]) if samples else 0,
