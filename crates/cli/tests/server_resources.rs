@@ -138,8 +138,13 @@ fn memory_pressure_pauses_writes_and_loses_nothing_acknowledged() {
     let metrics = server.get("/metrics").text();
     assert!(report["retries"].as_u64().unwrap() > 0, "writes were never paused: {report}\n{status}");
     assert_eq!(report["errors"], 0, "{report}");
-    assert!(metrics.contains("strata_memory_pressure_actions_total{action=\"writes_paused\"}"), "{metrics}");
-    assert_ne!(status["memory"]["pressure"], "normal", "{status}");
+    // The level itself may be back to normal by now (the head cut and the dropped caches
+    // free memory), so what the guard did is read from its counters.
+    let action = |name: &str| -> u64 {
+        let prefix = format!("strata_memory_pressure_actions_total{{action=\"{name}\"}} ");
+        metrics.lines().find_map(|l| l.strip_prefix(&prefix)).map_or(0, |n| n.parse().unwrap())
+    };
+    assert!(action("writes_paused") >= 1 && action("caches_dropped") >= 1, "{metrics}\n{status}");
     let peak_mib = peak.load(std::sync::atomic::Ordering::Relaxed) >> 20;
     assert!(peak_mib <= LIMIT_MIB * 5 / 4, "RSS peaked at {peak_mib} MiB for a {LIMIT_MIB} MiB limit");
     // Every acknowledged sample is there after a restart without the limit.
