@@ -115,6 +115,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         let _ = shutdown.wait_for(|stop| *stop).await;
     };
     let tls = tls_config(&config)?;
+    let tls_on = tls.is_some();
     let http = match tls {
         Some(tls) => {
             let listener = tls_serve::TlsListener::new(listener, tls, state.clone())
@@ -138,7 +139,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         tracing::warn!("the Influx TCP listener takes no credentials; bind it to loopback or turn it off");
     }
     let ticker = tokio::spawn(tick(state.clone()));
-    tracing::info!(addr = %http_addr, tls = config.web_config()?.is_some_and(|c| c.tls_enabled()), "HTTP server started");
+    tracing::info!(addr = %http_addr, tls = tls_on, "HTTP server started");
     Ok(RunningServer { http_addr, tcp_addr, grpc_addr, state, stop, http, tcp, grpc, ticker })
 }
 
