@@ -10,13 +10,19 @@
 //! Per span: the segment is written (temporary file, sync, rename), then the watermark moves
 //! past it. A crash in between makes the next run write the same segment again: no window
 //! is lost or counted twice (`tests/crash.rs` kills a job mid-way).
+//!
+//! Memory: a span is rolled series by series into a [`SegmentWriter`], which streams it to
+//! disk — the finest tier decodes one series' samples at a time, a coarser tier merges the
+//! finer segments of its span by labels (each is sorted) — so a run holds one series'
+//! windows, not the span's (`tests/job.rs` bounds the allocation).
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use strata_storage::Engine;
 
 use crate::aggregate::WindowAggregate;
-use crate::segment::RolledSeries;
+use crate::segment::Segment;
+use crate::segment_writer::SegmentWriter;
 use crate::store::RollupStore;
 use crate::tier::Tier;
 use crate::RollupError;
@@ -116,10 +122,14 @@ fn roll_next_span(
     if end > source_end {
         return Ok(None);
     }
-    let (series, inputs) =
-        if i == 0 { roll_raw(engine, tier, start, end)? } else { roll_finer(store, i, tier, start, end)? };
-    let windows = series.iter().map(|s| s.windows.len() as u64).sum();
-    let bytes = store.write_segment(i, start, &series)?;
+    let mut writer = store.segment_writer(i, start)?;
+    let inputs = if i == 0 {
+        roll_raw(engine, tier, start, end, &mut writer)?
+    } else {
+        roll_finer(store, i, tier, start, end, &mut writer)?
+    };
+    let (series, windows) = (writer.series(), writer.windows());
+    let bytes = store.commit_segment(i, start, writer)?;
     store.update_tier(i, |s| {
         s.watermark = Some(end);
         s.last_run = Some(wall_ms());
@@ -133,7 +143,7 @@ fn roll_next_span(
         start,
         end,
         remaining: (source_end.saturating_sub(end) / tier.span).max(0) as u64,
-        series: series.len() as u64,
+        series: u64::from(series),
         windows,
         inputs,
         bytes,
@@ -150,27 +160,26 @@ pub fn wall_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
-/// The finest tier's windows over `(start, end]`, from raw samples.
+/// The finest tier's windows over `(start, end]`, from raw samples, into `out` series by
+/// series; returns the samples read.
 fn roll_raw(
     engine: &dyn Engine,
     tier: &Tier,
     start: i64,
     end: i64,
-) -> Result<(Vec<RolledSeries>, u64), RollupError> {
+    out: &mut SegmentWriter,
+) -> Result<u64, RollupError> {
+    // Sorted by labels, as the writer wants them; chunks are decoded only below.
     let selected = engine.select(&[], start + 1, end)?;
-    let mut out = Vec::with_capacity(selected.len());
     let mut samples = Vec::new();
     let mut inputs = 0;
     for series in selected {
         samples.clear();
         series.collect_samples_into(&mut samples)?;
         inputs += samples.len() as u64;
-        let windows = windows_of_samples(tier, &samples);
-        if !windows.is_empty() {
-            out.push(RolledSeries { labels: series.into_labels(), windows });
-        }
+        out.add(series.labels(), &windows_of_samples(tier, &samples))?;
     }
-    Ok((out, inputs))
+    Ok(inputs)
 }
 
 /// One window per run of samples sharing a window end.
@@ -186,24 +195,52 @@ pub fn windows_of_samples(tier: &Tier, samples: &[(i64, f64)]) -> Vec<WindowAggr
     windows
 }
 
-/// Tier `i`'s windows over `(start, end]`, merged from tier `i − 1`'s.
+/// Tier `i`'s windows over `(start, end]`, merged from tier `i − 1`'s into `out`; returns
+/// the finer windows read. The finer segments of the span are merged by labels (each is
+/// sorted), so one series at a time is in memory.
 fn roll_finer(
     store: &RollupStore,
     i: usize,
     tier: &Tier,
     start: i64,
     end: i64,
-) -> Result<(Vec<RolledSeries>, u64), RollupError> {
-    let finer = store.read(i - 1, &[], start, end, true)?;
+    out: &mut SegmentWriter,
+) -> Result<u64, RollupError> {
+    let mapped = store.map_segments(i - 1, start, end)?;
+    let segments: Vec<Segment<'_>> =
+        mapped.iter().map(|m| Segment::parse(&m.path, &m.map)).collect::<Result<_, _>>()?;
+    let mut cursors = Vec::with_capacity(segments.len());
+    let mut heads = Vec::with_capacity(segments.len());
+    for segment in &segments {
+        let mut cursor = segment.cursor(&[], start, end, true)?;
+        heads.push(cursor.next_series()?);
+        cursors.push(cursor);
+    }
     let mut inputs = 0;
-    let out = finer
-        .into_iter()
-        .map(|s| {
-            inputs += s.windows.len() as u64;
-            RolledSeries { windows: coarsen(tier, &s.windows), labels: s.labels }
-        })
-        .collect();
-    Ok((out, inputs))
+    let mut finer = Vec::new();
+    while let Some(labels) = heads.iter().flatten().map(|s| &s.labels).min().cloned() {
+        // Segments are in time order, so the windows gathered are too.
+        finer.clear();
+        for (k, head) in heads.iter_mut().enumerate() {
+            if head.as_ref().is_none_or(|s| s.labels != labels) {
+                continue;
+            }
+            if let Some(s) = head.take() {
+                finer.extend(s.windows);
+            }
+            *head = cursors[k].next_series()?;
+            if let Some(next) = head.as_ref().filter(|s| s.labels <= labels) {
+                return Err(RollupError::Corrupt {
+                    path: mapped[k].path.clone(),
+                    offset: 0,
+                    detail: format!("series {} comes after {labels}: a segment must be sorted", next.labels),
+                });
+            }
+        }
+        inputs += finer.len() as u64;
+        out.add(&labels, &coarsen(tier, &finer))?;
+    }
+    Ok(inputs)
 }
 
 /// Finer windows (time order) merged into this tier's windows.

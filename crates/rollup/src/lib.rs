@@ -13,6 +13,7 @@
 //! - [`sketch`]: the quantile sketch (1% relative error);
 //! - [`tier`]: resolutions, retention and spans;
 //! - [`segment`]: the file holding one tier's windows of every series over one span;
+//! - [`segment_writer`]: writes a segment series by series, streaming it to disk;
 //! - [`store`]: the tiers' files and the watermark that says what is complete;
 //! - [`status`]: a tier's status as reports show it;
 //! - [`job`]: the incremental, crash-safe roll-up.
@@ -20,6 +21,7 @@
 pub mod aggregate;
 pub mod job;
 pub mod segment;
+pub mod segment_writer;
 pub mod sketch;
 pub mod status;
 pub mod store;

@@ -64,41 +64,76 @@ pub struct SegmentHeader {
     pub sketch_offset: u64,
 }
 
-/// Encodes a segment (series in any order; each series' windows in time order inside the
-/// span); `header.series` and `header.sketch_offset` are filled in here.
+/// Encodes a segment in memory (series in any order; each series' windows in time order
+/// inside the span); `header.series` and `header.sketch_offset` are filled in here. The job
+/// streams segments to disk with [`crate::segment_writer::SegmentWriter`], which lays out
+/// the same bytes from the same parts.
 pub fn encode(header: SegmentHeader, series: &[RolledSeries]) -> Vec<u8> {
-    let mut table = Vec::with_capacity(series.len() * 48);
-    let mut records = Vec::with_capacity(series.len() * 64);
-    let mut sketches = Vec::new();
-    let (mut windows, mut sketch_payload) = (Vec::new(), Vec::new());
+    let mut parts = SeriesParts::default();
+    let (mut table, mut records, mut sketches) = (Vec::new(), Vec::new(), Vec::new());
     for s in series {
-        windows.clear();
-        sketch_payload.clear();
-        encode_windows(&mut windows, &mut sketch_payload, header, s);
-        encode_labels(&mut table, &s.labels);
-        put_uvarint(&mut table, windows.len() as u64);
-        records.extend_from_slice(&crc32fast::hash(&windows).to_le_bytes());
-        records.extend_from_slice(&windows);
-        sketches.extend_from_slice(&(sketch_payload.len() as u32).to_le_bytes());
-        sketches.extend_from_slice(&crc32fast::hash(&sketch_payload).to_le_bytes());
-        sketches.extend_from_slice(&sketch_payload);
+        let (r, k) = parts.encode(header, &s.labels, &s.windows, &mut table);
+        records.extend_from_slice(r);
+        sketches.extend_from_slice(k);
     }
-    let body = 8 + table.len() + records.len();
-    let mut out = Vec::with_capacity(HEADER_LEN + body + sketches.len());
+    let mut out = encode_head(header, series.len() as u32, &table, records.len() as u64);
+    out.extend_from_slice(&records);
+    out.extend_from_slice(&sketches);
+    out
+}
+
+/// Scratch space that encodes one series at a time into a segment's three parts.
+#[derive(Debug, Default)]
+pub(crate) struct SeriesParts {
+    record: Vec<u8>,
+    sketch_record: Vec<u8>,
+    windows: Vec<u8>,
+    sketches: Vec<u8>,
+}
+
+impl SeriesParts {
+    /// Appends the series' table entry to `table`; returns its checksummed window record and
+    /// its checksummed sketch record, to be appended to the records and sketch sections.
+    pub(crate) fn encode(
+        &mut self,
+        header: SegmentHeader,
+        labels: &Labels,
+        windows: &[WindowAggregate],
+        table: &mut Vec<u8>,
+    ) -> (&[u8], &[u8]) {
+        self.windows.clear();
+        self.sketches.clear();
+        encode_windows(&mut self.windows, &mut self.sketches, header, windows);
+        encode_labels(table, labels);
+        put_uvarint(table, self.windows.len() as u64);
+        self.record.clear();
+        self.record.extend_from_slice(&crc32fast::hash(&self.windows).to_le_bytes());
+        self.record.extend_from_slice(&self.windows);
+        self.sketch_record.clear();
+        self.sketch_record.extend_from_slice(&(self.sketches.len() as u32).to_le_bytes());
+        self.sketch_record.extend_from_slice(&crc32fast::hash(&self.sketches).to_le_bytes());
+        self.sketch_record.extend_from_slice(&self.sketches);
+        (&self.record, &self.sketch_record)
+    }
+}
+
+/// The header and the series table: everything before the window records, whose total
+/// length places the sketch section.
+pub(crate) fn encode_head(header: SegmentHeader, series: u32, table: &[u8], records_len: u64) -> Vec<u8> {
+    let body = 8 + table.len() as u64 + records_len;
+    let mut out = Vec::with_capacity(HEADER_LEN + 8 + table.len());
     out.extend_from_slice(MAGIC);
     out.push(VERSION);
     out.extend_from_slice(&header.resolution.to_le_bytes());
     out.extend_from_slice(&header.start.to_le_bytes());
     out.extend_from_slice(&header.end.to_le_bytes());
-    out.extend_from_slice(&(series.len() as u32).to_le_bytes());
-    out.extend_from_slice(&((HEADER_LEN + body) as u64).to_le_bytes());
+    out.extend_from_slice(&series.to_le_bytes());
+    out.extend_from_slice(&(HEADER_LEN as u64 + body).to_le_bytes());
     let crc = crc32fast::hash(&out);
     out.extend_from_slice(&crc.to_le_bytes());
     out.extend_from_slice(&(table.len() as u32).to_le_bytes());
-    out.extend_from_slice(&crc32fast::hash(&table).to_le_bytes());
-    out.extend_from_slice(&table);
-    out.extend_from_slice(&records);
-    out.extend_from_slice(&sketches);
+    out.extend_from_slice(&crc32fast::hash(table).to_le_bytes());
+    out.extend_from_slice(table);
     out
 }
 
@@ -112,10 +147,15 @@ fn encode_labels(out: &mut Vec<u8>, labels: &Labels) {
     }
 }
 
-fn encode_windows(out: &mut Vec<u8>, sketches: &mut Vec<u8>, header: SegmentHeader, s: &RolledSeries) {
-    put_uvarint(out, s.windows.len() as u64);
+fn encode_windows(
+    out: &mut Vec<u8>,
+    sketches: &mut Vec<u8>,
+    header: SegmentHeader,
+    windows: &[WindowAggregate],
+) {
+    put_uvarint(out, windows.len() as u64);
     let mut next_end = header.start + header.resolution;
-    for w in &s.windows {
+    for w in windows {
         put_uvarint(out, ((w.end - next_end) / header.resolution) as u64);
         next_end = w.end + header.resolution;
         encode_window(out, sketches, w);
@@ -208,63 +248,38 @@ impl<'a> Segment<'a> {
         maxt: i64,
         with_sketch: bool,
     ) -> Result<Vec<RolledSeries>, RollupError> {
+        let mut cursor = self.cursor(matchers, mint, maxt, with_sketch)?;
         let mut out = Vec::new();
-        let mut table_pos = HEADER_LEN;
-        let (table, table_at) = self.record(&mut table_pos, "series table")?;
-        let corrupt_table =
-            |detail: String| RollupError::Corrupt { path: self.path.to_owned(), offset: table_at, detail };
-        let mut record_pos = table_pos;
-        let mut sketch_pos = self.header.sketch_offset as usize;
-        let mut p = 0;
-        for _ in 0..self.header.series {
-            let pairs = decode_label_pairs(table, &mut p).map_err(&corrupt_table)?;
-            let len = read_uvarint(table, &mut p).map_err(|e| corrupt_table(e.to_string()))? as usize;
-            let at = record_pos;
-            record_pos = record_pos.saturating_add(4).saturating_add(len);
-            let sketches = if with_sketch { Some(self.record(&mut sketch_pos, "sketch")?) } else { None };
-            let value = |name: &str| pairs.iter().find(|(n, _)| *n == name).map_or("", |(_, v)| *v);
-            if !matchers.iter().all(|m| m.matches(value(m.name()))) {
-                continue;
-            }
-            let corrupt =
-                |detail: String| RollupError::Corrupt { path: self.path.to_owned(), offset: at, detail };
-            let Some(bytes) = self.bytes.get(at..record_pos) else {
-                return Err(corrupt(format!("truncated: a {len}-byte window record runs past the end")));
-            };
-            let (crc, payload) = bytes.split_at(4);
-            if crc32fast::hash(payload) != u32::from_le_bytes(crc.try_into().unwrap_or_default()) {
-                return Err(corrupt("window record checksum mismatch".into()));
-            }
-            let labels = Labels::from_pairs_with(pairs.iter().copied(), NameValidation::Utf8)
-                .map_err(|e| corrupt(format!("labels: {e}")))?;
-            let mut read = 0;
-            let mut windows =
-                decode_windows(payload, &mut read, self.header, mint, maxt, with_sketch).map_err(&corrupt)?;
-            if read != payload.len() {
-                return Err(corrupt(format!("{} bytes left over in a window record", payload.len() - read)));
-            }
-            if let Some((bytes, sketch_at)) = sketches {
-                attach_sketches(&mut windows, bytes, mint, maxt).map_err(|detail| RollupError::Corrupt {
-                    path: self.path.to_owned(),
-                    offset: sketch_at,
-                    detail,
-                })?;
-            }
-            windows.retain(|w| w.end > mint && w.end <= maxt);
-            if !windows.is_empty() {
-                out.push(RolledSeries { labels, windows });
-            }
-        }
-        if p != table.len() {
-            return Err(corrupt_table(format!("{} bytes left over in the series table", table.len() - p)));
-        }
-        if record_pos != self.header.sketch_offset as usize {
-            return Err(corrupt_table(format!(
-                "the window records end at {record_pos}, the sketch section starts at {}",
-                self.header.sketch_offset
-            )));
+        while let Some(s) = cursor.next_series()? {
+            out.push(s);
         }
         Ok(out)
+    }
+
+    /// [`Segment::series`] one series at a time, in the file's order — what merges read,
+    /// holding one series of each segment instead of all of them.
+    pub fn cursor<'m>(
+        &self,
+        matchers: &'m [Matcher],
+        mint: i64,
+        maxt: i64,
+        with_sketch: bool,
+    ) -> Result<SeriesCursor<'a, 'm>, RollupError> {
+        let mut table_pos = HEADER_LEN;
+        let (table, table_at) = self.record(&mut table_pos, "series table")?;
+        Ok(SeriesCursor {
+            segment: Segment { header: self.header, bytes: self.bytes, path: self.path },
+            table,
+            table_at,
+            table_read: 0,
+            record_pos: table_pos,
+            sketch_pos: self.header.sketch_offset as usize,
+            left: self.header.series,
+            matchers,
+            mint,
+            maxt,
+            with_sketch,
+        })
     }
 
     /// The checksummed record at `*pos` (moved past it) and its offset.
@@ -285,6 +300,105 @@ impl<'a> Segment<'a> {
         }
         *pos = at + 8 + len;
         Ok((payload, at))
+    }
+}
+
+/// Reads a segment's series one at a time ([`Segment::cursor`]).
+#[derive(Debug)]
+pub struct SeriesCursor<'a, 'm> {
+    segment: Segment<'a>,
+    table: &'a [u8],
+    table_at: usize,
+    /// Bytes of the table read so far.
+    table_read: usize,
+    /// Where the next series' window record and sketch record start.
+    record_pos: usize,
+    sketch_pos: usize,
+    /// Series not read yet.
+    left: u32,
+    matchers: &'m [Matcher],
+    mint: i64,
+    maxt: i64,
+    with_sketch: bool,
+}
+
+impl SeriesCursor<'_, '_> {
+    /// The next series the matchers select that has windows in the range; `None` after the
+    /// last (once the table and the sections are checked to end where they should).
+    pub fn next_series(&mut self) -> Result<Option<RolledSeries>, RollupError> {
+        while self.left > 0 {
+            self.left -= 1;
+            if let Some(s) = self.read_one()? {
+                return Ok(Some(s));
+            }
+        }
+        self.check_end()?;
+        Ok(None)
+    }
+
+    fn corrupt_table(&self, detail: String) -> RollupError {
+        RollupError::Corrupt { path: self.segment.path.to_owned(), offset: self.table_at, detail }
+    }
+
+    /// Reads the next series of the table: `None` if the matchers or the range leave it out.
+    fn read_one(&mut self) -> Result<Option<RolledSeries>, RollupError> {
+        let seg = &self.segment;
+        let mut p = self.table_read;
+        let pairs = decode_label_pairs(self.table, &mut p).map_err(|e| self.corrupt_table(e))?;
+        let len = read_uvarint(self.table, &mut p).map_err(|e| self.corrupt_table(e.to_string()))? as usize;
+        self.table_read = p;
+        let at = self.record_pos;
+        self.record_pos = self.record_pos.saturating_add(4).saturating_add(len);
+        let sketches =
+            if self.with_sketch { Some(seg.record(&mut self.sketch_pos, "sketch")?) } else { None };
+        let value = |name: &str| pairs.iter().find(|(n, _)| *n == name).map_or("", |(_, v)| *v);
+        if !self.matchers.iter().all(|m| m.matches(value(m.name()))) {
+            return Ok(None);
+        }
+        let corrupt = |detail: String| RollupError::Corrupt { path: seg.path.to_owned(), offset: at, detail };
+        let Some(bytes) = seg.bytes.get(at..self.record_pos) else {
+            return Err(corrupt(format!("truncated: a {len}-byte window record runs past the end")));
+        };
+        let (crc, payload) = bytes.split_at(4);
+        if crc32fast::hash(payload) != u32::from_le_bytes(crc.try_into().unwrap_or_default()) {
+            return Err(corrupt("window record checksum mismatch".into()));
+        }
+        let labels = Labels::from_pairs_with(pairs.iter().copied(), NameValidation::Utf8)
+            .map_err(|e| corrupt(format!("labels: {e}")))?;
+        let (mint, maxt) = (self.mint, self.maxt);
+        let mut read = 0;
+        let mut windows =
+            decode_windows(payload, &mut read, seg.header, mint, maxt, self.with_sketch).map_err(&corrupt)?;
+        if read != payload.len() {
+            return Err(corrupt(format!("{} bytes left over in a window record", payload.len() - read)));
+        }
+        if let Some((bytes, sketch_at)) = sketches {
+            attach_sketches(&mut windows, bytes, mint, maxt).map_err(|detail| RollupError::Corrupt {
+                path: seg.path.to_owned(),
+                offset: sketch_at,
+                detail,
+            })?;
+        }
+        windows.retain(|w| w.end > mint && w.end <= maxt);
+        Ok((!windows.is_empty()).then_some(RolledSeries { labels, windows }))
+    }
+
+    /// After the last series: the table is used up and the records end where the sketch
+    /// section starts.
+    fn check_end(&self) -> Result<(), RollupError> {
+        if self.table_read != self.table.len() {
+            return Err(self.corrupt_table(format!(
+                "{} bytes left over in the series table",
+                self.table.len() - self.table_read
+            )));
+        }
+        if self.record_pos != self.segment.header.sketch_offset as usize {
+            return Err(self.corrupt_table(format!(
+                "the window records end at {}, the sketch section starts at {}",
+                self.record_pos, self.segment.header.sketch_offset
+            )));
+        }
+        Ok(())
     }
 }
 

@@ -25,7 +25,8 @@ use serde::{Deserialize, Serialize};
 use strata_model::{Labels, Matcher};
 
 use crate::aggregate::WindowAggregate;
-use crate::segment::{self, RolledSeries, Segment, SegmentHeader};
+use crate::segment::{RolledSeries, Segment, SegmentHeader};
+use crate::segment_writer::SegmentWriter;
 use crate::tier::{Tier, Tiers};
 use crate::RollupError;
 
@@ -234,37 +235,82 @@ impl RollupStore {
         self.dir.join(tier.name()).join(format!("{start}.seg"))
     }
 
-    /// Writes tier `i`'s segment for the span starting at `start` (replacing one of that
-    /// name; removing it when `series` is empty); returns the bytes written.
+    /// A writer for tier `i`'s segment of the span starting at `start`; nothing is visible
+    /// until [`RollupStore::commit_segment`].
+    pub(crate) fn segment_writer(&self, i: usize, start: i64) -> Result<SegmentWriter, RollupError> {
+        let tier = self.tiers.list()[i];
+        let header = SegmentHeader {
+            resolution: tier.resolution,
+            start,
+            end: start + tier.span,
+            series: 0,
+            sketch_offset: 0,
+        };
+        SegmentWriter::create(&self.segment_path(&tier, start), header)
+    }
+
+    /// Puts the written segment in place (replacing one of that name; removing it when the
+    /// writer holds no series); returns its bytes.
+    pub(crate) fn commit_segment(
+        &self,
+        i: usize,
+        start: i64,
+        writer: SegmentWriter,
+    ) -> Result<u64, RollupError> {
+        let mut segments = self.segments.write().unwrap_or_else(|e| e.into_inner());
+        let bytes = writer.finish()?;
+        if bytes == 0 {
+            segments[i].remove(&start);
+        } else {
+            segments[i].insert(start);
+        }
+        Ok(bytes)
+    }
+
+    /// Writes tier `i`'s segment for the span starting at `start` from series in ascending
+    /// label order (removing it when there are none); returns the bytes written.
     pub(crate) fn write_segment(
         &self,
         i: usize,
         start: i64,
         series: &[RolledSeries],
     ) -> Result<u64, RollupError> {
-        let tier = self.tiers.list()[i];
-        let path = self.segment_path(&tier, start);
-        let mut segments = self.segments.write().unwrap_or_else(|e| e.into_inner());
-        if series.is_empty() {
-            match fs::remove_file(&path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(RollupError::io("remove", &path, e)),
-            }
-            segments[i].remove(&start);
-            return Ok(0);
+        let mut writer = self.segment_writer(i, start)?;
+        for s in series {
+            writer.add(&s.labels, &s.windows)?;
         }
-        let header = SegmentHeader {
-            resolution: tier.resolution,
-            start,
-            end: start + tier.span,
-            series: series.len() as u32,
-            sketch_offset: 0,
+        self.commit_segment(i, start, writer)
+    }
+
+    /// Tier `i`'s segments holding windows that end in `(mint, maxt]`, mapped, oldest first
+    /// (a segment retention removed meanwhile is left out).
+    pub(crate) fn map_segments(
+        &self,
+        i: usize,
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<MappedSegment>, RollupError> {
+        let tier = self.tiers.list()[i];
+        let starts: Vec<i64> = {
+            let segments = self.segments.read().unwrap_or_else(|e| e.into_inner());
+            segments[i]
+                .range(tier.span_start(mint.saturating_add(1))..=tier.span_start(maxt))
+                .copied()
+                .collect()
         };
-        let bytes = segment::encode(header, series);
-        write_atomically(&path, &bytes)?;
-        segments[i].insert(start);
-        Ok(bytes.len() as u64)
+        let mut out = Vec::with_capacity(starts.len());
+        for start in starts {
+            let path = self.segment_path(&tier, start);
+            let file = match fs::File::open(&path) {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(RollupError::io("open", &path, e)),
+            };
+            // SAFETY: as in `read_segment`: a segment is never modified once in place.
+            let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| RollupError::io("map", &path, e))?;
+            out.push(MappedSegment { path, map });
+        }
+        Ok(out)
     }
 
     /// Records tier `i`'s progress (replacing the state file whole).
@@ -359,6 +405,13 @@ impl RollupStore {
     }
 }
 
+/// A segment file mapped into memory, for reading it with [`Segment::parse`].
+#[derive(Debug)]
+pub(crate) struct MappedSegment {
+    pub(crate) path: PathBuf,
+    pub(crate) map: memmap2::Mmap,
+}
+
 /// Asks the rollup store in `dir` (`DATA/rollups`) to roll up again every window holding
 /// time `t` or later when it next opens — what an offline import into a data dir does, not
 /// knowing the server's tiers. `false` when there is no store there.
@@ -408,8 +461,13 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), RollupError> {
     ));
     let mut file = fs::File::create(&tmp).map_err(|e| RollupError::io("create", &tmp, e))?;
     file.write_all(bytes).map_err(|e| RollupError::io("write", &tmp, e))?;
-    file.sync_all().map_err(|e| RollupError::io("sync", &tmp, e))?;
-    fs::rename(&tmp, path).map_err(|e| RollupError::io("rename", &tmp, e))?;
+    sync_and_rename(&file, &tmp, path)
+}
+
+/// Syncs a fully written temporary file and renames it to `path`, then syncs the directory.
+pub(crate) fn sync_and_rename(file: &fs::File, tmp: &Path, path: &Path) -> Result<(), RollupError> {
+    file.sync_all().map_err(|e| RollupError::io("sync", tmp, e))?;
+    fs::rename(tmp, path).map_err(|e| RollupError::io("rename", tmp, e))?;
     if let Some(parent) = path.parent() {
         if let Ok(d) = fs::File::open(parent) {
             let _ = d.sync_all();

@@ -54,3 +54,51 @@ fn a_backfill_feeds_every_tier_before_finer_ones_expire() {
     let direct: Vec<_> = direct.into_iter().filter(|w| w.end <= to).collect();
     assert_eq!(from_tiers[0].windows, direct);
 }
+
+/// Many series, some present only in some spans: merging the finer segments by labels
+/// gives every series the coarse windows the raw samples give.
+#[test]
+fn coarse_windows_of_many_series_equal_those_built_from_raw_samples() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = BlockEngine::open(&dir.path().join("data"), BlockEngineOptions::default()).unwrap();
+    let t0 = 1_700_006_400_000;
+    let mut raw = std::collections::BTreeMap::new();
+    for s in 0..60i64 {
+        let labels = Labels::from_pairs([("__name__", "m"), ("s", &format!("{}", s * 7 % 60))]).unwrap();
+        // Series s lives in hours [s % 5, s % 5 + 1 + s % 4): gaps across the 1h segments.
+        let from = t0 + (s % 5) * HOUR;
+        let to = from + (1 + s % 4) * HOUR;
+        let samples: Vec<(i64, f64)> =
+            (from..to).step_by(20_000).map(|t| (t + 7, ((t / 1000 + s) % 41) as f64)).collect();
+        let batch: Vec<_> = samples.iter().map(|&(t, v)| (labels.clone(), t, v)).collect();
+        engine.append(&batch).unwrap();
+        raw.insert(labels, samples);
+    }
+    engine.flush().unwrap();
+    let tiers = Tiers::new(vec![
+        Tier { resolution: MIN, keep: None, span: HOUR },
+        Tier { resolution: 15 * MIN, keep: None, span: 12 * HOUR },
+    ])
+    .unwrap();
+    let store = RollupStore::open(&dir.path().join("rollups"), tiers).unwrap();
+    let report = job::run(&engine, &store, None, &mut |_| {}).unwrap();
+    assert!(report.spans > 0, "{report:?}");
+
+    let coverage = store.coverage();
+    let coarse = coverage.tiers.iter().find(|c| c.resolution == 15 * MIN).expect("the 15m tier holds data");
+    let rolled = store.read(1, &[], i64::MIN, i64::MAX, true).unwrap();
+    let coarse_tier = store.tiers().list()[1];
+    let mut expected = Vec::new();
+    for (labels, samples) in &raw {
+        let windows: Vec<_> = windows_of_samples(&coarse_tier, samples)
+            .into_iter()
+            .filter(|w| w.end > coarse.from && w.end <= coarse.to)
+            .collect();
+        if !windows.is_empty() {
+            expected.push((labels.clone(), windows));
+        }
+    }
+    let got: Vec<_> = rolled.into_iter().map(|s| (s.labels, s.windows)).collect();
+    assert_eq!(got.len(), expected.len());
+    assert!(got == expected, "the merged windows differ from the raw ones");
+}
