@@ -43,6 +43,10 @@ pub enum StorageError {
     /// same write may succeed later (HTTP 503 with Retry-After).
     #[error("overloaded: {0}")]
     Overloaded(String),
+    /// A write the engine (or a view of it) refuses for what it is, e.g. a series carrying
+    /// a reserved label; retrying it cannot succeed.
+    #[error("refused: {0}")]
+    Refused(String),
 }
 
 impl StorageError {

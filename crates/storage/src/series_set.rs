@@ -205,6 +205,11 @@ impl Series {
         &self.labels
     }
 
+    /// The series' labels, to change them (a view that hides a label takes it off).
+    pub fn labels_mut(&mut self) -> &mut Labels {
+        &mut self.labels
+    }
+
     /// Chunks that will be decoded (those overlapping the query range).
     pub fn chunk_count(&self) -> usize {
         self.chunks.len() + self.histogram_chunks.len()
