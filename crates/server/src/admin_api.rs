@@ -45,10 +45,11 @@ pub(crate) async fn delete_series(State(state): State<Shared>, request: Request)
             );
         }
         let (start, end) = (params.time("start", MIN_TIME)?, params.time("end", MAX_TIME)?);
-        let backend = state.backend.clone();
+        let (backend, tenant) = (state.backend.clone(), params.tenant().cloned());
         let deleted = tokio::task::spawn_blocking(move || {
+            let view = strata_tenant::EngineView::new(backend.engine(), tenant.as_ref());
             for set in &sets {
-                backend.engine().delete(set, start, end)?;
+                view.engine().delete(set, start, end)?;
             }
             Ok::<_, ApiError>(())
         })
@@ -56,7 +57,7 @@ pub(crate) async fn delete_series(State(state): State<Shared>, request: Request)
         .map_err(|e| ApiError::internal(e.to_string()))?;
         // Today's head keeps deleted series (only their samples go), so cached refs stay
         // valid; clearing keeps that true for a head that drops them (see series_cache).
-        state.series_caches.clear();
+        state.clear_series_caches();
         deleted?;
         // Rolled-up windows over the deleted time are rolled up again from what raw data
         // is left (not past raw retention: docs/rollups.md).
@@ -120,6 +121,7 @@ pub(crate) async fn clean_tombstones(State(state): State<Shared>) -> Response {
 /// `POST /api/v1/read`: remote read, `SAMPLES` responses.
 pub(crate) async fn remote_read(State(state): State<Shared>, request: Request) -> Response {
     let limit = state.config.max_body_bytes;
+    let tenant = crate::tenancy::tenant_of(&request);
     let body = match read_raw(request.into_body(), limit).await {
         Ok(b) => b,
         Err(problem) => return (problem.status, format!("{}\n", problem.message)).into_response(),
@@ -127,7 +129,7 @@ pub(crate) async fn remote_read(State(state): State<Shared>, request: Request) -
     let backend = state.backend.clone();
     let answer = tokio::task::spawn_blocking(move || {
         let raw = remote::unsnappy(&body, limit)?;
-        remote::read(backend.engine(), &raw)
+        remote::read(strata_tenant::EngineView::new(backend.engine(), tenant.as_ref()).engine(), &raw)
     })
     .await;
     match answer {

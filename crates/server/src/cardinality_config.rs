@@ -43,6 +43,7 @@ impl ServerConfig {
                 max: l.max,
             });
         }
+        series_limits.extend(self.tenant_series_limits()?);
         Ok(Limits {
             max_series: self.max_series,
             series_limits,

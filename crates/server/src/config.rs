@@ -12,7 +12,8 @@
 //!
 //! and `retention-rules`, a list of tables (module `retention_config`); `rule-files`,
 //! `external-labels` and the `[alerting]` table (module `rules_config`); `max-series`,
-//! `series-limits` and the new-series limits (module `cardinality_config`).
+//! `series-limits` and the new-series limits (module `cardinality_config`); `multi-tenant`
+//! and the `[tenants.<id>]` tables (module `tenant_config`).
 
 use std::path::{Path, PathBuf};
 
@@ -149,6 +150,10 @@ pub struct ServerConfig {
     /// Prometheus' web configuration file: basic auth, bearer tokens, the admin role and TLS
     /// for the HTTP listener (module `access`); none (open, plain HTTP) by default.
     pub web_config_file: Option<PathBuf>,
+    /// Tenants by `X-Scope-OrgID` or `/tenant/<id>/` (module `tenancy`); off by default.
+    pub multi_tenant: bool,
+    /// Per-tenant limits and retention (module `tenant_config`).
+    pub tenants: crate::tenant_config::TenantTable,
     /// Log format: `text` or `json`.
     pub log_format: String,
     /// Log filter (tracing's env-filter syntax: `info`, `strata_server=debug`).
@@ -211,6 +216,8 @@ impl Default for ServerConfig {
             otlp_convert_histograms_to_nhcb: false,
             memory_limit: None,
             web_config_file: None,
+            multi_tenant: false,
+            tenants: Default::default(),
             log_format: "text".into(),
             log_level: "info".into(),
         }
@@ -297,6 +304,7 @@ impl ServerConfig {
         self.rollup_interval_ms()?;
         self.web_config()?;
         self.memory_limit_bytes()?;
+        self.validate_tenants()?;
         for feature in &self.enable_feature {
             if !FEATURES.contains(&feature.as_str()) {
                 return Err(ConfigError(format!(

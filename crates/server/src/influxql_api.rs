@@ -64,13 +64,20 @@ pub(crate) async fn query(State(state): State<Shared>, request: Request) -> Resp
         Ok(slot) => slot,
         Err(busy) => return error(StatusCode::SERVICE_UNAVAILABLE, &busy.to_string()),
     };
+    let tenant = params.tenant().cloned();
+    let catalog = match state.influx_catalog_for(tenant.as_ref()) {
+        Ok(c) => c,
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &e.0),
+    };
     let worker = state.clone();
     let for_chunks = if chunked { statements.clone() } else { Vec::new() };
     let started = std::time::Instant::now();
     let results = tokio::task::spawn_blocking(move || {
+        // A tenant's statements read and write its series and its catalog only.
+        let view = strata_tenant::EngineView::new(worker.backend.engine(), tenant.as_ref());
         let store = Store {
-            engine: worker.backend.engine(),
-            catalog: &worker.influx_catalog,
+            engine: view.engine(),
+            catalog: &catalog,
             prometheus_database: &worker.config.influxql_prometheus_database,
         };
         let request = QueryRequest {

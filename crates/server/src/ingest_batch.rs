@@ -133,7 +133,6 @@ impl<'c> Batch<'c> {
     }
 
     /// How many samples it holds.
-    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.samples.len()
     }
@@ -346,16 +345,42 @@ pub(crate) struct WriteSummary {
     pub(crate) overloaded: bool,
     /// Of `written`, native-histogram samples.
     pub(crate) histograms_written: usize,
+    /// Nothing was written: the tenant's ingest rate is used up; the message, and seconds
+    /// until the request would fit (429 with Retry-After).
+    pub(crate) rate_limited: Option<(String, u64)>,
 }
 
 impl WriteSummary {
+    /// A write refused whole by `tenant`'s ingest rate, which allows it in `wait` seconds.
+    pub(crate) fn rate_limited(tenant: &str, wait: f64) -> WriteSummary {
+        let message = if wait.is_finite() {
+            format!("tenant {tenant:?} is over its ingest rate; nothing was written; retry in {wait:.1}s")
+        } else {
+            format!("tenant {tenant:?} may not write (its ingest rate is 0)")
+        };
+        // Whole seconds for Retry-After, at least 1; an hour when the rate is 0.
+        let retry = if wait.is_finite() { wait.ceil().max(1.0) as u64 } else { 3600 };
+        WriteSummary { rate_limited: Some((message, retry)), ..WriteSummary::default() }
+    }
+
     /// Whether everything in the request was written.
     pub(crate) fn complete(&self) -> bool {
-        self.line_errors.is_empty() && self.refused == 0 && self.storage_error.is_none()
+        self.line_errors.is_empty()
+            && self.refused == 0
+            && self.storage_error.is_none()
+            && self.rate_limited.is_none()
+    }
+
+    /// Seconds a client should wait before retrying, for `Retry-After` (whole, at least 1).
+    pub(crate) fn retry_after(&self) -> Option<u64> {
+        self.rate_limited.as_ref().map(|(_, seconds)| *seconds)
     }
 
     /// What went wrong, for the error answer: counts, then the first few problems.
     pub(crate) fn problem(&self) -> String {
+        if let Some((message, _)) = &self.rate_limited {
+            return message.clone();
+        }
         let mut parts = Vec::new();
         if let Some(e) = &self.storage_error {
             parts.push(format!("storage error: {e}"));

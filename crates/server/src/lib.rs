@@ -67,6 +67,8 @@ mod server;
 mod state;
 mod status_api;
 mod tcp_listener;
+mod tenancy;
+mod tenant_config;
 mod tls_serve;
 mod write_api;
 mod write_gate;
@@ -78,6 +80,7 @@ pub use retention_config::RetentionRuleConfig;
 pub use rollup_config::{RollupTierConfig, RollupsConfig};
 pub use rules_config::AlertingConfig;
 pub use server::{run, start, RunningServer, ServerError};
+pub use tenant_config::TenantSettings;
 
 /// Sets up structured logging to stderr: `format` `text` or `json`, `filter` in tracing's
 /// env-filter syntax (`RUST_LOG` overrides it when set).

@@ -7,13 +7,14 @@
 //! be given in the `U__` escaping of current Prometheus (`U__http_2e_status` is
 //! `http.status`).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use strata_model::{Labels, Matcher};
 use strata_promql::parse_metric_selector;
+use strata_tenant::EngineView;
 
 use crate::api_error::{json_response, ApiError};
 use crate::json;
@@ -60,11 +61,12 @@ pub(crate) async fn series(State(state): State<Shared>, request: Request) -> Res
         let sets = match_sets(&params)?;
         let (start, end) = time_range(&params)?;
         let limit = params.limit("limit")?;
-        let backend = state.backend.clone();
+        let (backend, tenant) = (state.backend.clone(), params.tenant().cloned());
         let found = blocking(move || {
+            let view = EngineView::new(backend.engine(), tenant.as_ref());
             let mut found = BTreeSet::new();
             for set in &sets {
-                for s in backend.engine().select(set, start, end)? {
+                for s in view.engine().select(set, start, end)? {
                     found.insert(s.labels().clone());
                 }
             }
@@ -89,8 +91,11 @@ pub(crate) async fn series(State(state): State<Shared>, request: Request) -> Res
 pub(crate) async fn labels(State(state): State<Shared>, request: Request) -> Response {
     let run = async {
         let params = request_params(request, state.config.max_body_bytes).await?;
-        let backend = state.backend.clone();
-        string_union(&params, move |set, start, end| backend.engine().label_names(set, start, end)).await
+        let (backend, tenant) = (state.backend.clone(), params.tenant().cloned());
+        string_union(&params, move |set, start, end| {
+            EngineView::new(backend.engine(), tenant.as_ref()).engine().label_names(set, start, end)
+        })
+        .await
     };
     run.await.unwrap_or_else(IntoResponse::into_response)
 }
@@ -98,17 +103,21 @@ pub(crate) async fn labels(State(state): State<Shared>, request: Request) -> Res
 /// `/api/v1/label/<name>/values`.
 pub(crate) async fn label_values(
     State(state): State<Shared>,
-    Path(name): Path<String>,
+    Path(path): Path<HashMap<String, String>>,
     request: Request,
 ) -> Response {
     let run = async {
+        // By name: under `/tenant/{tenant}/` the path has two parameters.
+        let name = path.get("name").cloned().unwrap_or_default();
         let name = unescape_label_name(&name)
             .filter(|n| !n.is_empty())
             .ok_or_else(|| ApiError::bad_data(format!("invalid label name: {name:?}")))?;
         let params = request_params(request, state.config.max_body_bytes).await?;
-        let backend = state.backend.clone();
-        string_union(&params, move |set, start, end| backend.engine().label_values(&name, set, start, end))
-            .await
+        let (backend, tenant) = (state.backend.clone(), params.tenant().cloned());
+        string_union(&params, move |set, start, end| {
+            EngineView::new(backend.engine(), tenant.as_ref()).engine().label_values(&name, set, start, end)
+        })
+        .await
     };
     run.await.unwrap_or_else(IntoResponse::into_response)
 }

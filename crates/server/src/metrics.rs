@@ -439,8 +439,47 @@ pub(crate) fn render_resources(out: &mut String, state: &crate::state::AppState)
         out,
         "strata_series_cache_memory_bytes",
         "Heap bytes of the ingest protocols' raw-series caches.",
-        state.series_caches.heap_bytes(),
+        state.series_caches.heap_bytes() + state.tenants.cache_bytes(),
     );
+}
+
+/// Per-tenant figures (`--multi-tenant`), one sample per tenant of each.
+pub(crate) fn render_tenants(out: &mut String, tenants: &[crate::tenancy::TenantFigures]) {
+    if tenants.is_empty() {
+        return;
+    }
+    type Figure = fn(&crate::tenancy::TenantFigures) -> Option<f64>;
+    let families: [(&str, &str, &str, Figure); 5] = [
+        ("strata_tenant_active_series", "gauge", "Series of the tenant in memory.", |t| {
+            Some(t.active_series as f64)
+        }),
+        ("strata_tenant_samples_written_total", "counter", "Samples the tenant wrote.", |t| {
+            Some(t.counters.samples_written as f64)
+        }),
+        (
+            "strata_tenant_samples_rate_limited_total",
+            "counter",
+            "Samples of the tenant refused by its ingest rate limit (429).",
+            |t| Some(t.counters.samples_rate_limited as f64),
+        ),
+        (
+            "strata_tenant_samples_refused_total",
+            "counter",
+            "Samples of the tenant refused by storage (limits, out of order, duplicates).",
+            |t| Some(t.counters.samples_refused as f64),
+        ),
+        ("strata_tenant_ingest_rate_limit", "gauge", "Samples a second the tenant may write.", |t| {
+            t.ingest_rate_limit
+        }),
+    ];
+    for (name, kind, help, figure) in families {
+        header(out, name, kind, help);
+        for t in tenants {
+            if let Some(v) = figure(t) {
+                let _ = writeln!(out, "{name}{{tenant=\"{}\"}} {v}", t.tenant);
+            }
+        }
+    }
 }
 
 pub(crate) fn render_limits(out: &mut String, limits: &[strata_cardinality::LimitState]) {

@@ -9,6 +9,7 @@
 //! | body not OTLP / too large | 400 / 413 | `google.rpc.Status` |
 //! | not protobuf or JSON | 415 | `google.rpc.Status` |
 //! | saturated, stopping, or storage failing | 503 + `Retry-After` | `google.rpc.Status` (retryable) |
+//! | the tenant's ingest rate used up (`--multi-tenant`) | 429 + `Retry-After` | `google.rpc.Status` (retryable) |
 //!
 //! [`export`] is shared with the gRPC service (`otlp_grpc`): translate (`strata_otlp`), then
 //! append through `ingest_batch` like every other protocol, so the WAL policy, cardinality
@@ -33,12 +34,14 @@ pub(crate) enum ExportFailure {
     Storage(String),
     /// The engine refuses writes for now.
     Overloaded(String),
+    /// The tenant's ingest rate is used up: nothing was written; retry in that many seconds.
+    RateLimited(String, u64),
 }
 
 impl ExportFailure {
     pub(crate) fn message(&self) -> &str {
         match self {
-            ExportFailure::Storage(m) | ExportFailure::Overloaded(m) => m,
+            ExportFailure::Storage(m) | ExportFailure::Overloaded(m) | ExportFailure::RateLimited(m, _) => m,
         }
     }
 }
@@ -47,16 +50,22 @@ impl ExportFailure {
 /// answer names what was rejected.
 pub(crate) fn export(
     state: &Shared,
+    tenant: Option<&strata_tenant::TenantId>,
     request: &ExportMetricsServiceRequest,
 ) -> Result<ExportMetricsServiceResponse, ExportFailure> {
     let mut translated = strata_otlp::translate(request, &state.otlp_options);
     state.metrics.rejected("otlp_translation", translated.rejected);
-    let batch = ingest_batch::collect_series(&translated.series, &state.series_caches.otlp);
-    let mut summary = state.apply(Protocol::Otlp, batch);
+    let caches = state.series_caches_for(tenant);
+    let batch = ingest_batch::collect_series(&translated.series, &caches.otlp);
     let histograms = std::mem::take(&mut translated.histograms);
+    let samples = batch.len() + histograms.len();
+    let mut summary = state.apply(tenant, Protocol::Otlp, batch, samples);
+    if let (Some(seconds), Some((message, _))) = (summary.retry_after(), &summary.rate_limited) {
+        return Err(ExportFailure::RateLimited(message.clone(), seconds));
+    }
     if !histograms.is_empty() {
         let batch = crate::remote_histograms::HistogramBatch { samples: histograms, errors: Vec::new() };
-        state.apply_histograms(Protocol::Otlp, batch, &mut summary);
+        state.apply_histograms(tenant, Protocol::Otlp, batch, &mut summary);
     }
     if let Some(e) = &summary.storage_error {
         let failure = format!("storage error: {e}; {} sample(s) written before it", summary.written);
@@ -110,6 +119,7 @@ pub(crate) async fn metrics(State(state): State<Shared>, request: Request) -> Re
             return unavailable(&state, encoding, "the server could not take the write in time; retry later")
         }
     };
+    let tenant = crate::tenancy::tenant_of(&request);
     let (parts, body) = request.into_parts();
     let bytes = match read_body(&parts.headers, body, state.config.max_body_bytes).await {
         Ok(bytes) => bytes,
@@ -123,10 +133,16 @@ pub(crate) async fn metrics(State(state): State<Shared>, request: Request) -> Re
         }
     };
     let worker = state.clone();
-    match tokio::task::spawn_blocking(move || export(&worker, &request)).await {
+    match tokio::task::spawn_blocking(move || export(&worker, tenant.as_ref(), &request)).await {
         Ok(Ok(answer)) => {
             let body = encode_response(&answer, encoding);
             (StatusCode::OK, [(header::CONTENT_TYPE, encoding.content_type())], body).into_response()
+        }
+        Ok(Err(ExportFailure::RateLimited(message, seconds))) => {
+            // OTLP/HTTP: 429 is retryable, after Retry-After.
+            let mut response = status(encoding, StatusCode::TOO_MANY_REQUESTS, &message);
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            response
         }
         Ok(Err(failure)) => unavailable(&state, encoding, failure.message()),
         Err(e) => status(encoding, StatusCode::INTERNAL_SERVER_ERROR, &format!("write failed: {e}")),

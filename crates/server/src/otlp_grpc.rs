@@ -4,7 +4,9 @@
 //!
 //! Outcomes as OTLP/gRPC says: every point stored → OK with an empty response; some
 //! rejected → OK with `partial_success`; saturated, stopping or storage failing →
-//! `UNAVAILABLE` (the exporter retries); an undecodable message is tonic's `INTERNAL`.
+//! `UNAVAILABLE` (the exporter retries); an undecodable message is tonic's `INTERNAL`. A
+//! multi-tenant server takes the tenant from `x-scope-orgid` metadata (`UNAUTHENTICATED`
+//! without it) and answers a used-up ingest rate with `RESOURCE_EXHAUSTED`.
 
 use std::net::SocketAddr;
 
@@ -52,14 +54,34 @@ impl MetricsService for OtlpMetrics {
                 return Err(unavailable(state, "the server could not take the write in time; retry later"))
             }
         };
+        let tenant = match grpc_tenant(state, &request) {
+            Ok(t) => t,
+            Err(status) => return Err(status),
+        };
         let request = request.into_inner();
         let worker = state.clone();
-        match tokio::task::spawn_blocking(move || export(&worker, &request)).await {
+        match tokio::task::spawn_blocking(move || export(&worker, tenant.as_ref(), &request)).await {
             Ok(Ok(answer)) => Ok(Response::new(answer)),
             Ok(Err(ExportFailure::Overloaded(m) | ExportFailure::Storage(m))) => Err(unavailable(state, &m)),
+            Ok(Err(ExportFailure::RateLimited(m, _))) => Err(Status::resource_exhausted(m)),
             Err(e) => Err(Status::internal(format!("write failed: {e}"))),
         }
     }
+}
+
+/// The tenant named by the `x-scope-orgid` metadata: required when the server is
+/// multi-tenant, ignored when it is not.
+fn grpc_tenant<T>(state: &Shared, request: &Request<T>) -> Result<Option<strata_tenant::TenantId>, Status> {
+    if !state.tenants.enabled() {
+        return Ok(None);
+    }
+    let Some(value) = request.metadata().get(crate::tenancy::TENANT_HEADER) else {
+        return Err(Status::unauthenticated(
+            "no tenant: this server is multi-tenant; send x-scope-orgid metadata",
+        ));
+    };
+    let text = value.to_str().map_err(|_| Status::invalid_argument("x-scope-orgid is not visible ASCII"))?;
+    strata_tenant::TenantId::parse(text.trim()).map(Some).map_err(|e| Status::invalid_argument(e.to_string()))
 }
 
 fn unavailable(state: &Shared, message: &str) -> Status {

@@ -7,10 +7,25 @@ use crate::api_error::ApiError;
 
 /// Decoded `name=value` pairs, in order.
 #[derive(Debug, Default, Clone)]
-pub(crate) struct Params(Vec<(String, String)>);
+pub(crate) struct Params {
+    pairs: Vec<(String, String)>,
+    /// The tenant the request is for (`tenancy`; `None`: the whole store).
+    tenant: Option<strata_tenant::TenantId>,
+}
 
 impl Params {
     /// The pairs of a query string and a form body (either may be empty).
+    /// These parameters, for `tenant`.
+    pub(crate) fn for_tenant(mut self, tenant: Option<strata_tenant::TenantId>) -> Params {
+        self.tenant = tenant;
+        self
+    }
+
+    /// The tenant the request is for.
+    pub(crate) fn tenant(&self) -> Option<&strata_tenant::TenantId> {
+        self.tenant.as_ref()
+    }
+
     pub(crate) fn parse(query: Option<&str>, form: &[u8]) -> Params {
         let mut pairs = Vec::new();
         for text in [query.unwrap_or("").as_bytes(), form] {
@@ -22,17 +37,17 @@ impl Params {
                 pairs.push((percent_decode(name), percent_decode(value)));
             }
         }
-        Params(pairs)
+        Params { pairs, tenant: None }
     }
 
     /// The first value of `name`, if given and not empty.
     pub(crate) fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(n, v)| n == name && !v.is_empty()).map(|(_, v)| v.as_str())
+        self.pairs.iter().find(|(n, v)| n == name && !v.is_empty()).map(|(_, v)| v.as_str())
     }
 
     /// Every value of `name`.
     pub(crate) fn all(&self, name: &str) -> Vec<&str> {
-        self.0.iter().filter(|(n, _)| n == name).map(|(_, v)| v.as_str()).collect()
+        self.pairs.iter().filter(|(n, _)| n == name).map(|(_, v)| v.as_str()).collect()
     }
 
     /// `name` as a time in ms; `default` when absent.

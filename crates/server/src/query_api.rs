@@ -27,9 +27,10 @@ use crate::state::{now_ms, Shared};
 /// Prometheus' cap on points per series in a range query.
 const MAX_POINTS: i64 = 11_000;
 
-/// Reads a request's parameters: the query string, and a form body on POST.
+/// Reads a request's parameters: the query string, and a form body on POST; and its tenant.
 pub(crate) async fn request_params(request: Request, limit: usize) -> Result<Params, ApiError> {
     let query = request.uri().query().map(str::to_string);
+    let tenant = crate::tenancy::tenant_of(&request);
     let is_form = request
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
@@ -43,7 +44,7 @@ pub(crate) async fn request_params(request: Request, limit: usize) -> Result<Par
     } else {
         Vec::new()
     };
-    Ok(Params::parse(query.as_deref(), &body))
+    Ok(Params::parse(query.as_deref(), &body).for_tenant(tenant))
 }
 
 /// Raises a cancel flag when dropped (see the module docs).
@@ -93,7 +94,7 @@ pub(crate) async fn instant_with(state: Shared, params: Params) -> Response {
             engine.parse(&text, QueryBounds::default()).map_err(|e| ApiError::bad_param("query", e))?;
         let options = ReadOptions::of(&params)?;
         let wait = engine.options().timeout;
-        let result = evaluate(&state, false, options, wait, move |store, cancel| {
+        let result = evaluate(&state, params.tenant(), false, options, wait, move |store, cancel| {
             engine.instant_expr(store, &expr, time, Some(cancel))
         })
         .await?;
@@ -132,7 +133,7 @@ pub(crate) async fn range(State(state): State<Shared>, request: Request) -> Resp
         let expr = engine.parse(&text, range.bounds()).map_err(|e| ApiError::bad_param("query", e))?;
         let options = ReadOptions::of(&params)?;
         let wait = engine.options().timeout;
-        let result = evaluate(&state, true, options, wait, move |store, cancel| {
+        let result = evaluate(&state, params.tenant(), true, options, wait, move |store, cancel| {
             engine.range_expr(store, &expr, range, Some(cancel))
         })
         .await?;
@@ -164,6 +165,7 @@ impl ReadOptions {
 /// (the query's timeout) for a query slot.
 async fn evaluate<F>(
     state: &Shared,
+    tenant: Option<&strata_tenant::TenantId>,
     is_range: bool,
     options: ReadOptions,
     wait: Duration,
@@ -189,11 +191,24 @@ where
     let _guard = CancelOnDrop(cancel.clone());
     let shared = state.clone();
     let started = Instant::now();
+    let tenant = tenant.cloned();
     let result = tokio::task::spawn_blocking(move || {
-        let store = shared.backend.queryable();
-        match shared.rollups.as_ref().filter(|_| options.rollups) {
-            Some(r) => query(&strata_promql::WithRollups { store, rollups: &*r.store }, cancel),
-            None => query(store, cancel),
+        let rollups = shared.rollups.as_ref().filter(|_| options.rollups);
+        let Some(tenant) = tenant else {
+            let store = shared.backend.queryable();
+            return match rollups {
+                Some(r) => query(&strata_promql::WithRollups { store, rollups: &*r.store }, cancel),
+                None => query(store, cancel),
+            };
+        };
+        // A tenant's query reads its series only, raw and rolled up (`strata_tenant`).
+        let view = strata_tenant::TenantEngine::new(shared.backend.engine(), tenant.clone());
+        match rollups {
+            Some(r) => {
+                let rolled = strata_tenant::TenantRollups::new(&*r.store, tenant);
+                query(&strata_promql::WithRollups { store: &view, rollups: &rolled }, cancel)
+            }
+            None => query(&view, cancel),
         }
     })
     .await

@@ -92,8 +92,9 @@ impl ServerConfig {
                 strata_model::size::parse_size(text).map_err(|e| ConfigError(format!("retention-size: {e}")))
             })
             .transpose()?;
-        let rules =
+        let mut rules: Vec<RetentionRule> =
             self.retention_rules.iter().enumerate().map(|(i, r)| rule(i, r)).collect::<Result<_, _>>()?;
+        rules.extend(self.tenant_retention_rules()?);
         Ok(RetentionPolicy { time, size, rules })
     }
 }

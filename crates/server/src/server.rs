@@ -258,7 +258,7 @@ async fn guard_memory(state: &Shared) {
     let Some(rss) = memory_guard::resident_bytes() else { return };
     let response = state.memory.observe(rss);
     if response.drop_caches {
-        state.series_caches.clear();
+        state.clear_series_caches();
     }
     if response.cut_head {
         let state = state.clone();
@@ -361,8 +361,18 @@ fn router(state: Shared) -> Router {
         .route("/-/healthy", get(status_api::healthy))
         .route("/-/ready", get(status_api::ready))
         .route("/ping", get(status_api::ping).head(status_api::ping));
-    // Access control runs inside the request counter, so refusals are counted too.
-    api.layer(middleware::from_fn_with_state(state.clone(), access::require_access))
+    // Access control runs inside the request counter, so refusals are counted too; the
+    // tenant is resolved once the caller is known.
+    let api = api
+        .layer(middleware::from_fn_with_state(state.clone(), crate::tenancy::resolve_tenant))
+        .layer(middleware::from_fn_with_state(state.clone(), access::require_access));
+    // A multi-tenant server also answers every route under `/tenant/<id>/` (module `tenancy`).
+    let routes = if state.tenants.enabled() {
+        Router::new().nest("/tenant/{tenant}", api.clone()).merge(api)
+    } else {
+        api
+    };
+    routes
         .layer(middleware::from_fn_with_state(state.clone(), count_requests))
         // Bodies are limited by each handler (after decompression too), not by axum's default.
         .layer(axum::extract::DefaultBodyLimit::disable())

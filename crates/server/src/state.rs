@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use strata_promql::EngineOptions;
+use strata_tenant::{EngineView, TenantId};
 
 use crate::backend::Backend;
 
@@ -38,16 +39,20 @@ pub(crate) struct AppState {
     pub(crate) writes: WriteGate,
     /// The TCP listener's `tcp-flush-interval`.
     pub(crate) tcp_flush_every: Duration,
-    /// Raw series bytes → ref, per protocol (`series_cache`).
-    pub(crate) series_caches: SeriesCaches,
+    /// Raw series bytes → ref, per protocol (`series_cache`): the whole store's; each
+    /// tenant has its own (`tenants`).
+    pub(crate) series_caches: Arc<SeriesCaches>,
+    /// Tenants' caches, catalogs, rates and counters (module `tenancy`).
+    pub(crate) tenants: crate::tenancy::Tenants,
     /// Cardinality limits, asked by the head before it creates a series.
     pub(crate) limiter: Arc<strata_cardinality::Limiter>,
     /// What new series tell about cardinality (growth history in the data dir).
     pub(crate) tracker: Arc<strata_cardinality::Tracker>,
     /// The rule engine (recording and alerting rules).
     pub(crate) rules: Arc<strata_rules::RuleManager>,
-    /// InfluxQL's databases, retention policies and (measurement, field) pairs.
-    pub(crate) influx_catalog: strata_influxql::Catalog,
+    /// InfluxQL's databases, retention policies and (measurement, field) pairs (the whole
+    /// store's; each tenant has its own).
+    pub(crate) influx_catalog: Arc<strata_influxql::Catalog>,
     /// Rollup tiers and their job (block engine, unless `rollups = "off"`).
     pub(crate) rollups: Option<crate::rollup_runner::Rollups>,
     /// Query slots (`query-max-concurrency`).
@@ -109,8 +114,13 @@ impl AppState {
         if let Some(block) = backend.block() {
             block.head().set_admission(Some(admission));
         }
-        let influx_catalog = strata_influxql::Catalog::open(&config.data_dir.join("influxql"))
-            .map_err(|e| ConfigError(e.to_string()))?;
+        let influx_catalog = Arc::new(
+            strata_influxql::Catalog::open(&config.data_dir.join("influxql"))
+                .map_err(|e| ConfigError(e.to_string()))?,
+        );
+        let tenants =
+            crate::tenancy::Tenants::new(config.multi_tenant, &config.data_dir, SERIES_CACHE_CAPACITY);
+        tenants.rates.set_limits(config.tenant_rates()?);
         let rollups = match (backend.block(), config.rollup_tiers()?) {
             (Some(engine), Some(tiers)) => {
                 let store = strata_rollup::RollupStore::open(&config.data_dir.join("rollups"), tiers)
@@ -140,45 +150,106 @@ impl AppState {
             health: Health::default(),
             writes,
             tcp_flush_every,
-            series_caches: SeriesCaches::new(SERIES_CACHE_CAPACITY),
+            series_caches: Arc::new(SeriesCaches::new(SERIES_CACHE_CAPACITY)),
+            tenants,
             stopping: AtomicBool::new(false),
         })
     }
 
-    /// Appends a parsed batch (blocking: call it from a blocking thread); a storage failure
-    /// is also noted for `/admin/status`.
-    pub(crate) fn apply(&self, protocol: Protocol, batch: Batch<'_>) -> WriteSummary {
-        let summary = ingest_batch::apply(
-            self.backend.engine(),
-            &self.metrics,
-            protocol,
-            batch,
-            self.config.append_batch,
-        );
-        if let Some(e) = &summary.storage_error {
-            self.health.storage_failed(e);
+    /// The engine as a request for `tenant` sees it (`None`: all of it).
+    pub(crate) fn engine_for(&self, tenant: Option<&TenantId>) -> EngineView<'_> {
+        EngineView::new(self.backend.engine(), tenant)
+    }
+
+    /// The series caches of `tenant`'s writes (`None`: the whole store's).
+    pub(crate) fn series_caches_for(&self, tenant: Option<&TenantId>) -> Arc<SeriesCaches> {
+        match tenant {
+            None => self.series_caches.clone(),
+            Some(t) => self.tenants.caches(t),
         }
+    }
+
+    /// The InfluxQL catalog of `tenant` (`None`: the whole store's).
+    pub(crate) fn influx_catalog_for(
+        &self,
+        tenant: Option<&TenantId>,
+    ) -> Result<Arc<strata_influxql::Catalog>, ConfigError> {
+        match tenant {
+            None => Ok(self.influx_catalog.clone()),
+            Some(t) => self.tenants.catalog(t),
+        }
+    }
+
+    /// Empties every series cache, the tenants' too.
+    pub(crate) fn clear_series_caches(&self) {
+        self.series_caches.clear();
+        self.tenants.clear_caches();
+    }
+
+    /// Appends a parsed batch for `tenant` (blocking: call it from a blocking thread) once
+    /// its ingest rate allows `samples` more (floats and histograms of the request); a
+    /// storage failure is also noted for `/admin/status`.
+    pub(crate) fn apply(
+        &self,
+        tenant: Option<&TenantId>,
+        protocol: Protocol,
+        batch: Batch<'_>,
+        samples: usize,
+    ) -> WriteSummary {
+        if let Some(t) = tenant {
+            if let Err(wait) = self.tenants.rates.take(t, samples) {
+                self.metrics.rejected("tenant_rate_limit", samples);
+                self.tenants.count(t, |c| c.samples_rate_limited += samples as u64);
+                return WriteSummary::rate_limited(t.as_str(), wait);
+            }
+        }
+        let view = self.engine_for(tenant);
+        let summary =
+            ingest_batch::apply(view.engine(), &self.metrics, protocol, batch, self.config.append_batch);
+        self.after_write(tenant, &summary);
         summary
     }
 
     /// Appends a request's native histograms into `summary` (see `ingest_batch`).
     pub(crate) fn apply_histograms(
         &self,
+        tenant: Option<&TenantId>,
         protocol: Protocol,
         batch: crate::remote_histograms::HistogramBatch,
         summary: &mut WriteSummary,
     ) {
-        let engine = self.backend.engine();
+        if summary.rate_limited.is_some() {
+            return;
+        }
+        let before = (summary.written, summary.refused);
+        let view = self.engine_for(tenant);
         ingest_batch::apply_histograms(
-            engine,
+            view.engine(),
             &self.metrics,
             protocol,
             batch,
             self.config.append_batch,
             summary,
         );
+        let added = WriteSummary {
+            written: summary.written - before.0,
+            refused: summary.refused - before.1,
+            storage_error: summary.storage_error.clone(),
+            ..WriteSummary::default()
+        };
+        self.after_write(tenant, &added);
+    }
+
+    /// Notes a write's outcome: a storage failure for `/admin/status`, the tenant's counts.
+    fn after_write(&self, tenant: Option<&TenantId>, summary: &WriteSummary) {
         if let Some(e) = &summary.storage_error {
             self.health.storage_failed(e);
+        }
+        if let Some(t) = tenant {
+            self.tenants.count(t, |c| {
+                c.samples_written += summary.written as u64;
+                c.samples_refused += summary.refused as u64;
+            });
         }
     }
 
@@ -194,6 +265,10 @@ impl AppState {
     /// config's users, tokens and headers. On an error the running settings stay.
     pub(crate) fn reload_config(&self) -> Result<(), ConfigError> {
         self.reload_limits()?;
+        if let Some(path) = &self.config.config_file {
+            let fresh = ServerConfig::from_toml_file(path)?;
+            self.tenants.rates.set_limits(fresh.tenant_rates()?);
+        }
         self.access.reload()
     }
 

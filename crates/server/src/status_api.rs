@@ -89,12 +89,14 @@ pub(crate) async fn retention(State(state): State<Shared>) -> Response {
         Err(e) => return ApiError::internal(e.0).into_response(),
     };
     let expired = |selector: &str| totals.expired_by(selector);
-    let rules: Vec<_> = config
-        .retention_rules
+    // The rules as written, then the tenants' (`tenant_config`), in the policy's order.
+    let rules: Vec<_> = policy
+        .rules
         .iter()
-        .zip(&policy.rules)
-        .map(|(written, rule)| {
-            json!({"match": written.selector, "keep": written.keep, "keepMs": rule.keep, "seriesExpired": expired(&rule.selector)})
+        .enumerate()
+        .map(|(i, rule)| {
+            let keep = config.retention_rules.get(i).map_or_else(|| strata_rollup::format_duration(rule.keep), |w| w.keep.clone());
+            json!({"match": rule.selector, "keep": keep, "keepMs": rule.keep, "seriesExpired": expired(&rule.selector)})
         })
         .collect();
     let shards: Vec<_> = shards
@@ -218,11 +220,32 @@ pub(crate) async fn admin_status(State(state): State<Shared>) -> Response {
             "max_open_files": crate::process_limits::max_open_files(),
             "open_files": crate::process_limits::open_files(),
         },
+        "tenants": tenant_figures(&state),
         "uptime_seconds": state.metrics.uptime().as_secs(),
         "version": env!("CARGO_PKG_VERSION"),
         "reasons": reasons,
     });
     json_response(StatusCode::OK, body.to_string())
+}
+
+/// Per-tenant figures for `/admin/status` (an empty list unless multi-tenant).
+fn tenant_figures(state: &Shared) -> serde_json::Value {
+    let figures = state.tenants.figures(state.backend.index());
+    serde_json::Value::Array(
+        figures
+            .iter()
+            .map(|t| {
+                json!({
+                    "tenant": t.tenant.as_str(),
+                    "active_series": t.active_series,
+                    "samples_written": t.counters.samples_written,
+                    "samples_rate_limited": t.counters.samples_rate_limited,
+                    "samples_refused": t.counters.samples_refused,
+                    "ingest_rate_limit": t.ingest_rate_limit,
+                })
+            })
+            .collect(),
+    )
 }
 
 /// `/metrics`.
@@ -246,6 +269,7 @@ pub(crate) async fn metrics(State(state): State<Shared>) -> Response {
     text.push_str(&rule_metrics);
     crate::metrics::render_limits(&mut text, &state.limiter.states());
     crate::metrics::render_resources(&mut text, &state);
+    crate::metrics::render_tenants(&mut text, &state.tenants.figures(state.backend.index()));
     crate::rollup_api::render_metrics(&state, &mut text);
     let mut response = text.into_response();
     response

@@ -90,7 +90,10 @@ async fn append(state: &Shared, peer: SocketAddr, batch: Vec<u8>, first_line_no:
     let summary = tokio::task::spawn_blocking(move || {
         let cache = &worker.series_caches.line_protocol;
         let parsed = ingest_batch::parse_line_protocol(&batch, Precision::Nanoseconds, now_ms(), cache, None);
-        worker.apply(Protocol::InfluxTcp, parsed)
+        {
+            let samples = parsed.len();
+            worker.apply(None, Protocol::InfluxTcp, parsed, samples)
+        }
     })
     .await;
     match summary {

@@ -144,6 +144,7 @@ async fn write(
             return busy(&state, "the server could not take the write in time; retry later")
         }
     };
+    let tenant = crate::tenancy::tenant_of(&request);
     let (parts, body) = request.into_parts();
     let limit = state.config.max_body_bytes;
     // Remote write is snappy, never gzip: read it raw.
@@ -157,7 +158,10 @@ async fn write(
     };
     let worker = state.clone();
     let remote_write_v2 = matches!(format, Format::RemoteWriteV2);
-    let done = tokio::task::spawn_blocking(move || parse_and_apply(&worker, &bytes, format, protocol)).await;
+    let done = tokio::task::spawn_blocking(move || {
+        parse_and_apply(&worker, tenant.as_ref(), &bytes, format, protocol)
+    })
+    .await;
     let mut response = match &done {
         Ok(Ok(summary)) => answer(dialect, summary),
         Ok(Err(message)) => answer_error(dialect, StatusCode::BAD_REQUEST, message, 0),
@@ -189,24 +193,25 @@ fn written_headers(response: &mut Response, samples: usize, histograms: usize) {
 /// Parses and appends; `Err` when the body as a whole is unreadable.
 fn parse_and_apply(
     state: &Shared,
+    tenant: Option<&strata_tenant::TenantId>,
     bytes: &[u8],
     format: Format,
     protocol: Protocol,
 ) -> Result<WriteSummary, String> {
     let now = now_ms();
-    let caches = &state.series_caches;
+    let caches = state.series_caches_for(tenant);
+    let catalog = state.influx_catalog_for(tenant).map_err(|e| e.0)?;
     let mut histograms = HistogramBatch::default();
     let batch = match format {
         Format::LineProtocol(precision, target) => {
             let target = match &target {
                 Some((db, rp)) => {
-                    Some(strata_influxql::namespace::write_target(&state.influx_catalog, db, rp.as_deref())?)
+                    Some(strata_influxql::namespace::write_target(&catalog, db, rp.as_deref())?)
                 }
                 None => None,
             };
-            let influx = target
-                .as_ref()
-                .map(|target| ingest_batch::InfluxTarget { catalog: &state.influx_catalog, target });
+            let influx =
+                target.as_ref().map(|target| ingest_batch::InfluxTarget { catalog: &catalog, target });
             ingest_batch::parse_line_protocol(bytes, precision, now, &caches.line_protocol, influx)
         }
         Format::PrometheusText(time) => {
@@ -229,9 +234,10 @@ fn parse_and_apply(
             remote_v2::collect(&request, &caches.remote_write_v2)
         }
     };
-    let mut summary = state.apply(protocol, batch);
+    let samples = batch.len() + histograms.samples.len();
+    let mut summary = state.apply(tenant, protocol, batch, samples);
     if !histograms.samples.is_empty() || !histograms.errors.is_empty() {
-        state.apply_histograms(protocol, histograms, &mut summary);
+        state.apply_histograms(tenant, protocol, histograms, &mut summary);
     }
     Ok(summary)
 }
@@ -245,6 +251,11 @@ fn answer(dialect: Dialect, summary: &WriteSummary) -> Response {
             ),
             _ => StatusCode::NO_CONTENT.into_response(),
         };
+    }
+    if let Some(seconds) = summary.retry_after() {
+        let mut response = answer_error(dialect, StatusCode::TOO_MANY_REQUESTS, &summary.problem(), 0);
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        return response;
     }
     let status = if summary.overloaded {
         StatusCode::SERVICE_UNAVAILABLE

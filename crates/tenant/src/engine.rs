@@ -164,11 +164,13 @@ impl Engine for TenantEngine<'_> {
     }
 
     fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>, StorageError> {
-        Ok(stripped(self.inner.select(&confine(matchers, &self.tenant), mint, maxt)?))
+        let Some(confined) = confine(matchers, &self.tenant) else { return Ok(Vec::new()) };
+        Ok(stripped(self.inner.select(&confined, mint, maxt)?))
     }
 
     fn label_names(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<String>, StorageError> {
-        let mut names = self.inner.label_names(&confine(matchers, &self.tenant), mint, maxt)?;
+        let Some(confined) = confine(matchers, &self.tenant) else { return Ok(Vec::new()) };
+        let mut names = self.inner.label_names(&confined, mint, maxt)?;
         names.retain(|n| n != TENANT_LABEL);
         Ok(names)
     }
@@ -180,14 +182,16 @@ impl Engine for TenantEngine<'_> {
         mint: i64,
         maxt: i64,
     ) -> Result<Vec<String>, StorageError> {
-        if name == TENANT_LABEL {
-            return Ok(Vec::new());
+        let confined = confine(matchers, &self.tenant);
+        match confined {
+            Some(confined) if name != TENANT_LABEL => self.inner.label_values(name, &confined, mint, maxt),
+            _ => Ok(Vec::new()),
         }
-        self.inner.label_values(name, &confine(matchers, &self.tenant), mint, maxt)
     }
 
     fn delete(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<u64, StorageError> {
-        self.inner.delete(&confine(matchers, &self.tenant), mint, maxt)
+        let Some(confined) = confine(matchers, &self.tenant) else { return Ok(0) };
+        self.inner.delete(&confined, mint, maxt)
     }
 
     fn flush(&self) -> Result<FlushReport, StorageError> {

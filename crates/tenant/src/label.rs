@@ -20,13 +20,25 @@ pub fn tag(labels: &Labels, tenant: &TenantId) -> Result<Labels, String> {
     Ok(tagged)
 }
 
-/// `matchers` with the tenant's equality matcher added: what they select, within the
-/// tenant (no matchers: every series of the tenant).
-pub fn confine(matchers: &[Matcher], tenant: &TenantId) -> Vec<Matcher> {
+/// `matchers` confined to the tenant: what they select in a store holding only the
+/// tenant's series, without the label (no matchers: every series of the tenant); `None`
+/// when they select nothing there.
+///
+/// A tenant never sees the label, so its own matchers on it are read as on a series
+/// without it — against the empty value: one the empty value passes is dropped, one it
+/// fails selects nothing (`{__tenant__="b"}` finds nothing for tenant `b` either, as on
+/// its own server).
+pub fn confine(matchers: &[Matcher], tenant: &TenantId) -> Option<Vec<Matcher>> {
     let mut confined = Vec::with_capacity(matchers.len() + 1);
     confined.push(Matcher::equal(TENANT_LABEL, tenant.as_str()));
-    confined.extend_from_slice(matchers);
-    confined
+    for m in matchers {
+        if m.name() != TENANT_LABEL {
+            confined.push(m.clone());
+        } else if !m.matches("") {
+            return None;
+        }
+    }
+    Some(confined)
 }
 
 /// Takes the tenant's label off.
@@ -49,9 +61,12 @@ mod tests {
         let mut back = tagged.clone();
         strip(&mut back);
         assert_eq!(back, labels);
-        let confined = confine(&[Matcher::equal("job", "api")], &acme);
+        let confined = confine(&[Matcher::equal("job", "api")], &acme).unwrap();
         assert!(confined.iter().all(|m| m.matches_labels(&tagged)));
         let other = tag(&labels, &TenantId::parse("other").unwrap()).unwrap();
         assert!(!confined.iter().all(|m| m.matches_labels(&other)));
+        assert!(confine(&[Matcher::equal(TENANT_LABEL, "acme")], &acme).is_none(), "the label is not there");
+        let empty = confine(&[Matcher::equal(TENANT_LABEL, "")], &acme).unwrap();
+        assert_eq!(empty.len(), 1, "a matcher the missing label passes is dropped");
     }
 }

@@ -33,8 +33,8 @@ impl RollupSource for TenantRollups<'_> {
         maxt: i64,
         with_sketch: bool,
     ) -> Result<Vec<RolledSeries>, RollupError> {
-        let mut series =
-            self.inner.read(resolution, &confine(matchers, &self.tenant), mint, maxt, with_sketch)?;
+        let Some(confined) = confine(matchers, &self.tenant) else { return Ok(Vec::new()) };
+        let mut series = self.inner.read(resolution, &confined, mint, maxt, with_sketch)?;
         for s in &mut series {
             strip(&mut s.labels);
         }

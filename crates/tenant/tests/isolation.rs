@@ -1,8 +1,8 @@
 //! Tenant isolation over a real block engine, as a property: whatever series tenants write
 //! (the same label sets too) and whatever matchers a tenant reads with — `__tenant__`
 //! matchers of its own included — select, label names and label values answer exactly what
-//! the tenant wrote that the matchers select, as a store holding only its series would, and
-//! never show the tenant label.
+//! the tenant wrote that the matchers select, as a store holding only its series would (where
+//! no series has a `__tenant__` label), and never show the tenant label.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -62,14 +62,15 @@ proptest! {
         for (tenant, matchers) in reads {
             let view = TenantEngine::new(&engine, TenantId::parse(TENANTS[tenant]).unwrap());
             let mine = stored.get(&tenant).cloned().unwrap_or_default();
+            // The tenant's own store: its series without the label, the matchers on them.
             let selected: Vec<(Labels, BTreeMap<i64, f64>)> = mine
                 .iter()
-                .filter(|(l, _)| matchers.iter().all(|m| m.matches_labels(l)))
                 .map(|(l, s)| {
                     let mut l = l.clone();
                     l.remove(TENANT_LABEL);
                     (l, s.clone())
                 })
+                .filter(|(l, _)| matchers.iter().all(|m| m.matches_labels(l)))
                 .collect();
             let mut expected = selected.clone();
             expected.sort_by(|a, b| a.0.cmp(&b.0));

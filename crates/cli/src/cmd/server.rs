@@ -173,6 +173,10 @@ pub(crate) struct Args {
     /// [default: none: open, plain HTTP].
     #[arg(long, env = "STRATA_WEB_CONFIG_FILE")]
     web_config_file: Option<PathBuf>,
+    /// Tenants: every write and read names one with the X-Scope-OrgID header or a
+    /// /tenant/<id>/ URL prefix and sees only its own series [default: false].
+    #[arg(long, env = "STRATA_MULTI_TENANT", num_args = 0..=1, default_missing_value = "true")]
+    multi_tenant: Option<bool>,
     /// Log format: text or json [default: text].
     #[arg(long, env = "STRATA_LOG_FORMAT")]
     log_format: Option<String>,
@@ -227,6 +231,7 @@ impl Args {
             otlp_promote_resource_attributes,
             otlp_promote_scope_metadata,
             otlp_convert_histograms_to_nhcb,
+            multi_tenant,
             log_format,
             log_level
         );
