@@ -57,6 +57,15 @@ pub struct Identity {
     pub name: String,
     /// Whether `admin_users` lists it.
     pub admin: bool,
+    /// The tenants it may name, when `tenant_users` confines it.
+    pub tenants: Option<std::sync::Arc<[String]>>,
+}
+
+impl Identity {
+    /// Whether it may name `tenant`.
+    pub fn may_use_tenant(&self, tenant: &str) -> bool {
+        self.tenants.as_ref().is_none_or(|t| t.iter().any(|t| t == tenant))
+    }
 }
 
 /// Why a request was not authenticated.
@@ -127,6 +136,7 @@ pub struct Authenticator {
     users: HashMap<String, String>,
     tokens: Vec<(String, [u8; 32])>,
     admins: BTreeSet<String>,
+    tenants: HashMap<String, std::sync::Arc<[String]>>,
     /// Checked for unknown users, so they cost what a wrong password costs.
     dummy_hash: String,
     /// SHA-256(user, hash, password) of verified basic credentials → the user.
@@ -152,6 +162,7 @@ impl Authenticator {
                 .filter_map(|(name, hex)| Some((name.clone(), parse_sha256_hex(hex)?)))
                 .collect(),
             admins: config.admin_users.iter().cloned().collect(),
+            tenants: config.tenant_users.iter().map(|(n, t)| (n.clone(), t.clone().into())).collect(),
             dummy_hash,
             verified: Mutex::new(HashMap::new()),
         }
@@ -209,7 +220,8 @@ impl Authenticator {
 
     fn identity(&self, name: String) -> Identity {
         let admin = self.admins.contains(&name);
-        Identity { name, admin }
+        let tenants = self.tenants.get(&name).cloned();
+        Identity { name, admin, tenants }
     }
 }
 
@@ -253,15 +265,36 @@ mod tests {
         let auth = authenticator();
         assert_eq!(
             auth.check(&basic("alice", "wonderland")),
-            Ok(Identity { name: "alice".into(), admin: true })
+            Ok(Identity { name: "alice".into(), admin: true, tenants: None })
         );
-        assert_eq!(auth.check(&basic("bob", "builder")), Ok(Identity { name: "bob".into(), admin: false }));
+        assert_eq!(
+            auth.check(&basic("bob", "builder")),
+            Ok(Identity { name: "bob".into(), admin: false, tenants: None })
+        );
         assert_eq!(auth.check(&basic("bob", "wonderland")), Err(Denied::Invalid));
         assert_eq!(auth.check(&basic("carol", "builder")), Err(Denied::Invalid));
         assert_eq!(auth.check(&basic("alice", "")), Err(Denied::Invalid));
         let token = Credentials::Bearer("s3cret-token".into());
-        assert_eq!(auth.check(&token), Ok(Identity { name: "ci".into(), admin: true }));
+        assert_eq!(auth.check(&token), Ok(Identity { name: "ci".into(), admin: true, tenants: None }));
         assert_eq!(auth.check(&Credentials::Bearer("s3cret-tokeN".into())), Err(Denied::Invalid));
+    }
+
+    #[test]
+    fn tenant_users_confine_a_name_to_its_tenants() {
+        let token = hex(&Sha256::digest(b"team-token"));
+        let text =
+            format!("bearer_tokens:\n  team: {token}\n  any: {token}0\ntenant_users:\n  team: [a, b]\n");
+        let config = WebConfig::parse(
+            &text.replace(&format!("{token}0"), &hex(&Sha256::digest(b"x"))),
+            Path::new("/"),
+        );
+        let auth = Authenticator::new(&config.unwrap());
+        let team = auth.check(&Credentials::Bearer("team-token".into())).unwrap();
+        assert!(team.may_use_tenant("a") && team.may_use_tenant("b") && !team.may_use_tenant("c"));
+        let any = auth.check(&Credentials::Bearer("x".into())).unwrap();
+        assert!(any.tenants.is_none() && any.may_use_tenant("c"));
+        let err = WebConfig::parse("tenant_users:\n  ghost: [a]\n", Path::new("/")).unwrap_err();
+        assert!(err.to_string().contains("ghost"), "{err}");
     }
 
     #[test]
@@ -271,7 +304,7 @@ mod tests {
         auth.check(&basic("bob", "builder")).unwrap();
         assert_eq!(
             auth.check_fast(&basic("bob", "builder")),
-            Some(Ok(Identity { name: "bob".into(), admin: false }))
+            Some(Ok(Identity { name: "bob".into(), admin: false, tenants: None }))
         );
         assert_eq!(auth.check(&basic("bob", "Builder")), Err(Denied::Invalid));
         assert_eq!(

@@ -20,6 +20,8 @@
 //! bearer_tokens:                # name: SHA-256 of the token, hex (printf %s "$T" | sha256sum)
 //!   grafana: 9f86d081884c7d65...
 //! admin_users: [alice]          # names (users or tokens) allowed on the admin endpoints
+//! tenant_users:                 # names confined to these tenants (strata server --multi-tenant)
+//!   grafana: [team-a, team-b]
 //! ```
 //!
 //! Parsing is strict like exporter-toolkit's: an unknown key is an error naming it, so a typo
@@ -53,6 +55,10 @@ pub struct WebConfig {
     /// (Strata's addition). Empty: with authentication on, the admin endpoints are refused.
     #[serde(default)]
     pub admin_users: Vec<String>,
+    /// Name → the tenants it may name (Strata's addition, for `--multi-tenant`); a name not
+    /// listed may name any tenant.
+    #[serde(default)]
+    pub tenant_users: BTreeMap<String, Vec<String>>,
     /// The directory relative paths are resolved against (the file's own).
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -178,6 +184,16 @@ impl WebConfig {
                 return Err(format!(
                     "admin_users: {admin:?} is neither in basic_auth_users nor in bearer_tokens"
                 ));
+            }
+        }
+        for (name, tenants) in &self.tenant_users {
+            if !self.basic_auth_users.contains_key(name) && !self.bearer_tokens.contains_key(name) {
+                return Err(format!(
+                    "tenant_users: {name:?} is neither in basic_auth_users nor in bearer_tokens"
+                ));
+            }
+            if tenants.is_empty() {
+                return Err(format!("tenant_users: {name:?} lists no tenant"));
             }
         }
         for name in self.http_server_config.headers.keys() {

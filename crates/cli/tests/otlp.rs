@@ -213,6 +213,37 @@ fn grpc_export_needs_credentials_when_the_web_config_has_users() {
     assert_eq!(answer["data"]["result"][0]["value"][1], "2", "{answer}");
 }
 
+/// On a multi-tenant server a gRPC export names its tenant with `x-scope-orgid` metadata:
+/// refused as unauthenticated without, stored in that tenant with it (over HTTP, the
+/// header does the same).
+#[test]
+fn grpc_export_goes_to_the_tenant_its_metadata_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = StrataServer::start(
+        Path::new(env!("CARGO_BIN_EXE_strata")),
+        &dir.path().join("data"),
+        &["--multi-tenant"],
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let (refused, accepted) = runtime.block_on(async {
+        let mut client = MetricsServiceClient::connect(format!("http://127.0.0.1:{}", server.grpc_port))
+            .await
+            .expect("gRPC connects");
+        let refused = client.export(request("grpc-tenant", 1.0, Extra::Nothing)).await;
+        let mut for_acme = tonic::Request::new(request("grpc-tenant", 3.0, Extra::Nothing));
+        for_acme.metadata_mut().insert("x-scope-orgid", "acme".parse().unwrap());
+        (refused, client.export(for_acme).await)
+    });
+    assert_eq!(refused.unwrap_err().code(), tonic::Code::Unauthenticated);
+    accepted.expect("an export naming a tenant is stored");
+    let ask = |tenant: &str| {
+        let path = "/api/v1/query?query=requests_total%7Bjob%3D%22grpc-tenant%22%7D";
+        strata_testkit::request(server.port, "GET", path, &[("X-Scope-OrgID", tenant)], b"").unwrap().json()
+    };
+    assert_eq!(ask("acme")["data"]["result"][0]["value"][1], "3");
+    assert_eq!(ask("other")["data"]["result"], serde_json::json!([]));
+}
+
 /// With `--otlp-convert-histograms-to-nhcb`, explicit-bucket histograms are stored as
 /// native histograms with custom buckets, which PromQL reads as such.
 #[test]

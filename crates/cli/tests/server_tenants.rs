@@ -311,3 +311,48 @@ fn per_tenant_series_limit_ingest_rate_and_figures() {
     let retention = call(&server, "GET", "/api/v1/status/retention", None, "", b"").text();
     assert!(retention.contains("__tenant__=\\\"small\\\""), "{retention}");
 }
+
+/// With a web config, `tenant_users` confines a token to its tenants: another tenant, or a
+/// route about the whole server, is 403; an unconfined token may name any tenant.
+#[test]
+fn tenant_users_confine_credentials_to_their_tenants() {
+    let dir = tempfile::tempdir().unwrap();
+    let sha = |token: &str| {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("printf %s {token} | sha256sum"))
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap().split_whitespace().next().unwrap().to_string()
+    };
+    let web = dir.path().join("web.yml");
+    std::fs::write(
+        &web,
+        format!(
+            "bearer_tokens:\n  team-a: {}\n  ops: {}\ntenant_users:\n  team-a: [a]\n",
+            sha("token-a"),
+            sha("token-ops")
+        ),
+    )
+    .unwrap();
+    let web_arg = format!("--web-config-file={}", web.display());
+    let server = StrataServer::start(strata(), &dir.path().join("data"), &["--multi-tenant", &web_arg]);
+    let ask = |token: &str, path: &str, tenant: Option<&str>| {
+        let auth = format!("Bearer {token}");
+        let mut headers = vec![("Authorization", auth.as_str())];
+        if let Some(t) = tenant {
+            headers.push(("X-Scope-OrgID", t));
+        }
+        request(server.port, "GET", path, &headers, b"").unwrap()
+    };
+    let up = format!("/api/v1/query?query=up&time={T0}");
+    assert_eq!(ask("token-a", &up, Some("a")).code, 200);
+    let other = ask("token-a", &up, Some("b"));
+    assert_eq!(other.code, 403, "{}", other.text());
+    assert!(other.text().contains("tenant_users"), "{}", other.text());
+    assert_eq!(ask("token-a", &format!("/tenant/b{up}"), None).code, 403, "the URL prefix too");
+    assert_eq!(ask("token-a", "/metrics", None).code, 403, "the whole server");
+    assert_eq!(ask("token-a", "/-/healthy", None).code, 200);
+    assert_eq!(ask("token-ops", &up, Some("b")).code, 200);
+    assert_eq!(ask("token-ops", "/metrics", None).code, 200);
+}

@@ -36,9 +36,10 @@ impl MetricsService for OtlpMetrics {
     ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
         let state = &self.state;
         let authorization = request.metadata().get("authorization").and_then(|v| v.to_str().ok());
-        if let Err(denied) = crate::access::authenticate_header(state, authorization).await {
-            return Err(Status::unauthenticated(denied.to_string()));
-        }
+        let identity = match crate::access::authenticate_header(state, authorization).await {
+            Ok(identity) => identity,
+            Err(denied) => return Err(Status::unauthenticated(denied.to_string())),
+        };
         if state.is_stopping() {
             return Err(unavailable(state, "the server is shutting down"));
         }
@@ -54,10 +55,15 @@ impl MetricsService for OtlpMetrics {
                 return Err(unavailable(state, "the server could not take the write in time; retry later"))
             }
         };
-        let tenant = match grpc_tenant(state, &request) {
-            Ok(t) => t,
-            Err(status) => return Err(status),
-        };
+        let tenant = grpc_tenant(state, &request)?;
+        if let (Some(identity), Some(t)) = (&identity, &tenant) {
+            if !identity.may_use_tenant(t.as_str()) {
+                return Err(Status::permission_denied(format!(
+                    "{:?} may not write to tenant {t:?} (tenant_users)",
+                    identity.name
+                )));
+            }
+        }
         let request = request.into_inner();
         let worker = state.clone();
         match tokio::task::spawn_blocking(move || export(&worker, tenant.as_ref(), &request)).await {

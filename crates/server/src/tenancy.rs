@@ -10,6 +10,9 @@
 //! | `/-/healthy`, `/-/ready`, `/ping`, buildinfo | open | a tenant may be named or not |
 //! | everything else (status, cardinality, rules, snapshots, `/metrics`) | as always | about every tenant: naming one is refused (400) rather than answered for all |
 //!
+//! With a web config, `tenant_users` confines a user or token to its tenants: naming another,
+//! or asking a route about the whole server, is 403.
+//!
 //! Per tenant the server keeps its series caches (a cache maps a request's raw series bytes
 //! to a series ref, so it must never be shared: the same bytes name another tenant's
 //! series), its InfluxQL catalog, its ingest rate bucket and its counters.
@@ -118,7 +121,22 @@ pub(crate) async fn resolve_tenant(
         Some(Ok(t)) => Some(t),
         Some(Err(e)) => return refuse(StatusCode::BAD_REQUEST, &e.to_string()),
     };
-    match (route_scope(request.uri().path()), &tenant) {
+    // A caller `tenant_users` confines may name only its tenants, and nothing about all.
+    let scope = route_scope(request.uri().path());
+    if let Some(identity) = request.extensions().get::<strata_auth::Identity>() {
+        let allowed = match (&tenant, scope) {
+            (Some(t), _) => identity.may_use_tenant(t.as_str()),
+            (None, RouteScope::Server) => identity.tenants.is_none(),
+            (None, _) => true,
+        };
+        if !allowed {
+            let what =
+                tenant.as_ref().map_or_else(|| "the whole server".to_string(), |t| format!("tenant {t:?}"));
+            let message = format!("{:?} may not ask about {what} (tenant_users)", identity.name);
+            return refuse(StatusCode::FORBIDDEN, &message);
+        }
+    }
+    match (scope, &tenant) {
         (RouteScope::Tenant, None) => {
             return refuse(
                 StatusCode::UNAUTHORIZED,
@@ -139,7 +157,11 @@ pub(crate) async fn resolve_tenant(
 }
 
 fn refuse(status: StatusCode, message: &str) -> Response {
-    let kind = if status == StatusCode::UNAUTHORIZED { "unauthorized" } else { "bad_data" };
+    let kind = match status {
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::FORBIDDEN => "forbidden",
+        _ => "bad_data",
+    };
     (status, [("content-type", "application/json")], json::error(kind, message)).into_response()
 }
 
