@@ -177,6 +177,8 @@ def main():
     ap.add_argument("--max-seconds", type=int, default=10)
     ap.add_argument("--queries-per-second", type=float, default=2)
     ap.add_argument("--sample-every", type=int, default=10)
+    ap.add_argument("--server-arg", action="append", default=[],
+                    help="one more flag for strata server (repeatable), e.g. --server-arg=--block-range=10m")
     ap.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
@@ -186,7 +188,7 @@ def main():
     log = open(os.path.join(args.out, "server.log"), "w")
     server = subprocess.Popen(
         [args.strata, "server", "--listen", f"127.0.0.1:{port}", "--grpc-listen", "off", "--data-dir",
-         os.path.join(work, "data"), "--log-level", "warn"], stderr=log)
+         os.path.join(work, "data"), "--log-level", "warn", *args.server_arg], stderr=log)
     try:
         wait_ready(url)
         max_rate = measure_max(args.strata, url, args)
@@ -233,6 +235,7 @@ def main():
         summary = {
             "duration_s": args.duration_s,
             "series": args.series,
+            "server_args": args.server_arg,
             "max_rate": max_rate,
             "write_rate": rate,
             "written_points_per_second": report.get("points_per_second"),
