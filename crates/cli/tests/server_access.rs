@@ -8,7 +8,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use strata_testkit::{
-    https_request, peer_binary, request, HttpResponse, Prometheus, StrataServer, TestPki, TlsClientConfig,
+    https_request, peer_binary, request, url_encode, HttpResponse, Prometheus, StrataServer, TestPki,
+    TlsClientConfig,
 };
 
 const BCRYPT_COST: u32 = 4;
@@ -228,6 +229,47 @@ fn every_route_answers_as_the_open_server_to_the_allowed_and_refuses_the_rest() 
         let expected = expected_failures.get(reason).copied().unwrap_or(0);
         assert_eq!(failure_count(&metrics, reason), expected, "failures counted as {reason}");
     }
+}
+
+/// InfluxQL statements that delete or manage need the admin role, as the admin endpoints
+/// do: a plain user gets InfluxDB's authorization error and nothing is dropped.
+#[test]
+fn influxql_deletes_and_user_management_need_the_admin_role() {
+    let dir = tempfile::tempdir().unwrap();
+    let web = write_web_config(dir.path(), "");
+    let server = StrataServer::start(
+        strata(),
+        &dir.path().join("data"),
+        &[&format!("--web-config-file={}", web.display())],
+    );
+    let port = server.port;
+    assert_eq!(
+        send(port, "POST", "/write?db=telegraf&precision=s", "cpu value=1 1703001600", Who::Bob).code,
+        204
+    );
+    let q = |text: &str| format!("/query?db=telegraf&q={}", url_encode(text));
+    for statement in [
+        "DROP DATABASE telegraf",
+        "DROP MEASUREMENT cpu",
+        "DELETE FROM cpu",
+        "DROP SERIES FROM cpu",
+        "CREATE USER x WITH PASSWORD 'y'",
+    ] {
+        for who in [Who::Bob, Who::Token] {
+            let refused = send(port, "POST", &q(statement), "", who);
+            assert_eq!(refused.code, 403, "{statement} by {who:?}: {}", refused.text());
+            assert!(refused.text().contains("requires admin privilege"), "{}", refused.text());
+        }
+    }
+    let count = |who: Who| send(port, "GET", &q("SELECT count(value) FROM cpu"), "", who).json();
+    assert_eq!(count(Who::Bob)["results"][0]["series"][0]["values"][0][1], 1, "nothing was dropped");
+    assert_eq!(
+        send(port, "POST", &q("CREATE DATABASE other"), "", Who::Bob).code,
+        200,
+        "creating is writing"
+    );
+    assert_eq!(send(port, "POST", &q("DROP MEASUREMENT cpu"), "", Who::Alice).code, 200, "the admin may");
+    assert!(count(Who::Alice)["results"][0]["series"].is_null(), "{}", count(Who::Alice));
 }
 
 #[test]

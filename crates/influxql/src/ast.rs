@@ -72,6 +72,25 @@ impl Statement {
     }
 }
 
+impl Statement {
+    /// Whether it deletes data or manages databases, policies or users: what a server with
+    /// authentication lets only its admins run (creating a database or writing with
+    /// `SELECT … INTO` stays with every user who may write).
+    pub fn needs_admin(&self) -> bool {
+        matches!(
+            self,
+            Statement::DropDatabase { .. }
+                | Statement::DropRetentionPolicy { .. }
+                | Statement::Delete { .. }
+                | Statement::CreateUser { .. }
+                | Statement::DropUser { .. }
+                | Statement::SetPassword { .. }
+                | Statement::Grant { .. }
+                | Statement::Revoke { .. }
+        )
+    }
+}
+
 /// A retention policy as CREATE gives it; absent parts take InfluxDB's defaults.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct PolicySpec {

@@ -30,6 +30,7 @@ pub(crate) async fn query(State(state): State<Shared>, request: Request) -> Resp
         .get(axum::http::header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("application/x-msgpack"));
+    let identity = request.extensions().get::<strata_auth::Identity>().cloned();
     let params = match query_api::request_params(request, state.config.max_body_bytes).await {
         Ok(p) => p,
         Err(e) => return e.into_response(),
@@ -48,6 +49,18 @@ pub(crate) async fn query(State(state): State<Shared>, request: Request) -> Resp
         Ok(s) => s,
         Err(e) => return error(StatusCode::BAD_REQUEST, &format!("error parsing query: {e}")),
     };
+    // With authentication on, deleting and managing need the admin role, as the admin
+    // endpoints do (`access`).
+    if let Some(identity) = identity.filter(|i| !i.admin) {
+        if let Some(statement) = statements.iter().find(|s| s.needs_admin()) {
+            let message = format!(
+                "error authorizing query: {} not authorized to execute statement '{}', requires admin privilege",
+                identity.name,
+                statement_text(statement)
+            );
+            return error(StatusCode::FORBIDDEN, &message);
+        }
+    }
     let epoch = Epoch::parse(params.get("epoch"));
     let chunked = params.get("chunked") == Some("true");
     let chunk_size = params.get("chunk_size").and_then(|n| n.parse().ok()).unwrap_or(0);
@@ -164,4 +177,21 @@ fn error(status: StatusCode, message: &str) -> Response {
         response.headers_mut().insert("X-Influxdb-Error", v);
     }
     response
+}
+
+/// How a statement is named in an authorization error: its keyword, InfluxDB-like.
+fn statement_text(statement: &strata_influxql::ast::Statement) -> &'static str {
+    use strata_influxql::ast::Statement as S;
+    match statement {
+        S::DropDatabase { .. } => "DROP DATABASE",
+        S::DropRetentionPolicy { .. } => "DROP RETENTION POLICY",
+        S::Delete { time_allowed: true, .. } => "DELETE",
+        S::Delete { .. } => "DROP SERIES",
+        S::CreateUser { .. } => "CREATE USER",
+        S::DropUser { .. } => "DROP USER",
+        S::SetPassword { .. } => "SET PASSWORD",
+        S::Grant { .. } => "GRANT",
+        S::Revoke { .. } => "REVOKE",
+        _ => "statement",
+    }
 }
