@@ -7,6 +7,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use strata_testkit::remote_v1::remote_write_body;
 use strata_testkit::{url_encode, StrataServer};
 
 fn strata() -> &'static Path {
@@ -109,46 +110,6 @@ fn prometheus_text_import_takes_milliseconds() {
     // /write with an explicit precision.
     assert_eq!(server.post("/write?precision=ms", "text/plain", b"x 2 1703001600000").code, 200);
     assert_eq!(server.query("x", 1703001600.0)["data"]["result"][0]["value"][1], "2");
-}
-
-/// A remote-write request encoded by hand from the .proto's field numbers.
-type SeriesSpec<'a> = (&'a [(&'a str, &'a str)], &'a [(i64, f64)]);
-
-fn remote_write_body(series: &[SeriesSpec<'_>]) -> Vec<u8> {
-    fn field(tag: u8, bytes: &[u8], out: &mut Vec<u8>) {
-        out.push(tag);
-        let mut n = bytes.len();
-        while n >= 0x80 {
-            out.push((n as u8) | 0x80);
-            n >>= 7;
-        }
-        out.push(n as u8);
-        out.extend_from_slice(bytes);
-    }
-    let mut request = Vec::new();
-    for (labels, samples) in series {
-        let mut ts = Vec::new();
-        for (name, value) in labels.iter() {
-            let mut label = Vec::new();
-            field(0x0a, name.as_bytes(), &mut label);
-            field(0x12, value.as_bytes(), &mut label);
-            field(0x0a, &label, &mut ts);
-        }
-        for (t, v) in samples.iter() {
-            let mut sample = vec![0x09];
-            sample.extend_from_slice(&v.to_le_bytes());
-            sample.push(0x10);
-            let mut t = *t as u64;
-            while t >= 0x80 {
-                sample.push((t as u8) | 0x80);
-                t >>= 7;
-            }
-            sample.push(t as u8);
-            field(0x12, &sample, &mut ts);
-        }
-        field(0x0a, &ts, &mut request);
-    }
-    snap::raw::Encoder::new().compress_vec(&request).unwrap()
 }
 
 #[test]

@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use strata_testkit::{request, url_encode, HttpResponse, StrataServer};
+use strata_testkit::{remote_v1, request, url_encode, HttpResponse, StrataServer};
 
 fn strata() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_strata"))
@@ -30,75 +30,13 @@ fn call(
     request(server.port, method, path, &headers, body).expect("the server answers")
 }
 
-/// A series to remote-write: its labels and samples.
-type WriteSeries<'a> = (Vec<(&'a str, String)>, Vec<(i64, f64)>);
-
-/// A remote-write body encoded by hand from the .proto's field numbers.
-fn remote_write_body(series: &[WriteSeries<'_>]) -> Vec<u8> {
-    fn field(tag: u8, bytes: &[u8], out: &mut Vec<u8>) {
-        out.push(tag);
-        let mut n = bytes.len();
-        while n >= 0x80 {
-            out.push((n as u8) | 0x80);
-            n >>= 7;
-        }
-        out.push(n as u8);
-        out.extend_from_slice(bytes);
-    }
-    fn varint(mut v: u64, out: &mut Vec<u8>) {
-        while v >= 0x80 {
-            out.push((v as u8) | 0x80);
-            v >>= 7;
-        }
-        out.push(v as u8);
-    }
-    let mut request = Vec::new();
-    for (labels, samples) in series {
-        let mut ts = Vec::new();
-        for (name, value) in labels {
-            let mut label = Vec::new();
-            field(0x0a, name.as_bytes(), &mut label);
-            field(0x12, value.as_bytes(), &mut label);
-            field(0x0a, &label, &mut ts);
-        }
-        for (t, v) in samples {
-            let mut sample = vec![0x09];
-            sample.extend_from_slice(&v.to_le_bytes());
-            sample.push(0x10);
-            varint(*t as u64, &mut sample);
-            field(0x12, &sample, &mut ts);
-        }
-        field(0x0a, &ts, &mut request);
-    }
-    snap::raw::Encoder::new().compress_vec(&request).unwrap()
-}
-
-/// A remote-read request for one query with one `=~` matcher, as the .proto numbers it.
+/// A remote-read request for one query with one `=~` matcher.
 fn remote_read_body(name: &str, regex: &str, start: i64, end: i64) -> Vec<u8> {
-    fn field(tag: u8, bytes: &[u8], out: &mut Vec<u8>) {
-        out.push(tag);
-        out.push(bytes.len() as u8);
-        out.extend_from_slice(bytes);
-    }
-    fn varint(tag: u8, mut v: u64, out: &mut Vec<u8>) {
-        out.push(tag);
-        while v >= 0x80 {
-            out.push((v as u8) | 0x80);
-            v >>= 7;
-        }
-        out.push(v as u8);
-    }
-    let mut matcher = Vec::new();
-    varint(0x08, 2, &mut matcher); // RE
-    field(0x12, name.as_bytes(), &mut matcher);
-    field(0x1a, regex.as_bytes(), &mut matcher);
-    let mut query = Vec::new();
-    varint(0x08, start as u64, &mut query);
-    varint(0x10, end as u64, &mut query);
-    field(0x1a, &matcher, &mut query);
-    let mut request = Vec::new();
-    field(0x0a, &query, &mut request);
-    snap::raw::Encoder::new().compress_vec(&request).unwrap()
+    remote_v1::remote_read_body(remote_v1::Query {
+        start_timestamp_ms: start,
+        end_timestamp_ms: end,
+        matchers: vec![remote_v1::LabelMatcher { kind: 2, name: name.into(), value: regex.into() }],
+    })
 }
 
 const T0: i64 = 1_703_001_600; // seconds
@@ -107,9 +45,10 @@ const T0: i64 = 1_703_001_600; // seconds
 /// only it has, through line protocol, remote write and the Prometheus text format.
 fn writes(who: &str, k: f64) -> Vec<(&'static str, &'static str, Vec<u8>)> {
     let line = format!("cpu,host=h1,owner={who} usage={k} {T0}\ncpu,host=h2 usage={} {T0}\n", k + 1.0);
-    let rw = remote_write_body(&[
-        (vec![("__name__", "up".into()), ("job", "api".into())], vec![(T0 * 1000, k)]),
-        (vec![("__name__", format!("only_{who}")), ("owner", who.into())], vec![(T0 * 1000, 1.0)]),
+    let only = format!("only_{who}");
+    let rw = remote_v1::remote_write_body(&[
+        (&[("__name__", "up"), ("job", "api")], &[(T0 * 1000, k)]),
+        (&[("__name__", &only), ("owner", who)], &[(T0 * 1000, 1.0)]),
     ]);
     let text = format!("requests_total{{code=\"200\",owner=\"{who}\"}} {} {}\n", k * 10.0, T0 * 1000);
     vec![

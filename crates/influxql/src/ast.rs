@@ -56,19 +56,8 @@ impl Statement {
         if let Statement::Select(s) = self {
             return s.into.is_some();
         }
-        matches!(
-            self,
-            Statement::CreateDatabase { .. }
-                | Statement::CreateRetentionPolicy { .. }
-                | Statement::DropDatabase { .. }
-                | Statement::DropRetentionPolicy { .. }
-                | Statement::Delete { .. }
-                | Statement::CreateUser { .. }
-                | Statement::DropUser { .. }
-                | Statement::SetPassword { .. }
-                | Statement::Grant { .. }
-                | Statement::Revoke { .. }
-        )
+        matches!(self, Statement::CreateDatabase { .. } | Statement::CreateRetentionPolicy { .. })
+            || self.needs_admin()
     }
 }
 

@@ -174,13 +174,7 @@ impl RollupStore {
         if maxt <= mint {
             return Ok(Vec::new());
         }
-        let starts: Vec<i64> = {
-            let segments = self.segments.read().unwrap_or_else(|e| e.into_inner());
-            segments[i]
-                .range(tier.span_start(mint.saturating_add(1))..=tier.span_start(maxt))
-                .copied()
-                .collect()
-        };
+        let starts = self.segment_starts(i, mint, maxt);
         // Segments decode on every core (a year of a 1h tier is hundreds of them); each
         // series' windows are then joined in time order with one allocation.
         let parts: Vec<Vec<RolledSeries>> = starts
@@ -282,6 +276,13 @@ impl RollupStore {
         self.commit_segment(i, start, writer)
     }
 
+    /// The span starts of tier `i`'s segments holding windows that end in `(mint, maxt]`.
+    fn segment_starts(&self, i: usize, mint: i64, maxt: i64) -> Vec<i64> {
+        let tier = self.tiers.list()[i];
+        let segments = self.segments.read().unwrap_or_else(|e| e.into_inner());
+        segments[i].range(tier.span_start(mint.saturating_add(1))..=tier.span_start(maxt)).copied().collect()
+    }
+
     /// Tier `i`'s segments holding windows that end in `(mint, maxt]`, mapped, oldest first
     /// (a segment retention removed meanwhile is left out).
     pub(crate) fn map_segments(
@@ -291,13 +292,7 @@ impl RollupStore {
         maxt: i64,
     ) -> Result<Vec<MappedSegment>, RollupError> {
         let tier = self.tiers.list()[i];
-        let starts: Vec<i64> = {
-            let segments = self.segments.read().unwrap_or_else(|e| e.into_inner());
-            segments[i]
-                .range(tier.span_start(mint.saturating_add(1))..=tier.span_start(maxt))
-                .copied()
-                .collect()
-        };
+        let starts = self.segment_starts(i, mint, maxt);
         let mut out = Vec::with_capacity(starts.len());
         for start in starts {
             let path = self.segment_path(&tier, start);

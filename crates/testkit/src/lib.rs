@@ -12,6 +12,7 @@ mod http;
 mod influxdb;
 mod prometheus;
 mod promtool;
+pub mod remote_v1;
 pub mod remote_write_v2;
 mod strata;
 mod tls;
