@@ -1,6 +1,8 @@
 //! OTLP's gRPC `MetricsService/Export` on `--grpc-listen` (127.0.0.1:9091 by default, the
 //! seed's port; `off` for none), served by tonic with `opentelemetry-proto`'s generated
-//! service. Requests may be gzip-compressed and at most `max-body-bytes` once decoded.
+//! service. Requests may be gzip-compressed and at most `max-body-bytes` once decoded. When
+//! the web config turns TLS on, gRPC is served over TLS with the HTTP listener's certificate
+//! and client-certificate rules (h2 by ALPN), and credentials are required the same way.
 //!
 //! Outcomes as OTLP/gRPC says: every point stored → OK with an empty response; some
 //! rejected → OK with `partial_success`; saturated, stopping or storage failing →
@@ -102,19 +104,30 @@ pub(crate) async fn bind(addr: &str) -> std::io::Result<(TcpListener, SocketAddr
     Ok((listener, local))
 }
 
-/// Serves OTLP gRPC on `listener` until `stopped` turns true (requests in flight finish).
-pub(crate) async fn serve(listener: TcpListener, state: Shared, mut stopped: watch::Receiver<bool>) {
+/// Serves OTLP gRPC on `listener` until `stopped` turns true (requests in flight finish);
+/// over TLS when the web config turns it on for HTTP (`tls`: the same rustls config).
+pub(crate) async fn serve(
+    listener: TcpListener,
+    state: Shared,
+    tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+    mut stopped: watch::Receiver<bool>,
+) {
     let limit = state.config.max_body_bytes;
-    let service = MetricsServiceServer::new(OtlpMetrics { state })
+    let service = MetricsServiceServer::new(OtlpMetrics { state: state.clone() })
         .accept_compressed(CompressionEncoding::Gzip)
         .send_compressed(CompressionEncoding::Gzip)
         .max_decoding_message_size(limit);
-    let served = tonic::transport::Server::builder()
-        .add_service(service)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
-            let _ = stopped.wait_for(|stop| *stop).await;
-        })
-        .await;
+    let router = tonic::transport::Server::builder().add_service(service);
+    let until_stopped = async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    };
+    let served = match tls {
+        None => router.serve_with_incoming_shutdown(TcpListenerStream::new(listener), until_stopped).await,
+        Some(tls) => match crate::tls_serve::TlsListener::new(listener, tls, state) {
+            Ok(incoming) => router.serve_with_incoming_shutdown(incoming, until_stopped).await,
+            Err(e) => return tracing::error!(error = %e, "the OTLP gRPC listener could not start TLS"),
+        },
+    };
     if let Err(e) = served {
         tracing::error!(error = %e, "the OTLP gRPC listener failed");
     }

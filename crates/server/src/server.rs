@@ -97,6 +97,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         }
         None => None,
     };
+    let tls = tls_config(&config)?;
     let mut grpc_addr = None;
     let grpc = match config.grpc_addr() {
         Some(addr) => {
@@ -105,7 +106,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
                 .map_err(|source| ServerError::Bind { addr: addr.to_string(), source })?;
             grpc_addr = Some(local);
             tracing::info!(addr = %local, "OTLP gRPC listener started");
-            Some(tokio::spawn(otlp_grpc::serve(grpc_listener, state.clone(), stopped.clone())))
+            Some(tokio::spawn(otlp_grpc::serve(grpc_listener, state.clone(), tls.clone(), stopped.clone())))
         }
         None => None,
     };
@@ -114,7 +115,6 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let until_stopped = async move {
         let _ = shutdown.wait_for(|stop| *stop).await;
     };
-    let tls = tls_config(&config)?;
     let tls_on = tls.is_some();
     let http = match tls {
         Some(tls) => {

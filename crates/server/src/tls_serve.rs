@@ -93,6 +93,19 @@ impl axum::serve::Listener for TlsListener {
     }
 }
 
+/// The finished handshakes as a stream, for tonic's `serve_with_incoming` (OTLP gRPC over
+/// TLS: the same certificate, client-certificate rules and handshake accounting as HTTP).
+impl tokio_stream::Stream for TlsListener {
+    type Item = std::io::Result<TlsStream<TcpStream>>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.ready.poll_recv(cx).map(|c| c.map(|(stream, _)| Ok(stream)))
+    }
+}
+
 impl Drop for TlsListener {
     fn drop(&mut self) {
         self.acceptor_task.abort();

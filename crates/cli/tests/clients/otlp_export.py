@@ -1,12 +1,15 @@
 """Exports OTLP metrics to Strata with OpenTelemetry's Python SDK, as an application would.
 
 Usage: otlp_export.py grpc|http ENDPOINT SERVICE
+Env: OTLP_CA_FILE (a CA to trust: TLS, gRPC or HTTPS), OTLP_AUTHORIZATION (an
+Authorization header value to send, e.g. "Bearer t").
 Records a counter, a gauge, an explicit-bucket histogram and an exponential histogram,
 exports them once (cumulative temporality, the SDK's default) and prints, as JSON, what
 was recorded, for the test to compare with what PromQL answers.
 """
 
 import json
+import os
 import sys
 
 from opentelemetry.sdk.metrics import MeterProvider
@@ -16,11 +19,26 @@ from opentelemetry.sdk.resources import Resource
 
 
 def exporter(kind, endpoint):
+    ca = os.environ.get("OTLP_CA_FILE")
+    authorization = os.environ.get("OTLP_AUTHORIZATION")
+    headers = {"authorization": authorization} if authorization else None
     if kind == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
-        return OTLPMetricExporter(endpoint=endpoint, insecure=True)
+        if ca is None:
+            return OTLPMetricExporter(endpoint=endpoint, insecure=True, headers=headers)
+        import grpc
+        with open(ca, "rb") as f:
+            credentials = grpc.ssl_channel_credentials(root_certificates=f.read())
+        return OTLPMetricExporter(endpoint=endpoint, insecure=False, credentials=credentials, headers=headers)
     from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
-    return OTLPMetricExporter(endpoint=endpoint)
+    if ca is None:
+        return OTLPMetricExporter(endpoint=endpoint, headers=headers)
+    import requests
+    # requests lets REQUESTS_CA_BUNDLE in the environment override a session's own CA
+    # (psf/requests#3829): a session that ignores the environment keeps ours.
+    session = requests.Session()
+    session.trust_env = False
+    return OTLPMetricExporter(endpoint=endpoint, certificate_file=ca, headers=headers, session=session)
 
 
 def main():
