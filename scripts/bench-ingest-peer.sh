@@ -2,7 +2,8 @@
 # Ingest throughput, Strata against VictoriaMetrics, with the same generator and data:
 # `strata bench ingest` for each protocol, each server alone on a fresh data dir, taking
 # turns, RUNS times. Prints one JSON line per run (the generator's --json plus the server's
-# name); summarise with jq or by eye.
+# name and its resident memory after the load: rss_mb, anon_mb, and for Strata its head,
+# index and series-cache figures); summarise with jq or by eye.
 #
 #   scripts/bench-ingest-peer.sh [RUNS] [DURATION]      (defaults: 3 runs of 10s)
 #
@@ -20,6 +21,21 @@ series="${SERIES:-10000}"
 # shellcheck source=lib/servers.sh
 source scripts/lib/servers.sh
 
+resident() { # pid name port -> JSON fields: the server's resident memory after the load
+  # (VmRSS and its anonymous part, MiB) and, for Strata, its own accounting from /metrics
+  sleep 2
+  local rss anon extra=""
+  rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$1/status")
+  anon=$(awk '/^RssAnon:/ {print $2}' "/proc/$1/status")
+  if [[ $2 == strata ]]; then
+    extra=$(curl -sf "http://127.0.0.1:$3/metrics" | awk '
+      /^strata_head_memory_bytes / {h=$2} /^strata_head_index_memory_bytes / {i=$2}
+      /^strata_series_cache_memory_bytes / {c=$2}
+      END {printf ",\"head_mb\":%.0f,\"index_mb\":%.0f,\"series_cache_mb\":%.0f", h/1048576, i/1048576, c/1048576}')
+  fi
+  echo "\"rss_mb\":$((rss / 1024)),\"anon_mb\":$((anon / 1024))$extra"
+}
+
 for run in $(seq 1 "$runs"); do
   for protocol in ${PROTOCOLS:-remote-write influx prometheus}; do
     for server in strata victoriametrics; do
@@ -29,8 +45,9 @@ for run in $(seq 1 "$runs"); do
       pid=$!
       out=$("$strata" bench ingest --target "http://127.0.0.1:$port" --protocol "$protocol" \
         --writers "$writers" --batch "$batch" --series "$series" --duration "$duration" --json)
+      memory=$(resident "$pid" "$server" "$port")
       kill "$pid"; wait "$pid" 2>/dev/null || true
-      echo "{\"server\":\"$server\",\"run\":$run,${out#\{}"
+      echo "{\"server\":\"$server\",\"run\":$run,$memory,${out#\{}"
     done
   done
 done
