@@ -2,39 +2,13 @@
 //! far less at its peak than the span's windows would take if they were built first (what
 //! it did before segments were streamed; the soak test saw 1.9 GB at 10,000 series).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use strata_model::Labels;
 use strata_rollup::{job, RollupStore, Tier, Tiers, WindowAggregate};
 use strata_storage::{BlockEngine, BlockEngineOptions, Engine};
-
-/// The system allocator, counting live bytes and their peak.
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded as given.
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(live, Ordering::Relaxed);
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded as given.
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-}
+use strata_testkit::counting_alloc::{self, CountingAllocator};
 
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 const MIN: i64 = 60_000;
 const HOUR: i64 = 60 * MIN;
@@ -67,10 +41,10 @@ fn a_run_holds_one_series_windows_at_a_time() {
     .unwrap();
     let store = RollupStore::open(&dir.path().join("rollups"), tiers).unwrap();
 
-    let before = LIVE.load(Ordering::Relaxed);
-    PEAK.store(before, Ordering::Relaxed);
+    let before = counting_alloc::live_bytes();
+    counting_alloc::reset_peak();
     let report = job::run(&engine, &store, None, &mut |_| {}).unwrap();
-    let peak = PEAK.load(Ordering::Relaxed) - before;
+    let peak = counting_alloc::peak_bytes() - before;
 
     assert!(report.windows >= series as u64 * 120, "the 1m tier rolled the span: {report:?}");
     // What building the 1m span's windows first would hold, sketches not even counted.

@@ -6,6 +6,7 @@
 //! are stopped when the test ends.
 
 mod alertmanager;
+pub mod counting_alloc;
 mod files;
 pub mod histogram_target;
 mod http;
@@ -18,6 +19,7 @@ mod strata;
 mod tls;
 
 pub use alertmanager::Alertmanager;
+pub use counting_alloc::CountingAllocator;
 pub use files::copy_dir;
 pub use histogram_target::HistogramTarget;
 pub use http::{get, post, request, url_encode, HttpResponse};

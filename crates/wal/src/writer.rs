@@ -241,6 +241,8 @@ impl Wal {
     }
 
     fn write_locked(&self, st: &mut State, records: &[Record]) -> Result<u64> {
+        /// Bytes of the write buffer kept between writes.
+        const KEPT_BUFFER: usize = 256 << 10;
         let mut buf = std::mem::take(&mut st.buf);
         buf.clear();
         let mut payload = Vec::new();
@@ -257,6 +259,10 @@ impl Wal {
             write_fragments(&mut buf, &mut st.page_offset, &payload);
         }
         self.flush(st, &buf)?;
+        // Kept for the next write, but not at the size of the largest write ever (a replay's
+        // or an import's series records can be megabytes; the head's memory accounting
+        // would not see them).
+        buf.shrink_to(KEPT_BUFFER);
         st.buf = buf;
         st.written += 1;
         Ok(st.written)
