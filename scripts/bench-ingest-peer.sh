@@ -9,7 +9,8 @@
 #
 # Needs a release build (cargo build --release) and Debian's victoria-metrics (started as
 # ../shared/peers/start-peers.sh does). Env: WRITERS (4), BATCH (5000), SERIES (10000),
-# PROTOCOLS ("remote-write influx prometheus").
+# PROTOCOLS ("remote-write influx prometheus"), RATE (points a second for both, to compare
+# memory at equal ingest; default: as fast as each takes).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 runs="${1:-3}"
@@ -44,7 +45,8 @@ for run in $(seq 1 "$runs"); do
       start_server "$server" "$port" "$dir"
       pid=$!
       out=$("$strata" bench ingest --target "http://127.0.0.1:$port" --protocol "$protocol" \
-        --writers "$writers" --batch "$batch" --series "$series" --duration "$duration" --json)
+        --writers "$writers" --batch "$batch" --series "$series" --duration "$duration" \
+        ${RATE:+--rate "$RATE"} --json)
       memory=$(resident "$pid" "$server" "$port")
       kill "$pid"; wait "$pid" 2>/dev/null || true
       echo "{\"server\":\"$server\",\"run\":$run,$memory,${out#\{}"
