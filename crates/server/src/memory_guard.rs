@@ -62,6 +62,9 @@ impl Pressure {
     }
 }
 
+/// Percent of the limit from which every write reads resident memory itself.
+const WATCH_FROM: u64 = 70;
+
 /// What the guard did, for `strata_memory_pressure_actions_total{action}`.
 pub(crate) const ACTIONS: [&str; 3] = ["caches_dropped", "head_cut", "writes_paused"];
 
@@ -71,6 +74,8 @@ pub(crate) struct MemoryGuard {
     /// Bytes; 0: off.
     limit: u64,
     level: AtomicU8,
+    /// The latest resident-memory reading, bytes.
+    last_rss: AtomicU64,
     actions: [AtomicU64; ACTIONS.len()],
     last_flush: Mutex<Option<Instant>>,
 }
@@ -87,6 +92,7 @@ impl MemoryGuard {
         MemoryGuard {
             limit,
             level: AtomicU8::new(0),
+            last_rss: AtomicU64::new(0),
             actions: Default::default(),
             last_flush: Mutex::new(None),
         }
@@ -109,6 +115,7 @@ impl MemoryGuard {
         if self.limit == 0 {
             return Response::default();
         }
+        self.last_rss.store(rss, Ordering::Relaxed);
         let before = self.level();
         let now = before.next(rss, self.limit);
         self.level.store(now as u8, Ordering::Relaxed);
@@ -140,20 +147,24 @@ impl MemoryGuard {
         Response { drop_caches, cut_head }
     }
 
-    /// Whether writes are refused now. Under high pressure each write reads RSS afresh
-    /// instead of waiting for the next once-a-second reading: a burst of writes between two
-    /// readings would otherwise overshoot the limit.
+    /// Whether writes are refused now. Under high pressure — and near it, once the last
+    /// reading passed [`WATCH_FROM`] of the limit — each write reads RSS afresh instead of
+    /// waiting for the next once-a-second reading: a burst of writes between two readings
+    /// (four writers creating series) would otherwise overshoot the limit. Only the step to
+    /// critical is taken here; the once-a-second reading takes the others and their actions.
     pub(crate) fn refusing_writes(&self) -> bool {
         let level = self.level();
-        if level == Pressure::High {
+        let near = self.last_rss.load(Ordering::Relaxed) >= self.limit / 100 * WATCH_FROM;
+        if self.limit > 0 && (level == Pressure::High || (level == Pressure::Normal && near)) {
             if let Some(rss) = resident_bytes() {
-                let now = level.next(rss, self.limit);
-                if now == Pressure::Critical {
-                    self.level.store(now as u8, Ordering::Relaxed);
+                self.last_rss.store(rss, Ordering::Relaxed);
+                if level.next(rss, self.limit) == Pressure::Critical {
+                    self.level.store(Pressure::Critical as u8, Ordering::Relaxed);
                     self.count("writes_paused");
                     tracing::warn!(rss, limit = self.limit, "memory pressure changed to critical");
+                    return true;
                 }
-                return now == Pressure::Critical;
+                return false;
             }
         }
         level == Pressure::Critical
