@@ -268,7 +268,7 @@ fn tenant_users_confine_credentials_to_their_tenants() {
     std::fs::write(
         &web,
         format!(
-            "bearer_tokens:\n  team-a: {}\n  ops: {}\ntenant_users:\n  team-a: [a]\n",
+            "bearer_tokens:\n  team-a: {}\n  ops: {}\ntenant_users:\n  team-a: [a]\nadmin_users: [ops]\n",
             sha("token-a"),
             sha("token-ops")
         ),
@@ -294,4 +294,14 @@ fn tenant_users_confine_credentials_to_their_tenants() {
     assert_eq!(ask("token-a", "/-/healthy", None).code, 200);
     assert_eq!(ask("token-ops", &up, Some("b")).code, 200);
     assert_eq!(ask("token-ops", "/metrics", None).code, 200);
+    // The admin role holds under the URL prefix too: a plain token may not delete there.
+    let delete = |token: &str| {
+        let auth = format!("Bearer {token}");
+        let path = "/tenant/a/api/v1/admin/tsdb/delete_series?match[]=up";
+        request(server.port, "POST", path, &[("Authorization", auth.as_str())], b"").unwrap().code
+    };
+    assert_eq!(delete("token-a"), 403, "delete_series needs the admin role under /tenant/ too");
+    assert_eq!(delete("token-ops"), 204);
+    let healthy = request(server.port, "GET", "/tenant/a/-/healthy", &[], b"").unwrap();
+    assert_eq!(healthy.code, 200, "probes stay open under the prefix");
 }

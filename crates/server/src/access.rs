@@ -42,8 +42,10 @@ pub(crate) enum RouteClass {
     Admin,
 }
 
-/// The class of a request path (see the module docs' table).
+/// The class of a request path (see the module docs' table); a multi-tenant server's
+/// `/tenant/<id>` prefix (or axum's `/tenant/{tenant}` template of it) does not change it.
 pub(crate) fn route_class(path: &str) -> RouteClass {
+    let path = crate::tenancy::without_tenant_prefix(path);
     match path {
         "/-/healthy" | "/-/ready" | "/ping" => RouteClass::Open,
         "/-/reload" => RouteClass::Admin,

@@ -84,6 +84,14 @@ pub(crate) fn route_scope(path: &str) -> RouteScope {
     }
 }
 
+/// `path` without a `/tenant/<id>` prefix (the route it names).
+pub(crate) fn without_tenant_prefix(path: &str) -> &str {
+    match path.strip_prefix(TENANT_PREFIX) {
+        Some(rest) => rest.find('/').map_or("/", |i| &rest[i..]),
+        None => path,
+    }
+}
+
 /// The tenant named in a path's `/tenant/<id>/` prefix, as written.
 fn tenant_in_path(path: &str) -> Option<&str> {
     let rest = path.strip_prefix(TENANT_PREFIX)?;
@@ -307,6 +315,12 @@ mod tests {
             assert_eq!(route_scope(p), RouteScope::Server, "{p}");
         }
         assert_eq!(tenant_in_path("/tenant/acme/api/v1/query"), Some("acme"));
+        assert_eq!(
+            without_tenant_prefix("/tenant/{tenant}/api/v1/admin/tsdb/snapshot"),
+            "/api/v1/admin/tsdb/snapshot"
+        );
+        assert_eq!(without_tenant_prefix("/tenant/acme/-/healthy"), "/-/healthy");
+        assert_eq!(without_tenant_prefix("/api/v1/query"), "/api/v1/query");
         assert_eq!(tenant_in_path("/api/v1/query"), None);
     }
 }
