@@ -70,6 +70,15 @@ fn write_web_config(dir: &Path, extra: &str) -> std::path::PathBuf {
     path
 }
 
+/// A server with the web config of [`write_web_config`] (users alice, bob; token ci), data
+/// under `dir/data`.
+fn start_guarded(dir: &Path) -> (std::path::PathBuf, StrataServer) {
+    let web = write_web_config(dir, "");
+    let server =
+        StrataServer::start(strata(), &dir.join("data"), &[&format!("--web-config-file={}", web.display())]);
+    (web, server)
+}
+
 /// Who asks: the Authorization header (or `u`/`p` parameters) and what they may do.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Who {
@@ -236,12 +245,7 @@ fn every_route_answers_as_the_open_server_to_the_allowed_and_refuses_the_rest() 
 #[test]
 fn influxql_deletes_and_user_management_need_the_admin_role() {
     let dir = tempfile::tempdir().unwrap();
-    let web = write_web_config(dir.path(), "");
-    let server = StrataServer::start(
-        strata(),
-        &dir.path().join("data"),
-        &[&format!("--web-config-file={}", web.display())],
-    );
+    let (_, server) = start_guarded(dir.path());
     let port = server.port;
     assert_eq!(
         send(port, "POST", "/write?db=telegraf&precision=s", "cpu value=1 1703001600", Who::Bob).code,
@@ -275,12 +279,7 @@ fn influxql_deletes_and_user_management_need_the_admin_role() {
 #[test]
 fn reload_takes_new_users_and_a_broken_file_keeps_the_old_ones() {
     let dir = tempfile::tempdir().unwrap();
-    let web = write_web_config(dir.path(), "");
-    let server = StrataServer::start(
-        strata(),
-        &dir.path().join("data"),
-        &[&format!("--web-config-file={}", web.display())],
-    );
+    let (web, server) = start_guarded(dir.path());
     let carol = || {
         request(server.port, "GET", "/api/v1/labels", &[("Authorization", &basic("carol", "c"))], b"")
             .unwrap()
