@@ -1,7 +1,6 @@
 //! The index's memory accounting against the allocator's own count.
 
 use strata_index::SeriesIndex;
-use strata_model::Labels;
 use strata_testkit::counting_alloc::{self, CountingAllocator};
 
 #[global_allocator]
@@ -12,16 +11,7 @@ static ALLOCATOR: CountingAllocator = CountingAllocator;
 #[test]
 fn the_index_reports_what_it_allocates() {
     let series = 20_000usize;
-    let labels: Vec<Labels> = (0..series)
-        .map(|i| {
-            Labels::from_pairs([
-                ("__name__", format!("metric_{}", i % 50)),
-                ("instance", format!("host-{}.example.org:9100", i / 50)),
-                ("job", "node".to_string()),
-            ])
-            .unwrap()
-        })
-        .collect();
+    let labels = counting_alloc::node_series(series);
     let before = counting_alloc::live_bytes();
     let index = SeriesIndex::new();
     for l in &labels {

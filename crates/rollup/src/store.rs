@@ -261,6 +261,20 @@ impl RollupStore {
         Ok(bytes)
     }
 
+    /// Removes tier `i`'s segment of the span starting at `start` (retention).
+    fn remove_segment(&self, i: usize, start: i64) -> Result<(), RollupError> {
+        let path = self.segment_path(&self.tiers.list()[i], start);
+        let mut segments = self.segments.write().unwrap_or_else(|e| e.into_inner());
+        match fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(RollupError::io("remove", &path, e)),
+        }
+        segments[i].remove(&start);
+        Ok(())
+    }
+
+    #[cfg(test)]
     /// Writes tier `i`'s segment for the span starting at `start` from series in ascending
     /// label order (removing it when there are none); returns the bytes written.
     pub(crate) fn write_segment(
@@ -368,7 +382,7 @@ impl RollupStore {
             // `from` rises first: a reader never routes to a segment about to go.
             self.update_tier(i, |s| s.from = Some(s.from.unwrap_or(i64::MIN).max(last + tier.span)))?;
             for start in expired {
-                self.write_segment(i, start, &[])?;
+                self.remove_segment(i, start)?;
                 removed += 1;
             }
         }

@@ -52,14 +52,14 @@ impl ServerConfig {
         })
     }
 
-    /// The limits after reading the config file again (for a reload); the file's, with a
-    /// `--max-series` given on the command line kept.
-    pub(crate) fn reloaded_limits(&self) -> Result<Limits, ConfigError> {
-        let Some(path) = &self.config_file else { return self.limits() };
+    /// The settings a reload takes: the config file read again, with a `--max-series` given
+    /// on the command line kept (these settings themselves when there is no file).
+    pub(crate) fn reloaded(&self) -> Result<ServerConfig, ConfigError> {
+        let Some(path) = &self.config_file else { return Ok(self.clone()) };
         let mut fresh = ServerConfig::from_toml_file(path)?;
         if self.max_series_flag.is_some() {
             fresh.max_series = self.max_series_flag;
         }
-        fresh.limits()
+        Ok(fresh)
     }
 }

@@ -60,8 +60,8 @@ pub(crate) fn export(
     let histograms = std::mem::take(&mut translated.histograms);
     let samples = batch.len() + histograms.len();
     let mut summary = state.apply(tenant, Protocol::Otlp, batch, samples);
-    if let (Some(seconds), Some((message, _))) = (summary.retry_after(), &summary.rate_limited) {
-        return Err(ExportFailure::RateLimited(message.clone(), seconds));
+    if let Some((message, seconds)) = &summary.rate_limited {
+        return Err(ExportFailure::RateLimited(message.clone(), *seconds));
     }
     if !histograms.is_empty() {
         let batch = crate::remote_histograms::HistogramBatch { samples: histograms, errors: Vec::new() };

@@ -206,7 +206,7 @@ impl AppState {
         let view = self.engine_for(tenant);
         let summary =
             ingest_batch::apply(view.engine(), &self.metrics, protocol, batch, self.config.append_batch);
-        self.after_write(tenant, &summary);
+        self.after_write(tenant, summary.written, summary.refused, summary.storage_error.as_deref());
         summary
     }
 
@@ -231,31 +231,32 @@ impl AppState {
             self.config.append_batch,
             summary,
         );
-        let added = WriteSummary {
-            written: summary.written - before.0,
-            refused: summary.refused - before.1,
-            storage_error: summary.storage_error.clone(),
-            ..WriteSummary::default()
-        };
-        self.after_write(tenant, &added);
+        let (written, refused) = (summary.written - before.0, summary.refused - before.1);
+        self.after_write(tenant, written, refused, summary.storage_error.as_deref());
     }
 
     /// Notes a write's outcome: a storage failure for `/admin/status`, the tenant's counts.
-    fn after_write(&self, tenant: Option<&TenantId>, summary: &WriteSummary) {
-        if let Some(e) = &summary.storage_error {
+    fn after_write(
+        &self,
+        tenant: Option<&TenantId>,
+        written: usize,
+        refused: usize,
+        storage_error: Option<&str>,
+    ) {
+        if let Some(e) = storage_error {
             self.health.storage_failed(e);
         }
         if let Some(t) = tenant {
             self.tenants.count(t, |c| {
-                c.samples_written += summary.written as u64;
-                c.samples_refused += summary.refused as u64;
+                c.samples_written += written as u64;
+                c.samples_refused += refused as u64;
             });
         }
     }
 
-    /// Reads the limits again from the config file (SIGHUP, `POST /-/reload`).
-    pub(crate) fn reload_limits(&self) -> Result<(), ConfigError> {
-        let limits = self.config.reloaded_limits()?;
+    /// Takes the cardinality limits of a freshly read config (SIGHUP, `POST /-/reload`).
+    fn reload_limits(&self, fresh: &ServerConfig) -> Result<(), ConfigError> {
+        let limits = fresh.limits()?;
         let backend = &self.backend;
         self.limiter.reload(limits, &|m: &[strata_model::Matcher]| backend.count_series(m));
         Ok(())
@@ -264,11 +265,9 @@ impl AppState {
     /// Reloads what can be reloaded without a restart: cardinality limits, then the web
     /// config's users, tokens and headers. On an error the running settings stay.
     pub(crate) fn reload_config(&self) -> Result<(), ConfigError> {
-        self.reload_limits()?;
-        if let Some(path) = &self.config.config_file {
-            let fresh = ServerConfig::from_toml_file(path)?;
-            self.tenants.rates.set_limits(fresh.tenant_rates()?);
-        }
+        let fresh = self.config.reloaded()?;
+        self.reload_limits(&fresh)?;
+        self.tenants.rates.set_limits(fresh.tenant_rates()?);
         self.access.reload()
     }
 

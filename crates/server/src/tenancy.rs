@@ -84,18 +84,20 @@ pub(crate) fn route_scope(path: &str) -> RouteScope {
     }
 }
 
+/// A path's `/tenant/<id>` prefix split off: the tenant as written, and the route.
+fn split_tenant_prefix(path: &str) -> Option<(&str, &str)> {
+    let rest = path.strip_prefix(TENANT_PREFIX)?;
+    Some(rest.find('/').map_or((rest, "/"), |i| (&rest[..i], &rest[i..])))
+}
+
 /// `path` without a `/tenant/<id>` prefix (the route it names).
 pub(crate) fn without_tenant_prefix(path: &str) -> &str {
-    match path.strip_prefix(TENANT_PREFIX) {
-        Some(rest) => rest.find('/').map_or("/", |i| &rest[i..]),
-        None => path,
-    }
+    split_tenant_prefix(path).map_or(path, |(_, route)| route)
 }
 
 /// The tenant named in a path's `/tenant/<id>/` prefix, as written.
 fn tenant_in_path(path: &str) -> Option<&str> {
-    let rest = path.strip_prefix(TENANT_PREFIX)?;
-    Some(rest.split('/').next().unwrap_or(rest))
+    split_tenant_prefix(path).map(|(tenant, _)| tenant)
 }
 
 /// Middleware: decides the request's tenant (see the module docs) and refuses what the
@@ -253,7 +255,12 @@ impl Tenants {
 
     /// Notes what a write of the tenant did.
     pub(crate) fn count(&self, tenant: &TenantId, update: impl FnOnce(&mut TenantCounters)) {
-        update(self.counters.lock().unwrap_or_else(|e| e.into_inner()).entry(tenant.clone()).or_default());
+        let mut counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+        // The id is copied once, at the tenant's first write, not on every write.
+        match counters.get_mut(tenant) {
+            Some(c) => update(c),
+            None => update(counters.entry(tenant.clone()).or_default()),
+        }
     }
 
     /// Every tenant's counters, by id.

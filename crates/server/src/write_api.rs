@@ -200,18 +200,20 @@ fn parse_and_apply(
 ) -> Result<WriteSummary, String> {
     let now = now_ms();
     let caches = state.series_caches_for(tenant);
-    let catalog = state.influx_catalog_for(tenant).map_err(|e| e.0)?;
     let mut histograms = HistogramBatch::default();
     let batch = match format {
         Format::LineProtocol(precision, target) => {
-            let target = match &target {
+            // Only a write that names a database needs the catalog (a tenant's opens on use).
+            let resolved = match &target {
                 Some((db, rp)) => {
-                    Some(strata_influxql::namespace::write_target(&catalog, db, rp.as_deref())?)
+                    let catalog = state.influx_catalog_for(tenant).map_err(|e| e.0)?;
+                    let target = strata_influxql::namespace::write_target(&catalog, db, rp.as_deref())?;
+                    Some((catalog, target))
                 }
                 None => None,
             };
             let influx =
-                target.as_ref().map(|target| ingest_batch::InfluxTarget { catalog: &catalog, target });
+                resolved.as_ref().map(|(catalog, target)| ingest_batch::InfluxTarget { catalog, target });
             ingest_batch::parse_line_protocol(bytes, precision, now, &caches.line_protocol, influx)
         }
         Format::PrometheusText(time) => {

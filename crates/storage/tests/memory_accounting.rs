@@ -4,7 +4,6 @@
 //! head take, and not more than it. (It found the WAL keeping its write buffer at the size
 //! of the largest write ever: 2 MB here, unseen by the accounting; now trimmed.)
 
-use strata_model::Labels;
 use strata_storage::{BlockEngine, BlockEngineOptions, Engine};
 use strata_testkit::counting_alloc::{self, CountingAllocator};
 
@@ -16,16 +15,7 @@ fn the_head_reports_most_of_what_it_allocates_and_no_more() {
     let dir = tempfile::tempdir().unwrap();
     let engine = BlockEngine::open(dir.path(), BlockEngineOptions::default()).unwrap();
     let series = 20_000usize;
-    let labels: Vec<Labels> = (0..series)
-        .map(|i| {
-            Labels::from_pairs([
-                ("__name__", format!("metric_{}", i % 50)),
-                ("instance", format!("host-{}.example.org:9100", i / 50)),
-                ("job", "node".to_string()),
-            ])
-            .unwrap()
-        })
-        .collect();
+    let labels = counting_alloc::node_series(series);
     let before = counting_alloc::live_bytes();
     let t0 = 1_700_000_000_000i64;
     for step in 0..60i64 {

@@ -63,11 +63,6 @@ impl<'e> TenantEngine<'e> {
         TenantEngine { inner, tenant }
     }
 
-    /// The tenant.
-    pub fn tenant(&self) -> &TenantId {
-        &self.tenant
-    }
-
     fn tag_batch<T: Clone>(&self, batch: &[(Labels, i64, T)]) -> Tagged<T> {
         let mut tagged =
             Tagged { batch: Vec::with_capacity(batch.len()), positions: Vec::new(), refused: Vec::new() };

@@ -4,7 +4,9 @@
 //! `#[global_allocator] static A: CountingAllocator = CountingAllocator;`.
 
 use std::alloc::{GlobalAlloc, Layout, System};
+
 use std::sync::atomic::{AtomicUsize, Ordering};
+use strata_model::Labels;
 
 /// See the module docs.
 #[derive(Debug, Clone, Copy, Default)]
@@ -59,4 +61,19 @@ unsafe impl GlobalAlloc for CountingAllocator {
         }
         p
     }
+}
+
+/// `count` series shaped like a node exporter's (50 metrics × `count / 50` instances, one
+/// job): the labels memory tests build their structures from, allocated before they count.
+pub fn node_series(count: usize) -> Vec<Labels> {
+    (0..count)
+        .map(|i| {
+            Labels::from_pairs([
+                ("__name__", format!("metric_{}", i % 50)),
+                ("instance", format!("host-{}.example.org:9100", i / 50)),
+                ("job", "node".to_string()),
+            ])
+            .expect("valid labels")
+        })
+        .collect()
 }
