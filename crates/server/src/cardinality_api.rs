@@ -1,7 +1,7 @@
 //! `/api/v1/cardinality`: the cardinality report (`strata_cardinality::report`) as JSON —
 //! `topN` contributors (default 10; any number, up to every metric), the labels of those
 //! metrics with 1,000 or more unique values (exact, from the head's index; the tracker says
-//! which churn), the limits, and with `days` a forecast.
+//! which churn), the limits, the hourly series history (`growth`), and with `days` a forecast.
 
 use std::collections::HashSet;
 
@@ -29,16 +29,26 @@ pub(crate) async fn report(State(state): State<Shared>, request: Request) -> Res
         (Ok(t), Ok(d)) => (t.max(1) as usize, d as u32),
         (Err(e), _) | (_, Err(e)) => return e.into_response(),
     };
-    let built =
-        tokio::task::spawn_blocking(move || input(&state, top, days).map(|input| build(&input, top))).await;
+    let built = tokio::task::spawn_blocking(move || {
+        let report = build(&input(&state, top, days)?, top);
+        with_growth(&report, &state.tracker.history())
+    })
+    .await;
     match built {
         Ok(Err(e)) => e.into_response(),
-        Ok(Ok(report)) => match serde_json::to_string(&report) {
-            Ok(data) => json_response(StatusCode::OK, json::success(&data, &[], &[])),
-            Err(e) => ApiError::internal(e.to_string()).into_response(),
-        },
+        Ok(Ok(data)) => json_response(StatusCode::OK, json::success(&data.to_string(), &[], &[])),
         Err(e) => ApiError::internal(e.to_string()).into_response(),
     }
+}
+
+/// The report with the tracker's hourly history under `growth` (what the web UI charts).
+fn with_growth(
+    report: &strata_cardinality::report::Report,
+    history: &[strata_cardinality::GrowthPoint],
+) -> Result<serde_json::Value, ApiError> {
+    let mut data = serde_json::to_value(report).map_err(|e| ApiError::internal(e.to_string()))?;
+    data["growth"] = serde_json::to_value(history).map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(data)
 }
 
 /// The report's input: exact counts from the head's index (counted from its postings, within

@@ -101,6 +101,9 @@ pub struct ServerConfig {
     pub external_labels: crate::rules_config::ExternalLabels,
     /// The URL users reach the server at (alerts' `generatorURL`); default `http://<listen>`.
     pub external_url: String,
+    /// Path prefix the whole server answers under (`/strata`; empty: none), as Prometheus'
+    /// `--web.route-prefix` (module `route_prefix`).
+    pub web_route_prefix: String,
     /// Where alerts go, and the alert timings (module `rules_config`).
     pub alerting: crate::rules_config::AlertingConfig,
     /// Most active series in all; new series past it are refused (none by default).
@@ -196,6 +199,7 @@ impl Default for ServerConfig {
             rule_query_offset: "0s".into(),
             external_labels: Default::default(),
             external_url: String::new(),
+            web_route_prefix: String::new(),
             alerting: Default::default(),
             max_series: None,
             series_limits: Vec::new(),
@@ -287,6 +291,25 @@ impl ServerConfig {
     }
 
     /// Checks every setting, so a mistake stops the server before it opens anything.
+    /// `web-route-prefix` normalized: `""` or `/a/b` (no trailing `/`).
+    pub fn route_prefix(&self) -> Result<String, ConfigError> {
+        let prefix = self.web_route_prefix.trim().trim_end_matches('/');
+        if prefix.is_empty() {
+            return Ok(String::new());
+        }
+        let bad = |why: &str| ConfigError(format!("web-route-prefix {:?}: {why}", self.web_route_prefix));
+        if !prefix.starts_with('/') {
+            return Err(bad("must start with /"));
+        }
+        if prefix.contains("//") {
+            return Err(bad("has an empty path segment (//)"));
+        }
+        if let Some(c) = prefix.chars().find(|c| !(c.is_ascii_alphanumeric() || "/-._~".contains(*c))) {
+            return Err(bad(&format!("{c:?} is not allowed (letters, digits, / - . _ ~)")));
+        }
+        Ok(prefix.to_string())
+    }
+
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.validate_engine()?;
         self.block_range_ms()?;
@@ -305,6 +328,7 @@ impl ServerConfig {
         self.web_config()?;
         self.memory_limit_bytes()?;
         self.validate_tenants()?;
+        self.route_prefix()?;
         for feature in &self.enable_feature {
             if !FEATURES.contains(&feature.as_str()) {
                 return Err(ConfigError(format!(

@@ -60,6 +60,7 @@ mod retention_config;
 mod rollup_api;
 mod rollup_config;
 mod rollup_runner;
+mod route_prefix;
 mod rules_api;
 mod rules_config;
 mod series_cache;
@@ -70,6 +71,7 @@ mod tcp_listener;
 mod tenancy;
 mod tenant_config;
 mod tls_serve;
+mod web_ui;
 mod write_api;
 mod write_gate;
 

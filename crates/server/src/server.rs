@@ -360,7 +360,9 @@ fn router(state: Shared) -> Router {
         .route("/metrics", get(status_api::metrics))
         .route("/-/healthy", get(status_api::healthy))
         .route("/-/ready", get(status_api::ready))
-        .route("/ping", get(status_api::ping).head(status_api::ping));
+        .route("/ping", get(status_api::ping).head(status_api::ping))
+        .route("/api/v1/status/flags", get(status_api::flags))
+        .merge(crate::web_ui::routes());
     // Access control runs inside the request counter, so refusals are counted too; the
     // tenant is resolved once the caller is known.
     let api = api
@@ -372,11 +374,13 @@ fn router(state: Shared) -> Router {
     } else {
         api
     };
-    routes
+    let prefix = state.config.route_prefix().unwrap_or_default();
+    let routes = routes
         .layer(middleware::from_fn_with_state(state.clone(), count_requests))
         // Bodies are limited by each handler (after decompression too), not by axum's default.
         .layer(axum::extract::DefaultBodyLimit::disable())
-        .with_state(state)
+        .with_state(state);
+    crate::route_prefix::serve_under(&prefix, routes)
 }
 
 /// Counts requests by route and status code for `/metrics`.

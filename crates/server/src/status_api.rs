@@ -68,6 +68,29 @@ pub(crate) async fn tsdb(State(state): State<Shared>, request: axum::extract::Re
     }
 }
 
+/// `/api/v1/status/flags`: the settings the server runs with (flags, environment and config
+/// file merged), one string per setting as Prometheus' endpoint gives them; tables and
+/// lists as JSON text.
+pub(crate) async fn flags(State(state): State<Shared>) -> Response {
+    let settings = match serde_json::to_value(&state.config) {
+        Ok(serde_json::Value::Object(settings)) => settings,
+        Ok(_) => return ApiError::internal("the config is not a table").into_response(),
+        Err(e) => return ApiError::internal(e.to_string()).into_response(),
+    };
+    let data: serde_json::Map<String, serde_json::Value> = settings
+        .into_iter()
+        .map(|(name, value)| {
+            let text = match value {
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Null => String::new(),
+                other => other.to_string(),
+            };
+            (name, serde_json::Value::String(text))
+        })
+        .collect();
+    json_response(StatusCode::OK, json::success(&serde_json::Value::Object(data).to_string(), &[], &[]))
+}
+
 /// `/api/v1/status/retention` (Strata's own): the shard duration, the retention settings
 /// and rules with what each has expired since start, the time retention counts back from,
 /// and every shard with its tier and figures.

@@ -78,6 +78,8 @@ pub(crate) fn route_scope(path: &str) -> RouteScope {
     ];
     match path {
         "/-/healthy" | "/-/ready" | "/ping" | "/api/v1/status/buildinfo" => RouteScope::Any,
+        // The web UI's pages and files hold no data: any tenant, or none.
+        p if p.starts_with("/assets/") || strata_web::PAGES.contains(&p) => RouteScope::Any,
         p if p.starts_with("/api/v1/label/") && p.ends_with("/values") => RouteScope::Tenant,
         p if TENANT_ROUTES.contains(&p) => RouteScope::Tenant,
         _ => RouteScope::Server,
@@ -96,7 +98,7 @@ pub(crate) fn without_tenant_prefix(path: &str) -> &str {
 }
 
 /// The tenant named in a path's `/tenant/<id>/` prefix, as written.
-fn tenant_in_path(path: &str) -> Option<&str> {
+pub(crate) fn tenant_in_path(path: &str) -> Option<&str> {
     split_tenant_prefix(path).map(|(tenant, _)| tenant)
 }
 

@@ -105,6 +105,10 @@ pub(crate) struct Args {
     /// The URL users reach this server at, for alerts' generatorURL [default: http://LISTEN].
     #[arg(long, env = "STRATA_EXTERNAL_URL")]
     external_url: Option<String>,
+    /// Path prefix the whole server (UI, APIs, probes) answers under, for a reverse proxy
+    /// that forwards /prefix/... unchanged (Prometheus' --web.route-prefix) [default: none].
+    #[arg(long, env = "STRATA_WEB_ROUTE_PREFIX")]
+    web_route_prefix: Option<String>,
     /// An Alertmanager to send alerts to (http://host:9093), comma-separated or repeated
     /// [default: none; `[alerting] alertmanagers` in the TOML file].
     #[arg(long = "alertmanager-url", env = "STRATA_ALERTMANAGER_URL", value_delimiter = ',')]
@@ -224,6 +228,7 @@ impl Args {
             rule_files,
             evaluation_interval,
             external_url,
+            web_route_prefix,
             influxql_prometheus_database,
             rollup_interval,
             grpc_listen,
