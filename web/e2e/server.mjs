@@ -25,12 +25,13 @@ export async function freePort() {
 }
 
 /**
- * Starts the server. `binary`: the strata executable; `dataset`: the .prom.gz file (null:
- * an empty server). Returns { url, stop, log }.
+ * Starts the server. `binary`: the strata executable; `dataset`: the .prom.gz file to
+ * import (null: none); `dataDir`: a data dir to use as it is (default: a new one in the
+ * temp dir). Returns { url, stop, log }.
  */
-export async function startStrata({ binary, dataset, args = [] }) {
+export async function startStrata({ binary, dataset, args = [], dataDir = null }) {
   const dir = mkdtempSync(join(tmpdir(), "strata-web-"));
-  const data = join(dir, "data");
+  const data = dataDir ?? join(dir, "data");
   if (dataset) {
     const started = Date.now();
     execFileSync(binary, ["import", "--format", "prometheus", dataset, "--dir", data], { stdio: ["ignore", "ignore", "inherit"] });

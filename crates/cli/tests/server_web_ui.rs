@@ -52,6 +52,17 @@ fn every_page_path_answers_the_page_and_its_assets() {
     let missing = server.get("/assets/nothing-here.js");
     assert_eq!(missing.code, 404);
     assert!(missing.text().contains("assets/nothing-here.js"));
+    // The cardinality page's growth chart: the tracker's hourly history, this hour included.
+    let written = server.post(
+        "/api/v1/import/prometheus",
+        "text/plain",
+        b"ui_growth{a=\"1\"} 1\nui_growth{a=\"2\"} 1\n",
+    );
+    assert!(written.code < 300, "{}", written.text());
+    let report = server.get("/api/v1/cardinality").json();
+    let growth = report["data"]["growth"].as_array().expect("growth is a list");
+    let this_hour = growth.last().expect("this hour is recorded");
+    assert!(this_hour["series"].as_u64() >= Some(2) && this_hour["hour"].as_i64().is_some(), "{growth:?}");
     // The flags the status page shows.
     let flags = server.get("/api/v1/status/flags").json();
     assert_eq!(flags["status"], "success");
