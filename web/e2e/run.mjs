@@ -176,6 +176,56 @@ try {
     assert(errors.length === 0, `console errors: ${errors.join(" | ")}`);
   });
 
+  await check("query page: InfluxQL mode, as a table and as a graph", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const lines = [];
+    for (let i = 0; i < 30; i++) {
+      for (const host of ["a", "b"]) lines.push(`cpu,host=${host} usage_idle=${(host === "a" ? 90 : 40) + (i % 7)} ${(now - 300 + i * 10) * 1e9}`);
+    }
+    const written = await fetch(`${server.url}/write?db=telegraf`, { method: "POST", body: lines.join("\n") });
+    assert(written.status === 204, `line protocol write: ${written.status}`);
+    const q = "SELECT mean(usage_idle) FROM cpu WHERE time > now() - 10m GROUP BY time(10s), host";
+    const { page, errors } = await openPage(`/graph?${new URLSearchParams({ expr: q, lang: "influxql", db: "telegraf", tab: "table" })}`);
+    await page.waitForSelector(".result-table");
+    const tables = await page.locator(".result-table").count();
+    assert(tables === 2, `one table per host, got ${tables}`);
+    await page.click("[data-testid=tab-graph]");
+    await page.waitForSelector("[data-rendered]", { timeout: 30_000 });
+    const drawn = await page.evaluate(() => window.strataLastRender);
+    assert(drawn.series === 2 && drawn.points === 60, `graph: ${JSON.stringify(drawn)}`);
+    await page.screenshot({ path: join(shots, "influxql.png"), fullPage: true });
+    assert(errors.length === 0, `console errors: ${errors.join(" | ")}`);
+  });
+
+  await check("under --web-route-prefix and a tenant's /tenant/<id>/ prefix, pages and queries stay there", async () => {
+    const prefixed = await startStrata({ binary, dataset: null, args: ["--web-route-prefix=/strata", "--multi-tenant"] });
+    try {
+      const now = Math.floor(Date.now() / 1000) * 1000;
+      for (const [tenant, jobs] of [["acme", ["api", "db"]], ["other", ["leak"]]]) {
+        const body = jobs.flatMap((job) => [0, 15, 30].map((s) => `tenant_metric{job="${job}"} 1 ${now - 60_000 + s * 1000}`)).join("\n") + "\n";
+        const r = await fetch(`${prefixed.url}/tenant/${tenant}/api/v1/import/prometheus`, { method: "POST", body });
+        assert(r.ok, `write for ${tenant}: ${r.status}`);
+      }
+      const page = await context.newPage();
+      const errors = [];
+      page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+      await page.goto(`${prefixed.url}/tenant/acme/graph?${new URLSearchParams({ expr: "tenant_metric", tab: "graph", range: "5m" })}`);
+      await page.waitForSelector("[data-rendered]", { timeout: 30_000 });
+      const series = await page.evaluate(() => window.strataLastRender.series);
+      assert(series === 2, `acme sees ${series} series (2 are its own)`);
+      const legend = await page.textContent("[data-testid=chart]");
+      assert(!legend.includes("leak"), "another tenant's series on acme's graph");
+      await page.click("#nav a:has-text('Series')");
+      await page.waitForSelector("[data-testid=metric-list] .metric");
+      assert(page.url().startsWith(`${prefixed.url}/tenant/acme/series`), `navigation left the prefix: ${page.url()}`);
+      await page.goto(`${prefixed.url}/status`);
+      await page.waitForSelector("[data-testid=health]");
+      assert(errors.length === 0, `console errors: ${errors.join(" | ")}`);
+    } finally {
+      await prefixed.stop();
+    }
+  });
+
   await check("no request leaves the machine", async () => {
     const { page } = await openPage(`/graph?${graphQuery}`);
     const outside = [];

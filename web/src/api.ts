@@ -2,11 +2,24 @@
 // Prometheus envelope ({status, data, warnings, infos, error}) is unwrapped, and a
 // failure becomes an ApiError naming the path and what the server said.
 
+function meta(name: string): string {
+  const tag = document.querySelector(`meta[name="${name}"]`);
+  return (tag?.getAttribute("content") ?? "").replace(/\/+$/, "");
+}
+
 /** The prefix the server serves under (`--web-route-prefix`), told to the page in a meta tag. */
-export const routePrefix: string = (() => {
-  const meta = document.querySelector('meta[name="strata-route-prefix"]');
-  return (meta?.getAttribute("content") ?? "").replace(/\/+$/, "");
-})();
+export const routePrefix: string = meta("strata-route-prefix");
+
+/** `/tenant/<id>` when the page was opened under a tenant's prefix (`--multi-tenant`), else
+ *  empty: pages stay under it, and requests about data go under it. */
+export const tenantPrefix: string = meta("strata-tenant-prefix");
+
+/** Where the UI's pages live. */
+export const pagePrefix: string = routePrefix + tenantPrefix;
+
+/** Routes about one tenant's data (the server's `tenancy::route_scope`); the rest are about
+ *  the whole server and refuse a tenant. */
+const TENANT_ROUTE = /^\/(api\/v1\/(query|query_range|series|labels|label\/|metadata|read)|query)(\b|\/|\?|$)/;
 
 export class ApiError extends Error {}
 
@@ -16,9 +29,10 @@ export interface Envelope<T> {
   infos: string[];
 }
 
-/** The URL of a server path under the route prefix. */
+/** The URL of a server path: under the route prefix, and under the tenant's prefix when
+ *  the path is about a tenant's data. */
 export function url(path: string): string {
-  return routePrefix + path;
+  return routePrefix + (tenantPrefix && TENANT_ROUTE.test(path) ? tenantPrefix : "") + path;
 }
 
 /** GETs a Prometheus-style JSON answer and unwraps it. */

@@ -31,7 +31,8 @@ export function promqlEditor(parent: HTMLElement, initial: string, window: Windo
     .activateLinter(true)
     .setComplete({
       remote: {
-        url: url(""),
+        // Every lookup it makes (labels, values, series, metadata) is about the tenant's data.
+        url: url("/api/v1/series").slice(0, -"/api/v1/series".length),
         httpMethod: "GET",
         cache: { maxAge: 60_000 },
         fetchFn: (input: RequestInfo | URL, init?: RequestInit) => fetch(inWindow(String(input), window), init),

@@ -2,7 +2,7 @@
 // function that fills <main> from the URL's query string; pages keep their whole state
 // in that query string, so any URL can be shared and restores what it showed.
 import "./style.css";
-import { routePrefix } from "./api";
+import { pagePrefix } from "./api";
 import { h, replace } from "./dom";
 import { graphPage } from "./pages/graph";
 import { seriesPage } from "./pages/series";
@@ -25,7 +25,7 @@ let leave: (() => void) | void;
 
 /** The page path of the current location, without the route prefix. */
 function currentPath(): string {
-  const path = location.pathname.slice(routePrefix.length) || "/";
+  const path = location.pathname.slice(pagePrefix.length) || "/";
   return path === "/" ? "/graph" : path.replace(/\/+$/, "");
 }
 
@@ -44,7 +44,7 @@ function drawNav(active: string): void {
   const links = pages.map((p) =>
     h(
       "a",
-      { href: routePrefix + p.path, class: p.path === active ? "active" : "", onclick: navigate },
+      { href: pagePrefix + p.path, class: p.path === active ? "active" : "", onclick: navigate },
       p.title,
     ),
   );

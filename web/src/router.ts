@@ -1,10 +1,10 @@
 // Moving between pages and keeping a page's state in its URL.
-import { routePrefix } from "./api";
+import { pagePrefix } from "./api";
 
 /** Moves to another page (a path under the prefix, with its query string). */
 export function go(path: string, params?: URLSearchParams): void {
   const query = params && params.toString() ? `?${params}` : "";
-  history.pushState(null, "", routePrefix + path + query);
+  history.pushState(null, "", pagePrefix + path + query);
   window.dispatchEvent(new PopStateEvent("popstate"));
 }
 

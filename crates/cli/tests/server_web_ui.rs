@@ -123,6 +123,27 @@ fn a_route_prefix_moves_every_route_under_it() {
 }
 
 #[test]
+fn under_a_tenant_prefix_the_page_is_told_its_tenant_and_finds_its_assets() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = StrataServer::start(strata(), &dir.path().join("data"), &["--multi-tenant"]);
+    let page = server.get("/tenant/acme/graph");
+    assert_eq!(page.code, 200);
+    let text = page.text();
+    assert!(text.contains(r#"<meta name="strata-tenant-prefix" content="/tenant/acme" />"#), "{text}");
+    for asset in named_assets(&text) {
+        assert_eq!(
+            server.get(&format!("/tenant/acme/{asset}")).code,
+            200,
+            "{asset} under the tenant's prefix"
+        );
+    }
+    // Without a tenant the pages still answer (they hold no data), told no tenant.
+    let plain = server.get("/status");
+    assert_eq!(plain.code, 200);
+    assert!(plain.text().contains(r#"<meta name="strata-tenant-prefix" content="" />"#));
+}
+
+#[test]
 fn a_bad_route_prefix_is_refused_at_start_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let out = std::process::Command::new(strata())

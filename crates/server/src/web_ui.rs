@@ -2,8 +2,11 @@
 //! `/assets/*` the embedded files (crate `strata-web`), gzip-compressed when the browser
 //! takes it. Nothing is fetched from elsewhere: the UI's code, styles and fonts are all here.
 //!
-//! Under `/tenant/<id>/` (multi-tenant) the page is told that prefix too, so its queries and
-//! series lookups are the tenant's.
+//! Under `/tenant/<id>/` (multi-tenant) the page is told that prefix too: its pages stay
+//! under it and its requests about data (queries, series, labels) go under it, while the
+//! server-wide pages (status, cardinality) ask without a tenant.
+
+use std::collections::HashMap;
 
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -24,12 +27,10 @@ pub(crate) fn routes() -> Router<Shared> {
 
 /// `index.html` for any page path.
 async fn index(State(state): State<Shared>, OriginalUri(uri): OriginalUri) -> Response {
-    let mut prefix = state.config.route_prefix().unwrap_or_default();
-    if let Some(tenant) = crate::tenancy::tenant_in_path(uri.path()) {
-        prefix.push_str("/tenant/");
-        prefix.push_str(tenant);
-    }
-    match strata_web::index_html(&prefix) {
+    let prefix = state.config.route_prefix().unwrap_or_default();
+    let tenant =
+        crate::tenancy::tenant_in_path(uri.path()).map_or_else(String::new, |t| format!("/tenant/{t}"));
+    match strata_web::index_html(&prefix, &tenant) {
         Some(page) => (
             [
                 (header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8")),
@@ -43,8 +44,10 @@ async fn index(State(state): State<Shared>, OriginalUri(uri): OriginalUri) -> Re
     }
 }
 
-/// An embedded file under `/assets/`.
-async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
+/// An embedded file under `/assets/` (under `/tenant/<id>/` too, where the route has the
+/// tenant as a second parameter).
+async fn asset(Path(params): Path<HashMap<String, String>>, headers: HeaderMap) -> Response {
+    let file = params.get("file").map_or("", String::as_str);
     let Some(asset) = strata_web::asset(&format!("assets/{file}")) else {
         return (StatusCode::NOT_FOUND, format!("no UI asset assets/{file}\n")).into_response();
     };

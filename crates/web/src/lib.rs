@@ -8,8 +8,9 @@
 //! Invariants:
 //! - The UI is a single page: every page path ([`PAGES`]) answers `index.html`, whose asset
 //!   URLs are relative, so it works under any route prefix.
-//! - The page learns its route prefix from the `strata-route-prefix` meta tag, which
-//!   [`index_html`] fills in; nothing else in the built files depends on where it is served.
+//! - The page learns its route prefix and its tenant's prefix from the
+//!   `strata-route-prefix` and `strata-tenant-prefix` meta tags, which [`index_html`] fills
+//!   in; nothing else in the built files depends on where it is served.
 //! - Asset file names carry a content hash (Vite), so they may be cached forever;
 //!   `index.html` may not.
 
@@ -46,14 +47,23 @@ pub fn asset(path: &str) -> Option<&'static Asset> {
     ASSETS.iter().find(|a| a.path == path)
 }
 
-/// `index.html` telling the page it is served under `route_prefix` (`""` or `/something`).
+/// `index.html` telling the page it is served under `route_prefix` (`""` or `/something`)
+/// and, when opened under a tenant's prefix, `tenant_prefix` (`""` or `/tenant/<id>`).
 /// None when the UI was not built into this binary.
-pub fn index_html(route_prefix: &str) -> Option<String> {
+pub fn index_html(route_prefix: &str, tenant_prefix: &str) -> Option<String> {
     let page = std::str::from_utf8(asset("index.html")?.body).ok()?;
-    let empty = r#"<meta name="strata-route-prefix" content="" />"#;
-    let filled =
-        format!(r#"<meta name="strata-route-prefix" content="{}" />"#, escape_attribute(route_prefix));
-    Some(page.replacen(empty, &filled, 1))
+    Some(fill_meta(
+        &fill_meta(page, "strata-route-prefix", route_prefix),
+        "strata-tenant-prefix",
+        tenant_prefix,
+    ))
+}
+
+/// `page` with the empty meta tag `name` given `value`.
+fn fill_meta(page: &str, name: &str, value: &str) -> String {
+    let empty = format!(r#"<meta name="{name}" content="" />"#);
+    let filled = format!(r#"<meta name="{name}" content="{}" />"#, escape_attribute(value));
+    page.replacen(&empty, &filled, 1)
 }
 
 /// Text safe inside a double-quoted HTML attribute.
@@ -78,8 +88,9 @@ mod tests {
 
     #[test]
     fn the_built_ui_is_embedded_with_its_assets() {
-        let index = index_html("").expect("dist/index.html is embedded");
+        let index = index_html("", "").expect("dist/index.html is embedded");
         assert!(index.contains(r#"<meta name="strata-route-prefix" content="" />"#));
+        assert!(index.contains(r#"<meta name="strata-tenant-prefix" content="" />"#));
         // Every asset index.html names is embedded, by a relative URL.
         let named: Vec<&str> = index.split("\"./").skip(1).filter_map(|s| s.split('"').next()).collect();
         assert!(named.iter().any(|p| p.ends_with(".js")), "index.html names its script: {index}");
@@ -102,8 +113,12 @@ mod tests {
 
     #[test]
     fn the_prefix_is_escaped_into_the_meta_tag() {
-        let index = index_html("/a\"b<c").unwrap();
-        assert!(index.contains(r#"content="/a&quot;b&lt;c""#), "{index}");
+        let index = index_html("/a\"b<c", "/tenant/t&1").unwrap();
+        assert!(index.contains(r#"<meta name="strata-route-prefix" content="/a&quot;b&lt;c" />"#), "{index}");
+        assert!(
+            index.contains(r#"<meta name="strata-tenant-prefix" content="/tenant/t&amp;1" />"#),
+            "{index}"
+        );
         assert!(!index.contains(r#"content="""#));
     }
 }
