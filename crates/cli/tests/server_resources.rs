@@ -92,15 +92,6 @@ fn connections_past_the_limit_wait_until_one_closes() {
     assert_eq!(metric(&server, "strata_http_max_connections"), 2.0);
 }
 
-fn rss_bytes(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-        .map_or(0, |kib| kib * 1024)
-}
-
 /// A load that would take the server far past `--memory-limit` (half a million new series)
 /// ends with the server alive, its memory held near the limit by back-pressure (writes
 /// answered 503 and retried), and every acknowledged sample stored: after a restart without
@@ -119,7 +110,7 @@ fn memory_pressure_pauses_writes_and_loses_nothing_acknowledged() {
         let (peak, done) = (peak.clone(), done.clone());
         std::thread::spawn(move || {
             while !done.load(std::sync::atomic::Ordering::Relaxed) {
-                peak.fetch_max(rss_bytes(pid), std::sync::atomic::Ordering::Relaxed);
+                peak.fetch_max(strata_testkit::resident_bytes(pid), std::sync::atomic::Ordering::Relaxed);
                 std::thread::sleep(Duration::from_millis(50));
             }
         })

@@ -47,7 +47,22 @@ pub const MAX_OPERATORS: usize = 2_048;
 pub fn parse(query: &str) -> Result<Expr, ParseError> {
     check_depth(query)?;
     let text = crate::byte_escapes::rewrite(query);
-    promql_parser::parser::parse(&text).map_err(|e| ParseError(prometheus_wording(&e)))
+    // The parser (promql-parser) panics on some inputs its grammar accepts — a range of
+    // 10^27 seconds overflows its `Duration::from_secs_f64` (found by fuzz/promql_eval) — so
+    // a panic in it is taken as the parse error it should have been.
+    match std::panic::catch_unwind(|| promql_parser::parser::parse(&text)) {
+        Ok(parsed) => parsed.map_err(|e| ParseError(prometheus_wording(&e))),
+        Err(panic) => Err(ParseError(format!("the query could not be parsed: {}", panic_message(&panic)))),
+    }
+}
+
+/// The text a panic carried.
+pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "the parser failed".to_string())
 }
 
 /// Refuses a query whose expression tree would be too deep to parse, evaluate or drop on a
@@ -174,6 +189,15 @@ fn type_name(parser_name: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by fuzz/promql_eval: the parser overflowed a Duration and panicked.
+    #[test]
+    fn a_range_too_long_for_a_duration_is_an_error_not_a_panic() {
+        let query = "absent_over_time(http_requests_tot0lma20[0000000000000000000000100000000000000000744073709551615])";
+        let e = parse(query).unwrap_err();
+        assert!(e.0.contains("could not be parsed"), "{}", e.0);
+        assert!(parse("rate(x[100000000000000000000000000s])").is_err());
+    }
 
     #[test]
     fn queries_parse_and_errors_say_so() {

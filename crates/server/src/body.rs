@@ -20,13 +20,21 @@ pub(crate) async fn read_raw(body: Body, limit: usize) -> Result<Bytes, BodyProb
     axum::body::to_bytes(body, limit).await.map_err(|e| too_large_or(e.to_string(), limit))
 }
 
-/// The whole body, decompressed, at most `limit` bytes.
+/// The whole body, decompressed, at most `limit` bytes. A `Content-Encoding` other than
+/// gzip (or identity) is refused with 415 naming it, rather than read as plain text.
 pub(crate) async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, BodyProblem> {
+    let encoding = match headers.get(axum::http::header::CONTENT_ENCODING) {
+        None => "",
+        Some(value) => value.to_str().unwrap_or("(not text)").trim(),
+    };
+    let gzip = encoding.eq_ignore_ascii_case("gzip");
+    if !gzip && !encoding.is_empty() && !encoding.eq_ignore_ascii_case("identity") {
+        return Err(BodyProblem {
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            message: format!("Content-Encoding {encoding:?} is not supported (gzip is)"),
+        });
+    }
     let bytes = read_raw(body, limit).await?;
-    let gzip = headers
-        .get(axum::http::header::CONTENT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
     if gzip || bytes.starts_with(&[0x1f, 0x8b]) {
         gunzip(&bytes, limit).map(Bytes::from)
     } else {

@@ -71,6 +71,8 @@ mod tcp_listener;
 mod tenancy;
 mod tenant_config;
 mod tls_serve;
+#[doc(hidden)]
+pub mod untrusted;
 mod web_ui;
 mod write_api;
 mod write_gate;

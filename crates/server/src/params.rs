@@ -26,18 +26,37 @@ impl Params {
         self.tenant.as_ref()
     }
 
+    /// The parameters of a query string and a form body; a name or value that is not UTF-8
+    /// once decoded has its bad bytes replaced (see [`Params::parse_checked`]).
     pub(crate) fn parse(query: Option<&str>, form: &[u8]) -> Params {
-        let mut pairs = Vec::new();
-        for text in [query.unwrap_or("").as_bytes(), form] {
-            for part in text.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
-                let (name, value) = match part.iter().position(|&b| b == b'=') {
-                    Some(i) => (&part[..i], &part[i + 1..]),
-                    None => (part, &b""[..]),
-                };
-                pairs.push((percent_decode(name), percent_decode(value)));
-            }
-        }
+        let pairs = raw_pairs(query, form)
+            .map(|(name, value)| {
+                (String::from_utf8_lossy(&name).into_owned(), String::from_utf8_lossy(&value).into_owned())
+            })
+            .collect();
         Params { pairs, tenant: None }
+    }
+
+    /// As [`Params::parse`], but a parameter that is not UTF-8 once decoded is an error
+    /// naming it and the byte where its UTF-8 breaks.
+    pub(crate) fn parse_checked(query: Option<&str>, form: &[u8]) -> Result<Params, ApiError> {
+        let mut pairs = Vec::new();
+        for (name, value) in raw_pairs(query, form) {
+            let name = String::from_utf8(name).map_err(|e| {
+                ApiError::bad_data(format!(
+                    "a parameter name is not valid UTF-8 (byte {})",
+                    e.utf8_error().valid_up_to() + 1
+                ))
+            })?;
+            let value = String::from_utf8(value).map_err(|e| {
+                ApiError::bad_param(
+                    &name,
+                    format!("not valid UTF-8 (byte {} of the value)", e.utf8_error().valid_up_to() + 1),
+                )
+            })?;
+            pairs.push((name, value));
+        }
+        Ok(Params { pairs, tenant: None })
     }
 
     /// The first value of `name`, if given and not empty.
@@ -83,8 +102,21 @@ fn hex(b: u8) -> Option<u8> {
     (b as char).to_digit(16).map(|d| d as u8)
 }
 
-/// `+` is a space, `%XX` a byte; invalid UTF-8 is replaced (it cannot name anything).
-pub(crate) fn percent_decode(text: &[u8]) -> String {
+/// Every `name=value` pair of a query string then a form body, percent-decoded to bytes.
+fn raw_pairs<'a>(query: Option<&'a str>, form: &'a [u8]) -> impl Iterator<Item = (Vec<u8>, Vec<u8>)> + 'a {
+    [query.unwrap_or("").as_bytes(), form].into_iter().flat_map(|text| {
+        text.split(|&b| b == b'&').filter(|p| !p.is_empty()).map(|part| {
+            let (name, value) = match part.iter().position(|&b| b == b'=') {
+                Some(i) => (&part[..i], &part[i + 1..]),
+                None => (part, &b""[..]),
+            };
+            (percent_decode_bytes(name), percent_decode_bytes(value))
+        })
+    })
+}
+
+/// `+` is a space, `%XX` a byte.
+fn percent_decode_bytes(text: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(text.len());
     let mut i = 0;
     while i < text.len() {
@@ -101,7 +133,7 @@ pub(crate) fn percent_decode(text: &[u8]) -> String {
         }
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
 /// The earliest and latest times the API accepts (Prometheus' `MinTime`/`MaxTime` in ms).
@@ -225,6 +257,19 @@ pub(crate) fn parse_duration(text: &str) -> Result<i64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_parameter_that_is_not_utf8_is_named_with_its_byte() {
+        let e = Params::parse_checked(Some("time=1&query=up%FF"), b"").unwrap_err();
+        assert!(e.message.contains("\"query\"") && e.message.contains("byte 3"), "{}", e.message);
+        assert!(Params::parse_checked(Some("query=%E2%9C%93"), b"").is_ok());
+        let e = Params::parse_checked(None, b"%C3=1").unwrap_err();
+        assert!(e.message.contains("parameter name"), "{}", e.message);
+    }
+
+    fn percent_decode(text: &[u8]) -> String {
+        String::from_utf8_lossy(&percent_decode_bytes(text)).into_owned()
+    }
     use proptest::prelude::*;
 
     #[test]

@@ -44,7 +44,7 @@ pub(crate) async fn request_params(request: Request, limit: usize) -> Result<Par
     } else {
         Vec::new()
     };
-    Ok(Params::parse(query.as_deref(), &body).for_tenant(tenant))
+    Ok(Params::parse_checked(query.as_deref(), &body)?.for_tenant(tenant))
 }
 
 /// Raises a cancel flag when dropped (see the module docs).

@@ -93,9 +93,12 @@ pub(crate) fn walk(body: &[u8]) -> Result<Vec<RawSeries<'_>>, BodyError> {
     let mut out = Vec::new();
     let mut r = Reader::new(body);
     while !r.done() {
-        match r.key()? {
-            (1, 2) => out.push(series(r.bytes_field()?)?),
-            (_, wire) => r.skip(wire)?,
+        // An error names the series it is in (by position, from 1) and the byte it starts at.
+        let (n, at) = (out.len() + 1, r.pos);
+        let placed = |e: BodyError| BodyError(format!("{} (series {n}, at byte {at})", e.0));
+        match r.key().map_err(placed)? {
+            (1, 2) => out.push(r.bytes_field().and_then(series).map_err(placed)?),
+            (_, wire) => r.skip(wire).map_err(placed)?,
         }
     }
     Ok(out)

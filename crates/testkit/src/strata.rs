@@ -93,6 +93,11 @@ impl StrataServer {
         self.child.as_ref().map_or(0, Child::id)
     }
 
+    /// Its resident memory (VmRSS) now, bytes; 0 when it cannot be read.
+    pub fn resident_bytes(&self) -> u64 {
+        resident_bytes(self.pid())
+    }
+
     /// `GET path`.
     pub fn get(&self, path: &str) -> HttpResponse {
         request(self.port, "GET", path, &[], b"").expect("strata server answers")
@@ -140,4 +145,14 @@ impl Drop for StrataServer {
             let _ = child.wait();
         }
     }
+}
+
+/// A process's resident memory (VmRSS) now, bytes; 0 when it cannot be read.
+pub fn resident_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        .map_or(0, |kib| kib * 1024)
 }
