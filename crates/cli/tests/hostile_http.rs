@@ -360,3 +360,48 @@ fn slow_clients_do_not_stop_the_server_from_answering_others() {
     slow.clear();
     assert!(healthy(&server));
 }
+
+/// The line-protocol TCP listener: a line that never ends is cut off at max-body-bytes and
+/// its connection closed (the buffer does not grow with it); lines before it are kept.
+#[test]
+fn an_endless_tcp_line_is_cut_off_and_memory_stays_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let tcp_port = strata_testkit::free_port();
+    let server = StrataServer::start(
+        strata(),
+        &dir.path().join("data"),
+        &[
+            &format!("--max-body-bytes={BODY_LIMIT}"),
+            &format!("--influx-tcp-listen=127.0.0.1:{tcp_port}"),
+            "--tcp-flush-interval=50ms",
+        ],
+    );
+    let before = server.resident_bytes();
+    let mut stream = TcpStream::connect(("127.0.0.1", tcp_port)).unwrap();
+    stream.write_all(b"kept_line value=1 1700000000000000000\n").unwrap();
+    // 256 MiB with no newline: the server must close the connection long before.
+    let chunk = vec![b'x'; 1 << 20];
+    let mut sent = 0usize;
+    while sent < 256 << 20 {
+        if stream.write_all(&chunk).is_err() {
+            break;
+        }
+        sent += chunk.len();
+    }
+    assert!(sent < 256 << 20, "the server read 256 MiB of one line without closing the connection");
+    let grown = server.resident_bytes().saturating_sub(before);
+    assert!(grown < 64 << 20, "resident memory grew by {grown} bytes");
+    assert!(healthy(&server));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let result = server.query("kept_line", 1_700_000_000.0);
+        if result["data"]["result"][0]["value"][1] == "1" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the line before the endless one was not kept: {result}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -318,3 +318,40 @@ pub fn rfc3339_ms(ms: i64) -> String {
     let s = of_day / 1000;
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z", s / 3600, s / 60 % 60, s % 60, of_day % 1000)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alert(i: usize) -> OutgoingAlert {
+        OutgoingAlert {
+            labels: BTreeMap::from([("alertname".to_string(), format!("A{i}"))]),
+            annotations: BTreeMap::new(),
+            starts_at: 0,
+            ends_at: 0,
+            generator_url: String::new(),
+        }
+    }
+
+    /// The queue is bounded: past `queue_capacity` the oldest alerts are dropped, counted.
+    #[test]
+    fn a_full_queue_drops_the_oldest_alerts_and_counts_them() {
+        let notifier = Notifier::start(NotifierOptions {
+            // Nothing listens on port 1: every send fails, so the queue only grows.
+            alertmanagers: vec!["http://127.0.0.1:1".into()],
+            queue_capacity: 5,
+            attempts: 1,
+            timeout: Duration::from_millis(100),
+            ..NotifierOptions::default()
+        });
+        notifier.send((0..50).map(alert).collect());
+        let queued = notifier.targets[0].queue.lock().unwrap().len();
+        assert!(queued <= 5, "{queued} alerts queued past a capacity of 5");
+        let dropped = notifier.targets[0].stats.dropped.load(Ordering::Relaxed);
+        assert!(dropped >= 45, "{dropped} dropped");
+        let mut metrics = String::new();
+        notifier.render_metrics(&mut metrics);
+        assert!(metrics.contains("strata_notifications_dropped_total"), "{metrics}");
+        notifier.stop();
+    }
+}

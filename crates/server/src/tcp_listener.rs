@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use strata_ingest::line_protocol::Precision;
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
@@ -47,8 +47,12 @@ async fn connection(stream: TcpStream, peer: SocketAddr, state: Shared, mut stop
         let wait = deadline
             .map_or(Duration::from_secs(3600), |d| d.saturating_duration_since(tokio::time::Instant::now()));
         let before = batch.len();
+        // A line may not be longer than max-body-bytes: a read stops one byte beyond it, so a
+        // client that never sends a newline cannot grow this buffer without bound; and the
+        // batch is appended once it holds max-body-bytes, so it stays under twice that.
+        let mut line = (&mut reader).take(state.config.max_body_bytes as u64 + 1);
         let read = tokio::select! {
-            read = reader.read_until(b'\n', &mut batch) => Some(read),
+            read = line.read_until(b'\n', &mut batch) => Some(read),
             _ = tokio::time::sleep(wait) => None,
             _ = stop.changed() => Some(Ok(0)),
         };
@@ -57,7 +61,7 @@ async fn connection(stream: TcpStream, peer: SocketAddr, state: Shared, mut stop
             Some(Ok(_)) => {
                 lines += 1;
                 deadline.get_or_insert_with(|| tokio::time::Instant::now() + flush_every);
-                if batch.len() > state.config.max_body_bytes {
+                if batch.len() - before > state.config.max_body_bytes {
                     tracing::warn!(%peer, "influx tcp: a line is longer than max-body-bytes; closing the connection");
                     batch.truncate(before);
                     true
@@ -67,7 +71,9 @@ async fn connection(stream: TcpStream, peer: SocketAddr, state: Shared, mut stop
             }
             None => false,
         };
-        let due = lines >= max_lines || deadline.is_some_and(|d| tokio::time::Instant::now() >= d);
+        let due = lines >= max_lines
+            || batch.len() >= state.config.max_body_bytes
+            || deadline.is_some_and(|d| tokio::time::Instant::now() >= d);
         if (due || closed) && lines > 0 {
             append(&state, peer, std::mem::take(&mut batch), first_line_no).await;
             first_line_no += lines;
