@@ -38,7 +38,8 @@
 //!   picks them (overlapping ones first, then 2 h → 6 h → 18 h …, up to the maximum block
 //!   range), `clean_tombstones` rewrites blocks without their deleted samples; one at a
 //!   time, and never while a delete runs. `start_maintenance` runs due cuts and `compact` in a
-//!   background thread (and `open_shared` starts it, leaving appends free of cuts). Queries keep the readers they started with, so each sees a block list from
+//!   background thread (and `open_shared` starts it, leaving appends free of cuts; an append
+//!   that finds a cut due wakes it at once). Queries keep the readers they started with, so each sees a block list from
 //!   before or after a compaction's swap — every sample exactly once.
 //! - **Delete** drops the range from the head (logged in the WAL as a tombstones record)
 //!   and adds tombstones to every block it overlaps (their `tombstones` file, Prometheus'
@@ -544,10 +545,17 @@ impl BlockEngine {
         BackgroundMaintenance::spawn(Arc::downgrade(self), every)
     }
 
-    /// After an append: cuts what is due, unless a maintenance thread does it. Whoever finds
-    /// the cutting lock taken leaves the cut to its holder.
+    /// After an append: cuts what is due, or wakes the maintenance thread that does it.
+    /// Whoever finds the cutting lock taken leaves the cut to its holder.
     fn cut_after_append(&self) {
-        if self.cuts_in_background.load(std::sync::atomic::Ordering::Relaxed) || !self.cut_is_due() {
+        if !self.cut_is_due() {
+            return;
+        }
+        if self.cuts_in_background.load(std::sync::atomic::Ordering::Relaxed) {
+            // The maintenance thread cuts; it is woken now rather than at its next round.
+            if let Some(maintenance) = self.own_maintenance.get() {
+                maintenance.poke();
+            }
             return;
         }
         if let Ok(_one_at_a_time) = self.cutting.try_lock() {

@@ -1,6 +1,8 @@
-//! The background maintenance thread: wakes every interval, cuts the blocks that are due and
-//! compacts, and stops when its handle is dropped or the engine is gone (it holds the engine
-//! weakly).
+//! The background maintenance thread: wakes every interval — and at once when an append
+//! finds a cut due ([`BackgroundMaintenance::poke`], as Prometheus' appender signals its
+//! compactor) — cuts the blocks that are due and compacts, and stops when its handle is
+//! dropped or the engine is gone (it holds the engine weakly). Without the poke a server
+//! restarted more often than the interval would never cut its head, and its WAL would grow.
 
 use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::time::Duration;
@@ -11,15 +13,23 @@ use super::BlockEngine;
 /// stops the thread (waiting for a cut or compaction under way to finish).
 #[derive(Debug)]
 pub struct BackgroundMaintenance {
-    stop: Arc<(Mutex<bool>, Condvar)>,
+    stop: Arc<(Mutex<Signals>, Condvar)>,
     thread: Option<std::thread::JoinHandle<()>>,
     last_error: Arc<Mutex<Option<String>>>,
+}
+
+/// What the thread is woken for.
+#[derive(Debug, Default)]
+struct Signals {
+    stop: bool,
+    /// A cut is due: run now rather than at the end of the interval.
+    poked: bool,
 }
 
 impl BackgroundMaintenance {
     /// Starts the thread: [`BlockEngine::maintain`] every `every`, while `engine` lives.
     pub(super) fn spawn(engine: Weak<BlockEngine>, every: Duration) -> BackgroundMaintenance {
-        let stop = Arc::new((Mutex::new(false), Condvar::new()));
+        let stop = Arc::new((Mutex::new(Signals::default()), Condvar::new()));
         let last_error = Arc::new(Mutex::new(None));
         let (thread_stop, thread_error) = (Arc::clone(&stop), Arc::clone(&last_error));
         let thread = std::thread::Builder::new()
@@ -30,13 +40,14 @@ impl BackgroundMaintenance {
                 // The flag is checked before waiting, not only after a wake-up: a stop asked for
                 // before this thread first took the lock would otherwise wait out `every` (a
                 // shutdown stalled for the whole interval).
-                let (stopped, _) = wake
-                    .wait_timeout_while(stopped, every, |stopped| !*stopped)
+                let (mut signals, _) = wake
+                    .wait_timeout_while(stopped, every, |s| !s.stop && !s.poked)
                     .unwrap_or_else(|e| e.into_inner());
-                if *stopped {
+                if signals.stop {
                     return;
                 }
-                drop(stopped);
+                signals.poked = false;
+                drop(signals);
                 let Some(engine) = engine.upgrade() else { return };
                 let outcome = engine.maintain().err().map(|e| e.to_string());
                 *thread_error.lock().unwrap_or_else(|e| e.into_inner()) = outcome;
@@ -47,6 +58,16 @@ impl BackgroundMaintenance {
 }
 
 impl BackgroundMaintenance {
+    /// Wakes the thread now (a cut is due); a no-op while it is already awake or poked.
+    pub(super) fn poke(&self) {
+        let (signals, wake) = &*self.stop;
+        let mut signals = signals.lock().unwrap_or_else(|e| e.into_inner());
+        if !signals.poked {
+            signals.poked = true;
+            wake.notify_all();
+        }
+    }
+
     /// The error of the last maintenance round, if it failed (blocks whose compaction
     /// failed are marked and left out next time).
     pub fn last_error(&self) -> Option<String> {
@@ -61,8 +82,8 @@ impl BackgroundMaintenance {
 
 impl Drop for BackgroundMaintenance {
     fn drop(&mut self) {
-        let (flag, wake) = &*self.stop;
-        *flag.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        let (signals, wake) = &*self.stop;
+        signals.lock().unwrap_or_else(|e| e.into_inner()).stop = true;
         wake.notify_all();
         if let Some(thread) = self.thread.take() {
             // The engine may be dropped by the compactor thread itself (it held the last
