@@ -8,7 +8,7 @@ running far ahead of the wall clock keep head cuts, compactions, checkpoints, sh
 and rollup jobs happening. At a random moment it is killed with SIGKILL and started again on
 the same data dir, ROUNDS times. Every write's fate is recorded: acknowledged (2xx),
 refused (a definite 4xx for a body that was bad as a whole), or in doubt (the connection
-died with the server). At the end everything is read back through /api/v1/query:
+died with the server). At the end everything is read back through /api/v1/query (`metric[<the whole run>]`):
 
 - every acknowledged sample is present with its exact value;
 - nothing from a refused request, and nothing never sent, is present;
@@ -228,8 +228,10 @@ class Writer(threading.Thread):
 # --- reading back ---------------------------------------------------------------------
 
 
-def read_back(server, metric, at_ms):
-    query = f"{metric}[30d]"
+def read_back(server, metric, at_ms, span_ms):
+    """Every stored sample of `metric` in the `span_ms` before `at_ms` (a range selector
+    as long as the run's synthetic time, which runs far ahead of the clock)."""
+    query = f"{metric}[{span_ms // 1000 + 60}s]"
     url = f"http://127.0.0.1:{server.port}/api/v1/query?" + urllib.parse.urlencode({"query": query, "time": f"{at_ms / 1000:.3f}"})
     with urllib.request.urlopen(url, timeout=300) as r:
         answer = json.load(r)
@@ -242,17 +244,17 @@ def read_back(server, metric, at_ms):
     return out
 
 
-def check(server, ledger, end_ms):
+def check(server, ledger, start_ms, end_ms):
     problems = []
     stored = {}
     for path in PATHS:
-        for (w, s), samples in read_back(server, f"crash_{path}", end_ms).items():
+        for (w, s), samples in read_back(server, f"crash_{path}", end_ms, end_ms - start_ms).items():
             times = [t for t, _ in samples]
             if len(times) != len(set(times)):
                 problems.append(f"crash_{path} w={w} s={s}: a timestamp stored twice")
             for t, v in samples:
                 stored[(path, w, s, t)] = v
-    refused_stored = read_back(server, "crash_refused", end_ms)
+    refused_stored = read_back(server, "crash_refused", end_ms, end_ms - start_ms)
     if refused_stored:
         problems.append(f"samples of refused requests stored: {sum(len(v) for v in refused_stored.values())}")
     acked = doubt = lost = refused = 0
@@ -326,7 +328,7 @@ def main():
     time.sleep(0.5)
     end_ms = max(w.t for w in writers) + STEP_MS
     try:
-        figures, problems = check(server, ledger, end_ms)
+        figures, problems = check(server, ledger, start_ms, end_ms)
     finally:
         server.stop()
     recoveries_ms = sorted(r * 1000 for r in recoveries)
