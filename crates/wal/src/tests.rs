@@ -315,7 +315,7 @@ fn checkpoint_keeps_what_matters_and_replays_the_same() {
 }
 
 #[test]
-fn an_io_error_is_returned_and_the_log_then_refuses_writes() {
+fn an_io_error_is_returned_and_the_log_refuses_writes_until_it_can_repair_itself() {
     let dir = tempfile::tempdir().unwrap();
     let wal = Wal::open(dir.path(), options(SyncPolicy::Sync, PAGE_SIZE as u64)).unwrap();
     wal.append(&[samples(0, 10)]).unwrap();
@@ -327,8 +327,58 @@ fn an_io_error_is_returned_and_the_log_then_refuses_writes() {
     let refused = wal.append(&[samples(2, 1)]).unwrap_err();
     assert!(matches!(refused, WalError::Failed(_)), "{refused}");
     assert!(refused.to_string().contains("creating segment"), "{refused}");
-    drop(wal);
+    // The name is free again (space returned): the log repairs itself and goes on.
     std::fs::remove_dir(dir.path().join(segment_name(1))).unwrap();
-    // What was acknowledged before the failure is intact.
-    assert_eq!(read_all(dir.path(), false).unwrap()[0], samples(0, 10));
+    wal.append(&[samples(3, 10)]).unwrap();
+    drop(wal);
+    // What was acknowledged is intact, before the failure and after it.
+    assert_eq!(read_all(dir.path(), false).unwrap(), vec![samples(0, 10), samples(3, 10)]);
+}
+
+/// A failed write (a full disk) leaves part of a record; the next append truncates it away,
+/// closes the segment and goes on in a new one — no restart needed — and replay reads every
+/// acknowledged record and nothing of the failed one.
+#[test]
+fn after_a_torn_write_the_log_repairs_itself_and_loses_nothing_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let wal = Wal::open(dir.path(), options(SyncPolicy::Sync, 1 << 20)).unwrap();
+    wal.append(&[series(1)]).unwrap();
+    wal.append(&[samples(0, 10)]).unwrap();
+    wal.inject_write_failures(1);
+    let failed = wal.append(&[samples(1, 10)]).unwrap_err();
+    assert!(failed.to_string().contains("injected failure"), "{failed}");
+    // Space returns: the next append repairs the log and is acknowledged.
+    wal.append(&[samples(2, 10)]).unwrap();
+    wal.append(&[samples(3, 10)]).unwrap();
+    // A repair that fails leaves the log failed, and the one after it works.
+    wal.inject_write_failures(2);
+    assert!(wal.append(&[samples(4, 10)]).is_err());
+    assert!(wal.append(&[samples(5, 10)]).is_err(), "the repair's own write failed too");
+    wal.append(&[samples(6, 10)]).unwrap();
+    drop(wal);
+    let mut batches = Vec::new();
+    let report = replay(dir.path(), ReplayOptions::default(), |record| {
+        if let Record::Samples(s) = record {
+            batches.push(s[0].t / 10);
+        }
+    })
+    .unwrap();
+    assert_eq!(batches, vec![0, 2, 3, 6], "acknowledged records, in order, and none of the failed ones");
+    assert_eq!(report.bytes_dropped(), 0, "no torn record was left to drop: {report:?}");
+}
+
+/// A failed write of a series record is not repaired: samples logged later would name a
+/// series replay never learns. The log stays failed (until a restart replays it).
+#[test]
+fn a_lost_series_record_keeps_the_log_failed_until_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let wal = Wal::open(dir.path(), options(SyncPolicy::Sync, 1 << 20)).unwrap();
+    wal.append(&[series(1)]).unwrap();
+    wal.inject_write_failures(1);
+    assert!(wal.append(&[series(2), samples(0, 10)]).is_err());
+    let refused = wal.append(&[samples(1, 10)]).unwrap_err();
+    assert!(refused.to_string().contains("restart"), "{refused}");
+    drop(wal);
+    let wal = Wal::open(dir.path(), options(SyncPolicy::Sync, 1 << 20)).unwrap();
+    wal.append(&[samples(2, 10)]).unwrap();
 }

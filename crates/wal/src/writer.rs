@@ -13,9 +13,17 @@
 //!   `batch_wait` (default 2 ms): a busy log does fewer, larger fsyncs, and a lone writer
 //!   waits for nobody.
 //!
-//! Any write or fsync error is returned, and the log then refuses every later append
-//! ([`WalError::Failed`]): after a failed write the segment may end in a partial record,
-//! which recovery truncates, and nothing may be acknowledged after it.
+//! Any write or fsync error is returned, and the log is then failed: after a failed write
+//! the segment may end in a partial record, and after a failed fsync the kernel may have
+//! dropped pages it reported dirty. The next append first repairs it — truncates the
+//! segment back to its last whole record, pads, fsyncs and starts a new segment — and goes
+//! on only if that works (so a full disk stops writes until space returns, then they
+//! resume without a restart). Not when the failure may have lost a series record (the
+//! failed append held one, or a failed fsync covered one): the head already holds that
+//! series, later samples would name it, and replay would drop them — then the log stays
+//! failed until a restart replays it. Nothing written before the failure and not yet covered by a
+//! good fsync is ever acknowledged ([`WalError::Failed`] for its waiters), since that fsync
+//! would prove nothing about the pages the failed one may have lost.
 //!
 //! Segments rotate when the next record would not fit; the old one is padded to a page
 //! boundary and fsynced first, and the directory is fsynced when a segment is created. A
@@ -112,6 +120,19 @@ struct State {
     synced: u64,
     syncing: bool,
     failed: Option<String>,
+    /// Appends with sequence numbers in `(abandoned_from, abandoned_through]` were written
+    /// before a failure and not known to be durable: they are never acknowledged, whatever
+    /// later fsyncs report.
+    abandoned_from: u64,
+    abandoned_through: u64,
+    abandoned_reason: String,
+    /// Writes still to fail (a failpoint for tests: each writes half its bytes, then fails).
+    injected_failures: u32,
+    /// A series record was written that no fsync has covered yet.
+    series_unsynced: bool,
+    /// A failure may have lost a series record: the head holds series the log may not, so
+    /// the log stays failed until a restart replays it (no repair).
+    series_lost: bool,
     stats: WalStats,
     buf: Vec<u8>,
 }
@@ -168,6 +189,12 @@ impl Wal {
             synced: 0,
             syncing: false,
             failed: None,
+            abandoned_from: 0,
+            abandoned_through: 0,
+            abandoned_reason: String::new(),
+            injected_failures: 0,
+            series_unsynced: false,
+            series_lost: false,
             stats: WalStats { segment: next, ..WalStats::default() },
             buf: Vec::new(),
         };
@@ -216,8 +243,12 @@ impl Wal {
     fn append_waiting(&self, records: &[Record], wait: bool) -> Result<()> {
         self.in_flight.fetch_add(1, Ordering::SeqCst);
         let mut st = self.lock();
-        let written = match &st.failed {
-            Some(e) => Err(WalError::Failed(e.clone())),
+        let written = match st.failed.clone() {
+            Some(failure) => match self.repair(&mut st, &failure) {
+                Ok(()) => self.write_locked(&mut st, records),
+                Err(WalError::Failed(why)) => Err(WalError::Failed(why)),
+                Err(_) => Err(WalError::Failed(failure)),
+            },
             None => self.write_locked(&mut st, records),
         };
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
@@ -226,6 +257,7 @@ impl Wal {
             Err(e @ WalError::Failed(_)) => return Err(e),
             Err(e) => {
                 st.failed = Some(e.to_string());
+                st.series_lost |= records.iter().any(|r| matches!(r, Record::Series(_)));
                 self.changed.notify_all();
                 return Err(e);
             }
@@ -238,6 +270,28 @@ impl Wal {
                 Ok(())
             }
         }
+    }
+
+    /// After a failure: truncates the segment to its last whole record (a failed write may
+    /// have left part of one), pads it, fsyncs it and starts a new segment; appends written
+    /// before the failure and not yet durable are abandoned. The log stays failed if any
+    /// step fails (the disk still full, say).
+    fn repair(&self, st: &mut State, failure: &str) -> Result<()> {
+        if st.series_lost {
+            // Samples logged from now on could name a series whose record is gone.
+            return Err(WalError::Failed(format!(
+                "{failure}; a series record may be lost: restart to replay the log"
+            )));
+        }
+        let path = self.dir.join(segment_name(st.segment));
+        st.file.set_len(st.size).map_err(io("truncating", &path))?;
+        st.page_offset = (st.size % crate::segment::PAGE_SIZE as u64) as usize;
+        self.rotate(st)?;
+        st.abandoned_from = st.synced;
+        st.abandoned_through = st.written;
+        st.abandoned_reason = failure.to_string();
+        st.failed = None;
+        Ok(())
     }
 
     fn write_locked(&self, st: &mut State, records: &[Record]) -> Result<u64> {
@@ -259,6 +313,7 @@ impl Wal {
             write_fragments(&mut buf, &mut st.page_offset, &payload);
         }
         self.flush(st, &buf)?;
+        st.series_unsynced |= records.iter().any(|r| matches!(r, Record::Series(_)));
         // Kept for the next write, but not at the size of the largest write ever (a replay's
         // or an import's series records can be megabytes; the head's memory accounting
         // would not see them).
@@ -273,6 +328,11 @@ impl Wal {
             return Ok(());
         }
         let path = self.dir.join(segment_name(st.segment));
+        if st.injected_failures > 0 {
+            st.injected_failures -= 1;
+            let _ = (&*st.file).write_all(&bytes[..bytes.len() / 2]);
+            return Err(io("writing", &path)(std::io::Error::other("injected failure (a torn write)")));
+        }
         (&*st.file).write_all(bytes).map_err(io("writing", &path))?;
         st.size += bytes.len() as u64;
         st.stats.bytes += bytes.len() as u64;
@@ -286,8 +346,12 @@ impl Wal {
         let path = self.dir.join(segment_name(st.segment));
         st.file.sync_data().map_err(io("syncing", &path))?;
         st.stats.fsyncs += 1;
-        st.segment += 1;
-        st.file = Arc::new(Self::create_segment(&self.dir, st.segment)?);
+        // The number moves on only once the new segment exists: a failed create (a full
+        // disk) must not leave a gap in the numbering for the repair to skip over.
+        let next = st.segment + 1;
+        st.file = Arc::new(Self::create_segment(&self.dir, next)?);
+        st.segment = next;
+        st.series_unsynced = false;
         st.size = 0;
         st.page_offset = 0;
         st.stats.segment = st.segment;
@@ -296,6 +360,9 @@ impl Wal {
 
     fn wait_durable<'a>(&'a self, mut st: MutexGuard<'a, State>, seq: u64) -> Result<()> {
         loop {
+            if seq > st.abandoned_from && seq <= st.abandoned_through {
+                return Err(WalError::Failed(st.abandoned_reason.clone()));
+            }
             if st.synced >= seq {
                 st.stats.appends += 1;
                 return Ok(());
@@ -322,10 +389,15 @@ impl Wal {
                 Ok(()) => {
                     st.synced = st.synced.max(target);
                     st.stats.record_fsync(took);
+                    if st.synced == st.written && st.segment == segment {
+                        st.series_unsynced = false;
+                    }
                 }
                 Err(e) => {
                     let path = self.dir.join(segment_name(segment));
                     st.failed = Some(format!("syncing {}: {e}", path.display()));
+                    // The kernel may have dropped the unsynced pages, series records among them.
+                    st.series_lost |= st.series_unsynced;
                 }
             }
             self.changed.notify_all();
@@ -360,6 +432,13 @@ impl Wal {
             path: self.dir.join(segment_name(segment)),
             source,
         })
+    }
+
+    /// Makes the next `n` writes fail after writing half their bytes, as a full disk or a
+    /// failing device would (for tests of what follows a failure).
+    #[doc(hidden)]
+    pub fn inject_write_failures(&self, n: u32) {
+        self.lock().injected_failures = n;
     }
 
     /// Figures so far.
