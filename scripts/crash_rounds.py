@@ -157,8 +157,8 @@ class Ledger:
 
 
 def post(url, body, content_type, extra_headers=None):
-    """Returns 'acked', 'refused' (a 4xx) or 'doubt' (no answer, or a 5xx: maybe written;
-    or OTLP's 200 with `partialSuccess`: some points written, which is not said)."""
+    """Returns 'acked', 'refused' (a 4xx that wrote nothing) or 'doubt' (no answer, a 5xx,
+    a partial write, or OTLP's 200 with `partialSuccess`: maybe written, in part)."""
     headers = {"Content-Type": content_type, **(extra_headers or {})}
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
@@ -172,7 +172,14 @@ def post(url, body, content_type, extra_headers=None):
                     return "doubt"
             return "acked"
     except urllib.error.HTTPError as e:
-        return "refused" if 400 <= e.code < 500 else "doubt"
+        if not 400 <= e.code < 500:
+            return "doubt"
+        # A partial write (some lines refused, say out of bounds as a head cut raced the
+        # append) is a 400 that wrote the rest: refused only if it wrote nothing.
+        answer = e.read().decode(errors="replace")
+        if '"samples_written":0' in answer or "0 sample(s) written" in answer or "partial write" not in answer:
+            return "refused"
+        return "doubt"
     except (urllib.error.URLError, OSError, ConnectionError):
         return "doubt"
 
