@@ -30,8 +30,9 @@ pub(crate) async fn report(State(state): State<Shared>, request: Request) -> Res
         (Err(e), _) | (_, Err(e)) => return e.into_response(),
     };
     let built = tokio::task::spawn_blocking(move || {
-        let report = build(&input(&state, top, days)?, top);
-        with_growth(&report, &state.tracker.history())
+        let history = state.tracker.history();
+        let report = build(&input(&state, top, days, &history)?, top);
+        with_growth(&report, &history)
     })
     .await;
     match built {
@@ -53,7 +54,12 @@ fn with_growth(
 
 /// The report's input: exact counts from the head's index (counted from its postings, within
 /// the explorer memory budget), the tracker's history and churn, the limits' state.
-fn input(state: &Shared, top: usize, days: u32) -> Result<ReportInput, ApiError> {
+fn input(
+    state: &Shared,
+    top: usize,
+    days: u32,
+    history: &[strata_cardinality::GrowthPoint],
+) -> Result<ReportInput, ApiError> {
     let index = state.backend.index();
     let every_metric = census_of(state, None, usize::MAX, 0, vec!["__name__".into()])?;
     let metrics: Vec<(String, u64)> =
@@ -76,7 +82,6 @@ fn input(state: &Shared, top: usize, days: u32) -> Result<ReportInput, ApiError>
         }
     }
     let limits = state.limiter.states().into_iter().map(limit_report).collect();
-    let history = state.tracker.history();
     let day: Vec<_> = history.iter().rev().take(24).collect();
     let growth_per_hour = if day.is_empty() {
         0.0
@@ -93,7 +98,7 @@ fn input(state: &Shared, top: usize, days: u32) -> Result<ReportInput, ApiError>
         busiest_series: state.tracker.write_rates().top_series(top),
         limits,
         growth_per_hour,
-        forecast: (days > 0).then(|| strata_cardinality::forecast(&history, days)).flatten(),
+        forecast: (days > 0).then(|| strata_cardinality::forecast(history, days)).flatten(),
         bytes_per_series: if memory.series > 0 { memory.bytes as f64 / memory.series as f64 } else { 0.0 },
         memory_budget: state.config.cardinality_memory_budget,
     })

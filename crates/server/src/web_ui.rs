@@ -70,7 +70,7 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
         value.split(',').any(|coding| {
             let mut parts = coding.split(';').map(str::trim);
             let name = parts.next().unwrap_or("");
-            let refused = parts.any(|p| p.replace(' ', "") == "q=0" || p.replace(' ', "") == "q=0.0");
+            let refused = parts.any(|p| matches!(p.replace(' ', "").as_str(), "q=0" | "q=0.0"));
             (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
         })
     })
