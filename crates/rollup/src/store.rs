@@ -476,6 +476,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), RollupError> {
 /// Syncs a fully written temporary file and renames it to `path`, then syncs the directory.
 pub(crate) fn sync_and_rename(file: &fs::File, tmp: &Path, path: &Path) -> Result<(), RollupError> {
     file.sync_all().map_err(|e| RollupError::io("sync", tmp, e))?;
+    strata_failpoint::hit(strata_failpoint::Point::RollupBeforeRename);
     fs::rename(tmp, path).map_err(|e| RollupError::io("rename", tmp, e))?;
     if let Some(parent) = path.parent() {
         if let Ok(d) = fs::File::open(parent) {

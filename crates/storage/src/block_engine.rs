@@ -364,6 +364,7 @@ impl BlockEngine {
             cut_to = Some(to);
         }
         if let Some(to) = cut_to {
+            strata_failpoint::hit(strata_failpoint::Point::HeadCutBeforeCheckpoint);
             self.truncate_wal(to)?;
         }
         Ok(written)
@@ -523,7 +524,11 @@ impl BlockEngine {
             blocks.extend(reader.map(Arc::new));
             blocks.sort_by_key(|b| b.meta().min_time);
         }
-        for b in sources {
+        strata_failpoint::hit(strata_failpoint::Point::CompactionBeforeDelete);
+        for (i, b) in sources.iter().enumerate() {
+            if i == 1 {
+                strata_failpoint::hit(strata_failpoint::Point::CompactionMidDelete);
+            }
             // Readers still holding the block keep their maps; the files go now.
             std::fs::remove_dir_all(b.dir()).map_err(StorageError::io("removing", b.dir()))?;
         }

@@ -154,8 +154,10 @@ pub fn checkpoint(
     }
     out.sync()?;
     drop(out);
+    strata_failpoint::hit(strata_failpoint::Point::CheckpointBeforeRename);
     std::fs::rename(&tmp, &final_dir).map_err(io("renaming", &tmp))?;
     std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io("syncing", dir))?;
+    strata_failpoint::hit(strata_failpoint::Point::CheckpointAfterRename);
 
     for (n, path) in list_segments(dir)?.into_iter().filter(|(n, _)| *n <= upto) {
         report.bytes_removed += std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);

@@ -313,6 +313,7 @@ impl Wal {
             write_fragments(&mut buf, &mut st.page_offset, &payload);
         }
         self.flush(st, &buf)?;
+        strata_failpoint::hit(strata_failpoint::Point::WalAfterWrite);
         st.series_unsynced |= records.iter().any(|r| matches!(r, Record::Series(_)));
         // Kept for the next write, but not at the size of the largest write ever (a replay's
         // or an import's series records can be megabytes; the head's memory accounting
@@ -387,6 +388,7 @@ impl Wal {
             st.syncing = false;
             match result {
                 Ok(()) => {
+                    strata_failpoint::hit(strata_failpoint::Point::WalAfterSync);
                     st.synced = st.synced.max(target);
                     st.stats.record_fsync(took);
                     if st.synced == st.written && st.segment == segment {

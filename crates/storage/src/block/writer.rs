@@ -334,9 +334,11 @@ impl BlockBuilder {
             dir_bytes(&self.tmp.join(DENSE_FILE))
         };
         sync_dir(&self.tmp)?;
+        strata_failpoint::hit(strata_failpoint::Point::BlockBeforeRename);
         let dir = self.parent.join(&self.id);
         std::fs::rename(&self.tmp, &dir).map_err(StorageError::io("renaming", &self.tmp))?;
         sync_dir(&self.parent)?;
+        strata_failpoint::hit(strata_failpoint::Point::BlockAfterRename);
         Ok(BlockStats { dir, meta, index_bytes: index.len() as u64, chunk_bytes })
     }
 }
