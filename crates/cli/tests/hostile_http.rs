@@ -361,6 +361,51 @@ fn slow_clients_do_not_stop_the_server_from_answering_others() {
     assert!(healthy(&server));
 }
 
+/// `--http-header-read-timeout`: a connection whose request head has not arrived within the
+/// deadline is closed, so stalled clients cannot keep every `--max-connections` slot; with
+/// all slots held by them, a new client is answered once the deadline frees them.
+#[test]
+fn stalled_request_heads_are_cut_off_at_the_header_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = StrataServer::start(
+        strata(),
+        &dir.path().join("data"),
+        &["--max-connections=8", "--http-header-read-timeout=1s"],
+    );
+    let started = std::time::Instant::now();
+    let mut slow: Vec<TcpStream> = (0..8)
+        .map(|_| {
+            let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+            stream.write_all(b"GET /api/v1/query?query=up HTTP/1.1\r\nHost: x\r\nX-Slow: ").unwrap();
+            stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+            stream
+        })
+        .collect();
+    // Every slot is taken; this client waits in the backlog until the deadline frees one.
+    assert!(healthy(&server), "the health check was not answered once the stalled heads were cut off");
+    for stream in &mut slow {
+        let mut rest = Vec::new();
+        // The server closes the connection (EOF, or a reset): a read does not wait 20 s.
+        let _ = stream.read_to_end(&mut rest);
+    }
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(15), "stalled connections were held {took:?}");
+    // An idle keep-alive connection is closed at the deadline too.
+    let mut idle = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    idle.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    idle.write_all(b"GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let idle_since = std::time::Instant::now();
+    let mut all = Vec::new();
+    let _ = idle.read_to_end(&mut all);
+    let text = String::from_utf8_lossy(&all);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(
+        idle_since.elapsed() < Duration::from_secs(15),
+        "an idle connection was held {:?}",
+        idle_since.elapsed()
+    );
+}
+
 /// The line-protocol TCP listener: a line that never ends is cut off at max-body-bytes and
 /// its connection closed (the buffer does not grow with it); lines before it are kept.
 #[test]

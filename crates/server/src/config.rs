@@ -61,6 +61,9 @@ pub struct ServerConfig {
     /// HTTP connections open at once; past it the listener stops accepting until one closes
     /// (module `connection_limit`).
     pub max_connections: usize,
+    /// Longest wait for a request's head (and for the next request on an idle keep-alive
+    /// connection) before the connection is closed; `0s` for none (module `http_serve`).
+    pub http_header_read_timeout: String,
     /// PromQL lookback delta.
     pub lookback_delta: String,
     /// Features off by default, by Prometheus' `--enable-feature` names: `promql-experimental-functions`
@@ -182,6 +185,7 @@ impl Default for ServerConfig {
             query_max_samples: 50_000_000,
             query_max_concurrency: 20,
             max_connections: 512,
+            http_header_read_timeout: "30s".into(),
             lookback_delta: "5m".into(),
             enable_feature: Vec::new(),
             admin_api: true,
@@ -318,6 +322,7 @@ impl ServerConfig {
         self.duration_ms("write-wait-timeout", &self.write_wait_timeout)?;
         self.duration_ms("tcp-flush-interval", &self.tcp_flush_interval)?;
         self.duration_ms("query-timeout", &self.query_timeout)?;
+        self.http_header_read_timeout()?;
         self.duration_ms("lookback-delta", &self.lookback_delta)?;
         self.sync_policy()?;
         self.validate_rules()?;
@@ -353,6 +358,17 @@ impl ServerConfig {
             return Err(ConfigError(format!("log-format must be text or json, got {:?}", self.log_format)));
         }
         Ok(())
+    }
+
+    /// `http-header-read-timeout` (`None`: off).
+    pub(crate) fn http_header_read_timeout(&self) -> Result<Option<std::time::Duration>, ConfigError> {
+        let text = &self.http_header_read_timeout;
+        match parse_duration(text) {
+            Ok(ms) if ms > 0 => Ok(Some(std::time::Duration::from_millis(ms as u64))),
+            Ok(0) => Ok(None),
+            Ok(_) => Err(ConfigError(format!("http-header-read-timeout must not be negative, got {text:?}"))),
+            Err(e) => Err(ConfigError(format!("http-header-read-timeout: {e}"))),
+        }
     }
 
     /// `memory-limit` in bytes (0: none).

@@ -38,6 +38,7 @@ mod cardinality_explorer;
 mod config;
 mod connection_limit;
 mod health;
+mod http_serve;
 mod influxql_api;
 mod ingest_batch;
 mod json;

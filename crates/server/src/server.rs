@@ -22,9 +22,9 @@ use crate::config::ServerConfig;
 use crate::connection_limit::LimitedListener;
 use crate::state::{AppState, Shared};
 use crate::{
-    access, admin_api, cardinality_api, cardinality_explorer, influxql_api, memory_guard, meta_api, otlp_api,
-    otlp_grpc, process_limits, query_api, rollup_api, rules_api, status_api, tcp_listener, tls_serve,
-    write_api,
+    access, admin_api, cardinality_api, cardinality_explorer, http_serve, influxql_api, memory_guard,
+    meta_api, otlp_api, otlp_grpc, process_limits, query_api, rollup_api, rules_api, status_api,
+    tcp_listener, tls_serve, write_api,
 };
 
 /// Why the server could not start or stop cleanly.
@@ -65,7 +65,7 @@ pub struct RunningServer {
     pub grpc_addr: Option<SocketAddr>,
     state: Shared,
     stop: watch::Sender<bool>,
-    http: tokio::task::JoinHandle<std::io::Result<()>>,
+    http: tokio::task::JoinHandle<()>,
     tcp: Option<tokio::task::JoinHandle<()>>,
     grpc: Option<tokio::task::JoinHandle<()>>,
     ticker: tokio::task::JoinHandle<()>,
@@ -111,25 +111,18 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         None => None,
     };
     let app = router(state.clone());
-    let mut shutdown = stopped.clone();
-    let until_stopped = async move {
-        let _ = shutdown.wait_for(|stop| *stop).await;
-    };
+    let header_timeout = config.http_header_read_timeout()?;
     let tls_on = tls.is_some();
     let http = match tls {
         Some(tls) => {
             let listener = tls_serve::TlsListener::new(listener, tls, state.clone())
                 .map_err(|e| ServerError::Runtime(format!("starting TLS: {e}")))?;
             let listener = LimitedListener::new(listener, &state.connections);
-            tokio::spawn(
-                async move { axum::serve(listener, app).with_graceful_shutdown(until_stopped).await },
-            )
+            tokio::spawn(http_serve::serve(listener, app, stopped.clone(), header_timeout))
         }
         None => {
             let listener = LimitedListener::new(listener, &state.connections);
-            tokio::spawn(
-                async move { axum::serve(listener, app).with_graceful_shutdown(until_stopped).await },
-            )
+            tokio::spawn(http_serve::serve(listener, app, stopped.clone(), header_timeout))
         }
     };
     if !state.access.auth_enabled() && !is_loopback(&http_addr) {
@@ -279,7 +272,7 @@ impl RunningServer {
         tracing::info!("stopping: refusing new writes, finishing requests in flight");
         self.state.stop_writes();
         let _ = self.stop.send(true);
-        let served = self.http.await.map_err(|e| ServerError::Runtime(e.to_string()))?;
+        self.http.await.map_err(|e| ServerError::Runtime(e.to_string()))?;
         if let Some(tcp) = self.tcp {
             let _ = tcp.await;
         }
@@ -308,7 +301,6 @@ impl RunningServer {
         .await
         .map_err(|e| ServerError::Runtime(e.to_string()))?
         .map_err(|e| ServerError::Runtime(format!("syncing the WAL: {e}")))?;
-        served.map_err(|e| ServerError::Runtime(e.to_string()))?;
         tracing::info!("stopped: WAL synced, engine closed");
         Ok(())
     }

@@ -167,6 +167,10 @@ pub(crate) struct Args {
     /// [default: 512].
     #[arg(long, env = "STRATA_MAX_CONNECTIONS")]
     max_connections: Option<usize>,
+    /// Longest wait for a request's head, and for the next request on an idle keep-alive
+    /// connection, before the connection is closed (slow clients); 0s for none [default: 30s].
+    #[arg(long, env = "STRATA_HTTP_HEADER_READ_TIMEOUT")]
+    http_header_read_timeout: Option<String>,
     /// Resident memory to stay under by shedding load (drop caches, cut the head, smaller
     /// queries, then 503 to writes): a size like 4GiB, or 0 for none [default: 60% of the
     /// machine's or cgroup's memory].
@@ -215,6 +219,7 @@ impl Args {
             query_max_samples,
             query_max_concurrency,
             max_connections,
+            http_header_read_timeout,
             lookback_delta,
             enable_feature,
             engine,
