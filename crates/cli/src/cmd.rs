@@ -3,6 +3,7 @@
 pub(crate) mod alert;
 pub(crate) mod bench;
 pub(crate) mod cardinality;
+pub(crate) mod cluster;
 pub(crate) mod compress;
 pub(crate) mod decompress;
 pub(crate) mod gen;

@@ -39,6 +39,9 @@ enum Command {
     /// Cardinality of a running server: `strata cardinality report|forecast --url URL`.
     #[command(subcommand)]
     Cardinality(cmd::cardinality::CardinalityCommand),
+    /// The cluster: `strata cluster simulate` (the token ring at many sizes, on paper).
+    #[command(subcommand)]
+    Cluster(cmd::cluster::ClusterCommand),
     /// Check rule files as `promtool check rules` does: `strata check rules FILE…`.
     #[command(subcommand)]
     Check(cmd::rules::CheckCommand),
@@ -97,6 +100,7 @@ fn main() -> std::process::ExitCode {
         Command::Promql(args) => cmd::promql::run(args),
         Command::Server(args) => cmd::server::run(*args),
         Command::Shards(command) => cmd::shards::run(command),
+        Command::Cluster(command) => cmd::cluster::run(command),
         Command::Rollup(command) => cmd::rollup::run(command),
         Command::Test(command) => cmd::rules::run_test(command),
         Command::Tsdb(command) => cmd::tsdb::run(command),

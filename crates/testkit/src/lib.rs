@@ -7,6 +7,7 @@
 
 mod alertmanager;
 pub mod counting_alloc;
+mod etcd;
 mod files;
 pub mod histogram_target;
 mod http;
@@ -20,6 +21,7 @@ mod tls;
 
 pub use alertmanager::Alertmanager;
 pub use counting_alloc::CountingAllocator;
+pub use etcd::EtcdServer;
 pub use files::copy_dir;
 pub use histogram_target::HistogramTarget;
 pub use http::{get, post, request, url_encode, HttpResponse};
