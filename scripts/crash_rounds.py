@@ -6,7 +6,11 @@ the Prometheus text format, remote write 1.0 (snappy protobuf), OTLP/HTTP (JSON)
 protocol over TCP — while a small block range, a short rollup interval and synthetic time
 running far ahead of the wall clock keep head cuts, compactions, checkpoints, shard changes
 and rollup jobs happening. At a random moment it is killed with SIGKILL and started again on
-the same data dir, ROUNDS times. Every write's fate is recorded: acknowledged (2xx),
+the same data dir, ROUNDS times. In about half the rounds the server is instead started with
+one failpoint armed (STRATA_FAILPOINTS, crate strata-failpoint): it aborts itself at exactly
+that point between two durable steps (a WAL write and its fsync, a block's fsync and its
+rename, a compaction's new block and the deletion of its sources, …), which a random kill
+rarely lands on. A server that exits without being killed or armed is a failure. Every write's fate is recorded: acknowledged (2xx),
 refused (a definite 4xx for a body that was bad as a whole), or in doubt (the connection
 died with the server). At the end everything is read back through /api/v1/query (`metric[<the whole run>]`):
 
@@ -48,6 +52,22 @@ SPEEDUP = 300  # synthetic time runs 5 minutes a second: with 10-minute blocks a
 STEP_MS = 1_000  # at least this between a writer's batches
 SERIES_PER_WRITER = 4
 PATHS = ["lp", "text", "rw", "otlp", "tcp"]
+FAILPOINT_SHARE = 0.5  # rounds whose server runs with a failpoint armed
+ARMED_WAIT_S = 5.0  # how long an armed server is given to reach its point before a plain kill
+# Failpoints (crates/failpoint) and the hit to abort on: the WAL's are reached on every
+# write, the others a few times per block range (2 s of wall time here).
+FAILPOINTS = {
+    "wal.after_write": (1, 40),
+    "wal.after_sync": (1, 40),
+    "checkpoint.before_rename": (1, 2),
+    "checkpoint.after_rename": (1, 2),
+    "block.before_rename": (1, 3),
+    "block.after_rename": (1, 3),
+    "head_cut.before_checkpoint": (1, 2),
+    "compaction.before_delete": (1, 1),
+    "compaction.mid_delete": (1, 1),
+    "rollup.before_rename": (1, 3),
+}
 
 
 def free_port():
@@ -89,10 +109,15 @@ class Server:
         self.port, self.tcp_port, self.grpc_port = free_port(), free_port(), free_port()
         self.proc = None
 
-    def start(self):
-        """Starts the server and returns how long it took to answer /-/ready (seconds)."""
+    def start(self, failpoint=None):
+        """Starts the server (with `failpoint`, "name=count", armed) and returns how long it
+        took to answer /-/ready (seconds)."""
         started = time.monotonic()
         log = open(self.log_path, "ab")
+        env = dict(os.environ)
+        env.pop("STRATA_FAILPOINTS", None)
+        if failpoint:
+            env["STRATA_FAILPOINTS"] = failpoint
         self.proc = subprocess.Popen(
             [
                 self.binary, "server",
@@ -105,7 +130,7 @@ class Server:
                 "--rollup-interval=2s",
                 "--tcp-flush-interval=100ms",
             ],
-            stdout=subprocess.DEVNULL, stderr=log,
+            stdout=subprocess.DEVNULL, stderr=log, env=env,
         )
         log.close()
         deadline = started + 120
@@ -120,6 +145,13 @@ class Server:
                 pass
             time.sleep(0.02)
         raise RuntimeError(f"the server was not ready in 120 s; see {self.log_path}")
+
+    def exited_within(self, seconds):
+        """Waits up to `seconds` for the server to exit by itself; returns its exit code or None."""
+        try:
+            return self.proc.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            return None
 
     def kill(self):
         self.proc.send_signal(signal.SIGKILL)
@@ -331,11 +363,33 @@ def main():
     for writer in writers:
         writer.start()
     started = time.monotonic()
+    armed = None
+    fired, unreached, self_exits = {}, {}, []
     try:
         for round_no in range(1, args.rounds + 1):
-            time.sleep(rng.uniform(0.2, 1.5))
-            server.kill()
-            recoveries.append(server.start())
+            code = server.exited_within(ARMED_WAIT_S if armed else rng.uniform(0.2, 1.5))
+            name = armed.split("=")[0] if armed else None
+            if code is None:
+                server.kill()
+                if name:
+                    unreached[name] = unreached.get(name, 0) + 1
+            elif name and code == -signal.SIGABRT:
+                fired[name] = fired.get(name, 0) + 1
+            else:
+                self_exits.append(f"round {round_no}: the server exited by itself (code {code}, failpoint {armed}); see {log_path}")
+            armed = None
+            if rng.random() < FAILPOINT_SHARE:
+                name = rng.choice(sorted(FAILPOINTS))
+                armed = f"{name}={rng.randint(*FAILPOINTS[name])}"
+            try:
+                recoveries.append(server.start(armed))
+            except RuntimeError:
+                if not armed or server.proc.returncode != -signal.SIGABRT:
+                    raise
+                # Reached while starting (a cut or checkpoint during recovery): start plain.
+                fired[armed.split("=")[0]] = fired.get(armed.split("=")[0], 0) + 1
+                armed = None
+                recoveries.append(server.start())
             if round_no % 25 == 0:
                 print(f"round {round_no}/{args.rounds}: {ledger.acked} samples acknowledged, "
                       f"last recovery {recoveries[-1] * 1000:.0f} ms", file=sys.stderr, flush=True)
@@ -348,9 +402,19 @@ def main():
     time.sleep(0.5)
     end_ms = max(w.t for w in writers) + STEP_MS
     try:
+        if armed:
+            # Read back from a plain incarnation: an armed one could abort mid-check.
+            name = armed.split("=")[0]
+            if server.exited_within(0) is None:
+                server.kill()
+                unreached[name] = unreached.get(name, 0) + 1
+            else:
+                fired[name] = fired.get(name, 0) + 1
+            server.start()
         figures, problems = check(server, ledger, start_ms, end_ms)
     finally:
         server.stop()
+    problems = self_exits + problems
     recoveries_ms = sorted(r * 1000 for r in recoveries)
     summary = {
         "rounds": args.rounds,
@@ -358,6 +422,8 @@ def main():
         "seconds": round(time.monotonic() - started, 1),
         **figures,
         "refused_batches": ledger.refused_batches,
+        "failpoints_reached": dict(sorted(fired.items())),
+        "failpoints_not_reached": dict(sorted(unreached.items())),
         "recovery_ms_p50": round(statistics.median(recoveries_ms), 1) if recoveries_ms else None,
         "recovery_ms_p99": round(recoveries_ms[min(len(recoveries_ms) - 1, int(len(recoveries_ms) * 0.99))], 1) if recoveries_ms else None,
         "recovery_ms_max": round(recoveries_ms[-1], 1) if recoveries_ms else None,
