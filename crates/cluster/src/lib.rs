@@ -12,17 +12,31 @@
 //! - [`membership`]: the ring and each member's heartbeat in etcd — joining by
 //!   compare-and-swap, a lease kept alive, a watch keeping every node's view current.
 //!
-//! Replication with quorum writes, query fan-out and re-replication build on these
-//! (docs/cluster.md says what is built so far).
+//! - [`replication`]: where a write's series go and when the write counts as written (a
+//!   quorum of each series' replicas).
+//! - [`forward`]: the inter-node requests — remote write for copies, remote read for
+//!   fan-out — marked so they are not forwarded again.
+//! - [`merge`]: one answer from several replicas' (each sample once, a fixed rule for
+//!   conflicts).
+//! - [`node`]: a node's part: replicate a write, read from every replica as a PromQL store.
+//!
+//! Re-replication after a failure and rebalancing are not built yet (docs/cluster.md).
 
 pub mod etcd;
+pub mod forward;
 pub mod membership;
+pub mod merge;
+pub mod node;
+pub mod replication;
 pub mod ring;
 pub mod simulation;
 pub mod tokens;
 
 pub use etcd::{Etcd, EtcdError};
+pub use forward::{Forwarder, FORWARDED_HEADER};
 pub use membership::{ClusterView, Membership, MembershipConfig, MembershipError, RingRecord};
+pub use node::{ClusterNode, ClusterOptions, ClusterReader};
+pub use replication::{SendError, SeriesSamples, WriteOutcome};
 pub use ring::{series_token, Member, MemberState, NodeId, Placement, Ring, RingError};
 pub use simulation::{simulate, SimulationOptions, SimulationReport, SizeReport};
 pub use tokens::tokens_for_join;

@@ -21,7 +21,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -113,6 +113,27 @@ impl ClusterView {
         Ring::new(self.members())
     }
 
+    /// Each member with its effective state and share of the circle, sorted by id: what
+    /// `strata cluster status` and `/api/v1/status/cluster` show.
+    pub fn report(&self) -> Vec<MemberReport> {
+        let members = self.members();
+        let shares = Ring::new(members.clone()).map(|ring| ring.ownership()).unwrap_or_default();
+        let mut sorted = members;
+        sorted.sort_by(|a, b| a.id.cmp(&b.id));
+        sorted
+            .into_iter()
+            .enumerate()
+            .map(|(i, m)| MemberReport {
+                id: m.id,
+                addr: m.addr,
+                zone: m.zone,
+                state: m.state,
+                tokens: m.tokens.len(),
+                ownership: shares.get(i).copied().unwrap_or(0.0),
+            })
+            .collect()
+    }
+
     fn apply(&mut self, prefix: &str, event: &WatchEvent) {
         let ring_key = ring_key(prefix);
         let alive_prefix = alive_prefix(prefix);
@@ -140,6 +161,24 @@ impl ClusterView {
             }
         }
     }
+}
+
+/// One member as reported.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MemberReport {
+    /// Its id.
+    pub id: NodeId,
+    /// Its HTTP address.
+    pub addr: String,
+    /// Its zone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
+    /// Its effective state.
+    pub state: MemberState,
+    /// How many tokens it holds.
+    pub tokens: usize,
+    /// Its primary share of the circle (0–1).
+    pub ownership: f64,
 }
 
 /// Why joining (or changing) the ring failed.
@@ -262,7 +301,7 @@ pub struct Membership {
     lease: Arc<AtomicI64>,
     view: Arc<RwLock<ClusterView>>,
     stop: Arc<AtomicBool>,
-    threads: Vec<JoinHandle<()>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Membership {
@@ -304,16 +343,16 @@ impl Membership {
             Ok(true)
         })?;
         let view = read_view(&etcd, &config.prefix)?;
-        let mut membership = Membership {
+        let membership = Membership {
             config,
             etcd,
             lease: Arc::new(AtomicI64::new(lease)),
             view: Arc::new(RwLock::new(view)),
             stop: Arc::new(AtomicBool::new(false)),
-            threads: Vec::new(),
+            threads: Mutex::new(Vec::new()),
         };
-        membership.threads.push(membership.spawn_heartbeat(alive_key, heartbeat));
-        membership.threads.push(membership.spawn_watch());
+        let threads = vec![membership.spawn_heartbeat(alive_key, heartbeat), membership.spawn_watch()];
+        *membership.threads.lock().expect("threads lock") = threads;
         tracing::info!(id = %membership.config.id, "joined the cluster");
         Ok(membership)
     }
@@ -335,20 +374,21 @@ impl Membership {
 
     /// Leaves cleanly: stops the heartbeat and revokes the lease, so others see this node
     /// gone at once rather than after the TTL. The ring entry stays (a restart rejoins it).
-    pub fn leave(mut self) {
+    pub fn leave(&self) {
         self.stop_threads();
         let _ = self.etcd.revoke_lease(self.lease.load(Ordering::SeqCst));
     }
 
     /// Stops the heartbeat and the watch without revoking the lease: what a crash looks
     /// like to the rest of the cluster (the lease expires after its TTL).
-    pub fn abandon(mut self) {
+    pub fn abandon(&self) {
         self.stop_threads();
     }
 
-    fn stop_threads(&mut self) {
+    fn stop_threads(&self) {
         self.stop.store(true, Ordering::SeqCst);
-        for thread in self.threads.drain(..) {
+        let threads = std::mem::take(&mut *self.threads.lock().expect("threads lock"));
+        for thread in threads {
             let _ = thread.join();
         }
     }

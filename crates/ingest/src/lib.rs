@@ -6,6 +6,7 @@
 mod error;
 pub mod exposition;
 pub mod line_protocol;
+pub mod prompb;
 
 pub use error::ParseError;
 

@@ -134,6 +134,8 @@ pub struct ServerConfig {
     pub max_series_flag: Option<u64>,
     /// The InfluxQL database of the series written without `db` (docs/influxql.md).
     pub influxql_prometheus_database: String,
+    /// `[cluster]`: membership in etcd, replication (module `cluster_config`).
+    pub cluster: crate::cluster_config::ClusterConfig,
     /// Rollup tiers, or `on`/`off` (module `rollup_config`).
     pub rollups: crate::rollup_config::RollupsConfig,
     /// How often the rollup job looks for settled spans.
@@ -215,6 +217,7 @@ impl Default for ServerConfig {
             config_file: None,
             max_series_flag: None,
             influxql_prometheus_database: "prometheus".into(),
+            cluster: Default::default(),
             rollups: Default::default(),
             rollup_interval: "1m".into(),
             grpc_listen: "127.0.0.1:9091".into(),
@@ -328,6 +331,7 @@ impl ServerConfig {
         self.validate_rules()?;
         self.limits()?;
         self.rollup_tiers()?;
+        self.cluster_options()?;
         self.otlp_options()?;
         self.rollup_interval_ms()?;
         self.web_config()?;

@@ -47,6 +47,9 @@ pub(crate) enum TextTime {
     Unit(Precision),
 }
 
+/// A series and its samples `(t, v)`.
+pub(crate) type LabeledSamples = (Labels, Vec<(i64, f64)>);
+
 /// A bad line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct LineError {
@@ -135,6 +138,25 @@ impl<'c> Batch<'c> {
     /// How many samples it holds.
     pub(crate) fn len(&self) -> usize {
         self.samples.len()
+    }
+
+    /// The samples grouped by series with their labels, and the bad lines: for a batch
+    /// parsed against an empty cache (the cluster's write path), where every series is
+    /// new. A series the cache knew (none can be) is reported as a bad line.
+    pub(crate) fn into_series(mut self) -> (Vec<LabeledSamples>, Vec<LineError>) {
+        let mut series: Vec<LabeledSamples> =
+            self.new_labels.into_iter().map(|labels| (labels, Vec::new())).collect();
+        for ((target, t, v), line) in self.samples.into_iter().zip(self.lines) {
+            match target {
+                Target::New(n) => series[n as usize].1.push((t, v)),
+                Target::Known(_) => self.errors.push(LineError {
+                    line: line as usize,
+                    message: "internal: a cached series on the cluster's write path".into(),
+                }),
+            }
+        }
+        series.retain(|(_, samples)| !samples.is_empty());
+        (series, self.errors)
     }
 }
 

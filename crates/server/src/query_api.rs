@@ -193,6 +193,9 @@ where
     let started = Instant::now();
     let tenant = tenant.cloned();
     let result = tokio::task::spawn_blocking(move || {
+        if let Some(cluster) = shared.cluster.get() {
+            return query_cluster(&shared, cluster, tenant, query, cancel);
+        }
         let rollups = shared.rollups.as_ref().filter(|_| options.rollups);
         let Some(tenant) = tenant else {
             let store = shared.backend.queryable();
@@ -215,6 +218,36 @@ where
     .map_err(|e| ApiError::internal(format!("query failed: {e}")))?;
     state.metrics.query(is_range, started.elapsed());
     result.map_err(ApiError::from)
+}
+
+/// Runs `query` over every replica's data (`strata_cluster::ClusterReader`), adding the
+/// reader's warnings (unreachable members, possibly partial answers). Rollups are local
+/// to each node, so a cluster query reads raw data only.
+fn query_cluster<F>(
+    shared: &Shared,
+    cluster: &strata_cluster::ClusterNode,
+    tenant: Option<strata_tenant::TenantId>,
+    query: F,
+    cancel: Arc<AtomicBool>,
+) -> Result<QueryResult, strata_promql::QueryError>
+where
+    F: FnOnce(
+        &dyn strata_promql::Queryable,
+        Arc<AtomicBool>,
+    ) -> Result<QueryResult, strata_promql::QueryError>,
+{
+    let view;
+    let local: &dyn strata_promql::Queryable = match &tenant {
+        None => shared.backend.queryable(),
+        Some(tenant) => {
+            view = strata_tenant::TenantEngine::new(shared.backend.engine(), tenant.clone());
+            &view
+        }
+    };
+    let reader = cluster.reader(local, tenant.map(|t| t.as_str().to_string()));
+    let mut result = query(&reader, cancel)?;
+    result.warnings.extend(reader.take_warnings());
+    Ok(result)
 }
 
 /// The success answer, truncated to `limit` series when one is given; with `stats`, the

@@ -20,7 +20,7 @@ use strata_storage::Engine;
 
 #[cfg(test)]
 use crate::ingest_batch::LineError;
-use crate::prompb;
+use strata_ingest::prompb;
 
 /// Why a remote request body could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -23,10 +23,10 @@ use strata_model::Labels;
 use strata_storage::AppendRef;
 
 use crate::ingest_batch::Batch;
-use crate::prompb::v2::{Request, TimeSeries};
 use crate::remote::BodyError;
 use crate::remote_histograms::HistogramBatch;
 use crate::series_cache::SeriesCache;
+use strata_ingest::prompb::v2::{Request, TimeSeries};
 
 /// The media type parameter that selects 2.0.
 pub(crate) const V2_PROTO: &str = "io.prometheus.write.v2.Request";

@@ -170,9 +170,9 @@ fn sample(bytes: &[u8]) -> Result<(i64, f64), BodyError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::prompb;
     use proptest::prelude::*;
     use prost::Message;
+    use strata_ingest::prompb;
 
     type TestSeries = prompb::SeriesSpec<String, String>;
 

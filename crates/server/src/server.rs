@@ -22,9 +22,9 @@ use crate::config::ServerConfig;
 use crate::connection_limit::LimitedListener;
 use crate::state::{AppState, Shared};
 use crate::{
-    access, admin_api, cardinality_api, cardinality_explorer, http_serve, influxql_api, memory_guard,
-    meta_api, otlp_api, otlp_grpc, process_limits, query_api, rollup_api, rules_api, status_api,
-    tcp_listener, tls_serve, write_api,
+    access, admin_api, cardinality_api, cardinality_explorer, cluster_api, http_serve, influxql_api,
+    memory_guard, meta_api, otlp_api, otlp_grpc, process_limits, query_api, rollup_api, rules_api,
+    status_api, tcp_listener, tls_serve, write_api,
 };
 
 /// Why the server could not start or stop cleanly.
@@ -84,6 +84,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         .await
         .map_err(|source| ServerError::Bind { addr: config.listen.clone(), source })?;
     let http_addr = listener.local_addr().map_err(|e| ServerError::Runtime(e.to_string()))?;
+    cluster_api::join(&state, &config, http_addr).await?;
     let (stop, stopped) = watch::channel(false);
     let mut tcp_addr = None;
     let tcp = match &config.influx_tcp_listen {
@@ -271,6 +272,7 @@ impl RunningServer {
     pub async fn stop(self) -> Result<(), ServerError> {
         tracing::info!("stopping: refusing new writes, finishing requests in flight");
         self.state.stop_writes();
+        cluster_api::leave(&self.state).await;
         let _ = self.stop.send(true);
         self.http.await.map_err(|e| ServerError::Runtime(e.to_string()))?;
         if let Some(tcp) = self.tcp {
@@ -325,6 +327,7 @@ fn router(state: Shared) -> Router {
         .route("/api/v1/metadata", get(meta_api::metadata))
         .route("/api/v1/status/buildinfo", get(status_api::buildinfo))
         .route("/api/v1/status/tsdb", get(status_api::tsdb))
+        .route("/api/v1/status/cluster", get(cluster_api::status))
         .route("/api/v1/status/rollups", get(rollup_api::status))
         .route("/api/v1/status/retention", get(status_api::retention))
         .route("/api/v1/cardinality", get(cardinality_api::report))

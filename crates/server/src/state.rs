@@ -63,6 +63,8 @@ pub(crate) struct AppState {
     pub(crate) memory: crate::memory_guard::MemoryGuard,
     /// Who may ask what (`--web-config-file`; module `access`).
     pub(crate) access: crate::access::Access,
+    /// This node's part in a cluster, once it has joined (`[cluster]`; none alone).
+    pub(crate) cluster: std::sync::OnceLock<strata_cluster::ClusterNode>,
     /// Set on SIGTERM/SIGINT: writes are refused from then on.
     stopping: AtomicBool,
 }
@@ -152,6 +154,7 @@ impl AppState {
             tcp_flush_every,
             series_caches: Arc::new(SeriesCaches::new(SERIES_CACHE_CAPACITY)),
             tenants,
+            cluster: std::sync::OnceLock::new(),
             stopping: AtomicBool::new(false),
         })
     }

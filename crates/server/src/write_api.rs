@@ -26,6 +26,7 @@ use crate::json;
 use crate::metrics::Protocol;
 use crate::params::Params;
 use crate::remote_histograms::HistogramBatch;
+use crate::series_cache::SeriesCaches;
 use crate::state::{now_ms, Shared};
 use crate::write_gate::Busy;
 use crate::{remote, remote_v2, remote_write_fast};
@@ -137,12 +138,21 @@ async fn write(
     if state.memory.refusing_writes() {
         return busy(&state, crate::state::MEMORY_PRESSURE_WRITES);
     }
-    let _turn = match state.writes.enter().await {
-        Ok(turn) => turn,
-        Err(Busy::QueueFull) => return busy(&state, "too many writes are waiting; retry later"),
-        Err(Busy::TimedOut) => {
-            return busy(&state, "the server could not take the write in time; retry later")
-        }
+    // In a cluster, a client's write goes to its series' replicas; one another node sent
+    // (a replica's copy) is written here. A replicated write takes no write slot itself:
+    // its copies take theirs where they land (this node's own copy too), so a full gate
+    // cannot wait on itself.
+    let replicate =
+        state.cluster.get().is_some() && !request.headers().contains_key(strata_cluster::FORWARDED_HEADER);
+    let _turn = match replicate {
+        true => None,
+        false => match state.writes.enter().await {
+            Ok(turn) => Some(turn),
+            Err(Busy::QueueFull) => return busy(&state, "too many writes are waiting; retry later"),
+            Err(Busy::TimedOut) => {
+                return busy(&state, "the server could not take the write in time; retry later")
+            }
+        },
     };
     let tenant = crate::tenancy::tenant_of(&request);
     let (parts, body) = request.into_parts();
@@ -158,8 +168,9 @@ async fn write(
     };
     let worker = state.clone();
     let remote_write_v2 = matches!(format, Format::RemoteWriteV2);
-    let done = tokio::task::spawn_blocking(move || {
-        parse_and_apply(&worker, tenant.as_ref(), &bytes, format, protocol)
+    let done = tokio::task::spawn_blocking(move || match (replicate, worker.cluster.get()) {
+        (true, Some(cluster)) => parse_and_replicate(&worker, cluster, tenant.as_ref(), &bytes, format),
+        _ => parse_and_apply(&worker, tenant.as_ref(), &bytes, format, protocol),
     })
     .await;
     let mut response = match &done {
@@ -198,8 +209,66 @@ fn parse_and_apply(
     format: Format,
     protocol: Protocol,
 ) -> Result<WriteSummary, String> {
-    let now = now_ms();
     let caches = state.series_caches_for(tenant);
+    let (batch, histograms) = parse(state, tenant, bytes, format, &caches)?;
+    let samples = batch.len() + histograms.samples.len();
+    let mut summary = state.apply(tenant, protocol, batch, samples);
+    if !histograms.samples.is_empty() || !histograms.errors.is_empty() {
+        state.apply_histograms(tenant, protocol, histograms, &mut summary);
+    }
+    Ok(summary)
+}
+
+/// Parses and sends each series to its replicas (`strata_cluster::replication`): the
+/// write succeeds when every series reached a quorum of them; short of that it is
+/// answered 503 (retry), naming the nodes that failed. Native histograms are not
+/// replicated yet: they are reported as bad lines.
+fn parse_and_replicate(
+    state: &Shared,
+    cluster: &strata_cluster::ClusterNode,
+    tenant: Option<&strata_tenant::TenantId>,
+    bytes: &[u8],
+    format: Format,
+) -> Result<WriteSummary, String> {
+    // An empty cache: every series comes back with its labels, to be routed by them.
+    let caches = SeriesCaches::new(1);
+    let (batch, histograms) = parse(state, tenant, bytes, format, &caches)?;
+    let string_fields = batch.string_fields;
+    let (series, line_errors) = batch.into_series();
+    let series: Vec<strata_cluster::SeriesSamples> = series
+        .into_iter()
+        .map(|(labels, samples)| strata_cluster::SeriesSamples { labels, samples })
+        .collect();
+    let samples: usize = series.iter().map(|s| s.samples.len()).sum();
+    let outcome = cluster.replicate(tenant.map(|t| t.as_str()), &series);
+    let mut summary = WriteSummary { line_errors, string_fields, ..WriteSummary::default() };
+    if !histograms.samples.is_empty() {
+        summary.refused += histograms.samples.len();
+        summary.refused_reasons.push("a cluster does not replicate native histograms yet".into());
+    }
+    if outcome.acknowledged() {
+        summary.written = samples;
+        if let Some(rejected) = outcome.rejected {
+            summary.refused += 1;
+            summary.refused_reasons.push(format!("a replica refused part of the write: {rejected}"));
+        }
+    } else {
+        summary.storage_error = Some(outcome.refusal());
+        summary.overloaded = true;
+    }
+    Ok(summary)
+}
+
+/// Parses a body in `format`; series the caches know come back by reference, new ones
+/// with their labels. `Err` when the body as a whole is unreadable.
+fn parse<'c>(
+    state: &Shared,
+    tenant: Option<&strata_tenant::TenantId>,
+    bytes: &[u8],
+    format: Format,
+    caches: &'c SeriesCaches,
+) -> Result<(ingest_batch::Batch<'c>, HistogramBatch), String> {
+    let now = now_ms();
     let mut histograms = HistogramBatch::default();
     let batch = match format {
         Format::LineProtocol(precision, target) => {
@@ -236,12 +305,7 @@ fn parse_and_apply(
             remote_v2::collect(&request, &caches.remote_write_v2)
         }
     };
-    let samples = batch.len() + histograms.samples.len();
-    let mut summary = state.apply(tenant, protocol, batch, samples);
-    if !histograms.samples.is_empty() || !histograms.errors.is_empty() {
-        state.apply_histograms(tenant, protocol, histograms, &mut summary);
-    }
-    Ok(summary)
+    Ok((batch, histograms))
 }
 
 fn answer(dialect: Dialect, summary: &WriteSummary) -> Response {

@@ -113,6 +113,31 @@ pub(crate) struct Args {
     /// [default: none; `[alerting] alertmanagers` in the TOML file].
     #[arg(long = "alertmanager-url", env = "STRATA_ALERTMANAGER_URL", value_delimiter = ',')]
     alertmanager_url: Option<Vec<String>>,
+    /// etcd endpoints (http://host:2379), comma-separated: run as a cluster node with
+    /// membership there [default: none, a single node; `[cluster] etcd` in the TOML file].
+    #[arg(long = "cluster-etcd", env = "STRATA_CLUSTER_ETCD", value_delimiter = ',')]
+    cluster_etcd: Option<Vec<String>>,
+    /// This node's id in the cluster, unique (required with --cluster-etcd).
+    #[arg(long, env = "STRATA_NODE_ID")]
+    node_id: Option<String>,
+    /// Where other nodes reach this node's HTTP API, host:port [default: the bound --listen].
+    #[arg(long, env = "STRATA_CLUSTER_ADVERTISE")]
+    cluster_advertise: Option<String>,
+    /// This node's zone (failure domain).
+    #[arg(long, env = "STRATA_CLUSTER_ZONE")]
+    cluster_zone: Option<String>,
+    /// The etcd key prefix of this cluster [default: /strata/cluster].
+    #[arg(long, env = "STRATA_CLUSTER_PREFIX")]
+    cluster_prefix: Option<String>,
+    /// Copies of each series in the cluster [default: 3].
+    #[arg(long, env = "STRATA_REPLICATION_FACTOR")]
+    replication_factor: Option<usize>,
+    /// Keep a series' copies in different zones.
+    #[arg(long, env = "STRATA_CLUSTER_ZONE_AWARE")]
+    cluster_zone_aware: bool,
+    /// How long a node that stopped heartbeating still counts as alive [default: 5s].
+    #[arg(long, env = "STRATA_CLUSTER_LEASE_TTL")]
+    cluster_lease_ttl: Option<String>,
     /// Most active series in all; new series past it are refused (per-selector limits:
     /// `series-limits` in the TOML file) [default: none].
     #[arg(long, env = "STRATA_MAX_SERIES")]
@@ -269,6 +294,23 @@ impl Args {
         if self.cold_after.is_some() {
             c.cold_after = self.cold_after;
         }
+        if let Some(etcd) = self.cluster_etcd {
+            c.cluster.etcd = etcd;
+        }
+        let cluster = &mut c.cluster;
+        cluster.node_id = self.node_id.or(cluster.node_id.take());
+        cluster.advertise = self.cluster_advertise.or(cluster.advertise.take());
+        cluster.zone = self.cluster_zone.or(cluster.zone.take());
+        if let Some(prefix) = self.cluster_prefix {
+            cluster.prefix = prefix;
+        }
+        if let Some(rf) = self.replication_factor {
+            cluster.replication_factor = rf;
+        }
+        if let Some(ttl) = self.cluster_lease_ttl {
+            cluster.lease_ttl = ttl;
+        }
+        cluster.zone_aware |= self.cluster_zone_aware;
         if let Some(urls) = self.alertmanager_url {
             c.alerting.alertmanagers = urls;
         }

@@ -6,138 +6,135 @@
 //! unknown fields, which is what protobuf promises.
 
 /// `prometheus.WriteRequest` (the server walks it itself, `remote_write_fast`; tests
-/// encode and decode it with prost as the oracle).
-#[cfg(test)]
+/// decode it with prost as the oracle; the cluster sends replicas' copies in it).
 #[derive(Clone, PartialEq, prost::Message)]
-pub(crate) struct WriteRequest {
+pub struct WriteRequest {
     #[prost(message, repeated, tag = "1")]
-    pub(crate) timeseries: Vec<TimeSeries>,
+    pub timeseries: Vec<TimeSeries>,
 }
 
 /// `prometheus.TimeSeries`.
 #[derive(Clone, PartialEq, prost::Message)]
-pub(crate) struct TimeSeries {
+pub struct TimeSeries {
     #[prost(message, repeated, tag = "1")]
-    pub(crate) labels: Vec<Label>,
+    pub labels: Vec<Label>,
     #[prost(message, repeated, tag = "2")]
-    pub(crate) samples: Vec<Sample>,
+    pub samples: Vec<Sample>,
     /// Native histograms, kept undecoded: Strata cannot store them yet, it only counts them.
     #[prost(bytes = "vec", repeated, tag = "4")]
-    pub(crate) histograms: Vec<Vec<u8>>,
+    pub histograms: Vec<Vec<u8>>,
 }
 
 /// `prometheus.Label`.
 #[derive(Clone, PartialEq, prost::Message)]
-pub(crate) struct Label {
+pub struct Label {
     #[prost(string, tag = "1")]
-    pub(crate) name: String,
+    pub name: String,
     #[prost(string, tag = "2")]
-    pub(crate) value: String,
+    pub value: String,
 }
 
 /// `prometheus.Sample`.
 #[derive(Clone, PartialEq, prost::Message)]
-pub(crate) struct Sample {
+pub struct Sample {
     #[prost(double, tag = "1")]
-    pub(crate) value: f64,
+    pub value: f64,
     #[prost(int64, tag = "2")]
-    pub(crate) timestamp: i64,
+    pub timestamp: i64,
 }
 
 /// `prometheus.ReadRequest`.
 #[derive(Clone, PartialEq, prost::Message)]
-pub(crate) struct ReadRequest {
+pub struct ReadRequest {
     #[prost(message, repeated, tag = "1")]
-    pub(crate) queries: Vec<Query>,
+    pub queries: Vec<Query>,
     /// `ReadRequest.ResponseType`: SAMPLES 0, STREAMED_XOR_CHUNKS 1.
     #[prost(int32, repeated, tag = "2")]
-    pub(crate) accepted_response_types: Vec<i32>,
+    pub accepted_response_types: Vec<i32>,
 }
 
 /// `prometheus.Query`.
 #[derive(Clone, PartialEq, prost::Message)]
-pub(crate) struct Query {
+pub struct Query {
     #[prost(int64, tag = "1")]
-    pub(crate) start_timestamp_ms: i64,
+    pub start_timestamp_ms: i64,
     #[prost(int64, tag = "2")]
-    pub(crate) end_timestamp_ms: i64,
+    pub end_timestamp_ms: i64,
     #[prost(message, repeated, tag = "3")]
-    pub(crate) matchers: Vec<LabelMatcher>,
+    pub matchers: Vec<LabelMatcher>,
 }
 
 /// `prometheus.LabelMatcher`; `r#type`: EQ 0, NEQ 1, RE 2, NRE 3.
 #[derive(Clone, PartialEq, prost::Message)]
-pub(crate) struct LabelMatcher {
+pub struct LabelMatcher {
     #[prost(int32, tag = "1")]
-    pub(crate) r#type: i32,
+    pub r#type: i32,
     #[prost(string, tag = "2")]
-    pub(crate) name: String,
+    pub name: String,
     #[prost(string, tag = "3")]
-    pub(crate) value: String,
+    pub value: String,
 }
 
 /// `prometheus.ReadResponse`.
 #[derive(Clone, PartialEq, prost::Message)]
-pub(crate) struct ReadResponse {
+pub struct ReadResponse {
     #[prost(message, repeated, tag = "1")]
-    pub(crate) results: Vec<QueryResult>,
+    pub results: Vec<QueryResult>,
 }
 
 /// `prometheus.QueryResult`.
 #[derive(Clone, PartialEq, prost::Message)]
-pub(crate) struct QueryResult {
+pub struct QueryResult {
     #[prost(message, repeated, tag = "1")]
-    pub(crate) timeseries: Vec<TimeSeries>,
+    pub timeseries: Vec<TimeSeries>,
 }
 
 /// The `ResponseType` that sends whole samples (the one Strata answers with).
-pub(crate) const RESPONSE_TYPE_SAMPLES: i32 = 0;
+pub const RESPONSE_TYPE_SAMPLES: i32 = 0;
 
 /// Remote write 2.0's messages (`io.prometheus.write.v2`, used by `remote_v2`): labels by
 /// reference into a symbol table; histograms and exemplars kept undecoded (counted).
-pub(crate) mod v2 {
+pub mod v2 {
     /// `io.prometheus.write.v2.Request`.
     #[derive(Clone, PartialEq, prost::Message)]
-    pub(crate) struct Request {
+    pub struct Request {
         #[prost(string, repeated, tag = "4")]
-        pub(crate) symbols: Vec<String>,
+        pub symbols: Vec<String>,
         #[prost(message, repeated, tag = "5")]
-        pub(crate) timeseries: Vec<TimeSeries>,
+        pub timeseries: Vec<TimeSeries>,
     }
 
     /// `io.prometheus.write.v2.TimeSeries`; histograms and exemplars are kept undecoded (counted).
     #[derive(Clone, PartialEq, prost::Message)]
-    pub(crate) struct TimeSeries {
+    pub struct TimeSeries {
         #[prost(uint32, repeated, tag = "1")]
-        pub(crate) labels_refs: Vec<u32>,
+        pub labels_refs: Vec<u32>,
         #[prost(message, repeated, tag = "2")]
-        pub(crate) samples: Vec<Sample>,
+        pub samples: Vec<Sample>,
         #[prost(bytes = "vec", repeated, tag = "3")]
-        pub(crate) histograms: Vec<Vec<u8>>,
+        pub histograms: Vec<Vec<u8>>,
         #[prost(bytes = "vec", repeated, tag = "4")]
-        pub(crate) exemplars: Vec<Vec<u8>>,
+        pub exemplars: Vec<Vec<u8>>,
     }
 
     /// `io.prometheus.write.v2.Sample`.
     #[derive(Clone, PartialEq, prost::Message)]
-    pub(crate) struct Sample {
+    pub struct Sample {
         #[prost(double, tag = "1")]
-        pub(crate) value: f64,
+        pub value: f64,
         #[prost(int64, tag = "2")]
-        pub(crate) timestamp: i64,
+        pub timestamp: i64,
         #[prost(int64, tag = "3")]
-        pub(crate) start_timestamp: i64,
+        pub start_timestamp: i64,
     }
 }
 
-/// A test series: labels (name, value) and samples (timestamp ms, value).
-#[cfg(test)]
-pub(crate) type SeriesSpec<N, V> = (Vec<(N, V)>, Vec<(i64, f64)>);
+/// A series to encode: labels (name, value) and samples (timestamp ms, value).
+pub type SeriesSpec<N, V> = (Vec<(N, V)>, Vec<(i64, f64)>);
 
 /// A `WriteRequest`'s protobuf bytes (uncompressed), built with prost, each series with
 /// `histograms` dummy native-histogram entries: the tests' sender.
-#[cfg(test)]
-pub(crate) fn encode_write_request<N: AsRef<str>, V: AsRef<str>>(
+pub fn encode_write_request<N: AsRef<str>, V: AsRef<str>>(
     series: &[SeriesSpec<N, V>],
     histograms: usize,
 ) -> Vec<u8> {

@@ -1,0 +1,164 @@
+//! Talking to other nodes: a write's share for a replica goes as a Prometheus remote-write
+//! 1.0 request (`POST /api/v1/write`), a read as a remote-read request (`POST
+//! /api/v1/read`, sample responses). Both carry `X-Strata-Forwarded: <sender id>`, which
+//! tells the receiver to serve the request from its own store — not to replicate or fan
+//! out again — so a request crosses at most one hop. A tenant's request goes to the same
+//! tenant's path (`/tenant/<id>/api/v1/…`) on the replica.
+//!
+//! A remote write is answered 2xx by a node only once its own write path has taken every
+//! sample, which is what a replica's copy promises (docs/cluster.md).
+
+use std::time::Duration;
+
+use prost::Message;
+use strata_ingest::prompb;
+use strata_model::{Labels, MatchOp, Matcher};
+
+use crate::replication::{SendError, SeriesSamples};
+
+/// The header that marks a request as sent by another node.
+pub const FORWARDED_HEADER: &str = "x-strata-forwarded";
+
+/// Sends writes and reads to other nodes.
+#[derive(Clone, Debug)]
+pub struct Forwarder {
+    agent: ureq::Agent,
+    sender: String,
+}
+
+impl Forwarder {
+    /// A forwarder for node `sender`; each request times out after `timeout`.
+    pub fn new(sender: &str, timeout: Duration) -> Forwarder {
+        Forwarder {
+            agent: ureq::AgentBuilder::new()
+                .timeout_connect(timeout.min(Duration::from_secs(2)))
+                .timeout(timeout)
+                .build(),
+            sender: sender.to_string(),
+        }
+    }
+
+    /// Writes `series` (the ones at `indices`) to the node at `addr`.
+    pub fn write(
+        &self,
+        addr: &str,
+        tenant: Option<&str>,
+        series: &[SeriesSamples],
+        indices: &[usize],
+    ) -> Result<(), SendError> {
+        let request =
+            prompb::WriteRequest { timeseries: indices.iter().map(|&i| to_proto(&series[i])).collect() };
+        let body = snap::raw::Encoder::new()
+            .compress_vec(&request.encode_to_vec())
+            .map_err(|e| SendError::Failed(e.to_string()))?;
+        let answer = self
+            .agent
+            .post(&url(addr, tenant, "/api/v1/write"))
+            .set("Content-Type", "application/x-protobuf")
+            .set("Content-Encoding", "snappy")
+            .set("X-Prometheus-Remote-Write-Version", "0.1.0")
+            .set(FORWARDED_HEADER, &self.sender)
+            .send_bytes(&body);
+        match answer {
+            Ok(_) => Ok(()),
+            Err(ureq::Error::Status(code, response)) if (400..500).contains(&code) && code != 429 => {
+                Err(SendError::Rejected(describe(ureq::Error::Status(code, response))))
+            }
+            Err(e) => Err(SendError::Failed(describe(e))),
+        }
+    }
+
+    /// Reads the series `matchers` select in `[mint, maxt]` from the node at `addr`'s own
+    /// store.
+    pub fn read(
+        &self,
+        addr: &str,
+        tenant: Option<&str>,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<SeriesSamples>, String> {
+        let request = prompb::ReadRequest {
+            queries: vec![prompb::Query {
+                start_timestamp_ms: mint,
+                end_timestamp_ms: maxt,
+                matchers: matchers.iter().map(matcher_to_proto).collect(),
+            }],
+            accepted_response_types: vec![prompb::RESPONSE_TYPE_SAMPLES],
+        };
+        let body =
+            snap::raw::Encoder::new().compress_vec(&request.encode_to_vec()).map_err(|e| e.to_string())?;
+        let answer = self
+            .agent
+            .post(&url(addr, tenant, "/api/v1/read"))
+            .set("Content-Type", "application/x-protobuf")
+            .set("Content-Encoding", "snappy")
+            .set("X-Prometheus-Remote-Read-Version", "0.1.0")
+            .set(FORWARDED_HEADER, &self.sender)
+            .send_bytes(&body)
+            .map_err(describe)?;
+        let mut compressed = Vec::new();
+        std::io::Read::read_to_end(&mut answer.into_reader(), &mut compressed)
+            .map_err(|e| format!("reading the answer: {e}"))?;
+        let raw = snap::raw::Decoder::new()
+            .decompress_vec(&compressed)
+            .map_err(|e| format!("the answer is not snappy: {e}"))?;
+        let response = prompb::ReadResponse::decode(raw.as_slice())
+            .map_err(|e| format!("the answer is not a ReadResponse: {e}"))?;
+        let mut out = Vec::new();
+        for series in response.results.into_iter().flat_map(|r| r.timeseries) {
+            let labels = Labels::from_pairs(series.labels.into_iter().map(|l| (l.name, l.value)))
+                .map_err(|e| format!("the answer holds a bad series: {e}"))?;
+            out.push(SeriesSamples {
+                labels,
+                samples: series.samples.into_iter().map(|s| (s.timestamp, s.value)).collect(),
+            });
+        }
+        Ok(out)
+    }
+}
+
+fn url(addr: &str, tenant: Option<&str>, path: &str) -> String {
+    match tenant {
+        Some(tenant) => format!("http://{addr}/tenant/{tenant}{path}"),
+        None => format!("http://{addr}{path}"),
+    }
+}
+
+/// A failed request in a few words: the status and the start of the body, or the
+/// transport error.
+fn describe(error: ureq::Error) -> String {
+    match error {
+        ureq::Error::Status(code, response) => {
+            let text = response.into_string().unwrap_or_default();
+            format!("HTTP {code}: {}", text.trim().chars().take(200).collect::<String>())
+        }
+        ureq::Error::Transport(t) => t.to_string(),
+    }
+}
+
+fn to_proto(series: &SeriesSamples) -> prompb::TimeSeries {
+    prompb::TimeSeries {
+        labels: series
+            .labels
+            .iter()
+            .map(|l| prompb::Label { name: l.name.clone(), value: l.value.clone() })
+            .collect(),
+        samples: series
+            .samples
+            .iter()
+            .map(|&(timestamp, value)| prompb::Sample { value, timestamp })
+            .collect(),
+        histograms: Vec::new(),
+    }
+}
+
+fn matcher_to_proto(m: &Matcher) -> prompb::LabelMatcher {
+    let r#type = match m.op() {
+        MatchOp::Equal => 0,
+        MatchOp::NotEqual => 1,
+        MatchOp::RegexMatch => 2,
+        MatchOp::RegexNoMatch => 3,
+    };
+    prompb::LabelMatcher { r#type, name: m.name().to_string(), value: m.value().to_string() }
+}

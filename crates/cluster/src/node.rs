@@ -1,0 +1,187 @@
+//! A node's part in the cluster: its membership, and the two things the server asks of
+//! it — replicate a write ([`ClusterNode::replicate`]) and read from every replica
+//! ([`ClusterNode::reader`], a PromQL [`Queryable`]).
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use strata_model::Matcher;
+use strata_promql::Queryable;
+use strata_storage::{Series, StorageError};
+
+use crate::forward::Forwarder;
+use crate::membership::{ClusterView, Membership, MembershipConfig, MembershipError};
+use crate::merge::merge;
+use crate::replication::{plan, quorum, tally, SendError, SeriesSamples, WriteOutcome};
+use crate::ring::{MemberState, NodeId, Placement};
+
+/// How a node takes part.
+#[derive(Clone, Debug)]
+pub struct ClusterOptions {
+    /// Its membership.
+    pub membership: MembershipConfig,
+    /// Copies per series, and zone awareness.
+    pub placement: Placement,
+    /// How long a request to another node may take.
+    pub request_timeout: Duration,
+}
+
+/// See the module docs.
+#[derive(Debug)]
+pub struct ClusterNode {
+    membership: Membership,
+    placement: Placement,
+    forwarder: Forwarder,
+}
+
+impl ClusterNode {
+    /// Joins the cluster.
+    pub fn start(options: ClusterOptions) -> Result<ClusterNode, MembershipError> {
+        let forwarder = Forwarder::new(&options.membership.id.0, options.request_timeout);
+        let membership = Membership::join(options.membership)?;
+        Ok(ClusterNode { membership, placement: options.placement, forwarder })
+    }
+
+    /// This node's id.
+    pub fn id(&self) -> &NodeId {
+        self.membership.id()
+    }
+
+    /// Copies per series, and zone awareness.
+    pub fn placement(&self) -> Placement {
+        self.placement
+    }
+
+    /// What this node knows of the cluster.
+    pub fn view(&self) -> ClusterView {
+        self.membership.view()
+    }
+
+    /// Sends each series to its replicas (this node's own share too, through its HTTP API,
+    /// so every copy takes the same path) and counts the copies made.
+    pub fn replicate(&self, tenant: Option<&str>, series: &[SeriesSamples]) -> WriteOutcome {
+        let ring = match self.view().ring() {
+            Ok(ring) => ring,
+            Err(e) => {
+                let mut outcome =
+                    WriteOutcome { series: series.len(), short: series.len(), ..Default::default() };
+                outcome.errors.insert(self.id().clone(), format!("the ring is not valid: {e}"));
+                return outcome;
+            }
+        };
+        let plan = plan(&ring, self.placement, series);
+        let results: BTreeMap<NodeId, Result<(), SendError>> = std::thread::scope(|scope| {
+            let sends: Vec<_> = plan
+                .sends
+                .iter()
+                .map(|(id, (addr, indices))| {
+                    let forwarder = &self.forwarder;
+                    (id.clone(), scope.spawn(move || forwarder.write(addr, tenant, series, indices)))
+                })
+                .collect();
+            sends
+                .into_iter()
+                .map(|(id, send)| {
+                    (id, send.join().unwrap_or_else(|_| Err(SendError::Failed("the send panicked".into()))))
+                })
+                .collect()
+        });
+        tally(&plan, &results)
+    }
+
+    /// A queryable that reads `local` and every other reachable member, merged.
+    pub fn reader<'a>(&'a self, local: &'a dyn Queryable, tenant: Option<String>) -> ClusterReader<'a> {
+        ClusterReader { node: self, local, tenant, warnings: Mutex::new(Vec::new()) }
+    }
+
+    /// Leaves the cluster cleanly (others see it gone at once).
+    pub fn leave(&self) {
+        self.membership.leave();
+    }
+}
+
+/// Reads from every replica; see [`ClusterNode::reader`].
+pub struct ClusterReader<'a> {
+    node: &'a ClusterNode,
+    local: &'a dyn Queryable,
+    tenant: Option<String>,
+    warnings: Mutex<Vec<String>>,
+}
+
+impl std::fmt::Debug for ClusterReader<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClusterReader").field("node", self.node.id()).field("tenant", &self.tenant).finish()
+    }
+}
+
+impl ClusterReader<'_> {
+    /// The warnings the reads so far gave (unreachable members, possibly partial
+    /// answers), each once.
+    pub fn take_warnings(&self) -> Vec<String> {
+        let mut warnings = std::mem::take(&mut *self.warnings.lock().expect("warnings lock"));
+        warnings.dedup();
+        warnings
+    }
+
+    fn warn(&self, warning: String) {
+        let mut warnings = self.warnings.lock().expect("warnings lock");
+        if !warnings.contains(&warning) {
+            warnings.push(warning);
+        }
+    }
+}
+
+impl Queryable for ClusterReader<'_> {
+    fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>, StorageError> {
+        let view = self.node.view();
+        let members = view.members();
+        let me = self.node.id();
+        let mut parts = Vec::with_capacity(members.len());
+        let mut local = Vec::new();
+        for series in self.local.select(matchers, mint, maxt)? {
+            let samples = series.collect_samples()?;
+            local.push(SeriesSamples { labels: series.into_labels(), samples });
+        }
+        parts.push(local);
+        let others: Vec<_> =
+            members.iter().filter(|m| &m.id != me && m.state != MemberState::Failed).collect();
+        let tenant = self.tenant.as_deref();
+        let answers: Vec<(NodeId, Result<Vec<SeriesSamples>, String>)> = std::thread::scope(|scope| {
+            let reads: Vec<_> = others
+                .iter()
+                .map(|m| {
+                    let forwarder = &self.node.forwarder;
+                    (m.id.clone(), scope.spawn(move || forwarder.read(&m.addr, tenant, matchers, mint, maxt)))
+                })
+                .collect();
+            reads
+                .into_iter()
+                .map(|(id, r)| (id, r.join().unwrap_or_else(|_| Err("the read panicked".into()))))
+                .collect()
+        });
+        let mut missing: Vec<String> =
+            members.iter().filter(|m| m.state == MemberState::Failed).map(|m| m.id.0.clone()).collect();
+        for (id, answer) in answers {
+            match answer {
+                Ok(series) => parts.push(series),
+                Err(why) => {
+                    self.warn(format!("cluster member {id} could not be read: {why}"));
+                    missing.push(id.0);
+                }
+            }
+        }
+        if !missing.is_empty() {
+            let writable = members.iter().filter(|m| m.state != MemberState::Leaving).count();
+            let needed = quorum(self.node.placement.rf.min(writable).max(1));
+            if missing.len() >= needed {
+                self.warn(format!(
+                    "results may be partial: {} cluster members are down or unreachable ({}), as many as a write's quorum ({needed})",
+                    missing.len(),
+                    missing.join(", ")
+                ));
+            }
+        }
+        Ok(merge(parts).into_iter().map(|s| Series::from_samples(s.labels, s.samples, mint, maxt)).collect())
+    }
+}
