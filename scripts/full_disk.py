@@ -71,7 +71,7 @@ class Server:
             return None, str(e)
 
     def write(self, body):
-        req = urllib.request.Request(f"http://127.0.0.1:{self.port}/write?precision=ms", data=body.encode(), method="POST")
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}/api/v2/write?bucket=fulldisk&precision=ms", data=body.encode(), method="POST")
         try:
             with urllib.request.urlopen(req, timeout=30) as r:
                 return r.status, ""
@@ -104,7 +104,7 @@ class Load:
         for k in range(POINTS):
             t = self.t + k
             for s in range(SERIES):
-                lines.append(f"fulldisk,s={s} v={value(s, t)!r} {t}")
+                lines.append(f"fulldisk,s={s} value={value(s, t)!r} {t}")
                 samples.append((s, t))
         self.t += POINTS
         status, text = self.server.write("\n".join(lines) + "\n")
