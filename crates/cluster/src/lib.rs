@@ -34,7 +34,7 @@ pub mod tokens;
 
 pub use etcd::{Etcd, EtcdError};
 pub use forward::{Forwarder, FORWARDED_HEADER};
-pub use membership::{ClusterView, Membership, MembershipConfig, MembershipError, RingRecord};
+pub use membership::{ClusterView, EtcdHealth, Membership, MembershipConfig, MembershipError, RingRecord};
 pub use node::{ClusterNode, ClusterOptions, ClusterReader};
 pub use replication::{SendError, SeriesSamples, WriteOutcome};
 pub use ring::{series_token, Member, MemberState, NodeId, Placement, Ring, RingError};

@@ -23,7 +23,7 @@ use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -158,6 +158,37 @@ impl ClusterView {
                 } else if *key == ring_key.as_bytes() {
                     self.record = RingRecord::default();
                 }
+            }
+        }
+    }
+}
+
+/// Whether this node can reach etcd, as its heartbeat last found.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct EtcdHealth {
+    /// The last heartbeat reached etcd.
+    pub reachable: bool,
+    /// Why the last heartbeat failed, when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Since when (Unix ms) heartbeats have failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unreachable_since_ms: Option<u64>,
+}
+
+impl EtcdHealth {
+    fn record(&mut self, outcome: Result<(), String>) {
+        match outcome {
+            Ok(()) => *self = EtcdHealth { reachable: true, ..EtcdHealth::default() },
+            Err(error) => {
+                if self.reachable || self.unreachable_since_ms.is_none() {
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .unwrap_or_default();
+                    self.unreachable_since_ms = Some(now.as_millis() as u64);
+                }
+                self.reachable = false;
+                self.error = Some(error);
             }
         }
     }
@@ -300,6 +331,10 @@ pub struct Membership {
     etcd: Etcd,
     lease: Arc<AtomicI64>,
     view: Arc<RwLock<ClusterView>>,
+    health: Arc<Mutex<EtcdHealth>>,
+    /// Until when this node's lease surely lives: the send time of the last keepalive
+    /// etcd answered, plus the TTL, less a margin.
+    lease_valid_until: Arc<Mutex<Instant>>,
     stop: Arc<AtomicBool>,
     threads: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -310,6 +345,7 @@ impl Membership {
     pub fn join(config: MembershipConfig) -> Result<Membership, MembershipError> {
         let etcd = Etcd::new(&config.etcd, Duration::from_secs(5));
         let ttl = config.lease_ttl.as_secs().max(1) as i64;
+        let granted_at = Instant::now();
         let lease = etcd.grant_lease(ttl)?;
         let alive_key = format!("{}{}", alive_prefix(&config.prefix), config.id);
         let heartbeat = serde_json::to_vec(&Heartbeat { addr: config.addr.clone() }).expect("serializes");
@@ -348,6 +384,8 @@ impl Membership {
             etcd,
             lease: Arc::new(AtomicI64::new(lease)),
             view: Arc::new(RwLock::new(view)),
+            health: Arc::new(Mutex::new(EtcdHealth { reachable: true, ..EtcdHealth::default() })),
+            lease_valid_until: Arc::new(Mutex::new(lease_deadline(granted_at, ttl))),
             stop: Arc::new(AtomicBool::new(false)),
             threads: Mutex::new(Vec::new()),
         };
@@ -360,6 +398,19 @@ impl Membership {
     /// What this node knows of the cluster now.
     pub fn view(&self) -> ClusterView {
         self.view.read().expect("view lock").clone()
+    }
+
+    /// Whether etcd answered the last heartbeat. While it does not, this node goes on
+    /// with the last ring it saw, and ring changes (joins, drains) fail.
+    pub fn etcd_health(&self) -> EtcdHealth {
+        self.health.lock().expect("health lock").clone()
+    }
+
+    /// Whether this node's heartbeat lease surely still lives. When it may have expired,
+    /// the others may already route around this node: it must not acknowledge writes (a
+    /// node cut off from etcd and its peers would otherwise acknowledge on a minority side).
+    pub fn lease_valid(&self) -> bool {
+        Instant::now() < *self.lease_valid_until.lock().expect("lease lock")
     }
 
     /// This node's id.
@@ -395,6 +446,8 @@ impl Membership {
 
     fn spawn_heartbeat(&self, alive_key: String, heartbeat: Vec<u8>) -> JoinHandle<()> {
         let (etcd, lease, stop) = (self.etcd.clone(), self.lease.clone(), self.stop.clone());
+        let health = self.health.clone();
+        let valid_until = self.lease_valid_until.clone();
         let ttl = self.config.lease_ttl.max(Duration::from_secs(1));
         let period = ttl / 3;
         std::thread::Builder::new()
@@ -402,21 +455,32 @@ impl Membership {
             .spawn(move || {
                 while !sleep_unless_stopped(&stop, period) {
                     let current = lease.load(Ordering::SeqCst);
-                    match etcd.keep_alive(current) {
-                        Ok(_) => {}
+                    let sent = Instant::now();
+                    let outcome = match etcd.keep_alive(current) {
+                        Ok(granted) => {
+                            *valid_until.lock().expect("lease lock") = lease_deadline(sent, granted);
+                            Ok(())
+                        }
                         Err(EtcdError::LeaseExpired(_)) => {
                             tracing::warn!("the cluster heartbeat lease expired; registering again");
                             let renewed = etcd.grant_lease(ttl.as_secs() as i64).and_then(|new_lease| {
                                 etcd.put(alive_key.as_bytes(), &heartbeat, new_lease)?;
                                 Ok(new_lease)
                             });
-                            match renewed {
-                                Ok(new_lease) => lease.store(new_lease, Ordering::SeqCst),
-                                Err(e) => tracing::warn!(error = %e, "could not register again; will retry"),
-                            }
+                            renewed
+                                .map(|new_lease| {
+                                    lease.store(new_lease, Ordering::SeqCst);
+                                    let granted = ttl.as_secs() as i64;
+                                    *valid_until.lock().expect("lease lock") = lease_deadline(sent, granted);
+                                })
+                                .map_err(|e| e.to_string())
                         }
-                        Err(e) => tracing::warn!(error = %e, "cluster heartbeat failed; will retry"),
+                        Err(e) => Err(e.to_string()),
+                    };
+                    if let Err(e) = &outcome {
+                        tracing::warn!(error = %e, "cluster heartbeat failed; going on with the last ring seen");
                     }
+                    health.lock().expect("health lock").record(outcome);
                 }
             })
             .expect("spawning the heartbeat thread")
@@ -456,6 +520,14 @@ impl Drop for Membership {
     fn drop(&mut self) {
         self.stop_threads();
     }
+}
+
+/// Until when a lease renewed (or granted) by a request sent at `sent` surely lives: etcd
+/// starts its `ttl_seconds` no earlier than it receives the request; half a second of
+/// margin covers the clocks' drift over a TTL.
+fn lease_deadline(sent: Instant, ttl_seconds: i64) -> Instant {
+    let ttl = Duration::from_secs(ttl_seconds.max(0) as u64);
+    (sent + ttl).checked_sub(Duration::from_millis(500)).unwrap_or(sent)
 }
 
 /// Sleeps `period` in small steps; returns true as soon as `stop` is set.

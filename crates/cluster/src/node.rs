@@ -58,9 +58,17 @@ impl ClusterNode {
         self.membership.view()
     }
 
+    /// Whether etcd answers this node's heartbeats.
+    pub fn etcd_health(&self) -> crate::membership::EtcdHealth {
+        self.membership.etcd_health()
+    }
+
     /// Sends each series to its replicas (this node's own share too, through its HTTP API,
     /// so every copy takes the same path) and counts the copies made.
     pub fn replicate(&self, tenant: Option<&str>, series: &[SeriesSamples]) -> WriteOutcome {
+        if !self.membership.lease_valid() {
+            return self.cut_off(series.len());
+        }
         let ring = match self.view().ring() {
             Ok(ring) => ring,
             Err(e) => {
@@ -87,7 +95,23 @@ impl ClusterNode {
                 })
                 .collect()
         });
-        tally(&plan, &results)
+        let outcome = tally(&plan, &results);
+        // The lease may have run out while the copies were made: then the others may
+        // already be routing around this node, and it must not acknowledge.
+        if outcome.acknowledged() && !self.membership.lease_valid() {
+            return self.cut_off(series.len());
+        }
+        outcome
+    }
+
+    /// The refusal of a write while this node's lease may have expired.
+    fn cut_off(&self, series: usize) -> WriteOutcome {
+        let mut outcome = WriteOutcome { series, short: series, ..WriteOutcome::default() };
+        outcome.errors.insert(
+            self.id().clone(),
+            "this node has not reached etcd within its lease TTL: it may be cut off from the cluster, so it acknowledges no writes until etcd answers again (queries go on with the last ring it saw)".into(),
+        );
+        outcome
     }
 
     /// A queryable that reads `local` and every other reachable member, merged.
@@ -134,6 +158,12 @@ impl ClusterReader<'_> {
 
 impl Queryable for ClusterReader<'_> {
     fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>, StorageError> {
+        if !self.node.membership.lease_valid() {
+            self.warn(
+                "this node has not reached etcd within its lease TTL; answering with the last ring it saw"
+                    .into(),
+            );
+        }
         let view = self.node.view();
         let members = view.members();
         let me = self.node.id();

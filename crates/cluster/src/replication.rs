@@ -1,15 +1,18 @@
 //! Where a write goes and when it counts as written.
 //!
-//! A series' replica set is the first `rf` distinct members clockwise from its token,
-//! skipping members that are leaving (their share is moving away; the walk takes the next
-//! member instead). Failed members stay in the set — a failed replica is a missing copy,
-//! not a reason to put the copy elsewhere — and are not sent to, so a write never waits on
-//! a node the cluster already knows is down.
+//! A series' replicas for a write are the first `rf` distinct *active* members clockwise
+//! from its token: the walk skips members that are leaving (their share is moving away)
+//! and members seen failed (their heartbeat lease expired), taking the next member
+//! instead. So writes route around a dead node as soon as its lease runs out (the lease
+//! TTL plus the watch's delay, ~6 s at the default 5 s TTL), and never wait on a node the
+//! cluster already knows is down.
 //!
-//! The quorum of a set is ⌊r/2⌋ + 1 where r = min(rf, members that are not leaving): 2 of
-//! 3 at rf 3. A write is acknowledged when every series in it reached a quorum of its
-//! replicas. Any acknowledged series then has a copy on every quorum of its replicas, so a
-//! read that reaches all but fewer than a quorum of the members sees it.
+//! The quorum is ⌊r/2⌋ + 1 where r = min(rf, members that are not leaving) — failed
+//! members still count, as in Mimir, so a cluster that lost most of its members refuses
+//! writes rather than keep one copy: 2 of 3 at rf 3, 2 of 2 at rf 2. A write is
+//! acknowledged when every series in it reached its quorum. Any acknowledged series then
+//! has a copy on at least a quorum of members, so a read that reaches all but fewer than a
+//! quorum of the members sees it.
 
 use std::collections::BTreeMap;
 
@@ -39,26 +42,20 @@ pub struct WritePlan {
     pub sends: BTreeMap<NodeId, (String, Vec<usize>)>,
     /// Per series: the quorum it needs.
     pub needed: Vec<usize>,
-    /// Per series: its replicas that are failed (copies that cannot be made now).
-    pub failed: Vec<Vec<NodeId>>,
+    /// Members seen failed, skipped by every walk.
+    pub failed: Vec<NodeId>,
 }
 
 /// Splits `series` over `ring` (members with their effective states).
 pub fn plan(ring: &Ring, placement: Placement, series: &[SeriesSamples]) -> WritePlan {
     let writable = ring.members().iter().filter(|m| m.state != MemberState::Leaving).count();
     let size = placement.rf.min(writable).max(1);
-    let mut plan = WritePlan {
-        needed: vec![quorum(size); series.len()],
-        failed: vec![Vec::new(); series.len()],
-        ..WritePlan::default()
-    };
+    let failed =
+        ring.members().iter().filter(|m| m.state == MemberState::Failed).map(|m| m.id.clone()).collect();
+    let mut plan = WritePlan { needed: vec![quorum(size); series.len()], failed, ..WritePlan::default() };
     for (i, s) in series.iter().enumerate() {
         let token = series_token(s.labels.prometheus_key().as_bytes());
-        for member in ring.replicas_where(token, placement, |m: &Member| m.state != MemberState::Leaving) {
-            if member.state == MemberState::Failed {
-                plan.failed[i].push(member.id.clone());
-                continue;
-            }
+        for member in ring.replicas_where(token, placement, |m: &Member| m.state == MemberState::Active) {
             plan.sends
                 .entry(member.id.clone())
                 .or_insert_with(|| (member.addr.clone(), Vec::new()))
@@ -91,6 +88,8 @@ pub struct WriteOutcome {
     pub errors: BTreeMap<NodeId, String>,
     /// What a replica found wrong in the write (the first such answer), for the client.
     pub rejected: Option<String>,
+    /// Members that made their copy.
+    pub acked: Vec<NodeId>,
 }
 
 impl WriteOutcome {
@@ -117,9 +116,13 @@ pub fn tally(plan: &WritePlan, results: &BTreeMap<NodeId, Result<(), SendError>>
     let mut outcome = WriteOutcome { series: plan.needed.len(), ..WriteOutcome::default() };
     for (id, (_, indices)) in &plan.sends {
         match results.get(id) {
-            Some(Ok(())) => indices.iter().for_each(|&i| copies[i] += 1),
+            Some(Ok(())) => {
+                indices.iter().for_each(|&i| copies[i] += 1);
+                outcome.acked.push(id.clone());
+            }
             Some(Err(SendError::Rejected(why))) => {
                 indices.iter().for_each(|&i| copies[i] += 1);
+                outcome.acked.push(id.clone());
                 outcome.rejected.get_or_insert_with(|| why.clone());
             }
             Some(Err(SendError::Failed(why))) => {
@@ -130,8 +133,13 @@ pub fn tally(plan: &WritePlan, results: &BTreeMap<NodeId, Result<(), SendError>>
             }
         }
     }
-    for failed in plan.failed.iter().flatten() {
-        outcome.errors.entry(failed.clone()).or_insert_with(|| "failed (its heartbeat lease expired)".into());
+    if copies.iter().zip(&plan.needed).any(|(got, need)| got < need) {
+        for failed in &plan.failed {
+            outcome
+                .errors
+                .entry(failed.clone())
+                .or_insert_with(|| "failed (its heartbeat lease expired)".into());
+        }
     }
     outcome.short = copies.iter().zip(&plan.needed).filter(|(got, need)| got < need).count();
     outcome
@@ -175,16 +183,28 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_replica_is_a_missing_copy_and_a_leaving_one_is_skipped() {
-        let states = [MemberState::Active, MemberState::Failed, MemberState::Active];
-        let plan = super::plan(&ring(&states), Placement { rf: 3, zone_aware: false }, &series(50));
+    fn writes_route_around_failed_and_leaving_members_but_failed_ones_count_for_the_quorum() {
+        let states = [MemberState::Active, MemberState::Failed, MemberState::Active, MemberState::Active];
+        let plan = super::plan(&ring(&states), Placement { rf: 2, zone_aware: false }, &series(60));
         assert!(!plan.sends.contains_key(&NodeId("n1".into())));
-        assert!(plan.failed.iter().all(|f| f == &[NodeId("n1".into())]));
+        let mut copies = [0usize; 60];
+        for (_, indices) in plan.sends.values() {
+            indices.iter().for_each(|&i| copies[i] += 1);
+        }
+        assert!(copies.iter().all(|&c| c == 2), "every series still gets rf copies: {copies:?}");
+        assert!(plan.needed.iter().all(|&q| q == 2));
+        let ok: BTreeMap<NodeId, Result<(), SendError>> =
+            plan.sends.keys().map(|id| (id.clone(), Ok(()))).collect();
+        assert!(tally(&plan, &ok).acknowledged());
+
+        // rf 3 with two of three failed: one live copy is short of the quorum (2).
+        let states = [MemberState::Active, MemberState::Failed, MemberState::Failed];
+        let plan = super::plan(&ring(&states), Placement { rf: 3, zone_aware: false }, &series(10));
         let ok: BTreeMap<NodeId, Result<(), SendError>> =
             plan.sends.keys().map(|id| (id.clone(), Ok(()))).collect();
         let outcome = tally(&plan, &ok);
-        assert!(outcome.acknowledged(), "2 of 3 copies is a quorum: {outcome:?}");
-        assert!(outcome.errors.contains_key(&NodeId("n1".into())));
+        assert!(!outcome.acknowledged());
+        assert!(outcome.errors.contains_key(&NodeId("n1".into())), "{outcome:?}");
 
         let states = [MemberState::Active, MemberState::Leaving, MemberState::Active];
         let plan = super::plan(&ring(&states), Placement { rf: 3, zone_aware: false }, &series(50));

@@ -62,6 +62,7 @@ pub(crate) async fn status(State(state): State<Shared>) -> Response {
                 "replicationFactor": placement.rf,
                 "zoneAware": placement.zone_aware,
                 "etcdRevision": view.revision,
+                "etcd": node.etcd_health(),
                 "members": view.report(),
             })
         }

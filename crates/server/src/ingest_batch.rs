@@ -370,6 +370,8 @@ pub(crate) struct WriteSummary {
     /// Nothing was written: the tenant's ingest rate is used up; the message, and seconds
     /// until the request would fit (429 with Retry-After).
     pub(crate) rate_limited: Option<(String, u64)>,
+    /// In a cluster, the nodes that made their copy of a replicated write.
+    pub(crate) acked_by: Vec<String>,
 }
 
 impl WriteSummary {

@@ -443,6 +443,32 @@ pub(crate) fn render_resources(out: &mut String, state: &crate::state::AppState)
     );
 }
 
+/// `strata_cluster_*`, when the node is in a cluster: whether etcd answers its heartbeats,
+/// and the members it sees by state.
+pub(crate) fn render_cluster(out: &mut String, node: &strata_cluster::ClusterNode) {
+    let health = node.etcd_health();
+    gauge(
+        out,
+        "strata_cluster_etcd_reachable",
+        "1 when etcd answered this node's last heartbeat; 0 while it does not (the last ring seen is used).",
+        u8::from(health.reachable),
+    );
+    header(out, "strata_cluster_members", "gauge", "Ring members this node sees, by state.");
+    let members = node.view().members();
+    for state in ["active", "leaving", "failed"] {
+        let n = members.iter().filter(|m| member_state_name(m.state) == state).count();
+        let _ = writeln!(out, "strata_cluster_members{{state=\"{state}\"}} {n}");
+    }
+}
+
+fn member_state_name(state: strata_cluster::MemberState) -> &'static str {
+    match state {
+        strata_cluster::MemberState::Active => "active",
+        strata_cluster::MemberState::Leaving => "leaving",
+        strata_cluster::MemberState::Failed => "failed",
+    }
+}
+
 /// Per-tenant figures (`--multi-tenant`), one sample per tenant of each.
 pub(crate) fn render_tenants(out: &mut String, tenants: &[crate::tenancy::TenantFigures]) {
     if tenants.is_empty() {

@@ -178,6 +178,13 @@ async fn write(
         Ok(Err(message)) => answer_error(dialect, StatusCode::BAD_REQUEST, message, 0),
         Err(e) => answer_error(dialect, StatusCode::INTERNAL_SERVER_ERROR, &format!("write failed: {e}"), 0),
     };
+    if let Ok(Ok(summary)) = &done {
+        if !summary.acked_by.is_empty() {
+            if let Ok(value) = HeaderValue::from_str(&summary.acked_by.join(",")) {
+                response.headers_mut().insert("x-strata-acked-by", value);
+            }
+        }
+    }
     if remote_write_v2 {
         let (samples, histograms) = match &done {
             Ok(Ok(summary)) => (summary.written - summary.histograms_written, summary.histograms_written),
@@ -246,6 +253,7 @@ fn parse_and_replicate(
         summary.refused += histograms.samples.len();
         summary.refused_reasons.push("a cluster does not replicate native histograms yet".into());
     }
+    summary.acked_by = outcome.acked.iter().map(|id| id.0.clone()).collect();
     if outcome.acknowledged() {
         summary.written = samples;
         if let Some(rejected) = outcome.rejected {
