@@ -345,18 +345,27 @@ impl Membership {
     pub fn join(config: MembershipConfig) -> Result<Membership, MembershipError> {
         let etcd = Etcd::new(&config.etcd, Duration::from_secs(5));
         let ttl = config.lease_ttl.as_secs().max(1) as i64;
-        let granted_at = Instant::now();
         let lease = etcd.grant_lease(ttl)?;
         let alive_key = format!("{}{}", alive_prefix(&config.prefix), config.id);
         let heartbeat = serde_json::to_vec(&Heartbeat { addr: config.addr.clone() }).expect("serializes");
-        if !etcd.compare_and_put(alive_key.as_bytes(), 0, &heartbeat, lease)? {
-            let _ = etcd.revoke_lease(lease);
-            let holder = etcd.get(alive_key.as_bytes())?;
-            let addr = holder
-                .and_then(|kv| serde_json::from_slice::<Heartbeat>(&kv.value).ok())
-                .map_or_else(|| "unknown".to_string(), |h| h.addr);
-            return Err(MembershipError::AlreadyAlive { id: config.id.clone(), addr });
+        // A process killed a moment ago still holds the id until its lease runs out: wait
+        // that long (a live holder keeps renewing, and is refused after the wait).
+        let wait_for_holder = Instant::now() + config.lease_ttl * 2 + Duration::from_secs(1);
+        while !etcd.compare_and_put(alive_key.as_bytes(), 0, &heartbeat, lease)? {
+            if Instant::now() >= wait_for_holder {
+                let _ = etcd.revoke_lease(lease);
+                let holder = etcd.get(alive_key.as_bytes())?;
+                let addr = holder
+                    .and_then(|kv| serde_json::from_slice::<Heartbeat>(&kv.value).ok())
+                    .map_or_else(|| "unknown".to_string(), |h| h.addr);
+                return Err(MembershipError::AlreadyAlive { id: config.id.clone(), addr });
+            }
+            tracing::info!(id = %config.id, "the id is still alive in etcd (a previous run's lease?); waiting for it to expire");
+            std::thread::sleep(Duration::from_millis(250));
+            etcd.keep_alive(lease)?;
         }
+        let renewed_at = Instant::now();
+        etcd.keep_alive(lease)?;
         update_ring(&etcd, &config.prefix, |record| {
             if let Some(member) = record.members.iter_mut().find(|m| m.id == config.id) {
                 member.addr = config.addr.clone();
@@ -385,7 +394,7 @@ impl Membership {
             lease: Arc::new(AtomicI64::new(lease)),
             view: Arc::new(RwLock::new(view)),
             health: Arc::new(Mutex::new(EtcdHealth { reachable: true, ..EtcdHealth::default() })),
-            lease_valid_until: Arc::new(Mutex::new(lease_deadline(granted_at, ttl))),
+            lease_valid_until: Arc::new(Mutex::new(lease_deadline(renewed_at, ttl))),
             stop: Arc::new(AtomicBool::new(false)),
             threads: Mutex::new(Vec::new()),
         };

@@ -162,3 +162,19 @@ fn an_unreachable_etcd_is_named_in_the_error() {
     let error = Membership::join(config).unwrap_err().to_string();
     assert!(error.contains(&format!("127.0.0.1:{port}")) && error.contains("unreachable"), "{error}");
 }
+
+#[test]
+fn a_node_restarted_right_after_a_crash_waits_out_its_old_lease_and_rejoins() {
+    let Some((_dir, server)) = etcd() else { return };
+    let crashed = Membership::join(config(&server, "n1")).unwrap();
+    let tokens = crashed.view().record.members[0].tokens.clone();
+    crashed.abandon();
+    let restarted_at = Instant::now();
+    let again =
+        Membership::join(config(&server, "n1")).expect("the restart waits for the old lease, then joins");
+    let waited = restarted_at.elapsed();
+    assert!(waited < Duration::from_secs(5), "waited {waited:?} for a 2 s lease");
+    assert_eq!(again.view().record.members[0].tokens, tokens);
+    assert!(again.lease_valid());
+    again.leave();
+}
