@@ -138,6 +138,9 @@ pub(crate) struct Args {
     /// How long a node that stopped heartbeating still counts as alive [default: 5s].
     #[arg(long, env = "STRATA_CLUSTER_LEASE_TTL")]
     cluster_lease_ttl: Option<String>,
+    /// How long a request to another node may take (a copy, a fan-out read) [default: 10s].
+    #[arg(long, env = "STRATA_CLUSTER_REQUEST_TIMEOUT")]
+    cluster_request_timeout: Option<String>,
     /// Most active series in all; new series past it are refused (per-selector limits:
     /// `series-limits` in the TOML file) [default: none].
     #[arg(long, env = "STRATA_MAX_SERIES")]
@@ -309,6 +312,9 @@ impl Args {
         }
         if let Some(ttl) = self.cluster_lease_ttl {
             cluster.lease_ttl = ttl;
+        }
+        if let Some(timeout) = self.cluster_request_timeout {
+            cluster.request_timeout = timeout;
         }
         cluster.zone_aware |= self.cluster_zone_aware;
         if let Some(urls) = self.alertmanager_url {
