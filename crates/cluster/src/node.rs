@@ -63,9 +63,15 @@ impl ClusterNode {
         self.membership.etcd_health()
     }
 
-    /// Sends each series to its replicas (this node's own share too, through its HTTP API,
-    /// so every copy takes the same path) and counts the copies made.
-    pub fn replicate(&self, tenant: Option<&str>, series: &[SeriesSamples]) -> WriteOutcome {
+    /// Sends each series to its replicas and counts the copies made. This node's own share
+    /// is written by `local` (the indices of its series), the others' go over HTTP, all at
+    /// once.
+    pub fn replicate(
+        &self,
+        tenant: Option<&str>,
+        series: &[SeriesSamples],
+        local: &(dyn Fn(&[usize]) -> Result<(), SendError> + Sync),
+    ) -> WriteOutcome {
         if !self.membership.lease_valid() {
             return self.cut_off(series.len());
         }
@@ -85,7 +91,12 @@ impl ClusterNode {
                 .iter()
                 .map(|(id, (addr, indices))| {
                     let forwarder = &self.forwarder;
-                    (id.clone(), scope.spawn(move || forwarder.write(addr, tenant, series, indices)))
+                    let me = id == self.id();
+                    let send = scope.spawn(move || match me {
+                        true => local(indices),
+                        false => forwarder.write(addr, tenant, series, indices),
+                    });
+                    (id.clone(), send)
                 })
                 .collect();
             sends

@@ -169,7 +169,9 @@ async fn write(
     let worker = state.clone();
     let remote_write_v2 = matches!(format, Format::RemoteWriteV2);
     let done = tokio::task::spawn_blocking(move || match (replicate, worker.cluster.get()) {
-        (true, Some(cluster)) => parse_and_replicate(&worker, cluster, tenant.as_ref(), &bytes, format),
+        (true, Some(cluster)) => {
+            parse_and_replicate(&worker, cluster, tenant.as_ref(), &bytes, format, protocol)
+        }
         _ => parse_and_apply(&worker, tenant.as_ref(), &bytes, format, protocol),
     })
     .await;
@@ -236,6 +238,7 @@ fn parse_and_replicate(
     tenant: Option<&strata_tenant::TenantId>,
     bytes: &[u8],
     format: Format,
+    protocol: Protocol,
 ) -> Result<WriteSummary, String> {
     // An empty cache: every series comes back with its labels, to be routed by them.
     let caches = SeriesCaches::new(1);
@@ -247,7 +250,10 @@ fn parse_and_replicate(
         .map(|(labels, samples)| strata_cluster::SeriesSamples { labels, samples })
         .collect();
     let samples: usize = series.iter().map(|s| s.samples.len()).sum();
-    let outcome = cluster.replicate(tenant.map(|t| t.as_str()), &series);
+    // The copies are made on threads of their own, outside the runtime: they get its handle.
+    let runtime = tokio::runtime::Handle::current();
+    let local = |indices: &[usize]| write_local_copy(state, &runtime, tenant, protocol, &series, indices);
+    let outcome = cluster.replicate(tenant.map(|t| t.as_str()), &series, &local);
     let mut summary = WriteSummary { line_errors, string_fields, ..WriteSummary::default() };
     if !histograms.samples.is_empty() {
         summary.refused += histograms.samples.len();
@@ -265,6 +271,49 @@ fn parse_and_replicate(
         summary.overloaded = true;
     }
     Ok(summary)
+}
+
+/// Writes this node's copy of a replicated write (`indices` into `series`), taking a write
+/// turn as any write does; a refusal is told apart as the remote replicas' answers are (a
+/// 4xx-like problem with the samples, or a failure to store).
+fn write_local_copy(
+    state: &Shared,
+    runtime: &tokio::runtime::Handle,
+    tenant: Option<&strata_tenant::TenantId>,
+    protocol: Protocol,
+    series: &[strata_cluster::SeriesSamples],
+    indices: &[usize],
+) -> Result<(), strata_cluster::SendError> {
+    use strata_cluster::SendError;
+    let _turn = runtime.block_on(state.writes.enter()).map_err(|busy| {
+        SendError::Failed(match busy {
+            Busy::QueueFull => "too many writes are waiting".into(),
+            Busy::TimedOut => "no write turn in time".into(),
+        })
+    })?;
+    // An empty cache: each series is found or created by its labels.
+    let cache = crate::series_cache::SeriesCache::new(1);
+    let mut batch = ingest_batch::Batch::new(&cache, "series");
+    let mut samples = 0;
+    for &i in indices {
+        let s = &series[i];
+        let key = s.labels.prometheus_key();
+        let target = batch
+            .target(key.as_bytes(), || Ok::<_, std::convert::Infallible>(s.labels.clone()))
+            .unwrap_or_else(|never| match never {});
+        for &(t, v) in &s.samples {
+            batch.push(target, i + 1, t, v);
+        }
+        samples += s.samples.len();
+    }
+    let summary = state.apply(tenant, protocol, batch, samples);
+    if summary.complete() {
+        Ok(())
+    } else if summary.storage_error.is_some() || summary.overloaded || summary.rate_limited.is_some() {
+        Err(SendError::Failed(summary.problem()))
+    } else {
+        Err(SendError::Rejected(summary.problem()))
+    }
 }
 
 /// Parses a body in `format`; series the caches know come back by reference, new ones
