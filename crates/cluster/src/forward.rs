@@ -8,6 +8,7 @@
 //! A remote write is answered 2xx by a node only once its own write path has taken every
 //! sample, which is what a replica's copy promises (docs/cluster.md).
 
+use std::io::Read as _;
 use std::time::Duration;
 
 use prost::Message;
@@ -98,24 +99,40 @@ impl Forwarder {
             .send_bytes(&body)
             .map_err(describe)?;
         let mut compressed = Vec::new();
-        std::io::Read::read_to_end(&mut answer.into_reader(), &mut compressed)
+        std::io::Read::read_to_end(&mut answer.into_reader().take(MAX_READ_ANSWER as u64), &mut compressed)
             .map_err(|e| format!("reading the answer: {e}"))?;
-        let raw = snap::raw::Decoder::new()
-            .decompress_vec(&compressed)
-            .map_err(|e| format!("the answer is not snappy: {e}"))?;
-        let response = prompb::ReadResponse::decode(raw.as_slice())
-            .map_err(|e| format!("the answer is not a ReadResponse: {e}"))?;
-        let mut out = Vec::new();
-        for series in response.results.into_iter().flat_map(|r| r.timeseries) {
-            let labels = Labels::from_pairs(series.labels.into_iter().map(|l| (l.name, l.value)))
-                .map_err(|e| format!("the answer holds a bad series: {e}"))?;
-            out.push(SeriesSamples {
-                labels,
-                samples: series.samples.into_iter().map(|s| (s.timestamp, s.value)).collect(),
-            });
-        }
-        Ok(out)
+        decode_read_response(&compressed)
     }
+}
+
+/// The largest remote-read answer taken from another node, compressed or not (1 GiB).
+const MAX_READ_ANSWER: usize = 1 << 30;
+
+/// The series of a snappy-compressed remote-read `ReadResponse` (another node's answer):
+/// an error names what is wrong, never a panic, and no allocation past the limit.
+pub fn decode_read_response(compressed: &[u8]) -> Result<Vec<SeriesSamples>, String> {
+    let length =
+        snap::raw::decompress_len(compressed).map_err(|e| format!("the answer is not snappy: {e}"))?;
+    if length > MAX_READ_ANSWER {
+        return Err(format!(
+            "the answer would decompress to {length} bytes, past the {MAX_READ_ANSWER}-byte limit"
+        ));
+    }
+    let raw = snap::raw::Decoder::new()
+        .decompress_vec(compressed)
+        .map_err(|e| format!("the answer is not snappy: {e}"))?;
+    let response = prompb::ReadResponse::decode(raw.as_slice())
+        .map_err(|e| format!("the answer is not a ReadResponse: {e}"))?;
+    let mut out = Vec::new();
+    for series in response.results.into_iter().flat_map(|r| r.timeseries) {
+        let labels = Labels::from_pairs(series.labels.into_iter().map(|l| (l.name, l.value)))
+            .map_err(|e| format!("the answer holds a bad series: {e}"))?;
+        out.push(SeriesSamples {
+            labels,
+            samples: series.samples.into_iter().map(|s| (s.timestamp, s.value)).collect(),
+        });
+    }
+    Ok(out)
 }
 
 fn url(addr: &str, tenant: Option<&str>, path: &str) -> String {

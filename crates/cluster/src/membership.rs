@@ -255,6 +255,13 @@ fn alive_prefix(prefix: &str) -> String {
     format!("{}/alive/", prefix.trim_end_matches('/'))
 }
 
+/// The ring as etcd holds it (`<prefix>/ring`, JSON): an error names what is wrong — bad
+/// JSON, a member listed twice, a token held twice — never a panic.
+pub fn decode_ring(bytes: &[u8]) -> Result<Ring, String> {
+    let record: RingRecord = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    Ring::new(record.members).map_err(|e| e.to_string())
+}
+
 /// Reads the cluster once (for `strata cluster status` and for a node starting up).
 pub fn read_view(etcd: &Etcd, prefix: &str) -> Result<ClusterView, MembershipError> {
     let (kvs, revision) = etcd.get_prefix(format!("{}/", prefix.trim_end_matches('/')).as_bytes())?;
