@@ -323,3 +323,81 @@ fn with_etcd_gone_queries_go_on_with_the_last_ring_and_writes_pause_until_it_ret
     let (rows, _) = result(&cluster[0], "count(m)", (end + 30_000) as f64 / 1000.0);
     assert_eq!(rows[0]["value"][1], "20");
 }
+
+/// The series of `labels_text` (`m{i="3"}` forms) whose replicas — walking the ring with
+/// every member counted, as if none had failed — include `member`.
+fn intended_for(etcd: &EtcdServer, member: &str, series: &[strata_model::Labels], rf: usize) -> usize {
+    let client = strata_cluster::Etcd::new(&[etcd.url()], Duration::from_secs(5));
+    let view =
+        strata_cluster::membership::read_view(&client, strata_cluster::membership::DEFAULT_PREFIX).unwrap();
+    let ring = strata_cluster::Ring::new(view.record.members).unwrap();
+    let placement = strata_cluster::Placement { rf, zone_aware: false };
+    series
+        .iter()
+        .filter(|labels| {
+            let point = strata_cluster::series_token(labels.prometheus_key().as_bytes());
+            ring.replicas(point, placement).iter().any(|m| m.id.0 == member)
+        })
+        .count()
+}
+
+#[test]
+fn a_member_that_returns_gets_the_copies_it_missed_from_hints() {
+    let Some(etcd_binary) = peer_binary("etcd", "etcd-server") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let etcd = EtcdServer::start(&etcd_binary, &dir.path().join("etcd"));
+    let mut cluster = nodes(dir.path(), &etcd, 3, 2);
+    for node in &cluster {
+        wait_for_members(node, 3, Duration::from_secs(10));
+    }
+    let n2_dir = cluster[2].data_dir.clone();
+    drop(cluster.pop());
+    // Wait until n0 sees n2 failed: writes then route around it, and hint its copies.
+    let started = Instant::now();
+    while !cluster[0].get("/api/v1/status/cluster").text().contains("\"failed\"") {
+        assert!(started.elapsed() < Duration::from_secs(10), "n2 not seen failed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let end = now_ms() - 60_000;
+    let text = body(60, 4, end, 0.0).replace("m{", "missed{");
+    assert_eq!(import(&cluster[0], &text), (204, String::new()));
+    let hints = cluster[0].get("/api/v1/status/cluster").json()["data"]["hints"].clone();
+    assert!(hints["pending"].as_u64().unwrap() > 0, "{hints}");
+    // n2 returns on its data: the hints are delivered, and it holds its share of `missed`.
+    let args = [
+        format!("--cluster-etcd={}", etcd.url()),
+        "--node-id=n2".to_string(),
+        "--replication-factor=2".to_string(),
+        "--cluster-lease-ttl=2s".to_string(),
+        "--rollups=off".to_string(),
+    ];
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let n2 = StrataServer::start(strata(), &n2_dir, &args);
+    let series: Vec<strata_model::Labels> = (0..60)
+        .map(|s| {
+            let (host, i) = (format!("h{}", s % 5), s.to_string());
+            strata_model::Labels::from_pairs([("__name__", "missed"), ("host", &*host), ("i", &*i)]).unwrap()
+        })
+        .collect();
+    let expected = intended_for(&etcd, "n2", &series, 2);
+    assert!(expected > 10, "n2's share of 60 series at rf 2 over 3 nodes: {expected}");
+    let started = Instant::now();
+    loop {
+        let figures = cluster[0].get("/api/v1/status/cluster").json()["data"]["hints"].clone();
+        if figures["pending"] == 0 && figures["delivered"].as_u64().unwrap_or(0) > 0 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(15), "hints not delivered: {figures}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let held = n2.get("/api/v1/status/tsdb").json()["data"]["seriesCountByMetricName"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "missed")
+        .and_then(|m| m["value"].as_u64())
+        .unwrap_or(0);
+    assert_eq!(held as usize, expected, "series of `missed` n2 holds after the handoff");
+    let metrics = cluster[0].get("/metrics").text();
+    assert!(metrics.contains("strata_cluster_hints_delivered_total 1"), "one write, one hint for n2");
+}

@@ -18,12 +18,15 @@
 //!   fan-out — marked so they are not forwarded again.
 //! - [`merge`]: one answer from several replicas' (each sample once, a fixed rule for
 //!   conflicts).
+//! - [`handoff`]: the copies a failed member missed, kept and delivered when it returns.
 //! - [`node`]: a node's part: replicate a write, read from every replica as a PromQL store.
 //!
-//! Re-replication after a failure and rebalancing are not built yet (docs/cluster.md).
+//! Re-replication of a lost member's old data and rebalancing are not built yet
+//! (docs/cluster.md).
 
 pub mod etcd;
 pub mod forward;
+pub mod handoff;
 pub mod membership;
 pub mod merge;
 pub mod node;

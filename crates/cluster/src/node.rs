@@ -3,7 +3,9 @@
 //! ([`ClusterNode::reader`], a PromQL [`Queryable`]).
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use strata_model::Matcher;
@@ -11,6 +13,7 @@ use strata_promql::Queryable;
 use strata_storage::{Series, StorageError};
 
 use crate::forward::Forwarder;
+use crate::handoff::{Hint, HintFigures, Hints};
 use crate::membership::{ClusterView, Membership, MembershipConfig, MembershipError};
 use crate::merge::merge;
 use crate::replication::{plan, quorum, tally, SendError, SeriesSamples, WriteOutcome};
@@ -25,22 +28,42 @@ pub struct ClusterOptions {
     pub placement: Placement,
     /// How long a request to another node may take.
     pub request_timeout: Duration,
+    /// Bytes of hints kept for failed members (`handoff`).
+    pub hint_bytes: usize,
 }
 
 /// See the module docs.
 #[derive(Debug)]
 pub struct ClusterNode {
-    membership: Membership,
+    membership: Arc<Membership>,
     placement: Placement,
     forwarder: Forwarder,
+    hints: Arc<Hints>,
+    stop: Arc<AtomicBool>,
+    handoff: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl ClusterNode {
     /// Joins the cluster.
     pub fn start(options: ClusterOptions) -> Result<ClusterNode, MembershipError> {
         let forwarder = Forwarder::new(&options.membership.id.0, options.request_timeout);
-        let membership = Membership::join(options.membership)?;
-        Ok(ClusterNode { membership, placement: options.placement, forwarder })
+        let membership = Arc::new(Membership::join(options.membership)?);
+        let hints = Arc::new(Hints::new(options.hint_bytes));
+        let stop = Arc::new(AtomicBool::new(false));
+        let handoff = spawn_handoff(membership.clone(), forwarder.clone(), hints.clone(), stop.clone());
+        Ok(ClusterNode {
+            membership,
+            placement: options.placement,
+            forwarder,
+            hints,
+            stop,
+            handoff: Mutex::new(Some(handoff)),
+        })
+    }
+
+    /// Hints waiting for failed members, delivered and dropped.
+    pub fn hint_figures(&self) -> HintFigures {
+        self.hints.figures()
     }
 
     /// This node's id.
@@ -107,6 +130,10 @@ impl ClusterNode {
                 .collect()
         });
         let outcome = tally(&plan, &results);
+        for (member, indices) in &plan.hints {
+            let hinted = indices.iter().map(|&i| series[i].clone()).collect();
+            self.hints.add(member, Hint { tenant: tenant.map(str::to_string), series: hinted });
+        }
         // The lease may have run out while the copies were made: then the others may
         // already be routing around this node, and it must not acknowledge.
         if outcome.acknowledged() && !self.membership.lease_valid() {
@@ -130,10 +157,60 @@ impl ClusterNode {
         ClusterReader { node: self, local, tenant, warnings: Mutex::new(Vec::new()) }
     }
 
-    /// Leaves the cluster cleanly (others see it gone at once).
+    /// Leaves the cluster cleanly (others see it gone at once). Hints not yet delivered
+    /// are dropped.
     pub fn leave(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(handoff) = self.handoff.lock().expect("handoff lock").take() {
+            let _ = handoff.join();
+        }
         self.membership.leave();
     }
+}
+
+/// Delivers hints to members that are active again, every half second: a member's hints in
+/// order, stopping at its first failed delivery (tried again next round).
+fn spawn_handoff(
+    membership: Arc<Membership>,
+    forwarder: Forwarder,
+    hints: Arc<Hints>,
+    stop: Arc<AtomicBool>,
+) -> JoinHandle<()> {
+    std::thread::Builder::new()
+        .name("cluster-handoff".into())
+        .spawn(move || {
+            while !stop.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(500));
+                let members = hints.members();
+                if members.is_empty() {
+                    continue;
+                }
+                let view = membership.view().members();
+                for id in members {
+                    let Some(member) = view.iter().find(|m| m.id == id && m.state == MemberState::Active) else {
+                        continue;
+                    };
+                    while let Some(hint) = hints.take(&id) {
+                        let all: Vec<usize> = (0..hint.series.len()).collect();
+                        match forwarder.write(&member.addr, hint.tenant.as_deref(), &hint.series, &all) {
+                            Ok(()) => hints.delivered(),
+                            Err(SendError::Rejected(why)) => {
+                                tracing::warn!(member = %id, reason = %why, "a hint was refused; that copy stays missing");
+                                hints.given_up();
+                            }
+                            Err(SendError::Failed(_)) => {
+                                hints.put_back(&id, hint);
+                                break;
+                            }
+                        }
+                        if stop.load(Ordering::SeqCst) {
+                            return;
+                        }
+                    }
+                }
+            }
+        })
+        .expect("spawning the handoff thread")
 }
 
 /// Reads from every replica; see [`ClusterNode::reader`].

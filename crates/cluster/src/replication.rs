@@ -44,6 +44,9 @@ pub struct WritePlan {
     pub needed: Vec<usize>,
     /// Members seen failed, skipped by every walk.
     pub failed: Vec<NodeId>,
+    /// Failed member → indices of the series it would have had a copy of: the hints to
+    /// keep for when it returns (`handoff`).
+    pub hints: BTreeMap<NodeId, Vec<usize>>,
 }
 
 /// Splits `series` over `ring` (members with their effective states).
@@ -55,6 +58,13 @@ pub fn plan(ring: &Ring, placement: Placement, series: &[SeriesSamples]) -> Writ
     let mut plan = WritePlan { needed: vec![quorum(size); series.len()], failed, ..WritePlan::default() };
     for (i, s) in series.iter().enumerate() {
         let token = series_token(s.labels.prometheus_key().as_bytes());
+        if !plan.failed.is_empty() {
+            let intended =
+                ring.replicas_where(token, placement, |m: &Member| m.state != MemberState::Leaving);
+            for member in intended.iter().filter(|m| m.state == MemberState::Failed) {
+                plan.hints.entry(member.id.clone()).or_default().push(i);
+            }
+        }
         for member in ring.replicas_where(token, placement, |m: &Member| m.state == MemberState::Active) {
             plan.sends
                 .entry(member.id.clone())
@@ -187,6 +197,10 @@ mod tests {
         let states = [MemberState::Active, MemberState::Failed, MemberState::Active, MemberState::Active];
         let plan = super::plan(&ring(&states), Placement { rf: 2, zone_aware: false }, &series(60));
         assert!(!plan.sends.contains_key(&NodeId("n1".into())));
+        // n1's share is hinted: about half of the series at rf 2 over 4 members.
+        let hinted = plan.hints.get(&NodeId("n1".into())).map_or(0, Vec::len);
+        assert!((15..=45).contains(&hinted), "{hinted} series hinted for n1");
+        assert_eq!(plan.hints.len(), 1);
         let mut copies = [0usize; 60];
         for (_, indices) in plan.sends.values() {
             indices.iter().for_each(|&i| copies[i] += 1);

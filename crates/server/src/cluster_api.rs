@@ -63,6 +63,12 @@ pub(crate) async fn status(State(state): State<Shared>) -> Response {
                 "zoneAware": placement.zone_aware,
                 "etcdRevision": view.revision,
                 "etcd": node.etcd_health(),
+                "hints": {
+                    "pending": node.hint_figures().pending,
+                    "pendingBytes": node.hint_figures().pending_bytes,
+                    "delivered": node.hint_figures().delivered,
+                    "dropped": node.hint_figures().dropped,
+                },
                 "members": view.report(),
             })
         }

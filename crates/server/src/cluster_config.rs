@@ -9,6 +9,7 @@
 //! zone = "a"                     # optional
 //! replication-factor = 3
 //! zone-aware = false
+//! hint-memory = "64MiB"          # copies kept for failed members until they return
 //! ```
 //!
 //! or on the command line `--cluster-etcd`, `--node-id`, `--cluster-advertise`, …
@@ -47,6 +48,8 @@ pub struct ClusterConfig {
     pub lease_ttl: String,
     /// How long a request to another node may take.
     pub request_timeout: String,
+    /// Memory for hints: the copies failed members missed, delivered when they return.
+    pub hint_memory: String,
 }
 
 impl Default for ClusterConfig {
@@ -62,6 +65,7 @@ impl Default for ClusterConfig {
             tokens: 256,
             lease_ttl: "5s".into(),
             request_timeout: "10s".into(),
+            hint_memory: "64MiB".into(),
         }
     }
 }
@@ -108,6 +112,9 @@ impl ServerConfig {
             membership,
             placement: Placement { rf: c.replication_factor, zone_aware: c.zone_aware },
             request_timeout: seconds("request-timeout", &c.request_timeout)?,
+            hint_bytes: strata_model::size::parse_size(&c.hint_memory)
+                .map_err(|e| ConfigError(format!("cluster: hint-memory: {e}")))?
+                as usize,
         }))
     }
 }

@@ -453,6 +453,26 @@ pub(crate) fn render_cluster(out: &mut String, node: &strata_cluster::ClusterNod
         "1 when etcd answered this node's last heartbeat; 0 while it does not (the last ring seen is used).",
         u8::from(health.reachable),
     );
+    let hints = node.hint_figures();
+    gauge(
+        out,
+        "strata_cluster_hints_pending",
+        "Hints (copies a failed member missed) waiting for it to return.",
+        hints.pending,
+    );
+    gauge(out, "strata_cluster_hints_pending_bytes", "Bytes of the hints waiting.", hints.pending_bytes);
+    counter(
+        out,
+        "strata_cluster_hints_delivered_total",
+        "Hints delivered to members that returned.",
+        hints.delivered,
+    );
+    counter(
+        out,
+        "strata_cluster_hints_dropped_total",
+        "Hints dropped: past hint-memory, or refused by the member (that copy stays missing).",
+        hints.dropped,
+    );
     header(out, "strata_cluster_members", "gauge", "Ring members this node sees, by state.");
     let members = node.view().members();
     for state in ["active", "leaving", "failed"] {
