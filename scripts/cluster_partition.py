@@ -18,14 +18,14 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from local_server import http, wait_until  # noqa: E402
 
 BRIDGE, HOST_IP, NET = "sbr0", "10.77.0.1", "10.77.0"
 NODES = 3
@@ -63,17 +63,6 @@ def teardown_network():
     sh("ip", "link", "del", BRIDGE, check=False)
 
 
-def http(method, url, body=None, timeout=15):
-    req = urllib.request.Request(url, data=body, method=method)
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-    except (urllib.error.URLError, ConnectionError, TimeoutError, socket.timeout) as e:
-        return None, str(e)
-
-
 def http_in(ns, url, body):
     """POST from inside namespace `ns` (the harness cannot reach a cut-off node)."""
     out = subprocess.run(["ip", "netns", "exec", ns, "curl", "-s", "-m", "20", "-o", "/dev/null",
@@ -81,15 +70,6 @@ def http_in(ns, url, body):
                          input=body, capture_output=True)
     code = out.stdout.decode().strip()
     return int(code) if code.isdigit() and code != "000" else None
-
-
-def wait_until(check, limit, what):
-    started = time.time()
-    while time.time() - started < limit:
-        if check():
-            return time.time() - started
-        time.sleep(0.05)
-    raise RuntimeError(f"{what}: not within {limit} s")
 
 
 class Writer:

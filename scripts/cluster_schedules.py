@@ -20,43 +20,17 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from local_server import free_port, http, wait_until  # noqa: E402
 
 SERIES = 20
 SAMPLES = 3  # per series per write
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def http(method, url, body=None, timeout=15):
-    req = urllib.request.Request(url, data=body, method=method)
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-    except (urllib.error.URLError, ConnectionError, TimeoutError, socket.timeout) as e:
-        return None, str(e)
-
-
-def wait_until(check, limit, what):
-    started = time.time()
-    while time.time() - started < limit:
-        if check():
-            return
-        time.sleep(0.05)
-    raise RuntimeError(f"{what} not within {limit} s")
 
 
 class Cluster:

@@ -1,5 +1,9 @@
-"""Helpers the Python bench scripts share: a free loopback port, a process's RSS."""
+"""Helpers the Python bench and test scripts share: a free loopback port, a process's RSS,
+an HTTP call that returns its status instead of raising, waiting for a condition."""
 import socket
+import time
+import urllib.error
+import urllib.request
 
 
 def free_port():
@@ -29,3 +33,25 @@ def fresh_work_dir(strata, default):
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     return work
+
+
+def http(method, url, body=None, timeout=15):
+    """`(status, text)` of a request; `(None, why)` when no answer came."""
+    req = urllib.request.Request(url, data=body, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    except (urllib.error.URLError, ConnectionError, TimeoutError, socket.timeout) as e:
+        return None, str(e)
+
+
+def wait_until(check, limit, what):
+    """Seconds until `check()` held; RuntimeError naming `what` after `limit` seconds."""
+    started = time.time()
+    while time.time() - started < limit:
+        if check():
+            return time.time() - started
+        time.sleep(0.05)
+    raise RuntimeError(f"{what}: not within {limit} s")

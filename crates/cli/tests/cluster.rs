@@ -19,23 +19,22 @@ fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
 }
 
+/// Starts cluster node `id` on `etcd` with replication factor `rf`, its data in `data_dir`.
+fn start_node(data_dir: &Path, etcd: &EtcdServer, id: &str, rf: usize) -> StrataServer {
+    let args = [
+        format!("--cluster-etcd={}", etcd.url()),
+        format!("--node-id={id}"),
+        format!("--replication-factor={rf}"),
+        "--cluster-lease-ttl=2s".to_string(),
+        "--rollups=off".to_string(),
+    ];
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    StrataServer::start(strata(), data_dir, &args)
+}
+
 /// `count` cluster nodes `n0…` on `etcd` with replication factor `rf`, under `dir`.
 fn nodes(dir: &Path, etcd: &EtcdServer, count: usize, rf: usize) -> Vec<StrataServer> {
-    let url = etcd.url();
-    (0..count)
-        .map(|i| {
-            let id = format!("n{i}");
-            let args = [
-                format!("--cluster-etcd={url}"),
-                format!("--node-id={id}"),
-                format!("--replication-factor={rf}"),
-                "--cluster-lease-ttl=2s".to_string(),
-                "--rollups=off".to_string(),
-            ];
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            StrataServer::start(strata(), &dir.join(&id), &args)
-        })
-        .collect()
+    (0..count).map(|i| start_node(&dir.join(format!("n{i}")), etcd, &format!("n{i}"), rf)).collect()
 }
 
 /// Waits until `node` sees `count` members, all in state `state`.
@@ -251,15 +250,7 @@ fn rf2_writes_resume_within_the_bound_after_a_kill_and_a_restart_duplicates_noth
     };
     check(&cluster[0], &acked);
     // n2 comes back on its data with its old tokens: nothing is read twice.
-    let args = [
-        format!("--cluster-etcd={}", etcd.url()),
-        "--node-id=n2".to_string(),
-        "--replication-factor=2".to_string(),
-        "--cluster-lease-ttl=2s".to_string(),
-        "--rollups=off".to_string(),
-    ];
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    cluster.push(StrataServer::start(strata(), &n2_dir, &args));
+    cluster.push(start_node(&n2_dir, &etcd, "n2", 2));
     for node in &cluster {
         wait_for_members(node, 3, Duration::from_secs(10));
     }
@@ -364,15 +355,7 @@ fn a_member_that_returns_gets_the_copies_it_missed_from_hints() {
     let hints = cluster[0].get("/api/v1/status/cluster").json()["data"]["hints"].clone();
     assert!(hints["pending"].as_u64().unwrap() > 0, "{hints}");
     // n2 returns on its data: the hints are delivered, and it holds its share of `missed`.
-    let args = [
-        format!("--cluster-etcd={}", etcd.url()),
-        "--node-id=n2".to_string(),
-        "--replication-factor=2".to_string(),
-        "--cluster-lease-ttl=2s".to_string(),
-        "--rollups=off".to_string(),
-    ];
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let n2 = StrataServer::start(strata(), &n2_dir, &args);
+    let n2 = start_node(&n2_dir, &etcd, "n2", 2);
     let series: Vec<strata_model::Labels> = (0..60)
         .map(|s| {
             let (host, i) = (format!("h{}", s % 5), s.to_string());
