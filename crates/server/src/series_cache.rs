@@ -108,6 +108,9 @@ pub(crate) struct SeriesCaches {
     pub(crate) remote_write_v2: SeriesCache<AppendRef>,
     /// Keyed by a translated OTLP series' Prometheus text, `up{job="a"}`.
     pub(crate) otlp: SeriesCache<AppendRef>,
+    /// Keyed by a series' canonical Prometheus text: a cluster node's own copies of the
+    /// writes it coordinates (`write_api::write_local_copy`).
+    pub(crate) cluster: SeriesCache<AppendRef>,
 }
 
 impl SeriesCaches {
@@ -119,6 +122,7 @@ impl SeriesCaches {
             line_protocol: SeriesCache::new(capacity),
             remote_write_v2: SeriesCache::new(capacity),
             otlp: SeriesCache::new(capacity),
+            cluster: SeriesCache::new(capacity),
         }
     }
 
@@ -129,6 +133,7 @@ impl SeriesCaches {
             + self.line_protocol.heap_bytes()
             + self.remote_write_v2.heap_bytes()
             + self.otlp.heap_bytes()
+            + self.cluster.heap_bytes()
     }
 
     /// Forgets everything (after a delete: see the module docs).
@@ -138,6 +143,7 @@ impl SeriesCaches {
         self.line_protocol.clear();
         self.remote_write_v2.clear();
         self.otlp.clear();
+        self.cluster.clear();
     }
 }
 

@@ -291,9 +291,9 @@ fn write_local_copy(
             Busy::TimedOut => "no write turn in time".into(),
         })
     })?;
-    // An empty cache: each series is found or created by its labels.
-    let cache = crate::series_cache::SeriesCache::new(1);
-    let mut batch = ingest_batch::Batch::new(&cache, "series");
+    // Keyed by the canonical text: a series seen before is appended by reference.
+    let caches = state.series_caches_for(tenant);
+    let mut batch = ingest_batch::Batch::new(&caches.cluster, "series");
     let mut samples = 0;
     for &i in indices {
         let s = &series[i];
