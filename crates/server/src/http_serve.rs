@@ -1,5 +1,6 @@
-//! Serving HTTP/1.1 connections from a listener: axum's `serve`, plus a deadline for a
-//! request's head (`--http-header-read-timeout`, default 30 s).
+//! Serving HTTP connections from a listener: axum's `serve` (HTTP/1.1, and HTTP/2 — which
+//! Prometheus speaks over TLS when ALPN offers it), plus a deadline for an HTTP/1 request's
+//! head (`--http-header-read-timeout`, default 30 s).
 //!
 //! Why not `axum::serve`: it gives hyper no timer, so hyper's header-read timeout never
 //! runs and a client that sends half a request line and then nothing (slowloris) holds its
@@ -19,7 +20,8 @@ use axum::extract::Request;
 use axum::serve::Listener;
 use axum::Router;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::sync::watch;
@@ -35,8 +37,9 @@ pub(crate) async fn serve<L>(
 ) where
     L: Listener,
 {
-    let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(TokioTimer::new()).header_read_timeout(header_read_timeout);
+    let mut http = auto::Builder::new(TokioExecutor::new());
+    http.http1().timer(TokioTimer::new()).header_read_timeout(header_read_timeout);
+    http.http2().timer(TokioTimer::new());
     let graceful = GracefulShutdown::new();
     loop {
         let (io, _addr) = tokio::select! {
@@ -45,7 +48,7 @@ pub(crate) async fn serve<L>(
         };
         let service = app.clone().map_request(|req: Request<Incoming>| req.map(Body::new));
         let connection = http.serve_connection(TokioIo::new(io), TowerToHyperService::new(service));
-        let connection = graceful.watch(connection);
+        let connection = graceful.watch(connection.into_owned());
         tokio::spawn(async move {
             if let Err(e) = connection.await {
                 tracing::debug!(error = %e, "connection ended with an error");
