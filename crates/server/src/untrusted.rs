@@ -17,7 +17,7 @@ use crate::series_cache::SeriesCache;
 pub struct Decoded {
     /// Samples (and histogram samples) that would be appended.
     pub samples: usize,
-    /// Each refused line or series, as the client would read it (`line N: …`).
+    /// Each refused line or series, as the client would read it (`line N: …`, `series N: …`).
     pub errors: Vec<String>,
 }
 
@@ -92,5 +92,26 @@ fn summary(batch: Batch<'_>, histogram_samples: usize) -> Decoded {
     Decoded {
         samples: batch.len() + histogram_samples,
         errors: batch.errors.iter().map(|e| format!("line {}: {}", e.line, e.message)).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by fuzz/write_bodies: a remote write 1.0 body whose fifth series has no name.
+    /// Its error names the series (`series 5: …`) — the harness had expected only `line` or
+    /// `metric` and took the right answer for a crash.
+    #[test]
+    fn a_nameless_remote_write_series_is_named_by_its_position() {
+        let bytes = [
+            10, 0, 10, 0, 10, 0, 101, 0, 0, 0, 10, 10, 10, 0, 10, 0, 10, 0, 10, 0, 10, 0, 10, 0, 10, 10, 10,
+            0, 10, 0, 10, 0, 0, 0, 0, 34, 0,
+        ];
+        let decoded = decode(Body::RemoteWriteV1, &bytes).expect("the body as a whole decodes");
+        assert!(!decoded.errors.is_empty());
+        for error in &decoded.errors {
+            assert!(error.starts_with("series "), "{error}");
+        }
     }
 }
