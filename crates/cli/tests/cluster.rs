@@ -37,6 +37,19 @@ fn nodes(dir: &Path, etcd: &EtcdServer, count: usize, rf: usize) -> Vec<StrataSe
     (0..count).map(|i| start_node(&dir.join(format!("n{i}")), etcd, &format!("n{i}"), rf)).collect()
 }
 
+/// A real etcd and three nodes `n0..n2` with replication factor `rf`, each seeing all
+/// three active; `None` (the test skipped, loudly) without etcd.
+fn three_nodes(rf: usize) -> Option<(tempfile::TempDir, EtcdServer, Vec<StrataServer>)> {
+    let etcd_binary = peer_binary("etcd", "etcd-server")?;
+    let dir = tempfile::tempdir().unwrap();
+    let etcd = EtcdServer::start(&etcd_binary, &dir.path().join("etcd"));
+    let cluster = nodes(dir.path(), &etcd, 3, rf);
+    for node in &cluster {
+        wait_for_members(node, 3, Duration::from_secs(10));
+    }
+    Some((dir, etcd, cluster))
+}
+
 /// Waits until `node` sees `count` members, all in state `state`.
 fn wait_for_members(node: &StrataServer, count: usize, limit: Duration) {
     let started = Instant::now();
@@ -96,13 +109,7 @@ fn head_series(node: &StrataServer) -> u64 {
 
 #[test]
 fn three_nodes_answer_as_one_node_holding_all_the_data_does() {
-    let Some(etcd_binary) = peer_binary("etcd", "etcd-server") else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let etcd = EtcdServer::start(&etcd_binary, &dir.path().join("etcd"));
-    let cluster = nodes(dir.path(), &etcd, 3, 2);
-    for node in &cluster {
-        wait_for_members(node, 3, Duration::from_secs(10));
-    }
+    let Some((dir, _etcd, cluster)) = three_nodes(2) else { return };
     let single = StrataServer::start(strata(), &dir.path().join("single"), &["--rollups=off"]);
     let end = now_ms() - 60_000;
     // Three writes, each through a different node; the single node takes all three.
@@ -133,13 +140,7 @@ fn three_nodes_answer_as_one_node_holding_all_the_data_does() {
 
 #[test]
 fn a_killed_node_is_routed_around_and_a_write_short_of_its_quorum_is_refused() {
-    let Some(etcd_binary) = peer_binary("etcd", "etcd-server") else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let etcd = EtcdServer::start(&etcd_binary, &dir.path().join("etcd"));
-    let mut cluster = nodes(dir.path(), &etcd, 3, 3);
-    for node in &cluster {
-        wait_for_members(node, 3, Duration::from_secs(10));
-    }
+    let Some((_dir, _etcd, mut cluster)) = three_nodes(3) else { return };
     let end = now_ms() - 120_000;
     assert_eq!(import(&cluster[0], &body(30, 10, end, 0.0)).0, 204);
     // SIGKILL n2: with rf 3 every write still reaches two of three copies, a quorum.
@@ -206,13 +207,7 @@ fn steady_writes(
 
 #[test]
 fn rf2_writes_resume_within_the_bound_after_a_kill_and_a_restart_duplicates_nothing() {
-    let Some(etcd_binary) = peer_binary("etcd", "etcd-server") else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let etcd = EtcdServer::start(&etcd_binary, &dir.path().join("etcd"));
-    let mut cluster = nodes(dir.path(), &etcd, 3, 2);
-    for node in &cluster {
-        wait_for_members(node, 3, Duration::from_secs(10));
-    }
+    let Some((_dir, etcd, mut cluster)) = three_nodes(2) else { return };
     let start = now_ms() - 300_000;
     let (refused, mut acked, _) = steady_writes(&cluster[0], start, 20);
     assert!(refused.is_empty(), "refusals with every node up: {refused:?}");
@@ -261,13 +256,7 @@ fn rf2_writes_resume_within_the_bound_after_a_kill_and_a_restart_duplicates_noth
 
 #[test]
 fn with_etcd_gone_queries_go_on_with_the_last_ring_and_writes_pause_until_it_returns() {
-    let Some(etcd_binary) = peer_binary("etcd", "etcd-server") else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let mut etcd = EtcdServer::start(&etcd_binary, &dir.path().join("etcd"));
-    let cluster = nodes(dir.path(), &etcd, 3, 2);
-    for node in &cluster {
-        wait_for_members(node, 3, Duration::from_secs(10));
-    }
+    let Some((_dir, mut etcd, cluster)) = three_nodes(2) else { return };
     let end = now_ms() - 60_000;
     assert_eq!(import(&cluster[1], &body(20, 5, end, 0.0)).0, 204);
     etcd.stop();
@@ -334,13 +323,7 @@ fn intended_for(etcd: &EtcdServer, member: &str, series: &[strata_model::Labels]
 
 #[test]
 fn a_member_that_returns_gets_the_copies_it_missed_from_hints() {
-    let Some(etcd_binary) = peer_binary("etcd", "etcd-server") else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let etcd = EtcdServer::start(&etcd_binary, &dir.path().join("etcd"));
-    let mut cluster = nodes(dir.path(), &etcd, 3, 2);
-    for node in &cluster {
-        wait_for_members(node, 3, Duration::from_secs(10));
-    }
+    let Some((_dir, etcd, mut cluster)) = three_nodes(2) else { return };
     let n2_dir = cluster[2].data_dir.clone();
     drop(cluster.pop());
     // Wait until n0 sees n2 failed: writes then route around it, and hint its copies.

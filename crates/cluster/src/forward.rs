@@ -49,17 +49,9 @@ impl Forwarder {
     ) -> Result<(), SendError> {
         let request =
             prompb::WriteRequest { timeseries: indices.iter().map(|&i| to_proto(&series[i])).collect() };
-        let body = snap::raw::Encoder::new()
-            .compress_vec(&request.encode_to_vec())
-            .map_err(|e| SendError::Failed(e.to_string()))?;
         let answer = self
-            .agent
-            .post(&url(addr, tenant, "/api/v1/write"))
-            .set("Content-Type", "application/x-protobuf")
-            .set("Content-Encoding", "snappy")
-            .set("X-Prometheus-Remote-Write-Version", "0.1.0")
-            .set(FORWARDED_HEADER, &self.sender)
-            .send_bytes(&body);
+            .post(&url(addr, tenant, "/api/v1/write"), "X-Prometheus-Remote-Write-Version", &request)
+            .map_err(SendError::Failed)?;
         match answer {
             Ok(_) => Ok(()),
             Err(ureq::Error::Status(code, response)) if (400..500).contains(&code) && code != 429 => {
@@ -87,21 +79,33 @@ impl Forwarder {
             }],
             accepted_response_types: vec![prompb::RESPONSE_TYPE_SAMPLES],
         };
-        let body =
-            snap::raw::Encoder::new().compress_vec(&request.encode_to_vec()).map_err(|e| e.to_string())?;
         let answer = self
-            .agent
-            .post(&url(addr, tenant, "/api/v1/read"))
-            .set("Content-Type", "application/x-protobuf")
-            .set("Content-Encoding", "snappy")
-            .set("X-Prometheus-Remote-Read-Version", "0.1.0")
-            .set(FORWARDED_HEADER, &self.sender)
-            .send_bytes(&body)
+            .post(&url(addr, tenant, "/api/v1/read"), "X-Prometheus-Remote-Read-Version", &request)?
             .map_err(describe)?;
         let mut compressed = Vec::new();
         std::io::Read::read_to_end(&mut answer.into_reader().take(MAX_READ_ANSWER as u64), &mut compressed)
             .map_err(|e| format!("reading the answer: {e}"))?;
         decode_read_response(&compressed)
+    }
+
+    /// POSTs `message` snappy-compressed, as remote write and remote read send theirs,
+    /// marked forwarded; `Err` only when it cannot be encoded, the answer as ureq gives it.
+    fn post(
+        &self,
+        url: &str,
+        version_header: &str,
+        message: &impl Message,
+    ) -> Result<Result<ureq::Response, ureq::Error>, String> {
+        let body =
+            snap::raw::Encoder::new().compress_vec(&message.encode_to_vec()).map_err(|e| e.to_string())?;
+        Ok(self
+            .agent
+            .post(url)
+            .set("Content-Type", "application/x-protobuf")
+            .set("Content-Encoding", "snappy")
+            .set(version_header, "0.1.0")
+            .set(FORWARDED_HEADER, &self.sender)
+            .send_bytes(&body))
     }
 }
 

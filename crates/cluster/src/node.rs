@@ -16,7 +16,7 @@ use crate::forward::Forwarder;
 use crate::handoff::{Hint, HintFigures, Hints};
 use crate::membership::{ClusterView, Membership, MembershipConfig, MembershipError};
 use crate::merge::merge;
-use crate::replication::{plan, quorum, tally, SendError, SeriesSamples, WriteOutcome};
+use crate::replication::{plan, tally, write_quorum, SendError, SeriesSamples, WriteOutcome};
 use crate::ring::{MemberState, NodeId, Placement};
 
 /// How a node takes part.
@@ -229,11 +229,9 @@ impl std::fmt::Debug for ClusterReader<'_> {
 
 impl ClusterReader<'_> {
     /// The warnings the reads so far gave (unreachable members, possibly partial
-    /// answers), each once.
+    /// answers), each once (`warn` keeps them distinct).
     pub fn take_warnings(&self) -> Vec<String> {
-        let mut warnings = std::mem::take(&mut *self.warnings.lock().expect("warnings lock"));
-        warnings.dedup();
-        warnings
+        std::mem::take(&mut *self.warnings.lock().expect("warnings lock"))
     }
 
     fn warn(&self, warning: String) {
@@ -290,8 +288,7 @@ impl Queryable for ClusterReader<'_> {
             }
         }
         if !missing.is_empty() {
-            let writable = members.iter().filter(|m| m.state != MemberState::Leaving).count();
-            let needed = quorum(self.node.placement.rf.min(writable).max(1));
+            let needed = write_quorum(&members, self.node.placement);
             if missing.len() >= needed {
                 self.warn(format!(
                     "results may be partial: {} cluster members are down or unreachable ({}), as many as a write's quorum ({needed})",

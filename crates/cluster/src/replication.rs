@@ -49,13 +49,21 @@ pub struct WritePlan {
     pub hints: BTreeMap<NodeId, Vec<usize>>,
 }
 
+/// The quorum every series of a write needs among `members` (see the module docs).
+pub fn write_quorum(members: &[Member], placement: Placement) -> usize {
+    let writable = members.iter().filter(|m| m.state != MemberState::Leaving).count();
+    quorum(placement.rf.min(writable).max(1))
+}
+
 /// Splits `series` over `ring` (members with their effective states).
 pub fn plan(ring: &Ring, placement: Placement, series: &[SeriesSamples]) -> WritePlan {
-    let writable = ring.members().iter().filter(|m| m.state != MemberState::Leaving).count();
-    let size = placement.rf.min(writable).max(1);
     let failed =
         ring.members().iter().filter(|m| m.state == MemberState::Failed).map(|m| m.id.clone()).collect();
-    let mut plan = WritePlan { needed: vec![quorum(size); series.len()], failed, ..WritePlan::default() };
+    let mut plan = WritePlan {
+        needed: vec![write_quorum(ring.members(), placement); series.len()],
+        failed,
+        ..WritePlan::default()
+    };
     for (i, s) in series.iter().enumerate() {
         let token = series_token(s.labels.prometheus_key().as_bytes());
         if !plan.failed.is_empty() {

@@ -41,6 +41,17 @@ pub enum MemberState {
     Failed,
 }
 
+impl MemberState {
+    /// Its name as JSON and `/metrics` spell it: `active`, `leaving`, `failed`.
+    pub fn name(self) -> &'static str {
+        match self {
+            MemberState::Active => "active",
+            MemberState::Leaving => "leaving",
+            MemberState::Failed => "failed",
+        }
+    }
+}
+
 /// One node as the ring records it (its entry in etcd).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Member {

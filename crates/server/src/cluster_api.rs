@@ -56,6 +56,7 @@ pub(crate) async fn status(State(state): State<Shared>) -> Response {
         Some(node) => {
             let view = node.view();
             let placement = node.placement();
+            let hints = node.hint_figures();
             json!({
                 "enabled": true,
                 "node": node.id(),
@@ -64,10 +65,10 @@ pub(crate) async fn status(State(state): State<Shared>) -> Response {
                 "etcdRevision": view.revision,
                 "etcd": node.etcd_health(),
                 "hints": {
-                    "pending": node.hint_figures().pending,
-                    "pendingBytes": node.hint_figures().pending_bytes,
-                    "delivered": node.hint_figures().delivered,
-                    "dropped": node.hint_figures().dropped,
+                    "pending": hints.pending,
+                    "pendingBytes": hints.pending_bytes,
+                    "delivered": hints.delivered,
+                    "dropped": hints.dropped,
                 },
                 "members": view.report(),
             })

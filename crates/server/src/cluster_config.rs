@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use strata_cluster::membership::DEFAULT_PREFIX;
-use strata_cluster::{ClusterOptions, MembershipConfig, NodeId, Placement};
+use strata_cluster::{ClusterOptions, MembershipConfig, Placement};
 
 use crate::config::{ConfigError, ServerConfig};
 use crate::params::parse_duration;
@@ -100,7 +100,6 @@ impl ServerConfig {
             )));
         }
         let mut membership = MembershipConfig::new(c.etcd.clone(), &id, &addr);
-        membership.id = NodeId(id);
         membership.prefix = c.prefix.clone();
         membership.zone = c.zone.clone();
         membership.tokens = c.tokens;

@@ -476,16 +476,8 @@ pub(crate) fn render_cluster(out: &mut String, node: &strata_cluster::ClusterNod
     header(out, "strata_cluster_members", "gauge", "Ring members this node sees, by state.");
     let members = node.view().members();
     for state in ["active", "leaving", "failed"] {
-        let n = members.iter().filter(|m| member_state_name(m.state) == state).count();
+        let n = members.iter().filter(|m| m.state.name() == state).count();
         let _ = writeln!(out, "strata_cluster_members{{state=\"{state}\"}} {n}");
-    }
-}
-
-fn member_state_name(state: strata_cluster::MemberState) -> &'static str {
-    match state {
-        strata_cluster::MemberState::Active => "active",
-        strata_cluster::MemberState::Leaving => "leaving",
-        strata_cluster::MemberState::Failed => "failed",
     }
 }
 

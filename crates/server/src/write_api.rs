@@ -231,7 +231,7 @@ fn parse_and_apply(
 /// Parses and sends each series to its replicas (`strata_cluster::replication`): the
 /// write succeeds when every series reached a quorum of them; short of that it is
 /// answered 503 (retry), naming the nodes that failed. Native histograms are not
-/// replicated yet: they are reported as bad lines.
+/// replicated yet: they are refused, counted in the answer.
 fn parse_and_replicate(
     state: &Shared,
     cluster: &strata_cluster::ClusterNode,
@@ -240,9 +240,12 @@ fn parse_and_replicate(
     format: Format,
     protocol: Protocol,
 ) -> Result<WriteSummary, String> {
-    // An empty cache: every series comes back with its labels, to be routed by them.
-    let caches = SeriesCaches::new(1);
-    let (batch, histograms) = parse(state, tenant, bytes, format, &caches)?;
+    // Empty caches: every series comes back with its labels, to be routed by them. Only
+    // `ingest_batch::apply` fills a cache, and this path never applies a parsed batch, so
+    // one set serves every request.
+    static EMPTY: std::sync::OnceLock<SeriesCaches> = std::sync::OnceLock::new();
+    let caches = EMPTY.get_or_init(|| SeriesCaches::new(1));
+    let (batch, histograms) = parse(state, tenant, bytes, format, caches)?;
     let string_fields = batch.string_fields;
     let (series, line_errors) = batch.into_series();
     let series: Vec<strata_cluster::SeriesSamples> = series

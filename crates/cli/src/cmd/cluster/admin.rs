@@ -123,11 +123,7 @@ impl Report for StatusReport {
         out.push_str("id            addr                   zone   state     tokens  ring share  series     of copies\n");
         for m in &self.members {
             let r = &m.member;
-            let state = match r.state {
-                MemberState::Active => "active",
-                MemberState::Leaving => "leaving",
-                MemberState::Failed => "failed",
-            };
+            let state = r.state.name();
             out.push_str(&format!(
                 "{:<13} {:<22} {:<6} {:<9} {:>6}  {:>9.1}%  {:>9}  {:>8}\n",
                 r.id.0,
