@@ -24,6 +24,10 @@ impl strata_storage::SeriesAdmission for Admission {
         self.limiter.created(labels, head_series);
     }
 
+    fn removed(&self, removed: &[Labels], head_series: usize) {
+        strata_storage::SeriesAdmission::removed(&*self.limiter, removed, head_series);
+    }
+
     fn learned(&self, created: &[&Labels], head_series: usize) {
         self.tracker.created_many(created, head_series as u64);
     }

@@ -2,7 +2,8 @@
 //! lock — `strata_storage::SeriesAdmission` — so a limit holds exactly under concurrent
 //! writers): a global limit on active series, limits on the active series a selector
 //! matches (`series_limits = [{ match = 'http_requests_total', max = 10000 }]`), and limits
-//! on new series per hour and per day. Samples of existing series are always accepted; a
+//! on new series per hour and per day. Series the head removes (nothing left after a cut)
+//! leave the active counts. Samples of existing series are always accepted; a
 //! refused new series gets a reason naming the limit, is counted per limit, and is logged
 //! at most once per limit every 10 seconds.
 
@@ -268,6 +269,22 @@ impl strata_storage::SeriesAdmission for Limiter {
         roll(&mut c, (self.clock)());
         c.hour.1 += 1;
         c.day.1 += 1;
+        c.head_series = head_series as u64;
+    }
+
+    /// Series the head removed (nothing left in it after a cut) leave the active counts, so
+    /// a limit on active series frees up as series go; new-series-per-hour/day counts are
+    /// of creations and stay.
+    fn removed(&self, removed: &[Labels], head_series: usize) {
+        let limits = self.limits();
+        let Ok(mut c) = self.counts.lock() else { return };
+        for labels in removed {
+            for (l, n) in limits.series_limits.iter().zip(c.matched.iter_mut()) {
+                if l.matchers.iter().all(|m| m.matches_labels(labels)) {
+                    *n = n.saturating_sub(1);
+                }
+            }
+        }
         c.head_series = head_series as u64;
     }
 }

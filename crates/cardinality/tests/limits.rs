@@ -96,3 +96,39 @@ fn global_and_hourly_limits_and_reload() {
     assert!(result.rejected[0].reason.contains("new-series-per-hour"));
     assert_eq!(head.count_series(&[]), 7);
 }
+
+/// An active-series limit frees up when series leave the head: after two cuts that leave
+/// the first series no sample, new series are admitted again, up to the limit.
+#[test]
+fn a_limit_on_active_series_frees_up_when_series_leave_the_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = BlockEngineOptions {
+        block_range: 3_600_000,
+        wal: WalOptions { policy: SyncPolicy::None, ..WalOptions::default() },
+        ..BlockEngineOptions::default()
+    };
+    let engine = Arc::new(BlockEngine::open(dir.path(), options).unwrap());
+    let limits = Limits {
+        series_limits: vec![SeriesLimit {
+            selector: "pods".into(),
+            matchers: vec![Matcher::equal("__name__", "pods")],
+            max: 3,
+        }],
+        ..Limits::default()
+    };
+    let limiter = limiter_for(&engine, limits);
+    let hour = 3_600_000;
+    let first: Vec<_> = (0..4).map(|i| (series("pods", i), 0, 1.0)).collect();
+    assert_eq!(engine.append(&first).unwrap().rejected.len(), 1, "the fourth is over the limit");
+    // Time moves on; only another metric is written, and the head is cut twice.
+    for h in 1..5 {
+        engine.append(&[(series("other", 0), h * hour, 1.0)]).unwrap();
+        engine.cut_due_blocks().unwrap();
+    }
+    assert_eq!(engine.stats().unwrap().head_series, 1, "the pods left the head");
+    let state = limiter.states().into_iter().find(|s| s.limit == "pods").unwrap();
+    assert_eq!(state.current, 0, "{state:?}");
+    let later: Vec<_> = (10..14).map(|i| (series("pods", i), 5 * hour, 1.0)).collect();
+    let result = engine.append(&later).unwrap();
+    assert_eq!((result.accepted, result.rejected.len()), (3, 1), "three admitted again, the fourth refused");
+}

@@ -116,6 +116,14 @@ impl SeriesIndex {
         inner.all.contains(r.0).then(|| inner.series.labels(r, &inner.table))
     }
 
+    /// The labels ref `r` was given, live or deleted (a deleted series keeps its stored
+    /// labels and its ref is never handed out again, so this names one label set for good);
+    /// `None` for a ref never handed out.
+    pub fn labels_ever(&self, r: SeriesRef) -> Option<Labels> {
+        let inner = self.read();
+        (r.0 < inner.series.len()).then(|| inner.series.labels(r, &inner.table))
+    }
+
     /// The live series every matcher selects, with Prometheus' semantics (see `select.rs`).
     pub fn select(&self, matchers: &[Matcher]) -> RoaringBitmap {
         let inner = self.read();

@@ -142,6 +142,8 @@ fn deletion_removes_from_postings_and_lookup() {
     assert_eq!(index.label_values("job", &[]), ["b"]);
     assert_eq!(index.get(&labels(&[("job", "a")])), None);
     assert!(index.labels(a).is_none());
+    assert_eq!(index.labels_ever(a), Some(labels(&[("job", "a")])), "a deleted ref still names its labels");
+    assert_eq!(index.labels_ever(SeriesRef(2)), None, "never handed out");
     let again = index.get_or_create(&labels(&[("job", "a")])).unwrap();
     assert_ne!(again, a, "refs are never reused");
     assert_eq!(index.select(&[]), [b.0, again.0].into_iter().collect());

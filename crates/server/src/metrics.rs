@@ -277,6 +277,12 @@ fn counter(out: &mut String, name: &str, help: &str, value: impl std::fmt::Displ
 
 fn render_storage(out: &mut String, s: &EngineStats, wal: &WalStats) {
     gauge(out, "strata_head_series", "Series in the head.", s.head_series);
+    counter(
+        out,
+        "strata_head_series_removed_total",
+        "Series removed from the head since start because a cut left them no sample.",
+        s.head_series_removed,
+    );
     gauge(out, "strata_head_samples", "Samples in the head.", s.head_samples);
     gauge(out, "strata_head_chunks", "Chunks in the head.", s.head_chunks);
     gauge(out, "strata_head_memory_bytes", "Heap bytes of the head's series and index.", s.head_memory_bytes);

@@ -11,10 +11,11 @@
 //! 0.82M to 3.0M (scripts/bench-dataset-peer.sh).
 //!
 //! Correctness: a ref goes into the cache only after the engine handed it out (and logged
-//! the series in the WAL). The head never reuses or drops a ref (a delete removes samples,
-//! a block cut truncates them; both keep the series), so a cached ref always names the live
-//! series those bytes decode to. The delete endpoint clears the cache all the same, so a
-//! future head that drops deleted series stays correct. Two encodings of the same labels
+//! the series in the WAL). The head never reuses a ref, so a cached ref always names the
+//! series those bytes decode to; when the head has removed that series (a cut left it no
+//! sample), an append by the ref goes to the live series of the same labels (the head
+//! redirects: `strata_storage` `head/series_removal.rs`). The delete endpoint clears the
+//! cache all the same. Two encodings of the same labels
 //! (another label order, say) are two keys for one ref — harmless. Memory is bounded: a
 //! shard that grows past its share of `capacity` is emptied (the next writes refill it).
 //!

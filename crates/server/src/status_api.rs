@@ -213,6 +213,7 @@ pub(crate) async fn admin_status(State(state): State<Shared>) -> Response {
             "disk_usage_bytes": stats.disk_bytes(),
             "compression_ratio": round(stats.compression_ratio(), 2),
             "head_series": stats.head_series,
+            "head_series_removed": stats.head_series_removed,
             "head_samples": stats.head_samples,
             "blocks": stats.blocks,
             "block_bytes": stats.block_bytes,

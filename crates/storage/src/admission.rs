@@ -1,8 +1,11 @@
 //! Admission control for new series: a hook the head asks before it creates a series, under
 //! the lock that serialises series creation, so a limit holds exactly under concurrent
 //! writers (it may also be asked just before, without the lock: a refusal there stands,
-//! since the head's series only grow while it runs; an admission is only taken under the
-//! lock). Existing series are never asked about: their samples are always accepted.
+//! since only a removal pass at a block cut makes room, and a write refused a moment before
+//! one is as if it came a moment earlier; an admission is only taken under the lock).
+//! Existing series are never asked about: their samples are always accepted. Series the
+//! head removes (no samples left after a cut: `head/series_removal.rs`) are told to
+//! [`SeriesAdmission::removed`], so active-series limits free up as series go.
 //!
 //! What is learnt from new series (tracking) is told per batch after the lock
 //! ([`SeriesAdmission::learned`]): only a limit's own count is kept under it.
@@ -29,6 +32,12 @@ pub trait SeriesAdmission: Send + Sync + std::fmt::Debug {
     /// head held `head_series` series just after. Ignored unless overridden.
     fn learned(&self, created: &[&Labels], head_series: usize) {
         let _ = (created, head_series);
+    }
+
+    /// These series left the head (a removal pass after a block cut, under the creation
+    /// lock); it now holds `head_series`. Ignored unless overridden.
+    fn removed(&self, removed: &[Labels], head_series: usize) {
+        let _ = (removed, head_series);
     }
 
     /// Samples were appended: the series of one sample in every `weight` (see the module

@@ -385,14 +385,20 @@ impl BlockEngine {
             }
         };
         self.head.truncate(to);
+        self.head.remove_stale_series();
         Ok(stats)
     }
 
     /// Closes the WAL's segment and checkpoints what is before it, keeping samples from
-    /// `min_time` on; returns the bytes removed.
+    /// `min_time` on and leaving out the series the head removed; returns the bytes removed.
     fn truncate_wal(&self, min_time: i64) -> Result<u64, StorageError> {
         let closed = self.head.wal().cut_segment()?;
-        let report = strata_wal::checkpoint(self.head.wal().dir(), closed, min_time, |_| true)?;
+        let removed = self.head.removed_wal_refs();
+        let mut sorted = removed.clone();
+        sorted.sort_unstable();
+        let keep = |r: u64| sorted.binary_search(&r).is_err();
+        let report = strata_wal::checkpoint(self.head.wal().dir(), closed, min_time, keep)?;
+        self.head.forget_removed_wal_refs(removed.len());
         Ok(report.bytes_removed)
     }
 
@@ -783,6 +789,7 @@ impl Engine for BlockEngine {
         let blocks = self.blocks();
         let mut stats = EngineStats {
             head_series: head.series,
+            head_series_removed: head.series_removed,
             head_samples: head.samples,
             head_chunks: head.chunks,
             head_memory_bytes: head.chunk_bytes + head.index_bytes,

@@ -153,6 +153,8 @@ pub struct SnapshotReport {
 pub struct EngineStats {
     /// Series in memory (the head).
     pub head_series: u64,
+    /// Series removed from the head since start (nothing left in it after a cut).
+    pub head_series_removed: u64,
     /// Samples in memory.
     pub head_samples: u64,
     /// Chunks in memory.

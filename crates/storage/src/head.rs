@@ -57,9 +57,11 @@ mod histogram_append;
 mod histogram_chunks;
 mod mem_series;
 mod ooo_samples;
+mod series_removal;
 
 pub(crate) use histogram_chunks::{decode_histogram_chunk, OpenChunk};
 use mem_series::{ChunkSink, MemSeries};
+use series_removal::{Redirected, Removal, REMOVED};
 
 /// How a head behaves.
 #[derive(Debug, Clone)]
@@ -143,6 +145,8 @@ pub struct AppendResult {
 pub struct HeadStats {
     /// Series.
     pub series: u64,
+    /// Series removed since open because they held no sample after a cut.
+    pub series_removed: u64,
     /// Samples appended or replayed since open (cut samples included).
     pub samples_appended: u64,
     /// Samples held now (in chunks and out of order).
@@ -186,6 +190,15 @@ pub struct Head {
     admission: RwLock<Option<Arc<dyn SeriesAdmission>>>,
     /// Samples appended by ref, counted to pick the ones admission hears of (`sample_writes`).
     write_sampler: AtomicU64,
+    /// Series taken out when they hold nothing (`series_removal`).
+    removal: Removal,
+}
+
+/// What one try at appending a batch by ref did.
+enum Attempt {
+    Appended(AppendResult),
+    /// Nothing: these refs name series removed meanwhile (`series_removal`).
+    Removed(Vec<AppendRef>),
 }
 
 /// How a series' labels resolved.
@@ -321,6 +334,7 @@ impl Head {
             series: RwLock::new(replayed.series),
             wal,
             next_wal_ref: AtomicU64::new(replayed.max_ref + 1),
+            removal: Removal::new(replayed.max_ref + 1),
             min_valid_time: AtomicI64::new(options.min_valid_time),
             options,
             min_time: AtomicI64::new(replayed.min_time),
@@ -346,12 +360,18 @@ impl Head {
         &self.index
     }
 
+    /// The series of ref `r`; `None` if it was never handed out or was removed (removed
+    /// slots share one series, which is never locked: two of them would be locked twice).
     fn series_at(&self, r: SeriesRef) -> Option<Arc<Mutex<MemSeries>>> {
-        self.series.read().unwrap_or_else(|e| e.into_inner()).get(r.0 as usize).cloned()
+        let all = self.series.read().unwrap_or_else(|e| e.into_inner());
+        all.get(r.0 as usize).filter(|s| !self.removal.is_removed_slot(s)).cloned()
     }
 
-    fn all_series(&self) -> Vec<Arc<Mutex<MemSeries>>> {
-        self.series.read().unwrap_or_else(|e| e.into_inner()).clone()
+    /// Every series in the head with its ref (removed ones left out).
+    fn all_series(&self) -> Vec<(SeriesRef, Arc<Mutex<MemSeries>>)> {
+        let all = self.series.read().unwrap_or_else(|e| e.into_inner());
+        let live = all.iter().enumerate().filter(|(_, s)| !self.removal.is_removed_slot(s));
+        live.map(|(i, s)| (SeriesRef(i as u32), Arc::clone(s))).collect()
     }
 
     /// The refs of these series, creating the new ones: their records go to the WAL (one
@@ -420,7 +440,7 @@ impl Head {
             return;
         };
         let labels: Vec<&Labels> = created.iter().map(|s| &s.labels).collect();
-        let head_series = self.series.read().unwrap_or_else(|e| e.into_inner()).len();
+        let head_series = self.live_series(self.series.read().unwrap_or_else(|e| e.into_inner()).len());
         admission.learned(&labels, head_series);
     }
 
@@ -429,12 +449,13 @@ impl Head {
             return Ok(Resolved::Known(AppendRef(r.0)));
         }
         let admission = self.admission.read().unwrap_or_else(|e| e.into_inner()).clone();
-        // A refusal is decided before the creation lock too: the head's series only grow
-        // while it runs, so what the limits refuse now they would refuse under the lock, and
-        // an explosion of refused series does not hold the lock every appender needs. An
-        // admission is only decided under the lock (below), where it is exact.
+        // A refusal is decided before the creation lock too: only a removal pass after a cut
+        // (`series_removal`) makes room, so what the limits refuse now they would refuse
+        // under the lock but at that moment, and an explosion of refused series does not
+        // hold the lock every appender needs. An admission is only decided under the lock
+        // (below), where it is exact.
         if let Some(admission) = &admission {
-            let now = self.series.read().unwrap_or_else(|e| e.into_inner()).len();
+            let now = self.live_series(self.series.read().unwrap_or_else(|e| e.into_inner()).len());
             if let Err(reason) = admission.admit(labels, now) {
                 return Ok(Resolved::Refused(reason));
             }
@@ -444,7 +465,7 @@ impl Head {
             return Ok(Resolved::Known(AppendRef(r.0))); // another appender created it meanwhile
         }
         if let Some(admission) = &admission {
-            if let Err(reason) = admission.admit(labels, all.len()) {
+            if let Err(reason) = admission.admit(labels, self.live_series(all.len())) {
                 return Ok(Resolved::Refused(reason));
             }
         }
@@ -461,7 +482,7 @@ impl Head {
         let wal_ref = self.next_wal_ref.fetch_add(1, Ordering::SeqCst);
         all.push(Arc::new(Mutex::new(MemSeries::new(wal_ref))));
         if let Some(admission) = &admission {
-            admission.created(labels, all.len());
+            admission.created(labels, self.live_series(all.len()));
         }
         Ok(Resolved::Created(AppendRef(r.0), RefSeries { series_ref: wal_ref, labels: labels.clone() }))
     }
@@ -567,13 +588,44 @@ impl Head {
         batch: &[(AppendRef, i64, f64)],
         wait: bool,
     ) -> Result<AppendResult, StorageError> {
+        let mut removed = match self.try_append_refs(batch, wait)? {
+            Attempt::Appended(result) => return Ok(result),
+            Attempt::Removed(removed) => removed,
+        };
+        // Some of its series were removed (`series_removal`): their samples go to the live
+        // series of their labels, and the batch is tried again.
+        let mut current =
+            Redirected { batch: batch.to_vec(), positions: (0..batch.len()).collect(), refused: Vec::new() };
+        for _ in 0..series_removal::REDIRECTS {
+            let next = self.redirect(&current.batch, &current.positions, &removed, wait)?;
+            current.refused.extend(next.refused);
+            (current.batch, current.positions) = (next.batch, next.positions);
+            match self.try_append_refs(&current.batch, wait)? {
+                Attempt::Removed(again) => removed = again,
+                Attempt::Appended(mut result) => {
+                    for r in &mut result.rejected {
+                        r.index = current.positions[r.index];
+                    }
+                    self.rejected.fetch_add(current.refused.len() as u64, Ordering::Relaxed);
+                    result.rejected.extend(current.refused);
+                    result.rejected.sort_by_key(|r| r.index);
+                    return Ok(result);
+                }
+            }
+        }
+        Err(StorageError::Invalid(
+            "series were removed from the head again and again during one append".into(),
+        ))
+    }
+
+    fn try_append_refs(&self, batch: &[(AppendRef, i64, f64)], wait: bool) -> Result<Attempt, StorageError> {
         // Group by series, keeping arrival order within a series (stable sort); series are
         // locked in ascending ref order, the same in every batch, so batches cannot deadlock.
         let mut order: Vec<usize> = (0..batch.len()).collect();
         order.sort_by_key(|&i| batch[i].0);
-        let series: Vec<Arc<Mutex<MemSeries>>> = {
+        let (refs, series): (Vec<AppendRef>, Vec<Arc<Mutex<MemSeries>>>) = {
             let all = self.series.read().unwrap_or_else(|e| e.into_inner());
-            let mut out = Vec::new();
+            let mut out = (Vec::new(), Vec::new());
             for (k, &i) in order.iter().enumerate() {
                 if k > 0 && batch[order[k - 1]].0 == batch[i].0 {
                     continue;
@@ -582,12 +634,30 @@ impl Head {
                 let s = all
                     .get(r.0 as usize)
                     .ok_or_else(|| StorageError::Invalid(format!("unknown series ref {}", r.0)))?;
-                out.push(Arc::clone(s));
+                out.0.push(r);
+                out.1.push(Arc::clone(s));
             }
             out
         };
+        // A removed series gets nothing: the caller redirects. Removed slots share one
+        // series, so they are told apart before any lock is taken (it would be taken twice).
+        let removed: Vec<AppendRef> = refs
+            .iter()
+            .zip(&series)
+            .filter(|(_, s)| self.removal.is_removed_slot(s))
+            .map(|(r, _)| *r)
+            .collect();
+        if !removed.is_empty() {
+            return Ok(Attempt::Removed(removed));
+        }
         // The minimum valid time is read (in `place`) only once these locks are held.
         let mut guards: Vec<_> = series.iter().map(|s| lock(s)).collect();
+        // Removed after its slot was read, before its lock was taken.
+        let removed: Vec<AppendRef> =
+            refs.iter().zip(&guards).filter(|(_, g)| g.wal_ref == REMOVED).map(|(r, _)| *r).collect();
+        if !removed.is_empty() {
+            return Ok(Attempt::Removed(removed));
+        }
         let mut result = AppendResult::default();
         let mut accepted: Vec<(usize, Placement, RefSample)> = Vec::with_capacity(batch.len());
         let (mut group, mut newest, mut pending) = (0usize, None, Vec::new());
@@ -645,7 +715,7 @@ impl Head {
         self.samples.fetch_add(accepted.len() as u64, Ordering::Relaxed);
         self.rejected.fetch_add(result.rejected.len() as u64, Ordering::Relaxed);
         self.sample_writes(batch);
-        Ok(result)
+        Ok(Attempt::Appended(result))
     }
 
     /// Tells admission control the series of one sample appended in `WRITE_SAMPLE_EVERY`
@@ -734,7 +804,7 @@ impl Head {
     /// head's start to its oldest remaining sample.
     pub fn truncate(&self, t: i64) {
         let mut oldest = i64::MAX;
-        for s in self.all_series() {
+        for (_, s) in self.all_series() {
             let mut m = lock(&s);
             m.truncate(t);
             oldest = oldest.min(m.oldest().unwrap_or(i64::MAX));
@@ -752,7 +822,7 @@ impl Head {
     pub fn stats(&self) -> HeadStats {
         let all = self.all_series();
         let (mut chunks, mut bytes, mut ooo, mut samples, mut encoded) = (0u64, 0u64, 0u64, 0u64, 0u64);
-        for s in &all {
+        for (_, s) in &all {
             let m = lock(s);
             let histograms = m.histograms.as_deref();
             chunks += m.closed.len() as u64
@@ -767,6 +837,7 @@ impl Head {
         }
         HeadStats {
             series: all.len() as u64,
+            series_removed: self.removal.removed(),
             samples_appended: self.samples.load(Ordering::Relaxed),
             samples,
             chunks,

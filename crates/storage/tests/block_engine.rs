@@ -693,3 +693,39 @@ fn an_engine_with_a_long_maintenance_interval_drops_at_once() {
         "20 engines with an hour's maintenance interval did not drop within a minute"
     );
 }
+
+/// Series churn (a new pod every hour, each written for one hour): the head keeps only the
+/// series that still have samples in it, a restart does not bring the others back, and
+/// every sample stays readable from the blocks.
+#[test]
+fn series_that_stop_leave_the_head_after_cuts_and_stay_gone_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = BlockEngine::open(dir.path(), options(HOUR, 0)).unwrap();
+    let mut model = Model::new();
+    let minute = 60_000;
+    for hour in 0..12i64 {
+        let pod = series(&format!("pod-{hour}"));
+        for m in 0..60 {
+            let t = hour * HOUR + m * minute;
+            let batch = [(pod.clone(), t, m as f64), (series("steady"), t, t as f64)];
+            assert_eq!(engine.append(&batch).unwrap().accepted, 2);
+            for (labels, t, v) in batch {
+                model.entry(labels).or_default().insert(t, v);
+            }
+        }
+        engine.cut_due_blocks().unwrap();
+    }
+    let stats = engine.stats().unwrap();
+    assert!(stats.head_series <= 4, "the steady series and the newest pods only: {stats:?}");
+    assert!(stats.head_series_removed >= 8, "{stats:?}");
+    assert_eq!(everything(&engine), model, "every sample, from blocks and head");
+    drop(engine);
+    let engine = BlockEngine::open(dir.path(), options(HOUR, 0)).unwrap();
+    assert!(engine.stats().unwrap().head_series <= 4, "removed series stay out of the WAL");
+    assert_eq!(everything(&engine), model);
+    // A pod that comes back is a series again.
+    let back = (series("pod-0"), 12 * HOUR, 1.0);
+    assert_eq!(engine.append(std::slice::from_ref(&back)).unwrap().accepted, 1);
+    model.entry(back.0).or_default().insert(back.1, back.2);
+    assert_eq!(everything(&engine), model);
+}

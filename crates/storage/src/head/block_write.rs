@@ -9,7 +9,6 @@
 
 use std::path::Path;
 
-use strata_index::SeriesRef;
 use strata_model::Labels;
 
 use super::{lock, Head};
@@ -23,12 +22,12 @@ impl Head {
         let all = self.all_series();
         let last = to.saturating_sub(1);
         let mut members: Vec<(Labels, usize)> = Vec::new();
-        for (i, series) in all.iter().enumerate() {
+        for (i, (r, series)) in all.iter().enumerate() {
             if !lock(series).touches(from, last) {
                 continue;
             }
-            let labels = self.index.labels(SeriesRef(i as u32)).ok_or_else(|| {
-                StorageError::Invalid(format!("head series {i} has samples but no labels in the index"))
+            let labels = self.index.labels(*r).ok_or_else(|| {
+                StorageError::Invalid(format!("head series {} has samples but no labels in the index", r.0))
             })?;
             members.push((labels, i));
         }
@@ -36,7 +35,7 @@ impl Head {
         let mut builder: Option<BlockBuilder> = None;
         for (labels, i) in &members {
             let (samples, histograms) = {
-                let m = lock(&all[*i]);
+                let m = lock(&all[*i].1);
                 (m.samples_in(from, to)?, m.histograms_in(from, to)?)
             };
             if samples.is_empty() && histograms.is_empty() {

@@ -7,6 +7,7 @@ use strata_model::histogram::HistogramValue;
 use strata_model::Labels;
 use strata_wal::{float_histogram_records, histogram_records, RefFloatHistogram, RefHistogram};
 
+use super::series_removal::{REDIRECTS, REMOVED};
 use super::{lock, AppendResult, Head, Rejected, SeriesRef};
 use crate::StorageError;
 
@@ -26,6 +27,22 @@ impl Head {
         &self,
         batch: &[(Labels, i64, HistogramValue)],
     ) -> Result<AppendResult, StorageError> {
+        // A series removed between resolving its labels and locking it (`series_removal`)
+        // makes a try append nothing; the next resolves the labels again.
+        for _ in 0..REDIRECTS {
+            if let Some(result) = self.try_append_histograms(batch)? {
+                return Ok(result);
+            }
+        }
+        Err(StorageError::Invalid(
+            "series were removed from the head again and again during one append".into(),
+        ))
+    }
+
+    fn try_append_histograms(
+        &self,
+        batch: &[(Labels, i64, HistogramValue)],
+    ) -> Result<Option<AppendResult>, StorageError> {
         let refs = self.refs_of(batch.iter().map(|(l, _, _)| l), true)?;
         let mut result = AppendResult::default();
         // Stable by ref: a series' samples keep their order; locks are taken in ref order.
@@ -39,11 +56,16 @@ impl Head {
         order.sort_by_key(|&(r, _)| r);
         let mut refs: Vec<u32> = order.iter().map(|o| o.0).collect();
         refs.dedup();
+        // A series removed since its labels resolved (`series_at` leaves it out) or before
+        // its lock was taken (marked): nothing is appended, the caller tries again.
         let series: Vec<_> = refs.iter().filter_map(|r| self.series_at(SeriesRef(*r))).collect();
         if series.len() != refs.len() {
-            return Err(StorageError::Invalid("a series vanished from the head while appending".into()));
+            return Ok(None);
         }
         let mut guards: Vec<_> = series.iter().map(|s| lock(s)).collect();
+        if guards.iter().any(|g| g.wal_ref == REMOVED) {
+            return Ok(None);
+        }
         let min_valid = self.min_valid_time.load(Ordering::SeqCst);
 
         let (mut accepted, mut identical) = (Vec::new(), 0usize);
@@ -84,7 +106,7 @@ impl Head {
         result.accepted = accepted.len() + identical;
         self.samples.fetch_add(accepted.len() as u64, Ordering::Relaxed);
         self.rejected.fetch_add(result.rejected.len() as u64, Ordering::Relaxed);
-        Ok(result)
+        Ok(Some(result))
     }
 
     /// Writes the accepted samples' WAL records (integer and float ones, custom-bucket
