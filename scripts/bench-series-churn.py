@@ -27,15 +27,6 @@ HOUR_MS = 3_600_000
 STEP_MS = 120_000  # a sample every 2 minutes
 
 
-def rss_anon(pid):
-    """The anonymous (heap) part of the RSS, in bytes: the mapped blocks are left out."""
-    with open(f'/proc/{pid}/status') as f:
-        for line in f:
-            if line.startswith('RssAnon:'):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
 def metric(text, name):
     for line in text.splitlines():
         if line.startswith(name + ' '):
@@ -83,7 +74,7 @@ def main():
                 'head_series': int(metric(text, 'strata_head_series')),
                 'head_series_removed': int(metric(text, 'strata_head_series_removed_total')),
                 'rss_mb': round(rss(server.pid) / 2**20, 1),
-                'anon_mb': round(rss_anon(server.pid) / 2**20, 1),
+                'anon_mb': round(rss(server.pid, 'RssAnon') / 2**20, 1),
                 'head_memory_mb': round(metric(text, 'strata_head_memory_bytes') / 2**20, 1),
             }
             rows.append(row)

@@ -15,11 +15,12 @@ def free_port():
     return port
 
 
-def rss(pid):
-    """The resident set of process `pid`, in bytes (0 if /proc does not say)."""
+def rss(pid, field='VmRSS'):
+    """The resident set of process `pid`, in bytes (0 if /proc does not say); `field`
+    'RssAnon' gives its anonymous (heap) part, mapped files left out."""
     with open(f'/proc/{pid}/status') as f:
         for line in f:
-            if line.startswith('VmRSS:'):
+            if line.startswith(field + ':'):
                 return int(line.split()[1]) * 1024
     return 0
 

@@ -857,7 +857,7 @@ mod tests {
     use super::*;
     use strata_wal::SyncPolicy;
 
-    fn opts() -> HeadOptions {
+    pub(super) fn opts() -> HeadOptions {
         HeadOptions {
             wal: WalOptions { policy: SyncPolicy::None, ..WalOptions::default() },
             ..Default::default()
@@ -868,11 +868,11 @@ mod tests {
         series.into_iter().map(|s| (s.labels().clone(), s.collect_samples().unwrap())).collect()
     }
 
-    fn series(job: &str) -> Labels {
+    pub(super) fn series(job: &str) -> Labels {
         Labels::from_pairs([("__name__", "up"), ("job", job)]).unwrap()
     }
 
-    fn all(head: &Head) -> Vec<(Labels, Vec<(i64, f64)>)> {
+    pub(super) fn all(head: &Head) -> Vec<(Labels, Vec<(i64, f64)>)> {
         collect(head.select(&[], i64::MIN, i64::MAX))
     }
 

@@ -233,27 +233,10 @@ mod tests {
     use std::collections::BTreeMap;
     use std::sync::atomic::AtomicBool;
 
-    use strata_wal::{SyncPolicy, WalOptions};
-
     use super::*;
+    use crate::head::tests::{all, opts, series};
     use crate::head::HeadOptions;
     use crate::SeriesAdmission;
-
-    fn opts() -> HeadOptions {
-        HeadOptions {
-            wal: WalOptions { policy: SyncPolicy::None, ..WalOptions::default() },
-            ..Default::default()
-        }
-    }
-
-    fn series(job: &str) -> Labels {
-        Labels::from_pairs([("__name__", "up"), ("job", job)]).unwrap()
-    }
-
-    fn all(head: &Head) -> Vec<(Labels, Vec<(i64, f64)>)> {
-        let selected = head.select(&[], i64::MIN, i64::MAX);
-        selected.into_iter().map(|s| (s.labels().clone(), s.collect_samples().unwrap())).collect()
-    }
 
     #[test]
     fn a_series_emptied_by_a_cut_goes_at_the_second_pass_and_a_cached_ref_still_appends() {
