@@ -22,6 +22,7 @@
 
 mod chunk_writer;
 pub(crate) mod dense_file;
+mod index_tables;
 mod index_writer;
 pub(crate) mod meta;
 mod reader;

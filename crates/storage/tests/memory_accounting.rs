@@ -10,8 +10,12 @@ use strata_testkit::counting_alloc::{self, CountingAllocator};
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
 
+/// The count is the whole process's: the tests here take turns.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn the_head_reports_most_of_what_it_allocates_and_no_more() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let engine = BlockEngine::open(dir.path(), BlockEngineOptions::default()).unwrap();
     let series = 20_000usize;
@@ -43,4 +47,31 @@ fn the_head_reports_most_of_what_it_allocates_and_no_more() {
         (0.85..=1.05).contains(&ratio),
         "the head reports {reported} bytes, the allocator counted {measured}: ratio {ratio:.2}"
     );
+}
+
+/// An open block keeps its symbols and postings offset table as positions into the mapped
+/// index, not as copied strings: a few dozen heap bytes per label pair, whatever the
+/// strings' lengths (copies took over 100: two `String`s and a hash map slot per pair).
+#[test]
+fn an_open_block_holds_little_heap_per_label_pair() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let series: Vec<_> = counting_alloc::node_series(100_000)
+        .into_iter()
+        .enumerate()
+        .map(|(i, labels)| strata_storage::block::BlockSeries {
+            labels,
+            samples: vec![(1_000, i as f64), (2_000, 1.0)],
+            histograms: Vec::new(),
+        })
+        .collect();
+    let stats = strata_storage::block::write_block(dir.path(), series).unwrap();
+    let before = counting_alloc::live_bytes();
+    let reader = strata_storage::block::BlockReader::open(&stats.dir).unwrap();
+    let held = counting_alloc::live_bytes() - before;
+    let pairs = reader.label_pairs().count();
+    let per_pair = held as f64 / pairs as f64;
+    eprintln!("open block: {held} heap bytes for {pairs} label pairs: {per_pair:.1} B a pair");
+    assert!(pairs > 2_000, "{pairs}");
+    assert!(per_pair < 64.0, "{per_pair:.1} heap bytes a label pair");
 }

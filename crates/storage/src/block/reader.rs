@@ -8,7 +8,6 @@
 //! by byte offset instead of position and offset/16, the postings offset table is not
 //! sorted, and there is no all-series postings list.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
@@ -19,6 +18,7 @@ use strata_codec::xor::header_sample_count;
 use strata_model::{Labels, Matcher};
 
 use super::dense_file;
+use super::index_tables::{PostingsTable, Symbols};
 use super::meta::BlockMeta;
 use super::tombstones::{self, Tombstones};
 use crate::time_range::{overlaps, push_samples_in_range};
@@ -45,11 +45,10 @@ pub struct BlockReader {
     meta: BlockMeta,
     index: Mmap,
     version: u8,
-    /// Symbols by position (v2) — for v1 also looked up by byte offset.
-    symbols: Vec<String>,
-    symbol_at_offset: HashMap<u64, usize>,
-    /// `(name, value)` → offset of its postings list.
-    postings: HashMap<(String, String), u64>,
+    /// Symbols by position (v2) or byte offset (v1), as positions in `index`.
+    symbols: Symbols,
+    /// `(name, value)` → offset of its postings list, as positions in `index`.
+    postings: PostingsTable,
     segments: Vec<Mmap>,
     /// A cold block's `dense` file (`dense_file`), in place of chunk segments.
     dense: Option<Mmap>,
@@ -76,7 +75,7 @@ pub struct SelectedSeries {
 /// What a select over a block returns for one series.
 pub type SeriesSamples = (Labels, Vec<(i64, f64)>);
 
-fn corrupt(path: &Path, offset: u64, detail: impl Into<String>) -> StorageError {
+pub(super) fn corrupt(path: &Path, offset: u64, detail: impl Into<String>) -> StorageError {
     StorageError::Corrupt { path: path.to_path_buf(), offset, detail: detail.into() }
 }
 
@@ -111,7 +110,7 @@ impl Cursor<'_> {
     }
 }
 
-fn be32(b: &[u8], at: usize) -> Option<u32> {
+pub(super) fn be32(b: &[u8], at: usize) -> Option<u32> {
     b.get(at..at + 4).map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
 }
 
@@ -139,7 +138,12 @@ fn section<'a>(bytes: &'a [u8], at: usize, path: &Path, what: &str) -> Result<&'
     Ok(body)
 }
 
-fn string<'a>(b: &'a [u8], pos: &mut usize, path: &Path, base: usize) -> Result<&'a str, StorageError> {
+pub(super) fn string<'a>(
+    b: &'a [u8],
+    pos: &mut usize,
+    path: &Path,
+    base: usize,
+) -> Result<&'a str, StorageError> {
     let bad = |pos: usize, d: &str| corrupt(path, (base + pos) as u64, d.to_string());
     let len = read_uvarint(b, pos).map_err(|e| bad(*pos, &e.to_string()))? as usize;
     let s = b.get(*pos..*pos + len).ok_or_else(|| bad(*pos, "string past the end of its section"))?;
@@ -173,28 +177,9 @@ impl BlockReader {
         let (symbols_at, table_at) = (offset(0), offset(5));
 
         let body = section(&index, symbols_at, p, "symbol table")?;
-        let count = be32(body, 0).unwrap_or(0) as usize;
-        let (mut symbols, mut symbol_at_offset, mut pos) =
-            (Vec::with_capacity(count.min(body.len())), HashMap::new(), 4);
-        for i in 0..count {
-            symbol_at_offset.insert((symbols_at + 4 + pos) as u64, i);
-            symbols.push(string(body, &mut pos, p, symbols_at + 4)?.to_string());
-        }
-
+        let symbols = Symbols::read(&index, body, symbols_at + 4, version, p)?;
         let body = section(&index, table_at, p, "postings offset table")?;
-        let count = be32(body, 0).unwrap_or(0) as usize;
-        let (mut postings, mut pos) = (HashMap::with_capacity(count.min(body.len())), 4);
-        for _ in 0..count {
-            let bad = |pos: usize, d: String| corrupt(p, (table_at + 4 + pos) as u64, d);
-            let n = read_uvarint(body, &mut pos).map_err(|e| bad(pos, e.to_string()))?;
-            if n != 2 {
-                return Err(bad(pos, format!("postings key of {n} strings, want 2")));
-            }
-            let name = string(body, &mut pos, p, table_at + 4)?.to_string();
-            let value = string(body, &mut pos, p, table_at + 4)?.to_string();
-            let at = read_uvarint(body, &mut pos).map_err(|e| bad(pos, e.to_string()))?;
-            postings.insert((name, value), at);
-        }
+        let postings = PostingsTable::read(&index, body, table_at + 4, p)?;
 
         let mut segments = Vec::new();
         for n in 1.. {
@@ -223,7 +208,6 @@ impl BlockReader {
             index,
             version,
             symbols,
-            symbol_at_offset,
             postings,
             segments,
             dense,
@@ -272,9 +256,14 @@ impl BlockReader {
 
     /// The series refs of a postings list (empty if the pair is not in the block).
     fn postings_of(&self, name: &str, value: &str) -> Result<Vec<u64>, StorageError> {
-        let Some(&at) = self.postings.get(&(name.to_string(), value.to_string())) else {
+        let Some(at) = self.postings.find(&self.index, name, value) else {
             return Ok(Vec::new());
         };
+        self.postings_at(at)
+    }
+
+    /// The series refs of the postings list at byte `at` of the index.
+    fn postings_at(&self, at: u64) -> Result<Vec<u64>, StorageError> {
         let body = section(&self.index, at as usize, &self.index_path(), "postings list")?;
         let count = be32(body, 0).unwrap_or(0) as usize;
         Ok((0..count).filter_map(|i| be32(body, 4 + i * 4)).map(u64::from).collect())
@@ -292,8 +281,8 @@ impl BlockReader {
         }
         // v1 has no all-series list: the union of every list.
         let mut all = Vec::new();
-        for (name, value) in self.postings.keys() {
-            all.extend(self.postings_of(name, value)?);
+        for (_, _, at) in self.postings.pairs(&self.index) {
+            all.extend(self.postings_at(at)?);
         }
         all.sort_unstable();
         all.dedup();
@@ -342,9 +331,9 @@ impl BlockReader {
     }
 
     fn symbol(&self, r: u64, path: &Path) -> Result<String, StorageError> {
-        let i = if self.version >= 2 { Some(r as usize) } else { self.symbol_at_offset.get(&r).copied() };
-        i.and_then(|i| self.symbols.get(i))
-            .cloned()
+        self.symbols
+            .get(&self.index, r, self.version)
+            .map(str::to_string)
             .ok_or_else(|| corrupt(path, 0, format!("unknown symbol reference {r}")))
     }
 
@@ -541,7 +530,7 @@ impl BlockReader {
 
     /// Every `(name, value)` pair of the block's postings table (the all-series key left out).
     pub fn label_pairs(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.postings.keys().filter(|(n, _)| !n.is_empty()).map(|(n, v)| (n.as_str(), v.as_str()))
+        self.postings.pairs(&self.index).filter(|(n, _, _)| !n.is_empty()).map(|(n, v, _)| (n, v))
     }
 }
 
