@@ -341,6 +341,28 @@ mod tests {
         assert_eq!(all(&head), vec![(series("kept"), vec![(900, 2.0)])]);
     }
 
+    /// A crash between a removal pass and the checkpoint that would drop the removed series'
+    /// records: they come back empty (nothing acknowledged was theirs), the live series keep
+    /// every sample, and the first pass after the restart removes them again.
+    #[test]
+    fn a_crash_before_the_checkpoint_brings_removed_series_back_empty_and_loses_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let head = Head::open(dir.path(), opts()).unwrap();
+            head.append(&[(series("gone"), 10, 1.0), (series("kept"), 900, 2.0)]).unwrap();
+            head.raise_min_valid_time(500);
+            head.truncate(500);
+            head.remove_stale_series();
+            assert_eq!(head.remove_stale_series(), 1);
+            head.append(&[(series("kept"), 901, 3.0)]).unwrap();
+        } // dropped without a checkpoint: as after kill -9
+        let head = Head::open(dir.path(), HeadOptions { min_valid_time: 500, ..opts() }).unwrap();
+        assert_eq!(all(&head), vec![(series("kept"), vec![(900, 2.0), (901, 3.0)])]);
+        assert_eq!(head.stats().series, 2, "the removed series is back, empty");
+        assert_eq!(head.remove_stale_series(), 1, "replayed series are candidates at the first pass");
+        assert_eq!(head.index().label_values("job", &[]), ["kept"]);
+    }
+
     /// Writers append by refs they keep (as the server's caches do) to series that passes
     /// keep removing (every series is empty until written): every sample acknowledged is
     /// there once, each label set is one series, and nothing else is.
