@@ -9,7 +9,11 @@ memory figure; then one JSON summary.
 A head that keeps every series ever seen grows with the hours; one that removes series a
 cut left empty stays at about two hours' worth.
 
-    scripts/bench-series-churn.py [--series 10000] [--hours 12] [--binary target/release/strata]
+    scripts/bench-series-churn.py [--series 10000] [--hours 12] [--binary target/release/strata] [--check]
+
+`--check` (CI) fails unless the head ends with at most two hours' worth of series, the last
+hour's series all answer a query, and the first hour's pods, written again (through the
+series cache's refs of removed series), are all there.
 
 Needs a release build (cargo build --release). WORK sets the scratch dir.
 """
@@ -19,6 +23,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), 'lib'))
 from local_server import free_port, fresh_work_dir, http, rss, wait_until  # noqa: E402
@@ -43,12 +48,43 @@ def write_hour(base, hour, series, start_ms):
             sys.exit(f'write of hour {hour} at {t} failed: {status} {text[:300]}')
 
 
+def check(base, summary, args, end_ms):
+    """The head kept at most two hours' worth of series, and the newest hour is all there."""
+    problems = []
+    if summary['head_series_at_end'] > 2 * args.series:
+        problems.append(f"head holds {summary['head_series_at_end']} series, over two hours' worth")
+    if args.hours > 3 and summary['series_created'] - summary['head_series_at_end'] < args.series:
+        problems.append('no series left the head')
+    # At the end of the data (30 days ago), the newest hour's last samples are within lookback.
+    query = urllib.parse.urlencode({'query': f'count(churn{{pod=~"h{args.hours - 1}-.*"}})',
+                                    'time': f'{end_ms / 1000:.3f}'})
+    status, text = http('GET', f'{base}/api/v1/query?{query}')
+    result = json.loads(text)['data']['result'] if status == 200 else []
+    if not result or int(float(result[0]['value'][1])) != args.series:
+        problems.append(f'the last hour does not count {args.series} series: {status} {text[:200]}')
+    # The first hour's pods come back: the server's series cache still holds refs of the
+    # removed series, so these writes go through the head's redirect.
+    lines = ''.join(f'churn,pod=h0-{i} value={i} {end_ms}\n' for i in range(args.series))
+    status, text = http('POST', f'{base}/write?db=churn&precision=ms', lines.encode(), timeout=60)
+    if status != 204:
+        problems.append(f'writing the first hour\'s pods again: {status} {text[:200]}')
+    query = urllib.parse.urlencode({'query': 'count(churn{pod=~"h0-.*"})', 'time': f'{end_ms / 1000:.3f}'})
+    status, text = http('GET', f'{base}/api/v1/query?{query}')
+    result = json.loads(text)['data']['result'] if status == 200 else []
+    if not result or int(float(result[0]['value'][1])) != args.series:
+        problems.append(f'the returning pods do not count {args.series} series: {status} {text[:200]}')
+    if problems:
+        sys.exit('series churn check failed: ' + '; '.join(problems))
+    print('series churn check: ok')
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--series', type=int, default=10_000, help='new series every data hour')
     parser.add_argument('--hours', type=int, default=12, help='data hours written')
     parser.add_argument('--binary', default=os.path.join(here, '..', 'target', 'release', 'strata'))
+    parser.add_argument('--check', action='store_true', help='fail unless the head stayed bounded')
     args = parser.parse_args()
     work = fresh_work_dir(args.binary, '/tmp/bench-series-churn')
     port = free_port()
@@ -94,6 +130,8 @@ def main():
             'head_memory_mb_at_end': rows[-1]['head_memory_mb'],
         }
         print(json.dumps(summary))
+        if args.check:
+            check(base, summary, args, start_ms + args.hours * HOUR_MS - STEP_MS)
     finally:
         server.terminate()
         server.wait(timeout=60)
