@@ -48,6 +48,14 @@ def write_hour(base, hour, series, start_ms):
             sys.exit(f'write of hour {hour} at {t} failed: {status} {text[:300]}')
 
 
+def count_at(base, expr, at_ms):
+    """The value of the PromQL `count(...)` expression at `at_ms`, or the answer as text."""
+    query = urllib.parse.urlencode({'query': expr, 'time': f'{at_ms / 1000:.3f}'})
+    status, text = http('GET', f'{base}/api/v1/query?{query}')
+    result = json.loads(text)['data']['result'] if status == 200 else []
+    return int(float(result[0]['value'][1])) if result else f'{status} {text[:200]}'
+
+
 def check(base, summary, args, end_ms):
     """The head kept at most two hours' worth of series, and the newest hour is all there."""
     problems = []
@@ -56,23 +64,18 @@ def check(base, summary, args, end_ms):
     if args.hours > 3 and summary['series_created'] - summary['head_series_at_end'] < args.series:
         problems.append('no series left the head')
     # At the end of the data (30 days ago), the newest hour's last samples are within lookback.
-    query = urllib.parse.urlencode({'query': f'count(churn{{pod=~"h{args.hours - 1}-.*"}})',
-                                    'time': f'{end_ms / 1000:.3f}'})
-    status, text = http('GET', f'{base}/api/v1/query?{query}')
-    result = json.loads(text)['data']['result'] if status == 200 else []
-    if not result or int(float(result[0]['value'][1])) != args.series:
-        problems.append(f'the last hour does not count {args.series} series: {status} {text[:200]}')
+    newest = count_at(base, f'count(churn{{pod=~"h{args.hours - 1}-.*"}})', end_ms)
+    if newest != args.series:
+        problems.append(f'the last hour does not count {args.series} series: {newest}')
     # The first hour's pods come back: the server's series cache still holds refs of the
     # removed series, so these writes go through the head's redirect.
     lines = ''.join(f'churn,pod=h0-{i} value={i} {end_ms}\n' for i in range(args.series))
     status, text = http('POST', f'{base}/write?db=churn&precision=ms', lines.encode(), timeout=60)
     if status != 204:
         problems.append(f'writing the first hour\'s pods again: {status} {text[:200]}')
-    query = urllib.parse.urlencode({'query': 'count(churn{pod=~"h0-.*"})', 'time': f'{end_ms / 1000:.3f}'})
-    status, text = http('GET', f'{base}/api/v1/query?{query}')
-    result = json.loads(text)['data']['result'] if status == 200 else []
-    if not result or int(float(result[0]['value'][1])) != args.series:
-        problems.append(f'the returning pods do not count {args.series} series: {status} {text[:200]}')
+    returned = count_at(base, 'count(churn{pod=~"h0-.*"})', end_ms)
+    if returned != args.series:
+        problems.append(f'the returning pods do not count {args.series} series: {returned}')
     if problems:
         sys.exit('series churn check failed: ' + '; '.join(problems))
     print('series churn check: ok')
