@@ -196,6 +196,17 @@ fn log_line(limit: &str, reason: &str) -> String {
     format!("WARN strata_cardinality: new series refused limit={limit:?} reason={reason:?} (logged at most every 10 s per limit)")
 }
 
+/// The active-series counts of the `series_limits` whose selector matches `labels`.
+fn matched_counts<'c>(
+    limits: &'c Limits,
+    c: &'c mut Counts,
+    labels: &'c Labels,
+) -> impl Iterator<Item = &'c mut u64> {
+    let selected =
+        limits.series_limits.iter().map(move |l| l.matchers.iter().all(|m| m.matches_labels(labels)));
+    c.matched.iter_mut().zip(selected).filter_map(|(n, hit)| hit.then_some(n))
+}
+
 /// Starts a new hour or day when the clock has moved into one.
 fn roll(c: &mut Counts, now: i64) {
     let (hour, day) = (now.div_euclid(HOUR_MS), now.div_euclid(DAY_MS));
@@ -261,10 +272,8 @@ impl strata_storage::SeriesAdmission for Limiter {
     fn created(&self, labels: &Labels, head_series: usize) {
         let limits = self.limits();
         let Ok(mut c) = self.counts.lock() else { return };
-        for (l, n) in limits.series_limits.iter().zip(c.matched.iter_mut()) {
-            if l.matchers.iter().all(|m| m.matches_labels(labels)) {
-                *n += 1;
-            }
+        for n in matched_counts(&limits, &mut c, labels) {
+            *n += 1;
         }
         roll(&mut c, (self.clock)());
         c.hour.1 += 1;
@@ -279,10 +288,8 @@ impl strata_storage::SeriesAdmission for Limiter {
         let limits = self.limits();
         let Ok(mut c) = self.counts.lock() else { return };
         for labels in removed {
-            for (l, n) in limits.series_limits.iter().zip(c.matched.iter_mut()) {
-                if l.matchers.iter().all(|m| m.matches_labels(labels)) {
-                    *n = n.saturating_sub(1);
-                }
+            for n in matched_counts(&limits, &mut c, labels) {
+                *n = n.saturating_sub(1);
             }
         }
         c.head_series = head_series as u64;

@@ -8,12 +8,15 @@ use strata_model::{Labels, Matcher};
 use strata_storage::{BlockEngine, BlockEngineOptions, Engine, SeriesAdmission};
 use strata_wal::{SyncPolicy, WalOptions};
 
-fn engine(dir: &std::path::Path) -> Arc<BlockEngine> {
-    let options = BlockEngineOptions {
+fn options() -> BlockEngineOptions {
+    BlockEngineOptions {
         wal: WalOptions { policy: SyncPolicy::None, ..WalOptions::default() },
         ..BlockEngineOptions::default()
-    };
-    BlockEngine::open_shared(dir, options).unwrap()
+    }
+}
+
+fn engine(dir: &std::path::Path) -> Arc<BlockEngine> {
+    BlockEngine::open_shared(dir, options()).unwrap()
 }
 
 fn series(metric: &str, i: usize) -> Labels {
@@ -102,11 +105,8 @@ fn global_and_hourly_limits_and_reload() {
 #[test]
 fn a_limit_on_active_series_frees_up_when_series_leave_the_head() {
     let dir = tempfile::tempdir().unwrap();
-    let options = BlockEngineOptions {
-        block_range: 3_600_000,
-        wal: WalOptions { policy: SyncPolicy::None, ..WalOptions::default() },
-        ..BlockEngineOptions::default()
-    };
+    // Not a shared engine: the test cuts, not a maintenance thread.
+    let options = BlockEngineOptions { block_range: 3_600_000, ..options() };
     let engine = Arc::new(BlockEngine::open(dir.path(), options).unwrap());
     let limits = Limits {
         series_limits: vec![SeriesLimit {

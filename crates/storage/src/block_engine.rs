@@ -385,13 +385,15 @@ impl BlockEngine {
             }
         };
         self.head.truncate(to);
-        self.head.remove_stale_series();
         Ok(stats)
     }
 
-    /// Closes the WAL's segment and checkpoints what is before it, keeping samples from
-    /// `min_time` on and leaving out the series the head removed; returns the bytes removed.
+    /// After a cut: removes the series the cut left empty (once per cut, however many
+    /// ranges it wrote: each pass starts a new grace period for new series), closes the
+    /// WAL's segment and checkpoints what is before it, keeping samples from `min_time` on
+    /// and leaving out the series the head removed; returns the bytes removed.
     fn truncate_wal(&self, min_time: i64) -> Result<u64, StorageError> {
+        self.head.remove_stale_series();
         let closed = self.head.wal().cut_segment()?;
         let removed = self.head.removed_wal_refs();
         let mut sorted = removed.clone();

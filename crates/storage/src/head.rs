@@ -613,9 +613,7 @@ impl Head {
                 }
             }
         }
-        Err(StorageError::Invalid(
-            "series were removed from the head again and again during one append".into(),
-        ))
+        Err(series_removal::removed_again())
     }
 
     fn try_append_refs(&self, batch: &[(AppendRef, i64, f64)], wait: bool) -> Result<Attempt, StorageError> {
@@ -623,9 +621,11 @@ impl Head {
         // locked in ascending ref order, the same in every batch, so batches cannot deadlock.
         let mut order: Vec<usize> = (0..batch.len()).collect();
         order.sort_by_key(|&i| batch[i].0);
-        let (refs, series): (Vec<AppendRef>, Vec<Arc<Mutex<MemSeries>>>) = {
+        // A removed series gets nothing: the caller redirects. Removed slots share one
+        // series, so they are told apart before any lock is taken (it would be taken twice).
+        let (series, removed) = {
             let all = self.series.read().unwrap_or_else(|e| e.into_inner());
-            let mut out = (Vec::new(), Vec::new());
+            let (mut series, mut removed) = (Vec::new(), Vec::new());
             for (k, &i) in order.iter().enumerate() {
                 if k > 0 && batch[order[k - 1]].0 == batch[i].0 {
                     continue;
@@ -634,29 +634,26 @@ impl Head {
                 let s = all
                     .get(r.0 as usize)
                     .ok_or_else(|| StorageError::Invalid(format!("unknown series ref {}", r.0)))?;
-                out.0.push(r);
-                out.1.push(Arc::clone(s));
+                if self.removal.is_removed_slot(s) {
+                    removed.push(r);
+                } else {
+                    series.push(Arc::clone(s));
+                }
             }
-            out
+            (series, removed)
         };
-        // A removed series gets nothing: the caller redirects. Removed slots share one
-        // series, so they are told apart before any lock is taken (it would be taken twice).
-        let removed: Vec<AppendRef> = refs
-            .iter()
-            .zip(&series)
-            .filter(|(_, s)| self.removal.is_removed_slot(s))
-            .map(|(r, _)| *r)
-            .collect();
         if !removed.is_empty() {
             return Ok(Attempt::Removed(removed));
         }
         // The minimum valid time is read (in `place`) only once these locks are held.
         let mut guards: Vec<_> = series.iter().map(|s| lock(s)).collect();
-        // Removed after its slot was read, before its lock was taken.
-        let removed: Vec<AppendRef> =
-            refs.iter().zip(&guards).filter(|(_, g)| g.wal_ref == REMOVED).map(|(r, _)| *r).collect();
-        if !removed.is_empty() {
-            return Ok(Attempt::Removed(removed));
+        if guards.iter().any(|g| g.wal_ref == REMOVED) {
+            // Removed after its slot was read, before its lock was taken (rare: only then
+            // are the groups' refs gathered).
+            let mut refs: Vec<AppendRef> = order.iter().map(|&i| batch[i].0).collect();
+            refs.dedup();
+            let removed = refs.into_iter().zip(&guards).filter(|(_, g)| g.wal_ref == REMOVED).map(|(r, _)| r);
+            return Ok(Attempt::Removed(removed.collect()));
         }
         let mut result = AppendResult::default();
         let mut accepted: Vec<(usize, Placement, RefSample)> = Vec::with_capacity(batch.len());

@@ -177,7 +177,7 @@ impl BlockReader {
         let (symbols_at, table_at) = (offset(0), offset(5));
 
         let body = section(&index, symbols_at, p, "symbol table")?;
-        let symbols = Symbols::read(&index, body, symbols_at + 4, version, p)?;
+        let symbols = Symbols::read(body, symbols_at + 4, version, p)?;
         let body = section(&index, table_at, p, "postings offset table")?;
         let postings = PostingsTable::read(&index, body, table_at + 4, p)?;
 

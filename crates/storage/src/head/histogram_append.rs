@@ -7,7 +7,7 @@ use strata_model::histogram::HistogramValue;
 use strata_model::Labels;
 use strata_wal::{float_histogram_records, histogram_records, RefFloatHistogram, RefHistogram};
 
-use super::series_removal::{REDIRECTS, REMOVED};
+use super::series_removal::{removed_again, REDIRECTS, REMOVED};
 use super::{lock, AppendResult, Head, Rejected, SeriesRef};
 use crate::StorageError;
 
@@ -34,9 +34,7 @@ impl Head {
                 return Ok(result);
             }
         }
-        Err(StorageError::Invalid(
-            "series were removed from the head again and again during one append".into(),
-        ))
+        Err(removed_again())
     }
 
     fn try_append_histograms(

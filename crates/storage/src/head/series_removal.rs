@@ -4,7 +4,8 @@
 //! holds no sample in memory; if nothing is written to it any more (a pod that went away,
 //! a request id), keeping it would grow the head, the index and the WAL checkpoint with
 //! every series ever seen, and an active-series limit would never free up. A removal pass
-//! (`Head::remove_stale_series`, run by the engine after each cut) takes such series out:
+//! (`Head::remove_stale_series`, run by the engine once per cut, after the head is truncated
+//! and before the WAL checkpoint) takes such series out:
 //!
 //! - **Which**: series with no sample held (`MemSeries::oldest` is `None`) that already
 //!   existed at the previous pass (WAL ref below the floor recorded then). A series created
@@ -21,8 +22,8 @@
 //!   live series of those labels (created anew if needed, through admission control like
 //!   any new series), and the batch is tried again with that ref. Redirects are remembered
 //!   until the next pass, so a cached dead ref costs a map lookup, not a label lookup.
-//! - **The WAL**: the removed series' WAL refs are kept until the next checkpoint, which
-//!   leaves their series records out (their samples are all older than the checkpoint's
+//! - **The WAL**: the removed series' WAL refs are kept until a checkpoint (the cut's own,
+//!   or a later one if that failed) leaves their series records out (their samples are all older than the checkpoint's
 //!   start), so a restart does not bring them back. Samples of them in later segments are
 //!   skipped by replay as samples of unknown series; there are none newer than the cut.
 //!
@@ -47,6 +48,13 @@ pub(super) const REMOVED: u64 = u64::MAX;
 /// How many times an append redirects before it gives up: each redirect resolves every
 /// removed ref of the batch, so a second one only happens if a pass ran in between.
 pub(super) const REDIRECTS: usize = 8;
+
+/// What an append returns when its series were removed under it [`REDIRECTS`] times.
+pub(super) fn removed_again() -> StorageError {
+    StorageError::Invalid(format!(
+        "series were removed from the head {REDIRECTS} times during one append; nothing of it was applied"
+    ))
+}
 
 /// The head's bookkeeping for removals.
 #[derive(Debug)]
@@ -176,13 +184,14 @@ impl Head {
         let mut unresolved = Vec::new();
         {
             let moved = self.removal.moved.read().unwrap_or_else(|e| e.into_inner());
+            // A remembered target was live when remembered, and only a pass (which forgets
+            // them all) removes series; one removed meanwhile is caught by the next try.
             for &r in removed {
                 match moved.get(&r.0) {
-                    // A remembered target can itself have been removed since; then resolve.
-                    Some(&live) if self.index.labels(SeriesRef(live)).is_some() => {
+                    Some(&live) => {
                         to.insert(r, Ok(AppendRef(live)));
                     }
-                    _ => unresolved.push(r),
+                    None => unresolved.push(r),
                 }
             }
         }
