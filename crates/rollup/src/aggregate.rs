@@ -114,7 +114,11 @@ impl WindowAggregate {
 
     /// A window holding only a stale marker at `t`.
     pub fn stale_only(end: i64, t: i64) -> WindowAggregate {
-        WindowAggregate { count: 0, stale_after: Some(t), ..WindowAggregate::single(end, t, 0.0) }
+        WindowAggregate {
+            count: 0,
+            stale_after: Some(t),
+            ..WindowAggregate::single_without_sketch(end, t, 0.0)
+        }
     }
 
     /// Whether the window holds values (not just a stale marker).

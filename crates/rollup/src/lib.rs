@@ -11,6 +11,7 @@
 //!
 //! - [`aggregate`]: the per-window aggregate and how two windows combine;
 //! - [`sketch`]: the quantile sketch (1% relative error);
+//! - [`columns`]: windows as a query reads them, only the fields it needs;
 //! - [`tier`]: resolutions, retention and spans;
 //! - [`segment`]: the file holding one tier's windows of every series over one span;
 //! - [`segment_writer`]: writes a segment series by series, streaming it to disk;
@@ -19,6 +20,7 @@
 //! - [`job`]: the incremental, crash-safe roll-up.
 
 pub mod aggregate;
+pub mod columns;
 pub mod job;
 pub mod segment;
 pub mod segment_writer;
@@ -26,10 +28,12 @@ pub mod sketch;
 pub mod status;
 pub mod store;
 pub mod tier;
+mod window_record;
 
 use std::path::{Path, PathBuf};
 
 pub use aggregate::WindowAggregate;
+pub use columns::{Fields, SeriesColumns, WindowColumns};
 pub use segment::RolledSeries;
 pub use sketch::Sketch;
 pub use status::TierStatus;
@@ -66,16 +70,16 @@ pub trait RollupSource: Send + Sync + std::fmt::Debug {
     /// What each tier holds and from when raw samples are held.
     fn coverage(&self) -> Coverage;
 
-    /// The series of the tier of this resolution that the matchers select, with their
-    /// windows ending in `(mint, maxt]`, sorted by labels; sketches only `with_sketch`.
+    /// The series of the tier of this resolution that the matchers select, with the
+    /// `fields` of their windows ending in `(mint, maxt]`, sorted by labels.
     fn read(
         &self,
         resolution: i64,
         matchers: &[Matcher],
         mint: i64,
         maxt: i64,
-        with_sketch: bool,
-    ) -> Result<Vec<RolledSeries>, RollupError>;
+        fields: Fields,
+    ) -> Result<Vec<SeriesColumns>, RollupError>;
 }
 
 impl RollupSource for RollupStore {
@@ -89,10 +93,10 @@ impl RollupSource for RollupStore {
         matchers: &[Matcher],
         mint: i64,
         maxt: i64,
-        with_sketch: bool,
-    ) -> Result<Vec<RolledSeries>, RollupError> {
+        fields: Fields,
+    ) -> Result<Vec<SeriesColumns>, RollupError> {
         match self.tiers().list().iter().position(|t| t.resolution == resolution) {
-            Some(i) => RollupStore::read(self, i, matchers, mint, maxt, with_sketch),
+            Some(i) => RollupStore::read_columns(self, i, matchers, mint, maxt, fields),
             None => Ok(Vec::new()),
         }
     }

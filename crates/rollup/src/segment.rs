@@ -6,41 +6,33 @@
 //! | bytes | field |
 //! |---|---|
 //! | 8 | magic `STRATARL` |
-//! | 1 | version, 1 |
+//! | 1 | version, 2 (1 is still read) |
 //! | 8, 8, 8 | resolution ms, span start ms, span end ms (i64) |
 //! | 4 | series count (u32) |
 //! | 8 | offset of the sketch section (u64) |
 //! | 4 | CRC-32 (IEEE) of the 45 bytes before |
 //! | 4, 4, n | the series table: its length n (u32), its CRC-32, then per series its labels (uvarint count, then uvarint-prefixed name and value of each) and the length of its window record (uvarint) |
-//! | per series, in the table's order | the window record: u32 CRC-32, then its bytes |
-//! | sketch section: per series, in the same order | u32 length, u32 CRC-32, the sketches of the series' kind-2 windows, each uvarint-length-prefixed |
+//! | per series, in the table's order | the window record (module `window_record`: columns, each with its CRC-32; version 1: a CRC-32, then rows) |
+//! | sketch section: per series, in the same order | u32 length, u32 CRC-32, the sketches of the series' windows of two or more values, each uvarint-length-prefixed |
 //!
 //! The table lets a reader pick the series its matchers select without touching the other
-//! series' windows. A window record: uvarint window count, then each window: uvarint gap
-//! (windows skipped since the previous one), a kind byte, and
-//! - kind 0, only a stale marker: varint (stale time − window end);
-//! - kind 1, one value: varint (time − end), f64 value;
-//! - kind 2, several values: uvarint count, f64 sum, f64 sum compensation, f64 min, f64 max,
-//!   varint (first time − end), f64 first value, varint (last time − end), f64 last value,
-//!   f64 reset sum, uvarint resets, changes, non-finite values (its sketch is in the sketch
-//!   section: only quantiles read it; readers map the file, so the others never touch those
-//!   pages);
-//!
-//! and for kinds 1 and 2 a stale byte: 0, or 1 followed by varint (stale time − end).
-//! Kind 1 is the common case of a tier finer than the scrape interval: 10 bytes or so
-//! instead of a full aggregate.
+//! series' windows, and a version-2 record lets it read only the fields it needs; the
+//! sketches are read only by quantiles (readers map the file, so the others never touch
+//! those pages).
 
 use std::path::Path;
 
-use strata_codec::varint::{put_uvarint, put_varint, read_uvarint, read_varint};
+use strata_codec::varint::{put_uvarint, read_uvarint};
 use strata_model::{Labels, Matcher, NameValidation};
 
 use crate::aggregate::WindowAggregate;
-use crate::sketch::Sketch;
+use crate::columns::{ColumnsByLabels, Fields, SeriesColumns, WindowColumns};
+use crate::window_record;
 use crate::RollupError;
 
 const MAGIC: &[u8; 8] = b"STRATARL";
-const VERSION: u8 = 1;
+/// The version written; version 1 (row window records) is still read.
+const VERSION: u8 = 2;
 /// Bytes of the header, which says where the sketch section starts.
 pub const HEADER_LEN: usize = 8 + 1 + 24 + 4 + 8 + 4;
 
@@ -87,13 +79,13 @@ pub fn encode(header: SegmentHeader, series: &[RolledSeries]) -> Vec<u8> {
 pub(crate) struct SeriesParts {
     record: Vec<u8>,
     sketch_record: Vec<u8>,
-    windows: Vec<u8>,
     sketches: Vec<u8>,
 }
 
 impl SeriesParts {
-    /// Appends the series' table entry to `table`; returns its checksummed window record and
-    /// its checksummed sketch record, to be appended to the records and sketch sections.
+    /// Appends the series' table entry to `table`; returns its window record (whose columns
+    /// carry their checksums) and its checksummed sketch record, to be appended to the
+    /// records and sketch sections.
     pub(crate) fn encode(
         &mut self,
         header: SegmentHeader,
@@ -101,14 +93,11 @@ impl SeriesParts {
         windows: &[WindowAggregate],
         table: &mut Vec<u8>,
     ) -> (&[u8], &[u8]) {
-        self.windows.clear();
-        self.sketches.clear();
-        encode_windows(&mut self.windows, &mut self.sketches, header, windows);
-        encode_labels(table, labels);
-        put_uvarint(table, self.windows.len() as u64);
         self.record.clear();
-        self.record.extend_from_slice(&crc32fast::hash(&self.windows).to_le_bytes());
-        self.record.extend_from_slice(&self.windows);
+        self.sketches.clear();
+        window_record::encode(&mut self.record, &mut self.sketches, header, windows);
+        encode_labels(table, labels);
+        put_uvarint(table, self.record.len() as u64);
         self.sketch_record.clear();
         self.sketch_record.extend_from_slice(&(self.sketches.len() as u32).to_le_bytes());
         self.sketch_record.extend_from_slice(&crc32fast::hash(&self.sketches).to_le_bytes());
@@ -147,64 +136,13 @@ fn encode_labels(out: &mut Vec<u8>, labels: &Labels) {
     }
 }
 
-fn encode_windows(
-    out: &mut Vec<u8>,
-    sketches: &mut Vec<u8>,
-    header: SegmentHeader,
-    windows: &[WindowAggregate],
-) {
-    put_uvarint(out, windows.len() as u64);
-    let mut next_end = header.start + header.resolution;
-    for w in windows {
-        put_uvarint(out, ((w.end - next_end) / header.resolution) as u64);
-        next_end = w.end + header.resolution;
-        encode_window(out, sketches, w);
-    }
-}
-
-fn encode_window(out: &mut Vec<u8>, sketches: &mut Vec<u8>, w: &WindowAggregate) {
-    let end = w.end;
-    if !w.has_values() {
-        out.push(0);
-        put_varint(out, w.stale_after.unwrap_or(end) - end);
-        return;
-    }
-    if w.count == 1 {
-        out.push(1);
-        put_varint(out, w.last.0 - end);
-        out.extend_from_slice(&w.last.1.to_bits().to_le_bytes());
-    } else {
-        out.push(2);
-        put_uvarint(out, w.count);
-        for v in [w.sum, w.sum_c, w.min, w.max] {
-            out.extend_from_slice(&v.to_bits().to_le_bytes());
-        }
-        put_varint(out, w.first.0 - end);
-        out.extend_from_slice(&w.first.1.to_bits().to_le_bytes());
-        put_varint(out, w.last.0 - end);
-        out.extend_from_slice(&w.last.1.to_bits().to_le_bytes());
-        out.extend_from_slice(&w.reset_sum.to_bits().to_le_bytes());
-        for n in [w.resets, w.changes, w.non_finite] {
-            put_uvarint(out, n);
-        }
-        let mut sketch = Vec::new();
-        w.sketch.encode(&mut sketch);
-        put_uvarint(sketches, sketch.len() as u64);
-        sketches.extend_from_slice(&sketch);
-    }
-    match w.stale_after {
-        None => out.push(0),
-        Some(t) => {
-            out.push(1);
-            put_varint(out, t - end);
-        }
-    }
-}
-
 /// A segment's bytes, read back; see [`Segment::series`].
 #[derive(Debug)]
 pub struct Segment<'a> {
     pub header: SegmentHeader,
+    /// 1: row window records, each after its CRC-32; 2: columnar ones (module
+    /// `window_record`).
+    version: u8,
     bytes: &'a [u8],
     path: &'a Path,
 }
@@ -217,7 +155,7 @@ impl<'a> Segment<'a> {
         if bytes.len() < HEADER_LEN || &bytes[..8] != MAGIC {
             return Err(corrupt(0, "not a rollup segment (bad magic or too short)".into()));
         }
-        if bytes[8] != VERSION {
+        if bytes[8] != VERSION && bytes[8] != 1 {
             return Err(corrupt(8, format!("unknown segment version {}", bytes[8])));
         }
         let crc = u32::from_le_bytes(bytes[45..49].try_into().unwrap_or_default());
@@ -235,7 +173,7 @@ impl<'a> Segment<'a> {
         if header.resolution <= 0 || header.end <= header.start || header.sketch_offset < HEADER_LEN as u64 {
             return Err(corrupt(9, format!("impossible header {header:?}")));
         }
-        Ok(Segment { header, bytes, path })
+        Ok(Segment { header, version: bytes[8], bytes, path })
     }
 
     /// The series whose labels every matcher accepts, with their windows ending in
@@ -256,6 +194,36 @@ impl<'a> Segment<'a> {
         Ok(out)
     }
 
+    /// The series whose labels every matcher accepts, with the `fields` of their windows
+    /// ending in `(mint, maxt]` as columns (module `columns`): what queries read.
+    pub fn columns(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        fields: Fields,
+    ) -> Result<Vec<SeriesColumns>, RollupError> {
+        let mut cursor = self.cursor(matchers, mint, maxt, fields.has(Fields::SKETCH))?;
+        let mut out = Vec::new();
+        while let Some(s) = cursor.next_columns(fields)? {
+            out.push(s);
+        }
+        Ok(out)
+    }
+
+    /// [`Segment::columns`] appended to `into`, which gathers the series of segments read in
+    /// time order (a series read before keeps its columns; its labels are built once), with
+    /// `segments_after` more to come.
+    pub(crate) fn columns_into(
+        &self,
+        matchers: &[Matcher],
+        (mint, maxt): (i64, i64),
+        into: &mut ColumnsByLabels,
+        segments_after: usize,
+    ) -> Result<(), RollupError> {
+        self.cursor(matchers, mint, maxt, into.fields().has(Fields::SKETCH))?.all_into(into, segments_after)
+    }
+
     /// [`Segment::series`] one series at a time, in the file's order — what merges read,
     /// holding one series of each segment instead of all of them.
     pub fn cursor<'m>(
@@ -268,7 +236,12 @@ impl<'a> Segment<'a> {
         let mut table_pos = HEADER_LEN;
         let (table, table_at) = self.record(&mut table_pos, "series table")?;
         Ok(SeriesCursor {
-            segment: Segment { header: self.header, bytes: self.bytes, path: self.path },
+            segment: Segment {
+                header: self.header,
+                version: self.version,
+                bytes: self.bytes,
+                path: self.path,
+            },
             table,
             table_at,
             table_read: 0,
@@ -279,6 +252,7 @@ impl<'a> Segment<'a> {
             mint,
             maxt,
             with_sketch,
+            pairs: Vec::new(),
         })
     }
 
@@ -320,16 +294,108 @@ pub struct SeriesCursor<'a, 'm> {
     mint: i64,
     maxt: i64,
     with_sketch: bool,
+    /// The labels of the table entry being read (a buffer reused across entries).
+    pairs: Vec<(&'a str, &'a str)>,
 }
 
-impl SeriesCursor<'_, '_> {
+/// A selected series of a segment: its labels as the series table holds them, its window
+/// record (`at` in the file; version 1's checksum checked) and, when read, its checked
+/// sketch record and where that starts.
+struct Entry<'a> {
+    raw_labels: &'a [u8],
+    payload: &'a [u8],
+    at: usize,
+    sketches: Option<(&'a [u8], usize)>,
+}
+
+impl Entry<'_> {
+    fn corrupt(&self, segment: &Segment<'_>, detail: String) -> RollupError {
+        RollupError::Corrupt { path: segment.path.to_owned(), offset: self.at, detail }
+    }
+
+    /// The series' labels (built only where they are kept: the table's bytes identify a
+    /// series across segments).
+    fn labels(&self, segment: &Segment<'_>) -> Result<Labels, RollupError> {
+        let mut pairs = Vec::new();
+        decode_label_pairs(self.raw_labels, &mut 0, &mut pairs).map_err(|e| self.corrupt(segment, e))?;
+        Labels::from_pairs_with(pairs, NameValidation::Utf8)
+            .map_err(|e| self.corrupt(segment, format!("labels: {e}")))
+    }
+}
+
+impl<'a> SeriesCursor<'a, '_> {
     /// The next series the matchers select that has windows in the range; `None` after the
     /// last (once the table and the sections are checked to end where they should).
     pub fn next_series(&mut self) -> Result<Option<RolledSeries>, RollupError> {
+        let fields = if self.with_sketch { Fields::ALL } else { Fields::ALL.without(Fields::SKETCH) };
+        let Some(series) = self.next_columns(fields)? else { return Ok(None) };
+        let columns = &series.windows;
+        let windows = (0..columns.len())
+            .map(|i| {
+                let mut w = columns.window(i);
+                if self.with_sketch {
+                    columns
+                        .sketch_into(i, &mut w.sketch)
+                        .map_err(|e| self.corrupt_table(format!("a sketch: {e}")))?;
+                }
+                Ok(w)
+            })
+            .collect::<Result<_, RollupError>>()?;
+        Ok(Some(RolledSeries { labels: series.labels, windows }))
+    }
+
+    /// [`SeriesCursor::next_series`] with only `fields` of the windows, as columns (the
+    /// cursor must have been made with sketches if `fields` holds them).
+    pub fn next_columns(&mut self, fields: Fields) -> Result<Option<SeriesColumns>, RollupError> {
+        while let Some(entry) = self.next_entry()? {
+            let mut windows = WindowColumns::new(fields);
+            self.decode(&entry, &mut windows)?;
+            if !windows.is_empty() {
+                return Ok(Some(SeriesColumns { labels: entry.labels(&self.segment)?, windows }));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Every selected series' windows appended to its columns in `into` (the cursor must
+    /// have been made with sketches if `into` keeps them); `segments_after` more segments
+    /// will be read into it, for which a series seen first here gets room at once.
+    pub(crate) fn all_into(
+        &mut self,
+        into: &mut ColumnsByLabels,
+        segments_after: usize,
+    ) -> Result<(), RollupError> {
+        while let Some(entry) = self.next_entry()? {
+            let windows = into.windows_of(entry.raw_labels, || entry.labels(&self.segment))?;
+            let first = windows.is_empty();
+            self.decode(&entry, windows)?;
+            if first {
+                windows.reserve_repeats(segments_after);
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends the windows of `entry`'s record in the cursor's range to `out`.
+    fn decode(&self, entry: &Entry<'_>, out: &mut WindowColumns) -> Result<(), RollupError> {
+        window_record::decode(
+            self.segment.version,
+            entry.payload,
+            self.segment.header,
+            (self.mint, self.maxt),
+            entry.sketches.map(|s| s.0),
+            out,
+        )
+        .map_err(|detail| entry.corrupt(&self.segment, detail))
+    }
+
+    /// The next series the matchers select, its window record checked; `None` after the
+    /// last (once the table and the sections are checked to end where they should).
+    fn next_entry(&mut self) -> Result<Option<Entry<'a>>, RollupError> {
         while self.left > 0 {
             self.left -= 1;
-            if let Some(s) = self.read_one()? {
-                return Ok(Some(s));
+            if let Some(entry) = self.read_one()? {
+                return Ok(Some(entry));
             }
         }
         self.check_end()?;
@@ -340,47 +406,38 @@ impl SeriesCursor<'_, '_> {
         RollupError::Corrupt { path: self.segment.path.to_owned(), offset: self.table_at, detail }
     }
 
-    /// Reads the next series of the table: `None` if the matchers or the range leave it out.
-    fn read_one(&mut self) -> Result<Option<RolledSeries>, RollupError> {
+    /// Reads the next series of the table: `None` if the matchers leave it out.
+    fn read_one(&mut self) -> Result<Option<Entry<'a>>, RollupError> {
         let seg = &self.segment;
         let mut p = self.table_read;
-        let pairs = decode_label_pairs(self.table, &mut p).map_err(|e| self.corrupt_table(e))?;
+        let mut pairs = std::mem::take(&mut self.pairs);
+        decode_label_pairs(self.table, &mut p, &mut pairs).map_err(|e| self.corrupt_table(e))?;
+        let raw_labels = &self.table[self.table_read..p];
         let len = read_uvarint(self.table, &mut p).map_err(|e| self.corrupt_table(e.to_string()))? as usize;
         self.table_read = p;
         let at = self.record_pos;
-        self.record_pos = self.record_pos.saturating_add(4).saturating_add(len);
+        // Version 1 puts a CRC-32 of the record in front; version 2's columns carry theirs.
+        let crc_len = if seg.version == 1 { 4 } else { 0 };
+        self.record_pos = self.record_pos.saturating_add(crc_len).saturating_add(len);
         let sketches =
             if self.with_sketch { Some(seg.record(&mut self.sketch_pos, "sketch")?) } else { None };
         let value = |name: &str| pairs.iter().find(|(n, _)| *n == name).map_or("", |(_, v)| *v);
-        if !self.matchers.iter().all(|m| m.matches(value(m.name()))) {
+        let selected = self.matchers.iter().all(|m| m.matches(value(m.name())));
+        self.pairs = pairs;
+        if !selected {
             return Ok(None);
         }
         let corrupt = |detail: String| RollupError::Corrupt { path: seg.path.to_owned(), offset: at, detail };
         let Some(bytes) = seg.bytes.get(at..self.record_pos) else {
             return Err(corrupt(format!("truncated: a {len}-byte window record runs past the end")));
         };
-        let (crc, payload) = bytes.split_at(4);
-        if crc32fast::hash(payload) != u32::from_le_bytes(crc.try_into().unwrap_or_default()) {
+        let (crc, payload) = bytes.split_at(crc_len);
+        if seg.version == 1
+            && crc32fast::hash(payload) != u32::from_le_bytes(crc.try_into().unwrap_or_default())
+        {
             return Err(corrupt("window record checksum mismatch".into()));
         }
-        let labels = Labels::from_pairs_with(pairs.iter().copied(), NameValidation::Utf8)
-            .map_err(|e| corrupt(format!("labels: {e}")))?;
-        let (mint, maxt) = (self.mint, self.maxt);
-        let mut read = 0;
-        let mut windows =
-            decode_windows(payload, &mut read, seg.header, mint, maxt, self.with_sketch).map_err(&corrupt)?;
-        if read != payload.len() {
-            return Err(corrupt(format!("{} bytes left over in a window record", payload.len() - read)));
-        }
-        if let Some((bytes, sketch_at)) = sketches {
-            attach_sketches(&mut windows, bytes, mint, maxt).map_err(|detail| RollupError::Corrupt {
-                path: seg.path.to_owned(),
-                offset: sketch_at,
-                detail,
-            })?;
-        }
-        windows.retain(|w| w.end > mint && w.end <= maxt);
-        Ok((!windows.is_empty()).then_some(RolledSeries { labels, windows }))
+        Ok(Some(Entry { raw_labels, payload, at, sketches }))
     }
 
     /// After the last series: the table is used up and the records end where the sketch
@@ -402,50 +459,17 @@ impl SeriesCursor<'_, '_> {
     }
 }
 
-/// Fills the sketches of the windows in `(mint, maxt]` from a series' sketch record (one per
-/// kind-2 window, in order; a one-value window's sketch is its value).
-fn attach_sketches(
-    windows: &mut [WindowAggregate],
-    bytes: &[u8],
-    mint: i64,
-    maxt: i64,
+/// A record's labels into `pairs` (emptied first), borrowed from it (checked as UTF-8).
+fn decode_label_pairs<'b>(
+    buf: &'b [u8],
+    pos: &mut usize,
+    pairs: &mut Vec<(&'b str, &'b str)>,
 ) -> Result<(), String> {
-    let mut pos = 0;
-    for w in windows.iter_mut() {
-        let wanted = w.end > mint && w.end <= maxt;
-        if w.count == 1 {
-            if wanted && w.last.1.is_finite() {
-                w.sketch.add(w.last.1);
-            }
-            continue;
-        }
-        if w.count < 2 {
-            continue;
-        }
-        let len = read_uvarint(bytes, &mut pos).map_err(|e| e.to_string())? as usize;
-        let sketch = bytes.get(pos..pos.saturating_add(len)).ok_or("sketch runs past its record")?;
-        pos += len;
-        if wanted {
-            let mut at = 0;
-            w.sketch = Sketch::decode(sketch, &mut at)?;
-            if at != len {
-                return Err(format!("a sketch of {len} bytes decoded from {at}"));
-            }
-        }
-    }
-    if pos != bytes.len() {
-        return Err(format!("{} bytes of sketches left over", bytes.len() - pos));
-    }
-    Ok(())
-}
-
-/// A record's labels, borrowed from it (checked as UTF-8).
-fn decode_label_pairs<'b>(buf: &'b [u8], pos: &mut usize) -> Result<Vec<(&'b str, &'b str)>, String> {
+    pairs.clear();
     let n = read_uvarint(buf, pos).map_err(|e| e.to_string())?;
     if n > buf.len() as u64 {
         return Err(format!("{n} labels claimed in a {}-byte record", buf.len()));
     }
-    let mut pairs = Vec::with_capacity(n as usize);
     for _ in 0..n {
         let mut text = || -> Result<&'b str, String> {
             let len = read_uvarint(buf, pos).map_err(|e| e.to_string())? as usize;
@@ -455,94 +479,7 @@ fn decode_label_pairs<'b>(buf: &'b [u8], pos: &mut usize) -> Result<Vec<(&'b str
         };
         pairs.push((text()?, text()?));
     }
-    Ok(pairs)
-}
-
-fn decode_windows(
-    buf: &[u8],
-    pos: &mut usize,
-    header: SegmentHeader,
-    mint: i64,
-    maxt: i64,
-    keep_all: bool,
-) -> Result<Vec<WindowAggregate>, String> {
-    let n = read_uvarint(buf, pos).map_err(|e| e.to_string())?;
-    if n > buf.len() as u64 {
-        return Err(format!("{n} windows claimed in a {}-byte record", buf.len()));
-    }
-    let mut out = Vec::with_capacity(n as usize);
-    let mut next_end = header.start + header.resolution;
-    for _ in 0..n {
-        let gap = read_uvarint(buf, pos).map_err(|e| e.to_string())?;
-        let end = i64::try_from(gap)
-            .ok()
-            .and_then(|g| g.checked_mul(header.resolution))
-            .and_then(|g| g.checked_add(next_end))
-            .filter(|&e| e <= header.end)
-            .ok_or_else(|| format!("window gap {gap} leaves the span"))?;
-        next_end = end + header.resolution;
-        let w = decode_window(buf, pos, end)?;
-        // With sketches, every window is kept until they are attached (they come in order).
-        if keep_all || (end > mint && end <= maxt) {
-            out.push(w);
-        }
-    }
-    Ok(out)
-}
-
-fn decode_window(buf: &[u8], pos: &mut usize, end: i64) -> Result<WindowAggregate, String> {
-    let kind = *buf.get(*pos).ok_or("record ends inside a window")?;
-    *pos += 1;
-    let varint = |pos: &mut usize| read_varint(buf, pos).map_err(|e| e.to_string());
-    let uvarint = |pos: &mut usize| read_uvarint(buf, pos).map_err(|e| e.to_string());
-    let float = |pos: &mut usize| -> Result<f64, String> {
-        let b = buf.get(*pos..*pos + 8).ok_or("record ends inside a value")?;
-        *pos += 8;
-        Ok(f64::from_bits(u64::from_le_bytes(b.try_into().unwrap_or_default())))
-    };
-    let mut w = match kind {
-        0 => return Ok(WindowAggregate::stale_only(end, end + varint(pos)?)),
-        1 => {
-            let t = end + varint(pos)?;
-            // Its sketch (the value) is added only for a reader that wants sketches.
-            WindowAggregate::single_without_sketch(end, t, float(pos)?)
-        }
-        2 => {
-            let count = uvarint(pos)?;
-            let (sum, sum_c, min, max) = (float(pos)?, float(pos)?, float(pos)?, float(pos)?);
-            let first = (end + varint(pos)?, float(pos)?);
-            let last = (end + varint(pos)?, float(pos)?);
-            let reset_sum = float(pos)?;
-            let (resets, changes, non_finite) = (uvarint(pos)?, uvarint(pos)?, uvarint(pos)?);
-            let sketch = Sketch::new();
-            WindowAggregate {
-                end,
-                count,
-                sum,
-                sum_c,
-                min,
-                max,
-                first,
-                last,
-                reset_sum,
-                resets,
-                changes,
-                non_finite,
-                stale_after: None,
-                sketch,
-            }
-        }
-        other => return Err(format!("unknown window kind {other}")),
-    };
-    match buf.get(*pos) {
-        Some(0) => *pos += 1,
-        Some(1) => {
-            *pos += 1;
-            w.stale_after = Some(end + varint(pos)?);
-        }
-        _ => return Err("bad stale flag".into()),
-    }
-    Ok(w)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -600,6 +537,28 @@ mod tests {
         assert_eq!(
             (lean[0].windows[0].count, lean[0].windows[0].max),
             (back[0].windows[0].count, back[0].windows[0].max)
+        );
+    }
+
+    /// Segments written before version 2 (row window records) are still read: this one was
+    /// written by the version-1 encoder from `sample_series()`.
+    #[test]
+    fn a_version_1_segment_reads_as_it_was_written() {
+        let v1 = include_bytes!("../tests/fixtures/segment-v1.seg");
+        let seg = Segment::parse(Path::new("v1"), v1).unwrap();
+        assert_eq!(seg.version, 1);
+        let back = seg.series(&[], i64::MIN, i64::MAX, true).unwrap();
+        // NaN != NaN: compared by their version-2 encodings.
+        assert_eq!(encode(header(), &back), encode(header(), &sample_series()));
+        let sums = seg.columns(&[Matcher::equal("host", "a")], i64::MIN, i64::MAX, Fields::SUM).unwrap();
+        assert_eq!((sums[0].windows.len(), sums[0].windows.window(1).sum_value()), (3, 7.5));
+        let mut flipped = v1.to_vec();
+        let last_record_byte = seg.header.sketch_offset as usize - 1;
+        flipped[last_record_byte] ^= 1;
+        let seg = Segment::parse(Path::new("v1"), &flipped).unwrap();
+        assert!(
+            seg.series(&[], i64::MIN, i64::MAX, false).is_err(),
+            "version 1's record checksum is checked"
         );
     }
 

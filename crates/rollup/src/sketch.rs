@@ -161,14 +161,30 @@ impl Sketch {
         }
     }
 
+    /// Empties the sketch, keeping its allocations.
+    pub fn clear(&mut self) {
+        if let Some(b) = self.0.as_deref_mut() {
+            b.positive.clear();
+            b.negative.clear();
+            b.zeros = 0;
+        }
+    }
+
     /// Decodes what [`Sketch::encode`] wrote at `buf[*pos..]`; an error names what is wrong.
     pub fn decode(buf: &[u8], pos: &mut usize) -> Result<Sketch, String> {
-        let zeros = read_uvarint(buf, pos).map_err(|e| e.to_string())?;
-        let mut stores = [Vec::new(), Vec::new()];
-        for store in &mut stores {
+        let mut sketch = Sketch::new();
+        sketch.decode_into(buf, pos)?;
+        Ok(sketch)
+    }
+
+    /// [`Sketch::decode`] into this sketch, replacing what it held and keeping its
+    /// allocations: a query reading a sketch per window decodes them all into one.
+    pub fn decode_into(&mut self, buf: &[u8], pos: &mut usize) -> Result<(), String> {
+        let b = self.buckets_mut();
+        b.zeros = read_uvarint(buf, pos).map_err(|e| e.to_string())?;
+        for store in [&mut b.positive, &mut b.negative] {
+            store.clear();
             let len = read_uvarint(buf, pos).map_err(|e| e.to_string())?;
-            // Each bucket takes at least two bytes: a count past what is left is damage,
-            // not a reason to allocate.
             if len > (buf.len().saturating_sub(*pos) / 2) as u64 {
                 return Err(format!("sketch claims {len} buckets in {} bytes", buf.len() - *pos));
             }
@@ -183,8 +199,31 @@ impl Sketch {
                 store.push((k, n));
             }
         }
-        let [positive, negative] = stores;
-        Ok(Sketch(Some(Box::new(Buckets { positive, negative, zeros }))))
+        Ok(())
+    }
+
+    /// Writes the encoding of a sketch holding `v` alone (finite) — what
+    /// `Sketch::new()` + [`Sketch::add`] + [`Sketch::encode`] write, without the sketch.
+    pub fn encode_one(v: f64, out: &mut Vec<u8>) {
+        debug_assert!(v.is_finite());
+        let (zeros, positive, negative) = if v > MIN_MAGNITUDE {
+            (0, Some(mapping().key(v)), None)
+        } else if v < -MIN_MAGNITUDE {
+            (0, None, Some(mapping().key(-v)))
+        } else {
+            (1, None, None)
+        };
+        put_uvarint(out, zeros);
+        for key in [positive, negative] {
+            match key {
+                Some(k) => {
+                    put_uvarint(out, 1);
+                    put_varint(out, i64::from(k));
+                    put_uvarint(out, 1);
+                }
+                None => put_uvarint(out, 0),
+            }
+        }
     }
 }
 
@@ -240,6 +279,23 @@ mod tests {
             let mut pos = 0;
             prop_assert_eq!(Sketch::decode(&bytes, &mut pos).unwrap(), whole);
             prop_assert_eq!(pos, bytes.len());
+        }
+    }
+
+    #[test]
+    fn a_one_value_encoding_is_that_of_a_sketch_of_the_value() {
+        let mut reused = Sketch::new();
+        (1..30).for_each(|i| reused.add(f64::from(i)));
+        for v in [0.0, 1e-12, -1e-12, 3.5, -3.5, 1e300, -1e-300, 7e-9] {
+            let mut s = Sketch::new();
+            s.add(v);
+            let (mut want, mut got) = (Vec::new(), Vec::new());
+            s.encode(&mut want);
+            Sketch::encode_one(v, &mut got);
+            assert_eq!(got, want, "{v}");
+            let mut pos = 0;
+            reused.decode_into(&got, &mut pos).unwrap();
+            assert_eq!((&reused, pos), (&s, got.len()), "decoding into a used sketch replaces it");
         }
     }
 

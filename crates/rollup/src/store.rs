@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use strata_model::{Labels, Matcher};
 
 use crate::aggregate::WindowAggregate;
+use crate::columns::{ColumnsByLabels, Fields, SeriesColumns};
 use crate::segment::{RolledSeries, Segment, SegmentHeader};
 use crate::segment_writer::SegmentWriter;
 use crate::tier::{Tier, Tiers};
@@ -169,60 +170,84 @@ impl RollupStore {
         maxt: i64,
         with_sketch: bool,
     ) -> Result<Vec<RolledSeries>, RollupError> {
+        let runs = self.fold_segments(i, mint, maxt, Vec::new, |into, segment, (mint, maxt), _| {
+            let series = segment.series(matchers, mint, maxt, with_sketch)?;
+            into.extend(series.into_iter().map(|s| (s.labels, s.windows)));
+            Ok(())
+        })?;
+        let mut joined: BTreeMap<Labels, Vec<WindowAggregate>> = BTreeMap::new();
+        for (labels, windows) in runs.into_iter().flatten() {
+            joined.entry(labels).or_default().extend(windows);
+        }
+        Ok(joined.into_iter().map(|(labels, windows)| RolledSeries { labels, windows }).collect())
+    }
+
+    /// [`RollupStore::read`] with only the `fields` of the windows, as columns: what
+    /// queries read (module `columns`). Each core reads a run of consecutive segments into
+    /// one set of columns per series; the runs are then joined in time order.
+    pub fn read_columns(
+        &self,
+        i: usize,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        fields: Fields,
+    ) -> Result<Vec<SeriesColumns>, RollupError> {
+        let mut runs = self.fold_segments(
+            i,
+            mint,
+            maxt,
+            || ColumnsByLabels::new(fields),
+            |into, segment, range, after| segment.columns_into(matchers, range, into, after),
+        )?;
+        let Some(mut joined) = (!runs.is_empty()).then(|| runs.remove(0)) else { return Ok(Vec::new()) };
+        runs.into_iter().for_each(|run| joined.append(run));
+        Ok(joined.into_sorted())
+    }
+
+    /// `fold` over tier `i`'s segments holding windows in `(mint, maxt]` (capped at the
+    /// watermark), in time order: the segments are cut into one run of consecutive ones per
+    /// core (a year of a 1h tier is hundreds of them), each run folded into its own `init()`;
+    /// the runs' results come back in time order. `fold` is given the range and how many
+    /// segments of its run come after the one it is given.
+    fn fold_segments<A: Send>(
+        &self,
+        i: usize,
+        mint: i64,
+        maxt: i64,
+        init: impl Fn() -> A + Sync,
+        fold: impl Fn(&mut A, &Segment<'_>, (i64, i64), usize) -> Result<(), RollupError> + Sync,
+    ) -> Result<Vec<A>, RollupError> {
         let tier = self.tiers.list()[i];
         let maxt = maxt.min(self.tier_state(i).watermark.unwrap_or(i64::MIN));
         if maxt <= mint {
             return Ok(Vec::new());
         }
         let starts = self.segment_starts(i, mint, maxt);
-        // Segments decode on every core (a year of a 1h tier is hundreds of them); each
-        // series' windows are then joined in time order with one allocation.
-        let parts: Vec<Vec<RolledSeries>> = starts
-            .par_iter()
-            .map(|&start| self.read_segment(&tier, start, matchers, mint, maxt, with_sketch))
-            .collect::<Result<_, _>>()?;
-        let mut merged: BTreeMap<Labels, Vec<Vec<WindowAggregate>>> = BTreeMap::new();
-        for s in parts.into_iter().flatten() {
-            merged.entry(s.labels).or_default().push(s.windows);
-        }
-        Ok(merged
-            .into_iter()
-            .map(|(labels, mut runs)| {
-                let windows = if runs.len() == 1 {
-                    runs.pop().unwrap_or_default()
-                } else {
-                    let mut windows = Vec::with_capacity(runs.iter().map(Vec::len).sum());
-                    runs.into_iter().for_each(|r| windows.extend(r));
-                    windows
-                };
-                RolledSeries { labels, windows }
+        let per_run = starts.len().div_ceil(rayon::current_num_threads().max(1)).max(1);
+        starts
+            .par_chunks(per_run)
+            .map(|run| {
+                let mut acc = init();
+                for (k, &start) in run.iter().enumerate() {
+                    let path = self.segment_path(&tier, start);
+                    let file = match fs::File::open(&path) {
+                        Ok(f) => f,
+                        // Retention may remove a segment between the listing and the read.
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                        Err(e) => return Err(RollupError::io("open", &path, e)),
+                    };
+                    // SAFETY: a segment is never modified once renamed into place (module
+                    // docs): it is only ever replaced by a rename or unlinked, and neither
+                    // touches a mapping of the old file. Mapping it reads only the pages the
+                    // reader touches (not the sketches of a query that reads no quantile).
+                    let map =
+                        unsafe { memmap2::Mmap::map(&file) }.map_err(|e| RollupError::io("map", &path, e))?;
+                    fold(&mut acc, &Segment::parse(&path, &map)?, (mint, maxt), run.len() - k - 1)?;
+                }
+                Ok(acc)
             })
-            .collect())
-    }
-
-    /// One segment's selected series (none if retention removed it meanwhile).
-    fn read_segment(
-        &self,
-        tier: &Tier,
-        start: i64,
-        matchers: &[Matcher],
-        mint: i64,
-        maxt: i64,
-        with_sketch: bool,
-    ) -> Result<Vec<RolledSeries>, RollupError> {
-        let path = self.segment_path(tier, start);
-        let file = match fs::File::open(&path) {
-            Ok(f) => f,
-            // Retention may remove a segment between the listing and the read.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(RollupError::io("open", &path, e)),
-        };
-        // SAFETY: a segment is never modified once renamed into place (module docs): it is
-        // only ever replaced by a rename or unlinked, and neither touches a mapping of the
-        // old file. Mapping it reads only the pages the reader touches (not the sketches of
-        // a query that reads no quantile) and copies nothing.
-        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| RollupError::io("map", &path, e))?;
-        Segment::parse(&path, &map)?.series(matchers, mint, maxt, with_sketch)
+            .collect()
     }
 
     fn segment_path(&self, tier: &Tier, start: i64) -> PathBuf {

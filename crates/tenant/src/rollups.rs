@@ -2,7 +2,7 @@
 //! off, as [`crate::TenantEngine`] does for raw samples.
 
 use strata_model::Matcher;
-use strata_rollup::{Coverage, RolledSeries, RollupError, RollupSource};
+use strata_rollup::{Coverage, Fields, RollupError, RollupSource, SeriesColumns};
 
 use crate::label::{confine, strip};
 use crate::TenantId;
@@ -31,10 +31,10 @@ impl RollupSource for TenantRollups<'_> {
         matchers: &[Matcher],
         mint: i64,
         maxt: i64,
-        with_sketch: bool,
-    ) -> Result<Vec<RolledSeries>, RollupError> {
+        fields: Fields,
+    ) -> Result<Vec<SeriesColumns>, RollupError> {
         let Some(confined) = confine(matchers, &self.tenant) else { return Ok(Vec::new()) };
-        let mut series = self.inner.read(resolution, &confined, mint, maxt, with_sketch)?;
+        let mut series = self.inner.read(resolution, &confined, mint, maxt, fields)?;
         for s in &mut series {
             strip(&mut s.labels);
         }

@@ -24,8 +24,11 @@
 //! source answered which steps and how many points it read.
 
 use promql_parser::parser::{MatrixSelector, VectorSelector};
+use rayon::prelude::*;
 use strata_model::Labels;
-use strata_rollup::{format_duration, Coverage, RollupSource, WindowAggregate};
+use strata_rollup::{
+    format_duration, Coverage, Fields, RollupSource, Sketch, WindowAggregate, WindowColumns,
+};
 
 use super::range_functions::{extrapolate, RangeFunction, RateEdges, WindowValues};
 use super::selector::matcher_sets;
@@ -77,8 +80,29 @@ impl Rolled {
         })
     }
 
-    /// The function's value over window `(start, end]` from the windows' aggregate `a`.
-    fn value(self, a: &WindowAggregate, start: i64, end: i64, phi: f64) -> Option<f64> {
+    /// The fields of a window the function reads, its windows combined by
+    /// [`WindowAggregate::append_parts`] (which reads first and last values at the
+    /// boundaries for resets and changes).
+    fn fields(self) -> Fields {
+        match self {
+            Rolled::Sum | Rolled::Avg => Fields::SUM,
+            Rolled::Count | Rolled::Present => Fields::NONE,
+            Rolled::Min => Fields::MIN,
+            Rolled::Max => Fields::MAX,
+            Rolled::Delta => Fields::FIRST.and(Fields::LAST),
+            Rolled::Rate | Rolled::Increase | Rolled::Resets => {
+                Fields::FIRST.and(Fields::LAST).and(Fields::RESETS)
+            }
+            Rolled::Changes => Fields::FIRST.and(Fields::LAST).and(Fields::CHANGES),
+            Rolled::Last | Rolled::TsOfLast => Fields::LAST,
+            Rolled::First | Rolled::TsOfFirst => Fields::FIRST,
+            Rolled::Quantile => Fields::SKETCH.and(Fields::NON_FINITE),
+        }
+    }
+
+    /// The function's value over window `(start, end]` from the windows' aggregate `a` and
+    /// their sketch (read only by quantiles).
+    fn value(self, a: &WindowAggregate, sketch: &Sketch, start: i64, end: i64, phi: f64) -> Option<f64> {
         if !a.has_values() {
             return None;
         }
@@ -113,7 +137,7 @@ impl Rolled {
             Rolled::Present => Some(1.0),
             Rolled::Resets => Some(a.resets as f64),
             Rolled::Changes => Some(a.changes as f64),
-            Rolled::Quantile => a.sketch.quantile(phi),
+            Rolled::Quantile => sketch.quantile(phi),
         }
     }
 }
@@ -125,16 +149,33 @@ const READ_BATCH_SEGMENTS: i64 = 32;
 /// later step's window, the next step to answer, the answers so far.
 #[derive(Debug, Default)]
 struct StreamState {
-    pending: std::collections::VecDeque<WindowAggregate>,
+    pending: WindowColumns,
+    /// Windows of `pending` before this one are behind every later step's window.
+    head: usize,
     /// The windows ending up to here have been read.
     read_to: i64,
     next_step: usize,
     values: WindowValues,
 }
 
+/// The sketches a quantile step decodes into, reused across steps and series.
+#[derive(Debug, Default)]
+struct SketchScratch {
+    joined: Sketch,
+    one: Sketch,
+}
+
 impl StreamState {
+    /// Adds the windows of the next batch (later than those read so far), dropping those no
+    /// step needs any more.
+    fn add_batch(&mut self, windows: WindowColumns) {
+        self.pending.drop_front(self.head);
+        self.head = 0;
+        self.pending.append(windows);
+    }
+
     /// Answers the steps whose windows end at or before `covered` (every window they hold
-    /// has been read), then drops the windows no later step needs.
+    /// has been read); an error names a damaged sketch.
     fn answer_up_to(
         &mut self,
         covered: i64,
@@ -142,36 +183,48 @@ impl StreamState {
         windows: Windows,
         rolled: Rolled,
         args: &[Vec<f64>],
-        quantile: bool,
-    ) {
+        scratch: &mut SketchScratch,
+    ) -> Result<(), String> {
+        let quantile = rolled == Rolled::Quantile;
         while let Some(&t) = steps.get(self.next_step) {
             let end = windows.end(t);
             if end > covered {
                 break;
             }
             let start = end - windows.range;
+            // Steps move forward: a linear walk from the last step's windows finds this
+            // step's in a step or two (with `@`, every step has the same window).
+            let ends = self.pending.ends();
+            let after = |from: usize, t: i64| from + ends[from..].iter().take_while(|&&e| e <= t).count();
             if windows.at.is_none() {
-                while self.pending.front().is_some_and(|w| w.end <= start) {
-                    self.pending.pop_front();
-                }
+                self.head = after(self.head, start);
             }
-            let mut inside = self.pending.iter().skip_while(|w| w.end <= start).take_while(|w| w.end <= end);
+            let lo = after(self.head, start);
+            let hi = after(lo, end);
             let phi = args.first().map_or(0.0, |a| a[self.next_step]);
-            let value = inside.next().and_then(|first| {
-                let Some(second) = inside.next() else {
-                    // One window (a range of one resolution): read it as it is.
-                    return rolled.value(first, start, end, phi);
-                };
-                let mut acc = first.clone();
-                acc.append_parts(second, quantile);
-                inside.for_each(|w| acc.append_parts(w, quantile));
-                rolled.value(&acc, start, end, phi)
-            });
+            let value = if lo == hi {
+                None
+            } else {
+                // One window (a range of one resolution) is read as it is.
+                let mut acc = self.pending.window(lo);
+                if quantile {
+                    self.pending.sketch_into(lo, &mut scratch.joined)?;
+                }
+                for i in lo + 1..hi {
+                    acc.append_parts(&self.pending.window(i), false);
+                    if quantile {
+                        self.pending.sketch_into(i, &mut scratch.one)?;
+                        scratch.joined.merge(&scratch.one);
+                    }
+                }
+                rolled.value(&acc, &scratch.joined, start, end, phi)
+            };
             if let Some(v) = value {
                 self.values.points.push((t, v));
             }
             self.next_step += 1;
         }
+        Ok(())
     }
 }
 
@@ -243,15 +296,21 @@ fn choose_instant(coverage: &Coverage, reference: i64, lookback: i64) -> Source 
         .map_or(Source::Raw, |c| Source::Tier { resolution: c.resolution, exact: true })
 }
 
-/// The newest sample at or before the end of `windows` (time order, all ending inside the
+/// The newest sample at or before the end of windows `range` of `ws` (all ending inside the
 /// lookback window), as an instant selector picks it: `None` when it is a stale marker or
 /// older than `reference − lookback`.
-fn newest_sample(windows: &[WindowAggregate], reference: i64, lookback: i64) -> Option<(i64, f64)> {
-    let w = windows.iter().rev().find(|w| w.has_values() || w.stale_after.is_some())?;
-    if w.stale_after.is_some() || !w.has_values() {
+fn newest_sample(
+    ws: &WindowColumns,
+    range: std::ops::Range<usize>,
+    reference: i64,
+    lookback: i64,
+) -> Option<(i64, f64)> {
+    let i = range.rev().find(|&i| ws.count(i) > 0 || ws.stale_after(i).is_some())?;
+    if ws.stale_after(i).is_some() || ws.count(i) == 0 {
         return None;
     }
-    (w.last.0 > reference - lookback).then_some(w.last)
+    let last = ws.last(i);
+    (last.0 > reference - lookback).then_some(last)
 }
 
 impl Evaluator<'_> {
@@ -342,16 +401,16 @@ impl Evaluator<'_> {
         let reference = |t: i64| at.unwrap_or(t) - offset;
         let (lo, hi) =
             (reference(self.start).min(reference(self.end)), reference(self.start).max(reference(self.end)));
-        let mut series: std::collections::BTreeMap<Labels, Vec<WindowAggregate>> = Default::default();
+        let mut series: std::collections::BTreeMap<Labels, WindowColumns> = Default::default();
         for matchers in matcher_sets(vs)? {
             let read = source
-                .read(resolution, &matchers, lo - lookback, hi, false)
+                .read(resolution, &matchers, lo - lookback, hi, Fields::LAST.and(Fields::STALE))
                 .map_err(|e| QueryError::Storage(format!("rollups: {e}")))?;
             for s in read {
                 series.entry(s.labels).or_insert(s.windows);
             }
         }
-        self.ctx.limits().load_samples(series.values().map(Vec::len).sum())?;
+        self.ctx.limits().load_samples(series.values().map(WindowColumns::len).sum())?;
         let mut out = Vec::with_capacity(series.len());
         for (labels, ws) in series {
             self.ctx.check("rollup evaluation")?;
@@ -362,13 +421,14 @@ impl Evaluator<'_> {
                 if at.is_some() {
                     (lo, hi) = (0, 0);
                 }
-                while hi < ws.len() && ws[hi].end <= r {
+                let ends = ws.ends();
+                while hi < ends.len() && ends[hi] <= r {
                     hi += 1;
                 }
-                while lo < hi && ws[lo].end <= r - lookback {
+                while lo < hi && ends[lo] <= r - lookback {
                     lo += 1;
                 }
-                if let Some((st, v)) = newest_sample(&ws[lo..hi], r, lookback) {
+                if let Some((st, v)) = newest_sample(&ws, lo..hi, r, lookback) {
                     points.push((t, if timestamps { st as f64 / 1000.0 } else { v }));
                 }
             }
@@ -463,24 +523,30 @@ impl Evaluator<'_> {
             let mut read_any = 0;
             for matchers in matcher_sets(&ms.vs)? {
                 let read = source
-                    .read(resolution, &matchers, batch_start, batch_end, quantile)
+                    .read(resolution, &matchers, batch_start, batch_end, rolled.fields())
                     .map_err(|e| QueryError::Storage(format!("rollups: {e}")))?;
                 for s in read {
                     read_any += s.windows.len();
-                    non_finite |= quantile && s.windows.iter().any(|w| w.non_finite > 0);
+                    non_finite |= quantile && s.windows.any_non_finite();
                     let state = series.entry(s.labels).or_default();
                     // A series matched by two `or` alternatives is read once.
                     if state.read_to < batch_end {
-                        state.pending.extend(s.windows);
+                        state.add_batch(s.windows);
                         state.read_to = batch_end;
                     }
                 }
             }
             self.ctx.limits().load_samples(read_any)?;
             self.ctx.check("rollup evaluation")?;
-            for state in series.values_mut() {
-                state.answer_up_to(batch_end, &steps, windows, rolled, args, quantile);
-            }
+            // Series are answered on every core, each thread with its own sketch scratch.
+            let states: Vec<&mut StreamState> = series.values_mut().collect();
+            states
+                .into_par_iter()
+                .map_init(SketchScratch::default, |scratch, state| {
+                    state.answer_up_to(batch_end, &steps, windows, rolled, args, scratch)
+                })
+                .collect::<Result<(), String>>()
+                .map_err(|e| QueryError::Storage(format!("rollups: a damaged sketch: {e}")))?;
             batch_start = batch_end;
         }
         self.note_tier_answer(resolution, exact, coverage, windows, non_finite);
