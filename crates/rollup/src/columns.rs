@@ -137,11 +137,13 @@ impl WindowColumns {
         self.sketch_bytes.reserve(if f.has(Fields::SKETCH) { sketch_bytes } else { 0 });
     }
 
-    /// Room for `times` as many windows (and sketch bytes) as it holds: a series read from
-    /// the first of many segments is likely to have as many windows in each of the others.
-    pub fn reserve_repeats(&mut self, times: usize) {
-        let (windows, sketch_bytes) = (self.len(), self.sketch_bytes.len());
-        self.reserve(windows.saturating_mul(times), sketch_bytes.saturating_mul(times));
+    /// Room for `segments` more segments of `windows` windows each (and as many sketch
+    /// bytes a window as it holds): a series read from the first of many segments is likely
+    /// to have as many windows in each of the others.
+    pub fn reserve_like(&mut self, windows: usize, segments: usize) {
+        let more = windows.saturating_mul(segments);
+        let sketch_bytes = self.sketch_bytes.len() / self.len().max(1);
+        self.reserve(more, sketch_bytes.saturating_mul(more));
     }
 
     /// Appends a later window. Its sketch, when [`Fields::SKETCH`] is kept, is `sketch`

@@ -368,16 +368,17 @@ impl<'a> SeriesCursor<'a, '_> {
         while let Some(entry) = self.next_entry()? {
             let windows = into.windows_of(entry.raw_labels, || entry.labels(&self.segment))?;
             let first = windows.is_empty();
-            self.decode(&entry, windows)?;
+            let in_record = self.decode(&entry, windows)?;
             if first {
-                windows.reserve_repeats(segments_after);
+                windows.reserve_like(in_record, segments_after);
             }
         }
         Ok(())
     }
 
-    /// Appends the windows of `entry`'s record in the cursor's range to `out`.
-    fn decode(&self, entry: &Entry<'_>, out: &mut WindowColumns) -> Result<(), RollupError> {
+    /// Appends the windows of `entry`'s record in the cursor's range to `out`; returns how
+    /// many the record holds.
+    fn decode(&self, entry: &Entry<'_>, out: &mut WindowColumns) -> Result<usize, RollupError> {
         window_record::decode(
             self.segment.version,
             entry.payload,

@@ -112,7 +112,8 @@ fn put_timed(out: &mut Vec<u8>, (t, v): (i64, f64), end: i64) {
 
 /// Decodes a record of `version` into `out`: the windows ending in `(mint, maxt]`, the
 /// fields `out` keeps; `sketches` is the series' sketch record when `out` keeps sketches.
-/// Everything read is checked; an error says what is wrong.
+/// Everything read is checked; an error says what is wrong. Returns how many windows the
+/// record holds, in the range or not.
 pub(crate) fn decode(
     version: u8,
     buf: &[u8],
@@ -120,17 +121,17 @@ pub(crate) fn decode(
     range: (i64, i64),
     sketches: Option<&[u8]>,
     out: &mut WindowColumns,
-) -> Result<(), String> {
+) -> Result<usize, String> {
     let mut sketches = sketches.map(|bytes| SketchReader { bytes, pos: 0 });
-    match version {
+    let windows = match version {
         1 => decode_v1(buf, header, range, sketches.as_mut(), out)?,
         _ => decode_v2(buf, header, range, sketches.as_mut(), out)?,
-    }
+    };
     match sketches {
         Some(s) if s.pos != s.bytes.len() => {
             Err(format!("{} bytes of sketches left over", s.bytes.len() - s.pos))
         }
-        _ => Ok(()),
+        _ => Ok(windows),
     }
 }
 
@@ -155,15 +156,26 @@ impl<'a> SketchReader<'a> {
 struct Column<'a> {
     bytes: &'a [u8],
     pos: usize,
-    name: &'static str,
+    /// Its place among the columns (names it in errors).
+    index: usize,
+}
+
+/// A column whose next value could not be read: cut short, or a varint too long. Small, so
+/// the reads below return it in registers; worded only when it happens.
+#[derive(Debug, Clone, Copy)]
+struct Damaged(usize);
+
+impl From<Damaged> for String {
+    fn from(d: Damaged) -> String {
+        format!("the {} column is cut short or holds a malformed varint", NAMES[d.0])
+    }
 }
 
 impl Column<'_> {
     /// Columns are walked a value at a time for millions of windows: the common varint
-    /// (whole, under ten bytes) is decoded inline, the rest by the checked decoder, which
-    /// also words the errors.
+    /// (whole, under ten bytes) is decoded inline, the rest by the checked decoder.
     #[inline(always)]
-    fn uvarint(&mut self) -> Result<u64, String> {
+    fn uvarint(&mut self) -> Result<u64, Damaged> {
         let (mut x, mut shift, mut p) = (0u64, 0, self.pos);
         while shift < 63 {
             let Some(&b) = self.bytes.get(p) else { break };
@@ -175,34 +187,30 @@ impl Column<'_> {
             }
             shift += 7;
         }
-        read_uvarint(self.bytes, &mut self.pos).map_err(|e| format!("{} column: {e}", self.name))
+        read_uvarint(self.bytes, &mut self.pos).map_err(|_| Damaged(self.index))
     }
 
     #[inline(always)]
-    fn varint(&mut self) -> Result<i64, String> {
-        let u = self.uvarint()?;
-        Ok(zigzag_decode(u))
+    fn varint(&mut self) -> Result<i64, Damaged> {
+        Ok(zigzag_decode(self.uvarint()?))
     }
 
     #[inline(always)]
-    fn f64(&mut self) -> Result<f64, String> {
-        let b = self
-            .bytes
-            .get(self.pos..self.pos + 8)
-            .ok_or_else(|| format!("{} column ends early", self.name))?;
+    fn f64(&mut self) -> Result<f64, Damaged> {
+        let b = self.bytes.get(self.pos..self.pos + 8).ok_or(Damaged(self.index))?;
         self.pos += 8;
         Ok(f64::from_bits(u64::from_le_bytes(b.try_into().unwrap_or_default())))
     }
 
     #[inline(always)]
-    fn timed(&mut self, end: i64) -> Result<(i64, f64), String> {
+    fn timed(&mut self, end: i64) -> Result<(i64, f64), Damaged> {
         Ok((end + self.varint()?, self.f64()?))
     }
 
     fn check_used_up(&self) -> Result<(), String> {
         match self.bytes.len() - self.pos.min(self.bytes.len()) {
             0 => Ok(()),
-            left => Err(format!("{left} bytes left over in the {} column", self.name)),
+            left => Err(format!("{left} bytes left over in the {} column", NAMES[self.index])),
         }
     }
 }
@@ -247,7 +255,7 @@ fn decode_v2(
     (mint, maxt): (i64, i64),
     mut sketches: Option<&mut SketchReader<'_>>,
     out: &mut WindowColumns,
-) -> Result<(), String> {
+) -> Result<usize, String> {
     let mut pos = 0;
     let mut count = || read_uvarint(buf, &mut pos).map_err(|e| e.to_string());
     let (n, many, valued) = (count()?, count()?, count()?);
@@ -265,7 +273,7 @@ fn decode_v2(
         if need[i] && crc32fast::hash(bytes) != crc {
             return Err(format!("{} column checksum mismatch", NAMES[i]));
         }
-        *column = Column { bytes: if need[i] { bytes } else { &[] }, pos: 0, name: NAMES[i] };
+        *column = Column { bytes: if need[i] { bytes } else { &[] }, pos: 0, index: i };
     }
     if pos != buf.len() {
         return Err(format!("{} bytes left over in a window record", buf.len() - pos));
@@ -314,15 +322,17 @@ fn decode_v2(
     if next_stale.is_some() {
         return Err("a stale time past the last window".into());
     }
-    columns.iter().try_for_each(Column::check_used_up)
+    columns.iter().try_for_each(Column::check_used_up)?;
+    Ok(n as usize)
 }
 
 /// The fields of a window of two or more values from the columns read.
+#[inline(always)]
 fn read_many(
     columns: &mut [Column<'_>; COLUMNS],
     need: &[bool; COLUMNS],
     w: &mut WindowAggregate,
-) -> Result<(), String> {
+) -> Result<(), Damaged> {
     if need[SUM] {
         (w.sum, w.sum_c) = (columns[SUM].f64()?, columns[SUM_C].f64()?);
     }
@@ -374,7 +384,7 @@ fn decode_v1(
     (mint, maxt): (i64, i64),
     mut sketches: Option<&mut SketchReader<'_>>,
     out: &mut WindowColumns,
-) -> Result<(), String> {
+) -> Result<usize, String> {
     let mut pos = 0;
     let n = read_uvarint(buf, &mut pos).map_err(|e| e.to_string())?;
     if n > buf.len() as u64 {
@@ -398,7 +408,7 @@ fn decode_v1(
     if pos != buf.len() {
         return Err(format!("{} bytes left over in a window record", buf.len() - pos));
     }
-    Ok(())
+    Ok(n as usize)
 }
 
 fn decode_v1_window(buf: &[u8], pos: &mut usize, end: i64) -> Result<WindowAggregate, String> {

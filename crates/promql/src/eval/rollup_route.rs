@@ -224,6 +224,18 @@ impl StreamState {
             }
             self.next_step += 1;
         }
+        // What the next step's window starts after is behind every later step too: with it
+        // dropped, the next batch's windows usually move in instead of being copied.
+        if windows.at.is_none() {
+            let ends = self.pending.ends();
+            self.head = match steps.get(self.next_step) {
+                Some(&t) => {
+                    let start = windows.end(t) - windows.range;
+                    self.head + ends[self.head..].iter().take_while(|&&e| e <= start).count()
+                }
+                None => ends.len(),
+            };
+        }
         Ok(())
     }
 }
