@@ -316,13 +316,14 @@ impl WindowColumns {
 #[derive(Debug)]
 pub(crate) struct ColumnsByLabels {
     fields: Fields,
-    index: HashMap<Box<[u8]>, usize>,
+    /// foldhash (randomly seeded): one lookup per series and segment read.
+    index: HashMap<Box<[u8]>, usize, foldhash::fast::RandomState>,
     series: Vec<SeriesColumns>,
 }
 
 impl ColumnsByLabels {
     pub(crate) fn new(fields: Fields) -> ColumnsByLabels {
-        ColumnsByLabels { fields, index: HashMap::new(), series: Vec::new() }
+        ColumnsByLabels { fields, index: HashMap::default(), series: Vec::new() }
     }
 
     pub(crate) fn fields(&self) -> Fields {
