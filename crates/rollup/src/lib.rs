@@ -15,6 +15,7 @@
 //! - [`tier`]: resolutions, retention and spans;
 //! - [`segment`]: the file holding one tier's windows of every series over one span;
 //! - [`segment_writer`]: writes a segment series by series, streaming it to disk;
+//! - `segment_maps`: the segments queries read, kept mapped between queries;
 //! - [`store`]: the tiers' files and the watermark that says what is complete;
 //! - [`status`]: a tier's status as reports show it;
 //! - [`job`]: the incremental, crash-safe roll-up.
@@ -23,6 +24,7 @@ pub mod aggregate;
 pub mod columns;
 pub mod job;
 pub mod segment;
+mod segment_maps;
 pub mod segment_writer;
 pub mod sketch;
 pub mod status;

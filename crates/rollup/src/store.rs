@@ -27,6 +27,7 @@ use strata_model::{Labels, Matcher};
 use crate::aggregate::WindowAggregate;
 use crate::columns::{ColumnsByLabels, Fields, SeriesColumns};
 use crate::segment::{RolledSeries, Segment, SegmentHeader};
+use crate::segment_maps::SegmentMaps;
 use crate::segment_writer::SegmentWriter;
 use crate::tier::{Tier, Tiers};
 use crate::RollupError;
@@ -86,6 +87,8 @@ pub struct RollupStore {
     state: RwLock<State>,
     /// Span starts of the segments on disk, per tier (index as in `tiers`).
     segments: RwLock<Vec<BTreeSet<i64>>>,
+    /// Segments queries read, kept mapped (forgotten when replaced or removed).
+    maps: SegmentMaps,
 }
 
 impl RollupStore {
@@ -115,6 +118,7 @@ impl RollupStore {
             tiers,
             state: RwLock::new(state),
             segments: RwLock::new(segments),
+            maps: SegmentMaps::default(),
         };
         if let Some(t) = pending {
             store.reroll_from(t)?;
@@ -231,18 +235,8 @@ impl RollupStore {
                 let mut acc = init();
                 for (k, &start) in run.iter().enumerate() {
                     let path = self.segment_path(&tier, start);
-                    let file = match fs::File::open(&path) {
-                        Ok(f) => f,
-                        // Retention may remove a segment between the listing and the read.
-                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                        Err(e) => return Err(RollupError::io("open", &path, e)),
-                    };
-                    // SAFETY: a segment is never modified once renamed into place (module
-                    // docs): it is only ever replaced by a rename or unlinked, and neither
-                    // touches a mapping of the old file. Mapping it reads only the pages the
-                    // reader touches (not the sketches of a query that reads no quantile).
-                    let map =
-                        unsafe { memmap2::Mmap::map(&file) }.map_err(|e| RollupError::io("map", &path, e))?;
+                    // Retention may remove a segment between the listing and the read.
+                    let Some(map) = self.maps.get(i, start, &path)? else { continue };
                     fold(&mut acc, &Segment::parse(&path, &map)?, (mint, maxt), run.len() - k - 1)?;
                 }
                 Ok(acc)
@@ -278,6 +272,7 @@ impl RollupStore {
     ) -> Result<u64, RollupError> {
         let mut segments = self.segments.write().unwrap_or_else(|e| e.into_inner());
         let bytes = writer.finish()?;
+        self.maps.forget(i, start);
         if bytes == 0 {
             segments[i].remove(&start);
         } else {
@@ -295,6 +290,7 @@ impl RollupStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(RollupError::io("remove", &path, e)),
         }
+        self.maps.forget(i, start);
         segments[i].remove(&start);
         Ok(())
     }
@@ -340,7 +336,7 @@ impl RollupStore {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(RollupError::io("open", &path, e)),
             };
-            // SAFETY: as in `read_segment`: a segment is never modified once in place.
+            // SAFETY: as in `segment_maps`: a segment is never modified once in place.
             let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| RollupError::io("map", &path, e))?;
             out.push(MappedSegment { path, map });
         }
