@@ -94,26 +94,32 @@ impl Sketch {
         b.zeros += o.zeros;
     }
 
-    /// The value of rank `rank` (0-based, ascending), within the guarantee.
-    fn value_at_rank(&self, rank: u64) -> Option<f64> {
+    /// The values of ranks `lower` ≤ `upper` (0-based, ascending), within the guarantee, in
+    /// one walk; a bucket's value is computed once even when both ranks fall in it (the
+    /// usual case), as it costs an `exp`.
+    fn values_at_ranks(&self, lower: u64, upper: u64) -> Option<(f64, f64)> {
         let config = mapping();
         let b = self.buckets();
-        let mut seen = 0;
         // Negative values ascend as their magnitudes descend.
-        for &(k, n) in b.negative.iter().rev() {
+        let buckets = b
+            .negative
+            .iter()
+            .rev()
+            .map(|&(k, n)| (Some((k, -1.0)), n))
+            .chain(std::iter::once((None, b.zeros)))
+            .chain(b.positive.iter().map(|&(k, n)| (Some((k, 1.0)), n)));
+        let value = |key: Option<(i32, f64)>| key.map_or(0.0, |(k, sign)| sign * config.value(k));
+        let (mut seen, mut lo) = (0, None);
+        for (key, n) in buckets {
             seen += n;
-            if rank < seen {
-                return Some(-config.value(k));
+            // The bucket's value, if the lower rank is in it.
+            let mut here = None;
+            if lo.is_none() && lower < seen {
+                here = Some(value(key));
+                lo = here;
             }
-        }
-        seen += b.zeros;
-        if rank < seen {
-            return Some(0.0);
-        }
-        for &(k, n) in &b.positive {
-            seen += n;
-            if rank < seen {
-                return Some(config.value(k));
+            if let Some(lo) = lo.filter(|_| upper < seen) {
+                return Some((lo, here.unwrap_or_else(|| value(key))));
             }
         }
         None
@@ -140,8 +146,7 @@ impl Sketch {
         let lower = rank.floor().max(0.0);
         let upper = (lower + 1.0).min((n - 1) as f64);
         let weight = rank - lower;
-        let lo = self.value_at_rank(lower as u64)?;
-        let hi = self.value_at_rank(upper as u64)?;
+        let (lo, hi) = self.values_at_ranks(lower as u64, upper as u64)?;
         Some(lo * (1.0 - weight) + hi * weight)
     }
 
