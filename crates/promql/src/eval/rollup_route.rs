@@ -175,7 +175,8 @@ impl StreamState {
     }
 
     /// Answers the steps whose windows end at or before `covered` (every window they hold
-    /// has been read); an error names a damaged sketch.
+    /// has been read), then marks the windows no later step reads; an error names a damaged
+    /// sketch.
     fn answer_up_to(
         &mut self,
         covered: i64,
