@@ -220,7 +220,9 @@ impl WindowColumns {
         if f.has(Fields::CHANGES) {
             w.changes = self.changes[i];
         }
-        w.non_finite = if f.has(Fields::NON_FINITE) { self.non_finite[i] } else { 0 };
+        if f.has(Fields::NON_FINITE) {
+            w.non_finite = self.non_finite[i];
+        }
         if f.has(Fields::STALE) {
             w.stale_after = self.stale_after[i];
         }

@@ -328,30 +328,37 @@ impl<'a> SeriesCursor<'a, '_> {
     /// last (once the table and the sections are checked to end where they should).
     pub fn next_series(&mut self) -> Result<Option<RolledSeries>, RollupError> {
         let fields = if self.with_sketch { Fields::ALL } else { Fields::ALL.without(Fields::SKETCH) };
-        let Some(series) = self.next_columns(fields)? else { return Ok(None) };
-        let columns = &series.windows;
+        let Some((entry, columns)) = self.next_decoded(fields)? else { return Ok(None) };
         let windows = (0..columns.len())
             .map(|i| {
                 let mut w = columns.window(i);
-                if self.with_sketch {
-                    columns
-                        .sketch_into(i, &mut w.sketch)
-                        .map_err(|e| self.corrupt_table(format!("a sketch: {e}")))?;
+                if let Some((_, sketch_at)) = entry.sketches {
+                    columns.sketch_into(i, &mut w.sketch).map_err(|detail| RollupError::Corrupt {
+                        path: self.segment.path.to_owned(),
+                        offset: sketch_at,
+                        detail,
+                    })?;
                 }
                 Ok(w)
             })
             .collect::<Result<_, RollupError>>()?;
-        Ok(Some(RolledSeries { labels: series.labels, windows }))
+        Ok(Some(RolledSeries { labels: entry.labels(&self.segment)?, windows }))
     }
 
     /// [`SeriesCursor::next_series`] with only `fields` of the windows, as columns (the
     /// cursor must have been made with sketches if `fields` holds them).
     pub fn next_columns(&mut self, fields: Fields) -> Result<Option<SeriesColumns>, RollupError> {
+        let Some((entry, windows)) = self.next_decoded(fields)? else { return Ok(None) };
+        Ok(Some(SeriesColumns { labels: entry.labels(&self.segment)?, windows }))
+    }
+
+    /// The next selected series with windows in the range, and those windows' `fields`.
+    fn next_decoded(&mut self, fields: Fields) -> Result<Option<(Entry<'a>, WindowColumns)>, RollupError> {
         while let Some(entry) = self.next_entry()? {
             let mut windows = WindowColumns::new(fields);
             self.decode(&entry, &mut windows)?;
             if !windows.is_empty() {
-                return Ok(Some(SeriesColumns { labels: entry.labels(&self.segment)?, windows }));
+                return Ok(Some((entry, windows)));
             }
         }
         Ok(None)

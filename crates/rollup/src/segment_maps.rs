@@ -49,15 +49,8 @@ impl SegmentMaps {
             }
             kept.generation
         };
-        let file = match fs::File::open(path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(RollupError::io("open", path, e)),
-        };
-        // SAFETY: a segment is never modified once renamed into place (module `store`): it
-        // is only replaced by a rename or unlinked, and neither touches a mapping of the old
-        // file.
-        let map = Arc::new(unsafe { Mmap::map(&file) }.map_err(|e| RollupError::io("map", path, e))?);
+        let Some(map) = map_segment(path)? else { return Ok(None) };
+        let map = Arc::new(map);
         let mut kept = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         if kept.generation == generation && kept.maps.len() < MAX_KEPT {
             kept.maps.insert((tier, start), Arc::clone(&map));
@@ -71,6 +64,20 @@ impl SegmentMaps {
         kept.generation += 1;
         kept.maps.remove(&(tier, start));
     }
+}
+
+/// The segment file at `path`, mapped; `None` when it is gone (retention may remove a
+/// segment between a listing and a read).
+pub(crate) fn map_segment(path: &Path) -> Result<Option<Mmap>, RollupError> {
+    let file = match fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(RollupError::io("open", path, e)),
+    };
+    // SAFETY: a segment is never modified once renamed into place (module `store`): it is
+    // only replaced by a rename or unlinked, and neither touches a mapping of the old file.
+    let map = unsafe { Mmap::map(&file) }.map_err(|e| RollupError::io("map", path, e))?;
+    Ok(Some(map))
 }
 
 #[cfg(test)]

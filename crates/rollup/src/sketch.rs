@@ -70,14 +70,11 @@ impl Sketch {
 
     /// Adds a finite value (callers keep NaN and ±Inf out).
     pub fn add(&mut self, v: f64) {
-        debug_assert!(v.is_finite());
         let b = self.buckets_mut();
-        if v > MIN_MAGNITUDE {
-            add_bucket(&mut b.positive, mapping().key(v), 1);
-        } else if v < -MIN_MAGNITUDE {
-            add_bucket(&mut b.negative, mapping().key(-v), 1);
-        } else {
-            b.zeros += 1;
+        match Place::of(v) {
+            Place::Positive(k) => add_bucket(&mut b.positive, k, 1),
+            Place::Negative(k) => add_bucket(&mut b.negative, k, 1),
+            Place::Zero => b.zeros += 1,
         }
     }
 
@@ -210,16 +207,9 @@ impl Sketch {
     /// Writes the encoding of a sketch holding `v` alone (finite) — what
     /// `Sketch::new()` + [`Sketch::add`] + [`Sketch::encode`] write, without the sketch.
     pub fn encode_one(v: f64, out: &mut Vec<u8>) {
-        debug_assert!(v.is_finite());
-        let (zeros, positive, negative) = if v > MIN_MAGNITUDE {
-            (0, Some(mapping().key(v)), None)
-        } else if v < -MIN_MAGNITUDE {
-            (0, None, Some(mapping().key(-v)))
-        } else {
-            (1, None, None)
-        };
-        put_uvarint(out, zeros);
-        for key in [positive, negative] {
+        let place = Place::of(v);
+        put_uvarint(out, u64::from(place == Place::Zero));
+        for key in [place.positive(), place.negative()] {
             match key {
                 Some(k) => {
                     put_uvarint(out, 1);
@@ -228,6 +218,41 @@ impl Sketch {
                 }
                 None => put_uvarint(out, 0),
             }
+        }
+    }
+}
+
+/// Where a finite value goes in a sketch: the zero count, or a bucket key of its sign.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Zero,
+    Positive(i32),
+    Negative(i32),
+}
+
+impl Place {
+    fn of(v: f64) -> Place {
+        debug_assert!(v.is_finite());
+        if v > MIN_MAGNITUDE {
+            Place::Positive(mapping().key(v))
+        } else if v < -MIN_MAGNITUDE {
+            Place::Negative(mapping().key(-v))
+        } else {
+            Place::Zero
+        }
+    }
+
+    fn positive(self) -> Option<i32> {
+        match self {
+            Place::Positive(k) => Some(k),
+            _ => None,
+        }
+    }
+
+    fn negative(self) -> Option<i32> {
+        match self {
+            Place::Negative(k) => Some(k),
+            _ => None,
         }
     }
 }

@@ -27,7 +27,7 @@ use strata_model::{Labels, Matcher};
 use crate::aggregate::WindowAggregate;
 use crate::columns::{ColumnsByLabels, Fields, SeriesColumns};
 use crate::segment::{RolledSeries, Segment, SegmentHeader};
-use crate::segment_maps::SegmentMaps;
+use crate::segment_maps::{map_segment, SegmentMaps};
 use crate::segment_writer::SegmentWriter;
 use crate::tier::{Tier, Tiers};
 use crate::RollupError;
@@ -331,14 +331,9 @@ impl RollupStore {
         let mut out = Vec::with_capacity(starts.len());
         for start in starts {
             let path = self.segment_path(&tier, start);
-            let file = match fs::File::open(&path) {
-                Ok(f) => f,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(RollupError::io("open", &path, e)),
-            };
-            // SAFETY: as in `segment_maps`: a segment is never modified once in place.
-            let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| RollupError::io("map", &path, e))?;
-            out.push(MappedSegment { path, map });
+            if let Some(map) = map_segment(&path)? {
+                out.push(MappedSegment { path, map });
+            }
         }
         Ok(out)
     }

@@ -58,6 +58,7 @@ pub(crate) fn encode(
     let (mut many, mut valued) = (0u64, 0u64);
     let mut next_end = header.start + header.resolution;
     let mut next_stale = 0;
+    let mut sketch = Vec::new();
     for (i, w) in windows.iter().enumerate() {
         put_uvarint(&mut columns[GAPS], ((w.end - next_end) / header.resolution) as u64);
         next_end = w.end + header.resolution;
@@ -85,7 +86,7 @@ pub(crate) fn encode(
             put_uvarint(&mut columns[RESETS], w.resets);
             put_uvarint(&mut columns[CHANGES], w.changes);
             put_uvarint(&mut columns[NON_FINITE], w.non_finite);
-            let mut sketch = Vec::new();
+            sketch.clear();
             w.sketch.encode(&mut sketch);
             put_uvarint(sketches, sketch.len() as u64);
             sketches.extend_from_slice(&sketch);
@@ -160,14 +161,22 @@ struct Column<'a> {
     index: usize,
 }
 
-/// A column whose next value could not be read: cut short, or a varint too long. Small, so
-/// the reads below return it in registers; worded only when it happens.
+/// A column whose next value could not be read — cut short, or a varint too long — and
+/// where in the column. Small, so the reads below return it in registers; worded only when
+/// it happens.
 #[derive(Debug, Clone, Copy)]
-struct Damaged(usize);
+struct Damaged {
+    column: u8,
+    at: u32,
+}
 
 impl From<Damaged> for String {
     fn from(d: Damaged) -> String {
-        format!("the {} column is cut short or holds a malformed varint", NAMES[d.0])
+        format!(
+            "the {} column is cut short or holds a malformed varint at its byte {}",
+            NAMES[usize::from(d.column)],
+            d.at
+        )
     }
 }
 
@@ -187,7 +196,12 @@ impl Column<'_> {
             }
             shift += 7;
         }
-        read_uvarint(self.bytes, &mut self.pos).map_err(|_| Damaged(self.index))
+        read_uvarint(self.bytes, &mut self.pos).map_err(|_| self.damaged())
+    }
+
+    #[cold]
+    fn damaged(&self) -> Damaged {
+        Damaged { column: self.index as u8, at: u32::try_from(self.pos).unwrap_or(u32::MAX) }
     }
 
     #[inline(always)]
@@ -197,7 +211,7 @@ impl Column<'_> {
 
     #[inline(always)]
     fn f64(&mut self) -> Result<f64, Damaged> {
-        let b = self.bytes.get(self.pos..self.pos + 8).ok_or(Damaged(self.index))?;
+        let b = self.bytes.get(self.pos..self.pos + 8).ok_or_else(|| self.damaged())?;
         self.pos += 8;
         Ok(f64::from_bits(u64::from_le_bytes(b.try_into().unwrap_or_default())))
     }
