@@ -5,12 +5,17 @@
 //! on new series per hour and per day. Series the head removes (nothing left after a cut)
 //! leave the active counts. Samples of existing series are always accepted; a
 //! refused new series gets a reason naming the limit, is counted per limit, and is logged
-//! at most once per limit every 10 seconds.
+//! at most once per limit every 10 seconds. A refusal stands until the limiter's
+//! [`RefusalEpoch`] moves on (a removal, a reload, a new hour), so the ingest path may
+//! remember it and tell the limiter of each repeat ([`Limiter::refused_again`]).
 
 use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
 use strata_model::{Labels, Matcher};
+
+use crate::refusal_epoch::RefusalEpoch;
 
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
@@ -57,13 +62,13 @@ impl Default for LastHour {
 }
 
 impl LastHour {
-    fn add(&mut self, now: i64) {
+    fn add(&mut self, now: i64, n: u64) {
         let minute = now.div_euclid(60_000);
         let slot = &mut self.0[minute.rem_euclid(60) as usize];
         if slot.0 != minute {
             *slot = (minute, 0);
         }
-        slot.1 += 1;
+        slot.1 += n;
     }
 
     fn total(&self, now: i64) -> u64 {
@@ -89,10 +94,13 @@ pub struct Limiter {
     rejected: Mutex<BTreeMap<String, u64>>,
     rejected_recently: Mutex<BTreeMap<String, LastHour>>,
     last_logged: Mutex<BTreeMap<String, i64>>,
+    /// The limit each refusal text names (for [`Limiter::refused_again`]); emptied on reload.
+    limit_of_reason: Mutex<HashMap<String, String>>,
+    epoch: Arc<RefusalEpoch>,
     clock: fn() -> i64,
 }
 
-fn wall_clock() -> i64 {
+pub(crate) fn wall_clock() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
@@ -110,6 +118,8 @@ impl Limiter {
             rejected: Mutex::new(BTreeMap::new()),
             rejected_recently: Mutex::new(BTreeMap::new()),
             last_logged: Mutex::new(BTreeMap::new()),
+            limit_of_reason: Mutex::new(HashMap::new()),
+            epoch: Arc::new(RefusalEpoch::with_clock(clock)),
             clock,
         };
         limiter.reload(limits, count);
@@ -125,6 +135,25 @@ impl Limiter {
             c.head_series = head_series;
         }
         *self.limits.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(limits);
+        if let Ok(mut m) = self.limit_of_reason.lock() {
+            m.clear();
+        }
+        self.epoch.bump();
+    }
+
+    /// The span in which this limiter's refusals stand (see `refusal_epoch`).
+    pub fn epoch(&self) -> Arc<RefusalEpoch> {
+        self.epoch.clone()
+    }
+
+    /// `series` more refusals with this reason, remembered by the ingest path rather than
+    /// decided again: counted and logged as the first was. A reason this limiter never gave
+    /// (a tenant's reserved label, say) is not its to count.
+    pub fn refused_again(&self, reason: &str, series: u64) {
+        let limit = self.limit_of_reason.lock().ok().and_then(|m| m.get(reason).cloned());
+        if let Some(limit) = limit {
+            self.count_refusals(&limit, reason, series);
+        }
     }
 
     /// The limits in force.
@@ -169,12 +198,22 @@ impl Limiter {
     }
 
     fn refuse(&self, limit: &str, reason: String) -> Result<(), String> {
+        if let Ok(mut m) = self.limit_of_reason.lock() {
+            if !m.contains_key(&reason) {
+                m.insert(reason.clone(), limit.to_string());
+            }
+        }
+        self.count_refusals(limit, &reason, 1);
+        Err(reason)
+    }
+
+    fn count_refusals(&self, limit: &str, reason: &str, series: u64) {
         let now = (self.clock)();
         if let Ok(mut r) = self.rejected.lock() {
-            *r.entry(limit.to_string()).or_default() += 1;
+            *r.entry(limit.to_string()).or_default() += series;
         }
         if let Ok(mut r) = self.rejected_recently.lock() {
-            r.entry(limit.to_string()).or_default().add(now);
+            r.entry(limit.to_string()).or_default().add(now, series);
         }
         let due = self.last_logged.lock().is_ok_and(|mut l| {
             let last = l.entry(limit.to_string()).or_insert(i64::MIN);
@@ -185,9 +224,8 @@ impl Limiter {
             due
         });
         if due {
-            eprintln!("{}", log_line(limit, &reason));
+            eprintln!("{}", log_line(limit, reason));
         }
-        Err(reason)
     }
 }
 
@@ -293,5 +331,9 @@ impl strata_storage::SeriesAdmission for Limiter {
             }
         }
         c.head_series = head_series as u64;
+        drop(c);
+        if !removed.is_empty() {
+            self.epoch.bump();
+        }
     }
 }

@@ -87,14 +87,23 @@ fn global_and_hourly_limits_and_reload() {
     let result = engine.append(&(0..8).map(|i| (series("m", i), 1_000, 1.0)).collect::<Vec<_>>()).unwrap();
     assert_eq!(result.accepted, 5);
     assert!(result.rejected[0].reason.contains("max-series"), "{}", result.rejected[0].reason);
+    // A refusal remembered elsewhere and told again is counted against the limit it names;
+    // a reason the limiter never gave is not its to count.
+    let reason = result.rejected[0].reason.clone();
+    limiter.refused_again(&reason, 4);
+    limiter.refused_again("a series carrying __tenant__ is refused", 9);
+    assert_eq!(limiter.rejected().get("max-series"), Some(&(3 + 4)));
+    assert_eq!(limiter.rejected().len(), 1);
     // Raised by a reload: new series are admitted again, up to the hourly limit (which
-    // counts the 5 created earlier this hour).
+    // counts the 5 created earlier this hour). The reload ends the refusals' epoch.
+    let stamp = limiter.epoch().stamp();
     let head = engine.head();
     limiter.reload(
         Limits { max_series: Some(100), max_new_series_per_hour: Some(7), ..Limits::default() },
         &|m: &[Matcher]| head.count_series(m),
     );
     let result = engine.append(&(8..12).map(|i| (series("m", i), 1_000, 1.0)).collect::<Vec<_>>()).unwrap();
+    assert_ne!(limiter.epoch().stamp(), stamp, "a reload ends what earlier refusals said");
     assert_eq!(result.accepted, 2);
     assert!(result.rejected[0].reason.contains("new-series-per-hour"));
     assert_eq!(head.count_series(&[]), 7);
@@ -120,6 +129,7 @@ fn a_limit_on_active_series_frees_up_when_series_leave_the_head() {
     let hour = 3_600_000;
     let first: Vec<_> = (0..4).map(|i| (series("pods", i), 0, 1.0)).collect();
     assert_eq!(engine.append(&first).unwrap().rejected.len(), 1, "the fourth is over the limit");
+    let stamp = limiter.epoch().stamp();
     // Time moves on; only another metric is written, and the head is cut twice.
     for h in 1..5 {
         engine.append(&[(series("other", 0), h * hour, 1.0)]).unwrap();
@@ -128,6 +138,7 @@ fn a_limit_on_active_series_frees_up_when_series_leave_the_head() {
     assert_eq!(engine.stats().unwrap().head_series, 1, "the pods left the head");
     let state = limiter.states().into_iter().find(|s| s.limit == "pods").unwrap();
     assert_eq!(state.current, 0, "{state:?}");
+    assert_ne!(limiter.epoch().stamp(), stamp, "series leaving the head end what earlier refusals said");
     let later: Vec<_> = (10..14).map(|i| (series("pods", i), 5 * hour, 1.0)).collect();
     let result = engine.append(&later).unwrap();
     assert_eq!((result.accepted, result.rejected.len()), (3, 1), "three admitted again, the fourth refused");

@@ -1,7 +1,7 @@
 //! Cardinality limits in a running server: a new series over a per-selector limit is
 //! refused with a reason naming the limit (a partial write, 400, the rest written), counted
 //! in `/metrics`; existing series keep being written; a raised limit applies after
-//! `POST /-/reload` and SIGHUP, without a restart.
+//! `POST /-/reload` and SIGHUP, without a restart (remembered refusals included).
 
 use std::time::{Duration, Instant};
 
@@ -50,6 +50,19 @@ fn a_per_selector_limit_refuses_new_series_and_reloads() {
     );
     // Existing series are always written.
     assert_eq!(write(&server, 0, 3).code, 204);
+    // Refused again (now from the remembered refusals): the same answer, counted again.
+    let again = write(&server, 3, 5);
+    assert_eq!(again.code, 400);
+    assert!(
+        again.text().contains("2 sample(s) refused")
+            && again.text().contains("the limit of 3 active series for explode"),
+        "{}",
+        again.text()
+    );
+    assert_eq!(
+        metric(&server, "strata_cardinality_rejected_total{limit=\"explode\"}"),
+        "strata_cardinality_rejected_total{limit=\"explode\"} 4"
+    );
 
     std::fs::write(&config, "series-limits = [{ match = 'explode', max = 4 }]\n").unwrap();
     assert_eq!(server.post("/-/reload", "text/plain", b"").code, 200);

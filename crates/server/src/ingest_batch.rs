@@ -32,7 +32,7 @@ use strata_storage::{AppendRef, AppendResult, Engine, StorageError};
 use crate::metrics::{Metrics, Protocol};
 use crate::remote_histograms::HistogramBatch;
 use crate::remote_write_fast::RawSeries;
-use crate::series_cache::SeriesCache;
+use crate::series_cache::ProtocolCache;
 
 /// Timestamps of text-format lines at or above this are milliseconds when no precision is
 /// given on `/write` (see the module docs).
@@ -57,11 +57,13 @@ pub(crate) struct LineError {
     pub(crate) message: String,
 }
 
-/// Whose series a sample is: one the cache knew, or the n-th new one of the request.
+/// Whose series a sample is: one the cache knew, the n-th new one of the request, or one
+/// the head refused and still would (the reason's index in the protocol's `refused_keys`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Target {
     Known(AppendRef),
     New(u32),
+    Refused(u32),
 }
 
 /// A parsed request: samples whose series are named by ref when the series cache knows
@@ -69,51 +71,66 @@ pub(crate) enum Target {
 /// "line" is depends on the protocol: a text line, or a remote-write series' position.
 #[derive(Debug)]
 pub(crate) struct Batch<'c> {
-    cache: &'c SeriesCache<AppendRef>,
+    cache: &'c ProtocolCache,
+    /// The refusal stamp when parsing began: remembered refusals made under it stand.
+    stamp: u64,
     /// The unit `line` counts in errors: "line" or "series".
     unit: &'static str,
     samples: Vec<(Target, i64, f64)>,
     /// The line of each sample, for the refusals' messages.
     lines: Vec<u32>,
-    /// New series of this request: key → index in `new_labels` (the keys are cached once
-    /// the engine has created the series).
-    new_index: HashMap<Box<[u8]>, u32, foldhash::fast::RandomState>,
+    /// Series of this request the cache did not know: key → `New` (an index in
+    /// `new_labels`; the keys are cached once the engine has created the series) or
+    /// `Refused` (a refusal remembered from an earlier request).
+    new_index: HashMap<Box<[u8]>, Target, foldhash::fast::RandomState>,
     new_labels: Vec<Labels>,
+    /// Remembered refusals of this request: reason index → series (each counted once).
+    refused_series: Vec<(u32, u64)>,
     pub(crate) errors: Vec<LineError>,
     /// Influx string fields left out (they cannot be stored).
     pub(crate) string_fields: usize,
 }
 
 impl<'c> Batch<'c> {
-    pub(crate) fn new(cache: &'c SeriesCache<AppendRef>, unit: &'static str) -> Self {
+    pub(crate) fn new(cache: &'c ProtocolCache, unit: &'static str) -> Self {
         Batch {
             cache,
+            stamp: cache.refused.stamp(),
             unit,
             samples: Vec::new(),
             lines: Vec::new(),
             new_index: HashMap::default(),
             new_labels: Vec::new(),
+            refused_series: Vec::new(),
             errors: Vec::new(),
             string_fields: 0,
         }
     }
 
-    /// The series `key` names: from the cache, from this request's new series, or decoded
-    /// by `decode` (run only then) and added to them.
+    /// The series `key` names: from the cache, from this request's new series, a refusal
+    /// that still stands, or decoded by `decode` (run only then) and added to the new ones.
     pub(crate) fn target<E>(
         &mut self,
         key: &[u8],
         decode: impl FnOnce() -> Result<Labels, E>,
     ) -> Result<Target, E> {
-        if let Some(r) = self.cache.get(key) {
+        if let Some(r) = self.cache.refs.get(key) {
             return Ok(Target::Known(r));
         }
-        if let Some(&n) = self.new_index.get(key) {
-            return Ok(Target::New(n));
+        if let Some(&target) = self.new_index.get(key) {
+            return Ok(target);
+        }
+        if let Some(reason) = self.cache.refused.get(key, self.stamp) {
+            self.new_index.insert(key.into(), Target::Refused(reason));
+            match self.refused_series.iter_mut().find(|(r, _)| *r == reason) {
+                Some((_, n)) => *n += 1,
+                None => self.refused_series.push((reason, 1)),
+            }
+            return Ok(Target::Refused(reason));
         }
         let labels = decode()?;
         let n = self.new_labels.len() as u32;
-        self.new_index.insert(key.into(), n);
+        self.new_index.insert(key.into(), Target::New(n));
         self.new_labels.push(labels);
         Ok(Target::New(n))
     }
@@ -149,7 +166,7 @@ impl<'c> Batch<'c> {
         for ((target, t, v), line) in self.samples.into_iter().zip(self.lines) {
             match target {
                 Target::New(n) => series[n as usize].1.push((t, v)),
-                Target::Known(_) => self.errors.push(LineError {
+                Target::Known(_) | Target::Refused(_) => self.errors.push(LineError {
                     line: line as usize,
                     message: "internal: a cached series on the cluster's write path".into(),
                 }),
@@ -191,7 +208,7 @@ pub(crate) fn parse_line_protocol<'c>(
     body: &[u8],
     precision: Precision,
     now_ms: i64,
-    cache: &'c SeriesCache<AppendRef>,
+    cache: &'c ProtocolCache,
     influx: Option<InfluxTarget<'_>>,
 ) -> Batch<'c> {
     let mut batch = Batch::new(cache, "line");
@@ -261,7 +278,7 @@ pub(crate) fn parse_prometheus_text<'c>(
     body: &[u8],
     time: TextTime,
     now_ms: i64,
-    cache: &'c SeriesCache<AppendRef>,
+    cache: &'c ProtocolCache,
 ) -> Batch<'c> {
     let mut batch = Batch::new(cache, "line");
     let mut bad_utf8 = Vec::new();
@@ -296,7 +313,7 @@ pub(crate) fn parse_prometheus_text<'c>(
 
 /// Remote write's series (from `remote_write_fast`), keyed by the bytes of their label
 /// fields. A series is named by its position in the request in errors, from 1.
-pub(crate) fn collect_remote<'c>(series: &[RawSeries<'_>], cache: &'c SeriesCache<AppendRef>) -> Batch<'c> {
+pub(crate) fn collect_remote<'c>(series: &[RawSeries<'_>], cache: &'c ProtocolCache) -> Batch<'c> {
     let mut batch = Batch::new(cache, "series");
     for (i, s) in series.iter().enumerate() {
         if s.samples.is_empty() {
@@ -316,10 +333,7 @@ pub(crate) fn collect_remote<'c>(series: &[RawSeries<'_>], cache: &'c SeriesCach
 
 /// Translated OTLP series, keyed by their Prometheus text; a "line" is a series' position
 /// in the translation, from 1.
-pub(crate) fn collect_series<'c>(
-    series: &[strata_otlp::Series],
-    cache: &'c SeriesCache<AppendRef>,
-) -> Batch<'c> {
+pub(crate) fn collect_series<'c>(series: &[strata_otlp::Series], cache: &'c ProtocolCache) -> Batch<'c> {
     let mut batch = Batch::new(cache, "series");
     for (i, s) in series.iter().enumerate() {
         let key = s.labels.prometheus_key();
@@ -441,13 +455,16 @@ fn refusal_reason(message: &str) -> &'static str {
 }
 
 /// Appends a parsed request: creates its new series (durably, in the WAL) and caches their
-/// keys, then appends in batches of `append_batch`; blocking (call it from a blocking thread).
+/// keys (and the keys of those refused), then appends in batches of `append_batch`;
+/// blocking (call it from a blocking thread). Refusals remembered from earlier requests are
+/// told to `limiter`, which counts them as it counted the first.
 pub(crate) fn apply(
     engine: &dyn Engine,
     metrics: &Metrics,
     protocol: Protocol,
     batch: Batch<'_>,
     append_batch: usize,
+    limiter: Option<&strata_cardinality::Limiter>,
 ) -> WriteSummary {
     let mut summary = WriteSummary {
         line_errors: batch.errors,
@@ -456,6 +473,8 @@ pub(crate) fn apply(
     };
     metrics.rejected("parse", summary.line_errors.len());
     metrics.rejected("string_field", summary.string_fields);
+    // Read before the head decides: a refusal is remembered under the span it was made in.
+    let stamp = batch.cache.refused.stamp();
     let created = if batch.new_labels.is_empty() {
         Vec::new()
     } else {
@@ -470,27 +489,41 @@ pub(crate) fn apply(
             }
         }
     };
-    for (key, &n) in &batch.new_index {
-        if let Ok(r) = created[n as usize] {
-            batch.cache.insert(key, r);
+    for (key, &target) in &batch.new_index {
+        let Target::New(n) = target else { continue };
+        match &created[n as usize] {
+            Ok(r) => batch.cache.refs.insert(key, *r),
+            Err(reason) => batch.cache.refused.insert(key, stamp, reason),
+        }
+    }
+    if let Some(limiter) = limiter {
+        for &(reason, series) in &batch.refused_series {
+            limiter.refused_again(&batch.cache.refused.reason(reason), series);
         }
     }
     let mut samples: Vec<(AppendRef, i64, f64)> = Vec::with_capacity(batch.samples.len());
     let mut lines: Vec<u32> = Vec::with_capacity(batch.samples.len());
     for (i, &(target, t, v)) in batch.samples.iter().enumerate() {
+        let refused = |summary: &mut WriteSummary, reason: &str| {
+            summary.refused += 1;
+            metrics.rejected("cardinality_limit", 1);
+            if summary.refused_reasons.len() < 5 {
+                summary.refused_reasons.push(format!("{} {}: {reason}", batch.unit, batch.lines[i]));
+            }
+        };
         let r = match target {
             Target::Known(r) => r,
             Target::New(n) => match &created[n as usize] {
                 Ok(r) => *r,
                 Err(reason) => {
-                    summary.refused += 1;
-                    metrics.rejected("cardinality_limit", 1);
-                    if summary.refused_reasons.len() < 5 {
-                        summary.refused_reasons.push(format!("{} {}: {reason}", batch.unit, batch.lines[i]));
-                    }
+                    refused(&mut summary, reason);
                     continue;
                 }
             },
+            Target::Refused(reason) => {
+                refused(&mut summary, &batch.cache.refused.reason(reason));
+                continue;
+            }
         };
         samples.push((r, t, v));
         lines.push(batch.lines[i]);
@@ -595,14 +628,15 @@ mod tests {
     use strata_storage::BlockEngine;
     use strata_storage::BlockEngineOptions;
 
-    fn cache() -> SeriesCache<AppendRef> {
-        SeriesCache::new(1 << 10)
+    fn cache() -> ProtocolCache {
+        ProtocolCache::new(1 << 10, std::sync::Arc::new(strata_cardinality::RefusalEpoch::default()))
     }
 
     /// A batch's samples as (series, t, v); series the cache knew show as "known".
     fn samples(batch: &Batch<'_>) -> Vec<(String, i64, f64)> {
         let name = |target: &Target| match target {
             Target::Known(_) => "known".to_string(),
+            Target::Refused(_) => "refused".to_string(),
             Target::New(n) => batch.new_labels[*n as usize].to_string(),
         };
         batch.samples.iter().map(|(target, t, v)| (name(target), *t, *v)).collect()
@@ -687,12 +721,12 @@ up 1\n";
         let body = b"up{job=\"a\"} 1 1000\nup{job=\"a\"} 2 2000\ncpu{host=\"x\"} 1 3\n";
         let first = parse_prometheus_text(body, TextTime::Unit(Precision::Milliseconds), 0, &cache);
         assert_eq!(first.new_labels.len(), 2, "a series new to the cache is decoded once per request");
-        let summary = apply(&engine, &metrics, Protocol::PrometheusText, first, 100);
+        let summary = apply(&engine, &metrics, Protocol::PrometheusText, first, 100, None);
         assert!(summary.complete(), "{}", summary.problem());
         let ms = TextTime::Unit(Precision::Milliseconds);
         let again = parse_prometheus_text(b"up{job=\"a\"} 3 3000\nup{job=\"a\"} 0 500", ms, 0, &cache);
         assert!(samples(&again).iter().all(|s| s.0 == "known"), "{:?}", samples(&again));
-        let summary = apply(&engine, &metrics, Protocol::PrometheusText, again, 100);
+        let summary = apply(&engine, &metrics, Protocol::PrometheusText, again, 100, None);
         assert_eq!(summary.written, 1);
         assert_eq!(summary.refused, 1);
         assert!(summary.refused_reasons[0].starts_with("line 2: out of"), "{:?}", summary.refused_reasons);
@@ -701,6 +735,56 @@ up 1\n";
             .map(|&(t, v): &(i64, f64)| (r#"up{job="a"}"#.to_string(), t, v.to_bits()))
             .collect();
         assert_eq!(stored(&engine)[1..], want[..]);
+    }
+
+    /// A series over a limit is remembered as refused: the next request refuses its samples
+    /// with the same reason without decoding it, and the limiter counts it once per request;
+    /// once a removal or reload may have made room, it is decided afresh.
+    #[test]
+    fn a_refused_series_is_remembered_until_the_limits_could_make_room() {
+        let (_dir, engine) = engine();
+        let limits = strata_cardinality::Limits { max_series: Some(1), ..Default::default() };
+        let head = engine.head();
+        let limiter =
+            std::sync::Arc::new(strata_cardinality::Limiter::new(limits, &|m| head.count_series(m)));
+        head.set_admission(Some(limiter.clone()));
+        let cache = ProtocolCache::new(1 << 10, limiter.epoch());
+        let metrics = Metrics::default();
+        let ms = TextTime::Unit(Precision::Milliseconds);
+        let write = |body: &str| {
+            let batch = parse_prometheus_text(body.as_bytes(), ms, 0, &cache);
+            let targets = samples(&batch).into_iter().map(|s| s.0).collect::<Vec<_>>();
+            (targets, apply(&engine, &metrics, Protocol::PrometheusText, batch, 100, Some(&limiter)))
+        };
+        let (_, first) = write(
+            "a 1 1
+b 1 1
+b 2 2
+",
+        );
+        assert_eq!((first.written, first.refused), (1, 2), "{}", first.problem());
+        assert_eq!(limiter.rejected().get("max-series"), Some(&1));
+        let (targets, again) = write(
+            "b 3 3
+b 4 4
+a 2 2
+",
+        );
+        assert_eq!(targets, ["refused", "refused", "known"], "b is not decoded again");
+        assert_eq!((again.written, again.refused), (1, 2));
+        let reason = first.refused_reasons[0].split_once(": ").unwrap().1;
+        assert!(reason.contains("max-series"), "{reason}");
+        assert_eq!(again.refused_reasons, [format!("line 1: {reason}"), format!("line 2: {reason}")]);
+        assert_eq!(limiter.rejected().get("max-series"), Some(&2), "counted once for the request");
+        // A reload raises the limit: b is decided afresh, and admitted.
+        let limits = strata_cardinality::Limits { max_series: Some(2), ..Default::default() };
+        limiter.reload(limits, &|m| head.count_series(m));
+        let (targets, after) = write(
+            "b 5 5
+",
+        );
+        assert_eq!(targets, ["b"], "decoded again");
+        assert!(after.complete(), "{}", after.problem());
     }
 
     /// Series texts that name the same few series in different spellings (label order,
@@ -747,9 +831,9 @@ up 1\n";
                 }
                 let unit = TextTime::Unit(Precision::Milliseconds);
                 let batch = parse_prometheus_text(text.as_bytes(), unit, 0, &text_cache);
-                let _ = apply(&engine, &metrics, Protocol::PrometheusText, batch, 5);
+                let _ = apply(&engine, &metrics, Protocol::PrometheusText, batch, 5, None);
                 let batch = parse_line_protocol(lp.as_bytes(), Precision::Milliseconds, 0, &lp_cache, None);
-                let _ = apply(&engine, &metrics, Protocol::Influx, batch, 5);
+                let _ = apply(&engine, &metrics, Protocol::Influx, batch, 5, None);
             }
             oracle.sort();
             prop_assert_eq!(stored(&engine), oracle);

@@ -54,6 +54,7 @@ mod params;
 mod process_limits;
 mod query_api;
 mod query_gate;
+mod refused_keys;
 mod remote;
 mod remote_histograms;
 mod remote_v2;

@@ -20,12 +20,11 @@
 
 use prost::Message;
 use strata_model::Labels;
-use strata_storage::AppendRef;
 
 use crate::ingest_batch::Batch;
 use crate::remote::BodyError;
 use crate::remote_histograms::HistogramBatch;
-use crate::series_cache::SeriesCache;
+use crate::series_cache::ProtocolCache;
 use strata_ingest::prompb::v2::{Request, TimeSeries};
 
 /// The media type parameter that selects 2.0.
@@ -79,7 +78,7 @@ pub(crate) fn decode(raw: &[u8]) -> Result<Request, BodyError> {
 
 /// The samples of a request, series keyed by their label strings (so a known series costs
 /// no label validation); a series is numbered by its position from 1.
-pub(crate) fn collect<'c>(request: &Request, cache: &'c SeriesCache<AppendRef>) -> Batch<'c> {
+pub(crate) fn collect<'c>(request: &Request, cache: &'c ProtocolCache) -> Batch<'c> {
     let mut batch = Batch::new(cache, "series");
     let mut key = Vec::new();
     for (i, series) in request.timeseries.iter().enumerate() {

@@ -18,6 +18,8 @@
 //! cache all the same. Two encodings of the same labels
 //! (another label order, say) are two keys for one ref — harmless. Memory is bounded: a
 //! shard that grows past its share of `capacity` is emptied (the next writes refill it).
+//! Series the head refused are remembered beside the refs, by the same bytes
+//! (`refused_keys`).
 //!
 //! A key is kept as its 128-bit XXH3 digest, seeded at random per cache, not as its bytes:
 //! 24 bytes a slot instead of the slot plus a boxed copy of ~100 bytes of labels (at a
@@ -26,9 +28,12 @@
 //! one; even then a collision could only mix two series of the same sender (caches are per
 //! protocol and per tenant).
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
+use strata_cardinality::RefusalEpoch;
 use strata_storage::AppendRef;
+
+use crate::refused_keys::RefusedKeys;
 
 const SHARDS: usize = 16;
 
@@ -163,55 +168,84 @@ impl<V: Copy> SeriesCache<V> {
     }
 }
 
-/// A cache per protocol: their keys are different encodings, which must never meet.
+/// One protocol's caches: the refs of series it has seen, and the series the head refused
+/// (`refused_keys`), both keyed by the same raw bytes.
 #[derive(Debug)]
-pub(crate) struct SeriesCaches {
-    /// Keyed by a `TimeSeries`' label fields (`remote_write_fast`).
-    pub(crate) remote_write: SeriesCache<AppendRef>,
-    /// Keyed by a line's series text, `up{job="a"}`.
-    pub(crate) prometheus_text: SeriesCache<AppendRef>,
-    /// Keyed by a line's measurement and tags, a space and the field key.
-    pub(crate) line_protocol: SeriesCache<AppendRef>,
-    /// Keyed by a remote write 2.0 series' label strings (`remote_v2`).
-    pub(crate) remote_write_v2: SeriesCache<AppendRef>,
-    /// Keyed by a translated OTLP series' Prometheus text, `up{job="a"}`.
-    pub(crate) otlp: SeriesCache<AppendRef>,
-    /// Keyed by a series' canonical Prometheus text: a cluster node's own copies of the
-    /// writes it coordinates (`write_api::write_local_copy`).
-    pub(crate) cluster: SeriesCache<AppendRef>,
+pub(crate) struct ProtocolCache {
+    pub(crate) refs: SeriesCache<AppendRef>,
+    pub(crate) refused: RefusedKeys,
 }
 
-impl SeriesCaches {
-    /// Caches of at most about `capacity` series each.
-    pub(crate) fn new(capacity: usize) -> Self {
-        SeriesCaches {
-            remote_write: SeriesCache::new(capacity),
-            prometheus_text: SeriesCache::new(capacity),
-            line_protocol: SeriesCache::new(capacity),
-            remote_write_v2: SeriesCache::new(capacity),
-            otlp: SeriesCache::new(capacity),
-            cluster: SeriesCache::new(capacity),
-        }
+impl ProtocolCache {
+    /// Caches of at most about `capacity` series each; refusals stand as `epoch` says.
+    pub(crate) fn new(capacity: usize, epoch: Arc<RefusalEpoch>) -> Self {
+        ProtocolCache { refs: SeriesCache::new(capacity), refused: RefusedKeys::new(capacity, epoch) }
     }
 
-    /// Heap bytes of all the caches.
+    /// Heap bytes of both.
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.remote_write.heap_bytes()
-            + self.prometheus_text.heap_bytes()
-            + self.line_protocol.heap_bytes()
-            + self.remote_write_v2.heap_bytes()
-            + self.otlp.heap_bytes()
-            + self.cluster.heap_bytes()
+        self.refs.heap_bytes() + self.refused.heap_bytes()
     }
 
     /// Forgets everything (after a delete: see the module docs).
     pub(crate) fn clear(&self) {
-        self.remote_write.clear();
-        self.prometheus_text.clear();
-        self.line_protocol.clear();
-        self.remote_write_v2.clear();
-        self.otlp.clear();
-        self.cluster.clear();
+        self.refs.clear();
+        self.refused.clear();
+    }
+}
+
+/// A cache per protocol: their keys are different encodings, which must never meet.
+#[derive(Debug)]
+pub(crate) struct SeriesCaches {
+    /// Keyed by a `TimeSeries`' label fields (`remote_write_fast`).
+    pub(crate) remote_write: ProtocolCache,
+    /// Keyed by a line's series text, `up{job="a"}`.
+    pub(crate) prometheus_text: ProtocolCache,
+    /// Keyed by a line's measurement and tags, a space and the field key.
+    pub(crate) line_protocol: ProtocolCache,
+    /// Keyed by a remote write 2.0 series' label strings (`remote_v2`).
+    pub(crate) remote_write_v2: ProtocolCache,
+    /// Keyed by a translated OTLP series' Prometheus text, `up{job="a"}`.
+    pub(crate) otlp: ProtocolCache,
+    /// Keyed by a series' canonical Prometheus text: a cluster node's own copies of the
+    /// writes it coordinates (`write_api::write_local_copy`).
+    pub(crate) cluster: ProtocolCache,
+}
+
+impl SeriesCaches {
+    /// Caches of at most about `capacity` series each; refusals stand as `epoch` (the
+    /// limiter's) says.
+    pub(crate) fn new(capacity: usize, epoch: Arc<RefusalEpoch>) -> Self {
+        let cache = || ProtocolCache::new(capacity, epoch.clone());
+        SeriesCaches {
+            remote_write: cache(),
+            prometheus_text: cache(),
+            line_protocol: cache(),
+            remote_write_v2: cache(),
+            otlp: cache(),
+            cluster: cache(),
+        }
+    }
+
+    fn all(&self) -> [&ProtocolCache; 6] {
+        [
+            &self.remote_write,
+            &self.prometheus_text,
+            &self.line_protocol,
+            &self.remote_write_v2,
+            &self.otlp,
+            &self.cluster,
+        ]
+    }
+
+    /// Heap bytes of all the caches.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.all().iter().map(|c| c.heap_bytes()).sum()
+    }
+
+    /// Forgets everything (after a delete: see the module docs).
+    pub(crate) fn clear(&self) {
+        self.all().iter().for_each(|c| c.clear());
     }
 }
 

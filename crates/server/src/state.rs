@@ -120,8 +120,12 @@ impl AppState {
             strata_influxql::Catalog::open(&config.data_dir.join("influxql"))
                 .map_err(|e| ConfigError(e.to_string()))?,
         );
-        let tenants =
-            crate::tenancy::Tenants::new(config.multi_tenant, &config.data_dir, SERIES_CACHE_CAPACITY);
+        let tenants = crate::tenancy::Tenants::new(
+            config.multi_tenant,
+            &config.data_dir,
+            SERIES_CACHE_CAPACITY,
+            limiter.epoch(),
+        );
         tenants.rates.set_limits(config.tenant_rates()?);
         let rollups = match (backend.block(), config.rollup_tiers()?) {
             (Some(engine), Some(tiers)) => {
@@ -134,6 +138,7 @@ impl AppState {
         };
         let otlp_options = config.otlp_options()?;
         let access = crate::access::Access::load(config.web_config_file.clone())?;
+        let series_caches = Arc::new(SeriesCaches::new(SERIES_CACHE_CAPACITY, limiter.epoch()));
         Ok(AppState {
             queries: crate::query_gate::QueryGate::new(config.query_max_concurrency),
             connections: crate::connection_limit::ConnectionBudget::new(config.max_connections),
@@ -152,7 +157,7 @@ impl AppState {
             health: Health::default(),
             writes,
             tcp_flush_every,
-            series_caches: Arc::new(SeriesCaches::new(SERIES_CACHE_CAPACITY)),
+            series_caches,
             tenants,
             cluster: std::sync::OnceLock::new(),
             stopping: AtomicBool::new(false),
@@ -207,8 +212,14 @@ impl AppState {
             }
         }
         let view = self.engine_for(tenant);
-        let summary =
-            ingest_batch::apply(view.engine(), &self.metrics, protocol, batch, self.config.append_batch);
+        let summary = ingest_batch::apply(
+            view.engine(),
+            &self.metrics,
+            protocol,
+            batch,
+            self.config.append_batch,
+            Some(&self.limiter),
+        );
         self.after_write(tenant, summary.written, summary.refused, summary.storage_error.as_deref());
         summary
     }

@@ -184,6 +184,8 @@ pub(crate) struct Tenants {
     /// Where tenants' InfluxQL catalogs live (`DATA/influxql/tenants/<id>`).
     catalog_dir: PathBuf,
     cache_capacity: usize,
+    /// The limiter's: how long a tenant's remembered refusals stand.
+    refusal_epoch: Arc<strata_cardinality::RefusalEpoch>,
     caches: RwLock<HashMap<TenantId, Arc<SeriesCaches>>>,
     catalogs: RwLock<HashMap<TenantId, Arc<strata_influxql::Catalog>>>,
     pub(crate) rates: RateLimiter,
@@ -199,11 +201,17 @@ pub(crate) struct TenantCounters {
 }
 
 impl Tenants {
-    pub(crate) fn new(enabled: bool, data_dir: &std::path::Path, cache_capacity: usize) -> Tenants {
+    pub(crate) fn new(
+        enabled: bool,
+        data_dir: &std::path::Path,
+        cache_capacity: usize,
+        refusal_epoch: Arc<strata_cardinality::RefusalEpoch>,
+    ) -> Tenants {
         Tenants {
             enabled,
             catalog_dir: data_dir.join("influxql").join("tenants"),
             cache_capacity,
+            refusal_epoch,
             caches: RwLock::default(),
             catalogs: RwLock::default(),
             rates: RateLimiter::new(),
@@ -224,7 +232,7 @@ impl Tenants {
         let mut caches = self.caches.write().unwrap_or_else(|e| e.into_inner());
         caches
             .entry(tenant.clone())
-            .or_insert_with(|| Arc::new(SeriesCaches::new(self.cache_capacity)))
+            .or_insert_with(|| Arc::new(SeriesCaches::new(self.cache_capacity, self.refusal_epoch.clone())))
             .clone()
     }
 

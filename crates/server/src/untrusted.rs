@@ -10,7 +10,7 @@
 use strata_ingest::line_protocol::Precision;
 
 use crate::ingest_batch::{self, Batch, TextTime};
-use crate::series_cache::SeriesCache;
+use crate::series_cache::ProtocolCache;
 
 /// What a body decodes to.
 #[derive(Debug, Default)]
@@ -37,7 +37,7 @@ pub enum Body {
 /// Decodes `bytes` as `body`; `Err` is a refusal of the whole body (what the client would
 /// get as the 400's message).
 pub fn decode(body: Body, bytes: &[u8]) -> Result<Decoded, String> {
-    let cache = SeriesCache::new(1024);
+    let cache = ProtocolCache::new(1024, Default::default());
     let now_ms = 1_700_000_000_000;
     let decoded = match body {
         Body::LineProtocol => {

@@ -244,7 +244,7 @@ fn parse_and_replicate(
     // `ingest_batch::apply` fills a cache, and this path never applies a parsed batch, so
     // one set serves every request.
     static EMPTY: std::sync::OnceLock<SeriesCaches> = std::sync::OnceLock::new();
-    let caches = EMPTY.get_or_init(|| SeriesCaches::new(1));
+    let caches = EMPTY.get_or_init(|| SeriesCaches::new(1, Default::default()));
     let (batch, histograms) = parse(state, tenant, bytes, format, caches)?;
     let string_fields = batch.string_fields;
     let (series, line_errors) = batch.into_series();
