@@ -12,7 +12,7 @@ its end and at its largest. With --no-limit the same run without the limit shows
 limit saves.
 
   scripts/bench-cardinality-explosion.py [--explosion 1000000] [--limit 10000]
-      [--normal 100000] [--seconds 30] [--no-limit] [--json]
+      [--normal 100000] [--seconds 30] [--no-limit] [--binary PATH] [--json]
 
 Needs a release build (cargo build --release). WORK sets the scratch dir. Both loads share
 this machine's cores with the server: the ratio includes the CPU the explosion's own
@@ -34,11 +34,19 @@ def get_json(url):
 
 
 def bench(url, metric, label, series, seconds, writers):
+    # The load generator is always this checkout's build; --binary picks only the server.
     out = subprocess.run([STRATA, 'bench', 'ingest', '--target', url, '--protocol', 'remote-write',
                           '--writers', str(writers), '--duration', f'{seconds}s', '--series', str(series),
                           '--batch', '1000', '--metric', metric, '--series-label', label, '--json'],
                          capture_output=True, text=True, check=False)
     return json.loads(out.stdout)
+
+
+def cpu_seconds(pid):
+    """The process's user + system CPU time so far."""
+    with open(f'/proc/{pid}/stat') as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
 def main():
@@ -48,6 +56,7 @@ def main():
     ap.add_argument('--normal', type=int, default=100_000)
     ap.add_argument('--seconds', type=int, default=30)
     ap.add_argument('--no-limit', action='store_true')
+    ap.add_argument('--binary', default=STRATA, help='the server binary (to compare builds)')
     ap.add_argument('--json', action='store_true')
     a = ap.parse_args()
     work = fresh_work_dir(STRATA, '/tmp/bench-cardinality-explosion')
@@ -57,7 +66,7 @@ def main():
             f.write(f"series-limits = [{{ match = 'checkout_total', max = {a.limit} }}]\n")
     port = free_port()
     url = f'http://127.0.0.1:{port}'
-    server = subprocess.Popen([STRATA, 'server', '--config', config, '--listen', f'127.0.0.1:{port}',
+    server = subprocess.Popen([a.binary, 'server', '--config', config, '--listen', f'127.0.0.1:{port}',
                                '--data-dir', os.path.join(work, 'data'), '--fsync', 'none', '--retention', '0',
                                '--log-level', 'warn'], stderr=open(os.path.join(work, 'server.log'), 'w'))
     samples = []
@@ -96,6 +105,12 @@ def main():
         during.update(bench(url, 'bench_value', 'other_series', a.normal, a.seconds, 2))
         t.join()
         ended = time.time()
+        # The explosion alone, every one of its series already refused once: the server's
+        # CPU per refused sample, which the ordinary load's ratio cannot show on a machine
+        # whose cores the generators share.
+        cpu_before = cpu_seconds(server.pid)
+        alone_explosion = bench(url, 'checkout_total', 'user_id', a.explosion, 10, 2)
+        cpu_per_sample = (cpu_seconds(server.pid) - cpu_before) / max(1, alone_explosion['points'] + 1000 * alone_explosion['errors'])
         stop.set()
         sampler.join()
         window = [r for (ts, r) in samples if started <= ts <= ended]
@@ -109,6 +124,8 @@ def main():
             'explosion_samples_acknowledged': explosion.get('points'),
             'explosion_batches_refused': explosion.get('errors'),
             'head_series': status['data']['headStats']['numSeries'],
+            'explosion_alone_samples_per_second': alone_explosion['points_per_second'],
+            'server_cpu_us_per_explosion_sample': cpu_per_sample * 1e6,
             'rss_start_bytes': window[0] if window else None,
             'rss_end_bytes': window[-1] if window else None,
             'rss_max_bytes': max(window) if window else None,
@@ -124,6 +141,7 @@ def main():
                   f"  ({result['ratio_during_to_alone']:.2f}x)")
             print(f"explosion: {result['explosion_samples_acknowledged']:,} samples written, "
                   f"{result['explosion_batches_refused']:,} batches partly refused")
+            print(f"explosion alone: server CPU {result['server_cpu_us_per_explosion_sample']:.2f} µs per sample sent")
             print(f"server RSS during the explosion: start {mib(result['rss_start_bytes'])}, "
                   f"end {mib(result['rss_end_bytes'])}, largest {mib(result['rss_max_bytes'])}")
     finally:

@@ -135,6 +135,11 @@ impl<'c> Batch<'c> {
         Ok(Target::New(n))
     }
 
+    /// Starts loading the cache slots a `target(key, …)` soon after will read.
+    pub(crate) fn prefetch(&self, key: &[u8]) {
+        self.cache.prefetch(key);
+    }
+
     pub(crate) fn push(&mut self, target: Target, line: usize, t: i64, v: f64) {
         self.samples.push((target, t, v));
         self.lines.push(line as u32);
@@ -314,8 +319,15 @@ pub(crate) fn parse_prometheus_text<'c>(
 /// Remote write's series (from `remote_write_fast`), keyed by the bytes of their label
 /// fields. A series is named by its position in the request in errors, from 1.
 pub(crate) fn collect_remote<'c>(series: &[RawSeries<'_>], cache: &'c ProtocolCache) -> Batch<'c> {
+    /// How many series ahead their cache slots are asked for: enough misses in flight to
+    /// overlap, few enough that the lines are still there when their turn comes.
+    const PREFETCH_AHEAD: usize = 8;
     let mut batch = Batch::new(cache, "series");
+    series.iter().take(PREFETCH_AHEAD).for_each(|s| batch.prefetch(&s.key));
     for (i, s) in series.iter().enumerate() {
+        if let Some(ahead) = series.get(i + PREFETCH_AHEAD) {
+            batch.prefetch(&ahead.key);
+        }
         if s.samples.is_empty() {
             continue;
         }

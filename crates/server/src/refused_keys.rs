@@ -56,6 +56,11 @@ impl RefusedKeys {
         self.keys.get(key).filter(|r| r.stamp == stamp).map(|r| r.reason)
     }
 
+    /// Starts loading what `get(key)` will read (nothing while none is remembered).
+    pub(crate) fn prefetch(&self, key: &[u8]) {
+        self.keys.prefetch(key);
+    }
+
     /// Remembers that `key` was refused for `reason` under `stamp`.
     pub(crate) fn insert(&self, key: &[u8], stamp: u64, reason: &str) {
         if let Some(reason) = self.intern(reason) {
