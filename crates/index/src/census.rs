@@ -166,7 +166,9 @@ pub(crate) fn count(
     all: &RoaringBitmap,
     request: &CensusRequest,
 ) -> Result<Census, CensusError> {
-    let selection = request.selection.as_ref().map(|s| s & all);
+    // A selection of every live series (one metric's, when there is one metric) counts as
+    // none: each pair's count is then its postings' length, with no intersection.
+    let selection = request.selection.as_ref().map(|s| s & all).filter(|s| s.len() != all.len());
     let mut charge = Charge { budget: request.budget, used: 0, peak: 0 };
     charge.add(selection.as_ref().map_or(0, RoaringBitmap::serialized_size), 0)?;
     let mut pairs = TopHeap::new(request.top_pairs);
