@@ -122,13 +122,12 @@ impl HyperLogLog {
         let m = REGISTERS as f64;
         let (sum, zeros) = match &self.repr {
             Repr::Sparse(entries) => {
-                let touched: f64 = entries.iter().map(|e| 2f64.powi(-((e & 0xFF) as i32))).sum();
+                let touched: f64 = entries.iter().map(|e| inverse_power((e & 0xFF) as u8)).sum();
                 (touched + (REGISTERS - entries.len()) as f64, REGISTERS - entries.len())
             }
-            Repr::Dense(registers) => (
-                registers.iter().map(|&r| 2f64.powi(-i32::from(r))).sum(),
-                registers.iter().filter(|&&r| r == 0).count(),
-            ),
+            Repr::Dense(registers) => registers
+                .iter()
+                .fold((0.0, 0), |(sum, zeros), &r| (sum + inverse_power(r), zeros + usize::from(r == 0))),
         };
         let alpha = 0.7213 / (1.0 + 1.079 / m);
         let raw = alpha * m * m / sum;
@@ -153,10 +152,25 @@ impl HyperLogLog {
     }
 }
 
+/// 2^-rank, built from its bits: exact (a rank is at most 64 - PRECISION + 1, far inside
+/// f64's normal range) and, unlike `powi`, no loop — a count of a dense sketch is a pass
+/// over 16,384 registers, once per metric × label pair in a report
+/// (`cargo bench -p strata-cardinality --bench hll`: 180 µs with `powi`).
+fn inverse_power(rank: u8) -> f64 {
+    f64::from_bits((1023 - u64::from(rank)) << 52)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn inverse_powers_are_exact() {
+        for rank in 0..=(64 - PRECISION as u8 + 1) {
+            assert_eq!(inverse_power(rank), 2f64.powi(-i32::from(rank)), "rank {rank}");
+        }
+    }
 
     fn count_of(n: u64, seed: u64) -> u64 {
         let mut h = HyperLogLog::new();
