@@ -116,8 +116,9 @@ def main():
         # The explosion alone, every one of its series already refused once: the server's
         # CPU per refused sample, which the ordinary load's ratio cannot show on a machine
         # whose cores the generators share.
-        cpu_before = cpu_seconds(server.pid)
+        cpu_before, rss_before = cpu_seconds(server.pid), rss(server.pid)
         alone_explosion = bench(url, 'checkout_total', 'user_id', a.explosion, 10, 2)
+        rss_after = rss(server.pid)
         cpu_per_sample = (cpu_seconds(server.pid) - cpu_before) / max(1, alone_explosion['points'] + 1000 * alone_explosion['errors'])
         stop.set()
         sampler.join()
@@ -136,6 +137,8 @@ def main():
             'head_series': status['data']['headStats']['numSeries'],
             'explosion_alone_samples_per_second': alone_explosion['points_per_second'],
             'server_cpu_us_per_explosion_sample': cpu_per_sample * 1e6,
+            'rss_explosion_alone_before_bytes': rss_before,
+            'rss_explosion_alone_after_bytes': rss_after,
             'rss_start_bytes': window[0] if window else None,
             'rss_end_bytes': window[-1] if window else None,
             'rss_max_bytes': max(window) if window else None,
@@ -153,7 +156,8 @@ def main():
                   f"  (explosion / known: {result['ratio_during_to_beside_known_series']:.2f}x)")
             print(f"explosion: {result['explosion_samples_acknowledged']:,} samples written, "
                   f"{result['explosion_batches_refused']:,} batches partly refused")
-            print(f"explosion alone: server CPU {result['server_cpu_us_per_explosion_sample']:.2f} µs per sample sent")
+            print(f"explosion alone: server CPU {result['server_cpu_us_per_explosion_sample']:.2f} µs per sample sent, "
+                  f"RSS {mib(rss_before)} -> {mib(rss_after)}")
             print(f"server RSS during the explosion: start {mib(result['rss_start_bytes'])}, "
                   f"end {mib(result['rss_end_bytes'])}, largest {mib(result['rss_max_bytes'])}")
     finally:
