@@ -11,6 +11,7 @@
 //! Which routes need which role is the server's decision (it owns the routes); this crate
 //! only answers "who is this" and "is that an admin".
 
+mod client_verifiers;
 mod credentials;
 mod error;
 mod tls;

@@ -9,7 +9,9 @@
 //! | `client_auth_type` `NoClientCert` (default) | no client certificate asked for |
 //! | `VerifyClientCertIfGiven` | verified against `client_ca_file` when sent |
 //! | `RequireAndVerifyClientCert` | required and verified against `client_ca_file` |
-//! | `RequestClientCert`, `RequireAnyClientCert` | error: rustls does not accept unverified certificates |
+//! | `RequestClientCert` | asked for, not required, not checked against a CA (`client_verifiers`) |
+//! | `RequireAnyClientCert` | required, not checked against a CA |
+//! | `client_allowed_sans` | after verification, the certificate must be valid for one of them (DNS names, IPs) |
 //! | `cipher_suites` (TLS 1.2 suites, as in Go) | the TLS 1.2 suites kept; all TLS 1.3 suites stay |
 //! | `curve_preferences` `X25519`, `CurveP256`, `CurveP384` | key exchange groups in that order (`CurveP521`: error) |
 //!
@@ -19,28 +21,39 @@ use std::path::Path;
 use std::sync::Arc;
 
 use rustls::crypto::CryptoProvider;
+use rustls::server::danger::ClientCertVerifier;
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig, SupportedCipherSuite, SupportedProtocolVersion};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
+use crate::client_verifiers::{allowed_names, AllowedSans, AnyClientCert};
 use crate::web_config::{TlsServerConfig, WebConfig};
 
-/// What the client must present.
+/// What the client must present, and whether it is checked against `client_ca_file`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ClientAuth {
     None,
+    Request,
+    RequireAny,
     VerifyIfGiven,
     Require,
+}
+
+impl ClientAuth {
+    fn verifies(self) -> bool {
+        matches!(self, ClientAuth::VerifyIfGiven | ClientAuth::Require)
+    }
 }
 
 /// Checks the options that need no files (at parse time).
 pub(crate) fn check_options(tls: &TlsServerConfig) -> Result<(), String> {
     versions(tls)?;
     let client_auth = client_auth(tls)?;
-    if client_auth != ClientAuth::None && tls.client_ca_file.is_none() {
+    if client_auth.verifies() && tls.client_ca_file.is_none() {
         return Err("tls_server_config: client_auth_type needs client_ca_file".into());
     }
+    allowed_names(&tls.client_allowed_sans)?;
     provider(tls)?;
     Ok(())
 }
@@ -59,8 +72,12 @@ pub fn server_config(config: &WebConfig) -> Result<Arc<ServerConfig>, String> {
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&versions(tls)?)
         .map_err(|e| format!("tls_server_config: {e}"))?;
-    let builder = match client_auth(tls)? {
-        ClientAuth::None => builder.with_no_client_auth(),
+    let verifier: Arc<dyn ClientCertVerifier> = match client_auth(tls)? {
+        ClientAuth::None => return finish(builder.with_no_client_auth(), certs, key),
+        auth @ (ClientAuth::Request | ClientAuth::RequireAny) => Arc::new(AnyClientCert::new(
+            auth == ClientAuth::RequireAny,
+            provider.signature_verification_algorithms,
+        )),
         auth => {
             let ca_path = tls.client_ca_file.as_deref().map(|p| config.resolve(p)).unwrap_or_default();
             let mut roots = RootCertStore::empty();
@@ -72,10 +89,22 @@ pub fn server_config(config: &WebConfig) -> Result<Arc<ServerConfig>, String> {
             let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
             let verifier =
                 if auth == ClientAuth::VerifyIfGiven { verifier.allow_unauthenticated() } else { verifier };
-            let verifier = verifier.build().map_err(|e| format!("tls_server_config: client_ca_file: {e}"))?;
-            builder.with_client_cert_verifier(verifier)
+            verifier.build().map_err(|e| format!("tls_server_config: client_ca_file: {e}"))?
         }
     };
+    let verifier = match allowed_names(&tls.client_allowed_sans)? {
+        names if names.is_empty() => verifier,
+        names => Arc::new(AllowedSans::new(verifier, names)),
+    };
+    finish(builder.with_client_cert_verifier(verifier), certs, key)
+}
+
+/// The config with its certificate and ALPN.
+fn finish(
+    builder: rustls::ConfigBuilder<ServerConfig, rustls::server::WantsServerCert>,
+    certs: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> Result<Arc<ServerConfig>, String> {
     let mut server = builder
         .with_single_cert(certs, key)
         .map_err(|e| format!("tls_server_config: the certificate and key do not make a pair: {e}"))?;
@@ -119,11 +148,11 @@ fn client_auth(tls: &TlsServerConfig) -> Result<ClientAuth, String> {
         None | Some("" | "NoClientCert") => Ok(ClientAuth::None),
         Some("VerifyClientCertIfGiven") => Ok(ClientAuth::VerifyIfGiven),
         Some("RequireAndVerifyClientCert") => Ok(ClientAuth::Require),
-        Some(other @ ("RequestClientCert" | "RequireAnyClientCert")) => Err(format!(
-            "tls_server_config: client_auth_type {other} is not supported (client certificates are always verified; \
-             use VerifyClientCertIfGiven or RequireAndVerifyClientCert)"
-        )),
-        Some(other) => Err(format!("tls_server_config: client_auth_type {other:?} is not a client auth type")),
+        Some("RequestClientCert") => Ok(ClientAuth::Request),
+        Some("RequireAnyClientCert") => Ok(ClientAuth::RequireAny),
+        Some(other) => {
+            Err(format!("tls_server_config: client_auth_type {other:?} is not a client auth type"))
+        }
     }
 }
 
@@ -181,6 +210,7 @@ fn same_suite(go_name: &str, suite: &SupportedCipherSuite) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rustls_pki_types::ServerName;
 
     fn tls(extra: &str) -> Result<WebConfig, String> {
         WebConfig::parse(
@@ -192,7 +222,10 @@ mod tests {
     #[test]
     fn options_map_onto_rustls_or_are_refused_by_name() {
         assert!(tls("  min_version: TLS13\n  max_version: TLS12\n").unwrap_err().contains("above"));
-        assert!(tls("  client_auth_type: RequireAnyClientCert\n").unwrap_err().contains("not supported"));
+        tls("  client_auth_type: RequireAnyClientCert\n").unwrap();
+        tls("  client_auth_type: RequestClientCert\n").unwrap();
+        assert!(tls("  client_allowed_sans: [me@example.com]\n").unwrap_err().contains("not a DNS name"));
+        tls("  client_allowed_sans: [client.example.com, 10.0.0.1]\n").unwrap();
         assert!(tls("  client_auth_type: RequireAndVerifyClientCert\n")
             .unwrap_err()
             .contains("client_ca_file"));
@@ -209,6 +242,114 @@ mod tests {
         assert_eq!(versions(&config.tls_server_config).unwrap(), vec![&rustls::version::TLS13]);
         let config = tls("").unwrap();
         assert_eq!(versions(&config.tls_server_config).unwrap().len(), 2);
+    }
+
+    /// A CA, a server certificate for localhost and a client certificate for `client_san`,
+    /// written where a web config in `dir` finds them; the client's chain and key.
+    fn pki(dir: &Path, client_san: &str) -> (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca = ca_params.self_signed(&ca_key).unwrap();
+        let server_key = rcgen::KeyPair::generate().unwrap();
+        let server = rcgen::CertificateParams::new(vec!["localhost".into()])
+            .unwrap()
+            .self_signed(&server_key)
+            .unwrap();
+        let client_key = rcgen::KeyPair::generate().unwrap();
+        let mut client_params = rcgen::CertificateParams::new(vec![client_san.into()]).unwrap();
+        client_params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+        let client = client_params.signed_by(&client_key, &ca, &ca_key).unwrap();
+        std::fs::write(dir.join("ca.crt"), ca.pem()).unwrap();
+        std::fs::write(dir.join("server.crt"), server.pem()).unwrap();
+        std::fs::write(dir.join("server.key"), server_key.serialize_pem()).unwrap();
+        let key = PrivateKeyDer::Pkcs8(client_key.serialize_der().into());
+        (vec![client.der().clone()], key)
+    }
+
+    /// A handshake in memory between `server` and a client that trusts `dir/server.crt`
+    /// and shows `client` (or nothing): the server's verdict.
+    fn handshake(
+        server: Arc<ServerConfig>,
+        dir: &Path,
+        client: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
+    ) -> Result<(), String> {
+        let mut roots = RootCertStore::empty();
+        roots.add(read_certs(&dir.join("server.crt"), "cert").unwrap().remove(0)).unwrap();
+        #[allow(deprecated)]
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots);
+        let config = match client {
+            Some((chain, key)) => builder.with_client_auth_cert(chain, key).unwrap(),
+            None => builder.with_no_client_auth(),
+        };
+        let name = ServerName::try_from("localhost").unwrap();
+        let mut client =
+            rustls::Connection::Client(rustls::ClientConnection::new(Arc::new(config), name).unwrap());
+        let mut server = rustls::Connection::Server(rustls::ServerConnection::new(server).unwrap());
+        let pump = |from: &mut rustls::Connection, to: &mut rustls::Connection| {
+            let mut bytes = Vec::new();
+            while from.wants_write() {
+                from.write_tls(&mut bytes).unwrap();
+            }
+            if !bytes.is_empty() {
+                to.read_tls(&mut &bytes[..]).unwrap();
+                to.process_new_packets().map_err(|e| e.to_string())?;
+            }
+            Ok::<_, String>(())
+        };
+        for _ in 0..10 {
+            pump(&mut client, &mut server)?;
+            pump(&mut server, &mut client).map_err(|e| format!("client: {e}"))?;
+            if !client.is_handshaking() && !server.is_handshaking() {
+                return Ok(());
+            }
+        }
+        Err("the handshake did not finish".into())
+    }
+
+    fn config_in(dir: &Path, extra: &str) -> Arc<ServerConfig> {
+        let text = format!("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n{extra}");
+        server_config(&WebConfig::parse(&text, dir).unwrap()).unwrap()
+    }
+
+    /// Go's client auth types and `client_allowed_sans`, each through a real handshake.
+    #[test]
+    fn client_certificates_are_asked_for_required_and_checked_as_configured() {
+        let dir = tempfile::tempdir().unwrap();
+        let (chain, key) = pki(dir.path(), "client.example.com");
+        // A certificate no CA signed, for the modes that check none.
+        let stranger_key = rcgen::KeyPair::generate().unwrap();
+        let stranger =
+            rcgen::CertificateParams::new(vec!["x".into()]).unwrap().self_signed(&stranger_key).unwrap();
+        let stranger = || {
+            Some((vec![stranger.der().clone()], PrivateKeyDer::Pkcs8(stranger_key.serialize_der().into())))
+        };
+        let ours = || Some((chain.clone(), key.clone_key()));
+        let verify = "  client_ca_file: ca.crt\n  client_auth_type: ";
+
+        let request = config_in(dir.path(), "  client_auth_type: RequestClientCert\n");
+        handshake(request.clone(), dir.path(), None).unwrap();
+        handshake(request, dir.path(), stranger()).unwrap();
+        let require_any = config_in(dir.path(), "  client_auth_type: RequireAnyClientCert\n");
+        assert!(handshake(require_any.clone(), dir.path(), None).is_err(), "a certificate is required");
+        handshake(require_any, dir.path(), stranger()).unwrap();
+        let require = config_in(dir.path(), &format!("{verify}RequireAndVerifyClientCert\n"));
+        handshake(require.clone(), dir.path(), ours()).unwrap();
+        assert!(handshake(require, dir.path(), stranger()).is_err(), "verified against the CA");
+
+        let allowed = |sans: &str| {
+            config_in(
+                dir.path(),
+                &format!("{verify}RequireAndVerifyClientCert\n  client_allowed_sans: {sans}\n"),
+            )
+        };
+        handshake(allowed("[other.example.com, client.example.com]"), dir.path(), ours()).unwrap();
+        let refused = handshake(allowed("[other.example.com, 10.0.0.1]"), dir.path(), ours()).unwrap_err();
+        assert!(refused.contains("client_allowed_sans"), "{refused}");
     }
 
     #[test]

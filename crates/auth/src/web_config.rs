@@ -232,9 +232,6 @@ impl WebConfig {
             }
             return Ok(());
         }
-        if !tls.client_allowed_sans.is_empty() {
-            return Err("tls_server_config: client_allowed_sans is not supported by Strata yet".into());
-        }
         crate::tls::check_options(tls)
     }
 }
