@@ -208,7 +208,7 @@ fn same_suite(go_name: &str, suite: &SupportedCipherSuite) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use rustls_pki_types::ServerName;
 
@@ -268,8 +268,8 @@ mod tests {
     }
 
     /// A handshake in memory between `server` and a client that trusts `dir/server.crt`
-    /// and shows `client` (or nothing): the server's verdict.
-    fn handshake(
+    /// (what the file holds now) and shows `client` (or nothing): the verdict.
+    pub(crate) fn handshake(
         server: Arc<ServerConfig>,
         dir: &Path,
         client: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,

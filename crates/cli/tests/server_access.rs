@@ -430,6 +430,29 @@ fn client_certificates_are_required_when_the_config_says_so() {
     assert!(without.is_err(), "no client certificate, yet: {without:?}");
 }
 
+/// A certificate renewed in place (new files at the same paths, as cert-manager or certbot
+/// leave them) is served to new connections within a couple of seconds, without a restart
+/// or a signal; a client that only trusts the old CA is then refused.
+#[test]
+fn a_certificate_renewed_in_place_is_served_without_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = TestPki::generate(&dir.path().join("pki"));
+    let server = tls_server(dir.path(), &pki, "");
+    let (old_client, renewed) = (pki.client_config(false), TestPki::generate(&dir.path().join("renewed")));
+    let new_client = renewed.client_config(false);
+    assert_eq!(https(server.port, &old_client, "/api/v1/labels", Who::Bob).unwrap().code, 200);
+    assert!(https(server.port, &new_client, "/-/ready", Who::Bob).is_err(), "not renewed yet");
+    std::fs::copy(&renewed.server_key, &pki.server_key).unwrap();
+    std::fs::copy(&renewed.server_cert, &pki.server_cert).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while https(server.port, &new_client, "/-/ready", Who::Bob).is_err() {
+        assert!(std::time::Instant::now() < deadline, "the renewed certificate was never served");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(https(server.port, &new_client, "/api/v1/labels", Who::Bob).unwrap().code, 200);
+    assert!(https(server.port, &old_client, "/-/ready", Who::Bob).is_err(), "the old certificate is gone");
+}
+
 /// A real Prometheus 2.42 scrapes Strata's /metrics and remote-writes to Strata, both over
 /// TLS with basic auth (`tls_config.ca_file`, `basic_auth`); curl without credentials is
 /// refused. Skipped (loudly) without `prometheus` or `curl`, except under `CI=true`.

@@ -16,7 +16,9 @@
 //! tokens are configured; that listener has no TLS of its own yet.
 //!
 //! The users, tokens and headers are reloaded with the rules (`SIGHUP`, `POST /-/reload`); a
-//! file that no longer parses keeps the running policy. TLS settings need a restart.
+//! file that no longer parses keeps the running policy. TLS settings follow their files
+//! (`strata_auth::TlsReloader`: checked for every new connection, at most once a second, and
+//! on reload); only turning TLS on or off needs a restart.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -26,7 +28,7 @@ use axum::extract::{MatchedPath, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use strata_auth::{Authenticator, Credentials, Denied, Identity, WebConfig};
+use strata_auth::{Authenticator, Credentials, Denied, Identity, TlsReloader, WebConfig};
 
 use crate::config::ConfigError;
 use crate::state::Shared;
@@ -82,20 +84,36 @@ impl Policy {
 pub(crate) struct Access {
     file: Option<PathBuf>,
     policy: RwLock<Arc<Policy>>,
+    /// The TLS config when the file turns TLS on.
+    tls: Option<Arc<TlsReloader>>,
 }
 
 impl Access {
     /// The policy of `file` (none: everything open). Runs bcrypt once: call it off the event loop.
     pub(crate) fn load(file: Option<PathBuf>) -> Result<Access, ConfigError> {
         let policy = Self::read(file.as_ref())?;
-        Ok(Access { file, policy: RwLock::new(Arc::new(policy)) })
+        let tls = match &file {
+            Some(path) if WebConfig::load(path).is_ok_and(|web| web.tls_enabled()) => {
+                Some(Arc::new(TlsReloader::open(path).map_err(|e| ConfigError(format!("web config: {e}")))?))
+            }
+            _ => None,
+        };
+        Ok(Access { file, policy: RwLock::new(Arc::new(policy)), tls })
     }
 
-    /// Reads the file again; on an error the running policy stays.
+    /// Reads the file again; on an error the running policy (and TLS config) stays.
     pub(crate) fn reload(&self) -> Result<(), ConfigError> {
         let policy = Self::read(self.file.as_ref())?;
         *self.policy.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(policy);
-        Ok(())
+        match &self.tls {
+            Some(tls) => tls.reload().map_err(|e| ConfigError(format!("web config: TLS: {e}"))),
+            None => Ok(()),
+        }
+    }
+
+    /// The TLS config, when the web config turned TLS on at start.
+    pub(crate) fn tls(&self) -> Option<Arc<TlsReloader>> {
+        self.tls.clone()
     }
 
     /// Whether requests need credentials.

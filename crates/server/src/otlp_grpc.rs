@@ -105,11 +105,11 @@ pub(crate) async fn bind(addr: &str) -> std::io::Result<(TcpListener, SocketAddr
 }
 
 /// Serves OTLP gRPC on `listener` until `stopped` turns true (requests in flight finish);
-/// over TLS when the web config turns it on for HTTP (`tls`: the same rustls config).
+/// over TLS when the web config turns it on for HTTP (`tls`: the same config, reloaded alike).
 pub(crate) async fn serve(
     listener: TcpListener,
     state: Shared,
-    tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+    tls: Option<std::sync::Arc<strata_auth::TlsReloader>>,
     mut stopped: watch::Receiver<bool>,
 ) {
     let limit = state.config.max_body_bytes;

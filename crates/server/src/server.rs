@@ -98,7 +98,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         }
         None => None,
     };
-    let tls = tls_config(&config)?;
+    let tls = state.access.tls();
     let mut grpc_addr = None;
     let grpc = match config.grpc_addr() {
         Some(addr) => {
@@ -135,16 +135,6 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let ticker = tokio::spawn(tick(state.clone()));
     tracing::info!(addr = %http_addr, tls = tls_on, "HTTP server started");
     Ok(RunningServer { http_addr, tcp_addr, grpc_addr, state, stop, http, tcp, grpc, ticker })
-}
-
-/// The rustls config when the web config turns TLS on.
-fn tls_config(config: &ServerConfig) -> Result<Option<Arc<rustls::ServerConfig>>, ServerError> {
-    match config.web_config()? {
-        Some(web) if web.tls_enabled() => strata_auth::server_config(&web)
-            .map(Some)
-            .map_err(|e| ServerError::Runtime(format!("web config: {e}"))),
-        _ => Ok(None),
-    }
 }
 
 fn is_loopback(addr: &SocketAddr) -> bool {

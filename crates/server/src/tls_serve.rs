@@ -3,12 +3,14 @@
 //! Handshakes run in their own tasks (bounded by [`HANDSHAKE_TIMEOUT`]), not in `accept`, so
 //! one slow or silent client cannot hold up everyone else's connections. A failed handshake
 //! (wrong CA, no client certificate where one is required, plain HTTP to the TLS port) is
-//! logged at debug level and counted in `strata_tls_handshake_failures_total`.
+//! logged at debug level and counted in `strata_tls_handshake_failures_total`. Each
+//! connection takes the TLS config as its files are then (`strata_auth::TlsReloader`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use strata_auth::TlsReloader;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_rustls::server::TlsStream;
@@ -28,22 +30,22 @@ pub(crate) struct TlsListener {
 }
 
 impl TlsListener {
-    /// Starts accepting on `listener` with `config`.
+    /// Starts accepting on `listener` with the config `tls` gives at each connection.
     pub(crate) fn new(
         listener: TcpListener,
-        config: Arc<rustls::ServerConfig>,
+        tls: Arc<TlsReloader>,
         state: Shared,
     ) -> std::io::Result<TlsListener> {
         let local = listener.local_addr()?;
         let (sender, ready) = mpsc::channel(64);
-        let acceptor_task = tokio::spawn(accept_loop(listener, TlsAcceptor::from(config), sender, state));
+        let acceptor_task = tokio::spawn(accept_loop(listener, tls, sender, state));
         Ok(TlsListener { ready, local, acceptor_task })
     }
 }
 
 async fn accept_loop(
     listener: TcpListener,
-    acceptor: TlsAcceptor,
+    tls: Arc<TlsReloader>,
     sender: mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>,
     state: Shared,
 ) {
@@ -57,7 +59,9 @@ async fn accept_loop(
                 continue;
             }
         };
-        let (acceptor, sender, state) = (acceptor.clone(), sender.clone(), state.clone());
+        // The config as its files are now (renewed certificates apply to new connections).
+        let acceptor = TlsAcceptor::from(tls.config());
+        let (sender, state) = (sender.clone(), state.clone());
         tokio::spawn(async move {
             match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
                 Ok(Ok(stream)) => {
