@@ -1,6 +1,10 @@
-//! `--memory-limit`: the server watches its resident memory (RSS, what the kernel's OOM killer
-//! and a cgroup limit count) once a second and sheds load in steps before the limit is
-//! reached, so it slows down instead of being killed:
+//! `--memory-limit`: the server watches the memory the kernel cannot take back from it — its
+//! anonymous and shared resident pages (`RssAnon` + `RssShmem`: the heap, stacks, buffers)
+//! — once a second and sheds load in steps before the limit is reached, so it slows down
+//! instead of being killed. Pages of mapped files (blocks, rollup segments) are left out:
+//! they count in `VmRSS`, but the kernel drops them under pressure without harm, and a
+//! server that had just answered a year-long query from mapped files read as nearly full
+//! when the guard watched `VmRSS`.
 //!
 //! | pressure | entered at | left below | what the server does |
 //! |---|---|---|---|
@@ -156,7 +160,7 @@ impl MemoryGuard {
         let level = self.level();
         let near = self.last_rss.load(Ordering::Relaxed) >= self.limit / 100 * WATCH_FROM;
         if self.limit > 0 && (level == Pressure::High || (level == Pressure::Normal && near)) {
-            if let Some(rss) = resident_bytes() {
+            if let Some(rss) = guarded_bytes() {
                 self.last_rss.store(rss, Ordering::Relaxed);
                 if level.next(rss, self.limit) == Pressure::Critical {
                     self.level.store(Pressure::Critical as u8, Ordering::Relaxed);
@@ -209,12 +213,27 @@ fn cgroup_limit() -> Option<u64> {
         .find_map(|text| text.trim().parse::<u64>().ok())
 }
 
-/// The process's resident memory, bytes.
+/// The process's resident memory (`VmRSS`, mapped files included), bytes: what status
+/// pages report.
 pub(crate) fn resident_bytes() -> Option<u64> {
+    status_bytes(&["VmRSS:"])
+}
+
+/// What the guard watches: anonymous and shared resident memory, bytes (see the module
+/// docs).
+pub(crate) fn guarded_bytes() -> Option<u64> {
+    status_bytes(&["RssAnon:", "RssShmem:"])
+}
+
+/// The sum of these `/proc/self/status` fields (each in kB).
+fn status_bytes(fields: &[&str]) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let kib: u64 =
-        status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?.split_whitespace().next()?.parse().ok()?;
-    Some(kib * 1024)
+    let mut total = 0;
+    for field in fields {
+        let value = status.lines().find_map(|l| l.strip_prefix(field))?;
+        total += value.split_whitespace().next()?.parse::<u64>().ok()? * 1024;
+    }
+    Some(total)
 }
 
 #[cfg(test)]
@@ -273,7 +292,7 @@ mod tests {
     #[test]
     fn under_high_pressure_a_write_reads_rss_afresh() {
         // Limit just above the real RSS: at high pressure, the fresh reading is critical.
-        let rss = resident_bytes().unwrap();
+        let rss = guarded_bytes().unwrap();
         let guard = MemoryGuard::new(rss / 98 * 100);
         guard.level.store(Pressure::High as u8, Ordering::Relaxed);
         assert!(guard.refusing_writes());
@@ -285,5 +304,29 @@ mod tests {
         let limit = default_limit();
         assert!(limit > 0 && limit < meminfo_total().unwrap());
         assert!(resident_bytes().unwrap() > 0);
+    }
+
+    /// Pages of a mapped file raise `VmRSS` but not what the guard watches.
+    #[test]
+    fn mapped_file_pages_are_not_guarded_memory() {
+        // Beside the sources, not in /tmp: a file on tmpfs is shared memory, which the guard
+        // rightly counts (the kernel cannot drop it).
+        let mut file = tempfile::tempfile_in(env!("CARGO_MANIFEST_DIR")).unwrap();
+        std::io::Write::write_all(&mut file, &vec![7u8; 128 << 20]).unwrap();
+        let (rss, guarded, shmem) =
+            (resident_bytes().unwrap(), guarded_bytes().unwrap(), status_bytes(&["RssShmem:"]).unwrap());
+        // SAFETY: a private temporary file nobody else changes while it is mapped.
+        let map = unsafe { memmap2::Mmap::map(&file) }.unwrap();
+        let touched: u64 = map.iter().step_by(4096).map(|&b| u64::from(b)).sum();
+        assert_eq!(touched, 7 * (128 << 20) / 4096);
+        if status_bytes(&["RssShmem:"]).unwrap() > shmem + (64 << 20) {
+            eprintln!("SKIPPED: the source tree is on tmpfs, so a mapped file there is shared memory");
+            return;
+        }
+        let rss_grew = resident_bytes().unwrap().saturating_sub(rss);
+        let guarded_grew = guarded_bytes().unwrap().saturating_sub(guarded);
+        assert!(rss_grew >= 96 << 20, "VmRSS grew by {rss_grew}");
+        // Other tests of this binary allocate meanwhile; a quarter of the file is far above that.
+        assert!(guarded_grew < rss_grew / 4, "guarded memory grew by {guarded_grew} (VmRSS by {rss_grew})");
     }
 }

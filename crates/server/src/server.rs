@@ -239,7 +239,7 @@ fn cut_head_for_memory(state: &Shared) -> Result<strata_storage::FlushReport, st
 
 /// One reading of the memory guard, and what it asks for (see `memory_guard`).
 async fn guard_memory(state: &Shared) {
-    let Some(rss) = memory_guard::resident_bytes() else { return };
+    let Some(rss) = memory_guard::guarded_bytes() else { return };
     let response = state.memory.observe(rss);
     if response.drop_caches {
         state.clear_series_caches();

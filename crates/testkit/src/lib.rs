@@ -29,7 +29,7 @@ pub use influxdb::InfluxDb;
 pub use prometheus::{matrix, MatrixSeries, Prometheus};
 pub use promtool::{promtool_dump, promtool_labels, value_bits, PROM_NAN};
 pub use rustls::ClientConfig as TlsClientConfig;
-pub use strata::{resident_bytes, StrataServer};
+pub use strata::{guarded_bytes, resident_bytes, StrataServer};
 pub use tls::{https_request, TestPki};
 
 /// The path of peer binary `name` (from Debian package `package`), or `None` after

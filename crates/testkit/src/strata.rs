@@ -149,10 +149,24 @@ impl Drop for StrataServer {
 
 /// A process's resident memory (VmRSS) now, bytes; 0 when it cannot be read.
 pub fn resident_bytes(pid: u32) -> u64 {
+    status_bytes(pid, &["VmRSS:"])
+}
+
+/// What the server's memory guard watches in a process: its anonymous and shared resident
+/// memory (`RssAnon` + `RssShmem`), bytes; 0 when it cannot be read.
+pub fn guarded_bytes(pid: u32) -> u64 {
+    status_bytes(pid, &["RssAnon:", "RssShmem:"])
+}
+
+/// The sum of these fields of `/proc/PID/status` (kB each), bytes.
+fn status_bytes(pid: u32, fields: &[&str]) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-        .map_or(0, |kib| kib * 1024)
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+            .map_or(0, |kib| kib * 1024)
+    };
+    fields.iter().map(|f| field(f)).sum()
 }
