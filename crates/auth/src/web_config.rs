@@ -26,7 +26,7 @@
 //!
 //! Parsing is strict like exporter-toolkit's: an unknown key is an error naming it, so a typo
 //! never silently turns security off. Options rustls cannot honour (TLS 1.0/1.1, CBC suites,
-//! P-521, `RequireAnyClientCert`, `client_allowed_sans`) are errors that say so, not ignored.
+//! P-521, e-mail or URI entries in `client_allowed_sans`) are errors that say so, not ignored.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
