@@ -42,13 +42,15 @@ def value(s, t):
 class Server:
     def __init__(self, binary, data_dir, log_path):
         self.binary, self.data_dir, self.log_path = binary, data_dir, log_path
-        self.port = free_port()
+        self.port, self.grpc_port = free_port(), free_port()
         self.proc = None
 
     def start(self):
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [self.binary, "server", f"--listen=127.0.0.1:{self.port}", f"--data-dir={self.data_dir}", "--retention=0"],
+            # A free port for OTLP gRPC too: its default (9091) may be taken on this machine.
+            [self.binary, "server", f"--listen=127.0.0.1:{self.port}", f"--grpc-listen=127.0.0.1:{self.grpc_port}",
+             f"--data-dir={self.data_dir}", "--retention=0"],
             stdout=subprocess.DEVNULL, stderr=log,
         )
         log.close()
