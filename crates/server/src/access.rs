@@ -91,9 +91,10 @@ pub(crate) struct Access {
 impl Access {
     /// The policy of `file` (none: everything open). Runs bcrypt once: call it off the event loop.
     pub(crate) fn load(file: Option<PathBuf>) -> Result<Access, ConfigError> {
-        let policy = Self::read(file.as_ref())?;
-        let tls = match &file {
-            Some(path) if WebConfig::load(path).is_ok_and(|web| web.tls_enabled()) => {
+        let config = Self::load_config(file.as_ref())?;
+        let policy = Self::policy(config.as_ref())?;
+        let tls = match (&file, &config) {
+            (Some(path), Some(web)) if web.tls_enabled() => {
                 Some(Arc::new(TlsReloader::open(path).map_err(|e| ConfigError(format!("web config: {e}")))?))
             }
             _ => None,
@@ -122,11 +123,15 @@ impl Access {
     }
 
     fn read(file: Option<&PathBuf>) -> Result<Policy, ConfigError> {
-        let config = match file {
-            Some(path) => Some(WebConfig::load(path).map_err(|e| ConfigError(e.to_string()))?),
-            None => None,
-        };
-        Policy::new(config.as_ref()).map_err(|e| ConfigError(format!("web config: {e}")))
+        Self::policy(Self::load_config(file)?.as_ref())
+    }
+
+    fn load_config(file: Option<&PathBuf>) -> Result<Option<WebConfig>, ConfigError> {
+        file.map(|path| WebConfig::load(path).map_err(|e| ConfigError(e.to_string()))).transpose()
+    }
+
+    fn policy(config: Option<&WebConfig>) -> Result<Policy, ConfigError> {
+        Policy::new(config).map_err(|e| ConfigError(format!("web config: {e}")))
     }
 
     fn current(&self) -> Arc<Policy> {

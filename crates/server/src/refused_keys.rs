@@ -16,6 +16,7 @@
 //! the series caches (a shard past its share is emptied); the reasons are interned, at most
 //! [`MAX_REASONS`] distinct (past that, new reasons are simply not remembered).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use strata_cardinality::RefusalEpoch;
@@ -49,6 +50,10 @@ impl Refusal {
 #[derive(Debug)]
 pub(crate) struct RefusedKeys {
     keys: SeriesCache<Refusal>,
+    /// Whether anything may be remembered: until a first refusal (and after a clear), a
+    /// lookup and a prefetch cost one load instead of a hash and a lock, on every series of
+    /// every remote-write request.
+    any: AtomicBool,
     reasons: Mutex<Vec<Arc<str>>>,
     epoch: Arc<RefusalEpoch>,
 }
@@ -56,7 +61,12 @@ pub(crate) struct RefusedKeys {
 impl RefusedKeys {
     /// Remembers at most about `capacity` refused series, for as long as `epoch` says.
     pub(crate) fn new(capacity: usize, epoch: Arc<RefusalEpoch>) -> Self {
-        RefusedKeys { keys: SeriesCache::new(capacity), reasons: Mutex::new(Vec::new()), epoch }
+        RefusedKeys {
+            keys: SeriesCache::new(capacity),
+            any: AtomicBool::new(false),
+            reasons: Mutex::new(Vec::new()),
+            epoch,
+        }
     }
 
     /// The stamp to look up with and to remember under: read it before asking the head.
@@ -66,18 +76,24 @@ impl RefusedKeys {
 
     /// The reason `key` was refused, if that still stands at `stamp`.
     pub(crate) fn get(&self, key: &[u8], stamp: u64) -> Option<u32> {
+        if !self.any.load(Ordering::Relaxed) {
+            return None;
+        }
         self.keys.get(key).and_then(|r| r.reason_at(stamp))
     }
 
     /// Starts loading what `get(key)` will read (nothing while none is remembered).
     pub(crate) fn prefetch(&self, key: &[u8]) {
-        self.keys.prefetch(key);
+        if self.any.load(Ordering::Relaxed) {
+            self.keys.prefetch(key);
+        }
     }
 
     /// Remembers that `key` was refused for `reason` under `stamp`.
     pub(crate) fn insert(&self, key: &[u8], stamp: u64, reason: &str) {
         if let Some(reason) = self.intern(reason) {
             self.keys.insert(key, Refusal::new(stamp, reason));
+            self.any.store(true, Ordering::Relaxed);
         }
     }
 
@@ -107,6 +123,7 @@ impl RefusedKeys {
 
     /// Forgets every refusal (after a delete, with the series caches).
     pub(crate) fn clear(&self) {
+        self.any.store(false, Ordering::Relaxed);
         self.keys.clear();
     }
 }
