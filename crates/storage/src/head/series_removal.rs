@@ -11,6 +11,9 @@
 //!   existed at the previous pass (WAL ref below the floor recorded then). A series created
 //!   since then may be waiting for its first sample (created by one request, appended to by
 //!   the next), so it gets until the next pass; one that never receives a sample goes then.
+//!   A series emptied by a delete stays while its newest timestamp is at or after the head's
+//!   minimum valid time: that timestamp still refuses older samples as out of order, and a
+//!   series created anew would accept them (a cut moves the minimum past it later).
 //! - **How**, under the creation lock (the series vector's write lock): each candidate is
 //!   locked, checked again, and marked removed (its WAL ref becomes [`REMOVED`]); its slot
 //!   then points to one shared empty series, so its memory is freed; it leaves the index's
@@ -107,6 +110,7 @@ impl Head {
     /// module docs); returns how many went.
     pub fn remove_stale_series(&self) -> u64 {
         let floor = self.removal.floor.swap(self.next_wal_ref.load(Ordering::SeqCst), Ordering::SeqCst);
+        let min_valid = self.min_valid_time();
         // Candidates are found without the creation lock, then checked again under it.
         let candidates: Vec<usize> = self
             .series
@@ -114,7 +118,7 @@ impl Head {
             .unwrap_or_else(|e| e.into_inner())
             .iter()
             .enumerate()
-            .filter(|(_, s)| !self.removal.is_removed_slot(s) && is_stale(&lock(s), floor))
+            .filter(|(_, s)| !self.removal.is_removed_slot(s) && is_stale(&lock(s), floor, min_valid))
             .map(|(i, _)| i)
             .collect();
         if candidates.is_empty() {
@@ -127,7 +131,7 @@ impl Head {
             let slot = &mut all[i];
             {
                 let mut m = lock(slot);
-                if !is_stale(&m, floor) {
+                if !is_stale(&m, floor, min_valid) {
                     continue; // written to since it was picked
                 }
                 wal_refs.push(m.wal_ref);
@@ -233,8 +237,8 @@ impl Head {
 }
 
 /// Whether a series may go: nothing held, and it existed at the previous pass.
-fn is_stale(m: &MemSeries, floor: u64) -> bool {
-    m.wal_ref < floor && m.oldest().is_none()
+fn is_stale(m: &MemSeries, floor: u64, min_valid: i64) -> bool {
+    m.wal_ref < floor && m.oldest().is_none() && m.last_t.is_none_or(|t| t < min_valid)
 }
 
 #[cfg(test)]
@@ -292,6 +296,25 @@ mod tests {
         assert_eq!(head.stats().series, 0);
     }
 
+    /// Found by the engine's model test in CI: a delete that empties a series must not let a
+    /// removal pass forget its newest timestamp while older samples would still be taken.
+    #[test]
+    fn a_series_emptied_by_a_delete_stays_until_a_cut_passes_its_newest_sample() {
+        let dir = tempfile::tempdir().unwrap();
+        let head = Head::open(dir.path(), opts()).unwrap();
+        let a = head.series_refs(&[series("a")]).unwrap()[0];
+        head.append_refs(&[(a, 14_000, 1.0)]).unwrap();
+        head.delete(&[], 0, 14_000).unwrap();
+        head.raise_min_valid_time(10_000);
+        head.truncate(10_000);
+        head.remove_stale_series();
+        assert_eq!(head.remove_stale_series(), 0, "its newest sample is after the minimum valid time");
+        let result = head.append_refs(&[(a, 12_000, 2.0)]).unwrap();
+        assert!(result.rejected[0].reason.contains("out of order"), "{:?}", result.rejected);
+        head.raise_min_valid_time(14_001);
+        head.truncate(14_001);
+        assert_eq!(head.remove_stale_series(), 1, "a cut passed it");
+    }
     /// Admission control that keeps a count of live series, as a limit does.
     #[derive(Debug, Default)]
     struct Count(Mutex<BTreeMap<String, i64>>);
