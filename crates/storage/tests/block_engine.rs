@@ -225,6 +225,24 @@ fn out_of_order_samples_within_the_window_are_kept_merged_cut_and_replayed() {
     assert_eq!(engine.select(&[], 0, i64::MAX).unwrap()[0].collect_samples().unwrap(), want);
 }
 
+/// Found by the model test: a chunk whose first and last samples went in two deletes, and
+/// whose middle in neither, used to leave its series selected with no sample.
+#[test]
+fn a_block_series_emptied_by_several_deletes_is_not_selected() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = BlockEngine::open(dir.path(), options(10_000, 0)).unwrap();
+    engine
+        .append(&[(series("a"), 10_000, 1.0), (series("a"), 13_000, 2.0), (series("a"), 16_000, 3.0)])
+        .unwrap();
+    engine.append(&[(series("b"), 12_000, 1.0)]).unwrap();
+    engine.flush().unwrap();
+    engine.delete(&[Matcher::equal("job", "a")], 16_000, 16_000).unwrap();
+    engine.delete(&[Matcher::equal("job", "a")], 0, 10_000).unwrap();
+    assert_eq!(everything(&engine).len(), 2, "13,000 is left");
+    engine.delete(&[Matcher::equal("job", "a")], 13_000, 13_000).unwrap();
+    assert_eq!(everything(&engine).into_keys().collect::<Vec<_>>(), [series("b")]);
+}
+
 #[test]
 fn deleted_samples_are_hidden_in_blocks_and_head_and_stay_deleted() {
     let dir = tempfile::tempdir().unwrap();

@@ -448,11 +448,47 @@ impl BlockReader {
             chunks.retain(|c| {
                 overlaps(c.mint, c.maxt, mint, maxt) && !tombstones::covers(&deleted, c.mint, c.maxt)
             });
+            if !self.keeps_a_sample(&chunks, &deleted)? {
+                continue;
+            }
             if !chunks.is_empty() {
                 out.push(SelectedSeries { series_ref: r, labels, chunks, deleted });
             }
         }
         Ok(out)
+    }
+
+    /// Whether any of a series' chunks still holds a sample its deleted intervals leave.
+    /// No chunk lies inside one interval (those are left out already), so a chunk whose
+    /// first or last sample survives answers at once; only a chunk whose ends fall in
+    /// different intervals (two deletes, say) is decoded to look between them.
+    fn keeps_a_sample(&self, chunks: &[ChunkRef], deleted: &[(i64, i64)]) -> Result<bool, StorageError> {
+        let survives = |t: i64| !tombstones::is_deleted(deleted, t);
+        if deleted.is_empty() || chunks.iter().any(|c| survives(c.mint) || survives(c.maxt)) {
+            return Ok(!chunks.is_empty());
+        }
+        for c in chunks {
+            let times: Vec<i64> = match (self.dense.is_some(), self.chunk_encoding(c.chunk_ref)) {
+                (false, Some(encoding @ (2 | 3))) => {
+                    let mut histograms = Vec::new();
+                    crate::head::decode_histogram_chunk(
+                        encoding == 3,
+                        self.raw_chunk(c.chunk_ref)?.1,
+                        &mut histograms,
+                    )?;
+                    histograms.iter().map(|h| h.0).collect()
+                }
+                _ => {
+                    let mut samples = Vec::new();
+                    self.decode_chunk_into(c.chunk_ref, &mut samples)?;
+                    samples.iter().map(|s| s.0).collect()
+                }
+            };
+            if times.into_iter().any(survives) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// The block's deleted intervals.
