@@ -22,11 +22,12 @@ use std::time::UNIX_EPOCH;
 
 use promql_parser::parser::AtModifier;
 
-use strata_model::{is_stale_marker, Labels, Matcher, METRIC_NAME_LABEL};
+use strata_model::{is_stale_marker, Labels};
 
 use crate::engine::{QueryEngine, QueryError, QueryResult, Range};
-use crate::eval::selector_matchers;
-use crate::testscript::{load_into, parse_script, Command, Eval, EvalKind, Item, MessageMatch, ScriptError};
+use crate::testscript::{
+    load_into, nhcb_histograms, parse_script, Command, Eval, EvalKind, Item, MessageMatch, ScriptError,
+};
 use crate::{Expr, MemoryQueryable, QueryBounds, Value};
 
 /// How an eval ended.
@@ -87,22 +88,25 @@ pub fn script_files(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
 /// Runs a whole script; a script that does not read is an error.
 pub fn run_script(text: &str, engine: &QueryEngine) -> Result<Vec<EvalOutcome>, ScriptError> {
     let mut store = MemoryQueryable::new();
-    let mut histogram_series: Vec<Labels> = Vec::new();
     let mut outcomes = Vec::new();
     for command in parse_script(text)? {
         match command {
             Command::Load { interval, with_nhcb, series, .. } => {
                 load_into(&mut store, &series, interval);
                 if with_nhcb {
-                    histogram_series.extend(series.iter().filter_map(|s| nhcb_series(&s.labels)));
+                    // A histogram Prometheus could not convert fails its load; here it is
+                    // left out, and the evals that read it fail instead.
+                    let (histograms, _unconvertible) = nhcb_histograms(&series, interval);
+                    for (labels, samples) in histograms {
+                        for (t, h) in samples {
+                            store.add_histogram(&labels, t, h);
+                        }
+                    }
                 }
             }
-            Command::Clear { .. } => {
-                store.clear();
-                histogram_series.clear();
-            }
+            Command::Clear { .. } => store.clear(),
             Command::Eval(eval) => {
-                let (status, reason) = match skip_reason(&eval, &histogram_series, engine) {
+                let (status, reason) = match skip_reason(&eval) {
                     Some(reason) => (EvalStatus::Skipped, reason),
                     None => match check_eval(&eval, &store, engine) {
                         Ok(()) => (EvalStatus::Passed, String::new()),
@@ -116,26 +120,8 @@ pub fn run_script(text: &str, engine: &QueryEngine) -> Result<Vec<EvalOutcome>, 
     Ok(outcomes)
 }
 
-/// The native histogram series `load_with_nhcb` makes of a classic histogram's series.
-fn nhcb_series(labels: &Labels) -> Option<Labels> {
-    let name = labels.metric_name()?;
-    let base = ["_bucket", "_count", "_sum"].iter().find_map(|s| name.strip_suffix(s))?;
-    let mut out = labels.clone();
-    out.set(METRIC_NAME_LABEL, base);
-    out.remove("le");
-    Some(out)
-}
-
-fn skip_reason(eval: &Eval, histogram_series: &[Labels], engine: &QueryEngine) -> Option<String> {
-    if uses_trim_operator(&eval.expr) {
-        return Some("native histograms: the bucket trim operators </ and >/".into());
-    }
-    let expr = engine.parse(&eval.expr, QueryBounds::default()).ok()?;
-    let selectors = selector_matchers(&expr).ok()?;
-    let touches = selectors.iter().any(|matchers| {
-        histogram_series.iter().any(|labels| matchers.iter().all(|m: &Matcher| m.matches_labels(labels)))
-    });
-    touches.then(|| "native histograms: selects a series load_with_nhcb converts".into())
+fn skip_reason(eval: &Eval) -> Option<String> {
+    uses_trim_operator(&eval.expr).then(|| "native histograms: the bucket trim operators </ and >/".into())
 }
 
 /// Whether the expression uses `</` or `>/` (outside strings): Prometheus' operators that

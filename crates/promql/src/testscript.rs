@@ -10,9 +10,11 @@
 //! for a range query). Expressions are kept as text here; the engine parses them.
 
 mod load;
+mod nhcb;
 mod notation;
 
 pub use load::{load_into, Loaded};
+pub use nhcb::nhcb_histograms;
 
 pub use notation::{
     expand_item, expand_start_time_item, parse_duration, parse_float, parse_series, quoted_string,

@@ -194,6 +194,12 @@ impl Evaluator<'_> {
                     continue; // the float pass has it
                 }
                 let (l, r) = if swapped { (ov.clone(), mv) } else { (mv, ov.clone()) };
+                if let Some(equal) = bool_histogram_equality(op, &l, &r) {
+                    let (labels, drop_name) = self.result_labels(op, m, Some(&one[*o]));
+                    let id = out.series_for(&labels, drop_name);
+                    out.push(id, t, f64::from(u8::from(equal)))?;
+                    continue;
+                }
                 match histogram_op(op, &l, &r) {
                     Some(Ok(Some(h))) => {
                         let (labels, drop_name) = self.result_labels(op, m, Some(&one[*o]));
@@ -337,28 +343,48 @@ impl Evaluator<'_> {
         } else {
             Vec::new()
         };
-        for (step, (l_at, r_at)) in by_step(self, &lhs).into_iter().zip(by_step(self, &rhs)).enumerate() {
+        // Floats and histograms alike: a set operation looks at which series have a sample.
+        let (l_steps, r_steps) = (self.operands_by_step(&lhs), self.operands_by_step(&rhs));
+        let push = |out: &mut OutputBuilder, id: usize, t: i64, v: &Operand| match v {
+            Operand::Float(f) => out.push(id, t, *f),
+            Operand::Histogram(h) => out.push_histogram(id, t, Arc::clone(h)),
+        };
+        for (step, (l_at, r_at)) in l_steps.into_iter().zip(r_steps).enumerate() {
             let t = self.start + step as i64 * self.step;
             match op.symbol.as_str() {
                 "or" => {
-                    let left: HashSet<SeriesHash> = l_at.iter().map(|&(i, _)| lhs_sigs[i]).collect();
-                    for &(i, v) in &l_at {
-                        out.push(lhs_ids[i], t, v)?;
+                    let left: HashSet<SeriesHash> = l_at.iter().map(|(i, _)| lhs_sigs[*i]).collect();
+                    for (i, v) in &l_at {
+                        push(&mut out, lhs_ids[*i], t, v)?;
                     }
-                    for &(i, v) in r_at.iter().filter(|(i, _)| !left.contains(&rhs_sigs[*i])) {
-                        out.push(rhs_ids[i], t, v)?;
+                    for (i, v) in r_at.iter().filter(|(i, _)| !left.contains(&rhs_sigs[*i])) {
+                        push(&mut out, rhs_ids[*i], t, v)?;
                     }
                 }
                 symbol => {
-                    let right: HashSet<SeriesHash> = r_at.iter().map(|&(i, _)| rhs_sigs[i]).collect();
+                    let right: HashSet<SeriesHash> = r_at.iter().map(|(i, _)| rhs_sigs[*i]).collect();
                     let want = symbol == "and";
-                    for &(i, v) in l_at.iter().filter(|(i, _)| right.contains(&lhs_sigs[*i]) == want) {
-                        out.push(lhs_ids[i], t, v)?;
+                    for (i, v) in l_at.iter().filter(|(i, _)| right.contains(&lhs_sigs[*i]) == want) {
+                        push(&mut out, lhs_ids[*i], t, v)?;
                     }
                 }
             }
         }
         out.finish()
+    }
+
+    /// For each step, the `(series index, float or histogram)` pairs that have a sample.
+    fn operands_by_step(&self, series: &[StepSeries]) -> Vec<Vec<(usize, Operand)>> {
+        let mut steps: Vec<Vec<(usize, Operand)>> = vec![Vec::new(); self.step_count()];
+        for (i, s) in series.iter().enumerate() {
+            for &(t, v) in &s.points {
+                steps[self.step_index(t)].push((i, Operand::Float(v)));
+            }
+            for (t, h) in &s.histograms {
+                steps[self.step_index(*t)].push((i, Operand::Histogram(Arc::clone(h))));
+            }
+        }
+        steps
     }
 }
 
@@ -394,6 +420,17 @@ fn at_times(
         }
     }
     out
+}
+
+/// `h == bool h` and `h != bool h`: whether the comparison holds (1 or 0 in the result);
+/// `None` for any other operator or operands.
+fn bool_histogram_equality(op: &Op<'_>, l: &Operand, r: &Operand) -> Option<bool> {
+    use crate::native_histogram::arith::compact;
+    let (Operand::Histogram(a), Operand::Histogram(b)) = (l, r) else { return None };
+    if !(op.comparison && op.return_bool && matches!(op.symbol.as_str(), "==" | "!=")) {
+        return None;
+    }
+    Some((compact(a) == compact(b)) == (op.symbol == "=="))
 }
 
 /// `l op r` where a histogram takes part: `Some(Ok(Some(h)))` the result,

@@ -12,6 +12,7 @@ use super::functions::string_arg;
 use super::steps::{by_step, OutputBuilder};
 use super::{Evaluator, StepSeries, Val};
 use crate::engine::QueryError;
+use crate::native_histogram::quantile::cumulative_rank_at;
 
 const BUCKET_LABEL: &str = "le";
 
@@ -217,33 +218,7 @@ pub(crate) fn bucket_fraction(lower: f64, upper: f64, buckets: &mut Vec<(f64, f6
     if lower >= upper {
         return 0.0;
     }
-    (rank_at(upper, buckets) - rank_at(lower, buckets)).max(0.0) / total
-}
-
-/// How many observations are at or below `v`.
-fn rank_at(v: f64, buckets: &[(f64, f64)]) -> f64 {
-    let first_lower = if buckets[0].0 > 0.0 { 0.0 } else { f64::NEG_INFINITY };
-    if v <= first_lower {
-        return 0.0;
-    }
-    let mut previous_count = 0.0;
-    for (i, &(upper, count)) in buckets.iter().enumerate() {
-        let lower = if i == 0 { first_lower } else { buckets[i - 1].0 };
-        if v <= upper {
-            if v == upper {
-                return count;
-            }
-            if lower.is_infinite() {
-                return count;
-            }
-            if upper.is_infinite() {
-                return previous_count;
-            }
-            return previous_count + (count - previous_count) * (v - lower) / (upper - lower);
-        }
-        previous_count = count;
-    }
-    previous_count
+    (cumulative_rank_at(upper, buckets) - cumulative_rank_at(lower, buckets)).max(0.0) / total
 }
 
 /// Merges buckets with the same upper bound (sorted input).

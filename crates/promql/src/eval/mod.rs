@@ -36,7 +36,6 @@ mod steps;
 pub(crate) use context::QueryContext;
 pub(crate) use math::almost_equal;
 pub(crate) use selector::matcher_sets;
-pub(crate) use selector::selector_matchers;
 
 use promql_parser::parser::{AtModifier, Expr, Offset};
 use std::sync::Arc;

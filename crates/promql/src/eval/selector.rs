@@ -4,7 +4,7 @@
 //! modifiers widen what a selector reads; `extended_range` says what they make of it.
 
 use promql_parser::label::MatchOp as ParserMatchOp;
-use promql_parser::parser::{Expr, MatrixSelector, SubqueryExpr, VectorSelector};
+use promql_parser::parser::{MatrixSelector, SubqueryExpr, VectorSelector};
 use strata_model::{is_stale_marker, Labels, MatchOp, Matcher, METRIC_NAME_LABEL};
 
 use std::sync::Arc;
@@ -354,38 +354,4 @@ pub(crate) fn convert_matcher(m: &promql_parser::label::Matcher) -> Result<Match
         ParserMatchOp::NotRe(_) => MatchOp::RegexNoMatch,
     };
     Matcher::new(op, m.name.clone(), m.value.clone()).map_err(|e| QueryError::BadData(e.to_string()))
-}
-
-/// The matchers of every selector in `expr` (one list per selector and `or` alternative).
-pub(crate) fn selector_matchers(expr: &Expr) -> Result<Vec<Vec<Matcher>>, QueryError> {
-    let mut out = Vec::new();
-    collect_selectors(expr, &mut out)?;
-    Ok(out)
-}
-
-fn collect_selectors(expr: &Expr, out: &mut Vec<Vec<Matcher>>) -> Result<(), QueryError> {
-    match expr {
-        Expr::VectorSelector(vs) => out.extend(matcher_sets(vs)?),
-        Expr::MatrixSelector(ms) => out.extend(matcher_sets(&ms.vs)?),
-        Expr::Aggregate(a) => {
-            collect_selectors(&a.expr, out)?;
-            if let Some(p) = &a.param {
-                collect_selectors(p, out)?;
-            }
-        }
-        Expr::Unary(u) => collect_selectors(&u.expr, out)?,
-        Expr::Binary(b) => {
-            collect_selectors(&b.lhs, out)?;
-            collect_selectors(&b.rhs, out)?;
-        }
-        Expr::Paren(p) => collect_selectors(&p.expr, out)?,
-        Expr::Subquery(s) => collect_selectors(&s.expr, out)?,
-        Expr::Call(c) => {
-            for a in &c.args.args {
-                collect_selectors(a, out)?;
-            }
-        }
-        Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
-    }
-    Ok(())
 }

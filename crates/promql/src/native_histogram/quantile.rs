@@ -107,7 +107,13 @@ pub(crate) fn fraction(lower: f64, upper: f64, h: &FloatHistogram) -> f64 {
     }
     let custom = h.schema == CUSTOM_BUCKETS_SCHEMA;
     let (mut rank, mut lower_rank, mut upper_rank) = (0.0, None, None);
-    for mut b in all_buckets(h) {
+    if custom {
+        // As for a classic histogram's `_bucket` series, which custom buckets stand for.
+        let cumulative = cumulative_custom_buckets(h);
+        (lower_rank, upper_rank) =
+            (Some(cumulative_rank_at(lower, &cumulative)), Some(cumulative_rank_at(upper, &cumulative)));
+    }
+    for mut b in all_buckets(h).into_iter().filter(|_| !custom) {
         one_sided_zero_bucket(h, &mut b);
         let linear = |v: f64, rank: f64| rank + b.count * (v - b.lower) / (b.upper - b.lower);
         let exponential = |v: f64, rank: f64| {
@@ -150,6 +156,46 @@ pub(crate) fn fraction(lower: f64, upper: f64, h: &FloatHistogram) -> f64 {
     };
     let clamp = |r: Option<f64>| r.filter(|r| *r <= reachable).unwrap_or(reachable);
     (clamp(upper_rank) - clamp(lower_rank)) / h.count
+}
+
+/// A custom-bucket histogram as a classic one: `(upper bound, observations at or below
+/// it)` for every bound and `+Inf`, buckets left out of the spans counting none.
+fn cumulative_custom_buckets(h: &FloatHistogram) -> Vec<(f64, f64)> {
+    let uppers = h.custom_values.iter().copied().chain([f64::INFINITY]);
+    let present = all_buckets(h);
+    let mut total = 0.0;
+    uppers
+        .map(|upper| {
+            total += present.iter().filter(|b| b.upper == upper).map(|b| b.count).sum::<f64>();
+            (upper, total)
+        })
+        .collect()
+}
+
+/// How many observations of a classic histogram (`(upper bound, cumulative count)`,
+/// sorted, ending at `+Inf`) are at or below `v`: linear inside finite buckets, the first
+/// bucket starting at 0 when its bound is positive; a value inside an infinitely wide
+/// bucket counts none of the `+Inf` bucket and all of a first one reaching down to `-Inf`.
+pub(crate) fn cumulative_rank_at(v: f64, buckets: &[(f64, f64)]) -> f64 {
+    let first_lower = if buckets[0].0 > 0.0 { 0.0 } else { f64::NEG_INFINITY };
+    if v <= first_lower {
+        return 0.0;
+    }
+    let mut previous_count = 0.0;
+    for (i, &(upper, count)) in buckets.iter().enumerate() {
+        let lower = if i == 0 { first_lower } else { buckets[i - 1].0 };
+        if v <= upper {
+            if v == upper || lower.is_infinite() {
+                return count;
+            }
+            if upper.is_infinite() {
+                return previous_count;
+            }
+            return previous_count + (count - previous_count) * (v - lower) / (upper - lower);
+        }
+        previous_count = count;
+    }
+    previous_count
 }
 
 /// The variance of the observations, each bucket's taken at its geometric mean (its
