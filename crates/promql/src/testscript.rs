@@ -14,7 +14,7 @@ mod nhcb;
 mod notation;
 
 pub use load::{load_into, Loaded};
-pub use nhcb::nhcb_histograms;
+pub use nhcb::{nhcb_histograms, HistogramSeries};
 
 pub use notation::{
     expand_item, expand_start_time_item, parse_duration, parse_float, parse_series, quoted_string,

@@ -24,22 +24,10 @@ use super::{parse_float, Item, SeriesSpec};
 /// One classic histogram at one timestamp, as its series' samples arrive.
 #[derive(Debug, Default, Clone)]
 struct Collected {
-    /// `(le, cumulative count)`, by bound.
-    buckets: BTreeMap<OrderedBound, f64>,
+    /// `(le, cumulative count)`, as the series come.
+    buckets: Vec<(f64, f64)>,
     count: Option<f64>,
     sum: f64,
-}
-
-/// A bucket bound that orders as a number (NaN bounds never get here).
-#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
-struct OrderedBound(f64);
-
-impl Eq for OrderedBound {}
-
-impl Ord for OrderedBound {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0.total_cmp(&other.0)
-    }
 }
 
 /// Which part of a classic histogram a series is.
@@ -49,12 +37,12 @@ enum Part {
     Sum,
 }
 
+/// Native-histogram samples by series.
+pub type HistogramSeries = BTreeMap<Labels, Vec<(i64, HistogramValue)>>;
+
 /// The native histograms a block's classic histogram families make, by series; what could
 /// not be converted is returned apart, one message per histogram.
-pub fn nhcb_histograms(
-    series: &[SeriesSpec],
-    interval: i64,
-) -> (BTreeMap<Labels, Vec<(i64, HistogramValue)>>, Vec<String>) {
+pub fn nhcb_histograms(series: &[SeriesSpec], interval: i64) -> (HistogramSeries, Vec<String>) {
     let mut families: BTreeMap<Labels, BTreeMap<i64, Collected>> = BTreeMap::new();
     for s in series {
         let Some((base, part)) = classify(&s.labels) else { continue };
@@ -63,9 +51,7 @@ pub fn nhcb_histograms(
             let Item::Float(v) = item else { continue };
             let collected = by_time.entry(i as i64 * interval).or_default();
             match part {
-                Part::Bucket(le) => {
-                    collected.buckets.entry(OrderedBound(le)).or_insert(*v);
-                }
+                Part::Bucket(le) => collected.buckets.push((le, *v)),
                 Part::Count => collected.count = Some(*v),
                 Part::Sum => collected.sum = *v,
             }
@@ -109,7 +95,10 @@ fn classify(labels: &Labels) -> Option<(Labels, Part)> {
 
 /// One collected classic histogram as a native one.
 fn convert(c: Collected) -> Result<HistogramValue, String> {
-    let mut buckets: Vec<(f64, f64)> = c.buckets.into_iter().map(|(le, n)| (le.0, n)).collect();
+    let mut buckets = c.buckets;
+    // By bound; of two samples for one bound the first is kept (a stable sort, then dedup).
+    buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    buckets.dedup_by(|later, earlier| later.0 == earlier.0);
     if let Some(&(le, n)) = buckets.iter().find(|b| b.1 < 0.0) {
         return Err(format!("bucket count must be non-negative: le={le}, count={n}"));
     }
@@ -164,7 +153,7 @@ mod tests {
     use super::*;
     use crate::testscript::{parse_script, Command};
 
-    fn converted(script: &str) -> (BTreeMap<Labels, Vec<(i64, HistogramValue)>>, Vec<String>) {
+    fn converted(script: &str) -> (HistogramSeries, Vec<String>) {
         let Command::Load { series, interval, with_nhcb, .. } = &parse_script(script).unwrap()[0] else {
             panic!("not a load")
         };
