@@ -67,6 +67,8 @@ def main() -> None:
                 queries.add(parts[4])
     for i, q in enumerate(sorted(queries)[:800]):
         put(corpus, "promql_eval", str(i), q.encode())
+    for i, q in enumerate(sorted(queries)):
+        put(corpus, "promql_parse", str(i), q.encode())
 
     influxql = json.loads((shared / "conformance" / "influxql" / "cases.json").read_text())
     commands = sorted({s["command"] for g in influxql["groups"] for s in g.get("steps", []) if s.get("op") == "query" and s.get("command")})

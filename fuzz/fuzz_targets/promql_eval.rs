@@ -2,10 +2,8 @@
 //! range) over a small store with a time and sample budget — an answer or an error, never
 //! a panic out of `strata_promql`, and never past the budget by much.
 //!
-//! `strata_promql::parse` catches the panics of the parser crate it wraps (promql-parser
-//! overflows a `Duration` on a range of 10^27 s) and answers a parse error, as the server
-//! does. libFuzzer's panic hook would abort on that caught panic, so the default hook is put
-//! back and the harness itself fails on a panic that escapes.
+//! The default panic hook is put back (libFuzzer's aborts at once) and the harness itself
+//! fails on a panic that escapes, with the query that caused it.
 #![no_main]
 
 use std::sync::{Once, OnceLock};

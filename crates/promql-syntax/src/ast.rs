@@ -303,6 +303,16 @@ pub enum RangeModifier {
     Smoothed,
 }
 
+impl RangeModifier {
+    /// The keyword.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            RangeModifier::Anchored => "anchored",
+            RangeModifier::Smoothed => "smoothed",
+        }
+    }
+}
+
 /// A duration where one is written: a literal, or (Prometheus' experimental duration
 /// expressions) arithmetic over literals, `step()` and `range()`, worked out per query.
 #[derive(Debug, Clone, PartialEq)]
@@ -337,8 +347,7 @@ pub enum DurationOp {
 pub struct VectorSelector {
     /// The metric name written before the braces, if any.
     pub name: Option<String>,
-    /// The matchers in braces; a name written before them is also here, last, as
-    /// `__name__="…"` (as in Prometheus).
+    /// The matchers in braces (a name written before them is not among them).
     pub matchers: Vec<LabelMatcher>,
     pub offset: Option<DurationExpr>,
     pub at: Option<AtModifier>,
@@ -395,6 +404,82 @@ fn duration_seconds(d: &DurationExpr, step_ms: i64, range_ms: i64) -> f64 {
                 DurationOp::Mod => a % b,
                 DurationOp::Pow => a.powf(b),
             }
+        }
+    }
+}
+
+impl Expr {
+    /// Calls `f` on this node and every node below it, parents first.
+    pub fn walk(&self, f: &mut dyn FnMut(&Expr)) {
+        f(self);
+        match self {
+            Expr::Number(_) | Expr::String(_) | Expr::VectorSelector(_) | Expr::MatrixSelector(_) => {}
+            Expr::Paren(p) => p.expr.walk(f),
+            Expr::Unary(u) => u.expr.walk(f),
+            Expr::Binary(b) => {
+                b.lhs.walk(f);
+                b.rhs.walk(f);
+            }
+            Expr::Aggregate(a) => {
+                if let Some(p) = &a.param {
+                    p.walk(f);
+                }
+                a.expr.walk(f);
+            }
+            Expr::Call(c) => c.args.iter().for_each(|a| a.walk(f)),
+            Expr::Subquery(s) => s.expr.walk(f),
+        }
+    }
+
+    /// Calls `f` on every duration of the tree: ranges, subquery steps, offsets.
+    pub fn durations_mut(&mut self, f: &mut dyn FnMut(&mut DurationExpr)) {
+        match self {
+            Expr::Number(_) | Expr::String(_) => {}
+            Expr::VectorSelector(vs) => vs.offset.iter_mut().for_each(f),
+            Expr::MatrixSelector(ms) => {
+                f(&mut ms.range);
+                ms.selector.offset.iter_mut().for_each(f);
+            }
+            Expr::Paren(p) => p.expr.durations_mut(f),
+            Expr::Unary(u) => u.expr.durations_mut(f),
+            Expr::Binary(b) => {
+                b.lhs.durations_mut(f);
+                b.rhs.durations_mut(f);
+            }
+            Expr::Aggregate(a) => {
+                if let Some(p) = &mut a.param {
+                    p.durations_mut(f);
+                }
+                a.expr.durations_mut(f);
+            }
+            Expr::Call(c) => c.args.iter_mut().for_each(|a| a.durations_mut(f)),
+            Expr::Subquery(s) => {
+                s.expr.durations_mut(f);
+                f(&mut s.range);
+                s.step.iter_mut().for_each(&mut *f);
+                s.offset.iter_mut().for_each(f);
+            }
+        }
+    }
+}
+
+impl DurationExpr {
+    /// Whether this is more than a literal (Prometheus' experimental duration expressions:
+    /// arithmetic, `step()`, `range()`, `min_of`, `max_of`).
+    pub fn is_expression(&self) -> bool {
+        match self {
+            DurationExpr::Millis(_) | DurationExpr::Seconds(_) => false,
+            DurationExpr::Negate(inner) => inner.is_expression(),
+            _ => true,
+        }
+    }
+
+    /// The duration in milliseconds once worked out ([`resolve_duration`] for a query
+    /// without step or range if it is still an expression).
+    pub fn millis(&self) -> i64 {
+        match self {
+            DurationExpr::Millis(ms) => *ms,
+            other => resolve_duration(other, 0, 0).unwrap_or(0),
         }
     }
 }

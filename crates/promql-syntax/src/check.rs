@@ -168,8 +168,7 @@ impl Checker<'_> {
             }
         }
         if let Some(name) = &vs.name {
-            let in_braces = &vs.matchers[..vs.matchers.len() - 1];
-            if let Some(m) = in_braces.iter().find(|m| m.name == "__name__") {
+            if let Some(m) = vs.matchers.iter().find(|m| m.name == "__name__") {
                 return Err(self.error(
                     vs.span,
                     format!("metric name must not be set twice: {name:?} or {:?}", m.value),

@@ -18,6 +18,7 @@ pub mod functions;
 pub mod keywords;
 pub mod lexer;
 pub mod parser;
+pub mod printer;
 
 pub use ast::Expr;
 pub use error::ParseError;
@@ -28,4 +29,26 @@ pub fn parse(input: &str) -> Result<Expr, ParseError> {
     let expr = parser::Parser::new(input, tokens).parse_query()?;
     check::check(&expr, input)?;
     Ok(expr)
+}
+
+#[cfg(test)]
+mod depth_tests {
+    /// The deepest queries the limits let through parse on the stack the server gives its
+    /// query threads (16 MiB: the parser and the checks recurse once per level), and those
+    /// past the limits are refused before the stack runs out.
+    #[test]
+    fn the_deepest_allowed_queries_fit_a_query_threads_stack() {
+        let run = || {
+            let nested = |n: usize| format!("{}1{}", "(".repeat(n), ")".repeat(n));
+            assert!(super::parse(&nested(crate::parser::MAX_NESTING)).is_ok());
+            assert!(super::parse(&nested(100_000)).is_err());
+            let chain = |n: usize, op: &str| vec!["up"; n + 1].join(op);
+            assert!(super::parse(&chain(crate::parser::MAX_OPERATORS, " + ")).is_ok());
+            assert!(super::parse(&chain(crate::parser::MAX_OPERATORS, " ^ ")).is_ok());
+            assert!(super::parse(&chain(crate::parser::MAX_OPERATORS + 1, " or ")).is_err());
+            let signs = format!("{}1", "-".repeat(100_000));
+            assert!(super::parse(&signs).is_err(), "signs nest too");
+        };
+        std::thread::Builder::new().stack_size(16 << 20).spawn(run).unwrap().join().unwrap();
+    }
 }

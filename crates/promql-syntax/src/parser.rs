@@ -295,7 +295,7 @@ impl<'a> Parser<'a> {
             if self.peek_at(1).kind != Kind::LeftParen {
                 break;
             }
-            let word = self.advance();
+            self.advance();
             self.advance();
             let value = self.signed_number("fill modifier")?;
             self.expect(Kind::RightParen, "fill modifier", "\")\"")?;
@@ -304,7 +304,6 @@ impl<'a> Parser<'a> {
                 "fill_left" => matching.fill_left = Some(value),
                 _ => matching.fill_right = Some(value),
             }
-            let _ = word;
         }
         Ok((return_bool, Some(matching)))
     }
@@ -538,9 +537,6 @@ impl<'a> Parser<'a> {
                 }
             }
             self.unnest();
-        }
-        if let Some(name) = &name {
-            matchers.push(LabelMatcher { name: "__name__".into(), op: MatchOp::Equal, value: name.clone() });
         }
         Ok(Expr::VectorSelector(VectorSelector {
             name,
@@ -819,9 +815,15 @@ impl<'a> Parser<'a> {
             Kind::Duration => duration_ms(&token.text)
                 .map(DurationExpr::Millis)
                 .ok_or_else(|| self.error_at(&token, format!("duration out of range: {:?}", token.text))),
-            Kind::Number => parse_number(&token.text).map(DurationExpr::Seconds).ok_or_else(|| {
-                self.error_at(&token, format!("bad number or duration syntax: {:?}", token.text))
-            }),
+            Kind::Number => match parse_number(&token.text) {
+                Some(seconds) if (seconds * 1000.0).abs() < i64::MAX as f64 => {
+                    Ok(DurationExpr::Seconds(seconds))
+                }
+                Some(_) => Err(self.error_at(&token, format!("duration out of range: {:?}", token.text))),
+                None => {
+                    Err(self.error_at(&token, format!("bad number or duration syntax: {:?}", token.text)))
+                }
+            },
             Kind::LeftParen => {
                 self.nest()?;
                 let inner = self.duration_expr(0)?;

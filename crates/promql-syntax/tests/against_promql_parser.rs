@@ -336,3 +336,22 @@ fn theirs_selector(vs: &theirs::VectorSelector) -> String {
         theirs_at(vs.at.as_ref())
     )
 }
+
+/// Printing a tree and reading the text again gives the same tree (compared printed: the
+/// spans differ), for every query of the corpus and the list that parses.
+#[test]
+fn printed_trees_read_back_the_same() {
+    let mut queries: Vec<String> = QUERIES.iter().map(|q| q.to_string()).collect();
+    queries.extend(corpus_queries().unwrap_or_default());
+    let mut checked = 0;
+    for q in &queries {
+        let Ok(tree) = strata_promql_syntax::parse(q) else { continue };
+        let printed = tree.to_string();
+        let again =
+            strata_promql_syntax::parse(&printed).unwrap_or_else(|e| panic!("{q}\n printed {printed}\n {e}"));
+        assert_eq!(again.to_string(), printed, "{q}");
+        assert_eq!(ours_sexp(&again), ours_sexp(&tree), "{q}\n printed {printed}");
+        checked += 1;
+    }
+    assert!(checked >= QUERIES.len());
+}

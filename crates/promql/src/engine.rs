@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::eval::{evaluate, QueryContext};
 use crate::{parse, Expr, QueryBounds, Queryable, Value};
+use strata_promql_syntax::ast::{resolve_duration, DurationExpr};
 
 /// Engine settings; the defaults are those of a Prometheus server.
 #[derive(Debug, Clone)]
@@ -185,16 +186,57 @@ impl QueryEngine {
     /// duration arithmetic, when the options allow it; [`QueryBounds::default`] for an
     /// instant query).
     pub fn parse(&self, query: &str, bounds: QueryBounds) -> Result<Expr, QueryError> {
-        crate::parse::refuse_reserved_labels(query).map_err(|e| QueryError::BadData(e.0))?;
-        let text = if self.options.duration_expressions {
-            crate::duration_expr::resolve(query, bounds)
-        } else {
-            std::borrow::Cow::Borrowed(query)
-        };
-        let text = crate::extended_selectors::rewrite(&text, self.options.extended_range_selectors)
-            .map_err(|e| QueryError::BadData(e.0))?;
-        let text = crate::info_selector::rewrite(&text);
-        parse(&text).map_err(|e| QueryError::BadData(e.0))
+        let mut expr = parse(query).map_err(|e| QueryError::BadData(e.0))?;
+        self.refuse_disabled_features(&expr)?;
+        // Duration expressions are worked out once, for this query's step and range.
+        let mut bad = None;
+        expr.durations_mut(&mut |d| {
+            if d.is_expression() {
+                match resolve_duration(d, bounds.step_ms, bounds.range_ms) {
+                    Some(ms) => *d = DurationExpr::Millis(ms),
+                    None => bad = Some("a duration expression does not give a finite duration".to_string()),
+                }
+            }
+        });
+        match bad {
+            Some(message) => Err(QueryError::BadData(message)),
+            None => Ok(expr),
+        }
+    }
+
+    /// Refuses what Prometheus keeps behind a feature flag this engine has off: duration
+    /// expressions and the `anchored`/`smoothed` modifiers (experimental functions and
+    /// `fill` modifiers are refused where they are evaluated).
+    fn refuse_disabled_features(&self, expr: &Expr) -> Result<(), QueryError> {
+        let mut refusal = None;
+        let (durations, modifiers) =
+            (self.options.duration_expressions, self.options.extended_range_selectors);
+        expr.walk(&mut |node| {
+            let selector = match node {
+                Expr::VectorSelector(vs) => Some(vs),
+                Expr::MatrixSelector(ms) => Some(&ms.selector),
+                _ => None,
+            };
+            if let Some(modifier) = selector.and_then(|vs| vs.modifier).filter(|_| !modifiers) {
+                refusal.get_or_insert(format!(
+                    "{} modifier is experimental and not enabled (--enable-feature=promql-extended-range-selectors)",
+                    modifier.keyword()
+                ));
+            }
+        });
+        if !durations {
+            let mut uses = false;
+            expr.clone().durations_mut(&mut |d| uses |= d.is_expression());
+            if uses {
+                refusal.get_or_insert(
+                    "duration expressions are experimental and not enabled (--enable-feature=promql-duration-expr)".into(),
+                );
+            }
+        }
+        match refusal {
+            Some(message) => Err(QueryError::BadData(message)),
+            None => Ok(()),
+        }
     }
 
     /// Evaluates `query` at time `t` (ms).

@@ -18,9 +18,8 @@
 //! gives no positions.
 
 use std::path::PathBuf;
-use std::time::UNIX_EPOCH;
 
-use promql_parser::parser::AtModifier;
+use strata_promql_syntax::ast::AtModifier;
 
 use strata_model::{is_stale_marker, Labels};
 
@@ -210,17 +209,13 @@ const QUERY_RANGE_FUNCTIONS: [&str; 4] = ["start", "end", "step", "range"];
 fn calls_any(expr: &Expr, names: &[&str]) -> bool {
     let any = |e: &Expr| calls_any(e, names);
     match expr {
-        Expr::Call(call) => names.contains(&call.func.name) || call.args.args.iter().any(|a| any(a)),
+        Expr::Call(call) => names.contains(&call.func.as_str()) || call.args.iter().any(any),
         Expr::Aggregate(agg) => any(&agg.expr) || agg.param.as_deref().is_some_and(any),
         Expr::Unary(u) => any(&u.expr),
         Expr::Binary(b) => any(&b.lhs) || any(&b.rhs),
         Expr::Paren(p) => any(&p.expr),
         Expr::Subquery(sq) => any(&sq.expr),
-        Expr::MatrixSelector(_)
-        | Expr::VectorSelector(_)
-        | Expr::NumberLiteral(_)
-        | Expr::StringLiteral(_)
-        | Expr::Extension(_) => false,
+        Expr::MatrixSelector(_) | Expr::VectorSelector(_) | Expr::Number(_) | Expr::String(_) => false,
     }
 }
 
@@ -264,26 +259,24 @@ fn with_at(expr: &Expr, at: i64) -> Option<Expr> {
 }
 
 fn at_modifier(at: i64) -> AtModifier {
-    let offset = std::time::Duration::from_millis(at.unsigned_abs());
-    let time = if at >= 0 { UNIX_EPOCH + offset } else { UNIX_EPOCH - offset };
-    AtModifier::At(time)
+    AtModifier::Timestamp(at)
 }
 
 fn set_at(expr: &mut Expr, at: &AtModifier, unsafe_call: &mut bool) {
     match expr {
         Expr::VectorSelector(vs) => {
-            vs.at.get_or_insert_with(|| at.clone());
+            vs.at.get_or_insert(*at);
         }
         Expr::MatrixSelector(ms) => {
-            ms.vs.at.get_or_insert_with(|| at.clone());
+            ms.selector.at.get_or_insert(*at);
         }
         // The subquery is at `at` now (or was already at its own time): its inside stays.
         Expr::Subquery(sq) => {
-            sq.at.get_or_insert_with(|| at.clone());
+            sq.at.get_or_insert(*at);
         }
         Expr::Call(call) => {
-            *unsafe_call |= AT_UNSAFE_FUNCTIONS.contains(&call.func.name);
-            for arg in call.args.args.iter_mut() {
+            *unsafe_call |= AT_UNSAFE_FUNCTIONS.contains(&call.func.as_str());
+            for arg in call.args.iter_mut() {
                 set_at(arg, at, unsafe_call);
             }
         }
@@ -299,7 +292,7 @@ fn set_at(expr: &mut Expr, at: &AtModifier, unsafe_call: &mut bool) {
             set_at(&mut b.rhs, at, unsafe_call);
         }
         Expr::Paren(p) => set_at(&mut p.expr, at, unsafe_call),
-        Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
+        Expr::Number(_) | Expr::String(_) => {}
     }
 }
 
@@ -613,10 +606,10 @@ mod tests {
         assert_eq!(injected("time() - m", 10_000), None, "time() depends on the evaluation time");
         assert_eq!(injected("timestamp(m)", 10_000), None);
         assert!(injected("-m @ start()", -5_000).unwrap().contains("@ start()"));
-        // Before the epoch (the parser prints such times as 0, so look at the tree).
+        // Before the epoch.
         let Some(Expr::Unary(u)) = with_at(&parse("-m").unwrap(), -5_000) else { panic!() };
         let Expr::VectorSelector(vs) = *u.expr else { panic!() };
-        assert_eq!(vs.at, Some(AtModifier::At(UNIX_EPOCH - std::time::Duration::from_secs(5))));
+        assert_eq!(vs.at, Some(AtModifier::Timestamp(-5_000)));
     }
 
     #[test]

@@ -5,21 +5,23 @@
 
 use std::sync::Arc;
 
-use promql_parser::parser::{AggregateExpr, LabelModifier};
+use strata_promql_syntax::ast::{AggregateExpr, Expr};
+
+use super::label_modifier::{self, LabelModifier};
 use strata_model::{Labels, METRIC_NAME_LABEL};
 
 use super::functions::{invalid_quantile, nan_last, unwrap_parens, valid_label_name};
 use super::math::{quantile, Accumulate, Count, Extreme, Group, Mean, StdDev, Sum, Variance};
 use super::steps::{by_step, OutputBuilder};
 use super::{Evaluator, StepSeries, Val};
-use crate::byte_escapes::go_quote;
 use crate::engine::QueryError;
 use crate::format_float;
 use crate::go_float::{format_g, go_max, go_min};
+use crate::go_quote::go_quote;
 
 impl Evaluator<'_> {
     pub(crate) fn aggregate(&self, agg: &AggregateExpr) -> Result<Val, QueryError> {
-        let op = agg.op.to_string().to_lowercase();
+        let op = agg.op.clone();
         if matches!(op.as_str(), "limitk" | "limit_ratio") && !self.ctx.options().experimental_functions {
             return Err(QueryError::BadData(
                 "limitk() and limit_ratio() are experimental and must be enabled with --enable-feature=promql-experimental-functions".into(),
@@ -27,9 +29,9 @@ impl Evaluator<'_> {
         }
         let param = match (&agg.param, op.as_str()) {
             (Some(p), "count_values") => Param::Label(match unwrap_parens(p) {
-                promql_parser::parser::Expr::StringLiteral(s) if valid_label_name(&s.val) => s.val.clone(),
-                promql_parser::parser::Expr::StringLiteral(s) => {
-                    return Err(QueryError::Execution(format!("invalid label name {}", go_quote(&s.val))))
+                Expr::String(s) if valid_label_name(&s.value) => s.value.clone(),
+                Expr::String(s) => {
+                    return Err(QueryError::Execution(format!("invalid label name {}", go_quote(&s.value))))
                 }
                 _ => return Err(QueryError::BadData("count_values needs a string parameter".into())),
             }),
@@ -37,7 +39,7 @@ impl Evaluator<'_> {
             (None, _) => Param::None,
         };
         let input = self.eval_vector(&agg.expr)?;
-        let (group_of, group_labels) = groups(&input, agg.modifier.as_ref());
+        let (group_of, group_labels) = groups(&input, label_modifier::grouping(agg).as_ref());
         match (op.as_str(), param) {
             ("topk" | "bottomk" | "limitk" | "limit_ratio", Param::Number(k)) => {
                 self.select_series(&op, &k, input, &group_of, group_labels.len())

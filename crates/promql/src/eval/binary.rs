@@ -7,7 +7,9 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use promql_parser::parser::{BinaryExpr, LabelModifier, VectorMatchCardinality};
+use strata_promql_syntax::ast::BinaryExpr;
+
+use super::label_modifier::{self, LabelModifier, VectorMatchCardinality};
 use strata_model::histogram::FloatHistogram;
 use strata_model::{Labels, SeriesHash, METRIC_NAME_LABEL};
 
@@ -46,17 +48,17 @@ impl Op<'_> {
 
 impl Evaluator<'_> {
     pub(crate) fn binary(&self, bin: &BinaryExpr) -> Result<Val, QueryError> {
-        let modifier = bin.modifier.as_ref();
+        let matching = label_modifier::matching(bin.matching.as_ref());
         let op = Op {
-            symbol: bin.op.to_string().to_lowercase(),
-            comparison: bin.op.is_comparison_operator(),
-            return_bool: modifier.is_some_and(|m| m.return_bool),
-            card: modifier.map_or(VectorMatchCardinality::OneToOne, |m| m.card.clone()),
-            matching: modifier.and_then(|m| m.matching.as_ref()),
-            fill: modifier.map_or(Fill::default(), |m| Fill {
-                missing_one: m.fill_values.rhs,
-                missing_many: m.fill_values.lhs,
-            }),
+            symbol: bin.op.as_str().to_string(),
+            comparison: bin.op.is_comparison(),
+            return_bool: bin.return_bool,
+            card: label_modifier::cardinality(bin.matching.as_ref()),
+            matching: matching.as_ref(),
+            fill: bin
+                .matching
+                .as_ref()
+                .map_or(Fill::default(), |m| Fill { missing_one: m.fill_right, missing_many: m.fill_left }),
         };
         if (op.fill.missing_one.is_some() || op.fill.missing_many.is_some())
             && !self.ctx.options().experimental_functions

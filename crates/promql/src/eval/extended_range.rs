@@ -20,13 +20,12 @@
 //! either side (the one before carried forward when there is none after); an `anchored` one
 //! is the lookback with stale markers ignored. Stale markers never take part.
 
-use promql_parser::parser::Expr;
+use strata_promql_syntax::ast::{Expr, RangeModifier};
 
 use super::functions::unwrap_parens;
 use super::range_functions::same_float;
 use super::{Steps, Windows};
 use crate::engine::QueryError;
-use crate::extended_selectors::{modifier_of, RangeModifier};
 
 /// One series' values of `func` at every step whose window has a sample in it. Each step
 /// reads the samples from the lookback delta before its window (and after it, smoothed); both
@@ -72,7 +71,7 @@ pub(crate) fn read_ahead(modifier: Option<RangeModifier>, lookback: i64) -> i64 
 pub(crate) fn check_allowed(name: &str, args: &[&Expr]) -> Result<(), QueryError> {
     for arg in args {
         let Expr::MatrixSelector(ms) = unwrap_parens(arg) else { continue };
-        let Some(modifier) = modifier_of(&ms.vs) else { continue };
+        let Some(modifier) = ms.selector.modifier else { continue };
         let allowed: &[&str] = match modifier {
             RangeModifier::Anchored => &["changes", "delta", "increase", "rate", "resets"],
             RangeModifier::Smoothed => &["delta", "increase", "rate"],

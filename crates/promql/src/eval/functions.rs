@@ -2,25 +2,25 @@
 //! functions over instant vectors and scalars. Range-vector functions are in
 //! `range_functions`, `histogram_quantile` in `histogram`.
 
-use promql_parser::parser::{Call, Expr};
 use regex::Regex;
 use strata_model::{Labels, MatchOp, METRIC_NAME_LABEL};
+use strata_promql_syntax::ast::{Call, Expr};
 
 use super::selector::convert_matcher;
 use super::steps::{self, OutputBuilder};
 use super::{extended_range, range_functions, Evaluator, StepSeries, Val};
-use crate::byte_escapes::{go_quote, is_raw_byte};
 use crate::engine::QueryError;
 use crate::go_float::{format_g, go_max, go_min};
-use crate::parse::RESERVED_LABEL_PREFIX;
+use crate::go_quote::{go_quote, is_raw_byte};
 
 impl Evaluator<'_> {
     pub(crate) fn call(&self, call: &Call) -> Result<Val, QueryError> {
-        let name = call.func.name;
-        if call.func.experimental && !self.ctx.options().experimental_functions {
+        let name = call.func.as_str();
+        let experimental = strata_promql_syntax::functions::function(name).is_some_and(|f| f.experimental);
+        if experimental && !self.ctx.options().experimental_functions {
             return Err(QueryError::BadData(format!("function \"{name}\" is not enabled")));
         }
-        let args: Vec<&Expr> = call.args.args.iter().map(|a| a.as_ref()).collect();
+        let args: Vec<&Expr> = call.args.iter().collect();
         extended_range::check_allowed(name, &args)?;
         if let Some(func) = range_functions::lookup(name) {
             return self.call_range_function(name, &args, func);
@@ -422,7 +422,7 @@ pub(crate) fn valid_label_name(name: &str) -> bool {
 
 pub(crate) fn string_arg(e: &Expr) -> Result<String, QueryError> {
     match unwrap_parens(e) {
-        Expr::StringLiteral(s) => Ok(s.val.clone()),
+        Expr::String(s) => Ok(s.value.clone()),
         _ => Err(QueryError::BadData("expected a string literal argument".into())),
     }
 }
@@ -432,16 +432,13 @@ pub(crate) fn string_arg(e: &Expr) -> Result<String, QueryError> {
 fn absent_labels(arg: &Expr) -> Result<Labels, QueryError> {
     let vs = match arg {
         Expr::VectorSelector(vs) => vs,
-        Expr::MatrixSelector(ms) => &ms.vs,
+        Expr::MatrixSelector(ms) => &ms.selector,
         _ => return Ok(Labels::empty()),
     };
-    if !vs.matchers.or_matchers.is_empty() {
-        return Ok(Labels::empty());
-    }
     let mut labels = Labels::empty();
     let mut seen: Vec<&str> = Vec::new();
-    for m in &vs.matchers.matchers {
-        if m.name == METRIC_NAME_LABEL || m.name.starts_with(RESERVED_LABEL_PREFIX) {
+    for m in &vs.matchers {
+        if m.name == METRIC_NAME_LABEL {
             continue;
         }
         let first = !seen.contains(&m.name.as_str());

@@ -5,8 +5,8 @@
 
 use std::collections::HashMap;
 
-use promql_parser::parser::Expr;
 use strata_model::{Labels, METRIC_NAME_LABEL};
+use strata_promql_syntax::ast::Expr;
 
 use super::functions::string_arg;
 use super::steps::{by_step, OutputBuilder};

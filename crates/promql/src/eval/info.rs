@@ -23,8 +23,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use promql_parser::parser::{AtModifier, Expr, Offset};
 use strata_model::{is_stale_marker, Labels, MatchOp, Matcher, METRIC_NAME_LABEL};
+use strata_promql_syntax::ast::{AtModifier, DurationExpr, Expr};
 
 use super::selector::matcher_sets;
 use super::steps::OutputBuilder;
@@ -174,18 +174,19 @@ impl Evaluator<'_> {
     /// The `@` time and summed offset that the first selector of `expr` reads its samples
     /// at (through subqueries): a step `t` reads at `at.unwrap_or(t) − offset`.
     fn reference_time(&self, expr: &Expr, at: Option<i64>, offset: i64) -> Option<(Option<i64>, i64)> {
-        let shift = |node_at: &Option<AtModifier>, node_offset: &Option<Offset>| match self.at_time(node_at) {
-            Some(pinned) => (Some(pinned), offset_ms(node_offset)),
-            None => (at, offset + offset_ms(node_offset)),
-        };
+        let shift =
+            |node_at: &Option<AtModifier>, node_offset: &Option<DurationExpr>| match self.at_time(node_at) {
+                Some(pinned) => (Some(pinned), offset_ms(node_offset)),
+                None => (at, offset + offset_ms(node_offset)),
+            };
         match expr {
             Expr::VectorSelector(vs) => Some(shift(&vs.at, &vs.offset)),
-            Expr::MatrixSelector(ms) => Some(shift(&ms.vs.at, &ms.vs.offset)),
+            Expr::MatrixSelector(ms) => Some(shift(&ms.selector.at, &ms.selector.offset)),
             Expr::Subquery(sq) => {
                 let (at, offset) = shift(&sq.at, &sq.offset);
                 self.reference_time(&sq.expr, at, offset)
             }
-            Expr::Call(call) => call.args.args.iter().find_map(|a| self.reference_time(a, at, offset)),
+            Expr::Call(call) => call.args.iter().find_map(|a| self.reference_time(a, at, offset)),
             Expr::Aggregate(agg) => self
                 .reference_time(&agg.expr, at, offset)
                 .or_else(|| agg.param.as_deref().and_then(|p| self.reference_time(p, at, offset))),
@@ -194,7 +195,7 @@ impl Evaluator<'_> {
             }
             Expr::Unary(u) => self.reference_time(&u.expr, at, offset),
             Expr::Paren(p) => self.reference_time(&p.expr, at, offset),
-            Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => None,
+            Expr::Number(_) | Expr::String(_) => None,
         }
     }
 }

@@ -26,6 +26,7 @@ mod histogram;
 mod histogram_aggregate;
 mod histogram_windows;
 mod info;
+mod label_modifier;
 mod math;
 mod native_functions;
 mod range_functions;
@@ -37,8 +38,8 @@ pub(crate) use context::QueryContext;
 pub(crate) use math::almost_equal;
 pub(crate) use selector::matcher_sets;
 
-use promql_parser::parser::{AtModifier, Expr, Offset};
 use std::sync::Arc;
+use strata_promql_syntax::ast::{AtModifier, DurationExpr, Expr};
 
 use strata_model::histogram::FloatHistogram;
 use strata_model::{Labels, METRIC_NAME_LABEL};
@@ -260,9 +261,10 @@ impl<'a> Evaluator<'a> {
     pub(crate) fn eval(&self, expr: &Expr) -> Result<Val, QueryError> {
         self.ctx.check("expression evaluation")?;
         match expr {
-            Expr::NumberLiteral(n) => Ok(Val::Scalar(vec![n.val; self.step_count()])),
-            Expr::StringLiteral(s) => Ok(Val::String(s.val.clone())),
+            Expr::Number(n) => Ok(Val::Scalar(vec![n.value; self.step_count()])),
+            Expr::String(s) => Ok(Val::String(s.value.clone())),
             Expr::Paren(p) => self.eval(&p.expr),
+            Expr::Unary(u) if !u.negative => self.eval(&u.expr),
             Expr::Unary(u) => self.negate(self.eval(&u.expr)?),
             Expr::VectorSelector(vs) => self.vector_selector(vs, false).map(Val::Vector),
             Expr::MatrixSelector(ms) => self.matrix_selector(ms).map(Val::Range),
@@ -270,7 +272,6 @@ impl<'a> Evaluator<'a> {
             Expr::Call(call) => self.call(call),
             Expr::Aggregate(agg) => self.aggregate(agg),
             Expr::Binary(bin) => self.binary(bin),
-            Expr::Extension(_) => Err(QueryError::BadData("extension expressions are not supported".into())),
         }
     }
 
@@ -322,10 +323,7 @@ impl<'a> Evaluator<'a> {
         match at.as_ref()? {
             AtModifier::Start => Some(range.start),
             AtModifier::End => Some(range.end),
-            AtModifier::At(time) => Some(match time.duration_since(std::time::UNIX_EPOCH) {
-                Ok(d) => d.as_millis() as i64,
-                Err(e) => -(e.duration().as_millis() as i64),
-            }),
+            AtModifier::Timestamp(ms) => Some(*ms),
         }
     }
 
@@ -336,12 +334,8 @@ impl<'a> Evaluator<'a> {
 }
 
 /// An offset in ms (negative offsets look forward).
-pub(crate) fn offset_ms(offset: &Option<Offset>) -> i64 {
-    match offset {
-        None => 0,
-        Some(Offset::Pos(d)) => d.as_millis() as i64,
-        Some(Offset::Neg(d)) => -(d.as_millis() as i64),
-    }
+pub(crate) fn offset_ms(offset: &Option<DurationExpr>) -> i64 {
+    offset.as_ref().map_or(0, DurationExpr::millis)
 }
 
 /// Drops the metric name and, with it, the `__type__` and `__unit__` labels Prometheus 3

@@ -18,9 +18,9 @@
 
 use std::sync::Arc;
 
-use promql_parser::parser::MatrixSelector;
 use strata_model::histogram::FloatHistogram;
 use strata_model::{is_stale_marker, Labels, METRIC_NAME_LABEL};
+use strata_promql_syntax::ast::MatrixSelector;
 
 use super::extended_range::{extended_window_values, ExtendedFunction};
 use super::histogram_windows::{merge_histogram_windows, HistogramNote};
@@ -207,7 +207,7 @@ impl Evaluator<'_> {
         };
         let lookback = self.ctx.options().lookback_delta_ms;
         let steps = self.steps();
-        let selected = self.select_each(&ms.vs, mint, maxt, |samples, series| {
+        let selected = self.select_each(&ms.selector, mint, maxt, |samples, series| {
             samples.retain(|&(_, v)| !is_stale_marker(v));
             if extended.is_none() && series.has_histograms() {
                 let histograms = series_histograms(series)?;

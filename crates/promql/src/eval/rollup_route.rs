@@ -23,9 +23,9 @@
 //! Every routed segment is recorded in the query's route ([`crate::RoutedSegment`]): which
 //! source answered which steps and how many points it read.
 
-use promql_parser::parser::{MatrixSelector, VectorSelector};
 use rayon::prelude::*;
 use strata_model::Labels;
+use strata_promql_syntax::ast::{MatrixSelector, VectorSelector};
 use strata_rollup::{
     format_duration, Coverage, Fields, RollupSource, Sketch, WindowAggregate, WindowColumns,
 };
@@ -34,7 +34,6 @@ use super::range_functions::{extrapolate, RangeFunction, RateEdges, WindowValues
 use super::selector::matcher_sets;
 use super::{offset_ms, Evaluator, StepSeries, Steps, Windows};
 use crate::engine::{QueryError, RoutedSegment};
-use crate::extended_selectors::modifier_of;
 
 /// A function a window aggregate answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -335,7 +334,7 @@ impl Evaluator<'_> {
         timestamps: bool,
     ) -> Result<Option<Vec<StepSeries>>, QueryError> {
         let Some(source) = self.store.rollups() else { return Ok(None) };
-        if modifier_of(vs).is_some() {
+        if vs.modifier.is_some() {
             return Ok(None);
         }
         let (offset, at) = (offset_ms(&vs.offset), self.at_time(&vs.at));
@@ -534,7 +533,7 @@ impl Evaluator<'_> {
         while batch_start < maxt {
             let batch_end = batch_start.saturating_add(batch).min(maxt);
             let mut read_any = 0;
-            for matchers in matcher_sets(&ms.vs)? {
+            for matchers in matcher_sets(&ms.selector)? {
                 let read = source
                     .read(resolution, &matchers, batch_start, batch_end, rolled.fields())
                     .map_err(|e| QueryError::Storage(format!("rollups: {e}")))?;

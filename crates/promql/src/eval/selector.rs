@@ -3,9 +3,10 @@
 //! evaluated at its own steps, then read like a range vector). The `anchored` and `smoothed`
 //! modifiers widen what a selector reads; `extended_range` says what they make of it.
 
-use promql_parser::label::MatchOp as ParserMatchOp;
-use promql_parser::parser::{MatrixSelector, SubqueryExpr, VectorSelector};
 use strata_model::{is_stale_marker, Labels, MatchOp, Matcher, METRIC_NAME_LABEL};
+use strata_promql_syntax::ast::{
+    LabelMatcher, MatchOp as ParserMatchOp, MatrixSelector, SubqueryExpr, VectorSelector,
+};
 
 use std::sync::Arc;
 
@@ -17,8 +18,7 @@ use super::context::Limits;
 use super::extended_range::{read_ahead, smoothed_value, ExtendedWindow};
 use super::{offset_ms, Evaluator, RangeData, RangeVal, StepSeries, Steps, Val, Windows};
 use crate::engine::QueryError;
-use crate::extended_selectors::{modifier_of, RangeModifier};
-use crate::parse::RESERVED_LABEL_PREFIX;
+use strata_promql_syntax::ast::RangeModifier;
 
 impl Evaluator<'_> {
     /// An instant vector selector at every step. With `timestamps`, a point's value is the
@@ -44,7 +44,7 @@ impl Evaluator<'_> {
         let offset = offset_ms(&vs.offset);
         let at = self.at_time(&vs.at);
         let lookback = self.ctx.options().lookback_delta_ms;
-        let modifier = modifier_of(vs);
+        let modifier = vs.modifier;
         let (first, last) = at.map_or((self.start, self.end), |a| (a, a));
         let steps = self.steps();
         let ahead = read_ahead(modifier, lookback);
@@ -79,7 +79,7 @@ impl Evaluator<'_> {
     pub(crate) fn matrix_selector(&self, ms: &MatrixSelector) -> Result<RangeVal, QueryError> {
         let (windows, mint, maxt) = self.matrix_bounds(ms);
         let end = windows.end(self.start);
-        let selected = self.select_each(&ms.vs, mint, maxt, |samples, series| {
+        let selected = self.select_each(&ms.selector, mint, maxt, |samples, series| {
             samples.retain(|&(_, v)| !is_stale_marker(v));
             let floats = match windows.modifier {
                 // Only an instant query's result is a range vector: its one window.
@@ -109,10 +109,10 @@ impl Evaluator<'_> {
     /// `anchored` or `smoothed`, the lookback delta before it, and after it when smoothed).
     pub(crate) fn matrix_bounds(&self, ms: &MatrixSelector) -> (Windows, i64, i64) {
         let windows = Windows {
-            range: ms.range.as_millis() as i64,
-            offset: offset_ms(&ms.vs.offset),
-            at: self.at_time(&ms.vs.at),
-            modifier: modifier_of(&ms.vs),
+            range: ms.range.millis(),
+            offset: offset_ms(&ms.selector.offset),
+            at: self.at_time(&ms.selector.at),
+            modifier: ms.selector.modifier,
         };
         let lookback = self.ctx.options().lookback_delta_ms;
         let before = if windows.modifier.is_some() { lookback } else { 0 };
@@ -125,13 +125,13 @@ impl Evaluator<'_> {
     /// Prometheus), over the span the outer steps' windows need.
     pub(crate) fn subquery(&self, sq: &SubqueryExpr) -> Result<RangeVal, QueryError> {
         let windows = Windows {
-            range: sq.range.as_millis() as i64,
+            range: sq.range.millis(),
             offset: offset_ms(&sq.offset),
             at: self.at_time(&sq.at),
             modifier: None,
         };
-        let step = match sq.step {
-            Some(s) if !s.is_zero() => s.as_millis() as i64,
+        let step = match sq.step.as_ref().map(|s| s.millis()) {
+            Some(s) if s != 0 => s,
             _ => self.ctx.options().default_subquery_step_ms,
         };
         let (first, last) = windows.at.map_or((self.start, self.end), |a| (a, a));
@@ -332,26 +332,20 @@ fn decode_each<T: Send>(
     series.par_iter().with_min_len(8).map_init(Vec::new, one).collect()
 }
 
-/// The selector's matchers as ours, one list per `or` alternative, the metric name first.
+/// The selector's matchers as ours, the metric name first (one list: Prometheus' selectors
+/// have no `or` alternatives; callers take a list of lists for the API's `match[]`).
 pub(crate) fn matcher_sets(vs: &VectorSelector) -> Result<Vec<Vec<Matcher>>, QueryError> {
-    std::iter::once(&vs.matchers.matchers)
-        .chain(&vs.matchers.or_matchers)
-        .map(|alternative| {
-            let name = vs.name.iter().map(|n| Ok(Matcher::equal(METRIC_NAME_LABEL, n.clone())));
-            // The marks of the rewrites before parsing are the engine's, not for storage.
-            let matchers = alternative.iter().filter(|m| !m.name.starts_with(RESERVED_LABEL_PREFIX));
-            name.chain(matchers.map(convert_matcher)).collect()
-        })
-        .collect()
+    let name = vs.name.iter().map(|n| Ok(Matcher::equal(METRIC_NAME_LABEL, n.clone())));
+    Ok(vec![name.chain(vs.matchers.iter().map(convert_matcher)).collect::<Result<_, _>>()?])
 }
 
 /// A matcher of the parser's AST as one of ours.
-pub(crate) fn convert_matcher(m: &promql_parser::label::Matcher) -> Result<Matcher, QueryError> {
+pub(crate) fn convert_matcher(m: &LabelMatcher) -> Result<Matcher, QueryError> {
     let op = match m.op {
         ParserMatchOp::Equal => MatchOp::Equal,
         ParserMatchOp::NotEqual => MatchOp::NotEqual,
-        ParserMatchOp::Re(_) => MatchOp::RegexMatch,
-        ParserMatchOp::NotRe(_) => MatchOp::RegexNoMatch,
+        ParserMatchOp::Regex => MatchOp::RegexMatch,
+        ParserMatchOp::NotRegex => MatchOp::RegexNoMatch,
     };
     Matcher::new(op, m.name.clone(), m.value.clone()).map_err(|e| QueryError::BadData(e.to_string()))
 }

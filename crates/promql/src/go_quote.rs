@@ -1,0 +1,49 @@
+//! Strings as Prometheus (Go) quotes them in messages. A string literal may hold bytes that
+//! are not UTF-8 (`"\xff"`): the parser (`strata_promql_syntax::lexer::bytes_as_text`)
+//! keeps each as a stand-in character from the top of Unicode's private-use plane,
+//! `U+10FF80 + (b − 0x80)`; such a name is refused as a label name, and quoted back as
+//! `\xNN` here.
+
+const RAW_BYTE_BASE: u32 = 0x10_FF80;
+
+/// Whether `c` stands for a byte of a string literal that was not UTF-8.
+pub(crate) fn is_raw_byte(c: char) -> bool {
+    (RAW_BYTE_BASE..=RAW_BYTE_BASE + 0x7F).contains(&u32::from(c))
+}
+
+/// `s` quoted as Go's `%q` quotes it (Prometheus' error messages): `"` and `\` escaped,
+/// control characters and stand-in bytes as `\xNN`.
+pub fn go_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if is_raw_byte(c) => out.push_str(&format!("\\x{:02x}", u32::from(c) - RAW_BYTE_BASE + 0x80)),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stand_in_bytes_and_controls_are_quoted_as_go_does() {
+        let text = strata_promql_syntax::lexer::bytes_as_text(&[b'a', 0xff, b'"', b'\n']);
+        assert!(text.chars().any(is_raw_byte));
+        assert_eq!(go_quote(&text), r#""a\xff\"\n""#);
+        let parsed = strata_promql_syntax::parse(r#"label_replace(x, "\xc3\xbf", "", "a", "")"#).unwrap();
+        let strata_promql_syntax::Expr::Call(call) = parsed else { panic!() };
+        let strata_promql_syntax::Expr::String(s) = &call.args[1] else { panic!() };
+        assert_eq!(s.value, "ÿ", "byte escapes that spell UTF-8 are its character");
+    }
+}
