@@ -38,19 +38,19 @@ fn test_reports_each_eval_and_the_totals() {
     let out = strata(&["promql", "test", &file], "");
     let stdout = text(&out.stdout);
     assert!(!out.status.success(), "an eval fails, so the exit status says so");
-    assert!(stdout.contains(&format!("{file}: 3 passed, 1 failed, 1 skipped")), "{stdout}");
-    assert!(stdout.trim_end().ends_with("3 passed, 1 failed, 1 skipped"), "{stdout}");
+    assert!(stdout.contains(&format!("{file}: 4 passed, 1 failed, 0 skipped")), "{stdout}");
+    assert!(stdout.trim_end().ends_with("4 passed, 1 failed, 0 skipped"), "{stdout}");
 
     let out = strata(&["promql", "test", "--json", dir.path().to_str().unwrap()], "");
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         (report["passed"].as_u64(), report["failed"].as_u64(), report["skipped"].as_u64()),
-        (Some(3), Some(1), Some(1))
+        (Some(4), Some(1), Some(0))
     );
     let evals = report["evals"].as_array().unwrap();
     let lines: Vec<(u64, &str)> =
         evals.iter().map(|e| (e["line"].as_u64().unwrap(), e["status"].as_str().unwrap())).collect();
-    assert_eq!(lines, [(6, "passed"), (9, "failed"), (12, "passed"), (18, "passed"), (21, "skipped")]);
+    assert_eq!(lines, [(6, "passed"), (9, "failed"), (12, "passed"), (18, "passed"), (21, "passed")]);
     assert!(evals[1]["reason"].as_str().unwrap().contains("expected 999"), "{}", evals[1]);
     assert_eq!(evals[0]["file"].as_str().unwrap(), file);
 }

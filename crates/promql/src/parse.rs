@@ -15,21 +15,6 @@ pub fn parse(query: &str) -> Result<Expr, ParseError> {
     strata_promql_syntax::parse(query).map_err(|e| ParseError(e.to_string()))
 }
 
-/// The index just past the string literal that opens at `start` (its quote: `"`, `'` or a
-/// raw `` ` ``, in which `\` escapes nothing), or the end of the text if it is unclosed.
-pub(crate) fn skip_string(bytes: &[u8], start: usize) -> usize {
-    let quote = bytes[start];
-    let mut i = start + 1;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\\' if quote != b'`' => i += 2,
-            c if c == quote => return i + 1,
-            _ => i += 1,
-        }
-    }
-    bytes.len()
-}
-
 /// Parses a series selector as the HTTP API's `match[]` takes it (`up{job="a"}`,
 /// `{__name__=~"x.*"}`; Prometheus' `ParseMetricSelector`): one list of matchers per `or`
 /// alternative. As Prometheus, a selector whose matchers all match the empty label value is

@@ -17,6 +17,7 @@ use super::steps::{by_step, merge_same_labels, OutputBuilder};
 use super::{Evaluator, StepSeries, Val};
 use crate::engine::QueryError;
 use crate::native_histogram::arith::scale;
+use crate::native_histogram::trim::{trim, Keep};
 
 /// How a binary operation is written, beside its operands.
 pub(crate) struct Op<'e> {
@@ -40,9 +41,10 @@ struct Fill {
 }
 
 impl Op<'_> {
-    /// Whether the result loses the metric name (arithmetic, and comparisons with `bool`).
+    /// Whether the result loses the metric name (arithmetic, and comparisons with `bool`; the
+    /// trim operators keep it, as filters do).
     fn drops_name(&self) -> bool {
-        !self.comparison || self.return_bool
+        (!self.comparison || self.return_bool) && trim_side(&self.symbol).is_none()
     }
 }
 
@@ -130,6 +132,7 @@ impl Evaluator<'_> {
             let histograms = std::mem::take(&mut s.histograms);
             let allowed =
                 !op.return_bool && !op.comparison && (op.symbol == "*" || (op.symbol == "/" && !swap));
+            let trims = trim_side(&op.symbol).filter(|_| !swap);
             if allowed {
                 s.histograms = histograms
                     .into_iter()
@@ -138,6 +141,11 @@ impl Evaluator<'_> {
                         let factor = if op.symbol == "*" { sv } else { 1.0 / sv };
                         (t, Arc::new(scale(&h, factor)))
                     })
+                    .collect();
+            } else if let Some(keep) = trims {
+                s.histograms = histograms
+                    .into_iter()
+                    .map(|(t, h)| (t, Arc::new(trim(&h, scalar[self.step_index(t)], keep))))
                     .collect();
             } else if !histograms.is_empty() {
                 let (l, r) = if swap { ("float", "histogram") } else { ("histogram", "float") };
@@ -460,6 +468,9 @@ fn histogram_op(op: &Op<'_>, l: &Operand, r: &Operand) -> Option<Result<Option<F
             Ok(scale(h, *f))
         }
         ("/", Operand::Histogram(h), Operand::Float(f)) => Ok(scale(h, 1.0 / f)),
+        (symbol, Operand::Histogram(h), Operand::Float(f)) if trim_side(symbol).is_some() => {
+            Ok(trim(h, *f, trim_side(symbol).expect("checked")))
+        }
         _ => return None,
     };
     Some(combined.map(Some).map_err(|e| match e {
@@ -472,6 +483,15 @@ fn histogram_op(op: &Op<'_>, l: &Operand, r: &Operand) -> Option<Result<Option<F
             op.symbol
         ),
     }))
+}
+
+/// Which side of the cutoff a trim operator keeps (`</` below, `>/` above).
+fn trim_side(symbol: &str) -> Option<Keep> {
+    match symbol {
+        "</" => Some(Keep::Below),
+        ">/" => Some(Keep::Above),
+        _ => None,
+    }
 }
 
 /// Stands for the missing partner of a filled pair in a result's identity.

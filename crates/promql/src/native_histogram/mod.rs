@@ -8,6 +8,7 @@ pub(crate) mod arith;
 pub(crate) mod buckets;
 pub mod notation;
 pub(crate) mod quantile;
+pub(crate) mod trim;
 
 pub use notation::{format_histogram, parse_histogram};
 
