@@ -99,7 +99,7 @@ impl<'a> Parser<'a> {
         if self.depth > MAX_NESTING {
             return Err(self.error_at(
                 self.peek(),
-                format!("the query nests deeper than {MAX_NESTING} levels (parentheses, calls, selectors)"),
+                format!("the query nests parentheses, calls or brackets too deep; at most {MAX_NESTING} levels are allowed"),
             ));
         }
         Ok(())
@@ -121,9 +121,10 @@ impl<'a> Parser<'a> {
             let op_token = self.advance();
             self.operators += 1;
             if self.operators > MAX_OPERATORS {
-                return Err(
-                    self.error_at(&op_token, format!("the query has more than {MAX_OPERATORS} operators"))
-                );
+                return Err(self.error_at(
+                    &op_token,
+                    format!("the query has too many operators; at most {MAX_OPERATORS} are allowed"),
+                ));
             }
             let (return_bool, matching) = self.binary_modifiers()?;
             let next = if op == BinaryOp::Pow { precedence } else { precedence + 1 };

@@ -70,7 +70,7 @@ mod tests {
         let nested = |n: usize| format!("{}1{}", "(".repeat(n), ")".repeat(n));
         assert!(parse(&nested(MAX_NESTING)).is_ok());
         let err = parse(&nested(100_000)).unwrap_err().0;
-        assert!(err.contains("nests deeper than"), "{err}");
+        assert!(err.contains("too deep; at most"), "{err}");
         let chain = |n: usize, op: &str| vec!["up"; n + 1].join(op);
         assert!(parse(&chain(MAX_OPERATORS, " + ")).is_ok());
         assert!(parse(&chain(MAX_OPERATORS + 1, " + ")).unwrap_err().0.contains("operators"));

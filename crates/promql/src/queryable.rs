@@ -101,6 +101,40 @@ impl MemoryQueryable {
     }
 }
 
+/// A series' histograms with the counter-reset hints a TSDB gives them when read back, as
+/// Prometheus' chunks do: a gauge stays a gauge; the first sample keeps what it was written
+/// with, as does one written as a reset; after that a sample is a reset when a count went
+/// down (or the layout cannot continue the previous one), and not a reset otherwise.
+fn readback_hints(series: &BTreeMap<i64, HistogramValue>) -> Vec<(i64, HistogramValue)> {
+    use strata_model::histogram::{CounterResetHint, FloatHistogram};
+    let mut out: Vec<(i64, HistogramValue)> = Vec::with_capacity(series.len());
+    let mut previous: Option<FloatHistogram> = None;
+    for (t, h) in series {
+        let float = h.to_float();
+        let written = float.counter_reset_hint;
+        let hint = match (&previous, written) {
+            (_, CounterResetHint::Gauge | CounterResetHint::CounterReset) | (None, _) => written,
+            (Some(p), _) if crate::eval::detect_reset(&unhinted(&float), p) => CounterResetHint::CounterReset,
+            (Some(_), _) => CounterResetHint::NotCounterReset,
+        };
+        let mut h = h.clone();
+        match &mut h {
+            HistogramValue::Integer(i) => i.counter_reset_hint = hint,
+            HistogramValue::Float(f) => f.counter_reset_hint = hint,
+        }
+        previous = Some(float);
+        out.push((*t, h));
+    }
+    out
+}
+
+/// `h` without its hint, for a reset found from the counts alone.
+fn unhinted(h: &strata_model::histogram::FloatHistogram) -> strata_model::histogram::FloatHistogram {
+    let mut h = h.clone();
+    h.counter_reset_hint = strata_model::histogram::CounterResetHint::Unknown;
+    h
+}
+
 impl Queryable for MemoryQueryable {
     fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>, StorageError> {
         let mut out = Vec::new();
@@ -116,7 +150,10 @@ impl Queryable for MemoryQueryable {
             let histograms: Vec<(i64, HistogramValue)> = self
                 .histograms
                 .get(labels)
-                .map(|h| h.range(mint..=maxt).map(|(t, h)| (*t, h.clone())).collect())
+                .map(|h| {
+                    let hinted = readback_hints(h);
+                    hinted.into_iter().filter(|(t, _)| (mint..=maxt).contains(t)).collect()
+                })
                 .unwrap_or_default();
             if in_range.is_empty() && histograms.is_empty() {
                 continue;

@@ -16,7 +16,7 @@ use strata_model::{Labels, SeriesHash, METRIC_NAME_LABEL};
 use super::steps::{by_step, merge_same_labels, OutputBuilder};
 use super::{Evaluator, StepSeries, Val};
 use crate::engine::QueryError;
-use crate::native_histogram::arith::scale;
+use crate::native_histogram::arith::{divide, scale};
 use crate::native_histogram::trim::{trim, Keep};
 
 /// How a binary operation is written, beside its operands.
@@ -138,8 +138,8 @@ impl Evaluator<'_> {
                     .into_iter()
                     .map(|(t, h)| {
                         let sv = scalar[self.step_index(t)];
-                        let factor = if op.symbol == "*" { sv } else { 1.0 / sv };
-                        (t, Arc::new(scale(&h, factor)))
+                        let result = if op.symbol == "*" { scale(&h, sv) } else { divide(&h, sv) };
+                        (t, Arc::new(result))
                     })
                     .collect();
             } else if let Some(keep) = trims {
@@ -435,12 +435,12 @@ fn at_times(
 /// `h == bool h` and `h != bool h`: whether the comparison holds (1 or 0 in the result);
 /// `None` for any other operator or operands.
 fn bool_histogram_equality(op: &Op<'_>, l: &Operand, r: &Operand) -> Option<bool> {
-    use crate::native_histogram::arith::compact;
+    use crate::native_histogram::arith::equal_values;
     let (Operand::Histogram(a), Operand::Histogram(b)) = (l, r) else { return None };
     if !(op.comparison && op.return_bool && matches!(op.symbol.as_str(), "==" | "!=")) {
         return None;
     }
-    Some((compact(a) == compact(b)) == (op.symbol == "=="))
+    Some(equal_values(a, b) == (op.symbol == "=="))
 }
 
 /// `l op r` where a histogram takes part: `Some(Ok(Some(h)))` the result,
@@ -448,13 +448,13 @@ fn bool_histogram_equality(op: &Op<'_>, l: &Operand, r: &Operand) -> Option<bool
 /// when the operator has no meaning for these operands, `Some(Err(warning))` when the
 /// histograms cannot be combined.
 fn histogram_op(op: &Op<'_>, l: &Operand, r: &Operand) -> Option<Result<Option<FloatHistogram>, String>> {
-    use crate::native_histogram::arith::{add, compact, ArithError};
+    use crate::native_histogram::arith::{add, divide, equal_values, subtract, ArithError};
     if op.comparison {
         let (Operand::Histogram(a), Operand::Histogram(b)) = (l, r) else { return None };
         if op.return_bool || !matches!(op.symbol.as_str(), "==" | "!=") {
             return None;
         }
-        let equal = compact(a) == compact(b);
+        let equal = equal_values(a, b);
         // A filtering comparison keeps the left operand's value.
         return Some(Ok((equal == (op.symbol == "==")).then(|| (**a).clone())));
     }
@@ -463,11 +463,11 @@ fn histogram_op(op: &Op<'_>, l: &Operand, r: &Operand) -> Option<Result<Option<F
     }
     let combined = match (op.symbol.as_str(), l, r) {
         ("+", Operand::Histogram(a), Operand::Histogram(b)) => add(a, b),
-        ("-", Operand::Histogram(a), Operand::Histogram(b)) => add(a, &scale(b, -1.0)),
+        ("-", Operand::Histogram(a), Operand::Histogram(b)) => subtract(a, b),
         ("*", Operand::Histogram(h), Operand::Float(f)) | ("*", Operand::Float(f), Operand::Histogram(h)) => {
             Ok(scale(h, *f))
         }
-        ("/", Operand::Histogram(h), Operand::Float(f)) => Ok(scale(h, 1.0 / f)),
+        ("/", Operand::Histogram(h), Operand::Float(f)) => Ok(divide(h, *f)),
         (symbol, Operand::Histogram(h), Operand::Float(f)) if trim_side(symbol).is_some() => {
             Ok(trim(h, *f, trim_side(symbol).expect("checked")))
         }

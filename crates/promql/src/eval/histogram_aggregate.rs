@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use strata_model::histogram::{CounterResetHint, FloatHistogram};
+use strata_model::histogram::FloatHistogram;
 
 use super::{Evaluator, StepSeries};
 use crate::engine::QueryError;
@@ -77,7 +77,8 @@ impl Evaluator<'_> {
     }
 }
 
-/// The sum (or mean) of a group's histograms at one step: a gauge histogram.
+/// The sum (or mean) of a group's histograms at one step, its counter-reset hint as addition
+/// gives it (counters stay counters).
 fn total(hs: &[&Arc<FloatHistogram>], mean: bool) -> Result<FloatHistogram, ArithError> {
     let mut sum = (*hs[0]).as_ref().clone();
     for h in &hs[1..] {
@@ -86,6 +87,5 @@ fn total(hs: &[&Arc<FloatHistogram>], mean: bool) -> Result<FloatHistogram, Arit
     if mean {
         sum = scale(&sum, 1.0 / hs.len() as f64);
     }
-    sum.counter_reset_hint = CounterResetHint::Gauge;
     Ok(sum)
 }

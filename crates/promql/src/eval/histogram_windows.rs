@@ -21,7 +21,7 @@ use strata_model::histogram::{CounterResetHint, FloatHistogram, CUSTOM_BUCKETS_S
 
 use super::range_functions::{extrapolate, RateEdges, WindowValues};
 use super::{Steps, Windows};
-use crate::native_histogram::arith::{add, compact, scale, ArithError};
+use crate::native_histogram::arith::{add, equal_values, scale, ArithError};
 use crate::native_histogram::buckets::side_map;
 
 /// What a range function met in a series' histograms, for the annotations.
@@ -227,13 +227,12 @@ fn step_value(
             if name == "avg_over_time" {
                 total = scale(&total, 1.0 / hists.len() as f64);
             }
-            total.counter_reset_hint = CounterResetHint::Gauge;
             Step::Histogram(Arc::new(total))
         }
         // A window's first flag is about the sample before the window: not counted.
         "resets" => Step::Float(resets.iter().skip(1).filter(|r| **r).count() as f64),
         "changes" => {
-            let differ = |a: &FloatHistogram, b: &FloatHistogram| compact(a) != compact(b);
+            let differ = |a: &FloatHistogram, b: &FloatHistogram| !equal_values(a, b);
             Step::Float(hists.windows(2).filter(|p| differ(&p[0].1, &p[1].1)).count() as f64)
         }
         "rate" | "increase" => rate_step(hists, resets, start, end, true, name == "rate"),

@@ -35,6 +35,7 @@ mod selector;
 mod steps;
 
 pub(crate) use context::QueryContext;
+pub(crate) use histogram_windows::detect_reset;
 pub(crate) use math::almost_equal;
 pub(crate) use selector::matcher_sets;
 
@@ -297,6 +298,9 @@ impl<'a> Evaluator<'a> {
             Val::Vector(mut series) => {
                 for s in &mut series {
                     s.points.iter_mut().for_each(|p| p.1 = -p.1);
+                    for (_, h) in &mut s.histograms {
+                        *h = Arc::new(crate::native_histogram::arith::scale(h, -1.0));
+                    }
                     self.drop_name(s);
                 }
                 Ok(Val::Vector(series))

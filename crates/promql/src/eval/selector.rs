@@ -148,7 +148,7 @@ impl Evaluator<'_> {
                     labels: s.labels,
                     samples: s.points,
                     drop_name: s.drop_name,
-                    histograms: s.histograms,
+                    histograms: without_counter_hints(s.histograms),
                 })
                 .collect(),
             Val::Scalar(values) => vec![RangeData {
@@ -330,6 +330,26 @@ fn decode_each<T: Send>(
         return series.iter().map(|s| one(&mut buffer, s)).collect();
     }
     series.par_iter().with_min_len(8).map_init(Vec::new, one).collect()
+}
+
+/// A subquery's histograms with their counter-reset hints dropped (gauges stay gauges): its
+/// steps skip samples, so a hint about the sample before says nothing about the step before,
+/// and resets are found from the counts, as Prometheus does.
+fn without_counter_hints(
+    histograms: Vec<(i64, std::sync::Arc<strata_model::histogram::FloatHistogram>)>,
+) -> Vec<(i64, std::sync::Arc<strata_model::histogram::FloatHistogram>)> {
+    use strata_model::histogram::CounterResetHint;
+    histograms
+        .into_iter()
+        .map(|(t, h)| match h.counter_reset_hint {
+            CounterResetHint::Gauge | CounterResetHint::Unknown => (t, h),
+            _ => {
+                let mut h = (*h).clone();
+                h.counter_reset_hint = CounterResetHint::Unknown;
+                (t, std::sync::Arc::new(h))
+            }
+        })
+        .collect()
 }
 
 /// The selector's matchers as ours, the metric name first (one list: Prometheus' selectors

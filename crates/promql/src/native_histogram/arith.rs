@@ -119,12 +119,30 @@ impl Sparse {
     }
 }
 
-/// `a + b`.
+/// `a + b`. A gauge in it makes a gauge; two counters make a counter that keeps a hint they
+/// share, and knows none when they differ (Prometheus' rules).
 pub(crate) fn add(a: &FloatHistogram, b: &FloatHistogram) -> Result<FloatHistogram, ArithError> {
-    combine(a, b, 1.0)
+    let mut out = combine(a, b, 1.0)?;
+    out.counter_reset_hint = sum_hint(a.counter_reset_hint, b.counter_reset_hint);
+    Ok(out)
 }
 
-/// `h × factor` (counts and sum).
+/// `a − b`: always a gauge, as the result may be negative.
+pub(crate) fn subtract(a: &FloatHistogram, b: &FloatHistogram) -> Result<FloatHistogram, ArithError> {
+    let mut out = combine(a, b, -1.0)?;
+    out.counter_reset_hint = CounterResetHint::Gauge;
+    Ok(out)
+}
+
+fn sum_hint(a: CounterResetHint, b: CounterResetHint) -> CounterResetHint {
+    match (a, b) {
+        (CounterResetHint::Gauge, _) | (_, CounterResetHint::Gauge) => CounterResetHint::Gauge,
+        (a, b) if a == b => a,
+        _ => CounterResetHint::Unknown,
+    }
+}
+
+/// `h × factor` (counts and sum); a negative factor makes a gauge.
 pub(crate) fn scale(h: &FloatHistogram, factor: f64) -> FloatHistogram {
     let mut out = h.clone();
     out.zero_count *= factor;
@@ -132,6 +150,23 @@ pub(crate) fn scale(h: &FloatHistogram, factor: f64) -> FloatHistogram {
     out.sum *= factor;
     out.positive_buckets.iter_mut().for_each(|c| *c *= factor);
     out.negative_buckets.iter_mut().for_each(|c| *c *= factor);
+    if factor < 0.0 {
+        out.counter_reset_hint = CounterResetHint::Gauge;
+    }
+    out
+}
+
+/// `h / divisor`. Divided by zero a histogram keeps no regular buckets: its zero bucket,
+/// count and sum become ±Inf or NaN, as Prometheus defines it.
+pub(crate) fn divide(h: &FloatHistogram, divisor: f64) -> FloatHistogram {
+    if divisor != 0.0 {
+        return scale(h, 1.0 / divisor);
+    }
+    let mut out = scale(h, 1.0 / divisor);
+    out.positive_buckets.clear();
+    out.negative_buckets.clear();
+    out.positive_spans.clear();
+    out.negative_spans.clear();
     out
 }
 
@@ -192,6 +227,15 @@ fn combine(a: &FloatHistogram, b: &FloatHistogram, sign: f64) -> Result<FloatHis
         }
     }
     Ok(x.into_histogram(CounterResetHint::Unknown))
+}
+
+/// Whether two histograms hold the same observations (compacted alike), whatever their
+/// counter-reset hints say (Prometheus' `Equals`).
+pub(crate) fn equal_values(a: &FloatHistogram, b: &FloatHistogram) -> bool {
+    let (mut a, mut b) = (compact(a), compact(b));
+    a.counter_reset_hint = CounterResetHint::Unknown;
+    b.counter_reset_hint = CounterResetHint::Unknown;
+    a == b
 }
 
 /// The same histogram in its canonical form: no zero-count buckets, spans merged.
