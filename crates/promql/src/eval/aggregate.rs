@@ -308,6 +308,14 @@ impl Evaluator<'_> {
                 labels.set(label, &format_float(v));
                 *counts.entry(out.series_for(&labels, false)).or_default() += 1.0;
             }
+            // A histogram's value is counted in its `String()` form, as Prometheus does.
+            for (series, s) in input.iter().enumerate() {
+                for (_, h) in s.histograms.iter().filter(|(ht, _)| *ht == t) {
+                    let mut labels = group_labels[group_of[series]].clone();
+                    labels.set(label, &crate::native_histogram::go_string::go_string(h));
+                    *counts.entry(out.series_for(&labels, false)).or_default() += 1.0;
+                }
+            }
             for (id, c) in counts {
                 out.push(id, t, c)?;
             }

@@ -6,6 +6,7 @@
 
 pub(crate) mod arith;
 pub(crate) mod buckets;
+pub(crate) mod go_string;
 pub mod notation;
 pub(crate) mod quantile;
 pub(crate) mod trim;
