@@ -9,7 +9,7 @@
 //! - `last_over_time`, `first_over_time`: the newest / oldest sample of either kind.
 //! - `sum_over_time`, `avg_over_time`: of histograms.
 //! - `resets`: counter resets between histograms; `changes`: histograms that differ from
-//!   the one before.
+//!   the one before; over a window of both kinds, a switch of kind counts as either.
 //!
 //! A window holding both floats and histograms gives no value for the functions that would
 //! combine them (Prometheus warns: "encountered a mix of histograms and floats"). Other
@@ -171,6 +171,27 @@ pub(crate) fn merge_histogram_windows(
     out
 }
 
+/// `resets` (or `changes`) over a window of floats and histograms taken together in time
+/// order: a float after a histogram, or a histogram after a float, is a reset and a change;
+/// between two of a kind, as for that kind.
+fn mixed_transitions(resets: bool, floats: &[(i64, f64)], hists: &[(i64, Arc<FloatHistogram>)]) -> f64 {
+    enum Sample<'a> {
+        Float(f64),
+        Histogram(&'a FloatHistogram),
+    }
+    let mut merged: Vec<(i64, Sample<'_>)> = floats.iter().map(|&(t, v)| (t, Sample::Float(v))).collect();
+    merged.extend(hists.iter().map(|(t, h)| (*t, Sample::Histogram(h))));
+    merged.sort_by_key(|s| s.0);
+    let counted = merged.windows(2).filter(|p| match (&p[0].1, &p[1].1) {
+        (Sample::Float(a), Sample::Float(b)) if resets => b < a,
+        (Sample::Float(a), Sample::Float(b)) => !(a == b || (a.is_nan() && b.is_nan())),
+        (Sample::Histogram(a), Sample::Histogram(b)) if resets => detect_reset(b, a),
+        (Sample::Histogram(a), Sample::Histogram(b)) => !equal_values(a, b),
+        _ => true,
+    });
+    counted.count() as f64
+}
+
 /// Moves `[lo, hi)` to the samples in `(start, end]`.
 fn advance<T>(samples: &[(i64, T)], start: i64, end: i64, lo: &mut usize, hi: &mut usize) {
     while *hi < samples.len() && samples[*hi].0 <= end {
@@ -215,6 +236,7 @@ fn step_value(
             Some(&(ft, v)) if ft < hists[0].0 => Step::Float(v),
             _ => Step::Histogram(Arc::clone(&hists[0].1)),
         },
+        "resets" | "changes" if mixed => Step::Float(mixed_transitions(name == "resets", floats, hists)),
         _ if mixed => Step::Mixed,
         "sum_over_time" | "avg_over_time" => {
             let mut total = (*hists[0].1).clone();
