@@ -133,7 +133,15 @@ pub(crate) fn merge_histogram_windows(
             }
             _ => None,
         };
-        let (fw, hw) = (&float_samples[flo..fhi], &histograms[hlo..hhi]);
+        let (mut fw, mut hw) = (&float_samples[flo..fhi], &histograms[hlo..hhi]);
+        let mut resets = &reset_before[hlo..hhi];
+        if matches!(name, "irate" | "idelta") {
+            // Only the last two samples count, whatever came before them.
+            let second_last = last_two_start(fw, hw);
+            let (fskip, hskip) =
+                (fw.partition_point(|s| s.0 < second_last), hw.partition_point(|s| s.0 < second_last));
+            (fw, hw, resets) = (&fw[fskip..], &hw[hskip..], &resets[hskip..]);
+        }
         if hw.is_empty() {
             if let Some(v) = float_value {
                 out.points.push((t, v));
@@ -146,7 +154,6 @@ pub(crate) fn merge_histogram_windows(
                 out.notes.insert(HistogramNote::NotCounter);
             }
         }
-        let resets = &reset_before[hlo..hhi];
         match step_value(name, fw, hw, resets, start, end) {
             Step::Float(v) => out.points.push((t, v)),
             Step::Histogram(h) => out.histograms.push((t, h)),
@@ -169,6 +176,15 @@ pub(crate) fn merge_histogram_windows(
         }
     }
     out
+}
+
+/// The time of the second-newest sample of a window of floats and histograms (the oldest
+/// one if it holds fewer than two).
+fn last_two_start(floats: &[(i64, f64)], hists: &[(i64, Arc<FloatHistogram>)]) -> i64 {
+    let mut times: Vec<i64> = floats.iter().rev().take(2).map(|s| s.0).collect();
+    times.extend(hists.iter().rev().take(2).map(|s| s.0));
+    times.sort_unstable();
+    times.iter().rev().nth(1).or(times.first()).copied().unwrap_or(i64::MIN)
 }
 
 /// `resets` (or `changes`) over a window of floats and histograms taken together in time
