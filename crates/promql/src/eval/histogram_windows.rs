@@ -148,11 +148,15 @@ pub(crate) fn merge_histogram_windows(
             }
             continue;
         }
+        let gauge = |h: &FloatHistogram| h.counter_reset_hint == CounterResetHint::Gauge;
         if matches!(name, "rate" | "increase" | "irate") && fw.is_empty() && hw.len() >= 2 {
-            let gauge = |h: &FloatHistogram| h.counter_reset_hint == CounterResetHint::Gauge;
             if gauge(&hw[0].1) || gauge(&hw[hw.len() - 1].1) {
                 out.notes.insert(HistogramNote::NotCounter);
             }
+        }
+        // `idelta` of two counters is fine (a difference); of a gauge and a counter it is not.
+        if name == "idelta" && fw.is_empty() && hw.len() == 2 && gauge(&hw[0].1) != gauge(&hw[1].1) {
+            out.notes.insert(HistogramNote::NotGauge);
         }
         match step_value(name, fw, hw, resets, start, end) {
             Step::Float(v) => out.points.push((t, v)),
