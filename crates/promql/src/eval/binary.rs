@@ -16,7 +16,7 @@ use strata_model::{Labels, SeriesHash, METRIC_NAME_LABEL};
 use super::steps::{by_step, merge_same_labels, OutputBuilder};
 use super::{Evaluator, StepSeries, Val};
 use crate::engine::QueryError;
-use crate::native_histogram::arith::{divide, scale};
+use crate::native_histogram::arith::{custom_bounds_differ, divide, scale};
 use crate::native_histogram::trim::{trim, Keep};
 
 /// How a binary operation is written, beside its operands.
@@ -204,6 +204,16 @@ impl Evaluator<'_> {
                     continue; // the float pass has it
                 }
                 let (l, r) = if swapped { (ov.clone(), mv) } else { (mv, ov.clone()) };
+                if let (Operand::Histogram(a), Operand::Histogram(b), "+" | "-") =
+                    (&l, &r, op.symbol.as_str())
+                {
+                    if custom_bounds_differ(a, b) {
+                        let during = if op.symbol == "+" { "addition" } else { "subtraction" };
+                        self.ctx.info(format!(
+                            "PromQL info: mismatched custom buckets were reconciled during {during}"
+                        ));
+                    }
+                }
                 if let Some(equal) = bool_histogram_equality(op, &l, &r) {
                     let (labels, drop_name) = self.result_labels(op, m, Some(&one[*o]));
                     let id = out.series_for(&labels, drop_name);
@@ -476,10 +486,6 @@ fn histogram_op(op: &Op<'_>, l: &Operand, r: &Operand) -> Option<Result<Option<F
     Some(combined.map(Some).map_err(|e| match e {
         ArithError::MixedSchemas => format!(
             "PromQL warning: vector contains a mix of histograms with exponential and custom buckets schemas for binary operator {:?}",
-            op.symbol
-        ),
-        ArithError::MismatchedCustomBounds => format!(
-            "PromQL warning: vector contains histograms with incompatible custom buckets for binary operator {:?}",
             op.symbol
         ),
     }))

@@ -11,7 +11,7 @@ use strata_model::histogram::FloatHistogram;
 
 use super::{Evaluator, StepSeries};
 use crate::engine::QueryError;
-use crate::native_histogram::arith::{add, scale, ArithError};
+use crate::native_histogram::arith::{add, custom_bounds_differ, scale, ArithError};
 
 impl Evaluator<'_> {
     /// Adds the histograms of `input` to the groups' results in `out` (one per group).
@@ -60,13 +60,16 @@ impl Evaluator<'_> {
                         );
                         continue;
                     }
+                    if hs.windows(2).any(|p| custom_bounds_differ(p[0], p[1])) {
+                        self.ctx.info(
+                            "PromQL info: mismatched custom buckets were reconciled during aggregation"
+                                .into(),
+                        );
+                    }
                     match total(hs, op == "avg") {
                         Ok(h) => out[*g].histograms.push((*t, Arc::new(h))),
                         Err(ArithError::MixedSchemas) => self.ctx.warn(
                             "PromQL warning: vector contains a mix of histograms with exponential and custom buckets schemas for aggregation".into(),
-                        ),
-                        Err(ArithError::MismatchedCustomBounds) => self.ctx.warn(
-                            "PromQL warning: vector contains histograms with incompatible custom buckets for aggregation".into(),
                         ),
                     }
                 }

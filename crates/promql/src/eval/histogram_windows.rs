@@ -21,7 +21,7 @@ use strata_model::histogram::{CounterResetHint, FloatHistogram, CUSTOM_BUCKETS_S
 
 use super::range_functions::{extrapolate, RateEdges, WindowValues};
 use super::{Steps, Windows};
-use crate::native_histogram::arith::{add, equal_values, scale, ArithError};
+use crate::native_histogram::arith::{add, custom_bounds_differ, equal_values, scale, ArithError};
 use crate::native_histogram::buckets::side_map;
 
 /// What a range function met in a series' histograms, for the annotations.
@@ -31,7 +31,9 @@ pub(crate) enum HistogramNote {
     NotGauge,
     NotCounter,
     MixedSchemas,
-    IncompatibleCustomBounds,
+    /// Infos: custom buckets of different bounds were reconciled to the bounds they share.
+    ReconciledInSubtraction,
+    ReconciledInAggregation,
     /// An info, not a warning: the function read the floats of a mixed window.
     IgnoredInMixedRange,
 }
@@ -39,7 +41,12 @@ pub(crate) enum HistogramNote {
 impl HistogramNote {
     /// Whether Prometheus reports it as an info rather than a warning.
     pub(crate) fn is_info(self) -> bool {
-        self == HistogramNote::IgnoredInMixedRange
+        matches!(
+            self,
+            HistogramNote::IgnoredInMixedRange
+                | HistogramNote::ReconciledInSubtraction
+                | HistogramNote::ReconciledInAggregation
+        )
     }
 
     /// Prometheus' warning (or info) for it, about metric `name`.
@@ -55,9 +62,12 @@ impl HistogramNote {
             HistogramNote::MixedSchemas => format!(
                 "PromQL warning: vector contains a mix of histograms with exponential and custom buckets schemas for metric name {name:?}"
             ),
-            HistogramNote::IncompatibleCustomBounds => format!(
-                "PromQL warning: vector contains histograms with incompatible custom buckets for metric name {name:?}"
-            ),
+            HistogramNote::ReconciledInSubtraction => {
+                "PromQL info: mismatched custom buckets were reconciled during subtraction".to_string()
+            }
+            HistogramNote::ReconciledInAggregation => {
+                "PromQL info: mismatched custom buckets were reconciled during aggregation".to_string()
+            }
             HistogramNote::IgnoredInMixedRange => format!(
                 "PromQL info: ignored histograms in a range containing both floats and histograms for metric name {name:?}"
             ),
@@ -149,14 +159,25 @@ pub(crate) fn merge_histogram_windows(
             continue;
         }
         let gauge = |h: &FloatHistogram| h.counter_reset_hint == CounterResetHint::Gauge;
-        if matches!(name, "rate" | "increase" | "irate") && fw.is_empty() && hw.len() >= 2 {
-            if gauge(&hw[0].1) || gauge(&hw[hw.len() - 1].1) {
-                out.notes.insert(HistogramNote::NotCounter);
-            }
+        let counter_function = matches!(name, "rate" | "increase" | "irate");
+        if counter_function
+            && fw.is_empty()
+            && hw.len() >= 2
+            && (gauge(&hw[0].1) || gauge(&hw[hw.len() - 1].1))
+        {
+            out.notes.insert(HistogramNote::NotCounter);
         }
         // `idelta` of two counters is fine (a difference); of a gauge and a counter it is not.
         if name == "idelta" && fw.is_empty() && hw.len() == 2 && gauge(&hw[0].1) != gauge(&hw[1].1) {
             out.notes.insert(HistogramNote::NotGauge);
+        }
+        // (`irate` after a reset takes the last histogram as it is: nothing is subtracted.)
+        let reset_irate = name == "irate" && resets.last() == Some(&true);
+        if !reset_irate && hw.windows(2).any(|p| custom_bounds_differ(&p[0].1, &p[1].1)) {
+            out.notes.insert(match name {
+                "sum_over_time" | "avg_over_time" => HistogramNote::ReconciledInAggregation,
+                _ => HistogramNote::ReconciledInSubtraction,
+            });
         }
         match step_value(name, fw, hw, resets, start, end) {
             Step::Float(v) => out.points.push((t, v)),
@@ -173,7 +194,6 @@ pub(crate) fn merge_histogram_windows(
             Step::Incompatible(e) => {
                 out.notes.insert(match e {
                     ArithError::MixedSchemas => HistogramNote::MixedSchemas,
-                    ArithError::MismatchedCustomBounds => HistogramNote::IncompatibleCustomBounds,
                 });
             }
             Step::None => {}

@@ -14,8 +14,6 @@ use super::buckets::{exponential_bound, side_map};
 pub(crate) enum ArithError {
     /// One has exponential buckets, the other custom ones.
     MixedSchemas,
-    /// Both have custom buckets, with different bounds.
-    MismatchedCustomBounds,
 }
 
 /// A histogram with its buckets as index → count maps.
@@ -198,10 +196,9 @@ fn combine(a: &FloatHistogram, b: &FloatHistogram, sign: f64) -> Result<FloatHis
     match custom {
         (true, false) | (false, true) => return Err(ArithError::MixedSchemas),
         (true, true) => {
-            let same = a.custom_values.len() == b.custom_values.len()
-                && a.custom_values.iter().zip(&b.custom_values).all(|(x, y)| x == y);
-            if !same {
-                return Err(ArithError::MismatchedCustomBounds);
+            if custom_bounds_differ(a, b) {
+                let common = common_bounds(&a.custom_values, &b.custom_values);
+                return combine(&with_bounds(a, &common), &with_bounds(b, &common), sign);
             }
         }
         (false, false) => {}
@@ -236,6 +233,35 @@ pub(crate) fn equal_values(a: &FloatHistogram, b: &FloatHistogram) -> bool {
     a.counter_reset_hint = CounterResetHint::Unknown;
     b.counter_reset_hint = CounterResetHint::Unknown;
     a == b
+}
+
+/// Whether both have custom buckets, with different bounds: combining them reconciles the
+/// bounds (Prometheus notes it with an info).
+pub(crate) fn custom_bounds_differ(a: &FloatHistogram, b: &FloatHistogram) -> bool {
+    a.schema == CUSTOM_BUCKETS_SCHEMA
+        && b.schema == CUSTOM_BUCKETS_SCHEMA
+        && a.custom_values != b.custom_values
+}
+
+/// The bounds two custom-bucket layouts share.
+fn common_bounds(a: &[f64], b: &[f64]) -> Vec<f64> {
+    a.iter().copied().filter(|x| b.contains(x)).collect()
+}
+
+/// `h`'s custom buckets merged into the coarser buckets of `bounds` (a subset of its own):
+/// each bucket goes to the first one whose bound is at or above its own.
+fn with_bounds(h: &FloatHistogram, bounds: &[f64]) -> FloatHistogram {
+    let mut counts = vec![0.0; bounds.len() + 1];
+    for (index, count) in super::buckets::side_map(&h.positive_spans, &h.positive_buckets) {
+        let upper = h.custom_values.get(index as usize).copied().unwrap_or(f64::INFINITY);
+        counts[bounds.partition_point(|&b| b < upper)] += count;
+    }
+    FloatHistogram {
+        positive_spans: vec![strata_model::histogram::Span { offset: 0, length: counts.len() as u32 }],
+        positive_buckets: counts,
+        custom_values: bounds.to_vec(),
+        ..h.clone()
+    }
 }
 
 /// The same histogram in its canonical form: no zero-count buckets, spans merged.
@@ -306,7 +332,10 @@ mod tests {
         let mut b = a.clone();
         assert!(add(&a, &b).is_ok());
         b.custom_values = vec![2.0];
-        assert_eq!(add(&a, &b).unwrap_err(), ArithError::MismatchedCustomBounds);
+        assert!(custom_bounds_differ(&a, &b));
+        let sum = add(&a, &b).unwrap();
+        assert!(sum.custom_values.iter().all(|v| a.custom_values.contains(v) && b.custom_values.contains(v)));
+        assert_eq!(sum.count, a.count + b.count, "reconciled to the bounds both share");
         assert_eq!(add(&a, &h(0, &[])).unwrap_err(), ArithError::MixedSchemas);
     }
 }
