@@ -666,78 +666,49 @@ impl<'a> Parser<'a> {
         Ok(if negative { DurationExpr::Negate(Box::new(operand)) } else { operand })
     }
 
-    fn set_offset(&self, expr: Expr, offset: DurationExpr, at: &Token) -> Result<Expr, ParseError> {
-        let twice = || self.error_at(at, "offset may not be set multiple times".into());
-        Ok(match expr {
-            Expr::VectorSelector(mut vs) => {
-                if vs.offset.is_some() {
-                    return Err(twice());
-                }
-                vs.offset = Some(offset);
-                vs.span.end = self.tokens[self.pos - 1].end;
-                Expr::VectorSelector(vs)
-            }
-            Expr::MatrixSelector(mut ms) => {
-                if ms.selector.offset.is_some() {
-                    return Err(twice());
-                }
-                ms.selector.offset = Some(offset);
-                ms.span.end = self.tokens[self.pos - 1].end;
-                Expr::MatrixSelector(ms)
-            }
-            Expr::Subquery(mut sq) => {
-                if sq.offset.is_some() {
-                    return Err(twice());
-                }
-                sq.offset = Some(offset);
-                sq.span.end = self.tokens[self.pos - 1].end;
-                Expr::Subquery(sq)
-            }
-            other => {
-                return Err(self.error_span(
-                    other.span(),
-                    "offset modifier must be preceded by an instant vector selector or range vector selector or a subquery"
-                        .into(),
-                ))
-            }
+    fn set_offset(&self, expr: Expr, offset: DurationExpr, token: &Token) -> Result<Expr, ParseError> {
+        self.set_modifier(expr, token, "offset", "offset may not be set multiple times", |slots| {
+            fill(slots.offset, offset)
         })
     }
 
     fn set_at(&self, expr: Expr, at: AtModifier, token: &Token) -> Result<Expr, ParseError> {
-        let twice = || self.error_at(token, "@ <timestamp> may not be set multiple times".into());
-        Ok(match expr {
-            Expr::VectorSelector(mut vs) => {
-                if vs.at.is_some() {
-                    return Err(twice());
-                }
-                vs.at = Some(at);
-                vs.span.end = self.tokens[self.pos - 1].end;
-                Expr::VectorSelector(vs)
+        self.set_modifier(expr, token, "@", "@ <timestamp> may not be set multiple times", |slots| {
+            fill(slots.at, at)
+        })
+    }
+
+    /// Sets `offset` or `@` on the selector or subquery `expr` (`set` fills the slot and says
+    /// whether it was empty); anything else is an error, as a slot set twice is.
+    fn set_modifier(
+        &self,
+        mut expr: Expr,
+        token: &Token,
+        name: &str,
+        twice: &str,
+        set: impl FnOnce(ModifierSlots<'_>) -> bool,
+    ) -> Result<Expr, ParseError> {
+        let end = self.tokens[self.pos - 1].end;
+        let (slots, span) = match &mut expr {
+            Expr::VectorSelector(vs) => (ModifierSlots { offset: &mut vs.offset, at: &mut vs.at }, &mut vs.span),
+            Expr::MatrixSelector(ms) => {
+                (ModifierSlots { offset: &mut ms.selector.offset, at: &mut ms.selector.at }, &mut ms.span)
             }
-            Expr::MatrixSelector(mut ms) => {
-                if ms.selector.at.is_some() {
-                    return Err(twice());
-                }
-                ms.selector.at = Some(at);
-                ms.span.end = self.tokens[self.pos - 1].end;
-                Expr::MatrixSelector(ms)
-            }
-            Expr::Subquery(mut sq) => {
-                if sq.at.is_some() {
-                    return Err(twice());
-                }
-                sq.at = Some(at);
-                sq.span.end = self.tokens[self.pos - 1].end;
-                Expr::Subquery(sq)
-            }
+            Expr::Subquery(sq) => (ModifierSlots { offset: &mut sq.offset, at: &mut sq.at }, &mut sq.span),
             other => {
                 return Err(self.error_span(
                     other.span(),
-                    "@ modifier must be preceded by an instant vector selector or range vector selector or a subquery"
-                        .into(),
+                    format!(
+                        "{name} modifier must be preceded by an instant vector selector or range vector selector or a subquery"
+                    ),
                 ))
             }
-        })
+        };
+        span.end = end;
+        if !set(slots) {
+            return Err(self.error_at(token, twice.into()));
+        }
+        Ok(expr)
     }
 
     fn set_range_modifier(
@@ -857,6 +828,21 @@ impl<'a> Parser<'a> {
             _ => Err(self.unexpected(&token, Some("duration expression"), Some("number or duration"))),
         }
     }
+}
+
+/// Puts `value` in an empty `slot`; `false` if it held one already.
+fn fill<T>(slot: &mut Option<T>, value: T) -> bool {
+    if slot.is_some() {
+        return false;
+    }
+    *slot = Some(value);
+    true
+}
+
+/// The `offset` and `@` of a selector or subquery, to be set.
+struct ModifierSlots<'a> {
+    offset: &'a mut Option<DurationExpr>,
+    at: &'a mut Option<AtModifier>,
 }
 
 /// The binary operator a token is, if it is one.

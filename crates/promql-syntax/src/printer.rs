@@ -259,7 +259,8 @@ fn number(v: f64) -> String {
     }
 }
 
-/// A string quoted with Go's escapes (`strconv.Quote`).
+/// A string quoted as Go's `%q` quotes it (Prometheus prints strings and messages so):
+/// `"` and `\\` escaped, control characters and stand-ins for non-UTF-8 bytes as `\\xNN`.
 pub fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
@@ -274,7 +275,7 @@ pub fn quote(s: &str) -> String {
                 let _ = write!(out, "\\x{:02x}", u32::from(c) - 0x10_FF80 + 0x80);
             }
             c if c.is_control() => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
+                let _ = write!(out, "\\x{:02x}", u32::from(c));
             }
             c => out.push(c),
         }

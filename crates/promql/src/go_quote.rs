@@ -11,25 +11,9 @@ pub(crate) fn is_raw_byte(c: char) -> bool {
     (RAW_BYTE_BASE..=RAW_BYTE_BASE + 0x7F).contains(&u32::from(c))
 }
 
-/// `s` quoted as Go's `%q` quotes it (Prometheus' error messages): `"` and `\` escaped,
-/// control characters and stand-in bytes as `\xNN`.
+/// `s` quoted as Go's `%q` quotes it (Prometheus' error messages).
 pub fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if is_raw_byte(c) => out.push_str(&format!("\\x{:02x}", u32::from(c) - RAW_BYTE_BASE + 0x80)),
-            c if c.is_control() => out.push_str(&format!("\\x{:02x}", u32::from(c))),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    strata_promql_syntax::printer::quote(s)
 }
 
 #[cfg(test)]
