@@ -221,7 +221,8 @@ impl Evaluator<'_> {
     fn absent_result(&self, arg: &Expr, input: &[StepSeries]) -> Result<Val, QueryError> {
         let mut present = vec![false; self.step_count()];
         for s in input {
-            for &(t, _) in &s.points {
+            // A histogram sample is present as much as a float is.
+            for t in s.points.iter().map(|p| p.0).chain(s.histograms.iter().map(|h| h.0)) {
                 present[self.step_index(t)] = true;
             }
         }
@@ -317,8 +318,12 @@ impl Evaluator<'_> {
             }
             return Ok(Val::Vector(series));
         }
-        // A histogram has no value to sort by: it goes last, as NaN does.
         let value = |s: &StepSeries| s.points.first().map_or(f64::NAN, |p| p.1);
+        if matches!(name, "sort" | "sort_desc") {
+            // A histogram has no value to sort by: Prometheus leaves its samples out.
+            series.retain(|s| !s.points.is_empty());
+            series.iter_mut().for_each(|s| s.histograms.clear());
+        }
         match name {
             "sort" => series.sort_by(|a, b| nan_last(value(a), value(b), false)),
             "sort_desc" => series.sort_by(|a, b| nan_last(value(a), value(b), true)),
