@@ -152,23 +152,33 @@ impl Evaluator<'_> {
         let times: Vec<i64> = self.step_times().map(reference).collect();
         let (first, last) = (times.iter().min().copied(), times.iter().max().copied());
         let (Some(first), Some(last)) = (first, last) else { return Ok(Vec::new()) };
-        let selected = self.select_matching(vec![matchers], first - lookback + 1, last, |samples, _| {
-            times
-                .iter()
-                .map(|&r| {
-                    let newest = samples[..samples.partition_point(|s| s.0 <= r)].last()?;
-                    (newest.0 > r - lookback && !is_stale_marker(newest.1)).then_some(newest.0)
-                })
-                .collect::<Vec<_>>()
-        })?;
-        Ok(selected
+        let selected =
+            self.select_matching(vec![matchers], first - lookback + 1, last, |samples, series| {
+                // Info metrics are floats: one holding histograms is an error, as in Prometheus.
+                if series.has_histograms() {
+                    return None;
+                }
+                Some(
+                    times
+                        .iter()
+                        .map(|&r| {
+                            let newest = samples[..samples.partition_point(|s| s.0 <= r)].last()?;
+                            (newest.0 > r - lookback && !is_stale_marker(newest.1)).then_some(newest.0)
+                        })
+                        .collect::<Vec<_>>(),
+                )
+            })?;
+        selected
             .into_iter()
-            .map(|(labels, at_step)| InfoSeries {
-                name: labels.metric_name().unwrap_or("").to_string(),
-                labels,
-                at_step,
+            .map(|(labels, at_step)| match at_step {
+                Some(at_step) => {
+                    Ok(InfoSeries { name: labels.metric_name().unwrap_or("").to_string(), labels, at_step })
+                }
+                None => Err(QueryError::Execution(format!(
+                    "info metric {labels} has native histogram samples; info metrics must be float series"
+                ))),
             })
-            .collect())
+            .collect()
     }
 
     /// The `@` time and summed offset that the first selector of `expr` reads its samples
