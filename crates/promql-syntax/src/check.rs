@@ -160,12 +160,21 @@ impl Checker<'_> {
     }
 
     fn selector(&self, vs: &VectorSelector, may_match_everything: bool) -> Result<(), ParseError> {
+        // Each matcher's answer for the empty value, its regex compiled once.
+        let mut matches_empty = Vec::with_capacity(vs.matchers.len());
         for m in &vs.matchers {
-            if matches!(m.op, MatchOp::Regex | MatchOp::NotRegex) {
-                if let Err(e) = regex_lite(&m.value) {
-                    return Err(self.error(vs.span, format!("error parsing regexp: {e}")));
+            let empty = match m.op {
+                MatchOp::Equal => m.value.is_empty(),
+                MatchOp::NotEqual => !m.value.is_empty(),
+                MatchOp::Regex | MatchOp::NotRegex => {
+                    let re = anchored(&m.value).map_err(|e| {
+                        let reason = e.to_string().lines().last().unwrap_or("").trim().to_string();
+                        self.error(vs.span, format!("error parsing regexp: {reason}"))
+                    })?;
+                    re.is_match("") == (m.op == MatchOp::Regex)
                 }
-            }
+            };
+            matches_empty.push(empty);
         }
         if let Some(name) = &vs.name {
             if let Some(m) = vs.matchers.iter().find(|m| m.name == "__name__") {
@@ -176,7 +185,8 @@ impl Checker<'_> {
             }
             return Ok(());
         }
-        if !may_match_everything && vs.matchers.iter().all(matches_empty) {
+        // A selector of only matchers that match the empty value would select every series.
+        if !may_match_everything && matches_empty.iter().all(|&empty| empty) {
             return Err(
                 self.error(vs.span, "vector selector must contain at least one non-empty matcher".into())
             );
@@ -185,22 +195,7 @@ impl Checker<'_> {
     }
 }
 
-/// Whether a matcher matches the empty value (so a selector of only such matchers would
-/// select every series).
-fn matches_empty(m: &LabelMatcher) -> bool {
-    match m.op {
-        MatchOp::Equal => m.value.is_empty(),
-        MatchOp::NotEqual => !m.value.is_empty(),
-        MatchOp::Regex => anchored(&m.value).is_ok_and(|re| re.is_match("")),
-        MatchOp::NotRegex => anchored(&m.value).is_ok_and(|re| !re.is_match("")),
-    }
-}
-
 /// A matcher's regex as Prometheus applies it: anchored at both ends.
 fn anchored(pattern: &str) -> Result<regex::Regex, regex::Error> {
     regex::Regex::new(&format!("^(?s:{pattern})$"))
-}
-
-fn regex_lite(pattern: &str) -> Result<(), String> {
-    anchored(pattern).map(|_| ()).map_err(|e| e.to_string().lines().last().unwrap_or("").trim().to_string())
 }

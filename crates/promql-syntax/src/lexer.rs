@@ -357,6 +357,15 @@ fn escape(input: &str, j: usize, quote: u8) -> Result<(String, usize), ParseErro
     }
 }
 
+/// Where the stand-ins for bytes that are not UTF-8 begin (see [`bytes_as_text`]).
+const RAW_BYTE_BASE: u32 = 0x10_FF80;
+
+/// The byte a stand-in character of [`bytes_as_text`] stands for, if `c` is one.
+pub fn raw_byte(c: char) -> Option<u8> {
+    let code = u32::from(c);
+    (RAW_BYTE_BASE..=RAW_BYTE_BASE + 0x7F).contains(&code).then(|| (code - RAW_BYTE_BASE + 0x80) as u8)
+}
+
 /// Escaped bytes as text: valid UTF-8 as its characters, and each byte that is not (Go
 /// strings may hold any byte, Rust strings cannot) as a stand-in from the top of Unicode's
 /// private-use plane, `U+10FF80 + (b − 0x80)`, which no stored label holds and label-name
@@ -376,7 +385,8 @@ pub fn bytes_as_text(raw: &[u8]) -> String {
                 let bad = e.error_len().unwrap_or(after.len());
                 for &b in &after[..bad] {
                     out.push(
-                        char::from_u32(0x10_FF80 + u32::from(b.saturating_sub(0x80))).unwrap_or('\u{FFFD}'),
+                        char::from_u32(RAW_BYTE_BASE + u32::from(b.saturating_sub(0x80)))
+                            .unwrap_or('\u{FFFD}'),
                     );
                 }
                 rest = &after[bad..];

@@ -265,15 +265,16 @@ pub fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
+        if let Some(byte) = crate::lexer::raw_byte(c) {
+            let _ = write!(out, "\\x{byte:02x}");
+            continue;
+        }
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
-            c if (0x10_FF80..=0x10_FFFF).contains(&u32::from(c)) => {
-                let _ = write!(out, "\\x{:02x}", u32::from(c) - 0x10_FF80 + 0x80);
-            }
             c if c.is_control() => {
                 let _ = write!(out, "\\x{:02x}", u32::from(c));
             }

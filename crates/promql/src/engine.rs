@@ -187,15 +187,25 @@ impl QueryEngine {
     /// instant query).
     pub fn parse(&self, query: &str, bounds: QueryBounds) -> Result<Expr, QueryError> {
         let mut expr = parse(query).map_err(|e| QueryError::BadData(e.0))?;
-        self.refuse_disabled_features(&expr)?;
-        // Duration expressions are worked out once, for this query's step and range.
+        self.refuse_disabled_modifiers(&expr)?;
+        // Duration expressions are worked out once, for this query's step and range (or
+        // refused when the feature is off), in one pass over the tree's durations.
+        let enabled = self.options.duration_expressions;
         let mut bad = None;
         expr.durations_mut(&mut |d| {
-            if d.is_expression() {
-                match resolve_duration(d, bounds.step_ms, bounds.range_ms) {
-                    Some(ms) => *d = DurationExpr::Millis(ms),
-                    None => bad = Some("a duration expression does not give a finite duration".to_string()),
-                }
+            if bad.is_some() || !d.is_expression() {
+                return;
+            }
+            if !enabled {
+                bad = Some(
+                    "duration expressions are experimental and not enabled (--enable-feature=promql-duration-expr)"
+                        .to_string(),
+                );
+                return;
+            }
+            match resolve_duration(d, bounds.step_ms, bounds.range_ms) {
+                Some(ms) => *d = DurationExpr::Millis(ms),
+                None => bad = Some("a duration expression does not give a finite duration".to_string()),
             }
         });
         match bad {
@@ -204,35 +214,27 @@ impl QueryEngine {
         }
     }
 
-    /// Refuses what Prometheus keeps behind a feature flag this engine has off: duration
-    /// expressions and the `anchored`/`smoothed` modifiers (experimental functions and
-    /// `fill` modifiers are refused where they are evaluated).
-    fn refuse_disabled_features(&self, expr: &Expr) -> Result<(), QueryError> {
+    /// Refuses the `anchored`/`smoothed` modifiers when this engine has Prometheus' feature
+    /// flag for them off (experimental functions and `fill` modifiers are refused where they
+    /// are evaluated, duration expressions by [`QueryEngine::parse`]).
+    fn refuse_disabled_modifiers(&self, expr: &Expr) -> Result<(), QueryError> {
+        if self.options.extended_range_selectors {
+            return Ok(());
+        }
         let mut refusal = None;
-        let (durations, modifiers) =
-            (self.options.duration_expressions, self.options.extended_range_selectors);
         expr.walk(&mut |node| {
             let selector = match node {
                 Expr::VectorSelector(vs) => Some(vs),
                 Expr::MatrixSelector(ms) => Some(&ms.selector),
                 _ => None,
             };
-            if let Some(modifier) = selector.and_then(|vs| vs.modifier).filter(|_| !modifiers) {
+            if let Some(modifier) = selector.and_then(|vs| vs.modifier) {
                 refusal.get_or_insert(format!(
                     "{} modifier is experimental and not enabled (--enable-feature=promql-extended-range-selectors)",
                     modifier.keyword()
                 ));
             }
         });
-        if !durations {
-            let mut uses = false;
-            expr.clone().durations_mut(&mut |d| uses |= d.is_expression());
-            if uses {
-                refusal.get_or_insert(
-                    "duration expressions are experimental and not enabled (--enable-feature=promql-duration-expr)".into(),
-                );
-            }
-        }
         match refusal {
             Some(message) => Err(QueryError::BadData(message)),
             None => Ok(()),

@@ -4,11 +4,9 @@
 //! `U+10FF80 + (b − 0x80)`; such a name is refused as a label name, and quoted back as
 //! `\xNN` here.
 
-const RAW_BYTE_BASE: u32 = 0x10_FF80;
-
 /// Whether `c` stands for a byte of a string literal that was not UTF-8.
 pub(crate) fn is_raw_byte(c: char) -> bool {
-    (RAW_BYTE_BASE..=RAW_BYTE_BASE + 0x7F).contains(&u32::from(c))
+    strata_promql_syntax::lexer::raw_byte(c).is_some()
 }
 
 /// `s` quoted as Go's `%q` quotes it (Prometheus' error messages).

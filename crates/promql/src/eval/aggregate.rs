@@ -12,7 +12,7 @@ use strata_model::{Labels, METRIC_NAME_LABEL};
 
 use super::functions::{invalid_quantile, nan_last, unwrap_parens, valid_label_name};
 use super::math::{quantile, Accumulate, Count, Extreme, Group, Mean, StdDev, Sum, Variance};
-use super::steps::{by_step, OutputBuilder};
+use super::steps::{by_step, histograms_by_step, OutputBuilder};
 use super::{Evaluator, StepSeries, Val};
 use crate::engine::QueryError;
 use crate::format_float;
@@ -219,9 +219,7 @@ impl Evaluator<'_> {
         let histograms_pickable =
             matches!(op, "limitk" | "limit_ratio") && input.iter().any(|s| !s.histograms.is_empty());
         let steps = if histograms_pickable { by_step_any(self, &input) } else { by_step(self, &input) };
-        let histogram_at = |series: usize, t: i64| {
-            input[series].histograms.iter().find(|h| h.0 == t).map(|h| Arc::clone(&h.1))
-        };
+        let histograms = if histograms_pickable { histograms_by_step(self, &input) } else { Vec::new() };
         for (step, at_step) in steps.into_iter().enumerate() {
             if at_step.is_empty() {
                 continue;
@@ -237,8 +235,9 @@ impl Evaluator<'_> {
                     _ => rank(op, k[step], group),
                 };
                 for &(series, v) in &keep {
-                    match histogram_at(series, t).filter(|_| histograms_pickable) {
-                        Some(h) => out.push_histogram(ids[series], t, h)?,
+                    let histogram = histograms.get(step).and_then(|at| at.iter().find(|h| h.0 == series));
+                    match histogram {
+                        Some((_, h)) => out.push_histogram(ids[series], t, Arc::clone(h))?,
                         None => out.push(ids[series], t, v)?,
                     }
                 }
@@ -300,7 +299,10 @@ impl Evaluator<'_> {
         group_labels: &[Labels],
     ) -> Result<Val, QueryError> {
         let mut out = OutputBuilder::default();
-        for (step, at_step) in by_step(self, input).into_iter().enumerate() {
+        let histograms = histograms_by_step(self, input);
+        for (step, (at_step, histograms_at_step)) in
+            by_step(self, input).into_iter().zip(histograms).enumerate()
+        {
             let t = self.start + step as i64 * self.step;
             let mut counts: std::collections::BTreeMap<usize, f64> = std::collections::BTreeMap::new();
             for (series, v) in at_step {
@@ -309,12 +311,10 @@ impl Evaluator<'_> {
                 *counts.entry(out.series_for(&labels, false)).or_default() += 1.0;
             }
             // A histogram's value is counted in its `String()` form, as Prometheus does.
-            for (series, s) in input.iter().enumerate() {
-                for (_, h) in s.histograms.iter().filter(|(ht, _)| *ht == t) {
-                    let mut labels = group_labels[group_of[series]].clone();
-                    labels.set(label, &crate::native_histogram::go_string::go_string(h));
-                    *counts.entry(out.series_for(&labels, false)).or_default() += 1.0;
-                }
+            for (series, h) in histograms_at_step {
+                let mut labels = group_labels[group_of[series]].clone();
+                labels.set(label, &crate::native_histogram::go_string::go_string(&h));
+                *counts.entry(out.series_for(&labels, false)).or_default() += 1.0;
             }
             for (id, c) in counts {
                 out.push(id, t, c)?;

@@ -2,7 +2,9 @@
 //! output series keyed by their labels.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
+use strata_model::histogram::FloatHistogram;
 use strata_model::Labels;
 
 use super::{same_labelset, Evaluator, StepSeries};
@@ -14,6 +16,21 @@ pub(crate) fn by_step(ev: &Evaluator<'_>, series: &[StepSeries]) -> Vec<Vec<(usi
     for (i, s) in series.iter().enumerate() {
         for &(t, v) in &s.points {
             steps[ev.step_index(t)].push((i, v));
+        }
+    }
+    steps
+}
+
+/// For each step, the `(series index, histogram)` pairs that have a histogram there, so a
+/// step's histograms are found without scanning every series' samples again.
+pub(crate) fn histograms_by_step(
+    ev: &Evaluator<'_>,
+    series: &[StepSeries],
+) -> Vec<Vec<(usize, Arc<FloatHistogram>)>> {
+    let mut steps: Vec<Vec<(usize, Arc<FloatHistogram>)>> = vec![Vec::new(); ev.step_count()];
+    for (i, s) in series.iter().enumerate() {
+        for (t, h) in &s.histograms {
+            steps[ev.step_index(*t)].push((i, Arc::clone(h)));
         }
     }
     steps
