@@ -1,5 +1,6 @@
 //! Parsing what clients send into samples: the Prometheus text exposition format and
-//! OpenMetrics (`exposition`), and InfluxDB line protocol (`line_protocol`). Parsers work a
+//! OpenMetrics (`exposition`), Prometheus' protobuf exposition (`protobuf_exposition`), and
+//! InfluxDB line protocol (`line_protocol`). Parsers work a
 //! line at a time and never panic; an error names the line and column and what was wrong.
 //! Batching and back-pressure for the server come with it (ARCHITECTURE.md, crates/ingest).
 
@@ -7,6 +8,7 @@ mod error;
 pub mod exposition;
 pub mod line_protocol;
 pub mod prompb;
+pub mod protobuf_exposition;
 
 pub use error::ParseError;
 
