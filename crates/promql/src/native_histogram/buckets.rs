@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use strata_model::histogram::{bucket_indices, FloatHistogram, Span, CUSTOM_BUCKETS_SCHEMA};
 
+use super::bound_table::SCHEMA_8_FRACTIONS;
+
 /// One bucket: its bounds and count.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Bucket {
@@ -15,13 +17,34 @@ pub(crate) struct Bucket {
     pub(crate) zero: bool,
 }
 
-/// Upper bound of exponential bucket `index` at `schema`: 2^(index · 2^−schema).
+/// Upper bound of exponential bucket `index` at `schema`: 2^(index · 2^−schema), made as
+/// Prometheus makes it — a fraction from its table times a power of two — so the bounds
+/// are the same floats. The last finite bucket's bound is `f64::MAX`, not the +Inf the
+/// formula gives, so that ±Inf observations have a bucket of their own (Prometheus' rule).
 pub(crate) fn exponential_bound(index: i64, schema: i32) -> f64 {
     if schema <= 0 {
-        // Exact: an integer power of two.
-        2f64.powf((index << (-schema)) as f64)
-    } else {
-        2f64.powf(index as f64 / f64::from(1u32 << schema))
+        let exp = index << (-schema);
+        return if exp == 1024 { f64::MAX } else { ldexp(1.0, exp) };
+    }
+    let schema = schema.min(8);
+    let fraction_index = index & ((1 << schema) - 1);
+    let fraction = SCHEMA_8_FRACTIONS[(fraction_index << (8 - schema)) as usize];
+    let exp = (index >> schema) + 1;
+    if fraction == 0.5 && exp == 1025 {
+        return f64::MAX;
+    }
+    ldexp(fraction, exp)
+}
+
+/// `x · 2^exp` with one rounding, as Go's `math.Ldexp` (0 or ±Inf past the range).
+fn ldexp(x: f64, exp: i64) -> f64 {
+    let power_of_two = |e: i64| f64::from_bits(((e + 1023) as u64) << 52); // −1022 ≤ e ≤ 1023
+    match exp {
+        1024.. => (x * power_of_two(1023)) * power_of_two((exp - 1023).min(1023)),
+        -1022..=1023 => x * power_of_two(exp),
+        // Subnormal results: the first product is exact, the second rounds once.
+        -1100..=-1023 => (x * power_of_two(exp + 100)) * power_of_two(-100),
+        _ => x * 0.0,
     }
 }
 
@@ -80,6 +103,40 @@ mod tests {
         assert_eq!(exponential_bound(-1, 0), 0.5);
         assert_eq!(exponential_bound(1, -2), 16.0);
         assert!((exponential_bound(1, 1) - std::f64::consts::SQRT_2).abs() < 1e-15);
+    }
+
+    #[test]
+    #[allow(clippy::approx_constant)] // one unit in the last place below √2, as Prometheus has it
+    fn bounds_are_prometheus_floats() {
+        // What a real Prometheus 2.42 answers for these buckets (schema 2, index 3, 2, −1).
+        assert_eq!(exponential_bound(3, 2), 1.6817928305074288);
+        assert_eq!(exponential_bound(2, 2), 1.414213562373095);
+        assert_eq!(exponential_bound(-1, 2), 0.8408964152537144);
+        // The last finite bucket ends at f64::MAX; the next one at +Inf.
+        assert_eq!(exponential_bound(1024, 0), f64::MAX);
+        assert_eq!(exponential_bound(1025, 0), f64::INFINITY);
+        assert_eq!(exponential_bound(1024 << 8, 8), f64::MAX);
+        assert_eq!(exponential_bound(64, -4), f64::MAX);
+        assert_eq!(exponential_bound(-1074, 0), f64::from_bits(1), "the smallest subnormal");
+        assert_eq!(exponential_bound(-1076, 0), 0.0);
+    }
+
+    #[test]
+    fn the_fraction_table_is_the_halved_powers_of_two() {
+        let table = &crate::native_histogram::bound_table::SCHEMA_8_FRACTIONS;
+        assert!(table.windows(2).all(|w| w[0] < w[1]));
+        for (i, &f) in table.iter().enumerate() {
+            let exact = 2f64.powf(i as f64 / 256.0) / 2.0;
+            let ulps = (f.to_bits() as i64 - exact.to_bits() as i64).abs();
+            assert!(ulps <= 4, "entry {i}: {f} is {ulps} units from {exact}");
+        }
+        // Each schema's bounds are every 2^(8−s)-th entry of schema 8's.
+        for schema in 1..=8 {
+            for i in 0..(1i64 << schema) {
+                let from_table = exponential_bound(i, schema);
+                assert_eq!(from_table, exponential_bound(i << (8 - schema), 8), "schema {schema} index {i}");
+            }
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! the test scripts' `{{…}}` notation (`notation`).
 
 pub(crate) mod arith;
+mod bound_table;
 pub(crate) mod buckets;
 pub(crate) mod go_string;
 pub mod notation;
