@@ -26,6 +26,7 @@ use std::collections::HashMap;
 
 use strata_ingest::exposition::{self, Flavor};
 use strata_ingest::line_protocol::{self, Precision, RawField};
+use strata_ingest::protobuf_exposition::{ExposedSample, ExposedValue};
 use strata_model::Labels;
 use strata_storage::{AppendRef, AppendResult, Engine, StorageError};
 
@@ -355,6 +356,32 @@ pub(crate) fn collect_series<'c>(series: &[strata_otlp::Series], cache: &'c Prot
         }
     }
     batch
+}
+
+/// The samples of Prometheus' protobuf exposition: floats keyed by their Prometheus text,
+/// native histograms beside them; a sample without a timestamp takes `now_ms`, as a text
+/// line without one does. A "line" is a sample's position in the body, from 1.
+pub(crate) fn collect_exposed<'c>(
+    samples: Vec<ExposedSample>,
+    now_ms: i64,
+    cache: &'c ProtocolCache,
+) -> (Batch<'c>, HistogramBatch) {
+    let mut batch = Batch::new(cache, "sample");
+    let mut histograms = HistogramBatch::default();
+    for (i, sample) in samples.into_iter().enumerate() {
+        let t = sample.timestamp.unwrap_or(now_ms);
+        match sample.value {
+            ExposedValue::Float(v) => {
+                let key = sample.labels.prometheus_key();
+                let labels = sample.labels;
+                if let Ok(target) = batch.target(key.as_bytes(), || Ok::<_, String>(labels)) {
+                    batch.push(target, i + 1, t, v);
+                }
+            }
+            ExposedValue::Histogram(h) => histograms.samples.push((sample.labels, t, h)),
+        }
+    }
+    (batch, histograms)
 }
 
 /// A parser's error without its line number (the answer adds it).

@@ -5,7 +5,7 @@
 //! | `POST /write?db=…&precision=` | Influx line protocol (InfluxDB 1.x) | 204 |
 //! | `POST /write` without `db` | Prometheus text, timestamps as `ingest_batch` says | 200 `{"status":"success","samples_written":N}` |
 //! | `POST /api/v2/write?org=&bucket=&precision=` | Influx line protocol (InfluxDB 2.x) | 204 |
-//! | `POST /api/v1/import/prometheus` | Prometheus text, ms (VictoriaMetrics' API) | 204 |
+//! | `POST /api/v1/import/prometheus` | Prometheus text, ms (VictoriaMetrics' API), or the protobuf exposition (native histograms) by `Content-Type` | 204 |
 //! | `POST /api/v1/write` | remote write 1.0 (`remote`) or 2.0 (`remote_v2`), by `Content-Type` | 204 |
 //!
 //! Each request first takes a turn at the write gate (503 + `Retry-After` when the server is
@@ -18,6 +18,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use strata_ingest::line_protocol::Precision;
+use strata_ingest::protobuf_exposition;
 
 use crate::api_error::json_response;
 use crate::body::{read_body, read_raw};
@@ -50,6 +51,8 @@ enum Format {
     /// Line protocol, with the database (and retention policy) it is written to, if any.
     LineProtocol(Precision, Option<(String, Option<String>)>),
     PrometheusText(TextTime),
+    /// Prometheus' protobuf exposition (delimited `MetricFamily` messages).
+    ProtobufExposition,
     RemoteWrite,
     RemoteWriteV2,
 }
@@ -90,8 +93,15 @@ pub(crate) async fn write_v2(State(state): State<Shared>, request: Request) -> R
         .await
 }
 
-/// `POST /api/v1/import/prometheus`: the text format, timestamps in ms unless `precision`.
+/// `POST /api/v1/import/prometheus`: the text format, timestamps in ms unless `precision`;
+/// or, under its `Content-Type`, the protobuf exposition a scrape target serves (the one
+/// exposition that carries native histograms).
 pub(crate) async fn import_prometheus(State(state): State<Shared>, request: Request) -> Response {
+    let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    if content_type.is_some_and(protobuf_exposition::is_protobuf_exposition) {
+        let format = Format::ProtobufExposition;
+        return write(state, request, format, Protocol::PrometheusText, Dialect::NoContent).await;
+    }
     let params = Params::parse(request.uri().query(), b"");
     let precision = match precision_param(&params) {
         Ok(p) => p.unwrap_or(Precision::Milliseconds),
@@ -347,6 +357,14 @@ fn parse<'c>(
         }
         Format::PrometheusText(time) => {
             ingest_batch::parse_prometheus_text(bytes, time, now, &caches.prometheus_text)
+        }
+        Format::ProtobufExposition => {
+            let samples =
+                protobuf_exposition::decode_all(bytes, Default::default()).map_err(|e| e.to_string())?;
+            let (batch, exposed_histograms) =
+                ingest_batch::collect_exposed(samples, now, &caches.prometheus_text);
+            histograms = exposed_histograms;
+            batch
         }
         Format::RemoteWrite => {
             let raw = remote::unsnappy(bytes, state.config.max_body_bytes).map_err(|e| e.0)?;

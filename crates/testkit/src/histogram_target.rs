@@ -6,6 +6,7 @@
 //! function of `n`, so a test knows what every stored sample must be without recording
 //! anything. No gauge histogram is served: Prometheus 2.42 takes them in but then fails
 //! to write its head as a block ("detected unexpected counter reset in histogram").
+//! [`HistogramTarget::serving`] serves one fixed exposition on every scrape instead.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -82,6 +83,15 @@ pub struct HistogramTarget {
 impl HistogramTarget {
     /// Starts serving on a free port.
     pub fn start() -> HistogramTarget {
+        HistogramTarget::start_with(None)
+    }
+
+    /// Starts serving `body` (a delimited protobuf exposition) on every scrape.
+    pub fn serving(body: Vec<u8>) -> HistogramTarget {
+        HistogramTarget::start_with(Some(Arc::new(body)))
+    }
+
+    fn start_with(fixed: Option<Arc<Vec<u8>>>) -> HistogramTarget {
         let listener = TcpListener::bind("127.0.0.1:0").expect("binding the histogram target");
         let port = listener.local_addr().expect("local address").port();
         let scrapes = Arc::new(AtomicU64::new(0));
@@ -93,7 +103,7 @@ impl HistogramTarget {
                     break;
                 }
                 if let Ok(stream) = stream {
-                    serve(stream, &s);
+                    serve(stream, &s, fixed.as_deref());
                 }
             }
         });
@@ -116,7 +126,7 @@ impl Drop for HistogramTarget {
     }
 }
 
-fn serve(mut stream: TcpStream, scrapes: &AtomicU64) {
+fn serve(mut stream: TcpStream, scrapes: &AtomicU64, fixed: Option<&Vec<u8>>) {
     let mut request = Vec::new();
     let mut buf = [0u8; 1024];
     while !request.windows(4).any(|w| w == b"\r\n\r\n") {
@@ -126,7 +136,7 @@ fn serve(mut stream: TcpStream, scrapes: &AtomicU64) {
         }
     }
     let n = scrapes.fetch_add(1, Ordering::SeqCst) + 1;
-    let body = exposition(n);
+    let body = fixed.cloned().unwrap_or_else(|| exposition(n));
     let head = format!(
         "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()

@@ -7,7 +7,12 @@
 //!   line, as VictoriaMetrics' `/api/v1/import/prometheus` takes it;
 //! - `openmetrics`: timestamps in seconds, ending with `# EOF`, as `promtool tsdb
 //!   create-blocks-from openmetrics` takes it;
-//! - `influx`: line protocol, timestamps in `--precision` (default ns).
+//! - `influx`: line protocol, timestamps in `--precision` (default ns);
+//! - `protobuf`: Prometheus' protobuf exposition (delimited `MetricFamily` messages, what a
+//!   target serves to a scraper that asks for it), the one exposition with native
+//!   histograms: they are written as histogram chunks (`--classic-histograms` also keeps
+//!   their classic buckets). A capture of a scrape has no timestamps: `--timestamp` gives
+//!   one to every sample without its own. "Lines" in the report are families.
 //!
 //! Samples are buffered and written as one block per block range they fall in (a repeated
 //! timestamp of a series keeps the last value, counted); whenever `--max-buffered-samples`
@@ -32,7 +37,9 @@ use anyhow::{bail, Context};
 use serde::Serialize;
 use strata_ingest::exposition::{self, Flavor};
 use strata_ingest::line_protocol::{self, Precision};
+use strata_ingest::protobuf_exposition::{self, ExposedSample, ExposedValue};
 use strata_ingest::ParsedSample;
+use strata_model::histogram::HistogramValue;
 use strata_model::Labels;
 use strata_storage::block::{write_block_range, BlockSeries};
 use strata_storage::{BlockEngine, BlockEngineOptions};
@@ -48,6 +55,9 @@ pub(crate) enum Format {
     Openmetrics,
     /// InfluxDB line protocol.
     Influx,
+    /// Prometheus' protobuf exposition (delimited MetricFamily messages), native histograms
+    /// included.
+    Protobuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -71,6 +81,13 @@ pub(crate) struct Args {
     /// Timestamp precision of line protocol: ns, us, ms, s, m or h.
     #[arg(long, default_value = "ns")]
     precision: String,
+    /// The timestamp (ms since the epoch) of samples that carry none; without it such a
+    /// sample stops the import.
+    #[arg(long)]
+    timestamp: Option<i64>,
+    /// With --format protobuf: keep the classic buckets of native histograms too.
+    #[arg(long)]
+    classic_histograms: bool,
     /// Time range of a block.
     #[arg(long, default_value = "2h")]
     block_range: String,
@@ -87,6 +104,7 @@ struct ImportReport {
     file: String,
     lines: u64,
     samples: u64,
+    histogram_samples: u64,
     series: usize,
     duplicate_timestamps: u64,
     string_fields_skipped: u64,
@@ -102,10 +120,11 @@ struct ImportReport {
 impl Report for ImportReport {
     fn text(&self) -> String {
         format!(
-            "imported {} samples of {} series from {} lines of {} in {:.2} s ({:.0} samples/s)\n\
+            "imported {} samples ({} native histograms) of {} series from {} lines of {} in {:.2} s ({:.0} samples/s)\n\
              time range [{}, {}]; {} block(s) written, {} compaction(s), {} block(s) now\n\
              {} repeated timestamps (last value kept), {} string fields skipped\n",
             self.samples,
+            self.histogram_samples,
             self.series,
             self.lines,
             self.file,
@@ -201,11 +220,21 @@ impl Drop for Staging {
     }
 }
 
+/// One series' samples read and not yet written.
+#[derive(Debug, Default)]
+struct Buffered {
+    floats: Vec<(i64, f64)>,
+    histograms: Vec<(i64, HistogramValue)>,
+}
+
 /// Samples read and not yet written, and the figures of the whole import.
 #[derive(Debug)]
 struct Gathered {
-    series: HashMap<Labels, Vec<(i64, f64)>>,
+    series: HashMap<Labels, Buffered>,
     buffered: u64,
+    /// The timestamp of samples that carry none (`--timestamp`).
+    default_timestamp: Option<i64>,
+    histograms: u64,
     seen: HashSet<Labels>,
     lines: u64,
     samples: u64,
@@ -216,10 +245,12 @@ struct Gathered {
 }
 
 impl Gathered {
-    fn new() -> Gathered {
+    fn new(default_timestamp: Option<i64>) -> Gathered {
         Gathered {
             series: HashMap::new(),
             buffered: 0,
+            default_timestamp,
+            histograms: 0,
             seen: HashSet::new(),
             lines: 0,
             samples: 0,
@@ -231,37 +262,68 @@ impl Gathered {
     }
 
     fn add(&mut self, sample: ParsedSample, line: u64) -> anyhow::Result<()> {
-        let Some(t) = sample.timestamp else {
-            bail!("line {line}: no timestamp (every backfilled sample needs one)");
-        };
-        self.series.entry(sample.labels).or_default().push((t, sample.value));
+        let t = self.timestamp_of(sample.timestamp, || format!("line {line}"))?;
+        self.series.entry(sample.labels).or_default().floats.push((t, sample.value));
         self.samples += 1;
         self.buffered += 1;
         Ok(())
     }
 
+    fn add_exposed(&mut self, sample: ExposedSample, family: u64) -> anyhow::Result<()> {
+        let t =
+            self.timestamp_of(sample.timestamp, || format!("metric family {family} ({})", sample.labels))?;
+        let buffered = self.series.entry(sample.labels).or_default();
+        match sample.value {
+            ExposedValue::Float(v) => buffered.floats.push((t, v)),
+            ExposedValue::Histogram(h) => {
+                buffered.histograms.push((t, h));
+                self.histograms += 1;
+            }
+        }
+        self.samples += 1;
+        self.buffered += 1;
+        Ok(())
+    }
+
+    /// A sample's timestamp: its own, else `--timestamp`'s; `place` names it in the error.
+    fn timestamp_of(&self, given: Option<i64>, place: impl FnOnce() -> String) -> anyhow::Result<i64> {
+        match given.or(self.default_timestamp) {
+            Some(t) => Ok(t),
+            None => {
+                bail!("{}: no timestamp (every backfilled sample needs one; --timestamp gives one)", place())
+            }
+        }
+    }
+
     /// Writes what is buffered into `staging`, one block per block range.
     fn flush(&mut self, staging: &mut Staging, block_range: i64) -> anyhow::Result<()> {
         let mut windows: BTreeMap<i64, Vec<BlockSeries>> = BTreeMap::new();
-        for (labels, mut samples) in self.series.drain() {
-            samples.sort_by_key(|s| s.0); // stable: the last of a repeated timestamp stays last
-            let before = samples.len();
-            samples.reverse();
-            samples.dedup_by_key(|s| s.0); // keeps the first of each run: the last one given
-            samples.reverse();
-            self.duplicates += (before - samples.len()) as u64;
-            self.min_time = self.min_time.min(samples[0].0);
-            self.max_time = self.max_time.max(samples[samples.len() - 1].0);
-            let mut rest = samples.as_slice();
-            while let Some(&(t, _)) = rest.first() {
+        for (labels, buffered) in self.series.drain() {
+            let (mut floats, mut histograms) = (buffered.floats, buffered.histograms);
+            self.duplicates +=
+                keep_last_of_each_timestamp(&mut floats) + keep_last_of_each_timestamp(&mut histograms);
+            // A float and a histogram at one timestamp: the histogram stays (one sample a
+            // timestamp, as the head keeps it), the float is counted as repeated.
+            let before = floats.len();
+            floats.retain(|f| histograms.binary_search_by_key(&f.0, |h| h.0).is_err());
+            self.duplicates += (before - floats.len()) as u64;
+            let ends = [floats.first().map(|s| s.0), floats.last().map(|s| s.0)];
+            let hends = [histograms.first().map(|s| s.0), histograms.last().map(|s| s.0)];
+            self.min_time = ends[0].into_iter().chain(hends[0]).fold(self.min_time, i64::min);
+            self.max_time = ends[1].into_iter().chain(hends[1]).fold(self.max_time, i64::max);
+            let (mut rest, mut hrest) = (floats.as_slice(), histograms.as_slice());
+            while let Some(t) =
+                [rest.first().map(|s| s.0), hrest.first().map(|s| s.0)].into_iter().flatten().min()
+            {
                 let window = t.div_euclid(block_range);
                 let end = rest.partition_point(|s| s.0.div_euclid(block_range) == window);
+                let hend = hrest.partition_point(|s| s.0.div_euclid(block_range) == window);
                 windows.entry(window).or_default().push(BlockSeries {
                     labels: labels.clone(),
                     samples: rest[..end].to_vec(),
-                    histograms: Vec::new(),
+                    histograms: hrest[..hend].to_vec(),
                 });
-                rest = &rest[end..];
+                (rest, hrest) = (&rest[end..], &hrest[hend..]);
             }
             self.seen.insert(labels);
         }
@@ -272,7 +334,13 @@ impl Gathered {
             // blocks do, so the head starts there and a server takes live writes at once
             // (ending at the window's end refused them for up to 2 h). A window in the past
             // keeps its whole range, so it compacts with its neighbours as before.
-            let newest = series.iter().filter_map(|s| s.samples.last()).map(|s| s.0).max().unwrap_or(from);
+            let newest = series
+                .iter()
+                .flat_map(|s| {
+                    s.samples.last().map(|f| f.0).into_iter().chain(s.histograms.last().map(|h| h.0))
+                })
+                .max()
+                .unwrap_or(from);
             let to = if from + block_range > strata_storage::Clock::system().now() {
                 newest + 1
             } else {
@@ -285,6 +353,42 @@ impl Gathered {
     }
 }
 
+/// Sorts `samples` by time and keeps, of a repeated timestamp, the sample given last;
+/// returns how many were dropped.
+fn keep_last_of_each_timestamp<V>(samples: &mut Vec<(i64, V)>) -> u64 {
+    samples.sort_by_key(|s| s.0); // stable: the last of a repeated timestamp stays last
+    let before = samples.len();
+    samples.reverse();
+    samples.dedup_by_key(|s| s.0); // keeps the first of each run: the last one given
+    samples.reverse();
+    (before - samples.len()) as u64
+}
+
+/// Reads the protobuf exposition a family at a time.
+fn read_protobuf(
+    args: &Args,
+    path: &Path,
+    input: Box<dyn BufRead>,
+    staging: &mut Staging,
+    block_range: i64,
+) -> anyhow::Result<Gathered> {
+    let options = protobuf_exposition::Options { classic_histograms: args.classic_histograms };
+    let mut families = protobuf_exposition::FamilyReader::new(input, options);
+    let mut gathered = Gathered::new(args.timestamp);
+    let file = path.display().to_string();
+    while let Some(samples) = families.next_family().with_context(|| file.clone())? {
+        gathered.lines += 1;
+        if gathered.buffered >= args.max_buffered_samples {
+            gathered.flush(staging, block_range)?;
+        }
+        for sample in samples {
+            gathered.add_exposed(sample, gathered.lines).with_context(|| file.clone())?;
+        }
+    }
+    gathered.flush(staging, block_range)?;
+    Ok(gathered)
+}
+
 fn read_all(
     args: &Args,
     format: Format,
@@ -295,7 +399,7 @@ fn read_all(
 ) -> anyhow::Result<Gathered> {
     let precision = Precision::parse(&args.precision)
         .with_context(|| format!("--precision {:?}: expected ns, us, ms, s, m or h", args.precision))?;
-    let mut gathered = Gathered::new();
+    let mut gathered = Gathered::new(args.timestamp);
     let mut text = String::new();
     let mut eof_marker: Option<u64> = None;
     let file = path.display().to_string();
@@ -330,6 +434,7 @@ fn read_all(
                     gathered.add(sample, line).with_context(|| file.clone())?;
                 }
             }
+            Format::Protobuf => bail!("{file}: the protobuf exposition is binary, not lines"),
             Format::Influx => {
                 let point = line_protocol::parse_line(trimmed, line as usize, precision).map_err(at)?;
                 gathered.string_fields += point.string_fields as u64;
@@ -359,7 +464,7 @@ fn read_influxdb(
         bail!("{}: no shards under data/", root.display());
     }
     let bar = progress_bar(args.json, shards.iter().map(|s| s.bytes).sum());
-    let mut gathered = Gathered::new();
+    let mut gathered = Gathered::new(None);
     for shard in &shards {
         let what = format!("shard {} of {}.{}", shard.id, shard.database, shard.retention_policy);
         let points = strata_tsm::influx_install::read_shard(shard).with_context(|| what.clone())?;
@@ -398,7 +503,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
         (Some(root), _, _) => (root.clone(), read_influxdb(&args, root, &mut staging, block_range)),
         (None, Some(format), Some(file)) => {
             let (input, bar) = open_input(&args, file)?;
-            let gathered = read_all(&args, format, file, input, &mut staging, block_range);
+            let gathered = match format {
+                Format::Protobuf => read_protobuf(&args, file, input, &mut staging, block_range),
+                _ => read_all(&args, format, file, input, &mut staging, block_range),
+            };
             bar.finish_and_clear();
             (file.clone(), gathered)
         }
@@ -419,6 +527,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
         file: source.display().to_string(),
         lines: gathered.lines,
         samples: gathered.samples - gathered.duplicates,
+        histogram_samples: gathered.histograms,
         series: gathered.seen.len(),
         duplicate_timestamps: gathered.duplicates,
         string_fields_skipped: gathered.string_fields,
