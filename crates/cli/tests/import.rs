@@ -203,3 +203,92 @@ fn a_server_takes_live_writes_right_after_an_import_of_recent_data() {
     let answer = server.query("count_over_time(recent[5m])", now as f64 / 1000.0);
     assert_eq!(answer["data"]["result"][0]["value"][1], "3", "{answer}");
 }
+
+/// `histogram_target::counter_histogram(n)` as the protobuf exposition carries it.
+fn proto_histogram(n: u64) -> strata_ingest::protobuf_exposition::ProtoHistogram {
+    use strata_ingest::protobuf_exposition::{BucketSpan, ProtoHistogram};
+    let h = strata_testkit::histogram_target::counter_histogram(n);
+    let spans = |s: &[strata_model::Span]| -> Vec<BucketSpan> {
+        s.iter().map(|s| BucketSpan { offset: Some(s.offset), length: Some(s.length) }).collect()
+    };
+    ProtoHistogram {
+        sample_count: Some(h.count),
+        sample_sum: Some(h.sum),
+        schema: Some(h.schema),
+        zero_threshold: Some(h.zero_threshold),
+        zero_count: Some(h.zero_count),
+        positive_span: spans(&h.positive_spans),
+        positive_delta: h.positive_buckets.clone(),
+        negative_span: spans(&h.negative_spans),
+        negative_delta: h.negative_buckets.clone(),
+        ..Default::default()
+    }
+}
+
+/// 120 scrapes 15 s apart, each a native histogram family and a counter family, the
+/// timestamps in the metrics (`stamped`) or not.
+fn protobuf_scrapes(start: i64, stamped: bool) -> Vec<u8> {
+    use prost::Message;
+    use strata_ingest::protobuf_exposition::{LabelPair, Metric, MetricFamily, Value};
+    let mut body = Vec::new();
+    for n in 1..=120u64 {
+        let t = stamped.then_some(start + n as i64 * 15_000);
+        let family = |name: &str, kind: i32, metric: Metric| MetricFamily {
+            name: Some(name.into()),
+            kind: Some(kind),
+            metric: vec![Metric { timestamp_ms: t, ..metric }],
+            ..Default::default()
+        };
+        let label = vec![LabelPair { name: Some("job".into()), value: Some("api".into()) }];
+        let histogram =
+            Metric { label: label.clone(), histogram: Some(proto_histogram(n)), ..Default::default() };
+        let counter =
+            Metric { label, counter: Some(Value { value: Some(n as f64 * 2.0) }), ..Default::default() };
+        family("api_latency_seconds", 4, histogram).encode_length_delimited(&mut body).unwrap();
+        family("api_requests_total", 0, counter).encode_length_delimited(&mut body).unwrap();
+    }
+    body
+}
+
+#[test]
+fn a_protobuf_exposition_imports_native_histograms_into_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = 1_700_000_000_000i64;
+    let out = import(dir.path(), "protobuf", "scrapes.pb", &protobuf_scrapes(start, true), &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((report["samples"].as_u64(), report["histogram_samples"].as_u64()), (Some(240), Some(120)));
+    assert_eq!((report["series"].as_u64(), report["lines"].as_u64()), (Some(2), Some(240)), "{report}");
+
+    let server = strata_testkit::StrataServer::start(
+        env!("CARGO_BIN_EXE_strata").as_ref(),
+        &dir.path().join("data-scrapes.pb"),
+        &["--retention", "0"],
+    );
+    let last = (start + 120 * 15_000) as f64 / 1000.0;
+    let want = strata_testkit::histogram_target::counter_histogram(120);
+    for (query, expected) in [
+        ("histogram_count(api_latency_seconds)", want.count as f64),
+        ("histogram_sum(api_latency_seconds)", want.sum),
+        ("api_requests_total", 240.0),
+        ("count_over_time(api_latency_seconds[30m])", 120.0),
+    ] {
+        let answer = server.query(query, last);
+        let got = answer["data"]["result"][0]["value"][1].as_str().map(|v| v.parse::<f64>().unwrap());
+        assert_eq!(got, Some(expected), "{query}: {answer}");
+    }
+
+    // A capture of a scrape carries no timestamps: refused, naming the family, unless
+    // --timestamp gives one.
+    let bare = protobuf_scrapes(start, false);
+    let out = import(dir.path(), "protobuf", "bare.pb", &bare, &[]);
+    assert!(!out.status.success());
+    let message = text(&out.stderr);
+    assert!(message.contains("metric family 1") && message.contains("--timestamp"), "{message}");
+    assert!(!dir.path().join("data-bare.pb").read_dir().unwrap().any(|e| e.unwrap().path().is_dir()));
+    let out = import(dir.path(), "protobuf", "bare2.pb", &bare, &["--timestamp", &start.to_string()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Every scrape at one timestamp: the last of each series is kept.
+    assert_eq!((report["samples"].as_u64(), report["duplicate_timestamps"].as_u64()), (Some(2), Some(238)));
+}
