@@ -11,7 +11,8 @@ use strata_model::histogram::FloatHistogram;
 
 use super::{Evaluator, StepSeries};
 use crate::engine::QueryError;
-use crate::native_histogram::arith::{add, custom_bounds_differ, scale, ArithError};
+use crate::native_histogram::arith::{custom_bounds_differ, ArithError};
+use crate::native_histogram::kahan::{kahan_mean, kahan_sum};
 
 impl Evaluator<'_> {
     /// Adds the histograms of `input` to the groups' results in `out` (one per group).
@@ -80,15 +81,11 @@ impl Evaluator<'_> {
     }
 }
 
-/// The sum (or mean) of a group's histograms at one step, its counter-reset hint as addition
-/// gives it (counters stay counters).
+/// The compensated sum (or mean) of a group's histograms at one step, its counter-reset
+/// hint as addition gives it (counters stay counters).
 fn total(hs: &[&Arc<FloatHistogram>], mean: bool) -> Result<FloatHistogram, ArithError> {
-    let mut sum = (*hs[0]).as_ref().clone();
-    for h in &hs[1..] {
-        sum = add(&sum, h)?;
-    }
-    if mean {
-        sum = scale(&sum, 1.0 / hs.len() as f64);
-    }
-    Ok(sum)
+    let group = hs.iter().map(|h| h.as_ref());
+    let total = if mean { kahan_mean(group) } else { kahan_sum(group) };
+    // A group exists because it has a histogram: never `None`.
+    Ok(total?.unwrap_or_default())
 }

@@ -23,6 +23,7 @@ use super::range_functions::{extrapolate, RateEdges, WindowValues};
 use super::{Steps, Windows};
 use crate::native_histogram::arith::{add, custom_bounds_differ, equal_values, scale, ArithError};
 use crate::native_histogram::buckets::side_map;
+use crate::native_histogram::kahan::{kahan_mean, kahan_sum};
 
 /// What a range function met in a series' histograms, for the annotations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -279,17 +280,13 @@ fn step_value(
         "resets" | "changes" if mixed => Step::Float(mixed_transitions(name == "resets", floats, hists)),
         _ if mixed => Step::Mixed,
         "sum_over_time" | "avg_over_time" => {
-            let mut total = (*hists[0].1).clone();
-            for (_, h) in &hists[1..] {
-                match add(&total, h) {
-                    Ok(sum) => total = sum,
-                    Err(e) => return Step::Incompatible(e),
-                }
+            let window = hists.iter().map(|(_, h)| h.as_ref());
+            let total = if name == "sum_over_time" { kahan_sum(window) } else { kahan_mean(window) };
+            match total {
+                Ok(Some(h)) => Step::Histogram(Arc::new(h)),
+                Ok(None) => Step::None,
+                Err(e) => Step::Incompatible(e),
             }
-            if name == "avg_over_time" {
-                total = scale(&total, 1.0 / hists.len() as f64);
-            }
-            Step::Histogram(Arc::new(total))
         }
         // A window's first flag is about the sample before the window: not counted.
         "resets" => Step::Float(resets.iter().skip(1).filter(|r| **r).count() as f64),

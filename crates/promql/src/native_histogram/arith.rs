@@ -18,19 +18,19 @@ pub(crate) enum ArithError {
 
 /// A histogram with its buckets as index → count maps.
 #[derive(Debug, Clone)]
-struct Sparse {
-    schema: i32,
-    zero_threshold: f64,
-    zero_count: f64,
-    count: f64,
-    sum: f64,
-    positive: BTreeMap<i64, f64>,
-    negative: BTreeMap<i64, f64>,
-    custom_values: Vec<f64>,
+pub(super) struct Sparse {
+    pub(super) schema: i32,
+    pub(super) zero_threshold: f64,
+    pub(super) zero_count: f64,
+    pub(super) count: f64,
+    pub(super) sum: f64,
+    pub(super) positive: BTreeMap<i64, f64>,
+    pub(super) negative: BTreeMap<i64, f64>,
+    pub(super) custom_values: Vec<f64>,
 }
 
 impl Sparse {
-    fn of(h: &FloatHistogram) -> Sparse {
+    pub(super) fn of(h: &FloatHistogram) -> Sparse {
         Sparse {
             schema: h.schema,
             zero_threshold: h.zero_threshold,
@@ -44,7 +44,7 @@ impl Sparse {
     }
 
     /// Back to spans, leaving out buckets whose count is exactly zero.
-    fn into_histogram(self, hint: CounterResetHint) -> FloatHistogram {
+    pub(super) fn into_histogram(self, hint: CounterResetHint) -> FloatHistogram {
         let side = |m: BTreeMap<i64, f64>| {
             let kept: Vec<(i64, f64)> = m.into_iter().filter(|(_, c)| *c != 0.0).collect();
             let indices: Vec<i64> = kept.iter().map(|b| b.0).collect();
@@ -68,7 +68,7 @@ impl Sparse {
     }
 
     /// Merges buckets down to the coarser `schema` (exponential schemas only).
-    fn reduce_to(&mut self, schema: i32) {
+    pub(super) fn reduce_to(&mut self, schema: i32) {
         if schema >= self.schema || self.schema == CUSTOM_BUCKETS_SCHEMA {
             return;
         }
@@ -87,7 +87,7 @@ impl Sparse {
 
     /// Widens the zero bucket to at least `threshold`, moving the buckets it then covers
     /// into it; a bucket it cuts through widens it to that bucket's upper bound.
-    fn widen_zero_bucket(&mut self, threshold: f64) {
+    pub(super) fn widen_zero_bucket(&mut self, threshold: f64) {
         if threshold <= self.zero_threshold {
             return;
         }
@@ -132,7 +132,7 @@ pub(crate) fn subtract(a: &FloatHistogram, b: &FloatHistogram) -> Result<FloatHi
     Ok(out)
 }
 
-fn sum_hint(a: CounterResetHint, b: CounterResetHint) -> CounterResetHint {
+pub(super) fn sum_hint(a: CounterResetHint, b: CounterResetHint) -> CounterResetHint {
     match (a, b) {
         (CounterResetHint::Gauge, _) | (_, CounterResetHint::Gauge) => CounterResetHint::Gauge,
         (a, b) if a == b => a,
@@ -157,10 +157,18 @@ pub(crate) fn scale(h: &FloatHistogram, factor: f64) -> FloatHistogram {
 /// `h / divisor`. Divided by zero a histogram keeps no regular buckets: its zero bucket,
 /// count and sum become ±Inf or NaN, as Prometheus defines it.
 pub(crate) fn divide(h: &FloatHistogram, divisor: f64) -> FloatHistogram {
-    if divisor != 0.0 {
-        return scale(h, 1.0 / divisor);
+    // Each field divided (not multiplied by the reciprocal, which rounds differently).
+    let mut out = h.clone();
+    out.zero_count /= divisor;
+    out.count /= divisor;
+    out.sum /= divisor;
+    out.positive_buckets.iter_mut().chain(out.negative_buckets.iter_mut()).for_each(|b| *b /= divisor);
+    if 1.0 / divisor < 0.0 {
+        out.counter_reset_hint = CounterResetHint::Gauge; // as multiplying by a negative
     }
-    let mut out = scale(h, 1.0 / divisor);
+    if divisor != 0.0 {
+        return out;
+    }
     out.positive_buckets.clear();
     out.negative_buckets.clear();
     out.positive_spans.clear();
@@ -244,13 +252,13 @@ pub(crate) fn custom_bounds_differ(a: &FloatHistogram, b: &FloatHistogram) -> bo
 }
 
 /// The bounds two custom-bucket layouts share.
-fn common_bounds(a: &[f64], b: &[f64]) -> Vec<f64> {
+pub(super) fn common_bounds(a: &[f64], b: &[f64]) -> Vec<f64> {
     a.iter().copied().filter(|x| b.contains(x)).collect()
 }
 
 /// `h`'s custom buckets merged into the coarser buckets of `bounds` (a subset of its own):
 /// each bucket goes to the first one whose bound is at or above its own.
-fn with_bounds(h: &FloatHistogram, bounds: &[f64]) -> FloatHistogram {
+pub(super) fn with_bounds(h: &FloatHistogram, bounds: &[f64]) -> FloatHistogram {
     let mut counts = vec![0.0; bounds.len() + 1];
     for (index, count) in super::buckets::side_map(&h.positive_spans, &h.positive_buckets) {
         let upper = h.custom_values.get(index as usize).copied().unwrap_or(f64::INFINITY);

@@ -8,6 +8,7 @@ pub(crate) mod arith;
 mod bound_table;
 pub(crate) mod buckets;
 pub(crate) mod go_string;
+pub(crate) mod kahan;
 pub mod notation;
 pub(crate) mod quantile;
 pub(crate) mod trim;
