@@ -308,7 +308,8 @@ fn step_value(
     }
 }
 
-/// `last − first`, plus the histogram before each reset for counters; extrapolated.
+/// `last − first`, plus the histogram before each reset for counters; extrapolated as
+/// floats are, a counter's start not before where its count would have been zero.
 fn rate_step(
     hists: &[(i64, Arc<FloatHistogram>)],
     resets: &[bool],
@@ -325,8 +326,11 @@ fn rate_step(
         Ok(h) => h,
         Err(e) => return Step::Incompatible(e),
     };
+    // The extrapolation is worked out on a change of 1 (the factor is what it gives); the
+    // first count, as a share of the change's, tells where the counter was zero.
+    let clamp_at_zero = counter && change.count > 0.0 && first.1.count >= 0.0;
     let edges = RateEdges {
-        first: (first.0, 0.0),
+        first: (first.0, if clamp_at_zero { first.1.count / change.count } else { 0.0 }),
         last: (last.0, 0.0),
         count: hists.len(),
         change: 1.0,
@@ -334,23 +338,39 @@ fn rate_step(
         end,
         first_start: 0,
     };
-    let Some(factor) = extrapolate(&edges, false, is_rate) else { return Step::None };
+    let Some(factor) = extrapolate(&edges, clamp_at_zero, is_rate) else { return Step::None };
     let mut result = scale(&change, factor);
     result.counter_reset_hint = CounterResetHint::Gauge;
     Step::Histogram(Arc::new(result))
 }
 
+/// The window's change, as Prometheus' `histogramRate` works it out: for a counter whose
+/// second sample follows a reset, the first sample counts as empty (its layout, which may
+/// not match the rest, is not looked at); all samples must be of one kind of buckets
+/// (exponential or custom); the result is in the coarsest schema the window holds.
 fn change(
     hists: &[(i64, Arc<FloatHistogram>)],
     resets: &[bool],
     counter: bool,
 ) -> Result<FloatHistogram, ArithError> {
-    let (first, last) = (&hists[0].1, &hists[hists.len() - 1].1);
-    let mut total = add(last, &scale(first, -1.0))?;
+    let last = &hists[hists.len() - 1].1;
+    let first_is_empty = counter && resets.get(1) == Some(&true);
+    let considered = if first_is_empty { &hists[1..] } else { hists };
+    let custom = |h: &FloatHistogram| h.schema == CUSTOM_BUCKETS_SCHEMA;
+    let kinds_differ = |h: &FloatHistogram| custom(h) != custom(&considered[0].1);
+    if kinds_differ(last) || (counter && considered.iter().any(|(_, h)| kinds_differ(h))) {
+        return Err(ArithError::MixedSchemas);
+    }
+    let mut total = if first_is_empty { (**last).clone() } else { add(last, &scale(&hists[0].1, -1.0))? };
+    let coarsest = considered.iter().map(|(_, h)| h.schema).min().unwrap_or(total.schema);
+    if !custom(&total) && coarsest < total.schema {
+        let empty = FloatHistogram { schema: coarsest, ..Default::default() };
+        total = add(&total, &empty)?;
+    }
     if counter {
         // A reset between i − 1 and i adds the histogram before it (resets[0] is the
-        // window's first sample, whose predecessor is outside).
-        for i in (1..hists.len()).filter(|&i| resets[i]) {
+        // window's first sample, whose predecessor is outside; an empty first adds nothing).
+        for i in (1..hists.len()).filter(|&i| resets[i] && !(first_is_empty && i == 1)) {
             total = add(&total, &hists[i - 1].1)?;
         }
     }
