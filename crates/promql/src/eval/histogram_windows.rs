@@ -21,7 +21,9 @@ use strata_model::histogram::{CounterResetHint, FloatHistogram, CUSTOM_BUCKETS_S
 
 use super::range_functions::{extrapolate, RateEdges, WindowValues};
 use super::{Steps, Windows};
-use crate::native_histogram::arith::{add, custom_bounds_differ, equal_values, scale, ArithError};
+use crate::native_histogram::arith::{
+    add, custom_bounds_differ, equal_values, in_common_bounds, scale, ArithError,
+};
 use crate::native_histogram::buckets::side_map;
 use crate::native_histogram::kahan::{kahan_mean, kahan_sum};
 
@@ -416,8 +418,13 @@ pub(crate) fn detect_reset(curr: &FloatHistogram, prev: &FloatHistogram) -> bool
         return true;
     }
     let custom = (curr.schema == CUSTOM_BUCKETS_SCHEMA, prev.schema == CUSTOM_BUCKETS_SCHEMA);
-    if custom.0 != custom.1 || (custom.0 && curr.custom_values != prev.custom_values) {
+    if custom.0 != custom.1 {
         return true;
+    }
+    if custom.0 && curr.custom_values != prev.custom_values {
+        // Different bounds are compared in the bounds both have (the buckets reconciled).
+        let (curr, prev) = in_common_bounds(curr, prev);
+        return detect_reset(&curr, &prev);
     }
     if curr.schema > prev.schema || curr.zero_threshold < prev.zero_threshold {
         return true;

@@ -251,6 +251,12 @@ pub(crate) fn custom_bounds_differ(a: &FloatHistogram, b: &FloatHistogram) -> bo
         && a.custom_values != b.custom_values
 }
 
+/// Two custom-bucket histograms in the bounds they share.
+pub(crate) fn in_common_bounds(a: &FloatHistogram, b: &FloatHistogram) -> (FloatHistogram, FloatHistogram) {
+    let common = common_bounds(&a.custom_values, &b.custom_values);
+    (with_bounds(a, &common), with_bounds(b, &common))
+}
+
 /// The bounds two custom-bucket layouts share.
 pub(super) fn common_bounds(a: &[f64], b: &[f64]) -> Vec<f64> {
     a.iter().copied().filter(|x| b.contains(x)).collect()
