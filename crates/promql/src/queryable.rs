@@ -103,8 +103,10 @@ impl MemoryQueryable {
 
 /// A series' histograms with the counter-reset hints a TSDB gives them when read back, as
 /// Prometheus' chunks do: a gauge stays a gauge; the first sample keeps what it was written
-/// with, as does one written as a reset; after that a sample is a reset when a count went
-/// down (or the layout cannot continue the previous one), and not a reset otherwise.
+/// with, as does one written as a reset; after that a sample where a count went down (or
+/// the layout cannot continue the previous one) starts a new chunk, whose first sample
+/// reads back knowing nothing (Prometheus never hands out the reset hint it cut the chunk
+/// for: prometheus#15346), and any other is not a reset.
 fn readback_hints(series: &BTreeMap<i64, HistogramValue>) -> Vec<(i64, HistogramValue)> {
     use strata_model::histogram::{CounterResetHint, FloatHistogram};
     let mut out: Vec<(i64, HistogramValue)> = Vec::with_capacity(series.len());
@@ -114,7 +116,7 @@ fn readback_hints(series: &BTreeMap<i64, HistogramValue>) -> Vec<(i64, Histogram
         let written = float.counter_reset_hint;
         let hint = match (&previous, written) {
             (_, CounterResetHint::Gauge | CounterResetHint::CounterReset) | (None, _) => written,
-            (Some(p), _) if crate::eval::detect_reset(&unhinted(&float), p) => CounterResetHint::CounterReset,
+            (Some(p), _) if crate::eval::detect_reset(&unhinted(&float), p) => CounterResetHint::Unknown,
             (Some(_), _) => CounterResetHint::NotCounterReset,
         };
         let mut h = h.clone();

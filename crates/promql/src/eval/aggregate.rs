@@ -519,7 +519,14 @@ mod tests {
             let range = Range { start: 0, end: (steps - 1) * 10, step: 10 };
             let ctx = QueryContext::new(&options, range, false, std::time::Instant::now() + options.timeout, None);
             let store = MemoryQueryable::new();
-            let ev = Evaluator { store: &store, ctx: &ctx, start: range.start, end: range.end, step: range.step };
+            let ev = Evaluator {
+                store: &store,
+                ctx: &ctx,
+                start: range.start,
+                end: range.end,
+                step: range.step,
+                histogram_stats: false,
+            };
             let input: Vec<StepSeries> = series
                 .iter()
                 .map(|(_, values)| StepSeries {

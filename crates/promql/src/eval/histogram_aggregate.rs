@@ -14,6 +14,8 @@ use crate::engine::QueryError;
 use crate::native_histogram::arith::{custom_bounds_differ, ArithError};
 use crate::native_histogram::kahan::{kahan_mean, kahan_sum};
 
+use super::histogram_windows::{resets_conflict, CONFLICTING_RESETS};
+
 impl Evaluator<'_> {
     /// Adds the histograms of `input` to the groups' results in `out` (one per group).
     pub(crate) fn aggregate_histograms(
@@ -60,6 +62,9 @@ impl Evaluator<'_> {
                                 .into(),
                         );
                         continue;
+                    }
+                    if resets_conflict(hs.iter().map(|h| h.as_ref())) {
+                        self.ctx.warn(CONFLICTING_RESETS.into());
                     }
                     if hs.windows(2).any(|p| custom_bounds_differ(p[0], p[1])) {
                         self.ctx.info(

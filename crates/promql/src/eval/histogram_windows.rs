@@ -27,6 +27,20 @@ use crate::native_histogram::arith::{
 use crate::native_histogram::buckets::side_map;
 use crate::native_histogram::kahan::{kahan_mean, kahan_sum};
 
+/// Prometheus' warning when histograms summed or averaged say both "reset" and "no reset".
+pub(crate) const CONFLICTING_RESETS: &str =
+    "PromQL warning: conflicting counter resets during histogram aggregation";
+
+/// Whether histograms summed together carry both a `CounterReset` and a `NotCounterReset`.
+pub(crate) fn resets_conflict<'a>(hs: impl IntoIterator<Item = &'a FloatHistogram>) -> bool {
+    let (mut reset, mut not_reset) = (false, false);
+    for h in hs {
+        reset |= h.counter_reset_hint == CounterResetHint::CounterReset;
+        not_reset |= h.counter_reset_hint == CounterResetHint::NotCounterReset;
+    }
+    reset && not_reset
+}
+
 /// What a range function met in a series' histograms, for the annotations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum HistogramNote {
@@ -34,6 +48,8 @@ pub(crate) enum HistogramNote {
     NotGauge,
     NotCounter,
     MixedSchemas,
+    /// A window summed or averaged holds both a `CounterReset` and a `NotCounterReset`.
+    ConflictingResets,
     /// Infos: custom buckets of different bounds were reconciled to the bounds they share.
     ReconciledInSubtraction,
     ReconciledInAggregation,
@@ -65,6 +81,7 @@ impl HistogramNote {
             HistogramNote::MixedSchemas => format!(
                 "PromQL warning: vector contains a mix of histograms with exponential and custom buckets schemas for metric name {name:?}"
             ),
+            HistogramNote::ConflictingResets => CONFLICTING_RESETS.to_string(),
             HistogramNote::ReconciledInSubtraction => {
                 "PromQL info: mismatched custom buckets were reconciled during subtraction".to_string()
             }
@@ -176,6 +193,11 @@ pub(crate) fn merge_histogram_windows(
         }
         // (`irate` after a reset takes the last histogram as it is: nothing is subtracted.)
         let reset_irate = name == "irate" && resets.last() == Some(&true);
+        if matches!(name, "sum_over_time" | "avg_over_time")
+            && resets_conflict(hw.iter().map(|(_, h)| h.as_ref()))
+        {
+            out.notes.insert(HistogramNote::ConflictingResets);
+        }
         if !reset_irate && hw.windows(2).any(|p| custom_bounds_differ(&p[0].1, &p[1].1)) {
             out.notes.insert(match name {
                 "sum_over_time" | "avg_over_time" => HistogramNote::ReconciledInAggregation,

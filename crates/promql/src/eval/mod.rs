@@ -24,6 +24,7 @@ mod extended_range;
 mod functions;
 mod histogram;
 mod histogram_aggregate;
+mod histogram_stats;
 mod histogram_windows;
 mod info;
 mod label_modifier;
@@ -150,7 +151,14 @@ pub(crate) fn evaluate(
     instant: bool,
 ) -> Result<Value, QueryError> {
     let range = ctx.range();
-    let ev = Evaluator { store, ctx, start: range.start, end: range.end, step: range.step };
+    let ev = Evaluator {
+        store,
+        ctx,
+        start: range.start,
+        end: range.end,
+        step: range.step,
+        histogram_stats: false,
+    };
     let val = ev.eval(expr)?;
     if !instant && matches!(val, Val::Range(_) | Val::String(_)) {
         return Err(QueryError::BadData(format!(
@@ -238,6 +246,8 @@ pub(crate) struct Evaluator<'a> {
     start: i64,
     end: i64,
     step: i64,
+    /// Selectors are read for histogram statistics only (`histogram_stats`).
+    histogram_stats: bool,
 }
 
 impl<'a> Evaluator<'a> {
@@ -269,11 +279,20 @@ impl<'a> Evaluator<'a> {
             Expr::Unary(u) => self.negate(self.eval(&u.expr)?),
             Expr::VectorSelector(vs) => self.vector_selector(vs, false).map(Val::Vector),
             Expr::MatrixSelector(ms) => self.matrix_selector(ms).map(Val::Range),
-            Expr::Subquery(sq) => self.subquery(sq).map(Val::Range),
-            Expr::Call(call) => self.call(call),
+            Expr::Subquery(sq) => self.reading_stats(false).subquery(sq).map(Val::Range),
+            Expr::Call(call) => match call.func.as_str() {
+                "histogram_count" | "histogram_sum" | "histogram_avg" => self.reading_stats(true).call(call),
+                "histogram_quantile" | "histogram_fraction" => self.reading_stats(false).call(call),
+                _ => self.call(call),
+            },
             Expr::Aggregate(agg) => self.aggregate(agg),
-            Expr::Binary(bin) => self.binary(bin),
+            Expr::Binary(bin) => self.reading_stats(false).binary(bin),
         }
+    }
+
+    /// This evaluator, its selectors read for histogram statistics only or not.
+    fn reading_stats(&self, histogram_stats: bool) -> Evaluator<'a> {
+        Evaluator { histogram_stats, ..*self }
     }
 
     /// Evaluates an expression that must give an instant vector.

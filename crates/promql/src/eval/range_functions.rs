@@ -35,10 +35,13 @@ type StepValues = (Vec<(i64, f64)>, Vec<(i64, Arc<FloatHistogram>)>);
 /// chunk that does not decode is the query's error, naming the chunk.
 pub(crate) fn series_histograms(
     series: &strata_storage::Series,
+    histogram_stats: bool,
 ) -> Result<Vec<(i64, Arc<FloatHistogram>)>, QueryError> {
-    Ok(series
-        .collect_histograms()
-        .map_err(|e| QueryError::Storage(e.to_string()))?
+    let mut histograms = series.collect_histograms().map_err(|e| QueryError::Storage(e.to_string()))?;
+    if histogram_stats {
+        super::histogram_stats::set_stats_hints(&mut histograms);
+    }
+    Ok(histograms
         .into_iter()
         .filter(|(_, h)| !h.is_stale())
         .map(|(t, h)| (t, Arc::new(h.to_float())))
@@ -207,10 +210,11 @@ impl Evaluator<'_> {
         };
         let lookback = self.ctx.options().lookback_delta_ms;
         let steps = self.steps();
+        let histogram_stats = self.histogram_stats;
         let selected = self.select_each(&ms.selector, mint, maxt, |samples, series| {
             samples.retain(|&(_, v)| !is_stale_marker(v));
             if extended.is_none() && series.has_histograms() {
-                let histograms = series_histograms(series)?;
+                let histograms = series_histograms(series, histogram_stats)?;
                 let floats = window_values(samples, None, steps, windows, func, args);
                 let merged = merge_histogram_windows(name, floats, samples, &histograms, steps, windows);
                 return Ok((!merged.points.is_empty()

@@ -16,6 +16,7 @@ use strata_storage::Series;
 
 use super::context::Limits;
 use super::extended_range::{read_ahead, smoothed_value, ExtendedWindow};
+use super::histogram_stats::set_stats_hints;
 use super::{offset_ms, Evaluator, RangeData, RangeVal, StepSeries, Steps, Val, Windows};
 use crate::engine::QueryError;
 use strata_promql_syntax::ast::RangeModifier;
@@ -50,10 +51,14 @@ impl Evaluator<'_> {
         let ahead = read_ahead(modifier, lookback);
         let (mint, maxt) = (first - offset - lookback + 1, last - offset + ahead);
         let lookup = Lookup { at, offset, lookback, modifier };
+        let histogram_stats = self.histogram_stats;
         let per_series = |samples: &mut Vec<(i64, f64)>, series: &Series| {
             if series.has_histograms() {
-                let histograms =
+                let mut histograms =
                     series.collect_histograms().map_err(|e| QueryError::Storage(e.to_string()))?;
+                if histogram_stats {
+                    set_stats_hints(&mut histograms);
+                }
                 return Ok(lookup.mixed_points(samples, &histograms, steps, timestamps));
             }
             let points = if timestamps {
@@ -79,6 +84,7 @@ impl Evaluator<'_> {
     pub(crate) fn matrix_selector(&self, ms: &MatrixSelector) -> Result<RangeVal, QueryError> {
         let (windows, mint, maxt) = self.matrix_bounds(ms);
         let end = windows.end(self.start);
+        let histogram_stats = self.histogram_stats;
         let selected = self.select_each(&ms.selector, mint, maxt, |samples, series| {
             samples.retain(|&(_, v)| !is_stale_marker(v));
             let floats = match windows.modifier {
@@ -89,7 +95,7 @@ impl Evaluator<'_> {
                 None => std::mem::take(samples),
             };
             let histograms = if series.has_histograms() && windows.modifier.is_none() {
-                super::range_functions::series_histograms(series)?
+                super::range_functions::series_histograms(series, histogram_stats)?
             } else {
                 Vec::new()
             };
