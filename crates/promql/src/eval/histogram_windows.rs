@@ -6,7 +6,8 @@
 //!   result is a gauge histogram. `delta` of counter histograms warns.
 //! - `irate`, `idelta`: from the last two histograms (after a reset, `irate` takes the last).
 //! - `count_over_time`, `present_over_time`: floats and histograms alike.
-//! - `last_over_time`, `first_over_time`: the newest / oldest sample of either kind.
+//! - `last_over_time`, `first_over_time`: the newest / oldest sample of either kind;
+//!   `ts_of_last_over_time`, `ts_of_first_over_time`: its time.
 //! - `sum_over_time`, `avg_over_time`: of histograms.
 //! - `resets`: counter resets between histograms; `changes`: histograms that differ from
 //!   the one before; over a window of both kinds, a switch of kind counts as either.
@@ -108,6 +109,8 @@ pub(crate) fn reads_histograms(name: &str) -> bool {
             | "present_over_time"
             | "last_over_time"
             | "first_over_time"
+            | "ts_of_last_over_time"
+            | "ts_of_first_over_time"
             | "sum_over_time"
             | "avg_over_time"
             | "resets"
@@ -301,6 +304,15 @@ fn step_value(
             Some(&(ft, v)) if ft < hists[0].0 => Step::Float(v),
             _ => Step::Histogram(Arc::clone(&hists[0].1)),
         },
+        // The time of the newest (oldest) sample of either kind, in seconds.
+        "ts_of_last_over_time" => {
+            let newest = floats.last().map_or(i64::MIN, |f| f.0).max(hists[hists.len() - 1].0);
+            Step::Float(newest as f64 / 1000.0)
+        }
+        "ts_of_first_over_time" => {
+            let oldest = floats.first().map_or(i64::MAX, |f| f.0).min(hists[0].0);
+            Step::Float(oldest as f64 / 1000.0)
+        }
         "resets" | "changes" if mixed => Step::Float(mixed_transitions(name == "resets", floats, hists)),
         _ if mixed => Step::Mixed,
         "sum_over_time" | "avg_over_time" => {
