@@ -17,8 +17,10 @@
 //! Other functions refuse the modifiers, with Prometheus' message.
 //!
 //! A `smoothed` instant selector interpolates at the evaluation time between the samples
-//! either side (the one before carried forward when there is none after); an `anchored` one
-//! is the lookback with stale markers ignored. Stale markers never take part.
+//! either side (the one before carried forward when there is none after) — histograms too,
+//! in `selector.rs`; an `anchored` one is the lookback with stale markers ignored. Stale
+//! markers never take part. The range functions here read floats only: over histograms
+//! they give nothing yet.
 
 use strata_promql_syntax::ast::{Expr, RangeModifier};
 

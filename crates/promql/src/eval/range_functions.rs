@@ -245,7 +245,7 @@ impl Evaluator<'_> {
     }
 
     /// Reports what a range function met in a series' histograms.
-    fn note(&self, note: HistogramNote, metric: &str) {
+    pub(crate) fn note(&self, note: HistogramNote, metric: &str) {
         if note.is_info() {
             self.ctx.info(note.message(metric));
         } else {

@@ -11,12 +11,13 @@ use strata_promql_syntax::ast::{
 use std::sync::Arc;
 
 use rayon::prelude::*;
-use strata_model::histogram::{FloatHistogram, HistogramValue};
+use strata_model::histogram::{CounterResetHint, FloatHistogram, HistogramValue};
 use strata_storage::Series;
 
 use super::context::Limits;
 use super::extended_range::{read_ahead, smoothed_value, ExtendedWindow};
 use super::histogram_stats::set_stats_hints;
+use super::histogram_windows::HistogramNote;
 use super::{offset_ms, Evaluator, RangeData, RangeVal, StepSeries, Steps, Val, Windows};
 use crate::engine::QueryError;
 use strata_promql_syntax::ast::RangeModifier;
@@ -66,11 +67,14 @@ impl Evaluator<'_> {
             } else {
                 lookup.points::<false>(samples, steps)
             };
-            Ok((points, Vec::new()))
+            Ok((points, Vec::new(), None))
         };
         let mut out = Vec::new();
         for (labels, selected) in self.select_each(vs, mint, maxt, per_series)? {
-            let (points, histograms) = selected?;
+            let (points, histograms, note) = selected?;
+            if let Some(note) = note {
+                self.note(note, labels.metric_name().unwrap_or(""));
+            }
             if !points.is_empty() || !histograms.is_empty() {
                 out.push(StepSeries { labels, points, drop_name: false, histograms });
             }
@@ -253,15 +257,15 @@ impl Lookup {
     }
 }
 
-/// A series' float and histogram points by step.
-type StepPoints = (Vec<(i64, f64)>, Vec<(i64, Arc<FloatHistogram>)>);
+/// A series' float and histogram points by step, and what picking them met.
+type StepPoints = (Vec<(i64, f64)>, Vec<(i64, Arc<FloatHistogram>)>, Option<HistogramNote>);
 
 impl Lookup {
     /// [`Lookup::points`] for a series that has native histograms too: at each step the
     /// newest sample of either kind within the lookback, none if it is a stale marker (of
-    /// either kind). With `timestamps`, every pick is the sample's time in seconds. The
-    /// `anchored` and `smoothed` modifiers do not apply to histograms: only floats are
-    /// picked under them.
+    /// either kind). With `timestamps`, every pick is the sample's time in seconds.
+    /// `smoothed` interpolates histograms as it does floats ([`Lookup::smoothed_points`]);
+    /// under `anchored`, and for timestamps under either, only floats are picked.
     fn mixed_points(
         self,
         floats: &mut Vec<(i64, f64)>,
@@ -269,13 +273,16 @@ impl Lookup {
         steps: Steps,
         timestamps: bool,
     ) -> StepPoints {
+        if self.modifier == Some(RangeModifier::Smoothed) && !timestamps {
+            return self.smoothed_points(floats, histograms, steps);
+        }
         if self.modifier.is_some() {
             let points = if timestamps {
                 self.points::<true>(floats, steps)
             } else {
                 self.points::<false>(floats, steps)
             };
-            return (points, Vec::new());
+            return (points, Vec::new(), None);
         }
         let histograms: Vec<(i64, Option<Arc<FloatHistogram>>)> =
             histograms.iter().map(|(t, h)| (*t, (!h.is_stale()).then(|| Arc::new(h.to_float())))).collect();
@@ -308,8 +315,98 @@ impl Lookup {
                 }
             }
         }
-        (points, picked)
+        (points, picked, None)
     }
+
+    /// A `smoothed` selector over a series holding histograms: at each step the samples
+    /// either side of its time (within the lookback) are interpolated when both are
+    /// histograms, as floats are when both are floats; a counter histogram that resets
+    /// between them counts from zero (the later one scaled). Two samples of different kinds
+    /// give nothing and Prometheus' warning, as do exponential and custom buckets.
+    fn smoothed_points(
+        self,
+        floats: &mut Vec<(i64, f64)>,
+        histograms: &[(i64, HistogramValue)],
+        steps: Steps,
+    ) -> StepPoints {
+        floats.retain(|&(_, v)| !is_stale_marker(v));
+        let float_points = self.points::<false>(floats, steps);
+        let histograms: Vec<(i64, FloatHistogram)> =
+            histograms.iter().filter(|(_, h)| !h.is_stale()).map(|(t, h)| (*t, h.to_float())).collect();
+        let (mut points, mut picked, mut note) = (Vec::new(), Vec::new(), None);
+        for t in steps.times() {
+            let at = self.at.unwrap_or(t) - self.offset;
+            let (float_before, float_after) = self.neighbours(floats.iter().map(|s| s.0), at);
+            let (hist_before, hist_after) = self.neighbours(histograms.iter().map(|s| s.0), at);
+            // Which kind is the newest sample at or before the step, and the oldest after.
+            let before_is_histogram = match (float_before, hist_before) {
+                (None, None) => continue,
+                (Some(f), Some(h)) => h > f,
+                (None, Some(_)) => true,
+                (Some(_), None) => false,
+            };
+            let after_is_histogram = match (float_after, hist_after) {
+                (Some(f), Some(h)) => Some(h < f),
+                (None, Some(_)) => Some(true),
+                (Some(_), None) => Some(false),
+                (None, None) => None,
+            };
+            if after_is_histogram.is_some_and(|after| after != before_is_histogram) {
+                note = Some(HistogramNote::MixedWithFloats);
+                continue;
+            }
+            if !before_is_histogram {
+                points.extend(float_points.iter().find(|p| p.0 == t));
+                continue;
+            }
+            let index = histograms.partition_point(|s| s.0 <= at) - 1;
+            let before = &histograms[index];
+            let after = histograms.get(index + 1).filter(|_| before.0 != at && after_is_histogram.is_some());
+            let value = match after {
+                None => Some(before.1.clone()),
+                Some(after) => interpolate_histograms(before, after, at),
+            };
+            match value {
+                Some(h) => picked.push((t, Arc::new(h))),
+                None => note = Some(HistogramNote::MixedSchemas),
+            }
+        }
+        (points, picked, note)
+    }
+
+    /// The times of the newest sample at or before `at` within the lookback, and of the
+    /// oldest after it within the lookback, of a time-ordered series.
+    fn neighbours(self, times: impl Iterator<Item = i64>, at: i64) -> (Option<i64>, Option<i64>) {
+        let mut before = None;
+        for time in times {
+            if time > at {
+                return (before, (time <= at + self.lookback).then_some(time));
+            }
+            before = (time > at - self.lookback).then_some(time);
+        }
+        (before, None)
+    }
+}
+
+/// The histogram on the straight line between two at `t` (`None` when one has exponential
+/// buckets and the other custom ones). A counter that reset between them counts from zero.
+fn interpolate_histograms(
+    p1: &(i64, FloatHistogram),
+    p2: &(i64, FloatHistogram),
+    t: i64,
+) -> Option<FloatHistogram> {
+    use crate::native_histogram::arith::{add, scale, subtract};
+    let custom = |h: &FloatHistogram| h.schema == strata_model::histogram::CUSTOM_BUCKETS_SCHEMA;
+    if custom(&p1.1) != custom(&p2.1) {
+        return None;
+    }
+    let fraction = (t - p1.0) as f64 / (p2.0 - p1.0) as f64;
+    let counter = p2.1.counter_reset_hint != CounterResetHint::Gauge;
+    if counter && super::histogram_windows::detect_reset(&p2.1, &p1.1) {
+        return Some(scale(&p2.1, fraction));
+    }
+    let change = subtract(&p2.1, &p1.1).ok()?;
+    add(&p1.1, &scale(&change, fraction)).ok()
 }
 
 /// Below this many chunks a selection is decoded on the query's thread: handing work to
@@ -374,4 +471,27 @@ pub(crate) fn convert_matcher(m: &LabelMatcher) -> Result<Matcher, QueryError> {
         ParserMatchOp::NotRegex => MatchOp::RegexNoMatch,
     };
     Matcher::new(op, m.name.clone(), m.value.clone()).map_err(|e| QueryError::BadData(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strata_model::histogram::CUSTOM_BUCKETS_SCHEMA;
+
+    fn counter(count: f64) -> FloatHistogram {
+        FloatHistogram { count, sum: count, ..Default::default() }
+    }
+
+    #[test]
+    fn histograms_are_interpolated_as_counters() {
+        let line = interpolate_histograms(&(0, counter(1.0)), &(15_000, counter(2.0)), 7_000).unwrap();
+        assert!((line.count - (1.0 + 7.0 / 15.0)).abs() < 1e-12, "{}", line.count);
+        // After a reset the counter counts from zero: the later histogram, scaled.
+        let reset =
+            interpolate_histograms(&(15_000, counter(10.0)), &(30_000, counter(2.0)), 20_000).unwrap();
+        assert!((reset.count - 2.0 / 3.0).abs() < 1e-12, "{}", reset.count);
+        let custom =
+            FloatHistogram { schema: CUSTOM_BUCKETS_SCHEMA, custom_values: vec![5.0], ..counter(1.0) };
+        assert!(interpolate_histograms(&(0, custom), &(15_000, counter(2.0)), 7_000).is_none());
+    }
 }
