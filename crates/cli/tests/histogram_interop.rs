@@ -28,6 +28,21 @@ fn rows(answer: &serde_json::Value) -> Vec<String> {
     rows
 }
 
+/// A Prometheus with native histograms on, scraping 127.0.0.1:`target_port` every second as
+/// job `job`, with `more` YAML after its scrape config.
+fn scraping_prometheus(binary: &Path, dir: &Path, job: &str, target_port: u16, more: &str) -> Prometheus {
+    Prometheus::start_configured(
+        binary,
+        &dir.join("prometheus"),
+        &["--enable-feature=native-histograms"],
+        |_| {
+            format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: {job}\n    static_configs:\n      - targets: ['127.0.0.1:{target_port}']\n{more}"
+        )
+        },
+    )
+}
+
 #[test]
 fn prometheus_remote_writes_native_histograms_and_both_answer_alike() {
     let Some(prometheus) = peer_binary("prometheus", "prometheus") else { return };
@@ -36,16 +51,10 @@ fn prometheus_remote_writes_native_histograms_and_both_answer_alike() {
         StrataServer::start(Path::new(env!("CARGO_BIN_EXE_strata")), &dir.path().join("strata"), &[]);
     let target = HistogramTarget::start();
     let (strata_port, target_port) = (server.port, target.port);
-    let prom = Prometheus::start_configured(
-        &prometheus,
-        &dir.path().join("prometheus"),
-        &["--enable-feature=native-histograms"],
-        |_| {
-            format!(
-                "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: histograms\n    static_configs:\n      - targets: ['127.0.0.1:{target_port}']\nremote_write:\n  - url: http://127.0.0.1:{strata_port}/api/v1/write\n    send_native_histograms: true\n    queue_config:\n      batch_send_deadline: 1s\n"
-            )
-        },
+    let remote_write = format!(
+        "remote_write:\n  - url: http://127.0.0.1:{strata_port}/api/v1/write\n    send_native_histograms: true\n    queue_config:\n      batch_send_deadline: 1s\n"
     );
+    let prom = scraping_prometheus(&prometheus, dir.path(), "histograms", target_port, &remote_write);
     // Wait until Strata has the histogram of the fifth scrape or later (the layout grew at
     // the fourth).
     let deadline = Instant::now() + Duration::from_secs(90);
@@ -206,16 +215,7 @@ fn a_protobuf_exposition_imports_as_prometheus_scrapes_it() {
     // A second Prometheus scrapes that exposition, unchanged, every second.
     let target = HistogramTarget::serving(body.clone());
     let target_port = target.port;
-    let prom = Prometheus::start_configured(
-        &prometheus,
-        &dir.path().join("prometheus"),
-        &["--enable-feature=native-histograms"],
-        |_| {
-            format!(
-                "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: exposed\n    static_configs:\n      - targets: ['127.0.0.1:{target_port}']\n"
-            )
-        },
-    );
+    let prom = scraping_prometheus(&prometheus, dir.path(), "exposed", target_port, "");
     // Strata imports the same bytes.
     let server =
         StrataServer::start(Path::new(env!("CARGO_BIN_EXE_strata")), &dir.path().join("strata"), &[]);

@@ -204,48 +204,17 @@ fn a_server_takes_live_writes_right_after_an_import_of_recent_data() {
     assert_eq!(answer["data"]["result"][0]["value"][1], "3", "{answer}");
 }
 
-/// `histogram_target::counter_histogram(n)` as the protobuf exposition carries it.
-fn proto_histogram(n: u64) -> strata_ingest::protobuf_exposition::ProtoHistogram {
-    use strata_ingest::protobuf_exposition::{BucketSpan, ProtoHistogram};
-    let h = strata_testkit::histogram_target::counter_histogram(n);
-    let spans = |s: &[strata_model::Span]| -> Vec<BucketSpan> {
-        s.iter().map(|s| BucketSpan { offset: Some(s.offset), length: Some(s.length) }).collect()
-    };
-    ProtoHistogram {
-        sample_count: Some(h.count),
-        sample_sum: Some(h.sum),
-        schema: Some(h.schema),
-        zero_threshold: Some(h.zero_threshold),
-        zero_count: Some(h.zero_count),
-        positive_span: spans(&h.positive_spans),
-        positive_delta: h.positive_buckets.clone(),
-        negative_span: spans(&h.negative_spans),
-        negative_delta: h.negative_buckets.clone(),
-        ..Default::default()
-    }
-}
-
 /// 120 scrapes 15 s apart, each a native histogram family and a counter family, the
-/// timestamps in the metrics (`stamped`) or not.
+/// timestamps in the metrics (`stamped`) or not — encoded by testkit's own encoder, not the
+/// decoder's message types.
 fn protobuf_scrapes(start: i64, stamped: bool) -> Vec<u8> {
-    use prost::Message;
-    use strata_ingest::protobuf_exposition::{LabelPair, Metric, MetricFamily, Value};
+    use strata_testkit::histogram_target::{counter_family, counter_histogram, histogram_family};
     let mut body = Vec::new();
     for n in 1..=120u64 {
         let t = stamped.then_some(start + n as i64 * 15_000);
-        let family = |name: &str, kind: i32, metric: Metric| MetricFamily {
-            name: Some(name.into()),
-            kind: Some(kind),
-            metric: vec![Metric { timestamp_ms: t, ..metric }],
-            ..Default::default()
-        };
-        let label = vec![LabelPair { name: Some("job".into()), value: Some("api".into()) }];
-        let histogram =
-            Metric { label: label.clone(), histogram: Some(proto_histogram(n)), ..Default::default() };
-        let counter =
-            Metric { label, counter: Some(Value { value: Some(n as f64 * 2.0) }), ..Default::default() };
-        family("api_latency_seconds", 4, histogram).encode_length_delimited(&mut body).unwrap();
-        family("api_requests_total", 0, counter).encode_length_delimited(&mut body).unwrap();
+        let job = [("job", "api")];
+        body.extend(histogram_family("api_latency_seconds", &job, &counter_histogram(n), t));
+        body.extend(counter_family("api_requests_total", &job, n as f64 * 2.0, t));
     }
     body
 }

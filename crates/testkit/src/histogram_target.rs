@@ -146,41 +146,80 @@ fn serve(mut stream: TcpStream, scrapes: &AtomicU64, fixed: Option<&Vec<u8>>) {
 
 /// The delimited protobuf exposition of scrape `n`.
 pub fn exposition(n: u64) -> Vec<u8> {
+    histogram_family("test_latency_seconds", &[], &counter_histogram(n), None)
+}
+
+/// One delimited `MetricFamily` holding native histogram `h` as series `name{labels}`, at
+/// `timestamp_ms` if given — encoded here, independently of Strata's decoder.
+pub fn histogram_family(
+    name: &str,
+    labels: &[(&str, &str)],
+    h: &Histogram,
+    timestamp_ms: Option<i64>,
+) -> Vec<u8> {
+    let mut metric = histogram_metric(h);
+    metric.label = label_pairs(labels);
+    metric.timestamp_ms = timestamp_ms;
+    delimited(family(name, HISTOGRAM, metric))
+}
+
+/// One delimited `MetricFamily` holding counter `name{labels}` at `value`.
+pub fn counter_family(name: &str, labels: &[(&str, &str)], value: f64, timestamp_ms: Option<i64>) -> Vec<u8> {
+    let metric = Metric {
+        label: label_pairs(labels),
+        counter: Some(Counter { value: Some(value) }),
+        timestamp_ms,
+        histogram: None,
+    };
+    delimited(family(name, COUNTER, metric))
+}
+
+const COUNTER: i32 = 0;
+const HISTOGRAM: i32 = 4;
+
+fn delimited(family: MetricFamily) -> Vec<u8> {
     let mut out = Vec::new();
-    family("test_latency_seconds", HISTOGRAM, &counter_histogram(n))
-        .encode_length_delimited(&mut out)
-        .expect("a Vec grows");
+    family.encode_length_delimited(&mut out).expect("a Vec grows");
     out
 }
 
-const HISTOGRAM: i32 = 4;
+fn label_pairs(labels: &[(&str, &str)]) -> Vec<LabelPair> {
+    labels.iter().map(|(n, v)| LabelPair { name: Some(n.to_string()), value: Some(v.to_string()) }).collect()
+}
 
-fn family(name: &str, kind: i32, h: &Histogram) -> MetricFamily {
+fn family(name: &str, kind: i32, metric: Metric) -> MetricFamily {
+    MetricFamily {
+        name: Some(name.into()),
+        help: Some(format!("{name}, for interop tests")),
+        kind: Some(kind),
+        metric: vec![metric],
+    }
+}
+
+fn histogram_metric(h: &Histogram) -> Metric {
     let spans = |s: &[strata_model::Span]| {
         s.iter().map(|s| BucketSpan { offset: Some(s.offset), length: Some(s.length) }).collect()
     };
-    MetricFamily {
-        name: Some(name.into()),
-        help: Some(format!("{name}, a native histogram for interop tests")),
-        kind: Some(kind),
-        metric: vec![Metric {
-            histogram: Some(ProtoHistogram {
-                sample_count: Some(h.count),
-                sample_sum: Some(h.sum),
-                schema: Some(h.schema),
-                zero_threshold: Some(h.zero_threshold),
-                zero_count: Some(h.zero_count),
-                negative_span: spans(&h.negative_spans),
-                negative_delta: h.negative_buckets.clone(),
-                positive_span: spans(&h.positive_spans),
-                positive_delta: h.positive_buckets.clone(),
-            }),
-        }],
+    Metric {
+        label: Vec::new(),
+        counter: None,
+        timestamp_ms: None,
+        histogram: Some(ProtoHistogram {
+            sample_count: Some(h.count),
+            sample_sum: Some(h.sum),
+            schema: Some(h.schema),
+            zero_threshold: Some(h.zero_threshold),
+            zero_count: Some(h.zero_count),
+            negative_span: spans(&h.negative_spans),
+            negative_delta: h.negative_buckets.clone(),
+            positive_span: spans(&h.positive_spans),
+            positive_delta: h.positive_buckets.clone(),
+        }),
     }
 }
 
 // `io.prometheus.client` messages (client_model's metrics.proto, proto2), written from the
-// field numbers; only the fields a native histogram needs.
+// field numbers; only the fields a native histogram and a counter need.
 
 #[derive(Clone, PartialEq, prost::Message)]
 struct MetricFamily {
@@ -196,8 +235,28 @@ struct MetricFamily {
 
 #[derive(Clone, PartialEq, prost::Message)]
 struct Metric {
+    #[prost(message, repeated, tag = "1")]
+    label: Vec<LabelPair>,
+    #[prost(message, optional, tag = "3")]
+    counter: Option<Counter>,
+    #[prost(int64, optional, tag = "6")]
+    timestamp_ms: Option<i64>,
     #[prost(message, optional, tag = "7")]
     histogram: Option<ProtoHistogram>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct LabelPair {
+    #[prost(string, optional, tag = "1")]
+    name: Option<String>,
+    #[prost(string, optional, tag = "2")]
+    value: Option<String>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct Counter {
+    #[prost(double, optional, tag = "1")]
+    value: Option<f64>,
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
