@@ -1,5 +1,5 @@
 //! Evaluating the `anchored` and `smoothed` selector modifiers (module
-//! `extended_selectors` reads them from the text), as Prometheus 3 does for float samples.
+//! `extended_selectors` reads them from the text), as Prometheus 3 does.
 //!
 //! A modified range selector reads more than its window `(start, end]`: samples from up to
 //! the lookback delta before `start` (both modifiers) and after `end` (`smoothed`). Each
@@ -19,8 +19,8 @@
 //! A `smoothed` instant selector interpolates at the evaluation time between the samples
 //! either side (the one before carried forward when there is none after) — histograms too,
 //! in `selector.rs`; an `anchored` one is the lookback with stale markers ignored. Stale
-//! markers never take part. The range functions here read floats only: over histograms
-//! they give nothing yet.
+//! markers never take part. Series that hold native histograms go through
+//! `extended_histograms.rs`, which finds the same edges among samples of either kind.
 
 use strata_promql_syntax::ast::{Expr, RangeModifier};
 
@@ -67,6 +67,28 @@ pub(crate) fn read_ahead(modifier: Option<RangeModifier>, lookback: i64) -> i64 
     } else {
         0
     }
+}
+
+/// The edges of a window over `len` time-ordered samples (`time_at(i)` is sample i's time):
+/// the last at or before `start` (else the first), and the last read (smoothed: the first
+/// at or after `end`, else the last). `None` when nothing lies inside the window.
+pub(crate) fn edge_indices(
+    len: usize,
+    time_at: impl Fn(usize) -> i64,
+    start: i64,
+    end: i64,
+    smoothed: bool,
+) -> Option<(usize, usize)> {
+    let mut last = len.checked_sub(1)?;
+    // Only the samples before the last are candidates, as in Prometheus.
+    let first = (0..last).take_while(|&i| time_at(i) <= start).count().saturating_sub(1);
+    if smoothed {
+        last = (0..last).take_while(|&i| time_at(i) < end).count();
+    }
+    if time_at(last) <= start || (smoothed && time_at(first) > end) {
+        return None;
+    }
+    Some((first, last))
 }
 
 /// Refuses a modifier on the range argument of a function that does not take it.
@@ -149,17 +171,7 @@ impl<'a> ExtendedWindow<'a> {
     /// before `start` (else the first), and the last read (smoothed: the first at or after
     /// `end`, else the last). `None` when nothing lies inside the window.
     fn edges(&self) -> Option<(usize, usize)> {
-        let f = self.samples;
-        let mut last = f.len().checked_sub(1)?;
-        // Only the samples before the last are candidates, as in Prometheus.
-        let first = f[..last].partition_point(|s| s.0 <= self.start).saturating_sub(1);
-        if self.smoothed {
-            last = f[..last].partition_point(|s| s.0 < self.end);
-        }
-        if f[last].0 <= self.start || (self.smoothed && f[first].0 > self.end) {
-            return None;
-        }
-        Some((first, last))
+        edge_indices(self.samples.len(), |i| self.samples[i].0, self.start, self.end, self.smoothed)
     }
 
     fn left(&self, first: usize, is_counter: bool) -> f64 {

@@ -20,6 +20,7 @@
 mod aggregate;
 mod binary;
 mod context;
+mod extended_histograms;
 mod extended_range;
 mod functions;
 mod histogram;

@@ -22,6 +22,7 @@ use strata_model::histogram::FloatHistogram;
 use strata_model::{is_stale_marker, Labels, METRIC_NAME_LABEL};
 use strata_promql_syntax::ast::MatrixSelector;
 
+use super::extended_histograms::extended_histogram_values;
 use super::extended_range::{extended_window_values, ExtendedFunction};
 use super::histogram_windows::{merge_histogram_windows, HistogramNote};
 use super::math::{fold, kahan_sum, linear_regression, quantile, Extreme, Mean, StdDev, Variance};
@@ -221,6 +222,15 @@ impl Evaluator<'_> {
                     || !merged.histograms.is_empty()
                     || !merged.notes.is_empty())
                 .then_some(merged));
+            }
+            if let (Some(extended), true) = (extended, series.has_histograms()) {
+                let histograms = series_histograms(series, histogram_stats)?;
+                let values =
+                    extended_histogram_values(samples, &histograms, steps, windows, lookback, extended);
+                return Ok((!values.points.is_empty()
+                    || !values.histograms.is_empty()
+                    || !values.notes.is_empty())
+                .then_some(values));
             }
             if samples.is_empty() {
                 return Ok(None);

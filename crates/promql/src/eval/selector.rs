@@ -15,6 +15,7 @@ use strata_model::histogram::{CounterResetHint, FloatHistogram, HistogramValue};
 use strata_storage::Series;
 
 use super::context::Limits;
+use super::extended_histograms::interpolate_histograms;
 use super::extended_range::{read_ahead, smoothed_value, ExtendedWindow};
 use super::histogram_stats::set_stats_hints;
 use super::histogram_windows::HistogramNote;
@@ -364,7 +365,10 @@ impl Lookup {
             let after = histograms.get(index + 1).filter(|_| before.0 != at && after_is_histogram.is_some());
             let value = match after {
                 None => Some(before.1.clone()),
-                Some(after) => interpolate_histograms(before, after, at),
+                Some(after) => {
+                    let counter = after.1.counter_reset_hint != CounterResetHint::Gauge;
+                    interpolate_histograms((before.0, &before.1), (after.0, &after.1), at, counter)
+                }
             };
             match value {
                 Some(h) => picked.push((t, Arc::new(h))),
@@ -386,27 +390,6 @@ impl Lookup {
         }
         (before, None)
     }
-}
-
-/// The histogram on the straight line between two at `t` (`None` when one has exponential
-/// buckets and the other custom ones). A counter that reset between them counts from zero.
-fn interpolate_histograms(
-    p1: &(i64, FloatHistogram),
-    p2: &(i64, FloatHistogram),
-    t: i64,
-) -> Option<FloatHistogram> {
-    use crate::native_histogram::arith::{add, scale, subtract};
-    let custom = |h: &FloatHistogram| h.schema == strata_model::histogram::CUSTOM_BUCKETS_SCHEMA;
-    if custom(&p1.1) != custom(&p2.1) {
-        return None;
-    }
-    let fraction = (t - p1.0) as f64 / (p2.0 - p1.0) as f64;
-    let counter = p2.1.counter_reset_hint != CounterResetHint::Gauge;
-    if counter && super::histogram_windows::detect_reset(&p2.1, &p1.1) {
-        return Some(scale(&p2.1, fraction));
-    }
-    let change = subtract(&p2.1, &p1.1).ok()?;
-    add(&p1.1, &scale(&change, fraction)).ok()
 }
 
 /// Below this many chunks a selection is decoded on the query's thread: handing work to
@@ -471,27 +454,4 @@ pub(crate) fn convert_matcher(m: &LabelMatcher) -> Result<Matcher, QueryError> {
         ParserMatchOp::NotRegex => MatchOp::RegexNoMatch,
     };
     Matcher::new(op, m.name.clone(), m.value.clone()).map_err(|e| QueryError::BadData(e.to_string()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use strata_model::histogram::CUSTOM_BUCKETS_SCHEMA;
-
-    fn counter(count: f64) -> FloatHistogram {
-        FloatHistogram { count, sum: count, ..Default::default() }
-    }
-
-    #[test]
-    fn histograms_are_interpolated_as_counters() {
-        let line = interpolate_histograms(&(0, counter(1.0)), &(15_000, counter(2.0)), 7_000).unwrap();
-        assert!((line.count - (1.0 + 7.0 / 15.0)).abs() < 1e-12, "{}", line.count);
-        // After a reset the counter counts from zero: the later histogram, scaled.
-        let reset =
-            interpolate_histograms(&(15_000, counter(10.0)), &(30_000, counter(2.0)), 20_000).unwrap();
-        assert!((reset.count - 2.0 / 3.0).abs() < 1e-12, "{}", reset.count);
-        let custom =
-            FloatHistogram { schema: CUSTOM_BUCKETS_SCHEMA, custom_values: vec![5.0], ..counter(1.0) };
-        assert!(interpolate_histograms(&(0, custom), &(15_000, counter(2.0)), 7_000).is_none());
-    }
 }
