@@ -171,6 +171,12 @@ impl Series {
         Some(aligned)
     }
 
+    /// The start timestamp of the sample at `t` (0 when unknown or when there is none).
+    pub fn start_time_at(&self, t: i64) -> i64 {
+        let Some(known) = self.start_times.as_deref() else { return 0 };
+        known.binary_search_by_key(&t, |s| s.0).map_or(0, |i| known[i].1)
+    }
+
     /// A series of samples already in memory (an in-memory store's, a test's), to be read
     /// within `[mint, maxt]`; they are sorted by time and a repeated timestamp kept once.
     pub fn from_samples(labels: Labels, mut samples: Vec<(i64, f64)>, mint: i64, maxt: i64) -> Series {

@@ -47,6 +47,7 @@ impl Evaluator<'_> {
             }
             "scalar" => self.scalar_of(args[0]),
             "timestamp" => self.timestamp(args[0]),
+            "start_timestamp" => self.start_timestamp(args[0]),
             "absent" => self.absent(args[0]),
             "absent_over_time" => self.absent_over_time(args[0]),
             "label_replace" => self.label_replace(&args),
@@ -189,6 +190,17 @@ impl Evaluator<'_> {
                 series
             }
         };
+        for s in &mut series {
+            self.drop_name(s);
+        }
+        Ok(Val::Vector(series))
+    }
+
+    /// The start time of each step's sample, in seconds, for a selector; an expression has
+    /// lost its samples' start times, so it gives nothing (as in Prometheus).
+    fn start_timestamp(&self, arg: &Expr) -> Result<Val, QueryError> {
+        let Expr::VectorSelector(vs) = unwrap_parens(arg) else { return Ok(Val::Vector(Vec::new())) };
+        let mut series = self.start_time_selector(vs)?;
         for s in &mut series {
             self.drop_name(s);
         }

@@ -44,6 +44,23 @@ impl Evaluator<'_> {
         vs: &VectorSelector,
         timestamps: bool,
     ) -> Result<Vec<StepSeries>, QueryError> {
+        self.picked(vs, timestamps, false)
+    }
+
+    /// `start_timestamp()` of a selector: the start time, in seconds, of the sample each step
+    /// picks (of either kind; 0 where it has none).
+    pub(crate) fn start_time_selector(&self, vs: &VectorSelector) -> Result<Vec<StepSeries>, QueryError> {
+        self.picked(vs, true, true)
+    }
+
+    /// The picks of a selector: values, or (`timestamps`) the picked samples' times, or
+    /// (`start_times` too) their start times.
+    fn picked(
+        &self,
+        vs: &VectorSelector,
+        timestamps: bool,
+        start_times: bool,
+    ) -> Result<Vec<StepSeries>, QueryError> {
         let offset = offset_ms(&vs.offset);
         let at = self.at_time(&vs.at);
         let lookback = self.ctx.options().lookback_delta_ms;
@@ -55,20 +72,20 @@ impl Evaluator<'_> {
         let lookup = Lookup { at, offset, lookback, modifier };
         let histogram_stats = self.histogram_stats;
         let per_series = |samples: &mut Vec<(i64, f64)>, series: &Series| {
-            if series.has_histograms() {
-                let mut histograms =
-                    series.collect_histograms().map_err(|e| QueryError::Storage(e.to_string()))?;
-                if histogram_stats {
-                    set_stats_hints(&mut histograms);
-                }
-                return Ok(lookup.mixed_points(samples, &histograms, steps, timestamps));
+            let picks = pick_series(samples, series, lookup, steps, timestamps, histogram_stats);
+            if !start_times {
+                return picks;
             }
-            let points = if timestamps {
-                lookup.points::<true>(samples, steps)
-            } else {
-                lookup.points::<false>(samples, steps)
-            };
-            Ok((points, Vec::new(), None))
+            // A picked sample's time (whole ms, so exact in seconds' f64) gives its start.
+            picks.map(|(points, histograms, note)| {
+                let starts = points
+                    .into_iter()
+                    .map(|(t, seconds)| {
+                        (t, series.start_time_at((seconds * 1000.0).round() as i64) as f64 / 1000.0)
+                    })
+                    .collect();
+                (starts, histograms, note)
+            })
         };
         let mut out = Vec::new();
         for (labels, selected) in self.select_each(vs, mint, maxt, per_series)? {
@@ -213,6 +230,30 @@ impl Evaluator<'_> {
         let reduced = decode_each(&picked, self.ctx.limits(), per_series)?;
         Ok(picked.into_iter().map(Series::into_labels).zip(reduced).collect())
     }
+}
+
+/// One series' picks at every step (values, or the picked samples' times in seconds).
+fn pick_series(
+    samples: &mut Vec<(i64, f64)>,
+    series: &Series,
+    lookup: Lookup,
+    steps: Steps,
+    timestamps: bool,
+    histogram_stats: bool,
+) -> Result<StepPoints, QueryError> {
+    if series.has_histograms() {
+        let mut histograms = series.collect_histograms().map_err(|e| QueryError::Storage(e.to_string()))?;
+        if histogram_stats {
+            set_stats_hints(&mut histograms);
+        }
+        return Ok(lookup.mixed_points(samples, &histograms, steps, timestamps));
+    }
+    let points = if timestamps {
+        lookup.points::<true>(samples, steps)
+    } else {
+        lookup.points::<false>(samples, steps)
+    };
+    Ok((points, Vec::new(), None))
 }
 
 /// How an instant selector picks a sample for a step: the newest at or before the step

@@ -30,6 +30,9 @@ pub fn load_into(store: &mut MemoryQueryable, series: &[SeriesSpec], interval: i
                 }
                 Item::Histogram(h) => {
                     store.add_histogram(&s.labels, t, HistogramValue::Float(h.clone()));
+                    if let Some(Some(offset)) = s.start_times.get(i) {
+                        store.add_start_time(&s.labels, t, t + offset);
+                    }
                     loaded.histograms += 1;
                 }
                 Item::Empty => {}
