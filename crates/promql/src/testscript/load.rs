@@ -70,6 +70,16 @@ mod tests {
         let selected = &store.select(&[], i64::MIN, i64::MAX).unwrap()[0];
         let samples = selected.collect_samples().unwrap();
         assert_eq!(selected.start_times_of(&samples), Some(vec![0, 30_000, 30_000, 30_000, 300_000]));
+        assert_eq!((selected.start_time_at(60_000), selected.start_time_at(0)), (30_000, 0));
+        // Histograms keep theirs too.
+        let script = "load 1m
+  h@st _ -30s
+  h {{count:1}} {{count:2}}
+";
+        let Command::Load { series, interval, .. } = &parse_script(script).unwrap()[0] else { panic!() };
+        let mut store = MemoryQueryable::new();
+        load_into(&mut store, series, *interval);
+        assert_eq!(store.select(&[], i64::MIN, i64::MAX).unwrap()[0].start_time_at(60_000), 30_000);
         assert!(parse_script("load 1m\n  a@st -1m\n  b 1\n").is_err(), "a start-time line of another series");
     }
 }
