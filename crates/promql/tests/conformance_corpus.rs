@@ -199,6 +199,6 @@ fn evals_pass_above_the_floor() {
 }
 
 /// Evals of the corpus that pass today (raised as the engine grows, never lowered).
-const PASSED_FLOOR: usize = 2206;
+const PASSED_FLOOR: usize = 2214;
 /// Of those, evals without native histograms or experimental features.
 const PLAIN_PASSED_FLOOR: usize = 966;

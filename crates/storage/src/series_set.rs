@@ -171,6 +171,13 @@ impl Series {
         Some(aligned)
     }
 
+    /// The start timestamp of each of `times` (this series' sample times, in order), 0 where
+    /// unknown; `None` when the series has none at all.
+    pub fn start_times_at(&self, times: impl Iterator<Item = i64>) -> Option<Vec<i64>> {
+        self.start_times.as_ref()?;
+        Some(times.map(|t| self.start_time_at(t)).collect())
+    }
+
     /// The start timestamp of the sample at `t` (0 when unknown or when there is none).
     pub fn start_time_at(&self, t: i64) -> i64 {
         let Some(known) = self.start_times.as_deref() else { return 0 };

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use strata_model::histogram::{CounterResetHint, FloatHistogram, CUSTOM_BUCKETS_SCHEMA};
 
-use super::range_functions::{extrapolate, RateEdges, WindowValues};
+use super::range_functions::{extrapolate, start_time_reset, RateEdges, WindowValues};
 use super::{Steps, Windows};
 use crate::native_histogram::arith::{
     add, custom_bounds_differ, equal_values, in_common_bounds, scale, ArithError,
@@ -96,6 +96,10 @@ impl HistogramNote {
     }
 }
 
+/// A series' histograms in time order, with each one's start time (0 unknown) when the
+/// series has start times at all.
+pub(crate) type HistogramsWithStarts<'a> = (&'a [(i64, Arc<FloatHistogram>)], Option<&'a [i64]>);
+
 /// The functions with a meaning for histograms.
 pub(crate) fn reads_histograms(name: &str) -> bool {
     matches!(
@@ -124,7 +128,7 @@ pub(crate) fn merge_histogram_windows(
     name: &str,
     floats: WindowValues,
     float_samples: &[(i64, f64)],
-    histograms: &[(i64, Arc<FloatHistogram>)],
+    (histograms, start_times): HistogramsWithStarts<'_>,
     steps: Steps,
     windows: Windows,
 ) -> WindowValues {
@@ -148,7 +152,16 @@ pub(crate) fn merge_histogram_windows(
     // Counter resets, found once for all windows: `reset_before[i]` is a reset between
     // histograms i − 1 and i.
     let reset_before: Vec<bool> = if matches!(name, "rate" | "increase" | "irate" | "resets") {
-        std::iter::once(false).chain(histograms.windows(2).map(|p| detect_reset(&p[1].1, &p[0].1))).collect()
+        let started_again = |i: usize| {
+            start_times
+                .is_some_and(|st| start_time_reset(st[i - 1], histograms[i - 1].0, st[i], histograms[i].0))
+        };
+        std::iter::once(false)
+            .chain(
+                (1..histograms.len())
+                    .map(|i| started_again(i) || detect_reset(&histograms[i].1, &histograms[i - 1].1)),
+            )
+            .collect()
     } else {
         vec![false; histograms.len()]
     };
@@ -207,7 +220,9 @@ pub(crate) fn merge_histogram_windows(
                 _ => HistogramNote::ReconciledInSubtraction,
             });
         }
-        match step_value(name, fw, hw, resets, start, end) {
+        // The start time of the window's first histogram (0 unknown).
+        let first_start = start_times.map_or(0, |st| st[hhi - hw.len()]);
+        match step_value(name, fw, hw, resets, (start, end), first_start) {
             Step::Float(v) => out.points.push((t, v)),
             Step::Histogram(h) => out.histograms.push((t, h)),
             Step::Mixed => {
@@ -215,7 +230,9 @@ pub(crate) fn merge_histogram_windows(
             }
             Step::NotGauge => {
                 out.notes.insert(HistogramNote::NotGauge);
-                if let Step::Histogram(h) = step_value("delta_gauge", fw, hw, resets, start, end) {
+                if let Step::Histogram(h) =
+                    step_value("delta_gauge", fw, hw, resets, (start, end), first_start)
+                {
                     out.histograms.push((t, h));
                 }
             }
@@ -289,8 +306,8 @@ fn step_value(
     floats: &[(i64, f64)],
     hists: &[(i64, Arc<FloatHistogram>)],
     resets: &[bool],
-    start: i64,
-    end: i64,
+    (start, end): (i64, i64),
+    first_start: i64,
 ) -> Step {
     let mixed = !floats.is_empty();
     match name {
@@ -330,15 +347,15 @@ fn step_value(
             let differ = |a: &FloatHistogram, b: &FloatHistogram| !equal_values(a, b);
             Step::Float(hists.windows(2).filter(|p| differ(&p[0].1, &p[1].1)).count() as f64)
         }
-        "rate" | "increase" => rate_step(hists, resets, start, end, true, name == "rate"),
+        "rate" | "increase" => rate_step(hists, resets, (start, end, first_start), true, name == "rate"),
         "delta" => {
             let gauge = |h: &FloatHistogram| h.counter_reset_hint == CounterResetHint::Gauge;
             if !gauge(&hists[0].1) || !gauge(&hists[hists.len() - 1].1) {
                 return if hists.len() < 2 { Step::None } else { Step::NotGauge };
             }
-            rate_step(hists, resets, start, end, false, false)
+            rate_step(hists, resets, (start, end, 0), false, false)
         }
-        "delta_gauge" => rate_step(hists, resets, start, end, false, false),
+        "delta_gauge" => rate_step(hists, resets, (start, end, 0), false, false),
         "irate" | "idelta" => instant_step(hists, resets, name == "irate"),
         _ => Step::None,
     }
@@ -349,22 +366,28 @@ fn step_value(
 fn rate_step(
     hists: &[(i64, Arc<FloatHistogram>)],
     resets: &[bool],
-    start: i64,
-    end: i64,
+    (start, end, first_start): (i64, i64, i64),
     counter: bool,
     is_rate: bool,
 ) -> Step {
-    if hists.len() < 2 {
+    let (first, last) = (&hists[0], &hists[hists.len() - 1]);
+    // A counter that started inside the window counts from zero at its start: the first
+    // histogram is all increase, and nothing is extrapolated before it (one sample is enough).
+    let started_inside = counter && first_start != 0 && first_start > start && first_start < first.0;
+    if hists.len() < 2 && !started_inside {
         return Step::None;
     }
-    let (first, last) = (&hists[0], &hists[hists.len() - 1]);
     let change = match change(hists, resets, counter) {
+        Ok(h) if started_inside => match add(&h, &first.1) {
+            Ok(h) => h,
+            Err(e) => return Step::Incompatible(e),
+        },
         Ok(h) => h,
         Err(e) => return Step::Incompatible(e),
     };
     // The extrapolation is worked out on a change of 1 (the factor is what it gives); the
     // first count, as a share of the change's, tells where the counter was zero.
-    let clamp_at_zero = counter && change.count > 0.0 && first.1.count >= 0.0;
+    let clamp_at_zero = counter && !started_inside && change.count > 0.0 && first.1.count >= 0.0;
     let edges = RateEdges {
         first: (first.0, if clamp_at_zero { first.1.count / change.count } else { 0.0 }),
         last: (last.0, 0.0),
@@ -372,9 +395,11 @@ fn rate_step(
         change: 1.0,
         start,
         end,
-        first_start: 0,
+        first_start: if started_inside { first_start } else { 0 },
     };
-    let Some(factor) = extrapolate(&edges, clamp_at_zero, is_rate) else { return Step::None };
+    let Some(factor) = extrapolate(&edges, clamp_at_zero || started_inside, is_rate) else {
+        return Step::None;
+    };
     let mut result = scale(&change, factor);
     result.counter_reset_hint = CounterResetHint::Gauge;
     Step::Histogram(Arc::new(result))

@@ -144,7 +144,7 @@ impl Evaluator<'_> {
                     name,
                     values,
                     &series.samples,
-                    &series.histograms,
+                    (&series.histograms, None),
                     self.steps(),
                     input.windows,
                 );
@@ -217,7 +217,15 @@ impl Evaluator<'_> {
             if extended.is_none() && series.has_histograms() {
                 let histograms = series_histograms(series, histogram_stats)?;
                 let floats = window_values(samples, None, steps, windows, func, args);
-                let merged = merge_histogram_windows(name, floats, samples, &histograms, steps, windows);
+                let start_times = series.start_times_at(histograms.iter().map(|h| h.0));
+                let merged = merge_histogram_windows(
+                    name,
+                    floats,
+                    samples,
+                    (&histograms, start_times.as_deref()),
+                    steps,
+                    windows,
+                );
                 return Ok((!merged.points.is_empty()
                     || !merged.histograms.is_empty()
                     || !merged.notes.is_empty())
