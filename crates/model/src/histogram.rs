@@ -328,6 +328,12 @@ impl Histogram {
 }
 
 impl FloatHistogram {
+    /// Whether its buckets are custom (schema −53) rather than exponential: the two kinds
+    /// never combine.
+    pub fn uses_custom_buckets(&self) -> bool {
+        self.schema == CUSTOM_BUCKETS_SCHEMA
+    }
+
     /// A stale marker: no buckets, the stale NaN as sum.
     pub fn stale() -> Self {
         FloatHistogram { sum: f64::from_bits(crate::sample::STALE_NAN_BITS), ..Default::default() }

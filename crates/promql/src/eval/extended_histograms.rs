@@ -15,7 +15,7 @@
 
 use std::sync::Arc;
 
-use strata_model::histogram::{CounterResetHint, FloatHistogram, CUSTOM_BUCKETS_SCHEMA};
+use strata_model::histogram::{CounterResetHint, FloatHistogram};
 
 use super::extended_range::{edge_indices, read_ahead, ExtendedFunction, ExtendedWindow};
 use super::histogram_windows::{detect_reset, HistogramNote};
@@ -136,8 +136,7 @@ impl Edged<'_, '_> {
                 }
             }
         }
-        let custom = |h: &FloatHistogram| h.schema == CUSTOM_BUCKETS_SCHEMA;
-        if hs.iter().any(|(_, h)| custom(h) != custom(hs[0].1)) {
+        if hs.iter().any(|(_, h)| h.uses_custom_buckets() != hs[0].1.uses_custom_buckets()) {
             out.notes.insert(HistogramNote::MixedSchemas);
             return None;
         }
@@ -193,8 +192,7 @@ pub(crate) fn interpolate_histograms(
     t: i64,
     is_counter: bool,
 ) -> Option<FloatHistogram> {
-    let custom = |h: &FloatHistogram| h.schema == CUSTOM_BUCKETS_SCHEMA;
-    if custom(p1.1) != custom(p2.1) {
+    if p1.1.uses_custom_buckets() != p2.1.uses_custom_buckets() {
         return None;
     }
     let fraction = (t - p1.0) as f64 / (p2.0 - p1.0) as f64;
@@ -208,6 +206,7 @@ pub(crate) fn interpolate_histograms(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use strata_model::histogram::CUSTOM_BUCKETS_SCHEMA;
 
     fn counter(count: f64) -> FloatHistogram {
         FloatHistogram { count, sum: count, ..Default::default() }

@@ -417,14 +417,13 @@ fn change(
     let last = &hists[hists.len() - 1].1;
     let first_is_empty = counter && resets.get(1) == Some(&true);
     let considered = if first_is_empty { &hists[1..] } else { hists };
-    let custom = |h: &FloatHistogram| h.schema == CUSTOM_BUCKETS_SCHEMA;
-    let kinds_differ = |h: &FloatHistogram| custom(h) != custom(&considered[0].1);
+    let kinds_differ = |h: &FloatHistogram| h.uses_custom_buckets() != considered[0].1.uses_custom_buckets();
     if kinds_differ(last) || (counter && considered.iter().any(|(_, h)| kinds_differ(h))) {
         return Err(ArithError::MixedSchemas);
     }
     let mut total = if first_is_empty { (**last).clone() } else { add(last, &scale(&hists[0].1, -1.0))? };
     let coarsest = considered.iter().map(|(_, h)| h.schema).min().unwrap_or(total.schema);
-    if !custom(&total) && coarsest < total.schema {
+    if !total.uses_custom_buckets() && coarsest < total.schema {
         let empty = FloatHistogram { schema: coarsest, ..Default::default() };
         total = add(&total, &empty)?;
     }
