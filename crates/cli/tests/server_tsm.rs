@@ -105,6 +105,69 @@ fn the_http_api_works_on_the_tsm_engine_and_survives_restarts() {
     }
 }
 
+/// InfluxQL's answer to `q` on database `x`, times in nanoseconds.
+fn influxql(server: &StrataServer, q: &str) -> serde_json::Value {
+    let answer = server.get(&format!("/query?db=x&epoch=ns&q={}", strata_testkit::url_encode(q)));
+    assert_eq!(answer.code, 200, "{}", answer.text());
+    answer.json()
+}
+
+#[test]
+fn nanosecond_timestamps_are_kept_and_survive_a_kill() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = start(&data);
+    assert_eq!(server.post("/query?q=CREATE+DATABASE+x", "text/plain", b"").code, 200);
+    // Three points within one millisecond (ns), one in microseconds; a second write of the
+    // same nanosecond replaces the first, as in InfluxDB.
+    let base: i64 = 1_703_001_600_000_000_000;
+    let ns = format!("m v=1 {}\nm v=2 {}\nm v=3 {}\n", base + 1, base + 2, base + 999_999);
+    assert_eq!(server.post("/write?db=x", "text/plain", ns.as_bytes()).code, 204);
+    let us = format!("m v=4 {}\n", base / 1_000 + 1_001);
+    assert_eq!(server.post("/write?db=x&precision=u", "text/plain", us.as_bytes()).code, 204);
+    let again = format!("m v=5 {}\n", base + 2);
+    assert_eq!(server.post("/write?db=x", "text/plain", again.as_bytes()).code, 204);
+    let expected = json!([[base + 1, 1], [base + 2, 5], [base + 999_999, 3], [base + 1_001_000, 4]]);
+    let answer = influxql(&server, "SELECT v FROM m");
+    assert_eq!(answer["results"][0]["series"][0]["values"], expected, "{answer}");
+    // A nanosecond range.
+    let q = format!("SELECT v FROM m WHERE time >= {} AND time <= {}", base + 2, base + 999_999);
+    let answer = influxql(&server, &q);
+    assert_eq!(answer["results"][0]["series"][0]["values"], json!([[base + 2, 5], [base + 999_999, 3]]));
+    // PromQL reads milliseconds: each shows the point of its latest nanosecond.
+    let prom = server.query("m_v[1s]", 1703001600.5);
+    assert_eq!(
+        prom["data"]["result"][0]["values"],
+        json!([[1703001600, "3"], [1703001600.001, "4"]]),
+        "{prom}"
+    );
+
+    drop(server); // SIGKILL: the WAL holds the nanoseconds
+    let server = start(&data);
+    let answer = influxql(&server, "SELECT v FROM m");
+    assert_eq!(answer["results"][0]["series"][0]["values"], expected, "after a kill -9: {answer}");
+}
+
+#[test]
+fn a_field_written_with_another_type_is_refused_and_the_rest_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&dir.path().join("data"));
+    assert_eq!(server.post("/write?db=x", "text/plain", b"cpu value=1i 1000000000\n").code, 204);
+    let body = b"cpu value=2i 2000000000\ncpu value=3 3000000000\ncpu value=4i 4000000000\n";
+    let refused = server.post("/write?db=x", "text/plain", body);
+    assert_eq!(refused.code, 400, "{}", refused.text());
+    let text = refused.text();
+    assert!(text.contains("line 2") && text.contains("field type conflict"), "{text}");
+    assert!(text.contains("is type float, already exists as type integer"), "{text}");
+    let answer = influxql(&server, "SELECT value FROM cpu");
+    let values = json!([[1_000_000_000i64, 1], [2_000_000_000i64, 2], [4_000_000_000i64, 4]]);
+    assert_eq!(answer["results"][0]["series"][0]["values"], values, "{answer}");
+    let keys = influxql(&server, "SHOW FIELD KEYS");
+    assert_eq!(keys["results"][0]["series"][0]["values"], json!([["value", "integer"]]), "{keys}");
+    // Another database has types of its own.
+    assert_eq!(server.post("/write?db=y", "text/plain", b"cpu value=1.5 1000000000\n").code, 204);
+}
+
 #[test]
 fn shards_past_the_retention_refuse_points_and_status_lists_the_shards() {
     let dir = tempfile::tempdir().unwrap();

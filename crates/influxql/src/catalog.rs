@@ -11,6 +11,13 @@
 //! Databases are namespaces by label (docs/influxql.md): a series written with `db=D` has
 //! the label `db="D"`; retention policies other than the database's default add `rp`.
 //!
+//! Field types: Strata stores every field as a float, but keeps the type line protocol
+//! first gave each field (float, integer, unsigned, boolean) per database, so that a later
+//! write of another type is refused as InfluxDB refuses it (a field type conflict) and
+//! SHOW FIELD KEYS names the type written. InfluxDB keeps types per shard, so another
+//! retention policy or a new shard group could take another type; Strata's scope, the
+//! database, is stricter. DROP DATABASE forgets its types.
+//!
 //! Invariant: the file `catalog.json` is replaced atomically (temporary file, fsync, rename)
 //! and is written before a change is acknowledged, so a registered pair survives a crash.
 
@@ -72,6 +79,10 @@ struct State {
     /// users existed.
     #[serde(default)]
     users: Vec<users::User>,
+    /// Database → metric → type name; absent from
+    /// catalogs written before types were kept (their fields read as floats).
+    #[serde(default)]
+    field_types: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 /// The catalog, in memory and (with a path) on disk.
@@ -219,7 +230,8 @@ impl Catalog {
         let mut guard = self.write();
         let before = guard.state.databases.len();
         guard.state.databases.retain(|d| d.name != name);
-        if guard.state.databases.len() != before {
+        let had_types = guard.state.field_types.remove(name).is_some();
+        if guard.state.databases.len() != before || had_types {
             self.save(&guard.state)?;
         }
         Ok(())
@@ -297,12 +309,43 @@ impl Catalog {
         Ok(Ok(()))
     }
 
+    /// The type line protocol first gave `metric` in `database` (`None`: none kept).
+    pub fn field_type(&self, database: &str, metric: &str) -> Option<String> {
+        self.read().state.field_types.get(database)?.get(metric).cloned()
+    }
+
+    /// Records that `metric` is written with type `kind` in `database`; `Ok(Err(known))`
+    /// when it already has another type there: the write must be refused. Saved before it
+    /// returns when new.
+    pub fn register_type(
+        &self,
+        database: &str,
+        metric: &str,
+        kind: &str,
+    ) -> Result<Result<(), String>, CatalogError> {
+        let check = |known: &String| if known == kind { Ok(()) } else { Err(known.clone()) };
+        if let Some(known) = self.read().state.field_types.get(database).and_then(|m| m.get(metric)) {
+            return Ok(check(known));
+        }
+        let mut guard = self.write();
+        let types = guard.state.field_types.entry(database.to_string()).or_default();
+        if let Some(known) = types.get(metric) {
+            return Ok(check(known));
+        }
+        types.insert(metric.to_string(), kind.to_string());
+        self.save(&guard.state)?;
+        Ok(Ok(()))
+    }
+
     /// Forgets the pairs of `metrics` (their series are gone).
     pub fn forget(&self, metrics: &[String]) -> Result<(), CatalogError> {
         let mut guard = self.write();
         let mut changed = false;
         for m in metrics {
             changed |= guard.state.fields.remove(m).is_some();
+            for types in guard.state.field_types.values_mut() {
+                changed |= types.remove(m).is_some();
+            }
         }
         if changed {
             let state = std::mem::take(&mut guard.state);
@@ -347,6 +390,24 @@ mod tests {
         assert_eq!(again.pair("cpu_usage_idle"), Some(pair("cpu", "usage_idle")));
         assert_eq!(again.fields_of("cpu"), vec![("usage_idle".to_string(), "cpu_usage_idle".to_string())]);
         assert!(again.has_database("db0"));
+    }
+
+    #[test]
+    fn a_field_keeps_its_first_type_per_database_until_the_database_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = Catalog::open(dir.path()).unwrap();
+        catalog.create_database("db0", None).unwrap().unwrap();
+        assert_eq!(catalog.register_type("db0", "cpu", "integer").unwrap(), Ok(()));
+        assert_eq!(catalog.register_type("db0", "cpu", "integer").unwrap(), Ok(()));
+        assert_eq!(catalog.register_type("db0", "cpu", "float").unwrap(), Err("integer".to_string()));
+        assert_eq!(catalog.register_type("db1", "cpu", "float").unwrap(), Ok(()), "another database");
+        drop(catalog);
+        let again = Catalog::open(dir.path()).unwrap();
+        assert_eq!(again.field_type("db0", "cpu").as_deref(), Some("integer"), "kept on disk");
+        again.drop_database("db0").unwrap();
+        assert_eq!(again.field_type("db0", "cpu"), None);
+        assert_eq!(again.register_type("db0", "cpu", "float").unwrap(), Ok(()));
+        assert_eq!(again.field_type("db1", "cpu").as_deref(), Some("float"));
     }
 
     #[test]

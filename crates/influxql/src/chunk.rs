@@ -5,6 +5,10 @@
 //! the series marked `partial` where it was cut and the result `partial` while the same
 //! statement goes on in the next chunk. SHOW TAG KEYS and SHOW TAG VALUES send one chunk
 //! per measurement, never marked.
+//!
+//! An answer that is not chunked is still cut inside InfluxDB, at [`DEFAULT_CHUNK_SIZE`]
+//! rows, and the pieces joined again before it is written; the joined series keeps its
+//! first piece's mark, so a series of more than 10,000 rows says `partial` ([`unchunked`]).
 
 use crate::ast::Statement;
 use crate::result::{Series, StatementResult};
@@ -25,7 +29,7 @@ pub fn chunks(
             out.push(result);
             continue;
         }
-        let per_series = matches!(statement, Statement::ShowTagKeys(_) | Statement::ShowTagValues { .. });
+        let per_series = emitted_per_series(statement);
         let StatementResult { statement_id, series, mut messages, .. } = result;
         let pieces: Vec<Series> =
             if per_series { series } else { series.into_iter().flat_map(|s| cut(s, chunk_size)).collect() };
@@ -42,6 +46,25 @@ pub fn chunks(
         }
     }
     out
+}
+
+/// The results of `statements` answered whole: each series the emitter would have cut
+/// (more than [`DEFAULT_CHUNK_SIZE`] rows) marked partial, as InfluxDB's join leaves it.
+pub fn unchunked(statements: &[Statement], mut results: Vec<StatementResult>) -> Vec<StatementResult> {
+    for (statement, result) in statements.iter().zip(&mut results) {
+        if !emitted_per_series(statement) {
+            for series in &mut result.series {
+                series.partial |= series.values.len() > DEFAULT_CHUNK_SIZE;
+            }
+        }
+    }
+    results
+}
+
+/// Whether a statement's answer comes one chunk per series, never cut (SHOW TAG KEYS and
+/// SHOW TAG VALUES), rather than through the emitter.
+fn emitted_per_series(statement: &Statement) -> bool {
+    matches!(statement, Statement::ShowTagKeys(_) | Statement::ShowTagValues { .. })
 }
 
 /// A series in pieces of at most `size` rows, all but the last marked partial.
@@ -98,6 +121,20 @@ mod tests {
             text[1],
             r#"{"results":[{"statement_id":0,"series":[{"name":"b","columns":["time","v"],"values":[[0,0],[1,1]],"partial":true}],"partial":true}]}"#
         );
+    }
+
+    #[test]
+    fn a_whole_answer_marks_the_series_the_emitter_would_cut() {
+        let select =
+            crate::parser::parse_query("SELECT v FROM cpu GROUP BY host", &Default::default()).unwrap();
+        let whole = vec![series("a", DEFAULT_CHUNK_SIZE), series("b", DEFAULT_CHUNK_SIZE + 1)];
+        let out = unchunked(&select, vec![result(0, whole)]);
+        let marks: Vec<bool> = out[0].series.iter().map(|s| s.partial).collect();
+        assert_eq!(marks, vec![false, true]);
+        assert!(!out[0].partial);
+        let show = vec![Statement::ShowTagKeys(ShowFilter::default())];
+        let out = unchunked(&show, vec![result(0, vec![series("cpu", DEFAULT_CHUNK_SIZE + 1)])]);
+        assert!(!out[0].series[0].partial);
     }
 
     #[test]

@@ -28,13 +28,7 @@ impl TimeRange {
 
     /// The engine's millisecond range that holds every point of this one.
     pub fn to_ms(self) -> (i64, i64) {
-        let min = if self.has_min() {
-            self.min.div_euclid(1_000_000) + i64::from(self.min.rem_euclid(1_000_000) != 0)
-        } else {
-            i64::MIN
-        };
-        let max = if self.has_max() { self.max.div_euclid(1_000_000) } else { i64::MAX };
-        (min, max)
+        strata_storage::ms_covering(self.min, self.max)
     }
 
     pub fn contains(&self, t: i64) -> bool {

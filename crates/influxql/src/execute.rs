@@ -470,7 +470,11 @@ pub(crate) fn show_field_keys(
         }
         let values = fields
             .into_iter()
-            .map(|(field, _)| vec![Value::Str(field), Value::Str("float".into())])
+            .map(|(field, metric)| {
+                // The type line protocol wrote (Prometheus' series and older catalogs: float).
+                let kind = store.catalog.field_type(&ns.database, &metric).unwrap_or_else(|| "float".into());
+                vec![Value::Str(field), Value::Str(kind)]
+            })
             .collect();
         out.push(Series {
             name: m,

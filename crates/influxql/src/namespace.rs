@@ -11,9 +11,10 @@
 use std::collections::BTreeSet;
 
 use strata_model::{Labels, MatchOp, Matcher, METRIC_NAME_LABEL};
-use strata_storage::Engine;
+use strata_storage::{Engine, NS_PER_MS};
 
 use crate::catalog::Catalog;
+use crate::condition::TimeRange;
 
 /// The label holding the database.
 pub const DB_LABEL: &str = "db";
@@ -130,14 +131,28 @@ impl Store<'_> {
         Ok(fields)
     }
 
-    /// The series of `metrics` in a namespace, with their points in `[min_ms, max_ms]`.
+    /// Nanoseconds in one unit of the times `select` gives: 1 when the engine keeps
+    /// nanoseconds (the TSM engine), else a millisecond's.
+    pub fn tick_ns(&self) -> i64 {
+        if self.nanoseconds() {
+            1
+        } else {
+            NS_PER_MS
+        }
+    }
+
+    fn nanoseconds(&self) -> bool {
+        self.engine.resolution_ns() < NS_PER_MS
+    }
+
+    /// The series of `metrics` in a namespace, with their points in `range` (ns), stamped in
+    /// units of [`Store::tick_ns`].
     pub fn select(
         &self,
         ns: &Namespace,
         metrics: &[(String, String)],
         tags: &[Matcher],
-        min_ms: i64,
-        max_ms: i64,
+        range: TimeRange,
     ) -> Result<Vec<strata_storage::Series>, String> {
         if metrics.is_empty() {
             return Ok(Vec::new());
@@ -145,7 +160,13 @@ impl Store<'_> {
         let mut matchers = ns.matchers.clone();
         matchers.push(metric_matcher(metrics)?);
         matchers.extend_from_slice(tags);
-        self.engine.select(&matchers, min_ms, max_ms).map_err(|e| e.to_string())
+        let series = if self.nanoseconds() {
+            self.engine.select_ns(&matchers, range.min, range.max)
+        } else {
+            let (min_ms, max_ms) = range.to_ms();
+            self.engine.select(&matchers, min_ms, max_ms)
+        };
+        series.map_err(|e| e.to_string())
     }
 }
 
@@ -182,6 +203,8 @@ pub fn series_key(measurement: &str, tags: &[(String, String)]) -> String {
 /// What a line-protocol write with `db` (and `rp`) adds to its series.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WriteTarget {
+    /// The database.
+    pub database: String,
     /// Labels for every series (`db`, and `rp` unless it is the default), unless a tag of
     /// the same name is on the line (the tag wins, as with VictoriaMetrics' `-influxDBLabel`).
     pub labels: Vec<(String, String)>,
@@ -207,16 +230,18 @@ pub fn write_target(catalog: &Catalog, database: &str, policy: Option<&str>) -> 
         key_prefix.extend_from_slice(v.as_bytes());
         key_prefix.push(0);
     }
-    Ok(WriteTarget { labels, key_prefix })
+    Ok(WriteTarget { database: database.to_string(), labels, key_prefix })
 }
 
-/// Adds the target's labels to a new series and registers its (measurement, field) pair;
-/// `Err` names a pair that collides with another on the same metric.
+/// Adds the target's labels to a new series and registers its (measurement, field) pair
+/// and the field's type (`float`, `integer`, … as InfluxDB names them); `Err` names a pair
+/// that collides with another on the same metric, or a type other than the field's.
 pub fn label_new_series(
     catalog: &Catalog,
     target: &WriteTarget,
     measurement: &str,
     labels: &mut Labels,
+    field_type: &str,
 ) -> Result<(), String> {
     for (name, value) in &target.labels {
         if labels.get(name).is_none() {
@@ -230,12 +255,18 @@ pub fn label_new_series(
         metric.strip_prefix(measurement).and_then(|r| r.strip_prefix('_')).unwrap_or(&metric).to_string()
     };
     let pair = crate::catalog::FieldPair { measurement: measurement.to_string(), field };
-    match catalog.register(&metric, &pair).map_err(|e| e.to_string())? {
-        Ok(()) => Ok(()),
-        Err(other) => Err(format!(
+    if let Err(other) = catalog.register(&metric, &pair).map_err(|e| e.to_string())? {
+        return Err(format!(
             "measurement {:?} field {:?} makes the metric {metric:?}, which measurement {:?} field {:?} already makes; \
              rename one of them",
             pair.measurement, pair.field, other.measurement, other.field
+        ));
+    }
+    match catalog.register_type(&target.database, &metric, field_type).map_err(|e| e.to_string())? {
+        Ok(()) => Ok(()),
+        Err(known) => Err(format!(
+            "field type conflict: input field {:?} on measurement {:?} is type {field_type}, already exists as type {known}",
+            pair.field, pair.measurement
         )),
     }
 }

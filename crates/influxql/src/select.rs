@@ -307,13 +307,12 @@ fn select_measurement(
     // Transformations over windows read a little before the range (see `window`).
     let read =
         TimeRange { min: range.min.saturating_sub(window::lookback(stmt, &plan.fields, range)), ..range };
-    let (min_ms, max_ms) = read.to_ms();
     let mut series = Vec::new();
     for ns in namespaces {
         let metrics: Vec<(String, String)> =
             plan.fields_of(ns, measurement).iter().filter(|(f, _)| needed.contains(f)).cloned().collect();
         if !metrics.is_empty() {
-            series.extend(store.select(ns, &metrics, &tag_matchers, min_ms, max_ms)?);
+            series.extend(store.select(ns, &metrics, &tag_matchers, read)?);
         }
     }
     if series.is_empty() {

@@ -4,9 +4,6 @@
 
 use strata_model::calendar::{civil_from_days, days_from_civil};
 
-/// Nanoseconds per millisecond (the engine's unit).
-pub const NS_PER_MS: i64 = 1_000_000;
-
 /// `ns` since the epoch as Go's RFC3339Nano.
 pub fn format_rfc3339(ns: i64) -> String {
     format_rfc3339_at(ns, 0)

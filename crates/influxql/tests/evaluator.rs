@@ -35,7 +35,7 @@ impl Db {
         let pairs = std::iter::once((METRIC_NAME_LABEL.to_string(), metric))
             .chain(tags.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let mut labels = Labels::from_pairs(pairs).unwrap();
-        namespace::label_new_series(&self.catalog, &target, measurement, &mut labels).unwrap();
+        namespace::label_new_series(&self.catalog, &target, measurement, &mut labels, "float").unwrap();
         self.engine.append(&[(labels, t_ns / 1_000_000, value)]).unwrap();
     }
 

@@ -53,6 +53,15 @@ impl Precision {
         })
     }
 
+    /// The nanoseconds `t` lies past its millisecond (0 for units of a millisecond and up).
+    pub fn sub_ms_ns(self, t: i64) -> u32 {
+        match self {
+            Precision::Nanoseconds => t.rem_euclid(1_000_000) as u32,
+            Precision::Microseconds => t.rem_euclid(1_000) as u32 * 1_000,
+            _ => 0,
+        }
+    }
+
     fn to_ms(self, t: i64) -> Option<i64> {
         match self {
             Precision::Nanoseconds => Some(t.div_euclid(1_000_000)),
@@ -173,6 +182,9 @@ pub struct RawPoint<'a> {
     pub series_at: usize,
     /// Milliseconds since the epoch, if the line had a timestamp.
     pub timestamp: Option<i64>,
+    /// The nanoseconds the timestamp lies past `timestamp`'s millisecond (0 to 999,999):
+    /// what an engine of nanoseconds keeps and the others drop.
+    pub sub_ms_ns: u32,
     /// String fields left out.
     pub string_fields: usize,
 }
@@ -184,6 +196,44 @@ pub struct RawField<'a> {
     pub key: &'a str,
     /// The value as a float.
     pub value: f64,
+    /// The type the line gave it (InfluxDB refuses a field written with two types).
+    pub kind: FieldKind,
+}
+
+/// The type of a field value as line protocol writes it (strings aside: they are not
+/// stored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FieldKind {
+    /// `1.5`, `1`, `1e3`.
+    Float,
+    /// `1i`.
+    Integer,
+    /// `1u`.
+    Unsigned,
+    /// `t`, `false`, ….
+    Boolean,
+}
+
+impl FieldKind {
+    /// The name InfluxDB gives the type (`SHOW FIELD KEYS`, its conflict errors).
+    pub fn name(self) -> &'static str {
+        match self {
+            FieldKind::Float => "float",
+            FieldKind::Integer => "integer",
+            FieldKind::Unsigned => "unsigned",
+            FieldKind::Boolean => "boolean",
+        }
+    }
+
+    /// A byte standing for the type (in the write path's series-cache keys).
+    pub fn tag(self) -> u8 {
+        match self {
+            FieldKind::Float => b'f',
+            FieldKind::Integer => b'i',
+            FieldKind::Unsigned => b'u',
+            FieldKind::Boolean => b'b',
+        }
+    }
 }
 
 /// A series' measurement and tags, unescaped.
@@ -240,9 +290,12 @@ pub fn scan_line<'a>(
     if rest_at < bytes.len() {
         return Err(series_first(err(rest_at, "unexpected text after the timestamp".into())));
     }
-    let timestamp = match &line[time_at..time_end] {
-        "" => None,
-        text => Some(timestamp_ms(text, precision).map_err(|m| series_first(err(time_at, m)))?),
+    let (timestamp, sub_ms_ns) = match &line[time_at..time_end] {
+        "" => (None, 0),
+        text => {
+            let (ms, sub) = timestamp_ms(text, precision).map_err(|m| series_first(err(time_at, m)))?;
+            (Some(ms), sub)
+        }
     };
     let mut string_fields = 0;
     let mut at = fields_at;
@@ -257,17 +310,19 @@ pub fn scan_line<'a>(
             return Err(series_first(err(at, "empty field key".into())));
         }
         match field_value(&field[eq + 1..]).map_err(|m| series_first(err(at + eq + 1, m)))? {
-            Some(value) => fields.push(RawField { key: &field[..eq], value }),
+            Some((value, kind)) => fields.push(RawField { key: &field[..eq], value, kind }),
             None => string_fields += 1,
         }
         at = end + 1;
     }
-    Ok(Some(RawPoint { series, series_at: start, timestamp, string_fields }))
+    Ok(Some(RawPoint { series, series_at: start, timestamp, sub_ms_ns, string_fields }))
 }
 
-fn timestamp_ms(text: &str, precision: Precision) -> Result<i64, String> {
+/// A timestamp's millisecond and the nanoseconds past it.
+fn timestamp_ms(text: &str, precision: Precision) -> Result<(i64, u32), String> {
     let raw: i64 = text.parse().map_err(|_| format!("timestamp {text:?} is not an integer"))?;
-    precision.to_ms(raw).ok_or_else(|| format!("timestamp {text} overflows"))
+    let ms = precision.to_ms(raw).ok_or_else(|| format!("timestamp {text} overflows"))?;
+    Ok((ms, precision.sub_ms_ns(raw)))
 }
 
 /// A series as `scan_line` delimits it (`series_at` is its offset in the line, for errors)
@@ -313,7 +368,7 @@ pub fn field_labels(
 }
 
 /// A field's value as a float; `None` for a string field.
-fn field_value(text: &str) -> Result<Option<f64>, String> {
+fn field_value(text: &str) -> Result<Option<(f64, FieldKind)>, String> {
     if text.starts_with('"') {
         return if text.len() >= 2 && text.ends_with('"') && !text.ends_with("\\\"") || text == "\"\"" {
             Ok(None)
@@ -324,15 +379,20 @@ fn field_value(text: &str) -> Result<Option<f64>, String> {
     let number = |digits: &str| -> Result<f64, String> {
         digits.parse::<i128>().map(|n| n as f64).map_err(|_| format!("{text:?} is not a valid integer field"))
     };
+    let kind = |kind: FieldKind| move |v: f64| Some((v, kind));
     match text {
-        "t" | "T" | "true" | "True" | "TRUE" => Ok(Some(1.0)),
-        "f" | "F" | "false" | "False" | "FALSE" => Ok(Some(0.0)),
-        _ if text.ends_with('i') => number(&text[..text.len() - 1]).map(Some),
-        _ if text.ends_with('u') && !text.starts_with('-') => number(&text[..text.len() - 1]).map(Some),
+        "t" | "T" | "true" | "True" | "TRUE" => Ok(Some((1.0, FieldKind::Boolean))),
+        "f" | "F" | "false" | "False" | "FALSE" => Ok(Some((0.0, FieldKind::Boolean))),
+        _ if text.ends_with('i') => number(&text[..text.len() - 1]).map(kind(FieldKind::Integer)),
+        _ if text.ends_with('u') && !text.starts_with('-') => {
+            number(&text[..text.len() - 1]).map(kind(FieldKind::Unsigned))
+        }
         _ => {
             let finite =
                 text.parse::<f64>().ok().filter(|v| v.is_finite() && !text.contains(['n', 'N', 'i', 'I']));
-            finite.map(Some).ok_or_else(|| format!("field value {text:?} is not a number, boolean or string"))
+            finite
+                .map(kind(FieldKind::Float))
+                .ok_or_else(|| format!("field value {text:?} is not a number, boolean or string"))
         }
     }
 }
@@ -426,6 +486,21 @@ mod tests {
             }
             prop_assert_eq!(s.value.to_bits(), value.to_bits());
             prop_assert_eq!(s.timestamp, Some(t.div_euclid(1_000_000)));
+        }
+
+        #[test]
+        fn a_timestamp_is_its_millisecond_and_the_nanoseconds_past_it(t in any::<i64>(), micro in any::<bool>()) {
+            let mut fields = Vec::new();
+            let (precision, ns) = if micro {
+                (Precision::Microseconds, i128::from(t) * 1_000)
+            } else {
+                (Precision::Nanoseconds, i128::from(t))
+            };
+            let line = format!("m v=1 {t}");
+            let point = scan_line(&line, 1, precision, &mut fields).unwrap().unwrap();
+            prop_assert!(point.sub_ms_ns < 1_000_000);
+            let back = i128::from(point.timestamp.unwrap()) * 1_000_000 + i128::from(point.sub_ms_ns);
+            prop_assert_eq!(back, ns);
         }
 
         #[test]

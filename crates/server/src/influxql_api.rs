@@ -83,7 +83,7 @@ pub(crate) async fn query(State(state): State<Shared>, request: Request) -> Resp
         Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &e.0),
     };
     let worker = state.clone();
-    let for_chunks = if chunked { statements.clone() } else { Vec::new() };
+    let kept_statements = statements.clone();
     let started = std::time::Instant::now();
     let results = tokio::task::spawn_blocking(move || {
         // A tenant's statements read and write its series and its catalog only.
@@ -108,12 +108,12 @@ pub(crate) async fn query(State(state): State<Shared>, request: Request) -> Resp
     };
     // A chunked answer is a document per chunk; otherwise one document.
     let documents: Vec<Vec<StatementResult>> = if chunked {
-        strata_influxql::chunk::chunks(&for_chunks, results, chunk_size)
+        strata_influxql::chunk::chunks(&kept_statements, results, chunk_size)
             .into_iter()
             .map(|r| vec![r])
             .collect()
     } else {
-        vec![results]
+        vec![strata_influxql::chunk::unchunked(&kept_statements, results)]
     };
     if msgpack {
         let body: Vec<u8> =

@@ -28,7 +28,7 @@ use strata_ingest::exposition::{self, Flavor};
 use strata_ingest::line_protocol::{self, Precision, RawField};
 use strata_ingest::protobuf_exposition::{ExposedSample, ExposedValue};
 use strata_model::Labels;
-use strata_storage::{AppendRef, AppendResult, Engine, StorageError};
+use strata_storage::{AppendRef, AppendResult, Engine, StorageError, NS_PER_MS};
 
 use crate::metrics::{Metrics, Protocol};
 use crate::remote_histograms::HistogramBatch;
@@ -80,6 +80,9 @@ pub(crate) struct Batch<'c> {
     samples: Vec<(Target, i64, f64)>,
     /// The line of each sample, for the refusals' messages.
     lines: Vec<u32>,
+    /// The nanoseconds each sample's time lies past its millisecond, once one does (line
+    /// protocol in `ns` or `u`): an engine of nanoseconds is then given those.
+    sub_ms_ns: Option<Vec<u32>>,
     /// Series of this request the cache did not know: key → `New` (an index in
     /// `new_labels`; the keys are cached once the engine has created the series) or
     /// `Refused` (a refusal remembered from an earlier request).
@@ -100,6 +103,7 @@ impl<'c> Batch<'c> {
             unit,
             samples: Vec::new(),
             lines: Vec::new(),
+            sub_ms_ns: None,
             new_index: HashMap::default(),
             new_labels: Vec::new(),
             refused_series: Vec::new(),
@@ -144,6 +148,17 @@ impl<'c> Batch<'c> {
     pub(crate) fn push(&mut self, target: Target, line: usize, t: i64, v: f64) {
         self.samples.push((target, t, v));
         self.lines.push(line as u32);
+    }
+
+    /// `push`, of a time `sub_ms_ns` nanoseconds past millisecond `t`.
+    pub(crate) fn push_precise(&mut self, target: Target, line: usize, (t, sub_ms_ns): (i64, u32), v: f64) {
+        if sub_ms_ns != 0 && self.sub_ms_ns.is_none() {
+            self.sub_ms_ns = Some(vec![0; self.samples.len()]);
+        }
+        if let Some(subs) = &mut self.sub_ms_ns {
+            subs.push(sub_ms_ns);
+        }
+        self.push(target, line, t, v);
     }
 
     pub(crate) fn error(&mut self, line: usize, message: String) {
@@ -236,6 +251,7 @@ pub(crate) fn parse_line_protocol<'c>(
             continue;
         }
         let t = point.timestamp.unwrap_or(now_ms);
+        let sub_ms_ns = if point.timestamp.is_some() { point.sub_ms_ns } else { 0 };
         let mut parts = None;
         for field in &fields {
             key.clear();
@@ -245,6 +261,12 @@ pub(crate) fn parse_line_protocol<'c>(
             key.extend_from_slice(point.series.as_bytes());
             key.push(b' ');
             key.extend_from_slice(field.key.as_bytes());
+            if influx.is_some() {
+                // The type is part of the key: a field written with another type than its
+                // series' first misses the cache, and the catalog refuses it.
+                key.push(b' ');
+                key.push(field.kind.tag());
+            }
             let target = batch.target(&key, || {
                 // Tags are decoded once per line, for its first new field.
                 let p = match parts.take() {
@@ -259,6 +281,7 @@ pub(crate) fn parse_line_protocol<'c>(
                         influx.target,
                         &p.measurement,
                         l,
+                        field.kind.name(),
                     )
                     .map_err(|message| strata_ingest::ParseError::new(no, point.series_at, message))?;
                 }
@@ -266,7 +289,7 @@ pub(crate) fn parse_line_protocol<'c>(
                 labels
             });
             match target {
-                Ok(target) => batch.push(target, no, t, field.value),
+                Ok(target) => batch.push_precise(target, no, (t, sub_ms_ns), field.value),
                 Err(e) => {
                     batch.errors.push(column_error(no, &e));
                     break;
@@ -542,10 +565,12 @@ pub(crate) fn apply(
     }
     let mut samples: Vec<(AppendRef, i64, f64)> = Vec::with_capacity(batch.samples.len());
     let mut lines: Vec<u32> = Vec::with_capacity(batch.samples.len());
+    // Times in nanoseconds when the request has some an engine of nanoseconds would keep.
+    let nanos = batch.sub_ms_ns.as_deref().filter(|_| engine.resolution_ns() < NS_PER_MS);
     for (i, &(target, t, v)) in batch.samples.iter().enumerate() {
-        let refused = |summary: &mut WriteSummary, reason: &str| {
+        let refused = |summary: &mut WriteSummary, metric: &'static str, reason: &str| {
             summary.refused += 1;
-            metrics.rejected("cardinality_limit", 1);
+            metrics.rejected(metric, 1);
             if summary.refused_reasons.len() < 5 {
                 summary.refused_reasons.push(format!("{} {}: {reason}", batch.unit, batch.lines[i]));
             }
@@ -555,21 +580,32 @@ pub(crate) fn apply(
             Target::New(n) => match &created[n as usize] {
                 Ok(r) => *r,
                 Err(reason) => {
-                    refused(&mut summary, reason);
+                    refused(&mut summary, "cardinality_limit", reason);
                     continue;
                 }
             },
             Target::Refused(reason) => {
-                refused(&mut summary, &batch.cache.refused.reason(reason));
+                refused(&mut summary, "cardinality_limit", &batch.cache.refused.reason(reason));
                 continue;
             }
+        };
+        let t = match nanos {
+            None => t,
+            Some(subs) => match t.checked_mul(NS_PER_MS).and_then(|ns| ns.checked_add(i64::from(subs[i]))) {
+                Some(ns) => ns,
+                None => {
+                    let reason = format!("timestamp {t} ms is outside what nanoseconds in an i64 can hold");
+                    refused(&mut summary, "out_of_bounds", &reason);
+                    continue;
+                }
+            },
         };
         samples.push((r, t, v));
         lines.push(batch.lines[i]);
     }
     let size = append_batch.max(1);
     for (k, chunk) in samples.chunks(size).enumerate() {
-        let result = engine.append_refs(chunk);
+        let result = if nanos.is_some() { engine.append_refs_ns(chunk) } else { engine.append_refs(chunk) };
         let describe = |j: usize| format!("{} {}", batch.unit, lines[k * size + j]);
         if !account(&mut summary, metrics, result, chunk.len(), describe) {
             break;

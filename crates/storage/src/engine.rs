@@ -6,6 +6,12 @@
 //! an `Ok` append has made every accepted sample as durable as the engine's WAL policy
 //! promises, and names every refused sample with its reason. Reads return [`Series`], whose
 //! samples are decoded only while they are iterated.
+//!
+//! Timestamps are milliseconds. An engine that keeps finer ones (the TSM engine keeps
+//! InfluxDB's nanoseconds) says so by [`Engine::resolution_ns`] and takes and gives them
+//! through the `_ns` methods; InfluxDB's write and query paths use those, so a point written
+//! at `…36.703820946Z` reads back so. Everything else reads milliseconds, and where two
+//! points fall in one millisecond sees the later of them.
 
 use std::path::Path;
 
@@ -67,6 +73,40 @@ pub trait Engine: Send + Sync + std::fmt::Debug {
         Ok(())
     }
 
+    /// The finest difference of two timestamps the engine keeps apart, in nanoseconds:
+    /// [`NS_PER_MS`] for engines of milliseconds (the default), 1 for nanoseconds.
+    fn resolution_ns(&self) -> i64 {
+        NS_PER_MS
+    }
+
+    /// [`Engine::append_refs`] with timestamps in nanoseconds. The default is for engines of
+    /// milliseconds: each timestamp is taken down to its millisecond.
+    fn append_refs_ns(&self, batch: &[(AppendRef, i64, f64)]) -> Result<AppendResult, StorageError> {
+        let in_ms: Vec<(AppendRef, i64, f64)> =
+            batch.iter().map(|&(r, t, v)| (r, t.div_euclid(NS_PER_MS), v)).collect();
+        self.append_refs(&in_ms)
+    }
+
+    /// [`Engine::append`] with timestamps in nanoseconds (default: taken down to milliseconds).
+    fn append_ns(&self, batch: &[(Labels, i64, f64)]) -> Result<AppendResult, StorageError> {
+        let in_ms: Vec<(Labels, i64, f64)> =
+            batch.iter().map(|(l, t, v)| (l.clone(), t.div_euclid(NS_PER_MS), *v)).collect();
+        self.append(&in_ms)
+    }
+
+    /// [`Engine::select`] over `[min_ns, max_ns]` whose series' samples are stamped in
+    /// nanoseconds. The default reads the milliseconds the range covers and scales them.
+    fn select_ns(&self, matchers: &[Matcher], min_ns: i64, max_ns: i64) -> Result<Vec<Series>, StorageError> {
+        let (mint, maxt) = ms_covering(min_ns, max_ns);
+        let mut out = Vec::new();
+        for s in self.select(matchers, mint, maxt)? {
+            let samples: Vec<(i64, f64)> =
+                s.collect_samples()?.into_iter().map(|(t, v)| (t.saturating_mul(NS_PER_MS), v)).collect();
+            out.push(Series::from_samples(s.into_labels(), samples, min_ns, max_ns));
+        }
+        Ok(out)
+    }
+
     /// Series the matchers select that have samples in `[mint, maxt]` (both inclusive),
     /// sorted by labels, each with its samples in that range.
     fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>, StorageError>;
@@ -107,6 +147,21 @@ pub trait Engine: Send + Sync + std::fmt::Debug {
     fn settled_range(&self) -> Option<(i64, i64)> {
         None
     }
+}
+
+/// Nanoseconds in a millisecond.
+pub const NS_PER_MS: i64 = 1_000_000;
+
+/// The milliseconds whose samples lie in `[min_ns, max_ns]`: the first whole millisecond at
+/// or after `min_ns` to the one holding `max_ns`.
+pub fn ms_covering(min_ns: i64, max_ns: i64) -> (i64, i64) {
+    let min = if min_ns == i64::MIN {
+        i64::MIN
+    } else {
+        min_ns.div_euclid(NS_PER_MS) + i64::from(min_ns.rem_euclid(NS_PER_MS) != 0)
+    };
+    let max = if max_ns == i64::MAX { i64::MAX } else { max_ns.div_euclid(NS_PER_MS) };
+    (min, max)
 }
 
 /// One immutable file set an engine wrote (a block of the block engine).

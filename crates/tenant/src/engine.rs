@@ -163,6 +163,23 @@ impl Engine for TenantEngine<'_> {
         Ok(stripped(self.inner.select(&confined, mint, maxt)?))
     }
 
+    fn resolution_ns(&self) -> i64 {
+        self.inner.resolution_ns()
+    }
+
+    fn append_refs_ns(&self, batch: &[(AppendRef, i64, f64)]) -> Result<AppendResult, StorageError> {
+        self.inner.append_refs_ns(batch) // refs name this tenant's series (see `append_refs`)
+    }
+
+    fn append_ns(&self, batch: &[(Labels, i64, f64)]) -> Result<AppendResult, StorageError> {
+        self.append_tagged(batch, |b| self.inner.append_ns(b))
+    }
+
+    fn select_ns(&self, matchers: &[Matcher], min_ns: i64, max_ns: i64) -> Result<Vec<Series>, StorageError> {
+        let Some(confined) = confine(matchers, &self.tenant) else { return Ok(Vec::new()) };
+        Ok(stripped(self.inner.select_ns(&confined, min_ns, max_ns)?))
+    }
+
     fn label_names(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<String>, StorageError> {
         let Some(confined) = confine(matchers, &self.tenant) else { return Ok(Vec::new()) };
         let mut names = self.inner.label_names(&confined, mint, maxt)?;

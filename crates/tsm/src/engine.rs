@@ -47,7 +47,7 @@ use strata_index::{SeriesIndex, SeriesRef};
 use strata_model::{Labels, Matcher};
 use strata_storage::{
     AppendRef, AppendResult, DirLock, Engine, EngineStats, FlushReport, Persisted, Rejected, Series,
-    SnapshotReport, StorageError,
+    SnapshotReport, StorageError, NS_PER_MS,
 };
 
 use crate::block::{BlockType, Values};
@@ -71,9 +71,6 @@ fn failpoint(name: &str) {
         std::process::abort();
     }
 }
-
-/// Strata's milliseconds to the file's nanoseconds.
-const NS_PER_MS: i64 = 1_000_000;
 
 /// How the engine runs.
 #[derive(Debug, Clone)]
@@ -498,7 +495,9 @@ impl Inner {
         Ok(())
     }
 
-    fn append(&self, batch: &[(AppendRef, i64, f64)]) -> Result<AppendResult, StorageError> {
+    /// Appends a batch whose timestamps count `unit` nanoseconds each (`NS_PER_MS` for
+    /// Strata's milliseconds, 1 for InfluxDB's nanoseconds).
+    fn append(&self, batch: &[(AppendRef, i64, f64)], unit: i64) -> Result<AppendResult, StorageError> {
         let max = self.options.cache_max_bytes;
         let used = self.cache_bytes();
         if used > max {
@@ -516,7 +515,7 @@ impl Inner {
                     "the value's bits 0x7FF8000000000001 end a TSM float block and cannot be stored"
                         .to_string(),
                 )
-            } else if t.checked_mul(NS_PER_MS).is_none() {
+            } else if t.checked_mul(unit).is_none() {
                 Some(format!("timestamp {t} ms is outside what nanoseconds in an i64 can hold"))
             } else {
                 None
@@ -531,7 +530,7 @@ impl Inner {
             return Ok(result);
         }
         order.sort_by_key(|p| p.0);
-        let ts: Vec<i64> = order.iter().map(|&(_, i)| batch[i].1 * NS_PER_MS).collect();
+        let ts: Vec<i64> = order.iter().map(|&(_, i)| batch[i].1 * unit).collect();
         let vs: Vec<f64> = order.iter().map(|&(_, i)| batch[i].2).collect();
         let mut series: Vec<(u32, Arc<[u8]>, std::ops::Range<usize>)> = Vec::new();
         let mut at = 0;
@@ -594,18 +593,18 @@ impl Inner {
         Ok(())
     }
 
-    /// The points of series `r` in `[mint, maxt]` ms, newest of each timestamp kept;
-    /// `scratch` holds decoding buffers reused from series to series.
+    /// The points of series `r` in `[mint, maxt]`, in units of `unit` nanoseconds (see
+    /// `append`), newest of each nanosecond kept; read in milliseconds, each millisecond
+    /// shows its latest nanosecond's point. `scratch` holds decoding buffers reused from
+    /// series to series.
     fn series_points(
         &self,
         view: &View,
         r: u32,
-        mint: i64,
-        maxt: i64,
+        (mint, maxt, unit): (i64, i64, i64),
         scratch: &mut (Vec<i64>, Vec<f64>),
     ) -> Result<Vec<(i64, f64)>, StorageError> {
-        let (lo, hi) =
-            (mint.saturating_mul(NS_PER_MS), maxt.saturating_mul(NS_PER_MS).saturating_add(NS_PER_MS - 1));
+        let (lo, hi) = (mint.saturating_mul(unit), maxt.saturating_mul(unit).saturating_add(unit - 1));
         let keys = self.keys_of(r);
         let mut points = Vec::new();
         for file in &view.files {
@@ -614,7 +613,7 @@ impl Inner {
                 continue;
             }
             for key in &keys {
-                file.points_into(key, lo, hi, NS_PER_MS, &mut points, &mut scratch.0, &mut scratch.1)
+                file.points_into(key, lo, hi, &mut points, &mut scratch.0, &mut scratch.1)
                     .map_err(storage)?;
             }
         }
@@ -624,19 +623,33 @@ impl Inner {
             .map(|s| s.points(r, lo, hi))
             .chain(std::iter::once(view.cache.points(r, lo, hi)));
         for more in in_memory {
-            points.extend(more.into_iter().map(|(t, v)| (t.div_euclid(NS_PER_MS), v)));
+            points.extend(more);
         }
+        // Newest write of each nanosecond first; then, in coarser units, the latest
+        // nanosecond of each unit (the points are in time order, so the last one).
         sort_last_wins(&mut points);
+        if unit != 1 {
+            points.iter_mut().for_each(|p| p.0 = p.0.div_euclid(unit));
+            sort_last_wins(&mut points);
+        }
         Ok(points)
     }
 
-    fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>, StorageError> {
+    /// The series the matchers select with points in `[mint, maxt]`, in units of `unit`
+    /// nanoseconds (see `append`).
+    fn select(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        unit: i64,
+    ) -> Result<Vec<Series>, StorageError> {
         let refs = if matchers.is_empty() { self.index.all_series() } else { self.index.select(matchers) };
         let view = self.view();
         let mut out = Vec::new();
         let mut scratch = (Vec::new(), Vec::new());
         for r in refs.iter() {
-            let points = self.series_points(&view, r, mint, maxt, &mut scratch)?;
+            let points = self.series_points(&view, r, (mint, maxt, unit), &mut scratch)?;
             if points.is_empty() {
                 continue;
             }
@@ -839,7 +852,27 @@ impl Engine for TsmEngine {
     }
 
     fn append_refs(&self, batch: &[(AppendRef, i64, f64)]) -> Result<AppendResult, StorageError> {
-        self.inner.append(batch)
+        self.inner.append(batch, NS_PER_MS)
+    }
+
+    /// InfluxDB's nanoseconds, kept as they are.
+    fn resolution_ns(&self) -> i64 {
+        1
+    }
+
+    fn append_refs_ns(&self, batch: &[(AppendRef, i64, f64)]) -> Result<AppendResult, StorageError> {
+        self.inner.append(batch, 1)
+    }
+
+    fn append_ns(&self, batch: &[(Labels, i64, f64)]) -> Result<AppendResult, StorageError> {
+        let labels: Vec<Labels> = batch.iter().map(|(l, _, _)| l.clone()).collect();
+        let refs = self.series_refs(&labels)?;
+        let by_ref: Vec<_> = refs.into_iter().zip(batch).map(|(r, (_, t, v))| (r, *t, *v)).collect();
+        self.inner.append(&by_ref, 1)
+    }
+
+    fn select_ns(&self, matchers: &[Matcher], min_ns: i64, max_ns: i64) -> Result<Vec<Series>, StorageError> {
+        self.inner.select(matchers, min_ns, max_ns, 1)
     }
 
     fn sync_wal(&self) -> Result<(), StorageError> {
@@ -852,7 +885,7 @@ impl Engine for TsmEngine {
     }
 
     fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>, StorageError> {
-        self.inner.select(matchers, mint, maxt)
+        self.inner.select(matchers, mint, maxt, NS_PER_MS)
     }
 
     /// From the index, as the block engine's head answers: the time range is not looked at

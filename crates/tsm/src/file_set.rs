@@ -67,20 +67,17 @@ impl TsmFile {
     /// sorted. String keys have none (Strata does not store strings).
     pub fn points(&self, key: &[u8], mint: i64, maxt: i64) -> Result<Vec<(i64, f64)>> {
         let mut out = Vec::new();
-        self.points_into(key, mint, maxt, 1, &mut out, &mut Vec::new(), &mut Vec::new())?;
+        self.points_into(key, mint, maxt, &mut out, &mut Vec::new(), &mut Vec::new())?;
         Ok(out)
     }
 
-    /// [`TsmFile::points`] appended to `out` with each time divided (euclidean) by `unit`
-    /// (1_000_000 gives Strata's milliseconds), decoding through the caller's buffers: the
+    /// [`TsmFile::points`] appended to `out`, decoding through the caller's buffers: the
     /// query path, which reads many series and should not allocate per block.
-    #[allow(clippy::too_many_arguments)]
     pub fn points_into(
         &self,
         key: &[u8],
         mint: i64,
         maxt: i64,
-        unit: i64,
         out: &mut Vec<(i64, f64)>,
         ts: &mut Vec<i64>,
         vs: &mut Vec<f64>,
@@ -97,10 +94,10 @@ impl TsmFile {
             let (lo, hi) = (ts.partition_point(|&t| t < mint), ts.partition_point(|&t| t <= maxt));
             let points = ts[lo..hi].iter().zip(&vs[lo..hi]).map(|(&t, &v)| (t, v));
             if stones.is_empty() {
-                out.extend(points.map(|(t, v)| (t.div_euclid(unit), v)));
+                out.extend(points);
             } else {
                 let kept = points.filter(|&(t, _)| !stones.iter().any(|s| s.covers(key, t)));
-                out.extend(kept.map(|(t, v)| (t.div_euclid(unit), v)));
+                out.extend(kept);
             }
         }
         Ok(())

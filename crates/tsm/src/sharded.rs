@@ -16,7 +16,7 @@ use strata_index::{SeriesIndex, SeriesRef};
 use strata_model::{Labels, Matcher};
 use strata_storage::{
     AppendRef, AppendResult, DirLock, Engine, EngineStats, FlushReport, Rejected, Series, SnapshotReport,
-    StorageError,
+    StorageError, NS_PER_MS,
 };
 
 use crate::engine::{TsmEngine, TsmOptions};
@@ -236,6 +236,82 @@ impl ShardedTsm {
         Ok(out)
     }
 
+    /// Appends a batch whose timestamps count `unit` nanoseconds each (`NS_PER_MS`: Strata's
+    /// milliseconds; 1: InfluxDB's nanoseconds), each point to the shard of its millisecond.
+    fn append_in(&self, batch: &[(AppendRef, i64, f64)], unit: i64) -> Result<AppendResult, StorageError> {
+        let per_ms = NS_PER_MS / unit;
+        let mut result = AppendResult::default();
+        // A point whose shard retention would drop is refused, as influxd refuses writes to
+        // an expired shard group, rather than written and dropped a minute later.
+        let horizon = self.retention.map(|keep| wall_clock().saturating_sub(keep));
+        let mut by_window: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
+        for (i, &(_, t, _)) in batch.iter().enumerate() {
+            let window = t.div_euclid(per_ms).div_euclid(self.shard_duration);
+            let end = window.saturating_add(1).saturating_mul(self.shard_duration);
+            match horizon {
+                Some(h) if end <= h => result.rejected.push(Rejected {
+                    index: i,
+                    reason: format!("out of bounds: timestamp {t} falls in a shard already past the retention (it ended at {end})"),
+                }),
+                _ => by_window.entry(window).or_default().push(i),
+            }
+        }
+        for positions in by_window.values() {
+            let shard = self.shard_for(batch[positions[0]].1.div_euclid(per_ms))?;
+            let locals = self.local_refs(&shard, batch, positions)?;
+            let part: Vec<_> =
+                positions.iter().zip(locals).map(|(&i, local)| (local, batch[i].1, batch[i].2)).collect();
+            let done = if unit == 1 {
+                shard.engine.append_refs_ns(&part)?
+            } else {
+                shard.engine.append_refs(&part)?
+            };
+            result.accepted += done.accepted;
+            result.out_of_order += done.out_of_order;
+            result.rejected.extend(done.rejected.into_iter().map(|mut r| {
+                r.index = positions[r.index];
+                r
+            }));
+        }
+        result.rejected.sort_by_key(|r| r.index);
+        Ok(result)
+    }
+
+    /// The series the matchers select with points in `[lo, hi]`, in units of `unit`
+    /// nanoseconds (see `append_in`): every overlapping shard asked, a series' parts joined.
+    fn select_in(
+        &self,
+        matchers: &[Matcher],
+        lo: i64,
+        hi: i64,
+        unit: i64,
+    ) -> Result<Vec<Series>, StorageError> {
+        let per_ms = NS_PER_MS / unit;
+        let select = |engine: &TsmEngine, lo: i64, hi: i64| {
+            if unit == 1 {
+                engine.select_ns(matchers, lo, hi)
+            } else {
+                engine.select(matchers, lo, hi)
+            }
+        };
+        let shards = self.overlapping(lo.div_euclid(per_ms), hi.div_euclid(per_ms));
+        if let [shard] = shards.as_slice() {
+            return select(&shard.engine, lo, hi); // one shard: nothing to join
+        }
+        let mut joined: BTreeMap<Labels, Vec<(i64, f64)>> = BTreeMap::new();
+        for shard in shards {
+            let (start, end) = (shard.start.saturating_mul(per_ms), shard.end.saturating_mul(per_ms));
+            for series in select(&shard.engine, lo.max(start), hi.min(end - 1))? {
+                let samples = series.collect_samples()?;
+                joined.entry(series.into_labels()).or_default().extend(samples);
+            }
+        }
+        Ok(joined
+            .into_iter()
+            .map(|(labels, samples)| Series::from_samples(labels, samples, lo, hi))
+            .collect())
+    }
+
     fn overlapping(&self, mint: i64, maxt: i64) -> Vec<Arc<Shard>> {
         self.all().into_iter().filter(|s| s.end > mint && s.start <= maxt).collect()
     }
@@ -251,59 +327,35 @@ impl Engine for ShardedTsm {
     }
 
     fn append_refs(&self, batch: &[(AppendRef, i64, f64)]) -> Result<AppendResult, StorageError> {
-        let mut result = AppendResult::default();
-        // A point whose shard retention would drop is refused, as influxd refuses writes to
-        // an expired shard group, rather than written and dropped a minute later.
-        let horizon = self.retention.map(|keep| wall_clock().saturating_sub(keep));
-        let mut by_window: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
-        for (i, &(_, t, _)) in batch.iter().enumerate() {
-            let window = t.div_euclid(self.shard_duration);
-            let end = window.saturating_add(1).saturating_mul(self.shard_duration);
-            match horizon {
-                Some(h) if end <= h => result.rejected.push(Rejected {
-                    index: i,
-                    reason: format!("out of bounds: timestamp {t} falls in a shard already past the retention (it ended at {end})"),
-                }),
-                _ => by_window.entry(window).or_default().push(i),
-            }
-        }
-        for positions in by_window.values() {
-            let shard = self.shard_for(batch[positions[0]].1)?;
-            let locals = self.local_refs(&shard, batch, positions)?;
-            let part: Vec<_> =
-                positions.iter().zip(locals).map(|(&i, local)| (local, batch[i].1, batch[i].2)).collect();
-            let done = shard.engine.append_refs(&part)?;
-            result.accepted += done.accepted;
-            result.out_of_order += done.out_of_order;
-            result.rejected.extend(done.rejected.into_iter().map(|mut r| {
-                r.index = positions[r.index];
-                r
-            }));
-        }
-        result.rejected.sort_by_key(|r| r.index);
-        Ok(result)
+        self.append_in(batch, NS_PER_MS)
+    }
+
+    /// Every shard keeps InfluxDB's nanoseconds.
+    fn resolution_ns(&self) -> i64 {
+        1
+    }
+
+    fn append_refs_ns(&self, batch: &[(AppendRef, i64, f64)]) -> Result<AppendResult, StorageError> {
+        self.append_in(batch, 1)
+    }
+
+    fn append_ns(&self, batch: &[(Labels, i64, f64)]) -> Result<AppendResult, StorageError> {
+        let labels: Vec<Labels> = batch.iter().map(|(l, _, _)| l.clone()).collect();
+        let refs = self.series_refs(&labels)?;
+        let by_ref: Vec<_> = refs.into_iter().zip(batch).map(|(r, (_, t, v))| (r, *t, *v)).collect();
+        self.append_in(&by_ref, 1)
+    }
+
+    fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>, StorageError> {
+        self.select_in(matchers, mint, maxt, NS_PER_MS)
+    }
+
+    fn select_ns(&self, matchers: &[Matcher], min_ns: i64, max_ns: i64) -> Result<Vec<Series>, StorageError> {
+        self.select_in(matchers, min_ns, max_ns, 1)
     }
 
     fn sync_wal(&self) -> Result<(), StorageError> {
         self.all().iter().try_for_each(|s| s.engine.sync_wal())
-    }
-
-    fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>, StorageError> {
-        let shards = self.overlapping(mint, maxt);
-        if let [shard] = shards.as_slice() {
-            return shard.engine.select(matchers, mint, maxt); // one shard: nothing to join
-        }
-        let mut joined: BTreeMap<Labels, Vec<(i64, f64)>> = BTreeMap::new();
-        for shard in shards {
-            for series in shard.engine.select(matchers, mint.max(shard.start), maxt.min(shard.end - 1))? {
-                let samples = series.collect_samples()?;
-                joined.entry(series.into_labels()).or_default().extend(samples);
-            }
-        }
-        Ok(joined
-            .into_iter()
-            .map(|(labels, samples)| Series::from_samples(labels, samples, mint, maxt))
-            .collect())
     }
 
     fn label_names(&self, matchers: &[Matcher], _mint: i64, _maxt: i64) -> Result<Vec<String>, StorageError> {

@@ -12,7 +12,6 @@ use strata_model::{Labels, METRIC_NAME_LABEL};
 use crate::ast::Source;
 use crate::namespace::{self, Store};
 use crate::result::{Series, Value};
-use crate::time::NS_PER_MS;
 
 use super::Request;
 
@@ -42,12 +41,17 @@ pub(super) fn write(
             for (column, value) in s.columns.iter().zip(row).skip(1) {
                 let Some(v) = value.as_f64() else { continue };
                 let mut labels = point_labels(measurement, column, s)?;
-                namespace::label_new_series(store.catalog, &target, measurement, &mut labels)?;
-                points.push((labels, t.div_euclid(NS_PER_MS), v));
+                let field_type = match value {
+                    Value::Integer(_) => "integer",
+                    Value::Bool(_) => "boolean",
+                    _ => "float",
+                };
+                namespace::label_new_series(store.catalog, &target, measurement, &mut labels, field_type)?;
+                points.push((labels, *t, v));
             }
         }
     }
-    let result = store.engine.append(&points).map_err(|e| e.to_string())?;
+    let result = store.engine.append_ns(&points).map_err(|e| e.to_string())?;
     if let Some(first) = result.rejected.first() {
         return Err(format!(
             "SELECT INTO: {} of {} points refused, the first as {}",

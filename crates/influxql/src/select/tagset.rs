@@ -12,7 +12,6 @@ use crate::ast::{Dimension, Expr};
 use crate::condition::{self, TimeRange};
 use crate::namespace::{self, Store};
 use crate::result::{Series, Value};
-use crate::time::NS_PER_MS;
 
 use super::{Request, RowView};
 
@@ -90,6 +89,7 @@ pub(super) fn tagsets(
     // Per tag set: (time, field index, value) of every point.
     let mut by_tags: BTreeMap<Tags, Vec<(i64, usize, f64)>> = BTreeMap::new();
     let mut samples = Vec::new();
+    let tick_ns = store.tick_ns();
     for s in series {
         let Some(metric) = s.labels().metric_name() else { continue };
         let field = store.catalog.pair(metric).map_or_else(|| "value".to_string(), |p| p.field);
@@ -108,8 +108,8 @@ pub(super) fn tagsets(
         }
         let points = by_tags.entry(namespace::tags_of(s.labels())).or_default();
         points.reserve(samples.len());
-        for &(t_ms, v) in &samples {
-            let t = t_ms.saturating_mul(NS_PER_MS);
+        for &(tick, v) in &samples {
+            let t = tick.saturating_mul(tick_ns);
             if range.contains(t) && !strata_model::is_stale_marker(v) {
                 points.push((t, index, v));
             }
