@@ -45,6 +45,12 @@ pub enum Statement {
     DropDatabase { name: String },
     /// `DROP RETENTION POLICY name ON db`.
     DropRetentionPolicy { database: String, name: String },
+    /// `CREATE CONTINUOUS QUERY name ON db [RESAMPLE [EVERY d] [FOR d]] BEGIN select END`.
+    CreateContinuousQuery(Box<ContinuousQuery>),
+    /// `DROP CONTINUOUS QUERY name ON db`.
+    DropContinuousQuery { name: String, database: String },
+    /// `SHOW CONTINUOUS QUERIES`.
+    ShowContinuousQueries,
     /// `DROP SERIES [FROM …] [WHERE …]`, `DELETE [FROM …] [WHERE …]` (`time_allowed`), `DROP
     /// MEASUREMENT m`.
     Delete { database: Option<String>, sources: Vec<Source>, condition: Option<Expr>, time_allowed: bool },
@@ -56,8 +62,13 @@ impl Statement {
         if let Statement::Select(s) = self {
             return s.into.is_some();
         }
-        matches!(self, Statement::CreateDatabase { .. } | Statement::CreateRetentionPolicy { .. })
-            || self.needs_admin()
+        matches!(
+            self,
+            Statement::CreateDatabase { .. }
+                | Statement::CreateRetentionPolicy { .. }
+                | Statement::CreateContinuousQuery(_)
+                | Statement::DropContinuousQuery { .. }
+        ) || self.needs_admin()
     }
 }
 
@@ -78,6 +89,18 @@ impl Statement {
                 | Statement::Revoke { .. }
         )
     }
+}
+
+/// A continuous query as CREATE gives it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContinuousQuery {
+    pub name: String,
+    pub database: String,
+    /// `RESAMPLE EVERY`, ns (0: the GROUP BY interval).
+    pub every: i64,
+    /// `RESAMPLE FOR`, ns (0: the GROUP BY interval).
+    pub for_: i64,
+    pub select: Select,
 }
 
 /// A retention policy as CREATE gives it; absent parts take InfluxDB's defaults.
@@ -255,6 +278,31 @@ impl BinaryOp {
             Eq | Neq | Lt | Lte | Gt | Gte | RegexMatch | RegexNoMatch => 4,
             Add | Sub | BitOr | BitXor => 5,
             Mul | Div | Mod | BitAnd => 6,
+        }
+    }
+
+    /// The operator's text.
+    pub fn text(self) -> &'static str {
+        use BinaryOp::*;
+        match self {
+            Or => "OR",
+            And => "AND",
+            Eq => "=",
+            Neq => "!=",
+            Lt => "<",
+            Lte => "<=",
+            Gt => ">",
+            Gte => ">=",
+            RegexMatch => "=~",
+            RegexNoMatch => "!~",
+            Add => "+",
+            Sub => "-",
+            Mul => "*",
+            Div => "/",
+            Mod => "%",
+            BitAnd => "&",
+            BitOr => "|",
+            BitXor => "^",
         }
     }
 

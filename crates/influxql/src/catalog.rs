@@ -27,7 +27,9 @@ use std::sync::RwLock;
 
 use serde::{Deserialize, Serialize};
 
+mod continuous;
 mod users;
+pub use continuous::StoredQuery;
 pub use users::{Privilege, User};
 
 /// The name InfluxDB gives the retention policy CREATE DATABASE makes.
@@ -60,6 +62,9 @@ pub struct Database {
     pub name: String,
     pub default_policy: String,
     pub policies: Vec<Policy>,
+    /// In creation order; absent from catalogs written before they existed.
+    #[serde(default)]
+    pub continuous_queries: Vec<StoredQuery>,
 }
 
 /// Where a metric came from.
@@ -209,8 +214,12 @@ impl Catalog {
             return Ok(Ok(()));
         }
         let policy = policy.unwrap_or_else(autogen_policy);
-        let db =
-            Database { name: name.to_string(), default_policy: policy.name.clone(), policies: vec![policy] };
+        let db = Database {
+            name: name.to_string(),
+            default_policy: policy.name.clone(),
+            policies: vec![policy],
+            continuous_queries: Vec::new(),
+        };
         guard.state.databases.push(db);
         self.save(&guard.state)?;
         Ok(Ok(()))

@@ -79,6 +79,9 @@ fn run(store: &Store<'_>, statement: &Statement, request: Request<'_>) -> Result
         }
         Statement::DropDatabase { name } => drop_database(store, name),
         Statement::DropRetentionPolicy { database, name } => drop_policy(store, database, name),
+        Statement::CreateContinuousQuery(cq) => crate::continuous::create(store, cq, request.policy),
+        Statement::DropContinuousQuery { name, database } => crate::continuous::drop(store, database, name),
+        Statement::ShowContinuousQueries => Ok(crate::continuous::show(store)),
         Statement::Delete { database, sources, condition, time_allowed } => delete(
             store,
             database.as_deref().or(request.database),

@@ -32,7 +32,7 @@ pub type Params = HashMap<String, serde_json::Value>;
 
 /// Parses every statement of `text` (separated by `;`).
 pub fn parse_query(text: &str, params: &Params) -> std::result::Result<Vec<Statement>, ParseError> {
-    let mut parser = Parser { text, pos: 0, params, nesting: 0 };
+    let mut parser = Parser { text, pos: 0, params, nesting: 0, into_required: false };
     let mut statements = Vec::new();
     loop {
         while parser.eat_op(";") {}
@@ -81,6 +81,8 @@ struct Parser<'t> {
     params: &'t Params,
     /// The current nesting (see [`MAX_NESTING`]).
     nesting: usize,
+    /// The next SELECT must have INTO (a continuous query's).
+    into_required: bool,
 }
 
 type Result<T> = std::result::Result<T, ParseError>;
@@ -246,9 +248,12 @@ impl Parser<'_> {
 
     fn select_body(&mut self) -> Result<Select> {
         self.expect_keyword("SELECT")?;
+        let into_required = std::mem::take(&mut self.into_required);
         let mut select = Select { fields: self.fields()?, ..Select::default() };
         if self.eat_keyword("INTO") {
-            select.into = Some(self.measurement_source()?);
+            select.into = Some(self.target_measurement()?);
+        } else if into_required {
+            return Err(self.unexpected("INTO"));
         }
         self.expect_keyword("FROM")?;
         select.sources = self.sources(true)?;
@@ -303,8 +308,24 @@ impl Parser<'_> {
 
     /// `[db.][rp.]name`, `db..name`, or a regex in the last place.
     fn measurement_source(&mut self) -> Result<Source> {
+        self.measurement_or_back_reference(false)
+    }
+
+    /// INTO's target: a measurement, or `[db.][rp.]:MEASUREMENT` (each source's own name).
+    fn target_measurement(&mut self) -> Result<Source> {
+        self.measurement_or_back_reference(true)
+    }
+
+    fn measurement_or_back_reference(&mut self, back_reference: bool) -> Result<Source> {
         let mut parts: Vec<Option<String>> = Vec::new();
         loop {
+            if back_reference && self.text[lexer::skip_space(self.text, self.pos)..].starts_with(':') {
+                self.pos = lexer::skip_space(self.text, self.pos) + 1;
+                self.expect_keyword("MEASUREMENT")?;
+                let (database, policy) = qualifiers(parts);
+                let name = crate::select::into::SOURCE_MEASUREMENT.to_string();
+                return Ok(Source::Measurement { database, policy, name });
+            }
             if let Some(pattern) = self.regex() {
                 let (database, policy) = qualifiers(parts);
                 return Ok(Source::Regex { database, policy, pattern });
@@ -502,6 +523,11 @@ impl Parser<'_> {
                 self.expect_keyword("POLICIES")?;
                 Ok(Statement::ShowRetentionPolicies { database: self.on_database()? })
             }
+            "CONTINUOUS" => {
+                self.next();
+                self.expect_keyword("QUERIES")?;
+                Ok(Statement::ShowContinuousQueries)
+            }
             "MEASUREMENT" => {
                 self.next();
                 let exact = self.cardinality()?;
@@ -690,7 +716,66 @@ impl Parser<'_> {
             let default = self.eat_keyword("DEFAULT");
             return Ok(Statement::CreateRetentionPolicy { database, policy, default });
         }
+        if self.eat_keyword("CONTINUOUS") {
+            return self.create_continuous_query();
+        }
         Err(self.unexpected("CONTINUOUS, DATABASE, USER, RETENTION, SUBSCRIPTION"))
+    }
+
+    /// After `CREATE CONTINUOUS`: `QUERY name ON db [RESAMPLE [EVERY d] [FOR d]] BEGIN
+    /// select END`, checked as InfluxDB checks it.
+    fn create_continuous_query(&mut self) -> Result<Statement> {
+        self.expect_keyword("QUERY")?;
+        let name = self.ident()?;
+        self.expect_keyword("ON")?;
+        let database = self.ident()?;
+        let (mut every, mut for_) = (0, 0);
+        if self.eat_keyword("RESAMPLE") {
+            if self.eat_keyword("EVERY") {
+                every = self.duration()?;
+            }
+            if self.eat_keyword("FOR") {
+                for_ = self.duration()?;
+            }
+            if every == 0 && for_ == 0 {
+                return Err(self.unexpected("EVERY, FOR"));
+            }
+        }
+        if !self.peek().is_keyword("BEGIN") {
+            return Err(self.unexpected("BEGIN"));
+        }
+        self.next();
+        if !self.peek().is_keyword("SELECT") {
+            return Err(self.unexpected("SELECT"));
+        }
+        self.into_required = true;
+        let select = self.select()?;
+        let interval = select.dimensions.iter().find_map(|d| match d {
+            Dimension::Time { interval, .. } => Some(*interval),
+            _ => None,
+        });
+        let aggregate = select.fields.iter().any(|f| crate::select::has_reducer(&f.expr));
+        if aggregate && interval.is_none() {
+            return Err(self.unexpected("GROUP BY time(...)"));
+        }
+        self.expect_keyword("END")?;
+        if for_ != 0 {
+            let least = every.max(interval.unwrap_or(0));
+            if least > for_ {
+                return Err(self.error_here(format!(
+                    "FOR duration must be >= GROUP BY time duration: must be a minimum of {}, got {}",
+                    crate::print::format_duration(least),
+                    crate::print::format_duration(for_)
+                )));
+            }
+        }
+        Ok(Statement::CreateContinuousQuery(Box::new(ContinuousQuery {
+            name,
+            database,
+            every,
+            for_,
+            select,
+        })))
     }
 
     /// `DURATION d REPLICATION n SHARD DURATION d`, each optional, in that order.
@@ -752,6 +837,12 @@ impl Parser<'_> {
                 return Err(self.unexpected("FROM or WHERE"));
             }
             return Ok(Statement::Delete { database, sources, condition, time_allowed: false });
+        }
+        if self.eat_keyword("CONTINUOUS") {
+            self.expect_keyword("QUERY")?;
+            let name = self.ident()?;
+            self.expect_keyword("ON")?;
+            return Ok(Statement::DropContinuousQuery { name, database: self.ident()? });
         }
         Err(self
             .unexpected("CONTINUOUS, MEASUREMENT, RETENTION, SERIES, SHARD, SUBSCRIPTION, USER, DATABASE"))
@@ -938,7 +1029,14 @@ impl Parser<'_> {
         if !self.eat_op("::") {
             return Ok(RefType::Any);
         }
-        let kind = self.ident()?;
+        // `field` is a keyword, and still a type here.
+        let kind = match self.peek() {
+            Token::Ident(w) => {
+                self.next();
+                w
+            }
+            _ => return Err(self.unexpected("field, tag, float, integer, unsigned, string or boolean")),
+        };
         Ok(match kind.to_ascii_lowercase().as_str() {
             "field" | "float" | "integer" | "unsigned" | "string" | "boolean" => RefType::Field,
             "tag" => RefType::Tag,
@@ -951,8 +1049,12 @@ impl Parser<'_> {
         if !self.eat_op(")") {
             loop {
                 if self.eat_keyword("DISTINCT") {
-                    // `count(DISTINCT value)` is `count(distinct(value))`.
-                    let inner = self.expr()?;
+                    // `count(DISTINCT value)` and `count(DISTINCT(value))` are
+                    // `count(distinct(value))`.
+                    let mut inner = self.expr()?;
+                    while let Expr::Paren(e) = inner {
+                        inner = *e;
+                    }
                     args.push(Expr::Call { name: "distinct".into(), args: vec![inner] });
                 } else {
                     args.push(self.expr()?);

@@ -21,7 +21,7 @@ use crate::namespace::{self, Namespace, Store};
 use crate::result::{Series, Value};
 
 mod aggregate;
-mod into;
+pub(crate) mod into;
 mod merge;
 mod raw;
 mod selector;
@@ -481,7 +481,7 @@ fn field_refs(expr: &Expr, is_field: &dyn Fn(&str) -> bool, out: &mut BTreeSet<S
 }
 
 /// Whether an expression calls an aggregate, selector, multi-row function or transformation.
-fn has_reducer(expr: &Expr) -> bool {
+pub(crate) fn has_reducer(expr: &Expr) -> bool {
     match expr {
         Expr::Call { name, args } => {
             matches!(

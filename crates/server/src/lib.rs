@@ -39,6 +39,7 @@ mod cluster_api;
 mod cluster_config;
 mod config;
 mod connection_limit;
+mod continuous_queries;
 mod health;
 mod http_serve;
 mod influxql_api;

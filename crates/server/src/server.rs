@@ -69,6 +69,8 @@ pub struct RunningServer {
     tcp: Option<tokio::task::JoinHandle<()>>,
     grpc: Option<tokio::task::JoinHandle<()>>,
     ticker: tokio::task::JoinHandle<()>,
+    /// The continuous-query service (`continuous_queries`).
+    continuous_queries: tokio::task::JoinHandle<()>,
 }
 
 /// Opens the engine and starts serving (see the module docs).
@@ -133,8 +135,20 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         tracing::warn!("the Influx TCP listener takes no credentials; bind it to loopback or turn it off");
     }
     let ticker = tokio::spawn(tick(state.clone()));
+    let continuous_queries = tokio::spawn(crate::continuous_queries::run(state.clone()));
     tracing::info!(addr = %http_addr, tls = tls_on, "HTTP server started");
-    Ok(RunningServer { http_addr, tcp_addr, grpc_addr, state, stop, http, tcp, grpc, ticker })
+    Ok(RunningServer {
+        http_addr,
+        tcp_addr,
+        grpc_addr,
+        state,
+        stop,
+        http,
+        tcp,
+        grpc,
+        ticker,
+        continuous_queries,
+    })
 }
 
 fn is_loopback(addr: &SocketAddr) -> bool {
@@ -272,6 +286,7 @@ impl RunningServer {
             let _ = grpc.await;
         }
         self.ticker.abort();
+        self.continuous_queries.abort();
         let rules = self.state.rules.clone();
         let _ = tokio::task::spawn_blocking(move || rules.stop()).await;
         let state = self.state.clone();

@@ -55,6 +55,8 @@ pub(crate) struct AppState {
     pub(crate) influx_catalog: Arc<strata_influxql::Catalog>,
     /// Rollup tiers and their job (block engine, unless `rollups = "off"`).
     pub(crate) rollups: Option<crate::rollup_runner::Rollups>,
+    /// InfluxQL's continuous queries: their scheduler and figures.
+    pub(crate) continuous_queries: crate::continuous_queries::ContinuousQueries,
     /// Query slots (`query-max-concurrency`).
     pub(crate) queries: crate::query_gate::QueryGate,
     /// Open HTTP connections (`max-connections`).
@@ -146,6 +148,7 @@ impl AppState {
             access,
             otlp_options,
             rollups,
+            continuous_queries: Default::default(),
             influx_catalog,
             limiter,
             tracker,

@@ -295,6 +295,7 @@ pub(crate) async fn metrics(State(state): State<Shared>) -> Response {
     crate::metrics::render_resources(&mut text, &state);
     crate::metrics::render_tenants(&mut text, &state.tenants.figures(state.backend.index()));
     crate::rollup_api::render_metrics(&state, &mut text);
+    state.continuous_queries.render_metrics(&mut text);
     if let Some(node) = state.cluster.get() {
         crate::metrics::render_cluster(&mut text, node);
     }

@@ -16,7 +16,7 @@ use crate::result::{Series, Value};
 use super::Request;
 
 /// The name that means "the source's measurement".
-const SOURCE_MEASUREMENT: &str = ":MEASUREMENT";
+pub(crate) const SOURCE_MEASUREMENT: &str = ":MEASUREMENT";
 
 /// Writes `series` into `target`; the result series.
 pub(super) fn write(
