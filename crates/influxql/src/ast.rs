@@ -51,6 +51,20 @@ pub enum Statement {
     DropContinuousQuery { name: String, database: String },
     /// `SHOW CONTINUOUS QUERIES`.
     ShowContinuousQueries,
+    /// `CREATE SUBSCRIPTION name ON db.rp DESTINATIONS ALL|ANY 'url'[, 'url']…`.
+    CreateSubscription {
+        name: String,
+        database: String,
+        policy: String,
+        any: bool,
+        destinations: Vec<String>,
+    },
+    /// `DROP SUBSCRIPTION name ON db.rp`.
+    DropSubscription { name: String, database: String, policy: String },
+    /// `SHOW SUBSCRIPTIONS`.
+    ShowSubscriptions,
+    /// `SHOW STATS [FOR 'module']`.
+    ShowStats { module: Option<String> },
     /// `DROP SERIES [FROM …] [WHERE …]`, `DELETE [FROM …] [WHERE …]` (`time_allowed`), `DROP
     /// MEASUREMENT m`.
     Delete { database: Option<String>, sources: Vec<Source>, condition: Option<Expr>, time_allowed: bool },
@@ -81,6 +95,10 @@ impl Statement {
             self,
             Statement::DropDatabase { .. }
                 | Statement::DropRetentionPolicy { .. }
+                | Statement::CreateSubscription { .. }
+                | Statement::DropSubscription { .. }
+                | Statement::ShowSubscriptions
+                | Statement::ShowStats { .. }
                 | Statement::Delete { .. }
                 | Statement::CreateUser { .. }
                 | Statement::DropUser { .. }

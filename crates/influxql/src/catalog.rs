@@ -28,8 +28,10 @@ use std::sync::RwLock;
 use serde::{Deserialize, Serialize};
 
 mod continuous;
+mod subscriptions;
 mod users;
 pub use continuous::StoredQuery;
+pub use subscriptions::{check_destination, Subscription};
 pub use users::{Privilege, User};
 
 /// The name InfluxDB gives the retention policy CREATE DATABASE makes.
@@ -65,6 +67,9 @@ pub struct Database {
     /// In creation order; absent from catalogs written before they existed.
     #[serde(default)]
     pub continuous_queries: Vec<StoredQuery>,
+    /// In creation order; absent from catalogs written before they existed.
+    #[serde(default)]
+    pub subscriptions: Vec<Subscription>,
 }
 
 /// Where a metric came from.
@@ -219,6 +224,7 @@ impl Catalog {
             default_policy: policy.name.clone(),
             policies: vec![policy],
             continuous_queries: Vec::new(),
+            subscriptions: Vec::new(),
         };
         guard.state.databases.push(db);
         self.save(&guard.state)?;
@@ -279,6 +285,7 @@ impl Catalog {
             return Ok(Err(format!("database not found: {database}")));
         };
         db.policies.retain(|p| p.name != name);
+        db.subscriptions.retain(|s| s.policy != name);
         if db.default_policy == name {
             db.default_policy.clear();
         }

@@ -82,6 +82,20 @@ fn run(store: &Store<'_>, statement: &Statement, request: Request<'_>) -> Result
         Statement::CreateContinuousQuery(cq) => crate::continuous::create(store, cq, request.policy),
         Statement::DropContinuousQuery { name, database } => crate::continuous::drop(store, database, name),
         Statement::ShowContinuousQueries => Ok(crate::continuous::show(store)),
+        Statement::CreateSubscription { name, database, policy, any, destinations } => {
+            let subscription = catalog::Subscription {
+                name: name.clone(),
+                policy: policy.clone(),
+                any: *any,
+                destinations: destinations.clone(),
+            };
+            catalog_change(store.catalog.create_subscription(database, subscription))
+        }
+        Statement::DropSubscription { name, database, policy } => {
+            catalog_change(store.catalog.drop_subscription(database, policy, name))
+        }
+        Statement::ShowSubscriptions => Ok(show_subscriptions(store)),
+        Statement::ShowStats { module } => crate::stats::show(store.stats, module.as_deref()),
         Statement::Delete { database, sources, condition, time_allowed } => delete(
             store,
             database.as_deref().or(request.database),
@@ -96,6 +110,34 @@ fn run(store: &Store<'_>, statement: &Statement, request: Request<'_>) -> Result
 /// A catalog change's outcome as a statement's: no series, or its error.
 fn catalog_change(outcome: Result<Result<(), String>, catalog::CatalogError>) -> Result<Vec<Series>, String> {
     outcome.map_err(|e| e.to_string())?.map(|()| Vec::new())
+}
+
+/// SHOW SUBSCRIPTIONS: a series per database that has some.
+fn show_subscriptions(store: &Store<'_>) -> Vec<Series> {
+    let columns = ["retention_policy", "name", "mode", "destinations"];
+    store
+        .catalog
+        .subscriptions()
+        .into_iter()
+        .filter(|(_, subscriptions)| !subscriptions.is_empty())
+        .map(|(database, subscriptions)| Series {
+            name: database,
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            values: subscriptions
+                .into_iter()
+                .map(|s| {
+                    let mode = s.mode().to_string();
+                    vec![
+                        Value::Str(s.policy),
+                        Value::Str(s.name),
+                        Value::Str(mode),
+                        Value::Strings(s.destinations),
+                    ]
+                })
+                .collect(),
+            ..Series::default()
+        })
+        .collect()
 }
 
 fn show_grants(store: &Store<'_>, user: &str) -> Result<Vec<Series>, String> {

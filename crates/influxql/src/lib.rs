@@ -32,10 +32,11 @@ pub mod parser;
 pub mod print;
 pub mod result;
 pub mod select;
+pub mod stats;
 pub mod time;
 pub mod zone;
 
-pub use catalog::{Catalog, CatalogError, FieldPair};
+pub use catalog::{Catalog, CatalogError, FieldPair, Subscription};
 pub use execute::execute;
 pub use namespace::Store;
 pub use parser::{parse_query, Params, ParseError};

@@ -109,6 +109,10 @@ fn value(out: &mut Vec<u8>, v: &Value, epoch: Epoch) {
         }
         Value::Integer(i) => integer(out, *i),
         Value::Str(s) => string(out, s),
+        Value::Strings(list) => {
+            array_header(out, list.len());
+            list.iter().for_each(|s| string(out, s));
+        }
         Value::Time(ns) | Value::ZonedTime(ns, _) => match epoch {
             Epoch::Unit(per) => integer(out, ns / per),
             Epoch::Rfc3339 => {

@@ -36,12 +36,23 @@ pub struct Namespace {
 }
 
 /// What the evaluator reads through.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct Store<'a> {
     pub engine: &'a dyn Engine,
     pub catalog: &'a Catalog,
     /// The database that holds the series without a `db` label.
     pub prometheus_database: &'a str,
+    /// The server's figures, for SHOW STATS (none without a server).
+    pub stats: Option<&'a dyn crate::stats::Statistics>,
+}
+
+impl std::fmt::Debug for Store<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("engine", &self.engine)
+            .field("prometheus_database", &self.prometheus_database)
+            .finish()
+    }
 }
 
 impl Store<'_> {

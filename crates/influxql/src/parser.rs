@@ -528,6 +528,15 @@ impl Parser<'_> {
                 self.expect_keyword("QUERIES")?;
                 Ok(Statement::ShowContinuousQueries)
             }
+            "SUBSCRIPTIONS" => {
+                self.next();
+                Ok(Statement::ShowSubscriptions)
+            }
+            "STATS" => {
+                self.next();
+                let module = if self.eat_keyword("FOR") { Some(self.string()?) } else { None };
+                Ok(Statement::ShowStats { module })
+            }
             "MEASUREMENT" => {
                 self.next();
                 let exact = self.cardinality()?;
@@ -719,7 +728,33 @@ impl Parser<'_> {
         if self.eat_keyword("CONTINUOUS") {
             return self.create_continuous_query();
         }
+        if self.eat_keyword("SUBSCRIPTION") {
+            let (name, database, policy) = self.subscription_name()?;
+            self.expect_keyword("DESTINATIONS")?;
+            let any = if self.eat_keyword("ANY") {
+                true
+            } else if self.eat_keyword("ALL") {
+                false
+            } else {
+                return Err(self.unexpected("ALL, ANY"));
+            };
+            let mut destinations = vec![self.string()?];
+            while self.eat_op(",") {
+                destinations.push(self.string()?);
+            }
+            return Ok(Statement::CreateSubscription { name, database, policy, any, destinations });
+        }
         Err(self.unexpected("CONTINUOUS, DATABASE, USER, RETENTION, SUBSCRIPTION"))
+    }
+
+    /// `name ON db.rp` of a subscription.
+    fn subscription_name(&mut self) -> Result<(String, String, String)> {
+        let name = self.ident()?;
+        self.expect_keyword("ON")?;
+        let database = self.ident()?;
+        self.expect_op(".")?;
+        let policy = self.ident()?;
+        Ok((name, database, policy))
     }
 
     /// After `CREATE CONTINUOUS`: `QUERY name ON db [RESAMPLE [EVERY d] [FOR d]] BEGIN
@@ -843,6 +878,10 @@ impl Parser<'_> {
             let name = self.ident()?;
             self.expect_keyword("ON")?;
             return Ok(Statement::DropContinuousQuery { name, database: self.ident()? });
+        }
+        if self.eat_keyword("SUBSCRIPTION") {
+            let (name, database, policy) = self.subscription_name()?;
+            return Ok(Statement::DropSubscription { name, database, policy });
         }
         Err(self
             .unexpected("CONTINUOUS, MEASUREMENT, RETENTION, SERIES, SHARD, SUBSCRIPTION, USER, DATABASE"))

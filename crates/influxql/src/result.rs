@@ -14,6 +14,8 @@ pub enum Value {
     Float(f64),
     Integer(i64),
     Str(String),
+    /// A list of strings (SHOW SUBSCRIPTIONS' destinations).
+    Strings(Vec<String>),
     Bool(bool),
     /// A time in ns, written per the epoch.
     Time(i64),
@@ -185,6 +187,16 @@ fn write_value(out: &mut String, v: &Value, epoch: Epoch) {
             let _ = write!(out, "{i}");
         }
         Value::Str(s) => json_string(out, s),
+        Value::Strings(list) => {
+            out.push('[');
+            for (i, s) in list.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                json_string(out, s);
+            }
+            out.push(']');
+        }
         Value::Bool(b) => {
             let _ = write!(out, "{b}");
         }

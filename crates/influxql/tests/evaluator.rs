@@ -42,7 +42,12 @@ impl Db {
     /// The answer to `q` on `db0` at `now`, as InfluxDB's JSON.
     fn query_at(&self, q: &str, now: i64, epoch: Epoch) -> String {
         let statements = parse_query(q, &Default::default()).unwrap();
-        let store = Store { engine: &self.engine, catalog: &self.catalog, prometheus_database: "prometheus" };
+        let store = Store {
+            engine: &self.engine,
+            catalog: &self.catalog,
+            prometheus_database: "prometheus",
+            stats: None,
+        };
         let request = Request::new(Some("db0"), None, now);
         write_results(&execute(&store, &statements, request), epoch)
     }
@@ -190,7 +195,8 @@ fn bad_statements_are_errors_that_say_what_is_wrong() {
 fn a_select_reading_more_points_than_allowed_is_refused_by_name() {
     let db = cpu();
     let statements = parse_query("SELECT mean(value) FROM cpu", &Default::default()).unwrap();
-    let store = Store { engine: &db.engine, catalog: &db.catalog, prometheus_database: "prometheus" };
+    let store =
+        Store { engine: &db.engine, catalog: &db.catalog, prometheus_database: "prometheus", stats: None };
     let limited = Request { max_points: 11, ..Request::new(Some("db0"), None, T0 + 3600 * S) };
     let got = write_results(&execute(&store, &statements, limited), Epoch::Unit(S));
     assert!(got.contains("reads more than 11 points (the server's --query-max-samples)"), "{got}");

@@ -180,6 +180,8 @@ pub struct RawPoint<'a> {
     pub series: &'a str,
     /// Where `series` starts in the line (a byte offset), for `parse_series`' errors.
     pub series_at: usize,
+    /// The field set as written (`a=1,b="x"`).
+    pub fields: &'a str,
     /// Milliseconds since the epoch, if the line had a timestamp.
     pub timestamp: Option<i64>,
     /// The nanoseconds the timestamp lies past `timestamp`'s millisecond (0 to 999,999):
@@ -315,7 +317,8 @@ pub fn scan_line<'a>(
         }
         at = end + 1;
     }
-    Ok(Some(RawPoint { series, series_at: start, timestamp, sub_ms_ns, string_fields }))
+    let fields_text = &line[fields_at..fields_end];
+    Ok(Some(RawPoint { series, series_at: start, fields: fields_text, timestamp, sub_ms_ns, string_fields }))
 }
 
 /// A timestamp's millisecond and the nanoseconds past it.

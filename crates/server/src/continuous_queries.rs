@@ -39,6 +39,11 @@ impl ContinuousQueries {
         }
     }
 
+    /// Runs that wrote, runs that failed, points written.
+    pub(crate) fn figures(&self) -> (u64, u64, u64) {
+        (self.runs_ok.load(Relaxed), self.runs_failed.load(Relaxed), self.points_written.load(Relaxed))
+    }
+
     /// The `/metrics` lines.
     pub(crate) fn render_metrics(&self, out: &mut String) {
         use std::fmt::Write;
@@ -89,6 +94,7 @@ fn run_due(state: &Shared) {
         engine: state.backend.engine(),
         catalog: &state.influx_catalog,
         prometheus_database: &state.config.influxql_prometheus_database,
+        stats: None,
     };
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -88,10 +88,12 @@ pub(crate) async fn query(State(state): State<Shared>, request: Request) -> Resp
     let results = tokio::task::spawn_blocking(move || {
         // A tenant's statements read and write its series and its catalog only.
         let view = strata_tenant::EngineView::new(worker.backend.engine(), tenant.as_ref());
+        let stats = ServerStatistics(&worker);
         let store = Store {
             engine: view.engine(),
             catalog: &catalog,
             prometheus_database: &worker.config.influxql_prometheus_database,
+            stats: Some(&stats),
         };
         let request = QueryRequest {
             max_points: worker.query_options.max_samples / worker.memory.query_samples_divisor(),
@@ -193,5 +195,45 @@ fn statement_text(statement: &strata_influxql::ast::Statement) -> &'static str {
         S::Grant { .. } => "GRANT",
         S::Revoke { .. } => "REVOKE",
         _ => "statement",
+    }
+}
+
+/// SHOW STATS' modules: figures the server keeps, under InfluxDB's module names where
+/// InfluxDB has the same figure (`subscriber`, `cq`), and Strata's own otherwise.
+struct ServerStatistics<'a>(&'a crate::state::AppState);
+
+impl strata_influxql::stats::Statistics for ServerStatistics<'_> {
+    fn modules(&self) -> Vec<strata_influxql::stats::Module> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let state = self.0;
+        let module = |name: &str, values: &[(&str, u64)]| strata_influxql::stats::Module {
+            name: name.into(),
+            tags: Default::default(),
+            values: values
+                .iter()
+                .map(|(k, v)| (k.to_string(), i64::try_from(*v).unwrap_or(i64::MAX)))
+                .collect(),
+        };
+        let sub = &state.subscriber;
+        let (cq_ok, cq_failed, cq_points) = state.continuous_queries.figures();
+        vec![
+            module("httpd", &[("req", state.metrics.http_requests_total())]),
+            module(
+                "write",
+                &[
+                    ("pointReq", state.metrics.ingested_total()),
+                    ("pointRejected", state.metrics.rejected_total()),
+                ],
+            ),
+            module("cq", &[("queryOk", cq_ok), ("queryFail", cq_failed), ("pointsWritten", cq_points)]),
+            module(
+                "subscriber",
+                &[
+                    ("createFailures", sub.create_failures.load(Relaxed)),
+                    ("pointsWritten", sub.points_written.load(Relaxed)),
+                    ("writeFailures", sub.write_failures.load(Relaxed)),
+                ],
+            ),
+        ]
     }
 }

@@ -136,6 +136,21 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// Samples stored since start, every protocol together.
+    pub(crate) fn ingested_total(&self) -> u64 {
+        self.ingested.iter().map(|n| n.load(Relaxed)).sum()
+    }
+
+    /// Samples refused since start, every reason together.
+    pub(crate) fn rejected_total(&self) -> u64 {
+        self.rejected.lock().unwrap_or_else(|e| e.into_inner()).values().sum()
+    }
+
+    /// HTTP requests answered since start.
+    pub(crate) fn http_requests_total(&self) -> u64 {
+        self.http_requests.lock().unwrap_or_else(|e| e.into_inner()).values().sum()
+    }
+
     pub(crate) fn ingested(&self, protocol: Protocol, samples: usize) {
         self.ingested[protocol as usize].fetch_add(samples as u64, Relaxed);
     }

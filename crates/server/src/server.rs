@@ -287,6 +287,7 @@ impl RunningServer {
         }
         self.ticker.abort();
         self.continuous_queries.abort();
+        self.state.subscriber.stop();
         let rules = self.state.rules.clone();
         let _ = tokio::task::spawn_blocking(move || rules.stop()).await;
         let state = self.state.clone();

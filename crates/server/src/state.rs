@@ -57,6 +57,8 @@ pub(crate) struct AppState {
     pub(crate) rollups: Option<crate::rollup_runner::Rollups>,
     /// InfluxQL's continuous queries: their scheduler and figures.
     pub(crate) continuous_queries: crate::continuous_queries::ContinuousQueries,
+    /// InfluxDB subscriptions' sender (`subscriptions`).
+    pub(crate) subscriber: Arc<crate::subscriptions::Subscriber>,
     /// Query slots (`query-max-concurrency`).
     pub(crate) queries: crate::query_gate::QueryGate,
     /// Open HTTP connections (`max-connections`).
@@ -149,6 +151,7 @@ impl AppState {
             otlp_options,
             rollups,
             continuous_queries: Default::default(),
+            subscriber: crate::subscriptions::Subscriber::start(),
             influx_catalog,
             limiter,
             tracker,

@@ -229,13 +229,40 @@ fn parse_and_apply(
     protocol: Protocol,
 ) -> Result<WriteSummary, String> {
     let caches = state.series_caches_for(tenant);
+    // Line protocol to a database of the whole store may have subscriptions to send it to.
+    let forward = match &format {
+        Format::LineProtocol(precision, Some((db, rp))) if tenant.is_none() => {
+            Some((*precision, db.clone(), rp.clone()))
+        }
+        _ => None,
+    };
     let (batch, histograms) = parse(state, tenant, bytes, format, &caches)?;
     let samples = batch.len() + histograms.samples.len();
     let mut summary = state.apply(tenant, protocol, batch, samples);
     if !histograms.samples.is_empty() || !histograms.errors.is_empty() {
         state.apply_histograms(tenant, protocol, histograms, &mut summary);
     }
+    if let (Some((precision, db, rp)), None) = (forward, &summary.storage_error) {
+        send_to_subscriptions(state, bytes, precision, (&db, rp.as_deref()));
+    }
     Ok(summary)
+}
+
+/// Queues a stored line-protocol write for the subscriptions of its database and policy.
+fn send_to_subscriptions(state: &Shared, bytes: &[u8], precision: Precision, (db, rp): (&str, Option<&str>)) {
+    let catalog = &state.influx_catalog;
+    let policy = match rp.filter(|p| !p.is_empty()) {
+        Some(p) => p.to_string(),
+        None => match catalog.database(db) {
+            Some(d) => d.default_policy,
+            None => return,
+        },
+    };
+    let subscriptions = catalog.subscriptions_of(db, &policy);
+    if !subscriptions.is_empty() {
+        let now_ns = now_ms().saturating_mul(1_000_000);
+        state.subscriber.forward(&subscriptions, (db, &policy), bytes, precision, now_ns);
+    }
 }
 
 /// Parses and sends each series to its replicas (`strata_cluster::replication`): the
