@@ -234,3 +234,30 @@ fn damaged_files_are_errors_not_panics() {
         assert!(err.to_string().contains("corrupt index file"), "{err}");
     }
 }
+
+proptest! {
+    /// `distinct_values` against reading every selected live series' labels.
+    #[test]
+    fn distinct_values_are_those_of_the_series_labels(
+        series in arb_series(),
+        deleted in proptest::collection::vec(any::<bool>(), 60),
+        names in proptest::collection::vec(prop_oneof![proptest::sample::select(&NAMES[..]), Just("missing")], 1..4),
+        matcher in arb_matcher(),
+    ) {
+        let index = SeriesIndex::new();
+        for l in &series {
+            index.get_or_create(l).unwrap();
+        }
+        let gone: RoaringBitmap = index.all_series().iter().filter(|r| deleted[*r as usize % 60]).collect();
+        index.delete(&gone);
+        let refs = index.select(std::slice::from_ref(&matcher));
+        let got: BTreeSet<Vec<Option<String>>> = index.distinct_values(&refs, &names).into_iter().collect();
+        let expected: BTreeSet<Vec<Option<String>>> = refs
+            .iter()
+            .filter_map(|r| index.labels(SeriesRef(r)))
+            .map(|l| names.iter().map(|n| l.get(n).map(str::to_string)).collect())
+            .collect();
+        prop_assert_eq!(got.len(), index.distinct_values(&refs, &names).len(), "each tuple once");
+        prop_assert_eq!(got, expected);
+    }
+}

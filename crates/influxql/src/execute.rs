@@ -226,6 +226,41 @@ fn show_series_labels(
     show: Show,
     now: i64,
 ) -> Result<Vec<strata_model::Labels>, String> {
+    let selection = show_selection(store, ns, sources, condition, show, now)?;
+    let (min_ms, max_ms) = selection.range;
+    // Only series with a point in the range (a deleted one may linger in the index).
+    let labels =
+        store.engine.series_labels(&selection.matchers, min_ms, max_ms).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    for l in labels {
+        if let Some(cond) = &selection.filter {
+            let tags = namespace::tags_of(&l);
+            let row = TagRow { tags: &tags, missing_is_null: show.missing_tag_is_null };
+            if condition::eval(cond, &row) != Value::Bool(true) {
+                continue;
+            }
+        }
+        out.push(l);
+    }
+    Ok(out)
+}
+
+/// What a SHOW reads: matchers for storage, the millisecond range, and the part of the
+/// condition storage's matchers cannot say, checked series by series.
+struct ShowSelection {
+    matchers: Vec<Matcher>,
+    range: (i64, i64),
+    filter: Option<Expr>,
+}
+
+fn show_selection(
+    store: &Store<'_>,
+    ns: &Namespace,
+    sources: &[Source],
+    condition: Option<&crate::ast::Expr>,
+    show: Show,
+    now: i64,
+) -> Result<ShowSelection, String> {
     let (range, rest) = condition::split_time(condition, now)?;
     if (range != TimeRange::ALL) && !show.time_allowed {
         return Err(format!("{} doesn't support time in WHERE clause", show.statement));
@@ -235,28 +270,14 @@ fn show_series_labels(
     // Storage's matchers read a missing label as "": pushed down only where that is the rule.
     let pushed =
         if show.missing_tag_is_null { None } else { rest.as_ref().and_then(condition::only_tag_matchers) };
-    if let Some(m) = &pushed {
-        matchers.extend(m.iter().cloned());
-    }
-    let (min_ms, max_ms) = range.to_ms();
-    let series = store.engine.select(&matchers, min_ms, max_ms).map_err(|e| e.to_string())?;
-    let mut out = Vec::new();
-    for s in series {
-        if !s.has_samples() {
-            continue; // deleted, or nothing in the range
+    let filter = match pushed {
+        Some(m) => {
+            matchers.extend(m);
+            None
         }
-        if pushed.is_none() {
-            if let Some(cond) = &rest {
-                let tags = namespace::tags_of(s.labels());
-                let row = TagRow { tags: &tags, missing_is_null: show.missing_tag_is_null };
-                if condition::eval(cond, &row) != Value::Bool(true) {
-                    continue;
-                }
-            }
-        }
-        out.push(s.labels().clone());
-    }
-    Ok(out)
+        None => rest,
+    };
+    Ok(ShowSelection { matchers, range: range.to_ms(), filter })
 }
 
 /// `tag = v` for `tag != v`, `tag =~ /re/` for `tag !~ /re/`; `None` for other conditions.
@@ -322,20 +343,6 @@ fn source_measurements(store: &Store<'_>, ns: &Namespace, sources: &[Source]) ->
         }
     }
     Ok(out.into_iter().collect())
-}
-
-/// Measurement names of metrics, looked up once per metric.
-#[derive(Default)]
-struct MeasurementCache(std::collections::HashMap<String, String>);
-
-impl MeasurementCache {
-    fn of(&mut self, store: &Store<'_>, labels: &strata_model::Labels) -> &str {
-        let metric = labels.metric_name().unwrap_or_default();
-        if !self.0.contains_key(metric) {
-            self.0.insert(metric.to_string(), store.measurement_of(metric));
-        }
-        self.0.get(metric).map_or("", String::as_str)
-    }
 }
 
 pub(crate) fn measurement_of(store: &Store<'_>, labels: &strata_model::Labels) -> String {
@@ -436,7 +443,7 @@ pub(crate) fn show_tag_values(
     request: Request<'_>,
 ) -> Result<Vec<Series>, String> {
     let ns = show_namespace(store, f, request)?;
-    let labels = show_series_labels(store, &ns, &f.sources, f.condition.as_ref(), show, request.now)?;
+    let selection = show_selection(store, &ns, &f.sources, f.condition.as_ref(), show, request.now)?;
     let pattern = match keys {
         KeySelector::Regex(r) | KeySelector::NotRegex(r) => {
             Some(regex::Regex::new(r).map_err(|e| e.to_string())?)
@@ -452,24 +459,84 @@ pub(crate) fn show_tag_values(
             KeySelector::NotRegex(_) => pattern.as_ref().is_some_and(|re| !re.is_match(k)),
         }
     };
-    // measurement → key → values, filled without allocating for pairs already seen.
-    type Values = std::collections::BTreeMap<String, BTreeSet<String>>;
-    let mut by_measurement: std::collections::BTreeMap<String, Values> = Default::default();
-    let mut measurements = MeasurementCache::default();
-    for l in &labels {
-        let m = measurements.of(store, l);
-        if !by_measurement.contains_key(m) {
-            by_measurement.insert(m.to_string(), Values::new());
+    // Named keys are looked up in each series; other selectors look at every tag.
+    let named: Option<Vec<&str>> = match keys {
+        KeySelector::Equal(key) => Some(vec![key.as_str()]),
+        KeySelector::In(list) => Some(list.iter().map(String::as_str).collect()),
+        _ => None,
+    };
+    // metric → key → values (hashed: thousands of series, hundreds of metrics), filled
+    // without allocating for pairs already seen; then merged by measurement.
+    let mut by_metric = ValuesByMetric::default();
+    if let (Some(names), None) = (&named, &selection.filter) {
+        // Named keys and a condition storage takes whole: the distinct (metric, values)
+        // tuples are all that is needed, which the engine may answer from its index.
+        let mut asked = vec![METRIC_NAME_LABEL];
+        asked.extend(names.iter().filter(|n| !namespace::is_reserved(n)));
+        let (min_ms, max_ms) = selection.range;
+        let tuples = store
+            .engine
+            .distinct_label_values(&selection.matchers, &asked, min_ms, max_ms)
+            .map_err(|e| e.to_string())?;
+        for tuple in tuples {
+            let metric = tuple[0].clone().unwrap_or_default();
+            let keys = by_metric.entry(metric).or_default();
+            for (name, value) in asked[1..].iter().zip(&tuple[1..]) {
+                if let Some(value) = value {
+                    keys.entry(name.to_string()).or_default().insert(value.clone());
+                }
+            }
         }
-        let Some(keys) = by_measurement.get_mut(m) else { continue };
-        for label in l.iter().filter(|l| !namespace::is_reserved(&l.name) && wanted(&l.name)) {
-            if !keys.contains_key(&*label.name) {
-                keys.insert(label.name.to_string(), BTreeSet::new());
+        return Ok(tag_values_by_measurement(store, by_metric, f));
+    }
+    let labels = show_series_labels(store, &ns, &f.sources, f.condition.as_ref(), show, request.now)?;
+    let add = |keys: &mut TagValues, name: &str, value: &str| {
+        if !keys.contains_key(name) {
+            keys.insert(name.to_string(), BTreeSet::new());
+        }
+        if let Some(values) = keys.get_mut(name) {
+            if !values.contains(value) {
+                values.insert(value.to_string());
             }
-            let Some(values) = keys.get_mut(&*label.name) else { continue };
-            if !values.contains(&*label.value) {
-                values.insert(label.value.to_string());
+        }
+    };
+    for l in &labels {
+        let metric = l.metric_name().unwrap_or_default();
+        if !by_metric.contains_key(metric) {
+            by_metric.insert(metric.to_string(), TagValues::new());
+        }
+        let Some(keys) = by_metric.get_mut(metric) else { continue };
+        match &named {
+            Some(names) => {
+                for name in names.iter().filter(|n| !namespace::is_reserved(n)) {
+                    if let Some(value) = l.get(name) {
+                        add(keys, name, value);
+                    }
+                }
             }
+            None => {
+                for label in l.iter().filter(|l| !namespace::is_reserved(&l.name) && wanted(&l.name)) {
+                    add(keys, &label.name, &label.value);
+                }
+            }
+        }
+    }
+    Ok(tag_values_by_measurement(store, by_metric, f))
+}
+
+/// Tag key → its values.
+type TagValues = std::collections::BTreeMap<String, BTreeSet<String>>;
+/// Metric → its tags' values.
+type ValuesByMetric = std::collections::HashMap<String, TagValues, foldhash::fast::RandomState>;
+
+/// SHOW TAG VALUES' series from metric → key → values: merged by measurement, in name
+/// order, each paged.
+fn tag_values_by_measurement(store: &Store<'_>, by_metric: ValuesByMetric, f: &ShowFilter) -> Vec<Series> {
+    let mut by_measurement: std::collections::BTreeMap<String, TagValues> = Default::default();
+    for (metric, keys) in by_metric {
+        let merged = by_measurement.entry(store.measurement_of(&metric)).or_default();
+        for (key, values) in keys {
+            merged.entry(key).or_default().extend(values);
         }
     }
     let by_measurement = by_measurement.into_iter().map(|(m, keys)| {
@@ -493,7 +560,7 @@ pub(crate) fn show_tag_values(
             ..Series::default()
         });
     }
-    Ok(out)
+    out
 }
 
 pub(crate) fn show_field_keys(

@@ -101,8 +101,7 @@ impl Store<'_> {
             matchers
                 .push(Matcher::new(MatchOp::RegexMatch, METRIC_NAME_LABEL, ".+").map_err(|e| e.to_string())?);
         }
-        let series = self.engine.select(&matchers, i64::MIN, i64::MAX).map_err(|e| e.to_string())?;
-        Ok(series.into_iter().filter(|s| s.has_samples()).map(|s| s.labels().clone()).collect())
+        self.engine.series_labels(&matchers, i64::MIN, i64::MAX).map_err(|e| e.to_string())
     }
 
     /// Every metric of a namespace with points (sorted).

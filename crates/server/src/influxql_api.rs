@@ -85,7 +85,7 @@ pub(crate) async fn query(State(state): State<Shared>, request: Request) -> Resp
     let worker = state.clone();
     let kept_statements = statements.clone();
     let started = std::time::Instant::now();
-    let results = tokio::task::spawn_blocking(move || {
+    let results = crate::blocking::run_blocking(move || {
         // A tenant's statements read and write its series and its catalog only.
         let view = strata_tenant::EngineView::new(worker.backend.engine(), tenant.as_ref());
         let stats = ServerStatistics(&worker);

@@ -31,6 +31,7 @@ mod access;
 mod admin_api;
 mod api_error;
 mod backend;
+mod blocking;
 mod body;
 mod cardinality_api;
 mod cardinality_config;

@@ -186,6 +186,14 @@ fn is_ulid(name: &str) -> bool {
 }
 
 impl BlockEngine {
+    /// Whether the head holds every series the matchers select in `[mint, maxt]`: no
+    /// block has one there, and no retention rule hides samples (what lets label-only
+    /// reads answer from the head's index).
+    fn head_alone(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<bool, StorageError> {
+        Ok(self.options.retention.rules.is_empty()
+            && self.select_from_blocks(matchers, mint, maxt)?.is_empty())
+    }
+
     /// Opens (creating if needed) the data dir `dir`; see the module docs.
     pub fn open(dir: &Path, options: BlockEngineOptions) -> Result<BlockEngine, StorageError> {
         if options.block_range <= 0 {
@@ -715,6 +723,9 @@ impl Engine for BlockEngine {
     fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>, StorageError> {
         let head = self.head.select(matchers, mint, maxt);
         let mut by_labels = self.select_from_blocks(matchers, mint, maxt)?;
+        if by_labels.is_empty() && self.options.retention.rules.is_empty() {
+            return Ok(head); // sorted by labels already: no merge to make
+        }
         for series in head {
             let (labels, chunks) = series.into_parts();
             by_labels.entry(labels).or_default().extend(chunks);
@@ -730,6 +741,38 @@ impl Engine for BlockEngine {
                 kept.then(|| Series::new(labels, chunks, from, maxt))
             })
             .collect())
+    }
+
+    /// From the head alone, without listing chunks, when `head_alone`; otherwise as
+    /// `select` answers.
+    fn series_labels(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Labels>, StorageError> {
+        if self.head_alone(matchers, mint, maxt)? {
+            return Ok(self.head.labels_with_samples(matchers, mint, maxt));
+        }
+        Ok(self
+            .select(matchers, mint, maxt)?
+            .into_iter()
+            .filter(|s| s.has_samples())
+            .map(Series::into_labels)
+            .collect())
+    }
+
+    /// From the head's index alone, as `series_labels`; otherwise from the series' labels.
+    fn distinct_label_values(
+        &self,
+        matchers: &[Matcher],
+        names: &[&str],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<Vec<Option<String>>>, StorageError> {
+        if self.head_alone(matchers, mint, maxt)? {
+            return Ok(self.head.distinct_values(matchers, names, mint, maxt));
+        }
+        let mut seen = BTreeSet::new();
+        for labels in self.series_labels(matchers, mint, maxt)? {
+            seen.insert(names.iter().map(|n| labels.get(n).map(str::to_string)).collect::<Vec<_>>());
+        }
+        Ok(seen.into_iter().collect())
     }
 
     fn label_names(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<String>, StorageError> {

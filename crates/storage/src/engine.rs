@@ -111,6 +111,35 @@ pub trait Engine: Send + Sync + std::fmt::Debug {
     /// sorted by labels, each with its samples in that range.
     fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>, StorageError>;
 
+    /// The labels of the series the matchers select that have a sample in `[mint, maxt]`,
+    /// in no particular order: `select` without reading samples where the engine can tell without (what
+    /// InfluxQL's SHOW statements ask). The default selects and checks each series.
+    fn series_labels(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Labels>, StorageError> {
+        Ok(self
+            .select(matchers, mint, maxt)?
+            .into_iter()
+            .filter(|s| s.has_samples())
+            .map(Series::into_labels)
+            .collect())
+    }
+
+    /// The distinct tuples of the values of `names` (`None` where a series lacks the label)
+    /// among [`Engine::series_labels`]' series, in no particular order. The default reads
+    /// their labels; an engine may answer from its index alone.
+    fn distinct_label_values(
+        &self,
+        matchers: &[Matcher],
+        names: &[&str],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<Vec<Option<String>>>, StorageError> {
+        let mut seen = std::collections::BTreeSet::new();
+        for labels in self.series_labels(matchers, mint, maxt)? {
+            seen.insert(names.iter().map(|n| labels.get(n).map(str::to_string)).collect::<Vec<_>>());
+        }
+        Ok(seen.into_iter().collect())
+    }
+
     /// Label names of the series the matchers select in `[mint, maxt]` (all series when
     /// there is no matcher), sorted.
     fn label_names(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<String>, StorageError>;

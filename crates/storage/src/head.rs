@@ -755,6 +755,48 @@ impl Head {
         out
     }
 
+    /// [`Head::select`]'s series that have a sample in `[mint, maxt]`, without building
+    /// them: a series wholly inside the range has one if it has any chunk, so only a series
+    /// the range cuts has its chunks listed and read until the first sample.
+    pub fn refs_with_samples(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> roaring::RoaringBitmap {
+        let mut out = roaring::RoaringBitmap::new();
+        for r in self.index.select(matchers).iter() {
+            let Some(series) = self.series_at(SeriesRef(r)) else { continue };
+            let s = lock(&series);
+            let has_sample = if !s.touches(mint, maxt) {
+                false
+            } else if s.oldest().is_some_and(|t| t >= mint) && maxt == i64::MAX {
+                true
+            } else {
+                let chunks = s.chunks_in(mint, maxt);
+                drop(s);
+                Series::new(Labels::default(), chunks, mint, maxt).has_samples()
+            };
+            if has_sample {
+                out.insert(r);
+            }
+        }
+        out
+    }
+
+    /// The labels of [`Head::refs_with_samples`], in no particular order.
+    pub fn labels_with_samples(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<Labels> {
+        let refs = self.refs_with_samples(matchers, mint, maxt);
+        refs.iter().filter_map(|r| self.index.labels(SeriesRef(r))).collect()
+    }
+
+    /// The distinct tuples of the values of `names` among [`Head::refs_with_samples`]
+    /// (see `SeriesIndex::distinct_values`).
+    pub fn distinct_values(
+        &self,
+        matchers: &[Matcher],
+        names: &[&str],
+        mint: i64,
+        maxt: i64,
+    ) -> Vec<Vec<Option<String>>> {
+        self.index.distinct_values(&self.refs_with_samples(matchers, mint, maxt), names)
+    }
+
     /// Deletes the samples in `[mint, maxt]` of the series the matchers select: a WAL
     /// tombstones record first, then the samples are dropped from memory, all under the
     /// series' locks (taken in ascending order) so that no append lands between the two.

@@ -639,6 +639,23 @@ proptest! {
                 min_valid = min_valid.max(engine.head().min_valid_time());
             }
             prop_assert_eq!(&everything(&engine), &model);
+            // Label-only reads (SHOW's): the series with a sample in a range, and the
+            // distinct values of a label among them, as the model has them.
+            for (lo, hi) in [(i64::MIN, i64::MAX), (clock / 2 - 3_000, clock / 2)] {
+                let mut labels = engine.series_labels(&[], lo, hi).unwrap();
+                labels.sort();
+                let expected: Vec<Labels> = model
+                    .iter()
+                    .filter(|(_, samples)| samples.range(lo..=hi).next().is_some())
+                    .map(|(l, _)| l.clone())
+                    .collect();
+                prop_assert_eq!(&labels, &expected);
+                let mut jobs = engine.distinct_label_values(&[], &["job", "nope"], lo, hi).unwrap();
+                jobs.sort();
+                let expected_jobs: Vec<Vec<Option<String>>> =
+                    expected.iter().map(|l| vec![l.get("job").map(str::to_string), None]).collect();
+                prop_assert_eq!(jobs, expected_jobs);
+            }
             // Each sample is stored once: blocks never hold a sample twice between them.
             let stored: u64 = engine.stats().unwrap().samples();
             let distinct: u64 = model.values().map(|m| m.len() as u64).sum();

@@ -163,6 +163,26 @@ impl Engine for TenantEngine<'_> {
         Ok(stripped(self.inner.select(&confined, mint, maxt)?))
     }
 
+    fn series_labels(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Labels>, StorageError> {
+        let Some(confined) = confine(matchers, &self.tenant) else { return Ok(Vec::new()) };
+        let mut labels = self.inner.series_labels(&confined, mint, maxt)?;
+        labels.iter_mut().for_each(strip);
+        Ok(labels)
+    }
+
+    fn distinct_label_values(
+        &self,
+        matchers: &[Matcher],
+        names: &[&str],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<Vec<Option<String>>>, StorageError> {
+        let Some(confined) = confine(matchers, &self.tenant) else { return Ok(Vec::new()) };
+        // The tenant's label is not the tenant's to see: asked for, it is absent.
+        let asked: Vec<&str> = names.iter().map(|n| if *n == TENANT_LABEL { "" } else { *n }).collect();
+        self.inner.distinct_label_values(&confined, &asked, mint, maxt)
+    }
+
     fn resolution_ns(&self) -> i64 {
         self.inner.resolution_ns()
     }

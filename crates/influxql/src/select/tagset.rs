@@ -18,6 +18,9 @@ use super::{Request, RowView};
 /// A series' tags, sorted by name.
 pub(super) type Tags = Vec<(String, String)>;
 
+/// One series' points of the needed field at this index.
+type FieldPoints = (usize, Vec<(i64, f64)>);
+
 /// One tag set's rows.
 pub(super) struct TagSet {
     pub(super) tags: Tags,
@@ -86,8 +89,9 @@ pub(super) fn tagsets(
     limits: Request<'_>,
 ) -> Result<Vec<TagSet>, String> {
     let mut read = 0usize;
-    // Per tag set: (time, field index, value) of every point.
-    let mut by_tags: BTreeMap<Tags, Vec<(i64, usize, f64)>> = BTreeMap::new();
+    // Per tag set: each of its series' field index and points in the range, in the order
+    // the engine gave the series.
+    let mut by_tags: BTreeMap<Tags, Vec<FieldPoints>> = BTreeMap::new();
     let mut samples = Vec::new();
     let tick_ns = store.tick_ns();
     for s in series {
@@ -106,18 +110,52 @@ pub(super) fn tagsets(
                 limits.max_points
             ));
         }
-        let points = by_tags.entry(namespace::tags_of(s.labels())).or_default();
-        points.reserve(samples.len());
-        for &(tick, v) in &samples {
-            let t = tick.saturating_mul(tick_ns);
-            if range.contains(t) && !strata_model::is_stale_marker(v) {
-                points.push((t, index, v));
-            }
-        }
+        let points: Vec<(i64, f64)> = samples
+            .iter()
+            .map(|&(tick, v)| (tick.saturating_mul(tick_ns), v))
+            .filter(|&(t, v)| range.contains(t) && !strata_model::is_stale_marker(v))
+            .collect();
+        by_tags.entry(namespace::tags_of(s.labels())).or_default().push((index, points));
     }
     let width = needed.len();
     let mut out = Vec::with_capacity(by_tags.len());
-    for (tags, mut points) in by_tags {
+    for (tags, members) in by_tags {
+        let mut set = match <[_; 1]>::try_from(members) {
+            // One series (the usual case): its points, sorted and each time once, are the rows.
+            Ok([(index, points)]) => TagSet::of_one_field(tags, index, width, &points),
+            Err(members) => TagSet::merged(tags, width, members),
+        };
+        if let Some(cond) = rest {
+            set = filtered(set, cond, needed);
+        }
+        out.push(set);
+    }
+    Ok(out)
+}
+
+impl TagSet {
+    /// The rows of one series' points (sorted, each time once) of field `index`.
+    fn of_one_field(tags: Tags, index: usize, width: usize, points: &[(i64, f64)]) -> TagSet {
+        let mut values = vec![None; points.len() * width];
+        for (row, &(_, v)) in points.iter().enumerate() {
+            values[row * width + index] = Some(v);
+        }
+        TagSet {
+            tags,
+            times: points.iter().map(|p| p.0).collect(),
+            values,
+            width,
+            null_rows_are_points: false,
+        }
+    }
+
+    /// The rows of several series' points: by time, and where two give the same field at
+    /// one time, the later series wins.
+    fn merged(tags: Tags, width: usize, members: Vec<FieldPoints>) -> TagSet {
+        let mut points: Vec<(i64, usize, f64)> = members
+            .into_iter()
+            .flat_map(|(index, points)| points.into_iter().map(move |(t, v)| (t, index, v)))
+            .collect();
         // Stable: among equal (time, field) the later series stays last and wins.
         if !points.is_sorted_by_key(|p| p.0) {
             points.sort_by_key(|p| p.0);
@@ -137,12 +175,8 @@ pub(super) fn tagsets(
             let row = set.times.len() - 1;
             set.values[row * width + index] = Some(v);
         }
-        if let Some(cond) = rest {
-            set = filtered(set, cond, needed);
-        }
-        out.push(set);
+        set
     }
-    Ok(out)
 }
 
 /// The rows for which `cond` holds.
