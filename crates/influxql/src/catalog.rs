@@ -294,6 +294,12 @@ impl Catalog {
         Ok(Ok(()))
     }
 
+    /// The measurement a metric came from, if line protocol wrote it (without copying the
+    /// field: SHOW asks this of hundreds of metrics).
+    pub fn measurement_of(&self, metric: &str) -> Option<String> {
+        self.read().state.fields.get(metric).map(|p| p.measurement.clone())
+    }
+
     /// The pair a metric came from, if line protocol wrote it.
     pub fn pair(&self, metric: &str) -> Option<FieldPair> {
         self.read().state.fields.get(metric).cloned()

@@ -88,7 +88,7 @@ impl Store<'_> {
 
     /// The measurement a metric shows as.
     pub fn measurement_of(&self, metric: &str) -> String {
-        self.catalog.pair(metric).map_or_else(|| metric.to_string(), |p| p.measurement)
+        self.catalog.measurement_of(metric).unwrap_or_else(|| metric.to_string())
     }
 
     /// The labels of the namespace's series matching `extra` that hold at least one point

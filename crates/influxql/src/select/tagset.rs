@@ -136,9 +136,10 @@ pub(super) fn tagsets(
 impl TagSet {
     /// The rows of one series' points (sorted, each time once) of field `index`.
     fn of_one_field(tags: Tags, index: usize, width: usize, points: &[(i64, f64)]) -> TagSet {
-        let mut values = vec![None; points.len() * width];
-        for (row, &(_, v)) in points.iter().enumerate() {
-            values[row * width + index] = Some(v);
+        // Written once, row by row (no zeroed block first: this is most of a small query).
+        let mut values = Vec::with_capacity(points.len() * width);
+        for &(_, v) in points {
+            values.extend((0..width).map(|slot| (slot == index).then_some(v)));
         }
         TagSet {
             tags,
