@@ -211,7 +211,7 @@ port = int(sys.argv[1])
 with InfluxDBClient(url=f"http://127.0.0.1:{port}", token="unused", org="o") as client:
     write = client.write_api(write_options=SYNCHRONOUS)
     write.write(bucket="b", record=Point("weather").tag("city", "Oslo").field("temp", 3.5).time(1703001600000000000, WritePrecision.NS))
-    write.write(bucket="b", record=[Point("weather").tag("city", "Paris").field("temp", 9).field("humidity", 71.0).time(1703001600, WritePrecision.S)], write_precision=WritePrecision.S)
+    write.write(bucket="b", record=[Point("weather").tag("city", "Paris").field("temp", 9.0).field("humidity", 71.0).time(1703001600, WritePrecision.S)], write_precision=WritePrecision.S)
     try:
         write.write(bucket="b", record="weather,city=Rome temp=oops 1703001600000000000")
         print("bad line accepted")

@@ -768,11 +768,7 @@ impl Engine for BlockEngine {
         if self.head_alone(matchers, mint, maxt)? {
             return Ok(self.head.distinct_values(matchers, names, mint, maxt));
         }
-        let mut seen = BTreeSet::new();
-        for labels in self.series_labels(matchers, mint, maxt)? {
-            seen.insert(names.iter().map(|n| labels.get(n).map(str::to_string)).collect::<Vec<_>>());
-        }
-        Ok(seen.into_iter().collect())
+        Ok(crate::engine::distinct_values_of(&self.series_labels(matchers, mint, maxt)?, names))
     }
 
     fn label_names(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<String>, StorageError> {

@@ -133,11 +133,7 @@ pub trait Engine: Send + Sync + std::fmt::Debug {
         mint: i64,
         maxt: i64,
     ) -> Result<Vec<Vec<Option<String>>>, StorageError> {
-        let mut seen = std::collections::BTreeSet::new();
-        for labels in self.series_labels(matchers, mint, maxt)? {
-            seen.insert(names.iter().map(|n| labels.get(n).map(str::to_string)).collect::<Vec<_>>());
-        }
-        Ok(seen.into_iter().collect())
+        Ok(distinct_values_of(&self.series_labels(matchers, mint, maxt)?, names))
     }
 
     /// Label names of the series the matchers select in `[mint, maxt]` (all series when
@@ -176,6 +172,14 @@ pub trait Engine: Send + Sync + std::fmt::Debug {
     fn settled_range(&self) -> Option<(i64, i64)> {
         None
     }
+}
+
+/// The distinct tuples of the values of `names` among `series` (`None` where one lacks
+/// the label): what `Engine::distinct_label_values` gives when read from labels.
+pub fn distinct_values_of(series: &[Labels], names: &[&str]) -> Vec<Vec<Option<String>>> {
+    let tuples: std::collections::BTreeSet<Vec<Option<String>>> =
+        series.iter().map(|l| names.iter().map(|n| l.get(n).map(str::to_string)).collect()).collect();
+    tuples.into_iter().collect()
 }
 
 /// Nanoseconds in a millisecond.
