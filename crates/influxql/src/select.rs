@@ -318,6 +318,9 @@ fn select_measurement(
     if series.is_empty() {
         return Ok(Vec::new());
     }
+    if let Some(which) = lone_selector(stmt, plan) {
+        series = only_selected_points(series, which)?;
+    }
     let tagsets = tagset::tagsets(store, series, &needed, read, rest, request)?;
     series_of(stmt, plan, measurement, tagsets, &needed, range, request.now)
 }
@@ -397,6 +400,43 @@ impl Group<'_> {
     fn tag(&self, member: usize, name: &str) -> Option<&str> {
         self.members[member].tags.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
+}
+
+/// `first` or `last` when they are all the query computes: every field `first(f)` (or
+/// every one `last(f)`) of a plain field, over the whole range (no GROUP BY time), with no
+/// condition left to check row by row. Each series' answer is then one of its points.
+fn lone_selector(stmt: &Select, plan: &Plan) -> Option<&'static str> {
+    if plan.rest.is_some() || stmt.dimensions.iter().any(|d| matches!(d, Dimension::Time { .. })) {
+        return None;
+    }
+    let name_of = |f: &Field| match &f.expr {
+        Expr::Call { name, args } if matches!(args.as_slice(), [Expr::Ref { .. }]) => match name.as_str() {
+            "first" => Some("first"),
+            "last" => Some("last"),
+            _ => None,
+        },
+        _ => None,
+    };
+    let first = name_of(plan.fields.first()?)?;
+    plan.fields.iter().all(|f| name_of(f) == Some(first)).then_some(first)
+}
+
+/// Each series cut to the one point `first` or `last` can choose from it (stale markers
+/// are not points): a `last` reads one chunk, not the whole range. Ties across series stay
+/// for the selector to settle, as every series keeps its point.
+fn only_selected_points(
+    series: Vec<strata_storage::Series>,
+    which: &str,
+) -> Result<Vec<strata_storage::Series>, String> {
+    let keep = |v: f64| !strata_model::is_stale_marker(v);
+    let mut out = Vec::with_capacity(series.len());
+    for s in series {
+        let point = if which == "first" { s.first_sample(keep) } else { s.last_sample(keep) };
+        if let Some(point) = point.map_err(|e| e.to_string())? {
+            out.push(strata_storage::Series::from_samples(s.into_labels(), vec![point], i64::MIN, i64::MAX));
+        }
+    }
+    Ok(out)
 }
 
 fn has_tag_dimensions(dims: &[Dimension]) -> bool {

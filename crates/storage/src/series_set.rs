@@ -269,6 +269,52 @@ impl Series {
         }
     }
 
+    /// The first float sample in the range that `keep` accepts, decoding only as far as
+    /// it (what `first()` selectors need).
+    pub fn first_sample(&self, keep: impl Fn(f64) -> bool) -> Result<Option<(i64, f64)>, StorageError> {
+        for sample in self.samples() {
+            let sample = sample?;
+            if keep(sample.1) {
+                return Ok(Some(sample));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The last float sample in the range that `keep` accepts, decoding only the chunks
+    /// that can hold it: from the chunk reaching latest into the range, then any other
+    /// whose end lies at or after what was found (overlapping chunks merge as `samples`
+    /// merges them). What `last()` selectors need: one chunk, not the whole range.
+    pub fn last_sample(&self, keep: impl Fn(f64) -> bool) -> Result<Option<(i64, f64)>, StorageError> {
+        let end = |c: &ChunkSource| c.maxt.min(self.maxt);
+        let mut latest_first: Vec<usize> = (0..self.chunks.len())
+            .filter(|&i| self.chunks[i].maxt >= self.mint && self.chunks[i].mint <= self.maxt)
+            .collect();
+        latest_first.sort_by_key(|&i| std::cmp::Reverse(end(&self.chunks[i])));
+        let mut found = None;
+        // The chunks taken so far, in this series' order. One whose samples are all skipped
+        // stays: at a tie it still hides a later chunk's sample, as `samples` merges them.
+        let mut holding: Vec<usize> = Vec::new();
+        for &next in &latest_first {
+            if found.is_some_and(|(t, _)| end(&self.chunks[next]) < t) {
+                break;
+            }
+            holding.push(next);
+            holding.sort_unstable();
+            let chunks = holding.iter().map(|&i| self.chunks[i].clone()).collect();
+            let part = Series::new(Labels::default(), chunks, self.mint, self.maxt);
+            let mut last = None;
+            for sample in part.samples() {
+                let sample = sample?;
+                if keep(sample.1) {
+                    last = Some(sample);
+                }
+            }
+            found = last;
+        }
+        Ok(found)
+    }
+
     /// All samples collected, or the first decoding error. Each run of chunks is decoded
     /// straight into the result, sized up front from the chunks' headers: a query reads
     /// millions of samples this way, and the iterator's per-sample step, its buffer copy
@@ -437,6 +483,32 @@ mod tests {
 
     fn series(chunks: Vec<ChunkSource>, mint: i64, maxt: i64) -> Vec<(i64, f64)> {
         Series::new(Labels::default(), chunks, mint, maxt).collect_samples().unwrap()
+    }
+
+    proptest! {
+        /// `first_sample` and `last_sample` against reading every sample, over overlapping
+        /// chunks, deleted intervals and ranges that cut chunks.
+        #[test]
+        fn first_and_last_samples_are_those_of_all_samples(
+            runs in prop::collection::vec(prop::collection::btree_map(0i64..200, -3i32..3, 1..20), 1..6),
+            deleted in prop::collection::vec((0i64..200, 0i64..30), 0..3),
+            (mint, len) in (0i64..200, 0i64..220),
+        ) {
+            let deleted: Option<Arc<[(i64, i64)]>> =
+                (!deleted.is_empty()).then(|| deleted.iter().map(|&(a, l)| (a, a + l)).collect());
+            let chunks: Vec<ChunkSource> = runs
+                .iter()
+                .map(|run| {
+                    let samples: Vec<(i64, f64)> = run.iter().map(|(&t, &v)| (t, f64::from(v))).collect();
+                    ChunkSource { deleted: deleted.clone(), ..xor(&samples) }
+                })
+                .collect();
+            let series = Series::new(Labels::default(), chunks, mint, mint + len);
+            let keep = |v: f64| v != 0.0; // 0 stands for a value the caller skips
+            let all: Vec<(i64, f64)> = series.collect_samples().unwrap().into_iter().filter(|s| keep(s.1)).collect();
+            prop_assert_eq!(series.first_sample(keep).unwrap(), all.first().copied());
+            prop_assert_eq!(series.last_sample(keep).unwrap(), all.last().copied());
+        }
     }
 
     #[test]
