@@ -5,6 +5,8 @@
 //!   strings: look each up instead of scanning the values;
 //! - literal text followed by `.*` (`api-.*`) matches exactly the values with that prefix
 //!   (`.` matches newlines too, under `(?s)`): compare prefixes, no regex;
+//! - `.+` matches every value a label holds (stored values are never empty): the same as
+//!   the empty prefix;
 //! - anything else runs the compiled regex on each value of the label.
 //!
 //! A backslash before ASCII punctuation (`\.`) is a literal character.
@@ -22,6 +24,9 @@ pub(crate) enum RegexPlan {
 
 /// Plans the pattern as the user wrote it (without the implied anchors).
 pub(crate) fn plan(pattern: &str) -> RegexPlan {
+    if pattern == ".+" {
+        return RegexPlan::Prefix(String::new());
+    }
     if let Some(prefix) = pattern.strip_suffix(".*") {
         if let Some(literal) = literal(prefix) {
             return RegexPlan::Prefix(literal);
@@ -83,6 +88,7 @@ mod tests {
         assert_eq!(plan("a\\|b"), lits(&["a|b"]));
         assert_eq!(plan("api-.*"), RegexPlan::Prefix("api-".into()));
         assert_eq!(plan(".*"), RegexPlan::Prefix(String::new()));
+        assert_eq!(plan(".+"), RegexPlan::Prefix(String::new()));
         assert_eq!(plan("a.b"), RegexPlan::Scan);
         assert_eq!(plan("a.*b"), RegexPlan::Scan);
         assert_eq!(plan("(a|b)"), RegexPlan::Scan);

@@ -534,25 +534,26 @@ type ValuesByMetric = std::collections::HashMap<String, TagValues, foldhash::fas
 fn tag_values_by_measurement(store: &Store<'_>, by_metric: ValuesByMetric, f: &ShowFilter) -> Vec<Series> {
     let mut by_measurement: std::collections::BTreeMap<String, TagValues> = Default::default();
     for (metric, keys) in by_metric {
-        let merged = by_measurement.entry(store.measurement_of(&metric)).or_default();
-        for (key, values) in keys {
-            merged.entry(key).or_default().extend(values);
+        match by_measurement.entry(store.measurement_of(&metric)) {
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(keys);
+            }
+            std::collections::btree_map::Entry::Occupied(mut e) => {
+                for (key, values) in keys {
+                    e.get_mut().entry(key).or_default().extend(values);
+                }
+            }
         }
     }
-    let by_measurement = by_measurement.into_iter().map(|(m, keys)| {
-        let pairs: Vec<(String, String)> = keys
-            .into_iter()
-            .flat_map(|(k, values)| values.into_iter().map(move |v| (k.clone(), v)))
-            .collect();
-        (m, pairs)
-    });
     let mut out = Vec::new();
-    for (m, pairs) in by_measurement {
-        let pairs = page(pairs.into_iter().collect(), f);
-        if pairs.is_empty() {
+    for (m, keys) in by_measurement {
+        let rows = keys.into_iter().flat_map(|(k, values)| {
+            values.into_iter().map(move |v| vec![Value::Str(k.clone()), Value::Str(v)])
+        });
+        let values: Vec<Vec<Value>> = rows.skip(f.offset).take(f.limit.unwrap_or(usize::MAX)).collect();
+        if values.is_empty() {
             continue;
         }
-        let values = pairs.into_iter().map(|(k, v)| vec![Value::Str(k), Value::Str(v)]).collect();
         out.push(Series {
             name: m,
             columns: vec!["key".into(), "value".into()],
