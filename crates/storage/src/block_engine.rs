@@ -749,12 +749,7 @@ impl Engine for BlockEngine {
         if self.head_alone(matchers, mint, maxt)? {
             return Ok(self.head.labels_with_samples(matchers, mint, maxt));
         }
-        Ok(self
-            .select(matchers, mint, maxt)?
-            .into_iter()
-            .filter(|s| s.has_samples())
-            .map(Series::into_labels)
-            .collect())
+        Ok(crate::engine::labels_with_samples(self.select(matchers, mint, maxt)?))
     }
 
     /// From the head's index alone, as `series_labels`; otherwise from the series' labels.

@@ -112,15 +112,10 @@ pub trait Engine: Send + Sync + std::fmt::Debug {
     fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>, StorageError>;
 
     /// The labels of the series the matchers select that have a sample in `[mint, maxt]`,
-    /// in no particular order: `select` without reading samples where the engine can tell without (what
-    /// InfluxQL's SHOW statements ask). The default selects and checks each series.
+    /// in no particular order: `select` without reading samples where the engine can tell
+    /// without (what InfluxQL's SHOW statements ask). The default selects and checks each.
     fn series_labels(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Labels>, StorageError> {
-        Ok(self
-            .select(matchers, mint, maxt)?
-            .into_iter()
-            .filter(|s| s.has_samples())
-            .map(Series::into_labels)
-            .collect())
+        Ok(labels_with_samples(self.select(matchers, mint, maxt)?))
     }
 
     /// The distinct tuples of the values of `names` (`None` where a series lacks the label)
@@ -174,9 +169,14 @@ pub trait Engine: Send + Sync + std::fmt::Debug {
     }
 }
 
+/// The labels of the selected series that hold a sample in their range.
+pub(crate) fn labels_with_samples(series: Vec<Series>) -> Vec<Labels> {
+    series.into_iter().filter(Series::has_samples).map(Series::into_labels).collect()
+}
+
 /// The distinct tuples of the values of `names` among `series` (`None` where one lacks
 /// the label): what `Engine::distinct_label_values` gives when read from labels.
-pub fn distinct_values_of(series: &[Labels], names: &[&str]) -> Vec<Vec<Option<String>>> {
+pub(crate) fn distinct_values_of(series: &[Labels], names: &[&str]) -> Vec<Vec<Option<String>>> {
     let tuples: std::collections::BTreeSet<Vec<Option<String>>> =
         series.iter().map(|l| names.iter().map(|n| l.get(n).map(str::to_string)).collect()).collect();
     tuples.into_iter().collect()

@@ -35,9 +35,7 @@ pub use clock::Clock;
 pub use compaction::CompactionReport;
 pub use dir_lock::DirLock;
 pub use disk_usage::dir_bytes;
-pub use engine::{
-    distinct_values_of, ms_covering, Engine, EngineStats, FlushReport, Persisted, SnapshotReport, NS_PER_MS,
-};
+pub use engine::{ms_covering, Engine, EngineStats, FlushReport, Persisted, SnapshotReport, NS_PER_MS};
 pub use error::StorageError;
 pub use head::{AppendRef, AppendResult, Head, HeadOptions, HeadStats, Rejected, DEFAULT_BLOCK_RANGE_MS};
 pub use memstore::{MemStore, MemStoreStats, SeriesId};
