@@ -7,6 +7,8 @@
 //! time` reports its point's time, everything else the window's start; `top`/`bottom` and
 //! the other multi-row functions give their own rows (see [`super::selector`]).
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use crate::ast::{Expr, Field, Fill, Select};
 use crate::condition::{self, TimeRange};
 use crate::functions::{self, Kind};
@@ -61,7 +63,7 @@ pub(super) fn rows(
     if let Some(rows) = selector::rows(fields, group, &windows)? {
         return Ok(rows);
     }
-    let points = FieldPoints::new(group);
+    let points = FieldPoints::new(group, counted_only(fields));
     let mut columns = Vec::new();
     for f in fields {
         columns.push(column(&f.expr, &points, &windows, stmt.fill)?);
@@ -98,17 +100,51 @@ pub(super) fn rows(
 struct FieldPoints<'g> {
     group: &'g Group<'g>,
     merged: Vec<std::cell::OnceCell<Vec<(i64, f64)>>>,
+    /// Fields read only by `count(f)`: their merge need not keep InfluxDB's order.
+    counted_only: BTreeSet<String>,
 }
 
 impl<'g> FieldPoints<'g> {
-    fn new(group: &'g Group<'g>) -> FieldPoints<'g> {
-        FieldPoints { group, merged: group.needed.iter().map(|_| std::cell::OnceCell::new()).collect() }
+    fn new(group: &'g Group<'g>, counted_only: BTreeSet<String>) -> FieldPoints<'g> {
+        let merged = group.needed.iter().map(|_| std::cell::OnceCell::new()).collect();
+        FieldPoints { group, merged, counted_only }
     }
 
     fn get(&self, field: &str) -> &[(i64, f64)] {
         let Some(i) = self.group.needed.iter().position(|f| f == field) else { return &[] };
-        self.merged[i].get_or_init(|| self.group.points(field).into_iter().map(|(t, v, _)| (t, v)).collect())
+        self.merged[i].get_or_init(|| {
+            if self.counted_only.contains(field) {
+                return self.group.points_by_time(field);
+            }
+            self.group.points(field).into_iter().map(|(t, v, _)| (t, v)).collect()
+        })
     }
+}
+
+/// The fields the query reads only as `count(f)` (a count does not see the order of
+/// points with equal times, nor their values).
+fn counted_only(fields: &[Field]) -> BTreeSet<String> {
+    fn visit(e: &Expr, counted: bool, uses: &mut BTreeMap<String, bool>) {
+        match e {
+            Expr::Ref { name, .. } => {
+                let only = uses.entry(name.clone()).or_insert(true);
+                *only &= counted;
+            }
+            Expr::Call { name, args } => {
+                let is_count = name == "count" && args.len() == 1;
+                args.iter().for_each(|a| visit(a, is_count, uses));
+            }
+            Expr::Binary { lhs, rhs, .. } => {
+                visit(lhs, false, uses);
+                visit(rhs, false, uses);
+            }
+            Expr::Paren(inner) => visit(inner, counted, uses),
+            _ => {}
+        }
+    }
+    let mut uses = BTreeMap::new();
+    fields.iter().for_each(|f| visit(&f.expr, false, &mut uses));
+    uses.into_iter().filter(|(_, only)| *only).map(|(name, _)| name).collect()
 }
 
 /// A selector call, alone or under math and arithmetic with literals (`max(rx) * 1`).
@@ -336,5 +372,27 @@ fn fill_rows(rows: &mut [Vec<Value>], fill: Fill, all_empty: &[bool], windows: &
             }
         }
         Fill::Null | Fill::None => {}
+    }
+}
+
+#[cfg(test)]
+mod counted_only_tests {
+    use super::*;
+
+    fn fields(q: &str) -> Vec<Field> {
+        match crate::parser::parse_query(q, &Default::default()).unwrap().remove(0) {
+            crate::ast::Statement::Select(s) => s.fields,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn only_fields_read_by_count_alone_are_counted_only() {
+        let only = |q: &str| counted_only(&fields(q)).into_iter().collect::<Vec<_>>();
+        assert_eq!(only("SELECT count(a), count(b) FROM m"), ["a", "b"]);
+        assert_eq!(only("SELECT count(a), mean(a), count(b) FROM m"), ["b"]);
+        assert!(only("SELECT count(distinct(a)) FROM m").is_empty());
+        assert!(only("SELECT count(a) + a FROM m").is_empty());
+        assert_eq!(only("SELECT (count(a)) * 2 FROM m"), ["a"]);
     }
 }
