@@ -280,18 +280,33 @@ impl Catalog {
 
     /// DROP RETENTION POLICY; `Err` is the statement's error text.
     pub fn drop_policy(&self, database: &str, name: &str) -> Result<Result<(), String>, CatalogError> {
+        self.change_database(database, |db| {
+            db.policies.retain(|p| p.name != name);
+            db.subscriptions.retain(|s| s.policy != name);
+            if db.default_policy == name {
+                db.default_policy.clear();
+            }
+            Ok(true)
+        })
+    }
+
+    /// Applies `change` to `database` under the write lock and saves the catalog when it
+    /// says it changed something (`Ok(true)`); `Err` is the statement's error text, a
+    /// missing database's too.
+    fn change_database(
+        &self,
+        database: &str,
+        change: impl FnOnce(&mut Database) -> Result<bool, String>,
+    ) -> Result<Result<(), String>, CatalogError> {
         let mut guard = self.write();
         let Some(db) = guard.state.databases.iter_mut().find(|d| d.name == database) else {
             return Ok(Err(format!("database not found: {database}")));
         };
-        db.policies.retain(|p| p.name != name);
-        db.subscriptions.retain(|s| s.policy != name);
-        if db.default_policy == name {
-            db.default_policy.clear();
+        match change(db) {
+            Ok(true) => self.save(&guard.state).map(Ok),
+            Ok(false) => Ok(Ok(())),
+            Err(e) => Ok(Err(e)),
         }
-        let state = guard.state.clone();
-        self.save(&state)?;
-        Ok(Ok(()))
     }
 
     /// The measurement a metric came from, if line protocol wrote it (without copying the

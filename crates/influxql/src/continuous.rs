@@ -165,43 +165,63 @@ pub struct Ran {
     pub outcome: Result<i64, String>,
 }
 
-/// The continuous queries' last runs, by (database, name), since the server started.
+/// A query the scheduler knows: its statement parsed once (the stored text it came from,
+/// to notice a query dropped and made again with other text) and its last run.
+#[derive(Debug)]
+struct Known {
+    text: String,
+    select: Option<Box<Select>>,
+    last_run: Option<i64>,
+}
+
+/// The continuous queries' parsed statements and last runs, by (database, name), since the
+/// server started.
 #[derive(Debug, Default)]
 pub struct Scheduler {
-    last_runs: Mutex<HashMap<(String, String), i64>>,
+    known: Mutex<HashMap<(String, String), Known>>,
 }
 
 impl Scheduler {
     /// Runs every query due at `now` (ns); what ran.
     pub fn run_due(&self, store: &Store<'_>, now: i64) -> Vec<Ran> {
         let mut ran = Vec::new();
-        let mut last_runs = self.last_runs.lock().unwrap_or_else(|e| e.into_inner());
-        let mut live = Vec::new();
+        let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        let mut live = std::collections::HashSet::new();
         for (database, queries) in store.catalog.continuous_queries() {
             for q in queries {
                 let key = (database.clone(), q.name.clone());
-                live.push(key.clone());
-                let select = match crate::parser::parse_query(&q.select, &Default::default()) {
-                    Ok(mut statements) if statements.len() == 1 => match statements.remove(0) {
-                        crate::ast::Statement::Select(s) => s,
-                        _ => continue,
-                    },
-                    _ => continue, // written by `create`, so it parses; never run garbage
-                };
-                let Some((interval, offset)) = group_by_time(&select) else { continue };
-                let (range, last) =
-                    window((interval, offset), (q.every, q.for_), last_runs.get(&key).copied(), now);
-                if let Some(last) = last {
-                    last_runs.insert(key, last);
+                live.insert(key.clone());
+                let entry = known.entry(key).or_insert_with(|| Known {
+                    text: String::new(),
+                    select: None,
+                    last_run: None,
+                });
+                if entry.text != q.select {
+                    *entry = Known { select: parsed_select(&q.select), text: q.select, last_run: None };
+                }
+                // Written by `create`, so it parses and has GROUP BY time; never run garbage.
+                let Some(select) = &entry.select else { continue };
+                let Some((interval, offset)) = group_by_time(select) else { continue };
+                let (range, last) = window((interval, offset), (q.every, q.for_), entry.last_run, now);
+                if last.is_some() {
+                    entry.last_run = last;
                 }
                 if let Some((start, end)) = range {
-                    let outcome = run_once(store, &database, &select, (start, end), now);
+                    let outcome = run_once(store, &database, select, (start, end), now);
                     ran.push(Ran { database: database.clone(), name: q.name.clone(), start, end, outcome });
                 }
             }
         }
-        last_runs.retain(|k, _| live.contains(k)); // dropped queries start afresh if made again
+        known.retain(|k, _| live.contains(k)); // dropped queries start afresh if made again
         ran
+    }
+}
+
+/// The one SELECT of `text`, if it is that.
+fn parsed_select(text: &str) -> Option<Box<Select>> {
+    match crate::parser::parse_query(text, &Default::default()).ok()?.as_mut_slice() {
+        [crate::ast::Statement::Select(s)] => Some(std::mem::take(s)),
+        _ => None,
     }
 }
 

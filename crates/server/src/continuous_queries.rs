@@ -3,14 +3,14 @@
 //! thread, over the whole store's catalog (tenants' catalogs hold no continuous queries that
 //! run: documented in docs/influxql.md). Each run is logged and counted for `/metrics`.
 
+use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::Mutex;
 use std::time::Duration;
 
 use strata_influxql::continuous::{Ran, Scheduler};
 use strata_influxql::Store;
 
-use crate::state::Shared;
+use crate::state::{now_ns, Shared};
 
 /// The scheduler and what it has done since the server started.
 #[derive(Debug, Default)]
@@ -19,7 +19,6 @@ pub(crate) struct ContinuousQueries {
     runs_ok: AtomicU64,
     runs_failed: AtomicU64,
     points_written: AtomicU64,
-    last_error: Mutex<Option<String>>,
 }
 
 impl ContinuousQueries {
@@ -32,9 +31,7 @@ impl ContinuousQueries {
             }
             Err(e) => {
                 self.runs_failed.fetch_add(1, Relaxed);
-                let message = format!("{}.{}: {e}", ran.database, ran.name);
-                tracing::warn!(error = %message, "continuous query failed");
-                *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(message);
+                tracing::warn!(database = %ran.database, name = %ran.name, error = %e, "continuous query failed");
             }
         }
     }
@@ -46,31 +43,15 @@ impl ContinuousQueries {
 
     /// The `/metrics` lines.
     pub(crate) fn render_metrics(&self, out: &mut String) {
-        use std::fmt::Write;
-        let _ = writeln!(
+        let (ok, failed, points) = self.figures();
+        let runs = "strata_influxql_continuous_query_runs_total";
+        crate::metrics::header(out, runs, "counter", "InfluxQL continuous query runs, by outcome.");
+        let _ = writeln!(out, "{runs}{{outcome=\"ok\"}} {ok}\n{runs}{{outcome=\"error\"}} {failed}");
+        crate::metrics::counter(
             out,
-            "# HELP strata_influxql_continuous_query_runs_total InfluxQL continuous query runs, by outcome."
-        );
-        let _ = writeln!(out, "# TYPE strata_influxql_continuous_query_runs_total counter");
-        let _ = writeln!(
-            out,
-            "strata_influxql_continuous_query_runs_total{{outcome=\"ok\"}} {}",
-            self.runs_ok.load(Relaxed)
-        );
-        let _ = writeln!(
-            out,
-            "strata_influxql_continuous_query_runs_total{{outcome=\"error\"}} {}",
-            self.runs_failed.load(Relaxed)
-        );
-        let _ = writeln!(
-            out,
-            "# HELP strata_influxql_continuous_query_points_written_total Points continuous queries wrote."
-        );
-        let _ = writeln!(out, "# TYPE strata_influxql_continuous_query_points_written_total counter");
-        let _ = writeln!(
-            out,
-            "strata_influxql_continuous_query_points_written_total {}",
-            self.points_written.load(Relaxed)
+            "strata_influxql_continuous_query_points_written_total",
+            "Points continuous queries wrote.",
+            points,
         );
     }
 }
@@ -81,7 +62,7 @@ pub(crate) async fn run(state: Shared) {
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
-        if state.influx_catalog.continuous_queries().iter().all(|(_, queries)| queries.is_empty()) {
+        if !state.influx_catalog.has_continuous_queries() {
             continue;
         }
         let state = state.clone();
@@ -96,10 +77,7 @@ fn run_due(state: &Shared) {
         prometheus_database: &state.config.influxql_prometheus_database,
         stats: None,
     };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
-    for ran in state.continuous_queries.scheduler.run_due(&store, now) {
+    for ran in state.continuous_queries.scheduler.run_due(&store, now_ns()) {
         state.continuous_queries.record(&ran);
     }
 }

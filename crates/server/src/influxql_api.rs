@@ -21,7 +21,7 @@ use strata_influxql::time::Epoch;
 use strata_influxql::{Request as QueryRequest, StatementResult, Store};
 
 use crate::query_api;
-use crate::state::Shared;
+use crate::state::{now_ns, Shared};
 
 /// `GET|POST /query`.
 pub(crate) async fn query(State(state): State<Shared>, request: Request) -> Response {
@@ -139,11 +139,6 @@ fn bound_params(text: Option<&str>) -> Result<strata_influxql::Params, String> {
     serde_json::from_str(text).map_err(|e| format!("error parsing query parameters: {e}"))
 }
 
-fn now_ns() -> i64 {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    i64::try_from(now.as_nanos()).unwrap_or(i64::MAX)
-}
-
 fn pretty_json(body: &str) -> String {
     body.lines()
         .map(|line| {
@@ -204,7 +199,6 @@ struct ServerStatistics<'a>(&'a crate::state::AppState);
 
 impl strata_influxql::stats::Statistics for ServerStatistics<'_> {
     fn modules(&self) -> Vec<strata_influxql::stats::Module> {
-        use std::sync::atomic::Ordering::Relaxed;
         let state = self.0;
         let module = |name: &str, values: &[(&str, u64)]| strata_influxql::stats::Module {
             name: name.into(),
@@ -214,7 +208,7 @@ impl strata_influxql::stats::Statistics for ServerStatistics<'_> {
                 .map(|(k, v)| (k.to_string(), i64::try_from(*v).unwrap_or(i64::MAX)))
                 .collect(),
         };
-        let sub = &state.subscriber;
+        let sub = state.subscriber.figures();
         let (cq_ok, cq_failed, cq_points) = state.continuous_queries.figures();
         vec![
             module("httpd", &[("req", state.metrics.http_requests_total())]),
@@ -229,9 +223,9 @@ impl strata_influxql::stats::Statistics for ServerStatistics<'_> {
             module(
                 "subscriber",
                 &[
-                    ("createFailures", sub.create_failures.load(Relaxed)),
-                    ("pointsWritten", sub.points_written.load(Relaxed)),
-                    ("writeFailures", sub.write_failures.load(Relaxed)),
+                    ("createFailures", sub.create_failures),
+                    ("pointsWritten", sub.points_written),
+                    ("writeFailures", sub.write_failures),
                 ],
             ),
         ]

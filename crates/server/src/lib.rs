@@ -72,7 +72,6 @@ mod series_cache;
 mod server;
 mod state;
 mod status_api;
-mod subscriptions;
 mod tcp_listener;
 mod tenancy;
 mod tenant_config;

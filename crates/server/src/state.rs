@@ -57,8 +57,8 @@ pub(crate) struct AppState {
     pub(crate) rollups: Option<crate::rollup_runner::Rollups>,
     /// InfluxQL's continuous queries: their scheduler and figures.
     pub(crate) continuous_queries: crate::continuous_queries::ContinuousQueries,
-    /// InfluxDB subscriptions' sender (`subscriptions`).
-    pub(crate) subscriber: Arc<crate::subscriptions::Subscriber>,
+    /// InfluxDB subscriptions' sender (`strata_subscriber`).
+    pub(crate) subscriber: Arc<strata_subscriber::Subscriber>,
     /// Query slots (`query-max-concurrency`).
     pub(crate) queries: crate::query_gate::QueryGate,
     /// Open HTTP connections (`max-connections`).
@@ -151,7 +151,7 @@ impl AppState {
             otlp_options,
             rollups,
             continuous_queries: Default::default(),
-            subscriber: crate::subscriptions::Subscriber::start(),
+            subscriber: strata_subscriber::Subscriber::start(),
             influx_catalog,
             limiter,
             tracker,
@@ -301,6 +301,12 @@ impl AppState {
 }
 
 /// Now, in ms since the epoch.
+/// The wall clock in nanoseconds since the epoch (InfluxDB's unit).
+pub(crate) fn now_ns() -> i64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(now.as_nanos()).unwrap_or(i64::MAX)
+}
+
 pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }

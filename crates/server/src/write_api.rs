@@ -250,18 +250,9 @@ fn parse_and_apply(
 
 /// Queues a stored line-protocol write for the subscriptions of its database and policy.
 fn send_to_subscriptions(state: &Shared, bytes: &[u8], precision: Precision, (db, rp): (&str, Option<&str>)) {
-    let catalog = &state.influx_catalog;
-    let policy = match rp.filter(|p| !p.is_empty()) {
-        Some(p) => p.to_string(),
-        None => match catalog.database(db) {
-            Some(d) => d.default_policy,
-            None => return,
-        },
-    };
-    let subscriptions = catalog.subscriptions_of(db, &policy);
+    let Some((policy, subscriptions)) = state.influx_catalog.subscriptions_of(db, rp) else { return };
     if !subscriptions.is_empty() {
-        let now_ns = now_ms().saturating_mul(1_000_000);
-        state.subscriber.forward(&subscriptions, (db, &policy), bytes, precision, now_ns);
+        state.subscriber.forward(&subscriptions, (db, &policy), bytes, precision, crate::state::now_ns());
     }
 }
 

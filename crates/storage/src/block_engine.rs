@@ -186,12 +186,12 @@ fn is_ulid(name: &str) -> bool {
 }
 
 impl BlockEngine {
-    /// Whether the head holds every series the matchers select in `[mint, maxt]`: no
-    /// block has one there, and no retention rule hides samples (what lets label-only
-    /// reads answer from the head's index).
-    fn head_alone(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<bool, StorageError> {
-        Ok(self.options.retention.rules.is_empty()
-            && self.select_from_blocks(matchers, mint, maxt)?.is_empty())
+    /// Whether the head holds everything in `[mint, maxt]`: no block overlaps it, and no
+    /// retention rule hides samples (what lets label-only reads answer from the head's
+    /// index). Decided from the blocks' time ranges alone, so that a label-only read that
+    /// must go through `select` does not list the blocks' chunks twice.
+    fn head_alone(&self, mint: i64, maxt: i64) -> bool {
+        self.options.retention.rules.is_empty() && self.blocks_overlapping(mint, maxt).is_empty()
     }
 
     /// Opens (creating if needed) the data dir `dir`; see the module docs.
@@ -746,7 +746,7 @@ impl Engine for BlockEngine {
     /// From the head alone, without listing chunks, when `head_alone`; otherwise as
     /// `select` answers.
     fn series_labels(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Labels>, StorageError> {
-        if self.head_alone(matchers, mint, maxt)? {
+        if self.head_alone(mint, maxt) {
             return Ok(self.head.labels_with_samples(matchers, mint, maxt));
         }
         Ok(crate::engine::labels_with_samples(self.select(matchers, mint, maxt)?))
@@ -760,7 +760,7 @@ impl Engine for BlockEngine {
         mint: i64,
         maxt: i64,
     ) -> Result<Vec<Vec<Option<String>>>, StorageError> {
-        if self.head_alone(matchers, mint, maxt)? {
+        if self.head_alone(mint, maxt) {
             return Ok(self.head.distinct_values(matchers, names, mint, maxt));
         }
         Ok(crate::engine::distinct_values_of(&self.series_labels(matchers, mint, maxt)?, names))

@@ -29,6 +29,11 @@ impl Catalog {
         guard.state.databases.iter().map(|d| (d.name.clone(), d.continuous_queries.clone())).collect()
     }
 
+    /// Whether any database has a continuous query (cheap: the scheduler asks each second).
+    pub fn has_continuous_queries(&self) -> bool {
+        self.read().state.databases.iter().any(|d| !d.continuous_queries.is_empty())
+    }
+
     /// CREATE CONTINUOUS QUERY: a no-op when the same query exists under the name; `Err`
     /// is the statement's error text.
     pub fn create_continuous_query(
@@ -36,20 +41,16 @@ impl Catalog {
         database: &str,
         query: StoredQuery,
     ) -> Result<Result<(), String>, CatalogError> {
-        let mut guard = self.write();
-        let Some(db) = guard.state.databases.iter_mut().find(|d| d.name == database) else {
-            return Ok(Err(format!("database not found: {database}")));
-        };
-        if let Some(existing) = db.continuous_queries.iter().find(|q| q.name == query.name) {
-            return Ok(if existing.query == query.query {
-                Ok(())
-            } else {
-                Err("continuous query already exists".into())
-            });
-        }
-        db.continuous_queries.push(query);
-        self.save(&guard.state)?;
-        Ok(Ok(()))
+        self.change_database(database, |db| {
+            match db.continuous_queries.iter().find(|q| q.name == query.name) {
+                Some(existing) if existing.query == query.query => Ok(false),
+                Some(_) => Err("continuous query already exists".into()),
+                None => {
+                    db.continuous_queries.push(query);
+                    Ok(true)
+                }
+            }
+        })
     }
 
     /// DROP CONTINUOUS QUERY; `Err` is the statement's error text.
@@ -58,17 +59,14 @@ impl Catalog {
         database: &str,
         name: &str,
     ) -> Result<Result<(), String>, CatalogError> {
-        let mut guard = self.write();
-        let Some(db) = guard.state.databases.iter_mut().find(|d| d.name == database) else {
-            return Ok(Err(format!("database not found: {database}")));
-        };
-        let before = db.continuous_queries.len();
-        db.continuous_queries.retain(|q| q.name != name);
-        if db.continuous_queries.len() == before {
-            return Ok(Err("continuous query not found".into()));
-        }
-        self.save(&guard.state)?;
-        Ok(Ok(()))
+        self.change_database(database, |db| {
+            let before = db.continuous_queries.len();
+            db.continuous_queries.retain(|q| q.name != name);
+            if db.continuous_queries.len() == before {
+                return Err("continuous query not found".into());
+            }
+            Ok(true)
+        })
     }
 }
 

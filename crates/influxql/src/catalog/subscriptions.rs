@@ -55,12 +55,20 @@ impl Catalog {
         guard.state.databases.iter().map(|d| (d.name.clone(), d.subscriptions.clone())).collect()
     }
 
-    /// The subscriptions receiving writes to `database` and `policy` (cheap: the write path
-    /// asks per request).
-    pub fn subscriptions_of(&self, database: &str, policy: &str) -> Vec<Subscription> {
+    /// The retention policy a write to `database` with `policy` (`None` or empty: the
+    /// database's default) goes to, and that policy's subscriptions; `None` when the
+    /// database does not exist. One read of the catalog and no copy of the database: the
+    /// write path asks per request.
+    pub fn subscriptions_of(
+        &self,
+        database: &str,
+        policy: Option<&str>,
+    ) -> Option<(String, Vec<Subscription>)> {
         let guard = self.read();
-        let Some(db) = guard.database(database) else { return Vec::new() };
-        db.subscriptions.iter().filter(|s| s.policy == policy).cloned().collect()
+        let db = guard.database(database)?;
+        let policy = policy.filter(|p| !p.is_empty()).unwrap_or(&db.default_policy);
+        let subscriptions = db.subscriptions.iter().filter(|s| s.policy == policy).cloned().collect();
+        Some((policy.to_string(), subscriptions))
     }
 
     /// CREATE SUBSCRIPTION; `Err` is the statement's error text.
@@ -69,24 +77,20 @@ impl Catalog {
         database: &str,
         subscription: Subscription,
     ) -> Result<Result<(), String>, CatalogError> {
-        for url in &subscription.destinations {
-            if let Err(e) = check_destination(url) {
-                return Ok(Err(e));
+        if let Some(e) = subscription.destinations.iter().find_map(|url| check_destination(url).err()) {
+            return Ok(Err(e));
+        }
+        self.change_database(database, |db| {
+            if !db.policies.iter().any(|p| p.name == subscription.policy) {
+                return Err(format!("retention policy not found: {}", subscription.policy));
             }
-        }
-        let mut guard = self.write();
-        let Some(db) = guard.state.databases.iter_mut().find(|d| d.name == database) else {
-            return Ok(Err(format!("database not found: {database}")));
-        };
-        if !db.policies.iter().any(|p| p.name == subscription.policy) {
-            return Ok(Err(format!("retention policy not found: {}", subscription.policy)));
-        }
-        if db.subscriptions.iter().any(|s| s.name == subscription.name && s.policy == subscription.policy) {
-            return Ok(Err("subscription already exists".into()));
-        }
-        db.subscriptions.push(subscription);
-        self.save(&guard.state)?;
-        Ok(Ok(()))
+            if db.subscriptions.iter().any(|s| s.name == subscription.name && s.policy == subscription.policy)
+            {
+                return Err("subscription already exists".into());
+            }
+            db.subscriptions.push(subscription);
+            Ok(true)
+        })
     }
 
     /// DROP SUBSCRIPTION; `Err` is the statement's error text.
@@ -96,17 +100,14 @@ impl Catalog {
         policy: &str,
         name: &str,
     ) -> Result<Result<(), String>, CatalogError> {
-        let mut guard = self.write();
-        let Some(db) = guard.state.databases.iter_mut().find(|d| d.name == database) else {
-            return Ok(Err(format!("database not found: {database}")));
-        };
-        let before = db.subscriptions.len();
-        db.subscriptions.retain(|s| !(s.name == name && s.policy == policy));
-        if db.subscriptions.len() == before {
-            return Ok(Err("subscription not found".into()));
-        }
-        self.save(&guard.state)?;
-        Ok(Ok(()))
+        self.change_database(database, |db| {
+            let before = db.subscriptions.len();
+            db.subscriptions.retain(|s| !(s.name == name && s.policy == policy));
+            if db.subscriptions.len() == before {
+                return Err("subscription not found".into());
+            }
+            Ok(true)
+        })
     }
 }
 
@@ -153,8 +154,10 @@ mod tests {
         );
         drop(catalog);
         let again = Catalog::open(dir.path()).unwrap();
-        assert_eq!(again.subscriptions_of("db0", "autogen"), vec![s]);
-        assert!(again.subscriptions_of("db0", "other").is_empty());
+        assert_eq!(again.subscriptions_of("db0", None), Some(("autogen".to_string(), vec![s.clone()])));
+        assert_eq!(again.subscriptions_of("db0", Some("autogen")), Some(("autogen".to_string(), vec![s])));
+        assert_eq!(again.subscriptions_of("db0", Some("other")), Some(("other".to_string(), Vec::new())));
+        assert_eq!(again.subscriptions_of("nodb", None), None);
         assert_eq!(again.drop_subscription("db0", "autogen", "s").unwrap(), Ok(()));
         assert_eq!(
             again.drop_subscription("db0", "autogen", "s").unwrap(),

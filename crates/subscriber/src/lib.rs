@@ -20,7 +20,7 @@ use std::time::Duration;
 use strata_ingest::line_protocol::{self, Precision};
 
 /// Bytes of lines waiting to be sent, at most.
-pub(crate) const QUEUE_BYTES: usize = 64 << 20;
+const QUEUE_BYTES: usize = 64 << 20;
 /// A UDP datagram's payload, at most (InfluxDB's default).
 const UDP_PAYLOAD: usize = 64_000;
 
@@ -36,7 +36,7 @@ struct Job {
 
 /// The queue, the sender thread and the figures SHOW STATS reports (module `subscriber`).
 #[derive(Debug, Default)]
-pub(crate) struct Subscriber {
+pub struct Subscriber {
     queue: Mutex<(VecDeque<Job>, usize)>,
     wake: Condvar,
     stop: AtomicBool,
@@ -44,14 +44,25 @@ pub(crate) struct Subscriber {
     bound: Option<usize>,
     /// ANY subscriptions' next destination, by (database, policy, name).
     turns: Mutex<HashMap<(String, String, String), usize>>,
-    pub(crate) points_written: AtomicU64,
-    pub(crate) write_failures: AtomicU64,
-    pub(crate) create_failures: AtomicU64,
+    points_written: AtomicU64,
+    write_failures: AtomicU64,
+    create_failures: AtomicU64,
+}
+
+/// What the sender has done since start (InfluxDB's `subscriber` statistics).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Figures {
+    /// Points a destination took.
+    pub points_written: u64,
+    /// Points dropped: the queue was full or the destination failed.
+    pub write_failures: u64,
+    /// The sender thread or its UDP socket could not be made.
+    pub create_failures: u64,
 }
 
 impl Subscriber {
     /// Starts the sender thread.
-    pub(crate) fn start() -> Arc<Subscriber> {
+    pub fn start() -> Arc<Subscriber> {
         let subscriber = Arc::new(Subscriber::default());
         let sender = subscriber.clone();
         let spawned = std::thread::Builder::new().name("subscriber".into()).spawn(move || sender.send_loop());
@@ -61,15 +72,24 @@ impl Subscriber {
         subscriber
     }
 
+    /// What it has done since start.
+    pub fn figures(&self) -> Figures {
+        Figures {
+            points_written: self.points_written.load(Relaxed),
+            write_failures: self.write_failures.load(Relaxed),
+            create_failures: self.create_failures.load(Relaxed),
+        }
+    }
+
     /// Stops the sender thread (what is queued is dropped).
-    pub(crate) fn stop(&self) {
+    pub fn stop(&self) {
         self.stop.store(true, Relaxed);
         self.wake.notify_all();
     }
 
     /// Queues a stored write's lines (`body` in `precision`, received at `now_ns`) for the
     /// subscriptions of `database` and `policy`.
-    pub(crate) fn forward(
+    pub fn forward(
         &self,
         subscriptions: &[strata_influxql::Subscription],
         (database, policy): (&str, &str),
