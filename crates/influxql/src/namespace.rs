@@ -95,19 +95,18 @@ impl Store<'_> {
     /// (a series whose points were all deleted stays in the index until compaction; for
     /// InfluxQL it is gone, as in InfluxDB).
     pub fn live_series(&self, ns: &Namespace, extra: &[Matcher]) -> Result<Vec<Labels>, String> {
-        let mut matchers = ns.matchers.clone();
-        matchers.extend_from_slice(extra);
-        if !matchers.iter().any(|m| m.name() == METRIC_NAME_LABEL) {
-            matchers
-                .push(Matcher::new(MatchOp::RegexMatch, METRIC_NAME_LABEL, ".+").map_err(|e| e.to_string())?);
-        }
-        self.engine.series_labels(&matchers, i64::MIN, i64::MAX).map_err(|e| e.to_string())
+        self.engine.series_labels(&series_matchers(ns, extra)?, i64::MIN, i64::MAX).map_err(|e| e.to_string())
     }
 
-    /// Every metric of a namespace with points (sorted).
+    /// Every metric of a namespace with points (sorted). Asked of the engine as distinct
+    /// label values, which an engine may answer from its index without building each
+    /// series' labels (a SELECT asks this of its measurement's fields every time).
     pub fn metrics(&self, ns: &Namespace, extra: &[Matcher]) -> Result<Vec<String>, String> {
-        let names: BTreeSet<String> =
-            self.live_series(ns, extra)?.iter().filter_map(|l| l.metric_name().map(str::to_string)).collect();
+        let tuples = self
+            .engine
+            .distinct_label_values(&series_matchers(ns, extra)?, &[METRIC_NAME_LABEL], i64::MIN, i64::MAX)
+            .map_err(|e| e.to_string())?;
+        let names: BTreeSet<String> = tuples.into_iter().filter_map(|t| t.into_iter().next().flatten()).collect();
         Ok(names.into_iter().collect())
     }
 
@@ -178,6 +177,17 @@ impl Store<'_> {
         };
         series.map_err(|e| e.to_string())
     }
+}
+
+/// The namespace's matchers and `extra`, with `__name__=~".+"` when neither names the metric
+/// (a series of the namespace always has one).
+fn series_matchers(ns: &Namespace, extra: &[Matcher]) -> Result<Vec<Matcher>, String> {
+    let mut matchers = ns.matchers.clone();
+    matchers.extend_from_slice(extra);
+    if !matchers.iter().any(|m| m.name() == METRIC_NAME_LABEL) {
+        matchers.push(Matcher::new(MatchOp::RegexMatch, METRIC_NAME_LABEL, ".+").map_err(|e| e.to_string())?);
+    }
+    Ok(matchers)
 }
 
 /// `__name__` equal to one of the metrics.
