@@ -106,7 +106,8 @@ impl Store<'_> {
             .engine
             .distinct_label_values(&series_matchers(ns, extra)?, &[METRIC_NAME_LABEL], i64::MIN, i64::MAX)
             .map_err(|e| e.to_string())?;
-        let names: BTreeSet<String> = tuples.into_iter().filter_map(|t| t.into_iter().next().flatten()).collect();
+        let names: BTreeSet<String> =
+            tuples.into_iter().filter_map(|t| t.into_iter().next().flatten()).collect();
         Ok(names.into_iter().collect())
     }
 
