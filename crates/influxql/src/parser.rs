@@ -476,7 +476,9 @@ impl Parser<'_> {
             return Ok(None);
         }
         let n = self.integer()?;
-        usize::try_from(n).map(Some).map_err(|_| self.error_here(format!("invalid {word} {n}")))
+        let n = usize::try_from(n).map_err(|_| self.error_here(format!("invalid {word} {n}")))?;
+        // As InfluxDB: a count of 0 is no limit (found by fuzzing: `LIMIT 0` answered nothing).
+        Ok((n > 0).then_some(n))
     }
 
     fn timezone(&mut self) -> Result<Option<String>> {
@@ -1161,6 +1163,16 @@ mod tests {
         assert!(s.descending);
         assert_eq!(s.limit, Some(10));
         assert_eq!(s.timezone.as_deref(), Some("UTC"));
+    }
+
+    /// Found by fuzzing the print round trip: `LIMIT 0` was a limit of no rows; in InfluxDB
+    /// (checked against 1.6) it is no limit, and printing leaves it out.
+    #[test]
+    fn a_count_of_zero_is_no_limit() {
+        let q = parse("SELECT v FROM cpu LIMIT 0 SLIMIT 0; SHOW MEASUREMENTS LIMIT 0");
+        let Statement::Select(s) = &q[0] else { panic!() };
+        assert_eq!((s.limit, s.slimit), (None, None));
+        assert_eq!(q[1], parse("SHOW MEASUREMENTS")[0]);
     }
 
     #[test]

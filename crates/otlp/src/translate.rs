@@ -479,14 +479,14 @@ fn add_target_info(out: &mut Translated, resource: &[KeyValue], context: &Resour
     }
     let mut labels = LabelMap::new();
     if let Err(e) = attributes::add_all(&mut labels, &others, context.options.names) {
-        out.reject(0, || format!("target_info: {e}"));
+        out.reject(0, || format!("metric \"target_info\" (the resource's attributes): {e}"));
         return;
     }
     labels.extend(context.identity.clone());
     labels.insert(METRIC_NAME_LABEL.to_string(), "target_info".to_string());
     match Labels::from_pairs_with(labels, context.options.validation()) {
         Ok(labels) => out.push(labels, t, 1.0),
-        Err(e) => out.reject(0, || format!("target_info: {e}")),
+        Err(e) => out.reject(0, || format!("metric \"target_info\" (the resource's attributes): {e}")),
     }
 }
 

@@ -327,6 +327,22 @@ fn bad_points_are_counted_with_their_reason() {
     assert!(t.problems[0].contains("2 bounds need 3 bucket counts, not 2"), "{:?}", t.problems);
 }
 
+/// Found by fuzzing `write_bodies`: a resource attribute no label can carry refused
+/// `target_info` with a message that named no metric.
+#[test]
+fn a_bad_resource_attribute_names_target_info_as_its_metric() {
+    let mut resource = service();
+    resource.push(kv("_", "x"));
+    let req = request(
+        resource,
+        vec![metric("g", "", Data::Gauge(Gauge { data_points: vec![number(1.0, vec![])] }))],
+    );
+    let t = translate(&req, &Options::default());
+    let problem = t.problems.iter().find(|p| p.contains("target_info")).expect("target_info refused");
+    assert!(problem.starts_with("metric \"target_info\""), "{problem}");
+    assert!(problem.contains("\"_\""), "names the attribute: {problem}");
+}
+
 #[test]
 fn json_bodies_follow_otlp_json() {
     let body = r#"{"resourceMetrics":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"web"}}]},
