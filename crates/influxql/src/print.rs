@@ -9,7 +9,7 @@
 
 use std::fmt::Write;
 
-use crate::ast::{Dimension, Expr, Field, Fill, RefType, Select, Source};
+use crate::ast::{BinaryOp, Dimension, Expr, Field, Fill, RefType, Select, Source};
 use crate::lexer;
 
 /// How float literals are written.
@@ -193,6 +193,12 @@ fn write_dimension(out: &mut String, d: &Dimension) {
     }
 }
 
+/// Whether `lhs * rhs` is how the parser keeps `-rhs` (a negated operand that is not a
+/// number: `-1 * rhs`, which `-1 * rhs` written out also parses to).
+fn is_negation(lhs: &Expr, rhs: &Expr) -> bool {
+    matches!(lhs, Expr::Integer(-1)) && !matches!(rhs, Expr::Integer(_) | Expr::Number(_) | Expr::Duration(_))
+}
+
 fn write_expr(out: &mut String, e: &Expr, numbers: Numbers) {
     match e {
         Expr::Ref { name, kind } => {
@@ -204,6 +210,14 @@ fn write_expr(out: &mut String, e: &Expr, numbers: Numbers) {
             out.push('(');
             write_list(out, args, |out, a| write_expr(out, a, numbers));
             out.push(')');
+        }
+        Expr::Binary { op: BinaryOp::Mul, lhs, rhs } if numbers == Numbers::Exact && is_negation(lhs, rhs) => {
+            // `-x` back as `-x`: InfluxDB's `-1 * x` reads back left to right, so `a / -x`
+            // would come back as `(a / -1) * x` (found by fuzzing the round trip).
+            let mut operand = String::new();
+            write_expr(&mut operand, rhs, numbers);
+            out.push_str(if operand.starts_with('-') { "- " } else { "-" });
+            out.push_str(&operand);
         }
         Expr::Binary { op, lhs, rhs } => {
             write_expr(out, lhs, numbers);
@@ -287,6 +301,9 @@ mod tests {
             "SELECT * FROM a, b./c/, db.rp.\"x.y\" WHERE time >= '2020-01-01T00:00:00Z' AND true",
             "SELECT percentile(v, 99.9) AS p, derivative(mean(v), 1s) FROM m GROUP BY time(10s) fill(linear) OFFSET 2 SOFFSET 1",
             "SELECT sum(v) INTO other FROM m GROUP BY time(1m, now())",
+            // Negated operands (fuzzing found `- -x` and `a / -x` reading back reassociated).
+            "SELECT DISTINCT - -ulat(*) FROM m",
+            "SELECT a / -b, a - -(b + 1), -1 * c, -mean(v) FROM m GROUP BY time(1m)",
         ];
         for q in queries {
             let first = parsed(q);
