@@ -11,8 +11,6 @@
 //! are zeros: the router combines windows with [`WindowAggregate::append_parts`] as before,
 //! and reads only what it asked for.
 
-use std::collections::HashMap;
-
 use strata_model::Labels;
 
 use crate::aggregate::WindowAggregate;
@@ -56,6 +54,21 @@ impl Fields {
     pub const fn has(self, other: Fields) -> bool {
         self.0 & other.0 == other.0
     }
+}
+
+/// The fields a record stores only for a window of two or more values (module
+/// `window_record`); those not read stay zero.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ManyFields {
+    pub(crate) sum: f64,
+    pub(crate) sum_c: f64,
+    pub(crate) min: f64,
+    pub(crate) max: f64,
+    pub(crate) first: (i64, f64),
+    pub(crate) reset_sum: f64,
+    pub(crate) resets: u64,
+    pub(crate) changes: u64,
+    pub(crate) non_finite: u64,
 }
 
 /// A series and its windows as columns.
@@ -137,18 +150,66 @@ impl WindowColumns {
         self.sketch_bytes.reserve(if f.has(Fields::SKETCH) { sketch_bytes } else { 0 });
     }
 
-    /// Room for `segments` more segments of `windows` windows each (and as many sketch
-    /// bytes a window as it holds): a series read from the first of many segments is likely
-    /// to have as many windows in each of the others.
-    pub fn reserve_like(&mut self, windows: usize, segments: usize) {
-        let more = windows.saturating_mul(segments);
-        let sketch_bytes = self.sketch_bytes.len() / self.len().max(1);
-        self.reserve(more, sketch_bytes.saturating_mul(more));
+    /// [`WindowColumns::push`] of a window as a record holds it, without building the
+    /// aggregate first (decoding a year of a tier pushes millions): `count` values, the last
+    /// at `last`; `many` the fields only a window of two or more values stores (a window of
+    /// one value has them from its last; one of none has zeros); `sketch` as for `push`.
+    #[inline(always)]
+    pub(crate) fn push_decoded(
+        &mut self,
+        end: i64,
+        count: u64,
+        last: (i64, f64),
+        many: &ManyFields,
+        stale_after: Option<i64>,
+        sketch: Option<&[u8]>,
+    ) {
+        let f = self.fields;
+        let v = last.1;
+        let one = count == 1;
+        self.end.push(end);
+        self.count.push(count);
+        if f.has(Fields::SUM) {
+            self.sum.push(if count >= 2 { (many.sum, many.sum_c) } else { (if one { v } else { 0.0 }, 0.0) });
+        }
+        if f.has(Fields::MIN) {
+            self.min.push(if count >= 2 { many.min } else { v });
+        }
+        if f.has(Fields::MAX) {
+            self.max.push(if count >= 2 { many.max } else { v });
+        }
+        if f.has(Fields::FIRST) {
+            self.first.push(if count >= 2 { many.first } else { last });
+        }
+        if f.has(Fields::LAST) {
+            self.last.push(last);
+        }
+        if f.has(Fields::RESETS) {
+            self.resets.push(if count >= 2 { (many.reset_sum, many.resets) } else { (0.0, 0) });
+        }
+        if f.has(Fields::CHANGES) {
+            self.changes.push(if count >= 2 { many.changes } else { 0 });
+        }
+        if f.has(Fields::NON_FINITE) {
+            self.non_finite.push(if count >= 2 { many.non_finite } else { u64::from(one && !v.is_finite()) });
+        }
+        if f.has(Fields::STALE) {
+            self.stale_after.push(stale_after);
+        }
+        if f.has(Fields::SKETCH) {
+            match sketch {
+                Some(bytes) => self.sketch_bytes.extend_from_slice(bytes),
+                None if one && v.is_finite() => Sketch::encode_one(v, &mut self.sketch_bytes),
+                None => {}
+            }
+            self.sketch_ends.push(self.sketch_bytes.len());
+        }
     }
 
     /// Appends a later window. Its sketch, when [`Fields::SKETCH`] is kept, is `sketch`
     /// (encoded, as the segment holds it) or, for a window of one value, built from that
     /// value.
+    #[inline]
     pub fn push(&mut self, w: &WindowAggregate, sketch: Option<&[u8]>) {
         let f = self.fields;
         self.end.push(w.end);
@@ -195,6 +256,7 @@ impl WindowColumns {
 
     /// Window `i` as an aggregate: the kept fields filled, the others zero, its sketch
     /// empty (see [`WindowColumns::sketch_into`]).
+    #[inline]
     pub fn window(&self, i: usize) -> WindowAggregate {
         let mut w = WindowAggregate::single_without_sketch(self.end[i], 0, 0.0);
         w.count = self.count[i];
@@ -283,13 +345,31 @@ impl WindowColumns {
         self.sketch_ends.extend(later.sketch_ends.iter().map(|e| e + offset));
     }
 
+    /// Drops every window, keeping the room the columns have (a reader refills them batch
+    /// after batch).
+    pub fn clear(&mut self) {
+        self.end.clear();
+        self.count.clear();
+        self.sum.clear();
+        self.min.clear();
+        self.max.clear();
+        self.first.clear();
+        self.last.clear();
+        self.resets.clear();
+        self.changes.clear();
+        self.non_finite.clear();
+        self.stale_after.clear();
+        self.sketch_bytes.clear();
+        self.sketch_ends.clear();
+    }
+
     /// Drops the first `n` windows.
     pub fn drop_front(&mut self, n: usize) {
         if n == 0 {
             return;
         }
         if n >= self.len() {
-            *self = WindowColumns::new(self.fields);
+            self.clear();
             return;
         }
         self.end.drain(..n);
@@ -309,69 +389,6 @@ impl WindowColumns {
             self.sketch_ends.drain(..n);
             self.sketch_ends.iter_mut().for_each(|e| *e -= bytes);
         }
-    }
-}
-
-/// Series' columns gathered from segments read in time order, keyed by their labels' bytes
-/// in the segments' series tables (equal bytes are equal labels: a table's encoding is
-/// canonical), so a series' labels are built once however many segments hold it.
-#[derive(Debug)]
-pub(crate) struct ColumnsByLabels {
-    fields: Fields,
-    /// foldhash (randomly seeded): one lookup per series and segment read.
-    index: HashMap<Box<[u8]>, usize, foldhash::fast::RandomState>,
-    series: Vec<SeriesColumns>,
-}
-
-impl ColumnsByLabels {
-    pub(crate) fn new(fields: Fields) -> ColumnsByLabels {
-        ColumnsByLabels { fields, index: HashMap::default(), series: Vec::new() }
-    }
-
-    pub(crate) fn fields(&self) -> Fields {
-        self.fields
-    }
-
-    /// The columns of the series whose table entry is `raw`; `labels` builds its labels the
-    /// first time it is seen.
-    pub(crate) fn windows_of<E>(
-        &mut self,
-        raw: &[u8],
-        labels: impl FnOnce() -> Result<Labels, E>,
-    ) -> Result<&mut WindowColumns, E> {
-        let i = match self.index.get(raw) {
-            Some(&i) => i,
-            None => {
-                self.series
-                    .push(SeriesColumns { labels: labels()?, windows: WindowColumns::new(self.fields) });
-                self.index.insert(raw.into(), self.series.len() - 1);
-                self.series.len() - 1
-            }
-        };
-        Ok(&mut self.series[i].windows)
-    }
-
-    /// Adds the series of `later`, read from later segments.
-    pub(crate) fn append(&mut self, later: ColumnsByLabels) {
-        let mut later_series: Vec<Option<SeriesColumns>> = later.series.into_iter().map(Some).collect();
-        for (raw, i) in later.index {
-            let Some(s) = later_series[i].take() else { continue };
-            match self.index.get(&raw) {
-                Some(&mine) => self.series[mine].windows.append(s.windows),
-                None => {
-                    self.series.push(s);
-                    self.index.insert(raw, self.series.len() - 1);
-                }
-            }
-        }
-    }
-
-    /// The series with windows, in label order.
-    pub(crate) fn into_sorted(self) -> Vec<SeriesColumns> {
-        let mut series: Vec<SeriesColumns> =
-            self.series.into_iter().filter(|s| !s.windows.is_empty()).collect();
-        series.sort_by(|a, b| a.labels.cmp(&b.labels));
-        series
     }
 }
 

@@ -14,6 +14,7 @@
 //! - [`columns`]: windows as a query reads them, only the fields it needs;
 //! - [`tier`]: resolutions, retention and spans;
 //! - [`segment`]: the file holding one tier's windows of every series over one span;
+//! - [`scan`]: a query's read of a tier: series found in segments, then decoded one by one;
 //! - [`segment_writer`]: writes a segment series by series, streaming it to disk;
 //! - `segment_maps`: the segments queries read, kept mapped between queries;
 //! - [`store`]: the tiers' files and the watermark that says what is complete;
@@ -23,6 +24,7 @@
 pub mod aggregate;
 pub mod columns;
 pub mod job;
+pub mod scan;
 pub mod segment;
 mod segment_maps;
 pub mod segment_writer;
@@ -36,6 +38,7 @@ use std::path::{Path, PathBuf};
 
 pub use aggregate::WindowAggregate;
 pub use columns::{Fields, SeriesColumns, WindowColumns};
+pub use scan::TierScan;
 pub use segment::RolledSeries;
 pub use sketch::Sketch;
 pub use status::TierStatus;
@@ -72,23 +75,19 @@ pub trait RollupSource: Send + Sync + std::fmt::Debug {
     /// What each tier holds and from when raw samples are held.
     fn coverage(&self) -> Coverage;
 
-    /// The series of the tier of this resolution that the matchers select, with the
-    /// `fields` of their windows ending in `(mint, maxt]`, sorted by labels.
-    fn read(
+    /// The series of the tier of this resolution that the matchers select in its segments
+    /// holding windows ending in `(mint, maxt]`, sorted by labels, to be decoded with the
+    /// `fields` asked for (an unknown resolution finds nothing).
+    fn scan(
         &self,
         resolution: i64,
         matchers: &[Matcher],
         mint: i64,
         maxt: i64,
         fields: Fields,
-    ) -> Result<Vec<SeriesColumns>, RollupError>;
-}
+    ) -> Result<TierScan, RollupError>;
 
-impl RollupSource for RollupStore {
-    fn coverage(&self) -> Coverage {
-        RollupStore::coverage(self)
-    }
-
+    /// [`RollupSource::scan`]'s series with windows in the range, decoded.
     fn read(
         &self,
         resolution: i64,
@@ -97,9 +96,26 @@ impl RollupSource for RollupStore {
         maxt: i64,
         fields: Fields,
     ) -> Result<Vec<SeriesColumns>, RollupError> {
+        self.scan(resolution, matchers, mint, maxt, fields)?.into_columns()
+    }
+}
+
+impl RollupSource for RollupStore {
+    fn coverage(&self) -> Coverage {
+        RollupStore::coverage(self)
+    }
+
+    fn scan(
+        &self,
+        resolution: i64,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        fields: Fields,
+    ) -> Result<TierScan, RollupError> {
         match self.tiers().list().iter().position(|t| t.resolution == resolution) {
-            Some(i) => RollupStore::read_columns(self, i, matchers, mint, maxt, fields),
-            None => Ok(Vec::new()),
+            Some(i) => RollupStore::scan(self, i, matchers, mint, maxt, fields),
+            None => Ok(TierScan::empty(fields)),
         }
     }
 }

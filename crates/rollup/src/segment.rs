@@ -20,13 +20,14 @@
 //! sketches are read only by quantiles (readers map the file, so the others never touch
 //! those pages).
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use strata_codec::varint::{put_uvarint, read_uvarint};
 use strata_model::{Labels, Matcher, NameValidation};
 
 use crate::aggregate::WindowAggregate;
-use crate::columns::{ColumnsByLabels, Fields, SeriesColumns, WindowColumns};
+use crate::columns::{Fields, SeriesColumns, WindowColumns};
 use crate::window_record;
 use crate::RollupError;
 
@@ -176,6 +177,18 @@ impl<'a> Segment<'a> {
         Ok(Segment { header, version: bytes[8], bytes, path })
     }
 
+    /// The format version of its window records.
+    pub(crate) fn version(&self) -> u8 {
+        self.version
+    }
+
+    /// The labels of a series table entry (`raw` as [`Located::raw_labels`] gives it);
+    /// `at`, its window record's offset, names it in errors.
+    pub(crate) fn labels_of(&self, raw: &[u8], at: usize) -> Result<Labels, RollupError> {
+        let entry = Entry { raw_labels: raw, payload: &[], at, payload_at: at, sketches: None };
+        entry.labels(self)
+    }
+
     /// The series whose labels every matcher accepts, with their windows ending in
     /// `(mint, maxt]` (and their sketches `with_sketch`: the bytes must then hold the
     /// sketch section); a damaged record is an error naming the file and offset.
@@ -211,19 +224,6 @@ impl<'a> Segment<'a> {
         Ok(out)
     }
 
-    /// [`Segment::columns`] appended to `into`, which gathers the series of segments read in
-    /// time order (a series read before keeps its columns; its labels are built once), with
-    /// `segments_after` more to come.
-    pub(crate) fn columns_into(
-        &self,
-        matchers: &[Matcher],
-        (mint, maxt): (i64, i64),
-        into: &mut ColumnsByLabels,
-        segments_after: usize,
-    ) -> Result<(), RollupError> {
-        self.cursor(matchers, mint, maxt, into.fields().has(Fields::SKETCH))?.all_into(into, segments_after)
-    }
-
     /// [`Segment::series`] one series at a time, in the file's order — what merges read,
     /// holding one series of each segment instead of all of them.
     pub fn cursor<'m>(
@@ -253,6 +253,7 @@ impl<'a> Segment<'a> {
             maxt,
             with_sketch,
             pairs: Vec::new(),
+            selections: None,
         })
     }
 
@@ -296,6 +297,8 @@ pub struct SeriesCursor<'a, 'm> {
     with_sketch: bool,
     /// The labels of the table entry being read (a buffer reused across entries).
     pairs: Vec<(&'a str, &'a str)>,
+    /// Selections remembered across segments, when the reader keeps them.
+    selections: Option<&'m mut Selections>,
 }
 
 /// A selected series of a segment: its labels as the series table holds them, its window
@@ -305,6 +308,8 @@ struct Entry<'a> {
     raw_labels: &'a [u8],
     payload: &'a [u8],
     at: usize,
+    /// Where `payload` starts in the file.
+    payload_at: usize,
     sketches: Option<(&'a [u8], usize)>,
 }
 
@@ -323,7 +328,18 @@ impl Entry<'_> {
     }
 }
 
-impl<'a> SeriesCursor<'a, '_> {
+/// A selected series of a segment, found by [`SeriesCursor::next_located`]: its labels'
+/// bytes in the series table, where its window record starts (`at`, named in errors), and
+/// the byte ranges in the file of the record's payload and of its sketch record's payload
+/// (both checksums already checked where the format has them).
+pub(crate) struct Located<'a> {
+    pub(crate) raw_labels: &'a [u8],
+    pub(crate) at: usize,
+    pub(crate) payload: std::ops::Range<usize>,
+    pub(crate) sketches: Option<std::ops::Range<usize>>,
+}
+
+impl<'a, 'm> SeriesCursor<'a, 'm> {
     /// The next series the matchers select that has windows in the range; `None` after the
     /// last (once the table and the sections are checked to end where they should).
     pub fn next_series(&mut self) -> Result<Option<RolledSeries>, RollupError> {
@@ -364,23 +380,22 @@ impl<'a> SeriesCursor<'a, '_> {
         Ok(None)
     }
 
-    /// Every selected series' windows appended to its columns in `into` (the cursor must
-    /// have been made with sketches if `into` keeps them); `segments_after` more segments
-    /// will be read into it, for which a series seen first here gets room at once.
-    pub(crate) fn all_into(
-        &mut self,
-        into: &mut ColumnsByLabels,
-        segments_after: usize,
-    ) -> Result<(), RollupError> {
-        while let Some(entry) = self.next_entry()? {
-            let windows = into.windows_of(entry.raw_labels, || entry.labels(&self.segment))?;
-            let first = windows.is_empty();
-            let in_record = self.decode(&entry, windows)?;
-            if first {
-                windows.reserve_like(in_record, segments_after);
-            }
-        }
-        Ok(())
+    /// Decides series with `selections` (remembered across this thread's segments).
+    pub(crate) fn remembering(mut self, selections: &'m mut Selections) -> Self {
+        self.selections = Some(selections);
+        self
+    }
+
+    /// The next selected series without decoding its windows: its labels as the series
+    /// table holds them and where its checked records are (module `scan`).
+    pub(crate) fn next_located(&mut self) -> Result<Option<Located<'a>>, RollupError> {
+        let Some(entry) = self.next_entry()? else { return Ok(None) };
+        Ok(Some(Located {
+            raw_labels: entry.raw_labels,
+            at: entry.at,
+            payload: entry.payload_at..entry.payload_at + entry.payload.len(),
+            sketches: entry.sketches.map(|(bytes, at)| at + 8..at + 8 + bytes.len()),
+        }))
     }
 
     /// Appends the windows of `entry`'s record in the cursor's range to `out`; returns how
@@ -414,13 +429,29 @@ impl<'a> SeriesCursor<'a, '_> {
         RollupError::Corrupt { path: self.segment.path.to_owned(), offset: self.table_at, detail }
     }
 
+    /// Whether the matchers select the series whose labels are `raw` (a table entry's).
+    fn selects(&mut self, raw: &'a [u8]) -> Result<bool, RollupError> {
+        if let Some(&known) = self.selections.as_ref().and_then(|s| s.by_bytes.get(raw)) {
+            return Ok(known);
+        }
+        let mut pairs = std::mem::take(&mut self.pairs);
+        decode_label_pairs(raw, &mut 0, &mut pairs).map_err(|e| self.corrupt_table(e))?;
+        let value = |name: &str| pairs.iter().find(|(n, _)| *n == name).map_or("", |(_, v)| *v);
+        let selected = self.matchers.iter().all(|m| m.matches(value(m.name())));
+        self.pairs = pairs;
+        if let Some(s) = self.selections.as_mut().filter(|s| s.by_bytes.len() < MAX_SELECTIONS) {
+            s.by_bytes.insert(raw.into(), selected);
+        }
+        Ok(selected)
+    }
+
     /// Reads the next series of the table: `None` if the matchers leave it out.
     fn read_one(&mut self) -> Result<Option<Entry<'a>>, RollupError> {
-        let seg = &self.segment;
         let mut p = self.table_read;
-        let mut pairs = std::mem::take(&mut self.pairs);
-        decode_label_pairs(self.table, &mut p, &mut pairs).map_err(|e| self.corrupt_table(e))?;
+        walk_label_pairs(self.table, &mut p, |_, _| Ok(())).map_err(|e| self.corrupt_table(e))?;
         let raw_labels = &self.table[self.table_read..p];
+        let selected = self.selects(raw_labels)?;
+        let seg = &self.segment;
         let len = read_uvarint(self.table, &mut p).map_err(|e| self.corrupt_table(e.to_string()))? as usize;
         self.table_read = p;
         let at = self.record_pos;
@@ -429,9 +460,6 @@ impl<'a> SeriesCursor<'a, '_> {
         self.record_pos = self.record_pos.saturating_add(crc_len).saturating_add(len);
         let sketches =
             if self.with_sketch { Some(seg.record(&mut self.sketch_pos, "sketch")?) } else { None };
-        let value = |name: &str| pairs.iter().find(|(n, _)| *n == name).map_or("", |(_, v)| *v);
-        let selected = self.matchers.iter().all(|m| m.matches(value(m.name())));
-        self.pairs = pairs;
         if !selected {
             return Ok(None);
         }
@@ -445,7 +473,7 @@ impl<'a> SeriesCursor<'a, '_> {
         {
             return Err(corrupt("window record checksum mismatch".into()));
         }
-        Ok(Some(Entry { raw_labels, payload, at, sketches }))
+        Ok(Some(Entry { raw_labels, payload, at, payload_at: at + crc_len, sketches }))
     }
 
     /// After the last series: the table is used up and the records end where the sketch
@@ -474,25 +502,53 @@ fn decode_label_pairs<'b>(
     pairs: &mut Vec<(&'b str, &'b str)>,
 ) -> Result<(), String> {
     pairs.clear();
+    let text = |bytes: &'b [u8]| std::str::from_utf8(bytes).map_err(|_| "label is not UTF-8".to_string());
+    walk_label_pairs(buf, pos, |name, value| {
+        pairs.push((text(name)?, text(value)?));
+        Ok(())
+    })
+}
+
+/// Walks the label pairs of a table entry at `*pos` (moved past them), giving each name
+/// and value as bytes.
+fn walk_label_pairs<'b>(
+    buf: &'b [u8],
+    pos: &mut usize,
+    mut each: impl FnMut(&'b [u8], &'b [u8]) -> Result<(), String>,
+) -> Result<(), String> {
     let n = read_uvarint(buf, pos).map_err(|e| e.to_string())?;
     if n > buf.len() as u64 {
         return Err(format!("{n} labels claimed in a {}-byte record", buf.len()));
     }
+    let bytes = |pos: &mut usize| -> Result<&'b [u8], String> {
+        let len = read_uvarint(buf, pos).map_err(|e| e.to_string())? as usize;
+        let bytes = buf.get(*pos..pos.saturating_add(len)).ok_or("label runs past the record")?;
+        *pos += len;
+        Ok(bytes)
+    };
     for _ in 0..n {
-        let mut text = || -> Result<&'b str, String> {
-            let len = read_uvarint(buf, pos).map_err(|e| e.to_string())? as usize;
-            let bytes = buf.get(*pos..pos.saturating_add(len)).ok_or("label runs past the record")?;
-            *pos += len;
-            std::str::from_utf8(bytes).map_err(|_| "label is not UTF-8".to_string())
-        };
-        pairs.push((text()?, text()?));
+        let name = bytes(pos)?;
+        each(name, bytes(pos)?)?;
     }
     Ok(())
 }
 
+/// Whether the matchers select a series, by its labels' bytes in a series table. One
+/// thread's scan of many segments meets the same series in each: deciding again from the
+/// bytes is a hash lookup instead of checking every label as UTF-8 and matching it (bytes
+/// once checked and decided stay decided; at most [`MAX_SELECTIONS`] are kept).
+#[derive(Debug, Default)]
+pub(crate) struct Selections {
+    by_bytes: HashMap<Box<[u8]>, bool, foldhash::fast::RandomState>,
+}
+
+/// Series a [`Selections`] remembers at most (beyond, series are decided from their labels).
+const MAX_SELECTIONS: usize = 1 << 17;
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sketch::Sketch;
 
     fn sample_series() -> Vec<RolledSeries> {
         let labels = |v: &str| Labels::from_pairs([("__name__", "cpu"), ("host", v)]).unwrap();
@@ -546,6 +602,58 @@ mod tests {
             (lean[0].windows[0].count, lean[0].windows[0].max),
             (back[0].windows[0].count, back[0].windows[0].max)
         );
+    }
+
+    /// A read of one field gives that field as a read of every field does (decoding skips
+    /// the rest and fills a window of one value, or none, from its last).
+    #[test]
+    fn each_field_alone_reads_as_with_every_field() {
+        let bytes = encode(header(), &sample_series());
+        let seg = Segment::parse(Path::new("x"), &bytes).unwrap();
+        let all = seg.columns(&[], i64::MIN, i64::MAX, Fields::ALL).unwrap();
+        let each = [
+            Fields::SUM,
+            Fields::MIN,
+            Fields::MAX,
+            Fields::FIRST,
+            Fields::LAST,
+            Fields::RESETS,
+            Fields::CHANGES,
+            Fields::NON_FINITE,
+            Fields::STALE,
+            Fields::SKETCH,
+        ];
+        for (bit, field) in each.into_iter().enumerate() {
+            let one = seg.columns(&[], i64::MIN, i64::MAX, field).unwrap();
+            for (a, o) in all.iter().zip(&one) {
+                assert_eq!(a.windows.ends(), o.windows.ends());
+                for i in 0..a.windows.len() {
+                    let (wa, wo) = (a.windows.window(i), o.windows.window(i));
+                    let kept = |w: &WindowAggregate| {
+                        let pick = |f: Fields, text: String| if field.has(f) { text } else { String::new() };
+                        [
+                            format!("{}", w.count),
+                            pick(Fields::SUM, format!("{:?}", (w.sum, w.sum_c))),
+                            pick(Fields::MIN, format!("{:?}", w.min)),
+                            pick(Fields::MAX, format!("{:?}", w.max)),
+                            pick(Fields::FIRST, format!("{:?}", w.first)),
+                            pick(Fields::LAST, format!("{:?}", w.last)),
+                            pick(Fields::RESETS, format!("{:?}", (w.reset_sum, w.resets))),
+                            pick(Fields::CHANGES, format!("{}", w.changes)),
+                            pick(Fields::NON_FINITE, format!("{}", w.non_finite)),
+                            pick(Fields::STALE, format!("{:?}", w.stale_after)),
+                        ]
+                    };
+                    assert_eq!(kept(&wa), kept(&wo), "field {bit}, window {i} of {}", a.labels);
+                    if field.has(Fields::SKETCH) {
+                        let (mut sa, mut so) = (Sketch::new(), Sketch::new());
+                        a.windows.sketch_into(i, &mut sa).unwrap();
+                        o.windows.sketch_into(i, &mut so).unwrap();
+                        assert_eq!(sa, so, "sketch of window {i}");
+                    }
+                }
+            }
+        }
     }
 
     /// Segments written before version 2 (row window records) are still read: this one was

@@ -25,7 +25,8 @@ use serde::{Deserialize, Serialize};
 use strata_model::{Labels, Matcher};
 
 use crate::aggregate::WindowAggregate;
-use crate::columns::{ColumnsByLabels, Fields, SeriesColumns};
+use crate::columns::Fields;
+use crate::scan::TierScan;
 use crate::segment::{RolledSeries, Segment, SegmentHeader};
 use crate::segment_maps::{map_segment, SegmentMaps};
 use crate::segment_writer::SegmentWriter;
@@ -186,27 +187,30 @@ impl RollupStore {
         Ok(joined.into_iter().map(|(labels, windows)| RolledSeries { labels, windows }).collect())
     }
 
-    /// [`RollupStore::read`] with only the `fields` of the windows, as columns: what
-    /// queries read (module `columns`). Each core reads a run of consecutive segments into
-    /// one set of columns per series; the runs are then joined in time order.
-    pub fn read_columns(
+    /// Tier `i`'s series the matchers select in its segments holding windows that end in
+    /// `(mint, maxt]` (up to the watermark only), found but not decoded: a query decodes
+    /// each series' `fields` from the scan (module `scan`).
+    pub fn scan(
         &self,
         i: usize,
         matchers: &[Matcher],
         mint: i64,
         maxt: i64,
         fields: Fields,
-    ) -> Result<Vec<SeriesColumns>, RollupError> {
-        let mut runs = self.fold_segments(
-            i,
-            mint,
-            maxt,
-            || ColumnsByLabels::new(fields),
-            |into, segment, range, after| segment.columns_into(matchers, range, into, after),
-        )?;
-        let Some(mut joined) = (!runs.is_empty()).then(|| runs.remove(0)) else { return Ok(Vec::new()) };
-        runs.into_iter().for_each(|run| joined.append(run));
-        Ok(joined.into_sorted())
+    ) -> Result<TierScan, RollupError> {
+        let tier = self.tiers.list()[i];
+        let maxt = maxt.min(self.tier_state(i).watermark.unwrap_or(i64::MIN));
+        let mut segments = Vec::new();
+        if maxt > mint {
+            for start in self.segment_starts(i, mint, maxt) {
+                let path = self.segment_path(&tier, start);
+                // Retention may remove a segment between the listing and the read.
+                if let Some(map) = self.maps.get(i, start, &path)? {
+                    segments.push((path, map));
+                }
+            }
+        }
+        TierScan::new(segments, matchers, (mint, maxt), fields)
     }
 
     /// `fold` over tier `i`'s segments holding windows in `(mint, maxt]` (capped at the

@@ -27,7 +27,7 @@
 use strata_codec::varint::{put_uvarint, put_varint, read_uvarint, read_varint, zigzag_decode};
 
 use crate::aggregate::WindowAggregate;
-use crate::columns::{Fields, WindowColumns};
+use crate::columns::{Fields, ManyFields, WindowColumns};
 use crate::segment::SegmentHeader;
 use crate::sketch::Sketch;
 
@@ -270,16 +270,24 @@ fn decode_v2(
     mut sketches: Option<&mut SketchReader<'_>>,
     out: &mut WindowColumns,
 ) -> Result<usize, String> {
-    let mut pos = 0;
-    let mut count = || read_uvarint(buf, &mut pos).map_err(|e| e.to_string());
+    // The record's head is read with the columns' inline varint decoder: a year of a 1h
+    // tier is hundreds of thousands of small records, each with fifteen varints up front.
+    let mut head = Column { bytes: buf, pos: 0, index: GAPS };
+    let mut count = || head.uvarint().map_err(|_| "the record's window counts are cut short or malformed");
     let (n, many, valued) = (count()?, count()?, count()?);
     if n > buf.len() as u64 || many > valued || valued > n {
         return Err(format!("impossible window counts {n}, {many}, {valued} in a {}-byte record", buf.len()));
     }
     let need = needed(out.fields(), valued > many);
     let mut columns: [Column<'_>; COLUMNS] = Default::default();
+    let mut pos = head.pos;
     for (i, column) in columns.iter_mut().enumerate() {
-        let len = read_uvarint(buf, &mut pos).map_err(|e| e.to_string())? as usize;
+        head.pos = pos;
+        let len = head
+            .uvarint()
+            .map_err(|_| format!("the {} column's length is cut short or malformed", NAMES[i]))?
+            as usize;
+        pos = head.pos;
         let head = buf.get(pos..pos + 4).ok_or("record ends inside a column head")?;
         let crc = u32::from_le_bytes(head.try_into().unwrap_or_default());
         let bytes = buf.get(pos + 4..(pos + 4).saturating_add(len)).ok_or("a column runs past its record")?;
@@ -300,32 +308,28 @@ fn decode_v2(
         let end = window_end(columns[GAPS].uvarint()?, header, next_end)?;
         next_end = end + header.resolution;
         let values = columns[COUNTS].uvarint()?;
-        let mut w = WindowAggregate::single_without_sketch(end, end, 0.0);
-        w.count = values;
+        let mut last = (end, 0.0);
         if values >= 1 {
             seen_valued += 1;
             if need[LAST] {
-                let last = columns[LAST].timed(end)?;
-                w = WindowAggregate {
-                    count: values,
-                    ..WindowAggregate::single_without_sketch(end, last.0, last.1)
-                };
+                last = columns[LAST].timed(end)?;
             }
         }
-        let mut sketch = None;
+        let (mut fields, mut sketch) = (ManyFields::default(), None);
         if values >= 2 {
             seen_many += 1;
-            read_many(&mut columns, &need, &mut w)?;
+            fields = read_many(&mut columns, &need, end)?;
             if let Some(s) = sketches.as_deref_mut() {
                 sketch = Some(s.next()?);
             }
         }
+        let mut stale_after = None;
         if next_stale == Some(i) {
-            w.stale_after = Some(end + columns[STALE].varint()?);
+            stale_after = Some(end + columns[STALE].varint()?);
             next_stale = stale_index(&mut columns[STALE], i + 1)?;
         }
         if end > mint && end <= maxt {
-            out.push(&w, sketch);
+            out.push_decoded(end, values, last, &fields, stale_after, sketch);
         }
     }
     if (seen_many, seen_valued) != (many, valued) {
@@ -340,35 +344,36 @@ fn decode_v2(
     Ok(n as usize)
 }
 
-/// The fields of a window of two or more values from the columns read.
+/// The fields of a window of two or more values (ending at `end`) from the columns read.
 #[inline(always)]
 fn read_many(
     columns: &mut [Column<'_>; COLUMNS],
     need: &[bool; COLUMNS],
-    w: &mut WindowAggregate,
-) -> Result<(), Damaged> {
+    end: i64,
+) -> Result<ManyFields, Damaged> {
+    let mut m = ManyFields::default();
     if need[SUM] {
-        (w.sum, w.sum_c) = (columns[SUM].f64()?, columns[SUM_C].f64()?);
+        (m.sum, m.sum_c) = (columns[SUM].f64()?, columns[SUM_C].f64()?);
     }
     if need[MIN] {
-        w.min = columns[MIN].f64()?;
+        m.min = columns[MIN].f64()?;
     }
     if need[MAX] {
-        w.max = columns[MAX].f64()?;
+        m.max = columns[MAX].f64()?;
     }
     if need[FIRST] {
-        w.first = columns[FIRST].timed(w.end)?;
+        m.first = columns[FIRST].timed(end)?;
     }
     if need[RESETS] {
-        (w.reset_sum, w.resets) = (columns[RESETS].f64()?, columns[RESETS].uvarint()?);
+        (m.reset_sum, m.resets) = (columns[RESETS].f64()?, columns[RESETS].uvarint()?);
     }
     if need[CHANGES] {
-        w.changes = columns[CHANGES].uvarint()?;
+        m.changes = columns[CHANGES].uvarint()?;
     }
     if need[NON_FINITE] {
-        w.non_finite = columns[NON_FINITE].uvarint()?;
+        m.non_finite = columns[NON_FINITE].uvarint()?;
     }
-    Ok(())
+    Ok(m)
 }
 
 /// The index of the next window with a stale time, at or after `from`; `None` once the
@@ -382,6 +387,7 @@ fn stale_index(column: &mut Column<'_>, from: usize) -> Result<Option<usize>, St
 }
 
 /// The end of the window `gap` windows after the one ending at `next_end − resolution`.
+#[inline(always)]
 fn window_end(gap: u64, header: SegmentHeader, next_end: i64) -> Result<i64, String> {
     i64::try_from(gap)
         .ok()

@@ -2,7 +2,7 @@
 //! off, as [`crate::TenantEngine`] does for raw samples.
 
 use strata_model::Matcher;
-use strata_rollup::{Coverage, Fields, RollupError, RollupSource, SeriesColumns};
+use strata_rollup::{Coverage, Fields, RollupError, RollupSource, TierScan};
 
 use crate::label::{confine, strip};
 use crate::TenantId;
@@ -25,20 +25,17 @@ impl RollupSource for TenantRollups<'_> {
         self.inner.coverage()
     }
 
-    fn read(
+    fn scan(
         &self,
         resolution: i64,
         matchers: &[Matcher],
         mint: i64,
         maxt: i64,
         fields: Fields,
-    ) -> Result<Vec<SeriesColumns>, RollupError> {
-        let Some(confined) = confine(matchers, &self.tenant) else { return Ok(Vec::new()) };
-        let mut series = self.inner.read(resolution, &confined, mint, maxt, fields)?;
-        for s in &mut series {
-            strip(&mut s.labels);
-        }
-        series.sort_by(|a, b| a.labels.cmp(&b.labels));
-        Ok(series)
+    ) -> Result<TierScan, RollupError> {
+        let Some(confined) = confine(matchers, &self.tenant) else { return Ok(TierScan::empty(fields)) };
+        let mut scan = self.inner.scan(resolution, &confined, mint, maxt, fields)?;
+        scan.relabel(strip);
+        Ok(scan)
     }
 }

@@ -27,7 +27,7 @@ use rayon::prelude::*;
 use strata_model::Labels;
 use strata_promql_syntax::ast::{MatrixSelector, VectorSelector};
 use strata_rollup::{
-    format_duration, Coverage, Fields, RollupSource, Sketch, WindowAggregate, WindowColumns,
+    format_duration, Coverage, Fields, RollupSource, Sketch, TierScan, WindowAggregate, WindowColumns,
 };
 
 use super::range_functions::{extrapolate, RangeFunction, RateEdges, WindowValues};
@@ -141,8 +141,13 @@ impl Rolled {
     }
 }
 
-/// Segments a streamed tier read takes at a time (a month of a 1h tier's one-day segments).
-const READ_BATCH_SEGMENTS: i64 = 32;
+/// Records (segments) of a series a streamed tier read decodes at a time before answering
+/// the steps they cover (a month of a 1h tier's one-day segments: tens of kilobytes a task).
+const RECORDS_AT_A_TIME: usize = 32;
+
+fn damaged(e: String) -> QueryError {
+    QueryError::Storage(format!("rollups: a damaged sketch: {e}"))
+}
 
 /// One series' progress through a streamed tier read: windows read and not yet behind every
 /// later step's window, the next step to answer, the answers so far.
@@ -151,8 +156,6 @@ struct StreamState {
     pending: WindowColumns,
     /// Windows of `pending` before this one are behind every later step's window.
     head: usize,
-    /// The windows ending up to here have been read.
-    read_to: i64,
     next_step: usize,
     values: WindowValues,
 }
@@ -164,13 +167,42 @@ struct SketchScratch {
     one: Sketch,
 }
 
+/// What one thread of a streamed tier read reuses from series to series: the sketches, and
+/// the columns a series' windows are decoded into (a year-long query over hundreds of
+/// series otherwise takes fresh pages for each series' columns).
+#[derive(Debug, Default)]
+struct ThreadScratch {
+    sketches: SketchScratch,
+    pending: WindowColumns,
+}
+
 impl StreamState {
-    /// Adds the windows of the next batch (later than those read so far), dropping those no
-    /// step needs any more.
-    fn add_batch(&mut self, windows: WindowColumns) {
+    /// A series' state before anything is read: `pending` (emptied; for `fields`), room for
+    /// `points` answers.
+    fn for_steps(points: usize, mut pending: WindowColumns, fields: Fields) -> StreamState {
+        if pending.fields() == fields {
+            pending.clear();
+        } else {
+            pending = WindowColumns::new(fields);
+        }
+        let mut state = StreamState { pending, ..StreamState::default() };
+        state.values.points.reserve(points);
+        state
+    }
+
+    /// Adds `records` of series `k` of `scan` (later than the windows read so far), after
+    /// dropping the windows no step needs any more; returns how many windows it added.
+    fn add_records(
+        &mut self,
+        scan: &TierScan,
+        k: usize,
+        records: std::ops::Range<usize>,
+    ) -> Result<usize, strata_rollup::RollupError> {
         self.pending.drop_front(self.head);
         self.head = 0;
-        self.pending.append(windows);
+        let before = self.pending.len();
+        scan.decode_records(k, records, &mut self.pending)?;
+        Ok(self.pending.len() - before)
     }
 
     /// Answers the steps whose windows end at or before `covered` (every window they hold
@@ -469,6 +501,7 @@ impl Evaluator<'_> {
             return Ok(None);
         }
         let mut joined: std::collections::BTreeMap<Labels, WindowValues> = Default::default();
+        let all_steps = self.steps().count();
         for (from, to, src) in runs {
             let first = self.start + from as i64 * self.step;
             let last = self.start + (to - 1) as i64 * self.step;
@@ -477,8 +510,17 @@ impl Evaluator<'_> {
             let loaded_before = self.ctx.samples_loaded();
             let part = match src {
                 Source::Raw => sub.raw_window_values(name, ms, func, &sub_args)?,
+                // Room for the later runs' points too: the first run's points are moved into
+                // the answer and the later runs' appended without moving them again.
                 Source::Tier { resolution, exact } => sub.tier_window_values(
-                    source, resolution, exact, ms, windows, rolled, &sub_args, &coverage,
+                    source,
+                    resolution,
+                    exact,
+                    ms,
+                    (windows, rolled),
+                    &sub_args,
+                    &coverage,
+                    all_steps - from,
                 )?,
             };
             self.ctx.route(RoutedSegment {
@@ -495,7 +537,12 @@ impl Evaluator<'_> {
             });
             for (labels, values) in part {
                 let into = joined.entry(labels).or_default();
-                into.points.extend(values.points);
+                // The usual single run moves its points in instead of copying them.
+                if into.points.is_empty() {
+                    into.points = values.points;
+                } else {
+                    into.points.extend(values.points);
+                }
                 into.start_time_overlap |= values.start_time_overlap;
             }
         }
@@ -503,9 +550,12 @@ impl Evaluator<'_> {
     }
 
     /// Each series' values at this evaluator's steps from the tier of `resolution`. The
-    /// tier is read a batch of segments at a time, in time order, and each step is answered
-    /// as soon as the batches read cover its window: memory holds a batch and, per series,
-    /// the windows a later step still needs — never a year of windows at once.
+    /// tier's segments over the range are scanned once (records found, not decoded); then
+    /// each series, one per task on every core, is decoded a few records at a time, in time
+    /// order, and each step answered as soon as the records read cover its window: a task
+    /// holds the windows a later step still needs — never a year of windows at once — and
+    /// the cores meet once per query, not once per batch (on a busy two-core machine every
+    /// meeting waits for the slower thread).
     #[allow(clippy::too_many_arguments)]
     fn tier_window_values(
         &self,
@@ -513,59 +563,65 @@ impl Evaluator<'_> {
         resolution: i64,
         exact: bool,
         ms: &MatrixSelector,
-        windows: Windows,
-        rolled: Rolled,
+        (windows, rolled): (Windows, Rolled),
         args: &[Vec<f64>],
         coverage: &Coverage,
+        points_room: usize,
     ) -> Result<Vec<(Labels, WindowValues)>, QueryError> {
         let steps: Vec<i64> = self.steps().times().collect();
         let (Some(&first), Some(&last)) = (steps.first(), steps.last()) else { return Ok(Vec::new()) };
         let mint = windows.end(first).min(windows.end(last)) - windows.range;
         let maxt = windows.end(first).max(windows.end(last));
-        let span = coverage.tiers.iter().find(|c| c.resolution == resolution).map_or(maxt - mint, |c| c.span);
-        // With `@` every step has the same window: one batch.
-        let batch =
-            if windows.at.is_some() { maxt - mint } else { (span * READ_BATCH_SEGMENTS).max(resolution) };
         let quantile = rolled == Rolled::Quantile;
-        let mut series: std::collections::BTreeMap<Labels, StreamState> = Default::default();
-        let mut batch_start = mint;
-        let mut non_finite = false;
-        while batch_start < maxt {
-            let batch_end = batch_start.saturating_add(batch).min(maxt);
-            let mut read_any = 0;
-            for matchers in matcher_sets(&ms.selector)? {
-                let read = source
-                    .read(resolution, &matchers, batch_start, batch_end, rolled.fields())
-                    .map_err(|e| QueryError::Storage(format!("rollups: {e}")))?;
-                for s in read {
-                    read_any += s.windows.len();
-                    non_finite |= quantile && s.windows.any_non_finite();
-                    let state = series.entry(s.labels).or_default();
-                    // A series matched by two `or` alternatives is read once.
-                    if state.read_to < batch_end {
-                        state.add_batch(s.windows);
-                        state.read_to = batch_end;
-                    }
-                }
+        let storage = |e: strata_rollup::RollupError| QueryError::Storage(format!("rollups: {e}"));
+        let scans: Vec<TierScan> = matcher_sets(&ms.selector)?
+            .iter()
+            .map(|matchers| source.scan(resolution, matchers, mint, maxt, rolled.fields()).map_err(storage))
+            .collect::<Result<_, _>>()?;
+        // Each series once, in label order: a series matched by two `or` alternatives is
+        // read from the first.
+        let mut by_labels: std::collections::BTreeMap<&Labels, (usize, usize)> = Default::default();
+        for (i, scan) in scans.iter().enumerate() {
+            for k in 0..scan.len() {
+                by_labels.entry(scan.labels(k)).or_insert((i, k));
             }
-            self.ctx.limits().load_samples(read_any)?;
-            self.ctx.check("rollup evaluation")?;
-            // Series are answered on every core, each thread with its own sketch scratch.
-            let states: Vec<&mut StreamState> = series.values_mut().collect();
-            states
-                .into_par_iter()
-                .map_init(SketchScratch::default, |scratch, state| {
-                    state.answer_up_to(batch_end, &steps, windows, rolled, args, scratch)
-                })
-                .collect::<Result<(), String>>()
-                .map_err(|e| QueryError::Storage(format!("rollups: a damaged sketch: {e}")))?;
-            batch_start = batch_end;
         }
+        let work: Vec<(&Labels, usize, usize)> = by_labels.into_iter().map(|(l, (i, k))| (l, i, k)).collect();
+        let limits = self.ctx.limits();
+        // A series per task on every core, each streamed through its records.
+        let answered: Vec<(WindowValues, bool)> = work
+            .par_iter()
+            .map_init(ThreadScratch::default, |thread, &(_, i, k)| {
+                let scan = &scans[i];
+                let pending = std::mem::take(&mut thread.pending);
+                let mut state = StreamState::for_steps(points_room, pending, scan.fields());
+                let scratch = &mut thread.sketches;
+                let mut non_finite = false;
+                let records = scan.records(k);
+                let mut from = 0;
+                while from < records {
+                    let to = (from + RECORDS_AT_A_TIME).min(records);
+                    let added = state.add_records(scan, k, from..to).map_err(storage)?;
+                    limits.load_samples(added)?;
+                    limits.check("rollup evaluation")?;
+                    non_finite |= quantile && state.pending.any_non_finite();
+                    let covered = scan.record_span_end(k, to - 1);
+                    state.answer_up_to(covered, &steps, windows, rolled, args, scratch).map_err(damaged)?;
+                    from = to;
+                }
+                // The steps after the series' last window.
+                state.answer_up_to(i64::MAX, &steps, windows, rolled, args, scratch).map_err(damaged)?;
+                thread.pending = state.pending;
+                Ok((state.values, non_finite))
+            })
+            .collect::<Result<_, QueryError>>()?;
+        let non_finite = answered.iter().any(|a| a.1);
         self.note_tier_answer(resolution, exact, coverage, windows, non_finite);
-        let out: Vec<(Labels, WindowValues)> = series
+        let out: Vec<(Labels, WindowValues)> = work
             .into_iter()
-            .filter(|(_, s)| !s.values.points.is_empty())
-            .map(|(labels, s)| (labels, s.values))
+            .zip(answered)
+            .filter(|(_, (values, _))| !values.points.is_empty())
+            .map(|((labels, _, _), (values, _))| (labels.clone(), values))
             .collect();
         if matches!(rolled, Rolled::Rate | Rolled::Increase) {
             self.note_non_counter(out.iter().map(|(labels, _)| labels));
