@@ -211,7 +211,9 @@ fn write_expr(out: &mut String, e: &Expr, numbers: Numbers) {
             write_list(out, args, |out, a| write_expr(out, a, numbers));
             out.push(')');
         }
-        Expr::Binary { op: BinaryOp::Mul, lhs, rhs } if numbers == Numbers::Exact && is_negation(lhs, rhs) => {
+        Expr::Binary { op: BinaryOp::Mul, lhs, rhs }
+            if numbers == Numbers::Exact && is_negation(lhs, rhs) =>
+        {
             // `-x` back as `-x`: InfluxDB's `-1 * x` reads back left to right, so `a / -x`
             // would come back as `(a / -1) * x` (found by fuzzing the round trip).
             let mut operand = String::new();
