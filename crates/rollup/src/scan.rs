@@ -16,8 +16,6 @@
 
 use std::collections::HashMap;
 use std::ops::Range;
-#[cfg(test)]
-use std::path::Path;
 use std::path::PathBuf;
 use std::sync::Arc;
 
