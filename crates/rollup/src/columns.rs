@@ -39,6 +39,19 @@ impl Fields {
     /// The quantile sketch.
     pub const SKETCH: Fields = Fields(1 << 9);
     pub const ALL: Fields = Fields((1 << 10) - 1);
+    /// Each field alone.
+    pub const EACH: [Fields; 10] = [
+        Fields::SUM,
+        Fields::MIN,
+        Fields::MAX,
+        Fields::FIRST,
+        Fields::LAST,
+        Fields::RESETS,
+        Fields::CHANGES,
+        Fields::NON_FINITE,
+        Fields::STALE,
+        Fields::SKETCH,
+    ];
 
     /// Both sets.
     pub const fn and(self, other: Fields) -> Fields {

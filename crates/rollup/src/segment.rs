@@ -611,19 +611,7 @@ mod tests {
         let bytes = encode(header(), &sample_series());
         let seg = Segment::parse(Path::new("x"), &bytes).unwrap();
         let all = seg.columns(&[], i64::MIN, i64::MAX, Fields::ALL).unwrap();
-        let each = [
-            Fields::SUM,
-            Fields::MIN,
-            Fields::MAX,
-            Fields::FIRST,
-            Fields::LAST,
-            Fields::RESETS,
-            Fields::CHANGES,
-            Fields::NON_FINITE,
-            Fields::STALE,
-            Fields::SKETCH,
-        ];
-        for (bit, field) in each.into_iter().enumerate() {
+        for (bit, field) in Fields::EACH.into_iter().enumerate() {
             let one = seg.columns(&[], i64::MIN, i64::MAX, field).unwrap();
             for (a, o) in all.iter().zip(&one) {
                 assert_eq!(a.windows.ends(), o.windows.ends());

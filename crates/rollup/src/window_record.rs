@@ -574,22 +574,11 @@ mod tests {
     }
 
     fn fields_from_bits(bits: u16) -> Fields {
-        [
-            Fields::SUM,
-            Fields::MIN,
-            Fields::MAX,
-            Fields::FIRST,
-            Fields::LAST,
-            Fields::RESETS,
-            Fields::CHANGES,
-            Fields::NON_FINITE,
-            Fields::STALE,
-            Fields::SKETCH,
-        ]
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| bits & (1 << i) != 0)
-        .fold(Fields::NONE, |acc, (_, &f)| acc.and(f))
+        Fields::EACH
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| bits & (1 << i) != 0)
+            .fold(Fields::NONE, |acc, (_, &f)| acc.and(f))
     }
 
     #[test]
