@@ -97,8 +97,15 @@ fn write_select(out: &mut String, s: &Select, numbers: Numbers) {
         Fill::None => out.push_str(" fill(none)"),
         Fill::Previous => out.push_str(" fill(previous)"),
         Fill::Linear => out.push_str(" fill(linear)"),
+        // Exactly as a literal is written: Go's form puts a large number in exponent
+        // notation, which InfluxQL does not read (found by fuzzing the round trip).
         Fill::Number(n) => {
-            let _ = write!(out, " fill({})", crate::result::json_float(n));
+            out.push_str(" fill(");
+            match numbers {
+                Numbers::Influx => out.push_str(&crate::result::json_float(n)),
+                Numbers::Exact => write_exact_number(out, n),
+            }
+            out.push(')');
         }
     }
     if s.descending {
@@ -308,6 +315,8 @@ mod tests {
             // Negated operands (fuzzing found `- -x` and `a / -x` reading back reassociated).
             "SELECT DISTINCT - -ulat(*) FROM m",
             "SELECT a / -b, a - -(b + 1), -1 * c, -mean(v) FROM m GROUP BY time(1m)",
+            "SELECT min(v) FROM m GROUP BY time(2s) fill(6666666666666666666666666666666666666666660)",
+            "SELECT min(v) FROM m GROUP BY time(2s) fill(-0.000000000000000000000000000001)",
             "SELECT \"c\", \"in\u{39d}ytes\", \"\u{e9}t\u{e9}\" FROM cpu",
         ];
         for q in queries {
