@@ -230,24 +230,8 @@ fn time_queries(
         "quantile_over_time(0.9, bench_cpu[1h])",
     ];
     let mut out = Vec::new();
-    let prof = std::env::var("PROF_ONLY").ok();
     for range_days in [30.min(days), days] {
         for text in texts {
-            if let Some(p) = &prof {
-                if range_days != days || !text.starts_with(p.as_str()) {
-                    continue;
-                }
-                let range = Range { start: end - range_days * DAY, end, step: HOUR };
-                for _ in 0..runs {
-                    let t = Instant::now();
-                    q.range(&routed, text, range).map_err(|e| anyhow::anyhow!("{e}"))?;
-                    eprintln!("{text} {:.1} ms", t.elapsed().as_secs_f64() * 1000.0);
-                    if std::env::var("PROF_RAW").is_ok() {
-                        q.range(engine, text, range).map_err(|e| anyhow::anyhow!("{e}"))?;
-                    }
-                }
-                continue;
-            }
             let range = Range { start: end - range_days * DAY, end, step: HOUR };
             let (mut with_ms, mut without_ms) = (Vec::new(), Vec::new());
             let (mut with, mut without) = (None, None);
