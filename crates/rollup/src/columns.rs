@@ -336,28 +336,6 @@ impl WindowColumns {
         Ok(())
     }
 
-    /// Appends `later`'s windows (all after this one's; the same fields).
-    pub fn append(&mut self, later: WindowColumns) {
-        if self.is_empty() {
-            *self = later;
-            return;
-        }
-        let offset = self.sketch_bytes.len();
-        self.end.extend_from_slice(&later.end);
-        self.count.extend_from_slice(&later.count);
-        self.sum.extend_from_slice(&later.sum);
-        self.min.extend_from_slice(&later.min);
-        self.max.extend_from_slice(&later.max);
-        self.first.extend_from_slice(&later.first);
-        self.last.extend_from_slice(&later.last);
-        self.resets.extend_from_slice(&later.resets);
-        self.changes.extend_from_slice(&later.changes);
-        self.non_finite.extend_from_slice(&later.non_finite);
-        self.stale_after.extend_from_slice(&later.stale_after);
-        self.sketch_bytes.extend_from_slice(&later.sketch_bytes);
-        self.sketch_ends.extend(later.sketch_ends.iter().map(|e| e + offset));
-    }
-
     /// Drops every window, keeping the room the columns have (a reader refills them batch
     /// after batch).
     pub fn clear(&mut self) {
@@ -455,10 +433,9 @@ mod tests {
     }
 
     #[test]
-    fn append_and_drop_front_keep_windows_and_sketches_aligned() {
+    fn drop_front_keeps_windows_and_sketches_aligned() {
         let ws = windows();
-        let mut c = columns(Fields::ALL, &ws[..2]);
-        c.append(columns(Fields::ALL, &ws[2..]));
+        let mut c = columns(Fields::ALL, &ws);
         c.drop_front(1);
         assert_eq!(c.ends(), &[180_000, 240_000, 300_000]);
         let mut sketch = Sketch::new();
@@ -470,5 +447,12 @@ mod tests {
         assert_eq!(sketch, ws[1].sketch);
         c.drop_front(3);
         assert!(c.is_empty());
+        // Emptied, the columns are refilled as a fresh set would be.
+        let before = c.end.capacity();
+        ws.iter().for_each(|w| c.push(w, None));
+        c.clear();
+        assert!(c.is_empty() && c.end.capacity() >= before, "clear keeps the room");
+        ws.iter().for_each(|w| c.push(w, None));
+        assert_eq!(format!("{c:?}"), format!("{:?}", columns(Fields::ALL, &ws)));
     }
 }
