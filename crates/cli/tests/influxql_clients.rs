@@ -101,6 +101,9 @@ fn the_influx_cli_reads_strata_as_it_reads_influxdb() {
         ),
         "SELECT top(usage_idle, host, 2) FROM cpu".into(),
         "SHOW MEASUREMENTS; SELECT last(value) FROM mem GROUP BY host".into(),
+        // A count of 0 is no limit (fuzzing found Strata answering no rows).
+        "SELECT usage_idle FROM cpu WHERE host = 'b' AND time > now() - 1h LIMIT 0 SLIMIT 0".into(),
+        "SHOW MEASUREMENTS LIMIT 0".into(),
     ];
     for q in &queries {
         let theirs = influx_cli(&influx, p.influx.port, q);
