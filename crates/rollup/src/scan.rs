@@ -198,9 +198,7 @@ impl TierScan {
         out: &mut WindowColumns,
     ) -> Result<usize, RollupError> {
         let mut held = 0;
-        let records = &self.series[k].records[records];
-        self.warm(records);
-        for r in records {
+        for r in &self.series[k].records[records] {
             let segment = &self.segments[r.segment as usize];
             let bytes: &[u8] = &segment.map;
             let slice = |start: u64, len: u32| &bytes[start as usize..start as usize + len as usize];
@@ -220,22 +218,6 @@ impl TierScan {
             })?;
         }
         Ok(held)
-    }
-
-    /// Reads a byte of every cache line of `records`' payloads before they are decoded: a
-    /// series' records lie in different files, so decoding them one after another waits for
-    /// memory at the start of each; touched together, the reads overlap.
-    fn warm(&self, records: &[Record]) {
-        let mut sum = 0u8;
-        for r in records {
-            let bytes: &[u8] = &self.segments[r.segment as usize].map;
-            let start = r.at as usize;
-            let end = (start + r.payload_len as usize + 4).min(bytes.len());
-            for p in (start..end).step_by(64) {
-                sum = sum.wrapping_add(bytes[p]);
-            }
-        }
-        std::hint::black_box(sum);
     }
 
     /// Every series with windows in the range, decoded (series on every core).

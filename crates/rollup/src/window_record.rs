@@ -273,7 +273,11 @@ fn decode_v2(
     // The record's head is read with the columns' inline varint decoder: a year of a 1h
     // tier is hundreds of thousands of small records, each with fifteen varints up front.
     let mut head = Column { bytes: buf, pos: 0, index: GAPS };
-    let mut count = || head.uvarint().map_err(|_| "the record's window counts are cut short or malformed");
+    let mut count = || {
+        head.uvarint().map_err(|d| {
+            format!("the record's window counts are cut short or malformed at the record's byte {}", d.at)
+        })
+    };
     let (n, many, valued) = (count()?, count()?, count()?);
     if n > buf.len() as u64 || many > valued || valued > n {
         return Err(format!("impossible window counts {n}, {many}, {valued} in a {}-byte record", buf.len()));
@@ -283,10 +287,12 @@ fn decode_v2(
     let mut pos = head.pos;
     for (i, column) in columns.iter_mut().enumerate() {
         head.pos = pos;
-        let len = head
-            .uvarint()
-            .map_err(|_| format!("the {} column's length is cut short or malformed", NAMES[i]))?
-            as usize;
+        let len = head.uvarint().map_err(|d| {
+            format!(
+                "the {} column's length is cut short or malformed at the record's byte {}",
+                NAMES[i], d.at
+            )
+        })? as usize;
         pos = head.pos;
         let head = buf.get(pos..pos + 4).ok_or("record ends inside a column head")?;
         let crc = u32::from_le_bytes(head.try_into().unwrap_or_default());
