@@ -96,9 +96,48 @@ impl XorStats {
     }
 }
 
+/// Where an encoder keeps its encoding figures: [`Counted`] keeps them, [`Uncounted`] (a
+/// type of no size) does not — an encoder per series sits in every TSDB head, and the head
+/// never reads the figures, so its encoders carry no field for them.
+pub trait Figures: std::fmt::Debug {
+    /// The figures to add to, if kept.
+    fn get(&mut self) -> Option<&mut XorStats>;
+    /// The figures at the end, with the chunk's final padding (all zeros when not kept).
+    fn into_stats(self, padding_bits: u64) -> XorStats;
+}
+
+/// Figures kept (boxed: they are large, and only a few encoders keep them).
+pub type Counted = Box<XorStats>;
+
+impl Figures for Counted {
+    #[inline]
+    fn get(&mut self) -> Option<&mut XorStats> {
+        Some(self)
+    }
+
+    fn into_stats(self, padding_bits: u64) -> XorStats {
+        XorStats { overhead_bits: self.overhead_bits + padding_bits, ..*self }
+    }
+}
+
+/// No figures kept.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Uncounted;
+
+impl Figures for Uncounted {
+    #[inline]
+    fn get(&mut self) -> Option<&mut XorStats> {
+        None
+    }
+
+    fn into_stats(self, _padding_bits: u64) -> XorStats {
+        XorStats::default()
+    }
+}
+
 /// Builds one XOR chunk sample by sample.
 #[derive(Debug, Clone)]
-pub struct XorEncoder {
+pub struct XorEncoder<F: Figures = Counted> {
     stream: BitWriter,
     count: u16,
     t: i64,
@@ -109,9 +148,8 @@ pub struct XorEncoder {
     /// Bytes, not u32s (leading ≤ 31, trailing ≤ 63): an encoder per series sits in every
     /// TSDB head, and this keeps it 8 bytes smaller.
     window: Option<(u8, u8)>,
-    /// Encoding figures; `None` for an encoder made [`XorEncoder::without_stats`] (boxed, so
-    /// that such an encoder — one per series in a TSDB head — stays small).
-    stats: Option<Box<XorStats>>,
+    /// Encoding figures, if kept ([`Figures`]).
+    stats: F,
 }
 
 impl Default for XorEncoder {
@@ -129,19 +167,20 @@ impl XorEncoder {
     /// An empty chunk whose buffer holds `bytes` before it must grow: a writer that knows
     /// its chunks' usual size avoids the reallocations (and the freed blocks they leave).
     pub fn with_capacity(bytes: usize) -> Self {
-        XorEncoder {
-            stats: Some(Box::new(XorStats { overhead_bits: 16, ..XorStats::default() })),
-            ..Self::lean(bytes)
-        }
+        XorEncoder::empty(bytes, Box::new(XorStats { overhead_bits: 16, ..XorStats::default() }))
     }
+}
 
+impl XorEncoder<Uncounted> {
     /// [`XorEncoder::with_capacity`] without encoding figures: [`XorEncoder::finish`] then
     /// reports all zeros. For encoders kept by the million, where the figures are not read.
     pub fn without_stats(bytes: usize) -> Self {
-        Self::lean(bytes)
+        XorEncoder::empty(bytes, Uncounted)
     }
+}
 
-    fn lean(bytes: usize) -> Self {
+impl<F: Figures> XorEncoder<F> {
+    fn empty(bytes: usize, stats: F) -> Self {
         let mut header = Vec::with_capacity(bytes.max(2));
         header.extend_from_slice(&[0, 0]);
         XorEncoder {
@@ -151,8 +190,13 @@ impl XorEncoder {
             t_delta: 0,
             v_bits: 0,
             window: None,
-            stats: None,
+            stats,
         }
+    }
+
+    /// Timestamp of the newest sample appended, if any.
+    pub fn last_timestamp(&self) -> Option<i64> {
+        (self.count > 0).then_some(self.t)
     }
 
     /// Number of samples appended.
@@ -188,11 +232,11 @@ impl XorEncoder {
                 let mut head = Vec::with_capacity(10);
                 put_varint(&mut head, t);
                 self.stream.write_bytes(&head);
-                if let Some(st) = self.stats.as_deref_mut() {
+                if let Some(st) = self.stats.get() {
                     st.timestamp_bits += self.stream.bit_len() - before;
                 }
                 self.stream.write_bits(v_bits, 64);
-                if let Some(st) = self.stats.as_deref_mut() {
+                if let Some(st) = self.stats.get() {
                     st.first_value_bits += 64;
                 }
             }
@@ -201,7 +245,7 @@ impl XorEncoder {
                 let mut head = Vec::with_capacity(10);
                 put_uvarint(&mut head, delta as u64);
                 self.stream.write_bytes(&head);
-                if let Some(st) = self.stats.as_deref_mut() {
+                if let Some(st) = self.stats.get() {
                     st.timestamp_bits += self.stream.bit_len() - before;
                 }
                 self.t_delta = delta;
@@ -210,7 +254,7 @@ impl XorEncoder {
             _ => {
                 let delta = t.wrapping_sub(self.t);
                 self.write_dod(delta.wrapping_sub(self.t_delta));
-                if let Some(st) = self.stats.as_deref_mut() {
+                if let Some(st) = self.stats.get() {
                     st.timestamp_bits += self.stream.bit_len() - before;
                 }
                 self.t_delta = delta;
@@ -248,7 +292,7 @@ impl XorEncoder {
         let x = v_bits ^ self.v_bits;
         if x == 0 {
             self.stream.write_bits(0, 1);
-            if let Some(st) = self.stats.as_deref_mut() {
+            if let Some(st) = self.stats.get() {
                 st.repeat.add(1);
             }
             return;
@@ -261,7 +305,7 @@ impl XorEncoder {
                 let sig = 64 - wl - wt;
                 self.stream.write_bits(0b10, 2);
                 self.stream.write_bits(x >> wt, sig);
-                if let Some(st) = self.stats.as_deref_mut() {
+                if let Some(st) = self.stats.get() {
                     st.reuse_window.add(2 + sig);
                 }
             }
@@ -273,7 +317,7 @@ impl XorEncoder {
                 self.stream.write_bits(x >> tz, sig);
                 // lz ≤ 31 and tz ≤ 63 (x is not 0 here): both fit a byte.
                 self.window = Some((lz as u8, tz as u8));
-                if let Some(st) = self.stats.as_deref_mut() {
+                if let Some(st) = self.stats.get() {
                     st.new_window.add(13 + sig);
                 }
             }
@@ -291,10 +335,7 @@ impl XorEncoder {
     /// encoder made [`XorEncoder::without_stats`]).
     pub fn finish(self) -> (Vec<u8>, XorStats) {
         let padding = (8 - self.stream.bit_len() % 8) % 8;
-        let stats = self.stats.map_or_else(XorStats::default, |st| XorStats {
-            overhead_bits: st.overhead_bits + padding,
-            ..*st
-        });
+        let stats = self.stats.into_stats(padding);
         let count = self.count.to_be_bytes();
         let mut bytes = self.stream.finish();
         bytes[..2].copy_from_slice(&count);

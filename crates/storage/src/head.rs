@@ -647,12 +647,13 @@ impl Head {
         }
         // The minimum valid time is read (in `place`) only once these locks are held.
         let mut guards: Vec<_> = series.iter().map(|s| lock(s)).collect();
-        if guards.iter().any(|g| g.wal_ref == REMOVED) {
+        if guards.iter().any(|g| g.wal_ref() == REMOVED) {
             // Removed after its slot was read, before its lock was taken (rare: only then
             // are the groups' refs gathered).
             let mut refs: Vec<AppendRef> = order.iter().map(|&i| batch[i].0).collect();
             refs.dedup();
-            let removed = refs.into_iter().zip(&guards).filter(|(_, g)| g.wal_ref == REMOVED).map(|(r, _)| r);
+            let removed =
+                refs.into_iter().zip(&guards).filter(|(_, g)| g.wal_ref() == REMOVED).map(|(r, _)| r);
             return Ok(Attempt::Removed(removed.collect()));
         }
         let mut result = AppendResult::default();
@@ -667,13 +668,13 @@ impl Head {
             }
             let (_, t, v) = batch[i];
             let g = &guards[group];
-            if newest.is_none() && g.last_t == Some(t) && g.last_is_histogram() {
+            if newest.is_none() && g.last_t() == Some(t) && g.last_is_histogram() {
                 result
                     .rejected
                     .push(Rejected { index: i, reason: format!("duplicate sample for timestamp {t}") });
                 continue;
             }
-            let newest_here = newest.or(g.last_t.map(|last| (last, g.last_v)));
+            let newest_here = newest.or(g.last_t().map(|last| (last, g.last_v)));
             match self.place((t, v), newest_here, g, &pending) {
                 Ok(Placement::Identical) => identical += 1,
                 Ok(placement) => {
@@ -681,7 +682,7 @@ impl Head {
                         newest = Some((t, v));
                     }
                     pending.push(t);
-                    accepted.push((group, placement, RefSample { series_ref: g.wal_ref, t, v }));
+                    accepted.push((group, placement, RefSample { series_ref: g.wal_ref(), t, v }));
                 }
                 Err(reason) => result.rejected.push(Rejected { index: i, reason }),
             }
@@ -813,7 +814,7 @@ impl Head {
         if guards.is_empty() {
             return Ok(Vec::new());
         }
-        let stones = guards.iter().map(|(_, g)| Tombstone { series_ref: g.wal_ref, mint, maxt }).collect();
+        let stones = guards.iter().map(|(_, g)| Tombstone { series_ref: g.wal_ref(), mint, maxt }).collect();
         self.wal.append(&[Record::Tombstones(stones)])?;
         let mut touched = Vec::with_capacity(guards.len());
         for (r, g) in &mut guards {

@@ -61,7 +61,7 @@ impl Head {
             return Ok(None);
         }
         let mut guards: Vec<_> = series.iter().map(|s| lock(s)).collect();
-        if guards.iter().any(|g| g.wal_ref == REMOVED) {
+        if guards.iter().any(|g| g.wal_ref() == REMOVED) {
             return Ok(None);
         }
         let min_valid = self.min_valid_time.load(Ordering::SeqCst);
@@ -77,7 +77,7 @@ impl Head {
             previous_ref = Some(r);
             let (_, t, value) = &batch[i];
             let g = &guards[group];
-            let stored = g.last_t.map(|last| (last, g.last_histogram()));
+            let stored = g.last_t().map(|last| (last, g.last_histogram()));
             match judge(*t, value, min_valid, newest, stored) {
                 Ok(Fate::Store) => {
                     newest = Some((*t, value));
@@ -118,7 +118,7 @@ impl Head {
         let (mut integer, mut float) = (Vec::new(), Vec::new());
         for &(group, i) in accepted {
             let (_, t, value) = &batch[i];
-            let series_ref = guards[group].wal_ref;
+            let series_ref = guards[group].wal_ref();
             match value {
                 HistogramValue::Integer(h) => integer.push(RefHistogram { series_ref, t: *t, h: h.clone() }),
                 HistogramValue::Float(h) => float.push(RefFloatHistogram { series_ref, t: *t, h: h.clone() }),

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use strata_codec::xor::{decode_chunk_into, header_sample_count, XorEncoder};
+use strata_codec::xor::{decode_chunk_into, header_sample_count, Uncounted, XorEncoder};
 
 use strata_model::histogram::HistogramValue;
 
@@ -85,16 +85,25 @@ impl ChunkSink<'_> {
     }
 }
 
+/// The top bit of [`MemSeries`]' `ref_bits`: set while the series has a newest sample
+/// (`newest_t` means something). WAL refs count up from 1 and stay far below it; keeping the
+/// flag there rather than in an `Option<i64>` saves the eight bytes that put a series in
+/// the allocator's next size class.
+const HAS_NEWEST: u64 = 1 << 63;
+
 #[derive(Debug)]
 pub(super) struct MemSeries {
-    /// The ref this series has in the WAL.
-    pub(super) wal_ref: u64,
-    pub(super) closed: Vec<HeadChunk>,
-    pub(super) open: XorEncoder,
+    /// The ref this series has in the WAL, and [`HAS_NEWEST`].
+    ref_bits: u64,
+    /// Closed chunks, oldest first (a boxed slice, not a vector: a series holds a handful,
+    /// appended one at a time, and a vector's capacity field would cost 8 bytes a series).
+    pub(super) closed: Box<[HeadChunk]>,
+    pub(super) open: XorEncoder<Uncounted>,
+    /// Timestamp of the open chunk's first sample (its last is the encoder's).
     pub(super) open_mint: i64,
-    pub(super) open_maxt: i64,
-    /// Timestamp of the newest sample; in-order samples must come after it.
-    pub(super) last_t: Option<i64>,
+    /// Timestamp of the newest sample, when [`HAS_NEWEST`] is set; in-order samples must
+    /// come after it.
+    newest_t: i64,
     /// Value of the newest sample (a copy of it at the same time is not a duplicate).
     pub(super) last_v: f64,
     /// Accepted out-of-order samples, sorted by time, one per timestamp.
@@ -106,22 +115,62 @@ pub(super) struct MemSeries {
 
 impl MemSeries {
     pub(super) fn new(wal_ref: u64) -> Self {
+        debug_assert!(wal_ref & HAS_NEWEST == 0, "WAL ref {wal_ref} uses the flag bit");
         MemSeries {
-            wal_ref,
-            closed: Vec::new(),
+            ref_bits: wal_ref,
+            closed: Box::default(),
             open: XorEncoder::without_stats(0),
             open_mint: 0,
-            open_maxt: 0,
-            last_t: None,
+            newest_t: 0,
             last_v: 0.0,
             ooo: OooSamples::default(),
             histograms: None,
         }
     }
 
+    /// The ref this series has in the WAL ([`super::series_removal::REMOVED`] once removed).
+    pub(super) fn wal_ref(&self) -> u64 {
+        self.ref_bits & !HAS_NEWEST
+    }
+
+    pub(super) fn set_wal_ref(&mut self, wal_ref: u64) {
+        debug_assert!(wal_ref & HAS_NEWEST == 0, "WAL ref {wal_ref} uses the flag bit");
+        self.ref_bits = (self.ref_bits & HAS_NEWEST) | wal_ref;
+    }
+
+    /// Timestamp of the newest sample ever appended (deletes leave it as it was).
+    pub(super) fn last_t(&self) -> Option<i64> {
+        (self.ref_bits & HAS_NEWEST != 0).then_some(self.newest_t)
+    }
+
+    fn set_last_t(&mut self, t: Option<i64>) {
+        match t {
+            Some(t) => {
+                self.ref_bits |= HAS_NEWEST;
+                self.newest_t = t;
+            }
+            None => self.ref_bits &= !HAS_NEWEST,
+        }
+    }
+
+    /// Appends a closed chunk (the slice grows by exactly one).
+    fn push_closed(&mut self, chunk: HeadChunk) {
+        let mut closed = std::mem::take(&mut self.closed).into_vec();
+        closed.reserve_exact(1);
+        closed.push(chunk);
+        self.closed = closed.into_boxed_slice();
+    }
+
+    /// Keeps the closed chunks `keep` says yes to.
+    fn retain_closed(&mut self, keep: impl FnMut(&HeadChunk) -> bool) {
+        let mut closed = std::mem::take(&mut self.closed).into_vec();
+        closed.retain(keep);
+        self.closed = closed.into_boxed_slice();
+    }
+
     /// Whether the newest sample is a histogram (then `last_v` means nothing).
     pub(super) fn last_is_histogram(&self) -> bool {
-        self.histograms.as_ref().and_then(|h| h.last()).is_some_and(|(t, _)| Some(*t) == self.last_t)
+        self.histograms.as_ref().and_then(|h| h.last()).is_some_and(|(t, _)| Some(*t) == self.last_t())
     }
 
     /// The newest sample if it is a histogram.
@@ -129,7 +178,7 @@ impl MemSeries {
         self.histograms
             .as_ref()
             .and_then(|h| h.last())
-            .filter(|(t, _)| Some(*t) == self.last_t)
+            .filter(|(t, _)| Some(*t) == self.last_t())
             .map(|(_, v)| v)
     }
 
@@ -141,14 +190,14 @@ impl MemSeries {
         sink: ChunkSink<'_>,
     ) -> Result<(), StorageError> {
         self.histograms.get_or_insert_with(Box::default).push(t, v, sink.chunk_range)?;
-        self.last_t = Some(t);
+        self.set_last_t(Some(t));
         Ok(())
     }
 
     /// Applies a histogram read back from the WAL: kept unless a sample at or after its
     /// time is already held (histograms are only ever appended in order).
     pub(super) fn replay_histogram(&mut self, t: i64, v: HistogramValue, sink: ChunkSink<'_>) -> bool {
-        if self.last_t.is_some_and(|last| t <= last) {
+        if self.last_t().is_some_and(|last| t <= last) {
             return false;
         }
         self.push_histogram(t, v, sink).is_ok()
@@ -171,21 +220,19 @@ impl MemSeries {
         let mut capacity = FIRST_CHUNK_CAPACITY;
         if !self.open.is_empty() && (self.open.len() == SAMPLES_PER_CHUNK || crosses) {
             let full = std::mem::replace(&mut self.open, XorEncoder::without_stats(0));
-            let maxt = self.open_maxt;
+            let maxt = full.last_timestamp().unwrap_or(self.open_mint);
             let bytes = full.finish().0;
             capacity = bytes.len() + 8;
             // Exact growth: a series holds a handful of closed chunks, and the doubling
             // vector's spare slots would cost more per series than the chunk bytes do.
-            self.closed.reserve_exact(1);
-            self.closed.push(HeadChunk { mint: self.open_mint, maxt, bytes: sink.close(bytes, maxt) });
+            self.push_closed(HeadChunk { mint: self.open_mint, maxt, bytes: sink.close(bytes, maxt) });
         }
         if self.open.is_empty() {
             self.open = XorEncoder::without_stats(capacity);
             self.open_mint = t;
         }
         self.open.append(t, v)?;
-        self.open_maxt = t;
-        self.last_t = Some(t);
+        self.set_last_t(Some(t));
         self.last_v = v;
         Ok(())
     }
@@ -193,7 +240,7 @@ impl MemSeries {
     /// First and last timestamp of the open chunk, if it has samples. Its last is the
     /// series' newest sample, except after a delete removed the newest ones.
     pub(super) fn open_range(&self) -> Option<(i64, i64)> {
-        (!self.open.is_empty()).then_some((self.open_mint, self.open_maxt))
+        self.open.last_timestamp().map(|maxt| (self.open_mint, maxt))
     }
 
     /// Whether a sample at `t` (older than the newest) is already held: out of order, or
@@ -229,7 +276,7 @@ impl MemSeries {
     /// Applies a sample read back from the WAL: acknowledged once, so kept unless it is a
     /// copy of one already held.
     pub(super) fn replay(&mut self, t: i64, v: f64, sink: ChunkSink<'_>) -> bool {
-        match self.last_t {
+        match self.last_t() {
             Some(last) if t == last => false,
             Some(last) if t < last => self.insert_ooo(t, v),
             _ => self.push(t, v, sink).is_ok(),
@@ -248,7 +295,7 @@ impl MemSeries {
     pub(super) fn heap_bytes(&self) -> usize {
         // Each closed chunk's bytes sit behind an Arc (two counters before them).
         self.closed.iter().map(|c| c.bytes.heap_bytes()).sum::<usize>()
-            + self.closed.capacity() * std::mem::size_of::<HeadChunk>()
+            + self.closed.len() * std::mem::size_of::<HeadChunk>()
             + self.open.byte_capacity()
             + self.ooo.capacity() * 16
             + self.histograms.as_ref().map_or(0, |h| h.heap_bytes())
@@ -330,14 +377,17 @@ impl MemSeries {
             decode_chunk_into(&self.open.to_bytes(), &mut samples)?;
         }
         // The newest sample's value too: a copy of that sample sent again stays "identical".
-        let newest = (self.last_t, self.last_v);
-        self.closed.truncate(first);
+        let newest = (self.last_t(), self.last_v);
+        let mut closed = std::mem::take(&mut self.closed).into_vec();
+        closed.truncate(first);
+        self.closed = closed.into_boxed_slice();
         self.open = XorEncoder::without_stats(0);
-        self.last_t = self.closed.last().map(|c| c.maxt);
+        self.set_last_t(self.closed.last().map(|c| c.maxt));
         for (t, v) in samples.into_iter().filter(|s| !(mint..=maxt).contains(&s.0)) {
             self.push(t, v, sink)?;
         }
-        (self.last_t, self.last_v) = newest;
+        self.set_last_t(newest.0);
+        self.last_v = newest.1;
         Ok(())
     }
 
@@ -351,7 +401,7 @@ impl MemSeries {
 
     /// Drops everything before `t`.
     pub(super) fn truncate(&mut self, t: i64) {
-        self.closed.retain(|c| c.maxt >= t);
+        self.retain_closed(|c| c.maxt >= t);
         if self.open_range().is_some_and(|(_, hi)| hi < t) {
             self.open = XorEncoder::without_stats(0);
         }
@@ -370,10 +420,29 @@ impl MemSeries {
 mod footprint {
     /// One of these sits in the head for every active series (behind an `Arc<Mutex<…>>`,
     /// 24 bytes more): a field that grows it costs a megabyte per 1,000,000 series per byte.
-    /// 168 + 24 = 192 is one of mimalloc's size classes; 224 is the next.
+    /// 136 + 24 = 160 is one of mimalloc's size classes; 192 is the next.
     #[test]
-    fn a_series_fits_in_192_bytes_with_its_lock_and_counts() {
+    fn a_series_fits_in_160_bytes_with_its_lock_and_counts() {
         let size = std::mem::size_of::<std::sync::Mutex<super::MemSeries>>() + 16;
-        assert!(size <= 192, "Arc<Mutex<MemSeries>> takes {size} bytes");
+        assert!(size <= 160, "Arc<Mutex<MemSeries>> takes {size} bytes");
+    }
+
+    /// The newest timestamp's flag shares the WAL ref's word: setting one never changes
+    /// the other, whatever the timestamp (i64::MIN included) or the ref.
+    #[test]
+    fn the_newest_timestamp_and_the_wal_ref_are_kept_apart() {
+        use super::super::series_removal::REMOVED;
+        for wal_ref in [0, 1, 12_345, REMOVED] {
+            let mut m = super::MemSeries::new(wal_ref);
+            assert_eq!((m.wal_ref(), m.last_t()), (wal_ref, None));
+            for t in [i64::MIN, -1, 0, i64::MAX] {
+                m.set_last_t(Some(t));
+                assert_eq!((m.wal_ref(), m.last_t()), (wal_ref, Some(t)));
+            }
+            m.set_wal_ref(REMOVED);
+            assert_eq!((m.wal_ref(), m.last_t()), (REMOVED, Some(i64::MAX)));
+            m.set_last_t(None);
+            assert_eq!((m.wal_ref(), m.last_t()), (REMOVED, None));
+        }
     }
 }

@@ -45,8 +45,9 @@ use strata_model::Labels;
 use super::{lock, mem_series::MemSeries, AppendRef, Head, Rejected};
 use crate::StorageError;
 
-/// The WAL ref of a removed series (refs come from a counter that never gets there).
-pub(super) const REMOVED: u64 = u64::MAX;
+/// The WAL ref of a removed series (refs come from a counter that never gets there; the
+/// top bit is not a ref's: `MemSeries` keeps a flag there).
+pub(super) const REMOVED: u64 = u64::MAX >> 1;
 
 /// How many times an append redirects before it gives up: each redirect resolves every
 /// removed ref of the batch, so a second one only happens if a pass ran in between.
@@ -134,8 +135,8 @@ impl Head {
                 if !is_stale(&m, floor, min_valid) {
                     continue; // written to since it was picked
                 }
-                wal_refs.push(m.wal_ref);
-                m.wal_ref = REMOVED;
+                wal_refs.push(m.wal_ref());
+                m.set_wal_ref(REMOVED);
             }
             *slot = Arc::clone(&self.removal.empty);
             refs.insert(i as u32);
@@ -238,7 +239,7 @@ impl Head {
 
 /// Whether a series may go: nothing held, and it existed at the previous pass.
 fn is_stale(m: &MemSeries, floor: u64, min_valid: i64) -> bool {
-    m.wal_ref < floor && m.oldest().is_none() && m.last_t.is_none_or(|t| t < min_valid)
+    m.wal_ref() < floor && m.oldest().is_none() && m.last_t().is_none_or(|t| t < min_valid)
 }
 
 #[cfg(test)]
