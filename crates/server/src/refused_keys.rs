@@ -21,15 +21,15 @@ use std::sync::{Arc, Mutex};
 
 use strata_cardinality::RefusalEpoch;
 
-use crate::series_cache::SeriesCache;
+use crate::series_cache::{SeriesCache, SlotValue};
 
 /// Distinct refusal texts kept (one per limit, in practice): an index fits in a byte.
 const MAX_REASONS: usize = 255;
 
-/// A remembered refusal in eight bytes (a slot is then 24, as the ref caches'): the low 56
+/// A remembered refusal in eight bytes (a slot is then 24): the low 56
 /// bits of the stamp it was made under (the hour, and the limiter's events modulo 2²⁴ — a
 /// stale refusal would need 16.7M removals and reloads within one hour to pass), then its
-/// reason's index + 1, so the value is never zero and `Option` costs nothing.
+/// reason's index + 1, so the value is never zero (zero marks an empty slot).
 #[derive(Debug, Clone, Copy)]
 struct Refusal(std::num::NonZeroU64);
 
@@ -43,6 +43,18 @@ impl Refusal {
     fn reason_at(self, stamp: u64) -> Option<u32> {
         let value = self.0.get();
         (value >> 8 == stamp & ((1 << 56) - 1)).then(|| (value & 0xff) as u32 - 1)
+    }
+}
+
+impl SlotValue for Refusal {
+    type Bits = u64;
+    const EMPTY: u64 = 0;
+    fn to_bits(self) -> u64 {
+        self.0.get()
+    }
+    fn from_bits(bits: u64) -> Refusal {
+        // Only a held slot's bits come back, and those are never the empty pattern.
+        Refusal(std::num::NonZeroU64::new(bits).unwrap_or(std::num::NonZeroU64::MIN))
     }
 }
 

@@ -21,12 +21,12 @@
 //! Series the head refused are remembered beside the refs, by the same bytes
 //! (`refused_keys`).
 //!
-//! A key is kept as its 128-bit XXH3 digest, seeded at random per cache, not as its bytes:
-//! 24 bytes a slot instead of the slot plus a boxed copy of ~100 bytes of labels (at a
-//! million series, ~110 MB became ~40 MB). Two keys share a digest with probability about
-//! n²/2¹²⁹ — 10⁻²⁷ for a million series — and the random seed keeps a sender from aiming at
-//! one; even then a collision could only mix two series of the same sender (caches are per
-//! protocol and per tenant).
+//! A key is kept as 96 bits of its XXH3-128 digest, seeded at random per cache, not as its
+//! bytes: a slot of 16 bytes with the ref instead of a slot plus a boxed copy of ~100 bytes
+//! of labels (at a million series, ~110 MB became 32 MB). Two keys share a digest with
+//! probability about n²/2⁹⁷ — 10⁻¹⁷ for a million series, 10⁻¹⁵ for ten million — and the
+//! random seed keeps a sender from aiming at one; even then a collision could only mix two
+//! series of the same sender (caches are per protocol and per tenant).
 
 use std::sync::{Arc, Mutex};
 
@@ -37,8 +37,55 @@ use crate::refused_keys::RefusedKeys;
 
 const SHARDS: usize = 16;
 
-/// A key's digest.
-type Digest = [u64; 2];
+/// A key's digest: 96 bits of its XXH3-128 (see the module docs).
+type Digest = [u32; 3];
+
+/// A value a slot holds, in a form with one bit pattern kept for "empty": a ref then costs
+/// its four bytes in a slot, where an `Option` would add four more (a slot of 16 bytes, not
+/// 24: 16 MB at a million series).
+pub(crate) trait SlotValue: Copy {
+    type Bits: Copy + Eq + std::fmt::Debug;
+    /// The pattern of an empty slot; a value with this pattern is never held.
+    const EMPTY: Self::Bits;
+    fn to_bits(self) -> Self::Bits;
+    fn from_bits(bits: Self::Bits) -> Self;
+}
+
+impl SlotValue for u32 {
+    type Bits = u32;
+    const EMPTY: u32 = u32::MAX;
+    fn to_bits(self) -> u32 {
+        self
+    }
+    fn from_bits(bits: u32) -> u32 {
+        bits
+    }
+}
+
+impl SlotValue for AppendRef {
+    type Bits = u32;
+    const EMPTY: u32 = u32::MAX;
+    fn to_bits(self) -> u32 {
+        self.id()
+    }
+    fn from_bits(bits: u32) -> AppendRef {
+        AppendRef::new(bits)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Slot<V: SlotValue> {
+    digest: Digest,
+    value: V::Bits,
+}
+
+impl<V: SlotValue> Slot<V> {
+    const EMPTY: Slot<V> = Slot { digest: [0; 3], value: V::EMPTY };
+
+    fn is_empty(&self) -> bool {
+        self.value == V::EMPTY
+    }
+}
 
 /// One shard: an open-addressing table of `(digest, value)` slots, probed linearly from
 /// the digest's low bits (the digest is already uniform), at most three quarters full (the
@@ -48,24 +95,24 @@ type Digest = [u64; 2];
 /// the slots) costs two. Profiled under remote write of 1M series (`perf record -F 499`, 15
 /// s): lookups took 36% of the server's samples with the map, 28% with this table.
 #[derive(Debug)]
-struct Shard<V> {
-    slots: Vec<(Digest, Option<V>)>,
+struct Shard<V: SlotValue> {
+    slots: Vec<Slot<V>>,
     len: usize,
 }
 
-impl<V: Copy> Default for Shard<V> {
+impl<V: SlotValue> Default for Shard<V> {
     fn default() -> Self {
         Shard { slots: Vec::new(), len: 0 }
     }
 }
 
-impl<V: Copy> Shard<V> {
+impl<V: SlotValue> Shard<V> {
     /// The slot holding `digest`, or the empty one where it would go.
     fn position(&self, digest: &Digest) -> usize {
         let mask = self.slots.len() - 1;
         let mut i = digest[0] as usize & mask;
         // Never full, so an empty slot ends every probe.
-        while self.slots[i].1.is_some() && self.slots[i].0 != *digest {
+        while !self.slots[i].is_empty() && self.slots[i].digest != *digest {
             i = (i + 1) & mask;
         }
         i
@@ -75,28 +122,31 @@ impl<V: Copy> Shard<V> {
         if self.slots.is_empty() {
             return None;
         }
-        self.slots[self.position(digest)].1
+        let slot = self.slots[self.position(digest)];
+        (!slot.is_empty()).then(|| V::from_bits(slot.value))
     }
 
     fn insert(&mut self, digest: Digest, value: V) {
+        let value = value.to_bits();
+        if value == V::EMPTY {
+            return; // the one value a slot cannot hold: left uncached
+        }
         if (self.len + 1) * 4 > self.slots.len() * 3 {
             self.grow();
         }
         let i = self.position(&digest);
-        if self.slots[i].1.is_none() {
+        if self.slots[i].is_empty() {
             self.len += 1;
         }
-        self.slots[i] = (digest, Some(value));
+        self.slots[i] = Slot { digest, value };
     }
 
     fn grow(&mut self) {
         let size = (self.slots.len() * 2).max(16);
-        let old = std::mem::replace(&mut self.slots, vec![([0, 0], None); size]);
+        let old = std::mem::replace(&mut self.slots, vec![Slot::EMPTY; size]);
         self.len = 0;
-        for (digest, value) in old {
-            if let Some(value) = value {
-                self.insert(digest, value);
-            }
+        for slot in old.into_iter().filter(|s| !s.is_empty()) {
+            self.insert(slot.digest, V::from_bits(slot.value));
         }
     }
 
@@ -105,7 +155,7 @@ impl<V: Copy> Shard<V> {
     }
 
     fn clear(&mut self) {
-        self.slots.iter_mut().for_each(|slot| slot.1 = None);
+        self.slots.iter_mut().for_each(|slot| *slot = Slot::EMPTY);
         self.len = 0;
     }
 }
@@ -126,13 +176,13 @@ fn prefetch_read(address: *const i8) {
 
 /// See the module docs.
 #[derive(Debug)]
-pub(crate) struct SeriesCache<V> {
+pub(crate) struct SeriesCache<V: SlotValue> {
     shards: Vec<Mutex<Shard<V>>>,
     per_shard: usize,
     seed: u64,
 }
 
-impl<V: Copy> SeriesCache<V> {
+impl<V: SlotValue> SeriesCache<V> {
     /// A cache of at most about `capacity` series.
     pub(crate) fn new(capacity: usize) -> Self {
         let seed = std::hash::BuildHasher::hash_one(&std::collections::hash_map::RandomState::new(), 0u8);
@@ -145,13 +195,13 @@ impl<V: Copy> SeriesCache<V> {
 
     fn digest(&self, key: &[u8]) -> Digest {
         let h = xxhash_rust::xxh3::xxh3_128_with_seed(key, self.seed);
-        [h as u64, (h >> 64) as u64]
+        [h as u32, (h >> 32) as u32, (h >> 64) as u32]
     }
 
     fn shard(&self, digest: &Digest) -> &Mutex<Shard<V>> {
         // From the digest of the whole key: series often share their last labels (job,
         // instance), so any part of the key would crowd them into a few shards.
-        &self.shards[(digest[1] % SHARDS as u64) as usize]
+        &self.shards[(digest[2] as usize) % SHARDS]
     }
 
     pub(crate) fn get(&self, key: &[u8]) -> Option<V> {
@@ -184,7 +234,7 @@ impl<V: Copy> SeriesCache<V> {
 
     /// Heap bytes held: the tables' slots.
     pub(crate) fn heap_bytes(&self) -> usize {
-        let slot = std::mem::size_of::<(Digest, Option<V>)>();
+        let slot = std::mem::size_of::<Slot<V>>();
         self.shards.iter().map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).slots.capacity() * slot).sum()
     }
 
@@ -300,6 +350,18 @@ mod tests {
         assert!(held <= SHARDS * 2, "{held}");
         cache.clear();
         assert_eq!(cache.get(&999u32.to_le_bytes()), None);
+    }
+
+    /// A ref costs 16 bytes a slot (the module docs' arithmetic); the one value a slot
+    /// cannot hold is left uncached, not mistaken for an empty slot.
+    #[test]
+    fn a_ref_slot_is_sixteen_bytes_and_the_empty_pattern_is_never_held() {
+        assert_eq!(std::mem::size_of::<Slot<AppendRef>>(), 16);
+        let cache = SeriesCache::new(1024);
+        cache.insert(b"max", AppendRef::new(u32::MAX));
+        cache.insert(b"zero", AppendRef::new(0));
+        assert_eq!(cache.get(b"max"), None);
+        assert_eq!(cache.get(b"zero"), Some(AppendRef::new(0)));
     }
 
     proptest::proptest! {
