@@ -8,6 +8,9 @@
 //!
 //! A value's string is stored once: the lookup table holds value ids and hashes the
 //! strings they point to (hashbrown's `HashTable`), instead of a second copy as map key.
+//! The strings of one name lie end to end in one buffer ([`ValueStrings`]): a value costs
+//! its bytes and an 8-byte end, where a boxed string cost a 16-byte pointer and an
+//! allocation of its own.
 //!
 //! The string maps use foldhash: several times faster than std's SipHash on short strings
 //! (interning is on the path of every new series), and still randomly seeded, so label
@@ -32,7 +35,7 @@ pub(crate) struct LabelName {
     value_ids: hashbrown::HashTable<u32>,
     hasher: RandomState,
     /// Values by value id.
-    values: Vec<Box<str>>,
+    values: ValueStrings,
     /// Postings by value id.
     postings: Vec<Postings>,
 }
@@ -48,21 +51,21 @@ impl LabelName {
             return id;
         }
         let id = self.values.len() as u32;
-        self.values.push(value.into());
+        self.values.push(value);
         let LabelName { value_ids, values, hasher, .. } = self;
         let hash = hasher.hash_one(value);
-        value_ids.insert_unique(hash, id, |&id| hasher.hash_one(&*values[id as usize]));
+        value_ids.insert_unique(hash, id, |&id| hasher.hash_one(values.get(id)));
         self.postings.push(Postings::default());
         id
     }
 
     pub(crate) fn value_id(&self, value: &str) -> Option<u32> {
         let hash = self.hasher.hash_one(value);
-        self.value_ids.find(hash, |&id| *self.values[id as usize] == *value).copied()
+        self.value_ids.find(hash, |&id| self.values.get(id) == value).copied()
     }
 
     pub(crate) fn value(&self, id: u32) -> &str {
-        &self.values[id as usize]
+        self.values.get(id)
     }
 
     pub(crate) fn postings(&self, id: u32) -> &Postings {
@@ -75,7 +78,7 @@ impl LabelName {
 
     /// `(value, postings)` of every value that still has series.
     pub(crate) fn live_values(&self) -> impl Iterator<Item = (&str, &Postings)> {
-        self.values.iter().zip(&self.postings).filter(|(_, p)| !p.is_empty()).map(|(v, p)| (&**v, p))
+        self.values.iter().zip(&self.postings).filter(|(_, p)| !p.is_empty())
     }
 
     /// Number of values ever seen (including those now without series).
@@ -85,15 +88,46 @@ impl LabelName {
 
     /// Approximate heap bytes.
     pub(crate) fn heap_bytes(&self) -> usize {
-        let strings: usize = self.values.iter().map(|v| v.len()).sum();
         let postings: usize = self.postings.iter().map(Postings::heap_bytes).sum();
-        // Each value: its string and pointer, a table slot (id and control byte, at most 8/7
+        // Each value: its string and end, a table slot (id and control byte, at most 8/7
         // full), its postings.
-        strings
-            + self.values.len() * 16
+        self.values.heap_bytes()
             + self.value_ids.capacity() * 5
             + self.values.len() * std::mem::size_of::<Postings>()
             + postings
+    }
+}
+
+/// The value strings of one label name, end to end, by value id.
+#[derive(Debug, Default)]
+struct ValueStrings {
+    text: String,
+    /// Where each value ends in `text` (it starts where the previous one ends).
+    ends: Vec<u64>,
+}
+
+impl ValueStrings {
+    fn push(&mut self, value: &str) {
+        self.text.push_str(value);
+        self.ends.push(self.text.len() as u64);
+    }
+
+    fn get(&self, id: u32) -> &str {
+        let id = id as usize;
+        let start = if id == 0 { 0 } else { self.ends[id - 1] as usize };
+        &self.text[start..self.ends[id] as usize]
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &str> {
+        (0..self.ends.len() as u32).map(|id| self.get(id))
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.text.capacity() + self.ends.capacity() * 8
     }
 }
 

@@ -11,26 +11,25 @@ use std::borrow::Cow;
 
 use roaring::RoaringBitmap;
 
-/// See the module docs. The empty set is `Many` of an empty bitmap (which allocates nothing).
-#[derive(Debug, Clone, PartialEq)]
+/// See the module docs. Sixteen bytes (the bitmap boxed): a label with a million values
+/// keeps a million of these, most of them [`Postings::One`].
+#[derive(Debug, Clone, PartialEq, Default)]
 pub(crate) enum Postings {
+    /// No series (a value whose series all left keeps its id and this).
+    #[default]
+    Empty,
     /// Exactly this one series.
     One(u32),
-    /// Any other number of series (0, or 2 and more).
-    Many(RoaringBitmap),
-}
-
-impl Default for Postings {
-    fn default() -> Self {
-        Postings::Many(RoaringBitmap::new())
-    }
+    /// Two series or more.
+    Many(Box<RoaringBitmap>),
 }
 
 impl From<RoaringBitmap> for Postings {
     fn from(bitmap: RoaringBitmap) -> Self {
         match (bitmap.len(), bitmap.min()) {
+            (0, _) => Postings::Empty,
             (1, Some(r)) => Postings::One(r),
-            _ => Postings::Many(bitmap),
+            _ => Postings::Many(Box::new(bitmap)),
         }
     }
 }
@@ -39,9 +38,11 @@ impl Postings {
     /// Adds a series.
     pub(crate) fn insert(&mut self, r: u32) {
         match self {
+            Postings::Empty => *self = Postings::One(r),
             Postings::One(existing) if *existing == r => {}
-            Postings::One(existing) => *self = Postings::Many(RoaringBitmap::from_iter([*existing, r])),
-            Postings::Many(bitmap) if bitmap.is_empty() => *self = Postings::One(r),
+            Postings::One(existing) => {
+                *self = Postings::Many(Box::new(RoaringBitmap::from_iter([*existing, r])))
+            }
             Postings::Many(bitmap) => {
                 bitmap.insert(r);
             }
@@ -51,11 +52,11 @@ impl Postings {
     /// Removes a series.
     pub(crate) fn remove(&mut self, r: u32) {
         match self {
-            Postings::One(existing) if *existing == r => *self = Postings::default(),
-            Postings::One(_) => {}
+            Postings::One(existing) if *existing == r => *self = Postings::Empty,
+            Postings::Empty | Postings::One(_) => {}
             Postings::Many(bitmap) => {
-                if bitmap.remove(r) && bitmap.len() == 1 {
-                    *self = Postings::from(std::mem::take(bitmap));
+                if bitmap.remove(r) && bitmap.len() <= 1 {
+                    *self = Postings::from(std::mem::take(&mut **bitmap));
                 }
             }
         }
@@ -63,6 +64,7 @@ impl Postings {
 
     pub(crate) fn len(&self) -> u64 {
         match self {
+            Postings::Empty => 0,
             Postings::One(_) => 1,
             Postings::Many(bitmap) => bitmap.len(),
         }
@@ -74,6 +76,7 @@ impl Postings {
 
     pub(crate) fn max(&self) -> Option<u32> {
         match self {
+            Postings::Empty => None,
             Postings::One(r) => Some(*r),
             Postings::Many(bitmap) => bitmap.max(),
         }
@@ -82,6 +85,7 @@ impl Postings {
     /// Whether none of these series is in `other`.
     pub(crate) fn is_disjoint(&self, other: &RoaringBitmap) -> bool {
         match self {
+            Postings::Empty => true,
             Postings::One(r) => !other.contains(*r),
             Postings::Many(bitmap) => bitmap.is_disjoint(other),
         }
@@ -90,14 +94,16 @@ impl Postings {
     /// How many of these series are in `other`.
     pub(crate) fn intersection_len(&self, other: &RoaringBitmap) -> u64 {
         match self {
+            Postings::Empty => 0,
             Postings::One(r) => u64::from(other.contains(*r)),
             Postings::Many(bitmap) => bitmap.intersection_len(other),
         }
     }
 
-    /// As a bitmap: borrowed, or built for a single series.
+    /// As a bitmap: borrowed, or built for no or a single series.
     pub(crate) fn bitmap(&self) -> Cow<'_, RoaringBitmap> {
         match self {
+            Postings::Empty => Cow::Owned(RoaringBitmap::new()),
             Postings::One(r) => Cow::Owned(RoaringBitmap::from_iter([*r])),
             Postings::Many(bitmap) => Cow::Borrowed(bitmap),
         }
@@ -106,9 +112,8 @@ impl Postings {
     /// Heap bytes beyond the enum itself.
     pub(crate) fn heap_bytes(&self) -> usize {
         match self {
-            Postings::One(_) => 0,
-            Postings::Many(bitmap) if bitmap.is_empty() => 0,
-            Postings::Many(bitmap) => bitmap.serialized_size() + 16,
+            Postings::Empty | Postings::One(_) => 0,
+            Postings::Many(bitmap) => bitmap.serialized_size() + 16 + std::mem::size_of::<RoaringBitmap>(),
         }
     }
 }
@@ -121,8 +126,9 @@ pub(crate) fn union<'a>(sets: impl IntoIterator<Item = &'a Postings>) -> Roaring
     let mut bitmaps = Vec::new();
     for set in sets {
         match set {
+            Postings::Empty => {}
             Postings::One(r) => singles.push(*r),
-            Postings::Many(bitmap) => bitmaps.push(bitmap),
+            Postings::Many(bitmap) => bitmaps.push(&**bitmap),
         }
     }
     singles.sort_unstable();
@@ -136,6 +142,11 @@ pub(crate) fn union<'a>(sets: impl IntoIterator<Item = &'a Postings>) -> Roaring
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn postings_take_sixteen_bytes() {
+        assert_eq!(std::mem::size_of::<Postings>(), 16);
+    }
 
     proptest! {
         // Any sequence of inserts and removes leaves the same set as a plain bitmap, in the
@@ -155,6 +166,7 @@ mod tests {
                 prop_assert_eq!(postings.len(), model.len());
                 prop_assert_eq!(postings.max(), model.max());
                 prop_assert_eq!(matches!(postings, Postings::One(_)), model.len() == 1);
+                prop_assert_eq!(matches!(postings, Postings::Empty), model.is_empty());
                 let probe = RoaringBitmap::from_iter([1u32, 3, 5]);
                 prop_assert_eq!(postings.is_disjoint(&probe), model.is_disjoint(&probe));
                 prop_assert_eq!(postings.intersection_len(&probe), model.intersection_len(&probe));
