@@ -232,6 +232,16 @@ impl Replayed {
         match record {
             Record::Series(list) => {
                 for s in list {
+                    if s.series_ref >= series_removal::REMOVED {
+                        // Never given out (a head's refs count up from 1); a series under it
+                        // could not be told from a removed one: the log is damaged.
+                        let detail = format!(
+                            "WAL series record with ref {}, past any ref a head gives out",
+                            s.series_ref
+                        );
+                        self.failure = Some(StorageError::Invalid(detail));
+                        continue;
+                    }
                     self.max_ref = self.max_ref.max(s.series_ref);
                     match index.get_or_create(&s.labels) {
                         Ok(r) if r.0 as usize == self.series.len() => {
@@ -1036,6 +1046,17 @@ mod tests {
         drop(head);
         let head = Head::open(dir.path(), opts()).unwrap();
         assert_eq!(all(&head).len(), 2, "the new series' WAL ref does not collide with 7000");
+    }
+
+    #[test]
+    fn a_log_with_a_ref_no_head_gives_out_is_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let wal = Wal::open(&dir.path().join("wal"), opts().wal).unwrap();
+        let huge = u64::MAX - 1;
+        wal.append(&[Record::Series(vec![RefSeries { series_ref: huge, labels: series("x") }])]).unwrap();
+        drop(wal);
+        let err = Head::open(dir.path(), opts()).err().expect("a damaged log is refused");
+        assert!(err.to_string().contains(&huge.to_string()), "{err}");
     }
 
     #[test]
