@@ -1055,7 +1055,7 @@ mod tests {
         let huge = u64::MAX - 1;
         wal.append(&[Record::Series(vec![RefSeries { series_ref: huge, labels: series("x") }])]).unwrap();
         drop(wal);
-        let err = Head::open(dir.path(), opts()).err().expect("a damaged log is refused");
+        let Err(err) = Head::open(dir.path(), opts()) else { panic!("a damaged log is refused") };
         assert!(err.to_string().contains(&huge.to_string()), "{err}");
     }
 
