@@ -15,10 +15,10 @@ use clap::{Parser, Subcommand};
 /// mimalloc rather than glibc's malloc: the ingest path allocates many small label strings
 /// per sample, and with glibc's allocator half of the server's CPU went to malloc and free
 /// (perf, remote write at ~1M samples/s); see docs/server.md. Its version 2 (the workspace's
-/// `v2` feature), not 3: at 1M series by remote write the server held ~100 MB less
-/// resident memory for the same live heap (docs/server.md, "Memory"). Without the
-/// `mimalloc` feature (on by default) glibc's malloc is used, which heap profilers such as
-/// heaptrack can see.
+/// `v2` feature), not 3: at 1M series by remote write the server held ~100 MiB less
+/// resident memory for the same live heap (docs/server.md, "Memory at a million series").
+/// Without the `mimalloc` feature (on by default) glibc's malloc is used, which heap
+/// profilers such as heaptrack can see.
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

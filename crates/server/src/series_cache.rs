@@ -51,6 +51,7 @@ pub(crate) trait SlotValue: Copy {
     fn from_bits(bits: Self::Bits) -> Self;
 }
 
+#[cfg(test)]
 impl SlotValue for u32 {
     type Bits = u32;
     const EMPTY: u32 = u32::MAX;
