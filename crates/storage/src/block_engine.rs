@@ -45,6 +45,8 @@
 //!   and adds tombstones to every block it overlaps (their `tombstones` file, Prometheus'
 //!   format, which promtool and Prometheus honour too); reads hide tombstoned samples at
 //!   once. Rewriting blocks without them is compaction's job.
+//! - **Backfill** (`backfill`): another replica's history, of any age — into the head at or
+//!   after its start, as new blocks before it (compaction merges them into their neighbours).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -55,6 +57,7 @@ use strata_model::histogram::HistogramValue;
 use strata_model::{Labels, Matcher};
 use strata_wal::WalOptions;
 
+mod backfill;
 mod background;
 mod distinct_series;
 mod retention;
@@ -69,6 +72,7 @@ pub use retention_ledger::RetentionLedger;
 pub use shards::{ShardInfo, ShardTier};
 pub use tiers::ColdMove;
 
+use crate::backfill::{BackfillReport, BackfillSeries};
 use crate::block::{BlockFormat, BlockReader, BlockStats};
 use crate::clock::Clock;
 use crate::compaction::{self, Candidate, CompactionReport};
@@ -385,15 +389,19 @@ impl BlockEngine {
         let stats = match self.head.write_block(&self.dir, from, to)? {
             None => None,
             Some(stats) => {
-                let reader = Arc::new(BlockReader::open(&stats.dir)?);
-                let mut blocks = self.blocks.write().unwrap_or_else(|e| e.into_inner());
-                blocks.push(reader);
-                blocks.sort_by_key(|b| b.meta().min_time);
+                self.add_block(Arc::new(BlockReader::open(&stats.dir)?));
                 Some(stats)
             }
         };
         self.head.truncate(to);
         Ok(stats)
+    }
+
+    /// Puts a block just written into the block list, which stays sorted by min time.
+    fn add_block(&self, reader: Arc<BlockReader>) {
+        let mut blocks = self.blocks.write().unwrap_or_else(|e| e.into_inner());
+        blocks.push(reader);
+        blocks.sort_by_key(|b| b.meta().min_time);
     }
 
     /// After a cut: removes the series the cut left empty (once per cut, however many
@@ -692,6 +700,10 @@ impl Engine for BlockEngine {
         let result = self.head.append_refs(batch)?;
         self.cut_after_append();
         Ok(result)
+    }
+
+    fn backfill(&self, series: &[BackfillSeries]) -> Result<BackfillReport, StorageError> {
+        self.backfill_series(series)
     }
 
     fn append(&self, batch: &[(Labels, i64, f64)]) -> Result<AppendResult, StorageError> {

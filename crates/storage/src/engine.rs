@@ -18,6 +18,7 @@ use std::path::Path;
 use strata_model::histogram::HistogramValue;
 use strata_model::{Labels, Matcher};
 
+use crate::backfill::{BackfillReport, BackfillSeries};
 use crate::head::{AppendRef, AppendResult};
 use crate::series_set::Series;
 use crate::StorageError;
@@ -39,6 +40,13 @@ pub trait Engine: Send + Sync + std::fmt::Debug {
     /// Appends samples of series known by ref.
     fn append_refs(&self, batch: &[(AppendRef, i64, f64)]) -> Result<AppendResult, StorageError>;
 
+    /// Takes history another replica holds ([`crate::backfill`]): samples of any age, a
+    /// timestamp already held skipped. An engine that cannot take old samples refuses.
+    fn backfill(&self, series: &[BackfillSeries]) -> Result<BackfillReport, StorageError> {
+        let _ = series;
+        Err(StorageError::Invalid("this storage engine cannot take a backfill of old samples".into()))
+    }
+
     /// Appends samples given by labels.
     fn append(&self, batch: &[(Labels, i64, f64)]) -> Result<AppendResult, StorageError> {
         let labels: Vec<Labels> = batch.iter().map(|(l, _, _)| l.clone()).collect();
@@ -58,7 +66,7 @@ pub trait Engine: Send + Sync + std::fmt::Debug {
             "native histograms are not stored by this storage engine (the TSM engine keeps floats only)";
         let rejected =
             (0..batch.len()).map(|index| crate::head::Rejected { index, reason: reason.into() }).collect();
-        Ok(AppendResult { accepted: 0, out_of_order: 0, rejected })
+        Ok(AppendResult { rejected, ..AppendResult::default() })
     }
 
     /// [`Engine::append`] without waiting for durability; [`Engine::sync_wal`] makes what was

@@ -21,6 +21,10 @@
 //!   - *out of order*: older than the series' newest sample by more than the out-of-order
 //!     window (default 0: Prometheus' rule). Within the window, samples are kept apart in a
 //!     sorted list per series and merged into queries and into the next block.
+//!
+//!   [`Head::append_backfill`] is the same path for history another replica copies in (the
+//!   cluster's re-replication): no out-of-order window, and a timestamp already held is
+//!   skipped rather than refused.
 //! - **Open** replays the WAL (checkpoint, then segments): series records map the log's refs
 //!   to head refs (a log a real Prometheus wrote uses its own refs), samples are applied in
 //!   log order; samples older than the minimum valid time (the end of the newest block) are
@@ -101,6 +105,8 @@ enum Placement {
     OutOfOrder,
     /// The series' newest sample again: nothing to store.
     Identical,
+    /// A backfilled sample at a timestamp the series holds: skipped.
+    Held,
 }
 
 /// A series of an engine, for appending by ref (see [`Head::series_refs`]). Valid only for
@@ -138,6 +144,20 @@ pub struct AppendResult {
     pub out_of_order: usize,
     /// Samples refused, with the reason.
     pub rejected: Vec<Rejected>,
+    /// A backfill's samples at timestamps the series already held, skipped (not counted in
+    /// `accepted`); always 0 for a write.
+    pub held: usize,
+}
+
+/// How an append judges samples older than their series' newest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AppendMode {
+    /// A client's write: the out-of-order window and the duplicate rule apply.
+    Write,
+    /// History copied in from another replica ([`Head::append_backfill`]): any age at or
+    /// after the minimum valid time is taken, and a timestamp the series already holds is
+    /// skipped whatever its value (the two replicas' values are merged at query time).
+    Backfill,
 }
 
 /// Figures about the head.
@@ -533,10 +553,10 @@ impl Head {
             }
         }
         if refused.is_empty() {
-            return self.append_refs_waiting(&by_ref, wait);
+            return self.append_refs_waiting(&by_ref, wait, AppendMode::Write);
         }
         // Indexes in the result are the caller's.
-        let mut result = self.append_refs_waiting(&by_ref, wait)?;
+        let mut result = self.append_refs_waiting(&by_ref, wait, AppendMode::Write)?;
         for r in &mut result.rejected {
             r.index = at[r.index];
         }
@@ -563,6 +583,7 @@ impl Head {
         newest: Option<(i64, f64)>,
         series: &MemSeries,
         pending: &[i64],
+        mode: AppendMode,
     ) -> Result<Placement, String> {
         let min_valid = self.min_valid_time.load(Ordering::SeqCst);
         if t < min_valid {
@@ -571,6 +592,10 @@ impl Head {
             ));
         }
         let Some((n, newest_v)) = newest.filter(|&(n, _)| t <= n) else { return Ok(Placement::InOrder) };
+        if mode == AppendMode::Backfill {
+            let held = t == n || pending.contains(&t) || series.holds(t);
+            return Ok(if held { Placement::Held } else { Placement::OutOfOrder });
+        }
         if t == n && v.to_bits() == newest_v.to_bits() {
             return Ok(Placement::Identical);
         }
@@ -590,15 +615,25 @@ impl Head {
     /// Appends samples of series known by ref (the ingest hot path: no label lookups).
     /// Refused samples are returned each with its reason (see the module docs).
     pub fn append_refs(&self, batch: &[(AppendRef, i64, f64)]) -> Result<AppendResult, StorageError> {
-        self.append_refs_waiting(batch, true)
+        self.append_refs_waiting(batch, true, AppendMode::Write)
+    }
+
+    /// Appends history another replica holds (the cluster's re-replication): samples of
+    /// any age at or after the minimum valid time go in (older than their series' newest:
+    /// kept apart, as out-of-order samples are, and logged); a timestamp the series holds
+    /// already is skipped and counted in `held`. Samples before the minimum valid time are
+    /// refused as out of bounds: they belong in a block.
+    pub fn append_backfill(&self, batch: &[(AppendRef, i64, f64)]) -> Result<AppendResult, StorageError> {
+        self.append_refs_waiting(batch, true, AppendMode::Backfill)
     }
 
     fn append_refs_waiting(
         &self,
         batch: &[(AppendRef, i64, f64)],
         wait: bool,
+        mode: AppendMode,
     ) -> Result<AppendResult, StorageError> {
-        let mut removed = match self.try_append_refs(batch, wait)? {
+        let mut removed = match self.try_append_refs(batch, wait, mode)? {
             Attempt::Appended(result) => return Ok(result),
             Attempt::Removed(removed) => removed,
         };
@@ -610,7 +645,7 @@ impl Head {
             let next = self.redirect(&current.batch, &current.positions, &removed, wait)?;
             current.refused.extend(next.refused);
             (current.batch, current.positions) = (next.batch, next.positions);
-            match self.try_append_refs(&current.batch, wait)? {
+            match self.try_append_refs(&current.batch, wait, mode)? {
                 Attempt::Removed(again) => removed = again,
                 Attempt::Appended(mut result) => {
                     for r in &mut result.rejected {
@@ -626,7 +661,12 @@ impl Head {
         Err(series_removal::removed_again())
     }
 
-    fn try_append_refs(&self, batch: &[(AppendRef, i64, f64)], wait: bool) -> Result<Attempt, StorageError> {
+    fn try_append_refs(
+        &self,
+        batch: &[(AppendRef, i64, f64)],
+        wait: bool,
+        mode: AppendMode,
+    ) -> Result<Attempt, StorageError> {
         // Group by series, keeping arrival order within a series (stable sort); series are
         // locked in ascending ref order, the same in every batch, so batches cannot deadlock.
         let mut order: Vec<usize> = (0..batch.len()).collect();
@@ -685,8 +725,9 @@ impl Head {
                 continue;
             }
             let newest_here = newest.or(g.last_t().map(|last| (last, g.last_v)));
-            match self.place((t, v), newest_here, g, &pending) {
+            match self.place((t, v), newest_here, g, &pending, mode) {
                 Ok(Placement::Identical) => identical += 1,
+                Ok(Placement::Held) => result.held += 1,
                 Ok(placement) => {
                     if placement == Placement::InOrder {
                         newest = Some((t, v));
@@ -710,7 +751,7 @@ impl Head {
                     guards[*group].insert_ooo(s.t, s.v);
                     result.out_of_order += 1;
                 }
-                Placement::Identical => {}
+                Placement::Identical | Placement::Held => {}
             }
             (lo, hi) = (lo.min(s.t), hi.max(s.t));
         }

@@ -8,8 +8,11 @@
 //!   deletes whole) and kept by a **retention policy** (module `retention`: global time,
 //!   size, per-selector rules). docs/architecture.md gives the invariants of each part.
 //! - [`MemStore`]: the in-memory store behind `strata mem`.
+//! - [`backfill`]: history copied in from another replica, of any age (the cluster's
+//!   re-replication).
 
 mod admission;
+pub mod backfill;
 pub mod block;
 mod block_engine;
 mod clock;
@@ -27,6 +30,7 @@ mod shard;
 mod time_range;
 
 pub use admission::{SeriesAdmission, WRITE_SAMPLE_EVERY};
+pub use backfill::{BackfillReport, BackfillSeries};
 pub use block_engine::{
     BackgroundMaintenance, BlockEngine, BlockEngineOptions, ColdMove, DropReason, DroppedShard,
     RetentionLedger, RetentionReport, ShardInfo, ShardTier, SkippedBlock,

@@ -330,6 +330,15 @@ impl Engine for ShardedTsm {
         self.append_in(batch, NS_PER_MS)
     }
 
+    /// InfluxDB's engine takes writes of any age, so a backfill is an append of the
+    /// timestamps not held yet.
+    fn backfill(
+        &self,
+        series: &[strata_storage::BackfillSeries],
+    ) -> Result<strata_storage::BackfillReport, StorageError> {
+        strata_storage::backfill::backfill_by_append(self, series)
+    }
+
     /// Every shard keeps InfluxDB's nanoseconds.
     fn resolution_ns(&self) -> i64 {
         1
