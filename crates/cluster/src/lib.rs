@@ -19,10 +19,11 @@
 //! - [`merge`]: one answer from several replicas' (each sample once, a fixed rule for
 //!   conflicts).
 //! - [`handoff`]: the copies a failed member missed, kept and delivered when it returns.
-//! - [`node`]: a node's part: replicate a write, read from every replica as a PromQL store.
-//!
-//! Re-replication of a lost member's old data and rebalancing are not built yet
-//! (docs/cluster.md).
+//! - [`repair_plan`]: after ring changes, which series each node sends to which members,
+//!   from when; [`repair`]: the thread that does it (re-replication, rebalancing, catch-up),
+//!   with progress.
+//! - [`node`]: a node's part: replicate a write, read from every replica as a PromQL store,
+//!   re-replicate.
 
 pub mod etcd;
 pub mod forward;
@@ -30,15 +31,18 @@ pub mod handoff;
 pub mod membership;
 pub mod merge;
 pub mod node;
+pub mod repair;
+pub mod repair_plan;
 pub mod replication;
 pub mod ring;
 pub mod simulation;
 pub mod tokens;
 
 pub use etcd::{Etcd, EtcdError};
-pub use forward::{Forwarder, FORWARDED_HEADER};
+pub use forward::{decode_backfill_request, BackfillAnswer, Forwarder, BACKFILL_PATH, FORWARDED_HEADER};
 pub use membership::{ClusterView, EtcdHealth, Membership, MembershipConfig, MembershipError, RingRecord};
 pub use node::{ClusterNode, ClusterOptions, ClusterReader};
+pub use repair::{PassProgress, RepairSource, RepairStatus};
 pub use replication::{SendError, SeriesSamples, WriteOutcome};
 pub use ring::{series_token, Member, MemberState, NodeId, Placement, Ring, RingError};
 pub use simulation::{simulate, SimulationOptions, SimulationReport, SizeReport};

@@ -16,6 +16,7 @@ use crate::forward::Forwarder;
 use crate::handoff::{Hint, HintFigures, Hints};
 use crate::membership::{ClusterView, Membership, MembershipConfig, MembershipError};
 use crate::merge::merge;
+use crate::repair::{Repair, RepairJob, RepairSource, RepairStatus};
 use crate::replication::{plan, tally, write_quorum, SendError, SeriesSamples, WriteOutcome};
 use crate::ring::{MemberState, NodeId, Placement};
 
@@ -30,6 +31,8 @@ pub struct ClusterOptions {
     pub request_timeout: Duration,
     /// Bytes of hints kept for failed members (`handoff`).
     pub hint_bytes: usize,
+    /// How long the ring must stay unchanged before re-replication copies data (`repair`).
+    pub repair_delay: Duration,
 }
 
 /// See the module docs.
@@ -41,6 +44,9 @@ pub struct ClusterNode {
     hints: Arc<Hints>,
     stop: Arc<AtomicBool>,
     handoff: Mutex<Option<JoinHandle<()>>>,
+    repair: Arc<Repair>,
+    repair_delay: Duration,
+    repair_thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl ClusterNode {
@@ -58,7 +64,39 @@ impl ClusterNode {
             hints,
             stop,
             handoff: Mutex::new(Some(handoff)),
+            repair: Arc::new(Repair::default()),
+            repair_delay: options.repair_delay,
+            repair_thread: Mutex::new(None),
         })
+    }
+
+    /// Starts re-replication (`repair`) over the series `source` reads: from now on, ring
+    /// changes are followed by copies of history to the members that need them. Once.
+    pub fn start_repair(&self, source: Arc<dyn RepairSource>) {
+        let mut thread = self.repair_thread.lock().expect("repair thread lock");
+        if thread.is_some() {
+            return;
+        }
+        let job = RepairJob {
+            membership: self.membership.clone(),
+            forwarder: self.forwarder.clone(),
+            placement: self.placement,
+            source,
+            repair: self.repair.clone(),
+            stop: self.stop.clone(),
+            delay: self.repair_delay,
+        };
+        *thread = Some(
+            std::thread::Builder::new()
+                .name("cluster-repair".into())
+                .spawn(move || job.run())
+                .expect("spawning the repair thread"),
+        );
+    }
+
+    /// What re-replication is doing.
+    pub fn repair_status(&self) -> RepairStatus {
+        self.repair.status()
     }
 
     /// Hints waiting for failed members, delivered and dropped.
@@ -163,6 +201,9 @@ impl ClusterNode {
         self.stop.store(true, Ordering::SeqCst);
         if let Some(handoff) = self.handoff.lock().expect("handoff lock").take() {
             let _ = handoff.join();
+        }
+        if let Some(repair) = self.repair_thread.lock().expect("repair thread lock").take() {
+            let _ = repair.join();
         }
         self.membership.leave();
     }

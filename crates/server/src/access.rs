@@ -4,7 +4,7 @@
 //! | route | without a web config | with users or tokens configured |
 //! |---|---|---|
 //! | `/-/healthy`, `/-/ready`, `/ping` | open | open (probes and load balancers carry no credentials) |
-//! | `/api/v1/admin/*`, `/-/reload` | open | a name in `admin_users`, else 403 |
+//! | `/api/v1/admin/*`, `/-/reload`, `/cluster/*` (between nodes) | open | a name in `admin_users`, else 403 |
 //! | everything else, unknown paths too | open | any configured user or token, else 401 |
 //!
 //! A 401 carries `WWW-Authenticate: Basic realm="strata"` and no data; each refusal counts in
@@ -51,7 +51,7 @@ pub(crate) fn route_class(path: &str) -> RouteClass {
     match path {
         "/-/healthy" | "/-/ready" | "/ping" => RouteClass::Open,
         "/-/reload" => RouteClass::Admin,
-        p if p.starts_with("/api/v1/admin/") => RouteClass::Admin,
+        p if p.starts_with("/api/v1/admin/") || p.starts_with("/cluster/") => RouteClass::Admin,
         _ => RouteClass::User,
     }
 }

@@ -33,6 +33,7 @@ pub(crate) async fn join(
         .map_err(|e| ServerError::Runtime(e.to_string()))?
         .map_err(|e| ServerError::Runtime(format!("joining the cluster as {id}: {e}")))?;
     tracing::info!(node = %id, addr = %http_addr, "joined the cluster");
+    node.start_repair(std::sync::Arc::new(crate::cluster_repair::StoredSeries(state.backend.clone())));
     let _ = state.cluster.set(node);
     Ok(())
 }
@@ -70,6 +71,7 @@ pub(crate) async fn status(State(state): State<Shared>) -> Response {
                     "delivered": hints.delivered,
                     "dropped": hints.dropped,
                 },
+                "repair": node.repair_status(),
                 "members": view.report(),
             })
         }

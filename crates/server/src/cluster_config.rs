@@ -10,6 +10,7 @@
 //! replication-factor = 3
 //! zone-aware = false
 //! hint-memory = "64MiB"          # copies kept for failed members until they return
+//! repair-delay = "60s"           # the ring unchanged this long: re-replication starts
 //! ```
 //!
 //! or on the command line `--cluster-etcd`, `--node-id`, `--cluster-advertise`, …
@@ -50,6 +51,8 @@ pub struct ClusterConfig {
     pub request_timeout: String,
     /// Memory for hints: the copies failed members missed, delivered when they return.
     pub hint_memory: String,
+    /// How long the ring must stay unchanged before re-replication copies history.
+    pub repair_delay: String,
 }
 
 impl Default for ClusterConfig {
@@ -66,6 +69,7 @@ impl Default for ClusterConfig {
             lease_ttl: "5s".into(),
             request_timeout: "10s".into(),
             hint_memory: "64MiB".into(),
+            repair_delay: "60s".into(),
         }
     }
 }
@@ -114,6 +118,7 @@ impl ServerConfig {
             hint_bytes: strata_model::size::parse_size(&c.hint_memory)
                 .map_err(|e| ConfigError(format!("cluster: hint-memory: {e}")))?
                 as usize,
+            repair_delay: seconds("repair-delay", &c.repair_delay)?,
         }))
     }
 }
@@ -142,6 +147,9 @@ mod tests {
         c.cluster.lease_ttl = "0s".into();
         assert!(c.cluster_options().unwrap_err().0.contains("lease-ttl"));
         c.cluster.lease_ttl = "5s".into();
+        c.cluster.repair_delay = "soon".into();
+        assert!(c.cluster_options().unwrap_err().0.contains("repair-delay"));
+        c.cluster.repair_delay = "60s".into();
         c.listen = "0.0.0.0:9090".into();
         assert!(c.cluster_options().unwrap_err().0.contains("advertise"));
         c.cluster.advertise = Some("10.0.0.1:9090".into());

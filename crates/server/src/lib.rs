@@ -38,6 +38,7 @@ mod cardinality_config;
 mod cardinality_explorer;
 mod cluster_api;
 mod cluster_config;
+mod cluster_repair;
 mod config;
 mod connection_limit;
 mod continuous_queries;

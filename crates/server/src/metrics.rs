@@ -494,6 +494,32 @@ pub(crate) fn render_cluster(out: &mut String, node: &strata_cluster::ClusterNod
         "Hints dropped: past hint-memory, or refused by the member (that copy stays missing).",
         hints.dropped,
     );
+    let repair = node.repair_status();
+    gauge(
+        out,
+        "strata_cluster_repair_pending",
+        "1 while re-replication owes a pass (the ring changed since the last one finished).",
+        u8::from(repair.state != "idle"),
+    );
+    gauge(
+        out,
+        "strata_cluster_repair_progress",
+        "The running re-replication pass: series examined / series stored (1 when none runs).",
+        repair.progress(),
+    );
+    counter(out, "strata_cluster_repair_passes_total", "Re-replication passes finished.", repair.passes);
+    counter(
+        out,
+        "strata_cluster_repair_series_sent_total",
+        "Series whose history re-replication sent to other members.",
+        repair.series_sent_total,
+    );
+    counter(
+        out,
+        "strata_cluster_repair_samples_sent_total",
+        "Samples re-replication sent to other members.",
+        repair.samples_sent_total,
+    );
     header(out, "strata_cluster_members", "gauge", "Ring members this node sees, by state.");
     let members = node.view().members();
     for state in ["active", "leaving", "failed"] {

@@ -3,6 +3,8 @@
 //! - `simulate` — the token ring on paper at any size ([`simulate`]).
 //! - `status`, `drain`, `remove` — the ring in etcd: members, states, shares and series per
 //!   node; mark a member leaving; take it out of the ring ([`admin`]).
+//! - `repair` — re-replication's progress on each member, `--wait` until it is done
+//!   ([`repair`]).
 //! - `write`, `query` — through one node, showing which nodes acknowledged a write and
 //!   which members a query read ([`client`]).
 //! - `init`, `kill`, `join`, `down` — a local cluster for trying it: etcd and N nodes on
@@ -11,6 +13,7 @@
 mod admin;
 mod client;
 mod local;
+mod repair;
 mod simulate;
 
 #[derive(Debug, clap::Subcommand)]
@@ -23,6 +26,8 @@ pub(crate) enum ClusterCommand {
     Drain(admin::MemberArgs),
     /// Take a member out of the ring (its tokens go; its share falls to its neighbours).
     Remove(admin::MemberArgs),
+    /// Re-replication on each member: passes, series and samples sent; `--wait` until done.
+    Repair(repair::RepairArgs),
     /// Write samples (text format) through a node; prints which nodes acknowledged.
     Write(client::WriteArgs),
     /// Run a PromQL query through a node; prints the members read and any warnings.
@@ -43,6 +48,7 @@ pub(crate) fn run(command: ClusterCommand) -> anyhow::Result<std::process::ExitC
         ClusterCommand::Status(args) => admin::status(args),
         ClusterCommand::Drain(args) => admin::drain(args),
         ClusterCommand::Remove(args) => admin::remove(args),
+        ClusterCommand::Repair(args) => repair::run(args),
         ClusterCommand::Write(args) => client::write(args),
         ClusterCommand::Query(args) => client::query(args),
         ClusterCommand::Init(args) => local::init(args),

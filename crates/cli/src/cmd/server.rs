@@ -141,6 +141,10 @@ pub(crate) struct Args {
     /// How long a request to another node may take (a copy, a fan-out read) [default: 10s].
     #[arg(long, env = "STRATA_CLUSTER_REQUEST_TIMEOUT")]
     cluster_request_timeout: Option<String>,
+    /// How long the ring must stay unchanged before re-replication copies history to the
+    /// members that need it (a node back within it costs no copy of its share) [default: 60s].
+    #[arg(long, env = "STRATA_CLUSTER_REPAIR_DELAY")]
+    cluster_repair_delay: Option<String>,
     /// Most active series in all; new series past it are refused (per-selector limits:
     /// `series-limits` in the TOML file) [default: none].
     #[arg(long, env = "STRATA_MAX_SERIES")]
@@ -315,6 +319,9 @@ impl Args {
         }
         if let Some(timeout) = self.cluster_request_timeout {
             cluster.request_timeout = timeout;
+        }
+        if let Some(delay) = self.cluster_repair_delay {
+            cluster.repair_delay = delay;
         }
         cluster.zone_aware |= self.cluster_zone_aware;
         if let Some(urls) = self.alertmanager_url {

@@ -20,14 +20,14 @@ pub(crate) struct EtcdArgs {
     etcd: Option<Vec<String>>,
     /// The cluster's etcd key prefix.
     #[arg(long, default_value = DEFAULT_PREFIX)]
-    prefix: String,
+    pub(super) prefix: String,
     /// A local cluster's dir (`strata cluster init --dir`).
     #[arg(long, default_value = "strata-cluster")]
     dir: PathBuf,
 }
 
 impl EtcdArgs {
-    fn client(&self) -> anyhow::Result<Etcd> {
+    pub(super) fn client(&self) -> anyhow::Result<Etcd> {
         let endpoints = match &self.etcd {
             Some(endpoints) => endpoints.clone(),
             None => vec![

@@ -20,7 +20,14 @@ pub(crate) struct LocalCluster {
     pub(crate) etcd_url: String,
     etcd_pid: u32,
     replication: usize,
+    /// The nodes' `--cluster-repair-delay`.
+    #[serde(default = "default_repair_delay")]
+    repair_delay: String,
     pub(crate) nodes: Vec<LocalNode>,
+}
+
+fn default_repair_delay() -> String {
+    "10s".into()
 }
 
 /// One node of a local cluster.
@@ -67,6 +74,10 @@ pub(crate) struct InitArgs {
     /// Copies of each series.
     #[arg(long, default_value_t = 2)]
     replication: usize,
+    /// How long the ring must stay unchanged before re-replication copies history (a
+    /// server's default is 60s; shorter here, for trying it).
+    #[arg(long, default_value = "10s")]
+    repair_delay: String,
     /// Where etcd's and the nodes' data, logs and cluster.json go.
     #[arg(long, default_value = "strata-cluster")]
     dir: PathBuf,
@@ -172,6 +183,7 @@ fn start_node(dir: &Path, cluster: &LocalCluster, id: &str, addr: &str) -> anyho
         .arg(format!("--cluster-etcd={}", cluster.etcd_url))
         .arg(format!("--node-id={id}"))
         .arg(format!("--replication-factor={}", cluster.replication))
+        .arg(format!("--cluster-repair-delay={}", cluster.repair_delay))
         .arg("--grpc-listen=off");
     let pid = spawn_detached(&mut command, &log)?;
     wait_ready(&format!("http://{addr}/-/ready"), id, &log, Duration::from_secs(60))?;
@@ -208,7 +220,13 @@ pub(super) fn init(args: InitArgs) -> anyhow::Result<()> {
     let etcd_pid = spawn_detached(&mut command, &log)?;
     wait_ready(&format!("{etcd_url}/health"), "etcd", &log, Duration::from_secs(30))?;
     eprintln!("etcd is up at {etcd_url}");
-    let mut cluster = LocalCluster { etcd_url, etcd_pid, replication: args.replication, nodes: Vec::new() };
+    let mut cluster = LocalCluster {
+        etcd_url,
+        etcd_pid,
+        replication: args.replication,
+        repair_delay: args.repair_delay,
+        nodes: Vec::new(),
+    };
     cluster.save(&args.dir)?;
     for i in 1..=args.nodes {
         let node = start_node(&args.dir, &cluster, &format!("node-{i}"), &free_addr()?)?;
