@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Randomized schedules against a real cluster: a real etcd and `strata server` nodes on
-127.0.0.1 (replication factor 2, a 2 s lease), driven through writes, SIGKILLs, restarts,
-joins and drains in an order drawn from a seeded generator. A checker records what each
-write got: a 2xx is acknowledged (every sample must be read back with its exact value);
+127.0.0.1 (replication factor 2, a 2 s lease, re-replication 1 s after a ring change),
+driven through writes, SIGKILLs, restarts, joins, drains and losses (a node killed and
+removed from the ring for good, once re-replication has restored every series' copies, so
+its share must survive on the others) in an order drawn from a seeded generator. A checker
+records what each write got: a 2xx is acknowledged (every sample must be read back with its exact value);
 anything else is in doubt (its samples may or may not be there). At the end every killed
 node is restarted and every acknowledged sample is read back through every node, nothing
-read twice, nothing read that was never sent.
+read twice, nothing read that was never sent — after re-replication has finished.
 
 usage: cluster_schedules.py SCHEDULES [--seed N] [--steps N] [--binary target/release/strata]
 
@@ -50,13 +52,13 @@ class Cluster:
         self.nodes = {}  # id -> {"port", "proc" or None}
 
     def start(self, node_id):
-        node = self.nodes.setdefault(node_id, {"port": free_port(), "proc": None})
+        node = self.nodes.setdefault(node_id, {"port": free_port(), "proc": None, "lost": False})
         log = open(os.path.join(self.work, f"{node_id}.log"), "a")
         node["proc"] = subprocess.Popen(
             [self.binary, "server", f"--listen=127.0.0.1:{node['port']}",
              f"--data-dir={os.path.join(self.work, node_id)}", "--grpc-listen=off", "--rollups=off",
              f"--cluster-etcd={self.etcd_url}", f"--node-id={node_id}", "--replication-factor=2",
-             "--cluster-lease-ttl=2s"],
+             "--cluster-lease-ttl=2s", "--cluster-repair-delay=1s"],
             stdout=subprocess.DEVNULL, stderr=log)
         wait_until(lambda: http("GET", self.url(node_id) + "/-/ready", timeout=1)[0] == 200, 60, f"{node_id} ready")
 
@@ -73,7 +75,23 @@ class Cluster:
         return sorted(n for n, v in self.nodes.items() if v["proc"] is not None)
 
     def killed(self):
-        return sorted(n for n, v in self.nodes.items() if v["proc"] is None)
+        return sorted(n for n, v in self.nodes.items() if v["proc"] is None and not v["lost"])
+
+    def repaired(self, timeout=90):
+        """Waits until every member's re-replication is idle; returns the failure, if any.
+        First a pause, so that every node has seen the last ring change (it looks four
+        times a second) and owes its pass."""
+        time.sleep(1.5)
+        done = subprocess.run([self.binary, "cluster", "repair", "--wait", "--timeout", str(timeout),
+                               "--etcd", self.etcd_url], capture_output=True, text=True)
+        return None if done.returncode == 0 else (done.stderr or done.stdout).strip()[-300:]
+
+    def lose(self, node_id):
+        """Kills a node and removes it from the ring: its data is gone for good."""
+        self.kill(node_id)
+        self.nodes[node_id]["lost"] = True
+        return subprocess.run([self.binary, "cluster", "remove", node_id, "--etcd", self.etcd_url],
+                              capture_output=True).returncode
 
     def stop(self):
         for node in self.nodes.values():
@@ -97,8 +115,17 @@ def run_schedule(binary, seed, steps):
             cluster.start(f"n{i}")
         for step in range(steps):
             live = cluster.live()
-            choice = rng.choices(["write", "kill", "restart", "join", "drain", "wait"], [6, 2, 2, 1, 1, 1])[0]
-            if choice == "kill" and len(live) > 2:
+            choice = rng.choices(["write", "kill", "restart", "join", "drain", "wait", "lose"],
+                                 [6, 2, 2, 1, 1, 1, 1])[0]
+            if choice == "lose" and not cluster.killed() and len(live) >= 3:
+                # Only with every copy restored: then a loss takes at most one copy of each.
+                unfinished = cluster.repaired()
+                if unfinished:
+                    problems.append(f"re-replication before a loss did not finish: {unfinished}")
+                victim = rng.choice(live)
+                code = cluster.lose(victim)
+                log.append(f"lose {victim} ({'removed' if code == 0 else 'remove failed'})")
+            elif choice == "kill" and len(live) > 2:
                 victim = rng.choice(live)
                 cluster.kill(victim)
                 log.append(f"kill {victim}")
@@ -147,6 +174,9 @@ def run_schedule(binary, seed, steps):
                     return False
             return True
         wait_until(all_active, 20, "every member active")
+        unfinished = cluster.repaired()
+        if unfinished:
+            problems.append(f"re-replication at the end did not finish: {unfinished}")
         end_s = t / 1000 + 1
         for node in cluster.live():
             query = urllib.parse.urlencode({"query": "sched[2h]", "time": f"{end_s:.3f}"})
@@ -205,6 +235,7 @@ def main():
         "restarts": sum(sum(s.startswith("restart") for s in r["steps"]) for r in results),
         "joins": sum(sum(s.startswith("join") for s in r["steps"]) for r in results),
         "drains": sum(sum(s.startswith("drain") for s in r["steps"]) for r in results),
+        "losses": sum(sum(s.startswith("lose") for s in r["steps"]) for r in results),
         "seconds": round(time.time() - started, 1),
         "failed_seeds": failed,
     }
