@@ -1,19 +1,20 @@
 //! Re-replication between real `strata server` processes with membership in a real etcd:
 //! after a node is killed for good its share is copied to the members replacing it (so a
 //! second loss loses nothing), a joiner is given its share of the old data, and a draining
-//! node's share is moved off it before it is removed. The data spans eleven hours, so the
+//! node's share is moved off it before it is removed; at rf 3 under a steady write load, a
+//! killed node's copies are restored on every survivor. The data spans eleven hours, so the
 //! copies come out of blocks and go into blocks as well as heads.
 //!
 //! Skipped (loudly) without etcd, failed under CI=true.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 use strata_cluster::membership::{read_view, remove_member, set_state, DEFAULT_PREFIX};
-use strata_cluster::{Etcd, MemberState, NodeId, Placement, Ring};
-use strata_model::Labels;
+use strata_cluster::{Etcd, Forwarder, MemberState, NodeId, Placement, Ring};
+use strata_model::{Labels, Matcher};
 use strata_testkit::{peer_binary, url_encode, EtcdServer, StrataServer};
 
 const HOUR: i64 = 3_600_000;
@@ -31,10 +32,15 @@ fn now_ms() -> i64 {
 
 /// Node `id` on `etcd` at rf 2, re-replicating one second after the ring settles.
 fn start_node(data_dir: &Path, etcd: &EtcdServer, id: &str) -> StrataServer {
+    start_node_rf(data_dir, etcd, id, 2)
+}
+
+/// Node `id` on `etcd` at replication factor `rf`.
+fn start_node_rf(data_dir: &Path, etcd: &EtcdServer, id: &str, rf: usize) -> StrataServer {
     let args = [
         format!("--cluster-etcd={}", etcd.url()),
         format!("--node-id={id}"),
-        "--replication-factor=2".to_string(),
+        format!("--replication-factor={rf}"),
         "--cluster-lease-ttl=2s".to_string(),
         "--cluster-repair-delay=1s".to_string(),
         "--rollups=off".to_string(),
@@ -43,17 +49,24 @@ fn start_node(data_dir: &Path, etcd: &EtcdServer, id: &str) -> StrataServer {
     StrataServer::start(strata(), data_dir, &args)
 }
 
-/// etcd and three nodes `n0..n2`, each seeing all three active.
+/// etcd and three nodes `n0..n2` at rf 2, each seeing all three active.
 fn three_nodes() -> Option<(tempfile::TempDir, EtcdServer, Vec<StrataServer>)> {
+    nodes(3, 2)
+}
+
+/// etcd and `count` nodes `n0…` at replication factor `rf`, each seeing all active, their
+/// joins' passes done.
+fn nodes(count: usize, rf: usize) -> Option<(tempfile::TempDir, EtcdServer, Vec<StrataServer>)> {
     let etcd_binary = peer_binary("etcd", "etcd-server")?;
     let dir = tempfile::tempdir().unwrap();
     let etcd = EtcdServer::start(&etcd_binary, &dir.path().join("etcd"));
-    let cluster: Vec<StrataServer> =
-        (0..3).map(|i| start_node(&dir.path().join(format!("n{i}")), &etcd, &format!("n{i}"))).collect();
+    let cluster: Vec<StrataServer> = (0..count)
+        .map(|i| start_node_rf(&dir.path().join(format!("n{i}")), &etcd, &format!("n{i}"), rf))
+        .collect();
     for node in &cluster {
-        wait_until(node, Duration::from_secs(10), "all three active", |status| {
+        wait_until(node, Duration::from_secs(10), "all active", |status| {
             let members = status["members"].as_array().cloned().unwrap_or_default();
-            members.len() == 3 && members.iter().all(|m| m["state"] == "active")
+            members.len() == count && members.iter().all(|m| m["state"] == "active")
         });
     }
     // The joins were ring changes too (not for the last one: its log starts with all
@@ -232,4 +245,80 @@ fn a_joiner_gets_its_share_of_old_data_and_a_drained_node_moves_its_share_off_be
         assert!(held.is_superset(&intended), "{id} holds its share after the drain: {held:?} ⊉ {intended:?}");
     }
     assert_eq!(counts(&cluster[0], end), all_complete());
+}
+
+/// Every sample of metric `name` in a node's own store (a remote read marked forwarded, so
+/// the node answers from its own data), as `(series i or s, t) → v`.
+fn own_samples(node: &StrataServer, name: &str) -> BTreeMap<(String, i64), f64> {
+    let forwarder = Forwarder::new("test", Duration::from_secs(10));
+    let matchers = [Matcher::equal("__name__", name)];
+    let addr = format!("127.0.0.1:{}", node.port);
+    let mut out = BTreeMap::new();
+    for series in forwarder.read(&addr, None, &matchers, 0, i64::MAX).unwrap() {
+        let key = series.labels.get("i").or(series.labels.get("s")).unwrap().to_string();
+        for (t, v) in series.samples {
+            out.insert((key.clone(), t), v);
+        }
+    }
+    out
+}
+
+#[test]
+fn rf3_under_steady_writes_a_killed_node_s_copies_are_restored_on_every_survivor() {
+    let Some((_dir, _etcd, mut cluster)) = nodes(4, 3) else { return };
+    let end = now_ms() - 60_000;
+    write_history(&cluster[0], end);
+    let history = own_samples(&cluster[0], "m").len();
+    assert!(history > 0);
+    let start = now_ms() - 30_000;
+    let (sender, received) = std::sync::mpsc::channel();
+    let port = cluster[0].port;
+    let writer = std::thread::spawn(move || {
+        let mut acked = BTreeMap::new();
+        for b in 0..60 {
+            let t = start + b * 200;
+            let text: String = (0..10).map(|s| format!("steady{{s=\"{s}\"}} {} {t}\n", b * 10 + s)).collect();
+            let answer =
+                strata_testkit::request(port, "POST", "/api/v1/import/prometheus", &[], text.as_bytes());
+            if answer.is_some_and(|a| a.code == 204) {
+                for s in 0..10 {
+                    acked.insert((s.to_string(), t), (b * 10 + s) as f64);
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        sender.send(acked).unwrap();
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    drop(cluster.pop()); // n3, SIGKILL
+    let killed = now_ms();
+    writer.join().unwrap();
+    let acked: BTreeMap<(String, i64), f64> = received.recv().unwrap();
+    assert!(acked.len() >= 500, "rf 3 keeps a quorum of 2 with one node down: {} acked", acked.len());
+    // The pass runs once n3's lease is out (2 s) and the ring has been still for 1 s:
+    // while the writes go on.
+    for node in &cluster {
+        wait_repaired(node, killed);
+    }
+    // Three live nodes at rf 3: each holds every acknowledged sample and all the history.
+    for (i, node) in cluster.iter().enumerate() {
+        let steady = own_samples(node, "steady");
+        let missing: Vec<_> = acked.iter().filter(|(k, v)| steady.get(k) != Some(v)).take(3).collect();
+        assert!(missing.is_empty(), "n{i} lacks acknowledged samples, e.g. {missing:?}");
+        let history = own_samples(node, "m");
+        let expected: BTreeMap<(String, i64), f64> = (0..SERIES)
+            .flat_map(|s| {
+                (0..SAMPLES).map(move |k| {
+                    ((s.to_string(), end - (SAMPLES - 1 - k) as i64 * HOUR), (s * 100 + k) as f64)
+                })
+            })
+            .collect();
+        let missing: Vec<_> = expected.iter().filter(|(k, v)| history.get(k) != Some(v)).collect();
+        assert!(
+            missing.is_empty(),
+            "n{i} lacks {} samples of the history, e.g. {:?}",
+            missing.len(),
+            &missing[..missing.len().min(12)]
+        );
+    }
 }

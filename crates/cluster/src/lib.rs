@@ -20,7 +20,7 @@
 //!   conflicts).
 //! - [`handoff`]: the copies a failed member missed, kept and delivered when it returns.
 //! - [`repair_plan`]: after ring changes, which series each node sends to which members,
-//!   from when; [`repair`]: the thread that does it (re-replication, rebalancing, catch-up),
+//!   from when; [`repair`]: the thread that does it (re-replication, rebalancing),
 //!   with progress.
 //! - [`node`]: a node's part: replicate a write, read from every replica as a PromQL store,
 //!   re-replicate.

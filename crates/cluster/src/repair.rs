@@ -1,13 +1,14 @@
 //! Re-replication and rebalancing: after the ring changes, each node copies the history of
 //! its series to the members that became their replicas, so every series is back to `rf`
-//! copies — a failed member's share on the members replacing it, a returning member caught
-//! up, a joiner given its share, a draining member's share moved off it.
+//! copies — a failed member's share on the members replacing it, a member back after a
+//! long failure given its series again, a joiner given its share, a draining member's share
+//! moved off it.
 //!
 //! A thread per node watches the ring ([`RingLog`]). Once it has stayed unchanged for the
-//! repair delay (so a node restarted within it costs no copy of its share — hints and the
-//! catch-up of its return cover it), a **pass** walks every series this node stores: the
-//! plan (`repair_plan`) says whether this node is the one to send it and to whom, from
-//! which time; the samples go in batches to the target's [`BACKFILL_PATH`], which stores
+//! repair delay (so a node restarted within it costs no copy of its share: hinted handoff
+//! mends a transient failure), a **pass** walks every series this node stores: the
+//! plan (`repair_plan`) says whether this node is the one to send it and to whom; its
+//! whole history goes in batches to the target's [`BACKFILL_PATH`], which stores
 //! what it lacks (`strata_storage::backfill`). A pass that finishes brings the log's base up
 //! to the ring it started from; a ring change during a pass stops it, and the next pass
 //! covers both changes; a failed send ends the pass with the error shown, and it is tried
@@ -42,7 +43,7 @@ pub trait RepairSource: Send + Sync {
     /// Every series the node stores, with its labels as stored.
     fn series(&self) -> Result<Vec<Labels>, String>;
 
-    /// The stored series' samples at or after `from`, sorted by time.
+    /// The stored series' samples at or after `from` (`i64::MIN`: all), sorted by time.
     fn samples(&self, labels: &Labels, from: i64) -> Result<Vec<(i64, f64)>, String>;
 
     /// The labels a stored series was routed by (a tenant's label taken off, say): its
@@ -229,21 +230,17 @@ impl RepairJob {
             }
             let token = series_token(self.source.routing_labels(labels).prometheus_key().as_bytes());
             let plan = log.plan(token, self.placement, &me, position);
-            let Some(from) = plan.targets.iter().map(|t| t.1).min() else { continue };
-            let samples = self.source.samples(labels, from).map_err(Stopped::Failed)?;
+            if plan.targets.is_empty() {
+                continue;
+            }
+            let samples = self.source.samples(labels, i64::MIN).map_err(Stopped::Failed)?;
             if samples.is_empty() {
                 continue;
             }
-            for (target, from) in &plan.targets {
-                let start = samples.partition_point(|&(t, _)| t < *from);
-                let part = samples[start..].to_vec();
-                if part.is_empty() {
-                    continue;
-                }
-                let samples_in_part = part.len();
+            for target in &plan.targets {
                 let out = outbox.entry(target.clone()).or_default();
-                out.series.push(SeriesSamples { labels: labels.clone(), samples: part });
-                out.samples += samples_in_part;
+                out.series.push(SeriesSamples { labels: labels.clone(), samples: samples.clone() });
+                out.samples += samples.len();
                 if out.samples >= BATCH_SAMPLES {
                     let full = std::mem::take(out);
                     self.send(&ring, target, full)?;

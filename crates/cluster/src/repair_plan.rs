@@ -10,12 +10,18 @@
 //!
 //! - **holders** are the members that were replicas in every ring since the last finished
 //!   pass: they have the whole history (writes reached them, and the last pass gave them
-//!   what they lacked before);
+//!   what they lacked before). A member that failed and is active again by the time of the
+//!   pass counts as having been there: a transient failure is hinted handoff's to mend
+//!   (`handoff`), so a node restarted within the repair delay is not sent its share again;
+//!   a failure that outlasts the delay is re-replicated, and the member's return after it
+//!   is a change like any other;
 //! - **targets** are the members of the current replica set that are not holders; each
-//!   gets the samples from when it stopped being a replica — the first ring since the pass
-//!   without it, traced back through earlier rings without it — less
-//!   [`CATCH_UP_SLACK_MS`] for samples that arrive late, or all of the history when that
-//!   goes back past the oldest ring the log knows (a joiner, a replacement);
+//!   is sent the series' whole history, and stores what it lacks. Not only what was written
+//!   while it was away, judged by timestamps: a write may carry old timestamps (an import,
+//!   a remote-write backfill), so the time a member left says nothing about which samples
+//!   it lacks. (The cost: a member back from a failure longer than the repair delay is sent
+//!   its whole share again — a digest exchange that would send only what differs is not
+//!   built yet.)
 //! - the **sender** is the first holder still alive (active or leaving: a draining member
 //!   sends its own share away), in the replica order of the base ring; every node computes
 //!   the same one from the same rings, so one copy travels. When no holder is alive, every
@@ -25,10 +31,6 @@
 //! data, so they cost disk, not correctness).
 
 use crate::ring::{Member, MemberState, NodeId, Placement, Ring};
-
-/// Samples up to this long before a member left a series' replica set are sent again when
-/// it returns: samples written at that moment may carry slightly older timestamps.
-pub const CATCH_UP_SLACK_MS: i64 = 15 * 60 * 1000;
 
 /// Rings the log keeps at most (the oldest go first; see [`RingLog::observe`]).
 const MAX_RINGS: usize = 256;
@@ -44,8 +46,8 @@ pub struct RingLog {
 /// What this node does for one series in a pass.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeriesPlan {
-    /// Members to send the series to, each with the time from which it needs samples.
-    pub targets: Vec<(NodeId, i64)>,
+    /// Members to send the series' history to.
+    pub targets: Vec<NodeId>,
 }
 
 /// Two rings place every series the same way: the same members, states and tokens.
@@ -56,8 +58,15 @@ pub(crate) fn same_placement(a: &Ring, b: &Ring) -> bool {
 }
 
 /// The replicas writes go to: the first `rf` active members clockwise.
-fn writable_replicas(ring: &Ring, token: u64, placement: Placement) -> Vec<NodeId> {
-    ring.replicas_where(token, placement, |m| m.state == MemberState::Active)
+/// The replicas writes go to under `ring`. With `healed_by`, a member failed in `ring` but
+/// active there counts as active: its absence was transient, and hinted handoff delivers
+/// what was written meanwhile.
+fn writable_replicas(ring: &Ring, healed_by: Option<&Ring>, token: u64, placement: Placement) -> Vec<NodeId> {
+    let healed = |m: &Member| {
+        m.state == MemberState::Failed
+            && healed_by.and_then(|now| now.member(&m.id)).is_some_and(|c| c.state == MemberState::Active)
+    };
+    ring.replicas_where(token, placement, |m| m.state == MemberState::Active || healed(m))
         .into_iter()
         .map(|m| m.id.clone())
         .collect()
@@ -109,9 +118,13 @@ impl RingLog {
         if position <= self.base {
             return none;
         }
+        // Failures after the base that have healed by now were transient; one at the base
+        // outlasted a pass, and its member's return is a change.
+        let now = &self.rings[position].0;
         let sets: Vec<Vec<NodeId>> = self.rings[..=position]
             .iter()
-            .map(|(ring, _)| writable_replicas(ring, token, placement))
+            .enumerate()
+            .map(|(i, (ring, _))| writable_replicas(ring, (i > self.base).then_some(now), token, placement))
             .collect();
         let since_base = &sets[self.base..position];
         let holders: Vec<&NodeId> =
@@ -121,12 +134,7 @@ impl RingLog {
         if targets.is_empty() || !self.sends(me, &holders, position) {
             return none;
         }
-        let targets = targets
-            .into_iter()
-            .filter(|m| *m != me)
-            .map(|m| (m.clone(), self.needed_from(m, &sets, position)))
-            .collect();
-        SeriesPlan { targets }
+        SeriesPlan { targets: targets.into_iter().filter(|m| *m != me).cloned().collect() }
     }
 
     /// Whether `me` is the sender: the first holder alive in the ring at `position`, or
@@ -138,21 +146,6 @@ impl RingLog {
             Some(first) => *first == me,
             None => true,
         }
-    }
-
-    /// From when `target` needs the series' samples: the ring from which it was out of the
-    /// replica set without a break up to the first ring since the base that lacks it.
-    fn needed_from(&self, target: &NodeId, sets: &[Vec<NodeId>], position: usize) -> i64 {
-        let Some(mut out) = (self.base..position).find(|&i| !sets[i].contains(target)) else {
-            return i64::MIN; // not a holder, yet in every set since the base: cannot be
-        };
-        while out > 0 && !sets[out - 1].contains(target) {
-            out -= 1;
-        }
-        if out == 0 && !sets[0].contains(target) {
-            return i64::MIN; // out since before the oldest ring known: the whole history
-        }
-        self.rings[out].1.saturating_sub(CATCH_UP_SLACK_MS)
     }
 }
 
@@ -186,7 +179,7 @@ mod tests {
         NodeId(s.into())
     }
 
-    fn plan(log: &RingLog, token: u64, me: &str) -> Vec<(NodeId, i64)> {
+    fn plan(log: &RingLog, token: u64, me: &str) -> Vec<NodeId> {
         log.plan(token, PLACEMENT, &id(me), log.position()).targets
     }
 
@@ -197,11 +190,11 @@ mod tests {
         assert!(log.observe(ring([UP, DOWN, UP]), 5_000_000));
         assert!(!log.observe(ring([UP, DOWN, UP]), 5_000_001), "the same placement is not a change");
         // Point 50: a, b before; a, c now. a (the first holder alive) sends all to c.
-        assert_eq!(plan(&log, 50, "a"), vec![(id("c"), i64::MIN)]);
+        assert_eq!(plan(&log, 50, "a"), vec![id("c")]);
         assert_eq!(plan(&log, 50, "c"), vec![]);
         assert_eq!(plan(&log, 50, "b"), vec![]);
         // Point 150: b, c before; c, a now. c is the holder alive.
-        assert_eq!(plan(&log, 150, "c"), vec![(id("a"), i64::MIN)]);
+        assert_eq!(plan(&log, 150, "c"), vec![id("a")]);
         assert_eq!(plan(&log, 150, "a"), vec![]);
         // Point 250: c, a before and now: nothing to do.
         assert_eq!(plan(&log, 250, "c"), vec![]);
@@ -209,24 +202,26 @@ mod tests {
     }
 
     #[test]
-    fn a_returning_member_gets_what_was_written_since_it_left_whether_or_not_a_pass_ran_meanwhile() {
-        for pass_between in [false, true] {
-            let mut log = RingLog::new(ring([UP, UP, UP]), 1_000);
-            log.observe(ring([UP, DOWN, UP]), 5_000_000);
-            if pass_between {
-                log.finished(log.position());
-            }
-            log.observe(ring([UP, UP, UP]), 9_000_000);
-            let since = 5_000_000 - CATCH_UP_SLACK_MS;
-            // Point 50 (a, b): a sends b what it missed.
-            assert_eq!(plan(&log, 50, "a"), vec![(id("b"), since)], "pass between: {pass_between}");
-            // Point 150 (b, c): c sends b what it missed; b sends nothing.
-            assert_eq!(plan(&log, 150, "c"), vec![(id("b"), since)]);
-            assert_eq!(plan(&log, 150, "b"), vec![]);
-            log.finished(log.position());
-            assert!(!log.pending());
-            assert_eq!(plan(&log, 50, "a"), vec![]);
+    fn a_member_back_before_a_pass_is_left_to_hints_and_one_back_after_a_pass_is_sent_its_series() {
+        let mut log = RingLog::new(ring([UP, UP, UP]), 1_000);
+        log.observe(ring([UP, DOWN, UP]), 5_000_000);
+        log.observe(ring([UP, UP, UP]), 9_000_000);
+        assert!(log.pending(), "two changes, a pass owed");
+        for (point, me) in [(50, "a"), (50, "b"), (150, "b"), (150, "c"), (250, "c"), (250, "a")] {
+            assert_eq!(plan(&log, point, me), vec![], "point {point}, {me}: a transient failure");
         }
+        let mut log = RingLog::new(ring([UP, UP, UP]), 1_000);
+        log.observe(ring([UP, DOWN, UP]), 5_000_000);
+        log.finished(log.position());
+        log.observe(ring([UP, UP, UP]), 9_000_000);
+        // Point 50 (a, b): a sends b the history (b keeps what it lacks).
+        assert_eq!(plan(&log, 50, "a"), vec![id("b")]);
+        // Point 150 (b, c): c (holder through the failure) sends b the history.
+        assert_eq!(plan(&log, 150, "c"), vec![id("b")]);
+        assert_eq!(plan(&log, 150, "b"), vec![]);
+        log.finished(log.position());
+        assert!(!log.pending());
+        assert_eq!(plan(&log, 50, "a"), vec![]);
     }
 
     #[test]
@@ -234,7 +229,7 @@ mod tests {
         let mut log = RingLog::new(ring([UP, UP, UP]), 1_000);
         log.observe(ring([UP, LEAVING, UP]), 2_000);
         // Point 150: b, c before; c, a now. b is leaving but alive: the first holder.
-        assert_eq!(plan(&log, 150, "b"), vec![(id("a"), i64::MIN)]);
+        assert_eq!(plan(&log, 150, "b"), vec![id("a")]);
         assert_eq!(plan(&log, 150, "c"), vec![]);
         // Once it is removed, nothing more is owed for it.
         log.finished(log.position());
@@ -256,7 +251,7 @@ mod tests {
         .unwrap();
         log.observe(joined, 2_000);
         // Point 120: was b, c; now d, b. b is the first holder alive.
-        assert_eq!(plan(&log, 120, "b"), vec![(id("d"), i64::MIN)]);
+        assert_eq!(plan(&log, 120, "b"), vec![id("d")]);
         assert_eq!(plan(&log, 120, "c"), vec![]);
         assert_eq!(plan(&log, 120, "d"), vec![]);
         // Point 170: b, c as before.
@@ -271,9 +266,11 @@ mod tests {
         // Point 50: a, b; then a, c; then c alone. Holders since the base: a (down). c
         // holds what it got, and sends nothing to itself; no one else is a target.
         assert_eq!(plan(&log, 50, "c"), vec![]);
-        // Point 250, a back: c, a → c, a → c → c, a. The holder c sends a what it missed.
+        // a back: its failure was transient (no pass ran), so it counts as a holder still;
+        // b's failure outlasts the pass: point 50 (a, b → a, c) gets c.
         log.observe(ring([UP, DOWN, UP]), 4_000);
-        assert_eq!(plan(&log, 250, "c"), vec![(id("a"), 3_000 - CATCH_UP_SLACK_MS)]);
+        assert_eq!(plan(&log, 250, "c"), vec![]);
+        assert_eq!(plan(&log, 50, "a"), vec![id("c")]);
     }
 
     #[test]
