@@ -248,14 +248,18 @@ fn a_joiner_gets_its_share_of_old_data_and_a_drained_node_moves_its_share_off_be
 }
 
 /// Every sample of metric `name` in a node's own store (a remote read marked forwarded, so
-/// the node answers from its own data), as `(series i or s, t) → v`.
+/// the node answers from its own data), as `(series i or s, or all its labels, t) → v`.
 fn own_samples(node: &StrataServer, name: &str) -> BTreeMap<(String, i64), f64> {
     let forwarder = Forwarder::new("test", Duration::from_secs(10));
     let matchers = [Matcher::equal("__name__", name)];
     let addr = format!("127.0.0.1:{}", node.port);
     let mut out = BTreeMap::new();
     for series in forwarder.read(&addr, None, &matchers, 0, i64::MAX).unwrap() {
-        let key = series.labels.get("i").or(series.labels.get("s")).unwrap().to_string();
+        let key = series
+            .labels
+            .get("i")
+            .or(series.labels.get("s"))
+            .map_or_else(|| series.labels.to_string(), str::to_string);
         for (t, v) in series.samples {
             out.insert((key.clone(), t), v);
         }
@@ -321,4 +325,44 @@ fn rf3_under_steady_writes_a_killed_node_s_copies_are_restored_on_every_survivor
             &missing[..missing.len().min(12)]
         );
     }
+}
+
+#[test]
+fn a_backfill_is_refused_with_a_reason_when_it_is_not_from_a_node_or_not_readable() {
+    // A single node is not in a cluster: nothing to backfill.
+    let dir = tempfile::tempdir().unwrap();
+    let alone = StrataServer::start(strata(), dir.path(), &["--rollups=off"]);
+    let answer = alone.post("/cluster/v1/backfill", "application/x-protobuf", b"x");
+    assert_eq!(answer.code, 404, "{}", answer.text());
+    assert!(answer.text().contains("not in a cluster"), "{}", answer.text());
+    let Some((_dir, _etcd, cluster)) = three_nodes() else { return };
+    let answer = cluster[0].post("/cluster/v1/backfill", "application/x-protobuf", b"x");
+    assert_eq!(answer.code, 400);
+    assert!(answer.text().contains("X-Strata-Forwarded"), "{}", answer.text());
+    let forwarded = [("X-Strata-Forwarded", "n9")];
+    let answer =
+        strata_testkit::request(cluster[0].port, "POST", "/cluster/v1/backfill", &forwarded, b"not snappy")
+            .unwrap();
+    assert_eq!(answer.code, 400);
+    assert!(answer.text().contains("the backfill is not snappy"), "{}", answer.text());
+    // Samples out of order within a series are sorted, not refused; the same timestamp
+    // twice keeps the first.
+    let request = strata_ingest::prompb::WriteRequest {
+        timeseries: vec![strata_ingest::prompb::TimeSeries {
+            labels: vec![strata_ingest::prompb::Label { name: "__name__".into(), value: "bf".into() }],
+            samples: [(3, 3.0), (1, 1.0), (3, 9.0)]
+                .iter()
+                .map(|&(timestamp, value)| strata_ingest::prompb::Sample { value, timestamp })
+                .collect(),
+            histograms: Vec::new(),
+        }],
+    };
+    let body = snap::raw::Encoder::new().compress_vec(&prost::Message::encode_to_vec(&request)).unwrap();
+    let answer =
+        strata_testkit::request(cluster[0].port, "POST", "/cluster/v1/backfill", &forwarded, &body).unwrap();
+    assert_eq!(answer.code, 200, "{}", answer.text());
+    let figures = answer.json();
+    assert_eq!((figures["written"].as_u64(), figures["held"].as_u64()), (Some(2), Some(0)), "{figures}");
+    let own = own_samples(&cluster[0], "bf");
+    assert_eq!(own.values().copied().collect::<Vec<_>>(), vec![1.0, 3.0]);
 }
