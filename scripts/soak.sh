@@ -8,7 +8,7 @@
 # Needs a release build (cargo build --release) and python3 with matplotlib for the plot.
 # Env: SERIES (100000), QPS (2), SERVER_ARGS (more flags for strata server, space-separated:
 # SERVER_ARGS="--block-range=10m" reaches the steady state of block cuts within an hour;
-# with the default 2h blocks the head only grows for the first 3h). CI runs a 2-minute
+# with the default 2h blocks the head only grows for the first 3h). CI runs a 1-minute
 # version (.ci/run).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
