@@ -10,7 +10,7 @@
 import { mkdirSync, writeFileSync, existsSync } from "node:fs";
 import { resolve, join } from "node:path";
 import { PNG } from "pngjs";
-import { startStrata, launchBrowser, DATASET_END, DATASET_RANGE } from "./server.mjs";
+import { startStrata, startEtcd, launchBrowser, DATASET_END, DATASET_RANGE } from "./server.mjs";
 
 const root = resolve(import.meta.dirname, "..", "..");
 const binary = process.env.STRATA_BIN ?? join(root, "target", "release", "strata");
@@ -223,6 +223,33 @@ try {
       assert(errors.length === 0, `console errors: ${errors.join(" | ")}`);
     } finally {
       await prefixed.stop();
+    }
+  });
+
+  await check("clustered, the status page shows the ring and re-replication", async () => {
+    const etcd = await startEtcd();
+    if (!etcd) {
+      if (process.env.CI === "true") throw new Error("etcd is missing (apt-get install etcd-server)");
+      console.log("SKIPPED: etcd is not installed (apt-get install etcd-server)");
+      return;
+    }
+    let node = null;
+    try {
+      node = await startStrata({ binary, dataset: null, args: [`--cluster-etcd=${etcd.url}`, "--node-id=ui-1", "--replication-factor=1"] });
+      const page = await context.newPage();
+      const errors = [];
+      page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+      await page.goto(`${node.url}/status`);
+      await page.waitForSelector("[data-testid=cluster]", { timeout: 30_000 });
+      const text = await page.textContent("[data-testid=cluster]");
+      for (const expected of ["ui-1", "active", "reachable", "passes", "100.0%"]) {
+        assert(text.includes(expected), `cluster section lacks ${expected}: ${text}`);
+      }
+      await page.screenshot({ path: join(shots, "status-cluster.png"), fullPage: true });
+      assert(errors.length === 0, `console errors: ${errors.join(" | ")}`);
+    } finally {
+      if (node) await node.stop();
+      await etcd.stop();
     }
   });
 

@@ -119,6 +119,43 @@ async function writeRecentScrape(url, dataset, lines = 40_000) {
   if (!response.ok) throw new Error(`writing the recent scrape: ${response.status} ${await response.text()}`);
 }
 
+/**
+ * A real etcd (Debian etcd-server) on free loopback ports in a temp dir, for the clustered
+ * status page; null when `etcd` is not installed. Returns { url, stop }.
+ */
+export async function startEtcd() {
+  const etcd = which("etcd");
+  if (!etcd) return null;
+  const dir = mkdtempSync(join(tmpdir(), "strata-web-etcd-"));
+  const [client, peer] = [await freePort(), await freePort()];
+  const url = `http://127.0.0.1:${client}`;
+  const peerUrl = `http://127.0.0.1:${peer}`;
+  const child = spawn(
+    etcd,
+    ["--data-dir", join(dir, "data"), "--name", "ui", "--listen-client-urls", url, "--advertise-client-urls", url,
+     "--listen-peer-urls", peerUrl, "--initial-advertise-peer-urls", peerUrl, "--initial-cluster", `ui=${peerUrl}`],
+    { stdio: ["ignore", "ignore", openSync(join(dir, "etcd.log"), "w")] },
+  );
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      if ((await fetch(`${url}/health`)).ok) break;
+    } catch {
+      /* not yet */
+    }
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`etcd did not start; see ${dir}/etcd.log`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    async stop() {
+      child.kill("SIGKILL");
+      await new Promise((r) => (child.exitCode !== null ? r() : child.on("exit", r)));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 /** Chromium headless as the machine's probe starts it (no sandbox as root, no background
  *  networking: this machine's network is closed). */
 export async function launchBrowser() {

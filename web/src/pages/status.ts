@@ -1,7 +1,8 @@
 // Status: version and uptime, health, storage figures, ingestion and queries, resource use
-// and limits, shards with their tiers, rollup tiers with their lag, tenants, and the flags
-// the server runs with (/admin/status, /api/v1/status/retention, /api/v1/status/rollups,
-// /api/v1/status/buildinfo, /api/v1/status/flags).
+// and limits, shards with their tiers, rollup tiers with their lag, tenants, the cluster's
+// ring and re-replication when clustered, and the flags the server runs with
+// (/admin/status, /api/v1/status/retention, /api/v1/status/rollups,
+// /api/v1/status/cluster, /api/v1/status/buildinfo, /api/v1/status/flags).
 import type { Page } from "../main";
 import { get, getRaw } from "../api";
 import { append, errorBox, h, replace, table } from "../dom";
@@ -44,19 +45,37 @@ interface Rollups {
   tiers: { resolution: string; keep: string; span: string; lag_seconds: number | null; segments: number; bytes: number; watermark: number | null }[];
 }
 
+interface Cluster {
+  enabled: boolean;
+  node?: string;
+  replicationFactor?: number;
+  etcd?: { reachable: boolean; error?: string };
+  members?: { id: string; addr: string; zone?: string; state: string; tokens: number; ownership: number }[];
+  repair?: {
+    state: string;
+    passes: number;
+    lastError?: string;
+    seriesSentTotal: number;
+    samplesSentTotal: number;
+    pass: { series: number; examined: number };
+  };
+}
+
 export const statusPage: Page = (root) => {
   const body = h("div", { "data-testid": "status" }, h("div", { class: "muted" }, "loading…"));
   append(root, h("h2", {}, "Status"), body);
   void (async () => {
     try {
-      const [admin, build, retention, rollups, flags] = await Promise.all([
+      const [admin, build, retention, rollups, flags, cluster] = await Promise.all([
         getRaw<AdminStatus>("/admin/status"),
         get<{ version: string; revision: string }>("/api/v1/status/buildinfo"),
         get<Retention>("/api/v1/status/retention"),
         get<Rollups>("/api/v1/status/rollups"),
         get<Record<string, string>>("/api/v1/status/flags"),
+        get<Cluster>("/api/v1/status/cluster"),
       ]);
       draw(body, admin, build.data, retention.data, rollups.data, flags.data);
+      if (cluster.data.enabled) body.insertBefore(clusterSection(cluster.data), body.lastElementChild?.previousElementSibling ?? null);
     } catch (e) {
       replace(body, errorBox((e as Error).message));
     }
@@ -106,6 +125,33 @@ function draw(out: HTMLElement, admin: AdminStatus, build: { version: string; re
       : null,
     h("h3", {}, "Flags"),
     table(["flag", "value"], Object.entries(flags).map(([name, value]) => [h("code", {}, name), h("code", {}, value)])),
+  );
+}
+
+/** The ring as this node sees it, and what re-replication is doing here. */
+function clusterSection(c: Cluster): HTMLElement {
+  const repair = c.repair;
+  const progress = repair && repair.state === "running" && repair.pass.series > 0 ? ` ${Math.floor((100 * repair.pass.examined) / repair.pass.series)}%` : "";
+  return h(
+    "section",
+    { "data-testid": "cluster" },
+    section("Cluster", {
+      node: c.node ?? "-",
+      replication_factor: String(c.replicationFactor ?? "-"),
+      etcd: c.etcd?.reachable ? "reachable" : `unreachable${c.etcd?.error ? `: ${c.etcd.error}` : ""}`,
+      "re-replication": repair ? `${repair.state}${progress} — ${repair.passes} passes, ${formatNumber(repair.seriesSentTotal)} series and ${formatNumber(repair.samplesSentTotal)} samples sent${repair.lastError ? `; ${repair.lastError}` : ""}` : "-",
+    }),
+    table(
+      ["member", "address", "zone", "state", "tokens", "ring share"],
+      (c.members ?? []).map((m) => [
+        m.id,
+        m.addr,
+        m.zone ?? "-",
+        h("span", { class: m.state === "active" ? "state-ok" : "state-firing" }, m.state),
+        m.tokens,
+        `${(100 * m.ownership).toFixed(1)}%`,
+      ]),
+    ),
   );
 }
 
