@@ -9,6 +9,9 @@ use strata_model::Labels;
 use strata_storage::{BackfillSeries, BlockEngine, BlockEngineOptions, Engine};
 use strata_wal::{SyncPolicy, WalOptions};
 
+mod common;
+use common::{everything, Model};
+
 const HOUR: i64 = 3_600_000;
 const MINUTE: i64 = 60_000;
 
@@ -23,18 +26,6 @@ fn options() -> BlockEngineOptions {
 
 fn series(job: usize) -> Labels {
     Labels::from_pairs([("__name__", "up".to_string()), ("job", format!("j{job}"))]).unwrap()
-}
-
-type Model = BTreeMap<Labels, BTreeMap<i64, f64>>;
-
-fn everything(engine: &dyn Engine) -> Model {
-    let mut out = Model::new();
-    for s in engine.select(&[], i64::MIN, i64::MAX).unwrap() {
-        let samples = s.collect_samples().unwrap();
-        assert!(samples.windows(2).all(|w| w[0].0 < w[1].0), "time order, no duplicates");
-        out.insert(s.labels().clone(), samples.into_iter().collect());
-    }
-    out
 }
 
 /// Per series, minutes and values.

@@ -11,6 +11,9 @@ use strata_storage::block::{write_block, BlockSeries};
 use strata_storage::{BlockEngine, BlockEngineOptions, Engine};
 use strata_wal::{SyncPolicy, WalOptions};
 
+mod common;
+use common::{everything, Model};
+
 const HOUR: i64 = 3_600_000;
 
 fn options(block_range: i64, ooo: i64) -> BlockEngineOptions {
@@ -24,18 +27,6 @@ fn options(block_range: i64, ooo: i64) -> BlockEngineOptions {
 
 fn series(job: &str) -> Labels {
     Labels::from_pairs([("__name__", "up"), ("job", job)]).unwrap()
-}
-
-type Model = BTreeMap<Labels, BTreeMap<i64, f64>>;
-
-fn everything(engine: &dyn Engine) -> Model {
-    let mut out = Model::new();
-    for s in engine.select(&[], i64::MIN, i64::MAX).unwrap() {
-        let samples = s.collect_samples().unwrap();
-        assert!(samples.windows(2).all(|w| w[0].0 < w[1].0), "time order, no duplicates");
-        out.insert(s.labels().clone(), samples.into_iter().collect());
-    }
-    out
 }
 
 fn copy_dir(from: &Path, to: &Path) {
