@@ -49,7 +49,8 @@ impl RepairSource for StoredSeries {
 
 /// `POST /cluster/v1/backfill`: stores the samples of another node's copy that this node
 /// lacks, answering what it did ([`BackfillAnswer`]). Only another node sends one (marked
-/// forwarded), and only to a node in a cluster.
+/// forwarded), and only to a node in a cluster. It takes a write turn and is refused (503,
+/// the sender retries its pass later) when writes are: shutting down, memory pressure.
 pub(crate) async fn backfill(State(state): State<Shared>, request: Request) -> Response {
     let refuse =
         |status: StatusCode, kind: &str, message: &str| json_response(status, json::error(kind, message));
@@ -62,6 +63,9 @@ pub(crate) async fn backfill(State(state): State<Shared>, request: Request) -> R
     }
     if state.is_stopping() {
         return refuse(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the server is shutting down");
+    }
+    if state.memory.refusing_writes() {
+        return refuse(StatusCode::SERVICE_UNAVAILABLE, "unavailable", crate::state::MEMORY_PRESSURE_WRITES);
     }
     let _turn = match state.writes.enter().await {
         Ok(turn) => turn,
