@@ -31,8 +31,9 @@ use crate::repair_plan::{same_placement, RingLog};
 use crate::replication::{SendError, SeriesSamples};
 use crate::ring::{series_token, NodeId, Placement, Ring};
 
-/// Samples sent to one member in one backfill request, at most (about 1.6 MB of samples
-/// before compression).
+/// Samples gathered for one member before a backfill request goes; a request carries
+/// less than twice this, however long a series' history (about 1.6 MB a 100,000 samples
+/// before compression; a node's body limit is 64 MiB by default).
 const BATCH_SAMPLES: usize = 100_000;
 
 /// Series examined between two looks at the ring (a change stops the pass).
@@ -239,10 +240,7 @@ impl RepairJob {
             }
             for target in &plan.targets {
                 let out = outbox.entry(target.clone()).or_default();
-                out.series.push(SeriesSamples { labels: labels.clone(), samples: samples.clone() });
-                out.samples += samples.len();
-                if out.samples >= BATCH_SAMPLES {
-                    let full = std::mem::take(out);
+                for full in out.queue(labels, &samples, BATCH_SAMPLES) {
                     self.send(&ring, target, full)?;
                 }
             }
@@ -302,4 +300,47 @@ impl RepairJob {
 struct Outbox {
     series: Vec<SeriesSamples>,
     samples: usize,
+}
+
+impl Outbox {
+    /// Adds a series' samples, in pieces of at most `limit` (a long history must not
+    /// outgrow the receiver's body limit); returns the batches that reached `limit`, to
+    /// send now (each under twice `limit`), keeping the rest.
+    fn queue(&mut self, labels: &Labels, samples: &[(i64, f64)], limit: usize) -> Vec<Outbox> {
+        let mut full = Vec::new();
+        for piece in samples.chunks(limit) {
+            self.series.push(SeriesSamples { labels: labels.clone(), samples: piece.to_vec() });
+            self.samples += piece.len();
+            if self.samples >= limit {
+                full.push(std::mem::take(self));
+            }
+        }
+        full
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_history_is_queued_in_pieces_under_twice_the_limit_in_order() {
+        let mut outbox = Outbox::default();
+        let short = Labels::from_pairs([("__name__", "short")]).unwrap();
+        let long = Labels::from_pairs([("__name__", "long")]).unwrap();
+        assert!(outbox.queue(&short, &[(1, 1.0), (2, 2.0)], 100).is_empty());
+        let history: Vec<(i64, f64)> = (0..450).map(|t| (t, t as f64)).collect();
+        let full = outbox.queue(&long, &history, 100);
+        assert_eq!(full.len(), 4, "102, 100, 100, 100 samples; 50 left");
+        assert!(full.iter().all(|b| b.samples >= 100 && b.samples < 200));
+        assert_eq!(outbox.samples, 50);
+        let mut sent: Vec<(i64, f64)> = full
+            .iter()
+            .chain([&outbox])
+            .flat_map(|b| b.series.iter().filter(|s| s.labels == long).flat_map(|s| s.samples.clone()))
+            .collect();
+        assert_eq!(sent.len(), 450);
+        sent.dedup();
+        assert_eq!(sent, history, "every sample once, in order");
+    }
 }
