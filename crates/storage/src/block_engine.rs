@@ -823,6 +823,15 @@ impl Engine for BlockEngine {
         Ok(touched.len() as u64)
     }
 
+    fn delete_series(&self, series: &[Labels]) -> Result<u64, StorageError> {
+        let _no_compaction_meanwhile = self.compacting.lock().unwrap_or_else(|e| e.into_inner());
+        let mut touched: BTreeSet<Labels> = self.head.delete_series(series)?.into_iter().collect();
+        for block in self.blocks() {
+            touched.extend(block.delete_series(series)?);
+        }
+        Ok(touched.len() as u64)
+    }
+
     fn flush(&self) -> Result<FlushReport, StorageError> {
         let Some((_, hi)) = self.head.time_range() else { return Ok(FlushReport::default()) };
         self.cut_head_before(hi.saturating_add(1))

@@ -47,6 +47,29 @@ pub trait Engine: Send + Sync + std::fmt::Debug {
         Err(StorageError::Invalid("this storage engine cannot take a backfill of old samples".into()))
     }
 
+    /// Deletes every sample of exactly these series — not of series with more labels, which
+    /// equality matchers would also select (the cluster's cleanup of copies a node no longer
+    /// owns). Returns how many it held. The default deletes by matchers only a series that
+    /// no other series contains.
+    fn delete_series(&self, series: &[Labels]) -> Result<u64, StorageError> {
+        let mut deleted = 0;
+        for labels in series {
+            let matchers = crate::backfill::matchers_of(labels);
+            match self.series_labels(&matchers, i64::MIN, i64::MAX)?.as_slice() {
+                [] => {}
+                [only] if only == labels => {
+                    deleted += u64::from(self.delete(&matchers, i64::MIN, i64::MAX)? > 0)
+                }
+                _ => {
+                    return Err(StorageError::Invalid(format!(
+                        "{labels}: other series hold these labels too; this engine deletes by matchers only"
+                    )))
+                }
+            }
+        }
+        Ok(deleted)
+    }
+
     /// Appends samples given by labels.
     fn append(&self, batch: &[(Labels, i64, f64)]) -> Result<AppendResult, StorageError> {
         let labels: Vec<Labels> = batch.iter().map(|(l, _, _)| l.clone()).collect();

@@ -854,12 +854,23 @@ impl Head {
     /// series' locks (taken in ascending order) so that no append lands between the two.
     /// Returns the labels of the series that had chunks in the range.
     pub fn delete(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Labels>, StorageError> {
-        let selected: Vec<(SeriesRef, Arc<Mutex<MemSeries>>)> = self
-            .index
-            .select(matchers)
-            .iter()
-            .filter_map(|r| self.series_at(SeriesRef(r)).map(|s| (SeriesRef(r), s)))
-            .collect();
+        let refs: Vec<SeriesRef> = self.index.select(matchers).iter().map(SeriesRef).collect();
+        self.delete_refs(&refs, mint, maxt)
+    }
+
+    /// Deletes every sample of exactly these series (no others, unlike matchers, which
+    /// also select series with more labels), as [`Head::delete`] does.
+    pub fn delete_series(&self, series: &[Labels]) -> Result<Vec<Labels>, StorageError> {
+        let mut refs: Vec<SeriesRef> = series.iter().filter_map(|labels| self.index.get(labels)).collect();
+        refs.sort_unstable_by_key(|r| r.0);
+        refs.dedup();
+        self.delete_refs(&refs, i64::MIN, i64::MAX)
+    }
+
+    /// [`Head::delete`] of the series `refs` (ascending).
+    fn delete_refs(&self, refs: &[SeriesRef], mint: i64, maxt: i64) -> Result<Vec<Labels>, StorageError> {
+        let selected: Vec<(SeriesRef, Arc<Mutex<MemSeries>>)> =
+            refs.iter().filter_map(|&r| self.series_at(r).map(|s| (r, s))).collect();
         let mut guards: Vec<_> = selected.iter().map(|(r, s)| (*r, lock(s))).collect();
         guards.retain(|(_, g)| g.touches(mint, maxt));
         if guards.is_empty() {

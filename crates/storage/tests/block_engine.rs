@@ -755,3 +755,32 @@ fn series_that_stop_leave_the_head_after_cuts_and_stay_gone_after_a_restart() {
     model.entry(back.0).or_default().insert(back.1, back.2);
     assert_eq!(everything(&engine), model);
 }
+
+#[test]
+fn deleting_exact_series_leaves_series_with_more_labels_in_the_head_and_in_blocks_and_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let short = series("a");
+    let longer = Labels::from_pairs([("__name__", "up"), ("job", "a"), ("zone", "z")]).unwrap();
+    let other = series("b");
+    let expected_left = {
+        let engine = BlockEngine::open(dir.path(), options(2 * HOUR, 0)).unwrap();
+        // Samples over 8 hours: blocks are cut, the last hours stay in the head.
+        for k in 0..32 {
+            let t = k * HOUR / 4;
+            let batch = [(short.clone(), t, 1.0), (longer.clone(), t, 2.0), (other.clone(), t, 3.0)];
+            assert!(engine.append(&batch).unwrap().rejected.is_empty());
+        }
+        assert!(!engine.blocks().is_empty() && engine.head().time_range().is_some());
+        let mut before = everything(&engine);
+        assert_eq!(engine.delete_series(&[short.clone(), other.clone()]).unwrap(), 2);
+        before.remove(&short);
+        before.remove(&other);
+        assert_eq!(everything(&engine), before, "only the exact series go; the longer one stays whole");
+        assert_eq!(engine.delete_series(&[short.clone()]).unwrap(), 0, "nothing left to delete");
+        before
+    };
+    let engine = BlockEngine::open(dir.path(), options(2 * HOUR, 0)).unwrap();
+    assert_eq!(everything(&engine), expected_left, "the deletions hold after a restart");
+    engine.compact().unwrap();
+    assert_eq!(everything(&engine), expected_left, "and after compaction");
+}

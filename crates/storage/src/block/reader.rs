@@ -509,6 +509,27 @@ impl BlockReader {
         Ok(hit.into_iter().map(|s| s.labels).collect())
     }
 
+    /// Deletes every sample of exactly these series (not series with more labels, which
+    /// their equality matchers would also select), with one tombstones write; returns the
+    /// series it held.
+    pub fn delete_series(&self, series: &[Labels]) -> Result<Vec<Labels>, StorageError> {
+        let _one_at_a_time = self.deleting.lock().unwrap_or_else(|e| e.into_inner());
+        let mut intervals = Vec::new();
+        let mut held = Vec::new();
+        for labels in series {
+            let matchers: Vec<Matcher> =
+                labels.iter().map(|l| Matcher::equal(l.name.clone(), l.value.clone())).collect();
+            for hit in self.select_chunks(&matchers, i64::MIN, i64::MAX)? {
+                if &hit.labels == labels {
+                    intervals.push((hit.series_ref, i64::MIN, i64::MAX));
+                    held.push(hit.labels);
+                }
+            }
+        }
+        self.add_tombstones(&intervals)?;
+        Ok(held)
+    }
+
     /// Deletes `[mint, maxt]` from series `r` for each `(r, mint, maxt)` (retention's
     /// expired ranges), as [`BlockReader::delete`] does.
     pub fn delete_ranges(&self, intervals: &[(u64, i64, i64)]) -> Result<(), StorageError> {
