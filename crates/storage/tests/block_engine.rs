@@ -776,7 +776,7 @@ fn deleting_exact_series_leaves_series_with_more_labels_in_the_head_and_in_block
         before.remove(&short);
         before.remove(&other);
         assert_eq!(everything(&engine), before, "only the exact series go; the longer one stays whole");
-        assert_eq!(engine.delete_series(&[short.clone()]).unwrap(), 0, "nothing left to delete");
+        assert_eq!(engine.delete_series(std::slice::from_ref(&short)).unwrap(), 0, "nothing left to delete");
         before
     };
     let engine = BlockEngine::open(dir.path(), options(2 * HOUR, 0)).unwrap();
