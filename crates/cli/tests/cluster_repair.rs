@@ -366,3 +366,41 @@ fn a_backfill_is_refused_with_a_reason_when_it_is_not_from_a_node_or_not_readabl
     let own = own_samples(&cluster[0], "bf");
     assert_eq!(own.values().copied().collect::<Vec<_>>(), vec![1.0, 3.0]);
 }
+
+#[test]
+fn after_a_join_a_cleanup_leaves_every_node_exactly_its_share_and_loses_no_sample() {
+    let Some((dir, etcd, mut cluster)) = three_nodes() else { return };
+    let end = now_ms() - 60_000;
+    write_history(&cluster[0], end);
+    cluster.push(start_node(&dir.path().join("n3"), &etcd, "n3"));
+    for node in &cluster {
+        wait_until(node, Duration::from_secs(10), "four active", |s| {
+            let members = s["members"].as_array().unwrap();
+            members.len() == 4 && members.iter().all(|m| m["state"] == "active")
+        });
+    }
+    let joined = now_ms();
+    for node in &cluster[..3] {
+        wait_repaired(node, joined);
+    }
+    let ids = ["n0", "n1", "n2", "n3"];
+    let extra: usize = cluster
+        .iter()
+        .zip(ids)
+        .map(|(node, id)| own_series(node).len() - intended_for(&etcd, id).len())
+        .sum();
+    assert!(extra > 0, "the old holders of n3's share still hold it");
+    let done = std::process::Command::new(strata())
+        .args(["cluster", "cleanup", "--wait", "--timeout", "60", "--json", "--etcd", &etcd.url()])
+        .output()
+        .unwrap();
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    let report: Value = serde_json::from_slice(&done.stdout).unwrap();
+    let moved: u64 =
+        report["members"].as_array().unwrap().iter().map(|m| m["series_moved"].as_u64().unwrap()).sum();
+    assert_eq!(moved as usize, extra, "{report}");
+    for (node, id) in cluster.iter().zip(ids) {
+        assert_eq!(own_series(node), intended_for(&etcd, id), "{id} holds exactly its share");
+        assert_eq!(counts(node, end), all_complete(), "every sample answered through {id}");
+    }
+}

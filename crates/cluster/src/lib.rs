@@ -21,10 +21,12 @@
 //! - [`handoff`]: the copies a failed member missed, kept and delivered when it returns.
 //! - [`repair_plan`]: after ring changes, which series each node sends to which members,
 //!   from when; [`repair`]: the thread that does it (re-replication, rebalancing),
-//!   with progress.
+//!   with progress; [`cleanup`]: a node hands over the series it no longer owns and deletes
+//!   its copies (a join's copy made a move).
 //! - [`node`]: a node's part: replicate a write, read from every replica as a PromQL store,
 //!   re-replicate.
 
+pub mod cleanup;
 pub mod etcd;
 pub mod forward;
 pub mod handoff;

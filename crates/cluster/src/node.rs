@@ -94,6 +94,24 @@ impl ClusterNode {
         );
     }
 
+    /// Asks for a cleanup (`cleanup`): the series this node no longer owns are handed to
+    /// their replicas and deleted here, once no re-replication pass is owed. Refused while
+    /// a member is not active, or before re-replication has started.
+    pub fn request_cleanup(&self) -> Result<(), String> {
+        if self.repair_thread.lock().expect("repair thread lock").is_none() {
+            return Err("re-replication has not started on this node".into());
+        }
+        if let Some(m) = self.view().members().into_iter().find(|m| m.state != MemberState::Active) {
+            return Err(format!(
+                "every member must be active for a cleanup, and {} is {}",
+                m.id,
+                m.state.name()
+            ));
+        }
+        self.repair.request_cleanup();
+        Ok(())
+    }
+
     /// What re-replication is doing.
     pub fn repair_status(&self) -> RepairStatus {
         self.repair.status()

@@ -34,7 +34,7 @@ use crate::ring::{series_token, NodeId, Placement, Ring};
 /// Samples gathered for one member before a backfill request goes; a request carries
 /// less than twice this, however long a series' history (about 1.6 MB a 100,000 samples
 /// before compression; a node's body limit is 64 MiB by default).
-const BATCH_SAMPLES: usize = 100_000;
+pub(crate) const BATCH_SAMPLES: usize = 100_000;
 
 /// Series examined between two looks at the ring (a change stops the pass).
 const RING_CHECK_EVERY: usize = 256;
@@ -46,6 +46,10 @@ pub trait RepairSource: Send + Sync {
 
     /// The stored series' samples at or after `from` (`i64::MIN`: all), sorted by time.
     fn samples(&self, labels: &Labels, from: i64) -> Result<Vec<(i64, f64)>, String>;
+
+    /// Deletes exactly these stored series (`cleanup`: copies this node no longer owns,
+    /// once their replicas have them); returns how many it held.
+    fn delete_series(&self, series: &[Labels]) -> Result<u64, String>;
 
     /// The labels a stored series was routed by (a tenant's label taken off, say): its
     /// point on the ring is their hash.
@@ -59,7 +63,7 @@ pub trait RepairSource: Send + Sync {
 #[serde(rename_all = "camelCase")]
 pub struct RepairStatus {
     /// `idle` (nothing owed), `waiting` (the ring changed; the delay runs, or etcd is out
-    /// of reach), `running`, or `retrying` (the last pass failed).
+    /// of reach), `running`, `retrying` (the last pass failed) or `cleaning` (`cleanup`).
     pub state: String,
     /// Passes finished since the node started.
     pub passes: u64,
@@ -72,6 +76,12 @@ pub struct RepairStatus {
     pub series_sent_total: u64,
     /// Samples sent since the node started.
     pub samples_sent_total: u64,
+    /// Cleanups (`cleanup`) finished since the node started.
+    pub cleanups: u64,
+    /// A cleanup was asked for and has not run yet.
+    pub cleanup_requested: bool,
+    /// Series a cleanup handed to their replicas and deleted here, since the node started.
+    pub series_moved_total: u64,
 }
 
 /// One pass's progress.
@@ -115,12 +125,17 @@ pub struct Repair {
 }
 
 impl Repair {
+    /// Asks the repair thread to run a cleanup once no pass is owed.
+    pub(crate) fn request_cleanup(&self) {
+        self.update(|s| s.cleanup_requested = true);
+    }
+
     /// A snapshot of the status.
     pub fn status(&self) -> RepairStatus {
         self.status.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    fn update(&self, change: impl FnOnce(&mut RepairStatus)) {
+    pub(crate) fn update(&self, change: impl FnOnce(&mut RepairStatus)) {
         change(&mut self.status.lock().unwrap_or_else(|e| e.into_inner()));
     }
 }
@@ -138,12 +153,12 @@ pub(crate) struct RepairJob {
     pub(crate) delay: Duration,
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
 /// How a pass ended short of finishing.
-enum Stopped {
+pub(crate) enum Stopped {
     /// The ring changed: the next pass covers it.
     RingChanged,
     /// The node is stopping.
@@ -172,6 +187,9 @@ impl RepairJob {
                 log.observe(ring, now_ms());
             }
             if !log.pending() {
+                if self.repair.status().cleanup_requested {
+                    self.run_cleanup(&log.newest().0);
+                }
                 self.repair.update(|s| s.state = "idle".into());
                 continue;
             }
@@ -260,7 +278,7 @@ impl RepairJob {
 
     /// Stops the pass if the node is stopping or the ring no longer places series as
     /// `ring` does.
-    fn check_still(&self, ring: &Ring) -> Result<(), Stopped> {
+    pub(crate) fn check_still(&self, ring: &Ring) -> Result<(), Stopped> {
         if self.stop.load(Ordering::SeqCst) {
             return Err(Stopped::Stopping);
         }
@@ -271,7 +289,7 @@ impl RepairJob {
     }
 
     /// Sends one batch to `target` as the ring gives its address.
-    fn send(&self, ring: &Ring, target: &NodeId, out: Outbox) -> Result<(), Stopped> {
+    pub(crate) fn send(&self, ring: &Ring, target: &NodeId, out: Outbox) -> Result<(), Stopped> {
         let Some(member) = ring.member(target) else {
             return Err(Stopped::Failed(format!("{target} is not in the ring")));
         };
@@ -297,8 +315,8 @@ impl RepairJob {
 
 /// Series waiting to go to one member.
 #[derive(Debug, Default)]
-struct Outbox {
-    series: Vec<SeriesSamples>,
+pub(crate) struct Outbox {
+    pub(crate) series: Vec<SeriesSamples>,
     samples: usize,
 }
 
@@ -306,7 +324,7 @@ impl Outbox {
     /// Adds a series' samples, in pieces of at most `limit` (a long history must not
     /// outgrow the receiver's body limit); returns the batches that reached `limit`, to
     /// send now (each under twice `limit`), keeping the rest.
-    fn queue(&mut self, labels: &Labels, samples: &[(i64, f64)], limit: usize) -> Vec<Outbox> {
+    pub(crate) fn queue(&mut self, labels: &Labels, samples: &[(i64, f64)], limit: usize) -> Vec<Outbox> {
         let mut full = Vec::new();
         for piece in samples.chunks(limit) {
             self.series.push(SeriesSamples { labels: labels.clone(), samples: piece.to_vec() });

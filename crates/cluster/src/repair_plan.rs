@@ -61,7 +61,12 @@ pub(crate) fn same_placement(a: &Ring, b: &Ring) -> bool {
 /// The replicas writes go to under `ring`. With `healed_by`, a member failed in `ring` but
 /// active there counts as active: its absence was transient, and hinted handoff delivers
 /// what was written meanwhile.
-fn writable_replicas(ring: &Ring, healed_by: Option<&Ring>, token: u64, placement: Placement) -> Vec<NodeId> {
+pub(crate) fn writable_replicas(
+    ring: &Ring,
+    healed_by: Option<&Ring>,
+    token: u64,
+    placement: Placement,
+) -> Vec<NodeId> {
     let healed = |m: &Member| {
         m.state == MemberState::Failed
             && healed_by.and_then(|now| now.member(&m.id)).is_some_and(|c| c.state == MemberState::Active)

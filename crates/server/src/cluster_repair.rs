@@ -1,6 +1,7 @@
 //! The server's side of re-replication (`strata_cluster::repair`): the node's stored series
-//! as the repair thread reads them, and `POST /cluster/v1/backfill`, where another node's
-//! copy of some series' history is stored (`Engine::backfill`).
+//! as the repair thread reads (and, cleaning up, deletes) them; `POST /cluster/v1/backfill`,
+//! where another node's copy of some series' history is stored (`Engine::backfill`); and
+//! `POST /cluster/v1/cleanup`, which asks for a cleanup (`strata_cluster::cleanup`).
 //!
 //! Both work on the whole store, a tenant's label included: history moves between nodes as
 //! stored, and a series is routed by its labels without that label, as its writes were.
@@ -38,6 +39,10 @@ impl RepairSource for StoredSeries {
             Some(series) => series.collect_samples().map_err(|e| e.to_string()),
             None => Ok(Vec::new()),
         }
+    }
+
+    fn delete_series(&self, series: &[Labels]) -> Result<u64, String> {
+        self.0.engine().delete_series(series).map_err(|e| e.to_string())
     }
 
     fn routing_labels(&self, labels: &Labels) -> Labels {
@@ -110,5 +115,21 @@ pub(crate) async fn backfill(State(state): State<Shared>, request: Request) -> R
         Ok(Err((status, message))) if status.is_server_error() => refuse(status, "internal", &message),
         Ok(Err((status, message))) => refuse(status, "bad_data", &message),
         Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal", &format!("backfill failed: {e}")),
+    }
+}
+
+/// `POST /cluster/v1/cleanup`: asks this node to hand over the series it no longer owns
+/// and delete its copies (`strata_cluster::cleanup`), once no re-replication pass is owed:
+/// 202, or 409 naming why not (a member not active). `/api/v1/status/cluster` shows it run.
+pub(crate) async fn cleanup(State(state): State<Shared>) -> Response {
+    let Some(node) = state.cluster.get() else {
+        return json_response(
+            StatusCode::NOT_FOUND,
+            json::error("bad_data", "this node is not in a cluster"),
+        );
+    };
+    match node.request_cleanup() {
+        Ok(()) => json_response(StatusCode::ACCEPTED, json::success("{\"requested\":true}", &[], &[])),
+        Err(why) => json_response(StatusCode::CONFLICT, json::error("unavailable", &why)),
     }
 }

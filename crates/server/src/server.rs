@@ -335,6 +335,7 @@ fn router(state: Shared) -> Router {
         .route("/api/v1/status/tsdb", get(status_api::tsdb))
         .route("/api/v1/status/cluster", get(cluster_api::status))
         .route(strata_cluster::BACKFILL_PATH, post(crate::cluster_repair::backfill))
+        .route("/cluster/v1/cleanup", post(crate::cluster_repair::cleanup))
         .route("/api/v1/status/rollups", get(rollup_api::status))
         .route("/api/v1/status/retention", get(status_api::retention))
         .route("/api/v1/cardinality", get(cardinality_api::report))

@@ -4,13 +4,15 @@
 //! - `status`, `drain`, `remove` — the ring in etcd: members, states, shares and series per
 //!   node; mark a member leaving; take it out of the ring ([`admin`]).
 //! - `repair` — re-replication's progress on each member, `--wait` until it is done
-//!   ([`repair`]).
+//!   ([`repair`]); `cleanup` — every member hands over and deletes the series it no longer
+//!   owns ([`cleanup`]).
 //! - `write`, `query` — through one node, showing which nodes acknowledged a write and
 //!   which members a query read ([`client`]).
 //! - `init`, `kill`, `join`, `down` — a local cluster for trying it: etcd and N nodes on
 //!   loopback under one dir ([`local`]).
 
 mod admin;
+mod cleanup;
 mod client;
 mod local;
 mod repair;
@@ -28,6 +30,8 @@ pub(crate) enum ClusterCommand {
     Remove(admin::MemberArgs),
     /// Re-replication on each member: passes, series and samples sent; `--wait` until done.
     Repair(repair::RepairArgs),
+    /// Every member hands over the series it no longer owns and deletes its copies.
+    Cleanup(cleanup::CleanupArgs),
     /// Write samples (text format) through a node; prints which nodes acknowledged.
     Write(client::WriteArgs),
     /// Run a PromQL query through a node; prints the members read and any warnings.
@@ -49,6 +53,7 @@ pub(crate) fn run(command: ClusterCommand) -> anyhow::Result<std::process::ExitC
         ClusterCommand::Drain(args) => admin::drain(args),
         ClusterCommand::Remove(args) => admin::remove(args),
         ClusterCommand::Repair(args) => repair::run(args),
+        ClusterCommand::Cleanup(args) => cleanup::run(args),
         ClusterCommand::Write(args) => client::write(args),
         ClusterCommand::Query(args) => client::query(args),
         ClusterCommand::Init(args) => local::init(args),
