@@ -206,12 +206,12 @@ fn a_dead_node_s_share_is_copied_to_its_replacements_so_a_second_loss_loses_noth
     assert_eq!(counts(&cluster[0], end), all_complete());
 }
 
-#[test]
-fn a_joiner_gets_its_share_of_old_data_and_a_drained_node_moves_its_share_off_before_removal() {
-    let Some((dir, etcd, mut cluster)) = three_nodes() else { return };
+/// Three nodes holding the history (ending at the returned time), then `n3` joining: it
+/// takes a quarter of the ring, and the others' passes for the join are done.
+fn history_then_a_join() -> Option<(tempfile::TempDir, EtcdServer, Vec<StrataServer>, i64)> {
+    let (dir, etcd, mut cluster) = three_nodes()?;
     let end = now_ms() - 60_000;
     write_history(&cluster[0], end);
-    // n3 joins: it takes a quarter of the ring, and gets that share's history.
     cluster.push(start_node(&dir.path().join("n3"), &etcd, "n3"));
     for node in &cluster {
         wait_until(node, Duration::from_secs(10), "four active", |s| {
@@ -223,6 +223,12 @@ fn a_joiner_gets_its_share_of_old_data_and_a_drained_node_moves_its_share_off_be
     for node in &cluster[..3] {
         wait_repaired(node, joined);
     }
+    Some((dir, etcd, cluster, end))
+}
+
+#[test]
+fn a_joiner_gets_its_share_of_old_data_and_a_drained_node_moves_its_share_off_before_removal() {
+    let Some((_dir, etcd, mut cluster, end)) = history_then_a_join() else { return };
     let share = intended_for(&etcd, "n3");
     assert!(!share.is_empty() && share.len() < SERIES, "n3's share: {share:?}");
     assert_eq!(own_series(&cluster[3]), share, "n3 holds exactly its share of the old data");
@@ -369,20 +375,7 @@ fn a_backfill_is_refused_with_a_reason_when_it_is_not_from_a_node_or_not_readabl
 
 #[test]
 fn after_a_join_a_cleanup_leaves_every_node_exactly_its_share_and_loses_no_sample() {
-    let Some((dir, etcd, mut cluster)) = three_nodes() else { return };
-    let end = now_ms() - 60_000;
-    write_history(&cluster[0], end);
-    cluster.push(start_node(&dir.path().join("n3"), &etcd, "n3"));
-    for node in &cluster {
-        wait_until(node, Duration::from_secs(10), "four active", |s| {
-            let members = s["members"].as_array().unwrap();
-            members.len() == 4 && members.iter().all(|m| m["state"] == "active")
-        });
-    }
-    let joined = now_ms();
-    for node in &cluster[..3] {
-        wait_repaired(node, joined);
-    }
+    let Some((_dir, etcd, cluster, end)) = history_then_a_join() else { return };
     let ids = ["n0", "n1", "n2", "n3"];
     let extra: usize = cluster
         .iter()
