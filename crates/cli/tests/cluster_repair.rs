@@ -396,4 +396,13 @@ fn after_a_join_a_cleanup_leaves_every_node_exactly_its_share_and_loses_no_sampl
         assert_eq!(own_series(node), intended_for(&etcd, id), "{id} holds exactly its share");
         assert_eq!(counts(node, end), all_complete(), "every sample answered through {id}");
     }
+    // `strata cluster status` shows every member online and its re-replication idle.
+    let status = std::process::Command::new(strata())
+        .args(["cluster", "status", "--json", "--etcd", &etcd.url()])
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["online"], 4, "{status}");
+    assert!(status["members"].as_array().unwrap().iter().all(|m| m["repair"] == "idle"), "{status}");
 }

@@ -1,5 +1,6 @@
 //! `strata cluster status | drain | remove`: the ring as etcd holds it, read and changed
-//! directly (no node needs to be up), plus each member's series count from its own API.
+//! directly (no node needs to be up), plus each member's series count and re-replication
+//! state from its own API.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -68,6 +69,9 @@ struct NodeStatus {
     series: Option<u64>,
     /// Its share of all the series copies the nodes reported.
     series_share: Option<f64>,
+    /// Its re-replication state (`idle`, `waiting`, `running`, …), from its
+    /// `/api/v1/status/cluster` (none when it did not answer).
+    repair: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -86,9 +90,10 @@ pub(super) fn status(args: StatusArgs) -> anyhow::Result<()> {
         .report()
         .into_iter()
         .map(|member| {
-            let series =
-                (member.state != MemberState::Failed).then(|| head_series(&agent, &member.addr)).flatten();
-            NodeStatus { member, series, series_share: None }
+            let live = member.state != MemberState::Failed;
+            let series = live.then(|| head_series(&agent, &member.addr)).flatten();
+            let repair = live.then(|| repair_state(&agent, &member.addr)).flatten();
+            NodeStatus { member, series, series_share: None, repair }
         })
         .collect();
     let total: u64 = members.iter().filter_map(|m| m.series).sum();
@@ -111,6 +116,15 @@ fn head_series(agent: &ureq::Agent, addr: &str) -> Option<u64> {
     answer["data"]["headStats"]["numSeries"].as_u64()
 }
 
+/// A node's re-replication state, from its cluster status.
+fn repair_state(agent: &ureq::Agent, addr: &str) -> Option<String> {
+    let answer: serde_json::Value = serde_json::from_reader(
+        agent.get(&format!("http://{addr}/api/v1/status/cluster")).call().ok()?.into_reader(),
+    )
+    .ok()?;
+    answer["data"]["repair"]["state"].as_str().map(str::to_string)
+}
+
 impl Report for StatusReport {
     fn text(&self) -> String {
         let mut out = format!(
@@ -120,12 +134,14 @@ impl Report for StatusReport {
             self.online,
             self.members.len()
         );
-        out.push_str("id            addr                   zone   state     tokens  ring share  series     of copies\n");
+        out.push_str(
+            "id            addr                   zone   state     tokens  ring share  series     of copies  repair\n",
+        );
         for m in &self.members {
             let r = &m.member;
             let state = r.state.name();
             out.push_str(&format!(
-                "{:<13} {:<22} {:<6} {:<9} {:>6}  {:>9.1}%  {:>9}  {:>8}\n",
+                "{:<13} {:<22} {:<6} {:<9} {:>6}  {:>9.1}%  {:>9}  {:>8}  {}\n",
                 r.id.0,
                 r.addr,
                 r.zone.as_deref().unwrap_or("-"),
@@ -134,6 +150,7 @@ impl Report for StatusReport {
                 r.ownership * 100.0,
                 m.series.map_or_else(|| "-".to_string(), |n| n.to_string()),
                 m.series_share.map_or_else(|| "-".to_string(), |s| format!("{:.1}%", s * 100.0)),
+                m.repair.as_deref().unwrap_or("-"),
             ));
         }
         out.push_str("replication: synchronous — a write is acknowledged once a quorum of each series' replicas has it\n");
