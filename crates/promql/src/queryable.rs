@@ -140,6 +140,11 @@ fn unhinted(h: &strata_model::histogram::FloatHistogram) -> strata_model::histog
 impl Queryable for MemoryQueryable {
     fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>, StorageError> {
         let mut out = Vec::new();
+        // An empty range (a zero-length range selector asks for one): nothing, and no
+        // BTreeMap range with its start past its end, which panics.
+        if mint > maxt {
+            return Ok(out);
+        }
         let empty = BTreeMap::new();
         let all: std::collections::BTreeSet<&Labels> =
             self.series.keys().chain(self.histograms.keys()).collect();
@@ -178,6 +183,17 @@ mod tests {
 
     fn labels(job: &str) -> Labels {
         Labels::from_pairs([("__name__", "up"), ("job", job)]).unwrap()
+    }
+
+    #[test]
+    fn an_empty_range_selects_nothing_rather_than_panicking() {
+        // Found by the promql_eval fuzz target: `absent_over_time(x{a!="b"}[0m])`.
+        let mut store = MemoryQueryable::new();
+        store.add(&labels("a"), 10, 1.0);
+        assert!(store.select(&[], 11, 10).unwrap().is_empty());
+        let engine = crate::QueryEngine::new(crate::EngineOptions::default());
+        let query = "absent_over_time(up{job!=\"/foo\"}[0m])";
+        let _ = engine.instant(&store, query, 60_000);
     }
 
     #[test]
