@@ -10,7 +10,7 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use strata_cluster::{BackfillAnswer, RepairSource};
-use strata_model::{Labels, Matcher};
+use strata_model::Labels;
 use strata_storage::BackfillSeries;
 
 use crate::api_error::json_response;
@@ -32,13 +32,8 @@ impl RepairSource for StoredSeries {
     }
 
     fn samples(&self, labels: &Labels, from: i64) -> Result<Vec<(i64, f64)>, String> {
-        let matchers: Vec<Matcher> =
-            labels.iter().map(|l| Matcher::equal(l.name.clone(), l.value.clone())).collect();
-        let selected = self.0.engine().select(&matchers, from, i64::MAX).map_err(|e| e.to_string())?;
-        match selected.into_iter().find(|s| s.labels() == labels) {
-            Some(series) => series.collect_samples().map_err(|e| e.to_string()),
-            None => Ok(Vec::new()),
-        }
+        strata_storage::backfill::series_samples(self.0.engine(), labels, from, i64::MAX)
+            .map_err(|e| e.to_string())
     }
 
     fn delete_series(&self, series: &[Labels]) -> Result<u64, String> {

@@ -83,6 +83,20 @@ pub(crate) fn matchers_of(labels: &Labels) -> Vec<Matcher> {
     labels.iter().map(|l| Matcher::equal(l.name.clone(), l.value.clone())).collect()
 }
 
+/// The samples `engine` holds for exactly the series `labels` in `[lo, hi]`, sorted by
+/// time (none when it holds no such series): what a replica sends of a series' history.
+pub fn series_samples(
+    engine: &dyn Engine,
+    labels: &Labels,
+    lo: i64,
+    hi: i64,
+) -> Result<Vec<(i64, f64)>, StorageError> {
+    match engine.select(&matchers_of(labels), lo, hi)?.into_iter().find(|s| s.labels() == labels) {
+        Some(series) => series.collect_samples(),
+        None => Ok(Vec::new()),
+    }
+}
+
 /// The timestamps `engine` holds for `labels` in `[lo, hi]`, sorted.
 pub(crate) fn held_timestamps(
     engine: &dyn Engine,
@@ -90,15 +104,7 @@ pub(crate) fn held_timestamps(
     lo: i64,
     hi: i64,
 ) -> Result<Vec<i64>, StorageError> {
-    let mut held = Vec::new();
-    for series in engine.select(&matchers_of(labels), lo, hi)? {
-        if series.labels() == labels {
-            held.extend(series.collect_samples()?.into_iter().map(|(t, _)| t));
-        }
-    }
-    held.sort_unstable();
-    held.dedup();
-    Ok(held)
+    Ok(series_samples(engine, labels, lo, hi)?.into_iter().map(|(t, _)| t).collect())
 }
 
 /// The samples of `series` at timestamps `engine` does not hold, and how many it does.

@@ -517,9 +517,7 @@ impl BlockReader {
         let mut intervals = Vec::new();
         let mut held = Vec::new();
         for labels in series {
-            let matchers: Vec<Matcher> =
-                labels.iter().map(|l| Matcher::equal(l.name.clone(), l.value.clone())).collect();
-            for hit in self.select_chunks(&matchers, i64::MIN, i64::MAX)? {
+            for hit in self.select_chunks(&crate::backfill::matchers_of(labels), i64::MIN, i64::MAX)? {
                 if &hit.labels == labels {
                     intervals.push((hit.series_ref, i64::MIN, i64::MAX));
                     held.push(hit.labels);
