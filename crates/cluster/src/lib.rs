@@ -35,6 +35,7 @@ pub mod merge;
 pub mod node;
 pub mod repair;
 pub mod repair_plan;
+mod replica_load;
 pub mod replication;
 pub mod ring;
 pub mod simulation;

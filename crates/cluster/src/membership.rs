@@ -46,12 +46,15 @@ pub struct MembershipConfig {
     pub zone: Option<String>,
     /// Tokens a new member takes.
     pub tokens: usize,
+    /// Copies of each series: a joining member chooses its tokens to even out all of them.
+    pub replication: usize,
     /// The heartbeat lease's TTL: how long a dead node stays "alive".
     pub lease_ttl: Duration,
 }
 
 impl MembershipConfig {
-    /// A config with the defaults: prefix `/strata/cluster`, 256 tokens, a 5 s lease.
+    /// A config with the defaults: prefix `/strata/cluster`, 256 tokens balanced for one
+    /// copy, a 5 s lease.
     pub fn new(etcd: Vec<String>, id: &str, addr: &str) -> MembershipConfig {
         MembershipConfig {
             etcd,
@@ -60,6 +63,7 @@ impl MembershipConfig {
             addr: addr.to_string(),
             zone: None,
             tokens: 256,
+            replication: 1,
             lease_ttl: Duration::from_secs(5),
         }
     }
@@ -384,7 +388,7 @@ impl Membership {
                 key: ring_key(&config.prefix),
                 reason: e.to_string(),
             })?;
-            let tokens = tokens_for_join(&ring, &config.id, config.tokens);
+            let tokens = tokens_for_join(&ring, &config.id, config.tokens, config.replication);
             record.members.push(Member {
                 id: config.id.clone(),
                 addr: config.addr.clone(),

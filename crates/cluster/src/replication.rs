@@ -172,7 +172,7 @@ mod tests {
         let mut members = Vec::new();
         for (i, state) in states.iter().enumerate() {
             let id = NodeId(format!("n{i}"));
-            let tokens = tokens_for_join(&Ring::new(members.clone()).unwrap(), &id, 64);
+            let tokens = tokens_for_join(&Ring::new(members.clone()).unwrap(), &id, 64, 2);
             members.push(Member { id, addr: format!("127.0.0.1:{i}"), zone: None, state: *state, tokens });
         }
         Ring::new(members).unwrap()

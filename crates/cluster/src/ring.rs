@@ -218,37 +218,6 @@ impl Ring {
         }
         owned.into_iter().map(|o| o as f64 / 2f64.powi(64)).collect()
     }
-
-    /// The arcs `(start, end]` ending at each token, with their owner's index.
-    pub(crate) fn arcs(&self) -> Vec<Arc> {
-        let mut previous = self.tokens.last().map_or(0, |t| t.0);
-        self.tokens
-            .iter()
-            .map(|&(token, index)| {
-                let arc = Arc { start: previous, end: token, owner: index as usize };
-                previous = token;
-                arc
-            })
-            .collect()
-    }
-}
-
-/// An arc of the circle, `(start, end]`, wrapping past 2^64 when `end < start`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Arc {
-    pub(crate) start: u64,
-    pub(crate) end: u64,
-    pub(crate) owner: usize,
-}
-
-impl Arc {
-    /// Its length (the whole circle, 2^64, for a lone token's arc is reported as u64::MAX).
-    pub(crate) fn len(&self) -> u64 {
-        match self.end.wrapping_sub(self.start) {
-            0 => u64::MAX,
-            n => n,
-        }
-    }
 }
 
 #[cfg(test)]

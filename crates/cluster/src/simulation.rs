@@ -3,16 +3,18 @@
 //!
 //! For each size N the ring is built the way a cluster builds it — members join one by
 //! one, each choosing its tokens with [`tokens_for_join`] — and then:
-//! - the spread: each member's primary share of the circle (exact, from the arcs) and of
-//!   `series` synthetic series (sampled: with S series a member's count also carries
-//!   √(S/N) of sampling noise), and of their `rf` replica placements, as max/mean;
+//! - the spread, as max/mean: each member's share of the circle's first copies and of all
+//!   its `rf` copies (exact, from the arcs: what a member stores), and of `series` synthetic
+//!   series and their replica placements (sampled: with S series a member's count also
+//!   carries √(S/N) of sampling noise);
 //! - a join: member N+1 joins; the share of series whose primary moved, and of replica
 //!   placements that moved (goal ≈ 1/(N+1): only the newcomer's share);
 //! - a leave: one member leaves; the same two shares (≈ 1/N) and the spread after it;
 //! - a throughput model: every sample is written `rf` times and the busiest member sets the
-//!   pace, so a cluster takes about N × R / (rf × replica max/mean) points a second for a
-//!   single-node rate R measured on the same hardware. It leaves out forwarding between
-//!   nodes and the network, so it is an upper bound to compare measurements against.
+//!   pace, so a cluster takes about N × R / (rf × copies max/mean) points a second for a
+//!   single-node rate R measured on the same hardware (the exact copies' max/mean: the
+//!   sampled counts' noise is not load). It leaves out forwarding between nodes and the
+//!   network, so it is an upper bound to compare measurements against.
 
 use serde::Serialize;
 
@@ -45,6 +47,10 @@ pub struct SizeReport {
     pub ownership_max_over_mean: f64,
     /// Smallest primary share ÷ the mean.
     pub ownership_min_over_mean: f64,
+    /// Largest share of all rf copies on a member ÷ the mean (exact): what it stores.
+    pub copies_max_over_mean: f64,
+    /// Smallest share of all copies ÷ the mean.
+    pub copies_min_over_mean: f64,
     /// Most series a member is primary for ÷ the mean (sampled).
     pub series_max_over_mean: f64,
     /// Most replica placements on a member ÷ the mean (sampled).
@@ -59,7 +65,9 @@ pub struct SizeReport {
     pub leave_moved_replicas: f64,
     /// Most replica placements on a member ÷ the mean after the leave.
     pub replicas_max_over_mean_after_leave: f64,
-    /// N × R / (rf × replica max/mean), points/s, if a single-node rate was given.
+    /// Largest share of all copies ÷ the mean after the leave (exact).
+    pub copies_max_over_mean_after_leave: f64,
+    /// N × R / (rf × copies max/mean), points/s, if a single-node rate was given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model_points_per_second: Option<f64>,
 }
@@ -101,28 +109,33 @@ pub fn simulate(options: &SimulationOptions, mut progress: impl FnMut(&SizeRepor
 fn simulate_size(n: usize, options: &SimulationOptions, placement: Placement, points: &[u64]) -> SizeReport {
     let mut members = Vec::with_capacity(n + 1);
     for i in 0..n {
-        join(&mut members, &format!("node-{i}"), options.tokens);
+        join(&mut members, &format!("node-{i}"), options.tokens, options.rf);
     }
     let ring = Ring::new(members.clone()).expect("joined tokens never clash");
     let before = placements(&ring, placement, points);
 
     let mut grown = members.clone();
-    join(&mut grown, &format!("node-{n}"), options.tokens);
+    join(&mut grown, &format!("node-{n}"), options.tokens, options.rf);
     let after_join = placements(&Ring::new(grown).expect("joined tokens never clash"), placement, points);
 
     let mut shrunk = members;
     shrunk.remove(n / 2);
-    let after_leave =
-        placements(&Ring::new(shrunk).expect("a subset of a ring is a ring"), placement, points);
+    let shrunk = Ring::new(shrunk).expect("a subset of a ring is a ring");
+    let after_leave = placements(&shrunk, placement, points);
 
     let owned = ring.ownership();
     let mean = 1.0 / n as f64;
+    let copies = ring.replicated_ownership(options.rf);
+    let copies_mean = copies.iter().sum::<f64>() / n as f64;
     let replicas = max_over_mean(&counts(&before, n, true));
+    let copies_max = copies.iter().cloned().fold(0.0, f64::max) / copies_mean;
     SizeReport {
         nodes: n,
         tokens_per_node: options.tokens,
         ownership_max_over_mean: owned.iter().cloned().fold(0.0, f64::max) / mean,
         ownership_min_over_mean: owned.iter().cloned().fold(f64::MAX, f64::min) / mean,
+        copies_max_over_mean: copies_max,
+        copies_min_over_mean: copies.iter().cloned().fold(f64::MAX, f64::min) / copies_mean,
         series_max_over_mean: max_over_mean(&counts(&before, n, false)),
         replicas_max_over_mean: replicas,
         join_moved_primary: moved(&before, &after_join, false),
@@ -130,16 +143,17 @@ fn simulate_size(n: usize, options: &SimulationOptions, placement: Placement, po
         leave_moved_primary: moved(&before, &after_leave, false),
         leave_moved_replicas: moved(&before, &after_leave, true),
         replicas_max_over_mean_after_leave: max_over_mean(&counts(&after_leave, n + 1, true)),
+        copies_max_over_mean_after_leave: max_over_mean_f(&shrunk.replicated_ownership(options.rf)),
         model_points_per_second: options
             .single_node_rate
-            .map(|rate| n as f64 * rate / (options.rf.max(1) as f64 * replicas)),
+            .map(|rate| n as f64 * rate / (options.rf.max(1) as f64 * copies_max)),
     }
 }
 
-fn join(members: &mut Vec<Member>, id: &str, tokens: usize) {
+fn join(members: &mut Vec<Member>, id: &str, tokens: usize, rf: usize) {
     let ring = Ring::new(members.clone()).expect("joined tokens never clash");
     let id = NodeId(id.into());
-    let tokens = tokens_for_join(&ring, &id, tokens);
+    let tokens = tokens_for_join(&ring, &id, tokens, rf);
     members.push(Member { id, addr: String::new(), zone: None, state: MemberState::Active, tokens });
 }
 
@@ -178,6 +192,12 @@ fn max_over_mean(counts: &[u64]) -> f64 {
     }
     let mean = held.iter().sum::<u64>() as f64 / held.len() as f64;
     *held.iter().max().unwrap_or(&0) as f64 / mean
+}
+
+/// max ÷ mean of exact shares.
+fn max_over_mean_f(shares: &[f64]) -> f64 {
+    let mean = shares.iter().sum::<f64>() / shares.len().max(1) as f64;
+    shares.iter().cloned().fold(0.0, f64::max) / mean
 }
 
 /// The share of primaries (or of replica placements) in `after` that were not there before.

@@ -107,6 +107,7 @@ impl ServerConfig {
         membership.prefix = c.prefix.clone();
         membership.zone = c.zone.clone();
         membership.tokens = c.tokens;
+        membership.replication = c.replication_factor;
         membership.lease_ttl = seconds("lease-ttl", &c.lease_ttl)?;
         if membership.lease_ttl < Duration::from_secs(1) {
             return Err(ConfigError("cluster: lease-ttl must be at least 1s".into()));

@@ -72,7 +72,7 @@ impl Report for SimulateReport {
             self.seconds
         );
         out.push_str(
-            "nodes  share max/mean  min/mean  series max/mean  replicas max/mean  join moved (1/N+1)  leave moved (1/N)  after leave",
+            "nodes  first copies max/mean  min/mean  all copies max/mean  min/mean  series max/mean  replicas max/mean  join moved (1/N+1)  leave moved (1/N)  copies after leave",
         );
         if r.single_node_rate.is_some() {
             out.push_str("  model points/s");
@@ -80,17 +80,19 @@ impl Report for SimulateReport {
         out.push('\n');
         for s in &r.sizes {
             out.push_str(&format!(
-                "{:>5}  {:>14.3}  {:>8.3}  {:>15.3}  {:>17.3}  {:>8.4} ({:.4})  {:>8.4} ({:.4})  {:>11.3}",
+                "{:>5}  {:>21.3}  {:>8.3}  {:>19.3}  {:>8.3}  {:>15.3}  {:>17.3}  {:>8.4} ({:.4})  {:>8.4} ({:.4})  {:>18.3}",
                 s.nodes,
                 s.ownership_max_over_mean,
                 s.ownership_min_over_mean,
+                s.copies_max_over_mean,
+                s.copies_min_over_mean,
                 s.series_max_over_mean,
                 s.replicas_max_over_mean,
                 s.join_moved_primary,
                 1.0 / (s.nodes as f64 + 1.0),
                 s.leave_moved_primary,
                 1.0 / s.nodes as f64,
-                s.replicas_max_over_mean_after_leave,
+                s.copies_max_over_mean_after_leave,
             ));
             if let Some(model) = s.model_points_per_second {
                 out.push_str(&format!("  {model:>14.0}"));
