@@ -20,10 +20,21 @@ use strata_model::Labels;
 
 use crate::repair::{now_ms, Outbox, PassProgress, RepairJob, Stopped, BATCH_SAMPLES};
 use crate::repair_plan::writable_replicas;
-use crate::ring::{series_token, MemberState, NodeId, Ring};
+use crate::ring::{series_token, Member, MemberState, NodeId, Ring};
 
 /// Series handed over, then deleted, at a time.
 const GROUP: usize = 1_000;
+
+/// A cleanup runs only while every member is active (a failed or leaving member may be the
+/// only other holder of something); otherwise, which one is not.
+pub fn all_active(members: &[Member]) -> Result<(), String> {
+    match members.iter().find(|m| m.state != MemberState::Active) {
+        Some(m) => {
+            Err(format!("every member must be active for a cleanup, and {} is {}", m.id, m.state.name()))
+        }
+        None => Ok(()),
+    }
+}
 
 impl RepairJob {
     /// Runs a requested cleanup over `ring` and records how it ended.
@@ -49,13 +60,7 @@ impl RepairJob {
     }
 
     fn cleanup(&self, ring: &Ring) -> Result<(), Stopped> {
-        if let Some(m) = ring.members().iter().find(|m| m.state != MemberState::Active) {
-            return Err(Stopped::Failed(format!(
-                "every member must be active, and {} is {}",
-                m.id,
-                m.state.name()
-            )));
-        }
+        all_active(ring.members()).map_err(Stopped::Failed)?;
         let series = self.source.series().map_err(Stopped::Failed)?;
         self.repair.update(|s| {
             s.pass = PassProgress { started_ms: now_ms(), series: series.len() as u64, ..Default::default() };

@@ -101,13 +101,7 @@ impl ClusterNode {
         if self.repair_thread.lock().expect("repair thread lock").is_none() {
             return Err("re-replication has not started on this node".into());
         }
-        if let Some(m) = self.view().members().into_iter().find(|m| m.state != MemberState::Active) {
-            return Err(format!(
-                "every member must be active for a cleanup, and {} is {}",
-                m.id,
-                m.state.name()
-            ));
-        }
+        crate::cleanup::all_active(&self.view().members())?;
         self.repair.request_cleanup();
         Ok(())
     }

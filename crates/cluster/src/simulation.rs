@@ -123,19 +123,16 @@ fn simulate_size(n: usize, options: &SimulationOptions, placement: Placement, po
     let shrunk = Ring::new(shrunk).expect("a subset of a ring is a ring");
     let after_leave = placements(&shrunk, placement, points);
 
-    let owned = ring.ownership();
-    let mean = 1.0 / n as f64;
-    let copies = ring.replicated_ownership(options.rf);
-    let copies_mean = copies.iter().sum::<f64>() / n as f64;
+    let (ownership_max, ownership_min) = spread(&ring.ownership());
+    let (copies_max, copies_min) = spread(&ring.replicated_ownership(options.rf));
     let replicas = max_over_mean(&counts(&before, n, true));
-    let copies_max = copies.iter().cloned().fold(0.0, f64::max) / copies_mean;
     SizeReport {
         nodes: n,
         tokens_per_node: options.tokens,
-        ownership_max_over_mean: owned.iter().cloned().fold(0.0, f64::max) / mean,
-        ownership_min_over_mean: owned.iter().cloned().fold(f64::MAX, f64::min) / mean,
+        ownership_max_over_mean: ownership_max,
+        ownership_min_over_mean: ownership_min,
         copies_max_over_mean: copies_max,
-        copies_min_over_mean: copies.iter().cloned().fold(f64::MAX, f64::min) / copies_mean,
+        copies_min_over_mean: copies_min,
         series_max_over_mean: max_over_mean(&counts(&before, n, false)),
         replicas_max_over_mean: replicas,
         join_moved_primary: moved(&before, &after_join, false),
@@ -143,7 +140,7 @@ fn simulate_size(n: usize, options: &SimulationOptions, placement: Placement, po
         leave_moved_primary: moved(&before, &after_leave, false),
         leave_moved_replicas: moved(&before, &after_leave, true),
         replicas_max_over_mean_after_leave: max_over_mean(&counts(&after_leave, n + 1, true)),
-        copies_max_over_mean_after_leave: max_over_mean_f(&shrunk.replicated_ownership(options.rf)),
+        copies_max_over_mean_after_leave: spread(&shrunk.replicated_ownership(options.rf)).0,
         model_points_per_second: options
             .single_node_rate
             .map(|rate| n as f64 * rate / (options.rf.max(1) as f64 * copies_max)),
@@ -194,10 +191,12 @@ fn max_over_mean(counts: &[u64]) -> f64 {
     *held.iter().max().unwrap_or(&0) as f64 / mean
 }
 
-/// max ÷ mean of exact shares.
-fn max_over_mean_f(shares: &[f64]) -> f64 {
+/// (max ÷ mean, min ÷ mean) of exact shares, one a member.
+pub(crate) fn spread(shares: &[f64]) -> (f64, f64) {
     let mean = shares.iter().sum::<f64>() / shares.len().max(1) as f64;
-    shares.iter().cloned().fold(0.0, f64::max) / mean
+    let max = shares.iter().cloned().fold(0.0, f64::max);
+    let min = shares.iter().cloned().fold(f64::MAX, f64::min);
+    (max / mean, min / mean)
 }
 
 /// The share of primaries (or of replica placements) in `after` that were not there before.

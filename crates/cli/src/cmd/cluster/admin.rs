@@ -118,11 +118,7 @@ fn head_series(agent: &ureq::Agent, addr: &str) -> Option<u64> {
 
 /// A node's re-replication state, from its cluster status.
 fn repair_state(agent: &ureq::Agent, addr: &str) -> Option<String> {
-    let answer: serde_json::Value = serde_json::from_reader(
-        agent.get(&format!("http://{addr}/api/v1/status/cluster")).call().ok()?.into_reader(),
-    )
-    .ok()?;
-    answer["data"]["repair"]["state"].as_str().map(str::to_string)
+    super::repair::repair_of(agent, addr)?["state"].as_str().map(str::to_string)
 }
 
 impl Report for StatusReport {

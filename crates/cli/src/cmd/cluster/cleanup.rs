@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use strata_cluster::membership::read_view;
-use strata_cluster::MemberState;
 
 use super::admin::EtcdArgs;
 use crate::report::{self, Report};
@@ -43,16 +42,9 @@ struct CleanupReport {
 pub(super) fn run(args: CleanupArgs) -> anyhow::Result<()> {
     let etcd = args.etcd.client()?;
     let members = read_view(&etcd, &args.etcd.prefix)?.members();
-    if let Some(m) = members.iter().find(|m| m.state != MemberState::Active) {
-        anyhow::bail!("every member must be active for a cleanup, and {} is {}", m.id, m.state.name());
-    }
+    strata_cluster::cleanup::all_active(&members).map_err(anyhow::Error::msg)?;
     let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(10)).build();
-    let status = |addr: &str| -> anyhow::Result<serde_json::Value> {
-        let answer: serde_json::Value = serde_json::from_reader(
-            agent.get(&format!("http://{addr}/api/v1/status/cluster")).call()?.into_reader(),
-        )?;
-        Ok(answer["data"]["repair"].clone())
-    };
+    let status = |addr: &str| super::repair::fetch_repair(&agent, addr);
     let mut before = Vec::new();
     for m in &members {
         let repair = status(&m.addr)?;

@@ -72,12 +72,16 @@ pub(super) fn run(args: RepairArgs) -> anyhow::Result<()> {
 }
 
 /// A member's `repair` status, if it answers.
-fn repair_of(agent: &ureq::Agent, addr: &str) -> Option<serde_json::Value> {
+pub(super) fn repair_of(agent: &ureq::Agent, addr: &str) -> Option<serde_json::Value> {
+    fetch_repair(agent, addr).ok().filter(|r| !r.is_null())
+}
+
+/// A member's `repair` status from its `/api/v1/status/cluster`, or why it could not be read.
+pub(super) fn fetch_repair(agent: &ureq::Agent, addr: &str) -> anyhow::Result<serde_json::Value> {
     let answer: serde_json::Value = serde_json::from_reader(
-        agent.get(&format!("http://{addr}/api/v1/status/cluster")).call().ok()?.into_reader(),
-    )
-    .ok()?;
-    Some(answer["data"]["repair"].clone()).filter(|r| !r.is_null())
+        agent.get(&format!("http://{addr}/api/v1/status/cluster")).call()?.into_reader(),
+    )?;
+    Ok(answer["data"]["repair"].clone())
 }
 
 impl RepairReport {
